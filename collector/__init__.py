@@ -1,0 +1,1 @@
+"""Collects CHZZK live chat: client (HTTP + websocket), pure parser, buffer, PostgreSQL sink."""

@@ -1,0 +1,92 @@
+"""PostgreSQL access: the embedded server (pgserver) when DATABASE_URL is unset, a
+connection helper, and numbered SQL migrations applied once each and recorded."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extensions
+
+from core import settings
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+EMBEDDED_DB = "chzzk"
+_migrated: set[str] = set()
+_embedded_url: str | None = None
+
+
+def embedded_url(pgdata: Path | None = None) -> str:
+    """Start (or reuse) the project's own PostgreSQL under DATA_DIR/pg; return its URL.
+
+    The server keeps its data across restarts and is stopped when the last process that
+    asked for it exits (pgserver counts the processes)."""
+    global _embedded_url
+    if _embedded_url and pgdata is None:
+        return _embedded_url
+    import pgserver  # imported lazily: not needed when DATABASE_URL is set
+
+    pgdata = pgdata or settings.data_dir() / "pg"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    server = pgserver.get_server(pgdata)
+    base = server.get_uri()
+    conn = psycopg2.connect(base)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DB,))
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{EMBEDDED_DB}"')  # constant identifier, not input
+    conn.close()
+    url = server.get_uri(EMBEDDED_DB)
+    log.info("embedded PostgreSQL ready at %s (%.1fs)", pgdata, time.monotonic() - t0)
+    _embedded_url = url
+    return url
+
+
+def database_url() -> str:
+    """DATABASE_URL, or the embedded server's URL (starting it if needed)."""
+    return settings.get("DATABASE_URL") or embedded_url()
+
+
+def connect(url: str | None = None, *, migrate_schema: bool = True) -> psycopg2.extensions.connection:
+    """A new connection; on first use of a database, its migrations are applied."""
+    url = url or database_url()
+    conn = psycopg2.connect(url, connect_timeout=10, application_name="chzzk-analytics")
+    if migrate_schema and url not in _migrated:
+        migrate(conn)
+        _migrated.add(url)
+    return conn
+
+
+def migrations() -> list[tuple[str, str]]:
+    """(version, sql) for every numbered file in core/migrations, in order."""
+    files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+    return [(f.stem, f.read_text(encoding="utf-8")) for f in files]
+
+
+def migrate(conn: psycopg2.extensions.connection) -> list[str]:
+    """Apply the migrations this database has not recorded yet; return their versions.
+
+    An advisory lock serialises concurrent starters; each file runs in its own
+    transaction together with its schema_migrations row, so re-running is harmless."""
+    applied: list[str] = []
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(72316001)")
+            cur.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+                               version text PRIMARY KEY,
+                               applied_at timestamptz NOT NULL DEFAULT now())""")
+            cur.execute("SELECT version FROM schema_migrations")
+            done = {r[0] for r in cur.fetchall()}
+            for version, sql in migrations():
+                if version in done:
+                    continue
+                cur.execute(sql)
+                cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+                applied.append(version)
+    if applied:
+        log.info("applied migrations %s", ", ".join(applied))
+    return applied

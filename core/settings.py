@@ -1,0 +1,82 @@
+"""Every setting, declared once: name, default, help. Read from the environment (and a
+`.env` file in the working directory, if present) when asked, never at import time."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None,
+            "PostgreSQL URL. Unset: the project starts its own server with data under DATA_DIR/pg."),
+    Setting("DATA_DIR", ".data", "Where the embedded PostgreSQL and the default warehouse live."),
+    Setting("WAREHOUSE_DIR", None, "Parquet lake root (a path or s3://bucket/prefix). Default: DATA_DIR/warehouse."),
+    Setting("CHZZK_CHANNELS", "", "Comma-separated 32-hex channel ids to collect."),
+    Setting("CHZZK_API_BASE", "https://api.chzzk.naver.com", "Base URL of the CHZZK service/polling API."),
+    Setting("CHZZK_COMM_API_BASE", "https://comm-api.game.naver.com", "Base URL of the chat access-token API."),
+    Setting("CHZZK_CHAT_WS", "wss://kr-ss{n}.chat.naver.com/chat",
+            "Chat websocket URL; {n} is replaced by a server number 1..9."),
+    Setting("CHZZK_NID_AUT", None, "Optional NID_AUT cookie (adult channels only). Never logged.", secret=True),
+    Setting("CHZZK_NID_SES", None, "Optional NID_SES cookie (adult channels only). Never logged.", secret=True),
+    Setting("FLUSH_SECONDS", "60", "Seconds between flushes of buffered chat into PostgreSQL."),
+    Setting("FLUSH_MAX_EVENTS", "1000", "Flush early when this many events are buffered."),
+    Setting("POLL_SECONDS", "30", "Seconds between live-status polls of a channel."),
+    Setting("DISPLAY_TZ", "Asia/Seoul", "Timezone for warehouse day partitions and the dashboard."),
+    Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def load_dotenv_once(path: str | os.PathLike = ".env") -> None:
+    """Read KEY=VALUE lines from a .env file into os.environ (existing variables win)."""
+    p = Path(path)
+    if not p.is_file():
+        return
+    for line in p.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.strip().strip('"').strip("'")
+        if key in _BY_NAME:
+            os.environ.setdefault(key, value)
+
+
+def get(name: str) -> str | None:
+    """The current value of a declared setting (environment first, then its default)."""
+    setting = _BY_NAME[name]  # KeyError: an undeclared setting is a bug
+    value = os.environ.get(name)
+    return value if value not in (None, "") else setting.default
+
+
+def get_int(name: str) -> int:
+    value = get(name)
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SystemExit(f"setting {name}={value!r} is not an integer") from None
+
+
+def data_dir() -> Path:
+    p = Path(get("DATA_DIR") or ".data")
+    return p if p.is_absolute() else Path.cwd() / p
+
+
+def warehouse_dir() -> str:
+    """WAREHOUSE_DIR, or DATA_DIR/warehouse. May be an s3:// URI."""
+    return get("WAREHOUSE_DIR") or str(data_dir() / "warehouse")
+
+
+def channels() -> list[str]:
+    return [c.strip() for c in (get("CHZZK_CHANNELS") or "").split(",") if c.strip()]

@@ -1,0 +1,65 @@
+"""Shared fixtures. PostgreSQL is real: one throwaway embedded server per test session
+(or DATABASE_URL's server), and a fresh database per test that asks for `pg_url`."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from core import db
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    """URL of a PostgreSQL server's maintenance database, for creating test databases."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+        return
+    import pgserver
+
+    # short path: the unix socket lives in the data dir and socket paths are length-limited
+    tmp = Path(tempfile.mkdtemp(prefix="pgt"))
+    server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_db(url: str, name: str) -> str:
+    # pgserver URIs look like postgresql://postgres:@/postgres?host=/sock
+    base, sep, query = url.partition("?")
+    head = base.rsplit("/", 1)[0]
+    return f"{head}/{name}{sep}{query}"
+
+
+@pytest.fixture
+def pg_url(pg_server_url, monkeypatch):
+    """A fresh, migrated database for one test; DATABASE_URL points at it."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = psycopg2.connect(pg_server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = _swap_db(pg_server_url, name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    conn = db.connect(url)
+    conn.close()
+    yield url
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def pg(pg_url):
+    """An open connection to the test database (autocommit off)."""
+    conn = psycopg2.connect(pg_url)
+    yield conn
+    conn.close()
