@@ -1,0 +1,41 @@
+"""Shared command-line plumbing: each subcommand lives in its own module exposing
+``configure(parser)`` and ``run(args) -> int``; ``main`` only wires them."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from core import settings
+
+
+def setup_logging() -> None:
+    level = (settings.get("LOG_LEVEL") or "INFO").upper()
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("pgserver", "apscheduler", "websockets", "urllib3", "websocket"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def main(prog: str, description: str, commands: dict[str, tuple[str, str]], argv=None) -> int:
+    """commands: name -> (module path, one-line help). Modules are imported on use."""
+    settings.load_dotenv_once()
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in commands.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp.set_defaults(_module=module)
+        importlib.import_module(module).configure(sp)
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit:
+        raise
+    except Exception as exc:  # one line for the operator; the traceback at DEBUG
+        logging.getLogger(prog).debug("failed", exc_info=True)
+        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 1

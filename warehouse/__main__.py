@@ -1,0 +1,12 @@
+"""python -m warehouse COMMAND — see README."""
+import sys
+
+from core.cli import main
+
+COMMANDS = {
+    "sync": ("warehouse.sync_cli", "export PostgreSQL chat to the Parquet lake, one partition per day"),
+    "schedule": ("warehouse.schedule", "run the sync nightly at the configured hour"),
+}
+
+if __name__ == "__main__":
+    sys.exit(main("warehouse", __doc__, COMMANDS))
