@@ -1,0 +1,69 @@
+# CHZZK chat analytics — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+CHANNELS ?=
+DURATION ?=
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev demo test test-fast lint format collect sync dashboard sim system-deps clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.runtime: requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.runtime ## create .venv and install the runtime dependencies
+
+install-dev: $(VENV)/.dev ## install runtime + test/lint dependencies
+
+demo: install ## the whole system: embedded PostgreSQL, simulator, collector, sync, dashboard on localhost:8501
+	$(PY) scripts/demo.py --port $(PORT) $(ARGS)
+
+test: install-dev ## run the whole test suite (real PostgreSQL, simulator, AppTest, Chromium if installed)
+	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium not found; browser tests will be skipped (make system-deps installs it)"
+	$(PY) -m pytest $(ARGS)
+
+test-fast: install-dev ## unit tests only (nothing running)
+	$(PY) -m pytest -m unit $(ARGS)
+
+lint: install-dev ## ruff over the code
+	$(PY) -m ruff check .
+
+format: install-dev ## ruff format + import sorting
+	$(PY) -m ruff check --fix --select I .
+	$(PY) -m ruff format .
+
+collect: install ## collect real CHZZK chat: make collect CHANNELS=id1,id2 [DURATION=55m]
+	CHZZK_CHANNELS="$(or $(CHANNELS),$$CHZZK_CHANNELS)" $(PY) -m collector run $(if $(DURATION),--duration $(DURATION)) $(ARGS)
+
+sync: install ## sync PostgreSQL into the Parquet warehouse (days touched since the last sync)
+	$(PY) -m warehouse sync $(ARGS)
+
+dashboard: install ## serve the dashboard on localhost:$(PORT)
+	$(PY) -m streamlit run dashboard/streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+
+sim: install ## run the local CHZZK simulator on :18080
+	$(PY) -m collector sim $(ARGS)
+
+system-deps: ## install the system packages the browser tests need (Debian: chromium, Korean fonts)
+	@if test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then echo "chromium and fonts-noto-cjk present"; \
+	elif command -v apt-get >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk; \
+	else echo "install chromium and a CJK font with your package manager"; fi
+
+clean: ## remove caches (keeps .data and .venv)
+	rm -rf .pytest_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,143 @@
+"""`make demo`: the whole system on the embedded default, in one terminal.
+
+Starts the embedded PostgreSQL, the CHZZK simulator, backfills synthetic history, runs
+the collector against the simulator, syncs the warehouse (again every minute, so live
+chat shows up), and serves the dashboard. Ctrl-C stops all of it."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core import db, settings  # noqa: E402
+from core.cli import setup_logging  # noqa: E402
+
+log = logging.getLogger("demo")
+PY = sys.executable
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def start(name: str, args: list[str], env: dict, **kw) -> subprocess.Popen:
+    proc = subprocess.Popen([PY, *args], cwd=ROOT, env=env, **kw)
+    log.info("started %s (pid %d)", name, proc.pid)
+    return proc
+
+
+def read_sim_env(proc: subprocess.Popen, timeout: float = 30.0) -> dict[str, str]:
+    """The simulator prints KEY=VALUE lines for the CHZZK_* settings; read them."""
+    found: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and "CHZZK_CHANNELS" not in found:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                raise SystemExit(f"the simulator exited with code {proc.returncode} before it was ready")
+            continue
+        key, sep, value = line.strip().partition("=")
+        if sep and key.startswith("CHZZK_"):
+            found[key] = value
+    if "CHZZK_CHANNELS" not in found:
+        raise SystemExit("the simulator did not print its settings within 30 s")
+    return found
+
+
+def run_step(name: str, args: list[str], env: dict) -> None:
+    t0 = time.monotonic()
+    code = subprocess.call([PY, *args], cwd=ROOT, env=env)
+    if code != 0:
+        raise SystemExit(f"{name} failed with exit code {code}")
+    log.info("%s done in %.1fs", name, time.monotonic() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=8501, help="dashboard port")
+    ap.add_argument("--sim-port", type=int, default=18080)
+    ap.add_argument("--channels", type=int, default=5)
+    ap.add_argument("--days", type=int, default=7, help="days of synthetic history")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rate", type=float, default=4.0, help="live lines per second per channel")
+    ap.add_argument("--sync-every", type=int, default=60, help="seconds between warehouse syncs")
+    a = ap.parse_args()
+    settings.load_dotenv_once(ROOT / ".env")
+    setup_logging()
+
+    for port, what in ((a.port, "dashboard"), (a.sim_port, "simulator")):
+        if not port_free(port):
+            raise SystemExit(f"port {port} ({what}) is in use; stop what runs there or pass "
+                             f"ARGS='--{'port' if what == 'dashboard' else 'sim-port'} N'")
+
+    url = db.database_url()  # starts the embedded server unless DATABASE_URL is set
+    db.connect(url).close()  # applies migrations
+    env = dict(os.environ, DATABASE_URL=url, PYTHONUNBUFFERED="1")
+    procs: list[tuple[str, subprocess.Popen]] = []
+
+    def stop_all(*_):
+        for name, proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in reversed(procs):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.info("stopped %s", name)
+
+    try:
+        sim = start("simulator", ["-m", "collector", "sim", "--port", str(a.sim_port),
+                                  "--channels", str(a.channels), "--seed", str(a.seed),
+                                  "--rate", str(a.rate)], env, stdout=subprocess.PIPE, text=True)
+        procs.append(("simulator", sim))
+        sim_env = read_sim_env(sim)
+        env.update(sim_env)
+        run_step("backfill of synthetic history",
+                 ["-m", "collector", "backfill-sim", "--days", str(a.days),
+                  "--channels", str(a.channels), "--seed", str(a.seed)], env)
+        procs.append(("collector", start("collector", ["-m", "collector", "run"],
+                                         dict(env, FLUSH_SECONDS="5"))))
+        log.info("letting live chat flow for 15 s before the first sync")
+        time.sleep(15)
+        run_step("warehouse sync", ["-m", "warehouse", "sync", "--all"], env)
+        procs.append(("dashboard", start("dashboard", [
+            "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.headless", "true",
+            "--server.address", "127.0.0.1", "--server.port", str(a.port),
+            "--browser.gatherUsageStats", "false"], env)))
+        print(f"""
+  CHZZK chat analytics demo is running.
+    dashboard   http://127.0.0.1:{a.port}
+    simulator   http://127.0.0.1:{a.sim_port}  ({a.channels} channels: {sim_env['CHZZK_CHANNELS']})
+    collector   writing live simulated chat into PostgreSQL ({url.split('?')[0]})
+    warehouse   {settings.warehouse_dir()}  (synced every {a.sync_every} s)
+  Ctrl-C stops all of it.
+""", flush=True)
+        next_sync = time.monotonic() + a.sync_every
+        while True:
+            time.sleep(1)
+            for name, proc in procs:
+                if proc.poll() is not None:
+                    raise SystemExit(f"{name} exited unexpectedly with code {proc.returncode}")
+            if time.monotonic() >= next_sync:
+                subprocess.call([PY, "-m", "warehouse", "sync"], cwd=ROOT, env=env)
+                next_sync = time.monotonic() + a.sync_every
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
