@@ -1,0 +1,283 @@
+"""The CHZZK chat protocol, pure (no I/O): command numbers, ``parse_frame`` (one frame ->
+records of ``collector.records``), the client frame builders and dedupe keys. The HTTP
+answers (live status, channel, access token) are read by ``collector.answers``, re-exported
+here. See /work/shared/CHZZK_PROTOCOL.md for the wire format.
+
+``parse_frame`` never raises and never drops anything. How each input is treated:
+
+- bytes that are not UTF-8, text that is not JSON (NaN/Infinity included), empty input,
+  JSON that is not an object -> ``dead_letter`` (``error`` says which, ``raw`` the input).
+- 93101 CHAT / 93102 SPECIAL: ``bdy`` a list -> one chat record per item (a single object
+  is taken as a one-item list); ``bdy`` of any other type -> dead letter. Within the list,
+  a non-object item or an item without a usable ``msgTime`` -> a dead letter for that item,
+  the others are still parsed. Field-level problems (``profile``/``extras`` null, not
+  JSON, not an object, double-encoded, ints out of range) keep the line with those fields
+  None and a ``warnings`` list (see ``collector.items``). Unknown ``msgTypeCode`` ->
+  ``message_type`` "unknown", kept.
+- 15101 RECENT_CHAT: one chat record per ``bdy.messageList`` item, an ``event`` "NOTICE"
+  for a non-null ``bdy.notice``, and a ``control`` "RECENT_CHAT" (``user_count``,
+  ``message_count``). ``bdy`` not an object or ``messageList`` not a list -> dead letter.
+- An object without ``cmd`` that looks like a chat item (recent: ``messageTime``/``userId``/
+  ``content``; live: ``msgTime``/``uid``/``msg``) -> one chat item. An HTTP answer envelope
+  (``code`` with ``content``/``message``/``result``) -> ``control`` "HTTP_ANSWER". Any other
+  object without ``cmd`` -> dead letter.
+- 94008 BLIND -> ``blind`` (dead letter if ``bdy`` is no object or has no usable
+  ``messageTime``). 93006 EVENT -> ``event`` with ``event_type`` = ``bdy.type``.
+  94010 NOTICE -> ``event`` "NOTICE" ("NOTICE_CLEARED" for ``{}``). 94005/94006/94015 ->
+  ``event`` KICK/BLOCK/PENALTY with the body. Unknown cmd -> ``event``
+  "UNKNOWN_CMD_<n>" with the whole frame in ``raw``. Event bodies that are not objects are
+  wrapped as ``{"value": bdy}``.
+- 0, 10000, 100, 10100, 5101, 3101, 90102 -> ``control`` (PING, PONG, CONNECT, CONNECTED
+  with ``ret_code``/``ret_msg``/``sid``, REQUEST_RECENT_CHAT, SEND_CHAT, SESSION_ENDED).
+  A CONNECTED with ``retCode`` != 0 (105: bad chat channel) is a control record whose
+  ``ret_code`` says so; the client decides.
+- A bug in this module becomes a dead letter with ``error`` "parser bug: ...".
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from collector.answers import (  # noqa: F401  (re-exported)
+    AccessToken,
+    Channel,
+    LiveStatus,
+    ProtocolError,
+    parse_access_token,
+    parse_channel,
+    parse_live_status,
+)
+from collector.items import (  # noqa: F401  (re-exported)
+    as_int,
+    chat_record,
+    clean_json,
+    clean_text,
+    dead_letter,
+    dedupe_key,
+    epoch_ms,
+    md5_key,
+    ms_to_iso,
+    text_or_none,
+    to_live_keys,
+    to_recent_keys,
+)
+
+PING = 0
+PONG = 10000
+CONNECT = 100
+CONNECTED = 10100
+REQUEST_RECENT_CHAT = 5101
+RECENT_CHAT = 15101
+CHAT = 93101
+SPECIAL = 93102
+EVENT = 93006
+BLIND = 94008
+NOTICE = 94010
+KICK = 94005
+BLOCK = 94006
+PENALTY = 94015
+SESSION_ENDED = 90102
+SEND_CHAT = 3101
+
+CONTROL_NAMES = {
+    PING: "PING", PONG: "PONG", CONNECT: "CONNECT", CONNECTED: "CONNECTED",
+    REQUEST_RECENT_CHAT: "REQUEST_RECENT_CHAT", SEND_CHAT: "SEND_CHAT", SESSION_ENDED: "SESSION_ENDED",
+}
+RAW_EVENT_NAMES = {KICK: "KICK", BLOCK: "BLOCK", PENALTY: "PENALTY"}
+KST = timezone(timedelta(hours=9))
+
+
+# ---------------------------------------------------------------- client frames
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def connect_frame(chat_channel_id: str, access_token: str, tid: int = 1) -> str:
+    """CONNECT (cmd 100) for an anonymous read-only join."""
+    return _dumps({"ver": "3", "cmd": CONNECT, "svcid": "game", "cid": chat_channel_id,
+                   "bdy": {"uid": None, "devType": 2001, "accTkn": access_token, "auth": "READ"},
+                   "tid": tid})
+
+
+def recent_chat_frame(chat_channel_id: str, sid: str, tid: int = 2, count: int = 50) -> str:
+    """REQUEST_RECENT_CHAT (cmd 5101), sent after CONNECTED with its ``sid``."""
+    return _dumps({"ver": "3", "cmd": REQUEST_RECENT_CHAT, "svcid": "game", "cid": chat_channel_id,
+                   "sid": sid, "bdy": {"recentMessageCount": count}, "tid": tid})
+
+
+def ping_frame() -> str:
+    return _dumps({"ver": "3", "cmd": PING})
+
+
+def pong_frame() -> str:
+    return _dumps({"ver": "3", "cmd": PONG})
+
+
+# ---------------------------------------------------------------- records
+def _event_time(body: dict) -> str | None:
+    """ISO UTC from a body's ms time, or its KST wall-clock ``createdTime``; else None."""
+    for key in ("messageTime", "msgTime", "createTime", "ctime"):
+        ms, problem = epoch_ms(body.get(key))
+        if not problem:
+            return ms_to_iso(ms)
+    created = body.get("createdTime")
+    if isinstance(created, str):
+        try:
+            dt = datetime.fromisoformat(created)
+        except ValueError:
+            return None
+        dt = dt.replace(tzinfo=KST) if dt.tzinfo is None else dt
+        ms = int(dt.timestamp() * 1000)
+        return ms_to_iso(ms) if 0 <= ms else None
+    return None
+
+
+def event_record(cid, cmd: int, event_type: str, body, raw) -> dict:
+    """An ``event`` record; its dedupe key is md5(cid|cmd|event_type|canonical body JSON)."""
+    body = clean_json(body if isinstance(body, dict) else {"value": body})
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    cid = text_or_none(cid)
+    return {"kind": "event", "chat_channel_id": cid, "cmd": cmd, "event_type": clean_text(event_type),
+            "event_time": _event_time(body), "body": body,
+            "dedupe_key": md5_key(cid or "", cmd, event_type, canonical), "raw": clean_json(raw)}
+
+
+def control_record(cmd, name: str, frame: dict, **extra) -> dict:
+    return {"kind": "control", "cmd": cmd, "name": name,
+            "chat_channel_id": text_or_none(frame.get("cid")), **extra, "raw": clean_json(frame)}
+
+
+def _blind(frame: dict) -> list[dict]:
+    body = frame.get("bdy")
+    if not isinstance(body, dict):
+        return [dead_letter(f"94008 BLIND bdy is a {type(body).__name__}, not an object", frame)]
+    ms, problem = epoch_ms(body.get("messageTime"))
+    if problem:
+        return [dead_letter(f"94008 BLIND messageTime {problem}", frame)]
+    return [{"kind": "blind",
+             "chat_channel_id": text_or_none(body.get("channelId")) or text_or_none(frame.get("cid")),
+             "user_id": text_or_none(body.get("userId")), "message_time": ms_to_iso(ms),
+             "blind_type": text_or_none(body.get("blindType")), "raw": clean_json(frame)}]
+
+
+def _chat_list(frame: dict, cmd: int) -> list[dict]:
+    body = frame.get("bdy")
+    if isinstance(body, dict):
+        body = [body]
+    if not isinstance(body, list):
+        return [dead_letter(f"cmd {cmd} bdy is a {type(body).__name__}, not a list of chat items", frame)]
+    return [chat_record(item, frame.get("cid")) for item in body]
+
+
+def _recent(frame: dict) -> list[dict]:
+    body = frame.get("bdy")
+    if not isinstance(body, dict):
+        return [dead_letter(f"15101 RECENT_CHAT bdy is a {type(body).__name__}, not an object", frame)]
+    items = body.get("messageList")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        return [dead_letter(f"15101 RECENT_CHAT messageList is a {type(items).__name__}, not a list", frame)]
+    cid = frame.get("cid")
+    records = [chat_record(item, cid) for item in items]
+    notice = body.get("notice")
+    if notice is not None:
+        records.append(event_record(cid, RECENT_CHAT, "NOTICE", notice, notice))
+    summary = {k: v for k, v in frame.items() if k != "bdy"}
+    summary["bdy"] = {k: v for k, v in body.items() if k not in ("messageList", "notice")}
+    records.append(control_record(RECENT_CHAT, "RECENT_CHAT", frame, user_count=as_int(body.get("userCount")),
+                                  message_count=len(items)))
+    records[-1]["raw"] = clean_json(summary)  # the items are already kept in their own records
+    return records
+
+
+def _with_cmd(frame: dict) -> list[dict]:
+    raw_cmd = frame["cmd"]
+    cmd = as_int(raw_cmd)
+    if cmd is None:
+        return [dead_letter(f"cmd {str(raw_cmd)[:40]!r} is not an integer (32-bit)", frame)]
+    cid = frame.get("cid")
+    if cmd in (CHAT, SPECIAL):
+        return _chat_list(frame, cmd)
+    if cmd == RECENT_CHAT:
+        return _recent(frame)
+    if cmd == BLIND:
+        return _blind(frame)
+    body = frame.get("bdy")
+    if cmd == EVENT:
+        if not isinstance(body, dict):
+            return [dead_letter(f"93006 EVENT bdy is a {type(body).__name__}, not an object", frame)]
+        event_type = body.get("type") if isinstance(body.get("type"), str) and body.get("type") else "UNTYPED"
+        return [event_record(cid, cmd, event_type, body, frame)]
+    if cmd == NOTICE:
+        cleared = body is None or body == {}
+        return [event_record(cid, cmd, "NOTICE_CLEARED" if cleared else "NOTICE", body or {}, frame)]
+    if cmd in RAW_EVENT_NAMES:
+        return [event_record(cid, cmd, RAW_EVENT_NAMES[cmd], body, frame)]
+    if cmd == CONNECTED:
+        sid = body.get("sid") if isinstance(body, dict) else None
+        return [control_record(cmd, "CONNECTED", frame, ret_code=as_int(frame.get("retCode")),
+                               ret_msg=text_or_none(frame.get("retMsg")), sid=text_or_none(sid))]
+    if cmd in CONTROL_NAMES:
+        extra = {}
+        if "retCode" in frame:
+            extra = {"ret_code": as_int(frame.get("retCode")),
+                     "ret_msg": text_or_none(frame.get("retMsg"))}
+        return [control_record(cmd, CONTROL_NAMES[cmd], frame, **extra)]
+    return [event_record(cid, cmd, f"UNKNOWN_CMD_{cmd}", body, frame)]
+
+
+def _looks_like_item(obj: dict) -> bool:
+    return ("messageTime" in obj or "msgTime" in obj
+            or ("userId" in obj and "content" in obj) or ("uid" in obj and "msg" in obj))
+
+
+def _without_cmd(obj: dict) -> list[dict]:
+    if _looks_like_item(obj):
+        return [chat_record(obj)]
+    if "code" in obj and any(k in obj for k in ("content", "result", "message")):
+        code = as_int(obj.get("code"))
+        return [{"kind": "control", "cmd": None, "name": "HTTP_ANSWER", "chat_channel_id": None,
+                 "code": code, "message": text_or_none(obj.get("message")), "raw": clean_json(obj)}]
+    keys = ", ".join(sorted(str(k) for k in obj)[:8])
+    return [dead_letter(f"object has no cmd and is neither a chat item nor an HTTP answer (keys: {keys})", obj)]
+
+
+def _decode(data) -> tuple[object, dict | None]:
+    """(decoded value, None) or (None, dead letter)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, dead_letter(f"not UTF-8 text ({exc})", bytes(data).decode("utf-8", "replace"))
+    if isinstance(data, str):
+        if not data.strip():
+            return None, dead_letter("empty input", data)
+        try:
+            return json.loads(data, parse_constant=_reject_constant), None
+        except (ValueError, RecursionError) as exc:
+            return None, dead_letter(f"not JSON ({exc})", data)
+    return data, None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_frame(data: str | bytes | dict) -> list[dict]:
+    """One frame (wire text, bytes, or an already decoded object) -> a list of records
+    (``collector.records``). Never raises; see the module docstring for each case."""
+    try:
+        obj, failed = _decode(data)
+        if failed:
+            return [failed]
+        if not isinstance(obj, dict):
+            return [dead_letter(f"not a JSON object (got {type(obj).__name__})", data)]
+        if "cmd" in obj:
+            return _with_cmd(obj)
+        return _without_cmd(obj)
+    except Exception as exc:  # a bug here must not kill the collector: keep the input
+        try:
+            return [dead_letter(f"parser bug: {type(exc).__name__}: {exc}", data)]
+        except Exception:
+            return [{"kind": "dead_letter", "error": f"parser bug: {type(exc).__name__}", "raw": ""}]
