@@ -1,0 +1,248 @@
+"""The PostgreSQL sink: one batch of records (collector/records.py) stored in ONE
+transaction. Chat lines go through COPY into a temporary staging table and then one
+``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING``; blinds mark stored lines;
+events and dead letters land in their tables. Storing the same batch twice is harmless."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psycopg2.extensions
+import psycopg2.extras
+from psycopg2 import sql
+
+from collector.records import CHAT_FIELDS
+
+log = logging.getLogger(__name__)
+
+STAGING = "chat_staging"  # temp table name (constant identifier)
+# staging/insert columns: channel_fk instead of channel_id, the rest as in the contract
+CHAT_COLUMNS = ("channel_fk",) + tuple(f for f in CHAT_FIELDS if f != "channel_id")
+JSON_COLUMNS = frozenset({"raw", "badges"})
+DEFAULT_BLIND_STATUS = "BLIND"
+
+# channel_id -> stream_channel.id, per database (dsn); filled only after a commit
+_channel_cache: dict[str, dict[str, int]] = {}
+
+
+@dataclass(frozen=True)
+class StoreReport:
+    """What one `store` call did."""
+    chat_inserted: int = 0
+    chat_duplicates: int = 0
+    blinds: int = 0
+    events: int = 0
+    dead_letters: int = 0
+    seconds: float = 0.0
+
+
+def clean_text(value: str) -> str:
+    """Text PostgreSQL accepts: no NUL characters and no lone surrogates."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (e.g. from a "\ud800" JSON escape)
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def clean_json(value):
+    """A JSON-ready value with every string (keys too) passed through `clean_text`."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    return value
+
+
+def to_json(value) -> str | None:
+    """JSON text for a jsonb column (None stays NULL)."""
+    if value is None:
+        return None
+    return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _csv_field(value) -> str:
+    # PostgreSQL CSV: an unquoted empty field is NULL, a quoted one ("") the empty string
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = clean_text(value)
+    else:
+        text = str(value)
+    return '"' + text.replace('"', '""') + '"'
+
+
+def chat_csv(rows: Iterable[dict], channel_fks: dict[str, int]) -> io.StringIO:
+    """The COPY payload (CSV, columns in CHAT_COLUMNS order) for chat records."""
+    buf = io.StringIO()
+    for rec in rows:
+        fields = []
+        for col in CHAT_COLUMNS:
+            if col == "channel_fk":
+                value = channel_fks[rec["channel_id"]]
+            elif col in JSON_COLUMNS:
+                value = to_json(rec.get(col))
+            else:
+                value = rec.get(col)
+            fields.append(_csv_field(value))
+        buf.write(",".join(fields))
+        buf.write("\n")
+    buf.seek(0)
+    return buf
+
+
+def upsert_channels(conn, channels: Iterable[dict]) -> dict[str, int]:
+    """Insert or update stream_channel rows; each dict has ``channel_id`` and optionally
+    ``channel_name``, ``channel_image_url``, ``follower_count``, ``verified_mark`` (None
+    keeps what is stored). Runs in the caller's transaction; returns channel_id -> id."""
+    rows = [(c["channel_id"], c.get("channel_name"), c.get("channel_image_url"),
+             c.get("follower_count"), c.get("verified_mark")) for c in channels]
+    if not rows:
+        return {}
+    with conn.cursor() as cur:
+        psycopg2.extras.execute_values(cur, """
+            INSERT INTO stream_channel (channel_id, channel_name, channel_image_url,
+                                        follower_count, verified_mark)
+            VALUES %s
+            ON CONFLICT (channel_id) DO UPDATE SET
+                channel_name = COALESCE(EXCLUDED.channel_name, stream_channel.channel_name),
+                channel_image_url = COALESCE(EXCLUDED.channel_image_url, stream_channel.channel_image_url),
+                follower_count = COALESCE(EXCLUDED.follower_count, stream_channel.follower_count),
+                verified_mark = COALESCE(EXCLUDED.verified_mark, stream_channel.verified_mark),
+                updated_at = now()
+            RETURNING channel_id, id""", rows, fetch=True)
+        return dict(cur.fetchall())
+
+
+def _channel_ids(conn, channel_ids: set[str]) -> dict[str, int]:
+    """channel_id -> stream_channel.id, inserting unknown channels (no name yet)."""
+    cache = _channel_cache.get(conn.dsn, {})
+    known = {c: cache[c] for c in channel_ids if c in cache}
+    missing = sorted(channel_ids - known.keys())
+    if missing:
+        with conn.cursor() as cur:
+            cur.execute("""INSERT INTO stream_channel (channel_id)
+                           SELECT unnest(%s::text[]) ON CONFLICT (channel_id) DO NOTHING""", (missing,))
+            cur.execute("SELECT channel_id, id FROM stream_channel WHERE channel_id = ANY(%s)", (missing,))
+            known.update(dict(cur.fetchall()))
+    return known
+
+
+def _store_chat(cur, chats: list[dict], fks: dict[str, int]) -> int:
+    names = {"staging": sql.Identifier(STAGING),
+             "cols": sql.SQL(", ").join(map(sql.Identifier, CHAT_COLUMNS))}
+    cur.execute(sql.SQL("CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
+                        "SELECT {cols} FROM stream_chat WITH NO DATA").format(**names))
+    cur.copy_expert(sql.SQL("COPY {staging} ({cols}) FROM STDIN WITH (FORMAT csv)").format(**names),
+                    chat_csv(chats, fks))
+    cur.execute(sql.SQL("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {staging} "
+                        "ORDER BY chat_time ON CONFLICT (dedupe_key) DO NOTHING").format(**names))
+    return cur.rowcount
+
+
+def _apply_blinds(cur, blinds: list[dict]) -> int:
+    cids = [b.get("chat_channel_id") for b in blinds]
+    uids = [b.get("user_id") for b in blinds]
+    times = [b.get("message_time") for b in blinds]
+    types = [clean_text(b.get("blind_type") or DEFAULT_BLIND_STATUS) for b in blinds]
+    cur.execute("""
+        UPDATE stream_chat c
+           SET message_status = v.blind_type, blind_type = v.blind_type, blinded_at = now()
+          FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[])
+               AS v(chat_channel_id, user_id, chat_time, blind_type)
+         WHERE c.chat_channel_id = v.chat_channel_id AND c.user_id = v.user_id
+           AND c.chat_time = v.chat_time""", (cids, uids, times, types))
+    return cur.rowcount
+
+
+def _store_events(cur, events: list[dict], fks: dict[str, int]) -> int:
+    rows = [(fks.get(e.get("channel_id")), e.get("chat_channel_id"), e.get("cmd"),
+             e.get("event_type"), e.get("event_time"),
+             to_json(e.get("body") if e.get("body") is not None else e.get("raw")),
+             clean_text(str(e["dedupe_key"]))) for e in events]
+    psycopg2.extras.execute_values(cur, """
+        INSERT INTO events (channel_fk, chat_channel_id, cmd, event_type, event_time, body, dedupe_key)
+        VALUES %s ON CONFLICT (dedupe_key) DO NOTHING""", rows)
+    return cur.rowcount
+
+
+def _store_dead_letters(cur, letters: list[dict]) -> int:
+    rows = []
+    for d in letters:
+        raw = d.get("raw")
+        if raw is not None and not isinstance(raw, str):
+            raw = to_json(raw)
+        rows.append((clean_text(d.get("source") or "collector"), d.get("channel_id"),
+                     clean_text(str(d.get("error") or "unknown error")),
+                     clean_text(raw) if raw is not None else None))
+    psycopg2.extras.execute_values(
+        cur, "INSERT INTO dead_letter (source, channel_id, error, raw) VALUES %s", rows)
+    return len(rows)
+
+
+def _dead_letter_for(rec: dict, error: str) -> dict:
+    return {"kind": "dead_letter", "source": "sink", "channel_id": rec.get("channel_id"),
+            "error": error, "raw": rec}
+
+
+def store(conn: psycopg2.extensions.connection, records: list[dict]) -> StoreReport:
+    """Store a batch of records in one transaction (all or nothing) and return counts.
+
+    A chat record without ``channel_id`` or ``dedupe_key``, an event without
+    ``dedupe_key`` and a record of unknown kind become dead letters (the rest of the
+    batch is kept); ``control`` records are ignored. Raises on database errors, after a
+    rollback, so the caller can keep the batch and retry."""
+    t0 = time.monotonic()
+    chats, blinds, events, letters = [], [], [], []
+    for rec in records:
+        kind = rec.get("kind")
+        if kind == "chat":
+            if not rec.get("channel_id"):
+                letters.append(_dead_letter_for(rec, "chat record without channel_id"))
+            elif not rec.get("dedupe_key") or not rec.get("chat_time"):
+                letters.append(_dead_letter_for(rec, "chat record without dedupe_key or chat_time"))
+            else:
+                chats.append(rec)
+        elif kind == "blind":
+            blinds.append(rec)
+        elif kind == "event":
+            (events if rec.get("dedupe_key") else letters).append(
+                rec if rec.get("dedupe_key") else _dead_letter_for(rec, "event record without dedupe_key"))
+        elif kind == "dead_letter":
+            letters.append(rec)
+        elif kind != "control":
+            letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
+
+    channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
+    inserted = blinded = n_events = n_letters = 0
+    try:
+        with conn, conn.cursor() as cur:
+            fks = _channel_ids(conn, channel_ids) if channel_ids else {}
+            if chats:
+                inserted = _store_chat(cur, chats, fks)
+            if blinds:
+                blinded = _apply_blinds(cur, blinds)
+            if events:
+                n_events = _store_events(cur, events, fks)
+            if letters:
+                n_letters = _store_dead_letters(cur, letters)
+    except Exception:
+        _channel_cache.pop(conn.dsn, None)  # ids inserted in the failed transaction are gone
+        raise
+    _channel_cache.setdefault(conn.dsn, {}).update(fks)
+    report = StoreReport(inserted, len(chats) - inserted, blinded, n_events, n_letters,
+                         round(time.monotonic() - t0, 3))
+    log.info("stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters in %.3fs",
+             report.chat_inserted, report.chat_duplicates, report.blinds, len(blinds),
+             report.events, report.dead_letters, report.seconds)
+    return report

@@ -1,0 +1,183 @@
+"""The PostgreSQL sink against a real database: COPY + ON CONFLICT, blinds, events,
+dead letters, and text that must round-trip exactly."""
+from __future__ import annotations
+
+import json
+
+import psycopg2
+import pytest
+
+from collector import sink
+from collector.records import CHAT_FIELDS
+from tests.conftest import DATA
+
+pytestmark = pytest.mark.integration
+
+CHANNEL = "17f0cfcba4ff608de5eabb5110d134d0"
+
+
+def sample_records() -> list[dict]:
+    """Every record the parser makes of the recorded websocket frames, channel filled in."""
+    from collector.protocol import parse_frame
+
+    records = []
+    for line in DATA.joinpath("samples.jsonl").read_text(encoding="utf-8").splitlines():
+        payload = {k: v for k, v in json.loads(line).items() if not k.startswith("_")}
+        if "cmd" not in payload:
+            continue
+        for rec in parse_frame(json.dumps(payload, ensure_ascii=False)):
+            if rec["kind"] in ("chat", "event") and not rec.get("channel_id"):
+                rec["channel_id"] = CHANNEL
+            records.append(rec)
+    return records
+
+
+def chat(i: int = 0, **overrides) -> dict:
+    """A chat record following collector/records.py."""
+    rec = {f: None for f in CHAT_FIELDS}
+    rec.update(kind="chat", channel_id=CHANNEL, chat_channel_id="N2mCH5", user_id=f"{i:032x}",
+               nickname=f"viewer{i}", message=f"hello {i}", message_type="chat", msg_type_code=1,
+               message_status="NORMAL", chat_time=f"2026-09-30T14:10:{i % 60:02d}.{i % 1000:03d}Z",
+               os_type="PC", badges=[{"imageUrl": "https://x/b.png"}], raw={"msg": f"hello {i}"},
+               dedupe_key=f"key-{i}")
+    rec.update(overrides)
+    return rec
+
+
+def count(pg, table: str) -> int:
+    with pg.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {table}")
+        return cur.fetchone()[0]
+
+
+def test_sample_frames_are_stored_once(pg):
+    records = sample_records()
+    chats = [r for r in records if r["kind"] == "chat"]
+    keys = {r["dedupe_key"] for r in chats}
+    assert chats, "the samples hold chat lines"
+
+    first = sink.store(pg, records)
+    assert first.chat_inserted == len(keys)
+    assert first.chat_duplicates == len(chats) - len(keys)
+    assert first.events == len({r["dedupe_key"] for r in records if r["kind"] == "event"})
+    second = sink.store(pg, records)
+    assert (second.chat_inserted, second.chat_duplicates, second.events) == (0, len(chats), 0)
+    assert count(pg, "stream_chat") == len(keys)
+    with pg.cursor() as cur:
+        cur.execute("SELECT DISTINCT channel_id FROM stream_channel")
+        assert {r[0] for r in cur.fetchall()} == {r["channel_id"] for r in chats}
+        cur.execute("SELECT raw FROM stream_chat WHERE dedupe_key = %s", (chats[0]["dedupe_key"],))
+        assert cur.fetchone()[0] == sink.clean_json(chats[0]["raw"])
+
+
+def test_blind_marks_the_stored_line_and_keeps_text(pg):
+    line = chat(7, user_id="59def5da7a1d81fd130d21baf4b6404c", chat_channel_id="N2l_uf",
+                chat_time="2026-09-28T13:53:42.968Z", message="to be hidden")
+    other = chat(8, chat_channel_id="N2l_uf", chat_time="2026-09-28T13:53:42.968Z")
+    sink.store(pg, [line, other])
+    blind = {"kind": "blind", "chat_channel_id": "N2l_uf", "user_id": line["user_id"],
+             "message_time": "2026-09-28T13:53:42.968Z", "blind_type": "BLIND", "raw": {}}
+    report = sink.store(pg, [blind])
+    assert report.blinds == 1
+    with pg.cursor() as cur:
+        cur.execute("SELECT user_id, message, message_status, blind_type, blinded_at IS NOT NULL "
+                    "FROM stream_chat ORDER BY user_id")
+        rows = {r[0]: r[1:] for r in cur.fetchall()}
+    assert rows[line["user_id"]] == ("to be hidden", "BLIND", "BLIND", True)
+    assert rows[other["user_id"]] == ("hello 8", "NORMAL", None, False)
+
+
+def test_blind_in_the_same_batch_as_its_line(pg):
+    line = chat(1)
+    blind = {"kind": "blind", "chat_channel_id": line["chat_channel_id"], "user_id": line["user_id"],
+             "message_time": line["chat_time"], "blind_type": "CBOTBLIND", "raw": {}}
+    assert sink.store(pg, [line, blind]).blinds == 1
+    with pg.cursor() as cur:
+        cur.execute("SELECT message_status, blind_type FROM stream_chat")
+        assert cur.fetchone() == ("CBOTBLIND", "CBOTBLIND")
+
+
+def test_event_and_dead_letter_land_in_their_tables(pg):
+    event = {"kind": "event", "chat_channel_id": "N2mCH5", "cmd": 93006, "event_type": "TEMPORARY_RESTRICT",
+             "event_time": "2026-09-30T15:32:39.639Z", "body": {"type": "TEMPORARY_RESTRICT", "times": 1},
+             "dedupe_key": "ev-1", "raw": {}, "channel_id": CHANNEL}
+    letter = {"kind": "dead_letter", "error": "not JSON", "raw": "{broken\x00"}
+    report = sink.store(pg, [event, event, letter])
+    assert (report.events, report.dead_letters) == (1, 1)
+    with pg.cursor() as cur:
+        cur.execute("SELECT e.cmd, e.event_type, e.body, c.channel_id FROM events e "
+                    "JOIN stream_channel c ON c.id = e.channel_fk")
+        assert cur.fetchall() == [(93006, "TEMPORARY_RESTRICT", {"type": "TEMPORARY_RESTRICT", "times": 1},
+                                   CHANNEL)]
+        cur.execute("SELECT error, raw FROM dead_letter")
+        assert cur.fetchall() == [("not JSON", "{broken")]
+
+
+NASTY = [
+    "plain",
+    "",
+    "emoji 😀🇰🇷 and 한국어 {:d_63:}",
+    'quotes " and "" and \'',
+    "back\\slash \\N \\. \\u0000 literal",
+    "new\nline\r\nand\ttab",
+    "commas, ,, and ,",
+    '"starts with quote',
+    "\\.",
+    "trailing space ",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_text_round_trips_exactly_through_copy(pg, text):
+    rec = chat(3, message=text, nickname=text, raw={"msg": text, text: [text]}, badges=[{"t": text}])
+    sink.store(pg, [rec])
+    with pg.cursor() as cur:
+        cur.execute("SELECT message, nickname, raw, badges FROM stream_chat")
+        assert cur.fetchone() == (text, text, {"msg": text, text: [text]}, [{"t": text}])
+
+
+def test_nul_characters_are_stripped_not_fatal(pg):
+    rec = chat(4, message="a\x00b", nickname="\x00", raw={"msg": "a\x00b", "k\x00": "\x00"})
+    assert sink.store(pg, [rec]).chat_inserted == 1
+    with pg.cursor() as cur:
+        cur.execute("SELECT message, nickname, raw FROM stream_chat")
+        assert cur.fetchone() == ("ab", "", {"msg": "ab", "k": ""})
+
+
+def test_null_and_empty_text_stay_distinct(pg):
+    sink.store(pg, [chat(5, message="", nickname=None, os_type=None, is_anonymous=False, pay_amount=0)])
+    with pg.cursor() as cur:
+        cur.execute("SELECT message, nickname, os_type, is_anonymous, pay_amount, badges FROM stream_chat")
+        assert cur.fetchone() == ("", None, None, False, 0, [{"imageUrl": "https://x/b.png"}])
+
+
+def test_chat_without_channel_becomes_dead_letter_rest_is_kept(pg):
+    orphan = chat(9, channel_id=None)
+    report = sink.store(pg, [chat(1), orphan, chat(2)])
+    assert (report.chat_inserted, report.dead_letters) == (2, 1)
+    assert count(pg, "stream_chat") == 2
+    with pg.cursor() as cur:
+        cur.execute("SELECT source, error, raw FROM dead_letter")
+        source, error, raw = cur.fetchone()
+    assert source == "sink" and "channel_id" in error
+    assert json.loads(raw)["dedupe_key"] == "key-9"
+
+
+def test_failed_store_rolls_back_everything(pg):
+    bad = chat(2, chat_time="not a time")
+    with pytest.raises(psycopg2.DataError):
+        sink.store(pg, [chat(1), bad, {"kind": "dead_letter", "error": "x", "raw": "y"}])
+    assert count(pg, "stream_chat") == 0 and count(pg, "dead_letter") == 0
+    assert sink.store(pg, [chat(1)]).chat_inserted == 1  # the connection is usable again
+
+
+def test_upsert_channels_keeps_names(pg):
+    with pg:
+        ids = sink.upsert_channels(pg, [{"channel_id": CHANNEL, "channel_name": "김뿡"}])
+    sink.store(pg, [chat(1)])
+    with pg:
+        again = sink.upsert_channels(pg, [{"channel_id": CHANNEL, "channel_name": None, "follower_count": 5}])
+    assert ids == again
+    with pg.cursor() as cur:
+        cur.execute("SELECT channel_name, follower_count FROM stream_channel")
+        assert cur.fetchall() == [("김뿡", 5)]
