@@ -195,6 +195,8 @@ def _badges(profile: dict) -> list | None:
 # ---------------------------------------------------------------- the item parser
 def dead_letter(error: str, raw) -> dict:
     """A dead-letter record; ``raw`` is the input text, or a value dumped as JSON."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        raw = bytes(raw).decode("utf-8", "replace")
     if not isinstance(raw, str):
         try:
             raw = json.dumps(clean_json(raw), ensure_ascii=False, default=repr)
