@@ -1,0 +1,1 @@
+"""Streamlit dashboard over the Parquet warehouse (see streamlit_app.py)."""

@@ -1,0 +1,115 @@
+"""Pure chart builders: a polars DataFrame from the warehouse query functions in, a plotly
+Figure out. No Streamlit, no I/O, so they are usable from notebooks and unit tests.
+
+Times are drawn as wall-clock time in the display timezone (plotly.js has no notion of
+timezones, so tz-aware values are converted and then made naive on purpose)."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+TIER_ORDER = ("none", "tier 1", "tier 2")
+TIER_LABELS = {"none": "비구독 (none)", "tier 1": "티어 1 (tier 1)", "tier 2": "티어 2 (tier 2)"}
+
+
+def local_time(df: pl.DataFrame, column: str, tz: str) -> pl.DataFrame:
+    """`column` as naive wall-clock time in `tz` (unchanged if it is naive already)."""
+    if df.is_empty() or column not in df.columns:
+        return df
+    dtype = df.schema[column]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        return df.with_columns(pl.col(column).dt.convert_time_zone(tz).dt.replace_time_zone(None))
+    return df
+
+
+def _empty(title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=300)
+    fig.add_annotation(text="데이터 없음 (no data)", showarrow=False, font_size=16,
+                       x=0.5, y=0.5, xref="paper", yref="paper")
+    return fig
+
+
+def _channels(df: pl.DataFrame) -> list[tuple[str, str]]:
+    """(channel_id, channel_name) pairs in a stable order (by name, then id)."""
+    pairs = df.select("channel_id", "channel_name").unique().sort("channel_name", "channel_id")
+    return [(cid, name or cid) for cid, name in pairs.iter_rows()]
+
+
+def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul") -> go.Figure:
+    """Messages (top) and unique chatters (bottom) per bucket, one line per channel.
+
+    `df`: warehouse.activity() output (channel_id, channel_name, bucket, messages, chatters)."""
+    title = "채팅 활동 (Chat activity)"
+    if df.is_empty():
+        return _empty(title)
+    df = local_time(df, "bucket", tz).sort("bucket")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=("메시지 수 (messages)", "고유 채팅 참여자 (unique chatters)"))
+    for i, (cid, name) in enumerate(_channels(df)):
+        part = df.filter(pl.col("channel_id") == cid)
+        color = _color(i)
+        for row, col in ((1, "messages"), (2, "chatters")):
+            fig.add_trace(go.Scatter(
+                x=part["bucket"].to_list(), y=part[col].to_list(), name=name, legendgroup=cid,
+                showlegend=row == 1, mode="lines+markers" if part.height < 60 else "lines",
+                line={"color": color}, hovertemplate="%{x}<br>%{y:,}<extra>%{fullData.name}</extra>",
+            ), row=row, col=1)
+    fig.update_layout(title=title, height=560, hovermode="x unified", legend_title_text="채널 (channel)")
+    fig.update_xaxes(title_text=f"시간 ({tz})", row=2, col=1)
+    return fig
+
+
+def subscriber_share_figure(df: pl.DataFrame, tz: str = "Asia/Seoul") -> go.Figure:
+    """Subscriber share of messages (top) and of chatters (bottom) over time, per channel.
+
+    `df`: warehouse.subscriber_ratio() output (bucket, message_share, chatter_share in 0..1)."""
+    title = "구독자 비율 (Subscriber share)"
+    if df.is_empty():
+        return _empty(title)
+    df = local_time(df, "bucket", tz).sort("bucket")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=("메시지 중 구독자 비율 (share of messages)",
+                                        "채팅 참여자 중 구독자 비율 (share of chatters)"))
+    for i, (cid, name) in enumerate(_channels(df)):
+        part = df.filter(pl.col("channel_id") == cid)
+        for row, col in ((1, "message_share"), (2, "chatter_share")):
+            fig.add_trace(go.Scatter(
+                x=part["bucket"].to_list(), y=part[col].to_list(), name=name, legendgroup=cid,
+                showlegend=row == 1, mode="lines+markers", line={"color": _color(i)},
+                hovertemplate="%{x}<br>%{y:.1%}<extra>%{fullData.name}</extra>",
+            ), row=row, col=1)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_layout(title=title, height=520, legend_title_text="채널 (channel)")
+    fig.update_xaxes(title_text=f"날짜 ({tz})", row=2, col=1)
+    return fig
+
+
+def tier_split_figure(df: pl.DataFrame) -> go.Figure:
+    """Chatters per subscription tier, grouped bars per channel.
+
+    `df`: warehouse.tier_split() output (channel_id, channel_name, tier, chatters, messages)."""
+    title = "구독 티어별 채팅 참여자 (Chatters by tier)"
+    if df.is_empty():
+        return _empty(title)
+    fig = go.Figure()
+    names = [name for _, name in _channels(df)]
+    tiers = [t for t in TIER_ORDER if t in set(df["tier"].to_list())]
+    tiers += sorted(set(df["tier"].to_list()) - set(tiers))
+    for i, tier in enumerate(tiers):
+        part = df.filter(pl.col("tier") == tier)
+        by_name = {(n or c): v for c, n, v in part.select("channel_id", "channel_name", "chatters").iter_rows()}
+        fig.add_trace(go.Bar(x=names, y=[by_name.get(n, 0) for n in names],
+                             name=TIER_LABELS.get(tier, tier), marker_color=_color(i + 5)))
+    fig.update_layout(title=title, barmode="group", height=420, yaxis_title="채팅 참여자 (chatters)",
+                      legend_title_text="티어 (tier)")
+    return fig
+
+
+_PALETTE = ("#00c73c", "#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b",
+            "#9e9e9e", "#17becf", "#e377c2", "#bcbd22")
+
+
+def _color(i: int) -> str:
+    return _PALETTE[i % len(_PALETTE)]

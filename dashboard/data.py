@@ -1,0 +1,194 @@
+"""The dashboard's only door to the data: cached wrappers over the warehouse query functions
+(`st.cache_resource` for the Warehouse, `st.cache_data(ttl=300)` for query results), and pure
+helpers that shape results for display and download. Pages never write SQL.
+
+Every cached wrapper takes the lake root as its first argument, so a different
+WAREHOUSE_DIR (tests, a second lake) never shares cache entries with another."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+import streamlit as st
+
+import warehouse
+from core import settings
+
+log = logging.getLogger(__name__)
+
+TTL = 300  # seconds a query result is reused; the lake changes once a night
+DEFAULT_DAYS = 7
+EVERY = ("day", "hour", "minute")
+
+
+def root() -> str:
+    """The lake root the app reads now (WAREHOUSE_DIR, or DATA_DIR/warehouse)."""
+    return settings.warehouse_dir()
+
+
+def display_tz() -> str:
+    return settings.get("DISPLAY_TZ") or "Asia/Seoul"
+
+
+@dataclass
+class _Handle:
+    wh: object
+    lock: threading.Lock  # one DuckDB connection, many Streamlit sessions (threads)
+
+
+@st.cache_resource(ttl=3600, show_spinner=False)
+def _handle(root: str) -> _Handle:
+    started = time.monotonic()
+    wh = warehouse.open(root)
+    log.info("opened warehouse %s in %.2fs", root, time.monotonic() - started)
+    return _Handle(wh, threading.Lock())
+
+
+def _call(root: str, fn, *args, **kwargs):
+    handle = _handle(root)
+    started = time.monotonic()
+    with handle.lock:
+        out = fn(handle.wh, *args, **kwargs)
+    log.info("%s: %s rows in %.3fs", fn.__name__, getattr(out, "height", "-"), time.monotonic() - started)
+    return out
+
+
+def _ch(channels: list[str] | tuple[str, ...] | None) -> list[str] | None:
+    return list(channels) if channels else None
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def channels(root: str) -> pl.DataFrame:
+    """warehouse.list_channels: channel_id, channel_name, messages, chatters, first/last chat.
+    Re-reads the lake's file list first, so partitions a sync added since show up."""
+    handle = _handle(root)
+    with handle.lock:
+        handle.wh.refresh()
+    return _call(root, warehouse.list_channels)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def bounds(root: str) -> tuple[date | None, date | None]:
+    """warehouse.date_bounds: the first and last day present in the lake (or Nones)."""
+    return _call(root, warehouse.date_bounds)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def activity(root: str, channels: tuple[str, ...], start: date, end: date, every: str) -> pl.DataFrame:
+    return _call(root, warehouse.activity, _ch(channels), start, end, every=every)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def subscriber_ratio(root: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
+    return _call(root, warehouse.subscriber_ratio, _ch(channels), start, end, every="day")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def tier_split(root: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
+    return _call(root, warehouse.tier_split, _ch(channels), start, end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def search_users(root: str, query: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
+    return _call(root, warehouse.search_users, query, channels=_ch(channels), start=start, end=end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def user_messages(root: str, user_id: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
+    out = _call(root, warehouse.user_messages, user_id, channels=_ch(channels), start=start, end=end)
+    return newest_first(out)
+
+
+def clear_caches() -> None:
+    """Forget cached query results and the open Warehouse (tests; after a sync)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+# ---- pure helpers -------------------------------------------------------------------------
+
+def default_range(first: date, last: date, days: int = DEFAULT_DAYS) -> tuple[date, date]:
+    """The last `days` days present in the lake, clipped to its first day."""
+    return max(first, last - timedelta(days=days - 1)), last
+
+
+def normalize_range(value, first: date, last: date) -> tuple[date, date]:
+    """A st.date_input value (a date, or a 1- or 2-tuple while the user is picking) → (start, end)."""
+    if isinstance(value, date):
+        value = (value,)
+    picked = [v for v in (value or ()) if v is not None]
+    if not picked:
+        return default_range(first, last)
+    start, end = picked[0], picked[-1]
+    if start > end:
+        start, end = end, start
+    return max(first, start), min(last, end)
+
+
+def channel_names(df: pl.DataFrame) -> dict[str, str]:
+    """channel_id → display name (the id itself when the name is unknown)."""
+    return {cid: (name or cid) for cid, name in df.select("channel_id", "channel_name").iter_rows()}
+
+
+def activity_summary(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per channel over an activity() result: total messages, number of buckets with
+    chat, and the busiest bucket's messages and chatters."""
+    cols = ["channel_name", "channel_id", "messages", "active_buckets", "peak_messages",
+            "peak_chatters", "peak_bucket"]
+    if df.is_empty():
+        return pl.DataFrame(schema={c: pl.Utf8 for c in cols})
+    return (
+        df.sort("bucket")
+        .group_by("channel_id", maintain_order=True)
+        .agg(
+            pl.col("channel_name").first(),
+            pl.col("messages").sum().alias("messages"),
+            pl.len().alias("active_buckets"),
+            pl.col("messages").max().alias("peak_messages"),
+            pl.col("chatters").max().alias("peak_chatters"),
+            pl.col("bucket").sort_by("messages", descending=True).first().alias("peak_bucket"),
+        )
+        .select(cols)
+        .sort("messages", descending=True)
+    )
+
+
+def newest_first(df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort("chat_time", descending=True) if "chat_time" in df.columns else df
+
+
+def user_label(row: dict) -> str:
+    """Plain-text label of a search result for a select box (never rendered as markdown)."""
+    return f"{row.get('nickname') or '?'} · {row.get('messages', 0):,} msgs · {str(row.get('user_id'))[:12]}"
+
+
+def _flat(df: pl.DataFrame) -> pl.DataFrame:
+    """Nested columns (lists, structs) as text, since CSV has no nesting."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        if isinstance(dtype, pl.List) and dtype.inner == pl.Utf8:
+            exprs.append(pl.col(name).list.join(", ").alias(name))
+        elif isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
+            exprs.append(pl.col(name).map_elements(
+                lambda v: json.dumps(v if not hasattr(v, "to_list") else v.to_list(),
+                                     ensure_ascii=False, default=str),
+                return_dtype=pl.Utf8).alias(name))
+    return df.with_columns(exprs) if exprs else df
+
+
+def to_csv_bytes(df: pl.DataFrame) -> bytes:
+    """CSV, UTF-8 with a BOM so that Excel shows Korean; nested columns as text."""
+    return b"\xef\xbb\xbf" + _flat(df).write_csv().encode("utf-8")
+
+
+def to_parquet_bytes(df: pl.DataFrame) -> bytes:
+    """Parquet (zstd), types kept as they are."""
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd")
+    return buf.getvalue()
