@@ -1,0 +1,170 @@
+"""The Parquet lake: layout, the atomic partition writer, and the sync state file.
+
+Lake layout (the contract with every reader — dashboard, notebooks, DuckDB/Trino/Spark
+elsewhere)::
+
+    <root>/chat/day=YYYY-MM-DD/part-0.parquet
+        One partition per day in DISPLAY_TZ (default Asia/Seoul): the stream_chat rows whose
+        chat_time falls on that local day, joined with stream_channel for channel_id (the
+        streamer's 32-hex id) and channel_name. Sorted by channel_id, chat_time, id; zstd.
+        Columns: id, channel_id, channel_name, chat_channel_id, user_id, nickname, message,
+        message_type, msg_type_code, message_status, chat_time, created_at,
+        subscription_month, subscription_tier, os_type, user_role, pay_amount, pay_type,
+        donation_type, donation_id, is_anonymous, gift_receiver_id, gift_receiver_nickname,
+        gift_tier, color_code, badges (JSON text), member_count, blind_type, blinded_at,
+        raw (JSON text), dedupe_key. Timestamps are timestamp[us, tz=UTC]. The `day`
+        column is NOT stored in the file: hive partitioning supplies it from the folder.
+    <root>/channels/part-0.parquet
+        stream_channel: channel_id, channel_name, follower_count, channel_image_url,
+        enabled, created_at, updated_at.
+    <root>/_sync/state.json
+        Written last by each successful sync: last_sync (ISO UTC), high-water marks
+        (max_id, max_created_at, max_blinded_at) and per-day row counts.
+
+A partition is written to a hidden temporary file in its own folder
+(``.part-0.parquet.tmp-<pid>``, which no ``*.parquet`` glob matches) and then renamed over
+the old one, so a reader sees the old file or the new one, never half a file. On S3 the
+rename is a copy (object writes are atomic anyway). Re-running a day rewrites the same
+rows in the same order. ``root`` is a local path or any URI pyarrow.fs understands
+(``s3://bucket/prefix``); both go through the same pyarrow.fs calls.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from warehouse.tables import Table
+
+log = logging.getLogger(__name__)
+PART = "part-0.parquet"
+TMP_PREFIX = "." + PART + ".tmp-"
+STATE_PATH = "_sync/state.json"
+COMPRESSION = "zstd"
+
+
+def is_uri(root: str) -> bool:
+    return "://" in root and not root.startswith("file://")
+
+
+class Lake:
+    """A lake root opened through pyarrow.fs (local or s3://)."""
+
+    def __init__(self, root: str | os.PathLike):
+        root = str(root)
+        if is_uri(root):
+            self.fs, self.base = pafs.FileSystem.from_uri(root)
+        else:
+            self.fs = pafs.LocalFileSystem()
+            self.base = os.path.abspath(root.removeprefix("file://"))
+        self.base = self.base.rstrip("/")
+        self.root = root
+
+    # -- paths -------------------------------------------------------------------------
+    def _path(self, *parts: str) -> str:
+        return "/".join((self.base, *parts))
+
+    def table_dir(self, table: Table) -> str:
+        return self._path(table.name)
+
+    def partition_dir(self, table: Table, day: date | None = None) -> str:
+        if table.by_day:
+            if day is None:
+                raise ValueError(f"table {table.name} is partitioned by day: pass day=")
+            return self._path(table.name, f"day={day.isoformat()}")
+        return self._path(table.name)
+
+    def days(self, table: Table) -> list[date]:
+        """The days that have a partition file, in order."""
+        info = self.fs.get_file_info(pafs.FileSelector(self._path(table.name), allow_not_found=True))
+        out = []
+        for entry in info:
+            name = entry.base_name
+            if entry.type == pafs.FileType.Directory and name.startswith("day="):
+                part = self.fs.get_file_info(f"{entry.path}/{PART}")
+                if part.type == pafs.FileType.File:
+                    out.append(date.fromisoformat(name[4:]))
+        return sorted(out)
+
+    # -- writing -----------------------------------------------------------------------
+    def write(self, table: Table, data: pa.Table | Iterable[pa.RecordBatch],
+              day: date | None = None) -> tuple[int, int]:
+        """Replace one partition atomically with `data`; return (rows, bytes).
+
+        `data` is a table or an iterable of record batches (streamed into the file, so
+        memory stays bounded by one batch). Columns are cast to the table's schema; a
+        partition that ends up with no rows is removed rather than written empty."""
+        folder = self.partition_dir(table, day)
+        self.fs.create_dir(folder, recursive=True)
+        self._remove_stale_tmp(folder)
+        final = f"{folder}/{PART}"
+        tmp = f"{folder}/{TMP_PREFIX}{os.getpid()}"
+        batches = data.to_batches() if isinstance(data, pa.Table) else data
+        rows = 0
+        try:
+            with self.fs.open_output_stream(tmp) as sink, \
+                    pq.ParquetWriter(sink, table.schema, compression=COMPRESSION) as writer:
+                for batch in batches:
+                    if batch.num_rows:
+                        writer.write_batch(_conform(batch, table.schema))
+                        rows += batch.num_rows
+        except BaseException:
+            self._delete_quietly(tmp)
+            raise
+        if rows == 0 and table.by_day:
+            self._delete_quietly(tmp)
+            self._delete_quietly(final)
+            return 0, 0
+        size = self.fs.get_file_info(tmp).size or 0
+        self.fs.move(tmp, final)  # POSIX rename: atomic replace
+        return rows, size
+
+    def _remove_stale_tmp(self, folder: str) -> None:
+        for entry in self.fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
+            if entry.base_name.startswith(TMP_PREFIX):
+                log.warning("removing %s left by an interrupted sync", entry.path)
+                self._delete_quietly(entry.path)
+
+    def _delete_quietly(self, path: str) -> None:
+        try:
+            if self.fs.get_file_info(path).type == pafs.FileType.File:
+                self.fs.delete_file(path)
+        except OSError:
+            log.debug("could not delete %s", path, exc_info=True)
+
+    # -- state -------------------------------------------------------------------------
+    def read_state(self) -> dict:
+        """The last sync's state, or {} when the lake has none yet."""
+        path = self._path(STATE_PATH)
+        if self.fs.get_file_info(path).type != pafs.FileType.File:
+            return {}
+        with self.fs.open_input_stream(path) as f:
+            return json.loads(f.read().decode("utf-8"))
+
+    def write_state(self, state: dict) -> None:
+        """Write state.json atomically (temporary file, then rename)."""
+        folder = self._path(STATE_PATH.rsplit("/", 1)[0])
+        self.fs.create_dir(folder, recursive=True)
+        tmp = self._path(STATE_PATH + f".tmp-{os.getpid()}")
+        with self.fs.open_output_stream(tmp) as f:
+            f.write(json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        self.fs.move(tmp, self._path(STATE_PATH))
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    if batch.schema.equals(schema):
+        return batch
+    cols = []
+    for field in schema:
+        idx = batch.schema.get_field_index(field.name)
+        if idx < 0:
+            cols.append(pa.nulls(batch.num_rows, field.type))
+        else:
+            cols.append(batch.column(idx).cast(field.type))
+    return pa.RecordBatch.from_arrays(cols, schema=schema)

@@ -1,0 +1,287 @@
+"""The analyst API: DuckDB (in memory) over the Parquet lake, answers as polars DataFrames.
+
+The dashboard and the notebooks call only these functions. Every function takes the
+Warehouse first; filters are bound parameters, never text formatted into SQL.
+
+Common conventions:
+- ``channels``: a list of 32-hex channel ids, or None for all channels.
+- ``start``/``end``: inclusive days in DISPLAY_TZ (the lake's day partitions), or None.
+- "messages" count every line from a real user (all message types; the lines of
+  user_id ``SYSTEM_MESSAGE`` are left out); "chatters" are distinct user ids other than
+  ``anonymous`` and ``SYSTEM_MESSAGE``.
+- Times come back tz-aware in DISPLAY_TZ.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from core import settings
+from warehouse.lake import Lake
+from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
+
+log = logging.getLogger(__name__)
+SYSTEM_USER = "SYSTEM_MESSAGE"
+ANONYMOUS_USER = "anonymous"
+EVERY = ("minute", "hour", "day")
+TIER_LABELS = {0: "none", 1: "tier 1", 2: "tier 2"}
+_FIRST_DAY, _LAST_DAY = date(1, 1, 1), date(9999, 12, 31)
+
+# Macros created on every connection, so each query below is one static SQL text.
+# chat_rows(...) is the filtered chat every query starts from: `day` is the hive partition
+# column, so the day filter prunes files.
+_MACROS = (
+    """CREATE OR REPLACE MACRO chat_rows(d0, d1, all_ch, chs) AS TABLE
+       SELECT * FROM chat
+       WHERE day BETWEEN d0 AND d1 AND (all_ch OR list_contains(chs, channel_id))
+         AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'""",
+    "CREATE OR REPLACE MACRO is_chatter(u) AS u NOT IN ('anonymous', 'SYSTEM_MESSAGE')",
+    """CREATE OR REPLACE MACRO is_sub(tier, month) AS
+       coalesce(tier, 0) > 0 OR coalesce(month, 0) > 0""",
+)
+
+
+class Warehouse:
+    """An in-memory DuckDB connection with the views ``chat`` (hive-partitioned, with a
+    ``day`` DATE column) and ``channels`` over the lake at ``root``.
+
+    Use ``wh.sql(query, params)`` for your own SQL (a polars DataFrame back), and
+    ``wh.refresh()`` after a sync added the first files to an empty lake."""
+
+    def __init__(self, root: str | None = None, tz: str | None = None):
+        self.root = str(root or settings.warehouse_dir())
+        self.tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
+        ZoneInfo(self.tz)  # an unknown zone fails here, with its name, before any SQL
+        self.con = duckdb.connect(":memory:")
+        # SET takes no bound parameters; the zone name was validated above and is quoted
+        self.con.execute("SET TimeZone = '" + self.tz.replace("'", "''") + "'")
+        self._stubs: list[pa.Table] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """(Re)create the views; a missing or empty lake gives empty views."""
+        lake = Lake(self.root)
+        self._stubs.clear()
+        for name in ("chat", "channels"):
+            self.con.execute("DROP VIEW IF EXISTS " + name)  # constant identifiers
+        if lake.days(CHAT):
+            glob = lake.table_dir(CHAT) + "/*/*.parquet"
+            self.con.read_parquet(self._uri(glob), hive_partitioning=True,
+                                  union_by_name=True).create_view("chat")
+        else:
+            empty = CHAT_SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
+            self._stub("chat", empty)
+        channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
+        if lake.fs.get_file_info(channels_file).type.name == "File":
+            self.con.read_parquet(self._uri(channels_file)).create_view("channels")
+        else:
+            self._stub("channels", CHANNELS_SCHEMA.empty_table())
+        for macro in _MACROS:
+            self.con.execute(macro)
+
+    def _uri(self, path: str) -> str:
+        if "://" in self.root and not self.root.startswith("file://"):
+            return self.root.split("://", 1)[0] + "://" + path
+        return path
+
+    def _stub(self, name: str, table: pa.Table) -> None:
+        self._stubs.append(table)  # keep the Arrow data alive as long as the view
+        self.con.register(name, table)
+
+    def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
+        """Run SQL with bound parameters over the views; a polars DataFrame back."""
+        return self.con.sql(query, params=params or None).pl()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open(root: str | None = None) -> Warehouse:  # noqa: A001 - the public name is warehouse.open
+    """Open the lake at `root` (default: WAREHOUSE_DIR).
+
+    >>> wh = warehouse.open("/data/warehouse")
+    >>> warehouse.list_channels(wh)
+    """
+    return Warehouse(root)
+
+
+def _filter_params(channels: list[str] | None, start: date | None, end: date | None) -> list:
+    return [start or _FIRST_DAY, end or _LAST_DAY, channels is None, list(channels or [])]
+
+
+def list_channels(wh: Warehouse) -> pl.DataFrame:
+    """One row per channel: [channel_id, channel_name, messages, chatters, first_chat,
+    last_chat], most messages first. Channels without chat in the lake have 0 messages.
+
+    >>> list_channels(wh).filter(pl.col("messages") > 0)
+    """
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
+        c AS (
+            SELECT channel_id, arg_max(channel_name, chat_time) AS chat_name, count(*) AS messages,
+                   count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
+                   min(chat_time) AS first_chat, max(chat_time) AS last_chat
+            FROM f GROUP BY channel_id)
+        SELECT coalesce(c.channel_id, ch.channel_id) AS channel_id,
+               coalesce(ch.channel_name, c.chat_name) AS channel_name,
+               coalesce(c.messages, 0) AS messages, coalesce(c.chatters, 0) AS chatters,
+               c.first_chat, c.last_chat
+        FROM c FULL OUTER JOIN channels ch ON ch.channel_id = c.channel_id
+        ORDER BY messages DESC, channel_id""", _filter_params(None, None, None))
+
+
+def date_bounds(wh: Warehouse) -> tuple[date | None, date | None]:
+    """(first day, last day) in the lake, or (None, None) when it is empty.
+
+    >>> first, last = date_bounds(wh)
+    """
+    row = wh.con.sql("SELECT min(day), max(day) FROM chat").fetchall()[0]
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _check_every(every: str) -> str:
+    if every not in EVERY:
+        raise ValueError(f"every={every!r}: use one of {', '.join(EVERY)}")
+    return every
+
+
+def activity(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
+             end: date | None = None, every: str = "hour") -> pl.DataFrame:
+    """Messages and chatters per channel and time bucket: [channel_id, channel_name,
+    bucket, messages, chatters, messages_per_chatter]. `every` is minute, hour or day;
+    `bucket` is the bucket's start in DISPLAY_TZ. Buckets without messages are absent.
+
+    >>> activity(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 7), every="day")
+    """
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
+        SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name,
+               date_trunc(?, chat_time) AS bucket, count(*) AS messages,
+               count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
+               count(*) / nullif(count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)), 0)
+                   AS messages_per_chatter
+        FROM f GROUP BY channel_id, bucket ORDER BY channel_id, bucket""",
+                  _filter_params(channels, start, end) + [_check_every(every)])
+
+
+def subscriber_ratio(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
+                     end: date | None = None, every: str = "day") -> pl.DataFrame:
+    """Subscriber share per channel and bucket: [channel_id, channel_name, bucket,
+    messages, subscriber_messages, message_share, chatters, subscriber_chatters,
+    chatter_share]. A line is a subscriber's when it carries a subscription tier or a
+    subscription month > 0; shares are 0..1 (null when the denominator is 0).
+
+    >>> subscriber_ratio(wh, start=date(2026, 9, 1), every="day")
+    """
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
+        SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name,
+               date_trunc(?, chat_time) AS bucket,
+               count(*) AS messages,
+               count(*) FILTER (WHERE is_sub(subscription_tier, subscription_month)) AS subscriber_messages,
+               count(*) FILTER (WHERE is_sub(subscription_tier, subscription_month)) / count(*) AS message_share,
+               count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
+               count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id) AND is_sub(subscription_tier, subscription_month)) AS subscriber_chatters,
+               count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id) AND is_sub(subscription_tier, subscription_month))
+                   / nullif(count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)), 0) AS chatter_share
+        FROM f GROUP BY channel_id, bucket ORDER BY channel_id, bucket""",
+                  _filter_params(channels, start, end) + [_check_every(every)])
+
+
+def tier_split(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
+               end: date | None = None) -> pl.DataFrame:
+    """Chatters and their messages by subscription tier: [channel_id, channel_name, tier,
+    chatters, messages], tier in "none", "tier 1", "tier 2" (a higher tier shows as
+    "tier N"). Each chatter counts once per channel, at the highest tier seen on their
+    lines in the period (a month > 0 without a tier counts as tier 1).
+
+    >>> tier_split(wh, ["a1b2..."])
+    """
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
+        u AS (
+            SELECT channel_id, user_id, count(*) AS messages,
+                   max(CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
+                            WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END) AS t
+            FROM f WHERE is_chatter(user_id) GROUP BY channel_id, user_id),
+        n AS (SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name
+              FROM f GROUP BY channel_id)
+        SELECT u.channel_id, n.channel_name,
+               CASE WHEN t = 0 THEN 'none' ELSE 'tier ' || t END AS tier,
+               count(*) AS chatters, sum(messages)::BIGINT AS messages
+        FROM u JOIN n USING (channel_id)
+        GROUP BY u.channel_id, n.channel_name, t ORDER BY u.channel_id, t""",
+                  _filter_params(channels, start, end))
+
+
+def search_users(wh: Warehouse, query: str, channels: list[str] | None = None,
+                 start: date | None = None, end: date | None = None, limit: int = 100) -> pl.DataFrame:
+    """Users whose nickname contains `query` (case-insensitive, any script: "김" finds
+    "김치"; %, _, quotes and backslashes match literally) or whose user_id equals it:
+    [user_id, nickname (latest), nicknames (all, in order of first use), messages,
+    channels (channel names, sorted), first_seen, last_seen], most messages first.
+    A blank query finds nobody.
+
+    >>> search_users(wh, "김", limit=20)
+    """
+    query = (query or "").strip()
+    if not query:
+        query = "\x00no match\x00"
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
+        hit AS (
+            SELECT DISTINCT user_id FROM f
+            WHERE is_chatter(user_id) AND (strpos(lower(nickname), lower(?)) > 0 OR user_id = ?)),
+        ur AS (SELECT f.* FROM f JOIN hit USING (user_id)),
+        names AS (
+            SELECT user_id, list(nickname ORDER BY first_t, nickname) AS nicknames
+            FROM (SELECT user_id, nickname, min(chat_time) AS first_t FROM ur
+                  WHERE nickname IS NOT NULL GROUP BY user_id, nickname)
+            GROUP BY user_id)
+        SELECT r.user_id, arg_max(r.nickname, r.chat_time) AS nickname,
+               any_value(names.nicknames) AS nicknames, count(*) AS messages,
+               list_sort(list(DISTINCT r.channel_name)) AS channels,
+               min(r.chat_time) AS first_seen, max(r.chat_time) AS last_seen
+        FROM ur r LEFT JOIN names USING (user_id)
+        GROUP BY r.user_id ORDER BY messages DESC, r.user_id LIMIT ?""",
+                  _filter_params(channels, start, end) + [query, query, int(limit)])
+
+
+def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None,
+                  start: date | None = None, end: date | None = None,
+                  limit: int = 1000, offset: int = 0) -> pl.DataFrame:
+    """One user's lines, newest first: [chat_time, channel_id, channel_name, nickname,
+    message_type, message, message_status, pay_amount, subscription_tier,
+    subscription_month]. Page with limit/offset.
+
+    >>> user_messages(wh, "7f3c...", limit=50, offset=50)
+    """
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
+        SELECT chat_time, channel_id, channel_name, nickname, message_type, message,
+               message_status, pay_amount, subscription_tier, subscription_month
+        FROM f WHERE user_id = ?
+        ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?""",
+                  _filter_params(channels, start, end) + [user_id, int(limit), int(offset)])
+
+
+def daily_counts(wh: Warehouse) -> pl.DataFrame:
+    """Rows per day partition and channel: [day, channel_id, messages]. Unlike the other
+    functions this counts every stored line, system lines included (it mirrors
+    PostgreSQL's count(*) per day).
+
+    >>> daily_counts(wh).group_by("day").agg(pl.col("messages").sum())
+    """
+    return wh.sql("""SELECT day, channel_id, count(*) AS messages FROM chat
+                     GROUP BY day, channel_id ORDER BY day, channel_id""")
