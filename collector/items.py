@@ -211,7 +211,8 @@ def chat_record(item, frame_cid=None) -> dict:
     carries none)."""
     if not isinstance(item, dict):
         return dead_letter(f"chat item is a {type(item).__name__}, not an object", item)
-    time_key = "msgTime" if "msgTime" in item else "messageTime"
+    recent = "messageTime" in item or ("msgTime" not in item and ("userId" in item or "content" in item))
+    time_key = "messageTime" if recent else "msgTime"
     ms, problem = epoch_ms(_get(item, "msgTime"))
     if problem:
         return dead_letter(f"chat item {time_key} {problem}", item)

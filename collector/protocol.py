@@ -3,16 +3,18 @@ records of ``collector.records``), the client frame builders and dedupe keys. Th
 answers (live status, channel, access token) are read by ``collector.answers``, re-exported
 here. See /work/shared/CHZZK_PROTOCOL.md for the wire format.
 
-``parse_frame`` never raises and never drops anything. How each input is treated:
+``parse_frame`` never raises, never drops anything and always returns at least one
+record. How each input is treated:
 
 - bytes that are not UTF-8, text that is not JSON (NaN/Infinity included), empty input,
   JSON that is not an object -> ``dead_letter`` (``error`` says which, ``raw`` the input).
 - 93101 CHAT / 93102 SPECIAL: ``bdy`` a list -> one chat record per item (a single object
   is taken as a one-item list); ``bdy`` of any other type -> dead letter. Within the list,
   a non-object item or an item without a usable ``msgTime`` -> a dead letter for that item,
-  the others are still parsed. Field-level problems (``profile``/``extras`` null, not
-  JSON, not an object, double-encoded, ints out of range) keep the line with those fields
-  None and a ``warnings`` list (see ``collector.items``). Unknown ``msgTypeCode`` ->
+  the others are still parsed; an empty list -> ``control`` "EMPTY_CHAT". Field-level
+  problems (``profile``/``extras`` null, not JSON, not an object, double-encoded; ints of
+  the wrong type or outside PostgreSQL ``integer``) keep the line with those fields None
+  and a ``warnings`` list (see ``collector.items``). Unknown ``msgTypeCode`` ->
   ``message_type`` "unknown", kept.
 - 15101 RECENT_CHAT: one chat record per ``bdy.messageList`` item, an ``event`` "NOTICE"
   for a non-null ``bdy.notice``, and a ``control`` "RECENT_CHAT" (``user_count``,
@@ -166,6 +168,8 @@ def _chat_list(frame: dict, cmd: int) -> list[dict]:
         body = [body]
     if not isinstance(body, list):
         return [dead_letter(f"cmd {cmd} bdy is a {type(body).__name__}, not a list of chat items", frame)]
+    if not body:
+        return [control_record(cmd, "EMPTY_CHAT", frame)]
     return [chat_record(item, frame.get("cid")) for item in body]
 
 
