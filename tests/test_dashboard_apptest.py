@@ -1,0 +1,236 @@
+"""Every dashboard page run headless with streamlit's AppTest over the fixture lake, checked
+against numbers computed in plain Python from the fixture's rows; plus the pure helpers of
+dashboard/data.py (downloads, ranges, summary)."""
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter, defaultdict
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from tests.lakefixture import build_fixture_lake
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
+SYSTEM, ANON = "SYSTEM_MESSAGE", "anonymous"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    return root, build_fixture_lake(root)
+
+
+@pytest.fixture
+def app(lake, monkeypatch):
+    """A fresh AppTest of the whole app (entry script + st.navigation) over the fixture lake."""
+    root, facts = lake
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+    at = AppTest.from_file(APP, default_timeout=30)
+    yield at, facts
+    data.clear_caches()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _user_lines(facts, day: date | None = None) -> Counter:
+    return Counter(r["channel_id"] for r in facts["rows"]
+                   if r["user_id"] != SYSTEM and (day is None or r["day"] == day))
+
+
+def _plotly_spec(at: AppTest, i: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+# ---- channel activity ---------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_activity_page_totals_match_the_lake(app):
+    at, facts = app
+    at.run(timeout=30)
+    _ok(at)
+    # default range: the last 7 days present in the lake, clipped to its first day
+    assert at.date_input(key="f_dates").value == (facts["days"][0], facts["days"][-1])
+    assert set(at.multiselect(key="f_channels").value) == set(facts["channel_ids"])
+    assert len(at.get("plotly_chart")) == 1
+    names_in_chart = {t["name"] for t in _plotly_spec(at)["data"]}
+    assert names_in_chart == set(facts["channel_names"].values())
+    summary = at.dataframe[0].value
+    totals = dict(zip(summary["channel_id"], summary["messages"], strict=True))
+    assert totals == dict(_user_lines(facts))
+    assert any("localhost" in c.value for c in at.caption)
+
+
+@pytest.mark.e2e
+def test_selecting_one_channel_and_one_day_narrows_everything(app):
+    at, facts = app
+    at.run(timeout=30)
+    cid, day = facts["channel_ids"][1], facts["days"][1]
+    at.multiselect(key="f_channels").set_value([cid]).run(timeout=30)
+    _ok(at)
+    summary = at.dataframe[0].value
+    assert list(summary["channel_id"]) == [cid]
+    assert list(summary["messages"]) == [_user_lines(facts)[cid]]
+    assert {t["name"] for t in _plotly_spec(at)["data"]} == {facts["channel_names"][cid]}
+
+    at.date_input(key="f_dates").set_value((day, day)).run(timeout=30)
+    _ok(at)
+    assert list(at.dataframe[0].value["messages"]) == [_user_lines(facts, day)[cid]]
+
+
+@pytest.mark.e2e
+def test_granularity_day_gives_one_bucket_per_channel_and_day(app):
+    at, facts = app
+    at.run(timeout=30)
+    at.radio(key="every").set_value("day").run(timeout=30)
+    _ok(at)
+    buckets = at.dataframe[1].value  # the raw-buckets table in the expander
+    assert len(buckets) == len(facts["channel_ids"]) * len(facts["days"])
+    assert int(buckets["messages"].sum()) == sum(_user_lines(facts).values())
+
+
+@pytest.mark.e2e
+def test_no_channel_selected_asks_for_one(app):
+    at, _ = app
+    at.run(timeout=30)
+    at.multiselect(key="f_channels").set_value([]).run(timeout=30)
+    _ok(at)
+    assert any("채널을 하나 이상" in w.value for w in at.warning)
+    assert len(at.dataframe) == 0
+
+
+# ---- subscribers --------------------------------------------------------------------------
+
+def _expected_tiers(facts) -> dict[tuple[str, str], int]:
+    best: dict[tuple[str, str], int] = defaultdict(int)
+    for r in facts["rows"]:
+        if r["user_id"] in (SYSTEM, ANON):
+            continue
+        tier = r["subscription_tier"] or (1 if (r["subscription_month"] or 0) > 0 else 0)
+        key = (r["channel_id"], r["user_id"])
+        best[key] = max(best[key], tier)
+    out: Counter = Counter()
+    for (cid, _), tier in best.items():
+        out[(cid, "none" if tier == 0 else f"tier {tier}")] += 1
+    return dict(out)
+
+
+@pytest.mark.e2e
+def test_subscribers_page_share_and_tier_split(app):
+    at, facts = app
+    at.run(timeout=30)
+    at.switch_page("app_pages/subscribers.py").run(timeout=30)
+    _ok(at)
+    assert len(at.get("plotly_chart")) == 2
+    ratio, tiers = at.dataframe[0].value, at.dataframe[1].value
+    assert len(ratio) == len(facts["channel_ids"]) * len(facts["days"])
+    assert ratio["message_share"].between(0, 1).all()
+    got = {(c, t): n for c, t, n in zip(tiers["channel_id"], tiers["tier"], tiers["chatters"], strict=True)}
+    assert got == _expected_tiers(facts)
+    bars = _plotly_spec(at, 1)["data"]
+    assert {b["type"] for b in bars} == {"bar"}
+
+
+# ---- user search --------------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_user_search_finds_korean_substring_and_shows_messages(app):
+    at, facts = app
+    at.run(timeout=30)
+    at.switch_page("app_pages/users.py").run(timeout=30)
+    _ok(at)
+    assert len(at.dataframe) == 0  # nothing searched yet
+    at.text_input(key="user_query").input("김").run(timeout=30)
+    _ok(at)
+    found = at.dataframe[0].value
+    assert {"김치", "김철수"} <= set(found["nickname"])
+    picked = at.selectbox(key="picked_user").value
+    assert picked == found["user_id"].iloc[0]  # the most active match is picked first
+    messages = at.dataframe[1].value
+    expected = sum(1 for r in facts["rows"] if r["user_id"] == picked)
+    assert len(messages) == expected > 0
+    times = list(messages["chat_time"])
+    assert times == sorted(times, reverse=True)  # newest first
+
+
+@pytest.mark.e2e
+def test_user_search_by_old_nickname_finds_renamed_user(app):
+    at, facts = app
+    at.run(timeout=30)
+    at.switch_page("app_pages/users.py").run(timeout=30)
+    at.text_input(key="user_query").input(facts["old_nick"]).run(timeout=30)
+    _ok(at)
+    found = at.dataframe[0].value
+    assert list(found["user_id"]) == [facts["renamed_user"]]
+    assert found["nickname"].iloc[0] == facts["new_nick"]
+
+
+@pytest.mark.e2e
+def test_user_search_without_match_says_so(app):
+    at, _ = app
+    at.run(timeout=30)
+    at.switch_page("app_pages/users.py").run(timeout=30)
+    at.text_input(key="user_query").input("없는사람xyz").run(timeout=30)
+    _ok(at)
+    assert any("No matching user" in i.value for i in at.info)
+
+
+# ---- empty lake ---------------------------------------------------------------------------
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("make_dir", [True, False], ids=["empty-dir", "missing-dir"])
+def test_empty_lake_shows_friendly_message(tmp_path, monkeypatch, make_dir):
+    root = tmp_path / "lake"
+    if make_dir:
+        root.mkdir()
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+    at = AppTest.from_file(APP, default_timeout=30).run(timeout=30)
+    _ok(at)
+    assert any("no data yet" in i.value and "make demo" in i.value for i in at.info)
+    assert len(at.dataframe) == 0
+    data.clear_caches()
+
+
+# ---- pure helpers -------------------------------------------------------------------------
+
+@pytest.mark.unit
+def test_csv_has_bom_and_korean_and_flattens_lists():
+    df = pl.DataFrame({"nickname": ["김치"], "channels": [["침착맨", "풍월량"]], "n": [3]})
+    raw = data.to_csv_bytes(df)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    assert text.splitlines() == ["nickname,channels,n", "김치,\"침착맨, 풍월량\",3"]
+
+
+@pytest.mark.unit
+def test_parquet_round_trips_types():
+    df = pl.DataFrame({"nickname": ["김치", None], "nicknames": [["a", "b"], []], "n": [1, 2]})
+    assert pl.read_parquet(io.BytesIO(data.to_parquet_bytes(df))).equals(df)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("value", "expected"), [
+    ((date(2026, 9, 2), date(2026, 9, 3)), (date(2026, 9, 2), date(2026, 9, 3))),
+    ((date(2026, 9, 3), date(2026, 9, 2)), (date(2026, 9, 2), date(2026, 9, 3))),  # reversed
+    ((date(2026, 9, 2),), (date(2026, 9, 2), date(2026, 9, 2))),  # still picking the end
+    (date(2026, 9, 2), (date(2026, 9, 2), date(2026, 9, 2))),
+    ((), (date(2026, 9, 1), date(2026, 9, 5))),  # cleared: back to the default
+    ((date(2026, 1, 1), date(2027, 1, 1)), (date(2026, 9, 1), date(2026, 9, 5))),  # clipped
+])
+def test_normalize_range(value, expected):
+    assert data.normalize_range(value, date(2026, 9, 1), date(2026, 9, 5)) == expected
+
+
+@pytest.mark.unit
+def test_default_range_is_last_week_clipped():
+    assert data.default_range(date(2026, 9, 1), date(2026, 9, 30)) == (date(2026, 9, 24), date(2026, 9, 30))
+    assert data.default_range(date(2026, 9, 28), date(2026, 9, 30)) == (date(2026, 9, 28), date(2026, 9, 30))
