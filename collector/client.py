@@ -1,0 +1,278 @@
+"""The chat client (I/O): one thread per channel that polls the live status, joins the
+broadcast's chat websocket, answers PINGs, keeps the socket alive, reconnects with
+backoff, and hands every data record (chat, blind, event, dead letter) to a callback,
+usually ``Buffer.add``. Parsing is ``collector.protocol.parse_frame``'s job.
+
+Lifecycle of one channel: poll every POLL_SECONDS → when OPEN with a chat channel id:
+token → connect → CONNECT → CONNECTED → REQUEST_RECENT_CHAT → read frames. A new chat
+channel id switches sessions; CLOSE ends the session and polling goes on; 90102 (session
+ended) waits SESSION_ENDED_BACKOFF before rejoining. ``stop()`` closes gracefully: a close
+frame is sent and data frames still in flight are read and kept until the server's close
+frame (or CLOSE_GRACE seconds)."""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import websocket
+
+from collector import protocol
+from collector.api import USER_AGENT, Api, ApiError
+from core import settings
+
+log = logging.getLogger(__name__)
+
+SERVER_COUNT = 9            # kr-ss1 .. kr-ss9 all serve every channel
+RECV_TICK = 0.5             # seconds per socket wait, so stop/poll/keep-alive are checked often
+CONNECT_TIMEOUT = 10.0      # seconds to open the websocket
+CONNECTED_TIMEOUT = 10.0    # seconds to wait for CONNECTED after CONNECT
+PING_AFTER = 20.0           # seconds of silence before we send our own PING
+DEAD_AFTER = 30.0           # seconds of silence after which the socket counts as dead
+BACKOFF_FIRST = 1.0         # seconds before the first reconnect, doubled per failure
+BACKOFF_MAX = 60.0
+BACKOFF_JITTER = 0.25       # +/- fraction of the delay, so channels do not reconnect in step
+SESSION_ENDED_BACKOFF = 30.0  # after 90102: do not hammer the server
+CLOSE_GRACE = 2.0           # seconds to drain in-flight frames after our close frame
+RECENT_COUNT = 50
+DATA_KINDS = ("chat", "blind", "event", "dead_letter")
+
+# outcomes of one chat session
+STOPPED, CLOSED, SWITCH, LOST, FAILED, ENDED = "stopped", "closed", "switch", "lost", "failed", "ended"
+
+
+@dataclass
+class ClientStats:
+    """Counters of one channel's client (written by its thread only)."""
+    connects: int = 0       # sessions that reached CONNECTED
+    reconnects: int = 0     # connects after the first
+    failures: int = 0       # sessions that failed before or after CONNECTED
+    frames: int = 0
+    records: int = 0
+
+
+class ChatClient:
+    """Collects one channel (32-hex ``channel_id``) in its own daemon thread."""
+
+    def __init__(self, channel_id: str, api: Api, add: Callable[[list[dict]], None],
+                 ws_url: str | None = None, poll_seconds: float | None = None,
+                 rng: random.Random | None = None):
+        self.channel_id = channel_id
+        self.api = api
+        self.add = add
+        self.ws_url = ws_url or settings.get("CHZZK_CHAT_WS") or ""
+        self.poll_seconds = poll_seconds if poll_seconds is not None else settings.get_int("POLL_SECONDS")
+        self.rng = rng or random.Random()
+        self.server = self.rng.randint(1, SERVER_COUNT)
+        self.stats = ClientStats()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"chat-{channel_id[:8]}", daemon=True)
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to close its session gracefully and end (see ``join``)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True when it has ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            status = self._poll()
+            if status is None or status.status != "OPEN" or not status.chat_channel_id:
+                if status is not None and status.status == "OPEN":
+                    log.warning("channel %s is live but has no chat channel (%s)", self.channel_id, status.reason)
+                self._stop.wait(self.poll_seconds)
+                continue
+            outcome = self._session(status.chat_channel_id)
+            if outcome in (FAILED, LOST):
+                self.stats.failures += 1
+                failures = 1 if outcome == LOST else failures + 1
+                self.server = self.server % SERVER_COUNT + 1  # move to another server
+                self._stop.wait(self._backoff(failures))
+            elif outcome == ENDED:
+                self._stop.wait(SESSION_ENDED_BACKOFF)
+            else:
+                failures = 0
+        log.info("channel %s client stopped: %d connects, %d reconnects, %d frames, %d records",
+                 self.channel_id, self.stats.connects, self.stats.reconnects, self.stats.frames,
+                 self.stats.records)
+
+    def _backoff(self, failures: int) -> float:
+        delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, failures - 1))
+        return delay * (1 + self.rng.uniform(-BACKOFF_JITTER, BACKOFF_JITTER))
+
+    def _poll(self) -> protocol.LiveStatus | None:
+        try:
+            return self.api.live_status(self.channel_id)
+        except (ApiError, protocol.ProtocolError) as exc:
+            log.warning("live status of %s unavailable: %s", self.channel_id, exc)
+            return None
+
+    # ------------------------------------------------------------ one session
+    def _session(self, cid: str) -> str:
+        try:
+            token = self.api.access_token(cid).access_token
+        except (ApiError, protocol.ProtocolError) as exc:
+            log.warning("no chat token for %s (chat channel %s): %s", self.channel_id, cid, exc)
+            return FAILED
+        url = self.ws_url.replace("{n}", str(self.server))
+        try:
+            ws = websocket.create_connection(url, timeout=CONNECT_TIMEOUT,
+                                             header=[f"User-Agent: {USER_AGENT}"])
+        except (OSError, websocket.WebSocketException) as exc:
+            log.warning("cannot open chat socket %s for %s: %s", url, self.channel_id, exc)
+            return FAILED
+        try:
+            return self._converse(ws, cid, token)
+        except (OSError, websocket.WebSocketException) as exc:
+            log.warning("chat socket of %s (chat channel %s) lost: %s", self.channel_id, cid, exc)
+            return LOST
+        finally:
+            try:
+                ws.shutdown()
+            except Exception:  # noqa: BLE001 - already closed
+                pass
+
+    def _converse(self, ws: websocket.WebSocket, cid: str, token: str) -> str:
+        ws.settimeout(RECV_TICK)
+        ws.send(protocol.connect_frame(cid, token))
+        deadline = time.monotonic() + CONNECTED_TIMEOUT
+        connected = None
+        while connected is None:
+            if self._stop.is_set():
+                return STOPPED
+            if time.monotonic() > deadline:
+                log.warning("no CONNECTED from chat channel %s within %.0fs", cid, CONNECTED_TIMEOUT)
+                return FAILED
+            text = self._recv_text(ws)
+            if text is None:
+                continue
+            for rec in self._handle(ws, text, cid):
+                if rec.get("kind") == "control" and rec.get("cmd") == protocol.CONNECTED:
+                    connected = rec
+        if connected.get("ret_code") not in (0, None):
+            log.warning("chat channel %s refused the join: retCode %s %s", cid,
+                        connected.get("ret_code"), connected.get("ret_msg"))
+            return FAILED
+        self.stats.connects += 1
+        if self.stats.connects > 1:
+            self.stats.reconnects += 1
+        log.info("joined chat of %s (chat channel %s, server %d, connect #%d)",
+                 self.channel_id, cid, self.server, self.stats.connects)
+        ws.send(protocol.recent_chat_frame(cid, connected.get("sid") or "", count=RECENT_COUNT))
+        return self._read(ws, cid)
+
+    def _read(self, ws: websocket.WebSocket, cid: str) -> str:
+        last_rx = time.monotonic()
+        pinged = False
+        next_poll = last_rx + self.poll_seconds
+        while True:
+            now = time.monotonic()
+            if self._stop.is_set():
+                self._close_gracefully(ws, cid)
+                return STOPPED
+            if now >= next_poll:
+                next_poll = now + self.poll_seconds
+                status = self._poll()
+                if status is not None and status.status != "OPEN":
+                    log.info("broadcast of %s closed; leaving chat channel %s", self.channel_id, cid)
+                    self._close_gracefully(ws, cid)
+                    return CLOSED
+                if status is not None and status.chat_channel_id and status.chat_channel_id != cid:
+                    log.info("channel %s switched chat channel %s -> %s", self.channel_id, cid,
+                             status.chat_channel_id)
+                    self._close_gracefully(ws, cid)
+                    return SWITCH
+            try:
+                opcode, frame = ws.recv_data_frame(True)
+            except websocket.WebSocketTimeoutException:
+                silent = time.monotonic() - last_rx
+                if silent > DEAD_AFTER:
+                    log.warning("chat socket of %s silent for %.0fs; reconnecting", self.channel_id, silent)
+                    return LOST
+                if silent > PING_AFTER and not pinged:
+                    ws.send(protocol.ping_frame())
+                    pinged = True
+                continue
+            last_rx, pinged = time.monotonic(), False
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                log.warning("chat server closed the socket of %s (chat channel %s)", self.channel_id, cid)
+                return LOST
+            if opcode != websocket.ABNF.OPCODE_TEXT:
+                continue
+            for rec in self._handle(ws, _text(frame.data), cid):
+                if rec.get("cmd") == protocol.SESSION_ENDED:
+                    log.warning("chat server ended the session of %s (90102); rejoining in %.0fs",
+                                self.channel_id, SESSION_ENDED_BACKOFF)
+                    return ENDED
+
+    def _recv_text(self, ws: websocket.WebSocket) -> str | None:
+        """One text frame, or None on a tick without one; raises when the socket ends."""
+        try:
+            opcode, frame = ws.recv_data_frame(True)
+        except websocket.WebSocketTimeoutException:
+            return None
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            raise websocket.WebSocketConnectionClosedException("server sent a close frame")
+        return _text(frame.data) if opcode == websocket.ABNF.OPCODE_TEXT else None
+
+    def _close_gracefully(self, ws: websocket.WebSocket, cid: str) -> None:
+        """Send our close frame, then keep reading (and keeping) data frames until the
+        server's close frame arrives or CLOSE_GRACE passes."""
+        try:
+            ws.send_close(reason=b"collector stopping")
+        except (OSError, websocket.WebSocketException):
+            return
+        deadline = time.monotonic() + CLOSE_GRACE
+        kept = 0
+        while time.monotonic() < deadline:
+            try:
+                opcode, frame = ws.recv_data_frame(True)
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (OSError, websocket.WebSocketException):
+                break
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                kept += len(self._handle(ws, _text(frame.data), cid, answer=False))
+        log.info("closed chat socket of %s (chat channel %s); %d records read while closing",
+                 self.channel_id, cid, kept)
+
+    # ------------------------------------------------------------ frames
+    def _handle(self, ws: websocket.WebSocket, text: str, cid: str, answer: bool = True) -> list[dict]:
+        """Parse one frame, answer PING, buffer the data records; returns all records."""
+        self.stats.frames += 1
+        records = protocol.parse_frame(text)
+        data = []
+        for rec in records:
+            kind = rec.get("kind")
+            if kind == "control":
+                if rec.get("cmd") == protocol.PING and answer:
+                    ws.send(protocol.pong_frame())
+                continue
+            if kind not in DATA_KINDS:
+                continue
+            if not rec.get("channel_id"):
+                rec["channel_id"] = self.channel_id
+            if kind == "dead_letter":
+                rec.setdefault("source", f"chat:{cid}")
+            data.append(rec)
+        if data:
+            self.stats.records += len(data)
+            self.add(data)
+        return records
+
+
+def _text(data) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes | bytearray) else data

@@ -1,0 +1,161 @@
+"""``python -m collector run``: collect the live chat of the configured channels into
+PostgreSQL until SIGINT/SIGTERM or the end of ``--duration``. Composition only: chat
+clients (collector.client) fill a buffer (collector.buffer) that an APScheduler job
+flushes into the sink (collector.sink) every FLUSH_SECONDS, or early when FLUSH_MAX_EVENTS
+are waiting. Exit 0 after a clean stop and final flush; 1 when the final flush failed
+(the message says how many records were not stored); 2 when no channel is configured."""
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+import threading
+import time
+
+import psycopg2
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from collector import sink
+from collector.api import Api, ApiError
+from collector.buffer import Buffer, flush
+from collector.client import CLOSE_GRACE, ChatClient
+from collector.protocol import ProtocolError
+from core import db, settings
+
+log = logging.getLogger(__name__)
+
+STOP_JOIN_SECONDS = CLOSE_GRACE + 8.0  # per client: graceful close plus a poll in flight
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """'30s', '55m', '2h', '1d' or plain seconds -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text or "")
+    if not m or float(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: use e.g. 30s, 55m, 2h")
+    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel", action="append", metavar="ID",
+                        help="32-hex channel id to collect (repeatable; default: CHZZK_CHANNELS)")
+    parser.add_argument("--duration", type=parse_duration, metavar="55m",
+                        help="stop after this long (30s, 55m, 2h); default: run until SIGINT/SIGTERM")
+
+
+class Flusher:
+    """Stores the buffer through one PostgreSQL connection (reopened after a failure);
+    serialised by a lock so the timer job, an early flush and the final flush never overlap."""
+
+    def __init__(self, buffer: Buffer, url: str):
+        self.buffer = buffer
+        self.url = url
+        self.conn = None
+        self.lock = threading.Lock()
+        self.totals = {"chat_inserted": 0, "chat_duplicates": 0, "blinds": 0, "events": 0, "dead_letters": 0}
+
+    def _store(self, records: list[dict]) -> sink.StoreReport:
+        if self.conn is None or self.conn.closed:
+            self.conn = db.connect(self.url)
+        try:
+            report = sink.store(self.conn, records)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            self.close()  # reopen next time
+            raise
+        for key in self.totals:
+            self.totals[key] += getattr(report, key)
+        return report
+
+    def flush(self) -> None:
+        with self.lock:
+            flush(self.buffer, self._store)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except psycopg2.Error:
+                pass
+            self.conn = None
+
+
+def _channel_rows(api: Api, channel_ids: list[str]) -> list[dict]:
+    rows = []
+    for cid in channel_ids:
+        row = {"channel_id": cid}
+        try:
+            info = api.channel(cid)
+        except (ApiError, ProtocolError) as exc:
+            log.warning("channel info of %s unavailable (%s); collecting without a name", cid, exc)
+        else:
+            if not info.exists:
+                log.warning("channel %s does not exist (unknown id); collecting anyway", cid)
+            else:
+                row.update(channel_name=info.channel_name, channel_image_url=info.image_url,
+                           follower_count=info.follower_count, verified_mark=info.verified_mark)
+        rows.append(row)
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    channel_ids = list(dict.fromkeys(args.channel or settings.channels()))
+    if not channel_ids:
+        print("collector run: no channel to collect: pass --channel ID or set CHZZK_CHANNELS", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    url = db.database_url()
+    api = Api()
+    conn = db.connect(url)
+    with conn:
+        sink.upsert_channels(conn, _channel_rows(api, channel_ids))
+    conn.close()
+
+    stop = threading.Event()
+    scheduler = BackgroundScheduler(timezone="UTC")
+    buffer = Buffer(settings.get_int("FLUSH_MAX_EVENTS"))
+    flusher = Flusher(buffer, url)
+    buffer.on_full = lambda: scheduler.add_job(flusher.flush, id="early-flush", replace_existing=True,
+                                               max_instances=1, coalesce=True)
+    scheduler.add_job(flusher.flush, "interval", seconds=settings.get_int("FLUSH_SECONDS"), id="flush",
+                      max_instances=1, coalesce=True)
+    clients = [ChatClient(cid, api, buffer.add) for cid in channel_ids]
+
+    def on_signal(signum, _frame):
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        scheduler.start()
+        for client in clients:
+            client.start()
+        log.info("collecting %d channel(s)%s", len(clients),
+                 f" for {args.duration:.0f}s" if args.duration else " until SIGINT/SIGTERM")
+        stop.wait(args.duration)
+        for client in clients:  # all close at once, then wait for each
+            client.stop()
+        for client in clients:
+            if not client.join(STOP_JOIN_SECONDS):
+                log.warning("client of %s did not stop within %.0fs", client.channel_id, STOP_JOIN_SECONDS)
+        scheduler.shutdown(wait=True)
+        flusher.flush()  # the final flush
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        flusher.close()
+        api.close()
+
+    totals = flusher.totals
+    log.info("summary: %d chat rows inserted, %d duplicates, %d blinds, %d events, %d dead letters, "
+             "%d records received, %d reconnects, %.1fs",
+             totals["chat_inserted"], totals["chat_duplicates"], totals["blinds"], totals["events"],
+             totals["dead_letters"], buffer.added, sum(c.stats.reconnects for c in clients),
+             time.monotonic() - t0)
+    left = len(buffer)
+    if left:
+        print(f"collector run: error: final flush failed ({buffer.last_error}); {left} records were not stored",
+              file=sys.stderr)
+        return 1
+    return 0
