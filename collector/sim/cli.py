@@ -1,0 +1,41 @@
+"""``python -m collector sim``: serve a local CHZZK (HTTP + chat websocket on one port).
+
+On start it prints the settings that point the collector at it, one ``KEY=VALUE`` per line
+on stdout (parse them, or ``eval`` them in a shell); logs go to stderr. SIGINT/SIGTERM stop
+it cleanly (exit 0)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from collector.sim.server import SimServer
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=18080, help="port (default 18080; 0 = pick a free one)")
+    parser.add_argument("--channels", type=int, default=3, help="number of live channels (default 3)")
+    parser.add_argument("--rate", type=float, default=5.0, help="chat lines per second per channel (default 5)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of channels, users and chat (default 1)")
+    parser.add_argument("--truth", metavar="FILE",
+                        help="write every chat item the first time it is sent to a client (JSON lines)")
+    parser.add_argument("--ping-seconds", type=float, default=20.0,
+                        help="seconds between server PINGs on each chat socket (default 20; 0 = never)")
+    parser.add_argument("--drop-every", type=float, default=0.0, metavar="SECONDS",
+                        help="close every chat socket this often to force reconnects (default 0 = never)")
+    parser.add_argument("--stats-seconds", type=float, default=30.0,
+                        help="seconds between stats lines on stderr (default 30)")
+
+
+def run(args: argparse.Namespace) -> int:
+    server = SimServer(channels=args.channels, seed=args.seed, rate=args.rate, truth_path=args.truth,
+                       ping_seconds=args.ping_seconds, drop_every=args.drop_every, host=args.host,
+                       stats_seconds=args.stats_seconds)
+
+    def announce() -> None:
+        for key, value in server.env().items():
+            print(f"{key}={value}")
+        sys.stdout.flush()
+
+    server.run(args.port, on_ready=announce)
+    return 0

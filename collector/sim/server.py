@@ -1,0 +1,382 @@
+"""The simulator's I/O shell: one ``websockets`` server on one port answers the CHZZK HTTP
+endpoints (through ``process_request``) and the chat websocket (any other path, e.g.
+``/chat?ss=3``). Every channel is a live broadcast producing chat at ``rate`` lines/s on its
+own clock, listened to or not; the last 50 lines are replayed on 5101.
+
+Choices where CHZZK's behaviour is unknown or irrelevant: an unknown channel's live-status
+answers code 200 with ``content: null``; 15101 ``userCount`` is ``{"total": n}``; forced
+drops close with 1001 (a graceful close, so that every frame already sent reaches the
+client before the close frame — an abort could lose frames already recorded as sent).
+
+Truth file (``truth_path``): each chat item (live key names, exactly as sent), written the
+first time a send containing it to an open socket succeeded (live push or 15101 replay),
+flushed after every batch. Pinned notices and 93006/94008 frames are not chat items."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from collector.sim.generator import ChatStream, SimChannel, kst_wall, make_channels, to_recent
+from collector.sim.population import dumps
+
+log = logging.getLogger("collector.sim")
+
+PONG = '{"ver":"2","cmd":10000}'
+PING = '{"ver":"2","cmd":0}'
+RECENT_SIZE = 50
+TICK_SECONDS = 0.1
+_LIVE_STATUS = re.compile(r"^/polling/v(?:3\.1|2)/channels/([^/]+)/live-status$")
+_CHANNEL = re.compile(r"^/service/v1/channels/([^/]+)$")
+_HTTP_PREFIXES = ("/polling/", "/service/", "/nng_main/", "/_sim/")
+
+
+class _Live:
+    """Server-side state of one channel's current broadcast."""
+
+    def __init__(self, channel: SimChannel, seed, open_ms: int):
+        self.channel = channel
+        self.cid = channel.chat_channel_id
+        self.stream = ChatStream(channel, seed)
+        self.open_ms = open_ms
+        self.buffer: deque[tuple[int, dict]] = deque(maxlen=RECENT_SIZE)  # (seq, live item)
+        self.seq = 0
+        self.recorded: set[int] = set()
+        self.tokens: set[str] = set()
+        self.conns: set[ServerConnection] = set()
+        self.carry = 0.0
+        self.generated = 0
+        self.notice = None
+        if channel.notice:
+            author = channel.managers[0] if channel.managers else channel.streamer
+            self.notice = to_recent({
+                "svcid": "game", "cid": self.cid, "mbrCnt": self.stream.member_count, "uid": author.user_id,
+                "profile": author.profile, "msg": channel.notice, "msgTypeCode": 1, "msgStatusType": "NORMAL",
+                "extras": author.chat_extras[:-1] + ',"registerProfile":' + author.profile + "}",
+                "ctime": open_ms - 60_000, "utime": open_ms - 60_000, "msgTid": None, "msgTime": open_ms - 60_000})
+
+
+def _frames(items: list[tuple[int, dict]], cid: str, now_ms: int, counter: int) -> list[tuple[str, list]]:
+    """(wire text, its (seq, item) pairs) of 93101/93102 frames for consecutive runs of ``items``."""
+    out, run, run_cmd = [], [], None
+    for seq, item in items + [(None, None)]:
+        cmd = None if item is None else (93101 if item["msgTypeCode"] == 1 else 93102)
+        if run and cmd != run_cmd:
+            tid = f"{counter % 10000}-{now_ms}-{len(out)}" if run_cmd == 93101 else None
+            text = json.dumps({"svcid": "game", "ver": "1", "bdy": [i for _, i in run], "cmd": run_cmd,
+                               "tid": tid, "cid": cid}, ensure_ascii=False, separators=(",", ":"))
+            out.append((text, run))
+            run = []
+        if item is not None:
+            run.append((seq, item))
+            run_cmd = cmd
+    return out
+
+
+class SimServer:
+    """A local CHZZK. ``start_in_thread(port)`` runs it on its own asyncio loop in a
+    background thread (tests, demo); ``run(port, on_ready)`` runs it in the caller's thread
+    until SIGINT/SIGTERM (CLI). ``env()`` gives the CHZZK_* settings pointing at it."""
+
+    def __init__(self, channels: int | list[SimChannel] = 3, seed: int = 1, rate: float = 5.0,
+                 truth_path: str | None = None, ping_seconds: float = 20.0, drop_every: float = 0.0,
+                 host: str = "127.0.0.1", stats_seconds: float = 30.0):
+        self.channels = make_channels(channels, seed) if isinstance(channels, int) else list(channels)
+        self.seed, self.rate, self.host = seed, float(rate), host
+        self.truth_path, self.ping_seconds, self.drop_every = truth_path, ping_seconds, drop_every
+        self.stats_seconds = stats_seconds
+        self.port: int | None = None
+        now_ms = int(time.time() * 1000)
+        self._lives = [_Live(c, seed, now_ms - (20 + 37 * i) * 60_000) for i, c in enumerate(self.channels)]
+        self._by_channel = {lv.channel.channel_id: lv for lv in self._lives}
+        self._by_cid = {lv.cid: lv for lv in self._lives}
+        self._conns: set[ServerConnection] = set()
+        self._truth = None
+        self.truth_count = 0
+        self.frames_sent = 0
+        self._tick = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        base = f"http://{self.host}:{self.port}"
+        return {"CHZZK_API_BASE": base, "CHZZK_COMM_API_BASE": base,
+                "CHZZK_CHAT_WS": f"ws://{self.host}:{self.port}/chat?ss={{n}}",
+                "CHZZK_CHANNELS": ",".join(c.channel_id for c in self.channels)}
+
+    def start_in_thread(self, port: int = 0) -> tuple[str, int]:
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def main():
+            try:
+                asyncio.run(self._main(port, ready.set))
+            except BaseException as exc:  # surface start-up failures to the caller
+                errors.append(exc)
+                ready.set()
+
+        self._thread = threading.Thread(target=main, name="chzzk-sim", daemon=True)
+        self._thread.start()
+        ready.wait(15)
+        if errors or self.port is None:
+            raise RuntimeError(f"simulator did not start on {self.host}:{port}: {errors[:1]}")
+        return self.host, self.port
+
+    def stop(self) -> None:
+        if self._loop and self._stop and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread:
+            self._thread.join(15)
+
+    def run(self, port: int, on_ready=None, stop_signals: bool = True) -> None:
+        """Serve in this thread until SIGINT/SIGTERM."""
+        asyncio.run(self._main(port, on_ready, stop_signals))
+
+    async def _main(self, port: int, on_ready=None, stop_signals: bool = False) -> None:
+        import signal
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if stop_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._loop.add_signal_handler(sig, self._stop.set)
+        if self.truth_path:
+            self._truth = open(self.truth_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        try:
+            async with serve(self._handler, self.host, port, process_request=self._http,
+                             ping_interval=None, compression=None, close_timeout=2) as server:
+                self.port = server.sockets[0].getsockname()[1]
+                tasks = [asyncio.create_task(self._produce()), asyncio.create_task(self._stats())]
+                if self.drop_every > 0:
+                    tasks.append(asyncio.create_task(self._drop_loop()))
+                log.info("simulator on %s:%s: %d channels, %.1f lines/s each", self.host, self.port,
+                         len(self._lives), self.rate)
+                if on_ready:
+                    on_ready()
+                await self._stop.wait()
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            if self._truth:
+                self._truth.close()
+            log.info("simulator stopped: %d frames sent, %d truth items", self.frames_sent, self.truth_count)
+
+    # -- chat production ----------------------------------------------------------------
+    async def _produce(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            now = time.monotonic()
+            elapsed, last = now - last, now
+            now_ms = int(time.time() * 1000)
+            self._tick += 1
+            for lv in self._lives:
+                due = lv.carry + self.rate * elapsed
+                n = int(due)
+                lv.carry = due - n
+                batch = []
+                for item in lv.stream.next_items(now_ms, n) if n else []:
+                    lv.seq += 1
+                    lv.buffer.append((lv.seq, item))
+                    batch.append((lv.seq, item))
+                lv.generated += len(batch)
+                if lv.recorded and lv.buffer:
+                    oldest = lv.buffer[0][0]
+                    lv.recorded = {s for s in lv.recorded if s >= oldest}
+                frames = _frames(batch, lv.cid, now_ms, self._tick)
+                for cmd, body in lv.stream.pop_side_frames():
+                    text = dumps({"svcid": "game", "ver": "1", "bdy": body, "cmd": cmd, "tid": None, "cid": lv.cid})
+                    frames.append((text, []))
+                if frames and lv.conns:
+                    await asyncio.gather(*(self._push(conn, lv, frames) for conn in list(lv.conns)))
+
+    async def _push(self, conn: ServerConnection, lv: _Live, frames: list[tuple[str, list]]) -> None:
+        try:
+            for text, pairs in frames:
+                await conn.send(text)
+                self.frames_sent += 1
+                self._record(lv, pairs)
+        except ConnectionClosed:
+            lv.conns.discard(conn)
+        finally:
+            if self._truth:
+                self._truth.flush()
+
+    def _record(self, lv: _Live, pairs) -> None:
+        """Write the (seq, item) pairs of a successful send to the truth file, once each."""
+        if not self._truth:
+            return
+        for seq, item in pairs:
+            if seq not in lv.recorded:
+                self._truth.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+                lv.recorded.add(seq)
+                self.truth_count += 1
+
+    # -- websocket ----------------------------------------------------------------------
+    async def _handler(self, conn: ServerConnection) -> None:
+        self._conns.add(conn)
+        peer = conn.remote_address
+        lv: _Live | None = None
+        pinger = asyncio.create_task(self._ping_loop(conn))
+        log.info("chat socket opened from %s (%s)", peer, conn.request.path if conn.request else "?")
+        try:
+            async for raw in conn:
+                try:
+                    msg = json.loads(raw)
+                    cmd = msg.get("cmd")
+                except (ValueError, AttributeError):
+                    log.warning("unparseable client frame from %s: %.80r", peer, raw)
+                    continue
+                tid = None if msg.get("tid") is None else str(msg.get("tid"))
+                if cmd == 0:
+                    await conn.send(PONG)
+                elif cmd == 100:
+                    lv = await self._connect(conn, msg, tid)
+                    if lv is None:
+                        return
+                elif cmd == 5101 and lv is not None:
+                    await self._recent(conn, lv, msg, tid)
+        except ConnectionClosed:
+            pass
+        finally:
+            pinger.cancel()
+            self._conns.discard(conn)
+            if lv is not None:
+                lv.conns.discard(conn)
+            log.info("chat socket closed from %s (cid %s, code %s)", peer, lv.cid if lv else None,
+                     conn.close_code)
+
+    async def _connect(self, conn: ServerConnection, msg: dict, tid) -> _Live | None:
+        cid = msg.get("cid")
+        token = (msg.get("bdy") or {}).get("accTkn")
+        lv = self._by_cid.get(cid)
+        if lv is None or token not in lv.tokens:
+            log.info("CONNECT refused: cid %r, token %s", cid, "known" if lv else "for an unknown channel")
+            await conn.send(dumps({"cmd": 10100, "retCode": 105, "retMsg": "Incorrect parameter", "tid": tid}))
+            await conn.close(1000, "Bye")
+            return None
+        sid = secrets.token_urlsafe(45)[:60]
+        await conn.send(dumps({"svcid": "game", "bdy": {"accTkn": None, "auth": "READ", "uuid": str(uuid.uuid4()),
+                                                          "sid": sid},
+                               "cmd": 10100, "retCode": 0, "retMsg": "SUCCESS", "tid": tid, "cid": cid}))
+        lv.conns.add(conn)
+        return lv
+
+    async def _recent(self, conn: ServerConnection, lv: _Live, msg: dict, tid) -> None:
+        want = (msg.get("bdy") or {}).get("recentMessageCount") or RECENT_SIZE
+        snapshot = list(lv.buffer)[-max(0, min(int(want), RECENT_SIZE)):]
+        body = {"messageList": [to_recent(item) for _, item in snapshot],
+                "userCount": {"total": lv.stream.member_count}, "notice": lv.notice}
+        await conn.send(dumps({"svcid": "game", "ver": "1", "bdy": body, "cmd": 15101, "retCode": 0,
+                               "retMsg": "SUCCESS", "tid": tid, "cid": lv.cid}))
+        self.frames_sent += 1
+        self._record(lv, snapshot)
+        if self._truth:
+            self._truth.flush()
+
+    async def _ping_loop(self, conn: ServerConnection) -> None:
+        if not self.ping_seconds or self.ping_seconds <= 0:
+            return
+        while True:
+            await asyncio.sleep(self.ping_seconds)
+            await conn.send(PING)
+
+    async def drop_all(self) -> int:
+        """Close every chat socket now (1001), forcing clients to reconnect."""
+        conns = list(self._conns)
+        for conn in conns:
+            asyncio.create_task(conn.close(1001, "sim drop"))
+        log.info("dropped %d chat sockets", len(conns))
+        return len(conns)
+
+    async def _drop_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.drop_every)
+            await self.drop_all()
+
+    async def _stats(self) -> None:
+        while True:
+            await asyncio.sleep(self.stats_seconds)
+            log.info("stats: %d sockets, %d lines generated, %d frames sent, %d truth items",
+                     len(self._conns), sum(lv.generated for lv in self._lives), self.frames_sent, self.truth_count)
+
+    # -- HTTP ---------------------------------------------------------------------------
+    async def _http(self, conn: ServerConnection, request):
+        url = urlsplit(request.path)
+        if not url.path.startswith(_HTTP_PREFIXES):
+            return None  # the chat websocket
+        status, body = await self._route(url.path, {k: v[0] for k, v in parse_qs(url.query).items()})
+        response = conn.respond(status, dumps(body))
+        response.headers["Content-Type"] = "application/json; charset=utf-8"
+        return response
+
+    async def _route(self, path: str, query: dict) -> tuple[int, dict]:
+        if m := _LIVE_STATUS.match(path):
+            lv = self._by_channel.get(m.group(1))
+            return 200, _ok(self._live_status(lv) if lv else None)
+        if m := _CHANNEL.match(path):
+            return 200, _ok(_channel_info(self._by_channel.get(m.group(1))))
+        if path == "/nng_main/v1/chats/access-token":
+            lv = self._by_cid.get(query.get("channelId", ""))
+            if lv is None:
+                return 500, {"code": 50001, "message": "서버 오류입니다.", "content": None}
+            token = secrets.token_urlsafe(48)[:64]
+            lv.tokens.add(token)
+            return 200, _ok({"accessToken": token, "temporaryRestrict": {
+                "temporaryRestrict": False, "times": 0, "duration": None, "createdTime": None},
+                "realNameAuth": False, "extraToken": secrets.token_urlsafe(33)[:44], "chatTime": None,
+                "remainingChatTimeMs": None})
+        if path == "/_sim/drop":
+            return 200, _ok({"dropped": await self.drop_all()})
+        if path == "/_sim/health":
+            return 200, _ok({"channels": len(self._lives), "sockets": len(self._conns),
+                             "generated": sum(lv.generated for lv in self._lives),
+                             "framesSent": self.frames_sent, "truthItems": self.truth_count})
+        return 404, {"code": 404, "message": "Not Found", "content": None}
+
+    def _live_status(self, lv: _Live) -> dict:
+        ch = lv.channel
+        category_type, category, category_value = ch.category
+        return {
+            "liveTitle": ch.live_title, "status": "OPEN",
+            "concurrentUserCount": int(lv.stream.member_count * 1.05), "cvExposure": True,
+            "accumulateCount": lv.stream.member_count * 3, "paidPromotion": False, "adult": False,
+            "krOnlyViewing": False, "openDate": kst_wall(lv.open_ms), "closeDate": None, "clipActive": True,
+            "chatChannelId": lv.cid, "tags": [ch.channel_name, category_value],
+            "categoryType": category_type, "liveCategory": category, "liveCategoryValue": category_value,
+            "livePollingStatusJson": '{"status": "STARTED", "isPublishing": true, "playableStatus": "PLAYABLE", '
+                                     '"trafficThrottling": -1, "callPeriodMilliSecond": 10000}',
+            "faultStatus": None, "userAdultStatus": "NOT_LOGIN_USER", "abroadCountry": False, "blindType": None,
+            "chatActive": True, "chatAvailableGroup": "ALL", "chatAvailableCondition": "NONE",
+            "minFollowerMinute": 0, "allowSubscriberInFollowerMode": True, "chatSlowModeSec": 0,
+            "chatEmojiMode": False, "chatDonationRankingExposure": True, "channelId": ch.channel_id}
+
+
+def _ok(content) -> dict:
+    return {"code": 200, "message": None, "content": content}
+
+
+def _channel_info(lv: _Live | None) -> dict:
+    ch = lv.channel if lv else None
+    return {
+        "channelId": ch.channel_id if ch else None,
+        "channelName": ch.channel_name if ch else "(알 수 없음)",
+        "channelImageUrl": None, "verifiedMark": False, "verifiedMarkType": None, "officialChannel": False,
+        "channelType": "STREAMING" if ch else "NORMAL", "channelDescription": "",
+        "followerCount": ch.follower_count if ch else 0, "openLive": bool(ch),
+        "subscriptionAvailability": bool(ch),
+        "subscriptionPaymentAvailability": {"iapAvailability": False, "iabAvailability": False},
+        "adMonetizationAvailability": False, "paidProductSaleAllowed": False}
