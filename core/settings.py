@@ -33,6 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FLUSH_MAX_EVENTS", "1000", "Flush early when this many events are buffered."),
     Setting("POLL_SECONDS", "30", "Seconds between live-status polls of a channel."),
     Setting("DISPLAY_TZ", "Asia/Seoul", "Timezone for warehouse day partitions and the dashboard."),
+    Setting("SYNC_HOUR", "4", "Hour (0-23, in DISPLAY_TZ) of the nightly `python -m warehouse schedule` sync."),
+    Setting("SYNC_MINUTE", "0", "Minute of the nightly warehouse sync."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}

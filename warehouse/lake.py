@@ -122,8 +122,11 @@ class Lake:
             self._delete_quietly(final)
             return 0, 0
         size = self.fs.get_file_info(tmp).size or 0
-        self.fs.move(tmp, final)  # POSIX rename: atomic replace
+        self._replace(tmp, final)
         return rows, size
+
+    def _replace(self, tmp: str, final: str) -> None:
+        self.fs.move(tmp, final)  # local: rename(2), an atomic replace
 
     def _remove_stale_tmp(self, folder: str) -> None:
         for entry in self.fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
@@ -154,7 +157,7 @@ class Lake:
         tmp = self._path(STATE_PATH + f".tmp-{os.getpid()}")
         with self.fs.open_output_stream(tmp) as f:
             f.write(json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-        self.fs.move(tmp, self._path(STATE_PATH))
+        self._replace(tmp, self._path(STATE_PATH))
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
