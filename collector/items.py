@@ -135,7 +135,7 @@ def discriminator(user_id, message, extras: dict) -> str:
     gift receiver, else the text for anonymous / system / sender-less lines."""
     for key in ("donationId", "receiverUserIdHash"):
         value = extras.get(key)
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and clean_text(str(value)):
             return clean_text(str(value))
     if user_id is None or user_id in NO_TEXT_IDS:
         return message or ""

@@ -189,7 +189,10 @@ def _recent(frame: dict) -> list[dict]:
         records.append(event_record(cid, RECENT_CHAT, "NOTICE", notice, notice))
     summary = {k: v for k, v in frame.items() if k != "bdy"}
     summary["bdy"] = {k: v for k, v in body.items() if k not in ("messageList", "notice")}
-    records.append(control_record(RECENT_CHAT, "RECENT_CHAT", frame, user_count=as_int(body.get("userCount")),
+    user_count = body.get("userCount")
+    if isinstance(user_count, dict):  # some servers answer {"total": n}
+        user_count = user_count.get("total")
+    records.append(control_record(RECENT_CHAT, "RECENT_CHAT", frame, user_count=as_int(user_count),
                                   message_count=len(items)))
     records[-1]["raw"] = clean_json(summary)  # the items are already kept in their own records
     return records

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.protocol import parse_frame
+from collector.protocol import dedupe_key, parse_frame, to_live_keys, to_recent_keys
 from collector.records import CHAT_FIELDS, KINDS
 
 pytestmark = pytest.mark.unit
@@ -174,3 +174,34 @@ def test_any_bytes_never_raise(data):
 def test_frame_shaped_objects_never_raise(frame):
     _check(parse_frame(frame))
     _check(parse_frame(json.dumps(frame)))
+
+
+def test_recent_user_count_object():
+    frame = '{"cmd": 15101, "cid": "c", "bdy": {"messageList": [], "userCount": {"total": 42}, "notice": null}}'
+    assert parse_frame(frame)[0]["user_count"] == 42
+
+
+def test_key_name_conversion_round_trips():
+    live = item()
+    recent = to_recent_keys(live)
+    assert {"userId", "content", "messageTypeCode", "messageStatusType", "messageTime", "memberCount",
+            "channelId", "createTime"} <= set(recent)
+    assert "uid" not in recent and "msg" not in recent
+    assert to_live_keys(recent) == live
+
+
+@settings(max_examples=300, deadline=None)
+@given(uid=st.sampled_from(["anonymous", "SYSTEM_MESSAGE", "a" * 32, None]),
+       msg=st.text(max_size=20), code=st.sampled_from([1, 10, 11, 12, 30, 77]),
+       t=st.integers(0, 4102444800000), cid=st.sampled_from(["N2abcd", None]),
+       extras=st.fixed_dictionaries({}, optional={"donationId": st.text("abcXYZ019-_", min_size=1, max_size=10),
+                                                  "receiverUserIdHash": st.text("0123456789abcdef", min_size=1)}))
+def test_live_and_recent_names_give_the_same_dedupe_key(uid, msg, code, t, cid, extras):
+    live = item(uid=uid, msg=msg, msgTypeCode=code, msgTime=t, cid=cid, extras=json.dumps(extras))
+    a = parse_frame({"cmd": 93102, "bdy": [live]})[0]
+    b = parse_frame({"cmd": 15101, "bdy": {"messageList": [to_recent_keys(live)]}})[0]
+    c = parse_frame(to_recent_keys(live))[0]
+    assert a["kind"] == b["kind"] == c["kind"] == "chat"
+    assert a["dedupe_key"] == b["dedupe_key"] == c["dedupe_key"]
+    assert a["dedupe_key"] == dedupe_key(cid, uid, t, code, extras.get("donationId") or extras.get(
+        "receiverUserIdHash") or (msg.replace("\x00", "") if uid in (None, "anonymous", "SYSTEM_MESSAGE") else ""))
