@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 TIER_ORDER = ("none", "tier 1", "tier 2")
 TIER_LABELS = {"none": "비구독 (none)", "tier 1": "티어 1 (tier 1)", "tier 2": "티어 2 (tier 2)"}
+TIER_COLORS = {"none": "#9e9e9e", "tier 1": "#00c73c", "tier 2": "#7b3fe4"}
 
 
 def local_time(df: pl.DataFrame, column: str, tz: str) -> pl.DataFrame:
@@ -21,6 +22,23 @@ def local_time(df: pl.DataFrame, column: str, tz: str) -> pl.DataFrame:
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         return df.with_columns(pl.col(column).dt.convert_time_zone(tz).dt.replace_time_zone(None))
     return df
+
+
+_STEP = {"minute": "1m", "hour": "1h", "day": "1d"}
+
+
+def fill_gaps(df: pl.DataFrame, every: str) -> pl.DataFrame:
+    """Add the buckets without messages (the warehouse leaves them out) as zeros, between each
+    channel's first and last bucket, so a line drops to 0 instead of bridging a quiet spell."""
+    if df.is_empty() or every not in _STEP:
+        return df
+    filled = df.sort("channel_id", "bucket").upsample(time_column="bucket", every=_STEP[every],
+                                                      group_by="channel_id")
+    counts = [c for c in ("messages", "chatters") if c in df.columns]
+    return filled.with_columns(
+        pl.col("channel_name").forward_fill().over("channel_id"),
+        *(pl.col(c).fill_null(0) for c in counts),
+    )
 
 
 def _empty(title: str) -> go.Figure:
@@ -37,14 +55,16 @@ def _channels(df: pl.DataFrame) -> list[tuple[str, str]]:
     return [(cid, name or cid) for cid, name in pairs.iter_rows()]
 
 
-def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul") -> go.Figure:
+def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", every: str | None = None) -> go.Figure:
     """Messages (top) and unique chatters (bottom) per bucket, one line per channel.
 
-    `df`: warehouse.activity() output (channel_id, channel_name, bucket, messages, chatters)."""
+    `df`: warehouse.activity() output (channel_id, channel_name, bucket, messages, chatters);
+    with `every` ("minute", "hour", "day") quiet buckets are drawn as zeros."""
     title = "채팅 활동 (Chat activity)"
     if df.is_empty():
         return _empty(title)
-    df = local_time(df, "bucket", tz).sort("bucket")
+    df = local_time(df, "bucket", tz)
+    df = (fill_gaps(df, every) if every else df).sort("bucket")
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("메시지 수 (messages)", "고유 채팅 참여자 (unique chatters)"))
     for i, (cid, name) in enumerate(_channels(df)):
@@ -53,7 +73,7 @@ def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul") -> go.Figure:
         for row, col in ((1, "messages"), (2, "chatters")):
             fig.add_trace(go.Scatter(
                 x=part["bucket"].to_list(), y=part[col].to_list(), name=name, legendgroup=cid,
-                showlegend=row == 1, mode="lines+markers" if part.height < 60 else "lines",
+                showlegend=row == 1, mode="lines+markers" if part.height < 40 else "lines",
                 line={"color": color}, hovertemplate="%{x}<br>%{y:,}<extra>%{fullData.name}</extra>",
             ), row=row, col=1)
     fig.update_layout(title=title, height=560, hovermode="x unified", legend_title_text="채널 (channel)")
@@ -81,6 +101,7 @@ def subscriber_share_figure(df: pl.DataFrame, tz: str = "Asia/Seoul") -> go.Figu
                 hovertemplate="%{x}<br>%{y:.1%}<extra>%{fullData.name}</extra>",
             ), row=row, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(dtick=86_400_000, tickformat="%m-%d")  # daily buckets: one tick a day
     fig.update_layout(title=title, height=520, legend_title_text="채널 (channel)")
     fig.update_xaxes(title_text=f"날짜 ({tz})", row=2, col=1)
     return fig
@@ -101,7 +122,8 @@ def tier_split_figure(df: pl.DataFrame) -> go.Figure:
         part = df.filter(pl.col("tier") == tier)
         by_name = {(n or c): v for c, n, v in part.select("channel_id", "channel_name", "chatters").iter_rows()}
         fig.add_trace(go.Bar(x=names, y=[by_name.get(n, 0) for n in names],
-                             name=TIER_LABELS.get(tier, tier), marker_color=_color(i + 5)))
+                             name=TIER_LABELS.get(tier, tier),
+                             marker_color=TIER_COLORS.get(tier, _color(i + 3))))
     fig.update_layout(title=title, barmode="group", height=420, yaxis_title="채팅 참여자 (chatters)",
                       legend_title_text="티어 (tier)")
     return fig

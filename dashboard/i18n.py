@@ -28,7 +28,7 @@ LABELS: dict[str, str] = {
     "no_rows": "선택한 기간에 데이터가 없습니다 (No data for the selected channels and dates).",
     "download_csv": "CSV 다운로드",
     "download_parquet": "Parquet 다운로드",
-    "localhost": "🔒 이 대시보드는 localhost(127.0.0.1)에서만 제공됩니다 (bound to localhost). "
+    "localhost": "이 대시보드는 localhost(127.0.0.1)에서만 제공됩니다 (bound to localhost). "
                  "시간대 (times shown in): {tz}",
 }
 

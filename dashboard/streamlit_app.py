@@ -19,11 +19,11 @@ from dashboard.i18n import t  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
-st.set_page_config(page_title=t("app_title"), page_icon="💬", layout="wide")
+st.set_page_config(page_title=t("app_title"), layout="wide")
 page = st.navigation([
-    st.Page(PAGES / "activity.py", title=t("page_activity"), icon="📈", default=True),
-    st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon="⭐"),
-    st.Page(PAGES / "users.py", title=t("page_users"), icon="🔎"),
+    st.Page(PAGES / "activity.py", title=t("page_activity"), icon=":material/monitoring:", default=True),
+    st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
+    st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
 ])
 filters = widgets.sidebar_filters()
 if filters is None:

@@ -234,3 +234,27 @@ def test_normalize_range(value, expected):
 def test_default_range_is_last_week_clipped():
     assert data.default_range(date(2026, 9, 1), date(2026, 9, 30)) == (date(2026, 9, 24), date(2026, 9, 30))
     assert data.default_range(date(2026, 9, 28), date(2026, 9, 30)) == (date(2026, 9, 28), date(2026, 9, 30))
+
+
+@pytest.mark.unit
+def test_fill_gaps_draws_quiet_hours_as_zero_and_charts_use_local_time():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dashboard import charts
+
+    kst = ZoneInfo("Asia/Seoul")
+    df = pl.DataFrame({
+        "channel_id": ["a", "a", "b"], "channel_name": ["침착맨", "침착맨", "풍월량"],
+        "bucket": [datetime(2026, 9, 1, 1, tzinfo=kst), datetime(2026, 9, 1, 4, tzinfo=kst),
+                   datetime(2026, 9, 1, 2, tzinfo=kst)],
+        "messages": [1, 2, 3], "chatters": [1, 1, 1],
+    })
+    filled = charts.fill_gaps(df, "hour").filter(pl.col("channel_id") == "a")
+    assert filled["messages"].to_list() == [1, 0, 0, 2]
+    assert filled["channel_name"].to_list() == ["침착맨"] * 4
+    fig = charts.activity_figure(df, tz="Asia/Seoul", every="hour")
+    first = fig.data[0]
+    assert first.name == "침착맨" and list(first.y) == [1, 0, 0, 2]
+    assert str(first.x[0]).startswith("2026-09-01 01:00")  # wall-clock KST, not UTC
+    assert charts.activity_figure(df.clear()).layout.annotations[0].text.startswith("데이터 없음")

@@ -15,7 +15,7 @@ if df.is_empty():
     st.info(t("no_rows"))
     st.stop()
 
-st.plotly_chart(charts.activity_figure(df, f.tz), key="activity_chart")
+st.plotly_chart(charts.activity_figure(df, f.tz, every), key="activity_chart")
 
 st.subheader(t("summary"))
 widgets.table(data.activity_summary(df), widgets.stem("activity_summary", f), key="summary")

@@ -1,0 +1,120 @@
+"""The dashboard in a real browser: `streamlit run` on loopback over the fixture lake,
+Debian's Chromium driven by Playwright. Saves one screenshot per page to docs/screenshots/."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.lakefixture import build_fixture_lake
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parent.parent
+SHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# url path (st.Page derives it from the file name) -> screenshot name
+PAGES = {"": "activity", "subscribers": "subscribers", "users": "users"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"streamlit did not answer on {url} within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """(base url, fixture facts) of a streamlit server over a fresh fixture lake."""
+    lake = tmp_path_factory.mktemp("lake")
+    facts = build_fixture_lake(lake)
+    port = _free_port()
+    env = {**os.environ, "WAREHOUSE_DIR": str(lake), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
+         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url, facts
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _wait_until_done(page, ready_selector: str) -> None:
+    """Streamlit has finished this run: the content is there and the status widget is gone."""
+    page.wait_for_selector(ready_selector, state="visible", timeout=30_000)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+    page.wait_for_timeout(800)  # let plotly and glide-data-grid paint before the screenshot
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_renders_in_chromium(server, browser, path):
+    url, facts = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    try:
+        page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+        if PAGES[path] == "users":
+            box = page.get_by_label("닉네임", exact=False)
+            box.wait_for(state="visible", timeout=30_000)
+            box.fill("김")
+            box.press("Enter")
+            _wait_until_done(page, '[data-testid="stDataFrame"] >> nth=1')
+        else:
+            _wait_until_done(page, ".js-plotly-plot")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        body = page.inner_text("body")
+        assert "Traceback" not in body
+        assert "localhost" in body
+        names = [n for n in facts["channel_names"].values()]
+        if PAGES[path] == "users":
+            assert "김" in body or any(n in body for n in names)
+        else:
+            # the sidebar's channel chips and the chart legend show the Korean names
+            assert any(n in body for n in names), body[:500]
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{PAGES[path]}.png"), full_page=True)
+    finally:
+        page.close()
