@@ -1,0 +1,122 @@
+"""`python -m collector run` as a real subprocess against the simulator over loopback, into
+a real PostgreSQL: every chat line the simulator sent (its truth file) is stored exactly
+once, across forced reconnects (15101 replays duplicates) and a SIGTERM mid-run."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from collector.protocol import parse_frame
+from collector.sim.server import SimServer
+from tests.conftest import DATA
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+ROOT = DATA.parent.parent
+CHANNELS = 3
+RATE = 20.0
+
+
+@pytest.fixture
+def sim(tmp_path):
+    server = SimServer(channels=CHANNELS, seed=11, rate=RATE, truth_path=str(tmp_path / "truth.jsonl"),
+                       ping_seconds=3.0)
+    server.start_in_thread(port=0)
+    yield server
+    server.stop()
+
+
+def start_collector(pg_url: str, sim: SimServer, *args: str, flush_seconds: int = 2) -> subprocess.Popen:
+    env = {**os.environ, **sim.env(), "DATABASE_URL": pg_url, "FLUSH_SECONDS": str(flush_seconds),
+           "POLL_SECONDS": "2", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "collector", "run", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def truth_keys(sim: SimServer) -> list[str]:
+    """The dedupe key of every chat item the simulator sent, by the real parser."""
+    sim.stop()  # closes the truth file
+    keys = []
+    with open(sim.truth_path, encoding="utf-8") as f:
+        for line in f:
+            (rec,) = parse_frame(line)
+            assert rec["kind"] == "chat", rec
+            keys.append(rec["dedupe_key"])
+    return keys
+
+
+def stored(pg) -> tuple[list[str], set[str]]:
+    with pg.cursor() as cur:
+        cur.execute("SELECT dedupe_key FROM stream_chat")
+        keys = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT c.channel_id FROM stream_chat s JOIN stream_channel c ON c.id = s.channel_fk")
+        channels = {r[0] for r in cur.fetchall()}
+    return keys, channels
+
+
+def drop_sockets(sim: SimServer) -> int:
+    base = sim.env()["CHZZK_API_BASE"]
+    return requests.get(f"{base}/_sim/drop", timeout=5).json()["content"]["dropped"]
+
+
+def test_collector_stores_every_line_once_across_reconnects(pg_url, pg, sim):
+    proc = start_collector(pg_url, sim, "--duration", "20s")
+    dropped = []
+    for at in (7, 13):
+        time.sleep(at - (7 if dropped else 0))
+        dropped.append(drop_sockets(sim))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    assert sum(dropped) >= CHANNELS, f"drops closed {dropped} sockets"
+
+    truth = truth_keys(sim)
+    keys, channels = stored(pg)
+    assert len(truth) > RATE * CHANNELS * 10, "the simulator sent too little to be a test"
+    assert len(set(truth)) == len(truth), "distinct truth lines share a dedupe key"
+    assert set(truth) <= set(keys), f"{len(set(truth) - set(keys))} lines sent but not stored"
+    assert len(keys) == len(truth), "rows stored that the simulator never sent"
+    assert channels == {c.channel_id for c in sim.channels}
+
+    summary = [line for line in err.splitlines() if "summary:" in line][-1]
+    reconnects = int(re.search(r"(\d+) reconnects", summary).group(1))
+    duplicates = int(re.search(r"(\d+) duplicates", summary).group(1))
+    assert reconnects >= CHANNELS, summary
+    assert duplicates > 0, "15101 replays after reconnect should have produced duplicates: " + summary
+    with pg.cursor() as cur:
+        cur.execute("SELECT channel_name FROM stream_channel ORDER BY channel_name")
+        assert [r[0] for r in cur.fetchall()] == sorted(c.channel_name for c in sim.channels)
+
+
+def test_sigterm_mid_run_flushes_the_buffer(pg_url, pg, sim):
+    proc = start_collector(pg_url, sim, flush_seconds=300)  # no timed flush: only the final one
+    time.sleep(8)
+    with pg.cursor() as cur:
+        cur.execute("SELECT count(*) FROM stream_chat")
+        assert cur.fetchone()[0] == 0, "nothing should be flushed before the stop"
+    pg.commit()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-3000:]
+    assert "received SIGTERM" in err
+
+    truth = truth_keys(sim)
+    keys, _ = stored(pg)
+    assert truth, "the simulator sent nothing"
+    assert sorted(keys) == sorted(set(truth))
+
+
+def test_no_channel_is_a_usage_error(pg_url):
+    env = {k: v for k, v in os.environ.items() if k != "CHZZK_CHANNELS"}
+    env["DATABASE_URL"] = pg_url
+    done = subprocess.run([sys.executable, "-m", "collector", "run", "--duration", "1s"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "CHZZK_CHANNELS" in done.stderr.strip().splitlines()[-1]
+
