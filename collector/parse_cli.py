@@ -41,16 +41,19 @@ def sample_payload(value):
 
 
 def records_for_line(line: bytes) -> list[dict]:
-    """One input line (bytes) -> its records. Lines that are JSON objects go through
-    ``sample_payload`` first; everything else is parsed as it is."""
-    try:
-        value = json.loads(line)
-    except (ValueError, RecursionError):
-        return parse_frame(line)  # gives the dead letter with the reason
-    if isinstance(value, dict):
-        return parse_frame(sample_payload(value))
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        return records_for_document(value)  # a one-line array of frames
+    """One input line (bytes) -> its records. Annotated sample lines go through
+    ``sample_payload``, a one-line array of frames is a document; every other line is
+    parsed as it is (so a dead letter keeps the exact line)."""
+    head = line.lstrip()[:1]
+    if (head == b"{" and b'"_' in line) or head == b"[":
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            value = None
+        if isinstance(value, dict) and value is not (payload := sample_payload(value)):
+            return parse_frame(payload)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return records_for_document(value)
     return parse_frame(line)
 
 

@@ -116,6 +116,13 @@ def pong_frame() -> str:
 
 
 # ---------------------------------------------------------------- records
+_FRAME = object()  # placeholder: parse_frame puts the input text (or its JSON) as raw
+
+
+def _frame_error(error: str) -> dict:
+    """A dead letter for the whole frame; ``raw`` becomes the input as received."""
+    return {"kind": "dead_letter", "error": error, "raw": _FRAME}
+
 def _event_time(body: dict) -> str | None:
     """ISO UTC from a body's ms time, or its KST wall-clock ``createdTime``; else None."""
     for key in ("messageTime", "msgTime", "createTime", "ctime"):
@@ -152,10 +159,10 @@ def control_record(cmd, name: str, frame: dict, **extra) -> dict:
 def _blind(frame: dict) -> list[dict]:
     body = frame.get("bdy")
     if not isinstance(body, dict):
-        return [dead_letter(f"94008 BLIND bdy is a {type(body).__name__}, not an object", frame)]
+        return [_frame_error(f"94008 BLIND bdy is a {type(body).__name__}, not an object")]
     ms, problem = epoch_ms(body.get("messageTime"))
     if problem:
-        return [dead_letter(f"94008 BLIND messageTime {problem}", frame)]
+        return [_frame_error(f"94008 BLIND messageTime {problem}")]
     return [{"kind": "blind",
              "chat_channel_id": text_or_none(body.get("channelId")) or text_or_none(frame.get("cid")),
              "user_id": text_or_none(body.get("userId")), "message_time": ms_to_iso(ms),
@@ -167,7 +174,7 @@ def _chat_list(frame: dict, cmd: int) -> list[dict]:
     if isinstance(body, dict):
         body = [body]
     if not isinstance(body, list):
-        return [dead_letter(f"cmd {cmd} bdy is a {type(body).__name__}, not a list of chat items", frame)]
+        return [_frame_error(f"cmd {cmd} bdy is a {type(body).__name__}, not a list of chat items")]
     if not body:
         return [control_record(cmd, "EMPTY_CHAT", frame)]
     return [chat_record(item, frame.get("cid")) for item in body]
@@ -176,12 +183,12 @@ def _chat_list(frame: dict, cmd: int) -> list[dict]:
 def _recent(frame: dict) -> list[dict]:
     body = frame.get("bdy")
     if not isinstance(body, dict):
-        return [dead_letter(f"15101 RECENT_CHAT bdy is a {type(body).__name__}, not an object", frame)]
+        return [_frame_error(f"15101 RECENT_CHAT bdy is a {type(body).__name__}, not an object")]
     items = body.get("messageList")
     if items is None:
         items = []
     if not isinstance(items, list):
-        return [dead_letter(f"15101 RECENT_CHAT messageList is a {type(items).__name__}, not a list", frame)]
+        return [_frame_error(f"15101 RECENT_CHAT messageList is a {type(items).__name__}, not a list")]
     cid = frame.get("cid")
     records = [chat_record(item, cid) for item in items]
     notice = body.get("notice")
@@ -202,7 +209,7 @@ def _with_cmd(frame: dict) -> list[dict]:
     raw_cmd = frame["cmd"]
     cmd = as_int(raw_cmd)
     if cmd is None:
-        return [dead_letter(f"cmd {str(raw_cmd)[:40]!r} is not an integer (32-bit)", frame)]
+        return [_frame_error(f"cmd {str(raw_cmd)[:40]!r} is not an integer (32-bit)")]
     cid = frame.get("cid")
     if cmd in (CHAT, SPECIAL):
         return _chat_list(frame, cmd)
@@ -213,7 +220,7 @@ def _with_cmd(frame: dict) -> list[dict]:
     body = frame.get("bdy")
     if cmd == EVENT:
         if not isinstance(body, dict):
-            return [dead_letter(f"93006 EVENT bdy is a {type(body).__name__}, not an object", frame)]
+            return [_frame_error(f"93006 EVENT bdy is a {type(body).__name__}, not an object")]
         event_type = body.get("type") if isinstance(body.get("type"), str) and body.get("type") else "UNTYPED"
         return [event_record(cid, cmd, event_type, body, frame)]
     if cmd == NOTICE:
@@ -247,7 +254,7 @@ def _without_cmd(obj: dict) -> list[dict]:
         return [{"kind": "control", "cmd": None, "name": "HTTP_ANSWER", "chat_channel_id": None,
                  "code": code, "message": text_or_none(obj.get("message")), "raw": clean_json(obj)}]
     keys = ", ".join(sorted(str(k) for k in obj)[:8])
-    return [dead_letter(f"object has no cmd and is neither a chat item nor an HTTP answer (keys: {keys})", obj)]
+    return [_frame_error(f"object has no cmd and is neither a chat item nor an HTTP answer (keys: {keys})")]
 
 
 def _decode(data) -> tuple[object, dict | None]:
@@ -280,9 +287,11 @@ def parse_frame(data: str | bytes | dict) -> list[dict]:
             return [failed]
         if not isinstance(obj, dict):
             return [dead_letter(f"not a JSON object (got {type(obj).__name__})", data)]
-        if "cmd" in obj:
-            return _with_cmd(obj)
-        return _without_cmd(obj)
+        records = _with_cmd(obj) if "cmd" in obj else _without_cmd(obj)
+        for rec in records:
+            if rec.get("raw") is _FRAME:
+                rec["raw"] = dead_letter("", data)["raw"]
+        return records
     except Exception as exc:  # a bug here must not kill the collector: keep the input
         try:
             return [dead_letter(f"parser bug: {type(exc).__name__}: {exc}", data)]

@@ -205,3 +205,18 @@ def test_live_and_recent_names_give_the_same_dedupe_key(uid, msg, code, t, cid, 
     assert a["dedupe_key"] == b["dedupe_key"] == c["dedupe_key"]
     assert a["dedupe_key"] == dedupe_key(cid, uid, t, code, extras.get("donationId") or extras.get(
         "receiverUserIdHash") or (msg.replace("\x00", "") if uid in (None, "anonymous", "SYSTEM_MESSAGE") else ""))
+
+
+def test_frame_level_dead_letter_keeps_the_exact_text():
+    text = '{"cmd" :93101,  "bdy": "oops"}'
+    (rec,) = parse_frame(text)
+    assert rec["kind"] == "dead_letter" and rec["raw"] == text
+
+
+def test_named_donation_nickname_comes_from_extras():
+    extras = json.dumps({"donationId": "d1", "payAmount": 500, "isAnonymous": False, "nickname": "후원자"})
+    (rec,) = parse_frame(chat(msgTypeCode=10, extras=extras))
+    assert rec["nickname"] == "후원자" and rec["is_anonymous"] is False and rec["pay_amount"] == 500
+    extras = json.dumps({"donationId": "d2", "payAmount": 500, "isAnonymous": True})
+    (rec,) = parse_frame(chat(msgTypeCode=10, extras=extras))
+    assert rec["nickname"] is None and rec["is_anonymous"] is True  # hidden even with a profile
