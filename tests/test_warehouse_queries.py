@@ -236,3 +236,14 @@ def test_refresh_sees_a_lake_written_after_open(tmp_path):
     wh.refresh()
     assert warehouse.daily_counts(wh)["messages"].sum() == len(facts["rows"])
     assert warehouse.date_bounds(wh) == (date(2026, 9, 1), date(2026, 9, 3))
+
+
+def test_open_views_follow_the_lake_without_refresh(tmp_path):
+    wh = warehouse.open(str(tmp_path))
+    assert warehouse.date_bounds(wh) == (None, None)
+    facts = build_fixture_lake(tmp_path)  # written after open: the next query sees it
+    assert warehouse.daily_counts(wh)["messages"].sum() == len(facts["rows"])
+    assert len(warehouse.list_channels(wh)) == 3
+    for part in (tmp_path / "chat").glob("day=*/part-0.parquet"):
+        part.unlink()  # every partition gone under an open warehouse: empty, no error
+    assert warehouse.daily_counts(wh).is_empty()

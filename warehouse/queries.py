@@ -50,8 +50,9 @@ class Warehouse:
     """An in-memory DuckDB connection with the views ``chat`` (hive-partitioned, with a
     ``day`` DATE column) and ``channels`` over the lake at ``root``.
 
-    Use ``wh.sql(query, params)`` for your own SQL (a polars DataFrame back), and
-    ``wh.refresh()`` after a sync added the first files to an empty lake."""
+    Use ``wh.sql(query, params)`` for your own SQL (a polars DataFrame back). Views follow
+    the files: new day partitions show up in the next query, and a lake that was empty
+    when opened is looked at again on every query until it has files."""
 
     def __init__(self, root: str | None = None, tz: str | None = None):
         self.root = str(root or settings.warehouse_dir())
@@ -67,6 +68,7 @@ class Warehouse:
         """(Re)create the views; a missing or empty lake gives empty views."""
         lake = Lake(self.root)
         self._stubs.clear()
+        self._stub_names: set[str] = set()
         for name in ("chat", "channels"):
             self.con.execute("DROP VIEW IF EXISTS " + name)  # constant identifiers
         if lake.days(CHAT):
@@ -91,11 +93,29 @@ class Warehouse:
 
     def _stub(self, name: str, table: pa.Table) -> None:
         self._stubs.append(table)  # keep the Arrow data alive as long as the view
+        self._stub_names.add(name)
         self.con.register(name, table)
+
+    def _stale(self) -> bool:
+        if not self._stub_names:
+            return False
+        lake = Lake(self.root)
+        if "chat" in self._stub_names and lake.days(CHAT):
+            return True
+        channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
+        return "channels" in self._stub_names and lake.fs.get_file_info(channels_file).type.name == "File"
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         """Run SQL with bound parameters over the views; a polars DataFrame back."""
-        return self.con.sql(query, params=params or None).pl()
+        if self._stale():
+            self.refresh()
+        try:
+            return self.con.sql(query, params=params or None).pl()
+        except duckdb.IOException:
+            # the lake lost all its files since the views were made: views over nothing
+            log.info("lake %s changed under the views; reopening them", self.root)
+            self.refresh()
+            return self.con.sql(query, params=params or None).pl()
 
     def close(self) -> None:
         self.con.close()
@@ -146,8 +166,8 @@ def date_bounds(wh: Warehouse) -> tuple[date | None, date | None]:
 
     >>> first, last = date_bounds(wh)
     """
-    row = wh.con.sql("SELECT min(day), max(day) FROM chat").fetchall()[0]
-    return (row[0], row[1]) if row else (None, None)
+    row = wh.sql("SELECT min(day) AS first, max(day) AS last FROM chat").row(0)
+    return row[0], row[1]
 
 
 def _check_every(every: str) -> str:
