@@ -52,7 +52,7 @@ class Buffer:
             self._items[:0] = records
             self.last_error = error
         log.warning("store failed (%s): %d records kept in the buffer for the next flush",
-                    error if error is not None else "unknown error", len(records))
+                    " ".join(str(error).split()) if error is not None else "unknown error", len(records))
 
     def __len__(self) -> int:
         with self._lock:

@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
              time.monotonic() - t0)
     left = len(buffer)
     if left:
-        print(f"collector run: error: final flush failed ({buffer.last_error}); {left} records were not stored",
+        reason = " ".join(str(buffer.last_error).split())  # psycopg2 messages span lines
+        print(f"collector run: error: final flush failed ({reason}); {left} records were not stored",
               file=sys.stderr)
         return 1
     return 0

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import psycopg2
 import pytest
 import requests
 
@@ -120,3 +121,20 @@ def test_no_channel_is_a_usage_error(pg_url):
     assert done.returncode == 2
     assert "CHZZK_CHANNELS" in done.stderr.strip().splitlines()[-1]
 
+
+
+def test_final_flush_failure_exits_1_and_says_what_was_lost(pg_url, pg_server_url, sim):
+    proc = start_collector(pg_url, sim, flush_seconds=300)
+    time.sleep(6)
+    name = pg_url.split("?")[0].rsplit("/", 1)[1]
+    admin = psycopg2.connect(pg_server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:  # the database goes away under the running collector
+        cur.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.close()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert re.search(r"final flush failed .*; \d+ records were not stored", last), last
+    assert int(re.search(r"(\d+) records were not stored", last).group(1)) > 0

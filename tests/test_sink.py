@@ -181,3 +181,21 @@ def test_upsert_channels_keeps_names(pg):
     with pg.cursor() as cur:
         cur.execute("SELECT channel_name, follower_count FROM stream_channel")
         assert cur.fetchall() == [("김뿡", 5)]
+
+
+def test_failed_flush_keeps_records_in_order_for_the_next_one(pg_url, pg):
+    from collector.buffer import Buffer, flush
+
+    buffer = Buffer(max_events=3)
+    buffer.add([chat(1), chat(2)])
+    dead = psycopg2.connect(pg_url)
+    dead.close()  # the database "went away"
+    assert flush(buffer, lambda batch: sink.store(dead, batch)) is None
+    assert len(buffer) == 2 and isinstance(buffer.last_error, psycopg2.InterfaceError)
+    buffer.add([chat(3)])
+    assert buffer.full.is_set()
+    report = flush(buffer, lambda batch: sink.store(pg, batch))
+    assert report.chat_inserted == 3 and len(buffer) == 0 and buffer.last_error is None
+    with pg.cursor() as cur:
+        cur.execute("SELECT dedupe_key FROM stream_chat ORDER BY id")
+        assert [r[0] for r in cur.fetchall()] == ["key-1", "key-2", "key-3"]
