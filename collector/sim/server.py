@@ -277,7 +277,8 @@ class SimServer:
 
     async def _recent(self, conn: ServerConnection, lv: _Live, msg: dict, tid) -> None:
         want = (msg.get("bdy") or {}).get("recentMessageCount") or RECENT_SIZE
-        snapshot = list(lv.buffer)[-max(0, min(int(want), RECENT_SIZE)):]
+        want = max(0, min(int(want), RECENT_SIZE))
+        snapshot = list(lv.buffer)[-want:] if want else []
         body = {"messageList": [to_recent(item) for _, item in snapshot],
                 "userCount": {"total": lv.stream.member_count}, "notice": lv.notice}
         await conn.send(dumps({"svcid": "game", "ver": "1", "bdy": body, "cmd": 15101, "retCode": 0,
@@ -320,6 +321,7 @@ class SimServer:
             return None  # the chat websocket
         status, body = await self._route(url.path, {k: v[0] for k, v in parse_qs(url.query).items()})
         response = conn.respond(status, dumps(body))
+        del response.headers["Content-Type"]
         response.headers["Content-Type"] = "application/json; charset=utf-8"
         return response
 
