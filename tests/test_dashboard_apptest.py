@@ -66,6 +66,7 @@ def test_activity_page_totals_match_the_lake(app):
     summary = at.dataframe[0].value
     totals = dict(zip(summary["channel_id"], summary["messages"], strict=True))
     assert totals == dict(_user_lines(facts))
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)  # CSV + Parquet per table
     assert any("localhost" in c.value for c in at.caption)
 
 
