@@ -178,6 +178,11 @@ def _get(item: dict, live: str):
     return item.get(LIVE_TO_RECENT.get(live, live))
 
 
+def _first_int(value, fallback: int | None) -> int | None:
+    found = as_int(value)
+    return fallback if found is None else found
+
+
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -233,9 +238,9 @@ def chat_record(item, frame_cid=None) -> dict:
     prop = _dict(profile.get("streamingProperty"))
     sub = _dict(prop.get("subscription"))
     month, tier = as_int(sub.get("accumulativeMonth")), as_int(sub.get("tier"))
-    if type_code == 11:
-        month = as_int(extras.get("month")) if as_int(extras.get("month")) is not None else month
-        tier = as_int(extras.get("tierNo")) if as_int(extras.get("tierNo")) is not None else tier
+    if type_code == 11:  # the subscription line itself says the new month/tier
+        month = _first_int(extras.get("month"), month)
+        tier = _first_int(extras.get("tierNo"), tier)
 
     is_anonymous = user_id == "anonymous" or (type_code == 10 and extras.get("isAnonymous") is True)
     nickname = text_or_none(profile.get("nickname"))

@@ -38,9 +38,10 @@ record. How each input is treated:
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from collector.answers import (  # noqa: F401  (re-exported)
+    KST,
     AccessToken,
     Channel,
     LiveStatus,
@@ -50,6 +51,7 @@ from collector.answers import (  # noqa: F401  (re-exported)
     parse_live_status,
 )
 from collector.items import (  # noqa: F401  (re-exported)
+    MAX_EPOCH_MS,
     as_int,
     chat_record,
     clean_json,
@@ -86,7 +88,7 @@ CONTROL_NAMES = {
     REQUEST_RECENT_CHAT: "REQUEST_RECENT_CHAT", SEND_CHAT: "SEND_CHAT", SESSION_ENDED: "SESSION_ENDED",
 }
 RAW_EVENT_NAMES = {KICK: "KICK", BLOCK: "BLOCK", PENALTY: "PENALTY"}
-KST = timezone(timedelta(hours=9))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- client frames
@@ -123,6 +125,7 @@ def _frame_error(error: str) -> dict:
     """A dead letter for the whole frame; ``raw`` becomes the input as received."""
     return {"kind": "dead_letter", "error": error, "raw": _FRAME}
 
+
 def _event_time(body: dict) -> str | None:
     """ISO UTC from a body's ms time, or its KST wall-clock ``createdTime``; else None."""
     for key in ("messageTime", "msgTime", "createTime", "ctime"):
@@ -136,8 +139,8 @@ def _event_time(body: dict) -> str | None:
         except ValueError:
             return None
         dt = dt.replace(tzinfo=KST) if dt.tzinfo is None else dt
-        ms = int(dt.timestamp() * 1000)
-        return ms_to_iso(ms) if 0 <= ms else None
+        ms = (dt - _EPOCH) // timedelta(milliseconds=1)
+        return ms_to_iso(ms) if 0 <= ms <= MAX_EPOCH_MS else None
     return None
 
 
