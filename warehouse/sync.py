@@ -4,6 +4,7 @@ Which days: the ones given, all days (``all_days``), or by default the days touc
 the last sync — days of rows whose id is above the last max(id), or whose created_at or
 blinded_at is newer than the last sync's start minus OVERLAP (a transaction that began
 before the last snapshot but committed after it is still picked up). First run: all days.
+Syncing explicit days does not move the high-water marks.
 The whole sync reads one REPEATABLE READ snapshot, so the state's high-water marks match
 exactly what was written; state.json is written last, after every partition."""
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _iso(ts: datetime | None) -> str | None:
 
 
 def _days(cur, tz: str, state: dict, all_days: bool) -> list[date]:
-    if all_days or not state:
+    if all_days or not state.get("sync_started_at"):
         cur.execute(_DAYS_ALL, {"tz": tz})
     else:
         since = datetime.fromisoformat(state["sync_started_at"]) - OVERLAP
@@ -122,13 +123,14 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
                 day_rows[r.day.isoformat()] = r.rows
             else:
                 day_rows.pop(r.day.isoformat(), None)
+        marks = {"sync_started_at": _iso(started), "max_id": max_id,
+                 "max_created_at": _iso(max_created), "max_blinded_at": _iso(max_blinded)}
+        if days:  # explicit days say nothing about the others: the cursor stays put
+            marks = {k: state.get(k) for k in marks}
         report.state = {
             "version": STATE_VERSION,
             "last_sync": datetime.now(UTC).isoformat(),
-            "sync_started_at": _iso(started),
-            "max_id": max_id,
-            "max_created_at": _iso(max_created) or state.get("max_created_at"),
-            "max_blinded_at": _iso(max_blinded) or state.get("max_blinded_at"),
+            **marks,
             "timezone": tz,
             "days": dict(sorted(day_rows.items())),
         }
