@@ -23,10 +23,13 @@ def main(prog: str, description: str, commands: dict[str, tuple[str, str]], argv
     settings.load_dotenv_once()
     parser = argparse.ArgumentParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module, help_text) in commands.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
         sp.set_defaults(_module=module)
-        importlib.import_module(module).configure(sp)
+        if name == chosen:  # only the command being run is imported: one broken module breaks one command
+            importlib.import_module(module).configure(sp)
     args = parser.parse_args(argv)
     setup_logging()
     try:
