@@ -86,7 +86,7 @@ def main() -> int:
     procs: list[tuple[str, subprocess.Popen]] = []
 
     def stop_all(*_):
-        for name, proc in reversed(procs):
+        for _name, proc in reversed(procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for name, proc in reversed(procs):
