@@ -15,6 +15,7 @@ import threading
 import time
 
 import psycopg2
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from collector import sink
@@ -116,8 +117,15 @@ def run(args: argparse.Namespace) -> int:
     scheduler = BackgroundScheduler(timezone="UTC")
     buffer = Buffer(settings.get_int("FLUSH_MAX_EVENTS"))
     flusher = Flusher(buffer, url)
-    buffer.on_full = lambda: scheduler.add_job(flusher.flush, id="early-flush", replace_existing=True,
-                                               max_instances=1, coalesce=True)
+
+    def early_flush() -> None:  # called from a client thread when FLUSH_MAX_EVENTS are waiting
+        try:
+            scheduler.add_job(flusher.flush, id="early-flush", replace_existing=True,
+                              max_instances=1, coalesce=True)
+        except SchedulerNotRunningError:
+            pass  # stopping: the final flush takes them
+
+    buffer.on_full = early_flush
     scheduler.add_job(flusher.flush, "interval", seconds=settings.get_int("FLUSH_SECONDS"), id="flush",
                       max_instances=1, coalesce=True)
     clients = [ChatClient(cid, api, buffer.add) for cid in channel_ids]

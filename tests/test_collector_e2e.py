@@ -34,9 +34,11 @@ def sim(tmp_path):
     server.stop()
 
 
-def start_collector(pg_url: str, sim: SimServer, *args: str, flush_seconds: int = 2) -> subprocess.Popen:
+def start_collector(pg_url: str, sim: SimServer, *args: str, flush_seconds: int = 2,
+                    flush_max: int = 1000) -> subprocess.Popen:
     env = {**os.environ, **sim.env(), "DATABASE_URL": pg_url, "FLUSH_SECONDS": str(flush_seconds),
-           "POLL_SECONDS": "2", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+           "FLUSH_MAX_EVENTS": str(flush_max), "POLL_SECONDS": "2", "LOG_LEVEL": "INFO",
+           "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "collector", "run", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -138,3 +140,27 @@ def test_final_flush_failure_exits_1_and_says_what_was_lost(pg_url, pg_server_ur
     last = err.strip().splitlines()[-1]
     assert re.search(r"final flush failed .*; \d+ records were not stored", last), last
     assert int(re.search(r"(\d+) records were not stored", last).group(1)) > 0
+
+
+def test_full_buffer_flushes_early(pg_url, sim):
+    proc = start_collector(pg_url, sim, "--duration", "6s", flush_seconds=300, flush_max=40)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    before_stop = err.split("client stopped")[0]
+    assert before_stop.count("collector.sink: stored") >= 2, "FLUSH_MAX_EVENTS=40 should flush early"
+
+
+def test_api_gives_up_with_a_clear_error_when_nothing_listens():
+    import socket
+
+    from collector.api import Api, ApiError
+
+    with socket.socket() as s:  # a port that was free a moment ago: connection refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    api = Api(api_base=f"http://127.0.0.1:{port}", comm_base=f"http://127.0.0.1:{port}",
+              max_attempts=3, backoff_first=0.05)
+    t0 = time.monotonic()
+    with pytest.raises(ApiError, match=r"live-status of abc failed after 3 attempts: ConnectionError"):
+        api.live_status("abc")
+    assert time.monotonic() - t0 >= 0.15  # backed off 0.05 + 0.1 s
