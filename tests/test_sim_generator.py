@@ -218,3 +218,9 @@ def test_history_default_volume_and_speed():
     rate = sum(sizes) / (time.perf_counter() - t0)
     assert sizes and all(2_000 <= n <= 30_000 for n in sizes), sizes
     assert rate > 20_000, f"{rate:.0f} items/s"  # ~300k/s on a quiet core; loose for shared CI
+
+
+def test_a_channel_does_not_depend_on_how_many_are_made():
+    three, five = make_channels(3, 2), make_channels(5, 2)
+    assert [c.channel_id for c in three] == [c.channel_id for c in five[:3]]
+    assert len({c.channel_name for c in five}) == 5

@@ -126,35 +126,37 @@ def _user(rng: random.Random, role: str, nickname: str, channel_id: str, tier_na
 
 
 def make_channels(n: int, seed: int) -> list[SimChannel]:
-    """``n`` synthetic channels, identical for the same ``seed``."""
-    rng = random.Random(seed)
-    names = rng.sample(C.STREAMER_NAMES, min(n, len(C.STREAMER_NAMES)))
+    """``n`` synthetic channels, identical for the same ``seed``; channel ``i`` does not
+    depend on ``n`` (``sim --channels 3`` and ``backfill-sim --channels 5`` share three)."""
+    names = list(C.STREAMER_NAMES)
+    random.Random(seed).shuffle(names)
     taken: set[str] = set()
-    channels = []
-    for i in range(n):
-        name = names[i] if i < len(names) else f"{rng.choice(C.STREAMER_NAMES)}{i}"
-        channel_id = hex32(rng)
-        tier_names = (f"{name[:2]}{rng.choice(C.TIER_NAMES)}", f"{name[:2]}{rng.choice(C.TIER_NAMES)} 2")
-        streamer = _user(rng, "streamer", name, channel_id, tier_names)
-        managers = [_user(rng, rng.choice(("streaming_chat_manager", "streaming_channel_manager")),
-                          _nickname(rng), channel_id, tier_names)
-                    for _ in range(rng.randint(1, 3))]
-        n_viewers = int(rng.uniform(300, 3000))
-        viewers = [_user(rng, "common_user", _nickname(rng), channel_id, tier_names)
-                   for _ in range(n_viewers)]
-        total, cum = 0.0, []
-        for rank in range(n_viewers):
-            total += 1.0 / (rank + 1) ** 1.05
-            cum.append(total)
-        category = C.CATEGORIES[rng.randrange(len(C.CATEGORIES))]
-        channels.append(SimChannel(
-            channel_id=channel_id, channel_name=name, chat_channel_id=chat_channel_id(rng, taken),
-            follower_count=rng.randrange(2_000, 900_000), live_title=make_title(rng, name),
-            category=category, tier_names=tier_names, streamer=streamer, managers=managers,
-            viewers=viewers, cum_weights=cum, activity=rng.uniform(0.5, 1.5),
-            notice=rng.choice(C.NOTICE_LINES) if rng.random() < 0.6 else None,
-            base_viewers=rng.randrange(300, 20_000)))
-    return channels
+    return [_channel(random.Random(f"{seed}:channel:{i}"),
+                     names[i] if i < len(names) else f"{names[i % len(names)]}{i}", taken)
+            for i in range(n)]
+
+
+def _channel(rng: random.Random, name: str, taken: set[str]) -> SimChannel:
+    channel_id = hex32(rng)
+    tier_names = (f"{name[:2]}{rng.choice(C.TIER_NAMES)}", f"{name[:2]}{rng.choice(C.TIER_NAMES)} 2")
+    streamer = _user(rng, "streamer", name, channel_id, tier_names)
+    managers = [_user(rng, rng.choice(("streaming_chat_manager", "streaming_channel_manager")),
+                      _nickname(rng), channel_id, tier_names)
+                for _ in range(rng.randint(1, 3))]
+    n_viewers = int(rng.uniform(300, 3000))
+    viewers = [_user(rng, "common_user", _nickname(rng), channel_id, tier_names) for _ in range(n_viewers)]
+    total, cum = 0.0, []
+    for rank in range(n_viewers):
+        total += 1.0 / (rank + 1) ** 1.05
+        cum.append(total)
+    category = C.CATEGORIES[rng.randrange(len(C.CATEGORIES))]
+    return SimChannel(
+        channel_id=channel_id, channel_name=name, chat_channel_id=chat_channel_id(rng, taken),
+        follower_count=rng.randrange(2_000, 900_000), live_title=make_title(rng, name),
+        category=category, tier_names=tier_names, streamer=streamer, managers=managers,
+        viewers=viewers, cum_weights=cum, activity=rng.uniform(0.5, 1.5),
+        notice=rng.choice(C.NOTICE_LINES) if rng.random() < 0.6 else None,
+        base_viewers=rng.randrange(300, 20_000))
 
 
 def make_title(rng: random.Random, name: str) -> str:
