@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from collector import protocol, sink
-from collector.sim.generator import history, make_channels
+from collector.sim.generator import KST, history, make_channels
 from core import db
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=DEFAULT_RATE, metavar="R",
                         help=f"chat lines per minute at average activity (default {DEFAULT_RATE:g})")
     parser.add_argument("--end", type=datetime.fromisoformat, default=None, metavar="ISO",
-                        help="end of the history window (default: now); fixes the output for tests")
+                        help="end of the history window (default: today 00:00 KST, so reruns the same "
+                             "day regenerate exactly the same history)")
 
 
 def records(days: int, channels: int, seed: int, rate: float, end: datetime) -> Iterator[list[dict]]:
@@ -56,7 +57,7 @@ def records(days: int, channels: int, seed: int, rate: float, end: datetime) -> 
 def run(args: argparse.Namespace) -> int:
     if args.days < 1 or args.channels < 1:
         raise ValueError("--days and --channels must be at least 1")
-    end = args.end or datetime.now(UTC)
+    end = args.end or datetime.now(KST).replace(hour=0, minute=0, second=0, microsecond=0)
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     t0 = time.monotonic()
