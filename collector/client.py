@@ -36,6 +36,7 @@ BACKOFF_FIRST = 1.0         # seconds before the first reconnect, doubled per fa
 BACKOFF_MAX = 60.0
 BACKOFF_JITTER = 0.25       # +/- fraction of the delay, so channels do not reconnect in step
 SESSION_ENDED_BACKOFF = 30.0  # after 90102: do not hammer the server
+HEALTHY_SESSION = 30.0      # a session lost after this long restarts the backoff at BACKOFF_FIRST
 CLOSE_GRACE = 2.0           # seconds to drain in-flight frames after our close frame
 RECENT_COUNT = 50
 DATA_KINDS = ("chat", "blind", "event", "dead_letter")
@@ -93,10 +94,12 @@ class ChatClient:
                     log.warning("channel %s is live but has no chat channel (%s)", self.channel_id, status.reason)
                 self._stop.wait(self.poll_seconds)
                 continue
+            started = time.monotonic()
             outcome = self._session(status.chat_channel_id)
             if outcome in (FAILED, LOST):
                 self.stats.failures += 1
-                failures = 1 if outcome == LOST else failures + 1
+                healthy = outcome == LOST and time.monotonic() - started > HEALTHY_SESSION
+                failures = 1 if healthy else failures + 1  # a flapping server backs off further
                 self.server = self.server % SERVER_COUNT + 1  # move to another server
                 self._stop.wait(self._backoff(failures))
             elif outcome == ENDED:
