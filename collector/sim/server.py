@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import secrets
+import signal
 import threading
 import time
 import uuid
@@ -145,15 +146,13 @@ class SimServer:
         asyncio.run(self._main(port, on_ready, stop_signals))
 
     async def _main(self, port: int, on_ready=None, stop_signals: bool = False) -> None:
-        import signal
-
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         if stop_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._loop.add_signal_handler(sig, self._stop.set)
         if self.truth_path:
-            self._truth = open(self.truth_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+            self._truth = open(self.truth_path, "w", encoding="utf-8")  # closed in the finally below
         try:
             async with serve(self._handler, self.host, port, process_request=self._http,
                              ping_interval=None, compression=None, close_timeout=2) as server:
@@ -196,11 +195,13 @@ class SimServer:
                 if lv.recorded and lv.buffer:
                     oldest = lv.buffer[0][0]
                     lv.recorded = {s for s in lv.recorded if s >= oldest}
+                side = lv.stream.pop_side_frames()
+                if not lv.conns:
+                    continue  # the broadcast goes on unheard
                 frames = _frames(batch, lv.cid, now_ms, self._tick)
-                for cmd, body in lv.stream.pop_side_frames():
-                    text = dumps({"svcid": "game", "ver": "1", "bdy": body, "cmd": cmd, "tid": None, "cid": lv.cid})
-                    frames.append((text, []))
-                if frames and lv.conns:
+                frames += [(dumps({"svcid": "game", "ver": "1", "bdy": body, "cmd": cmd, "tid": None, "cid": lv.cid}), [])
+                           for cmd, body in side]
+                if frames:
                     await asyncio.gather(*(self._push(conn, lv, frames) for conn in list(lv.conns)))
 
     async def _push(self, conn: ServerConnection, lv: _Live, frames: list[tuple[str, list]]) -> None:
