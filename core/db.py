@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from pathlib import Path
 
 import psycopg2
@@ -26,7 +27,7 @@ def embedded_url(pgdata: Path | None = None) -> str:
     global _embedded_url
     if _embedded_url and pgdata is None:
         return _embedded_url
-    import pgserver  # imported lazily: not needed when DATABASE_URL is set
+    pgserver = import_pgserver()
 
     pgdata = pgdata or settings.data_dir() / "pg"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +45,15 @@ def embedded_url(pgdata: Path | None = None) -> str:
     log.info("embedded PostgreSQL ready at %s (%.1fs)", pgdata, time.monotonic() - t0)
     _embedded_url = url
     return url
+
+
+def import_pgserver():
+    """pgserver, imported lazily (not needed with DATABASE_URL) and without the warning that
+    platformdirs prints at import when XDG_RUNTIME_DIR is unset (cron, CI, containers)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver
+    return pgserver
 
 
 def database_url() -> str:

@@ -22,7 +22,7 @@ def pg_server_url():
     if os.environ.get("TEST_DATABASE_URL"):
         yield os.environ["TEST_DATABASE_URL"]
         return
-    import pgserver
+    pgserver = db.import_pgserver()
 
     # short path: the unix socket lives in the data dir and socket paths are length-limited
     tmp = Path(tempfile.mkdtemp(prefix="pgt"))
