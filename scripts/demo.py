@@ -30,10 +30,17 @@ def port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def start(name: str, args: list[str], env: dict, **kw) -> subprocess.Popen:
-    proc = subprocess.Popen([PY, *args], cwd=ROOT, env=env, **kw)
-    log.info("started %s (pid %d)", name, proc.pid)
+def start(name: str, args: list[str], env: dict, logs: Path, **kw) -> subprocess.Popen:
+    """Start a child whose log goes to logs/<name>.log (the terminal keeps the banner)."""
+    out = open(logs / f"{name}.log", "ab")  # the child writes it until it exits
+    kw.setdefault("stdout", out)
+    proc = subprocess.Popen([PY, *args], cwd=ROOT, env=env, stderr=out, **kw)
+    log.info("started %s (pid %d, log %s)", name, proc.pid, out.name)
     return proc
+
+
+def on_terminate(*_):
+    raise KeyboardInterrupt
 
 
 def read_sim_env(proc: subprocess.Popen, timeout: float = 30.0) -> dict[str, str]:
@@ -74,6 +81,11 @@ def main() -> int:
     a = ap.parse_args()
     settings.load_dotenv_once(ROOT / ".env")
     setup_logging()
+    # Ctrl-C and SIGTERM both stop everything, also when started in the background
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_terminate)
+    logs = settings.data_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
 
     for port, what in ((a.port, "dashboard"), (a.sim_port, "simulator")):
         if not port_free(port):
@@ -99,7 +111,7 @@ def main() -> int:
     try:
         sim = start("simulator", ["-m", "collector", "sim", "--port", str(a.sim_port),
                                   "--channels", str(a.channels), "--seed", str(a.seed),
-                                  "--rate", str(a.rate)], env, stdout=subprocess.PIPE, text=True)
+                                  "--rate", str(a.rate)], env, logs, stdout=subprocess.PIPE, text=True)
         procs.append(("simulator", sim))
         sim_env = read_sim_env(sim)
         env.update(sim_env)
@@ -107,20 +119,21 @@ def main() -> int:
                  ["-m", "collector", "backfill-sim", "--days", str(a.days),
                   "--channels", str(a.channels), "--seed", str(a.seed)], env)
         procs.append(("collector", start("collector", ["-m", "collector", "run"],
-                                         dict(env, FLUSH_SECONDS="5"))))
+                                         dict(env, FLUSH_SECONDS="5"), logs)))
         log.info("letting live chat flow for 15 s before the first sync")
         time.sleep(15)
         run_step("warehouse sync", ["-m", "warehouse", "sync", "--all"], env)
         procs.append(("dashboard", start("dashboard", [
             "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.headless", "true",
             "--server.address", "127.0.0.1", "--server.port", str(a.port),
-            "--browser.gatherUsageStats", "false"], env)))
+            "--browser.gatherUsageStats", "false"], env, logs)))
         print(f"""
   CHZZK chat analytics demo is running.
     dashboard   http://127.0.0.1:{a.port}
     simulator   http://127.0.0.1:{a.sim_port}  ({a.channels} channels: {sim_env['CHZZK_CHANNELS']})
     collector   writing live simulated chat into PostgreSQL ({url.split('?')[0]})
     warehouse   {settings.warehouse_dir()}  (synced every {a.sync_every} s)
+    logs        {logs}/
   Ctrl-C stops all of it.
 """, flush=True)
         next_sync = time.monotonic() + a.sync_every
@@ -130,7 +143,11 @@ def main() -> int:
                 if proc.poll() is not None:
                     raise SystemExit(f"{name} exited unexpectedly with code {proc.returncode}")
             if time.monotonic() >= next_sync:
-                subprocess.call([PY, "-m", "warehouse", "sync"], cwd=ROOT, env=env)
+                with open(logs / "sync.log", "ab") as out:
+                    code = subprocess.call([PY, "-m", "warehouse", "sync"], cwd=ROOT, env=env,
+                                           stdout=out, stderr=out)
+                log.info("warehouse sync %s (log %s)", "done" if code == 0 else f"failed ({code})",
+                         logs / "sync.log")
                 next_sync = time.monotonic() + a.sync_every
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
