@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         totals = {"records": 0, "inserted": 0, "duplicates": 0, "batches": 0}
 
         def store() -> None:
-            report = sink.store(conn, batch)
+            report = sink.store(conn, batch, log_level=logging.DEBUG)
             totals["records"] += len(batch)
             totals["inserted"] += report.chat_inserted
             totals["duplicates"] += report.chat_duplicates

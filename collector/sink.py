@@ -195,13 +195,15 @@ def _dead_letter_for(rec: dict, error: str) -> dict:
             "error": error, "raw": rec}
 
 
-def store(conn: psycopg2.extensions.connection, records: list[dict]) -> StoreReport:
+def store(conn: psycopg2.extensions.connection, records: list[dict], *,
+          log_level: int = logging.INFO) -> StoreReport:
     """Store a batch of records in one transaction (all or nothing) and return counts.
 
     A chat record without ``channel_id`` or ``dedupe_key``, an event without
     ``dedupe_key`` and a record of unknown kind become dead letters (the rest of the
     batch is kept); ``control`` records are ignored. Raises on database errors, after a
-    rollback, so the caller can keep the batch and retry."""
+    rollback, so the caller can keep the batch and retry. One log line at ``log_level``
+    (callers with their own progress line pass DEBUG)."""
     t0 = time.monotonic()
     chats, blinds, events, letters = [], [], [], []
     for rec in records:
@@ -242,7 +244,7 @@ def store(conn: psycopg2.extensions.connection, records: list[dict]) -> StoreRep
     _channel_cache.setdefault(conn.dsn, {}).update(fks)
     report = StoreReport(inserted, len(chats) - inserted, blinded, n_events, n_letters,
                          round(time.monotonic() - t0, 3))
-    log.info("stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters in %.3fs",
+    log.log(log_level, "stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters in %.3fs",
              report.chat_inserted, report.chat_duplicates, report.blinds, len(blinds),
              report.events, report.dead_letters, report.seconds)
     return report
