@@ -15,6 +15,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
+from collector.items import clean_json, clean_text  # the parser's cleaning, one definition
 from collector.records import CHAT_FIELDS
 
 log = logging.getLogger(__name__)
@@ -38,28 +39,6 @@ class StoreReport:
     events: int = 0
     dead_letters: int = 0
     seconds: float = 0.0
-
-
-def clean_text(value: str) -> str:
-    """Text PostgreSQL accepts: no NUL characters and no lone surrogates."""
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates (e.g. from a "\ud800" JSON escape)
-        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return value
-
-
-def clean_json(value):
-    """A JSON-ready value with every string (keys too) passed through `clean_text`."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_json(v) for v in value]
-    return value
 
 
 def to_json(value) -> str | None:
