@@ -40,5 +40,13 @@ def main(prog: str, description: str, commands: dict[str, tuple[str, str]], argv
         raise
     except Exception as exc:  # one line for the operator; the traceback at DEBUG
         logging.getLogger(prog).debug("failed", exc_info=True)
-        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prog} {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line; database errors say which setting to check."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if type(exc).__module__.startswith("psycopg2"):
+        return f"PostgreSQL: {text} (check DATABASE_URL, or unset it for the embedded server)"
+    return text
