@@ -1,5 +1,6 @@
 """The dashboard in a real browser: `streamlit run` on loopback over the fixture lake,
-Debian's Chromium driven by Playwright. Saves one screenshot per page to docs/screenshots/."""
+Debian's Chromium driven by Playwright. Saves one screenshot per page: to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (`make
+screenshots`), else to the test's temporary folder, so a test run leaves git clean."""
 from __future__ import annotations
 
 import os
@@ -91,7 +92,7 @@ def _wait_until_done(page, ready_selector: str) -> None:
 
 
 @pytest.mark.parametrize("path", list(PAGES))
-def test_page_renders_in_chromium(server, browser, path):
+def test_page_renders_in_chromium(server, browser, path, tmp_path):
     url, facts = server
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     try:
@@ -114,7 +115,9 @@ def test_page_renders_in_chromium(server, browser, path):
         else:
             # the sidebar's channel chips and the chart legend show the Korean names
             assert any(n in body for n in names), body[:500]
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{PAGES[path]}.png"), full_page=True)
+        shots = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"{PAGES[path]}.png"), full_page=True)
+        assert (shots / f"{PAGES[path]}.png").stat().st_size > 10_000  # a blank page is far smaller
     finally:
         page.close()
