@@ -8,6 +8,10 @@ COMMANDS = {
     "parse": ("collector.parse_cli", "parse frames (one JSON per line) into one JSON record per line"),
     "sim": ("collector.sim.cli", "serve a local CHZZK simulator (HTTP + chat websocket)"),
     "backfill-sim": ("collector.backfill", "write days of synthetic chat history into PostgreSQL"),
+    "backfill-vod": ("collector.vod", "merge a past broadcast's replay (VOD) chat into stream_chat"),
+    "import-logs": ("collector.import_logs", "load ChzzkChat desktop viewer logs (log/{channel}/YYYY-MM-DD.log)"),
+    "channels": ("collector.channels_cli", "add, remove or list the channels to collect"),
+    "status": ("collector.status", "per channel: state, session, last message, lag, reconnects, coverage"),
 }
 
 if __name__ == "__main__":
