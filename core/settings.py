@@ -36,6 +36,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SYNC_HOUR", "4", "Hour (0-23, in DISPLAY_TZ) of the nightly `python -m warehouse schedule` sync."),
     Setting("SYNC_MINUTE", "0", "Minute of the nightly warehouse sync."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
+    Setting("LEASE_SECONDS", "45", "Seconds a channel lease lasts without renewal (renewed every third of it); "
+            "a dead collector's channels are taken over after this."),
+    Setting("MAX_CHANNELS_PER_PROCESS", "0", "Most channels one collector process leases (0: no limit)."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
