@@ -1,0 +1,246 @@
+"""Channel leases in PostgreSQL: a channel is collected by one process at a time, so that
+overlapping cron runs and several collector processes (on several hosts) share the
+channel list safely.
+
+Protocol (tables ``channel_lease`` and ``lease_owner``, migration 004):
+
+- Every process has an owner id ``hostname:pid:random`` and a presence row in
+  ``lease_owner`` (with its MAX_CHANNELS_PER_PROCESS), renewed with its leases.
+- A process owns a channel while its ``channel_lease`` row names it and has not expired.
+  ``claim(wanted)`` runs every ``ttl/3`` seconds, in one transaction serialised by an
+  advisory lock: renew our leases, compute our fair share of ``wanted`` from the live
+  owners (``fair_share``), take free or expired leases up to that share (``INSERT … ON
+  CONFLICT … DO UPDATE … WHERE expires_at < now()``), and give up the leases beyond it.
+- A lease we held whose row now names another owner (it expired while we could not
+  renew, and someone took it) is *lost*: the caller must stop that channel's client.
+- Leases we give up (beyond our share, or channels no longer wanted) are neither renewed
+  nor returned; the caller stops their clients and then calls ``release`` so the next
+  process can take them at once (if it never does, they expire after ``ttl``).
+- ``release()`` on a clean stop deletes all our leases and our presence row.
+- All times come from the database's clock (``now()``), never from the hosts'.
+- When the database is unreachable, ``claim``/``renew`` keep the current set (nobody else
+  can take our leases while the database is down) and log a warning.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import psycopg2
+import psycopg2.extensions
+
+from core import settings
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 72316004  # pg_advisory_xact_lock key serialising claims (004: this migration)
+_CONN_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def new_owner_id() -> str:
+    """``hostname:pid:random`` — unique per process, readable in the lease table."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def fair_share(n: int, caps: Iterable[int | None], my_cap: int | None) -> int:
+    """How many of ``n`` channels one process should hold when the live processes (us
+    included) have the per-process limits ``caps`` (None: no limit) and ours is ``my_cap``.
+
+    Water-filling: processes whose limit is below the equal share take their limit, the
+    rest split what remains, rounded up so that together they cover every channel."""
+    caps = sorted(caps, key=lambda c: math.inf if c is None else c)
+    left, owners = n, len(caps)
+    share = n
+    for cap in caps:
+        share = math.ceil(left / owners) if owners else 0
+        if cap is None or cap >= share:
+            break
+        left, owners = left - cap, owners - 1
+    else:  # every live process is limited below the equal share: each takes its limit
+        share = n
+    return share if my_cap is None else min(share, my_cap)
+
+
+class Leases:
+    """This process's leases. ``conn_factory()`` returns a new psycopg2 connection (one is
+    kept and reopened after a connection failure). Thread-safe."""
+
+    def __init__(self, conn_factory: Callable[[], psycopg2.extensions.connection], owner: str | None = None,
+                 ttl_seconds: float | None = None, max_channels: int | None = None):
+        self.conn_factory = conn_factory
+        self.owner = owner or new_owner_id()
+        self.ttl = float(ttl_seconds if ttl_seconds is not None else settings.get_int("LEASE_SECONDS"))
+        if max_channels is None:
+            max_channels = settings.get_int("MAX_CHANNELS_PER_PROCESS")
+        self.max_channels = max_channels if max_channels and max_channels > 0 else None
+        self.renew_seconds = self.ttl / 3
+        self.lost: set[str] = set()       # lost at the last claim/renew
+        self.given_up: set[str] = set()   # ours in the table, not renewed, waiting for release()
+        self.last_error: BaseException | None = None
+        self._held: set[str] = set()
+        self._conn = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ public
+    def owned(self) -> set[str]:
+        """The channels we hold (as of the last claim/renew)."""
+        return set(self._held)
+
+    def claim(self, wanted: Iterable[str]) -> set[str]:
+        """Renew ours, take free or expired leases up to our fair share of ``wanted``, give
+        up the rest; return the channels we hold now. Lost leases are in ``self.lost``."""
+        wanted = set(wanted)
+        with self._lock:
+            try:
+                return self._in_tx(lambda cur: self._claim(cur, wanted))
+            except _CONN_ERRORS as exc:
+                return self._db_down("claim", exc)
+
+    def renew(self) -> set[str]:
+        """Renew the leases we hold; return the ones lost (taken by another process after
+        they expired), which are no longer ours."""
+        with self._lock:
+            try:
+                return self._in_tx(self._renew)
+            except _CONN_ERRORS as exc:
+                self._db_down("renew", exc)
+                return set()
+
+    def release(self, channel_ids: Iterable[str] | None = None) -> int:
+        """Delete our leases of ``channel_ids`` (default: all ours, and our presence row),
+        so another process can take them at once. Returns the number released."""
+        with self._lock:
+            try:
+                return self._in_tx(lambda cur: self._release(cur, None if channel_ids is None else set(channel_ids)))
+            except _CONN_ERRORS as exc:
+                log.warning("could not release leases (%s); they expire in %.0fs", _one_line(exc), self.ttl)
+                self.last_error = exc
+                return 0
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg2.Error:
+                pass
+            self._conn = None
+
+    # ------------------------------------------------------------------ transactions
+    def _in_tx(self, work):
+        if self._conn is None or self._conn.closed:
+            self._conn = self.conn_factory()
+        try:
+            with self._conn, self._conn.cursor() as cur:
+                result = work(cur)
+        except _CONN_ERRORS:
+            self.close()
+            raise
+        self.last_error = None
+        return result
+
+    def _db_down(self, what: str, exc: BaseException) -> set[str]:
+        self.last_error = exc
+        log.warning("lease %s failed (%s); keeping %d channel(s) until the database answers",
+                    what, _one_line(exc), len(self._held))
+        return set(self._held)
+
+    def _presence(self, cur) -> None:
+        cur.execute("""INSERT INTO lease_owner (owner, max_channels, expires_at)
+                       VALUES (%s, %s, now() + make_interval(secs => %s))
+                       ON CONFLICT (owner) DO UPDATE
+                       SET max_channels = EXCLUDED.max_channels, seen_at = now(), expires_at = EXCLUDED.expires_at""",
+                    (self.owner, self.max_channels, self.ttl))
+
+    def _claim(self, cur, wanted: set[str]) -> set[str]:
+        t0 = time.monotonic()
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        self._presence(cur)
+        cur.execute("DELETE FROM lease_owner WHERE expires_at < now()")
+        cur.execute("SELECT owner, max_channels FROM lease_owner WHERE expires_at > now()")
+        caps = [cap for _, cap in cur.fetchall()]
+        share = fair_share(len(wanted), caps, self.max_channels)
+
+        cur.execute("""SELECT channel_id, owner, expires_at > now() FROM channel_lease
+                       WHERE owner = %s OR channel_id = ANY(%s) ORDER BY acquired_at, channel_id""",
+                    (self.owner, sorted(wanted)))
+        rows = cur.fetchall()
+        live = {cid: is_live for cid, _, is_live in rows}
+        ours = [cid for cid, owner, _ in rows if owner == self.owner]
+        lost = {cid for cid, owner, _ in rows if cid in self._held and owner != self.owner}
+        lost |= self._held - live.keys()  # deleted under us (by hand)
+        # ours to keep: held before, still wanted, oldest first (so a newcomer gets the newest)
+        keep = [cid for cid in ours if cid in self._held and cid in wanted][:share]
+        free = sorted(cid for cid in wanted if not live.get(cid, False) and cid not in keep)
+        want_new = free[:max(0, share - len(keep))]
+
+        renewed = self._renew_rows(cur, keep)
+        acquired = set()
+        if want_new:
+            cur.execute("""INSERT INTO channel_lease (channel_id, owner, acquired_at, renewed_at, expires_at)
+                           SELECT c, %s, now(), now(), now() + make_interval(secs => %s) FROM unnest(%s::text[]) AS c
+                           ON CONFLICT (channel_id) DO UPDATE
+                           SET owner = EXCLUDED.owner, acquired_at = now(), renewed_at = now(),
+                               expires_at = EXCLUDED.expires_at
+                           WHERE channel_lease.expires_at < now() OR channel_lease.owner = %s
+                           RETURNING channel_id""",
+                        (self.owner, self.ttl, want_new, self.owner))
+            acquired = {r[0] for r in cur.fetchall()}
+        lost |= set(keep) - renewed
+        held = renewed | acquired
+        self.given_up = (set(ours) | self.given_up) - held - lost
+        self._note(held, lost, acquired, len(wanted), share, len(caps), t0)
+        return set(held)
+
+    def _renew_rows(self, cur, channel_ids) -> set[str]:
+        if not channel_ids:
+            return set()
+        cur.execute("""UPDATE channel_lease SET renewed_at = now(), expires_at = now() + make_interval(secs => %s)
+                       WHERE owner = %s AND channel_id = ANY(%s) RETURNING channel_id""",
+                    (self.ttl, self.owner, list(channel_ids)))
+        return {r[0] for r in cur.fetchall()}
+
+    def _renew(self, cur) -> set[str]:
+        self._presence(cur)
+        renewed = self._renew_rows(cur, sorted(self._held))
+        lost = self._held - renewed
+        if lost:
+            log.warning("lost %d lease(s) to other processes: %s", len(lost), ", ".join(sorted(lost)))
+        self.lost = lost
+        self._held = renewed
+        return set(lost)
+
+    def _release(self, cur, channel_ids: set[str] | None) -> int:
+        if channel_ids is None:
+            cur.execute("DELETE FROM channel_lease WHERE owner = %s", (self.owner,))
+            n = cur.rowcount
+            cur.execute("DELETE FROM lease_owner WHERE owner = %s", (self.owner,))
+            self._held, self.given_up = set(), set()
+        else:
+            cur.execute("DELETE FROM channel_lease WHERE owner = %s AND channel_id = ANY(%s)",
+                        (self.owner, sorted(channel_ids)))
+            n = cur.rowcount
+            self._held -= channel_ids
+            self.given_up -= channel_ids
+        log.info("released %d lease(s)", n)
+        return n
+
+    def _note(self, held, lost, acquired, wanted, share, owners, t0) -> None:
+        gave_up = self._held - held - lost
+        if lost:
+            log.warning("lost %d lease(s) to other processes: %s", len(lost), ", ".join(sorted(lost)))
+        if acquired or gave_up:
+            log.info("leases: %d held of %d wanted (share %d among %d live process(es)); +%d taken, "
+                     "-%d given up (%.0f ms)", len(held), wanted, share, owners, len(acquired), len(gave_up),
+                     (time.monotonic() - t0) * 1000)
+        self.lost = lost
+        self._held = held
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

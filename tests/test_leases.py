@@ -1,0 +1,222 @@
+"""Channel leases (collector.leases) against a real PostgreSQL: fair sharing between
+owners, takeover of expired leases, renewal, lost leases, release, and concurrent claims
+from threads with their own connections."""
+from __future__ import annotations
+
+import threading
+
+import psycopg2
+import pytest
+
+from collector.leases import Leases, fair_share, new_owner_id
+
+CHANNELS = {f"{i:032x}" for i in range(1, 5)}
+
+
+def leases(pg_url, name, ttl=30, max_channels=0):
+    return Leases(lambda: psycopg2.connect(pg_url), owner=f"test:{name}", ttl_seconds=ttl, max_channels=max_channels)
+
+
+def table(pg) -> dict[str, str]:
+    """channel -> owner of the unexpired leases."""
+    with pg.cursor() as cur:
+        cur.execute("SELECT channel_id, owner FROM channel_lease WHERE expires_at > now()")
+        rows = dict(cur.fetchall())
+    pg.commit()
+    return rows
+
+
+def expire(pg, owner) -> None:
+    """What kill -9 leaves behind once LEASE_SECONDS have passed: the owner's rows, expired."""
+    with pg.cursor() as cur:
+        cur.execute("UPDATE channel_lease SET expires_at = now() - interval '1 second' WHERE owner = %s", (owner,))
+        cur.execute("UPDATE lease_owner SET expires_at = now() - interval '1 second' WHERE owner = %s", (owner,))
+    pg.commit()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("n, caps, mine, share", [
+    (4, [None], None, 4),
+    (4, [None, None], None, 2),
+    (5, [None, None], None, 3),            # rounded up: 3 + 3 >= 5, nobody left out
+    (4, [None, None, None], None, 2),      # the third is a standby
+    (4, [1, None], None, 3),               # a limited peer takes its limit, we take the rest
+    (4, [1, None], 1, 1),
+    (10, [2, 2, None, None], None, 3),
+    (10, [2, 2], 2, 2),                    # everybody limited below the equal share
+    (0, [None, None], None, 0),
+    (10, [None], 3, 3),
+])
+def test_fair_share(n, caps, mine, share):
+    assert fair_share(n, caps, mine) == share
+
+
+@pytest.mark.unit
+def test_owner_id_is_host_pid_random():
+    import os
+    host, pid, rand = new_owner_id().rsplit(":", 2)
+    assert host and int(pid) == os.getpid() and len(rand) == 8
+    assert new_owner_id() != new_owner_id()
+
+
+@pytest.mark.integration
+def test_two_owners_split_the_channels_fairly(pg_url, pg):
+    a, b = leases(pg_url, "a"), leases(pg_url, "b")
+    assert a.claim(CHANNELS) == CHANNELS  # alone: everything
+    assert b.claim(CHANNELS) == set()     # all held by a live owner; b is now known to a
+    kept = a.claim(CHANNELS)              # a's share is now 2: it gives up the 2 newest
+    assert len(kept) == 2 and a.given_up == CHANNELS - kept
+    assert table(pg) == dict.fromkeys(CHANNELS, "test:a"), "given up but not yet released: still a's"
+    a.release(a.given_up)                 # after stopping those clients
+    got = b.claim(CHANNELS)
+    assert got == CHANNELS - kept
+    assert table(pg) == {**dict.fromkeys(kept, "test:a"), **dict.fromkeys(got, "test:b")}
+    for _ in range(3):                    # stable: nobody moves any more
+        assert a.claim(CHANNELS) == kept and b.claim(CHANNELS) == got
+
+
+@pytest.mark.integration
+def test_owners_that_start_together_split_at_once(pg_url, pg):
+    a, b = leases(pg_url, "a"), leases(pg_url, "b")
+    a.claim(set()), b.claim(set())        # both present before either takes anything
+    got_a, got_b = a.claim(CHANNELS), b.claim(CHANNELS)
+    assert len(got_a) == len(got_b) == 2 and got_a | got_b == CHANNELS
+
+
+@pytest.mark.integration
+def test_expired_lease_is_taken_over_and_reported_lost(pg_url, pg):
+    a, b = leases(pg_url, "a"), leases(pg_url, "b")
+    assert a.claim(CHANNELS) == CHANNELS
+    expire(pg, "test:a")                  # a stopped renewing (paused, partitioned, dead)
+    assert b.claim(CHANNELS) == CHANNELS  # a is no longer a live owner: b takes everything
+    assert table(pg) == dict.fromkeys(CHANNELS, "test:b")
+    assert a.renew() == CHANNELS          # a wakes up: every lease was lost
+    assert a.owned() == set() and a.lost == CHANNELS
+    assert table(pg) == dict.fromkeys(CHANNELS, "test:b"), "a's renewal must not take them back"
+
+
+@pytest.mark.integration
+def test_claim_reports_a_lost_lease(pg_url, pg):
+    a, b = leases(pg_url, "a"), leases(pg_url, "b")
+    a.claim(CHANNELS)
+    victim = min(CHANNELS)
+    with pg.cursor() as cur:
+        cur.execute("UPDATE channel_lease SET expires_at = now() - interval '1 second' WHERE channel_id = %s",
+                    (victim,))
+    pg.commit()
+    assert b.claim(CHANNELS) == {victim}  # the only free one
+    kept = a.claim(CHANNELS)
+    assert a.lost == {victim} and victim not in kept
+    assert len(kept) == 2, "b is live now: a's share is 2 (the third is given up)"
+
+
+@pytest.mark.integration
+def test_renew_extends_the_lease(pg_url, pg):
+    a, b = leases(pg_url, "a", ttl=30), leases(pg_url, "b")
+    a.claim(CHANNELS)
+    with pg.cursor() as cur:
+        cur.execute("UPDATE channel_lease SET expires_at = now() + interval '1 second'")
+    pg.commit()
+    assert a.renew() == set()
+    with pg.cursor() as cur:
+        cur.execute("SELECT min(expires_at - now()) FROM channel_lease WHERE owner = 'test:a'")
+        assert cur.fetchone()[0].total_seconds() > 25
+    pg.commit()
+    b.claim(CHANNELS)
+    assert table(pg) == dict.fromkeys(CHANNELS, "test:a")
+
+
+@pytest.mark.integration
+def test_an_expired_lease_of_ours_is_renewed_when_nobody_took_it(pg_url, pg):
+    a = leases(pg_url, "a")
+    a.claim(CHANNELS)
+    expire(pg, "test:a")                  # e.g. the database was down longer than the ttl
+    assert a.renew() == set() and a.owned() == CHANNELS
+    assert table(pg) == dict.fromkeys(CHANNELS, "test:a")
+
+
+@pytest.mark.integration
+def test_release_frees_at_once(pg_url, pg):
+    a, b = leases(pg_url, "a"), leases(pg_url, "b")
+    a.claim(CHANNELS)
+    b.claim(CHANNELS)
+    assert a.release() == 4 and a.owned() == set()
+    assert b.claim(CHANNELS) == CHANNELS, "a released everything and left: b takes all"
+    with pg.cursor() as cur:
+        cur.execute("SELECT owner FROM lease_owner")
+        assert [r[0] for r in cur.fetchall()] == ["test:b"]
+    pg.commit()
+
+
+@pytest.mark.integration
+def test_channels_no_longer_wanted_are_given_up(pg_url, pg):
+    a, b = leases(pg_url, "a"), leases(pg_url, "b")
+    a.claim(CHANNELS)
+    gone = max(CHANNELS)
+    assert a.claim(CHANNELS - {gone}) == CHANNELS - {gone}
+    assert a.given_up == {gone}
+    assert b.claim({gone}) == set(), "still a's until a releases it"
+    a.release({gone})
+    assert b.claim({gone}) == {gone}
+
+
+@pytest.mark.integration
+def test_max_channels_per_process(pg_url, pg):
+    a, b = leases(pg_url, "a", max_channels=1), leases(pg_url, "b")
+    a.claim(set()), b.claim(set())
+    assert len(a.claim(CHANNELS)) == 1
+    assert len(b.claim(CHANNELS)) == 3, "b takes what the limited a cannot"
+
+
+@pytest.mark.integration
+def test_database_down_keeps_the_current_set(pg_url, pg):
+    a = leases(pg_url, "a")
+    a.claim(CHANNELS)
+    a.close()
+    a.conn_factory = lambda: psycopg2.connect(pg_url.replace("/t_", "/missing_t_"), connect_timeout=2)
+    assert a.claim(CHANNELS) == CHANNELS and a.renew() == set()
+    assert a.last_error is not None
+    a.conn_factory = lambda: psycopg2.connect(pg_url)
+    assert a.claim(CHANNELS) == CHANNELS and a.last_error is None
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_concurrent_claims_never_double_own(pg_url, pg):
+    channels = {f"{i:032x}" for i in range(100, 130)}
+    owners = [leases(pg_url, f"t{i}") for i in range(6)]
+    start = threading.Barrier(len(owners))
+    errors = []
+    overlaps = []
+    current: dict[str, set[str]] = {}
+    guard = threading.Lock()
+
+    def worker(lease: Leases) -> None:
+        try:
+            start.wait()
+            for _ in range(8):
+                held = lease.claim(channels)
+                with guard:
+                    current[lease.owner] = held
+                    others = set().union(*(v for k, v in current.items() if k != lease.owner))
+                    if held & others:
+                        overlaps.append((lease.owner, held & others))
+                lease.release(lease.given_up)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(o,)) for o in owners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(50)
+    assert not errors, errors
+    assert not overlaps, overlaps
+    final = [o.claim(channels) for o in owners]  # one more round after everyone settled
+    final = [o.claim(channels) for o in owners]
+    assert sum(len(f) for f in final) == len(set().union(*final)), "a channel has two owners"
+    assert set().union(*final) == channels, "a channel is left without an owner"
+    assert all(len(f) <= 5 for f in final), [len(f) for f in final]  # ceil(30 / 6)
+    rows = table(pg)
+    for o, f in zip(owners, final, strict=True):
+        assert {c for c, owner in rows.items() if owner == o.owner} == f
