@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 
 from collector.sim.generator import ChatStream, SimChannel, kst_wall, make_channels, to_recent
 from collector.sim.population import dumps
+from collector.sim.vod import SimVideos
 
 log = logging.getLogger("collector.sim")
 
@@ -101,6 +102,7 @@ class SimServer:
         self._lives = [_Live(c, seed, now_ms - (20 + 37 * i) * 60_000) for i, c in enumerate(self.channels)]
         self._by_channel = {lv.channel.channel_id: lv for lv in self._lives}
         self._by_cid = {lv.cid: lv for lv in self._lives}
+        self.videos = SimVideos(self.channels, seed)  # replay (VOD) chat: collector/sim/vod.py
         self._conns: set[ServerConnection] = set()
         self._truth = None
         self.truth_count = 0
@@ -192,6 +194,7 @@ class SimServer:
                     lv.buffer.append((lv.seq, item))
                     batch.append((lv.seq, item))
                 lv.generated += len(batch)
+                self.videos.record(lv.channel, lv.cid, lv.open_ms, [item for _, item in batch])
                 if lv.recorded and lv.buffer:
                     oldest = lv.buffer[0][0]
                     lv.recorded = {s for s in lv.recorded if s >= oldest}
@@ -342,6 +345,8 @@ class SimServer:
                 "temporaryRestrict": False, "times": 0, "duration": None, "createdTime": None},
                 "realNameAuth": False, "extraToken": secrets.token_urlsafe(33)[:44], "chatTime": None,
                 "remainingChatTimeMs": None})
+        if (vod_answer := await self.videos.route(path, query)) is not None:
+            return vod_answer
         if path == "/_sim/drop":
             return 200, _ok({"dropped": await self.drop_all()})
         if path == "/_sim/health":
