@@ -43,6 +43,15 @@ _MACROS = (
     "CREATE OR REPLACE MACRO is_chatter(u) AS u NOT IN ('anonymous', 'SYSTEM_MESSAGE')",
     """CREATE OR REPLACE MACRO is_sub(tier, month) AS
        coalesce(tier, 0) > 0 OR coalesce(month, 0) > 0""",
+    # for the queries_* modules: a broadcast is one chat_channel_id of one channel, its
+    # span the first and last (non-system) line anywhere in the lake
+    """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
+       SELECT channel_id, chat_channel_id AS broadcast, min(chat_time) AS started,
+              max(chat_time) AS ended
+       FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', all_ch, chs)
+       WHERE chat_channel_id IS NOT NULL GROUP BY channel_id, chat_channel_id""",
+    "CREATE OR REPLACE MACRO has_text(hay, needle) AS strpos(lower(hay), lower(needle)) > 0",
+    "CREATE OR REPLACE MACRO is_anon(u, flag) AS coalesce(flag, false) OR u = 'anonymous'",
 )
 
 
@@ -168,6 +177,13 @@ def date_bounds(wh: Warehouse) -> tuple[date | None, date | None]:
     """
     row = wh.sql("SELECT min(day) AS first, max(day) AS last FROM chat").row(0)
     return row[0], row[1]
+
+
+def _check_bucket(every: str, allowed: tuple[str, ...]) -> str:
+    """`every` if it is one of `allowed` (date_trunc parts), else a ValueError naming them."""
+    if every not in allowed:
+        raise ValueError(f"every={every!r}: use one of {', '.join(allowed)}")
+    return every
 
 
 def _check_every(every: str) -> str:
