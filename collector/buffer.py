@@ -1,74 +1,98 @@
-"""A thread-safe in-memory buffer of records between the chat clients (producers) and
-the flush job (consumer). A failed store puts its batch back at the front, so nothing is
-lost while the process lives."""
+"""The buffer between the chat clients (producers) and the flush job (consumer), backed by
+the local spool (collector.spool): ``add`` appends to a file on disk before it returns, a
+flush stores what the spool holds and only then deletes it. A failed store leaves the
+records on disk for the next flush, or for the next start of the collector."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable, Iterable
+
+from collector.spool import Spool
+from core import settings
 
 log = logging.getLogger(__name__)
 
 
-class Buffer:
-    """Records waiting to be stored. ``on_full`` is called (outside the lock, from the
-    producer's thread) when an ``add`` brings the size to ``max_events`` or more;
-    ``full`` is an Event set at the same moment and cleared by ``drain``."""
+def _one_line(error: BaseException | None) -> str:
+    return " ".join(str(error).split()) if error is not None else "unknown error"  # psycopg2 spans lines
 
-    def __init__(self, max_events: int, on_full: Callable[[], None] | None = None):
+
+class Buffer:
+    """Records waiting to be stored, on disk in ``spool_dir`` (default: SPOOL_DIR).
+    ``on_full`` is called (outside the lock, from the producer's thread) when an ``add``
+    brings the records not yet stored to ``max_events`` or more; ``full`` is an Event set
+    at the same moment and cleared by the next successful flush (so a database outage
+    does not turn every ``add`` into a flush attempt)."""
+
+    def __init__(self, max_events: int, on_full: Callable[[], None] | None = None,
+                 spool_dir: str | os.PathLike | None = None):
         self.max_events = max_events
         self.on_full = on_full
         self.full = threading.Event()
-        self._items: list[dict] = []
+        self.spool = Spool(spool_dir if spool_dir is not None else settings.spool_dir())
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self.added = 0  # records ever added (for the summary)
         self.last_error: BaseException | None = None  # of the last failed store
 
+    def open(self) -> int:
+        """Open the spool; returns the records left by a stopped collector, which the
+        next flush stores before anything collected since."""
+        return self.spool.open()
+
     def add(self, records: Iterable[dict]) -> None:
+        """Append records to the spool; when this returns they count as received."""
         records = list(records)
         if not records:
             return
+        self.spool.append(records)
         with self._lock:
-            self._items.extend(records)
             self.added += len(records)
-            crossed = len(self._items) >= self.max_events and not self.full.is_set()
+            crossed = self.spool.records >= self.max_events and not self.full.is_set()
             if crossed:
                 self.full.set()
         if crossed and self.on_full is not None:
             self.on_full()
 
-    def drain(self) -> list[dict]:
-        """Take every buffered record (oldest first), leaving the buffer empty."""
-        with self._lock:
-            items, self._items = self._items, []
-            self.full.clear()
-            return items
+    def flush(self, store: Callable[[list[dict]], object]) -> object | None:
+        """Store what the spool holds (see ``Spool.drain``); one log line with rows,
+        duration and spool size. Returns what the last ``store`` call returned, or None
+        when nothing was stored or a store failed (the error is logged and kept in
+        ``last_error``; the records stay in the spool)."""
+        with self._flush_lock:
+            t0 = time.monotonic()
+            try:
+                stored, result = self.spool.drain(store)
+            except Exception as exc:  # database down, connection lost, ...: the spool keeps them
+                self.last_error = exc
+                log.warning("flush failed after %.3fs (%s); %d records stay in the spool (%s, %d segments) "
+                            "for the next flush", time.monotonic() - t0, _one_line(exc), self.spool.records,
+                            _size(self.spool.size), self.spool.segments)
+                return None
+            self.last_error = None
+            left = self.spool.records
+            if left < self.max_events:
+                self.full.clear()
+            log.info("flush: %d records stored in %.3fs; spool: %d records (%s) in %d segments",
+                     stored, time.monotonic() - t0, left, _size(self.spool.size), self.spool.segments)
+            return result
 
-    def requeue(self, records: list[dict], error: BaseException | None = None) -> None:
-        """Put records that could not be stored back in front of newer ones."""
-        if not records:
-            return
-        with self._lock:
-            self._items[:0] = records
-            self.last_error = error
-        log.warning("store failed (%s): %d records kept in the buffer for the next flush",
-                    " ".join(str(error).split()) if error is not None else "unknown error", len(records))
+    def close(self) -> None:
+        """fsync and release the spool; unstored records stay on disk for the next start."""
+        self.spool.close()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
+        """Records not stored yet (all of them on disk)."""
+        return self.spool.records
+
+
+def _size(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
 
 
 def flush(buffer: Buffer, store: Callable[[list[dict]], object]) -> object | None:
-    """Drain the buffer and hand the batch to ``store``; on failure requeue it and return
-    None (the error is logged), else return what ``store`` returned."""
-    batch = buffer.drain()
-    if not batch:
-        return None
-    try:
-        result = store(batch)
-    except Exception as exc:  # database down, connection lost, ...: keep the batch
-        buffer.requeue(batch, exc)
-        return None
-    buffer.last_error = None
-    return result
+    """``buffer.flush(store)`` (kept for callers of the in-memory buffer's API)."""
+    return buffer.flush(store)

@@ -115,8 +115,10 @@ def run(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     scheduler = BackgroundScheduler(timezone="UTC")
-    buffer = Buffer(settings.get_int("FLUSH_MAX_EVENTS"))
+    buffer = Buffer(settings.get_int("FLUSH_MAX_EVENTS"), spool_dir=settings.spool_dir())
     flusher = Flusher(buffer, url)
+    if buffer.open():  # a stopped collector's spool: replayed before anything new
+        flusher.flush()
 
     def early_flush() -> None:  # called from a client thread when FLUSH_MAX_EVENTS are waiting
         try:
@@ -153,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
         flusher.close()
+        buffer.close()  # what the final flush could not store stays in the spool
         api.close()
 
     totals = flusher.totals
@@ -164,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
     left = len(buffer)
     if left:
         reason = " ".join(str(buffer.last_error).split())  # psycopg2 messages span lines
-        print(f"collector run: error: final flush failed ({reason}); {left} records were not stored",
-              file=sys.stderr)
+        print(f"collector run: error: final flush failed ({reason}); {left} records were not stored yet: "
+              f"they stay in the spool {buffer.spool.directory} and are replayed at the next start "
+              "(nothing is lost)", file=sys.stderr)
         return 1
     return 0

@@ -36,6 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SYNC_HOUR", "4", "Hour (0-23, in DISPLAY_TZ) of the nightly `python -m warehouse schedule` sync."),
     Setting("SYNC_MINUTE", "0", "Minute of the nightly warehouse sync."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
+    Setting("SPOOL_DIR", None, "Local spool of collected records not yet stored in PostgreSQL. Default: DATA_DIR/spool."),
     Setting("LEASE_SECONDS", "45", "Seconds a channel lease lasts without renewal (renewed every third of it); "
             "a dead collector's channels are taken over after this."),
     Setting("MAX_CHANNELS_PER_PROCESS", "0", "Most channels one collector process leases (0: no limit)."),
@@ -81,6 +82,12 @@ def data_dir() -> Path:
 def warehouse_dir() -> str:
     """WAREHOUSE_DIR, or DATA_DIR/warehouse. May be an s3:// URI."""
     return get("WAREHOUSE_DIR") or str(data_dir() / "warehouse")
+
+
+def spool_dir() -> Path:
+    """SPOOL_DIR, or DATA_DIR/spool."""
+    p = Path(get("SPOOL_DIR") or data_dir() / "spool")
+    return p if p.is_absolute() else Path.cwd() / p
 
 
 def channels() -> list[str]:

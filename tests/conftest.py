@@ -40,8 +40,10 @@ def _swap_db(url: str, name: str) -> str:
 
 
 @pytest.fixture
-def pg_url(pg_server_url, monkeypatch):
-    """A fresh, migrated database for one test; DATABASE_URL points at it."""
+def pg_url(pg_server_url, monkeypatch, tmp_path):
+    """A fresh, migrated database for one test; DATABASE_URL points at it, and SPOOL_DIR
+    at a directory of its own (a collector's leftover spool is replayed at its next start)."""
+    monkeypatch.setenv("SPOOL_DIR", str(tmp_path / "spool"))
     name = "t_" + uuid.uuid4().hex[:12]
     admin = psycopg2.connect(pg_server_url)
     admin.autocommit = True

@@ -1,0 +1,320 @@
+"""The local spool: every record the chat clients hand over is appended to a file on disk
+before it counts as received, so a crash, a ``kill -9`` or a PostgreSQL outage loses
+nothing. Flushes drain the spool into PostgreSQL; only stored records leave the disk.
+
+Layout: ``SPOOL_DIR/<time_ns>-<pid>-<seq>.jsonl`` segment files, one JSON record per
+newline-terminated line, named so that sorting by name is the order they were written.
+
+- The writer appends to its *current* segment with ``os.write`` (the bytes are in the
+  kernel before ``append`` returns, so the death of the process loses nothing) and a
+  background thread fsyncs every segment written to at least every FSYNC_SECONDS (so an
+  OS crash or power cut loses at most the records of that window).
+- A flush *seals* the current segment (the next append starts a new one) and stores the
+  sealed segments in order, STORE_BATCH records per ``store`` call; a segment is deleted
+  only after all its records were stored. A failed store leaves it on disk for the next
+  flush, which resumes at the first record not yet stored.
+- Every segment is held under an exclusive ``flock`` by its writer until it is deleted or
+  the writer ends. On ``open``, segments whose lock can be taken (their writer is dead) are
+  adopted and replayed first; live segments of other collectors on the host are left alone.
+  Replaying a segment twice is harmless: the sink's dedupe keys absorb it.
+- A torn last line (a crash mid-write) and any other unreadable line are skipped with a
+  warning naming the file and byte offset; never fatal.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FSYNC_SECONDS = 1.0                  # max age of appended bytes not yet fsynced
+STORE_BATCH = 5000                   # records per store call (bounds RAM during a drain)
+SEGMENT_MAX_BYTES = 64 * 1024 * 1024  # a long outage rotates segments at this size
+SUFFIX = ".jsonl"
+NEW_SUFFIX = ".jsonl.new"            # a segment being created (locked, then renamed)
+
+
+def encode(records: Iterable[dict]) -> bytes:
+    """Newline-terminated JSON lines (UTF-8; lone surrogates kept, so text round-trips)."""
+    return b"".join(json.dumps(r, ensure_ascii=False, separators=(",", ":"), default=str)
+                    .encode("utf-8", "surrogatepass") + b"\n" for r in records)
+
+
+def decode(line: bytes) -> dict:
+    """One spool line -> its record; ValueError when it is not a JSON object."""
+    rec = json.loads(line.decode("utf-8", "surrogatepass"))
+    if not isinstance(rec, dict):
+        raise ValueError(f"not a JSON object but {type(rec).__name__}")
+    return rec
+
+
+def read_segment(path: Path, start: int = 0) -> Iterator[tuple[dict, int]]:
+    """(record, byte offset after it) for every good line from byte ``start`` on; a torn
+    last line or a bad line is skipped with a warning naming the file and offset."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        offset = start
+        for line in f:
+            end = offset + len(line)
+            if not line.endswith(b"\n"):
+                log.warning("spool %s: torn last line at byte %d skipped (%d bytes without a newline: "
+                            "the writer died mid-write)", path, offset, len(line))
+            else:
+                try:
+                    rec = decode(line)
+                except ValueError as exc:
+                    log.warning("spool %s: bad line at byte %d skipped (%s)", path, offset,
+                                " ".join(str(exc).split())[:200])
+                else:
+                    yield rec, end
+            offset = end
+
+
+def count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            n += chunk.count(b"\n")
+    return n
+
+
+@dataclass
+class Segment:
+    """One spool file we hold locked: ``records``/``size`` written, ``stored``/``done``
+    (records / byte offset) already stored by this process."""
+    path: Path
+    fd: int
+    records: int = 0
+    size: int = 0
+    stored: int = 0
+    done: int = 0
+    dirty: bool = False
+
+
+def try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+class Spool:
+    """The segment files of one collector process in ``directory`` (thread-safe)."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._current: Segment | None = None
+        self._sealed: list[Segment] = []  # oldest first: adopted, then ours
+        self._seq = 0
+        self._opened = False
+        self._closing = threading.Event()
+        self._syncer: threading.Thread | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    def open(self) -> int:
+        """Create the directory, adopt the segments of dead writers (to be stored by the
+        next ``drain``) and start the fsync thread; returns the records adopted."""
+        with self._lock:
+            if self._opened:
+                return 0
+            self._opened = True
+            self.directory.mkdir(parents=True, exist_ok=True)
+            adopted, live = self._adopt()
+            self._closing.clear()
+            self._syncer = threading.Thread(target=self._sync_loop, name="spool-fsync", daemon=True)
+            self._syncer.start()
+        records = sum(s.records for s in adopted)
+        if adopted or live:
+            log.info("spool %s: %d segment(s) with %d records left by a stopped collector, replayed first; "
+                     "%d live segment(s) of running collectors left alone",
+                     self.directory, len(adopted), records, live)
+        return records
+
+    def _adopt(self) -> tuple[list[Segment], int]:
+        adopted, live = [], 0
+        for path in sorted(self.directory.glob("*" + NEW_SUFFIX)):  # creations cut short
+            fd = os.open(path, os.O_RDONLY)
+            if try_lock(fd):
+                path.unlink(missing_ok=True)
+            os.close(fd)
+        for path in sorted(self.directory.glob("*" + SUFFIX)):
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:  # stored and deleted by its writer meanwhile
+                continue
+            try:
+                same = try_lock(fd) and os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # locked by a live writer, or deleted between open and lock
+                live += os.path.exists(path)
+                os.close(fd)
+                continue
+            seg = Segment(path, fd, records=count_lines(path), size=os.fstat(fd).st_size)
+            adopted.append(seg)
+        self._sealed[:0] = adopted
+        return adopted, live
+
+    def close(self) -> None:
+        """fsync and release every segment (their records stay on disk for the next start);
+        an empty current segment is deleted."""
+        self._closing.set()
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
+        self.sync()
+        with self._lock:
+            cur, self._current = self._current, None
+            if cur is not None and cur.records == 0:
+                cur.path.unlink(missing_ok=True)
+            for seg in ([cur] if cur else []) + self._sealed:
+                os.close(seg.fd)
+            self._sealed = []
+            self._opened = False
+
+    # ------------------------------------------------------------ writing
+    def append(self, records: list[dict]) -> int:
+        """Append records to the current segment; when this returns they survive the death
+        of the process (and, FSYNC_SECONDS later, of the machine)."""
+        if not records:
+            return 0
+        data = encode(records)
+        if not self._opened:
+            self.open()
+        with self._lock:
+            seg = self._current or self._new_segment()
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[os.write(seg.fd, view):]
+            except OSError:
+                os.ftruncate(seg.fd, seg.size)  # no half line for the next append to glue onto
+                log.exception("spool %s: cannot append %d records", seg.path, len(records))
+                raise
+            seg.records += len(records)
+            seg.size += len(data)
+            seg.dirty = True
+            if seg.size >= SEGMENT_MAX_BYTES:
+                self._seal_locked()
+        return len(records)
+
+    def _new_segment(self) -> Segment:
+        self._seq += 1
+        name = f"{time.time_ns():020d}-{os.getpid()}-{self._seq:06d}"
+        tmp = self.directory / (name + NEW_SUFFIX)
+        fd = os.open(tmp, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # ours before anyone can see it under its real name
+        path = tmp.with_name(name + SUFFIX)
+        os.rename(tmp, path)
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the new name survives a crash
+        finally:
+            os.close(dir_fd)
+        self._current = Segment(path, fd)
+        return self._current
+
+    def _seal_locked(self) -> None:
+        if self._current is not None and self._current.records:
+            self._sealed.append(self._current)
+            self._current = None
+
+    def seal(self) -> None:
+        """End the current segment; the next append starts a new one."""
+        with self._lock:
+            self._seal_locked()
+
+    def sync(self) -> None:
+        """fsync every segment written since the last sync."""
+        with self._lock:
+            segs = [s for s in ([self._current] if self._current else []) + self._sealed if s.dirty]
+            fds = []
+            for s in segs:
+                fds.append(os.dup(s.fd))  # a dup stays valid even if the segment is closed meanwhile
+                s.dirty = False
+        for fd in fds:
+            try:
+                os.fsync(fd)
+            except OSError:
+                log.exception("spool %s: fsync failed", self.directory)
+            finally:
+                os.close(fd)
+
+    def _sync_loop(self) -> None:
+        while not self._closing.wait(FSYNC_SECONDS):
+            self.sync()
+
+    # ------------------------------------------------------------ draining
+    def drain(self, store: Callable[[list[dict]], object], batch_size: int = STORE_BATCH) -> tuple[int, object]:
+        """Seal the current segment and store every sealed segment, oldest first, in
+        batches of ``batch_size`` records; delete each segment once all its records are
+        stored. Returns (records stored, what the last ``store`` returned). When ``store``
+        raises, the progress so far is kept and the exception propagates."""
+        self.seal()
+        with self._lock:
+            segments = list(self._sealed)
+        stored, result = 0, None
+        for batch, finished, partial in _batches(segments, batch_size):
+            if batch:
+                result = store(batch)
+                stored += len(batch)
+            for seg in finished:
+                self._remove(seg)
+            if partial is not None:
+                seg, end, count = partial
+                seg.done, seg.stored = end, seg.stored + count
+        return stored, result
+
+    def _remove(self, seg: Segment) -> None:
+        seg.path.unlink(missing_ok=True)
+        with self._lock:
+            self._sealed.remove(seg)
+            os.close(seg.fd)
+
+    # ------------------------------------------------------------ size
+    def _segments(self) -> list[Segment]:
+        return self._sealed + ([self._current] if self._current else [])
+
+    @property
+    def records(self) -> int:
+        """Records on disk not stored yet."""
+        with self._lock:
+            return sum(s.records - s.stored for s in self._segments())
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk not stored yet."""
+        with self._lock:
+            return sum(s.size - s.done for s in self._segments())
+
+    @property
+    def segments(self) -> int:
+        with self._lock:
+            return len(self._segments())
+
+
+def _batches(segments: list[Segment], n: int):
+    """Yield (batch, segments finished before or with it, (segment, end offset, records
+    of it in this batch) for a segment the batch ends inside, or None)."""
+    batch: list[dict] = []
+    finished: list[Segment] = []
+    for seg in segments:
+        in_seg = 0
+        for rec, end in read_segment(seg.path, seg.done):
+            batch.append(rec)
+            in_seg += 1
+            if len(batch) >= n:
+                yield batch, finished, (seg, end, in_seg)
+                batch, finished, in_seg = [], [], 0
+        finished.append(seg)
+    if batch or finished:
+        yield batch, finished, None
