@@ -28,6 +28,25 @@ DEFAULT_BLIND_STATUS = "BLIND"
 
 # channel_id -> stream_channel.id, per database (dsn); filled only after a commit
 _channel_cache: dict[str, dict[str, int]] = {}
+# users on the opt-out list (warehouse forget-user), per database: (read at, ids)
+OPT_OUT_TTL_SECONDS = 60.0
+_opt_out_cache: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def without_opted_out(conn, chats: list[dict]) -> list[dict]:
+    """Chat records minus those of users on the opt-out list (re-read every minute)."""
+    cached = _opt_out_cache.get(conn.dsn)
+    if cached is None or time.monotonic() - cached[0] > OPT_OUT_TTL_SECONDS:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT user_id FROM opt_out_user")
+            cached = (time.monotonic(), frozenset(r[0] for r in cur.fetchall()))
+        _opt_out_cache[conn.dsn] = cached
+    if not cached[1]:
+        return chats
+    kept = [c for c in chats if c.get("user_id") not in cached[1]]
+    if len(kept) < len(chats):
+        log.info("dropped %d chat line(s) of opted-out users", len(chats) - len(kept))
+    return kept
 
 
 @dataclass(frozen=True)
@@ -204,6 +223,7 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
         elif kind != "control":
             letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
 
+    chats = without_opted_out(conn, chats) if chats else chats
     channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
     inserted = blinded = n_events = n_letters = 0
     try:

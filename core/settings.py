@@ -37,9 +37,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SYNC_MINUTE", "0", "Minute of the nightly warehouse sync."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
     Setting("SPOOL_DIR", None, "Local spool of collected records not yet stored in PostgreSQL. Default: DATA_DIR/spool."),
+    Setting("S3_ENDPOINT_URL", None, "S3-compatible endpoint for an s3:// WAREHOUSE_DIR (MinIO, moto...); "
+            "unset: AWS. Credentials: the standard AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_REGION."),
+    Setting("PG_RETENTION_DAYS", None, "Drop PostgreSQL chat older than this many days after each sync, only for "
+            "days the lake is verified to hold. Unset: keep forever."),
     Setting("LEASE_SECONDS", "45", "Seconds a channel lease lasts without renewal (renewed every third of it); "
             "a dead collector's channels are taken over after this."),
     Setting("MAX_CHANNELS_PER_PROCESS", "0", "Most channels one collector process leases (0: no limit)."),
+    Setting("CHZZK_CHANNELS_FILE", None, "File of channel ids to collect: one per line, # comments (added to "
+            "CHZZK_CHANNELS and the enabled channels of `python -m collector channels`)."),
+    Setting("CHANNEL_REFRESH_SECONDS", "60", "Seconds between re-reads of the channel set by a running collector."),
+    Setting("CHANNEL_INFO_SECONDS", "3600", "Seconds between refreshes of channel names and metadata."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

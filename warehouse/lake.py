@@ -14,19 +14,36 @@ elsewhere)::
         gift_tier, color_code, badges (JSON text), member_count, blind_type, blinded_at,
         raw (JSON text), dedupe_key. Timestamps are timestamp[us, tz=UTC]. The `day`
         column is NOT stored in the file: hive partitioning supplies it from the folder.
+    <root>/events/day=YYYY-MM-DD/part-0.parquet
+        The events table (93006 events, notices) by the local day of
+        coalesce(event_time, received_at): id, channel_id, chat_channel_id, cmd,
+        event_type, event_time, received_at, body (JSON text), dedupe_key. Sorted by
+        channel_id, time, id; zstd.
     <root>/channels/part-0.parquet
         stream_channel: channel_id, channel_name, follower_count, channel_image_url,
         enabled, created_at, updated_at.
+    <root>/live_session/part-0.parquet, <root>/capture_interval/part-0.parquet
+        Broadcasts and capture coverage, rewritten whole on every sync, with the columns
+        the PostgreSQL tables have (timestamps as timestamp[us, tz=UTC], JSON as text);
+        absent while those tables do not exist in PostgreSQL.
     <root>/_sync/state.json
         Written last by each successful sync: last_sync (ISO UTC), high-water marks
-        (max_id, max_created_at, max_blinded_at) and per-day row counts.
+        (sync_started_at, max_id, max_created_at, max_blinded_at; per day table under
+        ``tables``), per-day chat row counts (``days``), and ``archived_days``: days whose
+        PostgreSQL rows the retention job dropped after verifying the lake holds them
+        (the lake is the only copy of those days; the sync merges late rows into them).
+
+Chat rows of users on the opt-out list (``opt_out_user``) are never exported, and
+``python -m warehouse forget-user`` rewrites every partition that holds a forgotten user.
 
 A partition is written to a hidden temporary file in its own folder
 (``.part-0.parquet.tmp-<pid>``, which no ``*.parquet`` glob matches) and then renamed over
 the old one, so a reader sees the old file or the new one, never half a file. On S3 the
 rename is a copy (object writes are atomic anyway). Re-running a day rewrites the same
 rows in the same order. ``root`` is a local path or any URI pyarrow.fs understands
-(``s3://bucket/prefix``); both go through the same pyarrow.fs calls.
+(``s3://bucket/prefix``); both go through the same pyarrow.fs calls. For S3, pyarrow reads
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION itself; S3_ENDPOINT_URL points it
+at an S3-compatible server (MinIO, moto, Ceph...).
 """
 from __future__ import annotations
 
@@ -40,6 +57,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from core import settings
 from warehouse.tables import Table
 
 log = logging.getLogger(__name__)
@@ -53,17 +71,27 @@ def is_uri(root: str) -> bool:
     return "://" in root and not root.startswith("file://")
 
 
+def filesystem(root: str) -> tuple[pafs.FileSystem, str]:
+    """(pyarrow filesystem, base path inside it) for a lake root: a local path, s3://
+    (honouring S3_ENDPOINT_URL) or any other URI pyarrow.fs understands."""
+    if root.startswith("s3://"):
+        endpoint = settings.get("S3_ENDPOINT_URL")
+        options = {"endpoint_override": endpoint} if endpoint else {}
+        if endpoint and endpoint.startswith("http://"):
+            options["scheme"] = "http"
+        return pafs.S3FileSystem(**options), root.removeprefix("s3://").rstrip("/")
+    if is_uri(root):
+        fs, base = pafs.FileSystem.from_uri(root)
+        return fs, base.rstrip("/")
+    return pafs.LocalFileSystem(), os.path.abspath(root.removeprefix("file://")).rstrip("/")
+
+
 class Lake:
     """A lake root opened through pyarrow.fs (local or s3://)."""
 
     def __init__(self, root: str | os.PathLike):
         root = str(root)
-        if is_uri(root):
-            self.fs, self.base = pafs.FileSystem.from_uri(root)
-        else:
-            self.fs = pafs.LocalFileSystem()
-            self.base = os.path.abspath(root.removeprefix("file://"))
-        self.base = self.base.rstrip("/")
+        self.fs, self.base = filesystem(root)
         self.root = root
 
     # -- paths -------------------------------------------------------------------------
@@ -91,6 +119,20 @@ class Lake:
                 if part.type == pafs.FileType.File:
                     out.append(date.fromisoformat(name[4:]))
         return sorted(out)
+
+    def part_path(self, table: Table, day: date | None = None) -> str:
+        return f"{self.partition_dir(table, day)}/{PART}"
+
+    def exists(self, table: Table, day: date | None = None) -> bool:
+        return self.fs.get_file_info(self.part_path(table, day)).type == pafs.FileType.File
+
+    def read(self, table: Table, day: date | None = None, columns: list[str] | None = None) -> pa.Table:
+        """One partition's rows (an empty table of the schema when it has no file)."""
+        if not self.exists(table, day):
+            schema = table.schema if columns is None else pa.schema([table.schema.field(c) for c in columns])
+            return schema.empty_table()
+        with self.fs.open_input_file(self.part_path(table, day)) as f:
+            return pq.read_table(f, columns=columns)
 
     # -- writing -----------------------------------------------------------------------
     def write(self, table: Table, data: pa.Table | Iterable[pa.RecordBatch],

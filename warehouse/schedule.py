@@ -1,5 +1,8 @@
 """`python -m warehouse schedule`: run the sync every night at SYNC_HOUR:SYNC_MINUTE in
-DISPLAY_TZ with APScheduler (one run at a time; missed runs coalesce into one)."""
+DISPLAY_TZ with APScheduler (one run at a time; missed runs coalesce into one), then the
+retention job when PG_RETENTION_DAYS is set. Across processes (a cron sync, a second
+scheduler), the sync's PostgreSQL advisory lock keeps two runs from overlapping: the later
+one fails at once with "another warehouse sync … is running" and changes nothing."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from core import db, settings
+from warehouse import retention
 from warehouse.sync import sync
 
 log = logging.getLogger(__name__)
@@ -21,7 +25,8 @@ def sync_job() -> None:
     try:
         conn = db.connect()
         try:
-            sync(conn, settings.warehouse_dir())
+            root = settings.warehouse_dir()
+            retention.after_sync(conn, root, sync(conn, root))
         finally:
             conn.close()
     except Exception:

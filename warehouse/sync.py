@@ -1,10 +1,16 @@
 """The sync: PostgreSQL → Parquet lake, one partition per DISPLAY_TZ day, then state.
 
-Which days: the ones given, all days (``all_days``), or by default the days touched since
-the last sync — days of rows whose id is above the last max(id), or whose created_at or
-blinded_at is newer than the last sync's start minus OVERLAP (a transaction that began
-before the last snapshot but committed after it is still picked up). First run: all days.
-Syncing explicit days does not move the high-water marks.
+Which days, for each day-partitioned table of the registry (warehouse/tables.py): the ones
+given, all days (``all_days``), or by default the days touched since the last sync — days
+of rows whose id is above the last max(id), or whose created_at, blinded_at or updated_at
+is newer than the last sync's start minus OVERLAP (a transaction that began before the last
+snapshot but committed after it is still picked up), and days of deleted rows (tombstones:
+manual deletes, forget-user). First run (or a table new to the lake): all days.
+Syncing explicit days does not move the high-water marks. Small tables are rewritten whole;
+a table missing in PostgreSQL is skipped with a log line.
+Archived days (PostgreSQL rows dropped by retention, see warehouse/retention.py) are merged:
+the lake's rows stay, PostgreSQL's rows of that day replace or extend them, tombstoned and
+opted-out rows leave.
 The whole sync reads one REPEATABLE READ snapshot, so the state's high-water marks match
 exactly what was written; state.json is written last, after every partition."""
 from __future__ import annotations
@@ -16,22 +22,24 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg2.extensions
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core import settings
 from warehouse import extract
 from warehouse.lake import Lake
-from warehouse.tables import CHANNELS, CHAT
+from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)
-LOCK_ID = 72316002  # pg advisory lock: one sync at a time per database
-STATE_VERSION = 1
+LOCK_ID = 72316002  # pg advisory lock: one sync (or forget-user, retention) at a time per database
+STATE_VERSION = 2
+SORT_KEYS = [("channel_id", "ascending"), ("chat_time", "ascending"), ("id", "ascending")]
 
-_DAYS_ALL = ("SELECT DISTINCT (chat_time AT TIME ZONE %(tz)s)::date FROM stream_chat ORDER BY 1")
-_DAYS_TOUCHED = (
-    "SELECT DISTINCT (chat_time AT TIME ZONE %(tz)s)::date FROM stream_chat"
-    " WHERE id > %(max_id)s OR created_at > %(since)s OR blinded_at > %(since)s ORDER BY 1")
 _MARKS = ("SELECT now(), coalesce(max(id), 0), max(created_at), max(blinded_at) FROM stream_chat")
+_TOMBSTONED = ("SELECT chat_id FROM stream_chat_tombstone"
+               " WHERE chat_time >= %(start)s AND chat_time < %(end)s")
+_OPTED_OUT = "SELECT user_id FROM opt_out_user"
 
 
 @dataclass
@@ -40,14 +48,27 @@ class DayResult:
     rows: int
     bytes: int
     seconds: float
+    table: str = "chat"
 
 
 @dataclass
 class SyncReport:
-    days: list[DayResult] = field(default_factory=list)
-    channels: int = 0
+    parts: list[DayResult] = field(default_factory=list)   # every day partition written
+    tables: dict[str, int] = field(default_factory=dict)   # small tables: name -> rows
+    planned: dict[str, list[date]] = field(default_factory=dict)  # table -> days to write
+    skipped: list[str] = field(default_factory=list)       # registry tables missing in PostgreSQL
+    dry_run: bool = False
     seconds: float = 0.0
     state: dict = field(default_factory=dict)
+
+    @property
+    def days(self) -> list[DayResult]:
+        """The chat partitions written."""
+        return [d for d in self.parts if d.table == CHAT.name]
+
+    @property
+    def channels(self) -> int:
+        return self.tables.get("channels", 0)
 
     @property
     def rows(self) -> int:
@@ -55,7 +76,7 @@ class SyncReport:
 
     @property
     def bytes(self) -> int:
-        return sum(d.bytes for d in self.days)
+        return sum(d.bytes for d in self.parts)
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -71,27 +92,98 @@ def _iso(ts: datetime | None) -> str | None:
     return ts.astimezone(UTC).isoformat() if ts else None
 
 
-def _days(cur, tz: str, state: dict, all_days: bool) -> list[date]:
-    if all_days or not state.get("sync_started_at"):
-        cur.execute(_DAYS_ALL, {"tz": tz})
+def _table_state(state: dict, table: Table) -> dict:
+    """A day table's marks and day counts (chat's live at the top level, as in version 1)."""
+    if table is CHAT:
+        return {"max_id": state.get("max_id"), "days": state.get("days", {})} if state.get("sync_started_at") else {}
+    return state.get("tables", {}).get(table.name, {})
+
+
+def _days(cur, table: Table, tz: str, state: dict, all_days: bool) -> list[date]:
+    marks = _table_state(state, table)
+    if all_days or not state.get("sync_started_at") or marks.get("max_id") is None:
+        cur.execute(table.days_all, {"tz": tz})
     else:
         since = datetime.fromisoformat(state["sync_started_at"]) - OVERLAP
-        cur.execute(_DAYS_TOUCHED, {"tz": tz, "max_id": state.get("max_id", 0), "since": since})
-    return [r[0] for r in cur.fetchall()]
+        cur.execute(table.days_touched, {"tz": tz, "max_id": marks["max_id"], "since": since})
+    return sorted({r[0] for r in cur.fetchall()})
+
+
+def plan(conn: psycopg2.extensions.connection, lake: Lake, state: dict, tz: str,
+         days: list[date] | None, all_days: bool) -> tuple[dict[str, list[date]], dict[str, list[date]], list[str]]:
+    """(days to write per day table, stale partitions to remove per table, tables missing
+    in PostgreSQL). Runs in the caller's transaction."""
+    todo: dict[str, list[date]] = {}
+    stale: dict[str, list[date]] = {}
+    missing = [t.name for t in TABLES if not extract.exists(conn, t.source)]
+    archived = {date.fromisoformat(d) for d in state.get("archived_days", [])}
+    with conn.cursor() as cur:
+        for table in DAY_TABLES:
+            if table.name in missing:
+                continue
+            todo[table.name] = sorted(set(days)) if days else _days(cur, table, tz, state, all_days)
+            if all_days:
+                keep = set(todo[table.name]) | (archived if table is CHAT else set())
+                stale[table.name] = sorted(set(lake.days(table)) - keep)
+    return todo, stale, missing
+
+
+def _merge_archived(conn, lake: Lake, day: date, bounds: dict, opted_out: set[str]) -> pa.Table:
+    """An archived day: the lake's rows not in PostgreSQL any more, plus PostgreSQL's rows
+    (which win for the same id), minus tombstoned and opted-out rows; sorted."""
+    fresh = pa.Table.from_batches(list(extract.stream(conn, CHAT, bounds)), schema=CHAT.schema)
+    with conn.cursor() as cur:
+        cur.execute(_TOMBSTONED, bounds)
+        gone = [r[0] for r in cur.fetchall()]
+    old = lake.read(CHAT, day)
+    drop = pc.is_in(old.column("id"), value_set=pa.array(fresh.column("id").to_pylist() + gone, pa.int64()))
+    if opted_out:
+        drop = pc.or_(drop, pc.fill_null(pc.is_in(old.column("user_id"), value_set=pa.array(sorted(opted_out))),
+                                          False))
+    kept = old.filter(pc.invert(drop)).cast(CHAT.schema)
+    return pa.concat_tables([kept, fresh]).sort_by(SORT_KEYS)
+
+
+def _write_days(conn, lake: Lake, table: Table, todo: list[date], stale: list[date], tz: str,
+                archived: set[date], opted_out: set[str], report: SyncReport) -> None:
+    for day in todo + stale:
+        t_day = time.monotonic()
+        start, end = day_bounds(day, tz)
+        bounds = {"start": start, "end": end}
+        if day not in todo:
+            data = []
+        elif table is CHAT and day in archived:
+            data = _merge_archived(conn, lake, day, bounds, opted_out)
+        else:
+            data = extract.stream(conn, table, bounds)
+        rows, size = lake.write(table, data, day)
+        result = DayResult(day, rows, size, time.monotonic() - t_day, table.name)
+        report.parts.append(result)
+        log.info("%s day=%s rows=%d bytes=%d %.2fs", table.name, day, rows, size, result.seconds)
+
+
+def _counts(old: dict, parts: list[DayResult]) -> dict[str, int]:
+    out = dict(old)
+    for r in parts:
+        if r.rows:
+            out[r.day.isoformat()] = r.rows
+        else:
+            out.pop(r.day.isoformat(), None)
+    return dict(sorted(out.items()))
 
 
 def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | None = None,
-         all_days: bool = False, tz: str | None = None) -> SyncReport:
-    """Export chat (per day) and channels from PostgreSQL into the lake at `root`.
+         all_days: bool = False, tz: str | None = None, dry_run: bool = False) -> SyncReport:
+    """Export the registry's tables from PostgreSQL into the lake at `root`.
 
     days: these days only; all_days: every day in PostgreSQL (and partitions of days no
-    longer there are removed); neither: the days touched since the last sync. Raises
-    RuntimeError when another sync of the same database holds the lock."""
+    longer there are removed, archived days excepted); neither: the days touched since the
+    last sync. dry_run: plan only (``report.planned``), write nothing. Raises RuntimeError
+    when another sync of the same database holds the lock."""
     tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
     t0 = time.monotonic()
     lake = Lake(root)
-    state = lake.read_state()
-    report = SyncReport()
+    report = SyncReport(dry_run=dry_run)
     conn.rollback()
     saved = (conn.autocommit, conn.isolation_level, conn.readonly)
     conn.autocommit = False
@@ -99,40 +191,63 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
     conn.readonly = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
-            if not cur.fetchone()[0]:
-                raise RuntimeError("another warehouse sync of this database is running; try again later")
+            if not dry_run:
+                cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
+                if not cur.fetchone()[0]:
+                    raise RuntimeError("another warehouse sync of this database is running; try again later")
             cur.execute(_MARKS)
             started, max_id, max_created, max_blinded = cur.fetchone()
-            todo = sorted(set(days)) if days else _days(cur, tz, state, all_days)
-        stale = sorted(set(lake.days(CHAT)) - set(todo)) if all_days else []
-        log.info("sync to %s: %d day(s) to write%s", root, len(todo),
-                 f", {len(stale)} stale partition(s) to remove" if stale else "")
-        for day in todo + stale:
-            t_day = time.monotonic()
-            start, end = day_bounds(day, tz)
-            batches = extract.stream(conn, CHAT, {"start": start, "end": end}) if day in todo else []
-            rows, size = lake.write(CHAT, batches, day)
-            result = DayResult(day, rows, size, time.monotonic() - t_day)
-            report.days.append(result)
-            log.info("chat day=%s rows=%d bytes=%d %.2fs", day, rows, size, result.seconds)
-        report.channels, _ = lake.write(CHANNELS, extract.stream(conn, CHANNELS))
-        day_rows = dict(state.get("days", {}))
-        for r in report.days:
-            if r.rows:
-                day_rows[r.day.isoformat()] = r.rows
-            else:
-                day_rows.pop(r.day.isoformat(), None)
+        state = lake.read_state()  # after the lock: retention and forget-user write it too
+        todo, stale, report.skipped = plan(conn, lake, state, tz, days, all_days)
+        for name in report.skipped:
+            log.info("table %s does not exist in PostgreSQL: skipped", name)
+        report.planned = {name: sorted(set(todo[name]) | set(stale.get(name, []))) for name in todo}
+        for name, planned in report.planned.items():
+            log.info("%s %s: %d day(s) to write%s%s", "would sync" if dry_run else "sync", name, len(planned),
+                     f", {len(stale.get(name, []))} stale partition(s) to remove" if stale.get(name) else "",
+                     (": " + ", ".join(d.isoformat() for d in planned)) if dry_run and planned else "")
+        if dry_run:
+            small = [t.name for t in TABLES if not t.by_day and t.name not in report.skipped]
+            log.info("would rewrite %s; nothing written (dry run)", ", ".join(small))
+            report.seconds = time.monotonic() - t0
+            return report
+
+        archived = {date.fromisoformat(d) for d in state.get("archived_days", [])}
+        with conn.cursor() as cur:
+            cur.execute(_OPTED_OUT)
+            opted_out = {r[0] for r in cur.fetchall()}
+        new_tables_state: dict[str, dict] = {}
+        for table in DAY_TABLES:
+            if table.name in todo:
+                _write_days(conn, lake, table, todo[table.name], stale.get(table.name, []), tz,
+                            archived, opted_out, report)
+                with conn.cursor() as cur:
+                    cur.execute(table.max_id)
+                    table_max = cur.fetchone()[0]
+                old = _table_state(state, table)
+                mine = [r for r in report.parts if r.table == table.name]
+                new_tables_state[table.name] = {
+                    "max_id": old.get("max_id") if days else table_max,
+                    "days": _counts(old.get("days", {}), mine)}
+        for table in TABLES:
+            if table.by_day or table.name in report.skipped:
+                continue
+            resolved = extract.resolve(conn, table)
+            report.tables[table.name], _ = lake.write(resolved, extract.stream(conn, resolved))
+
         marks = {"sync_started_at": _iso(started), "max_id": max_id,
                  "max_created_at": _iso(max_created), "max_blinded_at": _iso(max_blinded)}
         if days:  # explicit days say nothing about the others: the cursor stays put
             marks = {k: state.get(k) for k in marks}
+        chat_state = new_tables_state.pop(CHAT.name, {"days": state.get("days", {})})
         report.state = {
+            **{k: v for k, v in state.items() if k not in ("version", "last_sync")},
             "version": STATE_VERSION,
             "last_sync": datetime.now(UTC).isoformat(),
             **marks,
             "timezone": tz,
-            "days": dict(sorted(day_rows.items())),
+            "days": chat_state["days"],
+            "tables": {**state.get("tables", {}), **new_tables_state},
         }
         lake.write_state(report.state)  # last: the cursor moves only after every write
     finally:

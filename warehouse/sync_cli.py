@@ -1,10 +1,12 @@
-"""`python -m warehouse sync [--day YYYY-MM-DD ...| --all]`."""
+"""`python -m warehouse sync [--day YYYY-MM-DD ...| --all] [--dry-run]`, then retention
+(PG_RETENTION_DAYS) when set."""
 from __future__ import annotations
 
 import argparse
 from datetime import date
 
 from core import db, settings
+from warehouse import retention
 from warehouse.sync import sync
 
 
@@ -20,13 +22,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--day", type=_day, action="append", metavar="YYYY-MM-DD",
                        help="rewrite this day's partition (repeatable); days are in DISPLAY_TZ")
     group.add_argument("--all", action="store_true", help="rewrite every day in PostgreSQL")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the days (and tables) it would write; write nothing")
     parser.epilog = "Without --day or --all: the days touched since the last sync (all days on the first run)."
 
 
 def run(args: argparse.Namespace) -> int:
     conn = db.connect()
     try:
-        sync(conn, settings.warehouse_dir(), days=args.day, all_days=args.all)
+        root = settings.warehouse_dir()
+        report = sync(conn, root, days=args.day, all_days=args.all, dry_run=args.dry_run)
+        if not args.dry_run:
+            retention.after_sync(conn, root, report)
     finally:
         conn.close()
     return 0

@@ -15,10 +15,19 @@ UTC_US = pa.timestamp("us", tz="UTC")
 
 @dataclass(frozen=True)
 class Table:
+    """One exported table. Day-partitioned tables carry the SQL that lists their days:
+    ``days_all`` (every day, binds %(tz)s) and ``days_touched`` (days of rows changed
+    since the last sync, binds %(tz)s, %(max_id)s, %(since)s). ``schema=None`` means
+    "every column of ``source`` as PostgreSQL has it", resolved at sync time
+    (extract.resolve), for small tables whose columns another component owns."""
     name: str                 # folder under the lake root
-    schema: pa.Schema         # the Parquet file's columns, in order
-    select: str               # SQL; %(start)s/%(end)s bound for day-partitioned tables
+    schema: pa.Schema | None  # the Parquet file's columns, in order (None: from the catalog)
+    select: str | None        # SQL; %(start)s/%(end)s bound for day-partitioned tables
     by_day: bool              # True: <name>/day=YYYY-MM-DD/part-0.parquet, else <name>/part-0.parquet
+    source: str = ""          # the PostgreSQL table read; a missing one is skipped
+    days_all: str | None = None
+    days_touched: str | None = None
+    max_id: str | None = None  # SQL: the high-water mark of the source's ids
 
 
 CHAT_SCHEMA = pa.schema([
@@ -67,6 +76,7 @@ CHAT_SELECT = (
     " c.blind_type, (extract(epoch from c.blinded_at) * 1000000)::bigint, c.raw::text, c.dedupe_key"
     " FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk"
     " WHERE c.chat_time >= %(start)s AND c.chat_time < %(end)s"
+    " AND NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = c.user_id)"
     " ORDER BY ch.channel_id, c.chat_time, c.id"
 )
 
@@ -87,6 +97,57 @@ CHANNELS_SELECT = (
     " FROM stream_channel ORDER BY channel_id"
 )
 
-CHAT = Table("chat", CHAT_SCHEMA, CHAT_SELECT, by_day=True)
-CHANNELS = Table("channels", CHANNELS_SCHEMA, CHANNELS_SELECT, by_day=False)
-TABLES: tuple[Table, ...] = (CHAT, CHANNELS)
+EVENTS_SCHEMA = pa.schema([
+    ("id", pa.int64()),
+    ("channel_id", pa.string()),
+    ("chat_channel_id", pa.string()),
+    ("cmd", pa.int32()),
+    ("event_type", pa.string()),
+    ("event_time", UTC_US),
+    ("received_at", UTC_US),
+    ("body", pa.string()),            # JSON text
+    ("dedupe_key", pa.string()),
+])
+
+EVENTS_SELECT = (
+    "SELECT e.id, ch.channel_id, e.chat_channel_id, e.cmd, e.event_type,"
+    " (extract(epoch from e.event_time) * 1000000)::bigint,"
+    " (extract(epoch from e.received_at) * 1000000)::bigint, e.body::text, e.dedupe_key"
+    " FROM events e LEFT JOIN stream_channel ch ON ch.id = e.channel_fk"
+    " WHERE coalesce(e.event_time, e.received_at) >= %(start)s"
+    " AND coalesce(e.event_time, e.received_at) < %(end)s"
+    " ORDER BY ch.channel_id, coalesce(e.event_time, e.received_at), e.id"
+)
+
+# Days touched since the last sync: new rows (id above the mark), rows created, blinded or
+# updated since (a transaction that began before the last snapshot but committed after it
+# is still caught: `since` is the last start minus the sync's overlap), and deleted rows
+# (tombstones; forget-user and manual deletes).
+CHAT = Table(
+    "chat", CHAT_SCHEMA, CHAT_SELECT, by_day=True, source="stream_chat",
+    days_all="SELECT DISTINCT (chat_time AT TIME ZONE %(tz)s)::date FROM stream_chat ORDER BY 1",
+    days_touched=(
+        "SELECT (chat_time AT TIME ZONE %(tz)s)::date FROM stream_chat"
+        " WHERE id > %(max_id)s OR created_at > %(since)s OR blinded_at > %(since)s"
+        " OR updated_at > %(since)s"
+        " UNION SELECT (chat_time AT TIME ZONE %(tz)s)::date FROM stream_chat_tombstone"
+        " WHERE deleted_at > %(since)s ORDER BY 1"),
+    max_id="SELECT coalesce(max(id), 0) FROM stream_chat",
+)
+EVENTS = Table(
+    "events", EVENTS_SCHEMA, EVENTS_SELECT, by_day=True, source="events",
+    days_all=("SELECT DISTINCT (coalesce(e.event_time, e.received_at) AT TIME ZONE %(tz)s)::date"
+              " FROM events e ORDER BY 1"),
+    days_touched=("SELECT DISTINCT (coalesce(e.event_time, e.received_at) AT TIME ZONE %(tz)s)::date"
+                  " FROM events e"
+                  " WHERE e.id > %(max_id)s OR e.received_at > %(since)s ORDER BY 1"),
+    max_id="SELECT coalesce(max(id), 0) FROM events",
+)
+CHANNELS = Table("channels", CHANNELS_SCHEMA, CHANNELS_SELECT, by_day=False, source="stream_channel")
+# Broadcasts and capture coverage (migration 003, the collector's): small, rewritten whole
+# on every sync, columns as PostgreSQL has them.
+LIVE_SESSION = Table("live_session", None, None, by_day=False, source="live_session")
+CAPTURE_INTERVAL = Table("capture_interval", None, None, by_day=False, source="capture_interval")
+
+TABLES: tuple[Table, ...] = (CHAT, EVENTS, CHANNELS, LIVE_SESSION, CAPTURE_INTERVAL)
+DAY_TABLES: tuple[Table, ...] = tuple(t for t in TABLES if t.by_day)
