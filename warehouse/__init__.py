@@ -13,8 +13,41 @@ from warehouse.queries import (
     tier_split,
     user_messages,
 )
+from warehouse.queries_audience import (
+    audience_overlap,
+    broadcast_retention,
+    heatmap,
+    new_vs_returning,
+    subscriber_change,
+    subscriber_tenure,
+    top_chatters,
+    top_share,
+)
+from warehouse.queries_money import (
+    donation_distribution,
+    donation_ranking,
+    donations,
+    donations_over_broadcast,
+)
+from warehouse.queries_search import (
+    keyword_search,
+    keyword_trend,
+    name_history,
+    user_channels,
+    user_profile,
+)
+from warehouse.queries_time import coverage, peaks
 
 __all__ = [
     "Warehouse", "activity", "daily_counts", "date_bounds", "list_channels", "open",
     "search_users", "subscriber_ratio", "tier_split", "user_messages",
+    # audience
+    "audience_overlap", "broadcast_retention", "heatmap", "new_vs_returning",
+    "subscriber_change", "subscriber_tenure", "top_chatters", "top_share",
+    # money
+    "donation_distribution", "donation_ranking", "donations", "donations_over_broadcast",
+    # users and words
+    "keyword_search", "keyword_trend", "name_history", "user_channels", "user_profile",
+    # broadcast timelines
+    "coverage", "peaks",
 ]
