@@ -25,6 +25,7 @@ BACKOFF_MAX = 8.0
 LIVE_STATUS_PATH = "/polling/v3.1/channels/{channel_id}/live-status"
 CHANNEL_PATH = "/service/v1/channels/{channel_id}"
 ACCESS_TOKEN_PATH = "/nng_main/v1/chats/access-token"
+VIDEO_CHATS_PATH = "/service/v1/videos/{video_no}/chats"
 
 
 class ApiError(RuntimeError):
@@ -98,6 +99,14 @@ class Api:
                                params={"channelId": chat_channel_id, "chatType": "STREAMING"},
                                what=f"access-token for chat channel {chat_channel_id}")
         return protocol.parse_access_token(answer)
+
+    def video_chats(self, video_no: int, player_message_time: int, size: int = 50) -> dict:
+        """One page of a past broadcast's replay chat (CHZZK_PROTOCOL.md §5), the answer
+        as decoded JSON (read by ``collector.vod.read_page``); 4xx envelopes are returned."""
+        return self.get_json(self.api_base + VIDEO_CHATS_PATH.format(video_no=int(video_no)),
+                             params={"playerMessageTime": int(player_message_time),
+                                     "previousVideoChatSize": int(size)},
+                             what=f"replay chat of video {video_no} at {player_message_time} ms")
 
 
 def _safe_url(url: str) -> str:
