@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.dataset as pads
 
 from core import settings
 from warehouse.lake import Lake
@@ -30,6 +31,7 @@ SYSTEM_USER = "SYSTEM_MESSAGE"
 ANONYMOUS_USER = "anonymous"
 EVERY = ("minute", "hour", "day")
 TIER_LABELS = {0: "none", 1: "tier 1", 2: "tier 2"}
+_DAY_SCHEMA = pa.schema([("day", pa.date32())])
 _FIRST_DAY, _LAST_DAY = date(1, 1, 1), date(9999, 12, 31)
 
 # Macros created on every connection, so each query below is one static SQL text.
@@ -80,7 +82,13 @@ class Warehouse:
         self._stub_names: set[str] = set()
         for name in ("chat", "channels"):
             self.con.execute("DROP VIEW IF EXISTS " + name)  # constant identifiers
-        if lake.days(CHAT):
+        remote = "://" in self.root and not self.root.startswith("file://")
+        if lake.days(CHAT) and remote:
+            # no httpfs here: DuckDB scans a pyarrow dataset read through pyarrow's S3
+            # filesystem (a snapshot of the file list: refresh() picks up new partitions)
+            self._stub("chat", pads.dataset(lake.table_dir(CHAT), filesystem=lake.fs, format="parquet",
+                                            partitioning=pads.partitioning(_DAY_SCHEMA, flavor="hive")))
+        elif lake.days(CHAT):
             glob = lake.table_dir(CHAT) + "/*/*.parquet"
             self.con.read_parquet(self._uri(glob), hive_partitioning=True,
                                   union_by_name=True).create_view("chat")
@@ -88,7 +96,9 @@ class Warehouse:
             empty = CHAT_SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
             self._stub("chat", empty)
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
-        if lake.fs.get_file_info(channels_file).type.name == "File":
+        if lake.fs.get_file_info(channels_file).type.name == "File" and remote:
+            self._stub("channels", pads.dataset(channels_file, filesystem=lake.fs, format="parquet"))
+        elif lake.fs.get_file_info(channels_file).type.name == "File":
             self.con.read_parquet(self._uri(channels_file)).create_view("channels")
         else:
             self._stub("channels", CHANNELS_SCHEMA.empty_table())
