@@ -251,3 +251,137 @@ def test_schedule_runs_at_the_configured_hour(monkeypatch):
     assert (fields["hour"], fields["minute"]) == ("5", "30")
     assert str(job.trigger.timezone) == "Asia/Seoul"
     assert job.max_instances == 1 and job.coalesce is True
+
+
+def _tree(root) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in Path(root).rglob("*") if p.is_file()}
+
+
+@pytest.mark.integration
+def test_deleted_rows_rewrite_their_day(pg, tmp_path):
+    _insert(pg, _history())
+    sync(pg, str(tmp_path))
+    with pg.cursor() as cur:
+        cur.execute("DELETE FROM stream_chat WHERE message = %s", ("메시지 1-4",))
+        cur.execute("SELECT count(*) FROM stream_chat_tombstone")
+        assert cur.fetchone()[0] == 1
+    pg.commit()
+    report = sync(pg, str(tmp_path))
+    assert [d.day for d in report.days] == [D2]
+    assert "메시지 1-4" not in pq.read_table(_part(tmp_path, D2)).column("message").to_pylist()
+    assert _lake_counts(tmp_path) == _pg_counts(pg)
+
+
+@pytest.mark.integration
+def test_edit_without_blinded_at_is_found_by_updated_at(pg, tmp_path):
+    _insert(pg, _history())
+    sync(pg, str(tmp_path))
+    with pg.cursor() as cur:
+        cur.execute("UPDATE stream_chat SET message_status = 'HIDDEN' WHERE message = %s", ("메시지 0-2",))
+    pg.commit()
+    report = sync(pg, str(tmp_path))
+    assert [d.day for d in report.days] == [D1]
+    rows = pq.read_table(_part(tmp_path, D1)).to_pylist()
+    assert [r["message_status"] for r in rows if r["message"] == "메시지 0-2"] == ["HIDDEN"]
+
+
+@pytest.mark.integration
+def test_dry_run_lists_days_and_writes_nothing(pg, tmp_path, caplog):
+    _insert(pg, _history())
+    caplog.set_level("INFO", logger="warehouse.sync")
+    report = sync(pg, str(tmp_path), dry_run=True)
+    assert report.planned["chat"] == [D1, D2, D3] and report.parts == []
+    assert not tmp_path.exists() or _tree(tmp_path) == {}
+    assert "would sync chat: 3 day(s) to write: 2026-09-01, 2026-09-02, 2026-09-03" in caplog.text
+
+    sync(pg, str(tmp_path))
+    _insert(pg, [{"chat_time": datetime(2026, 9, 3, 12, 0, tzinfo=KST), "user_id": "late"}], old=False)
+    before = _tree(tmp_path)
+    assert sync(pg, str(tmp_path), dry_run=True).planned["chat"] == [D3]
+    assert _tree(tmp_path) == before, "a dry run touches no file, not even state.json"
+    assert [d.day for d in sync(pg, str(tmp_path)).days] == [D3], "and the real run still has the work"
+
+
+@pytest.mark.integration
+def test_cli_dry_run(pg_url, pg, tmp_path):
+    _insert(pg, _history())
+    env = {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO"}
+    proc = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--dry-run"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "would sync chat: 3 day(s)" in proc.stderr and "nothing written" in proc.stderr
+    assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.integration
+def test_events_and_small_tables_are_exported(pg, tmp_path):
+    _insert(pg, _history())
+    fks = _channels(pg)
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO events (channel_fk, cmd, event_type, event_time, received_at, body, dedupe_key)"
+                    " VALUES (%s, 93006, 'DONATION_MISSION', %s, %s, %s, 'e1'),"
+                    "        (%s, 94010, 'NOTICE', NULL, %s, %s, 'e2')",
+                    (fks["a" * 32], AT_MIDNIGHT, AT_MIDNIGHT + timedelta(seconds=1), json.dumps({"t": "미션"}),
+                     fks["b" * 32], BEFORE_MIDNIGHT, json.dumps({"n": 1})))
+        has_sessions = extract.exists(pg, "live_session")
+        if has_sessions:
+            cur.execute("INSERT INTO live_session (channel_fk, chat_channel_id, live_title) VALUES (%s, 'cc', '방송')",
+                        (fks["a" * 32],))
+    pg.commit()
+    report = sync(pg, str(tmp_path))
+    events = [d for d in report.parts if d.table == "events"]
+    assert {(d.day, d.rows) for d in events} == {(D2, 1), (D1, 1)}  # event_time, else received_at
+    e = pq.read_table(tmp_path / "events" / f"day={D2.isoformat()}" / "part-0.parquet").to_pylist()
+    assert e[0]["channel_id"] == "a" * 32 and json.loads(e[0]["body"]) == {"t": "미션"}
+    assert sync(pg, str(tmp_path)).parts == [], "events are incremental too"
+    if has_sessions:
+        sessions = pq.read_table(tmp_path / "live_session" / "part-0.parquet").to_pylist()
+        assert [(s["live_title"], s["channel_id"]) for s in sessions] == [("방송", "a" * 32)]
+        assert report.tables["live_session"] == 1 and "capture_interval" in report.tables
+
+
+@pytest.mark.integration
+def test_a_table_missing_in_postgres_is_skipped(pg, tmp_path, caplog):
+    _insert(pg, _history()[:3])
+    with pg.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS capture_interval CASCADE")
+    pg.commit()
+    caplog.set_level("INFO", logger="warehouse.sync")
+    report = sync(pg, str(tmp_path))
+    assert "capture_interval" in report.skipped and "capture_interval" not in report.tables
+    assert "table capture_interval does not exist in PostgreSQL: skipped" in caplog.text
+    assert not (tmp_path / "capture_interval").exists()
+
+
+@pytest.mark.integration
+def test_lock_keeps_two_syncs_apart(pg_url, pg, tmp_path, caplog):
+    from warehouse import schedule
+    from warehouse.sync import LOCK_ID
+
+    _insert(pg, _history()[:3])
+    other = psycopg2.connect(pg_url)
+    try:
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))  # a sync running elsewhere
+        with pytest.raises(RuntimeError, match="another warehouse sync"):
+            sync(pg, str(tmp_path))
+        assert not (tmp_path / "_sync").exists()
+        # the scheduled job logs it and carries on; the next night retries the same days
+        os.environ["WAREHOUSE_DIR"] = str(tmp_path)
+        try:
+            caplog.set_level("ERROR", logger="warehouse.schedule")
+            schedule.sync_job()
+        finally:
+            del os.environ["WAREHOUSE_DIR"]
+        assert "scheduled warehouse sync failed" in caplog.text
+        assert sync(pg, str(tmp_path), dry_run=True).planned["chat"], "a dry run needs no lock"
+    finally:
+        other.close()
+    assert [d.day for d in sync(pg, str(tmp_path)).days] == [D1, D2]
+
+
+@pytest.mark.unit
+def test_readme_cron_line_runs_the_sync():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "0 4 * * * cd /srv/chzzk && .venv/bin/python -m warehouse sync" in readme
+    assert "CRON_TZ=Asia/Seoul" in readme
