@@ -114,6 +114,7 @@ class Spool:
         self._lock = threading.Lock()
         self._current: Segment | None = None
         self._sealed: list[Segment] = []  # oldest first: adopted, then ours
+        self._released: list[Segment] = []  # left on disk by close (still counted)
         self._seq = 0
         self._opened = False
         self._closing = threading.Event()
@@ -127,6 +128,7 @@ class Spool:
             if self._opened:
                 return 0
             self._opened = True
+            self._released = []
             self.directory.mkdir(parents=True, exist_ok=True)
             adopted, live = self._adopt()
             self._closing.clear()
@@ -176,9 +178,10 @@ class Spool:
             cur, self._current = self._current, None
             if cur is not None and cur.records == 0:
                 cur.path.unlink(missing_ok=True)
+            kept = self._sealed + ([cur] if cur and cur.records else [])
             for seg in ([cur] if cur else []) + self._sealed:
                 os.close(seg.fd)
-            self._sealed = []
+            self._sealed, self._released = [], kept
             self._opened = False
 
     # ------------------------------------------------------------ writing
@@ -282,7 +285,7 @@ class Spool:
 
     # ------------------------------------------------------------ size
     def _segments(self) -> list[Segment]:
-        return self._sealed + ([self._current] if self._current else [])
+        return self._released + self._sealed + ([self._current] if self._current else [])
 
     @property
     def records(self) -> int:
