@@ -1,0 +1,164 @@
+"""Query benchmark: the analyst API on a lake (warm p50/p95 over repetitions) beside the
+same questions asked of PostgreSQL with sensible indexes, on the same machine, one run.
+
+Targets (issue 4) are defined for a 10M-row lake: channel-scoped p95 <= 300 ms, user
+lookup p95 <= 500 ms, whole-lake daily totals p95 <= 1.5 s, and >= 10x faster than
+PostgreSQL. Functions of the analyst API that are not there (yet) are skipped.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+TARGET_MS = {"channel": 300.0, "user": 500.0, "lake": 1500.0}
+PG_INDEXES = (  # "sensible indexes" for the PostgreSQL side, beyond the migrations' ones
+    "CREATE INDEX IF NOT EXISTS bench_chat_user_time ON stream_chat (user_id, chat_time)",
+)
+# optional analyst functions (other modules), channel-scoped, called as f(wh, channels, start, end)
+OPTIONAL = (("warehouse.queries_audience", "heatmap"), ("warehouse.queries_audience", "top_chatters"),
+            ("warehouse.queries_time", "peaks"), ("warehouse.queries_money", "donations"),
+            ("warehouse.queries_audience", "new_vs_returning"))
+
+# PostgreSQL equivalents (same filters and answers as the lake functions).
+_PG_CHANNEL_HOUR = """
+    SELECT date_trunc('hour', c.chat_time AT TIME ZONE %(tz)s) AS bucket, count(*) AS messages,
+           count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')) AS chatters
+    FROM stream_chat c
+    WHERE c.channel_fk = (SELECT id FROM stream_channel WHERE channel_id = %(ch)s)
+      AND c.chat_time >= %(t0)s AND c.chat_time < %(t1)s AND c.user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'
+    GROUP BY 1 ORDER BY 1"""
+_PG_CHANNEL_TIERS = """
+    SELECT t, count(*) AS chatters, sum(n) AS messages FROM (
+        SELECT c.user_id, count(*) AS n,
+               max(CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
+                        WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END) AS t
+        FROM stream_chat c
+        WHERE c.channel_fk = (SELECT id FROM stream_channel WHERE channel_id = %(ch)s)
+          AND c.chat_time >= %(t0)s AND c.chat_time < %(t1)s
+          AND c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
+        GROUP BY c.user_id) u GROUP BY t ORDER BY t"""
+_PG_SEARCH = """
+    SELECT c.user_id, (array_agg(c.nickname ORDER BY c.chat_time DESC))[1] AS nickname, count(*) AS messages,
+           min(c.chat_time), max(c.chat_time)
+    FROM stream_chat c
+    WHERE c.user_id IN (SELECT DISTINCT user_id FROM stream_chat
+                        WHERE strpos(lower(nickname), lower(%(q)s)) > 0
+                          AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE'))
+    GROUP BY c.user_id ORDER BY messages DESC, c.user_id LIMIT 100"""
+_PG_USER_MESSAGES = """
+    SELECT c.chat_time, ch.channel_id, ch.channel_name, c.nickname, c.message_type, c.message
+    FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk
+    WHERE c.user_id = %(u)s ORDER BY c.chat_time DESC, c.id DESC LIMIT 1000"""
+_PG_DAILY = """
+    SELECT (c.chat_time AT TIME ZONE %(tz)s)::date AS day, ch.channel_id, count(*) AS messages
+    FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk GROUP BY 1, 2 ORDER BY 1, 2"""
+
+
+def timed(fn: Callable[[], object], reps: int) -> dict:
+    """One cold call, then `reps` warm calls: cold ms, warm p50/p95/max ms."""
+    t0 = time.perf_counter()
+    fn()
+    cold = (time.perf_counter() - t0) * 1000
+    samples = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, max(0, round(0.95 * len(samples)) - 1))]
+    return {"cold_ms": round(cold, 1), "p50_ms": round(statistics.median(samples), 1),
+            "p95_ms": round(p95, 1), "max_ms": round(samples[-1], 1), "reps": reps}
+
+
+def _pick(wh, wmod) -> dict:
+    """The question's parameters: the busiest channel, the lake's last 7 days, a busy user
+    and a two-letter piece of their nickname."""
+    first, last = wmod.date_bounds(wh)
+    start = max(first, last - timedelta(days=6))
+    ch = wh.sql("SELECT channel_id, count(*) AS n FROM chat GROUP BY 1 ORDER BY 2 DESC LIMIT 1").row(0)[0]
+    user, nick = wh.sql("""SELECT user_id, any_value(nickname) AS nick, count(*) AS n FROM chat
+                           WHERE user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE') AND nickname IS NOT NULL
+                           GROUP BY 1 ORDER BY 3 DESC LIMIT 1""").row(0)[:2]
+    return {"channel": ch, "start": start, "end": last, "user": user, "needle": nick[:2]}
+
+
+def run(lake: str, url: str, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/Seoul") -> dict:
+    """Benchmark the lake at `lake` and PostgreSQL at `url` (holding the same rows)."""
+    import warehouse as wmod
+    wh = wmod.open(lake)
+    p = _pick(wh, wmod)
+    chs, s, e = [p["channel"]], p["start"], p["end"]
+    cases: list[tuple[str, str, Callable[[], object]]] = [
+        ("activity_hour_1ch_7d", "channel", lambda: wmod.activity(wh, chs, s, e, every="hour")),
+        ("activity_day_1ch_7d", "channel", lambda: wmod.activity(wh, chs, s, e, every="day")),
+        ("subscriber_ratio_1ch_7d", "channel", lambda: wmod.subscriber_ratio(wh, chs, s, e)),
+        ("tier_split_1ch_7d", "channel", lambda: wmod.tier_split(wh, chs, s, e)),
+    ]
+    for module, name in OPTIONAL:
+        try:
+            fn = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+        cases.append((f"{name}_1ch_7d", "channel", lambda fn=fn: fn(wh, chs, s, e)))
+    cases += [
+        ("search_users", "user", lambda: wmod.search_users(wh, p["needle"])),
+        ("user_messages", "user", lambda: wmod.user_messages(wh, p["user"])),
+        ("daily_counts_all", "lake", lambda: wmod.daily_counts(wh)),
+        ("activity_day_all", "lake", lambda: wmod.activity(wh, every="day")),
+    ]
+    results: dict = {}
+    for name, kind, fn in cases:
+        try:
+            r = timed(fn, reps)
+        except Exception as exc:  # a WIP function of another module must not stop the run
+            log.warning("query %s failed: %s", name, exc)
+            results[name] = {"kind": kind, "error": str(exc)[:300]}
+            continue
+        r.update(kind=kind, target_ms=TARGET_MS[kind],
+                 result="PASS" if r["p95_ms"] <= TARGET_MS[kind] else "FAIL")
+        results[name] = r
+        log.info("lake %-28s p50 %8.1f ms  p95 %8.1f ms", name, r["p50_ms"], r["p95_ms"])
+    wh.close()
+    pg = _postgres(url, p, tz, pg_reps)
+    speedups = {}
+    for name, r in pg.items():
+        ours = results.get(name, {}).get("p50_ms")
+        if ours:
+            speedups[name] = {"lake_p50_ms": ours, "pg_p50_ms": r["p50_ms"],
+                              "speedup": round(r["p50_ms"] / ours, 1),
+                              "result": "PASS" if r["p50_ms"] / ours >= 10 else "FAIL"}
+    params = {k: str(v) for k, v in p.items()}
+    return {"params": params, "lake": results, "postgres": pg, "speedup": speedups}
+
+
+def _postgres(url: str, p: dict, tz: str, reps: int) -> dict:
+    from warehouse.sync import day_bounds
+    t0, _ = day_bounds(p["start"], tz)
+    _, t1 = day_bounds(p["end"], tz)
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for ddl in PG_INDEXES:
+            cur.execute(ddl)
+        cur.execute("ANALYZE stream_chat")
+    args = {"tz": tz, "ch": p["channel"], "t0": t0, "t1": t1, "u": p["user"], "q": p["needle"]}
+    out = {}
+    for name, sql in (("activity_hour_1ch_7d", _PG_CHANNEL_HOUR), ("tier_split_1ch_7d", _PG_CHANNEL_TIERS),
+                      ("search_users", _PG_SEARCH), ("user_messages", _PG_USER_MESSAGES),
+                      ("daily_counts_all", _PG_DAILY)):
+        def q(sql=sql):
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                return cur.fetchall()
+        out[name] = timed(q, reps)
+        log.info("pg   %-28s p50 %8.1f ms", name, out[name]["p50_ms"])
+    conn.close()
+    return out
