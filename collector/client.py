@@ -1,14 +1,19 @@
-"""The chat client (I/O): one thread per channel that polls the live status, joins the
-broadcast's chat websocket, answers PINGs, keeps the socket alive, reconnects with
-backoff, and hands every data record (chat, blind, event, dead letter) to a callback,
-usually ``Buffer.add``. Parsing is ``collector.protocol.parse_frame``'s job.
+"""The chat client (I/O): one ``ChatClient`` per collected channel joins the chat websocket
+of the chat channel it is told to follow, answers PINGs, keeps the socket alive,
+reconnects with backoff, and hands every data record (chat, blind, event, dead letter) to
+a callback, usually ``Buffer.add``. Parsing is ``collector.protocol.parse_frame``'s job;
+polling the live status is ``collector.lifecycle``'s, which calls ``follow(cid)`` /
+``leave(reason)``.
 
-Lifecycle of one channel: poll every POLL_SECONDS → when OPEN with a chat channel id:
-token → connect → CONNECT → CONNECTED → REQUEST_RECENT_CHAT → read frames. A new chat
-channel id switches sessions; CLOSE ends the session and polling goes on; 90102 (session
-ended) waits SESSION_ENDED_BACKOFF before rejoining. ``stop()`` closes gracefully: a close
-frame is sent and data frames still in flight are read and kept until the server's close
-frame (or CLOSE_GRACE seconds)."""
+The client holds a thread only while it follows a chat channel: an offline channel costs
+no thread and no socket. Lifecycle of one followed chat channel: token → connect (kr-ssN)
+→ CONNECT → CONNECTED (a capture interval opens) → REQUEST_RECENT_CHAT → read frames; every
+end of the socket closes the interval with its reason ('socket closed', 'ping timeout',
+'session ended 90102', 'new chat channel', 'broadcast closed', 'stopped', ...). Lost
+sockets and refused joins (retCode ≠ 0, no token) reconnect after an exponential backoff
+with jitter, on the next server of kr-ss1..9 and with a fresh token; 90102 waits at least
+SESSION_ENDED_BACKOFF. ``stop()`` closes gracefully: a close frame is sent and data frames
+still in flight are read and kept until the server's close frame (or CLOSE_GRACE seconds)."""
 from __future__ import annotations
 
 import logging
@@ -27,7 +32,7 @@ from core import settings
 log = logging.getLogger(__name__)
 
 SERVER_COUNT = 9            # kr-ss1 .. kr-ss9 all serve every channel
-RECV_TICK = 0.5             # seconds per socket wait, so stop/poll/keep-alive are checked often
+RECV_TICK = 0.5             # seconds per socket wait, so stop/target/keep-alive are checked often
 CONNECT_TIMEOUT = 10.0      # seconds to open the websocket
 CONNECTED_TIMEOUT = 10.0    # seconds to wait for CONNECTED after CONNECT
 PING_AFTER = 20.0           # seconds of silence before we send our own PING
@@ -55,55 +60,109 @@ class ClientStats:
     records: int = 0
 
 
+class Captures:
+    """Where capture intervals go (``collector.sessions.SessionStore`` in the collector);
+    this default keeps nothing."""
+
+    def capture_opened(self, channel_id: str, chat_channel_id: str, server: int | None = None) -> str:
+        return ""
+
+    def capture_closed(self, key: str, reason: str) -> None:
+        pass
+
+
 class ChatClient:
-    """Collects one channel (32-hex ``channel_id``) in its own daemon thread."""
+    """Collects one channel (32-hex ``channel_id``): follows the chat channel it is given."""
 
     def __init__(self, channel_id: str, api: Api, add: Callable[[list[dict]], None],
-                 ws_url: str | None = None, poll_seconds: float | None = None,
-                 rng: random.Random | None = None):
+                 ws_url: str | None = None, rng: random.Random | None = None,
+                 captures: Captures | None = None):
         self.channel_id = channel_id
         self.api = api
         self.add = add
         self.ws_url = ws_url or settings.get("CHZZK_CHAT_WS") or ""
-        self.poll_seconds = poll_seconds if poll_seconds is not None else settings.get_int("POLL_SECONDS")
         self.rng = rng or random.Random()
         self.server = self.rng.randint(1, SERVER_COUNT)
+        self.captures = captures or Captures()
         self.stats = ClientStats()
+        self.joined_at: dict[str, float] = {}   # chat channel id -> time.time() of its first CONNECTED
+        self._target: str | None = None
+        self._leave_reason = "broadcast closed"
+        self._end_reason = ""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()          # target changed or stop: cut a backoff short
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"chat-{channel_id[:8]}", daemon=True)
+        self._thread: threading.Thread | None = None
+        self._running = False                   # a thread is (about to be) in _run
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> None:
-        self._thread.start()
+    def follow(self, chat_channel_id: str) -> None:
+        """Join ``chat_channel_id`` (leaving the current one), starting the thread if needed."""
+        with self._lock:
+            if self._stop.is_set() or self._target == chat_channel_id:
+                return
+            self._target = chat_channel_id
+            self._wake.set()
+            if not self._running:
+                self._running = True
+                self._thread = threading.Thread(target=self._run, name=f"chat-{self.channel_id[:8]}", daemon=True)
+                self._thread.start()
+
+    def leave(self, reason: str) -> None:
+        """Leave the chat channel (the capture interval closes with ``reason``); the thread ends."""
+        with self._lock:
+            if self._target is not None:
+                self._leave_reason = reason
+                self._target = None
+                self._wake.set()
+
+    @property
+    def following(self) -> str | None:
+        return self._target
 
     def stop(self) -> None:
         """Ask the thread to close its session gracefully and end (see ``join``)."""
         self._stop.set()
+        self._wake.set()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread; True when it has ended."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait for the thread; True when it has ended (or never ran)."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     def _run(self) -> None:
+        try:
+            self._follow_loop()
+        finally:
+            with self._lock:
+                self._running = False
+                if self._target is not None and not self._stop.is_set():  # followed again meanwhile
+                    self._running = True
+                    self._thread = threading.Thread(target=self._run, name=self._thread.name, daemon=True)
+                    self._thread.start()
+
+    def _follow_loop(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            status = self._poll()
-            if status is None or status.status != "OPEN" or not status.chat_channel_id:
-                if status is not None and status.status == "OPEN":
-                    log.warning("channel %s is live but has no chat channel (%s)", self.channel_id, status.reason)
-                self._stop.wait(self.poll_seconds)
-                continue
+            with self._lock:
+                cid = self._target
+                self._wake.clear()
+                if cid is None:
+                    return  # left: follow() starts a new thread
             started = time.monotonic()
-            outcome = self._session(status.chat_channel_id)
-            if outcome in (FAILED, LOST):
+            outcome = self._session(cid)
+            if outcome in (FAILED, LOST, ENDED):
                 self.stats.failures += 1
                 healthy = outcome == LOST and time.monotonic() - started > HEALTHY_SESSION
                 failures = 1 if healthy else failures + 1  # a flapping server backs off further
                 self.server = self.server % SERVER_COUNT + 1  # move to another server
-                self._stop.wait(self._backoff(failures))
-            elif outcome == ENDED:
-                self._stop.wait(SESSION_ENDED_BACKOFF)
+                delay = self._backoff(failures)
+                if outcome == ENDED:
+                    delay = max(delay, SESSION_ENDED_BACKOFF)
+                self._wake.wait(delay)  # a new target or stop cuts it short
             else:
                 failures = 0
         log.info("channel %s client stopped: %d connects, %d reconnects, %d frames, %d records",
@@ -113,13 +172,6 @@ class ChatClient:
     def _backoff(self, failures: int) -> float:
         delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, failures - 1))
         return delay * (1 + self.rng.uniform(-BACKOFF_JITTER, BACKOFF_JITTER))
-
-    def _poll(self) -> protocol.LiveStatus | None:
-        try:
-            return self.api.live_status(self.channel_id)
-        except (ApiError, protocol.ProtocolError) as exc:
-            log.warning("live status of %s unavailable: %s", self.channel_id, exc)
-            return None
 
     # ------------------------------------------------------------ one session
     def _session(self, cid: str) -> str:
@@ -172,36 +224,41 @@ class ChatClient:
             self.stats.reconnects += 1
         log.info("joined chat of %s (chat channel %s, server %d, connect #%d)",
                  self.channel_id, cid, self.server, self.stats.connects)
-        ws.send(protocol.recent_chat_frame(cid, connected.get("sid") or "", count=RECENT_COUNT))
-        return self._read(ws, cid)
+        self.joined_at.setdefault(cid, time.time())
+        key = self.captures.capture_opened(self.channel_id, cid, self.server)
+        self._end_reason = "socket error"  # unless _read says otherwise
+        try:
+            ws.send(protocol.recent_chat_frame(cid, connected.get("sid") or "", count=RECENT_COUNT))
+            return self._read(ws, cid)
+        finally:
+            self.captures.capture_closed(key, self._end_reason)
 
     def _read(self, ws: websocket.WebSocket, cid: str) -> str:
+        """Read until the socket ends or we leave; sets ``_end_reason`` for the capture interval."""
         last_rx = time.monotonic()
         pinged = False
-        next_poll = last_rx + self.poll_seconds
         while True:
-            now = time.monotonic()
             if self._stop.is_set():
+                self._end_reason = "stopped"
                 self._close_gracefully(ws, cid)
                 return STOPPED
-            if now >= next_poll:
-                next_poll = now + self.poll_seconds
-                status = self._poll()
-                if status is not None and status.status != "OPEN":
-                    log.info("broadcast of %s closed; leaving chat channel %s", self.channel_id, cid)
-                    self._close_gracefully(ws, cid)
-                    return CLOSED
-                if status is not None and status.chat_channel_id and status.chat_channel_id != cid:
-                    log.info("channel %s switched chat channel %s -> %s", self.channel_id, cid,
-                             status.chat_channel_id)
-                    self._close_gracefully(ws, cid)
-                    return SWITCH
+            target = self._target
+            if target != cid:
+                if target is None:
+                    self._end_reason = self._leave_reason
+                    log.info("channel %s: leaving chat channel %s (%s)", self.channel_id, cid, self._end_reason)
+                else:
+                    self._end_reason = "new chat channel"
+                    log.info("channel %s switched chat channel %s -> %s", self.channel_id, cid, target)
+                self._close_gracefully(ws, cid)
+                return CLOSED if target is None else SWITCH
             try:
                 opcode, frame = ws.recv_data_frame(True)
             except websocket.WebSocketTimeoutException:
                 silent = time.monotonic() - last_rx
                 if silent > DEAD_AFTER:
                     log.warning("chat socket of %s silent for %.0fs; reconnecting", self.channel_id, silent)
+                    self._end_reason = "ping timeout"
                     return LOST
                 if silent > PING_AFTER and not pinged:
                     ws.send(protocol.ping_frame())
@@ -210,13 +267,15 @@ class ChatClient:
             last_rx, pinged = time.monotonic(), False
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 log.warning("chat server closed the socket of %s (chat channel %s)", self.channel_id, cid)
+                self._end_reason = "socket closed"
                 return LOST
             if opcode != websocket.ABNF.OPCODE_TEXT:
                 continue
             for rec in self._handle(ws, _text(frame.data), cid):
                 if rec.get("cmd") == protocol.SESSION_ENDED:
-                    log.warning("chat server ended the session of %s (90102); rejoining in %.0fs",
+                    log.warning("chat server ended the session of %s (90102); rejoining in %.0fs or more",
                                 self.channel_id, SESSION_ENDED_BACKOFF)
+                    self._end_reason = "session ended 90102"
                     return ENDED
 
     def _recv_text(self, ws: websocket.WebSocket) -> str | None:

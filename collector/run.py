@@ -13,16 +13,18 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 import psycopg2
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from collector import sink
-from collector.api import Api, ApiError
+from collector import channels as channel_set
+from collector import sessions, sink
+from collector.api import Api
 from collector.buffer import Buffer, flush
-from collector.client import CLOSE_GRACE, ChatClient
-from collector.protocol import ProtocolError
+from collector.client import CLOSE_GRACE
+from collector.lifecycle import Lifecycle
 from core import db, settings
 
 log = logging.getLogger(__name__)
@@ -82,35 +84,36 @@ class Flusher:
             self.conn = None
 
 
-def _channel_rows(api: Api, channel_ids: list[str]) -> list[dict]:
-    rows = []
-    for cid in channel_ids:
-        row = {"channel_id": cid}
-        try:
-            info = api.channel(cid)
-        except (ApiError, ProtocolError) as exc:
-            log.warning("channel info of %s unavailable (%s); collecting without a name", cid, exc)
-        else:
-            if not info.exists:
-                log.warning("channel %s does not exist (unknown id); collecting anyway", cid)
-            else:
-                row.update(channel_name=info.channel_name, channel_image_url=info.image_url,
-                           follower_count=info.follower_count, verified_mark=info.verified_mark)
-        rows.append(row)
-    return rows
+def channels_to_collect(conn, wanted: set[str]) -> set[str]:
+    """Which of the wanted (enabled) channels this process collects (all of them, unless
+    leases share them out between processes)."""
+    return wanted
+
+
+def _wanted(conn, fixed: list[str]) -> set[str]:
+    """--channel ids as given, else the channel set (collector.channels)."""
+    if fixed:
+        with conn:
+            sink.upsert_channels(conn, [{"channel_id": c} for c in fixed])
+        return set(fixed)
+    return channel_set.wanted(conn)
 
 
 def run(args: argparse.Namespace) -> int:
-    channel_ids = list(dict.fromkeys(args.channel or settings.channels()))
-    if not channel_ids:
-        print("collector run: no channel to collect: pass --channel ID or set CHZZK_CHANNELS", file=sys.stderr)
-        return 2
+    fixed = list(dict.fromkeys(args.channel or []))
     t0 = time.monotonic()
     url = db.database_url()
     api = Api()
     conn = db.connect(url)
-    with conn:
-        sink.upsert_channels(conn, _channel_rows(api, channel_ids))
+    if not _wanted(conn, fixed):
+        conn.close()
+        print("collector run: no channel to collect: pass --channel ID, set CHZZK_CHANNELS or "
+              "CHZZK_CHANNELS_FILE, or run `python -m collector channels add ID`", file=sys.stderr)
+        return 2
+    store = sessions.SessionStore(url)
+    with conn, conn.cursor() as cur:
+        if died := sessions.close_dead_intervals(cur, store.owner):
+            log.warning("closed %d capture interval(s) of a collector that died ('process died')", died)
     conn.close()
 
     stop = threading.Event()
@@ -130,7 +133,32 @@ def run(args: argparse.Namespace) -> int:
     buffer.on_full = early_flush
     scheduler.add_job(flusher.flush, "interval", seconds=settings.get_int("FLUSH_SECONDS"), id="flush",
                       max_instances=1, coalesce=True)
-    clients = [ChatClient(cid, api, buffer.add) for cid in channel_ids]
+    lifecycle = Lifecycle(api, buffer.add, store, settings.get_int("POLL_SECONDS"))
+
+    def refresh_channel_set(first: bool = False) -> None:  # job: the set may change at run time
+        c = db.connect(url)
+        try:
+            added, _ = lifecycle.set_channels(channels_to_collect(c, _wanted(c, fixed)))
+            if added and not first:
+                channel_set.refresh_info(c, api, added)
+        finally:
+            c.close()
+        store.reap()
+
+    def refresh_info() -> None:  # job: names and metadata from the channel endpoint
+        c = db.connect(url)
+        try:
+            channel_set.refresh_info(c, api, sorted(lifecycle.channel_ids()))
+        finally:
+            c.close()
+
+    refresh_channel_set(first=True)
+    scheduler.add_job(refresh_channel_set, "interval", seconds=settings.get_int("CHANNEL_REFRESH_SECONDS"),
+                      id="channel-set", max_instances=1, coalesce=True)
+    scheduler.add_job(refresh_info, "interval", seconds=settings.get_int("CHANNEL_INFO_SECONDS"),
+                      id="channel-info", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(store.heartbeat, "interval", seconds=sessions.HEARTBEAT_SECONDS, id="heartbeat",
+                      max_instances=1, coalesce=True)
 
     def on_signal(signum, _frame):
         log.info("received %s; stopping", signal.Signals(signum).name)
@@ -139,18 +167,15 @@ def run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         scheduler.start()
-        for client in clients:
-            client.start()
-        log.info("collecting %d channel(s)%s", len(clients),
+        lifecycle.start()
+        log.info("collecting %d channel(s)%s", len(lifecycle.channel_ids()),
                  f" for {args.duration:.0f}s" if args.duration else " until SIGINT/SIGTERM")
         stop.wait(args.duration)
-        for client in clients:  # all close at once, then wait for each
-            client.stop()
-        for client in clients:
-            if not client.join(STOP_JOIN_SECONDS):
-                log.warning("client of %s did not stop within %.0fs", client.channel_id, STOP_JOIN_SECONDS)
+        for cid in lifecycle.stop(STOP_JOIN_SECONDS):  # all close at once, then wait for each
+            log.warning("client of %s did not stop within %.0fs", cid, STOP_JOIN_SECONDS)
         scheduler.shutdown(wait=True)
         flusher.flush()  # the final flush
+        store.close()  # capture intervals closed 'stopped'
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -162,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("summary: %d chat rows inserted, %d duplicates, %d blinds, %d events, %d dead letters, "
              "%d records received, %d reconnects, %.1fs",
              totals["chat_inserted"], totals["chat_duplicates"], totals["blinds"], totals["events"],
-             totals["dead_letters"], buffer.added, sum(c.stats.reconnects for c in clients),
+             totals["dead_letters"], buffer.added, sum(c.stats.reconnects for c in lifecycle.clients()),
              time.monotonic() - t0)
     left = len(buffer)
     if left:

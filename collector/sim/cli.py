@@ -23,6 +23,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="seconds between server PINGs on each chat socket (default 20; 0 = never)")
     parser.add_argument("--drop-every", type=float, default=0.0, metavar="SECONDS",
                         help="close every chat socket this often to force reconnects (default 0 = never)")
+    parser.add_argument("--restart-every", type=float, default=0.0, metavar="SECONDS",
+                        help="each channel's broadcast ends this often (staggered) and reopens with a new "
+                             "chatChannelId after --restart-pause (default 0 = never)")
+    parser.add_argument("--restart-pause", type=float, default=2.0, metavar="SECONDS",
+                        help="seconds between a broadcast's end and the next one (default 2)")
+    parser.add_argument("--offline", type=int, default=0, metavar="N",
+                        help="the last N channels are offline (live status CLOSE) (default 0)")
+    parser.add_argument("--adult", type=int, default=0, metavar="N",
+                        help="N channels (before the offline ones) are adult-only: live, chatChannelId null")
     parser.add_argument("--stats-seconds", type=float, default=30.0,
                         help="seconds between stats lines on stderr (default 30)")
 
@@ -30,7 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     server = SimServer(channels=args.channels, seed=args.seed, rate=args.rate, truth_path=args.truth,
                        ping_seconds=args.ping_seconds, drop_every=args.drop_every, host=args.host,
-                       stats_seconds=args.stats_seconds)
+                       stats_seconds=args.stats_seconds, restart_every=args.restart_every,
+                       restart_pause=args.restart_pause, offline=args.offline, adult=args.adult)
 
     def announce() -> None:
         for key, value in server.env().items():

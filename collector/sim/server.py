@@ -10,12 +10,18 @@ client before the close frame — an abort could lose frames already recorded as
 
 Truth file (``truth_path``): each chat item (live key names, exactly as sent), written the
 first time a send containing it to an open socket succeeded (live push or 15101 replay),
-flushed after every batch. Pinned notices and 93006/94008 frames are not chat items."""
+flushed after every batch. Pinned notices and 93006/94008 frames are not chat items.
+
+Broadcast lifecycle: ``restart_every`` ends every channel's broadcast (staggered) and
+reopens it ``restart_pause`` seconds later with a NEW chatChannelId (``GET
+/_sim/restart?channel=ID`` does it now for one channel); the last ``offline`` channels are
+offline (CLOSE) and the ``adult`` channels before them are live with a null chatChannelId."""
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import random
 import re
 import secrets
 import signal
@@ -29,7 +35,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from collector.sim.generator import ChatStream, SimChannel, kst_wall, make_channels, to_recent
-from collector.sim.population import dumps
+from collector.sim.population import chat_channel_id, dumps
 from collector.sim.vod import SimVideos
 
 log = logging.getLogger("collector.sim")
@@ -44,13 +50,18 @@ _HTTP_PREFIXES = ("/polling/", "/service/", "/nng_main/", "/_sim/")
 
 
 class _Live:
-    """Server-side state of one channel's current broadcast."""
+    """Server-side state of one channel's current broadcast: ``status`` OPEN or CLOSE (an
+    ended broadcast still accepts joins on its old chat channel, silently); ``adult``
+    broadcasts show a null chatChannelId."""
 
-    def __init__(self, channel: SimChannel, seed, open_ms: int):
+    def __init__(self, channel: SimChannel, seed, open_ms: int, cid: str | None = None):
         self.channel = channel
-        self.cid = channel.chat_channel_id
-        self.stream = ChatStream(channel, seed)
+        self.cid = cid or channel.chat_channel_id
+        self.stream = ChatStream(channel, seed, self.cid)
         self.open_ms = open_ms
+        self.status = "OPEN"
+        self.close_ms: int | None = None
+        self.adult = False
         self.buffer: deque[tuple[int, dict]] = deque(maxlen=RECENT_SIZE)  # (seq, live item)
         self.seq = 0
         self.recorded: set[int] = set()
@@ -92,7 +103,8 @@ class SimServer:
 
     def __init__(self, channels: int | list[SimChannel] = 3, seed: int = 1, rate: float = 5.0,
                  truth_path: str | None = None, ping_seconds: float = 20.0, drop_every: float = 0.0,
-                 host: str = "127.0.0.1", stats_seconds: float = 30.0):
+                 host: str = "127.0.0.1", stats_seconds: float = 30.0, restart_every: float = 0.0,
+                 restart_pause: float = 2.0, offline: int = 0, adult: int = 0):
         self.channels = make_channels(channels, seed) if isinstance(channels, int) else list(channels)
         self.seed, self.rate, self.host = seed, float(rate), host
         self.truth_path, self.ping_seconds, self.drop_every = truth_path, ping_seconds, drop_every
@@ -102,6 +114,14 @@ class SimServer:
         self._lives = [_Live(c, seed, now_ms - (20 + 37 * i) * 60_000) for i, c in enumerate(self.channels)]
         self._by_channel = {lv.channel.channel_id: lv for lv in self._lives}
         self._by_cid = {lv.cid: lv for lv in self._lives}
+        self.restart_every, self.restart_pause = restart_every, restart_pause
+        self.restarts = 0
+        n = len(self._lives)
+        for i, lv in enumerate(self._lives):  # the last `offline` are offline, the `adult` before them adult
+            if i >= n - offline:
+                lv.status, lv.close_ms = "CLOSE", now_ms - 3_600_000
+            elif i >= n - offline - adult:
+                lv.adult = True
         self.videos = SimVideos(self.channels, seed)  # replay (VOD) chat: collector/sim/vod.py
         self._conns: set[ServerConnection] = set()
         self._truth = None
@@ -162,6 +182,8 @@ class SimServer:
                 tasks = [asyncio.create_task(self._produce()), asyncio.create_task(self._stats())]
                 if self.drop_every > 0:
                     tasks.append(asyncio.create_task(self._drop_loop()))
+                if self.restart_every > 0:
+                    tasks.append(asyncio.create_task(self._restart_loop()))
                 log.info("simulator on %s:%s: %d channels, %.1f lines/s each", self.host, self.port,
                          len(self._lives), self.rate)
                 if on_ready:
@@ -185,6 +207,8 @@ class SimServer:
             now_ms = int(time.time() * 1000)
             self._tick += 1
             for lv in self._lives:
+                if lv.status != "OPEN":
+                    continue  # an ended broadcast is silent
                 due = lv.carry + self.rate * elapsed
                 n = int(due)
                 lv.carry = due - n
@@ -312,6 +336,41 @@ class SimServer:
             await asyncio.sleep(self.drop_every)
             await self.drop_all()
 
+    async def restart(self, channel_id: str) -> str | None:
+        """End the channel's broadcast now (CLOSE) and open a new one with a NEW
+        chatChannelId after ``restart_pause`` seconds; returns the old chat channel id."""
+        old = self._by_channel.get(channel_id)
+        if old is None or old.status != "OPEN" or old.adult:
+            return None
+        old.status, old.close_ms = "CLOSE", int(time.time() * 1000)
+        self.restarts += 1
+        log.info("broadcast of %s closed (chat channel %s); reopening in %.1fs", channel_id, old.cid,
+                 self.restart_pause)
+        asyncio.get_running_loop().call_later(self.restart_pause, self._reopen, old)
+        return old.cid
+
+    def _reopen(self, old: _Live) -> None:
+        rng = random.Random(f"{self.seed}:{old.channel.channel_id}:{self.restarts}")
+        cid = chat_channel_id(rng, set(self._by_cid))
+        new = _Live(old.channel, self.seed, int(time.time() * 1000), cid=cid)
+        self._lives[self._lives.index(old)] = new
+        self._by_channel[old.channel.channel_id] = new
+        self._by_cid[cid] = new
+        log.info("broadcast of %s reopened on chat channel %s", old.channel.channel_id, cid)
+
+    async def _restart_loop(self) -> None:
+        """Every channel restarts every ``restart_every`` seconds, staggered across channels."""
+        n = len(self._lives)
+        due = {lv.channel.channel_id: time.monotonic() + self.restart_every * (i + 1) / n
+               for i, lv in enumerate(self._lives)}
+        while True:
+            await asyncio.sleep(min(1.0, self.restart_every / max(n, 1)))
+            now = time.monotonic()
+            for channel_id, at in due.items():
+                if now >= at:
+                    due[channel_id] = at + self.restart_every
+                    await self.restart(channel_id)
+
     async def _stats(self) -> None:
         while True:
             await asyncio.sleep(self.stats_seconds)
@@ -347,6 +406,8 @@ class SimServer:
                 "remainingChatTimeMs": None})
         if (vod_answer := await self.videos.route(path, query)) is not None:
             return vod_answer
+        if path == "/_sim/restart":
+            return 200, _ok({"closed": await self.restart(query.get("channel", ""))})
         if path == "/_sim/drop":
             return 200, _ok({"dropped": await self.drop_all()})
         if path == "/_sim/health":
@@ -358,12 +419,14 @@ class SimServer:
     def _live_status(self, lv: _Live) -> dict:
         ch = lv.channel
         category_type, category, category_value = ch.category
+        chat_cid = None if lv.adult else lv.cid
         return {
-            "liveTitle": ch.live_title, "status": "OPEN",
+            "liveTitle": ch.live_title, "status": lv.status,
             "concurrentUserCount": int(lv.stream.member_count * 1.05), "cvExposure": True,
-            "accumulateCount": lv.stream.member_count * 3, "paidPromotion": False, "adult": False,
-            "krOnlyViewing": False, "openDate": kst_wall(lv.open_ms), "closeDate": None, "clipActive": True,
-            "chatChannelId": lv.cid, "tags": [ch.channel_name, category_value],
+            "accumulateCount": lv.stream.member_count * 3, "paidPromotion": False, "adult": lv.adult,
+            "krOnlyViewing": False, "openDate": kst_wall(lv.open_ms),
+            "closeDate": kst_wall(lv.close_ms) if lv.close_ms else None, "clipActive": True,
+            "chatChannelId": chat_cid, "tags": [ch.channel_name, category_value],
             "categoryType": category_type, "liveCategory": category, "liveCategoryValue": category_value,
             "livePollingStatusJson": '{"status": "STARTED", "isPublishing": true, "playableStatus": "PLAYABLE", '
                                      '"trafficThrottling": -1, "callPeriodMilliSecond": 10000}',
