@@ -1,0 +1,207 @@
+"""Retention (PG_RETENTION_DAYS) and forget-user against a real PostgreSQL and a real lake;
+the collector's sink honours the opt-out list."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from collector import sink
+from tests.test_warehouse_sync import (
+    D1,
+    D2,
+    D3,
+    KST,
+    ROOT,
+    _channels,
+    _history,
+    _insert,
+    _lake_counts,
+    _part,
+    _pg_counts,
+)
+from warehouse import retention
+from warehouse.lake import Lake
+from warehouse.privacy import forget_user
+from warehouse.sync import sync
+from warehouse.tables import CHAT
+
+TODAY = D3 + timedelta(days=1)  # keep 1 day: D1 and D2 are old enough to drop
+VICTIM = "u3"                   # chats on every day in the fixture history
+
+
+def _pg_rows(pg, user_id: str) -> int:
+    with pg.cursor() as cur:
+        cur.execute("SELECT count(*) FROM stream_chat WHERE user_id = %s", (user_id,))
+        n = cur.fetchone()[0]
+    pg.rollback()
+    return n
+
+
+def _lake_users(root) -> set[str]:
+    out = set()
+    lake = Lake(str(root))
+    for day in lake.days(CHAT):
+        out |= set(lake.read(CHAT, day, columns=["user_id"]).column("user_id").to_pylist())
+    return out
+
+
+@pytest.mark.integration
+def test_retention_drops_only_verified_days(pg, tmp_path):
+    _insert(pg, _history())
+    sync(pg, str(tmp_path))
+    counts = _pg_counts(pg)
+    # D2's partition loses a row behind the sync's back: its count no longer matches
+    lake = Lake(str(tmp_path))
+    d2 = lake.read(CHAT, D2)
+    lake.write(CHAT, d2.slice(1), D2)
+
+    report = retention.apply(pg, str(tmp_path), keep_days=1, today=TODAY)
+    assert report.dropped == {D1: counts[D1]}
+    assert set(report.kept) == {D2} and "not in the lake" in report.kept[D2]
+    assert _pg_counts(pg) == {D2: counts[D2], D3: counts[D3]}
+    with pg.cursor() as cur:
+        cur.execute("SELECT count(*) FROM stream_chat_tombstone")
+        assert cur.fetchone()[0] == 0, "retention deletes leave no tombstones"
+    pg.rollback()
+    assert lake.read_state()["archived_days"] == [D1.isoformat()]
+    assert _lake_counts(tmp_path)[D1] == counts[D1], "the lake keeps the dropped day"
+
+    # the next sync does not touch the archived day; a late row is merged into it
+    assert sync(pg, str(tmp_path)).days == []
+    sync(pg, str(tmp_path), all_days=True)
+    assert _lake_counts(tmp_path)[D1] == counts[D1], "--all keeps archived partitions"
+    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 20, 0, tzinfo=KST), "user_id": "late"}], old=False)
+    assert [d.day for d in sync(pg, str(tmp_path)).days] == [D1]
+    assert _lake_counts(tmp_path)[D1] == counts[D1] + 1
+    # retention drops that late row next time (the lake holds it), and D2, repaired by --all
+    again = retention.apply(pg, str(tmp_path), keep_days=1, today=TODAY)
+    assert again.dropped == {D1: 1, D2: counts[D2]} and again.kept == {}
+    assert _lake_counts(tmp_path)[D1] == counts[D1] + 1
+
+
+@pytest.mark.integration
+def test_retention_is_off_unless_set(pg, tmp_path, monkeypatch):
+    _insert(pg, _history())
+    report = sync(pg, str(tmp_path))
+    monkeypatch.delenv("PG_RETENTION_DAYS", raising=False)
+    assert retention.after_sync(pg, str(tmp_path), report) is None
+    monkeypatch.setenv("PG_RETENTION_DAYS", "0")
+    with pytest.raises(SystemExit, match="at least 1"):
+        retention.after_sync(pg, str(tmp_path), report)
+    monkeypatch.setenv("PG_RETENTION_DAYS", "36500")
+    assert retention.after_sync(pg, str(tmp_path), report).dropped == {}
+    assert _pg_counts(pg) == _lake_counts(tmp_path)
+
+
+@pytest.mark.integration
+def test_forget_user_everywhere_and_idempotent(pg, tmp_path):
+    _insert(pg, _history())
+    fks = _channels(pg)
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO events (channel_fk, cmd, event_type, event_time, received_at, body, dedupe_key)"
+                    " VALUES (%s, 93006, 'DONATION', %s, %s, %s, 'ev1'), (%s, 93006, 'DONATION', %s, %s, %s, 'ev2')",
+                    (fks["a" * 32], datetime(2026, 9, 2, 10, tzinfo=KST), datetime(2026, 9, 2, 10, tzinfo=KST),
+                     json.dumps({"userIdHash": VICTIM}), fks["a" * 32], datetime(2026, 9, 2, 11, tzinfo=KST),
+                     datetime(2026, 9, 2, 11, tzinfo=KST), json.dumps({"userIdHash": "u33"})))
+    pg.commit()
+    sync(pg, str(tmp_path))
+    # D1 becomes archived: the lake is the only copy, forget-user must still reach it
+    retention.apply(pg, str(tmp_path), keep_days=2, today=TODAY)
+    in_pg = _pg_rows(pg, VICTIM)
+    in_lake = sum(1 for d in Lake(str(tmp_path)).days(CHAT)
+                  for u in Lake(str(tmp_path)).read(CHAT, d, ["user_id"]).column("user_id").to_pylist()
+                  if u == VICTIM)
+    assert 0 < in_pg < in_lake
+
+    report = forget_user(pg, str(tmp_path), VICTIM, reason="ticket 42")
+    assert report.newly_opted_out
+    assert (report.pg_chat_rows, report.pg_events) == (in_pg, 1)
+    assert report.lake_rows_removed == in_lake + 1  # chat rows and the event naming them
+    assert report.partitions_rewritten == 4          # chat D1..D3 and events D2
+    assert _pg_rows(pg, VICTIM) == 0 and VICTIM not in _lake_users(tmp_path)
+    events = pq.read_table(tmp_path / "events" / "day=2026-09-02" / "part-0.parquet").to_pylist()
+    assert [json.loads(e["body"])["userIdHash"] for e in events] == ["u33"], "a longer id is not a match"
+    state = Lake(str(tmp_path)).read_state()
+    assert state["days"] == {d.isoformat(): n for d, n in _lake_counts(tmp_path).items()}
+
+    again = forget_user(pg, str(tmp_path), VICTIM)
+    assert (again.newly_opted_out, again.pg_chat_rows, again.pg_events, again.partitions_rewritten,
+            again.lake_rows_removed) == (False, 0, 0, 0, 0)
+    with pg.cursor() as cur:
+        cur.execute("SELECT reason FROM opt_out_user WHERE user_id = %s", (VICTIM,))
+        assert cur.fetchone() == ("ticket 42",)
+    pg.rollback()
+
+    # the tombstones make the next sync rewrite the days; the user stays gone
+    sync(pg, str(tmp_path))
+    assert VICTIM not in _lake_users(tmp_path)
+    assert _lake_counts(tmp_path)[D3] == _pg_counts(pg)[D3]
+
+
+@pytest.mark.integration
+def test_opted_out_user_is_neither_stored_nor_exported(pg, tmp_path):
+    base = {"kind": "chat", "channel_id": "a" * 32, "chat_channel_id": "cc", "message_type": "chat",
+            "msg_type_code": 1, "raw": {}, "nickname": "닉"}
+    when = "2026-09-02T03:00:00.000Z"
+    sink._opt_out_cache.clear()
+    forget_user(pg, str(tmp_path), "gone")
+    report = sink.store(pg, [{**base, "user_id": "gone", "message": "x", "chat_time": when, "dedupe_key": "k1"},
+                             {**base, "user_id": "stay", "message": "y", "chat_time": when, "dedupe_key": "k2"}])
+    assert report.chat_inserted == 1 and _pg_rows(pg, "gone") == 0 and _pg_rows(pg, "stay") == 1
+
+    # a row that slipped in anyway (inserted before the list was re-read) is never exported
+    _insert(pg, [{"chat_time": datetime(2026, 9, 2, 12, tzinfo=KST), "user_id": "gone"}])
+    sync(pg, str(tmp_path))
+    assert _lake_users(tmp_path) == {"stay"}
+
+
+@pytest.mark.integration
+def test_sink_rereads_the_list_after_its_ttl(pg, tmp_path, monkeypatch):
+    base = {"kind": "chat", "channel_id": "a" * 32, "chat_channel_id": "cc", "message_type": "chat",
+            "msg_type_code": 1, "raw": {}, "user_id": "later", "chat_time": "2026-09-02T03:00:00.000Z"}
+    sink._opt_out_cache.clear()
+    sink.store(pg, [{**base, "dedupe_key": "a1"}])
+    forget_user(pg, str(tmp_path), "later")
+    monkeypatch.setattr(sink, "OPT_OUT_TTL_SECONDS", 0.0)
+    assert sink.store(pg, [{**base, "dedupe_key": "a2"}]).chat_inserted == 0
+    assert _pg_rows(pg, "later") == 0
+
+
+@pytest.mark.integration
+def test_cli_forget_user_reports(pg_url, pg, tmp_path):
+    _insert(pg, _history())
+    env = {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO"}
+    assert subprocess.run([sys.executable, "-m", "warehouse", "sync"], cwd=ROOT, env=env,
+                          capture_output=True, timeout=120).returncode == 0
+    n = _pg_rows(pg, VICTIM)
+    out = subprocess.run([sys.executable, "-m", "warehouse", "forget-user", VICTIM], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"PostgreSQL: {n} chat rows and 0 events deleted; lake: 3 partitions rewritten, {n} rows removed" \
+        in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "warehouse", "forget-user", "anonymous"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "not a single user" in bad.stderr
+
+
+@pytest.mark.unit
+def test_partition_rewrite_drops_only_that_user(tmp_path):
+    from warehouse.privacy import scrub_lake
+
+    lake = Lake(str(tmp_path))
+    rows = pa.Table.from_pylist([{"id": i, "user_id": u, "chat_time": datetime(2026, 9, 1, 1, i, tzinfo=KST)}
+                                 for i, u in enumerate(["a", "b", None, "a"])])
+    lake.write(CHAT, rows, date(2026, 9, 1))
+    state: dict = {}
+    assert scrub_lake(lake, "a", state) == (1, 2)
+    assert lake.read(CHAT, date(2026, 9, 1)).column("user_id").to_pylist() == ["b", None]
+    assert state["days"] == {"2026-09-01": 2}
+    assert scrub_lake(lake, "a", state) == (0, 0)
+    assert not list(_part(tmp_path, D1).parent.glob(".part-*"))
