@@ -78,6 +78,7 @@ def donation_distribution(wh: Warehouse, channels: list[str] | None = None, star
     return wh.sql("""
         WITH d AS (SELECT coalesce(pay_amount, 0) AS a
                    FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE message_type = 'donation'),
+        -- idx: the last bucket whose lowest amount is <= a (1-based, as DuckDB lists)
         b AS (SELECT a, (SELECT max(i) FROM range(1, len(?::BIGINT[]) + 1) t(i)
                          WHERE (?::BIGINT[])[i] <= greatest(a, 0)) AS idx FROM d)
         SELECT (?::VARCHAR[])[idx] AS amount_bucket, count(*) AS donations,
