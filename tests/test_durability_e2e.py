@@ -1,0 +1,181 @@
+"""The faults issue 3 says the collector must survive, with real processes: `python -m
+collector run` as a subprocess, the simulator over loopback, a real PostgreSQL.
+
+- ``kill -9`` mid-stream, then a restart: every line the simulator sent is stored exactly
+  once. Exact, not "up to the last fsync window": a record is in the kernel (``os.write``)
+  before it counts as received, and the death of a process does not lose the kernel's page
+  cache; only an OS crash or power cut can lose the last FSYNC_SECONDS. Lines the killed
+  process had not read yet come back with the recent-chat replay on rejoin (the gap here is
+  a few seconds, well inside the simulator's last 50 lines per channel).
+- PostgreSQL stopped for OUTAGE_SECONDS during collection, then started: collection goes
+  on into the spool, which drains when the database returns; nothing lost or duplicated.
+  The behaviour does not depend on the outage's length (the spool is on disk; memory holds
+  at most one store batch), so the suite uses 15 s instead of the issue's 60 s.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from collector.protocol import parse_frame
+from collector.sim.server import SimServer
+from core import db
+from tests.conftest import DATA
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
+
+ROOT = DATA.parent.parent
+CHANNELS = 3
+RATE = 4.0            # lines/s per channel: the sim's last 50 cover 12 s of a restart gap
+OUTAGE_SECONDS = 15   # the issue says 60; nothing in the collector depends on the length
+
+
+@pytest.fixture
+def sim(tmp_path):
+    server = SimServer(channels=CHANNELS, seed=23, rate=RATE, truth_path=str(tmp_path / "truth.jsonl"),
+                       ping_seconds=3.0)
+    server.start_in_thread(port=0)
+    yield server
+    server.stop()
+
+
+def start_collector(url: str, sim: SimServer, spool_dir: Path, log_path: Path, *args: str,
+                    flush_seconds: int) -> subprocess.Popen:
+    env = {**os.environ, **sim.env(), "DATABASE_URL": url, "SPOOL_DIR": str(spool_dir),
+           "FLUSH_SECONDS": str(flush_seconds), "FLUSH_MAX_EVENTS": "100000", "POLL_SECONDS": "2",
+           "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "a", encoding="utf-8") as log:  # a file, not a pipe: nothing blocks on a full pipe
+        return subprocess.Popen([sys.executable, "-m", "collector", "run", *args], cwd=ROOT, env=env,
+                                stdout=log, stderr=log, text=True)
+
+
+def wait_for(condition, timeout: float, what: str, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def spooled(spool_dir: Path) -> int:
+    """Records (complete lines) in the spool's segment files."""
+    return sum(p.read_bytes().count(b"\n") for p in spool_dir.glob("*.jsonl"))
+
+
+def truth_keys(sim: SimServer) -> list[str]:
+    sim.stop()  # closes the truth file
+    keys = []
+    with open(sim.truth_path, encoding="utf-8") as f:
+        for line in f:
+            (rec,) = parse_frame(line)
+            keys.append(rec["dedupe_key"])
+    return keys
+
+
+def stored_keys(url: str) -> list[str]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT dedupe_key FROM stream_chat")
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def assert_exactly_the_truth(keys: list[str], truth: list[str]) -> None:
+    assert len(truth) > RATE * CHANNELS * 8, "the simulator sent too little to be a test"
+    assert len(set(truth)) == len(truth)
+    missing = set(truth) - set(keys)
+    assert not missing, f"{len(missing)} of {len(truth)} lines sent but not stored"
+    assert len(keys) == len(set(keys)), "a line stored twice"
+    assert set(keys) == set(truth), f"{len(set(keys) - set(truth))} rows the simulator never sent"
+
+
+def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(pg_url, sim, tmp_path):
+    spool_dir, log_path = tmp_path / "spool", tmp_path / "collector.log"
+    first = start_collector(pg_url, sim, spool_dir, log_path, flush_seconds=60)  # no flush: all in the spool
+    try:
+        wait_for(lambda: spooled(spool_dir) >= RATE * CHANNELS * 6, 40, "records in the spool")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    at_kill = spooled(spool_dir)
+    assert stored_keys(pg_url) == [], "nothing should have been flushed before the kill"
+
+    second = start_collector(pg_url, sim, spool_dir, log_path, "--duration", "8s", flush_seconds=2)
+    assert second.wait(60) == 0, log_path.read_text()[-3000:]
+    log = log_path.read_text()
+    assert f"1 segment(s) with {at_kill} records left by a stopped collector" in log, log[-3000:]
+
+    assert_exactly_the_truth(stored_keys(pg_url), truth_keys(sim))
+    assert list(spool_dir.glob("*.jsonl")) == [], "the spool should be drained"
+
+
+def pg_ctl(server, *args: str) -> None:
+    from pgserver._commands import pg_ctl as run_pg_ctl
+
+    run_pg_ctl(list(args), pgdata=server.pgdata, user=server.system_user, timeout=30)
+
+
+@pytest.fixture
+def own_pg():
+    """A throwaway PostgreSQL server for this test alone (it gets stopped and started)."""
+    tmp = Path(tempfile.mkdtemp(prefix="pgd"))  # short: the unix socket lives in the data dir
+    server = db.import_pgserver().get_server(tmp / "pg", cleanup_mode="delete")
+    url = server.get_uri()
+    db.connect(url).close()  # migrations
+    yield server, url
+    server.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def flush_lines(log: str) -> list[tuple[int, int]]:
+    """(records stored, records left in the spool) of every successful flush logged."""
+    return [(int(a), int(b)) for a, b in re.findall(r"flush: (\d+) records stored in \S+; spool: (\d+) records", log)]
+
+
+def test_postgresql_outage_during_collection_loses_and_duplicates_nothing(own_pg, sim, tmp_path):
+    server, url = own_pg
+    spool_dir, log_path = tmp_path / "spool", tmp_path / "collector.log"
+    proc = start_collector(url, sim, spool_dir, log_path, flush_seconds=1)
+    try:
+        wait_for(lambda: len(stored_keys(url)) >= RATE * CHANNELS * 2, 40, "rows stored before the outage")
+        pg_ctl(server, "-w", "-m", "fast", "stop")
+        t_stop = time.monotonic()
+        wait_for(lambda: "flush failed" in log_path.read_text(), 10, "a failed flush")
+        spool_early = spooled(spool_dir)
+        time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - t_stop)))
+        spool_late = spooled(spool_dir)
+        assert proc.poll() is None, "the collector must keep running while PostgreSQL is down"
+        assert spool_late > spool_early + RATE * CHANNELS * (OUTAGE_SECONDS / 3), \
+            f"collection should go on into the spool: {spool_early} -> {spool_late} records"
+        flushes_before = len(flush_lines(log_path.read_text()))
+
+        server.ensure_postgres_running()
+        assert server.get_uri() == url
+        drained = wait_for(lambda: flush_lines(log_path.read_text())[flushes_before:], 30, "the drain")
+        assert drained[0][0] >= spool_late, f"the first flush after the outage stored {drained[0]}"
+        time.sleep(2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    log = log_path.read_text()
+    assert proc.returncode == 0, log[-3000:]
+
+    failed = re.findall(r"WARNING collector\.buffer: flush failed after .*?; (\d+) records stay in the spool", log)
+    assert len(failed) >= OUTAGE_SECONDS // 2, f"one warning per failed flush expected, got {len(failed)}"
+    assert [int(n) for n in failed] == sorted(int(n) for n in failed), "the spool grows during the outage"
+    assert_exactly_the_truth(stored_keys(url), truth_keys(sim))
+    assert list(spool_dir.glob("*.jsonl")) == []
