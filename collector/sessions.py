@@ -176,11 +176,11 @@ def close_dead_intervals(cur, my_owner: str, stale_seconds: float = STALE_SECOND
     cur.execute("""
         UPDATE capture_interval ci
            SET reason = 'process died',
-               disconnected_at = greatest(ci.connected_at, ci.last_seen_at, least(
+               disconnected_at = greatest(ci.connected_at, ci.last_seen_at,
                    (SELECT max(sc.chat_time) FROM stream_chat sc
                      WHERE sc.channel_fk = ci.channel_fk AND sc.chat_channel_id = ci.chat_channel_id
-                       AND sc.chat_time >= ci.connected_at),
-                   coalesce(ci.last_seen_at, ci.connected_at) + make_interval(secs => %s)))
+                       AND sc.chat_time >= ci.connected_at
+                       AND sc.chat_time <= coalesce(ci.last_seen_at, ci.connected_at) + make_interval(secs => %s)))
          WHERE ci.disconnected_at IS NULL AND ci.owner IS DISTINCT FROM %s
            AND (ci.key = ANY(%s) OR coalesce(ci.last_seen_at, ci.connected_at) < now() - make_interval(secs => %s))""",
                 (HEARTBEAT_SECONDS, my_owner, dead, stale_seconds))
