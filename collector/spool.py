@@ -39,6 +39,7 @@ STORE_BATCH = 5000                   # records per store call (bounds RAM during
 SEGMENT_MAX_BYTES = 64 * 1024 * 1024  # a long outage rotates segments at this size
 SUFFIX = ".jsonl"
 NEW_SUFFIX = ".jsonl.new"            # a segment being created (locked, then renamed)
+STALE_NEW_SECONDS = 60.0             # a .new file this old was left by a writer that died creating it
 
 
 def encode(records: Iterable[dict]) -> bytes:
@@ -143,11 +144,12 @@ class Spool:
 
     def _adopt(self) -> tuple[list[Segment], int]:
         adopted, live = [], 0
-        for path in sorted(self.directory.glob("*" + NEW_SUFFIX)):  # creations cut short
-            fd = os.open(path, os.O_RDONLY)
-            if try_lock(fd):
-                path.unlink(missing_ok=True)
-            os.close(fd)
+        for path in sorted(self.directory.glob("*" + NEW_SUFFIX)):  # creations cut short long ago
+            try:
+                if time.time() - path.stat().st_mtime > STALE_NEW_SECONDS:
+                    path.unlink()  # empty: a segment gets data only under its real name
+            except FileNotFoundError:
+                pass
         for path in sorted(self.directory.glob("*" + SUFFIX)):
             try:
                 fd = os.open(path, os.O_RDONLY)

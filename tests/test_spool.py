@@ -283,3 +283,16 @@ def test_buffer_with_the_database_down_keeps_everything_on_disk(pg_url, pg, tmp_
         cur.execute("SELECT dedupe_key FROM stream_chat ORDER BY id")
         assert [r[0] for r in cur.fetchall()] == [f"key-{i}" for i in range(1, 6)]
     assert os.listdir(tmp_path / "b")
+
+
+@pytest.mark.unit
+def test_only_stale_half_created_segments_are_cleaned_up(tmp_path):
+    old, fresh = tmp_path / "1-1-000001.jsonl.new", tmp_path / "2-2-000001.jsonl.new"
+    old.touch()
+    fresh.touch()  # another collector may be creating it right now
+    past = time.time() - spool.STALE_NEW_SECONDS - 5
+    os.utime(old, (past, past))
+    sp = Spool(tmp_path)
+    assert sp.open() == 0
+    assert not old.exists() and fresh.exists()
+    sp.close()
