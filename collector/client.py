@@ -153,7 +153,11 @@ class ChatClient:
                 if cid is None:
                     return  # left: follow() starts a new thread
             started = time.monotonic()
-            outcome = self._session(cid)
+            try:
+                outcome = self._session(cid)
+            except Exception:  # noqa: BLE001 - a bug or an odd HTTP failure must not end the channel
+                log.exception("chat session of %s (chat channel %s) failed", self.channel_id, cid)
+                outcome = FAILED
             if outcome in (FAILED, LOST, ENDED):
                 self.stats.failures += 1
                 healthy = outcome == LOST and time.monotonic() - started > HEALTHY_SESSION

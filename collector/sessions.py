@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0    # open intervals get last_seen_at this often
 STALE_SECONDS = 90.0        # an open interval without a heartbeat for this long is dead
 RETRY_FIRST, RETRY_MAX = 0.5, 10.0
-BATCH_MAX = 500             # operations per transaction
+BATCH_MAX = 500             # operations taken from the queue at once
 
 Op = Callable[[object], None]  # fn(cursor)
 
@@ -284,42 +284,39 @@ class SessionStore:
                     self._queue.task_done()
                     break
                 batch.append(nxt)
-            while True:
+            pending = list(batch)
+            while pending:
                 try:
-                    self._apply(batch)
+                    self._apply(pending)
                     delay = RETRY_FIRST
-                    break
-                except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:  # down, deadlock: retry
                     self._drop_conn()
                     if self._closed.is_set():
-                        log.warning("session store: %d operation(s) lost at stop: %s", len(batch),
+                        log.warning("session store: %d operation(s) lost at stop: %s", len(pending),
                                     " ".join(str(exc).split()))
                         break
                     log.warning("session store: database write failed (%s); retrying in %.1fs",
                                 " ".join(str(exc).split())[:200], delay)
                     self._closed.wait(delay)
                     delay = min(delay * 2, RETRY_MAX)
-                except Exception:  # a bad operation must not take the others with it
-                    self._apply_one_by_one(batch)
-                    break
+                except Exception as exc:  # noqa: BLE001 - a bad operation must not take the others with it
+                    log.error("session store: operation skipped: %s", " ".join(str(exc).split())[:300])
+                    pending.pop(0)
+                    self._drop_conn()
             for _ in batch:
                 self._queue.task_done()
 
-    def _apply(self, batch: list[Op]) -> None:
+    def _apply(self, pending: list[Op]) -> None:
+        """Apply and remove operations from the front of ``pending``, one transaction each
+        (so that a transaction locks at most one stream_channel row: no deadlocks with the
+        sink or the channel refresh, and a retry never repeats a committed operation)."""
         if self._conn is None or self._conn.closed:
             self._conn = db.connect(self.url)
-        with self._conn, self._conn.cursor() as cur:
-            for op in batch:
-                op(cur)
-        self.applied += len(batch)
-
-    def _apply_one_by_one(self, batch: list[Op]) -> None:
-        for op in batch:
-            try:
-                self._apply([op])
-            except Exception as exc:  # noqa: BLE001 - logged and skipped
-                log.error("session store: operation skipped: %s", " ".join(str(exc).split())[:300])
-                self._drop_conn()
+        while pending:
+            with self._conn, self._conn.cursor() as cur:
+                pending[0](cur)
+            pending.pop(0)
+            self.applied += 1
 
     def _drop_conn(self) -> None:
         if self._conn is not None:
