@@ -17,6 +17,10 @@ Protocol (tables ``channel_lease`` and ``lease_owner``, migration 004):
   nor returned; the caller stops their clients and then calls ``release`` so the next
   process can take them at once (if it never does, they expire after ``ttl``).
 - ``release()`` on a clean stop deletes all our leases and our presence row.
+- A process that died on *this* host (same hostname, its pid gone) has its leases freed at
+  the next claim instead of after ``ttl``, so a restart after ``kill -9`` (or the next cron
+  run) collects at once. Processes sharing a hostname must share a pid namespace (the usual
+  case: containers get their own hostnames); elsewhere, leases expire after ``ttl``.
 - All times come from the database's clock (``now()``), never from the hosts'.
 - When the database is unreachable, ``claim``/``renew`` keep the current set (nobody else
   can take our leases while the database is down) and log a warning.
@@ -46,6 +50,25 @@ _CONN_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 def new_owner_id() -> str:
     """``hostname:pid:random`` — unique per process, readable in the lease table."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def dead_here(owner: str, host: str | None = None) -> bool:
+    """True when ``owner`` (``hostname:pid:random``) names a process of this host that has
+    ended. A reused pid reads as alive: the lease then waits for its expiry (safe side)."""
+    try:
+        owner_host, pid, _ = owner.rsplit(":", 2)
+        pid_n = int(pid)
+    except ValueError:
+        return False
+    if owner_host != (host or socket.gethostname()) or pid_n == os.getpid() or pid_n <= 0:
+        return False
+    try:
+        os.kill(pid_n, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def fair_share(n: int, caps: Iterable[int | None], my_cap: int | None) -> int:
@@ -145,7 +168,7 @@ class Leases:
         return result
 
     def _db_down(self, what: str, exc: BaseException) -> set[str]:
-        self.last_error = exc
+        self.last_error, self.lost = exc, set()
         log.warning("lease %s failed (%s); keeping %d channel(s) until the database answers",
                     what, _one_line(exc), len(self._held))
         return set(self._held)
@@ -160,6 +183,7 @@ class Leases:
     def _claim(self, cur, wanted: set[str]) -> set[str]:
         t0 = time.monotonic()
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        self._free_dead_owners(cur)
         self._presence(cur)
         cur.execute("DELETE FROM lease_owner WHERE expires_at < now()")
         cur.execute("SELECT owner, max_channels FROM lease_owner WHERE expires_at > now()")
@@ -196,6 +220,20 @@ class Leases:
         self.given_up = (set(ours) | self.given_up) - held - lost
         self._note(held, lost, acquired, len(wanted), share, len(caps), t0)
         return set(held)
+
+    def _free_dead_owners(self, cur) -> None:
+        cur.execute("""SELECT owner FROM lease_owner WHERE expires_at > now() AND owner <> %s
+                       UNION SELECT owner FROM channel_lease WHERE expires_at > now() AND owner <> %s""",
+                    (self.owner, self.owner))
+        dead = [o for (o,) in cur.fetchall() if dead_here(o)]
+        if not dead:
+            return
+        cur.execute("""UPDATE channel_lease SET expires_at = now() - interval '1 second'
+                       WHERE owner = ANY(%s) AND expires_at > now()""", (dead,))
+        freed = cur.rowcount
+        cur.execute("DELETE FROM lease_owner WHERE owner = ANY(%s)", (dead,))
+        log.warning("freed %d lease(s) of %d collector(s) of this host that died: %s", freed, len(dead),
+                    ", ".join(dead))
 
     def _renew_rows(self, cur, channel_ids) -> set[str]:
         if not channel_ids:

@@ -2,8 +2,20 @@
 PostgreSQL until SIGINT/SIGTERM or the end of ``--duration``. Composition only: chat
 clients (collector.client) fill a buffer (collector.buffer) that an APScheduler job
 flushes into the sink (collector.sink) every FLUSH_SECONDS, or early when FLUSH_MAX_EVENTS
-are waiting. Exit 0 after a clean stop and final flush; 1 when the final flush failed
-(the message says how many records were not stored); 2 when no channel is configured."""
+are waiting.
+
+Scale-out and cron (``collector.leases``): a channel is collected only under a PostgreSQL
+lease, claimed at start and every LEASE_SECONDS/3 together with a re-read of the channel
+set, so overlapping cron runs (``run --duration 55m`` every hour) and several processes on
+several hosts share the channel list (each takes its fair share) and never collect a
+channel twice at once. A lost lease stops that channel's client; a channel given up is
+released once its client has closed; a clean stop releases every lease so the next process
+takes them at once; a killed process's leases expire after LEASE_SECONDS (they are freed at
+once when the process was on this host and its pid is gone, e.g. a restart after kill -9).
+
+Exit codes (the last stderr line says why): 0 clean stop and final flush; 1 the final
+flush failed (the records stay in the spool); 2 bad arguments or no channel configured;
+3 no channel could be leased during the whole run (all held by other live collectors)."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +36,7 @@ from collector import sessions, sink
 from collector.api import Api
 from collector.buffer import Buffer, flush
 from collector.client import CLOSE_GRACE
+from collector.leases import Leases
 from collector.lifecycle import Lifecycle
 from core import db, settings
 
@@ -31,6 +44,10 @@ log = logging.getLogger(__name__)
 
 STOP_JOIN_SECONDS = CLOSE_GRACE + 8.0  # per client: graceful close plus a poll in flight
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+EXIT_CODES = ("exit codes: 0 clean stop and final flush; 1 final flush failed (records kept in the spool); "
+              "2 bad arguments or no channel configured; 3 no channel could be leased during the run "
+              "(all held by other live collectors). Channels are shared between processes by PostgreSQL "
+              "leases (LEASE_SECONDS, MAX_CHANNELS_PER_PROCESS).")
 
 
 def parse_duration(text: str) -> float:
@@ -46,6 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="32-hex channel id to collect (repeatable; default: CHZZK_CHANNELS)")
     parser.add_argument("--duration", type=parse_duration, metavar="55m",
                         help="stop after this long (30s, 55m, 2h); default: run until SIGINT/SIGTERM")
+    parser.epilog = EXIT_CODES
 
 
 class Flusher:
@@ -84,10 +102,10 @@ class Flusher:
             self.conn = None
 
 
-def channels_to_collect(conn, wanted: set[str]) -> set[str]:
-    """Which of the wanted (enabled) channels this process collects (all of them, unless
-    leases share them out between processes)."""
-    return wanted
+def channels_to_collect(conn, wanted: set[str], leases: Leases | None = None) -> set[str]:
+    """Which of the wanted (enabled) channels this process collects: those it holds a lease
+    on after ``leases.claim`` (its fair share; all of them without ``leases``)."""
+    return wanted if leases is None else leases.claim(wanted)
 
 
 def _wanted(conn, fixed: list[str]) -> set[str]:
@@ -134,26 +152,41 @@ def run(args: argparse.Namespace) -> int:
     scheduler.add_job(flusher.flush, "interval", seconds=settings.get_int("FLUSH_SECONDS"), id="flush",
                       max_instances=1, coalesce=True)
     lifecycle = Lifecycle(api, buffer.add, store, settings.get_int("POLL_SECONDS"))
+    leases = Leases(lambda: db.connect(url))
+    wanted_count, ever_held = 0, False
 
     def refresh_channel_set(first: bool = False) -> None:  # job: the set may change at run time
+        nonlocal wanted_count, ever_held
         c = db.connect(url)
         try:
-            added, _ = lifecycle.set_channels(channels_to_collect(c, _wanted(c, fixed)))
-            if added and not first:
-                channel_set.refresh_info(c, api, added)
+            wanted = _wanted(c, fixed)
+            held = channels_to_collect(c, wanted, leases)
         finally:
             c.close()
+        wanted_count, ever_held = len(wanted), ever_held or bool(held)
+        current = lifecycle.channel_ids()
+        lost = current & leases.lost
+        given_up = (current & wanted) - held - lost
+        if lost:  # another process took them after they expired: stop at once
+            lifecycle.set_channels(current - lost, reason="lease lost")
+        if given_up:  # beyond our fair share: released once their clients have closed
+            lifecycle.set_channels(current - lost - given_up, reason="lease given up")
+        added, _ = lifecycle.set_channels(held)
+        release_stopped(leases, lifecycle)
+        if added and not first:
+            scheduler.add_job(refresh_info, args=[added], max_instances=1)  # HTTP: not in the lease job
         store.reap()
 
-    def refresh_info() -> None:  # job: names and metadata from the channel endpoint
+    def refresh_info(ids: list[str] | None = None) -> None:  # job: names and metadata from the channel endpoint
         c = db.connect(url)
         try:
-            channel_set.refresh_info(c, api, sorted(lifecycle.channel_ids()))
+            channel_set.refresh_info(c, api, sorted(lifecycle.channel_ids() if ids is None else ids))
         finally:
             c.close()
 
     refresh_channel_set(first=True)
-    scheduler.add_job(refresh_channel_set, "interval", seconds=settings.get_int("CHANNEL_REFRESH_SECONDS"),
+    scheduler.add_job(refresh_channel_set, "interval",  # also renews the leases: every LEASE_SECONDS/3
+                      seconds=min(settings.get_int("CHANNEL_REFRESH_SECONDS"), leases.renew_seconds),
                       id="channel-set", max_instances=1, coalesce=True)
     scheduler.add_job(refresh_info, "interval", seconds=settings.get_int("CHANNEL_INFO_SECONDS"),
                       id="channel-info", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
@@ -174,12 +207,14 @@ def run(args: argparse.Namespace) -> int:
         for cid in lifecycle.stop(STOP_JOIN_SECONDS):  # all close at once, then wait for each
             log.warning("client of %s did not stop within %.0fs", cid, STOP_JOIN_SECONDS)
         scheduler.shutdown(wait=True)
+        leases.release()  # every client has closed: the next process may take them at once
         flusher.flush()  # the final flush
         store.close()  # capture intervals closed 'stopped'
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
         flusher.close()
+        leases.close()
         buffer.close()  # what the final flush could not store stays in the spool
         api.close()
 
@@ -196,4 +231,22 @@ def run(args: argparse.Namespace) -> int:
               f"they stay in the spool {buffer.spool.directory} and are replayed at the next start "
               "(nothing is lost)", file=sys.stderr)
         return 1
+    if not ever_held:
+        why = "database unreachable: " + " ".join(str(leases.last_error).split()) if leases.last_error else \
+            "all are held by other live collectors (see the channel_lease table)"
+        print(f"collector run: no channel could be leased during the run: {wanted_count} wanted, {why}",
+              file=sys.stderr)
+        return 3
     return 0
+
+
+def release_stopped(leases: Leases, lifecycle: Lifecycle) -> int:
+    """Release the leases given up (beyond our share, or channels no longer wanted) whose
+    clients have closed, waiting a little for them; the others on a later call."""
+    given_up = leases.given_up
+    if not given_up:
+        return 0
+    deadline = time.monotonic() + min(CLOSE_GRACE + 1.0, leases.renew_seconds / 2)
+    running = {c.channel_id for c in lifecycle.clients()
+               if c.channel_id in given_up and not c.join(max(0.0, deadline - time.monotonic()))}
+    return leases.release(given_up - running) if given_up - running else 0

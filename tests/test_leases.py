@@ -8,7 +8,7 @@ import threading
 import psycopg2
 import pytest
 
-from collector.leases import Leases, fair_share, new_owner_id
+from collector.leases import Leases, dead_here, fair_share, new_owner_id
 
 CHANNELS = {f"{i:032x}" for i in range(1, 5)}
 
@@ -220,3 +220,39 @@ def test_concurrent_claims_never_double_own(pg_url, pg):
     rows = table(pg)
     for o, f in zip(owners, final, strict=True):
         assert {c for c, owner in rows.items() if owner == o.owner} == f
+
+
+def ended_pid() -> int:
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.unit
+def test_dead_here():
+    import os
+    import socket
+    host = socket.gethostname()
+    assert dead_here(f"{host}:{ended_pid()}:ab12")
+    assert not dead_here(f"{host}:{os.getpid()}:ab12"), "ourselves"
+    assert not dead_here(f"{host}:{os.getppid()}:ab12"), "a live process"
+    assert not dead_here(f"elsewhere-{host}:{ended_pid()}:ab12"), "another host: wait for the expiry"
+    assert not dead_here("test:a") and not dead_here("h:notapid:x")
+
+
+@pytest.mark.integration
+def test_leases_of_a_dead_process_of_this_host_are_freed_at_once(pg_url, pg):
+    import socket
+    dead, remote = f"{socket.gethostname()}:{ended_pid()}:dead", f"other-host:{ended_pid()}:far"
+    ids = sorted(CHANNELS)
+    with pg.cursor() as cur:  # what kill -9 leaves behind, long before the expiry
+        for owner, chans in ((dead, ids[:2]), (remote, ids[2:])):
+            cur.execute("INSERT INTO lease_owner (owner, expires_at) VALUES (%s, now() + interval '1 hour')", (owner,))
+            cur.execute("""INSERT INTO channel_lease (channel_id, owner, expires_at)
+                           SELECT c, %s, now() + interval '1 hour' FROM unnest(%s::text[]) AS c""", (owner, chans))
+    pg.commit()
+    a = leases(pg_url, "a")
+    assert a.claim(CHANNELS) == set(ids[:2]), "the dead local owner's channels at once, not the remote's"
+    assert table(pg) == {**dict.fromkeys(ids[:2], "test:a"), **dict.fromkeys(ids[2:], remote)}
