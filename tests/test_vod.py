@@ -18,7 +18,7 @@ from collector import protocol, sink
 from collector.api import Api
 from collector.sim.generator import ChatStream, make_channels, to_recent
 from collector.sim.server import SimServer
-from collector.sim.vod import PAGE_ITEMS, SimVideos
+from collector.sim.vod import LIVE_KEEP_MIN, LIVE_KEEP_TOTAL, LIVE_OFFSET, PAGE_ITEMS, SimVideos, video_no
 from collector.vod import VodError, backfill, item_records, next_time, normalize_item, read_page
 from tests.conftest import DATA
 
@@ -111,6 +111,28 @@ def test_sim_pages_cover_a_past_video_exactly_and_never_split_a_millisecond():
     assert len(middle["previousVideoChats"]) == 10
     assert middle["previousVideoChats"][-1]["playerMessageTime"] < times[len(times) // 2]
     assert videos.page(123, 0) is None
+
+
+@pytest.mark.unit
+def test_live_videos_are_numbered_per_broadcast_grow_and_keep_a_bounded_tail():
+    channels = make_channels(3, SEED)
+    videos = SimVideos(channels, SEED)
+    ch = channels[2]
+    stream = ChatStream(ch, SEED)
+    videos.record(ch, ch.chat_channel_id, 1_000, stream.next_items(2_000, 10))
+    assert videos.find(video_no(2, LIVE_OFFSET)).cid == ch.chat_channel_id
+    assert len(videos.page(video_no(2, LIVE_OFFSET), 0)["videoChats"]) == 10
+    videos.close(ch.chat_channel_id, 9_000)
+    videos.record(ch, "N2next", 10_000, [])  # a restarted broadcast: a new chat channel, the next number
+    listed = {v["videoNo"]: v for v in videos.videos(ch.channel_id)}
+    assert listed[video_no(2, LIVE_OFFSET)]["live"] is False and listed[video_no(2, LIVE_OFFSET)]["closeMs"] == 9_000
+    assert listed[video_no(2, LIVE_OFFSET + 1)]["live"] is True
+    keep = max(LIVE_KEEP_MIN, LIVE_KEEP_TOTAL // 3)
+    for _ in range(12):
+        videos.record(ch, "N2next", 10_000, stream.next_items(20_000, keep // 10))
+    times, items = videos._lines(videos.find(video_no(2, LIVE_OFFSET + 1)))
+    assert keep <= len(items) <= keep + keep // 10 and times == sorted(times)
+    assert videos.page(video_no(2, LIVE_OFFSET + 1), 0)["videoChats"][0]["messageTime"] == items[0]["msgTime"]
 
 
 # ---------------------------------------------------------------- e2e

@@ -27,7 +27,8 @@ Past broadcasts: ``VOD_DAYS`` days of evenings before today 00:00 KST (when the 
 started), generated per channel by ``collector.sim.generator`` at ``VOD_RATE_PER_MIN`` lines
 per minute and cached (a few at a time). The current broadcast's video holds every line the
 simulator generated for it, heard or not, up to ``LIVE_KEEP_TOTAL`` lines shared among the
-channels (the oldest are forgotten past that; nothing the tests use comes near it).
+channels (at least ``LIVE_KEEP_MIN`` each; the oldest are forgotten past that, so a 500-channel
+benchmark keeps ~200 MB at most; nothing the tests use comes near it).
 """
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ VOD_DAYS = 3
 VOD_RATE_PER_MIN = 20.0
 PAGE_ITEMS = 50
 PREVIOUS_MAX = 50
-LIVE_KEEP_TOTAL = 300_000
+LIVE_KEEP_TOTAL = 200_000     # lines kept for the current broadcasts, shared among the channels
+LIVE_KEEP_MIN = 200
 CACHED_VIDEOS = 4
 _CHATS = re.compile(r"^/service/v1/videos/(\d{1,12})/chats$")
 LIST_PATH = "/_sim/videos"
@@ -110,7 +112,7 @@ class SimVideos:
         for item in items:
             video.times.append(item["msgTime"] - video.open_ms)
             video.items.append(item)
-        keep = max(1_000, LIVE_KEEP_TOTAL // max(1, len(self.channels)))
+        keep = max(LIVE_KEEP_MIN, LIVE_KEEP_TOTAL // max(1, len(self.channels)))
         if len(video.items) > keep + keep // 10:
             del video.times[:len(video.items) - keep]
             del video.items[:len(video.items) - keep]
