@@ -343,6 +343,7 @@ class SimServer:
         if old is None or old.status != "OPEN" or old.adult:
             return None
         old.status, old.close_ms = "CLOSE", int(time.time() * 1000)
+        self.videos.close(old.cid, old.close_ms)  # its replay (VOD) stops growing
         self.restarts += 1
         log.info("broadcast of %s closed (chat channel %s); reopening in %.1fs", channel_id, old.cid,
                  self.restart_pause)
