@@ -1,8 +1,9 @@
 """Scale-out, end to end: real `python -m collector run` processes share the simulator's
 channels through PostgreSQL leases. At every moment a channel has at most one chat socket
-(the simulator counts them), the lease table names one live owner per channel, a killed
-process's channels move to another within LEASE_SECONDS + a renewal period, a cleanly
-stopped one's at once, and every chat line the simulator sent is stored exactly once."""
+(the simulator counts them), the lease table names one live owner per channel, a frozen
+process's channels move to another within LEASE_SECONDS + a renewal period (and it lets
+them go when it wakes), a killed or cleanly stopped one's at once, and every chat line the
+simulator sent is stored exactly once."""
 from __future__ import annotations
 
 import os
@@ -108,63 +109,85 @@ def truth_keys(sim: SimServer) -> list[str]:
         return [parse_frame(line)[0]["dedupe_key"] for line in f if line.strip()]
 
 
-def test_processes_share_channels_and_take_over_a_killed_one(pg_url, sim, tmp_path):
+def test_processes_share_channels_and_take_over(pg_url, sim, tmp_path):
     ids = {c.channel_id for c in sim.channels}
     watch = Watch(sim)
     watch.start()
     a = start(pg_url, sim, tmp_path, "a")
     b = start(pg_url, sim, tmp_path, "b")
+    c = None
     procs = [a, b]
-    try:
-        # 1. two processes over the same 4 channels: 2 + 2, one socket per channel
-        def split():
-            owners = leases(pg_url)
-            counts = [sum(1 for pid in owners.values() if pid == p.pid) for p in (a, b)]
-            live = sockets(sim)
-            return set(owners) == ids and counts == [2, 2] and all(live[c] == 1 for c in ids)
-        wait_for("a 2 + 2 split with one socket per channel", split, 30, procs)
-        time.sleep(3)  # collect side by side for a while
-        assert split(), "the split moved without any process stopping"
 
-        # 2. kill -9 one: the other takes its channels within LEASE_SECONDS + renewal
+    def owned_by(*pids) -> list[int]:
+        owners = list(leases(pg_url).values())
+        return [owners.count(pid) for pid in pids]
+
+    def one_socket_each() -> bool:
+        return all(n == 1 for n in sockets(sim).values())
+
+    try:
+        # 1. two processes started together over the same 4 channels: 2 + 2, one socket each
+        wait_for("a 2 + 2 split, one socket per channel",
+                 lambda: owned_by(a.pid, b.pid) == [2, 2] and one_socket_each(), 30, procs)
+        time.sleep(2)  # collect side by side for a while
+        assert owned_by(a.pid, b.pid) == [2, 2], "the split moved without any process stopping"
+
+        # 2. a freezes (alive, no renewals): its leases expire and b takes them
+        of_a = {cid for cid, pid in leases(pg_url).items() if pid == a.pid}
+        a.send_signal(signal.SIGSTOP)
+        frozen = time.monotonic()
+        wait_for("b owns every channel after a's leases expired",
+                 lambda: leases(pg_url) == dict.fromkeys(ids, b.pid), TAKEOVER + 3, [b])
+        took = time.monotonic() - frozen
+        assert LEASE_SECONDS - 1 <= took <= TAKEOVER + 1.5, f"takeover after {took:.1f}s"
+        wait_for("b joined a's channels beside the frozen a's sockets",
+                 lambda: all(n == (2 if cid in of_a else 1) for cid, n in sockets(sim).items()), 10, [b])
+
+        # 3. a wakes up: its leases are lost, it closes those sockets; then they split again
+        a.send_signal(signal.SIGCONT)
+        wait_for("a let go of the channels it lost", one_socket_each, 10, procs)
+        thawed = time.monotonic()
+        wait_for("a 2 + 2 split again", lambda: owned_by(a.pid, b.pid) == [2, 2] and one_socket_each(), 20, procs)
+        assert "lost 2 lease(s) to other processes" in output(a)
+
+        # 4. kill -9 a: b takes its channels (same host, pid gone: at once; elsewhere: after expiry)
         a.send_signal(signal.SIGKILL)
         a.wait(10)
         killed = time.monotonic()
-        wait_for("b owns every channel", lambda: leases(pg_url) == dict.fromkeys(ids, b.pid),
+        wait_for("b owns every channel after the kill", lambda: leases(pg_url) == dict.fromkeys(ids, b.pid),
                  TAKEOVER + 3, [b])
-        took = time.monotonic() - killed
-        wait_for("b joined every channel", lambda: all(n == 1 for n in sockets(sim).values()), 10, [b])
-        assert took <= TAKEOVER + 1.5, f"takeover took {took:.1f}s"
+        assert time.monotonic() - killed <= TAKEOVER + 1.5
+        wait_for("b joined every channel", one_socket_each, 10, [b])
 
-        # 3. a newcomer gets its share; a clean stop hands the channels over at once
+        # 5. a newcomer gets its share; a clean stop hands the channels over at once
         c = start(pg_url, sim, tmp_path, "c")
         procs = [b, c]
-
-        def shared():
-            pids = list(leases(pg_url).values())
-            return pids.count(b.pid) == 2 and pids.count(c.pid) == 2
-        wait_for("b and c share the channels", shared, 20, procs)
+        wait_for("b and c share the channels", lambda: owned_by(b.pid, c.pid) == [2, 2] and one_socket_each(),
+                 25, procs)
         b.send_signal(signal.SIGTERM)
         assert b.wait(30) == 0, output(b)[-3000:]
         stopped = time.monotonic()
-        wait_for("c owns every channel", lambda: leases(pg_url) == dict.fromkeys(ids, c.pid),
-                 LEASE_SECONDS, [c])
-        assert time.monotonic() - stopped < LEASE_SECONDS, "released leases must not wait for expiry"
-        wait_for("c joined every channel", lambda: all(n == 1 for n in sockets(sim).values()), 10, [c])
-        time.sleep(2)
+        wait_for("c owns every channel", lambda: leases(pg_url) == dict.fromkeys(ids, c.pid), LEASE_SECONDS, [c])
+        assert time.monotonic() - stopped < LEASE_SECONDS - 1, "released leases must not wait for the expiry"
+        wait_for("c joined every channel", one_socket_each, 10, [c])
+        time.sleep(1)
         c.send_signal(signal.SIGTERM)
         assert c.wait(30) == 0, output(c)[-3000:]
     finally:
         watch.stop.set()
-        for p in (a, b) + tuple(procs):
-            if p.poll() is None:
+        for p in (a, b, c):
+            if p is not None and p.poll() is None:
                 p.kill()
                 p.wait()
 
-    assert not watch.doubles, f"a channel had two chat sockets at once: {watch.doubles[:3]}"
+    # a frozen process keeps its sockets open: two per channel is expected only until it wakes
+    doubles = [d for d in watch.doubles if not frozen <= d[0] <= thawed]
+    assert len(doubles) < len(watch.doubles), "the watch should have seen the frozen a's sockets beside b's"
+    assert {cid for d in watch.doubles for cid in d[1]} == of_a
+    assert not doubles, f"a channel had two chat sockets at once: {doubles[:3]}"
     assert leases(pg_url) == {}, "a clean stop releases every lease"
     truth, keys = truth_keys(sim), stored_keys(pg_url)
-    assert len(truth) > RATE * CHANNELS * 10, "the simulator sent too little to be a test"
+    assert len(truth) > RATE * CHANNELS * 20, "the simulator sent too little to be a test"
     assert len(keys) == len(set(keys)), "a chat line stored twice"
     assert sorted(keys) == sorted(truth), (f"{len(set(truth) - set(keys))} sent but not stored, "
                                            f"{len(set(keys) - set(truth))} stored but never sent")
