@@ -4,9 +4,10 @@ bookkeeping (``collector.sessions``).
 
 Design (scales to ≥ 500 channels):
 - **Polling** is one scheduler thread with a heap of due times plus a small pool of
-  POLL_WORKERS threads doing the HTTP calls. Each channel's first poll gets a random offset
-  within POLL_SECONDS and every later one ±10 % jitter, so 500 channels at 30 s make an
-  even ~17 requests/s, never a burst. A channel whose poll is still running (API retries)
+  POLL_WORKERS threads doing the HTTP calls. Newly added channels get their first poll at a
+  random offset within the time FIRST_POLL_RATE requests/s need for them (capped at
+  POLL_SECONDS: 5 channels start within 0.25 s, 500 within 25 s), and every later poll
+  ±10 % jitter, so 500 channels at 30 s make an even ~17 requests/s, never a burst. A channel whose poll is still running (API retries)
   skips its turn instead of piling up.
 - **Sockets**: a ``ChatClient`` holds a thread and a socket only while its channel is
   live with a chat channel; offline and unavailable channels cost a heap entry. Threads =
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 POLL_WORKERS = 8          # concurrent live-status requests
 POLL_JITTER = 0.1         # +/- fraction of POLL_SECONDS between two polls of a channel
+FIRST_POLL_RATE = 20.0    # requests/s at most when many channels are added at once
 TIMELINE_SECONDS = 300.0  # a live_session_poll row at least this often while live
 HTTP_POOL = 64            # pooled HTTP connections (pollers + token requests)
 
@@ -94,11 +96,12 @@ class Lifecycle:
                 ch = self._channels.pop(cid)
                 ch.client.leave(reason)
                 self._retired.append(ch.client)
+            spread = min(self.poll_seconds, len(added) / FIRST_POLL_RATE)
             for cid in added:
                 client = ChatClient(cid, self.api, self.add, ws_url=self.ws_url,
                                     rng=random.Random(self.rng.random()), captures=self.store)
                 self._channels[cid] = _Channel(cid, client)
-                self._push(now + self.rng.uniform(0, self.poll_seconds), cid)
+                self._push(now + self.rng.uniform(0, spread), cid)
         if added or removed:
             log.info("channel set: %d collected (+%d, -%d)", len(self._channels), len(added), len(removed))
             self._wake.set()
