@@ -9,7 +9,7 @@ DURATION ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo test test-fast screenshots lint format collect sync dashboard sim system-deps clean
+.PHONY: help install install-dev demo test test-fast bench screenshots lint format collect sync dashboard sim system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ test: install-dev ## run the whole test suite (real PostgreSQL, simulator, AppTe
 
 test-fast: install-dev ## unit tests only (nothing running)
 	$(PY) -m pytest -m unit $(ARGS)
+
+bench: install-dev ## time sync and queries beside DuckDB's postgres scanner, COPY and PostgreSQL: make bench [ARGS="--rows 10000000"]
+	$(PY) bench/run.py $(ARGS)
 
 screenshots: install-dev ## refresh docs/screenshots/ from the browser tests (Chromium)
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_dashboard_browser.py
