@@ -11,6 +11,7 @@ import sys
 from collector import channels
 from collector.api import Api
 from core import db
+from core.cli import plain_table
 
 INFO_ATTEMPTS = 2  # the channel endpoint is only asked for names: do not wait long
 
@@ -29,11 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def format_table(rows: list[dict]) -> str:
     """Plain-text table of ``channels.listing`` rows (names are untrusted text: shown as is)."""
     head = ("CHANNEL", "NAME", "ENABLED", "STATE", "CHAT CHANNEL")
-    body = [(r["channel_id"], (r.get("channel_name") or "-").replace("\n", " "),
+    body = [(r["channel_id"], r.get("channel_name") or "-",
              "yes" if r["enabled"] else "no", r["state"], r.get("chat_channel_id") or "-") for r in rows]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
-    return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
-                     for line in (head, *body))
+    return plain_table(head, body)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from collector import channels
 from core import db, settings
+from core.cli import plain_table
 
 QUERY = """
     SELECT c.channel_id, c.channel_name, c.enabled, c.live_state, c.live_state_reason,
@@ -73,12 +74,10 @@ def format_table(rows: list[dict]) -> str:
     body = []
     for r in rows:
         cov = "-" if r["coverage"] is None else f"{100 * r['coverage']:.1f}%"
-        body.append((r["channel_id"], (r["channel_name"] or "-").replace("\n", " ")[:30], r["state"],
+        body.append((r["channel_id"], (r["channel_name"] or "-")[:30], r["state"],
                      "open" if r["open_sockets"] else "-", r["chat_channel_id"] or "-", _when(r["opened_at"]),
                      _when(r["last_message_at"]), _ago(r["lag_seconds"]), str(r["reconnects_today"]), cov))
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
-    return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
-                     for line in (head, *body))
+    return plain_table(head, body)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import sys
+import unicodedata
 
 from core import settings
 
@@ -42,6 +43,17 @@ def main(prog: str, description: str, commands: dict[str, tuple[str, str]], argv
         logging.getLogger(prog).debug("failed", exc_info=True)
         print(f"{prog} {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def plain_table(head: tuple[str, ...], body: list[tuple]) -> str:
+    """A left-aligned text table for a terminal. Cells are untrusted text (channel names):
+    control characters (ANSI escapes, newlines, tabs) are shown as U+FFFD, never sent raw."""
+    def cell(x) -> str:
+        return "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in str(x))
+    rows = [tuple(cell(x) for x in line) for line in (head, *body)]
+    widths = [max(len(x) for x in col) for col in zip(*rows, strict=True)]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
+                     for line in rows)
 
 
 def one_line(exc: BaseException) -> str:

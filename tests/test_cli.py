@@ -33,3 +33,13 @@ def test_every_command_has_help():
 def test_unknown_command_is_a_usage_error():
     res = _run("collector", "frobnicate")
     assert res.returncode == 2 and "invalid choice" in res.stderr
+
+
+def test_plain_table_neutralises_control_characters():
+    from core.cli import plain_table
+
+    out = plain_table(("ID", "NAME"), [("a", "evil\x1b[2J\nname\t"), ("bb", "김뿡")])
+    assert "\x1b" not in out and "\t" not in out
+    lines = out.splitlines()
+    assert len(lines) == 3 and lines[2] == "bb  김뿡"
+    assert lines[1].startswith("a   evil\ufffd[2J\ufffdname")
