@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from core import settings
+from warehouse import users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
@@ -73,6 +74,8 @@ class Warehouse:
         # SET takes no bound parameters; the zone name was validated above and is quoted
         self.con.execute("SET TimeZone = '" + self.tz.replace("'", "''") + "'")
         self._stubs: list[pa.Table] = []
+        self._users_fresh = users_index.FreshnessCache()
+        self._users_view = False
         self.refresh()
 
     def refresh(self) -> None:
@@ -123,6 +126,22 @@ class Warehouse:
             return True
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
         return "channels" in self._stub_names and lake.fs.get_file_info(channels_file).type.name == "File"
+
+    def has_users_index(self) -> bool:
+        """True when the lake's users side table (warehouse/users_index.py) exists and
+        matches the chat partitions as they are now; it is then the view ``users_index``.
+        A stale or missing index gives False: callers scan the chat instead."""
+        lake = Lake(self.root)
+        if not self._users_fresh.fresh(lake):
+            return False
+        if not self._users_view:
+            path = users_index.index_path(lake)
+            if "://" in self.root and not self.root.startswith("file://"):
+                self.con.register("users_index", pads.dataset(path, filesystem=lake.fs, format="parquet"))
+            else:
+                self.con.read_parquet(self._uri(path)).create_view("users_index")
+            self._users_view = True
+        return True
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         """Run SQL with bound parameters over the views; a polars DataFrame back."""
@@ -284,24 +303,47 @@ def search_users(wh: Warehouse, query: str, channels: list[str] | None = None,
     query = (query or "").strip()
     if not query:
         query = "\x00no match\x00"
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
-        hit AS (
-            SELECT DISTINCT user_id FROM f
-            WHERE is_chatter(user_id) AND (strpos(lower(nickname), lower(?)) > 0 OR user_id = ?)),
-        ur AS (SELECT f.* FROM f JOIN hit USING (user_id)),
-        names AS (
-            SELECT user_id, list(nickname ORDER BY first_t, nickname) AS nicknames
-            FROM (SELECT user_id, nickname, min(chat_time) AS first_t FROM ur
-                  WHERE nickname IS NOT NULL GROUP BY user_id, nickname)
-            GROUP BY user_id)
-        SELECT r.user_id, arg_max(r.nickname, r.chat_time) AS nickname,
-               any_value(names.nicknames) AS nicknames, count(*) AS messages,
-               list_sort(list(DISTINCT r.channel_name)) AS channels,
-               min(r.chat_time) AS first_seen, max(r.chat_time) AS last_seen
-        FROM ur r LEFT JOIN names USING (user_id)
-        GROUP BY r.user_id ORDER BY messages DESC, r.user_id LIMIT ?""",
-                  _filter_params(channels, start, end) + [query, query, int(limit)])
+    params = _filter_params(channels, start, end) + [query, query, int(limit)]
+    return wh.sql(_SEARCH_USERS_INDEXED if wh.has_users_index() else _SEARCH_USERS, params)
+
+
+# search_users over the chat (always right, reads every day) ...
+_SEARCH_USERS = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
+    hit AS (
+        SELECT DISTINCT user_id FROM f
+        WHERE is_chatter(user_id) AND (strpos(lower(nickname), lower(?)) > 0 OR user_id = ?)),
+    ur AS (SELECT f.* FROM f JOIN hit USING (user_id)),
+    names AS (
+        SELECT user_id, list(nickname ORDER BY first_t, nickname) AS nicknames
+        FROM (SELECT user_id, nickname, min(chat_time) AS first_t FROM ur
+              WHERE nickname IS NOT NULL GROUP BY user_id, nickname)
+        GROUP BY user_id)
+    SELECT r.user_id, arg_max(r.nickname, r.chat_time) AS nickname,
+           any_value(names.nicknames) AS nicknames, count(*) AS messages,
+           list_sort(list(DISTINCT r.channel_name)) AS channels,
+           min(r.chat_time) AS first_seen, max(r.chat_time) AS last_seen
+    FROM ur r LEFT JOIN names USING (user_id)
+    GROUP BY r.user_id ORDER BY messages DESC, r.user_id LIMIT ?"""
+# ... and the same answer from the users side table (one row per user, channel, day and
+# nickname, chatters only): sums of the per-group counts, min/max of their spans.
+_SEARCH_USERS_INDEXED = """
+    WITH f AS (
+        SELECT * FROM users_index
+        WHERE day BETWEEN ? AND ? AND (? OR list_contains(?::VARCHAR[], channel_id))),
+    hit AS (SELECT DISTINCT user_id FROM f WHERE strpos(lower(nickname), lower(?)) > 0 OR user_id = ?),
+    ur AS (SELECT f.* FROM f JOIN hit USING (user_id)),
+    names AS (
+        SELECT user_id, list(nickname ORDER BY first_t, nickname) AS nicknames
+        FROM (SELECT user_id, nickname, min(first_seen) AS first_t FROM ur
+              WHERE nickname IS NOT NULL GROUP BY user_id, nickname)
+        GROUP BY user_id)
+    SELECT r.user_id, arg_max(r.nickname, r.last_seen) AS nickname,
+           any_value(names.nicknames) AS nicknames, sum(r.messages)::BIGINT AS messages,
+           list_sort(list(DISTINCT r.channel_name)) AS channels,
+           min(r.first_seen) AS first_seen, max(r.last_seen) AS last_seen
+    FROM ur r LEFT JOIN names USING (user_id)
+    GROUP BY r.user_id ORDER BY messages DESC, r.user_id LIMIT ?"""
 
 
 def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None,
@@ -313,13 +355,40 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
 
     >>> user_messages(wh, "7f3c...", limit=50, offset=50)
     """
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
-        SELECT chat_time, channel_id, channel_name, nickname, message_type, message,
-               message_status, pay_amount, subscription_tier, subscription_month
-        FROM f WHERE user_id = ?
-        ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?""",
-                  _filter_params(channels, start, end) + [user_id, int(limit), int(offset)])
+    params = _filter_params(channels, start, end)
+    tail = [user_id, int(limit), int(offset)]
+    if user_id in (SYSTEM_USER, ANONYMOUS_USER) or not wh.has_users_index():
+        return wh.sql(_USER_MESSAGES, params + tail)
+    # The side table tells which days hold the user's lines and how many: the newest
+    # days holding offset + limit of them are all the page can come from (a later day's
+    # lines are all newer), so only those day partitions are read.
+    per_day = wh.sql(_USER_DAYS, [user_id] + params)
+    days, need = [], int(offset) + int(limit)
+    for day, n in per_day.iter_rows():
+        if need <= 0:
+            break
+        days.append(day)
+        need -= n
+    return wh.sql(_USER_MESSAGES_IN_DAYS, params + [days] + tail)
+
+
+_USER_MESSAGES = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
+    SELECT chat_time, channel_id, channel_name, nickname, message_type, message,
+           message_status, pay_amount, subscription_tier, subscription_month
+    FROM f WHERE user_id = ?
+    ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
+_USER_DAYS = """
+    SELECT day, sum(messages)::BIGINT AS n FROM users_index
+    WHERE user_id = ? AND day BETWEEN ? AND ? AND (? OR list_contains(?::VARCHAR[], channel_id))
+    GROUP BY day ORDER BY day DESC"""
+# the day list is a bound parameter: DuckDB prunes the other day files
+_USER_MESSAGES_IN_DAYS = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE list_contains(?::DATE[], day))
+    SELECT chat_time, channel_id, channel_name, nickname, message_type, message,
+           message_status, pay_amount, subscription_tier, subscription_month
+    FROM f WHERE user_id = ?
+    ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
 
 
 def daily_counts(wh: Warehouse) -> pl.DataFrame:
