@@ -1,20 +1,29 @@
-"""PostgreSQL → Arrow: stream a table's SELECT through a server-side cursor in batches of
-tuples, turned column-wise into Arrow record batches (memory bounded by one batch); and
+"""PostgreSQL → Arrow: stream a table's SELECT through server-side cursors in batches of
+tuples, fetched by a background thread a bounded number of batches ahead (PostgreSQL works
+while we convert and write) and turned column-wise into Arrow record batches; and
 `resolve`, which gives a registry entry without a fixed schema its columns from the
 PostgreSQL catalog (or None when the table does not exist in this database)."""
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+import queue
+import threading
 from collections.abc import Iterator
 
 import psycopg2.extensions
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 from warehouse.tables import UTC_US, Table
 
 BATCH_ROWS = 20_000
+PREFETCH = 2      # batches fetched ahead by the producer thread
+_DONE = object()  # end of stream marker
+PIPE_BUFFER = 1 << 20
+CSV_BLOCK = 8 << 20  # pyarrow parses the COPY output in blocks of this many bytes
 # PostgreSQL type (information_schema udt_name) → Arrow type and the select expression
 # template ({} = the quoted column). Anything else is exported as text.
 _US = "(extract(epoch from {}) * 1000000)::bigint"
@@ -35,15 +44,142 @@ def to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def _queries(conn: psycopg2.extensions.connection, table: Table,
+             params: dict | None) -> Iterator[tuple[str, dict | None]]:
+    """The SELECTs that make up `table` with `params`, in output order: one per key of
+    ``table.split`` when the table declares one (each an index range that needs no sort),
+    else ``table.select`` alone."""
+    if table.split is None or params is None:
+        yield table.select, params
+        return
+    with conn.cursor() as cur:
+        cur.execute(table.split)
+        keys = [r[0] for r in cur.fetchall()]
+    for key in keys:
+        yield table.select_split, {**params, "key": key}
+
+
+def _fetch(conn: psycopg2.extensions.connection, table: Table, params: dict | None, batch_rows: int,
+           out: queue.Queue, stop: threading.Event) -> None:
+    """Producer: run the table's SELECTs through server-side cursors, put lists of tuples
+    (never empty) on `out`, then _DONE; an exception is put instead of _DONE."""
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        for query, args in _queries(conn, table, params):
+            with conn.cursor(name=f"wh_extract_{next(_cursor_ids)}") as cur:
+                cur.itersize = batch_rows
+                cur.execute(query, args)  # None: no %-interpolation at all
+                while rows := cur.fetchmany(batch_rows):
+                    if not put(rows):
+                        return
+        put(_DONE)
+    except BaseException as exc:  # handed to the consumer, raised there
+        put(exc)
+
+
 def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | None = None,
-           batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-    """Yield record batches of `table.select` run with `params`. Runs inside the caller's
-    transaction (a server-side cursor needs one); the cursor is closed when done."""
-    with conn.cursor(name=f"wh_extract_{next(_cursor_ids)}") as cur:
-        cur.itersize = batch_rows
-        cur.execute(table.select, params)  # None: no %-interpolation at all
-        while rows := cur.fetchmany(batch_rows):
-            yield to_batch(rows, table.schema)
+           batch_rows: int = BATCH_ROWS, prefetch: int = PREFETCH) -> Iterator[pa.RecordBatch]:
+    """Yield record batches of `table` run with `params` (rows in the table's order).
+
+    Runs inside the caller's transaction. Day tables go through ``COPY … TO STDOUT (FORMAT
+    csv)`` parsed by pyarrow (see copy_csv); the others through a server-side cursor, a
+    background thread fetching up to `prefetch` batches ahead. Either way PostgreSQL
+    produces the next rows while the caller converts and writes these, and memory stays
+    bounded by a few batches. The caller must not use `conn` until the iterator is
+    exhausted or closed (closing it stops and joins the thread)."""
+    if table.by_day and params is not None:
+        yield from copy_csv(conn, table, params)
+        return
+    out: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+    stop = threading.Event()
+    worker = threading.Thread(target=_fetch, args=(conn, table, params, batch_rows, out, stop),
+                              name="wh-extract", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield to_batch(item, table.schema)
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _copy_out(conn, statements: list[str], sink, errors: list[BaseException]) -> None:
+    """Producer: run the COPY statements into `sink` (the pipe's write end, a C-level
+    buffered file: psycopg2 calls its write once per row), then close it (EOF)."""
+    try:
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.copy_expert(statement, sink, size=PIPE_BUFFER)
+    except BaseException as exc:  # raised by the consumer
+        errors.append(exc)
+    finally:
+        try:
+            sink.close()
+        except OSError:
+            pass
+
+
+def _csv_options(schema: pa.Schema) -> tuple:
+    """pyarrow CSV options that read PostgreSQL's CSV exactly: NULL is an unquoted empty
+    field, "" an empty string, nothing else (no 'NA', 'NULL' guessing), t/f booleans,
+    timestamps as the integer microseconds the SELECT produces."""
+    types = {f.name: (pa.int64() if pa.types.is_timestamp(f.type) else f.type) for f in schema}
+    return (pacsv.ReadOptions(column_names=schema.names, block_size=CSV_BLOCK),
+            pacsv.ParseOptions(newlines_in_values=True),
+            pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
+                                 quoted_strings_can_be_null=False, true_values=["t"], false_values=["f"]))
+
+
+def copy_csv(conn: psycopg2.extensions.connection, table: Table, params: dict) -> Iterator[pa.RecordBatch]:
+    """Record batches of `table` with `params` through ``COPY (SELECT …) TO STDOUT (FORMAT
+    csv)``: a thread runs the COPY (one per key of ``table.split``, else one) into a pipe,
+    pyarrow parses the other end. No Python object per value: this is what makes the
+    sync as fast as PostgreSQL can send. Parameters are bound by psycopg2 (mogrify)."""
+    statements = []
+    with conn.cursor() as cur:
+        for query, args in _queries(conn, table, params):
+            statements.append(b"COPY (" + cur.mogrify(query, args) + b") TO STDOUT (FORMAT csv)")
+    read_fd, write_fd = os.pipe()
+    sink, errors = os.fdopen(write_fd, "wb", buffering=PIPE_BUFFER), []
+    worker = threading.Thread(target=_copy_out, args=(conn, [s.decode() for s in statements], sink, errors),
+                              name="wh-copy", daemon=True)
+    worker.start()
+    source = os.fdopen(read_fd, "rb", buffering=PIPE_BUFFER)
+    finished = False
+    try:
+        try:
+            reader = pacsv.open_csv(source, *_csv_options(table.schema))
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV" not in str(exc):
+                raise
+            reader = None
+        for batch in reader or ():
+            if batch.num_rows:
+                yield pa.RecordBatch.from_arrays(
+                    [col.cast(f.type) for col, f in zip(batch.columns, table.schema, strict=True)],
+                    schema=table.schema)
+        finished = True
+    finally:
+        if not finished:  # drain: the COPY runs to its end, so the connection stays sound
+            while os.read(read_fd, PIPE_BUFFER):
+                pass
+        worker.join()
+        source.close()
+    if errors:
+        raise errors[0]
 
 
 def exists(conn: psycopg2.extensions.connection, source: str) -> bool:

@@ -157,6 +157,9 @@ class Lake:
                         writer.write_batch(_conform(batch, table.schema))
                         rows += batch.num_rows
         except BaseException:
+            close = getattr(batches, "close", None)
+            if close is not None:  # a generator: stop its producer now, not at garbage collection
+                close()
             self._delete_quietly(tmp)
             raise
         if rows == 0 and table.by_day:

@@ -1,0 +1,122 @@
+"""The fast extraction path (COPY … (FORMAT csv) parsed by pyarrow, fetched by a thread)
+against a real PostgreSQL: it must give exactly what the plain cursor path gives — NULL vs
+empty string, text that looks like NULL/NA/numbers, quotes, commas, newlines, Hangul,
+booleans, timestamps — and leave the connection sound when the reader stops early or the
+SELECT fails."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+import pyarrow as pa
+import pytest
+
+from warehouse import extract
+from warehouse.lake import Lake
+from warehouse.tables import CHAT
+
+T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
+BOUNDS = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(days=1)}
+NASTY = ["", "NULL", "NA", "null", "N/A", "nan", "1e5", "  spaced  ", 'quote " inside', "a,b", "line\nbreak",
+         "cr\r\nlf", "\\N", "침착맨 ㅋㅋㅋ", "\"\"", "t", "f", "\t tab"]
+
+
+def _rows(pg, n: int) -> None:
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, %s), (%s, %s) RETURNING id",
+                    ("c" * 32, "채널,\"c\"", "d" * 32, None))
+        fks = [r[0] for r in cur.fetchall()]
+        for i in range(n):
+            text = NASTY[i % len(NASTY)]
+            cur.execute(
+                "INSERT INTO stream_chat (channel_fk, user_id, nickname, message, message_type, msg_type_code,"
+                " chat_time, subscription_month, is_anonymous, badges, raw, dedupe_key, blinded_at)"
+                " VALUES (%s, %s, %s, %s, 'chat', %s, %s, %s, %s, %s, %s, %s, %s)",
+                (fks[i % 2], None if i % 5 == 0 else f"u{i % 7}", text if i % 3 else None, text,
+                 None if i % 4 == 0 else i, T0 + timedelta(seconds=i // 3), None if i % 2 else i,
+                 None if i % 3 == 0 else bool(i % 2), json.dumps([{"t": text}], ensure_ascii=False),
+                 json.dumps({"m": text}, ensure_ascii=False), f"k{i}",
+                 T0 + timedelta(microseconds=7 * i) if i % 6 == 0 else None))
+    pg.commit()
+
+
+def _cursor_path(pg) -> pa.Table:
+    """The reference: the same SELECT through a plain cursor and extract.to_batch."""
+    with pg.cursor() as cur:
+        cur.execute(CHAT.select, BOUNDS)
+        return pa.Table.from_batches([extract.to_batch(cur.fetchall(), CHAT.schema)], schema=CHAT.schema)
+
+
+def _usable(pg) -> None:
+    with pg.cursor() as cur:
+        cur.execute("SELECT count(*) FROM stream_chat")
+        assert cur.fetchone()[0] > 0
+
+
+@pytest.mark.integration
+def test_copy_csv_gives_exactly_the_cursor_rows(pg, monkeypatch):
+    _rows(pg, 300)
+    monkeypatch.setattr(extract, "CSV_BLOCK", 4096)  # many blocks: rows straddle block edges
+    got = pa.Table.from_batches(list(extract.stream(pg, CHAT, BOUNDS)), schema=CHAT.schema)
+    want = _cursor_path(pg)
+    assert got.num_rows == want.num_rows == 300
+    for name in CHAT.schema.names:
+        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+    messages = got.column("message").to_pylist()
+    assert "" in messages and "NULL" in messages and "line\nbreak" in messages and None not in messages
+    assert got.column("nickname").null_count == 100  # NULL stays NULL, "" stays ""
+
+
+@pytest.mark.integration
+def test_split_by_channel_gives_the_same_rows_in_the_same_order(pg):
+    _rows(pg, 120)
+    split = dataclasses.replace(CHAT, split="SELECT id FROM stream_channel ORDER BY channel_id",
+                                select_split=CHAT.select.replace(
+                                    " WHERE c.chat_time", " WHERE c.channel_fk = %(key)s AND c.chat_time").replace(
+                                    "ORDER BY ch.channel_id, ", "ORDER BY "))
+    got = pa.Table.from_batches(list(extract.stream(pg, split, BOUNDS)), schema=CHAT.schema)
+    assert got.equals(_cursor_path(pg))
+
+
+@pytest.mark.integration
+def test_reader_stopping_early_leaves_the_connection_usable(pg, monkeypatch):
+    _rows(pg, 400)
+    monkeypatch.setattr(extract, "CSV_BLOCK", 4096)
+    monkeypatch.setattr(extract, "PIPE_BUFFER", 4096)
+    batches = extract.stream(pg, CHAT, BOUNDS)
+    first = next(batches)
+    assert 0 < first.num_rows < 400
+    batches.close()  # stops mid-COPY: the rest is drained, the thread joined
+    _usable(pg)
+
+
+@pytest.mark.integration
+def test_writer_failure_mid_day_keeps_the_partition_and_the_connection(pg, tmp_path, monkeypatch):
+    _rows(pg, 400)
+    monkeypatch.setattr(extract, "CSV_BLOCK", 4096)
+    lake = Lake(str(tmp_path))
+    day = T0.date()
+
+    def failing():
+        for i, batch in enumerate(extract.stream(pg, CHAT, BOUNDS)):
+            if i == 1:
+                raise RuntimeError("disk full")
+            yield batch
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        lake.write(CHAT, failing(), day)
+    assert not lake.exists(CHAT, day)
+    _usable(pg)
+
+
+@pytest.mark.integration
+def test_a_failing_select_raises_and_writes_nothing(pg, tmp_path):
+    _rows(pg, 10)
+    broken = dataclasses.replace(CHAT, split=None, select=CHAT.select.replace("c.message,", "c.message::int,"))
+    with pytest.raises(psycopg2.Error):
+        Lake(str(tmp_path)).write(broken, extract.stream(pg, broken, BOUNDS), T0.date())
+    assert not Lake(str(tmp_path)).exists(CHAT, T0.date())
+    pg.rollback()
+    _usable(pg)
