@@ -1,0 +1,176 @@
+"""The users side table (warehouse/users_index.py): search_users and user_messages give
+the same answers with the index as without it (the chat scan), on both fixture lakes; a
+stale index (a day rewritten, added or removed after the build) is never used; the
+incremental rebuild equals a full one."""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import warehouse
+from tests.lakefixture import build_fixture_lake
+from tests.lakefixture_rich import build_rich_lake
+from warehouse import users_index
+from warehouse.lake import Lake
+from warehouse.queries import search_users, user_messages
+from warehouse.tables import CHAT
+
+pytestmark = pytest.mark.integration
+KST = ZoneInfo("Asia/Seoul")
+
+
+def _pair(tmp_path, build):
+    """Two copies of one lake: `idx` with a fresh users index, `scan` without one."""
+    facts = build(tmp_path / "scan")
+    shutil.copytree(tmp_path / "scan", tmp_path / "idx")
+    rows = users_index.build_users_index(str(tmp_path / "idx"))
+    assert rows > 0
+    idx, scan = warehouse.open(str(tmp_path / "idx")), warehouse.open(str(tmp_path / "scan"))
+    assert idx.has_users_index() and not scan.has_users_index()
+    return facts, idx, scan
+
+
+def _queries(facts) -> list[str]:
+    nicks = sorted({r["nickname"] for r in facts["rows"] if r["nickname"]})
+    users = sorted({r["user_id"] for r in facts["rows"] if r["user_id"]})
+    pieces = ["김", "%", "_", "'", "\\", "mixed", "LEE", "왕", "  ", "", "nobody", "anonymous", "SYSTEM_MESSAGE"]
+    return nicks[::max(1, len(nicks) // 8)] + sorted({n[:1] for n in nicks})[:6] + users[:3] + pieces
+
+
+def _filters(facts):
+    days = sorted({r["day"] for r in facts["rows"]})
+    cids = facts["channel_ids"]
+    return [{}, {"channels": cids[:1]}, {"channels": cids[1:]}, {"start": days[1]},
+            {"end": days[len(days) // 2]}, {"channels": [cids[2]], "start": days[0], "end": days[-2]},
+            {"channels": []}, {"start": date(2001, 1, 1), "end": date(2001, 1, 2)}]
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_search_users_same_with_and_without_index(tmp_path, build):
+    facts, idx, scan = _pair(tmp_path, build)
+    checked = 0
+    for query in _queries(facts):
+        for filt in _filters(facts):
+            for limit in ((100, 2) if not filt else (100,)):
+                want = search_users(scan, query, limit=limit, **filt)
+                got = search_users(idx, query, limit=limit, **filt)
+                assert got.equals(want), (query, filt, limit, got, want)
+                checked += want.height
+    assert checked > 50  # the comparisons were about real answers, not empty frames
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_user_messages_same_with_and_without_index(tmp_path, build):
+    facts, idx, scan = _pair(tmp_path, build)
+    users = sorted({r["user_id"] for r in facts["rows"] if r["user_id"]})
+    users = sorted(set(users[::max(1, len(users) // 6)]) | {facts["renamed_user"], "anonymous"})
+    checked = 0
+    for user in users + ["nobody"]:
+        n = sum(1 for r in facts["rows"] if r["user_id"] == user)
+        pages = [(1000, 0), (1, 0), (3, n // 2), (5, max(0, n - 2)), (10, n + 5), (0, 0)]
+        for filt in _filters(facts)[:4]:
+            for limit, offset in pages:
+                want = user_messages(scan, user, limit=limit, offset=offset, **filt)
+                got = user_messages(idx, user, limit=limit, offset=offset, **filt)
+                assert got.equals(want), (user, filt, limit, offset)
+                checked += want.height
+    assert checked > 100
+
+
+def _rewrite_day_without(root, day: date, user: str) -> None:
+    lake = Lake(str(root))
+    old = lake.read(CHAT, day)
+    lake.write(CHAT, old.filter(pc.fill_null(pc.not_equal(old.column("user_id"), user), True)), day)
+
+
+def test_stale_index_is_ignored_and_rebuild_catches_up(tmp_path):
+    facts, idx, scan = _pair(tmp_path, build_fixture_lake)
+    user, day = facts["renamed_user"], facts["days"][2]
+    before = user_messages(idx, user)
+    assert day in {t.astimezone(KST).date() for t in before["chat_time"]}
+    # a day rewritten behind the index's back (as forget-user or a sync without the hook would)
+    _rewrite_day_without(tmp_path / "idx", day, user)
+    _rewrite_day_without(tmp_path / "scan", day, user)
+    assert not idx.has_users_index() and not users_index.is_fresh(str(tmp_path / "idx"))
+    assert user_messages(idx, user).equals(user_messages(scan, user))
+    assert user_messages(idx, user).height < before.height
+    assert search_users(idx, user).equals(search_users(scan, user))
+    # the rebuild aggregates the changed day again and equals a full build
+    users_index.build_users_index(str(tmp_path / "idx"))
+    assert idx.has_users_index()
+    path = users_index.index_path(Lake(str(tmp_path / "idx")))
+    incremental = pq.read_table(path)
+    users_index.build_users_index(str(tmp_path / "idx"), full=True)
+    assert pq.read_table(path).equals(incremental)
+    assert user_messages(idx, user).equals(user_messages(scan, user))
+    assert search_users(idx, user).equals(search_users(scan, user))
+
+
+def test_added_and_removed_days_make_the_index_stale(tmp_path):
+    facts, idx, scan = _pair(tmp_path, build_fixture_lake)
+    lake = Lake(str(tmp_path / "idx"))
+    first, last = facts["days"][0], facts["days"][-1]
+    # a new day (a copy of the last one's rows, one day later)
+    new_day = date(last.year, last.month, last.day + 1)
+    lake.write(CHAT, lake.read(CHAT, last), new_day)
+    assert not idx.has_users_index()
+    users_index.build_users_index(lake)
+    assert idx.has_users_index()
+    assert new_day in set(pq.read_table(users_index.index_path(lake)).column("day").to_pylist())
+    # a day removed (an empty rewrite removes the partition)
+    lake.write(CHAT, CHAT.schema.empty_table(), first)
+    assert not idx.has_users_index()
+    users_index.build_users_index(lake)
+    days = set(pq.read_table(users_index.index_path(lake)).column("day").to_pylist())
+    assert first not in days and new_day in days
+    user = facts["renamed_user"]
+    got = user_messages(idx, user, limit=100_000)
+    want = sorted((r for r in facts["rows"] if r["user_id"] == user and r["day"] != first),
+                  key=lambda r: (r["chat_time"], r["id"]), reverse=True)
+    copied = [r for r in want if r["day"] == last]
+    assert got.height == len(want) + len(copied)
+
+
+def test_index_layout_and_atomic_write(tmp_path):
+    facts = build_fixture_lake(tmp_path)
+    rows = users_index.build_users_index(str(tmp_path))
+    folder = tmp_path / "users"
+    assert [p.name for p in folder.iterdir()] == ["part-0.parquet"]  # no temporary file left
+    table = pq.read_table(folder / "part-0.parquet")
+    assert table.num_rows == rows and table.schema.remove_metadata().equals(users_index.USERS_SCHEMA)
+    ids = table.column("user_id").to_pylist()
+    assert ids == sorted(ids)
+    assert not {"anonymous", "SYSTEM_MESSAGE", None} & set(ids)
+    chatter_rows = [r for r in facts["rows"] if r["user_id"] not in (None, "anonymous", "SYSTEM_MESSAGE")]
+    assert pc.sum(table.column("messages")).as_py() == len(chatter_rows)
+    # a second build with nothing changed writes nothing
+    mtime = (folder / "part-0.parquet").stat().st_mtime_ns
+    assert users_index.build_users_index(str(tmp_path)) == rows
+    assert (folder / "part-0.parquet").stat().st_mtime_ns == mtime
+
+
+def test_empty_lake_index(tmp_path):
+    assert users_index.build_users_index(str(tmp_path)) == 0
+    wh = warehouse.open(str(tmp_path))
+    assert wh.has_users_index()
+    assert search_users(wh, "김").height == 0 and user_messages(wh, "x").height == 0
+    build_fixture_lake(tmp_path)  # chat arrives after the (empty) index: stale until rebuilt
+    assert not wh.has_users_index()
+    assert search_users(wh, "김").height > 0
+
+
+def test_unreadable_index_is_ignored(tmp_path):
+    build_fixture_lake(tmp_path)
+    (tmp_path / "users").mkdir()
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "users" / "part-0.parquet")  # no fingerprint
+    wh = warehouse.open(str(tmp_path))
+    assert not wh.has_users_index()
+    assert search_users(wh, "김").height > 0
+    users_index.build_users_index(str(tmp_path))  # replaced by a real one
+    assert wh.has_users_index()
