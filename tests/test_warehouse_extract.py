@@ -120,3 +120,21 @@ def test_a_failing_select_raises_and_writes_nothing(pg, tmp_path):
     assert not Lake(str(tmp_path)).exists(CHAT, T0.date())
     pg.rollback()
     _usable(pg)
+
+
+@pytest.mark.integration
+def test_timestamps_are_exact_microseconds_whatever_the_session_time_zone(pg):
+    _rows(pg, 60)
+    with pg.cursor() as cur:
+        cur.execute("SET TIME ZONE 'America/St_Johns'")  # a half-hour offset, DST
+        cur.execute("SELECT id, (extract(epoch from chat_time) * 1000000)::bigint,"
+                    " (extract(epoch from created_at) * 1000000)::bigint,"
+                    " (extract(epoch from blinded_at) * 1000000)::bigint FROM stream_chat ORDER BY id")
+        want = {r[0]: r[1:] for r in cur.fetchall()}
+    got = pa.Table.from_batches(list(extract.stream(pg, CHAT, BOUNDS)), schema=CHAT.schema)
+    ints = {name: got.column(name).cast(pa.int64()).to_pylist() for name in ("chat_time", "created_at", "blinded_at")}
+    have = {i: (ints["chat_time"][n], ints["created_at"][n], ints["blinded_at"][n])
+            for n, i in enumerate(got.column("id").to_pylist())}
+    assert have == want
+    assert any(v[2] is not None and v[2] % 1_000_000 for v in want.values())  # sub-second values covered
+    pg.rollback()

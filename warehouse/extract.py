@@ -24,6 +24,7 @@ PREFETCH = 2      # batches fetched ahead by the producer thread
 _DONE = object()  # end of stream marker
 PIPE_BUFFER = 1 << 20
 CSV_BLOCK = 8 << 20  # pyarrow parses the COPY output in blocks of this many bytes
+CSV_THREADS = True
 # PostgreSQL type (information_schema udt_name) → Arrow type and the select expression
 # template ({} = the quoted column). Anything else is exported as text.
 _US = "(extract(epoch from {}) * 1000000)::bigint"
@@ -135,9 +136,11 @@ def _copy_out(conn, statements: list[str], sink, errors: list[BaseException]) ->
 def _csv_options(schema: pa.Schema) -> tuple:
     """pyarrow CSV options that read PostgreSQL's CSV exactly: NULL is an unquoted empty
     field, "" an empty string, nothing else (no 'NA', 'NULL' guessing), t/f booleans,
-    timestamps as the integer microseconds the SELECT produces."""
-    types = {f.name: (pa.int64() if pa.types.is_timestamp(f.type) else f.type) for f in schema}
-    return (pacsv.ReadOptions(column_names=schema.names, block_size=CSV_BLOCK),
+    timestamps as the UTC wall-clock text the SELECT produces (``AT TIME ZONE 'UTC'``,
+    ISO DateStyle, which psycopg2 sets on every connection), read as naive timestamps and
+    labelled UTC afterwards."""
+    types = {f.name: (pa.timestamp("us") if pa.types.is_timestamp(f.type) else f.type) for f in schema}
+    return (pacsv.ReadOptions(column_names=schema.names, block_size=CSV_BLOCK, use_threads=CSV_THREADS),
             pacsv.ParseOptions(newlines_in_values=True),
             pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                                  quoted_strings_can_be_null=False, true_values=["t"], false_values=["f"]))

@@ -1,8 +1,10 @@
 """The tables the sync exports, declared as data: name, Arrow schema, the SELECT that
 produces it (column order = schema order), and how it is partitioned and sorted.
 
-Timestamps are selected as integer microseconds since the epoch (cheap to transfer and
-exact); JSON columns as text. The SELECTs take only bound parameters, never values
+Timestamps of the day tables are selected as ``ts AT TIME ZONE 'UTC'`` (a UTC wall-clock
+timestamp: exact to the microsecond, independent of the session's TimeZone, and cheaper for
+PostgreSQL than numeric epoch arithmetic); the small tables' as integer microseconds since
+the epoch (extract.PG_TYPES). JSON columns as text. The SELECTs take only bound parameters, never values
 formatted into the text."""
 from __future__ import annotations
 
@@ -73,12 +75,12 @@ TIMESTAMP_COLUMNS = frozenset(f.name for f in CHAT_SCHEMA if f.type == UTC_US) |
 _CHAT_COLUMNS = (
     "SELECT c.id, ch.channel_id, ch.channel_name, c.chat_channel_id, c.user_id, c.nickname,"
     " c.message, c.message_type, c.msg_type_code, c.message_status,"
-    " (extract(epoch from c.chat_time) * 1000000)::bigint,"
-    " (extract(epoch from c.created_at) * 1000000)::bigint,"
+    " (c.chat_time AT TIME ZONE 'UTC') AS chat_time,"
+    " (c.created_at AT TIME ZONE 'UTC') AS created_at,"
     " c.subscription_month, c.subscription_tier, c.os_type, c.user_role, c.pay_amount,"
     " c.pay_type, c.donation_type, c.donation_id, c.is_anonymous, c.gift_receiver_id,"
     " c.gift_receiver_nickname, c.gift_tier, c.color_code, c.badges::text, c.member_count,"
-    " c.blind_type, (extract(epoch from c.blinded_at) * 1000000)::bigint, c.raw::text, c.dedupe_key"
+    " c.blind_type, (c.blinded_at AT TIME ZONE 'UTC') AS blinded_at, c.raw::text, c.dedupe_key"
     " FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk"
 )
 _NOT_OPTED_OUT = " AND NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = c.user_id)"
@@ -129,8 +131,8 @@ EVENTS_SCHEMA = pa.schema([
 
 EVENTS_SELECT = (
     "SELECT e.id, ch.channel_id, e.chat_channel_id, e.cmd, e.event_type,"
-    " (extract(epoch from e.event_time) * 1000000)::bigint,"
-    " (extract(epoch from e.received_at) * 1000000)::bigint, e.body::text, e.dedupe_key"
+    " (e.event_time AT TIME ZONE 'UTC') AS event_time,"
+    " (e.received_at AT TIME ZONE 'UTC') AS received_at, e.body::text, e.dedupe_key"
     " FROM events e LEFT JOIN stream_channel ch ON ch.id = e.channel_fk"
     " WHERE coalesce(e.event_time, e.received_at) >= %(start)s"
     " AND coalesce(e.event_time, e.received_at) < %(end)s"
