@@ -16,6 +16,7 @@ import pytest
 import warehouse
 from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
+from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
 from warehouse import users_index
 from warehouse.lake import Lake
 from warehouse.queries import search_users, user_messages
@@ -174,3 +175,22 @@ def test_unreadable_index_is_ignored(tmp_path):
     assert search_users(wh, "김").height > 0
     users_index.build_users_index(str(tmp_path))  # replaced by a real one
     assert wh.has_users_index()
+
+
+def test_index_on_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixture
+    root = s3_lake[0]
+    facts = build_fixture_lake(root)
+    build_fixture_lake(tmp_path)  # the same rows on local disk, no index: the reference
+    assert users_index.build_users_index(root) > 0
+    idx, scan = warehouse.open(root), warehouse.open(str(tmp_path))
+    assert idx.has_users_index()
+    user = facts["renamed_user"]
+    for query in ("김", facts["special_nick"], facts["new_nick"], user):
+        assert search_users(idx, query).equals(search_users(scan, query))
+    assert user_messages(idx, user, limit=7, offset=3).equals(user_messages(scan, user, limit=7, offset=3))
+    _rewrite_day_without(root, facts["days"][1], user)
+    assert not idx.has_users_index()
+    users_index.build_users_index(root)
+    _rewrite_day_without(tmp_path, facts["days"][1], user)
+    assert idx.has_users_index()
+    assert user_messages(idx, user).equals(user_messages(scan, user))

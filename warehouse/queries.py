@@ -75,7 +75,7 @@ class Warehouse:
         self.con.execute("SET TimeZone = '" + self.tz.replace("'", "''") + "'")
         self._stubs: list[pa.Table] = []
         self._users_fresh = users_index.FreshnessCache()
-        self._users_view = False
+        self._users_view: tuple | None = None  # the index file the view was made for
         self.refresh()
 
     def refresh(self) -> None:
@@ -134,13 +134,14 @@ class Warehouse:
         lake = Lake(self.root)
         if not self._users_fresh.fresh(lake):
             return False
-        if not self._users_view:
+        remote = "://" in self.root and not self.root.startswith("file://")
+        if not self._users_view or (remote and self._users_view != self._users_fresh.key):
             path = users_index.index_path(lake)
-            if "://" in self.root and not self.root.startswith("file://"):
+            if remote:  # a dataset pins the object's size: make a new one for a new file
                 self.con.register("users_index", pads.dataset(path, filesystem=lake.fs, format="parquet"))
             else:
                 self.con.read_parquet(self._uri(path)).create_view("users_index")
-            self._users_view = True
+            self._users_view = self._users_fresh.key
         return True
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:

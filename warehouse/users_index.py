@@ -136,7 +136,7 @@ class FreshnessCache:
     a reader's freshness check costs one listing of the chat folder and one stat."""
 
     def __init__(self) -> None:
-        self._key: tuple | None = None
+        self.key: tuple | None = None  # (size, mtime_ns, inode) of the index file last read
         self._parts: Fingerprint | None = None
 
     def fresh(self, lake: Lake) -> bool:
@@ -144,8 +144,8 @@ class FreshnessCache:
         key = _file_key(lake, index_path(lake))
         if key is None:
             return False
-        if key != self._key:
-            self._key, self._parts = key, read_fingerprint(lake)
+        if key != self.key:
+            self.key, self._parts = key, read_fingerprint(lake)
         return self._parts is not None and self._parts == _jsonable(chat_fingerprint(lake))
 
 
