@@ -194,3 +194,19 @@ def test_index_on_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixtu
     _rewrite_day_without(tmp_path, facts["days"][1], user)
     assert idx.has_users_index()
     assert user_messages(idx, user).equals(user_messages(scan, user))
+
+
+def test_forget_user_leaves_no_trace_in_the_index(pg, tmp_path):
+    from warehouse import privacy
+    facts = build_fixture_lake(tmp_path)
+    users_index.build_users_index(str(tmp_path))
+    user = facts["renamed_user"]
+    path = users_index.index_path(Lake(str(tmp_path)))
+    assert user in set(pq.read_table(path).column("user_id").to_pylist())
+    report = privacy.forget_user(pg, str(tmp_path), user)
+    assert report.lake_rows_removed > 0
+    assert user not in set(pq.read_table(path).column("user_id").to_pylist())
+    wh = warehouse.open(str(tmp_path))
+    assert wh.has_users_index()
+    assert search_users(wh, user).height == 0 and search_users(wh, facts["new_nick"]).height == 0
+    assert search_users(wh, "김").height > 0
