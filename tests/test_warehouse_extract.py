@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pyarrow as pa
+import pyarrow.parquet  # noqa: F401  (pa.parquet)
 import pytest
 
 from warehouse import extract
@@ -138,3 +139,18 @@ def test_timestamps_are_exact_microseconds_whatever_the_session_time_zone(pg):
     assert have == want
     assert any(v[2] is not None and v[2] % 1_000_000 for v in want.values())  # sub-second values covered
     pg.rollback()
+
+
+@pytest.mark.unit
+def test_lake_gathers_batches_into_bounded_row_groups(tmp_path, monkeypatch):
+    from warehouse import lake as lake_module
+    from warehouse.tables import Table
+    monkeypatch.setattr(lake_module, "ROW_GROUP_ROWS", 1000)
+    schema = pa.schema([("a", pa.int64())])
+    table = Table("t", schema, None, by_day=False)
+    batches = (pa.record_batch([pa.array(range(i * 700, (i + 1) * 700))], schema=schema) for i in range(10))
+    lake = Lake(str(tmp_path))
+    assert lake.write(table, batches)[0] == 7000
+    meta = pa.parquet.ParquetFile(lake.part_path(table)).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1000] * 7
+    assert lake.read(table).column("a").to_pylist() == list(range(7000))

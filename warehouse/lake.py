@@ -65,6 +65,9 @@ PART = "part-0.parquet"
 TMP_PREFIX = "." + PART + ".tmp-"
 STATE_PATH = "_sync/state.json"
 COMPRESSION = "zstd"
+# Rows per Parquet row group: batches are gathered into groups of this size (the last one of
+# a file smaller), whatever size the extraction yields them in; memory holds one group.
+ROW_GROUP_ROWS = 131_072
 
 
 def is_uri(root: str) -> bool:
@@ -152,10 +155,16 @@ class Lake:
         try:
             with self.fs.open_output_stream(tmp) as sink, \
                     pq.ParquetWriter(sink, table.schema, compression=COMPRESSION) as writer:
+                pending: list[pa.RecordBatch] = []
+                held = 0
                 for batch in batches:
                     if batch.num_rows:
-                        writer.write_batch(_conform(batch, table.schema))
+                        pending.append(_conform(batch, table.schema))
+                        held += batch.num_rows
                         rows += batch.num_rows
+                        if held >= ROW_GROUP_ROWS:
+                            pending, held = _flush(writer, pending, table.schema, whole=False)
+                _flush(writer, pending, table.schema, whole=True)
         except BaseException:
             close = getattr(batches, "close", None)
             if close is not None:  # a generator: stop its producer now, not at garbage collection
@@ -203,6 +212,20 @@ class Lake:
         with self.fs.open_output_stream(tmp) as f:
             f.write(json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"))
         self._replace(tmp, self._path(STATE_PATH))
+
+
+def _flush(writer: pq.ParquetWriter, pending: list[pa.RecordBatch], schema: pa.Schema,
+           whole: bool) -> tuple[list[pa.RecordBatch], int]:
+    """Write the full row groups held in `pending` (all of it when `whole`); return what is
+    left over (fewer than ROW_GROUP_ROWS rows) and its row count."""
+    if not pending:
+        return [], 0
+    held = pa.Table.from_batches(pending, schema=schema)
+    cut = held.num_rows if whole else held.num_rows // ROW_GROUP_ROWS * ROW_GROUP_ROWS
+    if cut:
+        writer.write_table(held.slice(0, cut), row_group_size=ROW_GROUP_ROWS)
+    rest = held.slice(cut)
+    return rest.to_batches(), rest.num_rows
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
