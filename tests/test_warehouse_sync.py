@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -377,6 +378,16 @@ def test_lock_keeps_two_syncs_apart(pg_url, pg, tmp_path, caplog):
         assert sync(pg, str(tmp_path), dry_run=True).planned["chat"], "a dry run needs no lock"
     finally:
         other.close()
+    # the other backend releases its lock when it has exited, a moment after close()
+    deadline = time.monotonic() + 10
+    while True:
+        with pg.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s", (LOCK_ID,))
+            held = cur.fetchone()[0]
+        pg.rollback()
+        if not held or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert [d.day for d in sync(pg, str(tmp_path)).days] == [D1, D2]
 
 
