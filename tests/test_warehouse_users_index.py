@@ -5,7 +5,7 @@ incremental rebuild equals a full one."""
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -210,3 +210,29 @@ def test_forget_user_leaves_no_trace_in_the_index(pg, tmp_path):
     assert wh.has_users_index()
     assert search_users(wh, user).height == 0 and search_users(wh, facts["new_nick"]).height == 0
     assert search_users(wh, "김").height > 0
+
+
+def test_every_sync_leaves_a_fresh_index(pg, tmp_path):
+    from tests.test_warehouse_sync import _history, _insert
+    from warehouse.sync import sync
+    root = str(tmp_path / "lake")
+    _insert(pg, _history())
+    sync(pg, root)
+    wh = warehouse.open(root)
+    assert wh.has_users_index()
+    before = user_messages(wh, "u3")
+    assert before.height > 0
+    with pg.cursor() as cur:  # a late row and a deletion: two days rewritten by the next sync
+        cur.execute("DELETE FROM stream_chat WHERE user_id = 'u3' AND message = '메시지 1-3'")
+        assert cur.rowcount == 1
+    pg.commit()
+    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 12, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}])
+    sync(pg, root)
+    assert wh.has_users_index()
+    assert user_messages(wh, "u3").height == before.height - 1
+    assert search_users(wh, "late")["user_id"].to_list() == ["late"]
+    shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("users"))
+    scan = warehouse.open(str(tmp_path / "scan"))
+    for query in ("김", "late", "u3"):
+        assert search_users(wh, query).equals(search_users(scan, query))
+    assert user_messages(wh, "u3", limit=4, offset=2).equals(user_messages(scan, "u3", limit=4, offset=2))

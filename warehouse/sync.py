@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import settings
-from warehouse import extract
+from warehouse import extract, users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
 
@@ -249,6 +249,7 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
             "days": chat_state["days"],
             "tables": {**state.get("tables", {}), **new_tables_state},
         }
+        users_index.build_users_index(lake)  # the users side table follows the partitions just written
         lake.write_state(report.state)  # last: the cursor moves only after every write
     finally:
         conn.rollback()
