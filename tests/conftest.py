@@ -65,3 +65,17 @@ def pg(pg_url):
     conn = psycopg2.connect(pg_url)
     yield conn
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def rich_lake(tmp_path_factory):
+    """The rich fixture lake (tests/lakefixture_rich.py) opened once for the session:
+    (Warehouse, facts). Read-only: tests that change a lake build their own."""
+    import warehouse
+    from tests.lakefixture_rich import build_rich_lake
+
+    root = tmp_path_factory.mktemp("rich")
+    facts = build_rich_lake(root)
+    wh = warehouse.open(str(root))
+    yield wh, facts
+    wh.close()

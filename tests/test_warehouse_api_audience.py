@@ -9,20 +9,17 @@ from itertools import combinations
 import pytest
 
 import warehouse
-from tests.lakefixture_rich import KST, build_rich_lake, is_chatter, is_sub, trunc, user_rows
+from tests.lakefixture_rich import KST, is_chatter, is_sub, trunc, user_rows
 
 pytestmark = pytest.mark.unit
 SEP, OCT = date(2026, 9, 1), date(2026, 10, 31)
 RANGES = [(None, None), (SEP, None), (date(2026, 9, 5), date(2026, 9, 25))]
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    root = tmp_path_factory.mktemp("rich")
-    facts = build_rich_lake(root)
-    wh = warehouse.open(str(root))
-    yield wh, facts
-    wh.close()
+@pytest.fixture
+def lake(rich_lake):
+    """(Warehouse, facts) of the rich fixture lake, shared by the API tests (conftest)."""
+    return rich_lake
 
 
 def _latest_nick(rows, uid):

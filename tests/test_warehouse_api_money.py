@@ -8,19 +8,16 @@ from datetime import date
 import pytest
 
 import warehouse
-from tests.lakefixture_rich import build_rich_lake, epoch_us, trunc, user_rows
+from tests.lakefixture_rich import epoch_us, trunc, user_rows
 
 pytestmark = pytest.mark.unit
 RANGES = [(None, None), (date(2026, 9, 1), None), (date(2026, 8, 28), date(2026, 9, 5))]
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    root = tmp_path_factory.mktemp("rich")
-    facts = build_rich_lake(root)
-    wh = warehouse.open(str(root))
-    yield wh, facts
-    wh.close()
+@pytest.fixture
+def lake(rich_lake):
+    """(Warehouse, facts) of the rich fixture lake, shared by the API tests (conftest)."""
+    return rich_lake
 
 
 def _donations(facts, channels=None, start=None, end=None):
