@@ -118,13 +118,10 @@ def _rows() -> list[dict]:
     return rows
 
 
-def build_fixture_lake(root: Path | str) -> dict:
-    """Write the fixture lake under `root`; return the rows and the known facts:
-    rows, channel_ids, channel_names ({id: name}), days, per_channel (user lines per
-    channel id, SYSTEM_MESSAGE excluded), per_day_channel ({(day, channel_id): all rows}),
-    special_nick, renamed_user, old_nick, new_nick."""
-    rows = _rows()
-    lake = Lake(str(root))
+def write_rows(lake: Lake, rows: list[dict], ids: list[str], names: list[str],
+               followers: list[int]) -> None:
+    """Write chat rows (dicts with every CHAT_SCHEMA field and a `day`) as day partitions,
+    in the sync's row order, and the channels table, through the real partition writer."""
     by_day: dict[date, list[dict]] = {}
     for r in rows:
         by_day.setdefault(r["day"], []).append(r)
@@ -132,18 +129,28 @@ def build_fixture_lake(root: Path | str) -> dict:
         day_rows.sort(key=lambda r: (r["channel_id"], r["chat_time"], r["id"]))
         cols = {f.name: [r[f.name] for r in day_rows] for f in CHAT_SCHEMA}
         lake.write(CHAT, pa.table(cols, schema=CHAT_SCHEMA), day)
-    cids = channel_ids()
     created = datetime(2026, 8, 1, tzinfo=UTC)
+    n = len(ids)
     lake.write(CHANNELS, pa.table({
-        "channel_id": cids, "channel_name": CHANNEL_NAMES, "follower_count": [1000, 2000, 3000],
-        "channel_image_url": [None] * 3, "enabled": [True] * 3,
-        "created_at": [created] * 3, "updated_at": [created] * 3,
+        "channel_id": ids, "channel_name": names, "follower_count": followers,
+        "channel_image_url": [None] * n, "enabled": [True] * n,
+        "created_at": [created] * n, "updated_at": [created] * n,
     }, schema=CHANNELS_SCHEMA))
+
+
+def build_fixture_lake(root: Path | str) -> dict:
+    """Write the fixture lake under `root`; return the rows and the known facts:
+    rows, channel_ids, channel_names ({id: name}), days, per_channel (user lines per
+    channel id, SYSTEM_MESSAGE excluded), per_day_channel ({(day, channel_id): all rows}),
+    special_nick, renamed_user, old_nick, new_nick."""
+    rows = _rows()
+    cids = channel_ids()
+    write_rows(Lake(str(root)), rows, cids, CHANNEL_NAMES, [1000, 2000, 3000])
     return {
         "rows": rows,
         "channel_ids": cids,
         "channel_names": dict(zip(cids, CHANNEL_NAMES, strict=True)),
-        "days": sorted(by_day),
+        "days": sorted({r["day"] for r in rows}),
         "per_channel": dict(Counter(r["channel_id"] for r in rows if r["user_id"] != "SYSTEM_MESSAGE")),
         "per_day_channel": dict(Counter((r["day"], r["channel_id"]) for r in rows)),
         "special_nick": SPECIAL_NICK,

@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from tests.lakefixture import write_rows
 from warehouse.lake import Lake
-from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA, Table
+from warehouse.tables import CHAT_SCHEMA, Table
 
 KST = ZoneInfo("Asia/Seoul")
 CHANNEL_NAMES = ["우왁굳", "괴물쥐", "김도"]
@@ -195,20 +196,8 @@ def build_rich_lake(root: Path | str, capture: bool = True) -> dict:
     (pyarrow tables, or None when `capture` is False)."""
     rows, broadcasts = _rows()
     lake = Lake(str(root))
-    by_day: dict[date, list[dict]] = {}
-    for r in rows:
-        by_day.setdefault(r["day"], []).append(r)
-    for day, day_rows in sorted(by_day.items()):
-        day_rows.sort(key=lambda r: (r["channel_id"], r["chat_time"], r["id"]))
-        lake.write(CHAT, pa.table({f.name: [r[f.name] for r in day_rows] for f in CHAT_SCHEMA},
-                                  schema=CHAT_SCHEMA), day)
     cids = channel_ids()
-    created = datetime(2026, 8, 1, tzinfo=UTC)
-    lake.write(CHANNELS, pa.table({
-        "channel_id": cids, "channel_name": CHANNEL_NAMES, "follower_count": [10, 20, 30],
-        "channel_image_url": [None] * 3, "enabled": [True] * 3,
-        "created_at": [created] * 3, "updated_at": [created] * 3,
-    }, schema=CHANNELS_SCHEMA))
+    write_rows(lake, rows, cids, CHANNEL_NAMES, [10, 20, 30])
     ci = ls = None
     if capture:
         ci, ls = _capture_tables(broadcasts)
