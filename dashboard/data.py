@@ -23,6 +23,7 @@ from core import settings
 log = logging.getLogger(__name__)
 
 TTL = 300  # seconds a query result is reused; the lake changes once a night
+LIVE_TTL = 60  # with today's data from PostgreSQL: at most a minute old
 DEFAULT_DAYS = 7
 EVERY = ("day", "hour", "minute")
 
@@ -42,20 +43,78 @@ class _Handle:
     lock: threading.Lock  # one DuckDB connection, many Streamlit sessions (threads)
 
 
-@st.cache_resource(ttl=3600, show_spinner=False)
-def _handle(root: str) -> _Handle:
+def _open(root: str, tz: str | None, live: bool, types: tuple[str, ...] | None) -> _Handle:
     started = time.monotonic()
-    wh = warehouse.open(root)
-    log.info("opened warehouse %s in %.2fs", root, time.monotonic() - started)
+    options = {}
+    if live:
+        options["live"] = True
+    if types:
+        options["types"] = list(types)
+    wh = warehouse.open(root, tz=tz, **options) if options else warehouse.Warehouse(root, tz)
+    log.info("opened warehouse %s (tz=%s live=%s types=%s) in %.2fs", root, tz, live,
+             ",".join(types or ()) or "all", time.monotonic() - started)
     return _Handle(wh, threading.Lock())
 
 
+@st.cache_resource(ttl=3600, show_spinner=False)
+def _handle(root: str, tz: str | None = None, live: bool = False,
+            types: tuple[str, ...] | None = None) -> _Handle:
+    return _open(root, tz, live, types)
+
+
+@st.cache_resource(ttl=LIVE_TTL, show_spinner=False)
+def _live_handle(root: str, tz: str | None, types: tuple[str, ...] | None) -> _Handle:
+    return _open(root, tz, True, types)
+
+
+def handle(root: str, tz: str | None = None, live: bool = False,
+           types: tuple[str, ...] | None = None) -> _Handle:
+    """The shared Warehouse for these options (one per root, zone, live flag and type set)."""
+    return _live_handle(root, tz, types) if live else _handle(root, tz, False, types)
+
+
 def _call(root: str, fn, *args, **kwargs):
-    handle = _handle(root)
+    return _call_on(_handle(root), fn, *args, **kwargs)
+
+
+def _call_on(h: _Handle, fn, *args, **kwargs):
     started = time.monotonic()
-    with handle.lock:
-        out = fn(handle.wh, *args, **kwargs)
+    with h.lock:
+        out = fn(h.wh, *args, **kwargs)
     log.info("%s: %s rows in %.3fs", fn.__name__, getattr(out, "height", "-"), time.monotonic() - started)
+    return out
+
+
+def _run(root, tz, live, types, name, args, kwargs):
+    fn = getattr(warehouse, name)
+    return _call_on(handle(root, tz, live, types), fn, *args, **dict(kwargs))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _cached(root, tz, live, types, name, args, kwargs):
+    return _run(root, tz, live, types, name, args, kwargs)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def _cached_live(root, tz, live, types, name, args, kwargs):
+    return _run(root, tz, live, types, name, args, kwargs)
+
+
+def query(f, name: str, *args, scoped: bool = True, **kwargs):
+    """``warehouse.<name>(wh, *args, channels=…, start=…, end=…, **kwargs)`` for the filters
+    `f` (any object with root, tz, live, types, channels, start, end — widgets.Filters),
+    cached. scoped=False leaves channels/start/end out (functions that take none).
+    Arguments must be hashable plain values (str, int, date, tuples)."""
+    if name not in warehouse.__all__:
+        raise ValueError(f"warehouse has no analyst function {name!r}")
+    if scoped:
+        kwargs = {"channels": _ch(f.channels), "start": f.start, "end": f.end, **kwargs}
+    items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
+    live = bool(getattr(f, "live", False))
+    types = tuple(getattr(f, "types", None) or ()) or None
+    tz = getattr(f, "tz", None)
+    runner = _cached_live if live else _cached
+    out = runner(f.root, tz, live, types, name, tuple(args), items)
     return out
 
 
@@ -157,6 +216,19 @@ def activity_summary(df: pl.DataFrame) -> pl.DataFrame:
         .select(cols)
         .sort("messages", descending=True)
     )
+
+
+def coverage_figures(cov: pl.DataFrame) -> dict | None:
+    """Totals of a warehouse.coverage result: broadcasts, minutes, captured minutes, their
+    share (0..1) and how many broadcasts were captured less than whole. None when empty."""
+    if cov.is_empty():
+        return None
+    minutes = float(cov["minutes"].fill_null(0).sum())
+    captured = float(cov["captured_minutes"].fill_null(0).sum())
+    gaps = int(cov.filter(pl.col("coverage").fill_null(0) < 0.999).height)
+    share = captured / minutes if minutes > 0 else 1.0
+    return {"broadcasts": cov.height, "minutes": minutes, "captured_minutes": captured,
+            "share": min(1.0, share), "gaps": gaps}
 
 
 def newest_first(df: pl.DataFrame) -> pl.DataFrame:

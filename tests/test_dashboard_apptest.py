@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
+from dashboard.i18n import t
 from tests.lakefixture import build_fixture_lake
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
@@ -181,7 +182,7 @@ def test_user_search_without_match_says_so(app):
     at.switch_page("app_pages/users.py").run(timeout=30)
     at.text_input(key="user_query").input("없는사람xyz").run(timeout=30)
     _ok(at)
-    assert any("No matching user" in i.value for i in at.info)
+    assert any(t("no_results") in i.value for i in at.info)
 
 
 # ---- empty lake ---------------------------------------------------------------------------
@@ -196,7 +197,7 @@ def test_empty_lake_shows_friendly_message(tmp_path, monkeypatch, make_dir):
     data.clear_caches()
     at = AppTest.from_file(APP, default_timeout=30).run(timeout=30)
     _ok(at)
-    assert any("no data yet" in i.value and "make demo" in i.value for i in at.info)
+    assert any(t("empty_lake") in i.value and "make demo" in i.value for i in at.info)
     assert len(at.dataframe) == 0
     data.clear_caches()
 

@@ -15,6 +15,7 @@ if df.is_empty():
     st.info(t("no_rows"))
     st.stop()
 
+widgets.coverage_badge(f)
 st.plotly_chart(charts.activity_figure(df, f.tz, every), key="activity_chart")
 
 st.subheader(t("summary"))

@@ -23,6 +23,10 @@ class Filters:
     end: date
     names: dict[str, str]
     tz: str
+    lang: str = "ko"
+    live: bool = False  # add PostgreSQL's rows collected since the last sync
+    types: tuple[str, ...] | None = None  # message types to keep (None: all)
+    account: object | None = None  # the signed-in account (None: no accounts configured)
 
 
 def sidebar_filters() -> Filters | None:
@@ -76,3 +80,21 @@ def table(df: pl.DataFrame, stem: str, key: str, **kwargs) -> None:
 def stem(name: str, filters: Filters) -> str:
     """A download file name: what, and the date range."""
     return f"{name}_{filters.start:%Y%m%d}-{filters.end:%Y%m%d}"
+
+
+def coverage_badge(f: Filters, channels: tuple[str, ...] | None = None) -> dict | None:
+    """A badge saying how much of the broadcasts in the filter's period (or of `channels`)
+    was captured, from warehouse.coverage; returns the figures shown (None when the period
+    has no known broadcast). Put one next to every metric over a period."""
+    scope = tuple(channels) if channels is not None else f.channels
+    cov = data.query(f, "coverage", channels=list(scope))
+    figures = data.coverage_figures(cov)
+    if figures is None:
+        st.caption(":material/help: " + t("coverage_none"))
+        return None
+    pct = figures["share"] * 100
+    icon = ":material/check_circle:" if figures["gaps"] == 0 else ":material/warning:"
+    color = "green" if pct >= 99 else ("orange" if pct >= 90 else "red")
+    detail = t("coverage_detail").format(n=figures["broadcasts"], gaps=figures["gaps"])
+    st.badge(f"{t('coverage_badge')} {pct:.1f}% · {detail}", icon=icon, color=color)
+    return figures
