@@ -41,6 +41,14 @@ def fill_gaps(df: pl.DataFrame, every: str) -> pl.DataFrame:
     )
 
 
+def plain(text: object) -> str:
+    """Untrusted text (channel names, nicknames, messages) for plotly trace names, axis
+    categories and hover text: plotly renders a subset of HTML (<b>, <br>, <a href>) there,
+    so the markup characters are turned into entities and show as typed."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            if text is not None else "")
+
+
 def _empty(title: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=300)
@@ -52,7 +60,7 @@ def _empty(title: str) -> go.Figure:
 def _channels(df: pl.DataFrame) -> list[tuple[str, str]]:
     """(channel_id, channel_name) pairs in a stable order (by name, then id)."""
     pairs = df.select("channel_id", "channel_name").unique().sort("channel_name", "channel_id")
-    return [(cid, name or cid) for cid, name in pairs.iter_rows()]
+    return [(cid, plain(name or cid)) for cid, name in pairs.iter_rows()]
 
 
 def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", every: str | None = None) -> go.Figure:
@@ -120,7 +128,7 @@ def tier_split_figure(df: pl.DataFrame) -> go.Figure:
     tiers += sorted(set(df["tier"].to_list()) - set(tiers))
     for i, tier in enumerate(tiers):
         part = df.filter(pl.col("tier") == tier)
-        by_name = {(n or c): v for c, n, v in part.select("channel_id", "channel_name", "chatters").iter_rows()}
+        by_name = {plain(n or c): v for c, n, v in part.select("channel_id", "channel_name", "chatters").iter_rows()}
         fig.add_trace(go.Bar(x=names, y=[by_name.get(n, 0) for n in names],
                              name=TIER_LABELS.get(tier, tier),
                              marker_color=TIER_COLORS.get(tier, _color(i + 3))))

@@ -260,3 +260,13 @@ def test_fill_gaps_draws_quiet_hours_as_zero_and_charts_use_local_time():
     assert first.name == "침착맨" and list(first.y) == [1, 0, 0, 2]
     assert str(first.x[0]).startswith("2026-09-01 01:00")  # wall-clock KST, not UTC
     assert charts.activity_figure(df.clear()).layout.annotations[0].text.startswith("데이터 없음")
+
+
+@pytest.mark.unit
+def test_chart_names_show_markup_as_typed():
+    from dashboard import charts
+    df = pl.DataFrame({"channel_id": ["c1"], "channel_name": ["<b>x</b> & <a href='j'>y</a>"],
+                       "bucket": [date(2026, 1, 1)], "messages": [1], "chatters": [1]})
+    names = [tr.name for tr in charts.activity_figure(df).data]
+    assert names[0] == "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href='j'&gt;y&lt;/a&gt;"
+    assert charts.plain(None) == ""
