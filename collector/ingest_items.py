@@ -17,6 +17,7 @@ reason it is refused. No I/O. docs/INGEST_API.md has the format and where it com
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -164,7 +165,8 @@ def dead_letters(refused: list[Refusal]) -> list[dict]:
         channel = r.item.get("channel_id") if isinstance(r.item, dict) else None
         letters.append({"kind": "dead_letter", "source": RAW_SOURCE,
                         "channel_id": clean_text(channel)[:100] if isinstance(channel, str) else None,
-                        "error": f"item {r.index}: {r.error}", "raw": clean_json(r.item)})
+                        "error": f"item {r.index}: {r.error}",
+                        "raw": json.dumps(clean_json(r.item), ensure_ascii=False)})  # JSON text, always
     return letters
 
 

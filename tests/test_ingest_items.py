@@ -2,6 +2,7 @@
 dedupe key shared with import-logs, GET /chat's date bounds. Nothing running."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -120,7 +121,8 @@ def test_refusals_become_dead_letters_with_index_and_raw():
     letters = dead_letters(refused)
     assert [d["error"].split(":")[0] for d in letters] == ["item 1", "item 2", "item 3"]
     assert letters[0]["channel_id"] is None and letters[2]["channel_id"] == CH  # only a string names a channel
-    assert letters[1]["raw"] == "text" and letters[2]["source"] == "ingest-api"
+    assert letters[1]["raw"] == '"text"' and letters[2]["source"] == "ingest-api"
+    assert json.loads(letters[2]["raw"]) == {**GOOD, "chat_time": "soon"}
 
 
 @pytest.mark.parametrize("text, end, expected", [
