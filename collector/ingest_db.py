@@ -4,10 +4,12 @@ with the channel rows they need, and the two read queries (``GET /chat``,
 ``GET /chat/channels``). Parameterized SQL only."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import psycopg2
 from psycopg2 import sql
 
 from collector import sink
@@ -70,7 +72,8 @@ def store(conn, records: list[dict], letters: list[dict], names: dict[str, str |
                 _register_channels(cur, names, enable)
         report = sink.store(conn, kept + letters, log_level=logging.DEBUG)
     except Exception:
-        conn.rollback()
+        with contextlib.suppress(psycopg2.Error):  # a lost connection cannot roll back: its server did
+            conn.rollback()
         raise
     return Saved(report.chat_inserted, report.chat_duplicates, len(records) - len(kept), report.dead_letters)
 

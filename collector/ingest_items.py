@@ -31,6 +31,7 @@ from collector.items import INT32_MAX, MAX_EPOCH_MS, clean_json, clean_text, md5
 from collector.records import CHAT_FIELDS
 
 MAX_ITEMS = 1000               # items per POST /chat/bulk
+MAX_DEPTH = 32                 # nesting levels of an item (its unknown keys included)
 RAW_SOURCE = "ingest-api"      # raw = {"source": RAW_SOURCE, "item": <the item as received>}
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(days=1)  # a chat_time further in the future is a wrong clock
@@ -112,10 +113,26 @@ def viewer_line_key(channel_id: str, at: datetime, uid: str | None, kind: str, m
     return md5_key("import", channel_id, stamp, uid or "", kind, message or "", occurrence)
 
 
+def _too_deep(value, limit: int = MAX_DEPTH) -> bool:
+    """True when lists/objects nest deeper than ``limit`` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def check_item(item, tz: ZoneInfo, now: datetime) -> tuple[ChatItem | None, datetime | None, str | None]:
     """(the validated item with cleaned strings, its UTC time, None) or (None, None, why)."""
     if not isinstance(item, dict):
         return None, None, f"item is a JSON {type(item).__name__}, not an object"
+    if _too_deep(item):
+        return None, None, f"item nests deeper than {MAX_DEPTH} levels"
     try:
         parsed = ChatItem.model_validate(clean_json(item))
     except ValidationError as exc:
@@ -163,10 +180,11 @@ def dead_letters(refused: list[Refusal]) -> list[dict]:
     letters = []
     for r in refused:
         channel = r.item.get("channel_id") if isinstance(r.item, dict) else None
+        kept = r.item if not _too_deep(r.item, 4 * MAX_DEPTH) else "(item nested too deeply to keep)"
         letters.append({"kind": "dead_letter", "source": RAW_SOURCE,
                         "channel_id": clean_text(channel)[:100] if isinstance(channel, str) else None,
                         "error": f"item {r.index}: {r.error}",
-                        "raw": json.dumps(clean_json(r.item), ensure_ascii=False)})  # JSON text, always
+                        "raw": json.dumps(clean_json(kept), ensure_ascii=False)})  # JSON text, always
     return letters
 
 

@@ -168,7 +168,8 @@ def test_at_most_1000_items_and_whole_request_errors(api, pg):
     assert response.status_code == 413 and "at most 1000" in response.json()["detail"]
     assert count(pg, "stream_chat") == 0 and count(pg, "dead_letter") == 0
     for body, status, words in [(b"[{not json", 422, "not JSON"), (b'{"items": []}', 422, "JSON array"),
-                                (b"", 422, "not JSON")]:
+                                (b"", 422, "not JSON"), (b"[" * 200_000, 422, "not JSON"),
+                                (b"[" + b" " * (16 * 1024 * 1024) + b"]", 413, "larger than")]:
         r = requests.post(f"{api}/chat/bulk", data=body, headers={**AUTH, "Content-Type": "application/json"},
                           timeout=10)
         assert r.status_code == status and words in r.json()["detail"], r.text

@@ -139,3 +139,14 @@ def test_date_bounds(text, end, expected):
 def test_date_bound_refusal():
     at, why = date_bound("last week", SEOUL, end=False)
     assert at is None and "neither a day" in why
+
+
+def test_deeply_nested_items_are_refused_without_recursion():
+    deep = {"x": 1}
+    for _ in range(5000):  # far past Python's recursion limit
+        deep = {"x": [deep]}
+    records, refused, _ = to_records([{**GOOD, "extra": deep}, {**GOOD, "extra": [[[["ok"]]]]}], SEOUL, NOW)
+    assert len(records) == 1 and [r.index for r in refused] == [0]
+    assert refused[0].error == "item nests deeper than 32 levels"
+    letter = dead_letters(refused)[0]
+    assert json.loads(letter["raw"]) == "(item nested too deeply to keep)" and letter["channel_id"] == CH
