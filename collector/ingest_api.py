@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 RETRY_AFTER_SECONDS = 30
-UNAVAILABLE = "PostgreSQL is unavailable, nothing was stored; retry later"
+NOT_STORED = ", nothing was stored"
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <INGEST_API_KEY>` (the desktop viewer)")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="or `X-API-Key: <INGEST_API_KEY>`")
 
@@ -102,14 +102,19 @@ def require_key(request: Request, bearer: Annotated[HTTPAuthorizationCredentials
 
 
 async def _json_body(request: Request):
+    """The parsed JSON body, read up to MAX_BODY_BYTES (413 beyond, whatever the headers say)."""
+    too_big = HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes; send fewer items per request")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes; send fewer items per request")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes; send fewer items per request")
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_big
+        chunks.append(chunk)
     try:
-        return json.loads(body)
+        return json.loads(b"".join(chunks))
     except (ValueError, RecursionError) as exc:
         raise HTTPException(422, f"body is not JSON ({str(exc)[:120]})") from None
 
@@ -117,19 +122,22 @@ async def _json_body(request: Request):
 def _db_call(request: Request, what: str, fn, *args, **kwargs):
     """Run fn(conn, ...) on a fresh connection; PostgreSQL errors become 503/500."""
     state = request.app.state
+    stored = NOT_STORED if what.startswith("POST") else ""
+    unavailable = HTTPException(503, f"PostgreSQL is unavailable{stored}; retry later",
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     try:
         conn = db.connect(state.database_url or db.database_url())
     except psycopg2.Error as exc:
         log.warning("%s: PostgreSQL unreachable: %s", what, " ".join(str(exc).split()))
-        raise HTTPException(503, UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+        raise unavailable from None
     try:
         return fn(conn, *args, **kwargs)
     except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
         log.warning("%s: PostgreSQL failed: %s", what, " ".join(str(exc).split()))
-        raise HTTPException(503, UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+        raise unavailable from None
     except psycopg2.Error:
         log.exception("%s: database error", what)
-        raise HTTPException(500, "database error, nothing was stored (see the server log)") from None
+        raise HTTPException(500, f"database error{stored} (see the server log)") from None
     finally:
         conn.close()
 
