@@ -11,6 +11,7 @@ COMMANDS = {
     "backfill-vod": ("collector.vod", "merge a past broadcast's replay (VOD) chat into stream_chat"),
     "import-logs": ("collector.import_logs", "load ChzzkChat desktop viewer logs (log/{channel}/YYYY-MM-DD.log)"),
     "channels": ("collector.channels_cli", "add, remove or list the channels to collect"),
+    "api": ("collector.ingest_cli", "serve the ChzzkChat-compatible ingest API (POST /chat/bulk, GET /chat)"),
     "status": ("collector.status", "per channel: state, session, last message, lag, reconnects, coverage"),
 }
 

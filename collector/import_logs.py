@@ -23,7 +23,8 @@ amount); ``chat_time`` at second precision, KST -> UTC; ``user_id`` the uid (Non
 (``{channel_name}/YYYY-MM-DD.log``).
 
 Dedupe key: md5 of ``import|channel_id|date+time|uid|kind|message|n``, ``n`` counting the
-identical (time, uid, kind, message) lines before it in the same file, so a line said twice
+identical (time, uid, kind, message) lines before it in the same file (the ingest API gives
+the viewer's posted lines the same key: ``collector.ingest_items.viewer_line_key``), so a line said twice
 in one second is kept twice and a second import adds nothing. These keys differ from the
 live ones (the log has no ms time): a log covering minutes the collector also captured gives
 both rows.
@@ -50,7 +51,8 @@ from pathlib import Path
 
 from collector import sink
 from collector.answers import KST
-from collector.items import md5_key, ms_to_iso
+from collector.ingest_items import viewer_line_key
+from collector.items import ms_to_iso
 from collector.records import CHAT_FIELDS
 from core import db
 
@@ -138,14 +140,13 @@ def chat_row(channel_id: str, day: date, line: LogLine, occurrence: int, raw: di
     """A chat record (collector/records.py) for one log line."""
     message_type, code = KINDS[line.kind]
     at = datetime(day.year, day.month, day.day, tzinfo=KST) + timedelta(seconds=line.seconds)
-    stamp = at.strftime("%Y-%m-%dT%H:%M:%S")
     record = dict.fromkeys(CHAT_FIELDS)
     record.update({
         "kind": "chat", "channel_id": channel_id, "user_id": line.uid or None,
         "nickname": line.nickname or None, "message": line.message, "message_type": message_type,
         "msg_type_code": code, "chat_time": ms_to_iso((at - _EPOCH) // timedelta(milliseconds=1)),
         "is_anonymous": line.uid == "anonymous", "raw": raw,
-        "dedupe_key": md5_key("import", channel_id, stamp, line.uid, line.kind, line.message, occurrence),
+        "dedupe_key": viewer_line_key(channel_id, at, line.uid, line.kind, line.message, occurrence),
     })
     return record
 

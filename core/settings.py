@@ -48,6 +48,10 @@ SETTINGS: tuple[Setting, ...] = (
             "CHZZK_CHANNELS and the enabled channels of `python -m collector channels`)."),
     Setting("CHANNEL_REFRESH_SECONDS", "60", "Seconds between re-reads of the channel set by a running collector."),
     Setting("CHANNEL_INFO_SECONDS", "3600", "Seconds between refreshes of channel names and metadata."),
+    Setting("INGEST_API_KEY", None, "Key(s) the ingest API (`python -m collector api`) asks for, comma-separated; "
+            "unset: no key, and it listens on loopback only. Never logged.", secret=True),
+    Setting("INGEST_TZ", "Asia/Seoul", "Timezone of ingest API times without an offset (the desktop viewer sends "
+            "its PC's local time) and of GET /chat's start_date/end_date days."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

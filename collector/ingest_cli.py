@@ -1,0 +1,47 @@
+"""``python -m collector api [--host 127.0.0.1] [--port 8000]``: serve the ingest API
+(collector/ingest_api.py) with uvicorn. Without INGEST_API_KEY it only listens on a
+loopback address; the key itself is never logged."""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+
+import uvicorn
+
+from collector.ingest_api import create_app
+from core import db, settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8000  # the desktop viewer's default server address is http://localhost:8000
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1); a name other than
+    localhost counts as reachable from elsewhere."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+
+
+def run(args: argparse.Namespace) -> int:
+    keys = [k for k in (settings.get("INGEST_API_KEY") or "").split(",") if k.strip()]
+    if not keys and not is_loopback(args.host):
+        raise SystemExit(f"collector api: refusing to listen on {args.host} without INGEST_API_KEY "
+                         "(set it, or listen on 127.0.0.1)")
+    url = db.database_url()
+    db.connect(url).close()  # fail now on a wrong DATABASE_URL; later outages answer 503
+    app = create_app(url, keys)
+    log.info("ingest API on http://%s:%d (OpenAPI page /docs); %s", args.host, args.port,
+             f"{len(keys)} API key(s) accepted" if keys else "no API key asked (loopback only)")
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, server_header=False)
+    return 0

@@ -1,0 +1,112 @@
+"""PostgreSQL side of the ingest API: store a request's records through the sink (COPY,
+``ON CONFLICT (dedupe_key) DO NOTHING``, the opt-out filter) in ONE transaction together
+with the channel rows they need, and the two read queries (``GET /chat``,
+``GET /chat/channels``). Parameterized SQL only."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+from psycopg2 import sql
+
+from collector import sink
+from collector.items import ms_to_iso
+
+log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+CHAT_ROW = ("id", "channel_id", "channel_name", "user_id", "nickname", "message", "message_type",
+            "chat_time", "subscription_month", "subscription_tier", "os_type", "user_role",
+            "pay_amount", "created_at")
+_SELECT_CHAT = sql.SQL("""
+    SELECT c.id, ch.channel_id, ch.channel_name, c.user_id, c.nickname, c.message, c.message_type,
+           c.chat_time, c.subscription_month, c.subscription_tier, c.os_type, c.user_role,
+           c.pay_amount, c.created_at
+      FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk
+     WHERE {where}
+     ORDER BY c.chat_time DESC, c.id DESC
+    OFFSET %s LIMIT %s""")
+_FILTERS = {  # filter name -> condition (constant SQL; the value is bound)
+    "channel_id": "ch.channel_id = %s",
+    "user_id": "c.user_id = %s",
+    "start": "c.chat_time >= %s",
+    "end": "c.chat_time < %s",
+}
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What one request stored."""
+    saved: int
+    duplicates: int
+    dropped: int         # lines of users on the opt-out list (warehouse forget-user)
+    dead_letters: int
+
+
+def _register_channels(cur, names: dict[str, str | None], enable: set[str]) -> None:
+    """Insert unknown channels (enabled only when this process's configuration names them,
+    so a client can neither start nor stop collection) and update names that changed."""
+    ids = sorted(names)
+    cur.execute("""
+        INSERT INTO stream_channel (channel_id, channel_name, enabled)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::boolean[])
+        ON CONFLICT (channel_id) DO UPDATE SET channel_name = EXCLUDED.channel_name, updated_at = now()
+         WHERE EXCLUDED.channel_name IS NOT NULL
+           AND EXCLUDED.channel_name IS DISTINCT FROM stream_channel.channel_name""",
+                (ids, [names[c] for c in ids], [c in enable for c in ids]))
+
+
+def store(conn, records: list[dict], letters: list[dict], names: dict[str, str | None],
+          enable: set[str]) -> Saved:
+    """Channel rows, chat lines and dead letters in one transaction: all or nothing.
+    Raises the database's error after a rollback."""
+    # Read the opt-out list first: sink.store then opens no transaction of its own before
+    # the one that commits the channel rows together with the chat lines.
+    kept = sink.without_opted_out(conn, records) if records else records
+    try:
+        with conn.cursor() as cur:
+            if names:
+                _register_channels(cur, names, enable)
+        report = sink.store(conn, kept + letters, log_level=logging.DEBUG)
+    except Exception:
+        with contextlib.suppress(psycopg2.Error):  # a lost connection cannot roll back: its server did
+            conn.rollback()
+        raise
+    return Saved(report.chat_inserted, report.chat_duplicates, len(records) - len(kept), report.dead_letters)
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ms_to_iso((ts - _EPOCH) // timedelta(milliseconds=1))
+
+
+def chat_rows(conn, *, channel_id: str | None = None, user_id: str | None = None,
+              start: datetime | None = None, end: datetime | None = None,
+              skip: int = 0, limit: int = 100) -> list[dict]:
+    """Stored chat lines, newest first, filtered (None: no filter) and paged."""
+    given = {"channel_id": channel_id, "user_id": user_id, "start": start, "end": end}
+    used = [name for name, value in given.items() if value is not None]
+    where = sql.SQL(" AND ").join(sql.SQL(_FILTERS[name]) for name in used) if used else sql.SQL("true")
+    with conn, conn.cursor() as cur:
+        cur.execute(_SELECT_CHAT.format(where=where), [given[name] for name in used] + [skip, limit])
+        rows = cur.fetchall()
+    found = []
+    for row in rows:
+        item = dict(zip(CHAT_ROW, row, strict=True))
+        item["chat_time"], item["created_at"] = _iso(item["chat_time"]), _iso(item["created_at"])
+        found.append(item)
+    return found
+
+
+def channel_rows(conn) -> list[dict]:
+    """Every known channel with the time of its latest stored line (an index lookup each)."""
+    with conn, conn.cursor() as cur:
+        cur.execute("""
+            SELECT ch.channel_id, ch.channel_name,
+                   (SELECT max(c.chat_time) FROM stream_chat c WHERE c.channel_fk = ch.id)
+              FROM stream_channel ch
+             ORDER BY ch.channel_name NULLS LAST, ch.channel_id""")
+        rows = cur.fetchall()
+    return [{"channel_id": c, "channel_name": n, "last_chat_time": _iso(t)} for c, n, t in rows]
