@@ -21,9 +21,12 @@ from zoneinfo import ZoneInfo
 import psycopg2
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from swagger_ui_bundle import swagger_ui_path
 
 from collector import channels, ingest_db, ingest_items
 from collector.ingest_items import MAX_ITEMS, ChatItem
@@ -155,14 +158,26 @@ def _ingest(request: Request, what: str, items: list) -> SaveResult:
     return result
 
 
+_SWAGGER = "/_docs-assets"
+
+
 def create_app(database_url: str | None = None, api_keys: Sequence[str] | None = None,
                tz: str | None = None) -> FastAPI:
     """The ASGI app. Defaults: DATABASE_URL (or the embedded server), INGEST_API_KEY
     (comma-separated; empty: no key asked), INGEST_TZ."""
     if api_keys is None:
         api_keys = (settings.get("INGEST_API_KEY") or "").split(",")
-    app = FastAPI(title="CHZZK chat ingest API", version="1",
+    app = FastAPI(title="CHZZK chat ingest API", version="1", docs_url=None, redoc_url=None,
                   description="ChzzkChat desktop viewer compatible chat ingest (docs/INGEST_API.md).")
+    # the OpenAPI page from Swagger UI files shipped in a wheel: no CDN, works offline
+    app.mount(_SWAGGER, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs_page() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=app.title + " — docs",
+                                   swagger_js_url=f"{_SWAGGER}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{_SWAGGER}/swagger-ui.css",
+                                   swagger_favicon_url=f"{_SWAGGER}/favicon-32x32.png")
     app.state.database_url = database_url
     app.state.keys = tuple(k.strip().encode("utf-8") for k in api_keys if k.strip())
     app.state.tz = ZoneInfo(tz or settings.get("INGEST_TZ") or "Asia/Seoul")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -264,6 +265,11 @@ def test_openapi_page(api):
     assert {s["type"] for s in schemes.values()} == {"http", "apiKey"}
     page = requests.get(f"{api}/docs", timeout=10)
     assert page.status_code == 200 and "swagger-ui" in page.text and "/openapi.json" in page.text
+    # offline: every script and stylesheet of the page is served by the API itself
+    assets = re.findall(r'(?:src|href)=["\']([^"\']+)', page.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert requests.get(f"{api}{asset}", timeout=10).status_code == 200, asset
 
 
 # ---------------------------------------------------------------- reading back
