@@ -9,7 +9,7 @@ DURATION ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo test test-fast bench screenshots lint format collect sync dashboard sim system-deps clean
+.PHONY: help install install-dev demo test test-fast bench screenshots lint format collect sync dashboard sim api system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ dashboard: install ## serve the dashboard on localhost:$(PORT)
 
 sim: install ## run the local CHZZK simulator on :18080
 	$(PY) -m collector sim $(ARGS)
+
+api: install ## serve the ChzzkChat-compatible ingest API on 127.0.0.1:8000 (INGEST_API_KEY)
+	$(PY) -m collector api $(ARGS)
 
 system-deps: ## install the system packages the browser tests need (Debian: chromium, Korean fonts)
 	@if test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then echo "chromium and fonts-noto-cjk present"; \
