@@ -4,12 +4,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+NB_PORT ?= 8888
 CHANNELS ?=
 DURATION ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo test test-fast bench screenshots lint format collect sync dashboard sim api system-deps clean
+.PHONY: help install install-dev demo notebooks test test-fast bench screenshots lint format collect sync dashboard sim api system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +31,15 @@ install-dev: $(VENV)/.dev ## install runtime + test/lint dependencies
 
 demo: install ## the whole system: embedded PostgreSQL, simulator, collector, sync, dashboard on localhost:8501
 	$(PY) scripts/demo.py --port $(PORT) $(ARGS)
+
+$(VENV)/.notebooks: $(VENV)/.runtime requirements-notebooks.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-notebooks.txt
+	@touch $@
+
+notebooks: $(VENV)/.notebooks ## JupyterLab on notebooks/ (127.0.0.1:$(NB_PORT)) over the demo lake, .data/warehouse (WAREHOUSE_DIR overrides)
+	WAREHOUSE_DIR="$$($(PY) -c 'from core import settings; settings.load_dotenv_once(); print(settings.warehouse_dir())')" \
+	  $(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NB_PORT) --ServerApp.root_dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 test: install-dev ## run the whole test suite (real PostgreSQL, simulator, AppTest, Chromium if installed)
 	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium not found; browser tests will be skipped (make system-deps installs it)"

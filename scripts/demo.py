@@ -133,6 +133,7 @@ def main() -> int:
     simulator   http://127.0.0.1:{a.sim_port}  ({a.channels} channels: {sim_env['CHZZK_CHANNELS']})
     collector   writing live simulated chat into PostgreSQL ({url.split('?')[0]})
     warehouse   {settings.warehouse_dir()}  (synced every {a.sync_every} s)
+    notebooks   make notebooks  (JupyterLab on this lake, in another terminal)
     logs        {logs}/
   Ctrl-C stops all of it.
 """, flush=True)
