@@ -48,6 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
             "CHZZK_CHANNELS and the enabled channels of `python -m collector channels`)."),
     Setting("CHANNEL_REFRESH_SECONDS", "60", "Seconds between re-reads of the channel set by a running collector."),
     Setting("CHANNEL_INFO_SECONDS", "3600", "Seconds between refreshes of channel names and metadata."),
+    Setting("DASHBOARD_ACCOUNTS_FILE", None, "TOML file of dashboard accounts (scrypt-hashed passwords), managed "
+            "by `python -m dashboard accounts`. Default: DATA_DIR/accounts.toml. No accounts: no login, localhost only."),
+    Setting("DASHBOARD_ADDRESS", "0.0.0.0", "Address `python -m dashboard serve` binds when accounts exist "
+            "(without accounts it always binds 127.0.0.1)."),
+    Setting("DASHBOARD_AUDIT_FILE", None, "Append-only JSONL audit log of dashboard user and keyword searches. "
+            "Default: DATA_DIR/audit.jsonl."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
