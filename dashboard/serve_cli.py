@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -43,4 +43,6 @@ def run(args: argparse.Namespace) -> int:
                     "and is served on %s only (add one: python -m dashboard accounts add)",
                     configured, accounts.accounts_file(), LOOPBACK)
     log.info("serving the dashboard on http://%s:%d (%d account(s))", address, args.port, len(found))
-    return subprocess.call(command(address, args.port))
+    cmd = command(address, args.port)
+    logging.shutdown()  # flush: exec replaces this process with streamlit, so signals
+    os.execv(cmd[0], cmd)  # (Ctrl-C, make demo's SIGTERM) reach the server itself
