@@ -46,9 +46,10 @@ def reset_failures() -> None:
         _fails.clear()
 
 
-def gate() -> accounts.Account | None:
+def gate(pages: list) -> accounts.Account | None:
     """The signed-in account; None when no accounts are configured. Otherwise draws the
-    login form and stops the run until the viewer signs in."""
+    login form and stops the run until the viewer signs in. `pages` (every st.Page) are
+    registered hidden meanwhile, so the page in the URL is still the one opened after."""
     try:
         known = accounts.load()
     except accounts.AccountsError as exc:
@@ -68,6 +69,7 @@ def gate() -> accounts.Account | None:
         _signed_in(account)
         return account
     st.session_state.pop(SESSION_KEY, None)
+    st.navigation(pages, position="hidden")  # never run while signed out
     _form(known)
     st.stop()
 

@@ -20,19 +20,24 @@ from dashboard.i18n import t  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
+
+def pages(audit_log: bool) -> list:
+    listed = [
+        st.Page(PAGES / "activity.py", title=t("page_activity"), icon=":material/monitoring:", default=True),
+        st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
+        st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
+        st.Page(PAGES / "keywords.py", title=t("kw_page_title"), icon=":material/search:"),
+    ]
+    if audit_log:
+        listed.append(st.Page(PAGES / "audit.py", title=t("audit_page_title"), icon=":material/policy:"))
+    return listed
+
+
 widgets.seed_language()
 st.set_page_config(page_title=t("app_title"), layout="wide")
 widgets.language_switch()
-account = login.gate()  # stops here with the login form until someone signs in
-pages = [
-    st.Page(PAGES / "activity.py", title=t("page_activity"), icon=":material/monitoring:", default=True),
-    st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
-    st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
-    st.Page(PAGES / "keywords.py", title=t("kw_page_title"), icon=":material/search:"),
-]
-if accounts.may_read_audit(account):
-    pages.append(st.Page(PAGES / "audit.py", title=t("audit_page_title"), icon=":material/policy:"))
-page = st.navigation(pages)
+account = login.gate(pages(audit_log=True))  # stops here with the login form until someone signs in
+page = st.navigation(pages(audit_log=accounts.may_read_audit(account)))
 if account is None:
     st.caption(":material/lan: " + t("localhost"))
 filters = widgets.sidebar_filters(account)
