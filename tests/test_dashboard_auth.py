@@ -443,3 +443,28 @@ def test_language_switch_changes_labels_and_the_url(app):
     shared = new(lang="en").run()
     _ok(shared)
     assert shared.selectbox(key="lang").value == "en" and shared.sidebar.header[0].value == "Filters"
+
+
+@pytest.mark.e2e
+def test_todays_data_toggle_and_message_types_from_the_url(app, request):
+    new, facts, _ = app
+    if data.open_supports("live"):  # today's data reads PostgreSQL: a test database, never .data
+        request.getfixturevalue("pg_url")
+    at = new(live="1", types="donation").run()
+    _ok(at)
+    assert at.toggle(key="f_live").value is True and at.multiselect(key="f_types").value == ["donation"]
+    captions = [c.value for c in at.sidebar.caption]
+    if data.open_supports("types"):
+        donations = {cid: sum(1 for r in facts["rows"] if r["channel_id"] == cid and r["message_type"] == "donation")
+                     for cid in facts["channel_ids"]}
+        summary = at.dataframe[0].value
+        assert dict(zip(summary["channel_id"], summary["messages"], strict=True)) == donations
+    else:
+        assert t("sidebar_types_unavailable") in captions
+    if data.open_supports("live"):
+        assert at.query_params["live"] == "1"
+    else:
+        assert t("sidebar_live_unavailable") in captions and "live" not in at.query_params
+    at.multiselect(key="f_types").set_value([]).run()  # none picked means all, and says so
+    _ok(at)
+    assert t("sidebar_types_all") in [c.value for c in at.sidebar.caption] and "types" not in at.query_params

@@ -84,6 +84,8 @@ def sidebar_filters(account=None) -> Filters | None:
         if bad:
             st.warning(t("sidebar_url_bad_dates"))
         st.session_state["f_dates"] = value
+    elif any(d < first or d > last for d in st.session_state["f_dates"] or ()):  # the lake moved
+        st.session_state["f_dates"] = data.normalize_range(st.session_state["f_dates"], first, last)
     if "f_types" not in st.session_state:
         kept, dropped = urlstate.pick(q.get("types"), urlstate.TYPES)
         if dropped:
