@@ -141,6 +141,9 @@ def check(account: Account) -> Account:
         raise AccountsError(f"account {account.name}: channel ids must be 32 lowercase hex: {', '.join(bad)}")
     if account.role == "streamer" and not account.channels:
         raise AccountsError(f"account {account.name}: a streamer needs --channels (their channel ids)")
+    if account.role != "streamer" and account.channels:
+        raise AccountsError(f"account {account.name}: channels restrict streamers only; "
+                            f"an {account.role} sees every channel (leave --channels out)")
     if not account.password.startswith("scrypt$"):
         raise AccountsError(f"account {account.name}: password is not an scrypt hash")
     return account

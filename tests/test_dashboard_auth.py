@@ -85,6 +85,8 @@ def test_accounts_file_round_trips_and_is_private(tmp_path):
     ('[[account]]\nname = "x"\nrole = "streamer"\npassword = "scrypt$1"', "needs --channels"),
     ('[[account]]\nname = "x"\nrole = "streamer"\nchannels = ["nothex"]\npassword = "scrypt$1"', "32 lowercase hex"),
     ('[[account]]\nname = "x"\nrole = "analyst"\npassword = "hunter2"', "not an scrypt hash"),
+    ('[[account]]\nname = "x"\nrole = "analyst"\nchannels = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]\npassword = "scrypt$1"',
+     "restrict streamers only"),
     ('[[account]]\nname = "x"\nrole = "admin"\npassword = "scrypt$1"\n'
      '[[account]]\nname = "x"\nrole = "admin"\npassword = "scrypt$1"', "declared twice"),
     ('[[account]]\nname = "x"\nrole = "admin"\nchannels = "abc"\npassword = "scrypt$1"', "list of strings"),
