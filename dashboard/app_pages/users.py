@@ -41,15 +41,12 @@ widgets.audited(f, "user_view", user_id, scope)
 st.text(labels[user_id])
 short = user_id[:12]
 
-left, right = st.columns(2)
-with left:
-    st.subheader(t("users_name_history"))
-    widgets.table(data.query(f, "name_history", user_id, channels=list(scope)),
-                  widgets.stem(f"names_{short}", f), key="names")
-with right:
-    st.subheader(t("users_channels"))
-    widgets.table(data.query(f, "user_channels", user_id, channels=list(scope)),
-                  widgets.stem(f"channels_{short}", f), key="user_channels")
+st.subheader(t("users_name_history"))
+widgets.table(data.query(f, "name_history", user_id, channels=list(scope)),
+              widgets.stem(f"names_{short}", f), key="names")
+st.subheader(t("users_channels"))
+widgets.table(data.query(f, "user_channels", user_id, channels=list(scope)),
+              widgets.stem(f"channels_{short}", f), key="user_channels")
 
 st.subheader(t("user_messages"))
 total = int(found.filter(found["user_id"] == user_id)["messages"][0])

@@ -90,7 +90,7 @@ def sidebar_filters(account=None) -> Filters | None:
         kept, dropped = urlstate.pick(q.get("types"), urlstate.TYPES)
         if dropped:
             st.warning(t("sidebar_url_bad_types"))
-        st.session_state["f_types"] = kept or list(urlstate.TYPES)
+        st.session_state["f_types"] = kept  # none picked: every type
     _seed("f_live", urlstate.flag(q.get("live")))
     zones = urlstate.zones(data.display_tz())
     _seed("f_tz", urlstate.choice(q.get("tz"), zones, zones[0]))
@@ -102,7 +102,8 @@ def sidebar_filters(account=None) -> Filters | None:
         picked = st.multiselect(t("channels"), options=list(names), format_func=lambda cid: names.get(cid, cid),
                                 key="f_channels")
         value = st.date_input(t("date_range"), min_value=first, max_value=last, key="f_dates")
-        types = st.multiselect(t("sidebar_types"), options=urlstate.TYPES, key="f_types")
+        types = st.multiselect(t("sidebar_types"), options=urlstate.TYPES, key="f_types",
+                               placeholder=t("sidebar_types_all"))
         live = st.toggle(t("sidebar_live"), key="f_live", help=t("sidebar_live_help"))
         tz = st.selectbox(t("sidebar_timezone"), zones, key="f_tz")
     start, end = data.normalize_range(value, first, last)
@@ -118,9 +119,7 @@ def sidebar_filters(account=None) -> Filters | None:
 
 
 def _types(picked: list[str]) -> tuple[str, ...] | None:
-    """The message types to keep, None for all (also when none is picked)."""
-    if not picked:
-        st.sidebar.caption(t("sidebar_types_all"))
+    """The message types to keep, None for all (none picked, or every one)."""
     if not picked or set(picked) == set(urlstate.TYPES):
         return None
     if not data.open_supports("types"):

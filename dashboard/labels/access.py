@@ -21,7 +21,7 @@ LABELS = {
     "sidebar_language": ("언어", "Language"),
     "sidebar_timezone": ("시간대", "Timezone"),
     "sidebar_types": ("메시지 종류", "Message types"),
-    "sidebar_types_all": ("종류를 고르지 않으면 모든 종류를 보여 줍니다.", "No type picked: all types are shown."),
+    "sidebar_types_all": ("모든 종류", "All types"),
     "sidebar_types_unavailable": ("메시지 종류 필터는 이 버전의 데이터 저장소에서 아직 지원되지 않습니다.",
                                   "The message-type filter is not supported by this warehouse version yet."),
     "sidebar_live": ("오늘 데이터 포함", "Include today's data"),
