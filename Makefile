@@ -67,8 +67,8 @@ collect: install ## collect real CHZZK chat: make collect CHANNELS=id1,id2 [DURA
 sync: install ## sync PostgreSQL into the Parquet warehouse (days touched since the last sync)
 	$(PY) -m warehouse sync $(ARGS)
 
-dashboard: install ## serve the dashboard on localhost:$(PORT)
-	$(PY) -m streamlit run dashboard/streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+dashboard: install ## serve the dashboard on :$(PORT) (127.0.0.1 unless accounts exist)
+	$(PY) -m dashboard serve --port $(PORT)
 
 sim: install ## run the local CHZZK simulator on :18080
 	$(PY) -m collector sim $(ARGS)

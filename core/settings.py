@@ -52,6 +52,12 @@ SETTINGS: tuple[Setting, ...] = (
             "unset: no key, and it listens on loopback only. Never logged.", secret=True),
     Setting("INGEST_TZ", "Asia/Seoul", "Timezone of ingest API times without an offset (the desktop viewer sends "
             "its PC's local time) and of GET /chat's start_date/end_date days."),
+    Setting("DASHBOARD_ACCOUNTS_FILE", None, "TOML file of dashboard accounts (scrypt-hashed passwords), managed "
+            "by `python -m dashboard accounts`. Default: DATA_DIR/accounts.toml. No accounts: no login, localhost only."),
+    Setting("DASHBOARD_ADDRESS", "0.0.0.0", "Address `python -m dashboard serve` binds when accounts exist "
+            "(without accounts it always binds 127.0.0.1)."),
+    Setting("DASHBOARD_AUDIT_FILE", None, "Append-only JSONL audit log of dashboard user and keyword searches. "
+            "Default: DATA_DIR/audit.jsonl."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -264,3 +264,13 @@ def to_parquet_bytes(df: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
     df.write_parquet(buf, compression="zstd")
     return buf.getvalue()
+
+
+def open_supports(option: str) -> bool:
+    """Whether warehouse.open takes `option` ("live", "types"): lets the sidebar offer
+    today's data and the message-type filter only where the warehouse has them."""
+    import inspect
+    try:
+        return option in inspect.signature(warehouse.open).parameters
+    except (TypeError, ValueError):
+        return False

@@ -1,7 +1,8 @@
-"""CHZZK chat analytics dashboard: `streamlit run dashboard/streamlit_app.py`.
+"""CHZZK chat analytics dashboard: `python -m dashboard serve` (or `make dashboard`).
 
-The entry script renders the shared sidebar filters, then routes with st.navigation to the
-pages in app_pages/. Serve it on loopback only (`--server.address 127.0.0.1`)."""
+The entry script picks the language, asks for a login when accounts exist (else says the
+app is on localhost only), renders the shared sidebar filters, then routes with
+st.navigation to the pages in app_pages/ (the audit log only for those who may read it)."""
 from __future__ import annotations
 
 import sys
@@ -13,22 +14,35 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on sys.pat
 
 import streamlit as st  # noqa: E402
 
-from dashboard import data  # noqa: E402
+from dashboard import accounts, login  # noqa: E402
 from dashboard.app_pages import widgets  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
+
+def pages(audit_log: bool) -> list:
+    listed = [
+        st.Page(PAGES / "activity.py", title=t("page_activity"), icon=":material/monitoring:", default=True),
+        st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
+        st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
+        st.Page(PAGES / "keywords.py", title=t("kw_page_title"), icon=":material/search:"),
+    ]
+    if audit_log:
+        listed.append(st.Page(PAGES / "audit.py", title=t("audit_page_title"), icon=":material/policy:"))
+    return listed
+
+
+widgets.seed_language()
 st.set_page_config(page_title=t("app_title"), layout="wide")
-page = st.navigation([
-    st.Page(PAGES / "activity.py", title=t("page_activity"), icon=":material/monitoring:", default=True),
-    st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
-    st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
-])
-filters = widgets.sidebar_filters()
+widgets.language_switch()
+account = login.gate(pages(audit_log=True))  # stops here with the login form until someone signs in
+page = st.navigation(pages(audit_log=accounts.may_read_audit(account)))
+if account is None:
+    st.caption(":material/lan: " + t("localhost"))
+filters = widgets.sidebar_filters(account)
 if filters is None:
     st.title(t("app_title"))
     st.info(t("empty_lake"))
 else:
     page.run()
-st.caption(t("localhost").format(tz=data.display_tz()))

@@ -123,10 +123,9 @@ def main() -> int:
         log.info("letting live chat flow for 15 s before the first sync")
         time.sleep(15)
         run_step("warehouse sync", ["-m", "warehouse", "sync", "--all"], env)
-        procs.append(("dashboard", start("dashboard", [
-            "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.headless", "true",
-            "--server.address", "127.0.0.1", "--server.port", str(a.port),
-            "--browser.gatherUsageStats", "false"], env, logs)))
+        # loopback even when accounts exist: the demo is for this machine
+        procs.append(("dashboard", start("dashboard", ["-m", "dashboard", "serve", "--port", str(a.port)],
+                                         dict(env, DASHBOARD_ADDRESS="127.0.0.1"), logs)))
         print(f"""
   CHZZK chat analytics demo is running.
     dashboard   http://127.0.0.1:{a.port}

@@ -79,3 +79,12 @@ def rich_lake(tmp_path_factory):
     wh = warehouse.open(str(root))
     yield wh, facts
     wh.close()
+
+
+@pytest.fixture(autouse=True)
+def _dashboard_files(tmp_path_factory, monkeypatch):
+    """Dashboard accounts and audit log of each test in a folder of its own: never the
+    developer's .data (whose accounts would put a login in front of every page test)."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    monkeypatch.setenv("DASHBOARD_ACCOUNTS_FILE", str(folder / "accounts.toml"))
+    monkeypatch.setenv("DASHBOARD_AUDIT_FILE", str(folder / "audit.jsonl"))

@@ -156,7 +156,8 @@ def test_user_search_finds_korean_substring_and_shows_messages(app):
     assert {"김치", "김철수"} <= set(found["nickname"])
     picked = at.selectbox(key="picked_user").value
     assert picked == found["user_id"].iloc[0]  # the most active match is picked first
-    messages = at.dataframe[1].value
+    messages = at.dataframe[3].value  # after the results, name history and channels
+    assert "message" in messages.columns
     expected = sum(1 for r in facts["rows"] if r["user_id"] == picked)
     assert len(messages) == expected > 0
     times = list(messages["chat_time"])

@@ -52,7 +52,9 @@ def server(tmp_path_factory):
     lake = tmp_path_factory.mktemp("lake")
     facts = build_fixture_lake(lake)
     port = _free_port()
-    env = {**os.environ, "WAREHOUSE_DIR": str(lake), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    own = tmp_path_factory.mktemp("dashboard")  # never the developer's accounts or audit log
+    env = {**os.environ, "WAREHOUSE_DIR": str(lake), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+           "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"), "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl")}
     log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",

@@ -22,7 +22,8 @@ def _commands(module: str) -> list[str]:
 
 
 @pytest.mark.parametrize("cmd", [f"collector {c}" for c in _commands("collector")]
-                         + [f"warehouse {c}" for c in _commands("warehouse")])
+                         + [f"warehouse {c}" for c in _commands("warehouse")]
+                         + [f"dashboard {c}" for c in _commands("dashboard")])
 def test_every_command_is_documented(cmd):
     assert f"python -m {cmd}" in README
 

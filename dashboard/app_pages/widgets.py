@@ -2,14 +2,17 @@
 Not a page itself (streamlit_app.py lists the pages explicitly)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 import streamlit as st
 
-from dashboard import data
-from dashboard.i18n import t
+from dashboard import accounts, audit, data, urlstate
+from dashboard.i18n import DEFAULT_LANG, LANG_KEY, LANGS, t
+
+log = logging.getLogger(__name__)
 
 _STATE_KEY = "_dashboard_filters"
 
@@ -29,8 +32,32 @@ class Filters:
     account: object | None = None  # the signed-in account (None: no accounts configured)
 
 
-def sidebar_filters() -> Filters | None:
-    """Render the shared sidebar (channels, date range). None when the lake is empty."""
+def seed_language() -> None:
+    """session_state[LANG_KEY] from the URL's `lang` on a session's first run (before any
+    label is drawn, st.set_page_config's title included)."""
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = urlstate.lang(st.query_params.get("lang"), DEFAULT_LANG)
+
+
+def language_switch() -> str:
+    """The language select box, first in the sidebar (the login form has it too)."""
+    seed_language()
+    with st.sidebar:
+        st.selectbox(t("sidebar_language"), LANGS, key=LANG_KEY,
+                     format_func=lambda code: {"ko": "한국어", "en": "English"}[code])
+    return st.session_state[LANG_KEY]
+
+
+def _seed(key: str, value) -> None:
+    """Give a widget its starting value (from the URL) unless it already has one."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def sidebar_filters(account=None) -> Filters | None:
+    """Render the shared sidebar (channels the account may see, date range, message types,
+    today's data, timezone), seeded from the URL on a session's first run and written
+    back to it on every run. None when the lake is empty."""
     root = data.root()
     try:
         chans = data.channels(root)
@@ -40,17 +67,111 @@ def sidebar_filters() -> Filters | None:
     if chans is None or chans.is_empty() or first is None or last is None:
         st.session_state[_STATE_KEY] = None
         return None
-    names = data.channel_names(chans)
+    all_names = data.channel_names(chans)
+    allowed = accounts.visible_channels(account, list(all_names))
+    names = {cid: all_names[cid] for cid in allowed}
+    q = st.query_params
+    if "f_channels" not in st.session_state:
+        kept, dropped = urlstate.pick(q.get("channels"), allowed)
+        if dropped:
+            log.warning("URL channels dropped for %s: %d not visible", getattr(account, "name", "local"), len(dropped))
+            st.warning(t("sidebar_url_dropped").format(n=len(dropped)))
+        st.session_state["f_channels"] = kept or list(allowed)
+    else:  # never trust state either: only what this account may see
+        st.session_state["f_channels"] = [c for c in st.session_state["f_channels"] if c in names]
+    if "f_dates" not in st.session_state:
+        value, bad = urlstate.dates(q.get("from"), q.get("to"), first, last, data.default_range(first, last))
+        if bad:
+            st.warning(t("sidebar_url_bad_dates"))
+        st.session_state["f_dates"] = value
+    elif any(d < first or d > last for d in st.session_state["f_dates"] or ()):  # the lake moved
+        st.session_state["f_dates"] = data.normalize_range(st.session_state["f_dates"], first, last)
+    if "f_types" not in st.session_state:
+        kept, dropped = urlstate.pick(q.get("types"), urlstate.TYPES)
+        if dropped:
+            st.warning(t("sidebar_url_bad_types"))
+        st.session_state["f_types"] = kept  # none picked: every type
+    _seed("f_live", urlstate.flag(q.get("live")))
+    zones = urlstate.zones(data.display_tz())
+    _seed("f_tz", urlstate.choice(q.get("tz"), zones, zones[0]))
+
     with st.sidebar:
         st.header(t("filters"))
-        picked = st.multiselect(t("channels"), options=list(names), default=list(names),
-                                format_func=lambda cid: names.get(cid, cid), key="f_channels")
-        value = st.date_input(t("date_range"), value=data.default_range(first, last),
-                              min_value=first, max_value=last, key="f_dates")
+        if not names:
+            st.warning(t("sidebar_no_channels"))
+        picked = st.multiselect(t("channels"), options=list(names), format_func=lambda cid: names.get(cid, cid),
+                                key="f_channels")
+        value = st.date_input(t("date_range"), min_value=first, max_value=last, key="f_dates")
+        types = st.multiselect(t("sidebar_types"), options=urlstate.TYPES, key="f_types",
+                               placeholder=t("sidebar_types_all"))
+        live = st.toggle(t("sidebar_live"), key="f_live", help=t("sidebar_live_help"))
+        tz = st.selectbox(t("sidebar_timezone"), zones, key="f_tz")
     start, end = data.normalize_range(value, first, last)
-    filters = Filters(root, tuple(picked), start, end, names, data.display_tz())
+    picked = tuple(c for c in picked if c in names)
+    types_used = _types(types)
+    live = _live(root, tz, live, types_used)
+    lang = st.session_state.get(LANG_KEY, DEFAULT_LANG)
+    _write_url(urlstate.encode(picked, start, end, types, live, lang, tz))
+    filters = Filters(root, picked, start, end, names, tz, lang=lang,
+                      live=live, types=types_used, account=account)
     st.session_state[_STATE_KEY] = filters
     return filters
+
+
+def _types(picked: list[str]) -> tuple[str, ...] | None:
+    """The message types to keep, None for all (none picked, or every one)."""
+    if not picked or set(picked) == set(urlstate.TYPES):
+        return None
+    if not data.open_supports("types"):
+        st.sidebar.caption(t("sidebar_types_unavailable"))
+        return None
+    return tuple(picked)
+
+
+def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None) -> bool:
+    """Whether today's data is added; says in the sidebar what was added (or why not)."""
+    if not on:
+        return False
+    if not data.open_supports("live"):
+        st.sidebar.caption(t("sidebar_live_unavailable"))
+        return False
+    info = getattr(data.handle(root, tz, True, types).wh, "live_info", None) or {}
+    if info.get("error"):
+        st.sidebar.caption(t("sidebar_live_error"))
+        st.sidebar.text(str(info["error"]))  # one line, no credentials (warehouse.live)
+    elif info.get("enabled"):
+        days = info.get("days")
+        st.sidebar.caption(t("sidebar_live_rows").format(
+            rows=int(info.get("rows") or 0), days=days if isinstance(days, int) else len(days or ()),
+            read_at=info.get("read_at") or "?"))
+    return True
+
+
+def _write_url(params: dict[str, str]) -> None:
+    """Put the view into the URL: set what `params` has, remove our keys it lacks."""
+    for key in urlstate.KEYS:
+        if key in params:
+            if st.query_params.get(key) != params[key]:
+                st.query_params[key] = params[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def audited(f: Filters, kind: str, query: str, channels) -> None:
+    """Write one audit record for this search unless it is the one this session recorded
+    last (reruns for paging or a picked row are not new searches). When the record cannot
+    be stored the page stops: no result is shown unaudited."""
+    key = (query, tuple(sorted(channels)))
+    memo = f"_audited_{kind}"
+    if st.session_state.get(memo) == key:
+        return
+    try:
+        audit.append(audit.record(f.account, kind, query, channels))
+    except OSError as exc:
+        log.error("audit record not written (%s): %s", kind, exc)
+        st.error(t("audit_failed"))
+        st.stop()
+    st.session_state[memo] = key
 
 
 def require_filters() -> Filters:

@@ -1,0 +1,12 @@
+"""python -m dashboard COMMAND — see README."""
+import sys
+
+from core.cli import main
+
+COMMANDS = {
+    "serve": ("dashboard.serve_cli", "serve the dashboard (127.0.0.1 unless accounts are configured)"),
+    "accounts": ("dashboard.accounts_cli", "add, remove or list dashboard accounts"),
+}
+
+if __name__ == "__main__":
+    sys.exit(main("dashboard", __doc__, COMMANDS))

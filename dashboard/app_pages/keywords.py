@@ -1,0 +1,49 @@
+"""키워드 검색 (Keyword search): messages containing a word, a page at a time, and how often
+it came up over time. Every search is written to the audit log first. Messages and
+nicknames are untrusted: dataframes only; channel names in the chart via charts.plain."""
+import math
+
+import streamlit as st
+
+from dashboard import charts_search, data
+from dashboard.app_pages import widgets
+from dashboard.i18n import t
+
+PAGE_SIZE = 100
+EVERY = ("day", "hour")
+
+f = widgets.require_filters()
+st.title(t("kw_page_title"))
+
+keyword = st.text_input(t("kw_prompt"), key="kw_query").strip()
+every = st.radio(t("kw_every"), EVERY, horizontal=True, key="kw_every", format_func=lambda e: t(f"every_{e}"))
+if not keyword:
+    st.info(t("kw_hint"))
+    st.stop()
+
+widgets.audited(f, "keyword_search", keyword, f.channels)
+trend = data.query(f, "keyword_trend", keyword, every=every)
+total = int(trend["matches"].sum()) if not trend.is_empty() else 0
+widgets.coverage_badge(f)
+st.metric(t("kw_total"), f"{total:,}")
+if total == 0:
+    st.info(t("kw_none"))
+    st.stop()
+
+st.plotly_chart(charts_search.keyword_trend_figure(
+    trend, f.names, f.tz, title=t("kw_trend_title"), y_title=t("kw_trend_y")), key="kw_chart")
+with st.expander(t("kw_trend_data")):
+    widgets.table(trend, widgets.stem(f"keyword_trend_{every}", f), key="kw_trend")
+
+st.subheader(t("kw_results"))
+pages = max(1, math.ceil(total / PAGE_SIZE))
+if st.session_state.get("_kw_page_of") != (keyword, f.channels):  # a new search: back to page 1
+    st.session_state["_kw_page_of"] = (keyword, f.channels)
+    st.session_state["kw_page"] = 1
+st.session_state["kw_page"] = min(max(1, st.session_state.get("kw_page", 1)), pages)
+page = st.number_input(t("users_page"), min_value=1, max_value=pages, step=1, key="kw_page")
+offset = (int(page) - 1) * PAGE_SIZE
+found = data.query(f, "keyword_search", keyword, limit=PAGE_SIZE, offset=offset)
+st.caption(t("users_page_of").format(first=min(total, offset + 1), last=min(total, offset + found.height),
+                                     total=total, size=PAGE_SIZE))
+widgets.table(found, widgets.stem(f"keyword_p{int(page)}", f), key="kw_found")

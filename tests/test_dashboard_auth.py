@@ -1,0 +1,476 @@
+"""Dashboard accounts, roles, login, audit log, URL-persisted sidebar and the language
+switch: the pure parts directly, the app with AppTest over the fixture lake (real files:
+a real accounts TOML, a real audit JSONL), the CLI as a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import accounts, audit, data, login, serve_cli, urlstate
+from dashboard.i18n import t
+from tests.lakefixture import build_fixture_lake
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse 1"
+FAST = {"n": 2**10}  # test-only scrypt cost for accounts that only need to exist
+
+
+# ---- passwords ----------------------------------------------------------------------------
+
+@pytest.mark.unit
+def test_scrypt_hash_round_trip_with_random_salt_and_stored_parameters():
+    one, two = accounts.hash_password(PASSWORD), accounts.hash_password(PASSWORD)
+    assert one != two  # a fresh salt each time
+    scheme, n, r, p, salt, key = one.split("$")
+    assert (scheme, int(n), int(r), int(p)) == ("scrypt", accounts.SCRYPT_N, accounts.SCRYPT_R, accounts.SCRYPT_P)
+    assert PASSWORD not in one
+    assert accounts.verify_password(PASSWORD, one) and accounts.verify_password(PASSWORD, two)
+    # parameters come from the stored hash, so a hash made with other ones still verifies
+    assert accounts.verify_password("x" * 8, accounts.hash_password("x" * 8, n=2**10, r=4, p=2))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("stored", [
+    "", "plain", "scrypt$1$2$3", "bcrypt$16384$8$1$AAAA$AAAA", "scrypt$x$8$1$AAAA$AAAA",
+    "scrypt$16384$8$1$!!notbase64$AAAA", "scrypt$3$8$1$AAAA$AAAA",  # n not a power of 2
+])
+def test_wrong_password_and_malformed_hashes_are_false_never_errors(stored):
+    assert accounts.verify_password(PASSWORD, stored) is False
+
+
+@pytest.mark.unit
+def test_wrong_password_fails_and_unknown_name_looks_the_same():
+    known = {"kim": accounts.Account("kim", "admin", password=accounts.hash_password(PASSWORD, **FAST))}
+    assert accounts.authenticate(known, "kim", PASSWORD) == known["kim"]
+    assert accounts.authenticate(known, "kim", PASSWORD + "!") is None
+    assert accounts.authenticate(known, "nobody", PASSWORD) is None
+
+
+# ---- the accounts file --------------------------------------------------------------------
+
+CID = ["a" * 32, "b" * 32, "c" * 32]
+
+
+@pytest.mark.unit
+def test_accounts_file_round_trips_and_is_private(tmp_path):
+    want = {
+        "boss": accounts.Account("boss", "admin", password=accounts.hash_password(PASSWORD, **FAST)),
+        "팬매니저".encode().hex()[:10]: accounts.Account("팬매니저".encode().hex()[:10], "streamer", (CID[0], CID[1]),
+                                                     password=accounts.hash_password(PASSWORD, **FAST)),
+        "ana": accounts.Account("ana", "analyst", cross_channel_search=True,
+                                password=accounts.hash_password(PASSWORD, **FAST)),
+    }
+    path = tmp_path / "a" / "accounts.toml"
+    accounts.save(want, path)
+    assert accounts.load(path) == want
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert PASSWORD not in path.read_text()
+    assert accounts.load(tmp_path / "missing.toml") == {}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "says"), [
+    ("[[account]\nname=", "not valid TOML"),
+    ('[[account]]\nname = "x y"\nrole = "admin"\npassword = "scrypt$1"', "account name"),
+    ('[[account]]\nname = "x"\nrole = "root"\npassword = "scrypt$1"', "role 'root'"),
+    ('[[account]]\nname = "x"\nrole = "streamer"\npassword = "scrypt$1"', "needs --channels"),
+    ('[[account]]\nname = "x"\nrole = "streamer"\nchannels = ["nothex"]\npassword = "scrypt$1"', "32 lowercase hex"),
+    ('[[account]]\nname = "x"\nrole = "analyst"\npassword = "hunter2"', "not an scrypt hash"),
+    ('[[account]]\nname = "x"\nrole = "analyst"\nchannels = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]\npassword = "scrypt$1"',
+     "restrict streamers only"),
+    ('[[account]]\nname = "x"\nrole = "admin"\npassword = "scrypt$1"\n'
+     '[[account]]\nname = "x"\nrole = "admin"\npassword = "scrypt$1"', "declared twice"),
+    ('[[account]]\nname = "x"\nrole = "admin"\nchannels = "abc"\npassword = "scrypt$1"', "list of strings"),
+])
+def test_broken_accounts_files_say_what_to_fix(text, says):
+    with pytest.raises(accounts.AccountsError, match=says.replace("$", r"\$")):
+        accounts.parse(text)
+
+
+@pytest.mark.unit
+def test_roles_restrict_channels_and_cross_channel_search():
+    streamer = accounts.Account("s", "streamer", (CID[2], CID[0]))
+    analyst = accounts.Account("a", "analyst")
+    granted = accounts.Account("g", "analyst", cross_channel_search=True)
+    admin = accounts.Account("x", "admin")
+    assert accounts.visible_channels(streamer, CID) == [CID[0], CID[2]]
+    for who in (analyst, granted, admin, None):
+        assert accounts.visible_channels(who, CID) == CID
+    assert [accounts.may_search_across(w) for w in (streamer, analyst, granted, admin, None)] == [
+        False, False, True, True, True]
+    assert [accounts.may_read_audit(w) for w in (streamer, analyst, admin, None)] == [False, False, True, True]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("has", "configured", "want"), [
+    (False, None, "127.0.0.1"), (False, "0.0.0.0", "127.0.0.1"), (False, "10.0.0.5", "127.0.0.1"),
+    (True, None, "0.0.0.0"), (True, "10.0.0.5", "10.0.0.5"),
+])
+def test_serve_binds_loopback_unless_accounts_exist(has, configured, want):
+    assert serve_cli.bind_address(has, configured) == want
+    cmd = serve_cli.command(want, 8600)
+    assert cmd[cmd.index("--server.address") + 1] == want and "8600" in cmd
+
+
+# ---- the CLI ------------------------------------------------------------------------------
+
+def _cli(*args, stdin: str = "", env_file: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DASHBOARD_ACCOUNTS_FILE": str(env_file), "LOG_LEVEL": "INFO"}
+    return subprocess.run([sys.executable, "-m", "dashboard", "accounts", *args], input=stdin, cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.integration
+def test_accounts_cli_add_list_remove(tmp_path):
+    path = tmp_path / "accounts.toml"
+    ok = _cli("add", "mgr", "--role", "streamer", "--channels", f"{CID[0]},{CID[1]}", "--password-stdin",
+              stdin=PASSWORD + "\n", env_file=path)
+    assert ok.returncode == 0, ok.stderr
+    assert PASSWORD not in ok.stdout + ok.stderr + path.read_text()
+    assert _cli("add", "ana", "--role", "analyst", "--cross-channel-search", "--password-stdin",
+                stdin=PASSWORD + "\n", env_file=path).returncode == 0
+    got = accounts.load(path)
+    assert got["mgr"].channels == (CID[0], CID[1]) and got["mgr"].role == "streamer"
+    assert got["ana"].cross_channel_search and accounts.verify_password(PASSWORD, got["ana"].password)
+    listing = _cli("list", env_file=path)
+    assert listing.returncode == 0
+    lines = listing.stdout.splitlines()
+    assert lines[0].split()[:2] == ["name", "role"] and len(lines) == 3
+    assert "scrypt" not in listing.stdout
+    assert _cli("remove", "mgr", env_file=path).returncode == 0
+    assert set(accounts.load(path)) == {"ana"}
+    missing = _cli("remove", "mgr", env_file=path)
+    assert missing.returncode == 1 and "no account named" in missing.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("args", "stdin", "says"), [
+    (("add", "s", "--role", "streamer"), PASSWORD, "needs --channels"),
+    (("add", "s", "--role", "streamer", "--channels", "xyz"), PASSWORD, "32 lowercase hex"),
+    (("add", "bad name", "--role", "admin"), PASSWORD, "account name"),
+    (("add", "short", "--role", "admin"), "abc", "too short"),
+])
+def test_accounts_cli_refuses_bad_input_and_changes_nothing(tmp_path, args, stdin, says):
+    path = tmp_path / "accounts.toml"
+    out = _cli(*args, "--password-stdin", stdin=stdin + "\n", env_file=path)
+    assert out.returncode == 2 and says in out.stderr
+    assert not path.exists()
+
+
+# ---- URL state (pure) ---------------------------------------------------------------------
+
+@pytest.mark.unit
+def test_url_values_are_checked_against_what_the_viewer_may_pick():
+    assert urlstate.pick(f"{CID[0]}, {CID[2]},{CID[0]},,evil", CID[:2]) == ([CID[0]], [CID[2], "evil"])
+    assert urlstate.pick(None, CID) == ([], [])
+    first, last = date(2026, 9, 1), date(2026, 9, 3)
+    default = (date(2026, 9, 2), last)
+    assert urlstate.dates("2026-09-03", "2026-09-01", first, last, default) == ((first, last), False)
+    assert urlstate.dates("2020-01-01", "2030-01-01", first, last, default) == ((first, last), False)
+    assert urlstate.dates(None, None, first, last, default) == (default, False)
+    assert urlstate.dates("2026-13-01", "2026-09-02", first, last, default) == (default, True)
+    assert urlstate.dates("2027-01-01", "2027-02-01", first, last, default) == (default, True)
+    assert urlstate.lang("en", "ko") == "en" and urlstate.lang("<script>", "ko") == "ko"
+    assert urlstate.choice("Mars/Base", urlstate.zones("Asia/Seoul"), "Asia/Seoul") == "Asia/Seoul"
+    assert "UTC" in urlstate.zones("Asia/Seoul") and urlstate.zones("Europe/Paris")[0] == "Europe/Paris"
+    full = urlstate.encode([CID[0]], first, last, list(urlstate.TYPES), False, "ko", "UTC")
+    assert full == {"channels": CID[0], "from": "2026-09-01", "to": "2026-09-03", "lang": "ko", "tz": "UTC"}
+    narrowed = urlstate.encode([CID[0]], first, last, ["chat", "donation"], True, "en", "UTC")
+    assert narrowed["types"] == "chat,donation" and narrowed["live"] == "1"
+
+
+# ---- the audit log ------------------------------------------------------------------------
+
+@pytest.mark.unit
+def test_audit_records_append_whole_lines_under_concurrency(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    who = accounts.Account("mgr", "streamer", (CID[0],), password=accounts.hash_password(PASSWORD, **FAST))
+
+    def writer(i: int) -> None:
+        for j in range(25):
+            audit.append(audit.record(who, "keyword_search", f"<b>{i}-{j}</b> \"ㅋㅋ\"\n", [CID[0]]), path)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 100
+    recs = [json.loads(x) for x in lines]
+    assert {r["query"] for r in recs} == {f"<b>{i}-{j}</b> \"ㅋㅋ\"\n" for i in range(4) for j in range(25)}
+    assert all(r["account"] == "mgr" and r["role"] == "streamer" and r["channels"] == [CID[0]] for r in recs)
+    assert "scrypt" not in path.read_text() and "password" not in path.read_text()
+    with path.open("a") as f:
+        f.write("{not json\n")
+    df, bad = audit.read(path)
+    assert bad == 1 and df.height == 100 and list(df.columns) == list(audit.COLUMNS)
+
+
+@pytest.mark.unit
+def test_audit_record_of_the_local_user_and_bad_kind():
+    rec = audit.record(None, "user_search", "김", [CID[1], CID[0]], now=datetime(2026, 9, 1, tzinfo=UTC))
+    assert rec == {"time": "2026-09-01T00:00:00.000+00:00", "account": "local", "role": "admin",
+                   "kind": "user_search", "query": "김", "channels": [CID[0], CID[1]]}
+    with pytest.raises(ValueError, match="audit kind"):
+        audit.record(None, "login", "x", [])
+
+
+# ---- the app ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    return root, build_fixture_lake(root)
+
+
+@pytest.fixture
+def app(lake, monkeypatch):
+    """(a factory of fresh AppTests over the fixture lake, facts, the accounts file path)."""
+    root, facts = lake
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    monkeypatch.setattr(login, "FAIL_DELAY", 0.0)
+    login.reset_failures()
+    data.clear_caches()
+
+    def new(**params) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.query_params.update(params)
+        return at
+
+    yield new, facts, accounts.accounts_file()
+    login.reset_failures()
+    data.clear_caches()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _make(path: Path, *specs: tuple) -> None:
+    accounts.save({name: accounts.Account(name, role, tuple(chans), cross, accounts.hash_password(PASSWORD, **FAST))
+                   for name, role, chans, cross in specs}, path)
+
+
+def _login(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    at.run()
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    return at.button[0].click().run()
+
+
+def _summary_channels(at: AppTest) -> set[str]:
+    return set(at.dataframe[0].value["channel_id"])  # the activity page's summary table
+
+
+@pytest.mark.e2e
+def test_no_accounts_no_login_and_a_localhost_banner_on_every_page(app):
+    new, _, _ = app
+    at = new().run()
+    _ok(at)
+    assert not [x for x in at.text_input if x.key == "login_name"]
+    assert at.multiselect(key="f_types").value == []  # every message type by default
+    for page in ("app_pages/activity.py", "app_pages/users.py", "app_pages/keywords.py", "app_pages/audit.py"):
+        at.switch_page(page).run()
+        _ok(at)
+        assert any(t("localhost") in c.value for c in at.caption), page
+
+
+@pytest.mark.e2e
+def test_login_required_wrong_password_is_one_clear_error(app):
+    new, facts, path = app
+    _make(path, ("boss", "admin", [], False))
+    at = new().run()
+    _ok(at)
+    assert [x.value for x in at.title] == [t("login_title")]
+    assert len(at.dataframe) == 0 and not any(t("localhost") in c.value for c in at.caption)
+    for name, password in (("boss", "wrong password"), ("nobody", PASSWORD)):
+        at = _login(new(), name, password)
+        _ok(at)
+        assert [e.value for e in at.error] == [t("login_failed")]  # same words: no hint which was wrong
+        assert len(at.dataframe) == 0
+    at = _login(new(), "boss")
+    _ok(at)
+    assert _summary_channels(at) == set(facts["channel_ids"])
+    assert any("boss" in x.value for x in at.text)
+    at.button(key="logout").click().run()
+    _ok(at)
+    assert [x.value for x in at.title] == [t("login_title")] and len(at.dataframe) == 0
+
+
+@pytest.mark.e2e
+def test_repeated_failures_lock_the_name(app):
+    new, _, path = app
+    _make(path, ("boss", "admin", [], False))
+    for _ in range(login.MAX_FAILS):
+        _login(new(), "boss", "nope nope")
+    at = _login(new(), "boss")  # right password, but locked for now
+    assert [e.value for e in at.error] == [t("login_locked")]
+    assert len(at.dataframe) == 0
+
+
+@pytest.mark.e2e
+def test_broken_accounts_file_closes_the_dashboard(app):
+    new, _, path = app
+    path.write_text("[[account]\n", encoding="utf-8")
+    at = new().run()
+    _ok(at)
+    assert [e.value for e in at.error] == [t("login_broken_file")]
+    assert len(at.dataframe) == 0 and not at.text_input
+
+
+@pytest.mark.e2e
+def test_streamer_sees_only_their_channels_even_with_a_tampered_url(app):
+    new, facts, path = app
+    own, other = facts["channel_ids"][0], facts["channel_ids"][1]
+    _make(path, ("mgr", "streamer", [own], False))
+    at = _login(new(channels=f"{other},{own}"), "mgr")
+    _ok(at)
+    assert any(t("sidebar_url_dropped").format(n=1) == w.value for w in at.warning)
+    assert at.multiselect(key="f_channels").options == [facts["channel_names"][own]]
+    assert _summary_channels(at) == {own}
+    assert at.query_params["channels"] == own  # the URL now says what is shown
+
+    only_other = _login(new(channels=other), "mgr")  # nothing left: their own channel, never the other
+    assert _summary_channels(only_other) == {own}
+    # the search pages too: a user who chats on every channel shows only their lines here
+    special = next(r["user_id"] for r in facts["rows"] if r["nickname"] == facts["special_nick"])
+    only_other.switch_page("app_pages/users.py").run()
+    only_other.text_input(key="user_query").input("100%").run()
+    _ok(only_other)
+    assert list(only_other.dataframe[0].value["user_id"]) == [special]
+    assert set(only_other.dataframe[2].value["channel_id"]) == {own}  # channels the user chats in
+    messages = only_other.dataframe[3].value
+    assert len(messages) == sum(1 for r in facts["rows"] if r["user_id"] == special and r["channel_id"] == own)
+    assert set(messages["channel_id"]) == {own}
+    assert set(audit.read()[0]["channels"]) == {own}
+
+
+@pytest.mark.e2e
+def test_analyst_searches_users_one_channel_at_a_time_unless_granted(app):
+    new, facts, path = app
+    _make(path, ("ana", "analyst", [], False), ("ana2", "analyst", [], True))
+    at = _login(new(), "ana")
+    _ok(at)
+    assert set(at.multiselect(key="f_channels").value) == set(facts["channel_ids"])  # reads every channel
+    at.switch_page("app_pages/users.py").run()
+    scope = at.selectbox(key="users_channel")
+    assert len(scope.options) == len(facts["channel_ids"]) and scope.value in facts["channel_ids"]
+    scope.set_value(facts["channel_ids"][2]).run()
+    at.text_input(key="user_query").input("김").run()
+    _ok(at)
+    user_channels = at.dataframe[2].value
+    assert set(user_channels["channel_id"]) == {facts["channel_ids"][2]}
+    rec = audit.read()[0].row(1, named=True)  # newest first: [user_view, user_search]
+    assert (rec["account"], rec["role"], rec["kind"], rec["query"], rec["channels"]) == (
+        "ana", "analyst", "user_search", "김", facts["channel_ids"][2])
+
+    granted = _login(new(), "ana2")
+    granted.switch_page("app_pages/users.py").run()
+    _ok(granted)
+    assert not [s for s in granted.selectbox if s.key == "users_channel"]
+
+
+@pytest.mark.e2e
+def test_audit_page_is_for_admins_only(app):
+    new, _, path = app
+    _make(path, ("boss", "admin", [], False), ("ana", "analyst", [], True))
+    audit.append(audit.record(None, "keyword_search", "**bold** <script>alert(1)</script>", []))
+    boss = _login(new(), "boss")
+    boss.switch_page("app_pages/audit.py").run()
+    _ok(boss)
+    table = boss.dataframe[0].value
+    assert list(table["query"]) == ["**bold** <script>alert(1)</script>"]  # shown as typed
+    assert len(boss.get("download_button")) == 2
+    ana = _login(new(), "ana")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        ana.switch_page("app_pages/audit.py")
+
+
+@pytest.mark.e2e
+def test_url_restores_the_filters_and_follows_changes(app):
+    new, facts, _ = app
+    cid, day = facts["channel_ids"][2], facts["days"][1]
+    at = new(channels=cid, **{"from": day.isoformat(), "to": day.isoformat()},
+             types="chat,donation", live="0", tz="UTC").run()
+    _ok(at)
+    assert at.multiselect(key="f_channels").value == [cid]
+    assert at.date_input(key="f_dates").value == (day, day)
+    assert at.multiselect(key="f_types").value == ["chat", "donation"]
+    assert at.selectbox(key="f_tz").value == "UTC"
+    assert at.toggle(key="f_live").value is False
+    expected = sum(1 for r in facts["rows"] if r["channel_id"] == cid and r["day"] == day
+                   and r["user_id"] != "SYSTEM_MESSAGE")
+    assert list(at.dataframe[0].value["messages"]) == [expected]
+    other = facts["channel_ids"][0]
+    at.multiselect(key="f_channels").set_value([cid, other]).run()
+    assert at.query_params["channels"] == f"{cid},{other}"
+    assert at.query_params["from"] == day.isoformat() and at.query_params["tz"] == "UTC"
+
+
+@pytest.mark.e2e
+def test_bad_url_values_fall_back_with_a_warning(app):
+    new, facts, _ = app
+    at = new(**{"from": "yesterday", "to": "2026-09-02"}, types="chat,<b>x</b>", tz="Mars/Base",
+             lang="xx").run()
+    _ok(at)
+    warnings = [w.value for w in at.warning]
+    assert t("sidebar_url_bad_dates") in warnings and t("sidebar_url_bad_types") in warnings
+    assert at.date_input(key="f_dates").value == (facts["days"][0], facts["days"][-1])
+    assert at.multiselect(key="f_types").value == ["chat"]
+    assert at.selectbox(key="f_tz").value == data.display_tz() and at.selectbox(key="lang").value == "ko"
+
+
+@pytest.mark.e2e
+def test_language_switch_changes_labels_and_the_url(app):
+    new, _, _ = app
+    at = new().run()
+    _ok(at)
+    assert at.multiselect(key="f_channels").label == t("channels", "ko")
+    at.selectbox(key="lang").set_value("en").run()
+    _ok(at)
+    assert at.multiselect(key="f_channels").label == "Channels"
+    assert at.sidebar.header[0].value == "Filters"
+    assert at.query_params["lang"] == "en"
+    # and a URL with lang=en opens in English (AppTest cannot click on after a language
+    # change: it re-formats other pages' radio labels in the test thread's language)
+    shared = new(lang="en").run()
+    _ok(shared)
+    assert shared.selectbox(key="lang").value == "en" and shared.sidebar.header[0].value == "Filters"
+
+
+@pytest.mark.e2e
+def test_todays_data_toggle_and_message_types_from_the_url(app, request):
+    new, facts, _ = app
+    if data.open_supports("live"):  # today's data reads PostgreSQL: a test database, never .data
+        request.getfixturevalue("pg_url")
+    at = new(live="1", types="donation").run()
+    _ok(at)
+    assert at.toggle(key="f_live").value is True and at.multiselect(key="f_types").value == ["donation"]
+    captions = [c.value for c in at.sidebar.caption]
+    if data.open_supports("types"):
+        donations = {cid: sum(1 for r in facts["rows"] if r["channel_id"] == cid and r["message_type"] == "donation")
+                     for cid in facts["channel_ids"]}
+        summary = at.dataframe[0].value
+        assert dict(zip(summary["channel_id"], summary["messages"], strict=True)) == donations
+    else:
+        assert t("sidebar_types_unavailable") in captions
+    if data.open_supports("live"):
+        assert at.query_params["live"] == "1"
+    else:
+        assert t("sidebar_live_unavailable") in captions and "live" not in at.query_params
+    at.multiselect(key="f_types").set_value([]).run()  # none picked means all
+    _ok(at)
+    assert at.multiselect(key="f_types").placeholder == t("sidebar_types_all") and "types" not in at.query_params
+    if data.open_supports("types"):
+        assert int(at.dataframe[0].value["messages"].sum()) == sum(
+            1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")

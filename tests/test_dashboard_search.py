@@ -1,0 +1,205 @@
+"""The User search and Keyword search pages with AppTest over the fixture lake plus a few
+rows of our own: a chatty user (paging), hostile nicknames and messages (shown as typed),
+and a keyword with known counts. Expected answers are computed in plain Python from the
+rows written."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import audit, charts_search, data
+from dashboard.i18n import t
+from tests import lakefixture
+from tests.lakefixture import CHANNEL_NAMES, write_rows
+from warehouse.lake import Lake
+
+pytestmark = pytest.mark.e2e
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
+KST = ZoneInfo("Asia/Seoul")
+CHATTY = "u" + hashlib.md5(b"chatty").hexdigest()
+SCRIPT_NICK, BOLD_NICK = "<script>alert(1)</script>", "**bold**"
+HOSTILE_MSG = "**굵게** <b>x</b> [link](javascript:alert(1)) 대박"
+CHATTY_LINES = 230  # 3 pages of 100
+
+
+def _extra_rows(base: list[dict]) -> list[dict]:
+    """A chatty user on channel 0 (every 2nd line says 대박), two hostile nicknames."""
+    template = base[0]
+    cid = lakefixture.channel_ids()
+    rows, next_id = [], max(r["id"] for r in base) + 1
+
+    def add(ch: int, when: datetime, uid: str, nick: str, message: str) -> None:
+        nonlocal next_id
+        row = copy.deepcopy(template)
+        row.update(id=next_id, channel_id=cid[ch], channel_name=CHANNEL_NAMES[ch], user_id=uid,
+                   nickname=nick, message=message, chat_time=when, created_at=when,
+                   dedupe_key=f"x{next_id}", subscription_tier=None, subscription_month=None,
+                   day=when.astimezone(KST).date())
+        rows.append(row)
+        next_id += 1
+
+    start = datetime(2026, 9, 2, 12, 0, tzinfo=KST).astimezone(UTC)
+    for i in range(CHATTY_LINES):
+        add(0, start + timedelta(seconds=7 * i), CHATTY, "수다쟁이", "대박 " * (i % 2 == 0) + f"줄 {i}")
+    for ch in (0, 2):
+        add(ch, start + timedelta(hours=3), "u" + hashlib.md5(b"xss").hexdigest(), SCRIPT_NICK, HOSTILE_MSG)
+        add(ch, start + timedelta(hours=4), "u" + hashlib.md5(b"bold").hexdigest(), BOLD_NICK, "**bold** 대박")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    base = lakefixture._rows()
+    rows = base + _extra_rows(base)
+    write_rows(Lake(str(root)), rows, lakefixture.channel_ids(), CHANNEL_NAMES, [1, 2, 3])
+    return root, rows
+
+
+@pytest.fixture
+def at(lake, monkeypatch):
+    root, _ = lake
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+    app = AppTest.from_file(APP, default_timeout=30).run()
+    yield app
+    data.clear_caches()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _records() -> list[dict]:
+    path = audit.audit_file()
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+# ---- user search --------------------------------------------------------------------------
+
+def test_user_pages_through_messages_and_shows_history_and_channels(at, lake):
+    _, rows = lake
+    at.switch_page("app_pages/users.py").run()
+    at.text_input(key="user_query").input("수다").run()
+    _ok(at)
+    found, names, chans, messages = (d.value for d in at.dataframe)
+    assert list(found["user_id"]) == [CHATTY] and int(found["messages"].iloc[0]) == CHATTY_LINES
+    assert list(names["nickname"]) == ["수다쟁이"] and int(names["messages"].iloc[0]) == CHATTY_LINES
+    assert list(chans["channel_name"]) == [CHANNEL_NAMES[0]]
+    mine = sorted((r for r in rows if r["user_id"] == CHATTY), key=lambda r: r["chat_time"], reverse=True)
+    assert len(messages) == 100
+    assert list(messages["message"]) == [r["message"] for r in mine[:100]]
+    at.number_input(key="user_page").set_value(3).run()
+    _ok(at)
+    last = at.dataframe[3].value
+    assert list(last["message"]) == [r["message"] for r in mine[200:]] and len(last) == 30
+    assert any("201–230" in c.value and "230" in c.value for c in at.caption)
+    # paging is not a new search: one user_search and one user_view record
+    assert Counter(r["kind"] for r in _records()) == {"user_search": 1, "user_view": 1}
+    assert _records()[0]["query"] == "수다" and _records()[1]["query"] == CHATTY
+
+
+def test_user_search_shows_hostile_nicknames_and_messages_as_typed(at):
+    at.switch_page("app_pages/users.py").run()
+    at.text_input(key="user_query").input("<script>").run()
+    _ok(at)
+    found = at.dataframe[0].value
+    assert list(found["nickname"]) == [SCRIPT_NICK]
+    assert at.selectbox(key="picked_user").value == found["user_id"].iloc[0]
+    assert any(x.value.startswith(SCRIPT_NICK) for x in at.text)  # st.text: no markup
+    assert set(at.dataframe[3].value["message"]) == {HOSTILE_MSG}
+    assert not any(SCRIPT_NICK in m.value or "**bold**" in m.value for m in at.markdown)
+    at.text_input(key="user_query").input("**").run()
+    _ok(at)
+    assert list(at.dataframe[0].value["nickname"]) == [BOLD_NICK]
+
+
+def test_user_search_in_a_narrower_filter_counts_only_it(at, lake):
+    _, rows = lake
+    cid = lakefixture.channel_ids()[2]
+    at.multiselect(key="f_channels").set_value([cid]).run()
+    at.switch_page("app_pages/users.py").run()
+    at.text_input(key="user_query").input("김").run()
+    _ok(at)
+    found = at.dataframe[0].value
+    want = Counter(r["user_id"] for r in rows if r["channel_id"] == cid and "김" in (r["nickname"] or ""))
+    assert dict(zip(found["user_id"], found["messages"], strict=True)) == dict(want)
+    assert _records()[-2]["channels"] == [cid]
+
+
+# ---- keyword search -----------------------------------------------------------------------
+
+def test_keyword_search_counts_trend_and_pages(at, lake):
+    _, rows = lake
+    at.switch_page("app_pages/keywords.py").run()
+    _ok(at)
+    assert any(t("kw_hint") in i.value for i in at.info)
+    at.text_input(key="kw_query").input("대박").run()
+    _ok(at)
+    hits = [r for r in rows if "대박" in (r["message"] or "")]
+    assert at.metric[0].value == f"{len(hits):,}"
+    trend = at.dataframe[0].value
+    per_day = Counter((r["channel_id"], r["day"]) for r in hits)
+    got = {(c, b.date()): n for c, b, n in zip(trend["channel_id"], trend["bucket"], trend["matches"], strict=True)
+           if n}
+    assert got == dict(per_day)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    by_name = {tr["name"]: sum(tr["y"]) for tr in spec["data"]}  # zeros drawn too
+    assert by_name == {name: sum(1 for r in hits if r["channel_name"] == name) for name in CHANNEL_NAMES}
+    assert sum(sum(tr["y"]) for tr in spec["data"]) == len(hits)
+    results = at.dataframe[1].value
+    newest = sorted(hits, key=lambda r: (r["chat_time"], r["id"]), reverse=True)
+    assert list(results["message"]) == [r["message"] for r in newest[:100]]
+    assert HOSTILE_MSG in set(results["message"])  # as typed in the table
+    assert len(hits) > 100  # two pages
+    at.number_input(key="kw_page").set_value(2).run()
+    assert list(at.dataframe[1].value["message"]) == [r["message"] for r in newest[100:200]]
+    assert [r["kind"] for r in _records()] == ["keyword_search"]
+
+    at.radio(key="kw_every").set_value("hour").run()
+    _ok(at)
+    hourly = at.dataframe[0].value
+    assert int(hourly["matches"].sum()) == len(hits) and len(hourly) > len(trend)
+    assert len(_records()) == 1  # the same search at another granularity is not a new one
+
+
+def test_keyword_without_match_says_so_and_is_still_audited(at):
+    at.switch_page("app_pages/keywords.py").run()
+    at.text_input(key="kw_query").input("100%없는말").run()
+    _ok(at)
+    assert any(t("kw_none") in i.value for i in at.info)
+    assert [(r["kind"], r["query"]) for r in _records()] == [("keyword_search", "100%없는말")]
+
+
+def test_unwritable_audit_log_shows_no_result(at, monkeypatch, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("DASHBOARD_AUDIT_FILE", str(blocker / "audit.jsonl"))  # a file as a folder
+    at.switch_page("app_pages/keywords.py").run()
+    at.text_input(key="kw_query").input("대박").run()
+    _ok(at)
+    assert [e.value for e in at.error] == [t("audit_failed")]
+    assert len(at.dataframe) == 0 and not at.get("plotly_chart")
+
+
+# ---- the figure ---------------------------------------------------------------------------
+
+@pytest.mark.unit
+def test_keyword_trend_figure_escapes_names_and_draws_local_time():
+    df = pl.DataFrame({"channel_id": ["c1", "c1"], "bucket": [datetime(2026, 9, 1, 15, tzinfo=UTC),
+                                                              datetime(2026, 9, 1, 16, tzinfo=UTC)],
+                       "matches": [2, 0], "share": [0.5, 0.0]})
+    fig = charts_search.keyword_trend_figure(df, {"c1": "<b>채널</b>"}, "Asia/Seoul", title="T")
+    assert fig.data[0].name == "&lt;b&gt;채널&lt;/b&gt;" and list(fig.data[0].y) == [2, 0]
+    assert str(fig.data[0].x[0]).startswith("2026-09-02 00:00")
+    assert fig.layout.title.text == "T"
+    assert charts_search.keyword_trend_figure(df.clear(), {}).layout.annotations
