@@ -21,7 +21,9 @@ PAGES = Path(__file__).resolve().parent / "app_pages"
 
 st.set_page_config(page_title=t("app_title"), layout="wide")
 page = st.navigation([
-    st.Page(PAGES / "activity.py", title=t("page_activity"), icon=":material/monitoring:", default=True),
+    st.Page(PAGES / "overview.py", title=t("page_overview"), icon=":material/dashboard:", default=True),
+    st.Page(PAGES / "channel.py", title=t("page_channel"), icon=":material/monitoring:"),
+    st.Page(PAGES / "broadcasts.py", title=t("page_broadcasts"), icon=":material/live_tv:"),
     st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
     st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
 ])

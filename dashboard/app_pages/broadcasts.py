@@ -1,0 +1,83 @@
+"""방송 (Broadcasts): pick one broadcast that started in the period; one report of it —
+timeline with title and category changes, peaks, top chatters, donations, coverage."""
+import polars as pl
+import streamlit as st
+
+from dashboard import charts_broadcast, data, summaries
+from dashboard.app_pages import widgets
+from dashboard.i18n import t
+
+
+def coverage_of(row: dict) -> None:
+    """The coverage badge of one broadcast (its broadcast_list row)."""
+    figures = data.coverage_figures(pl.DataFrame([{k: row[k] for k in ("minutes", "captured_minutes", "coverage")}]))
+    pct = figures["share"] * 100
+    color = "green" if pct >= 99 else ("orange" if pct >= 90 else "red")
+    icon = ":material/check_circle:" if figures["gaps"] == 0 else ":material/warning:"
+    st.badge(f"{t('broadcasts_coverage_one')} {pct:.1f}% · {row['captured_minutes']:.0f}/{row['minutes']:.0f}"
+             f" min · {t('broadcasts_source')}: {row['source']}", icon=icon, color=color)
+
+
+f = widgets.require_filters()
+st.title(t("page_broadcasts"))
+listing = data.query(f, "broadcast_list")
+if listing.is_empty():
+    st.info(t("broadcasts_none"))
+    st.stop()
+widgets.coverage_badge(f)
+
+rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
+untitled = t("broadcasts_untitled")
+key = st.selectbox(t("broadcasts_pick"), options=list(rows), key="broadcast_pick",
+                   format_func=lambda k: summaries.broadcast_label(rows[k], f.tz, untitled))
+row = rows[key]
+cid, bc = row["channel_id"], row["broadcast"]
+name = "broadcast_" + summaries.safe_stem(bc)
+
+coverage_of(row)
+st.text(f"{t('broadcasts_title')}: {row['title'] or untitled}\n"
+        f"{t('broadcasts_category')}: {row['category'] or '-'}\n"
+        f"{t('broadcasts_when')}: {row['started']:%Y-%m-%d %H:%M} – {row['ended']:%Y-%m-%d %H:%M} ({f.tz})")
+cols = st.columns(5)
+cols[0].metric(t("broadcasts_minutes"), f"{row['minutes']:,.0f}")
+cols[1].metric(t("broadcasts_messages"), f"{row['messages']:,}")
+cols[2].metric(t("broadcasts_chatters"), f"{row['chatters']:,}")
+cols[3].metric(t("broadcasts_donations"), f"{row['donations']:,}")
+cols[4].metric(t("broadcasts_amount"), f"{row['amount']:,}")
+
+# -- timeline
+st.subheader(t("broadcasts_timeline"))
+window = st.selectbox(t("broadcasts_window"), (1, 5, 10), key="broadcast_window")
+activity = data.query(f, "broadcast_activity", cid, bc, scoped=False, window_minutes=window)
+timeline = data.query(f, "broadcast_timeline", cid, bc, scoped=False)
+st.plotly_chart(charts_broadcast.timeline_figure(
+    activity, timeline, f.tz, title=t("broadcasts_timeline"), messages=t("broadcasts_messages"),
+    viewers=t("broadcasts_viewers"), title_change=t("broadcasts_title_change"),
+    category_change=t("broadcasts_category_change")), key="timeline_chart")
+st.markdown(f"**{t('broadcasts_changes')}**")
+if timeline.is_empty():
+    st.caption(t("broadcasts_no_session"))
+else:
+    if not (timeline["event"] == "poll").any():
+        st.caption(t("broadcasts_no_history"))
+    widgets.table(summaries.with_offsets(summaries.timeline_changes(timeline), "offset_minutes"),
+                  f"{name}_timeline", key="timeline")
+with st.expander(t("broadcasts_per_window")):
+    widgets.table(summaries.with_offsets(activity, "offset_minutes"), f"{name}_activity_{window}m",
+                  key="activity")
+
+# -- peaks, top chatters, donors
+st.subheader(t("broadcasts_peaks"))
+peaks = data.query(f, "broadcast_peaks", cid, bc, scoped=False, by="volume", window_minutes=window, limit=10)
+widgets.table(summaries.with_offsets(peaks.drop("channel_id", "broadcast"), "offset_from_start"),
+              f"{name}_peaks_{window}m", key="peaks")
+st.subheader(t("broadcasts_top_chatters"))
+top = data.query(f, "broadcast_top_chatters", cid, bc, scoped=False, limit=20)
+widgets.table(top, f"{name}_top_chatters", key="top_chatters",
+              column_config={"share": st.column_config.NumberColumn(format="percent")})
+st.subheader(t("broadcasts_donors"))
+donors = data.query(f, "broadcast_donors", cid, bc, scoped=False, limit=20)
+if donors.is_empty():
+    st.info(t("broadcasts_no_donations"))
+else:
+    widgets.table(donors, f"{name}_donors", key="donors")
