@@ -104,3 +104,12 @@ def broadcast_label(row: dict, tz: str, untitled: str) -> str:
 def _zone(tz: str):
     from zoneinfo import ZoneInfo
     return ZoneInfo(tz)
+
+
+def headers(columns, t, **configs) -> dict:
+    """st.dataframe column_config for `columns`: each known column's translated header
+    (labels col_a_<column>, via `t`), then `configs` (column → a ColumnConfig) on top."""
+    from dashboard.i18n import LABELS
+    out = {c: t(f"col_a_{c}") for c in columns if f"col_a_{c}" in LABELS}
+    out.update(configs)
+    return out

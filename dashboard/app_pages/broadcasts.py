@@ -60,24 +60,25 @@ if timeline.is_empty():
 else:
     if not (timeline["event"] == "poll").any():
         st.caption(t("broadcasts_no_history"))
-    widgets.table(summaries.with_offsets(summaries.timeline_changes(timeline), "offset_minutes"),
-                  f"{name}_timeline", key="timeline")
+    changes = summaries.with_offsets(summaries.timeline_changes(timeline), "offset_minutes")
+    widgets.table(changes, f"{name}_timeline", key="timeline", column_config=summaries.headers(changes.columns, t))
 with st.expander(t("broadcasts_per_window")):
-    widgets.table(summaries.with_offsets(activity, "offset_minutes"), f"{name}_activity_{window}m",
-                  key="activity")
+    per_window = summaries.with_offsets(activity, "offset_minutes")
+    widgets.table(per_window, f"{name}_activity_{window}m", key="activity",
+                  column_config=summaries.headers(per_window.columns, t))
 
 # -- peaks, top chatters, donors
 st.subheader(t("broadcasts_peaks"))
 peaks = data.query(f, "broadcast_peaks", cid, bc, scoped=False, by="volume", window_minutes=window, limit=10)
-widgets.table(summaries.with_offsets(peaks.drop("channel_id", "broadcast"), "offset_from_start"),
-              f"{name}_peaks_{window}m", key="peaks")
+peaks = summaries.with_offsets(peaks.drop("channel_id", "broadcast"), "offset_from_start")
+widgets.table(peaks, f"{name}_peaks_{window}m", key="peaks", column_config=summaries.headers(peaks.columns, t))
 st.subheader(t("broadcasts_top_chatters"))
 top = data.query(f, "broadcast_top_chatters", cid, bc, scoped=False, limit=20)
-widgets.table(top, f"{name}_top_chatters", key="top_chatters",
-              column_config={"share": st.column_config.NumberColumn(format="percent")})
+widgets.table(top, f"{name}_top_chatters", key="top_chatters", column_config=summaries.headers(
+    top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
 st.subheader(t("broadcasts_donors"))
 donors = data.query(f, "broadcast_donors", cid, bc, scoped=False, limit=20)
 if donors.is_empty():
     st.info(t("broadcasts_no_donations"))
 else:
-    widgets.table(donors, f"{name}_donors", key="donors")
+    widgets.table(donors, f"{name}_donors", key="donors", column_config=summaries.headers(donors.columns, t))

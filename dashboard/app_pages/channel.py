@@ -27,9 +27,12 @@ widgets.coverage_badge(f, (cid,))
 # -- activity
 st.subheader(t("channel_activity"))
 st.plotly_chart(charts.activity_figure(df, f.tz, every), key="activity_chart")
-widgets.table(data.activity_summary(df), widgets.stem("activity_summary", f), key="summary")
+summary = data.activity_summary(df)
+widgets.table(summary, widgets.stem("activity_summary", f), key="summary",
+              column_config=summaries.headers(summary.columns, t))
 with st.expander(t("channel_raw_buckets")):
-    widgets.table(df, widgets.stem(f"activity_{every}", f), key="buckets")
+    widgets.table(df, widgets.stem(f"activity_{every}", f), key="buckets",
+                  column_config=summaries.headers(df.columns, t))
 
 # -- heatmap
 st.subheader(t("channel_heatmap"))
@@ -40,24 +43,24 @@ st.plotly_chart(charts_channel.heatmap_figure(
     heat, metric, title=f"{t('channel_heatmap')} ({t('overview_col_messages') if metric == 'messages' else t('overview_col_chatters')})",
     hour_label=t("channel_hour")), key="heatmap_chart")
 with st.expander(t("channel_heatmap_data")):
-    widgets.table(heat, widgets.stem("heatmap", f), key="heatmap")
+    widgets.table(heat, widgets.stem("heatmap", f), key="heatmap", column_config=summaries.headers(heat.columns, t))
 
 # -- top chatters
 st.subheader(t("channel_top_chatters"))
 share = data.query(f, "top_share", channels=one, n=10)
 if not share.is_empty():
     st.metric(t("channel_top10_share"), f"{share['share'][0] * 100:.1f}%")
-top = data.query(f, "top_chatters", channels=one, limit=20)
-widgets.table(top.drop("channel_id"), widgets.stem("top_chatters", f), key="top_chatters", column_config={
-    "share": st.column_config.NumberColumn(format="percent")})
+top = data.query(f, "top_chatters", channels=one, limit=20).drop("channel_id")
+widgets.table(top, widgets.stem("top_chatters", f), key="top_chatters", column_config=summaries.headers(
+    top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
 
 # -- new vs returning
 st.subheader(t("channel_new_returning"))
-nvr = data.query(f, "new_vs_returning", channels=one, every="day")
+nvr = data.query(f, "new_vs_returning", channels=one, every="day").drop("channel_id")
 st.plotly_chart(charts_channel.new_vs_returning_figure(
     nvr, f.tz, title=t("channel_new_returning"), new=t("channel_new"), returning=t("channel_returning"),
     y_label=t("channel_chatters_axis")), key="nvr_chart")
-widgets.table(nvr.drop("channel_id"), widgets.stem("new_vs_returning", f), key="nvr")
+widgets.table(nvr, widgets.stem("new_vs_returning", f), key="nvr", column_config=summaries.headers(nvr.columns, t))
 
 # -- peaks
 st.subheader(t("channel_peaks"))
@@ -69,5 +72,6 @@ peaks = data.query(f, "peaks", channels=one, by=by, window_minutes=window, limit
 if peaks.is_empty():
     st.info(t("channel_no_peaks"))
 else:
-    widgets.table(summaries.with_offsets(peaks.drop("channel_id"), "offset_from_start"),
-                  widgets.stem(f"peaks_{by}_{window}m", f), key="peaks")
+    peaks = summaries.with_offsets(peaks.drop("channel_id"), "offset_from_start")
+    widgets.table(peaks, widgets.stem(f"peaks_{by}_{window}m", f), key="peaks",
+                  column_config=summaries.headers(peaks.columns, t))
