@@ -38,10 +38,10 @@ with st.expander(t("channel_raw_buckets")):
 st.subheader(t("channel_heatmap"))
 heat = data.query(f, "heatmap", channels=one)
 metric = st.radio(t("channel_heatmap_metric"), ("messages", "chatters"), horizontal=True, key="heat_metric",
-                  format_func=lambda m: t("overview_col_messages") if m == "messages" else t("overview_col_chatters"))
-st.plotly_chart(charts_channel.heatmap_figure(
-    heat, metric, title=f"{t('channel_heatmap')} ({t('overview_col_messages') if metric == 'messages' else t('overview_col_chatters')})",
-    hour_label=t("channel_hour")), key="heatmap_chart")
+                  format_func=lambda m: t(f"col_a_{m}"))
+st.plotly_chart(charts_channel.heatmap_figure(heat, metric, title=f"{t('channel_heatmap')} ({t(f'col_a_{metric}')})",
+                                              weekdays=tuple(t("channel_weekdays").split(",")),
+                                              hour_label=t("channel_hour")), key="heatmap_chart")
 with st.expander(t("channel_heatmap_data")):
     widgets.table(heat, widgets.stem("heatmap", f), key="heatmap", column_config=summaries.headers(heat.columns, t))
 

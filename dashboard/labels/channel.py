@@ -22,6 +22,7 @@ LABELS = {
     "channel_no_peaks": ("방송(chat_channel_id)이 있는 채팅이 없어 피크를 계산할 수 없습니다.",
                          "No chat with a broadcast (chat_channel_id) in the period: no peaks."),
     "channel_weekday": ("요일", "Weekday"),
+    "channel_weekdays": ("월,화,수,목,금,토,일", "Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
     "channel_hour": ("시", "Hour"),
     "channel_date": ("날짜", "Date"),
     "channel_chatters_axis": ("참여자", "Chatters"),
