@@ -3,7 +3,7 @@ timeline with title and category changes, peaks, top chatters, donations, covera
 import polars as pl
 import streamlit as st
 
-from dashboard import charts_broadcast, data, summaries
+from dashboard import charts_broadcast, data, summaries, urlpick
 from dashboard.app_pages import widgets
 from dashboard.i18n import t
 
@@ -28,8 +28,10 @@ widgets.coverage_badge(f)
 
 rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
 untitled = t("broadcasts_untitled")
+urlpick.seed("broadcast", "broadcast_pick", list(rows))
 key = st.selectbox(t("broadcasts_pick"), options=list(rows), key="broadcast_pick",
                    format_func=lambda k: summaries.broadcast_label(rows[k], f.tz, untitled))
+urlpick.remember("broadcast", key)
 row = rows[key]
 cid, bc = row["channel_id"], row["broadcast"]
 name = "broadcast_" + summaries.safe_stem(bc)

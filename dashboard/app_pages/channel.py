@@ -3,7 +3,7 @@ the hour × weekday heatmap, top chatters and the top-10 share, new vs returning
 and chat peaks with their offset from the broadcast start."""
 import streamlit as st
 
-from dashboard import charts, charts_channel, data, summaries
+from dashboard import charts, charts_channel, data, summaries, urlpick
 from dashboard.app_pages import widgets
 from dashboard.i18n import t
 
@@ -13,8 +13,10 @@ st.title(t("page_channel"))
 # the busiest channel of the period first (and so picked by default)
 busiest = data.query(f, "channel_summary")["channel_id"].to_list()
 options = [c for c in busiest if c in f.channels] + [c for c in f.channels if c not in busiest]
+urlpick.seed("channel", "channel_pick", options)
 cid = st.selectbox(t("channel_pick"), options=options, key="channel_pick",
                    format_func=lambda c: f.names.get(c, c), help=t("channel_pick_help"))
+urlpick.remember("channel", cid)
 one = [cid]
 every = st.radio(t("granularity"), data.EVERY, index=1, horizontal=True, key="every",
                  format_func=lambda e: t(f"every_{e}"))
