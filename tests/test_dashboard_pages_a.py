@@ -273,6 +273,16 @@ def test_broadcasts_page_lists_the_periods_broadcasts_newest_first(app):
     assert len(options) == len(expected) + 1  # and the markup channel's broadcast of 2026-10-09
     assert options[0].endswith(expected[0]["broadcast"])
     assert any(o.endswith(facts["adv_broadcast"]) and ADV_NAME in o for o in options)  # plain text label
+    # the period's badge: every broadcast of the default week is a "chat" source one
+    by_bc = defaultdict(list)
+    for r in user_rows(facts):
+        by_bc[r["chat_channel_id"]].append(r)
+    spans = [_minutes_coverage(rows) for rows in by_bc.values()
+             if DEFAULT[0] <= min(r["chat_time"] for r in rows).astimezone(KST).date() <= DEFAULT[1]]
+    assert len(spans) == len(options)
+    share = sum(c for _, c in spans) / sum(m for m, _ in spans)
+    assert any(m.value.startswith(":") and f"{t('coverage_badge')}" in m.value and f"{share * 100:.1f}%" in m.value
+               for m in at.markdown), [m.value for m in at.markdown]
 
 
 def test_broadcast_report_numbers_and_title_timeline(app):

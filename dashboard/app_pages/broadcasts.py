@@ -8,14 +8,15 @@ from dashboard.app_pages import widgets
 from dashboard.i18n import t
 
 
-def coverage_of(row: dict) -> None:
-    """The coverage badge of one broadcast (its broadcast_list row)."""
-    figures = data.coverage_figures(pl.DataFrame([{k: row[k] for k in ("minutes", "captured_minutes", "coverage")}]))
+def badge(cov: pl.DataFrame, text: str) -> None:
+    """A coverage badge over broadcast_list rows (the same figures as widgets.coverage_badge,
+    which would ask coverage() again for what the list already holds)."""
+    figures = data.coverage_figures(cov)
     pct = figures["share"] * 100
     color = "green" if pct >= 99 else ("orange" if pct >= 90 else "red")
     icon = ":material/check_circle:" if figures["gaps"] == 0 else ":material/warning:"
-    st.badge(f"{t('broadcasts_coverage_one')} {pct:.1f}% · {row['captured_minutes']:.0f}/{row['minutes']:.0f}"
-             f" min · {t('broadcasts_source')}: {row['source']}", icon=icon, color=color)
+    st.badge(f"{text} {pct:.1f}% · {figures['captured_minutes']:,.0f}/{figures['minutes']:,.0f} min", icon=icon,
+             color=color)
 
 
 f = widgets.require_filters()
@@ -24,7 +25,8 @@ listing = data.query(f, "broadcast_list")
 if listing.is_empty():
     st.info(t("broadcasts_none"))
     st.stop()
-widgets.coverage_badge(f)
+badge(listing, t("coverage_badge") + " · " + t("coverage_detail").format(
+    n=listing.height, gaps=data.coverage_figures(listing)["gaps"]))
 
 rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
 untitled = t("broadcasts_untitled")
@@ -36,7 +38,8 @@ row = rows[key]
 cid, bc = row["channel_id"], row["broadcast"]
 name = "broadcast_" + summaries.safe_stem(bc)
 
-coverage_of(row)
+badge(listing.filter((pl.col("channel_id") == cid) & (pl.col("broadcast") == bc)),
+      f"{t('broadcasts_coverage_one')} ({t('broadcasts_source')}: {row['source']})")
 st.text(f"{t('broadcasts_title')}: {row['title'] or untitled}\n"
         f"{t('broadcasts_category')}: {row['category'] or '-'}\n"
         f"{t('broadcasts_when')}: {row['started']:%Y-%m-%d %H:%M} – {row['ended']:%Y-%m-%d %H:%M} ({f.tz})")
