@@ -390,3 +390,13 @@ def test_a_url_pick_outside_the_options_is_ignored(lake, monkeypatch, bad):
     _ok(at)
     assert at.selectbox(key="channel_pick").value == _busiest(facts)
     data.clear_caches()
+
+
+@pytest.mark.parametrize("page", ["overview", "channel", "broadcasts"])
+def test_pages_switch_to_english(app, page):
+    at, _ = app
+    at.session_state["lang"] = "en"
+    _page(at, page)
+    assert at.title[0].value == t(f"page_{page}", "en")
+    headers = [s.value for s in at.subheader]
+    assert headers and all(not any("\uac00" <= ch <= "\ud7a3" for ch in h) for h in headers)  # no Hangul left
