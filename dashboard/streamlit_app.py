@@ -23,7 +23,9 @@ PAGES = Path(__file__).resolve().parent / "app_pages"
 
 def pages(audit_log: bool) -> list:
     listed = [
-        st.Page(PAGES / "activity.py", title=t("page_activity"), icon=":material/monitoring:", default=True),
+        st.Page(PAGES / "overview.py", title=t("page_overview"), icon=":material/dashboard:", default=True),
+        st.Page(PAGES / "channel.py", title=t("page_channel"), icon=":material/monitoring:"),
+        st.Page(PAGES / "broadcasts.py", title=t("page_broadcasts"), icon=":material/live_tv:"),
         st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
         st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
         st.Page(PAGES / "keywords.py", title=t("kw_page_title"), icon=":material/search:"),

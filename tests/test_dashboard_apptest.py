@@ -51,53 +51,7 @@ def _plotly_spec(at: AppTest, i: int = 0) -> dict:
     return json.loads(at.get("plotly_chart")[i].proto.spec)
 
 
-# ---- channel activity ---------------------------------------------------------------------
-
-@pytest.mark.e2e
-def test_activity_page_totals_match_the_lake(app):
-    at, facts = app
-    at.run(timeout=30)
-    _ok(at)
-    # default range: the last 7 days present in the lake, clipped to its first day
-    assert at.date_input(key="f_dates").value == (facts["days"][0], facts["days"][-1])
-    assert set(at.multiselect(key="f_channels").value) == set(facts["channel_ids"])
-    assert len(at.get("plotly_chart")) == 1
-    names_in_chart = {t["name"] for t in _plotly_spec(at)["data"]}
-    assert names_in_chart == set(facts["channel_names"].values())
-    summary = at.dataframe[0].value
-    totals = dict(zip(summary["channel_id"], summary["messages"], strict=True))
-    assert totals == dict(_user_lines(facts))
-    assert len(at.get("download_button")) == 2 * len(at.dataframe)  # CSV + Parquet per table
-    assert any("localhost" in c.value for c in at.caption)
-
-
-@pytest.mark.e2e
-def test_selecting_one_channel_and_one_day_narrows_everything(app):
-    at, facts = app
-    at.run(timeout=30)
-    cid, day = facts["channel_ids"][1], facts["days"][1]
-    at.multiselect(key="f_channels").set_value([cid]).run(timeout=30)
-    _ok(at)
-    summary = at.dataframe[0].value
-    assert list(summary["channel_id"]) == [cid]
-    assert list(summary["messages"]) == [_user_lines(facts)[cid]]
-    assert {t["name"] for t in _plotly_spec(at)["data"]} == {facts["channel_names"][cid]}
-
-    at.date_input(key="f_dates").set_value((day, day)).run(timeout=30)
-    _ok(at)
-    assert list(at.dataframe[0].value["messages"]) == [_user_lines(facts, day)[cid]]
-
-
-@pytest.mark.e2e
-def test_granularity_day_gives_one_bucket_per_channel_and_day(app):
-    at, facts = app
-    at.run(timeout=30)
-    at.radio(key="every").set_value("day").run(timeout=30)
-    _ok(at)
-    buckets = at.dataframe[1].value  # the raw-buckets table in the expander
-    assert len(buckets) == len(facts["channel_ids"]) * len(facts["days"])
-    assert int(buckets["messages"].sum()) == sum(_user_lines(facts).values())
-
+# ---- every page: no channel (the channel pages' own tests: test_dashboard_pages_a.py) -----
 
 @pytest.mark.e2e
 def test_no_channel_selected_asks_for_one(app):

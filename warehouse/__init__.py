@@ -23,6 +23,14 @@ from warehouse.queries_audience import (
     top_chatters,
     top_share,
 )
+from warehouse.queries_broadcast import (
+    broadcast_activity,
+    broadcast_donors,
+    broadcast_list,
+    broadcast_peaks,
+    broadcast_timeline,
+    broadcast_top_chatters,
+)
 from warehouse.queries_money import (
     donation_distribution,
     donation_ranking,
@@ -36,6 +44,7 @@ from warehouse.queries_search import (
     user_channels,
     user_profile,
 )
+from warehouse.queries_status import channel_summary, sync_status
 from warehouse.queries_time import coverage, peaks
 
 __all__ = [
@@ -50,4 +59,9 @@ __all__ = [
     "keyword_search", "keyword_trend", "name_history", "user_channels", "user_profile",
     # broadcast timelines
     "coverage", "peaks",
+    # one broadcast's report
+    "broadcast_activity", "broadcast_donors", "broadcast_list", "broadcast_peaks",
+    "broadcast_timeline", "broadcast_top_chatters",
+    # overview
+    "channel_summary", "sync_status",
 ]

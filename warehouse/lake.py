@@ -22,7 +22,8 @@ elsewhere)::
     <root>/channels/part-0.parquet
         stream_channel: channel_id, channel_name, follower_count, channel_image_url,
         enabled, created_at, updated_at.
-    <root>/live_session/part-0.parquet, <root>/capture_interval/part-0.parquet
+    <root>/live_session/part-0.parquet, <root>/capture_interval/part-0.parquet,
+    <root>/live_session_poll/part-0.parquet
         Broadcasts and capture coverage, rewritten whole on every sync, with the columns
         the PostgreSQL tables have (timestamps as timestamp[us, tz=UTC], JSON as text);
         absent while those tables do not exist in PostgreSQL.

@@ -169,6 +169,9 @@ CHANNELS = Table("channels", CHANNELS_SCHEMA, CHANNELS_SELECT, by_day=False, sou
 # on every sync, columns as PostgreSQL has them.
 LIVE_SESSION = Table("live_session", None, None, by_day=False, source="live_session")
 CAPTURE_INTERVAL = Table("capture_interval", None, None, by_day=False, source="capture_interval")
+# The title / category / viewer timeline of every broadcast (a row on each change and every
+# few minutes while live; session_fk = live_session.id): small enough to rewrite whole.
+LIVE_SESSION_POLL = Table("live_session_poll", None, None, by_day=False, source="live_session_poll")
 
-TABLES: tuple[Table, ...] = (CHAT, EVENTS, CHANNELS, LIVE_SESSION, CAPTURE_INTERVAL)
+TABLES: tuple[Table, ...] = (CHAT, EVENTS, CHANNELS, LIVE_SESSION, CAPTURE_INTERVAL, LIVE_SESSION_POLL)
 DAY_TABLES: tuple[Table, ...] = tuple(t for t in TABLES if t.by_day)

@@ -1,0 +1,89 @@
+"""방송 (Broadcasts): pick one broadcast that started in the period; one report of it —
+timeline with title and category changes, peaks, top chatters, donations, coverage."""
+import polars as pl
+import streamlit as st
+
+from dashboard import charts_broadcast, data, summaries, urlpick
+from dashboard.app_pages import widgets
+from dashboard.i18n import t
+
+
+def badge(cov: pl.DataFrame, text: str) -> None:
+    """A coverage badge over broadcast_list rows (the same figures as widgets.coverage_badge,
+    which would ask coverage() again for what the list already holds)."""
+    figures = data.coverage_figures(cov)
+    pct = figures["share"] * 100
+    color = "green" if pct >= 99 else ("orange" if pct >= 90 else "red")
+    icon = ":material/check_circle:" if figures["gaps"] == 0 else ":material/warning:"
+    st.badge(f"{text} {pct:.1f}% · {figures['captured_minutes']:,.0f}/{figures['minutes']:,.0f} min", icon=icon,
+             color=color)
+
+
+f = widgets.require_filters()
+st.title(t("page_broadcasts"))
+listing = data.query(f, "broadcast_list")
+if listing.is_empty():
+    st.info(t("broadcasts_none"))
+    st.stop()
+badge(listing, t("coverage_badge") + " · " + t("coverage_detail").format(
+    n=listing.height, gaps=data.coverage_figures(listing)["gaps"]))
+
+rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
+untitled = t("broadcasts_untitled")
+urlpick.seed("broadcast", "broadcast_pick", list(rows))
+key = st.selectbox(t("broadcasts_pick"), options=list(rows), key="broadcast_pick",
+                   format_func=lambda k: summaries.broadcast_label(rows[k], f.tz, untitled))
+urlpick.remember("broadcast", key)
+row = rows[key]
+cid, bc = row["channel_id"], row["broadcast"]
+name = "broadcast_" + summaries.safe_stem(bc)
+
+badge(listing.filter((pl.col("channel_id") == cid) & (pl.col("broadcast") == bc)),
+      f"{t('broadcasts_coverage_one')} ({t('broadcasts_source')}: {row['source']})")
+st.text(f"{t('broadcasts_title')}: {row['title'] or untitled}\n"
+        f"{t('broadcasts_category')}: {row['category'] or '-'}\n"
+        f"{t('broadcasts_when')}: {row['started']:%Y-%m-%d %H:%M} – {row['ended']:%Y-%m-%d %H:%M} ({f.tz})")
+cols = st.columns(5)
+cols[0].metric(t("broadcasts_minutes"), f"{row['minutes']:,.0f}")
+cols[1].metric(t("broadcasts_messages"), f"{row['messages']:,}")
+cols[2].metric(t("broadcasts_chatters"), f"{row['chatters']:,}")
+cols[3].metric(t("broadcasts_donations"), f"{row['donations']:,}")
+cols[4].metric(t("broadcasts_amount"), f"{row['amount']:,}")
+
+# -- timeline
+st.subheader(t("broadcasts_timeline"))
+window = st.selectbox(t("broadcasts_window"), (1, 5, 10), key="broadcast_window")
+activity = data.query(f, "broadcast_activity", cid, bc, scoped=False, window_minutes=window)
+timeline = data.query(f, "broadcast_timeline", cid, bc, scoped=False)
+st.plotly_chart(charts_broadcast.timeline_figure(
+    activity, timeline, f.tz, title=t("broadcasts_timeline"), messages=t("broadcasts_messages"),
+    viewers=t("broadcasts_viewers"), title_change=t("broadcasts_title_change"),
+    category_change=t("broadcasts_category_change")), key="timeline_chart")
+st.markdown(f"**{t('broadcasts_changes')}**")
+if timeline.is_empty():
+    st.caption(t("broadcasts_no_session"))
+else:
+    if not (timeline["event"] == "poll").any():
+        st.caption(t("broadcasts_no_history"))
+    changes = summaries.with_offsets(summaries.timeline_changes(timeline), "offset_minutes")
+    widgets.table(changes, f"{name}_timeline", key="timeline", column_config=summaries.headers(changes.columns, t))
+with st.expander(t("broadcasts_per_window")):
+    per_window = summaries.with_offsets(activity, "offset_minutes")
+    widgets.table(per_window, f"{name}_activity_{window}m", key="activity",
+                  column_config=summaries.headers(per_window.columns, t))
+
+# -- peaks, top chatters, donors
+st.subheader(t("broadcasts_peaks"))
+peaks = data.query(f, "broadcast_peaks", cid, bc, scoped=False, by="volume", window_minutes=window, limit=10)
+peaks = summaries.with_offsets(peaks.drop("channel_id", "broadcast"), "offset_from_start")
+widgets.table(peaks, f"{name}_peaks_{window}m", key="peaks", column_config=summaries.headers(peaks.columns, t))
+st.subheader(t("broadcasts_top_chatters"))
+top = data.query(f, "broadcast_top_chatters", cid, bc, scoped=False, limit=20)
+widgets.table(top, f"{name}_top_chatters", key="top_chatters", column_config=summaries.headers(
+    top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
+st.subheader(t("broadcasts_donors"))
+donors = data.query(f, "broadcast_donors", cid, bc, scoped=False, limit=20)
+if donors.is_empty():
+    st.info(t("broadcasts_no_donations"))
+else:
+    widgets.table(donors, f"{name}_donors", key="donors", column_config=summaries.headers(donors.columns, t))

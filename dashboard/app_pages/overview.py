@@ -1,0 +1,50 @@
+"""개요 (Overview): every channel in the filter at a glance — messages, chatters,
+subscriber share, donations, a daily trend, broadcasts and their coverage — and the
+lake's last sync."""
+import streamlit as st
+
+from dashboard import data, summaries
+from dashboard.app_pages import widgets
+from dashboard.i18n import t
+
+f = widgets.require_filters()
+st.title(t("page_overview"))
+
+status = data.query(f, "sync_status", scoped=False)
+rows = status["tables"].get("chat", 0)
+if status["last_sync"] is not None:
+    st.caption(t("overview_last_sync").format(when=f"{status['last_sync']:%Y-%m-%d %H:%M %Z}",
+                                              days=status["days"], rows=rows))
+else:
+    st.caption(t("overview_never_synced").format(days=status["days"], rows=rows))
+
+summary = data.query(f, "channel_summary")
+if summary.is_empty():
+    st.info(t("no_rows"))
+    st.stop()
+
+widgets.coverage_badge(f)
+total = summaries.totals(summary)
+cols = st.columns(4)
+cols[0].metric(t("overview_channels_n"), f"{total['channels']:,}")
+cols[1].metric(t("overview_messages"), f"{total['messages']:,}")
+cols[2].metric(t("overview_donations"), f"{total['donations']:,}")
+cols[3].metric(t("overview_amount"), f"{total['donation_amount']:,}")
+
+st.subheader(t("overview_channels"))
+trend = summaries.daily_trend(data.query(f, "activity", every="day"), f.start, f.end)
+coverage = summaries.coverage_by_channel(data.query(f, "coverage"))
+table = summaries.overview_table(summary, trend, coverage, f.names)
+widgets.table(table, widgets.stem("overview", f), key="overview", column_config={
+    "channel_name": st.column_config.TextColumn(t("overview_col_channel")),
+    "messages": st.column_config.NumberColumn(t("overview_col_messages"), format="localized"),
+    "chatters": st.column_config.NumberColumn(t("overview_col_chatters"), format="localized"),
+    "chatter_share": st.column_config.NumberColumn(t("overview_col_sub_chatters"), format="percent"),
+    "message_share": st.column_config.NumberColumn(t("overview_col_sub_messages"), format="percent"),
+    "donations": st.column_config.NumberColumn(t("overview_col_donations"), format="localized"),
+    "donation_amount": st.column_config.NumberColumn(t("overview_col_amount"), format="localized"),
+    "trend": st.column_config.LineChartColumn(t("overview_col_trend"), y_min=0),
+    "broadcasts": st.column_config.NumberColumn(t("overview_col_broadcasts")),
+    "coverage": st.column_config.ProgressColumn(t("overview_col_coverage"), format="percent", min_value=0,
+                                                max_value=1, help=t("overview_help_coverage")),
+})

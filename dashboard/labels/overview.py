@@ -1,0 +1,26 @@
+"""Labels of the Overview page (app_pages/overview.py)."""
+LABELS = {
+    "page_overview": ("개요", "Overview"),
+    "overview_channels": ("채널별 현황", "Channels at a glance"),
+    "overview_messages": ("메시지", "Messages"),
+    "overview_donations": ("후원", "Donations"),
+    "overview_amount": ("후원 금액 (치즈)", "Donated (cheese)"),
+    "overview_channels_n": ("채널", "Channels"),
+    "overview_last_sync": ("마지막 동기화: {when} · {days}일치 · 채팅 {rows:,}행",
+                           "Last sync: {when} · {days} day(s) · {rows:,} chat rows"),
+    "overview_never_synced": ("동기화 기록 없음 (state.json이 없는 레이크) · {days}일치 · 채팅 {rows:,}행",
+                              "No sync recorded (the lake has no state.json) · {days} day(s) · {rows:,} chat rows"),
+    "overview_col_channel": ("채널", "Channel"),
+    "overview_col_messages": ("메시지", "Messages"),
+    "overview_col_chatters": ("채팅 참여자", "Chatters"),
+    "overview_col_sub_chatters": ("구독자 비율 (참여자)", "Subscriber share (chatters)"),
+    "overview_col_sub_messages": ("구독자 비율 (메시지)", "Subscriber share (messages)"),
+    "overview_col_donations": ("후원 수", "Donations"),
+    "overview_col_amount": ("후원 금액", "Amount"),
+    "overview_col_trend": ("일별 메시지 추이", "Daily messages"),
+    "overview_col_broadcasts": ("방송 수", "Broadcasts"),
+    "overview_col_coverage": ("수집률", "Captured"),
+    "overview_help_coverage": ("기간 중 시작한 방송의 분 단위 수집 비율 (방송이 없으면 빈칸)",
+                               "Share of the minutes of broadcasts started in the period that were captured "
+                               "(blank: no broadcast)"),
+}
