@@ -18,6 +18,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import warehouse
+from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse import live
 from warehouse.sync import sync
 
@@ -102,13 +103,13 @@ def _changes(pg) -> None:
     pg.commit()
 
 
-def _answers(wh) -> dict:
+def _answers(wh, skip: tuple[str, ...] = ()) -> dict:
     """Every analyst function's answer with default filters (user and keyword functions
     for a user and a word present in the data)."""
     out = {}
     for name in warehouse.__all__:
         fn = getattr(warehouse, name)
-        if not inspect.isfunction(fn) or name == "open":
+        if not inspect.isfunction(fn) or name == "open" or name in skip:
             continue
         required = [p for p in list(inspect.signature(fn).parameters.values())[1:]
                     if p.default is inspect.Parameter.empty]
@@ -283,3 +284,17 @@ def test_live_over_an_empty_lake_and_a_lake_whose_days_are_all_live(pg, tmp_path
     with warehouse.open(copy, live=True) as wh, warehouse.open(fresh) as want:
         assert wh.live_info["days"] == [D1, D2, D3]
         _assert_same(_answers(wh), _answers(want))
+
+
+def test_live_over_an_s3_lake(pg, s3_lake, tmp_path):  # noqa: F811 - the imported fixture
+    root = s3_lake[0]
+    _history(pg)
+    sync(pg, root)
+    _changes(pg)
+    fresh = str(tmp_path / "fresh")
+    sync(pg, fresh)
+    with warehouse.open(root, live=True) as wh, warehouse.open(fresh) as want:
+        assert wh.live_info["days"] == [D1, D2, D3, TODAY]
+        # coverage reads the lake's capture tables with DuckDB's own S3 reader (httpfs),
+        # which this machine lacks: it fails on an S3 lake with or without live
+        _assert_same(_answers(wh, skip=("coverage",)), _answers(want, skip=("coverage",)))

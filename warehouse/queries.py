@@ -119,7 +119,8 @@ class Warehouse:
             files = [lake.part_path(CHAT, d) for d in kept] if skip else lake.table_dir(CHAT)
             self._stub(chat, pads.dataset(files, filesystem=lake.fs, format="parquet",
                                           partitioning=pads.partitioning(_DAY_SCHEMA, flavor="hive"),
-                                          partition_base_dir=lake.table_dir(CHAT)))
+                                          partition_base_dir=lake.table_dir(CHAT)),
+                       watch=None if self.live else "chat")  # live: state_key says when
         elif kept:
             glob = lake.table_dir(CHAT) + "/*/*.parquet"
             files = [self._uri(lake.part_path(CHAT, d)) for d in kept] if skip else self._uri(glob)
@@ -129,7 +130,8 @@ class Warehouse:
             self._stub(chat, empty, watch="chat" if not days else None)
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
         if lake.fs.get_file_info(channels_file).type.name == "File" and remote:
-            self._stub(channels, pads.dataset(channels_file, filesystem=lake.fs, format="parquet"), watch=None)
+            self._stub(channels, pads.dataset(channels_file, filesystem=lake.fs, format="parquet"),
+                       watch=None if self.live else "channels")
         elif lake.fs.get_file_info(channels_file).type.name == "File":
             self.con.read_parquet(self._uri(channels_file)).create_view(channels)
         else:
@@ -144,7 +146,7 @@ class Warehouse:
             return self.root.split("://", 1)[0] + "://" + path
         return path
 
-    def _stub(self, name: str, table: pa.Table, watch: str | None) -> None:
+    def _stub(self, name: str, table: pa.Table, watch: str | None = None) -> None:
         """Register `table` as view `name`; `watch`: the lake table whose first file
         should make _stale() true (None: nothing to watch)."""
         self._stubs.append(table)  # keep the Arrow data alive as long as the view
