@@ -148,11 +148,13 @@ def compose(con: duckdb.DuckDBPyConnection, overlay: Overlay | None, types: tupl
         con.execute("SET VARIABLE chat_types = ?::VARCHAR[]", [list(types)])
     where = _TYPES_FILTER if types is not None else ""
     if overlay is not None and overlay.days:
-        keep.append(overlay.chat)
-        con.register("chat_live", overlay.chat)
+        # copied into a DuckDB table: its scans are faster than the Arrow table's
+        con.register("chat_live_arrow", overlay.chat)
+        con.execute("CREATE OR REPLACE TABLE chat_live AS SELECT * FROM chat_live_arrow")
+        con.unregister("chat_live_arrow")
         con.execute(_CHAT_LIVE_VIEW.format(f=where))  # constant fragments only
     else:
-        con.execute("DROP VIEW IF EXISTS chat_live")  # an earlier overlay's rows, if any
+        con.execute("DROP TABLE IF EXISTS chat_live")  # an earlier overlay's rows, if any
         con.execute(_CHAT_VIEW.format(f=where))
     if overlay is not None and overlay.channels is not None:
         keep.append(overlay.channels)
