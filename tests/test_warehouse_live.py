@@ -172,6 +172,15 @@ def test_live_equals_a_fresh_sync(lakes, pg):
     assert before["list_channels"]["messages"].sum() != want["list_channels"]["messages"].sum()
 
 
+def test_live_in_another_display_zone(lakes):
+    # partitions are Seoul days whatever zone the dashboard shows times in
+    synced, _, fresh = lakes
+    with warehouse.open(synced, tz="America/New_York", live=True) as wh, \
+            warehouse.open(fresh, tz="America/New_York") as want:
+        assert wh.live_info["days"] == [D1, D2, D3, TODAY]
+        _assert_same(_answers(wh), _answers(want))
+
+
 def test_refresh_rereads_and_a_sync_is_picked_up(lakes, pg, tmp_path):
     synced, _, _ = lakes
     with warehouse.open(synced, live=True) as wh:

@@ -25,7 +25,7 @@ import psycopg2.extensions
 import pyarrow as pa
 
 from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
-from core import db
+from core import db, settings
 from warehouse import extract, sync
 from warehouse.lake import STATE_PATH, Lake
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
@@ -65,12 +65,14 @@ def check_types(types: Iterable[str] | None) -> tuple[str, ...] | None:
     return out
 
 
-def read_overlay(lake: Lake, tz: str, url: str | None = None) -> Overlay:
-    """Read the overlay for `lake` from PostgreSQL (DATABASE_URL unless `url`). Raises the
+def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
+    """Read the overlay for `lake` from PostgreSQL (DATABASE_URL unless `url`). Days are
+    the lake's partition days (the zone its syncs used, not the display zone). Raises the
     connection's error when PostgreSQL cannot be reached."""
     t0 = time.monotonic()
     read_at = datetime.now(UTC)
     state = lake.read_state()
+    tz = state.get("timezone") or settings.get("DISPLAY_TZ") or "Asia/Seoul"
     conn = db.connect(url, migrate_schema=False)
     try:
         conn.autocommit = False
@@ -100,12 +102,12 @@ def _with_day(data: pa.Table | Iterable[pa.RecordBatch], day: date) -> pa.Table:
     return table.append_column("day", pa.repeat(pa.scalar(day, pa.date32()), table.num_rows))
 
 
-def load(lake: Lake, tz: str) -> tuple[Overlay | None, dict]:
+def load(lake: Lake) -> tuple[Overlay | None, dict]:
     """(overlay or None, live_info) — never raises: PostgreSQL out of reach gives None and
     the reason, one line without credentials, in live_info["error"]."""
     read_at = datetime.now(UTC)
     try:
-        overlay = read_overlay(lake, tz)
+        overlay = read_overlay(lake)
     except Exception as exc:  # noqa: BLE001 - any failure leaves the lake alone answering
         error = describe_error(exc)
         log.warning("live overlay unavailable, answering from the lake alone: %s", error)

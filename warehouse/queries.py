@@ -101,7 +101,7 @@ class Warehouse:
         lake = Lake(self.root)
         if self.live:
             self._state_key = live_data.state_key(lake)
-            self._overlay, self.live_info = live_data.load(lake, self.tz)
+            self._overlay, self.live_info = live_data.load(lake)
         skip = set(self._overlay.days) if self._overlay else set()
         # with live or types, the lake side goes under *_lake and live.compose adds the views
         composed = self.live or self.types is not None
