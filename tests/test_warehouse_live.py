@@ -307,3 +307,28 @@ def test_live_over_an_s3_lake(pg, s3_lake, tmp_path):  # noqa: F811 - the import
         # coverage reads the lake's capture tables with DuckDB's own S3 reader (httpfs),
         # which this machine lacks: it fails on an S3 lake with or without live
         _assert_same(_answers(wh, skip=("coverage",)), _answers(want, skip=("coverage",)))
+
+
+def test_late_rows_for_an_archived_day(pg, tmp_path):
+    """Retention dropped D1 from PostgreSQL (the lake is its only copy): late lines for D1
+    are merged with the lake's rows, as the next sync merges them."""
+    from warehouse import retention
+
+    _history(pg)
+    synced = str(tmp_path / "synced")
+    sync(pg, synced)
+    report = retention.apply(pg, synced, keep_days=2, today=TODAY)
+    assert list(report.dropped) == [D1]
+    with pg.cursor() as cur:
+        cur.execute("SELECT count(*) FROM stream_chat WHERE (chat_time AT TIME ZONE 'Asia/Seoul')::date = %s", (D1,))
+        assert cur.fetchone()[0] == 0
+    pg.rollback()
+    _insert(pg, _rows(13, 15, _day_start(D1) + timedelta(hours=23), timedelta(minutes=30)), old=False)
+    next_sync = str(tmp_path / "next")
+    shutil.copytree(synced, next_sync)
+    sync(pg, next_sync)
+    with warehouse.open(synced, live=True) as wh, warehouse.open(next_sync) as want:
+        assert D1 in wh.live_info["days"]
+        counts = warehouse.daily_counts(want)
+        assert wh.live_info["rows"] == counts.filter(counts["day"].is_in(wh.live_info["days"]))["messages"].sum()
+        _assert_same(_answers(wh), _answers(want))

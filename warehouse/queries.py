@@ -83,13 +83,13 @@ class Warehouse:
         self.root = str(root or settings.warehouse_dir())
         self.tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
         ZoneInfo(self.tz)  # an unknown zone fails here, with its name, before any SQL
+        self.live, self.types = bool(live), live_data.check_types(types)
         self.con = duckdb.connect(":memory:")
         # SET takes no bound parameters; the zone name was validated above and is quoted
         self.con.execute("SET TimeZone = '" + self.tz.replace("'", "''") + "'")
         self._stubs: list[pa.Table] = []
         self._users_fresh = users_index.FreshnessCache()
         self._users_view: tuple | None = None  # the index file the view was made for
-        self.live, self.types = bool(live), live_data.check_types(types)
         self._overlay: live_data.Overlay | None = None
         self.live_info = live_data.off_info()
         self._state_key: tuple | None = None
