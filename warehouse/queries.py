@@ -165,13 +165,18 @@ class Warehouse:
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
         return "channels" in self._stub_names and lake.fs.get_file_info(channels_file).type.name == "File"
 
+    def lake_only(self) -> bool:
+        """True when ``chat`` is exactly the lake's partitions: no type filter, no live
+        rows. Side tables built from the partitions describe ``chat`` only then."""
+        return self.types is None and not (self._overlay is not None and self._overlay.days)
+
     def has_users_index(self) -> bool:
         """True when the lake's users side table (warehouse/users_index.py) exists and
         matches the chat partitions as they are now; it is then the view ``users_index``.
         A stale or missing index gives False: callers scan the chat instead, as they do
         when a type filter or the live overlay's rows are in ``chat`` (the index has
         neither)."""
-        if self.types is not None or (self._overlay is not None and self._overlay.days):
+        if not self.lake_only():
             return False
         lake = Lake(self.root)
         if not self._users_fresh.fresh(lake):
