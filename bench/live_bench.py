@@ -5,7 +5,8 @@ question asked of a lake that already holds the rows, in ONE run on the same dat
     .venv/bin/python bench/live_bench.py --today 20000 --history 60000   # smoke check
 
 A throwaway embedded PostgreSQL (bench.datagen.start_server) gets `--history` rows over the
-three days before today, synced into a lake; then `--today` rows of today, not synced.
+three days before today (Asia/Seoul), synced into a lake; then `--today` rows of the last 50
+minutes, not synced.
 Timed, each `--reps` times (median): open + one list_channels with live=True (the
 overlay: plan, read, compose) and with live=False on a second lake freshly synced with
 today's rows too (the peer: the same answer from Parquet alone); then one warm
@@ -23,6 +24,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
@@ -34,6 +36,7 @@ import warehouse  # noqa: E402
 from bench import datagen  # noqa: E402
 from warehouse.sync import sync  # noqa: E402
 
+KST = ZoneInfo("Asia/Seoul")  # the lake's partition zone (DISPLAY_TZ default)
 # n rows from `t0` spread over `span_s` seconds, 4 channels, 5000 users, mixed types
 _FILL = """
     INSERT INTO stream_chat (channel_fk, chat_channel_id, user_id, nickname, message, message_type,
@@ -79,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         conn = psycopg2.connect(srv.url)
         now = datetime.now(UTC)
-        _fill(conn, args.history, now - timedelta(days=3, hours=1), 3 * 86400 - 7200, True, "h")
+        midnight = datetime.combine(now.astimezone(KST).date(), datetime.min.time(), KST)
+        _fill(conn, args.history, midnight - timedelta(days=3), 3 * 86400 - 1, True, "h")  # before today
         synced, fresh = str(work / "synced"), str(work / "fresh")
         sync(conn, synced)
         _fill(conn, args.today, now - timedelta(minutes=50), 2400, False, "t")
