@@ -191,9 +191,12 @@ def test_refresh_rereads_and_a_sync_is_picked_up(lakes, pg, tmp_path):
         n1 = warehouse.list_channels(wh)["messages"].sum()
         user_lines = sum(1 for r in _rows(12, 30, NOW, timedelta(0)) if r["user_id"] != "SYSTEM_MESSAGE")
         assert n1 == n0 + user_lines
-        # the nightly sync runs under an open Warehouse: nothing counted twice, nothing lost
+        # the nightly sync runs under an open Warehouse: nothing counted twice, nothing lost,
+        # and the overlay is read again against the new state
+        read_at = wh.live_info["read_at"]
         sync(pg, synced)
         assert warehouse.list_channels(wh)["messages"].sum() == n1
+        assert wh.live_info["read_at"] > read_at
         # (days touched within the sync's overlap are read again: still exact)
         assert set(wh.live_info["days"]) <= {D1, D2, D3, TODAY}
         again = str(tmp_path / "again")
