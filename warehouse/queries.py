@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from core import settings
+from warehouse import live as live_data
 from warehouse import users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
@@ -64,47 +65,79 @@ class Warehouse:
 
     Use ``wh.sql(query, params)`` for your own SQL (a polars DataFrame back). Views follow
     the files: new day partitions show up in the next query, and a lake that was empty
-    when opened is looked at again on every query until it has files."""
+    when opened is looked at again on every query until it has files.
 
-    def __init__(self, root: str | None = None, tz: str | None = None):
+    ``types``: None (all) or message types (collector.records.MESSAGE_TYPES values and
+    "unknown"; others are a ValueError): ``chat`` — hence every function — sees only those
+    lines, and the users side table is not used (it counts every type).
+    ``live=True``: ``chat`` also holds PostgreSQL's rows the lake does not have yet — the
+    days PostgreSQL touched since the last sync, taken whole from PostgreSQL as the next
+    sync would write them, those days' partitions left out (warehouse/live.py,
+    docs/LIVE_DATA.md) — and ``channels`` is PostgreSQL's. ``wh.live_info`` says what was
+    read: {"enabled", "days", "rows", "read_at", "error"}; PostgreSQL out of reach leaves
+    the lake alone answering, the reason in "error". The overlay is read at open, by
+    refresh(), and again after a sync changes the lake's state."""
+
+    def __init__(self, root: str | None = None, tz: str | None = None, *, live: bool = False,
+                 types=None):
         self.root = str(root or settings.warehouse_dir())
         self.tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
         ZoneInfo(self.tz)  # an unknown zone fails here, with its name, before any SQL
+        self.live, self.types = bool(live), live_data.check_types(types)
         self.con = duckdb.connect(":memory:")
         # SET takes no bound parameters; the zone name was validated above and is quoted
         self.con.execute("SET TimeZone = '" + self.tz.replace("'", "''") + "'")
         self._stubs: list[pa.Table] = []
         self._users_fresh = users_index.FreshnessCache()
         self._users_view: tuple | None = None  # the index file the view was made for
+        self._overlay: live_data.Overlay | None = None
+        self.live_info = live_data.off_info()
+        self._state_key: tuple | None = None
         self.refresh()
 
     def refresh(self) -> None:
-        """(Re)create the views; a missing or empty lake gives empty views."""
+        """(Re)create the views (re-reading the live overlay); a missing or empty lake
+        gives empty views."""
         lake = Lake(self.root)
+        if self.live:
+            self._state_key = live_data.state_key(lake)
+            self._overlay, self.live_info = live_data.load(lake)
+        skip = set(self._overlay.days) if self._overlay else set()
+        # with live or types, the lake side goes under *_lake and live.compose adds the views
+        composed = self.live or self.types is not None
+        chat, channels = ("chat_lake", "channels_lake") if composed else ("chat", "channels")
         self._stubs.clear()
         self._stub_names: set[str] = set()
-        for name in ("chat", "channels"):
+        for name in ("chat", "channels", "chat_lake", "channels_lake"):
             self.con.execute("DROP VIEW IF EXISTS " + name)  # constant identifiers
         remote = "://" in self.root and not self.root.startswith("file://")
-        if lake.days(CHAT) and remote:
+        days = lake.days(CHAT)
+        kept = [d for d in days if d not in skip]  # the overlay's days come from PostgreSQL
+        if kept and remote:
             # no httpfs here: DuckDB scans a pyarrow dataset read through pyarrow's S3
             # filesystem (a snapshot of the file list: refresh() picks up new partitions)
-            self._stub("chat", pads.dataset(lake.table_dir(CHAT), filesystem=lake.fs, format="parquet",
-                                            partitioning=pads.partitioning(_DAY_SCHEMA, flavor="hive")))
-        elif lake.days(CHAT):
+            files = [lake.part_path(CHAT, d) for d in kept] if skip else lake.table_dir(CHAT)
+            self._stub(chat, pads.dataset(files, filesystem=lake.fs, format="parquet",
+                                          partitioning=pads.partitioning(_DAY_SCHEMA, flavor="hive"),
+                                          partition_base_dir=lake.table_dir(CHAT)),
+                       watch=None if self.live else "chat")  # live: state_key says when
+        elif kept:
             glob = lake.table_dir(CHAT) + "/*/*.parquet"
-            self.con.read_parquet(self._uri(glob), hive_partitioning=True,
-                                  union_by_name=True).create_view("chat")
+            files = [self._uri(lake.part_path(CHAT, d)) for d in kept] if skip else self._uri(glob)
+            self.con.read_parquet(files, hive_partitioning=True, union_by_name=True).create_view(chat)
         else:
             empty = CHAT_SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
-            self._stub("chat", empty)
+            self._stub(chat, empty, watch="chat" if not days else None)
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
         if lake.fs.get_file_info(channels_file).type.name == "File" and remote:
-            self._stub("channels", pads.dataset(channels_file, filesystem=lake.fs, format="parquet"))
+            self._stub(channels, pads.dataset(channels_file, filesystem=lake.fs, format="parquet"),
+                       watch=None if self.live else "channels")
         elif lake.fs.get_file_info(channels_file).type.name == "File":
-            self.con.read_parquet(self._uri(channels_file)).create_view("channels")
+            self.con.read_parquet(self._uri(channels_file)).create_view(channels)
         else:
-            self._stub("channels", CHANNELS_SCHEMA.empty_table())
+            self._stub(channels, CHANNELS_SCHEMA.empty_table(), watch="channels")
+        if composed:
+            live_data.compose(self.con, self._overlay, self.types, self._stubs)
         for macro in _MACROS:
             self.con.execute(macro)
 
@@ -113,12 +146,17 @@ class Warehouse:
             return self.root.split("://", 1)[0] + "://" + path
         return path
 
-    def _stub(self, name: str, table: pa.Table) -> None:
+    def _stub(self, name: str, table: pa.Table, watch: str | None = None) -> None:
+        """Register `table` as view `name`; `watch`: the lake table whose first file
+        should make _stale() true (None: nothing to watch)."""
         self._stubs.append(table)  # keep the Arrow data alive as long as the view
-        self._stub_names.add(name)
+        if watch:
+            self._stub_names.add(watch)
         self.con.register(name, table)
 
     def _stale(self) -> bool:
+        if self.live and live_data.state_key(Lake(self.root)) != self._state_key:
+            return True  # a sync ran: re-read the overlay against the new state
         if not self._stub_names:
             return False
         lake = Lake(self.root)
@@ -127,10 +165,19 @@ class Warehouse:
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
         return "channels" in self._stub_names and lake.fs.get_file_info(channels_file).type.name == "File"
 
+    def lake_only(self) -> bool:
+        """True when ``chat`` is exactly the lake's partitions: no type filter, no live
+        rows. Side tables built from the partitions describe ``chat`` only then."""
+        return self.types is None and not (self._overlay is not None and self._overlay.days)
+
     def has_users_index(self) -> bool:
         """True when the lake's users side table (warehouse/users_index.py) exists and
         matches the chat partitions as they are now; it is then the view ``users_index``.
-        A stale or missing index gives False: callers scan the chat instead."""
+        A stale or missing index gives False: callers scan the chat instead, as they do
+        when a type filter or the live overlay's rows are in ``chat`` (the index has
+        neither)."""
+        if not self.lake_only():
+            return False
         lake = Lake(self.root)
         if not self._users_fresh.fresh(lake):
             return False
@@ -166,13 +213,17 @@ class Warehouse:
         self.close()
 
 
-def open(root: str | None = None) -> Warehouse:  # noqa: A001 - the public name is warehouse.open
-    """Open the lake at `root` (default: WAREHOUSE_DIR).
+def open(root: str | None = None, *, tz: str | None = None, live: bool = False,  # noqa: A001
+         types=None) -> Warehouse:
+    """Open the lake at `root` (default: WAREHOUSE_DIR); `tz` (default DISPLAY_TZ), `live`
+    (add PostgreSQL's rows since the last sync) and `types` (message types to keep) as
+    in Warehouse.
 
     >>> wh = warehouse.open("/data/warehouse")
     >>> warehouse.list_channels(wh)
+    >>> today = warehouse.open(live=True, types=["chat", "donation"])
     """
-    return Warehouse(root)
+    return Warehouse(root, tz, live=live, types=types)
 
 
 def _filter_params(channels: list[str] | None, start: date | None, end: date | None) -> list:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -116,7 +117,7 @@ def plan(conn: psycopg2.extensions.connection, lake: Lake, state: dict, tz: str,
     todo: dict[str, list[date]] = {}
     stale: dict[str, list[date]] = {}
     missing = [t.name for t in TABLES if not extract.exists(conn, t.source)]
-    archived = {date.fromisoformat(d) for d in state.get("archived_days", [])}
+    archived = archived_days(state)
     with conn.cursor() as cur:
         for table in DAY_TABLES:
             if table.name in missing:
@@ -144,18 +145,35 @@ def _merge_archived(conn, lake: Lake, day: date, bounds: dict, opted_out: set[st
     return pa.concat_tables([kept, fresh]).sort_by(SORT_KEYS)
 
 
+def archived_days(state: dict) -> set[date]:
+    """The days the state marks as archived (their PostgreSQL rows dropped by retention)."""
+    return {date.fromisoformat(d) for d in state.get("archived_days", [])}
+
+
+def opted_out_users(conn) -> set[str]:
+    """The user ids on PostgreSQL's opt-out list (in the caller's transaction)."""
+    with conn.cursor() as cur:
+        cur.execute(_OPTED_OUT)
+        return {r[0] for r in cur.fetchall()}
+
+
+def day_rows(conn, lake: Lake, table: Table, day: date, tz: str, archived: set[date],
+             opted_out: set[str]) -> pa.Table | Iterator[pa.RecordBatch]:
+    """What partition `day` of `table` holds after a sync now: PostgreSQL's rows of the day
+    (an archived chat day merged with the lake's, see _merge_archived), in partition order.
+    Also read by the live overlay (warehouse/live.py), so both are the same rows."""
+    start, end = day_bounds(day, tz)
+    bounds = {"start": start, "end": end}
+    if table is CHAT and day in archived:
+        return _merge_archived(conn, lake, day, bounds, opted_out)
+    return extract.stream(conn, table, bounds)
+
+
 def _write_days(conn, lake: Lake, table: Table, todo: list[date], stale: list[date], tz: str,
                 archived: set[date], opted_out: set[str], report: SyncReport) -> None:
     for day in todo + stale:
         t_day = time.monotonic()
-        start, end = day_bounds(day, tz)
-        bounds = {"start": start, "end": end}
-        if day not in todo:
-            data = []
-        elif table is CHAT and day in archived:
-            data = _merge_archived(conn, lake, day, bounds, opted_out)
-        else:
-            data = extract.stream(conn, table, bounds)
+        data = day_rows(conn, lake, table, day, tz, archived, opted_out) if day in todo else []
         rows, size = lake.write(table, data, day)
         result = DayResult(day, rows, size, time.monotonic() - t_day, table.name)
         report.parts.append(result)
@@ -212,10 +230,8 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
             report.seconds = time.monotonic() - t0
             return report
 
-        archived = {date.fromisoformat(d) for d in state.get("archived_days", [])}
-        with conn.cursor() as cur:
-            cur.execute(_OPTED_OUT)
-            opted_out = {r[0] for r in cur.fetchall()}
+        archived = archived_days(state)
+        opted_out = opted_out_users(conn)
         new_tables_state: dict[str, dict] = {}
         for table in DAY_TABLES:
             if table.name in todo:
