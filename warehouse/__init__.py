@@ -23,6 +23,13 @@ from warehouse.queries_audience import (
     top_chatters,
     top_share,
 )
+from warehouse.queries_catalog import (
+    lake_state,
+    lake_tables,
+    table_partitions,
+    table_preview,
+    table_schema,
+)
 from warehouse.queries_money import (
     donation_distribution,
     donation_ranking,
@@ -50,4 +57,6 @@ __all__ = [
     "keyword_search", "keyword_trend", "name_history", "user_channels", "user_profile",
     # broadcast timelines
     "coverage", "peaks",
+    # what the lake holds
+    "lake_state", "lake_tables", "table_partitions", "table_preview", "table_schema",
 ]
