@@ -23,7 +23,9 @@ st.set_page_config(page_title=t("app_title"), layout="wide")
 page = st.navigation([
     st.Page(PAGES / "activity.py", title=t("page_activity"), icon=":material/monitoring:", default=True),
     st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
+    st.Page(PAGES / "donations.py", title=t("don_title"), icon=":material/payments:"),
     st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
+    st.Page(PAGES / "data_tables.py", title=t("data_title"), icon=":material/database:"),
 ])
 filters = widgets.sidebar_filters()
 if filters is None:
