@@ -25,7 +25,8 @@ def tables_view(tables: pl.DataFrame, descriptions: dict[str, str]) -> pl.DataFr
     """warehouse.lake_tables() with a readable size and a description after the name."""
     return tables.with_columns(
         pl.col("table").replace_strict(descriptions, default="", return_dtype=pl.Utf8).alias("description"),
-    ).pipe(with_size).select("table", "description", *[c for c in tables.columns if c != "table"], "size")
+    ).pipe(with_size).select("table", "description", "present", "by_day", "partitions", "first_day", "last_day",
+                             "rows", "size", "bytes", "columns")
 
 
 def with_size(df: pl.DataFrame) -> pl.DataFrame:
@@ -48,15 +49,15 @@ def hours_since(iso: str | None, now: datetime | None = None) -> float | None:
     return ((now or datetime.now(UTC)) - then).total_seconds() / 3600
 
 
-def local_iso(iso: str | None, tz: str) -> str:
-    """An ISO timestamp as "YYYY-MM-DD HH:MM:SS" wall-clock time in `tz`."""
+def local_iso(iso: str | None, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """An ISO timestamp as wall-clock time in `tz` ("YYYY-MM-DD HH:MM:SS" by default)."""
     if not iso:
         return "-"
     from zoneinfo import ZoneInfo
     then = datetime.fromisoformat(iso)
     if then.tzinfo is None:
         then = then.replace(tzinfo=UTC)
-    return then.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+    return then.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
 def partitions_figure(partitions: pl.DataFrame, title: str, yaxis: str = "행 (rows)") -> go.Figure:

@@ -10,6 +10,18 @@ import polars as pl
 
 from dashboard.charts import _color, _empty, local_time, plain
 
+BUCKET_FORMAT = {"minute": "%m-%d %H:%M", "hour": "%m-%d %H시", "day": "%Y-%m-%d", "week": "%Y-%m-%d~",
+                 "month": "%Y-%m"}
+
+
+def bucket_text(df: pl.DataFrame, column: str, every: str, tz: str) -> pl.DataFrame:
+    """`column` (bucket starts) as text labels in `tz` ("2026-09-05", "2026-09-01~" for a
+    week, "2026-09" for a month): charts then show one bar per bucket, never a time axis
+    stretched between two far-apart buckets."""
+    if df.is_empty():
+        return df
+    return local_time(df, column, tz).with_columns(pl.col(column).dt.strftime(BUCKET_FORMAT.get(every, "%Y-%m-%d")))
+
 
 def with_names(df: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
     """`df` with channel_name (from `names`, the id itself when unknown) after channel_id."""
@@ -47,11 +59,11 @@ def overall(totals: pl.DataFrame) -> dict:
 
 
 def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str = "Asia/Seoul",
-                  yaxis: str = "금액 (치즈)") -> go.Figure:
+                  yaxis: str = "금액 (치즈)", every: str = "day") -> go.Figure:
     """Donated amount per bucket, one bar series per channel (warehouse.donations())."""
     if df.is_empty():
         return _empty(title)
-    df = local_time(df, "bucket", tz).sort("bucket")
+    df = bucket_text(df.sort("bucket"), "bucket", every, tz)
     fig = go.Figure()
     for i, cid in enumerate(sorted(set(df["channel_id"].to_list()), key=lambda c: (names.get(c, c), c))):
         part = df.filter(pl.col("channel_id") == cid)
@@ -60,7 +72,7 @@ def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str =
                              customdata=part["donations"].to_list(),
                              hovertemplate="%{x}<br>%{y:,} (%{customdata:,})<extra>%{fullData.name}</extra>"))
     fig.update_layout(title=title, barmode="group", height=400, yaxis_title=yaxis)
-    fig.update_xaxes(title_text=f"({tz})")
+    fig.update_xaxes(title_text=f"({tz})", type="category", categoryorder="category ascending")
     return fig
 
 

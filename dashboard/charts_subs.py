@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from dashboard.charts import TIER_COLORS, _color, _empty, local_time, plain
+from dashboard.charts import TIER_COLORS, TIER_LABELS, _color, _empty, local_time, plain
+from dashboard.charts_money import bucket_text
 from warehouse.queries_audience import TENURE_BUCKETS
 
 TENURE_COLORS = dict(zip(TENURE_BUCKETS, ("#c6e9c9", "#8fd694", "#4fbf5a", "#00a03c", "#00702a", "#004019"),
@@ -37,24 +38,29 @@ def group_shares(tenure: pl.DataFrame, by: str) -> pl.DataFrame:
 
 
 def shares_figure(shares: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
-                  colors: dict[str, str] | None = None, group_title: str = "") -> go.Figure:
+                  colors: dict[str, str] | None = None, group_title: str = "", every: str = "day",
+                  names: dict[str, str] | None = None) -> go.Figure:
     """100 % stacked bars: each bucket's subscribers split by group (one channel's
-    group_shares() rows). Hover shows the share and the head count."""
+    group_shares() rows; `names` relabels groups). Hover shows the share and head count."""
     if shares.is_empty():
         return _empty(title)
-    df = local_time(shares, "bucket", tz).sort("bucket")
+    df = bucket_text(shares.sort("bucket"), "bucket", every, tz)
     fig = go.Figure()
     groups = list(dict.fromkeys(df["group"].to_list()))
     for i, group in enumerate(groups):
         part = df.filter(pl.col("group") == group)
         fig.add_trace(go.Bar(
-            x=part["bucket"].to_list(), y=part["share"].to_list(), name=plain(group),
+            x=part["bucket"].to_list(), y=part["share"].to_list(), name=plain((names or {}).get(group, group)),
             customdata=part["subscribers"].to_list(), marker_color=(colors or {}).get(group, _color(i)),
             hovertemplate="%{x}<br>%{y:.1%} (%{customdata:,})<extra>%{fullData.name}</extra>"))
     fig.update_layout(title=title, barmode="stack", height=380, legend_title_text=group_title,
                       yaxis_tickformat=".0%", yaxis_range=[0, 1])
-    fig.update_xaxes(title_text=f"({tz})")
+    fig.update_xaxes(title_text=f"({tz})", type="category", categoryorder="category ascending")
     return fig
+
+
+def tier_names() -> dict[str, str]:
+    return dict(TIER_LABELS)
 
 
 def tier_colors() -> dict[str, str]:

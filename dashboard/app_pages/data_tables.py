@@ -21,12 +21,14 @@ if not state["present"]:
 else:
     ago = charts_data.hours_since(state["last_sync"])
     cols = st.columns(5 if lake_wide else 2)
-    cols[0].metric(t("data_last_sync"), charts_data.local_iso(state["last_sync"], f.tz),
-                   t("data_ago").format(h=ago) if ago is not None else None, delta_color="off")
+    cols[0].metric(t("data_last_sync"), charts_data.local_iso(state["last_sync"], f.tz, "%m-%d %H:%M"),
+                   t("data_ago").format(h=ago) if ago is not None else None, delta_color="off", delta_arrow="off",
+                   help=f"{charts_data.local_iso(state['last_sync'], f.tz)} ({f.tz})")
     cols[1].metric(t("data_users_fresh"), t("data_fresh") if state["users_index_fresh"] else t("data_stale"))
     if lake_wide:
         cols[2].metric(t("data_days"), f"{state['days']:,}",
-                       f"{state['first_day']} ~ {state['last_day']}" if state["days"] else None, delta_color="off")
+                       f"{state['first_day']} ~ {state['last_day']}" if state["days"] else None, delta_color="off",
+                       delta_arrow="off")
         cols[3].metric(t("data_rows"), f"{state['rows']:,}")
         cols[4].metric(t("data_archived"), f"{len(state['archived_days']):,}", help=t("data_archived_help"))
         with st.expander(t("data_state_json")):

@@ -32,7 +32,7 @@ st.subheader(t("don_totals"))
 widgets.table(charts_money.with_names(totals, f.names), widgets.stem("donation_totals", f), key="don_totals")
 
 st.subheader(t("don_over_time"))
-st.plotly_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount")),
+st.plotly_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"), every),
                 key="don_time_chart")
 with st.expander(t("don_raw")):
     widgets.table(charts_money.with_names(per_bucket, f.names), widgets.stem(f"donations_{every}", f),

@@ -47,11 +47,11 @@ else:
     with left:
         st.plotly_chart(charts_subs.shares_figure(
             by_tier.filter(by_tier["channel_id"] == channel), t("subs_tier_title"), f.tz,
-            charts_subs.tier_colors(), t("subs_tier_legend")), key="subs_tier_chart")
+            charts_subs.tier_colors(), t("subs_tier_legend"), every, charts_subs.tier_names()), key="subs_tier_chart")
     with right:
         st.plotly_chart(charts_subs.shares_figure(
             by_tenure.filter(by_tenure["channel_id"] == channel), t("subs_tenure_title"), f.tz,
-            charts_subs.TENURE_COLORS, t("subs_tenure_legend")), key="subs_tenure_chart")
+            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every), key="subs_tenure_chart")
     st.caption(t("subs_mix_table"))
     widgets.table(tenure, widgets.stem(f"subscriber_tenure_{every}", f), key="subs_tenure")
     with st.expander(f"{t('subs_tier_title')} / {t('subs_tenure_title')}"):
