@@ -301,10 +301,10 @@ def test_donations_filters_change_the_output(rich, monkeypatch):
     # the broadcast picker: each choice draws that broadcast's slots
     pick = at.selectbox(key="don_broadcast_pick")
     assert len(pick.options) == len(facts["broadcasts"])
-    newest = facts["broadcasts"][-1]  # 2026-10-10, the newest broadcast: picked first
+    newest = max(facts["broadcasts"], key=lambda b: b["start"])  # 2026-10-10 19:00: picked first
     assert pick.value == f"{newest['channel_id']}:{newest['broadcast']}"
     assert pick.options[0].startswith(facts["channel_names"][newest["channel_id"]] + " · 2026-10-10 19:00")
-    other = facts["broadcasts"][0]
+    other = min(facts["broadcasts"], key=lambda b: b["start"])
     pick.set_value(f"{other['channel_id']}:{other['broadcast']}").run(timeout=60)
     _ok(at)
     bars = _specs(at)[-1]["data"][0]
@@ -542,3 +542,14 @@ def test_bucket_text_is_local_wall_clock():
     df = pl.DataFrame({"bucket": [datetime(2026, 8, 31, 15, 0, tzinfo=UTC)]})  # 2026-09-01 00:00 KST
     assert charts_money.bucket_text(df, "bucket", "day", "Asia/Seoul")["bucket"].to_list() == ["2026-09-01"]
     assert charts_money.bucket_text(df, "bucket", "month", "Asia/Seoul")["bucket"].to_list() == ["2026-09"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("minutes", [36, 60, 240])
+def test_donations_over_broadcast_takes_wide_slots(rich_lake, minutes):
+    """Slots of 36 minutes and more overflowed a 32-bit product (60,000,000 µs × minutes)."""
+    import warehouse
+    wh, facts = rich_lake
+    got = warehouse.donations_over_broadcast(wh, minutes=minutes)
+    assert int(got["donations"].sum()) == len(_donations(facts))
+    assert all(x % minutes == 0 for x in got["offset_minutes"].to_list())
