@@ -23,7 +23,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 # url path (st.Page derives it from the file name) -> screenshot name
-PAGES = {"": "activity", "subscribers": "subscribers", "users": "users"}
+PAGES = {"": "activity", "subscribers": "subscribers", "users": "users", "donations": "donations",
+         "data_tables": "data"}
 
 
 def _free_port() -> int:
@@ -103,6 +104,8 @@ def test_page_renders_in_chromium(server, browser, path, tmp_path):
             box.fill("김")
             box.press("Enter")
             _wait_until_done(page, '[data-testid="stDataFrame"] >> nth=1')
+        elif PAGES[path] == "data":  # its one chart sits in a tab not shown at first
+            _wait_until_done(page, '[data-testid="stDataFrame"]')
         else:
             _wait_until_done(page, ".js-plotly-plot")
         assert page.locator('[data-testid="stException"]').count() == 0
