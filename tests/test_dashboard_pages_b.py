@@ -553,3 +553,34 @@ def test_donations_over_broadcast_takes_wide_slots(rich_lake, minutes):
     got = warehouse.donations_over_broadcast(wh, minutes=minutes)
     assert int(got["donations"].sum()) == len(_donations(facts))
     assert all(x % minutes == 0 for x in got["offset_minutes"].to_list())
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("role", ["streamer", "analyst"])
+def test_data_page_keeps_lake_wide_figures_from_streamers(synced, monkeypatch, role):
+    """The page alone, with the filters a signed-in account would get (a streamer: only
+    their channel). The account is a plain value with a role, as dashboard.accounts has."""
+    from types import SimpleNamespace
+
+    from dashboard.app_pages import widgets
+    root, facts, _ = synced
+    cid = facts["channel_ids"][2]
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+    at = AppTest.from_file(str(Path(APP).parent / "app_pages" / "data_tables.py"), default_timeout=60)
+    at.session_state["_dashboard_filters"] = widgets.Filters(
+        str(root), (cid,), FIRST, LAST, dict(facts["channel_names"]), "Asia/Seoul",
+        account=SimpleNamespace(role=role, channels=(cid,)))
+    at.run(timeout=60)
+    _ok(at)
+    tables = _frame(at, "table", "description")
+    preview = _frame(at, "id", "channel_id", "channel_name")
+    assert set(preview["channel_id"]) == {cid}
+    labels = {m.label for m in at.metric}
+    if role == "streamer":
+        assert "rows" not in tables.columns and "bytes" not in tables.columns
+        assert t("data_rows") not in labels and t("data_last_sync") in labels
+        assert not [d for d in at.dataframe if tuple(d.value.columns[:2]) == ("day", "rows")]
+        assert any(t("data_lake_wide") in c.value for c in at.caption)
+    else:
+        assert int(tables["rows"].iloc[0]) == len(facts["rows"]) and t("data_rows") in labels

@@ -1,6 +1,6 @@
 """데이터 (Data): every table the lake holds — schema, partitions, size, a preview of the
 filter's range — and the last sync's state. Lake-wide figures (all channels' rows and
-sizes, state.json) are for admins, or everyone when no accounts are configured."""
+sizes, state.json) are hidden from streamers, who see only their own channels."""
 import streamlit as st
 
 from dashboard import charts_data, data
@@ -11,7 +11,7 @@ from warehouse.queries_catalog import PREVIEW_LIMIT
 f = widgets.require_filters()
 st.title(t("data_title"))
 account = getattr(f, "account", None)
-lake_wide = account is None or getattr(account, "role", None) == "admin"
+lake_wide = account is None or getattr(account, "role", None) != "streamer"  # as accounts.visible_channels
 
 # -- sync status -----------------------------------------------------------------------
 st.subheader(t("data_sync"))
