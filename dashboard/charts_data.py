@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 import polars as pl
@@ -53,7 +54,6 @@ def local_iso(iso: str | None, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """An ISO timestamp as wall-clock time in `tz` ("YYYY-MM-DD HH:MM:SS" by default)."""
     if not iso:
         return "-"
-    from zoneinfo import ZoneInfo
     then = datetime.fromisoformat(iso)
     if then.tzinfo is None:
         then = then.replace(tzinfo=UTC)

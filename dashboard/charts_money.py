@@ -10,7 +10,7 @@ import polars as pl
 
 from dashboard.charts import _color, _empty, local_time, plain
 
-BUCKET_FORMAT = {"minute": "%m-%d %H:%M", "hour": "%m-%d %H시", "day": "%Y-%m-%d", "week": "%Y-%m-%d~",
+BUCKET_FORMAT = {"minute": "%m-%d %H:%M", "hour": "%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d~",
                  "month": "%Y-%m"}
 
 

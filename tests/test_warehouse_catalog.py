@@ -16,7 +16,7 @@ import warehouse
 from tests.lakefixture_rich import KST, build_rich_lake
 from warehouse.lake import Lake
 from warehouse.sync import sync
-from warehouse.tables import CHAT_SCHEMA, EVENTS_SCHEMA
+from warehouse.tables import CHAT, CHAT_SCHEMA, EVENTS_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -199,11 +199,43 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
 
     # forget-user style rewrite outside the sync: the partition's rows now differ from the state
     day = min(pg_days)
-    path = Lake(str(tmp_path)).part_path(warehouse.queries_catalog._table("chat"), day)
+    path = Lake(str(tmp_path)).part_path(CHAT, day)
     table = pq.read_table(path)
     pq.write_table(table.slice(1), path)
     parts = warehouse.table_partitions(wh, "chat")
     row = parts.filter(parts["day"] == day).to_dicts()[0]
     assert (row["rows"], row["state_rows"]) == (pg_days[day] - 1, pg_days[day])
     assert warehouse.lake_state(wh)["users_index_fresh"] is False
+    wh.close()
+
+
+@pytest.mark.unit
+def test_other_table_folders_are_found(tmp_path):
+    """A side table another component writes (a single file, or day partitions) is listed
+    and readable; _sync and hidden folders are not tables."""
+    import pyarrow as pa
+    build_rich_lake(tmp_path)
+    lake = Lake(str(tmp_path))
+    lake.write_state({"version": 2})
+    daily = pa.table({"day": pa.array([date(2026, 9, 5)], pa.date32()), "channel_id": ["c" * 32],
+                      "lines": pa.array([7], pa.int64())})
+    (tmp_path / "daily").mkdir()
+    pq.write_table(daily, tmp_path / "daily" / "part-0.parquet")
+    (tmp_path / "extra" / "day=2026-09-05").mkdir(parents=True)
+    pq.write_table(pa.table({"channel_id": ["c" * 32, "d" * 32]}), tmp_path / "extra" / "day=2026-09-05" / "part-0.parquet")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "empty").mkdir()
+    wh = warehouse.open(str(tmp_path))
+    got = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
+    assert list(got)[-2:] == ["daily", "extra"] and "_sync" not in got and "empty" not in got
+    assert (got["daily"]["rows"], got["daily"]["by_day"]) == (1, False)
+    assert (got["extra"]["rows"], got["extra"]["by_day"], got["extra"]["first_day"]) == (2, True, date(2026, 9, 5))
+    schema = warehouse.table_schema(wh, "daily")
+    assert schema["column"].to_list() == ["day", "channel_id", "lines"] and schema["in_registry"].null_count() == 3
+    assert warehouse.table_preview(wh, "daily", ["c" * 32], date(2026, 9, 5), date(2026, 9, 5))["lines"].to_list() == [7]
+    assert warehouse.table_preview(wh, "daily", ["c" * 32], date(2026, 9, 6), date(2026, 9, 6)).is_empty()
+    assert warehouse.table_preview(wh, "extra", ["d" * 32])["channel_id"].to_list() == ["d" * 32]
+    for name in ("_sync", ".hidden", "empty"):
+        with pytest.raises(ValueError, match="is not one of the lake's tables"):
+            warehouse.table_preview(wh, name)
     wh.close()

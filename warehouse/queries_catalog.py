@@ -40,16 +40,40 @@ _BROADCASTS_OF = """SELECT DISTINCT chat_channel_id FROM chat
                     WHERE list_contains(?::VARCHAR[], channel_id) AND chat_channel_id IS NOT NULL"""
 
 
-def table_names() -> list[str]:
-    """The names of the lake's tables, in registry order."""
-    return [t.name for t in CATALOG]
+def tables(lake: Lake) -> list[Table]:
+    """The lake's tables: the registry's, the users side table, then any other table folder
+    found at the root (``<name>/part-0.parquet`` or ``<name>/day=…/``; a side table another
+    component writes shows up without a change here). Folders starting with ``_`` or ``.``
+    (``_sync``) are not tables."""
+    known = list(CATALOG)
+    names = {t.name for t in known}
+    found = lake.fs.get_file_info(pafs.FileSelector(lake.base, allow_not_found=True))
+    for info in sorted(found, key=lambda i: i.base_name):
+        name = info.base_name
+        if info.type != pafs.FileType.Directory or name in names or name.startswith(("_", ".")):
+            continue
+        inside = lake.fs.get_file_info(pafs.FileSelector(info.path, allow_not_found=True))
+        if any(i.type == pafs.FileType.File and i.base_name == PART for i in inside):
+            known.append(Table(name, None, None, by_day=False))
+        elif any(i.type == pafs.FileType.Directory and i.base_name.startswith("day=") for i in inside):
+            known.append(Table(name, None, None, by_day=True))
+    return known
 
 
-def _table(name: str) -> Table:
-    for table in CATALOG:
+def table_names(lake: Lake | None = None) -> list[str]:
+    """The names of the lake's tables (without a lake: the declared ones), in order."""
+    return [t.name for t in (tables(lake) if lake is not None else CATALOG)]
+
+
+def _table(lake: Lake, name: str) -> Table:
+    """The table called `name`; a name that is not one of the lake's tables (a path, a
+    typo) is refused before it becomes a path."""
+    known = tables(lake)
+    for table in known:
         if table.name == name:
             return table
-    raise ValueError(f"table {name!r} is not one of the lake's tables: use one of {', '.join(table_names())}")
+    raise ValueError(f"table {name!r} is not one of the lake's tables: use one of "
+                     f"{', '.join(t.name for t in known)}")
 
 
 def _files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
@@ -75,8 +99,8 @@ def _metadata(lake: Lake, path: str) -> pq.FileMetaData:
 
 
 def lake_tables(wh: Warehouse) -> pl.DataFrame:
-    """One row per table the lake can hold (the sync's registry, then the users side
-    table): [table, by_day (partitioned by day), present (has at least one file),
+    """One row per table the lake can hold (the sync's registry, the users side table,
+    then any other table folder at the root; see ``tables``): [table, by_day (partitioned by day), present (has at least one file),
     partitions (files), first_day, last_day (null for single-file tables), rows, bytes
     (size on disk), columns (of the newest file)]. Rows and columns come from the Parquet
     footers; nothing else is read.
@@ -86,7 +110,7 @@ def lake_tables(wh: Warehouse) -> pl.DataFrame:
     t0 = time.monotonic()
     lake = Lake(wh.root)
     out = []
-    for table in CATALOG:
+    for table in tables(lake):
         files = _files(lake, table)
         metas = [_metadata(lake, path) for _, path, _ in files]
         days = [d for d, _, _ in files if d is not None]
@@ -112,8 +136,8 @@ def table_partitions(wh: Warehouse, table: str) -> pl.DataFrame:
 
     >>> table_partitions(wh, "chat").filter(pl.col("rows") != pl.col("state_rows"))
     """
-    spec = _table(table)
     lake = Lake(wh.root)
+    spec = _table(lake, table)
     state = lake.read_state()
     recorded = state.get("days", {}) if spec is CHAT else state.get("tables", {}).get(spec.name, {}).get("days", {})
     rows = [{"day": day, "rows": _metadata(lake, path).num_rows, "bytes": size,
@@ -138,8 +162,8 @@ def table_schema(wh: Warehouse, table: str) -> pl.DataFrame:
 
     >>> table_schema(wh, "chat")
     """
-    spec = _table(table)
     lake = Lake(wh.root)
+    spec = _table(lake, table)
     schema = _schema(lake, spec, _files(lake, spec))
     declared = set(spec.schema.names) if spec.schema is not None else None
     rows = [{"column": f.name, "type": str(f.type), "nullable": f.nullable,
@@ -165,11 +189,11 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
 
     >>> table_preview(wh, "events", ["a1b2..."], date(2026, 9, 1), date(2026, 9, 7))
     """
-    spec = _table(table)
+    lake = Lake(wh.root)
+    spec = _table(lake, table)
     if not 1 <= int(limit) <= MAX_PREVIEW_LIMIT:
         raise ValueError(f"limit={limit!r}: use 1..{MAX_PREVIEW_LIMIT}")
     t0 = time.monotonic()
-    lake = Lake(wh.root)
     files = _files(lake, spec)
     if spec.by_day:
         files = [f for f in files if (start is None or f[0] >= start) and (end is None or f[0] <= end)]
