@@ -584,3 +584,26 @@ def test_data_page_keeps_lake_wide_figures_from_streamers(synced, monkeypatch, r
         assert any(t("data_lake_wide") in c.value for c in at.caption)
     else:
         assert int(tables["rows"].iloc[0]) == len(facts["rows"]) and t("data_rows") in labels
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("page", "title_key"), [("subscribers", "page_subscribers"), ("donations", "don_title"),
+                                                 ("data_tables", "data_title")])
+def test_pages_switch_to_english(synced, monkeypatch, page, title_key):
+    from dashboard.i18n import LANG_KEY
+    root, _, _ = synced
+    at = _app(root, monkeypatch)
+    at.session_state[LANG_KEY] = "en"
+    at.switch_page(f"app_pages/{page}.py").run(timeout=60)
+    at.date_input(key="f_dates").set_value((FIRST, LAST)).run(timeout=60)
+    _ok(at)
+    assert [x.value for x in at.title] == [t(title_key, "en")]
+    assert t(title_key, "en") != t(title_key, "ko")
+    korean = [s.value for s in at.subheader if any("\uac00" <= ch <= "\ud7a3" for ch in s.value)]
+    assert not korean, korean
+    radio = {"subscribers": "subs_every", "donations": "don_every"}.get(page)
+    if radio:  # the English labels of a radio survive changing it
+        assert at.radio(key=radio).options[-1] == "month"
+        at.radio(key=radio).set_value("month").run(timeout=60)
+        _ok(at)
+        assert at.radio(key=radio).value == "month"

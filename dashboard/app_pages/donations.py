@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import charts_money, data
 from dashboard.app_pages import widgets
-from dashboard.i18n import t
+from dashboard.i18n import current_lang, t
 
 EVERY = ("hour", "day", "week", "month")
 SLOTS = (5, 10, 30, 60)
@@ -14,8 +14,9 @@ st.title(t("don_title"))
 widgets.coverage_badge(f)
 
 days = (f.end - f.start).days + 1
+lang = current_lang()  # for format_func, which Streamlit may call outside this run
 every = st.radio(t("don_every"), EVERY, index=1 if days <= 62 else 2, horizontal=True, key="don_every",
-                 format_func=lambda e: t(f"don_every_{e}"))
+                 format_func=lambda e: t(f"don_every_{e}", lang))
 per_bucket = data.query(f, "donations", every=every)
 if per_bucket.is_empty():
     st.info(t("don_none"))

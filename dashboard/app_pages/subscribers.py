@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import charts, charts_subs, data
 from dashboard.app_pages import widgets
-from dashboard.i18n import t
+from dashboard.i18n import current_lang, t
 
 EVERY = ("day", "week", "month")
 
@@ -32,8 +32,9 @@ widgets.table(tiers, widgets.stem("tier_split", f), key="tiers")
 st.subheader(t("subs_mix"))
 st.caption(t("subs_mix_help"))
 days = (f.end - f.start).days + 1
+lang = current_lang()  # for format_func, which Streamlit may call outside this run
 every = st.radio(t("subs_every"), EVERY, index=0 if days <= 31 else (1 if days <= 120 else 2),
-                 horizontal=True, key="subs_every", format_func=lambda e: t(f"subs_every_{e}"))
+                 horizontal=True, key="subs_every", format_func=lambda e: t(f"subs_every_{e}", lang))
 tenure = data.query(f, "subscriber_tenure", every=every)
 if tenure.is_empty():
     st.info(t("subs_no_subscribers"))
