@@ -3,6 +3,8 @@ tenure over time, and month-over-month gain and loss. Frames in, frames or plotl
 out; titles are arguments (Korean by default), untrusted names go through charts.plain."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
@@ -88,3 +90,12 @@ def change_figure(change: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
     fig.update_layout(title=title, barmode="relative", height=460)
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
     return fig
+
+
+def month_span(start: date, end: date) -> tuple[date, date]:
+    """Whole calendar months around [start, end], starting a month early: month-over-month
+    figures need the month before the range to compare its first month with."""
+    first = start.replace(day=1)
+    first = (first - timedelta(days=1)).replace(day=1)
+    nxt = (end.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, nxt - timedelta(days=1)

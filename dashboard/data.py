@@ -264,12 +264,3 @@ def to_parquet_bytes(df: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
     df.write_parquet(buf, compression="zstd")
     return buf.getvalue()
-
-
-def month_span(start: date, end: date) -> tuple[date, date]:
-    """Whole calendar months around [start, end], starting a month early: month-over-month
-    figures need the month before the range to compare its first month with."""
-    first = start.replace(day=1)
-    first = (first - timedelta(days=1)).replace(day=1)
-    nxt = (end.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first, nxt - timedelta(days=1)

@@ -156,7 +156,7 @@ def test_subscribers_page_matches_plain_python(rich, monkeypatch):
             assert all(abs(s - 1) < 1e-9 for s in sums)
             assert int(share["subscribers"].sum()) == sum(_expected_tenure(facts, "week").values())
 
-    m0, m1 = data.month_span(FIRST, LAST)
+    m0, m1 = charts_subs.month_span(FIRST, LAST)
     assert (m0, m1) == (date(2026, 7, 1), date(2026, 10, 31))
     change = _frame(at, "channel_id", "month", "subscribers", "gained", "lost")
     got = {(c, _month(_kst(m))): (s, None if g != g else int(g), None if lo != lo else int(lo))
@@ -489,7 +489,7 @@ def test_markup_in_names_and_messages_shows_as_typed(evil, monkeypatch, page):
     (date(2024, 3, 31), date(2024, 12, 31), (date(2024, 2, 1), date(2024, 12, 31))),
 ])
 def test_month_span(start, end, want):
-    assert data.month_span(start, end) == want
+    assert charts_subs.month_span(start, end) == want
 
 
 @pytest.mark.unit

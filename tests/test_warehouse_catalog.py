@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg2.extras
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -213,7 +214,6 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
 def test_other_table_folders_are_found(tmp_path):
     """A side table another component writes (a single file, or day partitions) is listed
     and readable; _sync and hidden folders are not tables."""
-    import pyarrow as pa
     build_rich_lake(tmp_path)
     lake = Lake(str(tmp_path))
     lake.write_state({"version": 2})
@@ -238,4 +238,28 @@ def test_other_table_folders_are_found(tmp_path):
     for name in ("_sync", ".hidden", "empty"):
         with pytest.raises(ValueError, match="is not one of the lake's tables"):
             warehouse.table_preview(wh, name)
+    wh.close()
+
+
+@pytest.mark.unit
+def test_session_rows_follow_their_broadcasts_channel(tmp_path):
+    """live_session_poll knows its channel only through session_fk → live_session."""
+    facts = build_rich_lake(tmp_path)
+    sessions = facts["live_session"].to_pylist()  # channel 0's first two broadcasts
+    polls = pa.table({
+        "session_fk": pa.array([s["id"] for s in sessions for _ in range(3)] + [999], pa.int64()),
+        "polled_at": pa.array([s["opened_at"] + timedelta(minutes=5 * k) for s in sessions for k in range(3)]
+                              + [datetime(2026, 9, 1, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
+        "status": ["OPEN"] * (3 * len(sessions) + 1)})
+    (tmp_path / "live_session_poll").mkdir()
+    pq.write_table(polls, tmp_path / "live_session_poll" / "part-0.parquet")
+    wh = warehouse.open(str(tmp_path))
+    c0, c1 = facts["channel_ids"][:2]
+    got = warehouse.table_preview(wh, "live_session_poll", [c0])
+    assert sorted(got["session_fk"].to_list()) == sorted(s["id"] for s in sessions for _ in range(3))
+    assert warehouse.table_preview(wh, "live_session_poll", [c1]).is_empty()
+    first = sessions[0]["opened_at"].astimezone(KST).date()
+    assert warehouse.table_preview(wh, "live_session_poll", [c0], first, first)["session_fk"].to_list() == [
+        sessions[0]["id"]] * 3
+    assert warehouse.table_preview(wh, "live_session_poll").height == polls.num_rows  # no channel filter
     wh.close()

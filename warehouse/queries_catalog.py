@@ -34,7 +34,8 @@ PREVIEW_LIMIT = 100
 MAX_PREVIEW_LIMIT = 10_000
 # How a preview of each table is narrowed to the filter's days when it is not partitioned
 # by day: the timestamp column whose local day counts (tables not listed: no day filter).
-TIME_COLUMN = {"live_session": "opened_at", "capture_interval": "connected_at"}
+TIME_COLUMN = {"live_session": "opened_at", "capture_interval": "connected_at",
+               "live_session_poll": "polled_at"}
 _DAY = pa.schema([("day", pa.date32())])
 _BROADCASTS_OF = """SELECT DISTINCT chat_channel_id FROM chat
                     WHERE list_contains(?::VARCHAR[], channel_id) AND chat_channel_id IS NOT NULL"""
@@ -202,7 +203,7 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
         return _frame((spec.schema or pa.schema([])).empty_table(), wh.tz)
     cond = _day_filter(spec, schema, start, end, wh.tz) if not spec.by_day else None
     if channels is not None:
-        by_channel = _channel_filter(wh, schema, list(channels))
+        by_channel = _channel_filter(wh, lake, schema, list(channels))
         if by_channel is None:
             return _frame(schema.empty_table(), wh.tz)
         cond = by_channel if cond is None else cond & by_channel
@@ -253,13 +254,25 @@ def _day_filter(spec: Table, schema: pa.Schema, start: date | None, end: date | 
     return cond
 
 
-def _channel_filter(wh: Warehouse, schema: pa.Schema, channels: list[str]):
-    """A filter keeping the rows of `channels`, or None when the table cannot tell."""
+def _channel_filter(wh: Warehouse, lake: Lake, schema: pa.Schema, channels: list[str], hops: int = 1):
+    """A filter keeping the rows of `channels`, or None when the table cannot tell: by
+    channel_id; else by chat_channel_id (the channels' broadcasts in the chat); else by
+    session_fk (the live_session rows of the channels, found the same way)."""
     if "channel_id" in schema.names:
         return pads.field("channel_id").isin(channels)
     if "chat_channel_id" in schema.names:
         ids = wh.sql(_BROADCASTS_OF, [channels])["chat_channel_id"].to_list()
         return pads.field("chat_channel_id").isin(pa.array(ids, pa.string()))
+    sessions = _table(lake, "live_session")
+    files = _files(lake, sessions)
+    if "session_fk" in schema.names and hops > 0 and files:
+        session_schema = _unified(lake, files)
+        own = _channel_filter(wh, lake, session_schema, channels, hops - 1)
+        if own is None or "id" not in session_schema.names:
+            return None
+        ids = pads.dataset([p for _, p, _ in files], schema=session_schema, filesystem=lake.fs,
+                           format="parquet").to_table(columns=["id"], filter=own).column("id")
+        return pads.field("session_fk").isin(ids)
     return None
 
 

@@ -61,7 +61,7 @@ else:
 
 # -- month over month ------------------------------------------------------------------
 st.subheader(t("subs_change"))
-m0, m1 = data.month_span(f.start, f.end)
+m0, m1 = charts_subs.month_span(f.start, f.end)
 months = dataclasses.replace(f, start=m0, end=m1)
 st.caption(t("subs_change_help").format(m0=f"{m0:%Y-%m}", m1=f"{m1:%Y-%m}"))
 widgets.coverage_badge(months)
