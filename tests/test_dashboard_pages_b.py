@@ -18,7 +18,7 @@ from tests.lakefixture import build_fixture_lake, write_rows
 from tests.lakefixture_rich import KST, build_rich_lake, is_chatter, is_sub, trunc, user_rows
 from warehouse import users_index
 from warehouse.lake import Lake
-from warehouse.tables import CHAT_SCHEMA
+from warehouse.tables import CHAT_SCHEMA, TABLES
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
 SYSTEM, ANON = "SYSTEM_MESSAGE", "anonymous"
@@ -359,7 +359,7 @@ def test_data_page_lists_tables_schema_partitions_and_state(synced, monkeypatch)
     at = _open(_app(root, monkeypatch), "data_tables", FIRST, LAST)
     tables = _frame(at, "table", "description")
     by_name = {r.table: r for r in tables.itertuples(index=False)}
-    assert list(by_name) == ["chat", "events", "channels", "live_session", "capture_interval", "users"]
+    assert list(by_name) == [t_.name for t_ in TABLES] + ["users"]  # the registry, then the side table
     chat = by_name["chat"]
     assert chat.rows == len(facts["rows"]) and chat.partitions == len({r["day"] for r in facts["rows"]})
     assert chat.bytes == sum(p.stat().st_size for p in (Path(root) / "chat").glob("day=*/part-0.parquet"))

@@ -17,7 +17,7 @@ import warehouse
 from tests.lakefixture_rich import KST, build_rich_lake
 from warehouse.lake import Lake
 from warehouse.sync import sync
-from warehouse.tables import CHAT, CHAT_SCHEMA, EVENTS_SCHEMA
+from warehouse.tables import CHAT, CHAT_SCHEMA, EVENTS_SCHEMA, TABLES
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def lake(tmp_path_factory):
 def test_lake_tables_match_the_files(lake):
     wh, facts, root = lake
     got = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
-    assert list(got) == ["chat", "events", "channels", "live_session", "capture_interval", "users"]
+    assert list(got) == [t.name for t in TABLES] + ["users"]  # the registry, then the side table
     files = sorted((root / "chat").glob("day=*/part-0.parquet"))
     days = sorted(date.fromisoformat(p.parent.name[4:]) for p in files)
     assert got["chat"] == {
