@@ -15,6 +15,7 @@ import pytest
 
 import warehouse
 from tests.lakefixture_rich import KST, build_rich_lake
+from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse.lake import Lake
 from warehouse.sync import sync
 from warehouse.tables import CHAT, CHAT_SCHEMA, EVENTS_SCHEMA, TABLES
@@ -263,3 +264,28 @@ def test_session_rows_follow_their_broadcasts_channel(tmp_path):
         sessions[0]["id"]] * 3
     assert warehouse.table_preview(wh, "live_session_poll").height == polls.num_rows  # no channel filter
     wh.close()
+
+
+@pytest.mark.integration
+def test_catalog_on_an_s3_lake(s3_lake):  # noqa: F811 - the imported fixture
+    """The same answers from s3:// (local S3 server): listings, footers and previews all go
+    through pyarrow's S3 filesystem."""
+    root, _, _ = s3_lake
+    facts = build_rich_lake(root)
+    Lake(root).write_state({"version": 2, "last_sync": "2026-10-11T03:00:00+00:00",
+                            "days": {"2026-08-20": 1}})
+    with warehouse.open(root) as wh:
+        got = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
+        assert got["chat"]["rows"] == len(facts["rows"]) and got["chat"]["bytes"] > 0
+        assert got["capture_interval"]["rows"] == facts["capture_interval"].num_rows
+        parts = warehouse.table_partitions(wh, "chat")
+        assert dict(zip(parts["day"], parts["rows"], strict=True)) == dict(Counter(r["day"] for r in facts["rows"]))
+        assert parts.filter(parts["day"] == date(2026, 8, 20))["state_rows"].item() == 1
+        assert warehouse.table_schema(wh, "chat")["column"].to_list() == CHAT_SCHEMA.names + ["day"]
+        c1 = facts["channel_ids"][1]
+        preview = warehouse.table_preview(wh, "chat", [c1], date(2026, 9, 5), date(2026, 9, 5))
+        want = sorted(r["id"] for r in facts["rows"] if r["channel_id"] == c1 and r["day"] == date(2026, 9, 5))
+        assert sorted(preview["id"].to_list()) == want[:100]
+        assert warehouse.table_preview(wh, "capture_interval", [facts["channel_ids"][0]]).height == \
+            facts["capture_interval"].num_rows
+        assert warehouse.lake_state(wh)["last_sync"] == "2026-10-11T03:00:00+00:00"
