@@ -101,9 +101,10 @@ def _metadata(lake: Lake, path: str) -> pq.FileMetaData:
 
 def lake_tables(wh: Warehouse) -> pl.DataFrame:
     """One row per table the lake can hold (the sync's registry, the users side table,
-    then any other table folder at the root; see ``tables``): [table, by_day (partitioned by day), present (has at least one file),
-    partitions (files), first_day, last_day (null for single-file tables), rows, bytes
-    (size on disk), columns (of the newest file)]. Rows and columns come from the Parquet
+    then any other table folder at the root; see ``tables``): [table, by_day (partitioned
+    by day), present (has at least one file), partitions (files), first_day, last_day
+    (null for single-file tables), rows, bytes (size on disk), columns (of the newest
+    file)]. Rows and columns come from the Parquet
     footers; nothing else is read.
 
     >>> lake_tables(wh).filter(pl.col("present"))
@@ -172,7 +173,7 @@ def table_schema(wh: Warehouse, table: str) -> pl.DataFrame:
             for f in (schema or [])]
     if spec.by_day:
         rows.append({"column": "day", "type": "date32[day]", "nullable": False,
-                     "in_registry": True, "partition": True})
+                     "in_registry": True if declared is not None else None, "partition": True})
     return pl.DataFrame(rows, schema={"column": pl.Utf8, "type": pl.Utf8, "nullable": pl.Boolean,
                                       "in_registry": pl.Boolean, "partition": pl.Boolean})
 
@@ -182,9 +183,10 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
                   limit: int = PREVIEW_LIMIT) -> pl.DataFrame:
     """The first `limit` rows (in the lake's own order: by day, then as the file is
     sorted) of one table, narrowed to `channels` and the days [start, end] as far as the
-    table allows: day tables by partition; the users table by its ``day`` column;
-    live_session and capture_interval by the local day of their start and by the
-    broadcasts (chat_channel_ids) the channels have in the chat; channels by channel_id.
+    table allows. Days: day tables by partition, a ``day`` column by its value, and the
+    tables of TIME_COLUMN (live_session, capture_interval, live_session_poll) by the local
+    day of their start. Channels: by channel_id; else by chat_channel_id (the broadcasts
+    the channels have in the chat); else by session_fk (the channels' live_session rows).
     A table with no way to tell its channel gives no rows when `channels` is given.
     Times come back in DISPLAY_TZ, text exactly as stored. limit: 1..10000.
 
