@@ -27,8 +27,10 @@ def pages(audit_log: bool) -> list:
         st.Page(PAGES / "channel.py", title=t("page_channel"), icon=":material/monitoring:"),
         st.Page(PAGES / "broadcasts.py", title=t("page_broadcasts"), icon=":material/live_tv:"),
         st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
+        st.Page(PAGES / "donations.py", title=t("don_title"), icon=":material/payments:"),
         st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
         st.Page(PAGES / "keywords.py", title=t("kw_page_title"), icon=":material/search:"),
+        st.Page(PAGES / "data_tables.py", title=t("data_title"), icon=":material/database:"),
     ]
     if audit_log:
         listed.append(st.Page(PAGES / "audit.py", title=t("audit_page_title"), icon=":material/policy:"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -63,36 +63,7 @@ def test_no_channel_selected_asks_for_one(app):
     assert len(at.dataframe) == 0
 
 
-# ---- subscribers --------------------------------------------------------------------------
-
-def _expected_tiers(facts) -> dict[tuple[str, str], int]:
-    best: dict[tuple[str, str], int] = defaultdict(int)
-    for r in facts["rows"]:
-        if r["user_id"] in (SYSTEM, ANON):
-            continue
-        tier = r["subscription_tier"] or (1 if (r["subscription_month"] or 0) > 0 else 0)
-        key = (r["channel_id"], r["user_id"])
-        best[key] = max(best[key], tier)
-    out: Counter = Counter()
-    for (cid, _), tier in best.items():
-        out[(cid, "none" if tier == 0 else f"tier {tier}")] += 1
-    return dict(out)
-
-
-@pytest.mark.e2e
-def test_subscribers_page_share_and_tier_split(app):
-    at, facts = app
-    at.run(timeout=30)
-    at.switch_page("app_pages/subscribers.py").run(timeout=30)
-    _ok(at)
-    assert len(at.get("plotly_chart")) == 2
-    ratio, tiers = at.dataframe[0].value, at.dataframe[1].value
-    assert len(ratio) == len(facts["channel_ids"]) * len(facts["days"])
-    assert ratio["message_share"].between(0, 1).all()
-    got = {(c, t): n for c, t, n in zip(tiers["channel_id"], tiers["tier"], tiers["chatters"], strict=True)}
-    assert got == _expected_tiers(facts)
-    bars = _plotly_spec(at, 1)["data"]
-    assert {b["type"] for b in bars} == {"bar"}
+# (the Subscribers page's tests live in tests/test_dashboard_pages_b.py)
 
 
 # ---- user search --------------------------------------------------------------------------

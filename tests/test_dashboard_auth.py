@@ -280,7 +280,8 @@ def test_no_accounts_no_login_and_a_localhost_banner_on_every_page(app):
     assert not [x for x in at.text_input if x.key == "login_name"]
     assert at.multiselect(key="f_types").value == []  # every message type by default
     for page in ("app_pages/overview.py", "app_pages/channel.py", "app_pages/broadcasts.py",
-                 "app_pages/subscribers.py", "app_pages/users.py", "app_pages/keywords.py", "app_pages/audit.py"):
+                 "app_pages/subscribers.py", "app_pages/donations.py", "app_pages/data_tables.py",
+                 "app_pages/users.py", "app_pages/keywords.py", "app_pages/audit.py"):
         at.switch_page(page).run()
         _ok(at)
         assert any(t("localhost") in c.value for c in at.caption), page

@@ -24,7 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 # url path (st.Page derives it from the file name) -> screenshot name
 PAGES = {"": "overview", "channel": "channel", "broadcasts": "broadcasts", "subscribers": "subscribers",
-         "users": "users"}
+         "donations": "donations", "users": "users", "data_tables": "data"}
 
 
 def _free_port() -> int:
@@ -106,7 +106,7 @@ def test_page_renders_in_chromium(server, browser, path, tmp_path):
             box.fill("김")
             box.press("Enter")
             _wait_until_done(page, '[data-testid="stDataFrame"] >> nth=1')
-        elif PAGES[path] == "overview":  # a table with a trend column, no plotly chart
+        elif PAGES[path] in ("overview", "data"):  # tables first (overview: a trend column; data: its chart is in a tab)
             _wait_until_done(page, '[data-testid="stDataFrame"]')
         else:
             _wait_until_done(page, ".js-plotly-plot")

@@ -31,6 +31,13 @@ from warehouse.queries_broadcast import (
     broadcast_timeline,
     broadcast_top_chatters,
 )
+from warehouse.queries_catalog import (
+    lake_state,
+    lake_tables,
+    table_partitions,
+    table_preview,
+    table_schema,
+)
 from warehouse.queries_money import (
     donation_distribution,
     donation_ranking,
@@ -64,4 +71,6 @@ __all__ = [
     "broadcast_timeline", "broadcast_top_chatters",
     # overview
     "channel_summary", "sync_status",
+    # what the lake holds
+    "lake_state", "lake_tables", "table_partitions", "table_preview", "table_schema",
 ]

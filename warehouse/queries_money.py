@@ -104,7 +104,7 @@ def donations_over_broadcast(wh: Warehouse, channels: list[str] | None = None,
         WITH d AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])
                    WHERE message_type = 'donation' AND chat_channel_id IS NOT NULL)
         SELECT d.channel_id, d.chat_channel_id AS broadcast,
-               (epoch_us(d.chat_time) - epoch_us(b.started)) // (60000000 * ?) * ? AS offset_minutes,
+               (epoch_us(d.chat_time) - epoch_us(b.started)) // (60000000::BIGINT * ?) * ? AS offset_minutes,
                count(*) AS donations, coalesce(sum(pay_amount), 0)::BIGINT AS amount
         FROM d JOIN broadcasts(?, ?::VARCHAR[]) b
              ON b.channel_id = d.channel_id AND b.broadcast = d.chat_channel_id

@@ -1,14 +1,20 @@
-"""구독자 (Subscribers): subscriber share of messages and chatters, and the tier split."""
+"""구독자 (Subscribers): subscriber share of messages and chatters, the tier split, the tier
+and tenure mix over time, and month-over-month gain and loss."""
+import dataclasses
+
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, charts_subs, data
 from dashboard.app_pages import widgets
-from dashboard.i18n import t
+from dashboard.i18n import current_lang, t
+
+EVERY = ("day", "week", "month")
 
 f = widgets.require_filters()
 st.title(t("page_subscribers"))
+widgets.coverage_badge(f)
 
-ratio = data.subscriber_ratio(f.root, f.channels, f.start, f.end)
+ratio = data.query(f, "subscriber_ratio", every="day")
 if ratio.is_empty():
     st.info(t("no_rows"))
     st.stop()
@@ -18,6 +24,55 @@ st.plotly_chart(charts.subscriber_share_figure(ratio, f.tz), key="share_chart")
 widgets.table(ratio, widgets.stem("subscriber_ratio", f), key="ratio")
 
 st.subheader(t("tier_split"))
-tiers = data.tier_split(f.root, f.channels, f.start, f.end)
+tiers = data.query(f, "tier_split")
 st.plotly_chart(charts.tier_split_figure(tiers), key="tier_chart")
 widgets.table(tiers, widgets.stem("tier_split", f), key="tiers")
+
+# -- tier and tenure mix over time ------------------------------------------------------
+st.subheader(t("subs_mix"))
+st.caption(t("subs_mix_help"))
+days = (f.end - f.start).days + 1
+lang = current_lang()  # for format_func, which Streamlit may call outside this run
+every = st.radio(t("subs_every"), EVERY, index=0 if days <= 31 else (1 if days <= 120 else 2),
+                 horizontal=True, key="subs_every", format_func=lambda e: t(f"subs_every_{e}", lang))
+tenure = data.query(f, "subscriber_tenure", every=every)
+if tenure.is_empty():
+    st.info(t("subs_no_subscribers"))
+else:
+    shown = [c for c in f.channels if c in set(tenure["channel_id"].to_list())]
+    channel = shown[0] if len(shown) == 1 else st.selectbox(
+        t("subs_channel"), shown, key="subs_channel", format_func=lambda c: f.names.get(c, c))
+    by_tier = charts_subs.group_shares(tenure, "tier")
+    by_tenure = charts_subs.group_shares(tenure, "tenure_bucket")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts_subs.shares_figure(
+            by_tier.filter(by_tier["channel_id"] == channel), t("subs_tier_title"), f.tz,
+            charts_subs.tier_colors(), t("subs_tier_legend"), every, charts_subs.tier_names()), key="subs_tier_chart")
+    with right:
+        st.plotly_chart(charts_subs.shares_figure(
+            by_tenure.filter(by_tenure["channel_id"] == channel), t("subs_tenure_title"), f.tz,
+            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every), key="subs_tenure_chart")
+    st.caption(t("subs_mix_table"))
+    widgets.table(tenure, widgets.stem(f"subscriber_tenure_{every}", f), key="subs_tenure")
+    with st.expander(f"{t('subs_tier_title')} / {t('subs_tenure_title')}"):
+        widgets.table(by_tier, widgets.stem(f"subscriber_tier_share_{every}", f), key="subs_tier_share")
+        widgets.table(by_tenure, widgets.stem(f"subscriber_tenure_share_{every}", f), key="subs_tenure_share")
+
+# -- month over month ------------------------------------------------------------------
+st.subheader(t("subs_change"))
+m0, m1 = charts_subs.month_span(f.start, f.end)
+months = dataclasses.replace(f, start=m0, end=m1)
+st.caption(t("subs_change_help").format(m0=f"{m0:%Y-%m}", m1=f"{m1:%Y-%m}"))
+widgets.coverage_badge(months)
+change = data.query(months, "subscriber_change")
+if change.is_empty():
+    st.info(t("no_rows"))
+else:
+    shown = [c for c in f.channels if c in set(change["channel_id"].to_list())]
+    channel = shown[0] if len(shown) == 1 else st.selectbox(
+        t("subs_channel"), shown, key="subs_change_channel", format_func=lambda c: f.names.get(c, c))
+    st.plotly_chart(charts_subs.change_figure(
+        change.filter(change["channel_id"] == channel), t("subs_change_title"), f.tz,
+        (t("subs_subscribers"), t("subs_gained"), t("subs_lost"))), key="subs_change_chart")
+    widgets.table(change, f"subscriber_change_{m0:%Y%m}-{m1:%Y%m}", key="subs_change")

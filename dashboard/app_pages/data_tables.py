@@ -1,0 +1,73 @@
+"""데이터 (Data): every table the lake holds — schema, partitions, size, a preview of the
+filter's range — and the last sync's state. Lake-wide figures (all channels' rows and
+sizes, state.json) are hidden from streamers, who see only their own channels."""
+import streamlit as st
+
+from dashboard import charts_data, data
+from dashboard.app_pages import widgets
+from dashboard.i18n import LABELS, t
+from warehouse.queries_catalog import PREVIEW_LIMIT
+
+f = widgets.require_filters()
+st.title(t("data_title"))
+account = getattr(f, "account", None)
+lake_wide = account is None or getattr(account, "role", None) != "streamer"  # as accounts.visible_channels
+
+# -- sync status -----------------------------------------------------------------------
+st.subheader(t("data_sync"))
+state = data.query(f, "lake_state", scoped=False)
+if not state["present"]:
+    st.info(t("data_never"))
+else:
+    ago = charts_data.hours_since(state["last_sync"])
+    cols = st.columns(5 if lake_wide else 2)
+    cols[0].metric(t("data_last_sync"), charts_data.local_iso(state["last_sync"], f.tz, "%m-%d %H:%M"),
+                   t("data_ago").format(h=ago) if ago is not None else None, delta_color="off", delta_arrow="off",
+                   help=f"{charts_data.local_iso(state['last_sync'], f.tz)} ({f.tz})")
+    cols[1].metric(t("data_users_fresh"), t("data_fresh") if state["users_index_fresh"] else t("data_stale"))
+    if lake_wide:
+        cols[2].metric(t("data_days"), f"{state['days']:,}",
+                       f"{state['first_day']} ~ {state['last_day']}" if state["days"] else None, delta_color="off",
+                       delta_arrow="off")
+        cols[3].metric(t("data_rows"), f"{state['rows']:,}")
+        cols[4].metric(t("data_archived"), f"{len(state['archived_days']):,}", help=t("data_archived_help"))
+        with st.expander(t("data_state_json")):
+            st.json(state["raw"], expanded=False)
+
+# -- the tables ------------------------------------------------------------------------
+st.subheader(t("data_tables"))
+tables = data.query(f, "lake_tables", scoped=False)
+names = tables["table"].to_list()
+descriptions = {n: t(f"data_desc_{n}") if f"data_desc_{n}" in LABELS else "" for n in names}
+view = charts_data.tables_view(tables, descriptions)
+if not lake_wide:
+    st.caption(t("data_lake_wide"))
+    view = view.select("table", "description", "by_day", "present", "columns")
+widgets.table(view, widgets.stem("lake_tables", f), key="data_tables")
+
+table = st.selectbox(t("data_pick_table"), names, key="data_table",
+                     format_func=lambda n: f"{n} — {descriptions.get(n, '')}".rstrip(" —"))
+present = bool(tables.filter(tables["table"] == table)["present"].item())
+if not present:
+    st.info(t("data_absent"))
+
+schema_tab, partitions_tab, preview_tab = st.tabs(
+    [t("data_schema"), t("data_partitions"), t("data_preview").format(n=PREVIEW_LIMIT)])
+with schema_tab:
+    widgets.table(data.query(f, "table_schema", table, scoped=False), f"schema_{table}", key="data_schema")
+with partitions_tab:
+    if lake_wide and present:
+        parts = data.query(f, "table_partitions", table, scoped=False)
+        bad = charts_data.mismatched(parts)
+        if not bad.is_empty():
+            st.warning(t("data_mismatch").format(n=bad.height))
+        if parts["day"].is_not_null().any():
+            st.plotly_chart(charts_data.partitions_figure(parts, t("data_partitions_title")), key="data_parts_chart")
+        widgets.table(charts_data.with_size(parts), f"partitions_{table}", key="data_parts")
+    elif not lake_wide:
+        st.caption(t("data_lake_wide"))
+with preview_tab:
+    preview = data.query(f, "table_preview", table)
+    if preview.is_empty():
+        st.info(t("no_rows"))
+    widgets.table(preview, widgets.stem(f"{table}_preview", f), key="data_preview")

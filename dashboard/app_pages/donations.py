@@ -1,0 +1,79 @@
+"""후원 (Donations): totals over time, the donor ranking, how big donations are, and when in
+a broadcast they come."""
+import streamlit as st
+
+from dashboard import charts_money, data
+from dashboard.app_pages import widgets
+from dashboard.i18n import current_lang, t
+
+EVERY = ("hour", "day", "week", "month")
+SLOTS = (5, 10, 30, 60)
+
+f = widgets.require_filters()
+st.title(t("don_title"))
+widgets.coverage_badge(f)
+
+days = (f.end - f.start).days + 1
+lang = current_lang()  # for format_func, which Streamlit may call outside this run
+every = st.radio(t("don_every"), EVERY, index=1 if days <= 62 else 2, horizontal=True, key="don_every",
+                 format_func=lambda e: t(f"don_every_{e}", lang))
+per_bucket = data.query(f, "donations", every=every)
+if per_bucket.is_empty():
+    st.info(t("don_none"))
+    st.stop()
+
+totals = charts_money.donation_totals(per_bucket)
+overall = charts_money.overall(totals)
+left, mid, right = st.columns(3)
+left.metric(t("don_count"), f"{overall['donations']:,}")
+mid.metric(t("don_amount"), f"{overall['amount']:,}")
+right.metric(t("don_anon_share"), f"{overall['anonymous_share']:.1%}")
+
+st.subheader(t("don_totals"))
+widgets.table(charts_money.with_names(totals, f.names), widgets.stem("donation_totals", f), key="don_totals")
+
+st.subheader(t("don_over_time"))
+st.plotly_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"), every),
+                key="don_time_chart")
+with st.expander(t("don_raw")):
+    widgets.table(charts_money.with_names(per_bucket, f.names), widgets.stem(f"donations_{every}", f),
+                  key="don_buckets")
+
+# -- ranking ---------------------------------------------------------------------------
+st.subheader(t("don_ranking"))
+st.caption(t("don_ranking_help"))
+limit = st.number_input(t("don_limit"), min_value=1, max_value=100, value=20, step=5, key="don_limit")
+ranking = data.query(f, "donation_ranking", limit=int(limit))
+shown = [c for c in f.channels if c in set(ranking["channel_id"].to_list())]
+if shown:
+    channel = shown[0] if len(shown) == 1 else st.selectbox(
+        t("don_channel"), shown, key="don_channel", format_func=lambda c: f.names.get(c, c))
+    st.plotly_chart(charts_money.ranking_figure(ranking.filter(ranking["channel_id"] == channel),
+                                                t("don_ranking_title"), t("don_amount")), key="don_rank_chart")
+widgets.table(charts_money.with_names(ranking, f.names), widgets.stem("donation_ranking", f), key="don_ranking")
+
+# -- distribution ----------------------------------------------------------------------
+st.subheader(t("don_distribution"))
+dist = data.query(f, "donation_distribution")
+st.plotly_chart(charts_money.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount")),
+                key="don_dist_chart")
+widgets.table(dist, widgets.stem("donation_distribution", f), key="don_dist")
+
+# -- over a broadcast ------------------------------------------------------------------
+st.subheader(t("don_broadcast"))
+slot = st.radio(t("don_slot"), SLOTS, index=1, horizontal=True, key="don_slot")
+slots = data.query(f, "donations_over_broadcast", minutes=int(slot))
+choices = charts_money.broadcast_choices(slots, data.query(f, "coverage"))
+if choices.is_empty():
+    st.info(t("don_none"))
+else:
+    labels = {f"{c}:{b}": charts_money.broadcast_label(f.names.get(c, c), s, f.tz, n, a, t("don_unknown_start"))
+              for c, b, s, n, a in choices.iter_rows()}
+    picked = st.selectbox(t("don_pick_broadcast"), list(labels), key="don_broadcast_pick",
+                          format_func=lambda k: labels.get(k, k))
+    cid, bid = picked.split(":", 1)
+    one = slots.filter((slots["channel_id"] == cid) & (slots["broadcast"] == bid))
+    st.plotly_chart(charts_money.broadcast_figure(one, t("don_broadcast_title"), t("don_minutes_axis"),
+                                                  t("don_amount")), key="don_broadcast_chart")
+    widgets.table(charts_money.with_names(slots, f.names), widgets.stem(f"donations_over_broadcast_{slot}m", f),
+                  key="don_broadcast")

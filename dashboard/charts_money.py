@@ -1,0 +1,142 @@
+"""Pure shaping and figure builders for the Donations page. Frames from the warehouse's
+donation functions in, frames or plotly Figures out. Titles are arguments (Korean by
+default); donor and channel names are untrusted and go through charts.plain."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard.charts import _color, _empty, local_time, plain
+
+BUCKET_FORMAT = {"minute": "%m-%d %H:%M", "hour": "%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d~",
+                 "month": "%Y-%m"}
+
+
+def bucket_text(df: pl.DataFrame, column: str, every: str, tz: str) -> pl.DataFrame:
+    """`column` (bucket starts) as text labels in `tz` ("2026-09-05", "2026-09-01~" for a
+    week, "2026-09" for a month): charts then show one bar per bucket, never a time axis
+    stretched between two far-apart buckets."""
+    if df.is_empty():
+        return df
+    return local_time(df, column, tz).with_columns(pl.col(column).dt.strftime(BUCKET_FORMAT.get(every, "%Y-%m-%d")))
+
+
+def with_names(df: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
+    """`df` with channel_name (from `names`, the id itself when unknown) after channel_id."""
+    if "channel_id" not in df.columns or "channel_name" in df.columns:
+        return df
+    named = df.with_columns(pl.col("channel_id").replace_strict(names, default=pl.col("channel_id"),
+                                                                return_dtype=pl.Utf8).alias("channel_name"))
+    cols = list(df.columns)
+    cols.insert(cols.index("channel_id") + 1, "channel_name")
+    return named.select(cols)
+
+
+def donation_totals(df: pl.DataFrame) -> pl.DataFrame:
+    """Per channel over a warehouse.donations() result: [channel_id, donations, amount,
+    anonymous (donations), anonymous_share, average], most money first."""
+    schema = {"channel_id": pl.Utf8, "donations": pl.Int64, "amount": pl.Int64, "anonymous": pl.Int64,
+              "anonymous_share": pl.Float64, "average": pl.Float64}
+    if df.is_empty():
+        return pl.DataFrame(schema=schema)
+    out = (df.group_by("channel_id")
+           .agg(pl.col("donations").sum().cast(pl.Int64), pl.col("amount").sum().cast(pl.Int64),
+                (pl.col("donations") * pl.col("anonymous_share")).sum().round(0).cast(pl.Int64)
+                .alias("anonymous"))
+           .with_columns((pl.col("anonymous") / pl.col("donations")).alias("anonymous_share"),
+                         (pl.col("amount") / pl.col("donations")).alias("average")))
+    return out.select(list(schema)).sort(["amount", "channel_id"], descending=[True, False])
+
+
+def overall(totals: pl.DataFrame) -> dict:
+    """The selected channels together: donations, amount, anonymous_share (0..1 or None)."""
+    n = int(totals["donations"].sum()) if not totals.is_empty() else 0
+    anon = int(totals["anonymous"].sum()) if n else 0
+    return {"donations": n, "amount": int(totals["amount"].sum()) if n else 0,
+            "anonymous_share": anon / n if n else None}
+
+
+def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str = "Asia/Seoul",
+                  yaxis: str = "금액 (치즈)", every: str = "day") -> go.Figure:
+    """Donated amount per bucket, one bar series per channel (warehouse.donations())."""
+    if df.is_empty():
+        return _empty(title)
+    df = bucket_text(df.sort("bucket"), "bucket", every, tz)
+    fig = go.Figure()
+    for i, cid in enumerate(sorted(set(df["channel_id"].to_list()), key=lambda c: (names.get(c, c), c))):
+        part = df.filter(pl.col("channel_id") == cid)
+        fig.add_trace(go.Bar(x=part["bucket"].to_list(), y=part["amount"].to_list(),
+                             name=plain(names.get(cid, cid)), marker_color=_color(i),
+                             customdata=part["donations"].to_list(),
+                             hovertemplate="%{x}<br>%{y:,} (%{customdata:,})<extra>%{fullData.name}</extra>"))
+    fig.update_layout(title=title, barmode="group", height=400, yaxis_title=yaxis)
+    fig.update_xaxes(title_text=f"({tz})", type="category", categoryorder="category ascending")
+    return fig
+
+
+def ranking_figure(ranking: pl.DataFrame, title: str, xaxis: str = "금액 (치즈)") -> go.Figure:
+    """Horizontal bars, largest donor on top (one channel's warehouse.donation_ranking()
+    rows). Donors with the same nickname stay apart (the rank is part of the label)."""
+    if ranking.is_empty():
+        return _empty(title)
+    df = ranking.sort("rank", descending=True)
+    labels = [f"{r}. {plain(d)}" for r, d in df.select("rank", "donor").iter_rows()]
+    fig = go.Figure(go.Bar(x=df["amount"].to_list(), y=labels, orientation="h", marker_color="#00c73c",
+                           customdata=df["donations"].to_list(),
+                           hovertemplate="%{y}<br>%{x:,} (%{customdata:,})<extra></extra>"))
+    fig.update_layout(title=title, height=max(300, 26 * df.height + 120), xaxis_title=xaxis)
+    return fig
+
+
+def distribution_figure(dist: pl.DataFrame, title: str, counts: str = "후원 수",
+                        amounts: str = "금액 (치즈)") -> go.Figure:
+    """Donations (bars) and their amount (line, right axis) per amount bucket
+    (warehouse.donation_distribution(), already in bucket order)."""
+    if dist.is_empty():
+        return _empty(title)
+    x = dist["amount_bucket"].to_list()
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=x, y=dist["donations"].to_list(), name=counts, marker_color="#1f77b4"))
+    fig.add_trace(go.Scatter(x=x, y=dist["amount"].to_list(), name=amounts, yaxis="y2",
+                             mode="lines+markers", line={"color": "#00c73c"}))
+    fig.update_layout(title=title, height=380, yaxis_title=counts,
+                      yaxis2={"title": amounts, "overlaying": "y", "side": "right"},
+                      xaxis={"type": "category"})
+    return fig
+
+
+def broadcast_figure(slots: pl.DataFrame, title: str, xaxis: str = "방송 시작 후 (분)",
+                     yaxis: str = "금액 (치즈)") -> go.Figure:
+    """One broadcast's donations per slot (warehouse.donations_over_broadcast() rows of one
+    broadcast): amount bars at each slot's offset in minutes."""
+    if slots.is_empty():
+        return _empty(title)
+    df = slots.sort("offset_minutes")
+    fig = go.Figure(go.Bar(x=df["offset_minutes"].to_list(), y=df["amount"].to_list(),
+                           customdata=df["donations"].to_list(), marker_color="#7b3fe4",
+                           hovertemplate="+%{x}′<br>%{y:,} (%{customdata:,})<extra></extra>"))
+    fig.update_layout(title=title, height=360, xaxis_title=xaxis, yaxis_title=yaxis)
+    return fig
+
+
+def broadcast_choices(slots: pl.DataFrame, coverage: pl.DataFrame) -> pl.DataFrame:
+    """The broadcasts with donations, newest first: [channel_id, broadcast, started (from
+    warehouse.coverage(), null when it did not list the broadcast), donations, amount]."""
+    schema = {"channel_id": pl.Utf8, "broadcast": pl.Utf8, "started": pl.Datetime("us", "UTC"),
+              "donations": pl.Int64, "amount": pl.Int64}
+    if slots.is_empty():
+        return pl.DataFrame(schema=schema)
+    per = slots.group_by("channel_id", "broadcast").agg(pl.col("donations").sum().cast(pl.Int64),
+                                                        pl.col("amount").sum().cast(pl.Int64))
+    starts = (coverage.select("channel_id", "broadcast", "started") if not coverage.is_empty()
+              else pl.DataFrame(schema={k: schema[k] for k in ("channel_id", "broadcast", "started")}))
+    out = per.join(starts, on=["channel_id", "broadcast"], how="left")
+    return out.select(list(schema)).sort(["started", "broadcast"], descending=True, nulls_last=True)
+
+
+def broadcast_label(channel: str, started, tz: str, donations: int, amount: int, unknown: str) -> str:
+    """Plain text naming a broadcast in a select box: channel · local start · count · amount."""
+    when = started.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if started is not None else unknown
+    return f"{channel} · {when} · {donations:,} · {amount:,}"
