@@ -9,6 +9,9 @@ static (coverage picks between constant fragments), values bound.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from datetime import date, timedelta
 
 import polars as pl
@@ -132,13 +135,35 @@ _COVERAGE = """
         ORDER BY channel_id, started, broadcast"""
 
 
+def _remote(root: str) -> bool:
+    return "://" in root and not root.startswith("file://")
+
+
+def _local_copy(wh: Warehouse, lake: Lake, path: str) -> str:
+    """A small whole-table file of a remote (s3://) lake, copied to a local temporary file so
+    DuckDB reads it without its httpfs extension (not installable here). Kept per Warehouse
+    and fetched again when the object's size or mtime changes."""
+    info = lake.fs.get_file_info(path)
+    stamp = (info.size, info.mtime_ns)
+    cache = wh.__dict__.setdefault("_side_copies", {})
+    if path in cache and cache[path][0] == stamp:
+        return cache[path][1]
+    folder = wh.__dict__.setdefault("_side_dir", tempfile.TemporaryDirectory(prefix="chzzk-side-"))
+    local = os.path.join(folder.name, path.replace("/", "_"))
+    with lake.fs.open_input_stream(path) as src, open(local + ".tmp", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.replace(local + ".tmp", local)
+    cache[path] = (stamp, local)
+    return local
+
+
 def _table_file(wh: Warehouse, name: str, columns: tuple[str, ...]) -> str | None:
     """The lake's <name>/part-0.parquet when it exists and has `columns`, else None."""
     lake = Lake(wh.root)
     path = f"{lake.base}/{name}/part-0.parquet"
     if lake.fs.get_file_info(path).type != pafs.FileType.File:
         return None
-    uri = wh._uri(path)
+    uri = _local_copy(wh, lake, path) if _remote(wh.root) else wh._uri(path)
     have = set(wh.sql("SELECT name FROM parquet_schema(?)", [uri])["name"])
     missing = [c for c in columns if c not in have]
     if missing:
