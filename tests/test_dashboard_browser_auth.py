@@ -109,7 +109,7 @@ def test_streamer_cannot_reach_another_channel_by_editing_the_url(server, page):
     url, facts, _ = server
     own, others = facts["channel_ids"][0], facts["channel_ids"][1:]
     _sign_in(page, f"{url}/?channels={','.join(others)}", "mgr")
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)  # the overview table
     _settled(page)
     body = page.inner_text("body")
     assert "볼 수 없는 채널 2개를 제외했습니다" in body
@@ -119,7 +119,7 @@ def test_streamer_cannot_reach_another_channel_by_editing_the_url(server, page):
     assert page.locator('[data-testid="stException"]').count() == 0
     # the audit page is not there for a streamer, not even by its address
     _sign_in(page, f"{url}/audit", "mgr")
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the default page instead
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)  # the default page (overview) instead
     assert "감사 로그" not in page.inner_text("body")
 
 
