@@ -1,4 +1,5 @@
-"""PostgreSQL → Arrow: stream a table's SELECT through server-side cursors in batches of
+"""PostgreSQL → Arrow: day tables through binary COPY decoded by ADBC (extract_arrow, when the
+sync attaches it) or COPY (FORMAT csv) parsed by pyarrow; small tables through server-side cursors in batches of
 tuples, fetched by a background thread a bounded number of batches ahead (PostgreSQL works
 while we convert and write) and turned column-wise into Arrow record batches; and
 `resolve`, which gives a registry entry without a fixed schema its columns from the
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
+from warehouse import extract_arrow
 from warehouse.tables import UTC_US, Table
 
 BATCH_ROWS = 20_000
@@ -60,6 +62,13 @@ def _queries(conn: psycopg2.extensions.connection, table: Table,
         yield table.select_split, {**params, "key": key}
 
 
+def statements(conn: psycopg2.extensions.connection, table: Table, params: dict) -> list[str]:
+    """The SELECTs of `table` with `params` (see _queries), parameters bound by psycopg2
+    (mogrify), for the paths that need plain statements (COPY, ADBC)."""
+    with conn.cursor() as cur:
+        return [cur.mogrify(query, args).decode() for query, args in _queries(conn, table, params)]
+
+
 def _fetch(conn: psycopg2.extensions.connection, table: Table, params: dict | None, batch_rows: int,
            out: queue.Queue, stop: threading.Event) -> None:
     """Producer: run the table's SELECTs through server-side cursors, put lists of tuples
@@ -90,14 +99,19 @@ def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | No
            batch_rows: int = BATCH_ROWS, prefetch: int = PREFETCH) -> Iterator[pa.RecordBatch]:
     """Yield record batches of `table` run with `params` (rows in the table's order).
 
-    Runs inside the caller's transaction. Day tables go through ``COPY … TO STDOUT (FORMAT
-    csv)`` parsed by pyarrow (see copy_csv); the others through a server-side cursor, a
+    Runs inside the caller's transaction. Day tables go through the binary reader attached
+    to `conn` by extract_arrow.snapshot_reader (the sync does), else through ``COPY … TO
+    STDOUT (FORMAT csv)`` parsed by pyarrow (see copy_csv); the others through a server-side cursor, a
     background thread fetching up to `prefetch` batches ahead. Either way PostgreSQL
     produces the next rows while the caller converts and writes these, and memory stays
     bounded by a few batches. The caller must not use `conn` until the iterator is
     exhausted or closed (closing it stops and joins the thread)."""
     if table.by_day and params is not None:
-        yield from copy_csv(conn, table, params)
+        reader = extract_arrow.reader_for(conn)
+        if reader is not None:  # binary COPY decoded in C, in the sync's snapshot
+            yield from extract_arrow.stream(reader, statements(conn, table, params), table)
+        else:
+            yield from copy_csv(conn, table, params)
         return
     out: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
@@ -151,13 +165,10 @@ def copy_csv(conn: psycopg2.extensions.connection, table: Table, params: dict) -
     csv)``: a thread runs the COPY (one per key of ``table.split``, else one) into a pipe,
     pyarrow parses the other end. No Python object per value: this is what makes the
     sync as fast as PostgreSQL can send. Parameters are bound by psycopg2 (mogrify)."""
-    statements = []
-    with conn.cursor() as cur:
-        for query, args in _queries(conn, table, params):
-            statements.append(b"COPY (" + cur.mogrify(query, args) + b") TO STDOUT (FORMAT csv)")
+    copies = [f"COPY ({query}) TO STDOUT (FORMAT csv)" for query in statements(conn, table, params)]
     read_fd, write_fd = os.pipe()
     sink, errors = os.fdopen(write_fd, "wb", buffering=PIPE_BUFFER), []
-    worker = threading.Thread(target=_copy_out, args=(conn, [s.decode() for s in statements], sink, errors),
+    worker = threading.Thread(target=_copy_out, args=(conn, copies, sink, errors),
                               name="wh-copy", daemon=True)
     worker.start()
     source = os.fdopen(read_fd, "rb", buffering=PIPE_BUFFER)

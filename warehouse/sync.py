@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import settings
-from warehouse import extract, users_index
+from warehouse import extract, extract_arrow, users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
 
@@ -235,8 +235,9 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
         new_tables_state: dict[str, dict] = {}
         for table in DAY_TABLES:
             if table.name in todo:
-                _write_days(conn, lake, table, todo[table.name], stale.get(table.name, []), tz,
-                            archived, opted_out, report)
+                with extract_arrow.snapshot_reader(conn):  # binary reads in this snapshot
+                    _write_days(conn, lake, table, todo[table.name], stale.get(table.name, []), tz,
+                                archived, opted_out, report)
                 with conn.cursor() as cur:
                     cur.execute(table.max_id)
                     table_max = cur.fetchone()[0]

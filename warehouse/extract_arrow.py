@@ -1,0 +1,153 @@
+"""PostgreSQL → Arrow in C: the day tables read through ADBC's PostgreSQL driver, which runs
+each SELECT as ``COPY (…) TO STDOUT (FORMAT binary)`` and decodes it into Arrow record
+batches without a Python object per value or any text parsing (docs/BENCHMARKS.md: about
+half the client CPU of the CSV path, and PostgreSQL sends binary values cheaper than text).
+
+The reader is a second connection that imports the sync's snapshot
+(``pg_export_snapshot()`` / ``SET TRANSACTION SNAPSHOT``), so what it reads is exactly what
+the sync's own REPEATABLE READ transaction sees: the lake stays in step with the high-water
+marks. `snapshot_reader(conn)` attaches it to `conn` for the length of a ``with`` block;
+`extract.stream` uses it for day tables while it is attached, and the CSV path otherwise
+(no ADBC driver installed, a server that refuses snapshot import, a pooler in between).
+
+A background thread reads the batches a bounded number ahead, so PostgreSQL and the
+decoding keep going while the caller compresses and writes."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import weakref
+from collections.abc import Iterator
+
+import psycopg2.extensions
+import pyarrow as pa
+
+from warehouse.tables import Table
+
+log = logging.getLogger(__name__)
+PREFETCH = 4       # record batches read ahead by the reader thread
+_DONE = object()
+_READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def conninfo(conn: psycopg2.extensions.connection) -> str:
+    """A libpq key=value connection string for the server and database `conn` is connected
+    to, password included (psycopg2's ``conn.dsn`` masks it). Never logged."""
+    params = dict(conn.info.dsn_parameters)
+    if conn.info.password:
+        params["password"] = conn.info.password
+    return " ".join(f"{key}='{_quote(value)}'" for key, value in params.items() if value not in (None, ""))
+
+
+def _quote(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+class SnapshotReader:
+    """An ADBC connection inside a transaction that shares `conn`'s snapshot."""
+
+    def __init__(self, conn: psycopg2.extensions.connection):
+        import adbc_driver_postgresql.dbapi as adbc  # optional: the CSV path needs nothing
+
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_export_snapshot()")
+            snapshot = cur.fetchone()[0]
+        self._conn = adbc.connect(conninfo(conn), autocommit=True)
+        try:
+            self._cur = self._conn.cursor()
+            self._cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            # the snapshot id comes from the server (hex digits and dashes), bound client-side
+            with conn.cursor() as cur:
+                self._cur.execute(cur.mogrify("SET TRANSACTION SNAPSHOT %s", (snapshot,)).decode())
+        except BaseException:
+            self._conn.close()
+            raise
+        self._lock = threading.Lock()  # one stream at a time on this connection
+
+    def batches(self, statements: list[str], schema: pa.Schema,
+                prefetch: int = PREFETCH) -> Iterator[pa.RecordBatch]:
+        """Record batches of the SELECT `statements` (in order), conformed to `schema`
+        (naive UTC timestamps labelled UTC, ADBC's field metadata dropped). Closing the
+        iterator early lets the reader finish the statement it is in, so the connection
+        stays usable."""
+        out: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+        stop = threading.Event()
+        worker = threading.Thread(target=self._read, args=(statements, out, stop), name="wh-adbc", daemon=True)
+        with self._lock:
+            worker.start()
+            try:
+                while (item := out.get()) is not _DONE:
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield pa.RecordBatch.from_arrays(
+                        [col if col.type == f.type else col.cast(f.type)
+                         for col, f in zip(item.columns, schema, strict=True)], schema=schema)
+            finally:
+                stop.set()
+                worker.join()
+
+    def _read(self, statements: list[str], out: queue.Queue, stop: threading.Event) -> None:
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    out.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        try:
+            for statement in statements:
+                self._cur.execute(statement)
+                reader = self._cur.fetch_record_batch()
+                for batch in reader:  # read to the end even after a stop: the connection stays sound
+                    if batch.num_rows and not stop.is_set():
+                        put(batch)
+                if stop.is_set():
+                    return
+            put(_DONE)
+        except BaseException as exc:  # raised in the consumer
+            put(exc)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._cur.close()
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+
+@contextlib.contextmanager
+def snapshot_reader(conn: psycopg2.extensions.connection) -> Iterator[SnapshotReader | None]:
+    """Attach an ADBC reader sharing `conn`'s snapshot for the block (None, and the CSV path,
+    when the driver is missing or the server refuses). `conn` must be in a REPEATABLE READ
+    transaction that has not yet run a query, or has run only reads."""
+    try:
+        reader = SnapshotReader(conn)
+    except ImportError:
+        log.info("adbc-driver-postgresql is not installed: day tables are read through COPY (FORMAT csv)")
+        reader = None
+    except Exception as exc:  # noqa: BLE001 - any failure here only costs speed
+        log.warning("binary reader unavailable (%s): day tables are read through COPY (FORMAT csv)",
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        reader = None
+    if reader is None:
+        yield None
+        return
+    _READERS[conn] = reader
+    try:
+        yield reader
+    finally:
+        _READERS.pop(conn, None)
+        reader.close()
+
+
+def reader_for(conn: psycopg2.extensions.connection) -> SnapshotReader | None:
+    """The reader attached to `conn` by snapshot_reader, if any."""
+    return _READERS.get(conn)
+
+
+def stream(reader: SnapshotReader, statements: list[str], table: Table) -> Iterator[pa.RecordBatch]:
+    """Record batches of `table` from its SELECT `statements` through `reader`."""
+    yield from reader.batches(statements, table.schema)
