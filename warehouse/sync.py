@@ -12,7 +12,8 @@ Archived days (PostgreSQL rows dropped by retention, see warehouse/retention.py)
 the lake's rows stay, PostgreSQL's rows of that day replace or extend them, tombstoned and
 opted-out rows leave.
 The whole sync reads one REPEATABLE READ snapshot, so the state's high-water marks match
-exactly what was written; state.json is written last, after every partition."""
+exactly what was written; state.json is written last, after every partition.
+What the sync writes is told to a Progress (default: one log line per partition)."""
 from __future__ import annotations
 
 import logging
@@ -78,6 +79,19 @@ class SyncReport:
     @property
     def bytes(self) -> int:
         return sum(d.bytes for d in self.parts)
+
+
+class Progress:
+    """What sync() tells while it writes partitions. This default logs one line per
+    partition (cron, the scheduler, tests); the CLI passes a progress bar on a terminal."""
+
+    def planned(self, days: dict[str, list[date]]) -> None:
+        """Before the first write: the partitions to write (or remove), per table."""
+
+    def written(self, result: DayResult) -> None:
+        """After each partition is written (or removed: 0 rows)."""
+        log.info("%s day=%s rows=%d bytes=%d %.2fs", result.table, result.day, result.rows, result.bytes,
+                 result.seconds)
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -170,14 +184,14 @@ def day_rows(conn, lake: Lake, table: Table, day: date, tz: str, archived: set[d
 
 
 def _write_days(conn, lake: Lake, table: Table, todo: list[date], stale: list[date], tz: str,
-                archived: set[date], opted_out: set[str], report: SyncReport) -> None:
+                archived: set[date], opted_out: set[str], report: SyncReport, progress: Progress) -> None:
     for day in todo + stale:
         t_day = time.monotonic()
         data = day_rows(conn, lake, table, day, tz, archived, opted_out) if day in todo else []
         rows, size = lake.write(table, data, day)
         result = DayResult(day, rows, size, time.monotonic() - t_day, table.name)
         report.parts.append(result)
-        log.info("%s day=%s rows=%d bytes=%d %.2fs", table.name, day, rows, size, result.seconds)
+        progress.written(result)
 
 
 def _counts(old: dict, parts: list[DayResult]) -> dict[str, int]:
@@ -191,14 +205,17 @@ def _counts(old: dict, parts: list[DayResult]) -> dict[str, int]:
 
 
 def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | None = None,
-         all_days: bool = False, tz: str | None = None, dry_run: bool = False) -> SyncReport:
+         all_days: bool = False, tz: str | None = None, dry_run: bool = False,
+         progress: Progress | None = None) -> SyncReport:
     """Export the registry's tables from PostgreSQL into the lake at `root`.
 
     days: these days only; all_days: every day in PostgreSQL (and partitions of days no
     longer there are removed, archived days excepted); neither: the days touched since the
-    last sync. dry_run: plan only (``report.planned``), write nothing. Raises RuntimeError
+    last sync. dry_run: plan only (``report.planned``), write nothing. progress: told of
+    the plan and of each partition written (default: a log line each). Raises RuntimeError
     when another sync of the same database holds the lock."""
     tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
+    progress = progress or Progress()
     t0 = time.monotonic()
     lake = Lake(root)
     report = SyncReport(dry_run=dry_run)
@@ -233,10 +250,11 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
         archived = archived_days(state)
         opted_out = opted_out_users(conn)
         new_tables_state: dict[str, dict] = {}
+        progress.planned(report.planned)
         for table in DAY_TABLES:
             if table.name in todo:
                 _write_days(conn, lake, table, todo[table.name], stale.get(table.name, []), tz,
-                            archived, opted_out, report)
+                            archived, opted_out, report, progress)
                 with conn.cursor() as cur:
                     cur.execute(table.max_id)
                     table_max = cur.fetchone()[0]
