@@ -12,7 +12,14 @@ Archived days (PostgreSQL rows dropped by retention, see warehouse/retention.py)
 the lake's rows stay, PostgreSQL's rows of that day replace or extend them, tombstoned and
 opted-out rows leave.
 The whole sync reads one REPEATABLE READ snapshot, so the state's high-water marks match
-exactly what was written; state.json is written last, after every partition."""
+exactly what was written; state.json is written last, after every partition.
+Tombstones the lake has absorbed are then pruned, in a short transaction of their own: after
+a sync of the touched (or all) days, never after --day or a dry run, the ones deleted before
+the snapshot's start minus OVERLAP — the next sync only reads newer ones, so a tombstone
+committed late is still seen. Tombstones of archived days are kept: _merge_archived reads all
+of a day's, and a merge is how a deleted row leaves an archived partition, so a deletion a sync
+missed (--all does not merge an archived day without PostgreSQL rows) goes at the next merge.
+What the sync writes is told to a Progress (default: one log line per partition)."""
 from __future__ import annotations
 
 import logging
@@ -41,6 +48,8 @@ _MARKS = ("SELECT now(), coalesce(max(id), 0), max(created_at), max(blinded_at) 
 _TOMBSTONED = ("SELECT chat_id FROM stream_chat_tombstone"
                " WHERE chat_time >= %(start)s AND chat_time < %(end)s")
 _OPTED_OUT = "SELECT user_id FROM opt_out_user"
+_PRUNE = ("DELETE FROM stream_chat_tombstone WHERE deleted_at < %(before)s"
+          " AND (chat_time AT TIME ZONE %(tz)s)::date <> ALL(%(archived)s::date[])")
 
 
 @dataclass
@@ -61,6 +70,7 @@ class SyncReport:
     dry_run: bool = False
     seconds: float = 0.0
     state: dict = field(default_factory=dict)
+    tombstones_pruned: int = 0                              # stream_chat_tombstone rows deleted
 
     @property
     def days(self) -> list[DayResult]:
@@ -78,6 +88,19 @@ class SyncReport:
     @property
     def bytes(self) -> int:
         return sum(d.bytes for d in self.parts)
+
+
+class Progress:
+    """What sync() tells while it writes partitions. This default logs one line per
+    partition (cron, the scheduler, tests); the CLI passes a progress bar on a terminal."""
+
+    def planned(self, days: dict[str, list[date]]) -> None:
+        """Before the first write: the partitions to write (or remove), per table."""
+
+    def written(self, result: DayResult) -> None:
+        """After each partition is written (or removed: 0 rows)."""
+        log.info("%s day=%s rows=%d bytes=%d %.2fs", result.table, result.day, result.rows, result.bytes,
+                 result.seconds)
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -170,14 +193,14 @@ def day_rows(conn, lake: Lake, table: Table, day: date, tz: str, archived: set[d
 
 
 def _write_days(conn, lake: Lake, table: Table, todo: list[date], stale: list[date], tz: str,
-                archived: set[date], opted_out: set[str], report: SyncReport) -> None:
+                archived: set[date], opted_out: set[str], report: SyncReport, progress: Progress) -> None:
     for day in todo + stale:
         t_day = time.monotonic()
         data = day_rows(conn, lake, table, day, tz, archived, opted_out) if day in todo else []
         rows, size = lake.write(table, data, day)
         result = DayResult(day, rows, size, time.monotonic() - t_day, table.name)
         report.parts.append(result)
-        log.info("%s day=%s rows=%d bytes=%d %.2fs", table.name, day, rows, size, result.seconds)
+        progress.written(result)
 
 
 def _counts(old: dict, parts: list[DayResult]) -> dict[str, int]:
@@ -190,15 +213,56 @@ def _counts(old: dict, parts: list[DayResult]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+def prune_tombstones(conn: psycopg2.extensions.connection, lake: Lake, before: datetime, tz: str) -> int | None:
+    """Delete the tombstones deleted before `before`, except those of the lake's archived
+    days (see the module docstring), in a transaction of its own under the sync's lock.
+    Returns how many, or None when another sync (or retention, forget-user) holds the lock."""
+    saved = (conn.autocommit, conn.isolation_level, conn.readonly)
+    conn.autocommit = False
+    conn.isolation_level = psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED
+    conn.readonly = False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
+            if not cur.fetchone()[0]:
+                return None
+            archived = sorted(archived_days(lake.read_state()))  # after the lock: retention writes it
+            cur.execute(_PRUNE, {"before": before, "tz": tz, "archived": archived})
+            pruned = cur.rowcount
+        conn.commit()
+        return pruned
+    finally:
+        conn.rollback()
+        conn.autocommit, conn.isolation_level, conn.readonly = saved
+
+
+def _prune_after_sync(conn, lake: Lake, before: datetime, tz: str, report: SyncReport) -> None:
+    try:
+        pruned = prune_tombstones(conn, lake, before, tz)
+    except psycopg2.Error as exc:  # the lake and state.json are written: the sync itself succeeded
+        log.warning("tombstones not pruned (they are kept; the next sync tries again): %s",
+                    " ".join(str(exc).split()))
+        return
+    if pruned is None:
+        log.info("tombstones not pruned: another sync holds the lock (the next sync prunes them)")
+        return
+    report.tombstones_pruned = pruned
+    log.info("pruned %d tombstone(s) deleted before %s (archived days' kept)", pruned, _iso(before))
+
+
 def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | None = None,
-         all_days: bool = False, tz: str | None = None, dry_run: bool = False) -> SyncReport:
+         all_days: bool = False, tz: str | None = None, dry_run: bool = False,
+         progress: Progress | None = None) -> SyncReport:
     """Export the registry's tables from PostgreSQL into the lake at `root`.
 
     days: these days only; all_days: every day in PostgreSQL (and partitions of days no
     longer there are removed, archived days excepted); neither: the days touched since the
-    last sync. dry_run: plan only (``report.planned``), write nothing. Raises RuntimeError
-    when another sync of the same database holds the lock."""
+    last sync. dry_run: plan only (``report.planned``), write nothing. progress: told of
+    the plan and of each partition written (default: a log line each). Then, unless `days`
+    or dry_run, the tombstones the lake has absorbed are pruned. Raises RuntimeError when
+    another sync of the same database holds the lock."""
     tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
+    progress = progress or Progress()
     t0 = time.monotonic()
     lake = Lake(root)
     report = SyncReport(dry_run=dry_run)
@@ -233,11 +297,12 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
         archived = archived_days(state)
         opted_out = opted_out_users(conn)
         new_tables_state: dict[str, dict] = {}
+        progress.planned(report.planned)
         for table in DAY_TABLES:
             if table.name in todo:
                 with extract_arrow.snapshot_reader(conn):  # binary reads in this snapshot
                     _write_days(conn, lake, table, todo[table.name], stale.get(table.name, []), tz,
-                                archived, opted_out, report)
+                                archived, opted_out, report, progress)
                 with conn.cursor() as cur:
                     cur.execute(table.max_id)
                     table_max = cur.fetchone()[0]
@@ -271,6 +336,8 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
     finally:
         conn.rollback()
         conn.autocommit, conn.isolation_level, conn.readonly = saved
+    if not days:
+        _prune_after_sync(conn, lake, started - OVERLAP, tz, report)
     report.seconds = time.monotonic() - t0
     log.info("synced %d day(s): %d rows, %d bytes, %d channels in %.2fs",
              len(report.days), report.rows, report.bytes, report.channels, report.seconds)

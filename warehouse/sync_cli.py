@@ -1,13 +1,40 @@
 """`python -m warehouse sync [--day YYYY-MM-DD ...| --all] [--dry-run]`, then retention
-(PG_RETENTION_DAYS) when set."""
+(PG_RETENTION_DAYS) when set. On a terminal (stderr a TTY) a progress bar shows the
+partitions written of those planned, with rows; otherwise one log line per partition."""
 from __future__ import annotations
 
 import argparse
+import sys
+from contextlib import nullcontext
 from datetime import date
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from core import db, settings
 from warehouse import retention
-from warehouse.sync import sync
+from warehouse.sync import DayResult, Progress, sync
+
+
+class Bar(Progress):
+    """A tqdm bar on stderr: partitions (days) written of planned, rows written so far."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.rows = 0
+
+    def planned(self, days: dict[str, list[date]]) -> None:
+        self.bar = tqdm(total=sum(len(d) for d in days.values()), desc="sync", unit="day",
+                        file=sys.stderr, dynamic_ncols=True)
+
+    def written(self, result: DayResult) -> None:
+        self.rows += result.rows
+        self.bar.set_postfix_str(f"{result.table} {result.day} rows={self.rows:,}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _day(text: str) -> date:
@@ -28,10 +55,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    bar = Bar() if sys.stderr.isatty() and not args.dry_run else None
     conn = db.connect()
     try:
         root = settings.warehouse_dir()
-        report = sync(conn, root, days=args.day, all_days=args.all, dry_run=args.dry_run)
+        # other log lines (plan, summary) are printed above the bar instead of through it
+        with logging_redirect_tqdm() if bar is not None else nullcontext():
+            try:
+                report = sync(conn, root, days=args.day, all_days=args.all, dry_run=args.dry_run, progress=bar)
+            finally:
+                if bar is not None:
+                    bar.close()
         if not args.dry_run:
             retention.after_sync(conn, root, report)
     finally:
