@@ -247,3 +247,29 @@ def test_open_views_follow_the_lake_without_refresh(tmp_path):
     for part in (tmp_path / "chat").glob("day=*/part-0.parquet"):
         part.unlink()  # every partition gone under an open warehouse: empty, no error
     assert warehouse.daily_counts(wh).is_empty()
+
+
+@pytest.mark.parametrize("fn", ["activity", "subscriber_ratio"])
+def test_day_buckets_from_the_partitions_equal_truncated_times(tmp_path_factory, fn):
+    """A lake whose state says its days are Asia/Seoul days answers day buckets from the
+    hive `day` column (no per-row zone arithmetic): the same frame as date_trunc gives. In
+    another display zone the buckets are that zone's days, computed from the times."""
+    from warehouse.lake import Lake
+    root = tmp_path_factory.mktemp("lake_state")
+    facts = build_fixture_lake(root)
+    truncated = getattr(warehouse, fn)(warehouse.open(str(root)), every="day")
+    Lake(str(root)).write_state({"timezone": "Asia/Seoul"})
+    wh = warehouse.open(str(root))
+    assert wh.days_are_local()
+    assert getattr(warehouse, fn)(wh, every="day").equals(truncated)
+    assert getattr(warehouse, fn)(wh, every="hour").equals(getattr(warehouse, fn)(warehouse.open(str(root)),
+                                                                                 every="hour"))
+    utc = warehouse.open(str(root), tz="UTC")
+    assert not utc.days_are_local()
+    got = getattr(warehouse, fn)(utc, every="day")
+    msgs = defaultdict(int)
+    for r in _user_rows(facts):
+        msgs[(r["channel_id"], r["chat_time"].astimezone(ZoneInfo("UTC")).date())] += 1
+    assert {(c, b.date()): n for c, b, n in zip(got["channel_id"], got["bucket"], got["messages"], strict=True)} \
+        == dict(msgs)
+    assert {b.hour for b in got["bucket"]} == {0}

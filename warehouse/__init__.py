@@ -3,16 +3,14 @@ hive-partitioned lake (see warehouse.lake for the layout), and the query functio
 read it with DuckDB into polars DataFrames (the dashboard and notebooks use only these)."""
 from warehouse.queries import (
     Warehouse,
-    activity,
     daily_counts,
     date_bounds,
     list_channels,
     open,
     search_users,
-    subscriber_ratio,
-    tier_split,
     user_messages,
 )
+from warehouse.queries_activity import activity, subscriber_ratio, tier_split
 from warehouse.queries_audience import (
     audience_overlap,
     broadcast_retention,

@@ -99,6 +99,7 @@ class Warehouse:
         """(Re)create the views (re-reading the live overlay); a missing or empty lake
         gives empty views."""
         lake = Lake(self.root)
+        self.partition_tz = lake.read_state().get("timezone")  # None: not known, no shortcut
         if self.live:
             self._state_key = live_data.state_key(lake)
             self._overlay, self.live_info = live_data.load(lake)
@@ -164,6 +165,11 @@ class Warehouse:
             return True
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
         return "channels" in self._stub_names and lake.fs.get_file_info(channels_file).type.name == "File"
+
+    def days_are_local(self) -> bool:
+        """True when the lake's day partitions are days of this warehouse's zone (the
+        last sync's ``timezone`` is ``tz``): a day bucket is then the ``day`` column."""
+        return self.partition_tz == self.tz
 
     def lake_only(self) -> bool:
         """True when ``chat`` is exactly the lake's partitions: no type filter, no live
@@ -271,75 +277,6 @@ def _check_every(every: str) -> str:
     if every not in EVERY:
         raise ValueError(f"every={every!r}: use one of {', '.join(EVERY)}")
     return every
-
-
-def activity(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
-             end: date | None = None, every: str = "hour") -> pl.DataFrame:
-    """Messages and chatters per channel and time bucket: [channel_id, channel_name,
-    bucket, messages, chatters, messages_per_chatter]. `every` is minute, hour or day;
-    `bucket` is the bucket's start in DISPLAY_TZ. Buckets without messages are absent.
-
-    >>> activity(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 7), every="day")
-    """
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
-        SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name,
-               date_trunc(?, chat_time) AS bucket, count(*) AS messages,
-               count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
-               count(*) / nullif(count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)), 0)
-                   AS messages_per_chatter
-        FROM f GROUP BY channel_id, bucket ORDER BY channel_id, bucket""",
-                  _filter_params(channels, start, end) + [_check_every(every)])
-
-
-def subscriber_ratio(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
-                     end: date | None = None, every: str = "day") -> pl.DataFrame:
-    """Subscriber share per channel and bucket: [channel_id, channel_name, bucket,
-    messages, subscriber_messages, message_share, chatters, subscriber_chatters,
-    chatter_share]. A line is a subscriber's when it carries a subscription tier or a
-    subscription month > 0; shares are 0..1 (null when the denominator is 0).
-
-    >>> subscriber_ratio(wh, start=date(2026, 9, 1), every="day")
-    """
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
-        SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name,
-               date_trunc(?, chat_time) AS bucket,
-               count(*) AS messages,
-               count(*) FILTER (WHERE is_sub(subscription_tier, subscription_month)) AS subscriber_messages,
-               count(*) FILTER (WHERE is_sub(subscription_tier, subscription_month)) / count(*) AS message_share,
-               count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
-               count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id) AND is_sub(subscription_tier, subscription_month)) AS subscriber_chatters,
-               count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id) AND is_sub(subscription_tier, subscription_month))
-                   / nullif(count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)), 0) AS chatter_share
-        FROM f GROUP BY channel_id, bucket ORDER BY channel_id, bucket""",
-                  _filter_params(channels, start, end) + [_check_every(every)])
-
-
-def tier_split(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
-               end: date | None = None) -> pl.DataFrame:
-    """Chatters and their messages by subscription tier: [channel_id, channel_name, tier,
-    chatters, messages], tier in "none", "tier 1", "tier 2" (a higher tier shows as
-    "tier N"). Each chatter counts once per channel, at the highest tier seen on their
-    lines in the period (a month > 0 without a tier counts as tier 1).
-
-    >>> tier_split(wh, ["a1b2..."])
-    """
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
-        u AS (
-            SELECT channel_id, user_id, count(*) AS messages,
-                   max(CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
-                            WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END) AS t
-            FROM f WHERE is_chatter(user_id) GROUP BY channel_id, user_id),
-        n AS (SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name
-              FROM f GROUP BY channel_id)
-        SELECT u.channel_id, n.channel_name,
-               CASE WHEN t = 0 THEN 'none' ELSE 'tier ' || t END AS tier,
-               count(*) AS chatters, sum(messages)::BIGINT AS messages
-        FROM u JOIN n USING (channel_id)
-        GROUP BY u.channel_id, n.channel_name, t ORDER BY u.channel_id, t""",
-                  _filter_params(channels, start, end))
 
 
 def search_users(wh: Warehouse, query: str, channels: list[str] | None = None,
