@@ -21,7 +21,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
-PEER_DIR = Path(os.environ.get("CHZZK_BENCH_PEERS", "/work/shared/bench"))
+# the peers (their scripts and virtualenv) live beside the project root, in ../shared/bench;
+# CHZZK_BENCH_PEERS points elsewhere (bench/README.md)
+PEER_DIR = Path(os.environ.get("CHZZK_BENCH_PEERS") or ROOT.parent / "shared" / "bench")
 GIB = 1024 ** 3
 TIME = "/usr/bin/time"  # GNU time, for the children's peak RSS
 

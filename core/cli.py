@@ -61,4 +61,7 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     if type(exc).__module__.startswith("psycopg2"):
         return f"PostgreSQL: {text} (check DATABASE_URL, or unset it for the embedded server)"
+    if isinstance(exc, OSError) and ("AWS Error" in text or text.startswith("Bucket ")):  # pyarrow's S3
+        return (f"S3: {text} (check the bucket in WAREHOUSE_DIR, S3_ENDPOINT_URL, and AWS_ACCESS_KEY_ID, "
+                "AWS_SECRET_ACCESS_KEY and AWS_REGION)")
     return text

@@ -3,6 +3,7 @@ connection helper, and numbered SQL migrations applied once each and recorded.""
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -32,7 +33,12 @@ def embedded_url(pgdata: Path | None = None) -> str:
     pgdata = pgdata or settings.data_dir() / "pg"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    server = pgserver.get_server(pgdata)
+    try:
+        server = pgserver.get_server(pgdata)
+    except (subprocess.SubprocessError, OSError, RuntimeError) as exc:  # pg_ctl failed or timed out
+        raise RuntimeError(f"the embedded PostgreSQL in {pgdata} did not start ({type(exc).__name__}); "
+                           f"its log {pgdata / 'log'} says why; or set DATABASE_URL to a server of your own"
+                           ) from exc
     base = server.get_uri()
     conn = psycopg2.connect(base)
     conn.autocommit = True

@@ -116,6 +116,27 @@ def subscribers_and_retention(facts: dict) -> list[str]:
         if ratios:
             out.append(f"{names[cid]}: on average {sum(ratios) / len(ratios):.1%} of a broadcast's chatters "
                        f"come back to the next one ({len(ratios)} broadcasts compared)")
+
+    # cohorts: chatters by the month of their first line in the channel, then up to 3 later months
+    last = _month(datetime.combine(max(r["day"] for r in facts["rows"]), datetime.min.time(), KST))
+    for cid in sorted(names):
+        active: dict[str, set] = defaultdict(set)
+        for r in rows:
+            if r["channel_id"] == cid and is_chatter(r):
+                active[r["user_id"]].add(_month(r["chat_time"]))
+        cohorts: dict[datetime, list[str]] = defaultdict(list)
+        for uid, months in active.items():
+            cohorts[min(months)].append(uid)
+        for cohort in sorted(cohorts):
+            members, later, m = cohorts[cohort], [], cohort
+            for k in range(1, 4):
+                m = _next_month(m)
+                if m > last:
+                    break
+                back = sum(1 for u in members if m in active[u])
+                later.append(f"+{k}: {back} ({back / len(members):.0%})")
+            out.append(f"{names[cid]} cohort {cohort:%Y-%m}: {len(members)} new chatters → "
+                       f"{', '.join(later) or 'no later month yet'}")
     return out
 
 

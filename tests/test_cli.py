@@ -43,3 +43,29 @@ def test_plain_table_neutralises_control_characters():
     lines = out.splitlines()
     assert len(lines) == 3 and lines[2] == "bb  김뿡"
     assert lines[1].startswith("a   evil\ufffd[2J\ufffdname")
+
+
+def test_unreachable_s3_lake_names_the_settings(monkeypatch):
+    from core.cli import one_line
+    from warehouse.lake import Lake
+    from warehouse.tables import CHAT
+
+    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:1")  # nothing listens there
+    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_REGION", "us-east-1"),
+                        ("AWS_EC2_METADATA_DISABLED", "true")):
+        monkeypatch.setenv(name, value)
+    with pytest.raises(OSError) as caught:
+        Lake("s3://lake/prefix").days(CHAT)
+    line = one_line(caught.value)
+    assert line.startswith("S3: ") and "AWS Error" in line and "S3_ENDPOINT_URL" in line
+
+
+def test_embedded_postgres_that_cannot_start_names_its_log(tmp_path):
+    from core import db
+
+    pgdata = tmp_path / "pg"
+    pgdata.mkdir()
+    (pgdata / "PG_VERSION").write_text("16\n")  # looks initialised, but has no postgresql.conf
+    with pytest.raises(RuntimeError, match="did not start") as caught:
+        db.embedded_url(pgdata)
+    assert str(pgdata / "log") in str(caught.value) and "DATABASE_URL" in str(caught.value)

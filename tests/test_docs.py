@@ -1,4 +1,8 @@
-"""The README documents every setting, every command and every make target."""
+"""The README documents every setting, every command and every make target; .env.example
+lists every setting; every error message the README's Troubleshooting quotes is still one
+the code prints."""
+import ast
+import functools
 import re
 from pathlib import Path
 
@@ -31,3 +35,77 @@ def test_every_command_is_documented(cmd):
 @pytest.mark.parametrize("target", re.findall(r"^([a-z-]+):.*## ", (ROOT / "Makefile").read_text(), re.M))
 def test_every_make_target_is_documented(target):
     assert f"make {target}" in README
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=[s.name for s in SETTINGS])
+def test_env_example_lists_every_setting_with_its_default(setting):
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    found = re.findall(rf"^# {setting.name}=(.*)$", text, re.M)
+    assert len(found) == 1, f".env.example should list {setting.name} once, as '# {setting.name}=...'"
+    # the line is meant to be uncommented as it is: load_dotenv_once takes the rest of the line
+    assert found[0] == (setting.default or ""), f".env.example: {setting.name} should show its default"
+
+
+# -- Troubleshooting: the messages it quotes are the program's own ---------------------------
+SOURCES = ("collector", "core", "dashboard", "scripts", "warehouse")
+
+
+def _string_literals(path: Path) -> list[str]:
+    """Every string literal of a module but its docstrings; in f-strings each replacement
+    field reads as '…'. Adjacent literals arrive joined (the parser does it)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            out.append("".join(v.value if isinstance(v, ast.Constant) else "…" for v in node.values))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            out.append(node.value)
+    return out
+
+
+@functools.cache
+def _program_texts() -> tuple[str, ...]:
+    texts = [s for d in SOURCES for path in sorted((ROOT / d).rglob("*.py")) for s in _string_literals(path)]
+    texts.append((ROOT / "Makefile").read_text(encoding="utf-8"))
+    return tuple(" ".join(t.split()) for t in texts)
+
+
+def _quoted_messages() -> list[str]:
+    """The code spans inside bold text of the Troubleshooting section: the messages."""
+    section = re.search(r"^## Troubleshooting\n(.*?)(?=^## |\Z)", README, re.M | re.S).group(1)
+    spans = [m.group(2) for bold in re.findall(r"\*\*(.+?)\*\*", section, re.S)
+             for m in re.finditer(r"(`+)(.+?)\1", bold, re.S)]
+    return [" ".join(span.split()) for span in spans]
+
+
+def _printed(message: str, texts: tuple[str, ...]) -> bool:
+    """Whether some program text holds `message`, where '…' stands for any text."""
+    pattern = re.compile(".*?".join(re.escape(part) for part in message.split("…")))
+    return any(pattern.search(t) for t in texts)
+
+
+MESSAGES = _quoted_messages()
+
+
+def test_troubleshooting_quotes_the_errors_a_user_meets():
+    assert len(MESSAGES) >= 20, MESSAGES
+    for needed in ("INGEST_API_KEY", "API key not accepted", "another warehouse sync", "DATABASE_URL",
+                   "Python 3.11+", "is in use", "no channel could be leased", "S3_ENDPOINT_URL"):
+        assert any(needed in m for m in MESSAGES), f"Troubleshooting has no message with {needed!r}"
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+def test_troubleshooting_message_is_still_printed_by_the_code(message):
+    assert _printed(message, _program_texts()), f"README Troubleshooting quotes {message!r}: no code prints it"
+
+
+def test_troubleshooting_check_fails_on_an_invented_message():
+    texts = _program_texts()
+    assert _printed("refusing to listen on … without INGEST_API_KEY", texts)
+    assert not _printed("refusing to listen on … without a password", texts)
+    # a docstring's words are not a message (collector/ingest_cli.py says this in its docstring only)
+    assert not _printed("Without INGEST_API_KEY it only listens on a loopback address", texts)

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from datetime import date
 from itertools import combinations
 
+import polars as pl
 import pytest
 
 import warehouse
@@ -100,6 +101,40 @@ def test_new_vs_returning(lake, every, start, end):
     assert {(c, b): (n, r) for c, b, n, r in got.iter_rows()} == want
     if start == SEP:  # chatters of August are returning in September, not new
         assert got["returning_chatters"].sum() > 0
+
+
+def _periods_between(a, b, every):
+    if every == "month":
+        return (b.year - a.year) * 12 + b.month - a.month
+    return (b.date() - a.date()).days // (7 if every == "week" else 1)
+
+
+@pytest.mark.parametrize("every", ["day", "week", "month"])
+@pytest.mark.parametrize("start, end", RANGES)
+def test_chatter_cohorts(lake, every, start, end):
+    wh, facts = lake
+    got = warehouse.chatter_cohorts(wh, None, start, end, every=every)
+    assert got.columns == ["channel_id", "cohort", "period", "periods_after", "cohort_size", "chatters",
+                           "retention"]
+    first = {}  # (channel, user) -> (local day, bucket) of their first line anywhere in the lake
+    for r in sorted(user_rows(facts), key=lambda r: r["chat_time"]):
+        if is_chatter(r):
+            first.setdefault((r["channel_id"], r["user_id"]), (r["day"], trunc(r["chat_time"], every)))
+    members = {k: b for k, (d, b) in first.items()
+               if (start is None or d >= start) and (end is None or d <= end)}
+    size = Counter((cid, b) for (cid, _), b in members.items())
+    active = defaultdict(set)
+    for r in user_rows(facts, None, start, end):
+        if is_chatter(r) and (r["channel_id"], r["user_id"]) in members:
+            active[(r["channel_id"], members[(r["channel_id"], r["user_id"])], trunc(r["chat_time"], every))] \
+                .add(r["user_id"])
+    want = sorted((cid, c, p, _periods_between(c, p, every), size[(cid, c)], len(u), len(u) / size[(cid, c)])
+                  for (cid, c, p), u in active.items())
+    assert [r[:6] for r in got.iter_rows()] == [w[:6] for w in want]
+    assert got["retention"].to_list() == pytest.approx([w[6] for w in want])
+    assert got.filter(pl.col("periods_after") == 0)["retention"].to_list() == pytest.approx([1.0] * len(size))
+    if every == "month" and start is None:  # August's newcomers are still around later
+        assert got["periods_after"].max() >= 1
 
 
 def _broadcasts(facts):
@@ -213,7 +248,8 @@ def test_channel_filter_and_bad_buckets(lake):
     wh, facts = lake
     cid = facts["channel_ids"][2]
     for fn in (warehouse.heatmap, warehouse.top_chatters, warehouse.top_share, warehouse.new_vs_returning,
-               warehouse.broadcast_retention, warehouse.subscriber_tenure, warehouse.subscriber_change):
+               warehouse.broadcast_retention, warehouse.subscriber_tenure, warehouse.subscriber_change,
+               warehouse.chatter_cohorts):
         got = fn(wh, [cid])
         assert not got.is_empty() and set(got["channel_id"]) == {cid}, fn.__name__
     assert warehouse.audience_overlap(wh, [cid]).is_empty()  # one channel: no pairs
@@ -222,3 +258,5 @@ def test_channel_filter_and_bad_buckets(lake):
         warehouse.new_vs_returning(wh, every="minute")
     with pytest.raises(ValueError, match="day, week, month"):
         warehouse.subscriber_tenure(wh, every="hour")
+    with pytest.raises(ValueError, match="day, week, month"):
+        warehouse.chatter_cohorts(wh, every="hour")

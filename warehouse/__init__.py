@@ -14,6 +14,7 @@ from warehouse.queries_activity import activity, subscriber_ratio, tier_split
 from warehouse.queries_audience import (
     audience_overlap,
     broadcast_retention,
+    chatter_cohorts,
     heatmap,
     new_vs_returning,
     subscriber_change,
@@ -56,7 +57,7 @@ __all__ = [
     "Warehouse", "activity", "daily_counts", "date_bounds", "list_channels", "open",
     "search_users", "subscriber_ratio", "tier_split", "user_messages",
     # audience
-    "audience_overlap", "broadcast_retention", "heatmap", "new_vs_returning",
+    "audience_overlap", "broadcast_retention", "chatter_cohorts", "heatmap", "new_vs_returning",
     "subscriber_change", "subscriber_tenure", "top_chatters", "top_share",
     # money
     "donation_distribution", "donation_ranking", "donations", "donations_over_broadcast",

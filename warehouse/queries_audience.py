@@ -16,6 +16,7 @@ from warehouse.queries import _FIRST_DAY, Warehouse, _check_bucket, _filter_para
 
 BUCKETS = ("hour", "day", "week", "month")
 TENURE_BUCKETS = ("1", "2-3", "4-6", "7-12", "13-24", "25+")
+COHORT_BUCKETS = ("day", "week", "month")
 
 
 def heatmap(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -140,6 +141,40 @@ def broadcast_retention(wh: Warehouse, channels: list[str] | None = None, start:
         LEFT JOIN ret ON ret.channel_id = w.channel_id AND ret.broadcast = w.broadcast
         ORDER BY w.channel_id, w.started, w.broadcast""",
                   [all_ch, chs, d0, d1, all_ch, chs])
+
+
+def chatter_cohorts(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
+                    end: date | None = None, every: str = "month") -> pl.DataFrame:
+    """Chatter cohorts: chatters grouped by the bucket of their first line ever in a channel
+    (anywhere in the lake, as in `new_vs_returning`), and how many of each cohort chat in
+    each later bucket: [channel_id, cohort, period, periods_after (0 = the cohort's own
+    bucket), cohort_size, chatters, retention (chatters / cohort_size, 0..1)].
+
+    Only cohorts whose first line falls on a day in [start, end] are listed, and only their
+    lines in [start, end] count; a period in which no member chats has no row. `every`:
+    day, week (from Monday) or month.
+
+    >>> chatter_cohorts(wh, ["a1b2..."], date(2026, 8, 1), date(2026, 10, 31), every="month")
+    """
+    every = _check_bucket(every, COHORT_BUCKETS)
+    d0, d1, all_ch, chs = _filter_params(channels, start, end)
+    return wh.sql("""
+        WITH firsts AS (
+            SELECT channel_id, user_id, min(day) AS first_day, date_trunc(?, min(chat_time)) AS cohort
+            FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', ?, ?::VARCHAR[])
+            WHERE is_chatter(user_id) GROUP BY channel_id, user_id),
+        members AS (SELECT channel_id, user_id, cohort FROM firsts WHERE first_day BETWEEN ? AND ?),
+        size AS (SELECT channel_id, cohort, count(*) AS cohort_size FROM members GROUP BY ALL),
+        active AS (SELECT DISTINCT channel_id, user_id, date_trunc(?, chat_time) AS period
+                   FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE is_chatter(user_id))
+        SELECT m.channel_id, m.cohort, a.period, date_diff(?, m.cohort, a.period)::INTEGER AS periods_after,
+               any_value(s.cohort_size) AS cohort_size, count(*) AS chatters,
+               count(*) / any_value(s.cohort_size) AS retention
+        FROM members m
+        JOIN active a USING (channel_id, user_id)
+        JOIN size s USING (channel_id, cohort)
+        GROUP BY m.channel_id, m.cohort, a.period ORDER BY m.channel_id, m.cohort, a.period""",
+                  [every, all_ch, chs, d0, d1, every, d0, d1, all_ch, chs, every])
 
 
 def subscriber_tenure(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
