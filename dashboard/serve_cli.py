@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     found = accounts.load()  # a broken file stops here, with what to fix
     configured = settings.get("DASHBOARD_ADDRESS")
     address = bind_address(bool(found), configured)
-    if not found and configured and configured != LOOPBACK:
+    # warn only when someone asked for that address (the setting's default is not a request)
+    if not found and os.environ.get("DASHBOARD_ADDRESS") and configured != LOOPBACK:
         log.warning("DASHBOARD_ADDRESS=%s ignored: no accounts in %s, so the dashboard has no login "
                     "and is served on %s only (add one: python -m dashboard accounts add)",
                     configured, accounts.accounts_file(), LOOPBACK)

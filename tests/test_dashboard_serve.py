@@ -36,10 +36,12 @@ def _listening(port: int) -> set[str]:
     return found
 
 
-def _serve(tmp_path: Path, address_setting: str) -> set[str]:
+def _serve(tmp_path: Path, address_setting: str | None, logs: list[str] | None = None) -> set[str]:
     port = _free_port()
-    env = {**os.environ, "DASHBOARD_ADDRESS": address_setting, "WAREHOUSE_DIR": str(tmp_path / "lake"),
-           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    env = {**os.environ, "WAREHOUSE_DIR": str(tmp_path / "lake"), "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    env.pop("DASHBOARD_ADDRESS", None)
+    if address_setting is not None:
+        env["DASHBOARD_ADDRESS"] = address_setting
     log = (tmp_path / f"serve-{port}.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)], cwd=REPO,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -60,10 +62,20 @@ def _serve(tmp_path: Path, address_setting: str) -> set[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        if logs is not None:
+            logs.append((tmp_path / f"serve-{port}.log").read_text(errors="replace"))
 
 
 def test_without_accounts_only_loopback_even_when_asked_for_more(tmp_path):
-    assert _serve(tmp_path, "0.0.0.0") == {"127.0.0.1"}
+    logs: list[str] = []
+    assert _serve(tmp_path, "0.0.0.0", logs) == {"127.0.0.1"}
+    assert "DASHBOARD_ADDRESS=0.0.0.0 ignored" in logs[0]  # the request is refused out loud
+
+
+def test_without_accounts_and_no_address_asked_no_warning(tmp_path):
+    logs: list[str] = []
+    assert _serve(tmp_path, None, logs) == {"127.0.0.1"}
+    assert "ignored" not in logs[0]
 
 
 def test_with_accounts_the_configured_address(tmp_path):
