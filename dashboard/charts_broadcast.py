@@ -6,19 +6,20 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from dashboard.charts import _empty, local_time, plain
+from dashboard.charts import _empty, local_time, plain, time_axis
+from dashboard.i18n import DEFAULT_LANG
 
 
 def timeline_figure(activity: pl.DataFrame, timeline: pl.DataFrame, tz: str = "Asia/Seoul",
-                    title: str = "방송 타임라인", messages: str = "메시지 (messages)",
-                    viewers: str = "시청자 (viewers)", title_change: str = "제목 변경",
-                    category_change: str = "카테고리 변경") -> go.Figure:
+                    title: str = "방송 타임라인", messages: str = "메시지", viewers: str = "시청자",
+                    title_change: str = "제목 변경", category_change: str = "카테고리 변경",
+                    lang: str = DEFAULT_LANG) -> go.Figure:
     """Messages per window (bars; broadcast_activity()) with the viewer count of the polls
     (line, right axis) and a dotted line at every title or category change, whose hover
     text is the new title / category (untrusted text, escaped). `timeline`:
     broadcast_timeline()."""
     if activity.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     activity = local_time(activity, "minute", tz)
     timeline = local_time(timeline, "time", tz)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
@@ -44,5 +45,5 @@ def timeline_figure(activity: pl.DataFrame, timeline: pl.DataFrame, tz: str = "A
     fig.update_layout(title=title, height=420, bargap=0.05, legend_orientation="h")
     fig.update_yaxes(title_text=messages, secondary_y=False, rangemode="tozero")
     fig.update_yaxes(title_text=viewers, secondary_y=True, rangemode="tozero")
-    fig.update_xaxes(title_text=f"시간 ({tz})")
+    fig.update_xaxes(title_text=time_axis(tz, lang))
     return fig

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.charts import _empty, local_time
+from dashboard.i18n import DEFAULT_LANG
 
 WEEKDAYS_KO = ("월", "화", "수", "목", "금", "토", "일")
 
@@ -19,12 +20,13 @@ def heatmap_grid(df: pl.DataFrame, metric: str = "messages") -> list[list[int]]:
     return grid
 
 
-def heatmap_figure(df: pl.DataFrame, metric: str = "messages", title: str = "요일 × 시간 (messages)",
-                   weekdays: tuple[str, ...] = WEEKDAYS_KO, hour_label: str = "시 (hour)") -> go.Figure:
+def heatmap_figure(df: pl.DataFrame, metric: str = "messages", title: str = "요일 × 시간",
+                   weekdays: tuple[str, ...] = WEEKDAYS_KO, hour_label: str = "시",
+                   lang: str = DEFAULT_LANG) -> go.Figure:
     """Hour × weekday heatmap of one channel's heatmap() result (`metric`: messages or
     chatters), weekday rows from Monday at the top."""
     if df.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     fig = go.Figure(go.Heatmap(z=heatmap_grid(df, metric), x=list(range(24)), y=list(weekdays),
                                colorscale="Greens", hovertemplate="%{y} %{x}:00 · %{z:,}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
@@ -34,11 +36,11 @@ def heatmap_figure(df: pl.DataFrame, metric: str = "messages", title: str = "요
 
 
 def new_vs_returning_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", title: str = "신규 vs 재방문",
-                            new: str = "신규 (new)", returning: str = "재방문 (returning)",
-                            y_label: str = "참여자 (chatters)") -> go.Figure:
+                            new: str = "신규", returning: str = "재방문", y_label: str = "참여자",
+                            lang: str = DEFAULT_LANG) -> go.Figure:
     """Stacked bars of one channel's new_vs_returning() result per bucket."""
     if df.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     df = local_time(df, "bucket", tz).sort("bucket")
     fig = go.Figure()
     fig.add_trace(go.Bar(x=df["bucket"].to_list(), y=df["returning_chatters"].to_list(), name=returning,

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.charts import _empty
+from dashboard.i18n import DEFAULT_LANG
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")
 
@@ -60,11 +61,12 @@ def local_iso(iso: str | None, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     return then.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
-def partitions_figure(partitions: pl.DataFrame, title: str, yaxis: str = "행 (rows)") -> go.Figure:
+def partitions_figure(partitions: pl.DataFrame, title: str, yaxis: str = "행 수",
+                      lang: str = DEFAULT_LANG) -> go.Figure:
     """Rows per day partition (warehouse.table_partitions() of a day table)."""
     df = partitions.filter(pl.col("day").is_not_null()) if not partitions.is_empty() else partitions
     if df.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     fig = go.Figure(go.Bar(x=df["day"].to_list(), y=df["rows"].to_list(), marker_color="#00c73c",
                            customdata=[human_bytes(b) for b in df["bytes"].to_list()],
                            hovertemplate="%{x}<br>%{y:,} (%{customdata})<extra></extra>"))

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.charts import _color, _empty, local_time, plain
+from dashboard.i18n import DEFAULT_LANG
 
 BUCKET_FORMAT = {"minute": "%m-%d %H:%M", "hour": "%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d~",
                  "month": "%Y-%m"}
@@ -59,10 +60,10 @@ def overall(totals: pl.DataFrame) -> dict:
 
 
 def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str = "Asia/Seoul",
-                  yaxis: str = "금액 (치즈)", every: str = "day") -> go.Figure:
+                  yaxis: str = "금액 (치즈)", every: str = "day", lang: str = DEFAULT_LANG) -> go.Figure:
     """Donated amount per bucket, one bar series per channel (warehouse.donations())."""
     if df.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     df = bucket_text(df.sort("bucket"), "bucket", every, tz)
     fig = go.Figure()
     for i, cid in enumerate(sorted(set(df["channel_id"].to_list()), key=lambda c: (names.get(c, c), c))):
@@ -76,11 +77,12 @@ def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str =
     return fig
 
 
-def ranking_figure(ranking: pl.DataFrame, title: str, xaxis: str = "금액 (치즈)") -> go.Figure:
+def ranking_figure(ranking: pl.DataFrame, title: str, xaxis: str = "금액 (치즈)",
+                   lang: str = DEFAULT_LANG) -> go.Figure:
     """Horizontal bars, largest donor on top (one channel's warehouse.donation_ranking()
     rows). Donors with the same nickname stay apart (the rank is part of the label)."""
     if ranking.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     df = ranking.sort("rank", descending=True)
     labels = [f"{r}. {plain(d)}" for r, d in df.select("rank", "donor").iter_rows()]
     fig = go.Figure(go.Bar(x=df["amount"].to_list(), y=labels, orientation="h", marker_color="#00c73c",
@@ -91,11 +93,11 @@ def ranking_figure(ranking: pl.DataFrame, title: str, xaxis: str = "금액 (치�
 
 
 def distribution_figure(dist: pl.DataFrame, title: str, counts: str = "후원 수",
-                        amounts: str = "금액 (치즈)") -> go.Figure:
+                        amounts: str = "금액 (치즈)", lang: str = DEFAULT_LANG) -> go.Figure:
     """Donations (bars) and their amount (line, right axis) per amount bucket
     (warehouse.donation_distribution(), already in bucket order)."""
     if dist.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     x = dist["amount_bucket"].to_list()
     fig = go.Figure()
     fig.add_trace(go.Bar(x=x, y=dist["donations"].to_list(), name=counts, marker_color="#1f77b4"))
@@ -108,11 +110,11 @@ def distribution_figure(dist: pl.DataFrame, title: str, counts: str = "후원 �
 
 
 def broadcast_figure(slots: pl.DataFrame, title: str, xaxis: str = "방송 시작 후 (분)",
-                     yaxis: str = "금액 (치즈)") -> go.Figure:
+                     yaxis: str = "금액 (치즈)", lang: str = DEFAULT_LANG) -> go.Figure:
     """One broadcast's donations per slot (warehouse.donations_over_broadcast() rows of one
     broadcast): amount bars at each slot's offset in minutes."""
     if slots.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     df = slots.sort("offset_minutes")
     fig = go.Figure(go.Bar(x=df["offset_minutes"].to_list(), y=df["amount"].to_list(),
                            customdata=df["donations"].to_list(), marker_color="#7b3fe4",

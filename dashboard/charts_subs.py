@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from dashboard.charts import TIER_COLORS, TIER_LABELS, _color, _empty, local_time, plain
+from dashboard.charts import TIER_COLORS, _color, _empty, local_time, plain, tier_labels
 from dashboard.charts_money import bucket_text
+from dashboard.i18n import DEFAULT_LANG
 from warehouse.queries_audience import TENURE_BUCKETS
 
 TENURE_COLORS = dict(zip(TENURE_BUCKETS, ("#c6e9c9", "#8fd694", "#4fbf5a", "#00a03c", "#00702a", "#004019"),
@@ -41,11 +42,11 @@ def group_shares(tenure: pl.DataFrame, by: str) -> pl.DataFrame:
 
 def shares_figure(shares: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
                   colors: dict[str, str] | None = None, group_title: str = "", every: str = "day",
-                  names: dict[str, str] | None = None) -> go.Figure:
+                  names: dict[str, str] | None = None, lang: str = DEFAULT_LANG) -> go.Figure:
     """100 % stacked bars: each bucket's subscribers split by group (one channel's
     group_shares() rows; `names` relabels groups). Hover shows the share and head count."""
     if shares.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     df = bucket_text(shares.sort("bucket"), "bucket", every, tz)
     fig = go.Figure()
     groups = list(dict.fromkeys(df["group"].to_list()))
@@ -61,8 +62,8 @@ def shares_figure(shares: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
     return fig
 
 
-def tier_names() -> dict[str, str]:
-    return dict(TIER_LABELS)
+def tier_names(lang: str = DEFAULT_LANG) -> dict[str, str]:
+    return tier_labels(lang)
 
 
 def tier_colors() -> dict[str, str]:
@@ -70,11 +71,12 @@ def tier_colors() -> dict[str, str]:
 
 
 def change_figure(change: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
-                  labels: tuple[str, str, str] = ("구독자", "신규", "이탈")) -> go.Figure:
+                  labels: tuple[str, str, str] = ("구독자", "신규", "이탈"),
+                  lang: str = DEFAULT_LANG) -> go.Figure:
     """One channel's warehouse.subscriber_change() rows: subscribers seen per month (line,
     top) and gained (up) / lost (down) bars (bottom). `labels`: (subscribers, gained, lost)."""
     if change.is_empty():
-        return _empty(title)
+        return _empty(title, lang)
     df = local_time(change, "month", tz).sort("month")
     months = df["month"].to_list()
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1)

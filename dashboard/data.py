@@ -235,9 +235,11 @@ def newest_first(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort("chat_time", descending=True) if "chat_time" in df.columns else df
 
 
-def user_label(row: dict) -> str:
-    """Plain-text label of a search result for a select box (never rendered as markdown)."""
-    return f"{row.get('nickname') or '?'} · {row.get('messages', 0):,} msgs · {str(row.get('user_id'))[:12]}"
+def user_label(row: dict, messages: str) -> str:
+    """Plain-text label of a search result for a select box (never rendered as markdown).
+    `messages`: the label of its message count, with {n}: t("users_label_messages")."""
+    count = messages.format(n=row.get("messages") or 0)
+    return f"{row.get('nickname') or '?'} · {count} · {str(row.get('user_id'))[:12]}"
 
 
 def _flat(df: pl.DataFrame) -> pl.DataFrame:

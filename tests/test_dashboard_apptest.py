@@ -13,7 +13,16 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
+from dashboard import (
+    charts,
+    charts_broadcast,
+    charts_channel,
+    charts_data,
+    charts_money,
+    charts_search,
+    charts_subs,
+    data,
+)
 from dashboard.i18n import t
 from tests.lakefixture import build_fixture_lake
 
@@ -185,7 +194,7 @@ def test_fill_gaps_draws_quiet_hours_as_zero_and_charts_use_local_time():
     first = fig.data[0]
     assert first.name == "침착맨" and list(first.y) == [1, 0, 0, 2]
     assert str(first.x[0]).startswith("2026-09-01 01:00")  # wall-clock KST, not UTC
-    assert charts.activity_figure(df.clear()).layout.annotations[0].text.startswith("데이터 없음")
+    assert charts.activity_figure(df.clear()).layout.annotations[0].text == "데이터 없음"  # Korean by default
 
 
 @pytest.mark.unit
@@ -196,3 +205,54 @@ def test_chart_names_show_markup_as_typed():
     names = [tr.name for tr in charts.activity_figure(df).data]
     assert names[0] == "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href='j'&gt;y&lt;/a&gt;"
     assert charts.plain(None) == ""
+
+
+_CHATS = pl.DataFrame({"channel_id": ["c1"], "channel_name": ["침착맨"], "bucket": [date(2026, 9, 1)],
+                       "messages": [3], "chatters": [2]})
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_chart_texts_follow_the_language(lang):
+    """The words a chart builder owns come from the labels in its `lang` (Korean by default),
+    the page's titles from the page; names stay escaped."""
+    fig = charts.activity_figure(_CHATS, "Asia/Seoul", "day", lang)
+    assert fig.layout.title.text == t("chart_activity", lang)
+    assert [a.text for a in fig.layout.annotations] == [t("chart_messages", lang), t("chart_chatters", lang)]
+    assert fig.layout.xaxis2.title.text == f"{t('chart_time', lang)} (Asia/Seoul)"
+    assert fig.layout.legend.title.text == t("chart_channel", lang)
+    shares = _CHATS.with_columns(message_share=pl.lit(0.5), chatter_share=pl.lit(0.5))
+    share = charts.subscriber_share_figure(shares, lang=lang)
+    assert share.layout.title.text == t("chart_sub_share", lang)
+    tiers = pl.DataFrame({"channel_id": ["c1"] * 3, "channel_name": ["<b>x</b>"] * 3,
+                          "tier": ["none", "tier 1", "tier 3"], "chatters": [5, 2, 1], "messages": [9, 4, 1]})
+    bars = charts.tier_split_figure(tiers, lang)
+    assert [tr.name for tr in bars.data] == [t("chart_tier_none", lang), t("chart_tier_1", lang), "tier 3"]
+    assert list(bars.data[0].x) == ["&lt;b&gt;x&lt;/b&gt;"]
+    empty = charts.activity_figure(_CHATS.clear(), lang=lang)
+    assert empty.layout.annotations[0].text == t("chart_no_data", lang)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_every_chart_builder_says_no_data_in_its_language(lang):
+    empty = pl.DataFrame()
+    figures = [charts.activity_figure(empty, lang=lang), charts.subscriber_share_figure(empty, lang=lang),
+               charts.tier_split_figure(empty, lang), charts_broadcast.timeline_figure(empty, empty, lang=lang),
+               charts_channel.heatmap_figure(empty, lang=lang),
+               charts_channel.new_vs_returning_figure(empty, lang=lang),
+               charts_data.partitions_figure(empty, "T", lang=lang),
+               charts_money.amount_figure(empty, {}, "T", lang=lang),
+               charts_money.ranking_figure(empty, "T", lang=lang),
+               charts_money.distribution_figure(empty, "T", lang=lang),
+               charts_money.broadcast_figure(empty, "T", lang=lang),
+               charts_search.keyword_trend_figure(empty, {}, lang=lang),
+               charts_subs.shares_figure(empty, "T", lang=lang), charts_subs.change_figure(empty, "T", lang=lang)]
+    assert [f.layout.annotations[0].text for f in figures] == [t("chart_no_data", lang)] * len(figures)
+
+
+@pytest.mark.unit
+def test_user_label_words_the_count_with_the_label_it_is_given():
+    row = {"nickname": "<b>김치</b>", "messages": 1234, "user_id": "u" * 40}
+    assert data.user_label(row, t("users_label_messages", "ko")) == f"<b>김치</b> · 메시지 1,234개 · {'u' * 12}"
+    assert data.user_label(row, t("users_label_messages", "en")) == f"<b>김치</b> · 1,234 msgs · {'u' * 12}"

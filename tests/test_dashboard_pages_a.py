@@ -16,6 +16,7 @@ from dashboard import data
 from dashboard.i18n import t
 from tests.lakefixture_pages import ADV_NAME, ADV_NICKS, ADV_TITLES, POLLS_0, build_pages_lake
 from tests.lakefixture_rich import KST, is_chatter, is_sub, user_rows
+from tests.lang_checks import assert_headers_follow, chart_titles
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
 pytestmark = pytest.mark.e2e
@@ -400,3 +401,23 @@ def test_pages_switch_to_english(app, page):
     assert at.title[0].value == t(f"page_{page}", "en")
     headers = [s.value for s in at.subheader]
     assert headers and all(not any("\uac00" <= ch <= "\ud7a3" for ch in h) for h in headers)  # no Hangul left
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize(("page", "chart"), [("overview", None), ("channel", "chart_activity"),
+                                             ("broadcasts", "broadcasts_timeline")])
+def test_table_headers_and_chart_titles_follow_the_language(lake, monkeypatch, page, chart, lang):
+    """Opened from a URL: Korean without a `lang` parameter, English with lang=en."""
+    root, _ = lake
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(f"app_pages/{page}.py")
+    if lang != "ko":
+        at.query_params["lang"] = lang
+    at.run(timeout=60)
+    _ok(at)
+    assert_headers_follow(at, lang, shared=page != "overview")  # the Overview words its own headers
+    if chart:
+        assert chart_titles(at)[0] == t(chart, lang)
+    data.clear_caches()

@@ -16,6 +16,7 @@ from dashboard import charts_data, charts_money, charts_subs, data
 from dashboard.i18n import t
 from tests.lakefixture import build_fixture_lake, write_rows
 from tests.lakefixture_rich import KST, build_rich_lake, is_chatter, is_sub, trunc, user_rows
+from tests.lang_checks import assert_headers_follow, chart_titles, headers
 from warehouse import users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHAT_SCHEMA, TABLES
@@ -613,3 +614,30 @@ def test_pages_switch_to_english(synced, monkeypatch, page, title_key):
         at.radio(key=radio).set_value("month").run(timeout=60)
         _ok(at)
         assert at.radio(key=radio).value == "month"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize(("page", "chart", "raw"), [("subscribers", "chart_sub_share", 0),
+                                                    ("donations", "don_over_time", 0),
+                                                    ("data_tables", "data_partitions_title", 1)])
+def test_table_headers_and_chart_titles_follow_the_language(synced, monkeypatch, page, chart, raw, lang):
+    """Korean without a `lang` URL parameter, English with lang=en. The Data page's preview
+    (its last table) keeps the stored column names its schema tab lists."""
+    root, _, _ = synced
+    at = _app(root, monkeypatch)
+    at.switch_page(f"app_pages/{page}.py")
+    if lang != "ko":
+        at.query_params["lang"] = lang
+    at.run(timeout=60)
+    at.date_input(key="f_dates").set_value((FIRST, LAST)).run(timeout=60)
+    _ok(at)
+    assert_headers_follow(at, lang, raw_tables=raw)
+    assert chart_titles(at)[0] == t(chart, lang)
+    if page == "subscribers":  # the tier names the chart owns
+        names = [tr["name"] for tr in _specs(at)[1]["data"]]
+        assert names[:2] == [t("chart_tier_none", lang), t("chart_tier_1", lang)]
+    if raw:
+        preview = at.dataframe[-1]
+        assert "channel_id" in preview.value.columns
+        assert set(headers(at)[-1].values()) == {None}

@@ -20,6 +20,7 @@ from dashboard import audit, charts_search, data
 from dashboard.i18n import t
 from tests import lakefixture
 from tests.lakefixture import CHANNEL_NAMES, write_rows
+from tests.lang_checks import assert_headers_follow, chart_titles
 from warehouse.lake import Lake
 
 pytestmark = pytest.mark.e2e
@@ -189,6 +190,38 @@ def test_unwritable_audit_log_shows_no_result(at, monkeypatch, tmp_path):
     _ok(at)
     assert [e.value for e in at.error] == [t("audit_failed")]
     assert len(at.dataframe) == 0 and not at.get("plotly_chart")
+
+
+# ---- the language switch ------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_search_and_audit_headers_and_chart_follow_the_language(lake, monkeypatch, lang):
+    """Korean without a `lang` URL parameter, English with lang=en: the user search's four
+    tables, the keyword search's two and its chart, the audit log's table."""
+    root, _ = lake
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+    app = AppTest.from_file(APP, default_timeout=30)
+    if lang != "ko":
+        app.query_params["lang"] = lang
+    app.switch_page("app_pages/users.py").run()
+    app.text_input(key="user_query").input("수다").run()
+    _ok(app)
+    assert len(app.dataframe) == 4
+    assert_headers_follow(app, lang)
+    count = t("users_label_messages", lang).format(n=CHATTY_LINES)
+    assert app.selectbox(key="picked_user").options == [f"수다쟁이 · {count} · {CHATTY[:12]}"]
+    app.switch_page("app_pages/keywords.py").run()
+    app.text_input(key="kw_query").input("대박").run()
+    _ok(app)
+    assert len(app.dataframe) == 2
+    assert_headers_follow(app, lang)
+    assert chart_titles(app) == [t("kw_trend_title", lang)]
+    app.switch_page("app_pages/audit.py").run()
+    _ok(app)
+    assert len(app.dataframe) == 1
+    assert_headers_follow(app, lang)
+    data.clear_caches()
 
 
 # ---- the figure ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@ local user when no accounts exist). Queries are untrusted text: dataframe only."
 import polars as pl
 import streamlit as st
 
-from dashboard import accounts, audit
+from dashboard import accounts, audit, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import t
 
@@ -23,4 +23,4 @@ if records.is_empty():
 kinds = st.multiselect(t("audit_kinds"), audit.KINDS, default=list(audit.KINDS), key="audit_kinds")
 shown = records.filter(pl.col("kind").is_in(kinds))
 st.metric(t("audit_records"), f"{shown.height:,}")
-widgets.table(shown, "audit_log", key="audit")
+widgets.table(shown, "audit_log", key="audit", column_config=summaries.headers(shown.columns, t))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import charts_broadcast, data, summaries, urlpick
 from dashboard.app_pages import widgets
-from dashboard.i18n import t
+from dashboard.i18n import current_lang, t
 
 
 def badge(cov: pl.DataFrame, text: str) -> None:
@@ -58,7 +58,7 @@ timeline = data.query(f, "broadcast_timeline", cid, bc, scoped=False)
 st.plotly_chart(charts_broadcast.timeline_figure(
     activity, timeline, f.tz, title=t("broadcasts_timeline"), messages=t("broadcasts_messages"),
     viewers=t("broadcasts_viewers"), title_change=t("broadcasts_title_change"),
-    category_change=t("broadcasts_category_change")), key="timeline_chart")
+    category_change=t("broadcasts_category_change"), lang=current_lang()), key="timeline_chart")
 st.markdown(f"**{t('broadcasts_changes')}**")
 if timeline.is_empty():
     st.caption(t("broadcasts_no_session"))

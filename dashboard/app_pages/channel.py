@@ -5,9 +5,10 @@ import streamlit as st
 
 from dashboard import charts, charts_channel, data, summaries, urlpick
 from dashboard.app_pages import widgets
-from dashboard.i18n import t
+from dashboard.i18n import current_lang, t
 
 f = widgets.require_filters()
+lang = current_lang()  # for the charts, and format_func, which Streamlit may call outside this run
 st.title(t("page_channel"))
 
 # the busiest channel of the period first (and so picked by default)
@@ -19,7 +20,7 @@ cid = st.selectbox(t("channel_pick"), options=options, key="channel_pick",
 urlpick.remember("channel", cid)
 one = [cid]
 every = st.radio(t("granularity"), data.EVERY, index=1, horizontal=True, key="every",
-                 format_func=lambda e: t(f"every_{e}"))
+                 format_func=lambda e: t(f"every_{e}", lang))
 df = data.query(f, "activity", channels=one, every=every)
 if df.is_empty():
     st.info(t("no_rows"))
@@ -28,7 +29,7 @@ widgets.coverage_badge(f, (cid,))
 
 # -- activity
 st.subheader(t("channel_activity"))
-st.plotly_chart(charts.activity_figure(df, f.tz, every), key="activity_chart")
+st.plotly_chart(charts.activity_figure(df, f.tz, every, lang), key="activity_chart")
 summary = data.activity_summary(df)
 widgets.table(summary, widgets.stem("activity_summary", f), key="summary",
               column_config=summaries.headers(summary.columns, t))
@@ -40,10 +41,10 @@ with st.expander(t("channel_raw_buckets")):
 st.subheader(t("channel_heatmap"))
 heat = data.query(f, "heatmap", channels=one)
 metric = st.radio(t("channel_heatmap_metric"), ("messages", "chatters"), horizontal=True, key="heat_metric",
-                  format_func=lambda m: t(f"col_a_{m}"))
+                  format_func=lambda m: t(f"col_a_{m}", lang))
 st.plotly_chart(charts_channel.heatmap_figure(heat, metric, title=f"{t('channel_heatmap')} ({t(f'col_a_{metric}')})",
                                               weekdays=tuple(t("channel_weekdays").split(",")),
-                                              hour_label=t("channel_hour")), key="heatmap_chart")
+                                              hour_label=t("channel_hour"), lang=lang), key="heatmap_chart")
 with st.expander(t("channel_heatmap_data")):
     widgets.table(heat, widgets.stem("heatmap", f), key="heatmap", column_config=summaries.headers(heat.columns, t))
 
@@ -61,14 +62,14 @@ st.subheader(t("channel_new_returning"))
 nvr = data.query(f, "new_vs_returning", channels=one, every="day").drop("channel_id")
 st.plotly_chart(charts_channel.new_vs_returning_figure(
     nvr, f.tz, title=t("channel_new_returning"), new=t("channel_new"), returning=t("channel_returning"),
-    y_label=t("channel_chatters_axis")), key="nvr_chart")
+    y_label=t("channel_chatters_axis"), lang=lang), key="nvr_chart")
 widgets.table(nvr, widgets.stem("new_vs_returning", f), key="nvr", column_config=summaries.headers(nvr.columns, t))
 
 # -- peaks
 st.subheader(t("channel_peaks"))
 left, right = st.columns(2)
 by = left.radio(t("channel_peaks_by"), ("volume", "surge"), horizontal=True, key="peaks_by",
-                format_func=lambda b: t(f"channel_by_{b}"))
+                format_func=lambda b: t(f"channel_by_{b}", lang))
 window = right.selectbox(t("channel_window"), (1, 5, 10, 30), key="peaks_window")
 peaks = data.query(f, "peaks", channels=one, by=by, window_minutes=window, limit=10)
 if peaks.is_empty():

@@ -3,9 +3,9 @@ filter's range — and the last sync's state. Lake-wide figures (all channels' r
 sizes, state.json) are hidden from streamers, who see only their own channels."""
 import streamlit as st
 
-from dashboard import charts_data, data
+from dashboard import charts_data, data, summaries
 from dashboard.app_pages import widgets
-from dashboard.i18n import LABELS, t
+from dashboard.i18n import LABELS, current_lang, t
 from warehouse.queries_catalog import PREVIEW_LIMIT
 
 f = widgets.require_filters()
@@ -43,7 +43,8 @@ view = charts_data.tables_view(tables, descriptions)
 if not lake_wide:
     st.caption(t("data_lake_wide"))
     view = view.select("table", "description", "by_day", "present", "columns")
-widgets.table(view, widgets.stem("lake_tables", f), key="data_tables")
+widgets.table(view, widgets.stem("lake_tables", f), key="data_tables",
+              column_config=summaries.headers(view.columns, t))
 
 table = st.selectbox(t("data_pick_table"), names, key="data_table",
                      format_func=lambda n: f"{n} — {descriptions.get(n, '')}".rstrip(" —"))
@@ -54,7 +55,9 @@ if not present:
 schema_tab, partitions_tab, preview_tab = st.tabs(
     [t("data_schema"), t("data_partitions"), t("data_preview").format(n=PREVIEW_LIMIT)])
 with schema_tab:
-    widgets.table(data.query(f, "table_schema", table, scoped=False), f"schema_{table}", key="data_schema")
+    schema = data.query(f, "table_schema", table, scoped=False)
+    widgets.table(schema, f"schema_{table}", key="data_schema",
+                  column_config=summaries.headers(schema.columns, t))
 with partitions_tab:
     if lake_wide and present:
         parts = data.query(f, "table_partitions", table, scoped=False)
@@ -62,12 +65,17 @@ with partitions_tab:
         if not bad.is_empty():
             st.warning(t("data_mismatch").format(n=bad.height))
         if parts["day"].is_not_null().any():
-            st.plotly_chart(charts_data.partitions_figure(parts, t("data_partitions_title")), key="data_parts_chart")
-        widgets.table(charts_data.with_size(parts), f"partitions_{table}", key="data_parts")
+            st.plotly_chart(charts_data.partitions_figure(parts, t("data_partitions_title"), t("col_a_rows"),
+                                                          current_lang()), key="data_parts_chart")
+        sized = charts_data.with_size(parts)
+        widgets.table(sized, f"partitions_{table}", key="data_parts",
+                      column_config=summaries.headers(sized.columns, t))
     elif not lake_wide:
         st.caption(t("data_lake_wide"))
 with preview_tab:
     preview = data.query(f, "table_preview", table)
     if preview.is_empty():
         st.info(t("no_rows"))
+    # the preview keeps the stored column names: it shows the table as the lake holds it,
+    # under the names its schema tab lists (docs/DASHBOARD_LANGUAGE.md)
     widgets.table(preview, widgets.stem(f"{table}_preview", f), key="data_preview")

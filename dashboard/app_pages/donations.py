@@ -2,7 +2,7 @@
 a broadcast they come."""
 import streamlit as st
 
-from dashboard import charts_money, data
+from dashboard import charts_money, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import current_lang, t
 
@@ -10,11 +10,11 @@ EVERY = ("hour", "day", "week", "month")
 SLOTS = (5, 10, 30, 60)
 
 f = widgets.require_filters()
+lang = current_lang()  # for the charts, and format_func, which Streamlit may call outside this run
 st.title(t("don_title"))
 widgets.coverage_badge(f)
 
 days = (f.end - f.start).days + 1
-lang = current_lang()  # for format_func, which Streamlit may call outside this run
 every = st.radio(t("don_every"), EVERY, index=1 if days <= 62 else 2, horizontal=True, key="don_every",
                  format_func=lambda e: t(f"don_every_{e}", lang))
 per_bucket = data.query(f, "donations", every=every)
@@ -30,14 +30,17 @@ mid.metric(t("don_amount"), f"{overall['amount']:,}")
 right.metric(t("don_anon_share"), f"{overall['anonymous_share']:.1%}")
 
 st.subheader(t("don_totals"))
-widgets.table(charts_money.with_names(totals, f.names), widgets.stem("donation_totals", f), key="don_totals")
+named = charts_money.with_names(totals, f.names)
+widgets.table(named, widgets.stem("donation_totals", f), key="don_totals",
+              column_config=summaries.headers(named.columns, t))
 
 st.subheader(t("don_over_time"))
-st.plotly_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"), every),
-                key="don_time_chart")
+st.plotly_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"),
+                                          every, lang), key="don_time_chart")
 with st.expander(t("don_raw")):
-    widgets.table(charts_money.with_names(per_bucket, f.names), widgets.stem(f"donations_{every}", f),
-                  key="don_buckets")
+    named = charts_money.with_names(per_bucket, f.names)
+    widgets.table(named, widgets.stem(f"donations_{every}", f), key="don_buckets",
+                  column_config=summaries.headers(named.columns, t))
 
 # -- ranking ---------------------------------------------------------------------------
 st.subheader(t("don_ranking"))
@@ -49,15 +52,19 @@ if shown:
     channel = shown[0] if len(shown) == 1 else st.selectbox(
         t("don_channel"), shown, key="don_channel", format_func=lambda c: f.names.get(c, c))
     st.plotly_chart(charts_money.ranking_figure(ranking.filter(ranking["channel_id"] == channel),
-                                                t("don_ranking_title"), t("don_amount")), key="don_rank_chart")
-widgets.table(charts_money.with_names(ranking, f.names), widgets.stem("donation_ranking", f), key="don_ranking")
+                                                t("don_ranking_title"), t("don_amount"), lang),
+                    key="don_rank_chart")
+named = charts_money.with_names(ranking, f.names)
+widgets.table(named, widgets.stem("donation_ranking", f), key="don_ranking",
+              column_config=summaries.headers(named.columns, t))
 
 # -- distribution ----------------------------------------------------------------------
 st.subheader(t("don_distribution"))
 dist = data.query(f, "donation_distribution")
-st.plotly_chart(charts_money.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount")),
-                key="don_dist_chart")
-widgets.table(dist, widgets.stem("donation_distribution", f), key="don_dist")
+st.plotly_chart(charts_money.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount"),
+                                                 lang), key="don_dist_chart")
+widgets.table(dist, widgets.stem("donation_distribution", f), key="don_dist",
+              column_config=summaries.headers(dist.columns, t))
 
 # -- over a broadcast ------------------------------------------------------------------
 st.subheader(t("don_broadcast"))
@@ -74,6 +81,7 @@ else:
     cid, bid = picked.split(":", 1)
     one = slots.filter((slots["channel_id"] == cid) & (slots["broadcast"] == bid))
     st.plotly_chart(charts_money.broadcast_figure(one, t("don_broadcast_title"), t("don_minutes_axis"),
-                                                  t("don_amount")), key="don_broadcast_chart")
-    widgets.table(charts_money.with_names(slots, f.names), widgets.stem(f"donations_over_broadcast_{slot}m", f),
-                  key="don_broadcast")
+                                                  t("don_amount"), lang), key="don_broadcast_chart")
+    named = charts_money.with_names(slots, f.names)
+    widgets.table(named, widgets.stem(f"donations_over_broadcast_{slot}m", f), key="don_broadcast",
+                  column_config=summaries.headers(named.columns, t))

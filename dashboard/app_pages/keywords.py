@@ -5,9 +5,9 @@ import math
 
 import streamlit as st
 
-from dashboard import charts_search, data
+from dashboard import charts_search, data, summaries
 from dashboard.app_pages import widgets
-from dashboard.i18n import t
+from dashboard.i18n import current_lang, t
 
 PAGE_SIZE = 100
 EVERY = ("day", "hour")
@@ -16,7 +16,9 @@ f = widgets.require_filters()
 st.title(t("kw_page_title"))
 
 keyword = st.text_input(t("kw_prompt"), key="kw_query").strip()
-every = st.radio(t("kw_every"), EVERY, horizontal=True, key="kw_every", format_func=lambda e: t(f"every_{e}"))
+lang = current_lang()  # for the chart, and format_func, which Streamlit may call outside this run
+every = st.radio(t("kw_every"), EVERY, horizontal=True, key="kw_every",
+                 format_func=lambda e: t(f"every_{e}", lang))
 if not keyword:
     st.info(t("kw_hint"))
     st.stop()
@@ -31,9 +33,11 @@ if total == 0:
     st.stop()
 
 st.plotly_chart(charts_search.keyword_trend_figure(
-    trend, f.names, f.tz, title=t("kw_trend_title"), y_title=t("kw_trend_y")), key="kw_chart")
+    trend, f.names, f.tz, title=t("kw_trend_title"), y_title=t("kw_trend_y"), lang=lang),
+    key="kw_chart")
 with st.expander(t("kw_trend_data")):
-    widgets.table(trend, widgets.stem(f"keyword_trend_{every}", f), key="kw_trend")
+    widgets.table(trend, widgets.stem(f"keyword_trend_{every}", f), key="kw_trend",
+                  column_config=summaries.headers(trend.columns, t))
 
 st.subheader(t("kw_results"))
 pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -46,4 +50,5 @@ offset = (int(page) - 1) * PAGE_SIZE
 found = data.query(f, "keyword_search", keyword, limit=PAGE_SIZE, offset=offset)
 st.caption(t("users_page_of").format(first=min(total, offset + 1), last=min(total, offset + found.height),
                                      total=total, size=PAGE_SIZE))
-widgets.table(found, widgets.stem(f"keyword_p{int(page)}", f), key="kw_found")
+widgets.table(found, widgets.stem(f"keyword_p{int(page)}", f), key="kw_found",
+              column_config=summaries.headers(found.columns, t))

@@ -47,4 +47,5 @@ widgets.table(table, widgets.stem("overview", f), key="overview", column_config=
     "broadcasts": st.column_config.NumberColumn(t("overview_col_broadcasts")),
     "coverage": st.column_config.ProgressColumn(t("overview_col_coverage"), format="percent", min_value=0,
                                                 max_value=1, help=t("overview_help_coverage")),
+    "channel_id": st.column_config.TextColumn(t("col_a_channel_id")),
 })

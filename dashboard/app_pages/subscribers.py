@@ -4,13 +4,14 @@ import dataclasses
 
 import streamlit as st
 
-from dashboard import charts, charts_subs, data
+from dashboard import charts, charts_subs, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import current_lang, t
 
 EVERY = ("day", "week", "month")
 
 f = widgets.require_filters()
+lang = current_lang()  # for the charts, and format_func, which Streamlit may call outside this run
 st.title(t("page_subscribers"))
 widgets.coverage_badge(f)
 
@@ -20,19 +21,20 @@ if ratio.is_empty():
     st.stop()
 
 st.subheader(t("share_over_time"))
-st.plotly_chart(charts.subscriber_share_figure(ratio, f.tz), key="share_chart")
-widgets.table(ratio, widgets.stem("subscriber_ratio", f), key="ratio")
+st.plotly_chart(charts.subscriber_share_figure(ratio, f.tz, lang), key="share_chart")
+widgets.table(ratio, widgets.stem("subscriber_ratio", f), key="ratio",
+              column_config=summaries.headers(ratio.columns, t))
 
 st.subheader(t("tier_split"))
 tiers = data.query(f, "tier_split")
-st.plotly_chart(charts.tier_split_figure(tiers), key="tier_chart")
-widgets.table(tiers, widgets.stem("tier_split", f), key="tiers")
+st.plotly_chart(charts.tier_split_figure(tiers, lang), key="tier_chart")
+widgets.table(tiers, widgets.stem("tier_split", f), key="tiers",
+              column_config=summaries.headers(tiers.columns, t))
 
 # -- tier and tenure mix over time ------------------------------------------------------
 st.subheader(t("subs_mix"))
 st.caption(t("subs_mix_help"))
 days = (f.end - f.start).days + 1
-lang = current_lang()  # for format_func, which Streamlit may call outside this run
 every = st.radio(t("subs_every"), EVERY, index=0 if days <= 31 else (1 if days <= 120 else 2),
                  horizontal=True, key="subs_every", format_func=lambda e: t(f"subs_every_{e}", lang))
 tenure = data.query(f, "subscriber_tenure", every=every)
@@ -48,16 +50,20 @@ else:
     with left:
         st.plotly_chart(charts_subs.shares_figure(
             by_tier.filter(by_tier["channel_id"] == channel), t("subs_tier_title"), f.tz,
-            charts_subs.tier_colors(), t("subs_tier_legend"), every, charts_subs.tier_names()), key="subs_tier_chart")
+            charts_subs.tier_colors(), t("subs_tier_legend"), every, charts_subs.tier_names(lang), lang=lang),
+            key="subs_tier_chart")
     with right:
         st.plotly_chart(charts_subs.shares_figure(
             by_tenure.filter(by_tenure["channel_id"] == channel), t("subs_tenure_title"), f.tz,
-            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every), key="subs_tenure_chart")
+            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every, lang=lang), key="subs_tenure_chart")
     st.caption(t("subs_mix_table"))
-    widgets.table(tenure, widgets.stem(f"subscriber_tenure_{every}", f), key="subs_tenure")
+    widgets.table(tenure, widgets.stem(f"subscriber_tenure_{every}", f), key="subs_tenure",
+                  column_config=summaries.headers(tenure.columns, t))
     with st.expander(f"{t('subs_tier_title')} / {t('subs_tenure_title')}"):
-        widgets.table(by_tier, widgets.stem(f"subscriber_tier_share_{every}", f), key="subs_tier_share")
-        widgets.table(by_tenure, widgets.stem(f"subscriber_tenure_share_{every}", f), key="subs_tenure_share")
+        widgets.table(by_tier, widgets.stem(f"subscriber_tier_share_{every}", f), key="subs_tier_share",
+                      column_config=summaries.headers(by_tier.columns, t))
+        widgets.table(by_tenure, widgets.stem(f"subscriber_tenure_share_{every}", f), key="subs_tenure_share",
+                      column_config=summaries.headers(by_tenure.columns, t))
 
 # -- month over month ------------------------------------------------------------------
 st.subheader(t("subs_change"))
@@ -74,5 +80,6 @@ else:
         t("subs_channel"), shown, key="subs_change_channel", format_func=lambda c: f.names.get(c, c))
     st.plotly_chart(charts_subs.change_figure(
         change.filter(change["channel_id"] == channel), t("subs_change_title"), f.tz,
-        (t("subs_subscribers"), t("subs_gained"), t("subs_lost"))), key="subs_change_chart")
-    widgets.table(change, f"subscriber_change_{m0:%Y%m}-{m1:%Y%m}", key="subs_change")
+        (t("subs_subscribers"), t("subs_gained"), t("subs_lost")), lang=lang), key="subs_change_chart")
+    widgets.table(change, f"subscriber_change_{m0:%Y%m}-{m1:%Y%m}", key="subs_change",
+                  column_config=summaries.headers(change.columns, t))

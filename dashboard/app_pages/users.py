@@ -7,7 +7,7 @@ import math
 
 import streamlit as st
 
-from dashboard import accounts, data
+from dashboard import accounts, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import t
 
@@ -33,20 +33,24 @@ st.subheader(t("search_results"))
 if found.is_empty():
     st.info(t("no_results"))
     st.stop()
-widgets.table(found, widgets.stem("user_search", f), key="found")
+widgets.table(found, widgets.stem("user_search", f), key="found",
+              column_config=summaries.headers(found.columns, t))
 
-labels = {row["user_id"]: data.user_label(row) for row in found.iter_rows(named=True)}
+count = t("users_label_messages")
+labels = {row["user_id"]: data.user_label(row, count) for row in found.iter_rows(named=True)}
 user_id = st.selectbox(t("pick_user"), list(labels), format_func=labels.get, key="picked_user")
 widgets.audited(f, "user_view", user_id, scope)
 st.text(labels[user_id])
 short = user_id[:12]
 
 st.subheader(t("users_name_history"))
-widgets.table(data.query(f, "name_history", user_id, channels=list(scope)),
-              widgets.stem(f"names_{short}", f), key="names")
+names = data.query(f, "name_history", user_id, channels=list(scope))
+widgets.table(names, widgets.stem(f"names_{short}", f), key="names",
+              column_config=summaries.headers(names.columns, t))
 st.subheader(t("users_channels"))
-widgets.table(data.query(f, "user_channels", user_id, channels=list(scope)),
-              widgets.stem(f"channels_{short}", f), key="user_channels")
+chans = data.query(f, "user_channels", user_id, channels=list(scope))
+widgets.table(chans, widgets.stem(f"channels_{short}", f), key="user_channels",
+              column_config=summaries.headers(chans.columns, t))
 
 st.subheader(t("user_messages"))
 total = int(found.filter(found["user_id"] == user_id)["messages"][0])
@@ -60,4 +64,5 @@ offset = (int(page) - 1) * PAGE_SIZE
 messages = data.query(f, "user_messages", user_id, channels=list(scope), limit=PAGE_SIZE, offset=offset)
 st.caption(t("users_page_of").format(first=min(total, offset + 1), last=min(total, offset + messages.height),
                                      total=total, size=PAGE_SIZE))
-widgets.table(messages, widgets.stem(f"messages_{short}_p{int(page)}", f), key="messages")
+widgets.table(messages, widgets.stem(f"messages_{short}_p{int(page)}", f), key="messages",
+              column_config=summaries.headers(messages.columns, t))

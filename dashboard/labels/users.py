@@ -6,6 +6,7 @@ LABELS = {
     "users_name_history": ("닉네임 기록", "Name history"),
     "users_channels": ("참여 채널", "Channels this user chats in"),
     "users_page": ("페이지", "Page"),
+    "users_label_messages": ("메시지 {n:,}개", "{n:,} msgs"),
     "users_page_of": ("전체 {total:,}개 중 {first:,}–{last:,}번째 (페이지당 {size}개)",
                       "{first:,}–{last:,} of {total:,} ({size} per page)"),
 }
