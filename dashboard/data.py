@@ -138,32 +138,6 @@ def bounds(root: str) -> tuple[date | None, date | None]:
     return _call(root, warehouse.date_bounds)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def activity(root: str, channels: tuple[str, ...], start: date, end: date, every: str) -> pl.DataFrame:
-    return _call(root, warehouse.activity, _ch(channels), start, end, every=every)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def subscriber_ratio(root: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
-    return _call(root, warehouse.subscriber_ratio, _ch(channels), start, end, every="day")
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def tier_split(root: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
-    return _call(root, warehouse.tier_split, _ch(channels), start, end)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def search_users(root: str, query: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
-    return _call(root, warehouse.search_users, query, channels=_ch(channels), start=start, end=end)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def user_messages(root: str, user_id: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
-    out = _call(root, warehouse.user_messages, user_id, channels=_ch(channels), start=start, end=end)
-    return newest_first(out)
-
-
 def clear_caches() -> None:
     """Forget cached query results and the open Warehouse (tests; after a sync)."""
     st.cache_data.clear()
@@ -231,10 +205,6 @@ def coverage_figures(cov: pl.DataFrame) -> dict | None:
             "share": min(1.0, share), "gaps": gaps}
 
 
-def newest_first(df: pl.DataFrame) -> pl.DataFrame:
-    return df.sort("chat_time", descending=True) if "chat_time" in df.columns else df
-
-
 def user_label(row: dict) -> str:
     """Plain-text label of a search result for a select box (never rendered as markdown)."""
     return f"{row.get('nickname') or '?'} · {row.get('messages', 0):,} msgs · {str(row.get('user_id'))[:12]}"
@@ -265,12 +235,3 @@ def to_parquet_bytes(df: pl.DataFrame) -> bytes:
     df.write_parquet(buf, compression="zstd")
     return buf.getvalue()
 
-
-def open_supports(option: str) -> bool:
-    """Whether warehouse.open takes `option` ("live", "types"): lets the sidebar offer
-    today's data and the message-type filter only where the warehouse has them."""
-    import inspect
-    try:
-        return option in inspect.signature(warehouse.open).parameters
-    except (TypeError, ValueError):
-        return False

@@ -453,26 +453,17 @@ def test_language_switch_changes_labels_and_the_url(app):
 @pytest.mark.e2e
 def test_todays_data_toggle_and_message_types_from_the_url(app, request):
     new, facts, _ = app
-    if data.open_supports("live"):  # today's data reads PostgreSQL: a test database, never .data
-        request.getfixturevalue("pg_url")
+    request.getfixturevalue("pg_url")  # today's data reads PostgreSQL: a test database, never .data
     at = new(live="1", types="donation").run()
     _ok(at)
     assert at.toggle(key="f_live").value is True and at.multiselect(key="f_types").value == ["donation"]
-    captions = [c.value for c in at.sidebar.caption]
-    if data.open_supports("types"):
-        donations = {cid: sum(1 for r in facts["rows"] if r["channel_id"] == cid and r["message_type"] == "donation")
-                     for cid in facts["channel_ids"]}
-        summary = at.dataframe[0].value
-        assert dict(zip(summary["channel_id"], summary["messages"], strict=True)) == donations
-    else:
-        assert t("sidebar_types_unavailable") in captions
-    if data.open_supports("live"):
-        assert at.query_params["live"] == "1"
-    else:
-        assert t("sidebar_live_unavailable") in captions and "live" not in at.query_params
+    donations = {cid: sum(1 for r in facts["rows"] if r["channel_id"] == cid and r["message_type"] == "donation")
+                 for cid in facts["channel_ids"]}
+    summary = at.dataframe[0].value
+    assert dict(zip(summary["channel_id"], summary["messages"], strict=True)) == donations
+    assert at.query_params["live"] == "1"
     at.multiselect(key="f_types").set_value([]).run()  # none picked means all
     _ok(at)
     assert at.multiselect(key="f_types").placeholder == t("sidebar_types_all") and "types" not in at.query_params
-    if data.open_supports("types"):
-        assert int(at.dataframe[0].value["messages"].sum()) == sum(
-            1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")
+    assert int(at.dataframe[0].value["messages"].sum()) == sum(
+        1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")

@@ -122,18 +122,12 @@ def _types(picked: list[str]) -> tuple[str, ...] | None:
     """The message types to keep, None for all (none picked, or every one)."""
     if not picked or set(picked) == set(urlstate.TYPES):
         return None
-    if not data.open_supports("types"):
-        st.sidebar.caption(t("sidebar_types_unavailable"))
-        return None
     return tuple(picked)
 
 
 def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None) -> bool:
     """Whether today's data is added; says in the sidebar what was added (or why not)."""
     if not on:
-        return False
-    if not data.open_supports("live"):
-        st.sidebar.caption(t("sidebar_live_unavailable"))
         return False
     info = getattr(data.handle(root, tz, True, types).wh, "live_info", None) or {}
     if info.get("error"):
