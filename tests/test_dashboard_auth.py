@@ -287,6 +287,29 @@ def test_no_accounts_no_login_and_a_localhost_banner_on_every_page(app):
         assert any(t("localhost") in c.value for c in at.caption), page
 
 
+@pytest.fixture
+def server_address():
+    """Set Streamlit's server.address for one test (as `streamlit run` outside the repo root
+    leaves it: unset), then put back what .streamlit/config.toml gave."""
+    from streamlit import config
+    saved = config.get_option("server.address")
+    yield lambda value: config.set_option("server.address", value)
+    config.set_option("server.address", saved)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("address", [None, "", "0.0.0.0", "10.0.0.5"])
+def test_no_accounts_and_no_loopback_address_serves_no_data(app, server_address, address):
+    new, _, _ = app
+    server_address(address)
+    at = new().run()
+    _ok(at)
+    assert [e.value for e in at.error] == [t("login_public_no_accounts")]
+    assert "127.0.0.1" in t("login_public_no_accounts", "en") and "accounts add" in t("login_public_no_accounts", "en")
+    assert len(at.dataframe) == 0 and not at.sidebar.multiselect  # no filters, no data
+    assert not any(t("localhost") in c.value for c in at.caption)  # no banner claiming localhost
+
+
 @pytest.mark.e2e
 def test_login_required_wrong_password_is_one_clear_error(app):
     new, facts, path = app

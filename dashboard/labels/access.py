@@ -9,10 +9,14 @@ LABELS = {
                      "Too many sign-in attempts. Try again in a few minutes."),
     "login_broken_file": ("계정 파일을 읽을 수 없어 대시보드를 열 수 없습니다. 관리자에게 문의하세요.",
                           "The accounts file cannot be read, so the dashboard is closed. Ask the administrator."),
-    "login_public_no_accounts": ("계정이 없는데 외부 주소에서 제공되고 있어 대시보드를 열지 않습니다. "
-                                 "`python -m dashboard serve`로 실행하세요.",
-                                 "No accounts are configured but the server listens beyond localhost, so the "
-                                 "dashboard stays closed. Start it with `python -m dashboard serve`."),
+    "login_public_no_accounts": ("계정이 없는데 서버가 localhost(127.0.0.1)에만 묶여 있지 않아(server.address가 비었거나 "
+                                 "외부 주소) 데이터를 보여 주지 않습니다. `python -m dashboard serve`로 실행하거나 "
+                                 "`streamlit run`에 `--server.address 127.0.0.1`을 주거나, 먼저 계정을 추가하세요: "
+                                 "`python -m dashboard accounts add`.",
+                                 "No accounts are configured and the server is not bound to localhost (server.address "
+                                 "is unset or public), so no data is shown. Start it with `python -m dashboard serve`, "
+                                 "or give `streamlit run` `--server.address 127.0.0.1`, or add an account first: "
+                                 "`python -m dashboard accounts add`."),
     "login_signed_in": ("로그인 계정", "Signed in as"),
     "login_logout": ("로그아웃", "Sign out"),
     "role_admin": ("관리자", "admin"),
