@@ -224,9 +224,21 @@ def _flat(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defused(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with a single quote."""
+    exprs = [pl.when(pl.col(name).str.slice(0, 1).is_in(FORMULA_START)).then("'" + pl.col(name))
+             .otherwise(pl.col(name)).alias(name) for name, dtype in df.schema.items() if dtype == pl.Utf8]
+    return df.with_columns(exprs) if exprs else df
+
+
 def to_csv_bytes(df: pl.DataFrame) -> bytes:
-    """CSV, UTF-8 with a BOM so that Excel shows Korean; nested columns as text."""
-    return b"\xef\xbb\xbf" + _flat(df).write_csv().encode("utf-8")
+    """CSV, UTF-8 with a BOM so that Excel shows Korean; nested columns as text; chat text
+    that a spreadsheet would run as a formula is prefixed with ' (the Parquet keeps it)."""
+    return b"\xef\xbb\xbf" + _defused(_flat(df)).write_csv().encode("utf-8")
 
 
 def to_parquet_bytes(df: pl.DataFrame) -> bytes:
