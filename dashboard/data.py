@@ -73,6 +73,12 @@ def handle(root: str, tz: str | None = None, live: bool = False,
     return _live_handle(root, tz, types) if live else _handle(root, tz, False, types)
 
 
+def live_days(root: str, tz: str | None, types: tuple[str, ...] | None) -> list[date]:
+    """The lake days that today's data reads from PostgreSQL (the live Warehouse's overlay,
+    days the lake may not have yet); empty when PostgreSQL cannot be read."""
+    return list(handle(root, tz, True, types).wh.live_info.get("days") or ())
+
+
 def _call(root: str, fn, *args, **kwargs):
     return _call_on(_handle(root), fn, *args, **kwargs)
 
@@ -149,6 +155,11 @@ def clear_caches() -> None:
 def default_range(first: date, last: date, days: int = DEFAULT_DAYS) -> tuple[date, date]:
     """The last `days` days present in the lake, clipped to its first day."""
     return max(first, last - timedelta(days=days - 1)), last
+
+
+def extend_bounds(first: date, last: date, days: list[date]) -> tuple[date, date]:
+    """(first, last) widened to take in `days`."""
+    return min([first, *days]), max([last, *days])
 
 
 def normalize_range(value, first: date, last: date) -> tuple[date, date]:

@@ -8,15 +8,18 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import psycopg2.extras
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import accounts, audit, data, login, serve_cli, urlstate
 from dashboard.i18n import t
 from tests.lakefixture import build_fixture_lake
+from warehouse.sync import sync
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
 REPO = Path(__file__).resolve().parent.parent
@@ -490,3 +493,56 @@ def test_todays_data_toggle_and_message_types_from_the_url(app, request):
     assert at.multiselect(key="f_types").placeholder == t("sidebar_types_all") and "types" not in at.query_params
     assert int(at.dataframe[0].value["messages"].sum()) == sum(
         1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")
+
+
+def _chat(pg, fk: int, n: int, when: datetime, created: datetime, key: str) -> None:
+    rows = [(fk, "cid-today", f"u{i % 3}", f"닉{i % 3}", f"{key} {i}", "chat", when, created, "{}", f"{key}{i}")
+            for i in range(n)]
+    with pg.cursor() as cur:
+        psycopg2.extras.execute_values(cur, "INSERT INTO stream_chat (channel_fk, chat_channel_id, user_id, nickname,"
+                                       " message, message_type, chat_time, created_at, raw, dedupe_key) VALUES %s",
+                                       rows)
+    pg.commit()
+
+
+@pytest.mark.integration
+def test_todays_data_shows_what_was_collected_after_the_sync(pg, tmp_path, monkeypatch):
+    # the lake ends yesterday (nothing chatted since midnight before the sync); then chat today
+    kst = ZoneInfo("Asia/Seoul")
+    now = datetime.now(UTC) - timedelta(seconds=30)
+    today = now.astimezone(kst).date()
+    yesterday = today - timedelta(days=1)
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '오늘 방송') RETURNING id",
+                    ("d" * 32,))
+        fk = cur.fetchone()[0]
+    noon = datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=kst)
+    _chat(pg, fk, 5, noon, noon + timedelta(seconds=1), "어제")
+    root = tmp_path / "lake"
+    sync(pg, str(root), tz="Asia/Seoul")
+    _chat(pg, fk, 7, now, datetime.now(UTC), "오늘")
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    _ok(at)
+    assert at.date_input(key="f_dates").max == yesterday and at.date_input(key="f_dates").value == (yesterday,) * 2
+    assert list(at.dataframe[0].value["messages"]) == [5]  # the lake only
+    at.toggle(key="f_live").set_value(True).run()
+    _ok(at)
+    dates = at.date_input(key="f_dates")
+    assert dates.max == today and dates.value == (yesterday, today)  # the range follows the newest day
+    assert list(at.dataframe[0].value["messages"]) == [12]
+    assert at.query_params["to"] == today.isoformat() and at.query_params["live"] == "1"
+    at.toggle(key="f_live").set_value(False).run()
+    _ok(at)
+    assert at.date_input(key="f_dates").value == (yesterday,) * 2 and list(at.dataframe[0].value["messages"]) == [5]
+
+    # a shared URL for today alone opens on today's rows with today's data, never with a warning
+    shared = AppTest.from_file(APP, default_timeout=30)
+    shared.query_params.update({"live": "1", "from": today.isoformat(), "to": today.isoformat()})
+    shared.run()
+    _ok(shared)
+    assert not shared.warning and shared.date_input(key="f_dates").value == (today, today)
+    assert list(shared.dataframe[0].value["messages"]) == [7]
+    data.clear_caches()
