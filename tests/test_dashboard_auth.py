@@ -384,6 +384,27 @@ def test_streamer_sees_only_their_channels_even_with_a_tampered_url(app):
 
 
 @pytest.mark.e2e
+def test_overview_shows_lake_wide_totals_to_all_but_streamers(app):
+    new, facts, path = app
+    own = facts["channel_ids"][0]
+    _make(path, ("mgr", "streamer", [own], False), ("ana", "analyst", [], False))
+    lake_wide = t("overview_never_synced").format(days=len(facts["days"]), rows=len(facts["rows"]))  # no state.json
+    ana = _login(new(), "ana")
+    _ok(ana)
+    assert lake_wide in [c.value for c in ana.caption]
+    mgr = _login(new(), "mgr")
+    _ok(mgr)
+    captions = [c.value for c in mgr.caption]
+    assert t("overview_never_synced_only") in captions
+    assert not any(f"{len(facts['rows']):,}" in c for c in captions)
+    assert _summary_channels(mgr) == {own}
+    path.unlink()  # no accounts: the local user sees everything
+    local = new().run()
+    _ok(local)
+    assert lake_wide in [c.value for c in local.caption]
+
+
+@pytest.mark.e2e
 def test_analyst_searches_users_one_channel_at_a_time_unless_granted(app):
     new, facts, path = app
     _make(path, ("ana", "analyst", [], False), ("ana2", "analyst", [], True))
