@@ -19,6 +19,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+import warehouse
 from dashboard import audit, charts_search, data
 from dashboard.i18n import t
 from tests import lakefixture
@@ -139,6 +140,22 @@ def test_user_search_in_a_narrower_filter_counts_only_it(at, lake):
     want = Counter(r["user_id"] for r in rows if r["channel_id"] == cid and "김" in (r["nickname"] or ""))
     assert dict(zip(found["user_id"], found["messages"], strict=True)) == dict(want)
     assert _records()[-2]["channels"] == [cid]
+
+
+def test_user_message_counts_carry_the_coverage_badge_of_the_searched_channels(at, lake):
+    root, _ = lake
+    cid = lakefixture.channel_ids()[2]
+    at.multiselect(key="f_channels").set_value([cid]).run()
+    at.switch_page("app_pages/users.py").run()
+    assert not [m for m in at.markdown if t("coverage_badge") in m.value]  # nothing counted yet
+    at.text_input(key="user_query").input("김").run()
+    _ok(at)
+    start, end = at.date_input(key="f_dates").value
+    with warehouse.open(str(root)) as wh:
+        want = data.coverage_figures(warehouse.coverage(wh, channels=[cid], start=start, end=end))
+    badge = f"{t('coverage_badge')} {want['share'] * 100:.1f}% · " + t("coverage_detail").format(
+        n=want["broadcasts"], gaps=want["gaps"])
+    assert any(badge in m.value for m in at.markdown), [m.value for m in at.markdown]
 
 
 # ---- keyword search -----------------------------------------------------------------------
