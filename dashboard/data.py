@@ -257,4 +257,3 @@ def to_parquet_bytes(df: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
     df.write_parquet(buf, compression="zstd")
     return buf.getvalue()
-
