@@ -117,6 +117,12 @@ def visible_channels(account: Account | None, all_ids: list[str]) -> list[str]:
     return [c for c in all_ids if c in own]
 
 
+def sees_lake_wide(account: Account | None) -> bool:
+    """Whether lake-wide figures (every channel's rows, days, files) may be shown: all but
+    streamers, who see only their own channels."""
+    return account is None or account.role != "streamer"
+
+
 def may_search_across(account: Account | None) -> bool:
     """Whether user search may span several channels at once: admins and the local user
     (no accounts) always; streamers and analysts only when granted."""

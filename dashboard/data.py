@@ -73,6 +73,12 @@ def handle(root: str, tz: str | None = None, live: bool = False,
     return _live_handle(root, tz, types) if live else _handle(root, tz, False, types)
 
 
+def live_days(root: str, tz: str | None, types: tuple[str, ...] | None) -> list[date]:
+    """The lake days that today's data reads from PostgreSQL (the live Warehouse's overlay,
+    days the lake may not have yet); empty when PostgreSQL cannot be read."""
+    return list(handle(root, tz, True, types).wh.live_info.get("days") or ())
+
+
 def _call(root: str, fn, *args, **kwargs):
     return _call_on(_handle(root), fn, *args, **kwargs)
 
@@ -138,32 +144,6 @@ def bounds(root: str) -> tuple[date | None, date | None]:
     return _call(root, warehouse.date_bounds)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def activity(root: str, channels: tuple[str, ...], start: date, end: date, every: str) -> pl.DataFrame:
-    return _call(root, warehouse.activity, _ch(channels), start, end, every=every)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def subscriber_ratio(root: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
-    return _call(root, warehouse.subscriber_ratio, _ch(channels), start, end, every="day")
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def tier_split(root: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
-    return _call(root, warehouse.tier_split, _ch(channels), start, end)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def search_users(root: str, query: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
-    return _call(root, warehouse.search_users, query, channels=_ch(channels), start=start, end=end)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def user_messages(root: str, user_id: str, channels: tuple[str, ...], start: date, end: date) -> pl.DataFrame:
-    out = _call(root, warehouse.user_messages, user_id, channels=_ch(channels), start=start, end=end)
-    return newest_first(out)
-
-
 def clear_caches() -> None:
     """Forget cached query results and the open Warehouse (tests; after a sync)."""
     st.cache_data.clear()
@@ -175,6 +155,11 @@ def clear_caches() -> None:
 def default_range(first: date, last: date, days: int = DEFAULT_DAYS) -> tuple[date, date]:
     """The last `days` days present in the lake, clipped to its first day."""
     return max(first, last - timedelta(days=days - 1)), last
+
+
+def extend_bounds(first: date, last: date, days: list[date]) -> tuple[date, date]:
+    """(first, last) widened to take in `days`."""
+    return min([first, *days]), max([last, *days])
 
 
 def normalize_range(value, first: date, last: date) -> tuple[date, date]:
@@ -231,10 +216,6 @@ def coverage_figures(cov: pl.DataFrame) -> dict | None:
             "share": min(1.0, share), "gaps": gaps}
 
 
-def newest_first(df: pl.DataFrame) -> pl.DataFrame:
-    return df.sort("chat_time", descending=True) if "chat_time" in df.columns else df
-
-
 def user_label(row: dict, messages: str) -> str:
     """Plain-text label of a search result for a select box (never rendered as markdown).
     `messages`: the label of its message count, with {n}: t("users_label_messages")."""
@@ -256,9 +237,21 @@ def _flat(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defused(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with a single quote."""
+    exprs = [pl.when(pl.col(name).str.slice(0, 1).is_in(FORMULA_START)).then("'" + pl.col(name))
+             .otherwise(pl.col(name)).alias(name) for name, dtype in df.schema.items() if dtype == pl.Utf8]
+    return df.with_columns(exprs) if exprs else df
+
+
 def to_csv_bytes(df: pl.DataFrame) -> bytes:
-    """CSV, UTF-8 with a BOM so that Excel shows Korean; nested columns as text."""
-    return b"\xef\xbb\xbf" + _flat(df).write_csv().encode("utf-8")
+    """CSV, UTF-8 with a BOM so that Excel shows Korean; nested columns as text; chat text
+    that a spreadsheet would run as a formula is prefixed with ' (the Parquet keeps it)."""
+    return b"\xef\xbb\xbf" + _defused(_flat(df)).write_csv().encode("utf-8")
 
 
 def to_parquet_bytes(df: pl.DataFrame) -> bytes:
@@ -266,13 +259,3 @@ def to_parquet_bytes(df: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
     df.write_parquet(buf, compression="zstd")
     return buf.getvalue()
-
-
-def open_supports(option: str) -> bool:
-    """Whether warehouse.open takes `option` ("live", "types"): lets the sidebar offer
-    today's data and the message-type filter only where the warehouse has them."""
-    import inspect
-    try:
-        return option in inspect.signature(warehouse.open).parameters
-    except (TypeError, ValueError):
-        return False

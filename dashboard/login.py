@@ -59,7 +59,8 @@ def gate(pages: list) -> accounts.Account | None:
     if not known:
         st.session_state.pop(SESSION_KEY, None)
         address = st.get_option("server.address")
-        if address and address not in LOOPBACK:  # started by hand on a public address
+        if address not in LOOPBACK:  # unset or empty too: Streamlit then listens on every interface
+            log.error("dashboard closed: no accounts, and server.address is %r, not loopback", address)
             st.error(t("login_public_no_accounts"))
             st.stop()
         return None

@@ -8,15 +8,18 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import psycopg2.extras
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import accounts, audit, data, login, serve_cli, urlstate
 from dashboard.i18n import t
 from tests.lakefixture import build_fixture_lake
+from warehouse.sync import sync
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
 REPO = Path(__file__).resolve().parent.parent
@@ -287,6 +290,29 @@ def test_no_accounts_no_login_and_a_localhost_banner_on_every_page(app):
         assert any(t("localhost") in c.value for c in at.caption), page
 
 
+@pytest.fixture
+def server_address():
+    """Set Streamlit's server.address for one test (as `streamlit run` outside the repo root
+    leaves it: unset), then put back what .streamlit/config.toml gave."""
+    from streamlit import config
+    saved = config.get_option("server.address")
+    yield lambda value: config.set_option("server.address", value)
+    config.set_option("server.address", saved)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("address", [None, "", "0.0.0.0", "10.0.0.5"])
+def test_no_accounts_and_no_loopback_address_serves_no_data(app, server_address, address):
+    new, _, _ = app
+    server_address(address)
+    at = new().run()
+    _ok(at)
+    assert [e.value for e in at.error] == [t("login_public_no_accounts")]
+    assert "127.0.0.1" in t("login_public_no_accounts", "en") and "accounts add" in t("login_public_no_accounts", "en")
+    assert len(at.dataframe) == 0 and not at.sidebar.multiselect  # no filters, no data
+    assert not any(t("localhost") in c.value for c in at.caption)  # no banner claiming localhost
+
+
 @pytest.mark.e2e
 def test_login_required_wrong_password_is_one_clear_error(app):
     new, facts, path = app
@@ -355,6 +381,27 @@ def test_streamer_sees_only_their_channels_even_with_a_tampered_url(app):
     assert len(messages) == sum(1 for r in facts["rows"] if r["user_id"] == special and r["channel_id"] == own)
     assert set(messages["channel_id"]) == {own}
     assert set(audit.read()[0]["channels"]) == {own}
+
+
+@pytest.mark.e2e
+def test_overview_shows_lake_wide_totals_to_all_but_streamers(app):
+    new, facts, path = app
+    own = facts["channel_ids"][0]
+    _make(path, ("mgr", "streamer", [own], False), ("ana", "analyst", [], False))
+    lake_wide = t("overview_never_synced").format(days=len(facts["days"]), rows=len(facts["rows"]))  # no state.json
+    ana = _login(new(), "ana")
+    _ok(ana)
+    assert lake_wide in [c.value for c in ana.caption]
+    mgr = _login(new(), "mgr")
+    _ok(mgr)
+    captions = [c.value for c in mgr.caption]
+    assert t("overview_never_synced_only") in captions
+    assert not any(f"{len(facts['rows']):,}" in c for c in captions)
+    assert _summary_channels(mgr) == {own}
+    path.unlink()  # no accounts: the local user sees everything
+    local = new().run()
+    _ok(local)
+    assert lake_wide in [c.value for c in local.caption]
 
 
 @pytest.mark.e2e
@@ -453,26 +500,70 @@ def test_language_switch_changes_labels_and_the_url(app):
 @pytest.mark.e2e
 def test_todays_data_toggle_and_message_types_from_the_url(app, request):
     new, facts, _ = app
-    if data.open_supports("live"):  # today's data reads PostgreSQL: a test database, never .data
-        request.getfixturevalue("pg_url")
+    request.getfixturevalue("pg_url")  # today's data reads PostgreSQL: a test database, never .data
     at = new(live="1", types="donation").run()
     _ok(at)
     assert at.toggle(key="f_live").value is True and at.multiselect(key="f_types").value == ["donation"]
-    captions = [c.value for c in at.sidebar.caption]
-    if data.open_supports("types"):
-        donations = {cid: sum(1 for r in facts["rows"] if r["channel_id"] == cid and r["message_type"] == "donation")
-                     for cid in facts["channel_ids"]}
-        summary = at.dataframe[0].value
-        assert dict(zip(summary["channel_id"], summary["messages"], strict=True)) == donations
-    else:
-        assert t("sidebar_types_unavailable") in captions
-    if data.open_supports("live"):
-        assert at.query_params["live"] == "1"
-    else:
-        assert t("sidebar_live_unavailable") in captions and "live" not in at.query_params
+    donations = {cid: sum(1 for r in facts["rows"] if r["channel_id"] == cid and r["message_type"] == "donation")
+                 for cid in facts["channel_ids"]}
+    summary = at.dataframe[0].value
+    assert dict(zip(summary["channel_id"], summary["messages"], strict=True)) == donations
+    assert at.query_params["live"] == "1"
     at.multiselect(key="f_types").set_value([]).run()  # none picked means all
     _ok(at)
     assert at.multiselect(key="f_types").placeholder == t("sidebar_types_all") and "types" not in at.query_params
-    if data.open_supports("types"):
-        assert int(at.dataframe[0].value["messages"].sum()) == sum(
-            1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")
+    assert int(at.dataframe[0].value["messages"].sum()) == sum(
+        1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")
+
+
+def _chat(pg, fk: int, n: int, when: datetime, created: datetime, key: str) -> None:
+    rows = [(fk, "cid-today", f"u{i % 3}", f"닉{i % 3}", f"{key} {i}", "chat", when, created, "{}", f"{key}{i}")
+            for i in range(n)]
+    with pg.cursor() as cur:
+        psycopg2.extras.execute_values(cur, "INSERT INTO stream_chat (channel_fk, chat_channel_id, user_id, nickname,"
+                                       " message, message_type, chat_time, created_at, raw, dedupe_key) VALUES %s",
+                                       rows)
+    pg.commit()
+
+
+@pytest.mark.integration
+def test_todays_data_shows_what_was_collected_after_the_sync(pg, tmp_path, monkeypatch):
+    # the lake ends yesterday (nothing chatted since midnight before the sync); then chat today
+    kst = ZoneInfo("Asia/Seoul")
+    now = datetime.now(UTC) - timedelta(seconds=30)
+    today = now.astimezone(kst).date()
+    yesterday = today - timedelta(days=1)
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '오늘 방송') RETURNING id",
+                    ("d" * 32,))
+        fk = cur.fetchone()[0]
+    noon = datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=kst)
+    _chat(pg, fk, 5, noon, noon + timedelta(seconds=1), "어제")
+    root = tmp_path / "lake"
+    sync(pg, str(root), tz="Asia/Seoul")
+    _chat(pg, fk, 7, now, datetime.now(UTC), "오늘")
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    _ok(at)
+    assert at.date_input(key="f_dates").max == yesterday and at.date_input(key="f_dates").value == (yesterday,) * 2
+    assert list(at.dataframe[0].value["messages"]) == [5]  # the lake only
+    at.toggle(key="f_live").set_value(True).run()
+    _ok(at)
+    dates = at.date_input(key="f_dates")
+    assert dates.max == today and dates.value == (yesterday, today)  # the range follows the newest day
+    assert list(at.dataframe[0].value["messages"]) == [12]
+    assert at.query_params["to"] == today.isoformat() and at.query_params["live"] == "1"
+    at.toggle(key="f_live").set_value(False).run()
+    _ok(at)
+    assert at.date_input(key="f_dates").value == (yesterday,) * 2 and list(at.dataframe[0].value["messages"]) == [5]
+
+    # a shared URL for today alone opens on today's rows with today's data, never with a warning
+    shared = AppTest.from_file(APP, default_timeout=30)
+    shared.query_params.update({"live": "1", "from": today.isoformat(), "to": today.isoformat()})
+    shared.run()
+    _ok(shared)
+    assert not shared.warning and shared.date_input(key="f_dates").value == (today, today)
+    assert list(shared.dataframe[0].value["messages"]) == [7]
+    data.clear_caches()

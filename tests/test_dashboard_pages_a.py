@@ -274,6 +274,10 @@ def test_broadcasts_page_lists_the_periods_broadcasts_newest_first(app):
     assert len(options) == len(expected) + 1  # and the markup channel's broadcast of 2026-10-09
     assert options[0].endswith(expected[0]["broadcast"])
     assert any(o.endswith(facts["adv_broadcast"]) and ADV_NAME in o for o in options)  # plain text label
+    listing = at.dataframe[0].value  # the same broadcasts as a table, with its downloads
+    assert list(listing["broadcast"]) == [o.rsplit(" · ", 1)[1] for o in options]
+    assert ADV_TITLES[1] in set(listing["title"])  # as typed
+    assert {b.key for b in at.get("download_button")} >= {"broadcast_list_csv", "broadcast_list_parquet"}
     # the period's badge: every broadcast of the default week is a "chat" source one
     by_bc = defaultdict(list)
     for r in user_rows(facts):
@@ -299,7 +303,7 @@ def test_broadcast_report_numbers_and_title_timeline(app):
     donations = [r for r in rows if r["message_type"] == "donation"]
     assert metrics[t("broadcasts_amount")] == f"{sum(r['pay_amount'] or 0 for r in donations):,}"
     assert f"{t('broadcasts_title')}: {POLLS_0[-1][1]}" in at.text[0].value
-    changes = at.dataframe[0].value
+    changes = at.dataframe[1].value
     assert list(changes["event"]) == ["open", "poll", "poll", "poll", "close"]  # the unchanged poll left out
     assert list(changes["live_title"])[1:4] == [POLLS_0[0][1], POLLS_0[2][1], POLLS_0[3][1]]
     assert list(changes["offset"])[2:4] == ["1:00", "1:30"]
@@ -308,11 +312,11 @@ def test_broadcast_report_numbers_and_title_timeline(app):
     assert sum(chart[0]["y"]) == len(rows)
     assert [p[3] for p in POLLS_0] == chart[1]["y"]  # viewers
     assert any("capture_interval" in m.value and "%" in m.value for m in at.markdown)  # this broadcast's badge
-    top = at.dataframe[3].value
+    top = at.dataframe[4].value
     counts = Counter(r["user_id"] for r in rows if is_chatter(r))
     assert list(zip(top["user_id"], top["messages"], strict=True)) == sorted(
         counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-    donors = at.dataframe[4].value
+    donors = at.dataframe[5].value
     assert int(donors["amount"].sum()) == sum(r["pay_amount"] or 0 for r in donations)
 
 
@@ -333,10 +337,10 @@ def test_broadcast_markup_title_nicknames_show_as_typed(app):
     _page(at, "broadcasts")
     _pick(at, facts["adv_channel"], facts["adv_broadcast"])
     assert f"{t('broadcasts_title')}: {ADV_TITLES[1]}" in at.text[0].value
-    changes = at.dataframe[0].value
+    changes = at.dataframe[1].value
     assert list(changes["live_title"])[1:3] == list(ADV_TITLES)
-    assert set(at.dataframe[3].value["nickname"]) == set(ADV_NICKS)
-    assert at.dataframe[4].value["donor"].iloc[0] == ADV_NICKS[0]
+    assert set(at.dataframe[4].value["nickname"]) == set(ADV_NICKS)
+    assert at.dataframe[5].value["donor"].iloc[0] == ADV_NICKS[0]
     hover = [tr.get("hovertext") for tr in _spec(at, 0)["data"] if tr.get("hovertext")]
     assert hover and all("<" not in h[0] for h in hover)
     assert any("&lt;script&gt;alert(2)&lt;/script&gt;" in h[0] for h in hover)

@@ -5,7 +5,9 @@ rows written."""
 from __future__ import annotations
 
 import copy
+import csv
 import hashlib
+import io
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -14,8 +16,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+import warehouse
 from dashboard import audit, charts_search, data
 from dashboard.i18n import t
 from tests import lakefixture
@@ -30,6 +34,7 @@ CHATTY = "u" + hashlib.md5(b"chatty").hexdigest()
 SCRIPT_NICK, BOLD_NICK = "<script>alert(1)</script>", "**bold**"
 HOSTILE_MSG = "**굵게** <b>x</b> [link](javascript:alert(1)) 대박"
 CHATTY_LINES = 230  # 3 pages of 100
+FORMULA_NICK, FORMULA_MSG = "@수식", "=1+1"  # what a spreadsheet would run
 
 
 def _extra_rows(base: list[dict]) -> list[dict]:
@@ -54,6 +59,7 @@ def _extra_rows(base: list[dict]) -> list[dict]:
     for ch in (0, 2):
         add(ch, start + timedelta(hours=3), "u" + hashlib.md5(b"xss").hexdigest(), SCRIPT_NICK, HOSTILE_MSG)
         add(ch, start + timedelta(hours=4), "u" + hashlib.md5(b"bold").hexdigest(), BOLD_NICK, "**bold** 대박")
+    add(1, start + timedelta(hours=5), "u" + hashlib.md5(b"formula").hexdigest(), FORMULA_NICK, FORMULA_MSG)
     return rows
 
 
@@ -135,6 +141,22 @@ def test_user_search_in_a_narrower_filter_counts_only_it(at, lake):
     want = Counter(r["user_id"] for r in rows if r["channel_id"] == cid and "김" in (r["nickname"] or ""))
     assert dict(zip(found["user_id"], found["messages"], strict=True)) == dict(want)
     assert _records()[-2]["channels"] == [cid]
+
+
+def test_user_message_counts_carry_the_coverage_badge_of_the_searched_channels(at, lake):
+    root, _ = lake
+    cid = lakefixture.channel_ids()[2]
+    at.multiselect(key="f_channels").set_value([cid]).run()
+    at.switch_page("app_pages/users.py").run()
+    assert not [m for m in at.markdown if t("coverage_badge") in m.value]  # nothing counted yet
+    at.text_input(key="user_query").input("김").run()
+    _ok(at)
+    start, end = at.date_input(key="f_dates").value
+    with warehouse.open(str(root)) as wh:
+        want = data.coverage_figures(warehouse.coverage(wh, channels=[cid], start=start, end=end))
+    badge = f"{t('coverage_badge')} {want['share'] * 100:.1f}% · " + t("coverage_detail").format(
+        n=want["broadcasts"], gaps=want["gaps"])
+    assert any(badge in m.value for m in at.markdown), [m.value for m in at.markdown]
 
 
 # ---- keyword search -----------------------------------------------------------------------
@@ -222,6 +244,44 @@ def test_search_and_audit_headers_and_chart_follow_the_language(lake, monkeypatc
     assert len(app.dataframe) == 1
     assert_headers_follow(app, lang)
     data.clear_caches()
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """{file name: bytes} of every download button drawn (Streamlit's own media store,
+    watched, not replaced)."""
+    files: dict[str, bytes] = {}
+    store = MemoryMediaFileStorage.load_and_get_id
+
+    def watched(self, path_or_data, mimetype, kind, filename=None):
+        files[filename] = path_or_data
+        return store(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", watched)
+    return files
+
+
+def test_csv_download_defuses_formulas_and_parquet_keeps_the_text(at, downloads):
+    at.switch_page("app_pages/keywords.py").run()
+    at.text_input(key="kw_query").input(FORMULA_MSG).run()
+    _ok(at)
+    assert list(at.dataframe[1].value["message"]) == [FORMULA_MSG]  # shown as typed
+    csv = next(v for k, v in downloads.items() if k.startswith("keyword_p1_") and k.endswith(".csv"))
+    parquet = next(v for k, v in downloads.items() if k.startswith("keyword_p1_") and k.endswith(".parquet"))
+    from_csv = pl.read_csv(io.StringIO(csv.decode("utf-8-sig")))
+    assert from_csv.select("nickname", "message").row(0) == ("'" + FORMULA_NICK, "'" + FORMULA_MSG)
+    assert pl.read_parquet(io.BytesIO(parquet)).select("nickname", "message").row(0) == (FORMULA_NICK, FORMULA_MSG)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=1+1", "'=1+1"), ("+82", "'+82"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+    ("\rx", "'\rx"), ("a=1", "a=1"), ("ㅋㅋ", "ㅋㅋ"), ("", ""), (None, ""),
+])
+def test_csv_prefixes_text_a_spreadsheet_would_run(cell, written):
+    df = pl.DataFrame({"message": [cell], "n": [-1]})
+    header, row = csv.reader(io.StringIO(data.to_csv_bytes(df).decode("utf-8-sig"), newline=""))
+    assert header == ["message", "n"] and row == [written, "-1"]  # numbers are not text: kept
 
 
 # ---- the figure ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""방송 (Broadcasts): pick one broadcast that started in the period; one report of it —
-timeline with title and category changes, peaks, top chatters, donations, coverage."""
+"""방송 (Broadcasts): the broadcasts that started in the period (a table to download); one
+report of the one picked — timeline with title and category changes, peaks, top chatters,
+donations, coverage."""
 import polars as pl
 import streamlit as st
 
@@ -27,6 +28,11 @@ if listing.is_empty():
     st.stop()
 badge(listing, t("coverage_badge") + " · " + t("coverage_detail").format(
     n=listing.height, gaps=data.coverage_figures(listing)["gaps"]))
+with st.expander(f"{t('broadcasts_list')} ({listing.height:,})"):
+    widgets.table(listing, widgets.stem("broadcasts", f), key="broadcast_list", column_config=summaries.headers(
+        listing.columns, t, title=t("broadcasts_title"), category=t("broadcasts_category"),
+        minutes=t("broadcasts_minutes"), coverage=st.column_config.ProgressColumn(
+            t("coverage_badge"), format="percent", min_value=0, max_value=1)))
 
 rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
 untitled = t("broadcasts_untitled")

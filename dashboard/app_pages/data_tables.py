@@ -3,7 +3,7 @@ filter's range — and the last sync's state. Lake-wide figures (all channels' r
 sizes, state.json) are hidden from streamers, who see only their own channels."""
 import streamlit as st
 
-from dashboard import charts_data, data, summaries
+from dashboard import accounts, charts_data, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import LABELS, current_lang, t
 from warehouse.queries_catalog import PREVIEW_LIMIT
@@ -11,7 +11,7 @@ from warehouse.queries_catalog import PREVIEW_LIMIT
 f = widgets.require_filters()
 st.title(t("data_title"))
 account = getattr(f, "account", None)
-lake_wide = account is None or getattr(account, "role", None) != "streamer"  # as accounts.visible_channels
+lake_wide = accounts.sees_lake_wide(account)
 
 # -- sync status -----------------------------------------------------------------------
 st.subheader(t("data_sync"))

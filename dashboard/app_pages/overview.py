@@ -1,9 +1,10 @@
 """개요 (Overview): every channel in the filter at a glance — messages, chatters,
 subscriber share, donations, a daily trend, broadcasts and their coverage — and the
-lake's last sync."""
+lake's last sync (with the lake's days and rows, except for streamers: those count every
+channel)."""
 import streamlit as st
 
-from dashboard import data, summaries
+from dashboard import accounts, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import t
 
@@ -12,9 +13,11 @@ st.title(t("page_overview"))
 
 status = data.query(f, "sync_status", scoped=False)
 rows = status["tables"].get("chat", 0)
-if status["last_sync"] is not None:
-    st.caption(t("overview_last_sync").format(when=f"{status['last_sync']:%Y-%m-%d %H:%M %Z}",
-                                              days=status["days"], rows=rows))
+when = f"{status['last_sync']:%Y-%m-%d %H:%M %Z}" if status["last_sync"] is not None else None
+if not accounts.sees_lake_wide(f.account):  # a streamer: no figures of other channels' rows and days
+    st.caption(t("overview_last_sync_when").format(when=when) if when else t("overview_never_synced_only"))
+elif when:
+    st.caption(t("overview_last_sync").format(when=when, days=status["days"], rows=rows))
 else:
     st.caption(t("overview_never_synced").format(days=status["days"], rows=rows))
 

@@ -33,6 +33,7 @@ st.subheader(t("search_results"))
 if found.is_empty():
     st.info(t("no_results"))
     st.stop()
+widgets.coverage_badge(f, scope)  # the message counts below are of what was captured
 widgets.table(found, widgets.stem("user_search", f), key="found",
               column_config=summaries.headers(found.columns, t))
 

@@ -15,6 +15,7 @@ from dashboard.i18n import DEFAULT_LANG, LANG_KEY, LANGS, t
 log = logging.getLogger(__name__)
 
 _STATE_KEY = "_dashboard_filters"
+_LAST_KEY = "_dashboard_last_day"  # the newest day the date picker offered on the last run
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,6 @@ def sidebar_filters(account=None) -> Filters | None:
         st.session_state["f_channels"] = kept or list(allowed)
     else:  # never trust state either: only what this account may see
         st.session_state["f_channels"] = [c for c in st.session_state["f_channels"] if c in names]
-    if "f_dates" not in st.session_state:
-        value, bad = urlstate.dates(q.get("from"), q.get("to"), first, last, data.default_range(first, last))
-        if bad:
-            st.warning(t("sidebar_url_bad_dates"))
-        st.session_state["f_dates"] = value
-    elif any(d < first or d > last for d in st.session_state["f_dates"] or ()):  # the lake moved
-        st.session_state["f_dates"] = data.normalize_range(st.session_state["f_dates"], first, last)
     if "f_types" not in st.session_state:
         kept, dropped = urlstate.pick(q.get("types"), urlstate.TYPES)
         if dropped:
@@ -94,6 +88,10 @@ def sidebar_filters(account=None) -> Filters | None:
     _seed("f_live", urlstate.flag(q.get("live")))
     zones = urlstate.zones(data.display_tz())
     _seed("f_tz", urlstate.choice(q.get("tz"), zones, zones[0]))
+    if st.session_state["f_live"]:  # today's data: also the days only PostgreSQL holds yet
+        first, last = data.extend_bounds(first, last, data.live_days(
+            root, st.session_state["f_tz"], _types(st.session_state["f_types"])))
+    _seed_dates(q, first, last)
 
     with st.sidebar:
         st.header(t("filters"))
@@ -118,12 +116,27 @@ def sidebar_filters(account=None) -> Filters | None:
     return filters
 
 
+def _seed_dates(q, first: date, last: date) -> None:
+    """session_state's date range: from the URL on a session's first run, then kept within
+    [first, last]; a range that ended on the newest day follows it when days are added
+    (today's data switched on)."""
+    if "f_dates" not in st.session_state:
+        value, bad = urlstate.dates(q.get("from"), q.get("to"), first, last, data.default_range(first, last))
+        if bad:
+            st.warning(t("sidebar_url_bad_dates"))
+        st.session_state["f_dates"] = value
+    else:
+        picked = tuple(st.session_state["f_dates"] or ())
+        if any(d < first or d > last for d in picked):  # the lake moved, or today's data went off
+            st.session_state["f_dates"] = data.normalize_range(picked, first, last)
+        elif picked and picked[-1] == st.session_state.get(_LAST_KEY) and picked[-1] < last:
+            st.session_state["f_dates"] = (picked[0], last)
+    st.session_state[_LAST_KEY] = last
+
+
 def _types(picked: list[str]) -> tuple[str, ...] | None:
     """The message types to keep, None for all (none picked, or every one)."""
     if not picked or set(picked) == set(urlstate.TYPES):
-        return None
-    if not data.open_supports("types"):
-        st.sidebar.caption(t("sidebar_types_unavailable"))
         return None
     return tuple(picked)
 
@@ -131,9 +144,6 @@ def _types(picked: list[str]) -> tuple[str, ...] | None:
 def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None) -> bool:
     """Whether today's data is added; says in the sidebar what was added (or why not)."""
     if not on:
-        return False
-    if not data.open_supports("live"):
-        st.sidebar.caption(t("sidebar_live_unavailable"))
         return False
     info = getattr(data.handle(root, tz, True, types).wh, "live_info", None) or {}
     if info.get("error"):

@@ -9,10 +9,14 @@ LABELS = {
                      "Too many sign-in attempts. Try again in a few minutes."),
     "login_broken_file": ("계정 파일을 읽을 수 없어 대시보드를 열 수 없습니다. 관리자에게 문의하세요.",
                           "The accounts file cannot be read, so the dashboard is closed. Ask the administrator."),
-    "login_public_no_accounts": ("계정이 없는데 외부 주소에서 제공되고 있어 대시보드를 열지 않습니다. "
-                                 "`python -m dashboard serve`로 실행하세요.",
-                                 "No accounts are configured but the server listens beyond localhost, so the "
-                                 "dashboard stays closed. Start it with `python -m dashboard serve`."),
+    "login_public_no_accounts": ("계정이 없는데 서버가 localhost(127.0.0.1)에만 묶여 있지 않아(server.address가 비었거나 "
+                                 "외부 주소) 데이터를 보여 주지 않습니다. `python -m dashboard serve`로 실행하거나 "
+                                 "`streamlit run`에 `--server.address 127.0.0.1`을 주거나, 먼저 계정을 추가하세요: "
+                                 "`python -m dashboard accounts add`.",
+                                 "No accounts are configured and the server is not bound to localhost (server.address "
+                                 "is unset or public), so no data is shown. Start it with `python -m dashboard serve`, "
+                                 "or give `streamlit run` `--server.address 127.0.0.1`, or add an account first: "
+                                 "`python -m dashboard accounts add`."),
     "login_signed_in": ("로그인 계정", "Signed in as"),
     "login_logout": ("로그아웃", "Sign out"),
     "role_admin": ("관리자", "admin"),
@@ -22,16 +26,12 @@ LABELS = {
     "sidebar_timezone": ("시간대", "Timezone"),
     "sidebar_types": ("메시지 종류", "Message types"),
     "sidebar_types_all": ("모든 종류", "All types"),
-    "sidebar_types_unavailable": ("메시지 종류 필터는 이 버전의 데이터 저장소에서 아직 지원되지 않습니다.",
-                                  "The message-type filter is not supported by this warehouse version yet."),
     "sidebar_live": ("오늘 데이터 포함", "Include today's data"),
     "sidebar_live_help": ("마지막 동기화 이후 수집된 채팅을 PostgreSQL에서 읽어 함께 보여 줍니다.",
                           "Adds the chat collected since the last sync, read from PostgreSQL."),
     "sidebar_live_rows": ("오늘 데이터: {days}일치 {rows:,}행 추가 ({read_at} 기준)",
                           "Today's data: {rows:,} rows over {days} day(s) added (read {read_at})"),
     "sidebar_live_error": ("오늘 데이터를 읽지 못했습니다:", "Today's data could not be read:"),
-    "sidebar_live_unavailable": ("오늘 데이터는 이 버전의 데이터 저장소에서 아직 지원되지 않습니다.",
-                                 "Today's data is not supported by this warehouse version yet."),
     "sidebar_url_dropped": ("주소(URL)의 채널 중 볼 수 없는 채널 {n}개를 제외했습니다.",
                             "{n} channel(s) in the URL are not available to you and were dropped."),
     "sidebar_url_bad_dates": ("주소(URL)의 기간이 올바르지 않아 기본 기간을 보여 줍니다.",

@@ -3,6 +3,11 @@ Data and Audit pages. Same ``col_a_<API column name>`` keys as columns_a.py (one
 so summaries.headers finds a column whichever page shows it); the data keep their API
 names, so downloads match the analyst API."""
 LABELS = {
+    # Broadcasts (the period's list)
+    "col_a_started": ("시작", "Started"),
+    "col_a_ended": ("종료", "Ended"),
+    "col_a_captured_minutes": ("수집한 시간 (분)", "Captured minutes"),
+    "col_a_source": ("시간 출처", "Times from"),
     # Subscribers
     "col_a_subscriber_messages": ("구독자 메시지", "Subscriber messages"),
     "col_a_message_share": ("구독자 비율 (메시지)", "Subscriber share (messages)"),

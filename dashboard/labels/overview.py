@@ -10,6 +10,8 @@ LABELS = {
                            "Last sync: {when} · {days} day(s) · {rows:,} chat rows"),
     "overview_never_synced": ("동기화 기록 없음 (state.json이 없는 레이크) · {days}일치 · 채팅 {rows:,}행",
                               "No sync recorded (the lake has no state.json) · {days} day(s) · {rows:,} chat rows"),
+    "overview_last_sync_when": ("마지막 동기화: {when}", "Last sync: {when}"),
+    "overview_never_synced_only": ("동기화 기록 없음", "No sync recorded"),
     "overview_col_channel": ("채널", "Channel"),
     "overview_col_messages": ("메시지", "Messages"),
     "overview_col_chatters": ("채팅 참여자", "Chatters"),
