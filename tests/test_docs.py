@@ -109,3 +109,23 @@ def test_troubleshooting_check_fails_on_an_invented_message():
     assert not _printed("refusing to listen on … without a password", texts)
     # a docstring's words are not a message (collector/ingest_cli.py says this in its docstring only)
     assert not _printed("Without INGEST_API_KEY it only listens on a loopback address", texts)
+
+
+def test_readme_duckdb_query_on_the_lake_runs_and_counts_right(tmp_path):
+    """The README's DuckDB query for engines elsewhere, run by plain DuckDB (no project
+    code) on a fixture lake with the s3:// path swapped for the local one; its answer
+    matches the analyst API's."""
+    import duckdb
+
+    import warehouse
+    from tests.lakefixture import build_fixture_lake
+
+    block = re.search(r"```sql\n(SELECT day, channel_id.*?)```", README, re.S).group(1)
+    build_fixture_lake(tmp_path)
+    query = block.replace("s3://bucket/prefix", str(tmp_path)).replace("DATE '2026-11-01'", "DATE '2000-01-01'")
+    assert query != block
+    got = duckdb.sql(query).pl()
+    api = warehouse.activity(warehouse.open(str(tmp_path)), every="day")
+    assert got["messages"].sum() == api["messages"].sum() > 0
+    assert sorted(zip(got["channel_id"], got["day"], got["messages"], strict=True)) == sorted(
+        zip(api["channel_id"], [b.date() for b in api["bucket"]], api["messages"], strict=True))
