@@ -48,7 +48,7 @@ test: install-dev ## run the whole test suite (real PostgreSQL, simulator, AppTe
 test-fast: install-dev ## unit tests only (nothing running)
 	$(PY) -m pytest -m unit $(ARGS)
 
-bench: install-dev ## time sync and queries beside DuckDB's postgres scanner, COPY and PostgreSQL: make bench [ARGS="--rows 10000000"]
+bench: install-dev ## time sync, queries and dashboard pages beside DuckDB's postgres scanner, COPY, PostgreSQL and a hello-world page: make bench [ARGS="--rows 10000000"]
 	$(PY) bench/run.py $(ARGS)
 
 screenshots: install-dev ## refresh docs/screenshots/ from the browser tests (Chromium)

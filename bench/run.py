@@ -1,8 +1,8 @@
-"""`make bench`: time our sync and our queries beside a peer or a physical limit, in ONE
-run on the same data, and report ratios.
+"""`make bench`: time our sync, our queries and the dashboard's pages beside a peer, a
+physical limit or a hello-world page, in ONE run on the same data, and report ratios.
 
     .venv/bin/python bench/run.py                      # 1M rows (a few minutes on 2 cores)
-    .venv/bin/python bench/run.py --rows 200000        # smoke check (< 1 min)
+    .venv/bin/python bench/run.py --rows 200000 --no-dashboard   # smoke check (< 1 min)
     .venv/bin/python bench/run.py --rows 10000000      # the size the issue's targets are for
 
 Prints a table, writes bench/results/latest.json. Exit 0 unless something broke (a missed
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench import datagen, query_bench, sync_bench  # noqa: E402
+from bench import dashboard_bench, datagen, query_bench, sync_bench  # noqa: E402
 
 log = logging.getLogger("bench")
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
@@ -79,6 +79,7 @@ def print_report(res: dict) -> None:
     print(f"   {'question':<30}{'lake p50':>10}{'pg p50':>10}{'speed-up':>10}  target >= 10x")
     for name, r in q["speedup"].items():
         print(f"   {name:<30}{r['lake_p50_ms']:>10.1f}{r['pg_p50_ms']:>10.1f}{r['speedup']:>9.1f}x  {r['result']}")
+    dashboard_bench.print_report(res["dashboard"], res["lake_rows"])
     print(f"\n   total {res['seconds']}s; JSON: {res['json']}")
 
 
@@ -107,12 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="chat rows for the sync benchmark (default 1M)")
     ap.add_argument("--lake-rows", type=int, default=None,
-                    help="grow PostgreSQL to this many rows and sync again before the query benchmark")
+                    help="grow PostgreSQL to this many rows and sync again before the query and dashboard benchmarks")
     ap.add_argument("--base-rows", type=int, default=100_000,
                     help="realistic rows made through the parser and the sink; the rest are SQL copies")
     ap.add_argument("--reps", type=int, default=20, help="warm repetitions per lake query (default 20)")
     ap.add_argument("--pg-reps", type=int, default=5, help="warm repetitions per PostgreSQL query (default 5)")
     ap.add_argument("--no-peer", action="store_true", help="skip the DuckDB postgres-scanner peer")
+    ap.add_argument("--no-dashboard", action="store_true", help="skip the dashboard pages in Chromium")
+    ap.add_argument("--dashboard-reps", type=int, default=3, help="warm visits per dashboard page (default 3)")
     ap.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
@@ -140,6 +143,13 @@ def main(argv: list[str] | None = None) -> int:
             res["lake_rows"] = res["lake_sync"]["rows"]
         res["users_index"] = users_index_step(lake, a.reps)
         res["queries"] = query_bench.run(lake, srv.url, reps=a.reps, pg_reps=a.pg_reps)
+        res["dashboard"] = {"skipped": "--no-dashboard"}
+        if not a.no_dashboard:
+            try:
+                res["dashboard"] = dashboard_bench.run(lake, a.dashboard_reps)
+            except Exception as exc:  # the browser step must not cost the run its other figures
+                log.exception("dashboard benchmark failed")
+                res["dashboard"] = {"skipped": f"failed: {exc}"}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     res["load_after"] = [round(x, 2) for x in os.getloadavg()]
