@@ -102,12 +102,18 @@ def settle(page: Page, title_key: str) -> None:
 
 
 def rerun_done(page: Page) -> None:
-    """After an interaction: wait for the run to end. The status widget is not there the
-    instant a run starts (a page's title was seen before it), so give it time to appear
-    before waiting for it to go."""
+    """After an interaction: wait for the run to end and its elements to be drawn. The
+    status widget is not there the instant a run starts (a short run may never show it),
+    so give it time to appear before waiting for it to go; then charts and tables, whose
+    code loads lazily, must have replaced their skeletons."""
     page.wait_for_timeout(700)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT)
-    page.wait_for_timeout(800)  # let plotly and glide-data-grid paint
+    page.wait_for_function(_DRAWN, timeout=TIMEOUT)
+    page.wait_for_timeout(500)  # let plotly and glide-data-grid paint
+
+
+_DRAWN = """() => !document.querySelector('[data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))"""
 
 
 def metric(page: Page, label: str):

@@ -125,6 +125,27 @@ def test_streamer_cannot_reach_another_channel_by_editing_the_url(server, page):
     assert "감사 로그" not in page.inner_text("body")
 
 
+@pytest.mark.parametrize("name", ["mgr", "ana"])
+@pytest.mark.parametrize("shown", ["channel", "broadcasts"])
+def test_a_page_picker_in_the_url_opens_only_a_visible_channel(server, page, shown, name):
+    """The Channel page's `channel` and the Broadcasts page's `broadcast` in the URL name a
+    channel the streamer may not see: they get their own channel instead, while an analyst
+    (who may see it) gets the one the URL names."""
+    url, facts, _ = server
+    ids, names = facts["channel_ids"], facts["channel_names"]
+    own, other = ids[0], ids[1]  # ids[1]: neither default pick (busiest channel: ids[2]; first broadcast: ids[0])
+    param = {"channel": f"channel={other}", "broadcasts": f"broadcast={other}:CH{other[:4]}"}[shown]
+    _sign_in(page, f"{url}/{checks.PATHS[shown]}?{param}", name)
+    checks.settle(page, checks.TITLES[shown])
+    if name == "mgr":
+        checks.check_page(page, shown, facts, [own], streamer=True)
+        assert names[own] in checks.main_select(page)
+        assert not any(names[c] in page.inner_text("body") for c in ids[1:]) and other not in page.url
+    else:
+        assert names[other] in checks.main_select(page)
+        assert checks.busiest(facts, ids) != other
+
+
 def test_admin_searches_downloads_and_reads_the_audit_log(server, page, tmp_path):
     url, facts, audit_file = server
     _sign_in(page, f"{url}/keywords", "boss")
