@@ -51,8 +51,8 @@ test-fast: install-dev ## unit tests only (nothing running)
 bench: install-dev ## time sync, queries and dashboard pages beside DuckDB's postgres scanner, COPY, PostgreSQL and a hello-world page: make bench [ARGS="--rows 10000000"]
 	$(PY) bench/run.py $(ARGS)
 
-screenshots: install-dev ## refresh docs/screenshots/ from the browser tests (Chromium)
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_dashboard_browser.py
+screenshots: install-dev ## refresh every docs/screenshots/ image from both browser test files (Chromium)
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_dashboard_browser.py tests/test_dashboard_browser_auth.py
 
 lint: install-dev ## ruff over the code
 	$(PY) -m ruff check .

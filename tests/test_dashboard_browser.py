@@ -1,6 +1,8 @@
 """The dashboard in a real browser: `streamlit run` on loopback over the fixture lake,
-Debian's Chromium driven by Playwright. Saves one screenshot per page: to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (`make
-screenshots`), else to the test's temporary folder, so a test run leaves git clean."""
+Debian's Chromium driven by Playwright. Each page is checked against figures counted from
+the fixture lake (tests/browser_checks.py) and saved as one screenshot: to docs/screenshots/
+with UPDATE_SCREENSHOTS=1 (`make screenshots`), else to the test's temporary folder, so a
+test run leaves git clean."""
 from __future__ import annotations
 
 import os
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import browser_checks as checks
 from tests.lakefixture import build_fixture_lake
 
 pytestmark = pytest.mark.e2e
@@ -22,9 +25,9 @@ SHOTS = REPO / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-# url path (st.Page derives it from the file name) -> screenshot name
-PAGES = {"": "overview", "channel": "channel", "broadcasts": "broadcasts", "subscribers": "subscribers",
-         "donations": "donations", "users": "users", "data_tables": "data"}
+# url path -> screenshot name; the keyword and audit pages are shot signed in, by
+# test_dashboard_browser_auth.py
+PAGES = {path: name for name, path in checks.PATHS.items() if name not in ("keywords", "audit")}
 
 
 def _free_port() -> int:
@@ -87,42 +90,21 @@ def browser():
         b.close()
 
 
-def _wait_until_done(page, ready_selector: str) -> None:
-    """Streamlit has finished this run: the content is there and the status widget is gone."""
-    page.wait_for_selector(ready_selector, state="visible", timeout=30_000)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
-    page.wait_for_timeout(800)  # let plotly and glide-data-grid paint before the screenshot
-
-
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_renders_in_chromium(server, browser, path, tmp_path):
     url, facts = server
+    name = PAGES[path]
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     try:
         page.goto(f"{url}/{path}", wait_until="domcontentloaded")
-        if PAGES[path] == "users":
-            box = page.get_by_label("닉네임", exact=False)
-            box.wait_for(state="visible", timeout=30_000)
-            box.fill("김")
-            box.press("Enter")
-            _wait_until_done(page, '[data-testid="stDataFrame"] >> nth=1')
-        elif PAGES[path] in ("overview", "data"):  # tables first (overview: a trend column; data: its chart is in a tab)
-            _wait_until_done(page, '[data-testid="stDataFrame"]')
-        else:
-            _wait_until_done(page, ".js-plotly-plot")
-        assert page.locator('[data-testid="stException"]').count() == 0
-        body = page.inner_text("body")
-        assert "Traceback" not in body
-        assert "localhost" in body
-        names = [n for n in facts["channel_names"].values()]
-        if PAGES[path] == "users":
-            assert "김" in body or any(n in body for n in names)
-        else:
-            # the sidebar's channel chips and the chart legend show the Korean names
-            assert any(n in body for n in names), body[:500]
+        checks.settle(page, checks.TITLES[name])
+        if name in checks.SEARCH:
+            checks.search(page, name)
+        assert "localhost" in page.inner_text("body")
+        checks.check_page(page, name, facts, facts["channel_ids"])
         shots = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
         shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / f"{PAGES[path]}.png"), full_page=True)
-        assert (shots / f"{PAGES[path]}.png").stat().st_size > 10_000  # a blank page is far smaller
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        assert (shots / f"{name}.png").stat().st_size > 10_000  # a blank page is far smaller
     finally:
         page.close()

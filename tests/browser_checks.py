@@ -1,0 +1,212 @@
+"""What each dashboard page must show in the browser, computed in plain Python from the
+fixture lake's rows (tests/lakefixture.py), never through the warehouse; and the DOM
+helpers that read it back. Shared by test_dashboard_browser.py (no accounts) and
+test_dashboard_browser_auth.py (each role).
+
+Figures are read from st.metric and from text elements: tables are drawn on a canvas
+(glide-data-grid), so their cells are checked through the downloads instead."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+
+from playwright.sync_api import Page, expect
+
+from dashboard import i18n
+
+# page name (screenshot name) -> url path (st.Page derives it from the file name)
+PATHS = {"overview": "", "channel": "channel", "broadcasts": "broadcasts", "subscribers": "subscribers",
+         "donations": "donations", "users": "users", "keywords": "keywords", "data": "data_tables",
+         "audit": "audit"}
+TITLES = {"overview": "page_overview", "channel": "page_channel", "broadcasts": "page_broadcasts",
+          "subscribers": "page_subscribers", "donations": "don_title", "users": "page_users",
+          "keywords": "kw_page_title", "data": "data_title", "audit": "audit_page_title"}
+# what the search pages are given: one user's exact nickname, a phrase of many messages
+SEARCH = {"users": ("search_prompt", "김철수"), "keywords": ("kw_prompt", "메시지 1")}
+TIMEOUT = 30_000
+
+
+def t(key: str) -> str:
+    """A Korean label (the default language), without asking for a Streamlit session."""
+    return i18n.t(key, "ko")
+
+
+# -- the fixture lake, counted in plain Python -------------------------------------------
+
+def lines(facts: dict, channels, days=None) -> list[dict]:
+    """The user lines (system lines excluded, as everywhere in the dashboard) of `channels`
+    on `days` (default: every day of the lake)."""
+    chans = set(channels)
+    return [r for r in facts["rows"] if r["channel_id"] in chans and r["user_id"] != "SYSTEM_MESSAGE"
+            and (days is None or r["day"] in days)]
+
+
+def donations(facts: dict, channels, days=None) -> dict[str, dict]:
+    """{channel id: {donations, amount, anonymous}} over the donation lines."""
+    out: dict[str, dict] = {}
+    for r in lines(facts, channels, days):
+        if r["message_type"] == "donation":
+            d = out.setdefault(r["channel_id"], {"donations": 0, "amount": 0, "anonymous": 0})
+            d["donations"] += 1
+            d["amount"] += r["pay_amount"] or 0
+            d["anonymous"] += bool(r["is_anonymous"])
+    return out
+
+
+def busiest(facts: dict, channels) -> str:
+    """The channel with the most lines (ties: the smaller id), which the Channel page opens on."""
+    n = Counter(r["channel_id"] for r in lines(facts, channels))
+    return min(channels, key=lambda c: (-n[c], c))
+
+
+def top10_share(facts: dict, channel: str) -> float:
+    rows = lines(facts, [channel])
+    per_user = Counter(r["user_id"] for r in rows if r["user_id"] != "anonymous")
+    top = sorted(per_user.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    return sum(n for _, n in top) / len(rows)
+
+
+def broadcast_figures(facts: dict, channel: str) -> tuple[str, ...]:
+    """(messages, chatters, donations, amount) of the channel's one broadcast, as displayed."""
+    rows = lines(facts, [channel])
+    chatters = {r["user_id"] for r in rows if r["user_id"] != "anonymous"}
+    d = donations(facts, [channel])[channel]
+    return tuple(f"{v:,}" for v in (len(rows), len(chatters), d["donations"], d["amount"]))
+
+
+def donation_metrics(facts: dict, channels, days=None) -> dict[str, str]:
+    per = donations(facts, channels, days).values()
+    n, amount, anon = (sum(d[k] for d in per) for k in ("donations", "amount", "anonymous"))
+    return {t("don_count"): f"{n:,}", t("don_amount"): f"{amount:,}", t("don_anon_share"): f"{anon / n:.1%}"}
+
+
+def matching(facts: dict, channels, word: str) -> int:
+    return sum(word in (r["message"] or "") for r in lines(facts, channels))
+
+
+def user_lines(facts: dict, channels, nickname: str) -> int:
+    return sum(r["nickname"] == nickname for r in lines(facts, channels))
+
+
+# -- the browser ------------------------------------------------------------------------
+
+def heading(page: Page, key: str):
+    return page.locator('[data-testid="stMain"]').get_by_role("heading", name=t(key), exact=True).first
+
+
+def settle(page: Page, title_key: str) -> None:
+    """This page's run is over: its title is drawn and Streamlit's status widget is gone."""
+    heading(page, title_key).wait_for(timeout=TIMEOUT)
+    rerun_done(page)
+
+
+def rerun_done(page: Page) -> None:
+    """After an interaction: wait for the run to end and its elements to be drawn. The
+    status widget is not there the instant a run starts (a short run may never show it),
+    so give it time to appear before waiting for it to go; then charts and tables, whose
+    code loads lazily, must have replaced their skeletons."""
+    page.wait_for_timeout(700)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT)
+    page.wait_for_function(_DRAWN, timeout=TIMEOUT)
+    page.wait_for_timeout(500)  # let plotly and glide-data-grid paint
+
+
+_DRAWN = """() => !document.querySelector('[data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))"""
+
+
+def metric(page: Page, label: str):
+    """The value element of the st.metric labelled exactly `label`."""
+    exact = page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    return page.locator('[data-testid="stMetric"]').filter(has=exact).locator('[data-testid="stMetricValue"]')
+
+
+def main_select(page: Page) -> str:
+    """What the page's first select box (not the sidebar's) shows as picked."""
+    return page.locator('[data-testid="stMain"] [data-testid="stSelectbox"] input').first.input_value()
+
+
+def expect_metrics(page: Page, want: dict[str, str]) -> None:
+    for label, value in want.items():
+        expect(metric(page, label)).to_have_text(value, timeout=TIMEOUT)
+
+
+def search(page: Page, name: str) -> None:
+    label, text = SEARCH[name]
+    box = page.get_by_label(t(label))
+    box.fill(text)
+    box.press("Enter")
+    rerun_done(page)
+
+
+def sidebar(page: Page):
+    return page.locator('[data-testid="stSidebar"]')
+
+
+def remove_channel(page: Page, name: str) -> None:
+    sidebar(page).get_by_role("button", name=f"Remove {name}").click()
+    rerun_done(page)
+
+
+def pick_dates(page: Page, start: date, end: date) -> None:
+    """Type a range into the sidebar's date field (same month as shown); the app takes it on blur."""
+    for which, day in (("start", start), ("end", end)):
+        for part, value in (("year", f"{day:%Y}"), ("month", f"{day:%m}"), ("day", f"{day:%d}")):
+            sidebar(page).get_by_role("spinbutton", name=f"{part}, {t('date_range')} {which} date").click()
+            page.keyboard.type(value)
+    page.locator("h1").first.click()  # blur: the date input commits its value
+    rerun_done(page)
+
+
+def check_page(page: Page, name: str, facts: dict, channels: list[str], *, one_channel_search: bool = False,
+               streamer: bool = False, audit_records: int | None = None) -> None:
+    """Assert what `name` shows for `channels` (the channels the viewer may see, all selected).
+    The page is open and settled; the search pages have been given SEARCH."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in page.inner_text("body")
+    names = facts["channel_names"]
+    if name == "overview":
+        per = donations(facts, channels).values()
+        expect_metrics(page, {
+            t("overview_channels_n"): f"{len(channels):,}",
+            t("overview_messages"): f"{len(lines(facts, channels)):,}",
+            t("overview_donations"): f"{sum(d['donations'] for d in per):,}",
+            t("overview_amount"): f"{sum(d['amount'] for d in per):,}"})
+    elif name == "channel":
+        cid = busiest(facts, channels)
+        assert main_select(page) == names[cid], (main_select(page), names[cid])
+        expect_metrics(page, {t("channel_top10_share"): f"{top10_share(facts, cid) * 100:.1f}%"})
+    elif name == "broadcasts":
+        labels = ("broadcasts_messages", "broadcasts_chatters", "broadcasts_donations", "broadcasts_amount")
+        shown = tuple(metric(page, t(k)).inner_text().strip() for k in labels)
+        assert shown in {broadcast_figures(facts, c) for c in channels}, shown
+        picked = main_select(page)
+        assert shown == broadcast_figures(facts, next(c for c in channels if names[c] in picked))
+    elif name == "subscribers":
+        for key in ("share_over_time", "tier_split", "subs_mix", "subs_change"):
+            expect(heading(page, key)).to_be_visible(timeout=TIMEOUT)
+        assert page.locator(".js-plotly-plot").count() >= 3
+    elif name == "donations":
+        expect_metrics(page, donation_metrics(facts, channels))
+    elif name == "users":
+        expect(heading(page, "search_results")).to_be_visible(timeout=TIMEOUT)
+        assert (t("users_one_channel") in page.inner_text('[data-testid="stMain"]')) == one_channel_search
+        scope = channels
+        if one_channel_search:
+            picked = main_select(page)
+            scope = [c for c in channels if names[c] in picked]
+            assert len(scope) == 1, picked
+        n = user_lines(facts, scope, SEARCH["users"][1])
+        caption = t("users_page_of").format(total=n, first=1, last=min(n, 100), size=100)
+        expect(page.get_by_text(caption, exact=True)).to_be_visible(timeout=TIMEOUT)
+    elif name == "keywords":
+        expect_metrics(page, {t("kw_total"): f"{matching(facts, channels, SEARCH['keywords'][1]):,}"})
+    elif name == "data":
+        expect(page.get_by_text(t("data_never"))).to_be_visible(timeout=TIMEOUT)  # the fixture lake has no state.json
+        expect(heading(page, "data_tables")).to_be_visible(timeout=TIMEOUT)
+        assert (t("data_lake_wide") in page.inner_text('[data-testid="stMain"]')) == streamer
+    elif name == "audit":
+        expect_metrics(page, {t("audit_records"): f"{audit_records:,}"})
+    else:
+        raise AssertionError(f"no check for page {name}")
