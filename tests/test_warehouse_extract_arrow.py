@@ -76,7 +76,7 @@ def test_reader_stopped_early_then_used_again(pg, monkeypatch):
 
 def test_a_failing_select_raises_through_the_binary_path(pg):
     _rows(pg, 10)
-    broken = dataclasses.replace(CHAT, split=None, select=CHAT.select.replace("c.message,", "c.message::int,"))
+    broken = dataclasses.replace(CHAT, select_keys=CHAT.select_keys.replace("c.message,", "c.message::int,"))
     _snapshot_txn(pg)
     with extract_arrow.snapshot_reader(pg), pytest.raises(Exception, match="integer"):
         list(extract.stream(pg, broken, BOUNDS))
@@ -111,3 +111,40 @@ def test_conninfo_keeps_every_parameter_and_quotes_the_password(password):
     if password:
         want["password"] = password
     assert parsed == want
+
+
+@pytest.mark.parametrize("cap", [1, 40, 10_000])
+def test_grouped_reads_give_the_cursor_rows_in_order_whatever_the_cap(pg, monkeypatch, cap):
+    """A day is read in groups of channels up to GROUP_ROWS rows (sorted here), a channel
+    above it in index order; every cap gives exactly the reference rows in their order."""
+    _rows(pg, 300)
+    with pg.cursor() as cur:  # a third channel whose id sorts differently byte-wise and by collation
+        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES ('Bb', 'upper') RETURNING id")
+        fk = cur.fetchone()[0]
+        cur.execute("INSERT INTO stream_chat (channel_fk, user_id, message, message_type, chat_time, raw, dedupe_key)"
+                    " SELECT %s, 'u' || g, 'm' || g, 'chat', %s + g * interval '1 second', '{}', 'b' || g"
+                    " FROM generate_series(1, 30) g", (fk, T0))
+    pg.commit()
+    want = _cursor_path(pg)
+    monkeypatch.setattr(extract_arrow, "GROUP_ROWS", cap)
+    monkeypatch.setattr(extract_arrow, "SLICE_ROWS", 7)  # sorted rows handed on in many small batches
+    _snapshot_txn(pg)
+    with extract_arrow.snapshot_reader(pg):
+        got = _read(pg)
+    assert got.num_rows == want.num_rows == 330
+    assert got.equals(want)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("sizes", "cap", "want"), [
+    ([], 10, []),
+    ([(1, "a", 3), (2, "b", 4), (3, "c", 3)], 10, [("keys", [1, 2, 3])]),
+    ([(1, "a", 6), (2, "b", 5), (3, "c", 4)], 10, [("keys", [1]), ("keys", [2, 3])]),
+    ([(1, "a", 2), (2, "b", 50), (3, "c", 2)], 10, [("keys", [1]), ("ordered", [2]), ("keys", [3])]),
+    ([(1, "a", 50), (2, "b", 60)], 10, [("ordered", [1]), ("ordered", [2])]),
+    ([(1, "a", 10), (2, "b", 1)], 10, [("keys", [1]), ("keys", [2])]),
+])
+def test_plan_groups_keeps_order_and_caps_rows(sizes, cap, want):
+    got = extract_arrow.plan_groups(sizes, cap)
+    assert [(kind, [k for k, _, _ in group]) for kind, group in got] == want
+    assert [s for _, group in got for s in group] == sizes  # every key once, in order

@@ -109,7 +109,7 @@ def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | No
     if table.by_day and params is not None:
         reader = extract_arrow.reader_for(conn)
         if reader is not None:  # binary COPY decoded in C, in the sync's snapshot
-            yield from extract_arrow.stream(reader, statements(conn, table, params), table)
+            yield from extract_arrow.day_batches(conn, reader, table, params)
         else:
             yield from copy_csv(conn, table, params)
         return

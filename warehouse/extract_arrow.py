@@ -23,11 +23,14 @@ from collections.abc import Iterator
 
 import psycopg2.extensions
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse.tables import Table
 
 log = logging.getLogger(__name__)
 PREFETCH = 4       # record batches read ahead by the reader thread
+GROUP_ROWS = 100_000  # rows of a day read in one statement and sorted here (memory: about 150 MB)
+SLICE_ROWS = 65_536   # sorted rows handed on per batch
 _DONE = object()
 _READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -148,6 +151,65 @@ def reader_for(conn: psycopg2.extensions.connection) -> SnapshotReader | None:
     return _READERS.get(conn)
 
 
-def stream(reader: SnapshotReader, statements: list[str], table: Table) -> Iterator[pa.RecordBatch]:
-    """Record batches of `table` from its SELECT `statements` through `reader`."""
-    yield from reader.batches(statements, table.schema)
+def plan_groups(sizes: list[tuple], cap: int) -> list[tuple[str, list[tuple]]]:
+    """Split the day's keys (``(key, order value, rows)`` in output order) into reads:
+    ("keys", [...]) for consecutive keys holding at most `cap` rows together (read in one
+    statement and sorted here), ("ordered", [one]) for a key that alone holds more (read
+    in index order, streamed, so memory stays bounded by `cap` rows whatever the day). Pure."""
+    reads: list[tuple[str, list[tuple]]] = []
+    group: list[tuple] = []
+    held = 0
+    for size in sizes:
+        if size[2] > cap:
+            if group:
+                reads.append(("keys", group))
+                group, held = [], 0
+            reads.append(("ordered", [size]))
+            continue
+        if group and held + size[2] > cap:
+            reads.append(("keys", group))
+            group, held = [], 0
+        group.append(size)
+        held += size[2]
+    if group:
+        reads.append(("keys", group))
+    return reads
+
+
+def _sorted(batches: Iterator[pa.RecordBatch], order_values: list, order: tuple[str, ...],
+            schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The rows of `batches` sorted by `order`: its first column by the place of its value in
+    `order_values`, the others ascending; as batches of at most SLICE_ROWS."""
+    data = pa.Table.from_batches(list(batches), schema=schema)
+    if not data.num_rows:
+        return
+    first, then = order[0], order[1:]
+    place = pc.index_in(data.column(first), value_set=pa.array(order_values, schema.field(first).type))
+    keys = pa.table([place, *(data.column(c) for c in then)], names=["_place", *then])
+    indices = pc.sort_indices(keys, [(name, "ascending") for name in keys.column_names])
+    for start in range(0, len(indices), SLICE_ROWS):
+        yield from data.take(indices[start:start + SLICE_ROWS]).to_batches()
+
+
+def day_batches(conn: psycopg2.extensions.connection, reader: SnapshotReader, table: Table,
+                params: dict) -> Iterator[pa.RecordBatch]:
+    """Record batches of a day table with `params` through `reader`, in the table's order.
+    A table with ``split_sizes`` is read in groups of keys (plan_groups): each group one
+    heap-order statement sorted here, a key larger than GROUP_ROWS in index order."""
+    from warehouse.extract import statements  # no cycle at import time
+
+    if table.split_sizes is None:
+        yield from reader.batches(statements(conn, table, params), table.schema)
+        return
+    with conn.cursor() as cur:
+        cur.execute(table.split_sizes, params)
+        sizes = cur.fetchall()
+        reads = [(kind, group, cur.mogrify(table.select_split if kind == "ordered" else table.select_keys,
+                                           {**params, "key": group[0][0], "keys": [k for k, _, _ in group]}).decode())
+                 for kind, group in plan_groups(sizes, GROUP_ROWS)]
+    for kind, group, statement in reads:
+        batches = reader.batches([statement], table.schema)
+        if kind == "ordered":
+            yield from batches
+        else:
+            yield from _sorted(batches, [v for _, v, _ in group], table.group_order, table.schema)
