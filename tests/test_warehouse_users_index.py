@@ -236,3 +236,18 @@ def test_every_sync_leaves_a_fresh_index(pg, tmp_path):
     for query in ("김", "late", "u3"):
         assert search_users(wh, query).equals(search_users(scan, query))
     assert user_messages(wh, "u3", limit=4, offset=2).equals(user_messages(scan, "u3", limit=4, offset=2))
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_new_vs_returning_same_with_and_without_index(tmp_path, build):
+    """new_vs_returning takes each chatter's first line from the users side table when it is
+    fresh: every bucket, channel set and period gives the chat scan's answer."""
+    facts, idx, scan = _pair(tmp_path, build)
+    days = sorted({r["day"] for r in facts["rows"]})
+    channels = sorted({r["channel_id"] for r in facts["rows"]})
+    for every in ("hour", "day", "week", "month"):
+        for chs, start, end in [(None, None, None), (channels[:1], days[1], days[-1]), (channels, days[-1], days[-1])]:
+            got = warehouse.new_vs_returning(idx, chs, start, end, every=every)
+            want = warehouse.new_vs_returning(scan, chs, start, end, every=every)
+            assert got.equals(want), (every, chs, start, end)
+            assert want["returning_chatters"].sum() + want["new_chatters"].sum() > 0

@@ -88,18 +88,29 @@ def new_vs_returning(wh: Warehouse, channels: list[str] | None = None, start: da
     """
     every = _check_bucket(every, BUCKETS)
     d0, d1, all_ch, chs = _filter_params(channels, start, end)
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE is_chatter(user_id)),
-        b AS (SELECT DISTINCT channel_id, user_id, date_trunc(?, chat_time) AS bucket FROM f),
-        firsts AS (SELECT channel_id, user_id, date_trunc(?, min(chat_time)) AS first_bucket
-                   FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE is_chatter(user_id)
-                   GROUP BY channel_id, user_id)
-        SELECT b.channel_id, b.bucket,
-               count(*) FILTER (WHERE first_bucket = b.bucket) AS new_chatters,
-               count(*) FILTER (WHERE first_bucket < b.bucket) AS returning_chatters
-        FROM b JOIN firsts USING (channel_id, user_id)
-        GROUP BY b.channel_id, b.bucket ORDER BY b.channel_id, b.bucket""",
-                  [d0, d1, all_ch, chs, every, every, _FIRST_DAY, d1, all_ch, chs])
+    # a chatter's first line: from the users side table when it describes `chat` (one row
+    # per user, channel and day, with first_seen), else from every line up to `end`
+    query = _NEW_VS_RETURNING_INDEXED if wh.has_users_index() else _NEW_VS_RETURNING
+    return wh.sql(query, [d0, d1, all_ch, chs, every, every, _FIRST_DAY, d1, all_ch, chs])
+
+
+_NEW_VS_RETURNING = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE is_chatter(user_id)),
+    b AS (SELECT DISTINCT channel_id, user_id, date_trunc(?, chat_time) AS bucket FROM f),
+    firsts AS (SELECT channel_id, user_id, date_trunc(?, min(chat_time)) AS first_bucket
+               FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE is_chatter(user_id)
+               GROUP BY channel_id, user_id)
+    SELECT b.channel_id, b.bucket,
+           count(*) FILTER (WHERE first_bucket = b.bucket) AS new_chatters,
+           count(*) FILTER (WHERE first_bucket < b.bucket) AS returning_chatters
+    FROM b JOIN firsts USING (channel_id, user_id)
+    GROUP BY b.channel_id, b.bucket ORDER BY b.channel_id, b.bucket"""
+_NEW_VS_RETURNING_INDEXED = _NEW_VS_RETURNING.replace(
+    """FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE is_chatter(user_id)
+               GROUP BY""",
+    """FROM users_index WHERE day BETWEEN ? AND ? AND (? OR list_contains(?::VARCHAR[], channel_id))
+               GROUP BY""").replace("min(chat_time)) AS first_bucket", "min(first_seen)) AS first_bucket")
+assert _NEW_VS_RETURNING_INDEXED != _NEW_VS_RETURNING
 
 
 def broadcast_retention(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
