@@ -1,11 +1,11 @@
-"""Pure figure builders of the Channel page: a polars DataFrame in, a plotly Figure out.
+"""Pure figure builders of the Channel page: a polars DataFrame in, an Altair chart out.
 Titles and axis labels are arguments (Korean by default; pages pass t(...))."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import altair as alt
 import polars as pl
 
-from dashboard.charts import _empty, local_time
+from dashboard.charts import _empty, time_axis, time_tip, time_x, wall_clock
 from dashboard.i18n import DEFAULT_LANG
 
 WEEKDAYS_KO = ("월", "화", "수", "목", "금", "토", "일")
@@ -22,30 +22,36 @@ def heatmap_grid(df: pl.DataFrame, metric: str = "messages") -> list[list[int]]:
 
 def heatmap_figure(df: pl.DataFrame, metric: str = "messages", title: str = "요일 × 시간",
                    weekdays: tuple[str, ...] = WEEKDAYS_KO, hour_label: str = "시",
-                   lang: str = DEFAULT_LANG) -> go.Figure:
+                   lang: str = DEFAULT_LANG) -> alt.Chart:
     """Hour × weekday heatmap of one channel's heatmap() result (`metric`: messages or
     chatters), weekday rows from Monday at the top."""
     if df.is_empty():
         return _empty(title, lang)
-    fig = go.Figure(go.Heatmap(z=heatmap_grid(df, metric), x=list(range(24)), y=list(weekdays),
-                               colorscale="Greens", hovertemplate="%{y} %{x}:00 · %{z:,}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(dtick=1, title_text=hour_label)
-    fig.update_layout(title=title, height=360)
-    return fig
+    cells = pl.DataFrame([{"weekday": weekdays[wd], "hour": hour, "value": value}
+                          for wd, row in enumerate(heatmap_grid(df, metric)) for hour, value in enumerate(row)])
+    return (alt.Chart(cells, title=title, height=300).mark_rect()
+            .encode(x=alt.X("hour:O", title=hour_label, axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y("weekday:O", title=None, sort=list(weekdays)),
+                    color=alt.Color("value:Q", title=None, scale=alt.Scale(scheme="greens")),
+                    tooltip=[alt.Tooltip("weekday:O", title=" "), alt.Tooltip("hour:O", title=hour_label),
+                             alt.Tooltip("value:Q", format=",", title=title)]))
 
 
 def new_vs_returning_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", title: str = "신규 vs 재방문",
                             new: str = "신규", returning: str = "재방문", y_label: str = "참여자",
-                            lang: str = DEFAULT_LANG) -> go.Figure:
-    """Stacked bars of one channel's new_vs_returning() result per bucket."""
+                            lang: str = DEFAULT_LANG) -> alt.Chart:
+    """Stacked bars of one channel's new_vs_returning() result per bucket (returning below)."""
     if df.is_empty():
         return _empty(title, lang)
-    df = local_time(df, "bucket", tz).sort("bucket")
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=df["bucket"].to_list(), y=df["returning_chatters"].to_list(), name=returning,
-                         marker_color="#1f77b4"))
-    fig.add_trace(go.Bar(x=df["bucket"].to_list(), y=df["new_chatters"].to_list(), name=new,
-                         marker_color="#00c73c"))
-    fig.update_layout(title=title, barmode="stack", height=360, yaxis_title=y_label)
-    return fig
+    df = wall_clock(df, "bucket", tz).sort("bucket")
+    long = pl.concat([df.select("bucket", pl.lit(label).alias("kind"), pl.lit(i).alias("order"),
+                                pl.col(col).alias("chatters"))
+                      for i, (label, col) in enumerate(((returning, "returning_chatters"), (new, "new_chatters")))])
+    axis = time_axis(tz, lang)
+    return (alt.Chart(long, title=title, height=360).mark_bar()
+            .encode(x=time_x("bucket", axis), y=alt.Y("chatters:Q", title=y_label, stack="zero"),
+                    color=alt.Color("kind:N", title=None, sort=[returning, new],
+                                    scale=alt.Scale(domain=[returning, new], range=["#1f77b4", "#00c73c"])),
+                    order=alt.Order("order:Q"),
+                    tooltip=[time_tip("bucket", axis), alt.Tooltip("kind:N", title=" "),
+                             alt.Tooltip("chatters:Q", format=",", title=y_label)]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import plotly.graph_objects as go
+import altair as alt
 import polars as pl
 
 from dashboard.charts import _empty
@@ -62,13 +62,15 @@ def local_iso(iso: str | None, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 
 def partitions_figure(partitions: pl.DataFrame, title: str, yaxis: str = "행 수",
-                      lang: str = DEFAULT_LANG) -> go.Figure:
+                      lang: str = DEFAULT_LANG) -> alt.Chart:
     """Rows per day partition (warehouse.table_partitions() of a day table)."""
     df = partitions.filter(pl.col("day").is_not_null()) if not partitions.is_empty() else partitions
     if df.is_empty():
         return _empty(title, lang)
-    fig = go.Figure(go.Bar(x=df["day"].to_list(), y=df["rows"].to_list(), marker_color="#00c73c",
-                           customdata=[human_bytes(b) for b in df["bytes"].to_list()],
-                           hovertemplate="%{x}<br>%{y:,} (%{customdata})<extra></extra>"))
-    fig.update_layout(title=title, height=320, yaxis_title=yaxis)
-    return fig
+    # days as text: a calendar day, never shifted by the browser's zone
+    data = df.select(pl.col("day").cast(pl.Utf8), "rows",
+                     pl.col("bytes").map_elements(human_bytes, return_dtype=pl.Utf8).alias("size"))
+    return (alt.Chart(data, title=title, height=320).mark_bar(color="#00c73c")
+            .encode(x=alt.X("day:O", title=None, sort="ascending"), y=alt.Y("rows:Q", title=yaxis),
+                    tooltip=[alt.Tooltip("day:O", title=" "), alt.Tooltip("rows:Q", format=",", title=yaxis),
+                             alt.Tooltip("size:N", title=" ")]))

@@ -1,15 +1,15 @@
 """Pure shaping and figure builders for the Donations page. Frames from the warehouse's
-donation functions in, frames or plotly Figures out. Titles are arguments (Korean by
-default); donor and channel names are untrusted and go through charts.plain."""
+donation functions in, frames or Altair charts out. Titles are arguments (Korean by
+default); donor and channel names are untrusted and drawn as typed (Vega draws text as text)."""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-import plotly.graph_objects as go
+import altair as alt
 import polars as pl
 
-from dashboard.charts import _color, _empty, local_time, plain
-from dashboard.i18n import DEFAULT_LANG
+from dashboard.charts import _empty, channel_color, local_time
+from dashboard.i18n import DEFAULT_LANG, t
 
 BUCKET_FORMAT = {"minute": "%m-%d %H:%M", "hour": "%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d~",
                  "month": "%Y-%m"}
@@ -60,67 +60,67 @@ def overall(totals: pl.DataFrame) -> dict:
 
 
 def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str = "Asia/Seoul",
-                  yaxis: str = "금액 (치즈)", every: str = "day", lang: str = DEFAULT_LANG) -> go.Figure:
-    """Donated amount per bucket, one bar series per channel (warehouse.donations())."""
+                  yaxis: str = "금액 (치즈)", every: str = "day", lang: str = DEFAULT_LANG) -> alt.Chart:
+    """Donated amount per bucket, one bar series per channel side by side (warehouse.donations())."""
     if df.is_empty():
         return _empty(title, lang)
     df = bucket_text(df.sort("bucket"), "bucket", every, tz)
-    fig = go.Figure()
-    for i, cid in enumerate(sorted(set(df["channel_id"].to_list()), key=lambda c: (names.get(c, c), c))):
-        part = df.filter(pl.col("channel_id") == cid)
-        fig.add_trace(go.Bar(x=part["bucket"].to_list(), y=part["amount"].to_list(),
-                             name=plain(names.get(cid, cid)), marker_color=_color(i),
-                             customdata=part["donations"].to_list(),
-                             hovertemplate="%{x}<br>%{y:,} (%{customdata:,})<extra>%{fullData.name}</extra>"))
-    fig.update_layout(title=title, barmode="group", height=400, yaxis_title=yaxis)
-    fig.update_xaxes(title_text=f"({tz})", type="category", categoryorder="category ascending")
-    return fig
+    order = sorted(set(df["channel_id"].to_list()), key=lambda c: (names.get(c, c), c))
+    shown = [names.get(c, c) for c in order]
+    data = df.select("bucket", "channel_id", pl.col("channel_id").replace_strict(
+        names, default=pl.col("channel_id"), return_dtype=pl.Utf8).alias("channel_name"), "amount", "donations")
+    legend = t("chart_channel", lang)
+    return (alt.Chart(data, title=title, height=400).mark_bar()
+            .encode(x=alt.X("bucket:O", title=f"({tz})", sort="ascending"),
+                    xOffset=alt.XOffset("channel_id:N", sort=order),
+                    y=alt.Y("amount:Q", title=yaxis), color=channel_color(shown, legend),
+                    tooltip=[alt.Tooltip("channel_name:N", title=legend), alt.Tooltip("bucket:O", title=f"({tz})"),
+                             alt.Tooltip("amount:Q", format=",", title=yaxis),
+                             alt.Tooltip("donations:Q", format=",", title="#")]))
 
 
 def ranking_figure(ranking: pl.DataFrame, title: str, xaxis: str = "금액 (치즈)",
-                   lang: str = DEFAULT_LANG) -> go.Figure:
+                   lang: str = DEFAULT_LANG) -> alt.Chart:
     """Horizontal bars, largest donor on top (one channel's warehouse.donation_ranking()
     rows). Donors with the same nickname stay apart (the rank is part of the label)."""
     if ranking.is_empty():
         return _empty(title, lang)
-    df = ranking.sort("rank", descending=True)
-    labels = [f"{r}. {plain(d)}" for r, d in df.select("rank", "donor").iter_rows()]
-    fig = go.Figure(go.Bar(x=df["amount"].to_list(), y=labels, orientation="h", marker_color="#00c73c",
-                           customdata=df["donations"].to_list(),
-                           hovertemplate="%{y}<br>%{x:,} (%{customdata:,})<extra></extra>"))
-    fig.update_layout(title=title, height=max(300, 26 * df.height + 120), xaxis_title=xaxis)
-    return fig
+    df = ranking.sort("rank").select(pl.format("{}. {}", "rank", pl.col("donor").fill_null("")).alias("donor"),
+                                     "amount", "donations")
+    return (alt.Chart(df, title=title, height=max(180, 26 * df.height)).mark_bar(color="#00c73c")
+            .encode(x=alt.X("amount:Q", title=xaxis), y=alt.Y("donor:N", title=None, sort=None),
+                    tooltip=[alt.Tooltip("donor:N", title=" "), alt.Tooltip("amount:Q", format=",", title=xaxis),
+                             alt.Tooltip("donations:Q", format=",", title="#")]))
 
 
 def distribution_figure(dist: pl.DataFrame, title: str, counts: str = "후원 수",
-                        amounts: str = "금액 (치즈)", lang: str = DEFAULT_LANG) -> go.Figure:
+                        amounts: str = "금액 (치즈)", lang: str = DEFAULT_LANG) -> alt.LayerChart | alt.Chart:
     """Donations (bars) and their amount (line, right axis) per amount bucket
     (warehouse.donation_distribution(), already in bucket order)."""
     if dist.is_empty():
         return _empty(title, lang)
-    x = dist["amount_bucket"].to_list()
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=dist["donations"].to_list(), name=counts, marker_color="#1f77b4"))
-    fig.add_trace(go.Scatter(x=x, y=dist["amount"].to_list(), name=amounts, yaxis="y2",
-                             mode="lines+markers", line={"color": "#00c73c"}))
-    fig.update_layout(title=title, height=380, yaxis_title=counts,
-                      yaxis2={"title": amounts, "overlaying": "y", "side": "right"},
-                      xaxis={"type": "category"})
-    return fig
+    data = dist.select("amount_bucket", "donations", "amount")
+    x = alt.X("amount_bucket:N", title=None, sort=None, axis=alt.Axis(labelAngle=0))
+    tips = [alt.Tooltip("amount_bucket:N", title=" "), alt.Tooltip("donations:Q", format=",", title=counts),
+            alt.Tooltip("amount:Q", format=",", title=amounts)]
+    bars = alt.Chart(data).mark_bar(color="#1f77b4").encode(x=x, y=alt.Y("donations:Q", title=counts), tooltip=tips)
+    line = alt.Chart(data).mark_line(point=True, color="#00c73c").encode(
+        x=x, y=alt.Y("amount:Q", title=amounts, axis=alt.Axis(orient="right")), tooltip=tips)
+    return alt.layer(bars, line, title=title, height=380).resolve_scale(y="independent")
 
 
 def broadcast_figure(slots: pl.DataFrame, title: str, xaxis: str = "방송 시작 후 (분)",
-                     yaxis: str = "금액 (치즈)", lang: str = DEFAULT_LANG) -> go.Figure:
+                     yaxis: str = "금액 (치즈)", lang: str = DEFAULT_LANG) -> alt.Chart:
     """One broadcast's donations per slot (warehouse.donations_over_broadcast() rows of one
     broadcast): amount bars at each slot's offset in minutes."""
     if slots.is_empty():
         return _empty(title, lang)
-    df = slots.sort("offset_minutes")
-    fig = go.Figure(go.Bar(x=df["offset_minutes"].to_list(), y=df["amount"].to_list(),
-                           customdata=df["donations"].to_list(), marker_color="#7b3fe4",
-                           hovertemplate="+%{x}′<br>%{y:,} (%{customdata:,})<extra></extra>"))
-    fig.update_layout(title=title, height=360, xaxis_title=xaxis, yaxis_title=yaxis)
-    return fig
+    df = slots.sort("offset_minutes").select("offset_minutes", "amount", "donations")
+    return (alt.Chart(df, title=title, height=360).mark_bar(color="#7b3fe4")
+            .encode(x=alt.X("offset_minutes:Q", title=xaxis), y=alt.Y("amount:Q", title=yaxis),
+                    tooltip=[alt.Tooltip("offset_minutes:Q", title=xaxis),
+                             alt.Tooltip("amount:Q", format=",", title=yaxis),
+                             alt.Tooltip("donations:Q", format=",", title="#")]))
 
 
 def broadcast_choices(slots: pl.DataFrame, coverage: pl.DataFrame) -> pl.DataFrame:

@@ -1,15 +1,14 @@
 """Pure shaping and figure builders for the Subscribers page: who subscribes by tier and by
-tenure over time, and month-over-month gain and loss. Frames in, frames or plotly Figures
-out; titles are arguments (Korean by default), untrusted names go through charts.plain."""
+tenure over time, and month-over-month gain and loss. Frames in, frames or Altair charts
+out; titles are arguments (Korean by default), untrusted names are drawn as typed."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-import plotly.graph_objects as go
+import altair as alt
 import polars as pl
-from plotly.subplots import make_subplots
 
-from dashboard.charts import TIER_COLORS, _color, _empty, local_time, plain, tier_labels
+from dashboard.charts import TIER_COLORS, _color, _empty, tier_labels, time_tip, time_x, wall_clock
 from dashboard.charts_money import bucket_text
 from dashboard.i18n import DEFAULT_LANG
 from warehouse.queries_audience import TENURE_BUCKETS
@@ -42,24 +41,28 @@ def group_shares(tenure: pl.DataFrame, by: str) -> pl.DataFrame:
 
 def shares_figure(shares: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
                   colors: dict[str, str] | None = None, group_title: str = "", every: str = "day",
-                  names: dict[str, str] | None = None, lang: str = DEFAULT_LANG) -> go.Figure:
+                  names: dict[str, str] | None = None, lang: str = DEFAULT_LANG) -> alt.Chart:
     """100 % stacked bars: each bucket's subscribers split by group (one channel's
-    group_shares() rows; `names` relabels groups). Hover shows the share and head count."""
+    group_shares() rows; `names` relabels groups). The tooltip shows the share and head count."""
     if shares.is_empty():
         return _empty(title, lang)
     df = bucket_text(shares.sort("bucket"), "bucket", every, tz)
-    fig = go.Figure()
     groups = list(dict.fromkeys(df["group"].to_list()))
-    for i, group in enumerate(groups):
-        part = df.filter(pl.col("group") == group)
-        fig.add_trace(go.Bar(
-            x=part["bucket"].to_list(), y=part["share"].to_list(), name=plain((names or {}).get(group, group)),
-            customdata=part["subscribers"].to_list(), marker_color=(colors or {}).get(group, _color(i)),
-            hovertemplate="%{x}<br>%{y:.1%} (%{customdata:,})<extra>%{fullData.name}</extra>"))
-    fig.update_layout(title=title, barmode="stack", height=380, legend_title_text=group_title,
-                      yaxis_tickformat=".0%", yaxis_range=[0, 1])
-    fig.update_xaxes(title_text=f"({tz})", type="category", categoryorder="category ascending")
-    return fig
+    shown = [(names or {}).get(g, g) for g in groups]
+    data = df.select("bucket", pl.col("group").replace_strict(
+        names or {}, default=pl.col("group"), return_dtype=pl.Utf8).alias("group"),
+        pl.col("group").replace_strict({g: i for i, g in enumerate(groups)}, return_dtype=pl.Int64).alias("order"),
+        "share", "subscribers")
+    return (alt.Chart(data, title=title, height=380).mark_bar()
+            .encode(x=alt.X("bucket:O", title=f"({tz})", sort="ascending"),
+                    y=alt.Y("share:Q", title=None, stack="zero", scale=alt.Scale(domain=[0, 1]),
+                            axis=alt.Axis(format=".0%")),
+                    color=alt.Color("group:N", title=group_title or None, sort=shown, scale=alt.Scale(
+                        domain=shown, range=[(colors or {}).get(g, _color(i)) for i, g in enumerate(groups)])),
+                    order=alt.Order("order:Q"),
+                    tooltip=[alt.Tooltip("bucket:O", title=f"({tz})"), alt.Tooltip("group:N", title=group_title or " "),
+                             alt.Tooltip("share:Q", format=".1%", title="%"),
+                             alt.Tooltip("subscribers:Q", format=",", title="#")]))
 
 
 def tier_names(lang: str = DEFAULT_LANG) -> dict[str, str]:
@@ -72,26 +75,28 @@ def tier_colors() -> dict[str, str]:
 
 def change_figure(change: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
                   labels: tuple[str, str, str] = ("구독자", "신규", "이탈"),
-                  lang: str = DEFAULT_LANG) -> go.Figure:
+                  lang: str = DEFAULT_LANG) -> alt.VConcatChart | alt.Chart:
     """One channel's warehouse.subscriber_change() rows: subscribers seen per month (line,
     top) and gained (up) / lost (down) bars (bottom). `labels`: (subscribers, gained, lost)."""
     if change.is_empty():
         return _empty(title, lang)
-    df = local_time(change, "month", tz).sort("month")
-    months = df["month"].to_list()
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1)
-    fig.add_trace(go.Scatter(x=months, y=df["subscribers"].to_list(), name=labels[0],
-                             mode="lines+markers", line={"color": "#00c73c"}), row=1, col=1)
-    fig.add_trace(go.Bar(x=months, y=df["gained"].to_list(), name=labels[1], marker_color="#1f77b4"),
-                  row=2, col=1)
-    lost = [None if v is None else -v for v in df["lost"].to_list()]
-    fig.add_trace(go.Bar(x=months, y=lost, name=labels[2], marker_color="#d62728",
-                         customdata=df["lost"].to_list(),
-                         hovertemplate="%{x}<br>-%{customdata:,}<extra>%{fullData.name}</extra>"),
-                  row=2, col=1)
-    fig.update_layout(title=title, barmode="relative", height=460)
-    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
-    return fig
+    df = wall_clock(change, "month", tz).sort("month")
+    x = time_x("month", "", "%Y-%m", "month")
+    month = time_tip("month", " ")
+    top = (alt.Chart(df.select("month", "subscribers"), height=200).mark_line(point=True, color="#00c73c")
+           .encode(x=x, y=alt.Y("subscribers:Q", title=labels[0]),
+                   tooltip=[month, alt.Tooltip("subscribers:Q", format=",", title=labels[0])]))
+    moves = pl.concat([df.select("month", pl.lit(labels[1]).alias("kind"), pl.col("gained").alias("count"),
+                                 pl.col("gained").alias("value")),
+                       df.select("month", pl.lit(labels[2]).alias("kind"), pl.col("lost").alias("count"),
+                                 (-pl.col("lost")).alias("value"))])
+    bottom = (alt.Chart(moves, height=200).mark_bar()
+              .encode(x=x, y=alt.Y("value:Q", title=None),
+                      color=alt.Color("kind:N", title=None, sort=list(labels[1:]),
+                                      scale=alt.Scale(domain=list(labels[1:]), range=["#1f77b4", "#d62728"])),
+                      tooltip=[month, alt.Tooltip("kind:N", title=" "),
+                               alt.Tooltip("count:Q", format=",", title="#")]))
+    return alt.vconcat(top, bottom, title=title).resolve_scale(x="shared", color="independent")
 
 
 def month_span(start: date, end: date) -> tuple[date, date]:

@@ -109,11 +109,13 @@ def rerun_done(page: Page) -> None:
     page.wait_for_timeout(700)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT)
     page.wait_for_function(_DRAWN, timeout=TIMEOUT)
-    page.wait_for_timeout(500)  # let plotly and glide-data-grid paint
+    page.wait_for_timeout(500)  # let vega and glide-data-grid paint
 
 
+CHART = '[data-testid="stVegaLiteChart"] .marks'  # a drawn Vega chart (its canvas or svg)
 _DRAWN = """() => !document.querySelector('[data-testid="stSkeleton"]')
-    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))"""
+    && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+        .every(c => !c.checkVisibility() || c.querySelector('.marks'))"""  # Vega draws a hidden tab's chart when shown
 
 
 def metric(page: Page, label: str):
@@ -186,7 +188,7 @@ def check_page(page: Page, name: str, facts: dict, channels: list[str], *, one_c
     elif name == "subscribers":
         for key in ("share_over_time", "tier_split", "subs_mix", "subs_change"):
             expect(heading(page, key)).to_be_visible(timeout=TIMEOUT)
-        assert page.locator(".js-plotly-plot").count() >= 3
+        assert page.locator(CHART).count() >= 3
     elif name == "donations":
         expect_metrics(page, donation_metrics(facts, channels))
     elif name == "users":

@@ -8,6 +8,7 @@ import json
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import LABELS, t
+from tests import vega_checks as vega
 
 
 def hangul(text: str | None) -> bool:
@@ -24,7 +25,7 @@ def headers(at: AppTest) -> list[dict[str, str | None]]:
 
 
 def chart_titles(at: AppTest) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text") for c in at.get("plotly_chart")]
+    return [vega.title(s) for s in vega.specs(at)]
 
 
 def assert_headers_follow(at: AppTest, lang: str, raw_tables: int = 0, shared: bool = True) -> None:

@@ -4,10 +4,10 @@ dashboard/data.py (downloads, ranges, summary)."""
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -24,6 +24,7 @@ from dashboard import (
     data,
 )
 from dashboard.i18n import t
+from tests import vega_checks as vega
 from tests.lakefixture import build_fixture_lake
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
@@ -54,10 +55,6 @@ def _ok(at: AppTest) -> None:
 def _user_lines(facts, day: date | None = None) -> Counter:
     return Counter(r["channel_id"] for r in facts["rows"]
                    if r["user_id"] != SYSTEM and (day is None or r["day"] == day))
-
-
-def _plotly_spec(at: AppTest, i: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[i].proto.spec)
 
 
 # ---- every page: no channel (the channel pages' own tests: test_dashboard_pages_a.py) -----
@@ -176,7 +173,6 @@ def test_default_range_is_last_week_clipped():
 @pytest.mark.unit
 def test_fill_gaps_draws_quiet_hours_as_zero_and_charts_use_local_time():
     from datetime import datetime
-    from zoneinfo import ZoneInfo
 
     from dashboard import charts
 
@@ -190,11 +186,43 @@ def test_fill_gaps_draws_quiet_hours_as_zero_and_charts_use_local_time():
     filled = charts.fill_gaps(df, "hour").filter(pl.col("channel_id") == "a")
     assert filled["messages"].to_list() == [1, 0, 0, 2]
     assert filled["channel_name"].to_list() == ["침착맨"] * 4
-    fig = charts.activity_figure(df, tz="Asia/Seoul", every="hour")
-    first = fig.data[0]
-    assert first.name == "침착맨" and list(first.y) == [1, 0, 0, 2]
-    assert str(first.x[0]).startswith("2026-09-01 01:00")  # wall-clock KST, not UTC
-    assert charts.activity_figure(df.clear()).layout.annotations[0].text == "데이터 없음"  # Korean by default
+    fig = vega.spec(charts.activity_figure(df, tz="Asia/Seoul", every="hour"))
+    first = [r for r in vega.rows(fig) if r["channel_name"] == "침착맨"]
+    assert [r["messages"] for r in first] == [1, 0, 0, 2]
+    assert first[0]["bucket"] == "2026-09-01T01:00:00Z"  # wall-clock KST (read on a UTC scale), not UTC
+    assert vega.no_data_note(vega.spec(charts.activity_figure(df.clear()))) == "데이터 없음"  # Korean by default
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("tz", ["Asia/Seoul", "America/New_York"])
+def test_time_charts_show_the_display_zone_whatever_the_browser_zone(tz):
+    """Vega-Lite draws datetimes in the browser's zone unless read in UTC: every time chart
+    holds wall-clock text in the display zone marked UTC, on UTC scales and time units only,
+    so a browser in any zone shows the display zone's clock."""
+    from dashboard import charts
+    at = datetime(2026, 9, 1, 15, 30, tzinfo=ZoneInfo("UTC"))
+    wall = at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M:00Z")
+    one = pl.DataFrame({"channel_id": ["c1"], "channel_name": ["x"], "bucket": [at], "messages": [1],
+                        "chatters": [1], "message_share": [0.5], "chatter_share": [0.5], "matches": [1],
+                        "share": [0.1], "new_chatters": [1], "returning_chatters": [1]})
+    timeline = pl.DataFrame({"time": [at], "viewers": [5], "title_changed": [True], "category_changed": [False],
+                             "live_title": ["t"], "live_category_value": [None]})
+    built = [charts.activity_figure(one, tz), charts.subscriber_share_figure(one, tz),
+             charts_search.keyword_trend_figure(one, {}, tz), charts_channel.new_vs_returning_figure(one, tz),
+             charts_broadcast.timeline_figure(one.select(minute=pl.col("bucket"), offset_minutes=pl.lit(0),
+                                                         messages=pl.lit(1)), timeline, tz),
+             charts_subs.change_figure(pl.DataFrame({"month": [at], "subscribers": [1], "gained": [1],
+                                                     "lost": [0]}), "T", tz)]
+    for chart in built:
+        s = vega.spec(chart)
+        times = {v for r in vega.rows(s) for k, v in r.items() if k in ("bucket", "minute", "time", "month")}
+        assert times == {wall}, times
+        for view in vega.views(s):
+            for enc in [view["encoding"]["x"], *view["encoding"].get("tooltip", [])]:
+                if enc.get("type") == "temporal":
+                    assert enc.get("scale", {}).get("type") == "utc" or enc["timeUnit"].startswith("utc"), enc
+    mark = vega.spec(charts.mark_time(built[0], at, tz))
+    assert {r["at"] for r in vega.rows(mark) if "at" in r} == {wall}
 
 
 @pytest.mark.unit
@@ -202,8 +230,9 @@ def test_chart_names_show_markup_as_typed():
     from dashboard import charts
     df = pl.DataFrame({"channel_id": ["c1"], "channel_name": ["<b>x</b> & <a href='j'>y</a>"],
                        "bucket": [date(2026, 1, 1)], "messages": [1], "chatters": [1]})
-    names = [tr.name for tr in charts.activity_figure(df).data]
-    assert names[0] == "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href='j'&gt;y&lt;/a&gt;"
+    fig = vega.spec(charts.activity_figure(df))
+    assert {r["channel_name"] for r in vega.rows(fig)} == {"<b>x</b> & <a href='j'>y</a>"}  # Vega draws text
+    assert charts.plain("<b>x</b> & y") == "&lt;b&gt;x&lt;/b&gt; &amp; y"  # for the notebooks' plotly figures
     assert charts.plain(None) == ""
 
 
@@ -215,22 +244,24 @@ _CHATS = pl.DataFrame({"channel_id": ["c1"], "channel_name": ["침착맨"], "buc
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_chart_texts_follow_the_language(lang):
     """The words a chart builder owns come from the labels in its `lang` (Korean by default),
-    the page's titles from the page; names stay escaped."""
-    fig = charts.activity_figure(_CHATS, "Asia/Seoul", "day", lang)
-    assert fig.layout.title.text == t("chart_activity", lang)
-    assert [a.text for a in fig.layout.annotations] == [t("chart_messages", lang), t("chart_chatters", lang)]
-    assert fig.layout.xaxis2.title.text == f"{t('chart_time', lang)} (Asia/Seoul)"
-    assert fig.layout.legend.title.text == t("chart_channel", lang)
+    the page's titles from the page; names stay as typed."""
+    fig = vega.spec(charts.activity_figure(_CHATS, "Asia/Seoul", "day", lang))
+    assert vega.title(fig) == t("chart_activity", lang)
+    assert [vega.title(v) for v in fig["vconcat"]] == [t("chart_messages", lang), t("chart_chatters", lang)]
+    assert vega.axis_title(fig)[1] == f"{t('chart_time', lang)} (Asia/Seoul)"
+    assert set(vega.axis_title(fig, "color")) == {t("chart_channel", lang)}
     shares = _CHATS.with_columns(message_share=pl.lit(0.5), chatter_share=pl.lit(0.5))
-    share = charts.subscriber_share_figure(shares, lang=lang)
-    assert share.layout.title.text == t("chart_sub_share", lang)
+    share = vega.spec(charts.subscriber_share_figure(shares, lang=lang))
+    assert vega.title(share) == t("chart_sub_share", lang)
     tiers = pl.DataFrame({"channel_id": ["c1"] * 3, "channel_name": ["<b>x</b>"] * 3,
                           "tier": ["none", "tier 1", "tier 3"], "chatters": [5, 2, 1], "messages": [9, 4, 1]})
-    bars = charts.tier_split_figure(tiers, lang)
-    assert [tr.name for tr in bars.data] == [t("chart_tier_none", lang), t("chart_tier_1", lang), "tier 3"]
-    assert list(bars.data[0].x) == ["&lt;b&gt;x&lt;/b&gt;"]
-    empty = charts.activity_figure(_CHATS.clear(), lang=lang)
-    assert empty.layout.annotations[0].text == t("chart_no_data", lang)
+    bars = vega.spec(charts.tier_split_figure(tiers, lang))
+    assert bars["encoding"]["color"]["scale"]["domain"] == [t("chart_tier_none", lang), t("chart_tier_1", lang),
+                                                             "tier 3"]
+    assert [r["tier_name"] for r in vega.rows(bars)][:2] == [t("chart_tier_none", lang), t("chart_tier_1", lang)]
+    assert {r["channel_name"] for r in vega.rows(bars)} == {"<b>x</b>"}
+    empty = vega.spec(charts.activity_figure(_CHATS.clear(), lang=lang))
+    assert vega.no_data_note(empty) == t("chart_no_data", lang)
 
 
 @pytest.mark.unit
@@ -248,7 +279,7 @@ def test_every_chart_builder_says_no_data_in_its_language(lang):
                charts_money.broadcast_figure(empty, "T", lang=lang),
                charts_search.keyword_trend_figure(empty, {}, lang=lang),
                charts_subs.shares_figure(empty, "T", lang=lang), charts_subs.change_figure(empty, "T", lang=lang)]
-    assert [f.layout.annotations[0].text for f in figures] == [t("chart_no_data", lang)] * len(figures)
+    assert [vega.no_data_note(vega.spec(f)) for f in figures] == [t("chart_no_data", lang)] * len(figures)
 
 
 @pytest.mark.unit

@@ -152,7 +152,7 @@ def test_admin_searches_downloads_and_reads_the_audit_log(server, page, tmp_path
     box = page.get_by_label("메시지에 포함된 단어")
     box.fill("메시지 1")
     box.press("Enter")
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.locator(checks.CHART).first.wait_for(timeout=30_000)
     checks.rerun_done(page)
     _shot(page, "keywords", tmp_path)
     with page.expect_download(timeout=30_000) as got:

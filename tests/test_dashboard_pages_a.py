@@ -4,7 +4,6 @@ and titles made of markup, and a title/category timeline), checked against numbe
 computed in plain Python from the fixture's rows."""
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import data
 from dashboard.i18n import t
+from tests import vega_checks as vega
 from tests.lakefixture_pages import ADV_NAME, ADV_NICKS, ADV_TITLES, POLLS_0, build_pages_lake
 from tests.lakefixture_rich import KST, is_chatter, is_sub, user_rows
 from tests.lang_checks import assert_headers_follow, chart_titles
@@ -52,7 +52,7 @@ def _page(at: AppTest, name: str) -> AppTest:
 
 
 def _spec(at: AppTest, i: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[i].proto.spec)
+    return vega.specs(at)[i]
 
 
 def _no_markup_rendered(at: AppTest) -> None:
@@ -165,7 +165,7 @@ def test_channel_page_activity_shows_the_busiest_channel_first(app):
     _page(at, "channel")
     cid = _busiest(facts)
     assert at.selectbox(key="channel_pick").value == cid
-    names = {tr["name"] for tr in _spec(at, 0)["data"]}
+    names = {r["channel_name"] for r in vega.rows(_spec(at, 0))}
     assert names == {facts["channel_names"][cid]}
     summary = at.dataframe[0].value
     assert list(summary["channel_id"]) == [cid]
@@ -183,7 +183,7 @@ def test_channel_page_picker_and_dates_narrow_everything(app):
     at.selectbox(key="channel_pick").set_value(cid).run(timeout=60)
     _ok(at)
     assert list(at.dataframe[0].value["messages"]) == [len(_lines(facts, cid, day, day))]
-    assert {tr["name"] for tr in _spec(at, 0)["data"]} == {facts["channel_names"][cid]}
+    assert {r["channel_name"] for r in vega.rows(_spec(at, 0))} == {facts["channel_names"][cid]}
 
 
 def test_channel_page_granularity_day_gives_one_bucket_per_day_with_chat(app):
@@ -213,8 +213,8 @@ def test_channel_page_heatmap_top_chatters_new_returning_and_peaks(app):
     # heatmap: weekday × hour in Asia/Seoul
     cells = Counter((r["chat_time"].astimezone(KST).weekday(), r["chat_time"].astimezone(KST).hour) for r in rows)
     assert {(w, h): n for w, h, n in zip(heat["weekday"], heat["hour"], heat["messages"], strict=True)} == cells
-    z = _spec(at, 1)["data"][0]["z"]
-    assert sum(map(sum, z)) == len(rows)
+    z = [r["value"] for r in vega.rows(_spec(at, 1))]
+    assert len(z) == 7 * 24 and sum(z) == len(rows)
     # top chatters and the top-10 share
     counts = Counter(r["user_id"] for r in rows if is_chatter(r))
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -253,7 +253,7 @@ def test_channel_page_markup_channel_and_nicknames_show_as_typed(app):
     _ok(at)
     assert set(at.dataframe[3].value["nickname"]) == set(ADV_NICKS)
     assert at.dataframe[0].value["channel_name"].iloc[0] == ADV_NAME
-    assert {tr["name"] for tr in _spec(at, 0)["data"]} == {"&lt;script&gt;alert(1)&lt;/script&gt;"}
+    assert {r["channel_name"] for r in vega.rows(_spec(at, 0))} == {ADV_NAME}  # Vega draws text as text
     _no_markup_rendered(at)
 
 
@@ -307,10 +307,11 @@ def test_broadcast_report_numbers_and_title_timeline(app):
     assert list(changes["event"]) == ["open", "poll", "poll", "poll", "close"]  # the unchanged poll left out
     assert list(changes["live_title"])[1:4] == [POLLS_0[0][1], POLLS_0[2][1], POLLS_0[3][1]]
     assert list(changes["offset"])[2:4] == ["1:00", "1:30"]
-    chart = _spec(at, 0)["data"]
-    assert [tr["type"] for tr in chart][:2] == ["bar", "scatter"]
-    assert sum(chart[0]["y"]) == len(rows)
-    assert [p[3] for p in POLLS_0] == chart[1]["y"]  # viewers
+    chart = _spec(at, 0)
+    assert vega.marks(chart)[:2] == ["bar", "line"]
+    bars, polls = vega.view_rows(chart)[:2]
+    assert sum(r["messages"] for r in bars) == len(rows)
+    assert [p[3] for p in POLLS_0] == [r["viewers"] for r in polls]  # viewers
     assert any("capture_interval" in m.value and "%" in m.value for m in at.markdown)  # this broadcast's badge
     top = at.dataframe[4].value
     counts = Counter(r["user_id"] for r in rows if is_chatter(r))
@@ -323,10 +324,10 @@ def test_broadcast_report_numbers_and_title_timeline(app):
 def test_broadcast_window_changes_the_timeline(app):
     at, facts = app
     _page(at, "broadcasts")
-    one = len(_spec(at, 0)["data"][0]["y"])
+    one = len(vega.view_rows(_spec(at, 0))[0])
     at.selectbox(key="broadcast_window").set_value(10).run(timeout=60)
     _ok(at)
-    ten = _spec(at, 0)["data"][0]["y"]
+    ten = [r["messages"] for r in vega.view_rows(_spec(at, 0))[0]]
     assert len(ten) < one
     picked = at.selectbox(key="broadcast_pick").value.split(":")[1]
     assert sum(ten) == sum(1 for r in user_rows(facts) if r["chat_channel_id"] == picked)
@@ -341,9 +342,11 @@ def test_broadcast_markup_title_nicknames_show_as_typed(app):
     assert list(changes["live_title"])[1:3] == list(ADV_TITLES)
     assert set(at.dataframe[4].value["nickname"]) == set(ADV_NICKS)
     assert at.dataframe[5].value["donor"].iloc[0] == ADV_NICKS[0]
-    hover = [tr.get("hovertext") for tr in _spec(at, 0)["data"] if tr.get("hovertext")]
-    assert hover and all("<" not in h[0] for h in hover)
-    assert any("&lt;script&gt;alert(2)&lt;/script&gt;" in h[0] for h in hover)
+    chart = _spec(at, 0)
+    hover = [r["change"] for rule, rows in zip(vega.marks(chart), vega.view_rows(chart), strict=True)
+             if rule == "rule" for r in rows]
+    assert hover and all("&lt;" not in h for h in hover)  # as typed: Vega's tooltips escape it themselves
+    assert any("<script>alert(2)</script>" in h for h in hover)
     _no_markup_rendered(at)
 
 

@@ -3,7 +3,6 @@ fixture lakes, checked against answers computed in plain Python from the rows th
 fixtures wrote; adversarial names and messages show as typed; the pages' pure helpers."""
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import charts_data, charts_money, charts_subs, data
 from dashboard.i18n import t
+from tests import vega_checks as vega
 from tests.lakefixture import build_fixture_lake, write_rows
 from tests.lakefixture_rich import KST, build_rich_lake, is_chatter, is_sub, trunc, user_rows
 from tests.lang_checks import assert_headers_follow, chart_titles, headers
@@ -63,7 +63,7 @@ def _frame(at: AppTest, *columns: str):
 
 
 def _specs(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return vega.specs(at)
 
 
 def _kst(ts):
@@ -165,7 +165,7 @@ def test_subscribers_page_matches_plain_python(rich, monkeypatch):
     assert got == _expected_change(facts, m0, m1)
     assert any(v[1] for v in got.values()) and any(v[2] for v in got.values())  # gains and losses happen
     # charts: share, tier split, tier mix, tenure mix, gain/loss; downloads for every table
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("vega_lite_chart")) == 5
     assert len(at.get("download_button")) == 2 * len(at.dataframe)
 
 
@@ -185,8 +185,8 @@ def test_subscribers_bucket_and_channel_change_the_output(rich, monkeypatch):
     at.selectbox(key="subs_channel").set_value(cid).run(timeout=60)
     _ok(at)
     ours = _expected_tenure(facts, "month", [cid])
-    bars = _specs(at)[3]["data"]  # the tenure mix of the picked channel
-    assert sum(len(b["y"]) for b in bars) == len({(b, tb) for _, b, _, tb in ours})
+    bars = vega.rows(_specs(at)[3])  # the tenure mix of the picked channel
+    assert len(bars) == len({(b, tb) for _, b, _, tb in ours})
     assert _specs(at)[2] != before
 
     # a narrower range: one day of one channel
@@ -212,7 +212,7 @@ def test_subscribers_page_on_the_small_lake(tmp_path, monkeypatch):
     tiers = _frame(at, "channel_id", "channel_name", "tier", "chatters")
     got = {(c, t_): n for c, t_, n in zip(tiers["channel_id"], tiers["tier"], tiers["chatters"], strict=True)}
     assert got == _expected_tiers(facts["rows"])
-    assert {b["type"] for b in _specs(at)[1]["data"]} == {"bar"}
+    assert set(vega.marks(_specs(at)[1])) == {"bar"}
     assert at.radio(key="subs_every").value == "day"
 
 
@@ -308,14 +308,15 @@ def test_donations_filters_change_the_output(rich, monkeypatch):
     other = min(facts["broadcasts"], key=lambda b: b["start"])
     pick.set_value(f"{other['channel_id']}:{other['broadcast']}").run(timeout=60)
     _ok(at)
-    bars = _specs(at)[-1]["data"][0]
+    bars = vega.rows(_specs(at)[-1])
     mine = [r for r in _donations(facts) if r["chat_channel_id"] == other["broadcast"]]
-    assert sum(bars["y"]) == sum(r["pay_amount"] or 0 for r in mine)
+    assert sum(b["amount"] for b in bars) == sum(r["pay_amount"] or 0 for r in mine)
 
     at.radio(key="don_slot").set_value(60).run(timeout=60)
     _ok(at)
-    assert max(_specs(at)[-1]["data"][0]["x"]) < other["minutes"]
-    assert all(x % 60 == 0 for x in _specs(at)[-1]["data"][0]["x"])
+    offsets = [b["offset_minutes"] for b in vega.rows(_specs(at)[-1])]
+    assert max(offsets) < other["minutes"]
+    assert all(x % 60 == 0 for x in offsets)
 
     cid = facts["channel_ids"][2]
     at.multiselect(key="f_channels").set_value([cid]).run(timeout=60)
@@ -455,9 +456,8 @@ def _no_markup_rendered(at: AppTest) -> None:
     rendered += [s.value for s in at.title] + [i.value for i in at.info] + [w.value for w in at.warning]
     for text in rendered:
         assert "<script" not in text and "굵게" not in text and "**bold**" not in text, text
-    for spec in _specs(at):
-        raw = json.dumps(spec, ensure_ascii=False)
-        assert "<script>" not in raw and "<img" not in raw, raw[:300]
+    for spec in _specs(at):  # names are in the charts as typed, where nothing renders markup
+        vega.assert_no_html(spec)
 
 
 @pytest.mark.e2e
@@ -472,8 +472,8 @@ def test_markup_in_names_and_messages_shows_as_typed(evil, monkeypatch, page):
                 names |= set(d.value[col].dropna())
     if page == "donations":
         assert {EVIL_CHANNEL, EVIL_NICK, "**nick**"} <= names
-        spec = json.dumps(_specs(at), ensure_ascii=False)
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in spec  # drawn as typed, not as a tag
+        shown = {v for s in _specs(at) for r in vega.rows(s) for v in r.values()}
+        assert EVIL_CHANNEL in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" not in shown  # drawn as typed
         assert at.selectbox(key="don_broadcast_pick").options[0].startswith(EVIL_CHANNEL + " · ")
     elif page == "data_tables":
         assert {EVIL_CHANNEL, EVIL_NICK, EVIL_MESSAGE} <= names
@@ -635,7 +635,7 @@ def test_table_headers_and_chart_titles_follow_the_language(synced, monkeypatch,
     assert_headers_follow(at, lang, raw_tables=raw)
     assert chart_titles(at)[0] == t(chart, lang)
     if page == "subscribers":  # the tier names the chart owns
-        names = [tr["name"] for tr in _specs(at)[1]["data"]]
+        names = _specs(at)[1]["encoding"]["color"]["scale"]["domain"]
         assert names[:2] == [t("chart_tier_none", lang), t("chart_tier_1", lang)]
     if raw:
         preview = at.dataframe[-1]

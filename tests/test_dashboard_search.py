@@ -23,6 +23,7 @@ import warehouse
 from dashboard import audit, charts_search, data
 from dashboard.i18n import t
 from tests import lakefixture
+from tests import vega_checks as vega
 from tests.lakefixture import CHANNEL_NAMES, write_rows
 from tests.lang_checks import assert_headers_follow, chart_titles
 from warehouse.lake import Lake
@@ -175,10 +176,13 @@ def test_keyword_search_counts_trend_and_pages(at, lake):
     got = {(c, b.date()): n for c, b, n in zip(trend["channel_id"], trend["bucket"], trend["matches"], strict=True)
            if n}
     assert got == dict(per_day)
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    by_name = {tr["name"]: sum(tr["y"]) for tr in spec["data"]}  # zeros drawn too
-    assert by_name == {name: sum(1 for r in hits if r["channel_name"] == name) for name in CHANNEL_NAMES}
-    assert sum(sum(tr["y"]) for tr in spec["data"]) == len(hits)
+    drawn = vega.rows(vega.specs(at)[0])
+    by_name = Counter()
+    for r in drawn:  # zeros drawn too
+        by_name[r["channel_name"]] += r["matches"]
+    assert {r["channel_name"] for r in drawn} == set(CHANNEL_NAMES)
+    assert dict(by_name) == {name: sum(1 for r in hits if r["channel_name"] == name) for name in CHANNEL_NAMES}
+    assert sum(r["matches"] for r in drawn) == len(hits)
     results = at.dataframe[1].value
     newest = sorted(hits, key=lambda r: (r["chat_time"], r["id"]), reverse=True)
     assert list(results["message"]) == [r["message"] for r in newest[:100]]
@@ -211,7 +215,7 @@ def test_unwritable_audit_log_shows_no_result(at, monkeypatch, tmp_path):
     at.text_input(key="kw_query").input("대박").run()
     _ok(at)
     assert [e.value for e in at.error] == [t("audit_failed")]
-    assert len(at.dataframe) == 0 and not at.get("plotly_chart")
+    assert len(at.dataframe) == 0 and not at.get("vega_lite_chart")
 
 
 # ---- the language switch ------------------------------------------------------------------
@@ -287,12 +291,13 @@ def test_csv_prefixes_text_a_spreadsheet_would_run(cell, written):
 # ---- the figure ---------------------------------------------------------------------------
 
 @pytest.mark.unit
-def test_keyword_trend_figure_escapes_names_and_draws_local_time():
+def test_keyword_trend_figure_keeps_names_as_typed_and_draws_local_time():
     df = pl.DataFrame({"channel_id": ["c1", "c1"], "bucket": [datetime(2026, 9, 1, 15, tzinfo=UTC),
                                                               datetime(2026, 9, 1, 16, tzinfo=UTC)],
                        "matches": [2, 0], "share": [0.5, 0.0]})
-    fig = charts_search.keyword_trend_figure(df, {"c1": "<b>채널</b>"}, "Asia/Seoul", title="T")
-    assert fig.data[0].name == "&lt;b&gt;채널&lt;/b&gt;" and list(fig.data[0].y) == [2, 0]
-    assert str(fig.data[0].x[0]).startswith("2026-09-02 00:00")
-    assert fig.layout.title.text == "T"
-    assert charts_search.keyword_trend_figure(df.clear(), {}).layout.annotations
+    fig = vega.spec(charts_search.keyword_trend_figure(df, {"c1": "<b>채널</b>"}, "Asia/Seoul", title="T"))
+    drawn = vega.rows(fig)
+    assert {r["channel_name"] for r in drawn} == {"<b>채널</b>"} and [r["matches"] for r in drawn] == [2, 0]
+    assert drawn[0]["bucket"] == "2026-09-02T00:00:00Z" and fig["encoding"]["x"]["scale"]["type"] == "utc"
+    assert vega.title(fig) == "T"
+    assert vega.no_data_note(vega.spec(charts_search.keyword_trend_figure(df.clear(), {})))

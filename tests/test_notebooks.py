@@ -17,6 +17,7 @@ from tests import notebook_answers as answers
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # what each notebook must print, given the fixture's facts and the notebook's parameters
+VEGA_LITE = "vegaEmbed("  # an Altair chart's output (its default renderer: HTML that embeds the spec)
 EXPECTED = {
     "01_tour.ipynb": lambda facts, p: answers.tour(facts),
     "02_channel_activity.ipynb": lambda facts, p: answers.channel_activity(facts),
@@ -87,7 +88,9 @@ def check(nb: nbformat.NotebookNode, facts: dict, expected: list[str]) -> None:
     outputs = "\n".join(json.dumps(o, ensure_ascii=False) for c in code for o in c.outputs)
     for name in facts["channel_names"].values():  # Korean channel names come through
         assert name in outputs
-    assert "application/vnd.plotly.v1+json" in outputs  # the charts rendered
+    assert "application/vnd.plotly.v1+json" in outputs or VEGA_LITE in outputs  # the charts rendered
+    if any("charts." in c.source and "_figure(" in c.source for c in code):  # the dashboard's builders: Vega-Lite
+        assert VEGA_LITE in outputs
     text = printed(nb)
     missing = [line for line in expected if line not in text]
     assert not missing, f"expected lines not printed: {missing}\n--- printed:\n{text}"

@@ -61,10 +61,10 @@ st.subheader(t("broadcasts_timeline"))
 window = st.selectbox(t("broadcasts_window"), (1, 5, 10), key="broadcast_window")
 activity = data.query(f, "broadcast_activity", cid, bc, scoped=False, window_minutes=window)
 timeline = data.query(f, "broadcast_timeline", cid, bc, scoped=False)
-st.plotly_chart(charts_broadcast.timeline_figure(
+st.altair_chart(charts_broadcast.timeline_figure(
     activity, timeline, f.tz, title=t("broadcasts_timeline"), messages=t("broadcasts_messages"),
     viewers=t("broadcasts_viewers"), title_change=t("broadcasts_title_change"),
-    category_change=t("broadcasts_category_change"), lang=current_lang()), key="timeline_chart")
+    category_change=t("broadcasts_category_change"), lang=current_lang()), width="stretch", key="timeline_chart")
 st.markdown(f"**{t('broadcasts_changes')}**")
 if timeline.is_empty():
     st.caption(t("broadcasts_no_session"))

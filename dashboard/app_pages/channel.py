@@ -29,7 +29,7 @@ widgets.coverage_badge(f, (cid,))
 
 # -- activity
 st.subheader(t("channel_activity"))
-st.plotly_chart(charts.activity_figure(df, f.tz, every, lang), key="activity_chart")
+st.altair_chart(charts.activity_figure(df, f.tz, every, lang), width="stretch", key="activity_chart")
 summary = data.activity_summary(df)
 widgets.table(summary, widgets.stem("activity_summary", f), key="summary",
               column_config=summaries.headers(summary.columns, t))
@@ -42,9 +42,9 @@ st.subheader(t("channel_heatmap"))
 heat = data.query(f, "heatmap", channels=one)
 metric = st.radio(t("channel_heatmap_metric"), ("messages", "chatters"), horizontal=True, key="heat_metric",
                   format_func=lambda m: t(f"col_a_{m}", lang))
-st.plotly_chart(charts_channel.heatmap_figure(heat, metric, title=f"{t('channel_heatmap')} ({t(f'col_a_{metric}')})",
+st.altair_chart(charts_channel.heatmap_figure(heat, metric, title=f"{t('channel_heatmap')} ({t(f'col_a_{metric}')})",
                                               weekdays=tuple(t("channel_weekdays").split(",")),
-                                              hour_label=t("channel_hour"), lang=lang), key="heatmap_chart")
+                                              hour_label=t("channel_hour"), lang=lang), width="stretch", key="heatmap_chart")
 with st.expander(t("channel_heatmap_data")):
     widgets.table(heat, widgets.stem("heatmap", f), key="heatmap", column_config=summaries.headers(heat.columns, t))
 
@@ -60,9 +60,9 @@ widgets.table(top, widgets.stem("top_chatters", f), key="top_chatters", column_c
 # -- new vs returning
 st.subheader(t("channel_new_returning"))
 nvr = data.query(f, "new_vs_returning", channels=one, every="day").drop("channel_id")
-st.plotly_chart(charts_channel.new_vs_returning_figure(
+st.altair_chart(charts_channel.new_vs_returning_figure(
     nvr, f.tz, title=t("channel_new_returning"), new=t("channel_new"), returning=t("channel_returning"),
-    y_label=t("channel_chatters_axis"), lang=lang), key="nvr_chart")
+    y_label=t("channel_chatters_axis"), lang=lang), width="stretch", key="nvr_chart")
 widgets.table(nvr, widgets.stem("new_vs_returning", f), key="nvr", column_config=summaries.headers(nvr.columns, t))
 
 # -- peaks

@@ -65,8 +65,8 @@ with partitions_tab:
         if not bad.is_empty():
             st.warning(t("data_mismatch").format(n=bad.height))
         if parts["day"].is_not_null().any():
-            st.plotly_chart(charts_data.partitions_figure(parts, t("data_partitions_title"), t("col_a_rows"),
-                                                          current_lang()), key="data_parts_chart")
+            st.altair_chart(charts_data.partitions_figure(parts, t("data_partitions_title"), t("col_a_rows"),
+                                                          current_lang()), width="stretch", key="data_parts_chart")
         sized = charts_data.with_size(parts)
         widgets.table(sized, f"partitions_{table}", key="data_parts",
                       column_config=summaries.headers(sized.columns, t))

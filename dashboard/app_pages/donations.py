@@ -35,8 +35,8 @@ widgets.table(named, widgets.stem("donation_totals", f), key="don_totals",
               column_config=summaries.headers(named.columns, t))
 
 st.subheader(t("don_over_time"))
-st.plotly_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"),
-                                          every, lang), key="don_time_chart")
+st.altair_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"),
+                                          every, lang), width="stretch", key="don_time_chart")
 with st.expander(t("don_raw")):
     named = charts_money.with_names(per_bucket, f.names)
     widgets.table(named, widgets.stem(f"donations_{every}", f), key="don_buckets",
@@ -51,9 +51,9 @@ shown = [c for c in f.channels if c in set(ranking["channel_id"].to_list())]
 if shown:
     channel = shown[0] if len(shown) == 1 else st.selectbox(
         t("don_channel"), shown, key="don_channel", format_func=lambda c: f.names.get(c, c))
-    st.plotly_chart(charts_money.ranking_figure(ranking.filter(ranking["channel_id"] == channel),
+    st.altair_chart(charts_money.ranking_figure(ranking.filter(ranking["channel_id"] == channel),
                                                 t("don_ranking_title"), t("don_amount"), lang),
-                    key="don_rank_chart")
+                    width="stretch", key="don_rank_chart")
 named = charts_money.with_names(ranking, f.names)
 widgets.table(named, widgets.stem("donation_ranking", f), key="don_ranking",
               column_config=summaries.headers(named.columns, t))
@@ -61,8 +61,8 @@ widgets.table(named, widgets.stem("donation_ranking", f), key="don_ranking",
 # -- distribution ----------------------------------------------------------------------
 st.subheader(t("don_distribution"))
 dist = data.query(f, "donation_distribution")
-st.plotly_chart(charts_money.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount"),
-                                                 lang), key="don_dist_chart")
+st.altair_chart(charts_money.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount"),
+                                                 lang), width="stretch", key="don_dist_chart")
 widgets.table(dist, widgets.stem("donation_distribution", f), key="don_dist",
               column_config=summaries.headers(dist.columns, t))
 
@@ -80,8 +80,8 @@ else:
                           format_func=lambda k: labels.get(k, k))
     cid, bid = picked.split(":", 1)
     one = slots.filter((slots["channel_id"] == cid) & (slots["broadcast"] == bid))
-    st.plotly_chart(charts_money.broadcast_figure(one, t("don_broadcast_title"), t("don_minutes_axis"),
-                                                  t("don_amount"), lang), key="don_broadcast_chart")
+    st.altair_chart(charts_money.broadcast_figure(one, t("don_broadcast_title"), t("don_minutes_axis"),
+                                                  t("don_amount"), lang), width="stretch", key="don_broadcast_chart")
     named = charts_money.with_names(slots, f.names)
     widgets.table(named, widgets.stem(f"donations_over_broadcast_{slot}m", f), key="don_broadcast",
                   column_config=summaries.headers(named.columns, t))

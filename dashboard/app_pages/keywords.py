@@ -1,6 +1,6 @@
 """키워드 검색 (Keyword search): messages containing a word, a page at a time, and how often
 it came up over time. Every search is written to the audit log first. Messages and
-nicknames are untrusted: dataframes only; channel names in the chart via charts.plain."""
+nicknames are untrusted: dataframes only; channel names in the chart drawn as typed (Vega-Lite draws text as text)."""
 import math
 
 import streamlit as st
@@ -32,9 +32,9 @@ if total == 0:
     st.info(t("kw_none"))
     st.stop()
 
-st.plotly_chart(charts_search.keyword_trend_figure(
+st.altair_chart(charts_search.keyword_trend_figure(
     trend, f.names, f.tz, title=t("kw_trend_title"), y_title=t("kw_trend_y"), lang=lang),
-    key="kw_chart")
+    width="stretch", key="kw_chart")
 with st.expander(t("kw_trend_data")):
     widgets.table(trend, widgets.stem(f"keyword_trend_{every}", f), key="kw_trend",
                   column_config=summaries.headers(trend.columns, t))

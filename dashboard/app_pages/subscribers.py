@@ -21,13 +21,13 @@ if ratio.is_empty():
     st.stop()
 
 st.subheader(t("share_over_time"))
-st.plotly_chart(charts.subscriber_share_figure(ratio, f.tz, lang), key="share_chart")
+st.altair_chart(charts.subscriber_share_figure(ratio, f.tz, lang), width="stretch", key="share_chart")
 widgets.table(ratio, widgets.stem("subscriber_ratio", f), key="ratio",
               column_config=summaries.headers(ratio.columns, t))
 
 st.subheader(t("tier_split"))
 tiers = data.query(f, "tier_split")
-st.plotly_chart(charts.tier_split_figure(tiers, lang), key="tier_chart")
+st.altair_chart(charts.tier_split_figure(tiers, lang), width="stretch", key="tier_chart")
 widgets.table(tiers, widgets.stem("tier_split", f), key="tiers",
               column_config=summaries.headers(tiers.columns, t))
 
@@ -48,14 +48,14 @@ else:
     by_tenure = charts_subs.group_shares(tenure, "tenure_bucket")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts_subs.shares_figure(
+        st.altair_chart(charts_subs.shares_figure(
             by_tier.filter(by_tier["channel_id"] == channel), t("subs_tier_title"), f.tz,
             charts_subs.tier_colors(), t("subs_tier_legend"), every, charts_subs.tier_names(lang), lang=lang),
-            key="subs_tier_chart")
+            width="stretch", key="subs_tier_chart")
     with right:
-        st.plotly_chart(charts_subs.shares_figure(
+        st.altair_chart(charts_subs.shares_figure(
             by_tenure.filter(by_tenure["channel_id"] == channel), t("subs_tenure_title"), f.tz,
-            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every, lang=lang), key="subs_tenure_chart")
+            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every, lang=lang), width="stretch", key="subs_tenure_chart")
     st.caption(t("subs_mix_table"))
     widgets.table(tenure, widgets.stem(f"subscriber_tenure_{every}", f), key="subs_tenure",
                   column_config=summaries.headers(tenure.columns, t))
@@ -78,8 +78,8 @@ else:
     shown = [c for c in f.channels if c in set(change["channel_id"].to_list())]
     channel = shown[0] if len(shown) == 1 else st.selectbox(
         t("subs_channel"), shown, key="subs_change_channel", format_func=lambda c: f.names.get(c, c))
-    st.plotly_chart(charts_subs.change_figure(
+    st.altair_chart(charts_subs.change_figure(
         change.filter(change["channel_id"] == channel), t("subs_change_title"), f.tz,
-        (t("subs_subscribers"), t("subs_gained"), t("subs_lost")), lang=lang), key="subs_change_chart")
+        (t("subs_subscribers"), t("subs_gained"), t("subs_lost")), lang=lang), width="stretch", key="subs_change_chart")
     widgets.table(change, f"subscriber_change_{m0:%Y%m}-{m1:%Y%m}", key="subs_change",
                   column_config=summaries.headers(change.columns, t))
