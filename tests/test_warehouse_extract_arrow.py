@@ -148,3 +148,15 @@ def test_plan_groups_keeps_order_and_caps_rows(sizes, cap, want):
     got = extract_arrow.plan_groups(sizes, cap)
     assert [(kind, [k for k, _, _ in group]) for kind, group in got] == want
     assert [s for _, group in got for s in group] == sizes  # every key once, in order
+
+
+def test_a_refused_snapshot_import_falls_back_to_csv_with_a_warning(pg, caplog):
+    """Outside a transaction the exported snapshot is gone before the reader imports it
+    (as behind a transaction-pooling proxy): a warning, and the CSV path reads the rows."""
+    _rows(pg, 20)
+    pg.autocommit = True
+    caplog.set_level("WARNING", logger="warehouse.extract_arrow")
+    with extract_arrow.snapshot_reader(pg) as reader:
+        assert reader is None and extract_arrow.reader_for(pg) is None
+        assert _read(pg).num_rows == 20
+    assert "binary reader unavailable" in caplog.text and "COPY (FORMAT csv)" in caplog.text

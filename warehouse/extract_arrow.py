@@ -132,8 +132,10 @@ def snapshot_reader(conn: psycopg2.extensions.connection) -> Iterator[SnapshotRe
         log.info("adbc-driver-postgresql is not installed: day tables are read through COPY (FORMAT csv)")
         reader = None
     except Exception as exc:  # noqa: BLE001 - any failure here only costs speed
-        log.warning("binary reader unavailable (%s): day tables are read through COPY (FORMAT csv)",
-                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if conn.info.password:  # a driver message must not carry the password to the logs
+            reason = reason.replace(conn.info.password, "***")
+        log.warning("binary reader unavailable (%s): day tables are read through COPY (FORMAT csv)", reason)
         reader = None
     if reader is None:
         yield None
