@@ -74,13 +74,7 @@ def _fetch(conn: psycopg2.extensions.connection, table: Table, params: dict | No
     """Producer: run the table's SELECTs through server-side cursors, put lists of tuples
     (never empty) on `out`, then _DONE; an exception is put instead of _DONE."""
     def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return extract_arrow.put_until_stopped(out, item, stop)
 
     try:
         for query, args in _queries(conn, table, params):

@@ -35,6 +35,18 @@ _DONE = object()
 _READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def put_until_stopped(out: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put `item` on the bounded queue `out`, waiting for room until `stop` is set (a
+    consumer that went away); False when it was not put."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def conninfo(conn: psycopg2.extensions.connection) -> str:
     """A libpq key=value connection string for the server and database `conn` is connected
     to, password included (psycopg2's ``conn.dsn`` masks it). Never logged."""
@@ -93,13 +105,7 @@ class SnapshotReader:
 
     def _read(self, statements: list[str], out: queue.Queue, stop: threading.Event) -> None:
         def put(item) -> bool:
-            while not stop.is_set():
-                try:
-                    out.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
+            return put_until_stopped(out, item, stop)
 
         try:
             for statement in statements:
