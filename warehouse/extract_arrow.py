@@ -184,15 +184,21 @@ def plan_groups(sizes: list[tuple], cap: int) -> list[tuple[str, list[tuple]]]:
     return reads
 
 
-def _sorted(batches: Iterator[pa.RecordBatch], order_values: list, order: tuple[str, ...],
-            schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """The rows of `batches` sorted by `order`: its first column by the place of its value in
-    `order_values`, the others ascending; as batches of at most SLICE_ROWS."""
+def _sorted(batches: Iterator[pa.RecordBatch], group: list[tuple], table: Table) -> Iterator[pa.RecordBatch]:
+    """The rows of `batches` (a group's statement) in the table's order, as batches of at
+    most SLICE_ROWS: ``group_order``'s first column holds each row's key as text; rows go by
+    the key's place in `group` (``split_sizes`` rows), then the other columns ascending; the
+    ``group_fill`` columns get the group's values for the key."""
+    schema = table.schema
     data = pa.Table.from_batches(list(batches), schema=schema)
     if not data.num_rows:
         return
-    first, then = order[0], order[1:]
-    place = pc.index_in(data.column(first), value_set=pa.array(order_values, schema.field(first).type))
+    first, then = table.group_order[0], table.group_order[1:]
+    place = pc.index_in(data.column(first), value_set=pa.array([str(size[0]) for size in group], pa.string()))
+    values = [(size[1], *size[3:]) for size in group]  # the fill values of each key, in place order
+    for i, name in enumerate(table.group_fill):
+        column = pc.take(pa.array([v[i] for v in values], schema.field(name).type), place)
+        data = data.set_column(schema.get_field_index(name), schema.field(name), column)
     keys = pa.table([place, *(data.column(c) for c in then)], names=["_place", *then])
     indices = pc.sort_indices(keys, [(name, "ascending") for name in keys.column_names])
     for start in range(0, len(indices), SLICE_ROWS):
@@ -213,11 +219,11 @@ def day_batches(conn: psycopg2.extensions.connection, reader: SnapshotReader, ta
         cur.execute(table.split_sizes, params)
         sizes = cur.fetchall()
         reads = [(kind, group, cur.mogrify(table.select_split if kind == "ordered" else table.select_keys,
-                                           {**params, "key": group[0][0], "keys": [k for k, _, _ in group]}).decode())
+                                           {**params, "key": group[0][0], "keys": [size[0] for size in group]}).decode())
                  for kind, group in plan_groups(sizes, GROUP_ROWS)]
     for kind, group, statement in reads:
         batches = reader.batches([statement], table.schema)
         if kind == "ordered":
             yield from batches
         else:
-            yield from _sorted(batches, [v for _, v, _ in group], table.group_order, table.schema)
+            yield from _sorted(batches, group, table)
