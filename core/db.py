@@ -2,10 +2,12 @@
 connection helper, and numbered SQL migrations applied once each and recorded."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
@@ -75,6 +77,24 @@ def connect(url: str | None = None, *, migrate_schema: bool = True) -> psycopg2.
         migrate(conn)
         _migrated.add(url)
     return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: psycopg2.extensions.connection, isolation: int,
+                readonly: bool = False) -> Iterator[psycopg2.extensions.connection]:
+    """One transaction at `isolation` (psycopg2.extensions.ISOLATION_LEVEL_*) on `conn`:
+    whatever was pending is rolled back first; on leaving, what the block did not commit is
+    rolled back and the connection's autocommit, isolation and read-only settings return."""
+    conn.rollback()
+    saved = (conn.autocommit, conn.isolation_level, conn.readonly)
+    conn.autocommit = False
+    conn.isolation_level = isolation
+    conn.readonly = readonly
+    try:
+        yield conn
+    finally:
+        conn.rollback()
+        conn.autocommit, conn.isolation_level, conn.readonly = saved
 
 
 def migrations() -> list[tuple[str, str]]:

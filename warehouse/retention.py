@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg2.extensions
 
-from core import settings
+from core import db, settings
 from warehouse.lake import Lake
 from warehouse.sync import LOCK_ID, SyncReport, day_bounds
 from warehouse.tables import CHAT
@@ -87,11 +87,7 @@ def apply(conn: psycopg2.extensions.connection, root: str, keep_days: int, tz: s
     today = today or datetime.now(ZoneInfo(tz)).date()
     report = RetentionReport(cutoff=today - timedelta(days=keep_days))
     lake = Lake(root)
-    conn.rollback()
-    saved = (conn.autocommit, conn.isolation_level)
-    conn.autocommit = False
-    conn.isolation_level = psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ
-    try:
+    with db.transaction(conn, psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ):
         with conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
             if not cur.fetchone()[0]:
@@ -119,9 +115,6 @@ def apply(conn: psycopg2.extensions.connection, root: str, keep_days: int, tz: s
                 state["archived_days"] = sorted(archived | {d.isoformat() for d in report.dropped})
                 lake.write_state(state)
         conn.commit()
-    finally:
-        conn.rollback()
-        conn.autocommit, conn.isolation_level = saved
     report.seconds = time.monotonic() - t0
     for day, n in report.dropped.items():
         log.info("retention: dropped day=%s rows=%d from PostgreSQL (the lake holds them)", day, n)

@@ -33,7 +33,7 @@ import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import settings
+from core import db, settings
 from warehouse import extract, extract_arrow, users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
@@ -217,23 +217,15 @@ def prune_tombstones(conn: psycopg2.extensions.connection, lake: Lake, before: d
     """Delete the tombstones deleted before `before`, except those of the lake's archived
     days (see the module docstring), in a transaction of its own under the sync's lock.
     Returns how many, or None when another sync (or retention, forget-user) holds the lock."""
-    saved = (conn.autocommit, conn.isolation_level, conn.readonly)
-    conn.autocommit = False
-    conn.isolation_level = psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED
-    conn.readonly = False
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
-            if not cur.fetchone()[0]:
-                return None
-            archived = sorted(archived_days(lake.read_state()))  # after the lock: retention writes it
-            cur.execute(_PRUNE, {"before": before, "tz": tz, "archived": archived})
-            pruned = cur.rowcount
+    with db.transaction(conn, psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED), conn.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
+        if not cur.fetchone()[0]:
+            return None
+        archived = sorted(archived_days(lake.read_state()))  # after the lock: retention writes it
+        cur.execute(_PRUNE, {"before": before, "tz": tz, "archived": archived})
+        pruned = cur.rowcount
         conn.commit()
         return pruned
-    finally:
-        conn.rollback()
-        conn.autocommit, conn.isolation_level, conn.readonly = saved
 
 
 def _prune_after_sync(conn, lake: Lake, before: datetime, tz: str, report: SyncReport) -> None:
@@ -266,12 +258,7 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
     t0 = time.monotonic()
     lake = Lake(root)
     report = SyncReport(dry_run=dry_run)
-    conn.rollback()
-    saved = (conn.autocommit, conn.isolation_level, conn.readonly)
-    conn.autocommit = False
-    conn.isolation_level = psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ
-    conn.readonly = True
-    try:
+    with db.transaction(conn, psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True):
         with conn.cursor() as cur:
             if not dry_run:
                 cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
@@ -333,9 +320,6 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
         }
         users_index.build_users_index(lake)  # the users side table follows the partitions just written
         lake.write_state(report.state)  # last: the cursor moves only after every write
-    finally:
-        conn.rollback()
-        conn.autocommit, conn.isolation_level, conn.readonly = saved
     if not days:
         _prune_after_sync(conn, lake, started - OVERLAP, tz, report)
     report.seconds = time.monotonic() - t0
