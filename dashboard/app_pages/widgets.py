@@ -145,7 +145,7 @@ def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None) -> bool:
     """Whether today's data is added; says in the sidebar what was added (or why not)."""
     if not on:
         return False
-    info = getattr(data.handle(root, tz, True, types).wh, "live_info", None) or {}
+    info = data.handle(root, tz, True, types).wh.live_info  # always set by a live Warehouse
     if info.get("error"):
         st.sidebar.caption(t("sidebar_live_error"))
         st.sidebar.text(str(info["error"]))  # one line, no credentials (warehouse.live)
