@@ -9,8 +9,10 @@ loaded chart and table components have arrived), every visible plotly chart has 
 every visible vega-lite chart its canvas or SVG and every visible dataframe its canvas
 (those in a closed expander or a hidden tab are not drawn until opened). Polled every 50 ms.
 
-*Cold*: the first visit after a fresh `streamlit run` (empty Streamlit caches, fresh DuckDB,
-modules not yet imported) in a fresh browser profile (empty HTTP cache); *warm*: `reps`
+*Cold*: the first visit to a freshly started `python -m dashboard serve` (empty Streamlit
+caches: no query has run; the server imported its modules and opened the lake before it
+listened — its warm-up, off with --no-warm-up) in a fresh browser profile (empty HTTP
+cache); *warm*: `reps`
 later visits in new tabs of the same profile (new Streamlit sessions, shared caches). The
 hello-world page (bench/hello_app.py) is measured the same way in the same run: cold at the
 start and at the end (the mean is the reference), warm once before each warm page visit
@@ -90,17 +92,25 @@ def _free_port() -> int:
 
 
 class Server:
-    """`streamlit run SCRIPT` on a free loopback port; stop() ends it."""
+    """The app as operators serve it, `python -m dashboard serve` (it warms up before it
+    listens: dashboard/serve_cli.py; `warm_up=False` passes --no-warm-up), or another
+    script (the hello-world page) with `streamlit run SCRIPT`; on a free loopback port (no
+    accounts: the dashboard binds 127.0.0.1); stop() ends it. Ready when /_stcore/health
+    answers."""
 
-    def __init__(self, script: Path, env: dict):
+    def __init__(self, script: Path, env: dict, warm_up: bool = True):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        if script == APP:
+            cmd = [sys.executable, "-m", "dashboard", "serve", "--port", str(self.port),
+                   *([] if warm_up else ["--no-warm-up"])]
+        else:
+            cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+                   "--server.address", "127.0.0.1", "--server.port", str(self.port),
+                   "--browser.gatherUsageStats", "false"]
+        env = {**env, "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -161,10 +171,10 @@ def _context(browser):
     return context
 
 
-def _cold(browser, script: Path, env: dict, path: str, search: str | None):
+def _cold(browser, script: Path, env: dict, path: str, search: str | None, warm_up: bool = True):
     """A fresh server and a fresh browser profile; (server, context, first visit) — the
     caller makes the warm visits, then closes both."""
-    server = Server(script, env)
+    server = Server(script, env, warm_up)
     try:
         context = _context(browser)
     except Exception:
@@ -185,9 +195,10 @@ def _figures(cold: dict, warm: list[dict]) -> dict:
             "charts": cold["charts"], "tables": cold["tables"]}
 
 
-def _page(browser, env: dict, path: str, reps: int, search: str | None, hello_ctx, hello_url: str) -> dict:
+def _page(browser, env: dict, path: str, reps: int, search: str | None, hello_ctx, hello_url: str,
+          warm_up: bool = True) -> dict:
     """Cold visit, then `reps` warm visits each right after a warm hello-world visit."""
-    server, context, cold = _cold(browser, APP, env, path, search)
+    server, context, cold = _cold(browser, APP, env, path, search, warm_up)
     warm, hello = [], []
     try:
         for _ in range(reps):
@@ -220,9 +231,10 @@ def _searches(lake: str) -> dict[str, str]:
         return {"keywords": KEYWORD}
 
 
-def run(lake: str, reps: int = 3, pages: list[str] | None = None) -> dict:
+def run(lake: str, reps: int = 3, pages: list[str] | None = None, warm_up: bool = True) -> dict:
     """Hello-world and every page of the app (or `pages`, url paths, "" = the default one)
-    served over `lake`. A page that fails is reported with its error; the others go on."""
+    served over `lake`. A page that fails is reported with its error; the others go on.
+    `warm_up=False`: the app's server skips its warm-up (what that costs the cold visit)."""
     if not Path(CHROMIUM).exists():
         return {"skipped": f"{CHROMIUM} not found (make system-deps)"}
     try:
@@ -231,7 +243,7 @@ def run(lake: str, reps: int = 3, pages: list[str] | None = None) -> dict:
         return {"skipped": "playwright is not installed (make install-dev)"}
     t0 = time.monotonic()
     searches = _searches(lake)
-    out: dict = {"lake": lake, "reps": reps, "searches": searches, "pages": {}}
+    out: dict = {"lake": lake, "reps": reps, "warm_up": warm_up, "searches": searches, "pages": {}}
     with tempfile.TemporaryDirectory(prefix="chzzk-dash-bench-") as own, sync_playwright() as p:
         env = {**os.environ, "WAREHOUSE_DIR": lake, "DATA_DIR": own, "LOG_LEVEL": "WARNING",
                "DASHBOARD_ACCOUNTS_FILE": f"{own}/accounts.toml",  # none: no login, like localhost
@@ -246,7 +258,7 @@ def run(lake: str, reps: int = 3, pages: list[str] | None = None) -> dict:
                 path = todo.pop(0)
                 name = path or "(default)"
                 try:
-                    r = _page(browser, env, path, reps, searches.get(path), hello_ctx, hello_server.url)
+                    r = _page(browser, env, path, reps, searches.get(path), hello_ctx, hello_server.url, warm_up)
                 except Exception as exc:  # one page must not cost the run its other figures
                     log.warning("dashboard page %s failed: %s", name, exc)
                     out["pages"][name] = {"error": str(exc)[:300]}
@@ -291,7 +303,8 @@ def print_report(res: dict, lake_rows: int | None = None) -> None:
         return
     h = res["hello"]
     on = f" on the {lake_rows:,}-row lake" if lake_rows else ""
-    print(f"\n== dashboard pages in Chromium{on}: first full render, s from navigation start (browser clock);"
+    warm = "" if res.get("warm_up", True) else " (app served with --no-warm-up)"
+    print(f"\n== dashboard pages in Chromium{on}{warm}: first full render, s from navigation start (browser clock);"
           f" {res['reps']} warm visits; {res['seconds']:.0f}s in all")
     print(f"   hello-world: cold {' / '.join(f'{s:.2f}' for s in h['cold_s'])} (start / end),"
           f" warm p50 {h['warm_median_s'] or 0:.2f} (script ends at {h['warm_script_s'] or 0:.2f});"
@@ -321,9 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3, help="warm visits per page (default 3)")
     ap.add_argument("--pages", default=None,
                     help="comma-separated url paths, '' for the default page (default: every page in the nav)")
+    ap.add_argument("--no-warm-up", action="store_true",
+                    help="serve the app with --no-warm-up (what the server's warm-up saves the cold visit)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    res = run(a.lake, a.reps, a.pages.split(",") if a.pages is not None else None)
+    res = run(a.lake, a.reps, a.pages.split(",") if a.pages is not None else None, not a.no_warm_up)
     print_report(res)
     if a.json:
         a.json.write_text(json.dumps(res, indent=1, ensure_ascii=False))

@@ -69,7 +69,9 @@ def _live_handle(root: str, tz: str | None, types: tuple[str, ...] | None) -> _H
 
 def handle(root: str, tz: str | None = None, live: bool = False,
            types: tuple[str, ...] | None = None) -> _Handle:
-    """The shared Warehouse for these options (one per root, zone, live flag and type set)."""
+    """The shared Warehouse for these options (one per root, zone, live flag and type set;
+    no zone is the display zone, so the sidebar's default zone shares it)."""
+    tz = tz or display_tz()
     return _live_handle(root, tz, types) if live else _handle(root, tz, False, types)
 
 
@@ -80,7 +82,7 @@ def live_days(root: str, tz: str | None, types: tuple[str, ...] | None) -> list[
 
 
 def _call(root: str, fn, *args, **kwargs):
-    return _call_on(_handle(root), fn, *args, **kwargs)
+    return _call_on(handle(root), fn, *args, **kwargs)
 
 
 def _call_on(h: _Handle, fn, *args, **kwargs):
@@ -128,17 +130,20 @@ def _ch(channels: list[str] | tuple[str, ...] | None) -> list[str] | None:
     return list(channels) if channels else None
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+# The lake's catalog (its channels and days), which every page's sidebar reads: one shared
+# copy (st.cache_resource: not copied per session, so callers must not modify it), which
+# `python -m dashboard serve` reads before it listens (serve_cli.warm_up)
+@st.cache_resource(ttl=TTL, show_spinner=False)
 def channels(root: str) -> pl.DataFrame:
-    """warehouse.list_channels: channel_id, channel_name, messages, chatters, first/last chat.
-    Re-reads the lake's file list first, so partitions a sync added since show up."""
-    handle = _handle(root)
-    with handle.lock:
-        handle.wh.refresh()
-    return _call(root, warehouse.list_channels)
+    """warehouse.channel_directory (the sidebar's channel list): channel_id, channel_name,
+    messages. Re-reads the lake's file list first, so partitions a sync added since show up."""
+    h = handle(root)
+    with h.lock:
+        h.wh.refresh()
+    return _call(root, warehouse.channel_directory)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_resource(ttl=TTL, show_spinner=False)
 def bounds(root: str) -> tuple[date | None, date | None]:
     """warehouse.date_bounds: the first and last day present in the lake (or Nones)."""
     return _call(root, warehouse.date_bounds)

@@ -1,12 +1,21 @@
-"""`python -m dashboard serve [--port P]`: run `streamlit run dashboard/streamlit_app.py`.
-With no accounts configured it binds 127.0.0.1 whatever DASHBOARD_ADDRESS says (there is
-no login then); with accounts, DASHBOARD_ADDRESS (default 0.0.0.0)."""
+"""`python -m dashboard serve [--port P]`: `streamlit run dashboard/streamlit_app.py`, in
+this process, after a warm-up. With no accounts configured it binds 127.0.0.1 whatever
+DASHBOARD_ADDRESS says (there is no login then); with accounts, DASHBOARD_ADDRESS
+(default 0.0.0.0).
+
+The warm-up runs before the server listens: it imports what the pages import (polars,
+DuckDB, pyarrow, Altair and the dashboard's modules, about a second), opens the lake's
+views and reads the channel list and date range the sidebar shows, so the first visitor
+after a restart does not wait for these. The pages' own queries are not run ahead: the
+first visit to a page still runs them."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from core import settings
@@ -15,10 +24,19 @@ from dashboard import accounts
 log = logging.getLogger(__name__)
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
 LOOPBACK = "127.0.0.1"
+# what the app's pages import, slowest first (dashboard/app_pages/*.py)
+WARM_MODULES = ("altair", "polars", "duckdb", "pyarrow", "pyarrow.parquet", "warehouse", "dashboard.data",
+                "dashboard.charts", "dashboard.charts_broadcast", "dashboard.charts_channel",
+                "dashboard.charts_data", "dashboard.charts_money", "dashboard.charts_search",
+                "dashboard.charts_subs", "dashboard.summaries", "dashboard.login", "dashboard.urlpick",
+                "dashboard.app_pages.widgets")
+QUIET = ("caching.cache_data_api", "scriptrunner_utils.script_run_context")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="start listening at once (the first visit then imports and opens the lake)")
 
 
 def bind_address(has_accounts: bool, configured: str | None) -> str:
@@ -28,10 +46,42 @@ def bind_address(has_accounts: bool, configured: str | None) -> str:
     return configured or "0.0.0.0"
 
 
+def streamlit_args(address: str, port: int) -> list[str]:
+    """The `streamlit` command line (after the program name) that serves the app."""
+    return ["run", str(APP), "--server.headless", "true", "--server.address", address,
+            "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+
+
 def command(address: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-            "--server.address", address, "--server.port", str(port),
-            "--browser.gatherUsageStats", "false"]
+    """The same as a shell command: what `python -m dashboard serve` amounts to."""
+    return [sys.executable, "-m", "streamlit", *streamlit_args(address, port)]
+
+
+def warm_up() -> float:
+    """Import the pages' modules, open the lake and read its catalog (its channels and
+    days, which every page's sidebar shows): dashboard.data keeps both in
+    st.cache_resource, where the app's sessions then find them. Seconds taken. Anything
+    that fails here is logged and left to the pages, which show it to the visitor."""
+    started = time.monotonic()
+    import streamlit  # noqa: F401  (its loggers are set up on import)
+    # Streamlit's caches used before its runtime exists say so: expected here
+    quiet = [logging.getLogger("streamlit.runtime." + name) for name in QUIET]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(logging.ERROR)
+    try:
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+        from dashboard import data
+        root = data.root()
+        data.channels(root)  # opens the lake (the shared Warehouse) and reads its catalog
+        data.bounds(root)
+    except Exception as exc:  # the server must start anyway; the page says what is wrong
+        log.warning("warm-up stopped (the first visit will do it): %s", exc)
+    finally:
+        for q, level in zip(quiet, levels, strict=True):
+            q.setLevel(level)
+    return time.monotonic() - started
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +93,12 @@ def run(args: argparse.Namespace) -> int:
         log.warning("DASHBOARD_ADDRESS=%s ignored: no accounts in %s, so the dashboard has no login "
                     "and is served on %s only (add one: python -m dashboard accounts add)",
                     configured, accounts.accounts_file(), LOOPBACK)
+    if not getattr(args, "no_warm_up", False):
+        log.info("warmed up in %.2fs (modules imported, lake opened, its channels read)", warm_up())
     log.info("serving the dashboard on http://%s:%d (%d account(s))", address, args.port, len(found))
-    cmd = command(address, args.port)
-    logging.shutdown()  # flush: exec replaces this process with streamlit, so signals
-    os.execv(cmd[0], cmd)  # (Ctrl-C, make demo's SIGTERM) reach the server itself
+    from streamlit.web import cli as streamlit_cli
+    argv = streamlit_args(address, args.port)
+    sys.argv = ["streamlit", *argv]  # what `streamlit run` would see (Streamlit reads it)
+    # Streamlit's own command in this process: it installs its signal handlers, so Ctrl-C
+    # and make demo's SIGTERM stop the server as they did `streamlit run`
+    return streamlit_cli.main.main(args=argv, prog_name="streamlit", standalone_mode=False) or 0

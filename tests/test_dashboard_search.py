@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -252,16 +253,23 @@ def test_search_and_audit_headers_and_chart_follow_the_language(lake, monkeypatc
 
 @pytest.fixture
 def downloads(monkeypatch):
-    """{file name: bytes} of every download button drawn (Streamlit's own media store,
-    watched, not replaced)."""
+    """{file name: bytes} of every download button drawn (Streamlit's own media store and
+    its register of deferred downloads, watched, not replaced): a button whose file is made
+    on click (a callable) is clicked here, its callable run as Streamlit would."""
     files: dict[str, bytes] = {}
     store = MemoryMediaFileStorage.load_and_get_id
+    defer = MediaFileManager.add_deferred
 
     def watched(self, path_or_data, mimetype, kind, filename=None):
         files[filename] = path_or_data
         return store(self, path_or_data, mimetype, kind, filename)
 
+    def watched_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        files[file_name] = data_callable()
+        return defer(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", watched)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", watched_deferred)
     return files
 
 

@@ -56,7 +56,7 @@ def _serve(tmp_path: Path, address_setting: str | None, logs: list[str] | None =
                 time.sleep(0.3)
         raise AssertionError("dashboard serve did not answer within 60 s")
     finally:
-        proc.send_signal(signal.SIGTERM)  # exec'd: the pid is streamlit's own
+        proc.send_signal(signal.SIGTERM)  # streamlit runs in this process: it stops on SIGTERM
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:

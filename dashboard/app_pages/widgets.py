@@ -197,14 +197,16 @@ def require_filters() -> Filters:
 
 
 def table(df: pl.DataFrame, stem: str, key: str, **kwargs) -> None:
-    """st.dataframe (cells are plain text, never HTML/markdown) plus CSV and Parquet downloads."""
+    """st.dataframe (cells are plain text, never HTML/markdown) plus CSV and Parquet downloads.
+    The files are made when a button is clicked (a callable), not on every run: a page
+    neither encodes its tables twice per run nor has the browser fetch them on load."""
     st.dataframe(df, width="stretch", hide_index=True, **kwargs)
     left, right, _ = st.columns([1, 1, 4])
     with left:
-        st.download_button(t("download_csv"), data.to_csv_bytes(df), file_name=f"{stem}.csv",
+        st.download_button(t("download_csv"), lambda: data.to_csv_bytes(df), file_name=f"{stem}.csv",
                            mime="text/csv", key=f"{key}_csv", on_click="ignore")
     with right:
-        st.download_button(t("download_parquet"), data.to_parquet_bytes(df), file_name=f"{stem}.parquet",
+        st.download_button(t("download_parquet"), lambda: data.to_parquet_bytes(df), file_name=f"{stem}.parquet",
                            mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore")
 
 
