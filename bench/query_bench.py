@@ -90,8 +90,9 @@ def _pick(wh, wmod) -> dict:
     return {"channel": ch, "start": start, "end": last, "user": user, "needle": nick[:2]}
 
 
-def run(lake: str, url: str, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/Seoul") -> dict:
-    """Benchmark the lake at `lake` and PostgreSQL at `url` (holding the same rows)."""
+def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/Seoul") -> dict:
+    """Benchmark the lake at `lake` and PostgreSQL at `url` (holding the same rows; None:
+    the lake alone, as for a lake scaled up without PostgreSQL, bench/scale_lake.py)."""
     import warehouse as wmod
     wh = wmod.open(lake)
     p = _pick(wh, wmod)
@@ -127,7 +128,7 @@ def run(lake: str, url: str, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/S
         results[name] = r
         log.info("lake %-28s p50 %8.1f ms  p95 %8.1f ms", name, r["p50_ms"], r["p95_ms"])
     wh.close()
-    pg = _postgres(url, p, tz, pg_reps)
+    pg = _postgres(url, p, tz, pg_reps) if url else {}
     speedups = {}
     for name, r in pg.items():
         ours = results.get(name, {}).get("p50_ms")

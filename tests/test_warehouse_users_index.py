@@ -251,3 +251,35 @@ def test_new_vs_returning_same_with_and_without_index(tmp_path, build):
             want = warehouse.new_vs_returning(scan, chs, start, end, every=every)
             assert got.equals(want), (every, chs, start, end)
             assert want["returning_chatters"].sum() + want["new_chatters"].sum() > 0
+
+
+def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path, monkeypatch):
+    """Changed days are aggregated in chunks of CHUNK_BYTES of chat files (DuckDB's
+    aggregate of a whole 100M-row lake outgrew its memory limit): one day per chunk gives
+    the same rows as one chunk for everything."""
+    build_fixture_lake(tmp_path / "one")
+    shutil.copytree(tmp_path / "one", tmp_path / "many")
+    users_index.build_users_index(str(tmp_path / "one"), full=True)
+    monkeypatch.setattr(users_index, "CHUNK_BYTES", 1)
+    assert len(users_index._chunks(sorted(users_index.chat_fingerprint(Lake(str(tmp_path / "many")))),
+                                   users_index.chat_fingerprint(Lake(str(tmp_path / "many"))))) > 2
+    users_index.build_users_index(str(tmp_path / "many"), full=True)
+    one, many = (pq.read_table(tmp_path / name / "users" / "part-0.parquet") for name in ("one", "many"))
+    assert one.num_rows > 0
+    assert one.schema.remove_metadata().equals(many.schema.remove_metadata())
+    assert one.to_pylist() == many.to_pylist()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("sizes", "cap", "want"), [
+    ([], 10, []),
+    ([3, 3, 3], 10, [["a", "b", "c"]]),
+    ([6, 5, 4], 10, [["a"], ["b", "c"]]),
+    ([2, 50, 2], 10, [["a"], ["b"], ["c"]]),
+    ([10, 0, 1], 10, [["a", "b"], ["c"]]),
+])
+def test_chunks_of_days_hold_at_most_the_cap_and_keep_order(monkeypatch, sizes, cap, want):
+    monkeypatch.setattr(users_index, "CHUNK_BYTES", cap)
+    days = "abc"[:len(sizes)]
+    parts = {d: [size, 0, None] for d, size in zip(days, sizes, strict=True)}
+    assert users_index._chunks(list(days), parts) == want

@@ -46,6 +46,9 @@ NAME = "users"
 META_KEY = b"chzzk.users_index"
 VERSION = 1
 MEMORY_LIMIT = "256MB"  # DuckDB working memory for a build (it spills beyond): 0.63 GiB peak RSS at 10M rows, not 1.1
+# changed days are aggregated in chunks of at most this many bytes of chat files: DuckDB's
+# aggregate of a whole 100M-row lake ran out of MEMORY_LIMIT (its sort spills; it did not)
+CHUNK_BYTES = 512 * 1024 * 1024
 BATCH_ROWS = 131_072
 USERS_SCHEMA = pa.schema([
     ("user_id", pa.string()),
@@ -60,16 +63,20 @@ USERS_SCHEMA = pa.schema([
 USERS = Table(NAME, USERS_SCHEMA, None, by_day=False)
 _DAY_SCHEMA = pa.schema([("day", pa.date32())])
 
-# The old index's unchanged days plus the aggregate of the changed days' chat rows (a
-# relation named src, with the hive `day` column), in the index's order.
+# One chunk of the changed days' chat rows (a relation named src, with the hive `day`
+# column) aggregated; every group holds one day, so chunks of days aggregate apart.
+_AGGREGATE = """
+    SELECT user_id, channel_id, channel_name, day, nickname, count(*)::BIGINT AS messages,
+           min(chat_time) AS first_seen, max(chat_time) AS last_seen
+    FROM src
+    WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
+    GROUP BY user_id, channel_id, channel_name, day, nickname"""
+# The old index's unchanged days plus the changed days' aggregates (relation agg), in the
+# index's order.
 _MERGE = """
     SELECT * FROM old_index WHERE list_contains(?::DATE[], day)
     UNION ALL
-    (SELECT user_id, channel_id, channel_name, day, nickname, count(*)::BIGINT AS messages,
-            min(chat_time) AS first_seen, max(chat_time) AS last_seen
-     FROM src
-     WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
-     GROUP BY user_id, channel_id, channel_name, day, nickname)
+    SELECT * FROM agg
     ORDER BY user_id, channel_id, day, nickname NULLS FIRST, channel_name NULLS FIRST"""
 
 Fingerprint = dict[str, list]  # day (ISO) -> [size, mtime_ns, inode or None]
@@ -175,6 +182,22 @@ def _chat_source(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[str]) ->
     con.register("src", dataset)
 
 
+def _chunks(days: list[str], parts: Fingerprint) -> list[list[str]]:
+    """`days` in consecutive runs whose chat files hold at most CHUNK_BYTES together (a day
+    bigger than that alone). Pure."""
+    out: list[list[str]] = []
+    held = 0
+    for day in days:
+        size = parts[day][0] or 0
+        if out and held + size <= CHUNK_BYTES:
+            out[-1].append(day)
+            held += size
+        else:
+            out.append([day])
+            held = size
+    return out
+
+
 def build_users_index(root: str | Lake, full: bool = False) -> int:
     """Bring ``<root>/users/part-0.parquet`` up to date with the chat partitions; return
     its row count. Only days whose partition changed since the last build are aggregated
@@ -206,10 +229,15 @@ def build_users_index(root: str | Lake, full: bool = False) -> int:
             with lake.fs.open_input_file(index_path(lake)) as f:
                 kept = pq.read_table(f).cast(USERS_SCHEMA)
         con.register("old_index", kept)
-        if changed:
-            _chat_source(con, lake, changed)
+        chunks = []
+        for i, days in enumerate(_chunks(changed, current)):
+            _chat_source(con, lake, days)
+            chunks.append(os.path.join(spill, f"aggregate-{i:05d}.parquet"))
+            con.sql(_AGGREGATE).write_parquet(chunks[-1])
+        if chunks:
+            con.read_parquet(chunks).create_view("agg")
         else:
-            con.register("src", CHAT.schema.empty_table().append_column("day", pa.array([], pa.date32())))
+            con.register("agg", USERS_SCHEMA.empty_table())
         # days still there and unchanged keep their rows; removed or changed days leave
         keep = [date.fromisoformat(d) for d in current if d not in changed]
         result = con.sql(_MERGE, params=[keep]).to_arrow_reader(BATCH_ROWS)
