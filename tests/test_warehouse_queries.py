@@ -282,3 +282,20 @@ def test_day_buckets_from_the_partitions_equal_truncated_times(tmp_path_factory,
     assert {(c, b.date()): n for c, b, n in zip(got["channel_id"], got["bucket"], got["messages"], strict=True)} \
         == dict(msgs)
     assert {b.hour for b in got["bucket"]} == {0}
+
+
+def test_a_replaced_partition_is_read_afresh_by_an_open_warehouse(tmp_path):
+    """The Warehouse keeps Parquet footers (parquet_metadata_cache): a partition a sync
+    replaces after a query (same path, new file) is read with its new footer and rows."""
+    from warehouse.lake import Lake
+    from warehouse.tables import CHAT
+    build_fixture_lake(tmp_path)
+    wh = warehouse.open(str(tmp_path))
+    lake = Lake(str(tmp_path))
+    day = lake.days(CHAT)[0]
+    rows = lake.read(CHAT, day)
+    count = "SELECT count(*) AS n, sum(id) AS s FROM chat WHERE day = ?"
+    assert wh.sql(count, [day]).row(0) == (rows.num_rows, sum(rows.column("id").to_pylist()))
+    for kept in (rows.slice(0, 1), rows.slice(1), rows):  # fewer rows, other rows, back again
+        lake.write(CHAT, kept, day)
+        assert wh.sql(count, [day]).row(0) == (kept.num_rows, sum(kept.column("id").to_pylist()))
