@@ -32,10 +32,11 @@ log = logging.getLogger("bench.scale_lake")
 ID_STEP = 10_000_000_000  # added to `id` per copy: unique ids in the new lake
 
 
-def _variant(day: pa.Table, copy: int, channel: int, shift: timedelta) -> pa.Table:
+def _variant(day: pa.Table, copy: int, channel: int, channels: int, shift: timedelta) -> pa.Table:
     """One copy of a day's rows: times moved back by `shift`, under channel variant
-    `channel` (0: the original ids), ids and dedupe keys made unique for (copy, channel)."""
-    k = copy * 16 + channel
+    `channel` of `channels` (0: the original ids), ids and dedupe keys made unique for
+    (copy, channel)."""
+    k = copy * channels + channel
     cols = {name: day.column(name) for name in day.column_names}
     if channel:
         cols["channel_id"] = pc.binary_join_element_wise(cols["channel_id"], pa.scalar(f"~{channel}"), "")
@@ -68,7 +69,7 @@ def scale(src: str, dst: str, times: int, channels: int) -> dict:
         base = source.read(CHAT, day)
         for copy in range(times):
             shift = span * copy
-            parts = [_variant(base, copy, ch, shift) for ch in range(channels)]
+            parts = [_variant(base, copy, ch, channels, shift) for ch in range(channels)]
             n, _ = target.write(CHAT, _ordered(pa.concat_tables(parts)), day - shift)
             rows += n
         if i % 20 == 0:

@@ -140,7 +140,7 @@ def channels(root: str) -> pl.DataFrame:
     h = handle(root)
     with h.lock:
         h.wh.refresh()
-    return _call(root, warehouse.channel_directory)
+    return _call_on(h, warehouse.channel_directory)
 
 
 @st.cache_resource(ttl=TTL, show_spinner=False)

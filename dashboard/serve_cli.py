@@ -52,11 +52,6 @@ def streamlit_args(address: str, port: int) -> list[str]:
             "--server.port", str(port), "--browser.gatherUsageStats", "false"]
 
 
-def command(address: str, port: int) -> list[str]:
-    """The same as a shell command: what `python -m dashboard serve` amounts to."""
-    return [sys.executable, "-m", "streamlit", *streamlit_args(address, port)]
-
-
 def warm_up() -> float:
     """Import the pages' modules, open the lake and read its catalog (its channels and
     days, which every page's sidebar shows): dashboard.data keeps both in
@@ -93,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("DASHBOARD_ADDRESS=%s ignored: no accounts in %s, so the dashboard has no login "
                     "and is served on %s only (add one: python -m dashboard accounts add)",
                     configured, accounts.accounts_file(), LOOPBACK)
-    if not getattr(args, "no_warm_up", False):
+    if not args.no_warm_up:
         log.info("warmed up in %.2fs (modules imported, lake opened, its channels read)", warm_up())
     log.info("serving the dashboard on http://%s:%d (%d account(s))", address, args.port, len(found))
     from streamlit.web import cli as streamlit_cli

@@ -41,8 +41,9 @@ class Table:
     # in no particular order, with the key (as text) in ``group_order``'s first column, which
     # the reader sorts by the key's place in ``split_sizes`` (the others ascending) and then
     # fills, with the rest of ``group_fill``, from the values ``split_sizes`` gives after the
-    # key (its second value, then its fourth on; the third is the row count). Consecutive keys are read together up to a row cap, so a day
-    # is a few heap-order scans instead of one index-order scan per key.
+    # key (its second value, then its fourth on; the third is the row count). Consecutive
+    # keys are read together up to a row cap, so a day is a few heap-order scans instead of
+    # one index-order scan per key.
     split_sizes: str | None = None
     select_keys: str | None = None
     group_order: tuple[str, ...] = ()
