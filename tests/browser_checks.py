@@ -95,6 +95,11 @@ def heading(page: Page, key: str):
     return page.locator('[data-testid="stMain"]').get_by_role("heading", name=t(key), exact=True).first
 
 
+def section_tab(page: Page, key: str):
+    """The tab of a page section (dashboard widgets.sections) labelled t(key)."""
+    return page.locator('[data-testid="stMain"]').get_by_role("tab", name=t(key), exact=True)
+
+
 def settle(page: Page, title_key: str) -> None:
     """This page's run is over: its title is drawn and Streamlit's status widget is gone."""
     heading(page, title_key).wait_for(timeout=TIMEOUT)
@@ -187,8 +192,13 @@ def check_page(page: Page, name: str, facts: dict, channels: list[str], *, one_c
         assert shown == broadcast_figures(facts, next(c for c in channels if names[c] in picked))
     elif name == "subscribers":
         for key in ("share_over_time", "tier_split", "subs_mix", "subs_change"):
-            expect(heading(page, key)).to_be_visible(timeout=TIMEOUT)
-        assert page.locator(CHART).count() >= 3
+            expect(section_tab(page, key)).to_be_visible(timeout=TIMEOUT)
+        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        expect(charts).to_have_count(1, timeout=TIMEOUT)  # only the open section is drawn
+        section_tab(page, "subs_mix").click()
+        rerun_done(page)
+        expect(charts).to_have_count(2, timeout=TIMEOUT)  # the tier mix and the tenure mix
+        assert "section=mix" in page.url, page.url  # a copied link opens this section
     elif name == "donations":
         expect_metrics(page, donation_metrics(facts, channels))
     elif name == "users":

@@ -108,3 +108,27 @@ def test_page_renders_in_chromium(server, browser, path, tmp_path):
         assert (shots / f"{name}.png").stat().st_size > 10_000  # a blank page is far smaller
     finally:
         page.close()
+
+
+def test_a_copied_link_opens_the_same_section(server, browser):
+    """A page's open section tab is in the URL (?section=id): opening that URL shows that
+    tab, and only its charts; an id the page does not offer opens the first tab."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    try:
+        page.goto(f"{url}/subscribers?section=mix", wait_until="domcontentloaded")
+        checks.settle(page, checks.TITLES["subscribers"])
+        expect(checks.section_tab(page, "subs_mix")).to_have_attribute("aria-selected", "true",
+                                                                       timeout=checks.TIMEOUT)
+        expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(2, timeout=checks.TIMEOUT)
+        assert "section=mix" in page.url
+        page.goto(f"{url}/donations?section=mix", wait_until="domcontentloaded")  # not a Donations section
+        checks.settle(page, checks.TITLES["donations"])
+        expect(checks.section_tab(page, "don_over_time")).to_have_attribute("aria-selected", "true",
+                                                                            timeout=checks.TIMEOUT)
+        expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1, timeout=checks.TIMEOUT)
+        page.wait_for_function("() => !location.search.includes('section=')", timeout=checks.TIMEOUT)
+    finally:
+        page.close()

@@ -19,6 +19,7 @@ from tests.lakefixture_rich import KST, build_rich_lake, is_chatter, is_sub, tru
 from tests.lang_checks import assert_headers_follow, chart_titles, headers
 from warehouse import users_index
 from warehouse.lake import Lake
+from warehouse.queries_catalog import PREVIEW_LIMIT
 from warehouse.tables import CHAT_SCHEMA, TABLES
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
@@ -60,6 +61,16 @@ def _frame(at: AppTest, *columns: str):
     hits = [d.value for d in at.dataframe if tuple(d.value.columns[:len(columns)]) == columns]
     assert len(hits) == 1, [tuple(d.value.columns) for d in at.dataframe]
     return hits[0]
+
+
+def _tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the page's section tab `label` (widgets.sections keeps the open tab under `key`),
+    as a click on the tab does: only the open section is drawn."""
+    at.session_state[key] = label
+    at.run(timeout=60)
+    _ok(at)
+    assert [tab.label for tab in at.tabs if tab.children] == [label], "only the open section is drawn"
+    return at
 
 
 def _specs(at: AppTest) -> list[dict]:
@@ -139,11 +150,19 @@ def _expected_change(facts, start, end) -> dict:
 def test_subscribers_page_matches_plain_python(rich, monkeypatch):
     root, facts = rich
     at = _open(_app(root, monkeypatch), "subscribers", FIRST, LAST)
-    assert at.radio(key="subs_every").value == "week"  # 52 days: weekly buckets by default
+    charts, tables = len(at.get("vega_lite_chart")), len(at.dataframe)  # the share tab, open by default
+    assert (charts, tables) == (1, 1)
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+
+    _tab(at, "subs_section", t("tier_split"))
     tiers = _frame(at, "channel_id", "channel_name", "tier", "chatters")
     got = {(c, t_): n for c, t_, n in zip(tiers["channel_id"], tiers["tier"], tiers["chatters"], strict=True)}
     assert got == _expected_tiers(user_rows(facts))
+    charts, tables = charts + len(at.get("vega_lite_chart")), tables + len(at.dataframe)
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
 
+    _tab(at, "subs_section", t("subs_mix"))
+    assert at.radio(key="subs_every").value == "week"  # 52 days: weekly buckets by default
     tenure = _frame(at, "channel_id", "bucket", "tier", "tenure_bucket", "subscribers")
     got = {(c, _kst(b), t_, tb): n for c, b, t_, tb, n in tenure.itertuples(index=False)}
     assert got == _expected_tenure(facts, "week")
@@ -156,7 +175,10 @@ def test_subscribers_page_matches_plain_python(rich, monkeypatch):
             sums = share.groupby(["channel_id", "bucket"])["share"].sum()
             assert all(abs(s - 1) < 1e-9 for s in sums)
             assert int(share["subscribers"].sum()) == sum(_expected_tenure(facts, "week").values())
+    charts, tables = charts + len(at.get("vega_lite_chart")), tables + len(at.dataframe)
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
 
+    _tab(at, "subs_section", t("subs_change"))
     m0, m1 = charts_subs.month_span(FIRST, LAST)
     assert (m0, m1) == (date(2026, 7, 1), date(2026, 10, 31))
     change = _frame(at, "channel_id", "month", "subscribers", "gained", "lost")
@@ -164,15 +186,17 @@ def test_subscribers_page_matches_plain_python(rich, monkeypatch):
            for c, m, s, g, lo in change.itertuples(index=False)}
     assert got == _expected_change(facts, m0, m1)
     assert any(v[1] for v in got.values()) and any(v[2] for v in got.values())  # gains and losses happen
-    # charts: share, tier split, tier mix, tenure mix, gain/loss; downloads for every table
-    assert len(at.get("vega_lite_chart")) == 5
     assert len(at.get("download_button")) == 2 * len(at.dataframe)
+    # charts: share, tier split, tier mix, tenure mix, gain/loss; tables: ratio, tiers, mix (3), change
+    charts, tables = charts + len(at.get("vega_lite_chart")), tables + len(at.dataframe)
+    assert (charts, tables) == (5, 6)
 
 
 @pytest.mark.e2e
 def test_subscribers_bucket_and_channel_change_the_output(rich, monkeypatch):
     root, facts = rich
     at = _open(_app(root, monkeypatch), "subscribers", FIRST, LAST)
+    _tab(at, "subs_section", t("subs_mix"))
     at.radio(key="subs_every").set_value("month").run(timeout=60)
     _ok(at)
     tenure = _frame(at, "channel_id", "bucket", "tier", "tenure_bucket", "subscribers")
@@ -181,15 +205,16 @@ def test_subscribers_bucket_and_channel_change_the_output(rich, monkeypatch):
     assert {_kst(b).day for b in tenure["bucket"]} == {1}
 
     cid = facts["channel_ids"][1]
-    before = _specs(at)[2]
+    before = _specs(at)[0]
     at.selectbox(key="subs_channel").set_value(cid).run(timeout=60)
     _ok(at)
     ours = _expected_tenure(facts, "month", [cid])
-    bars = vega.rows(_specs(at)[3])  # the tenure mix of the picked channel
+    bars = vega.rows(_specs(at)[1])  # the tenure mix of the picked channel
     assert len(bars) == len({(b, tb) for _, b, _, tb in ours})
-    assert _specs(at)[2] != before
+    assert _specs(at)[0] != before
 
-    # a narrower range: one day of one channel
+    # a narrower range: one day of one channel (the share tab)
+    _tab(at, "subs_section", t("share_over_time"))
     day = facts["broadcasts"][6]["start"].date()
     at.multiselect(key="f_channels").set_value([cid]).run(timeout=60)
     at.date_input(key="f_dates").set_value((day, day)).run(timeout=60)
@@ -209,10 +234,12 @@ def test_subscribers_page_on_the_small_lake(tmp_path, monkeypatch):
     ratio = _frame(at, "channel_id", "channel_name", "bucket", "messages", "subscriber_messages")
     assert len(ratio) == len(facts["channel_ids"]) * len(facts["days"])
     assert ratio["message_share"].between(0, 1).all()
+    _tab(at, "subs_section", t("tier_split"))
     tiers = _frame(at, "channel_id", "channel_name", "tier", "chatters")
     got = {(c, t_): n for c, t_, n in zip(tiers["channel_id"], tiers["tier"], tiers["chatters"], strict=True)}
     assert got == _expected_tiers(facts["rows"])
-    assert set(vega.marks(_specs(at)[1])) == {"bar"}
+    assert set(vega.marks(_specs(at)[0])) == {"bar"}
+    _tab(at, "subs_section", t("subs_mix"))
     assert at.radio(key="subs_every").value == "day"
 
 
@@ -264,18 +291,24 @@ def test_donations_page_matches_plain_python(rich, monkeypatch):
     assert metrics[t("don_amount")] == f"{sum(r['pay_amount'] or 0 for r in rows):,}"
     assert metrics[t("don_anon_share")] == f"{sum(map(_anon, rows)) / len(rows):.1%}"
 
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+    _tab(at, "don_section", t("don_ranking"))
     ranking = _frame(at, "channel_id", "channel_name", "donor", "user_id", "donations", "amount", "rank")
     got = [(c, d, None if u is None or u != u else u, n, a, k)
            for c, _, d, u, n, a, k in ranking.itertuples(index=False)]
     assert got == _expected_ranking(facts, start, end)
     assert any(d == "익명" and u is None for _, d, u, *_ in got)  # anonymous donors as one, without an id
 
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+    _tab(at, "don_section", t("don_distribution"))
     dist = _frame(at, "amount_bucket", "donations", "amount")
     assert int(dist["donations"].sum()) == len(rows)
     assert int(dist["amount"].sum()) == sum(r["pay_amount"] or 0 for r in rows)
     assert dict(zip(dist["amount_bucket"], dist["donations"], strict=True))["100,000+"] == sum(
         1 for r in rows if (r["pay_amount"] or 0) >= 100_000)
 
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
+    _tab(at, "don_section", t("don_broadcast"))
     slots = _frame(at, "channel_id", "channel_name", "broadcast", "offset_minutes", "donations", "amount")
     per_broadcast = Counter(r["chat_channel_id"] for r in rows)
     assert dict(slots.groupby("broadcast")["donations"].sum()) == dict(per_broadcast)
@@ -292,6 +325,7 @@ def test_donations_filters_change_the_output(rich, monkeypatch):
     want = Counter((r["channel_id"], trunc(r["chat_time"], "month")) for r in _donations(facts))
     assert {(c, _kst(b)): n for c, _, b, n, *_ in buckets.itertuples(index=False)} == dict(want)
 
+    _tab(at, "don_section", t("don_ranking"))
     at.number_input(key="don_limit").set_value(2).run(timeout=60)
     _ok(at)
     ranking = _frame(at, "channel_id", "channel_name", "donor", "user_id", "donations", "amount", "rank")
@@ -300,6 +334,7 @@ def test_donations_filters_change_the_output(rich, monkeypatch):
         (c, d, a, k) for c, d, _, _, a, k in _expected_ranking(facts, None, None, limit=2)]
 
     # the broadcast picker: each choice draws that broadcast's slots
+    _tab(at, "don_section", t("don_broadcast"))
     pick = at.selectbox(key="don_broadcast_pick")
     assert len(pick.options) == len(facts["broadcasts"])
     newest = max(facts["broadcasts"], key=lambda b: b["start"])  # 2026-10-10 19:00: picked first
@@ -377,12 +412,16 @@ def test_data_page_lists_tables_schema_partitions_and_state(synced, monkeypatch)
     schema = _frame(at, "column", "type")
     assert list(schema["column"]) == CHAT_SCHEMA.names + ["day"]
     assert schema["in_registry"].all() and list(schema["partition"]).count(True) == 1
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
 
+    _tab(at, "data_section", t("data_partitions"))
     parts = _frame(at, "day", "rows", "bytes", "state_rows")
     assert {_day(d).isoformat(): n for d, n in zip(parts["day"], parts["rows"], strict=True)} == Counter(
         r["day"].isoformat() for r in facts["rows"])
     assert any(t("data_mismatch").format(n=1) in w.value for w in at.warning)  # the day off by one
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
 
+    _tab(at, "data_section", PREVIEW)
     preview = _frame(at, "id", "channel_id", "channel_name")
     want = sorted((r for r in facts["rows"]), key=lambda r: (r["day"], r["channel_id"], r["chat_time"], r["id"]))
     assert list(preview["id"]) == [r["id"] for r in want[:100]]
@@ -394,6 +433,7 @@ def test_data_page_preview_follows_table_channels_and_days(synced, monkeypatch):
     root, facts, _ = synced
     cid, day = facts["channel_ids"][1], facts["broadcasts"][6]["start"].date()
     at = _open(_app(root, monkeypatch), "data_tables", day, day, channels=[cid])
+    _tab(at, "data_section", PREVIEW)
     preview = _frame(at, "id", "channel_id", "channel_name")
     want = [r["id"] for r in facts["rows"] if r["channel_id"] == cid and r["day"] == day]
     assert sorted(preview["id"]) == sorted(want[:100]) and len(preview) == min(100, len(want))
@@ -420,6 +460,9 @@ def test_data_page_preview_follows_table_channels_and_days(synced, monkeypatch):
     at.selectbox(key="data_table").set_value("events").run(timeout=60)
     _ok(at)
     assert any(t("data_absent") in i.value for i in at.info)
+
+
+PREVIEW = t("data_preview").format(n=PREVIEW_LIMIT)  # the Data page's preview tab
 
 
 # ---- untrusted text -------------------------------------------------------------------------
@@ -464,17 +507,21 @@ def _no_markup_rendered(at: AppTest) -> None:
 @pytest.mark.parametrize("page", ["subscribers", "donations", "data_tables"])
 def test_markup_in_names_and_messages_shows_as_typed(evil, monkeypatch, page):
     at = _open(_app(evil, monkeypatch), page, date(2026, 9, 5), date(2026, 9, 5))
-    _no_markup_rendered(at)
-    names = set()
-    for d in at.dataframe:
-        for col in ("channel_name", "donor", "nickname", "message"):
-            if col in d.value.columns:
-                names |= set(d.value[col].dropna())
+    key = {"subscribers": "subs_section", "donations": "don_section", "data_tables": "data_section"}[page]
+    names, shown, picks = set(), set(), []
+    for label in [tab.label for tab in at.tabs]:  # every section tab in turn
+        _tab(at, key, label)
+        _no_markup_rendered(at)
+        for d in at.dataframe:
+            for col in ("channel_name", "donor", "nickname", "message"):
+                if col in d.value.columns:
+                    names |= set(d.value[col].dropna())
+        shown |= {v for s in _specs(at) for r in vega.rows(s) for v in r.values()}
+        picks += [b.options for b in at.selectbox if b.key == "don_broadcast_pick"]
     if page == "donations":
         assert {EVIL_CHANNEL, EVIL_NICK, "**nick**"} <= names
-        shown = {v for s in _specs(at) for r in vega.rows(s) for v in r.values()}
         assert EVIL_CHANNEL in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" not in shown  # drawn as typed
-        assert at.selectbox(key="don_broadcast_pick").options[0].startswith(EVIL_CHANNEL + " · ")
+        assert picks and picks[0][0].startswith(EVIL_CHANNEL + " · ")
     elif page == "data_tables":
         assert {EVIL_CHANNEL, EVIL_NICK, EVIL_MESSAGE} <= names
     else:
@@ -581,9 +628,11 @@ def test_data_page_keeps_lake_wide_figures_from_streamers(synced, monkeypatch, r
     at.run(timeout=60)
     _ok(at)
     tables = _frame(at, "table", "description")
+    labels = {m.label for m in at.metric}
+    _tab(at, "data_section", PREVIEW)
     preview = _frame(at, "id", "channel_id", "channel_name")
     assert set(preview["channel_id"]) == {cid}
-    labels = {m.label for m in at.metric}
+    _tab(at, "data_section", t("data_partitions"))
     if role == "streamer":
         assert "rows" not in tables.columns and "bytes" not in tables.columns
         assert t("data_rows") not in labels and t("data_last_sync") in labels
@@ -606,8 +655,12 @@ def test_pages_switch_to_english(synced, monkeypatch, page, title_key):
     _ok(at)
     assert [x.value for x in at.title] == [t(title_key, "en")]
     assert t(title_key, "en") != t(title_key, "ko")
-    korean = [s.value for s in at.subheader if any("\uac00" <= ch <= "\ud7a3" for ch in s.value)]
+    texts = [s.value for s in at.subheader] + [tab.label for tab in at.tabs]
+    korean = [x for x in texts if any("\uac00" <= ch <= "\ud7a3" for ch in x)]
     assert not korean, korean
+    assert len(at.tabs) >= 3  # the section tabs, labelled in English
+    if page == "subscribers":
+        _tab(at, "subs_section", t("subs_mix", "en"))
     radio = {"subscribers": "subs_every", "donations": "don_every"}.get(page)
     if radio:  # the English labels of a radio survive changing it
         assert at.radio(key=radio).options[-1] == "month"
@@ -632,12 +685,18 @@ def test_table_headers_and_chart_titles_follow_the_language(synced, monkeypatch,
     at.run(timeout=60)
     at.date_input(key="f_dates").set_value((FIRST, LAST)).run(timeout=60)
     _ok(at)
-    assert_headers_follow(at, lang, raw_tables=raw)
+    if page == "data_tables":  # the chart is in the partitions tab
+        _tab(at, "data_section", t("data_partitions", lang))
+    assert_headers_follow(at, lang)
     assert chart_titles(at)[0] == t(chart, lang)
     if page == "subscribers":  # the tier names the chart owns
-        names = _specs(at)[1]["encoding"]["color"]["scale"]["domain"]
+        _tab(at, "subs_section", t("tier_split", lang))
+        assert_headers_follow(at, lang)
+        names = _specs(at)[0]["encoding"]["color"]["scale"]["domain"]
         assert names[:2] == [t("chart_tier_none", lang), t("chart_tier_1", lang)]
     if raw:
+        _tab(at, "data_section", t("data_preview", lang).format(n=PREVIEW_LIMIT))
+        assert_headers_follow(at, lang, raw_tables=raw)
         preview = at.dataframe[-1]
         assert "channel_id" in preview.value.columns
         assert set(headers(at)[-1].values()) == {None}

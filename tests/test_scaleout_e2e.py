@@ -91,7 +91,8 @@ def wait_for(what: str, cond, timeout: float, procs=()):
             assert p.poll() is None, f"collector {p.pid} exited {p.returncode} while waiting for {what}:\n" \
                                      + output(p)[-3000:]
         time.sleep(0.1)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+    logs = "".join(f"\n--- collector {p.pid}, last lines:\n" + output(p)[-4000:] for p in procs)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}{logs}")
 
 
 def stored_keys(pg_url) -> list[str]:

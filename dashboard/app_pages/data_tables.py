@@ -52,30 +52,43 @@ present = bool(tables.filter(tables["table"] == table)["present"].item())
 if not present:
     st.info(t("data_absent"))
 
-schema_tab, partitions_tab, preview_tab = st.tabs(
-    [t("data_schema"), t("data_partitions"), t("data_preview").format(n=PREVIEW_LIMIT)])
-with schema_tab:
-    schema = data.query(f, "table_schema", table, scoped=False)
-    widgets.table(schema, f"schema_{table}", key="data_schema",
-                  column_config=summaries.headers(schema.columns, t))
-with partitions_tab:
-    if lake_wide and present:
-        parts = data.query(f, "table_partitions", table, scoped=False)
-        bad = charts_data.mismatched(parts)
-        if not bad.is_empty():
-            st.warning(t("data_mismatch").format(n=bad.height))
-        if parts["day"].is_not_null().any():
-            st.altair_chart(charts_data.partitions_figure(parts, t("data_partitions_title"), t("col_a_rows"),
-                                                          current_lang()), width="stretch", key="data_parts_chart")
-        sized = charts_data.with_size(parts)
-        widgets.table(sized, f"partitions_{table}", key="data_parts",
-                      column_config=summaries.headers(sized.columns, t))
-    elif not lake_wide:
+
+
+def schema() -> None:
+    columns = data.query(f, "table_schema", table, scoped=False)
+    widgets.table(columns, f"schema_{table}", key="data_schema",
+                  column_config=summaries.headers(columns.columns, t))
+
+
+def partitions() -> None:
+    if not lake_wide:
         st.caption(t("data_lake_wide"))
-with preview_tab:
-    preview = data.query(f, "table_preview", table)
-    if preview.is_empty():
+        return
+    if not present:
+        return
+    parts = data.query(f, "table_partitions", table, scoped=False)
+    bad = charts_data.mismatched(parts)
+    if not bad.is_empty():
+        st.warning(t("data_mismatch").format(n=bad.height))
+    if parts["day"].is_not_null().any():
+        st.altair_chart(charts_data.partitions_figure(parts, t("data_partitions_title"), t("col_a_rows"),
+                                                      current_lang()), width="stretch", key="data_parts_chart")
+    sized = charts_data.with_size(parts)
+    widgets.table(sized, f"partitions_{table}", key="data_parts",
+                  column_config=summaries.headers(sized.columns, t))
+
+
+def preview() -> None:
+    rows = data.query(f, "table_preview", table)
+    if rows.is_empty():
         st.info(t("no_rows"))
     # the preview keeps the stored column names: it shows the table as the lake holds it,
     # under the names its schema tab lists (docs/DASHBOARD_LANGUAGE.md)
-    widgets.table(preview, widgets.stem(f"{table}_preview", f), key="data_preview")
+    widgets.table(rows, widgets.stem(f"{table}_preview", f), key="data_preview")
+
+
+SECTIONS = {"schema": schema, "partitions": partitions, "preview": preview}
+opened, tabs = widgets.sections("data_section", {
+    "schema": t("data_schema"), "partitions": t("data_partitions"), "preview": t("data_preview").format(n=PREVIEW_LIMIT)})
+with tabs[opened]:
+    SECTIONS[opened]()

@@ -1,5 +1,6 @@
-"""후원 (Donations): totals over time, the donor ranking, how big donations are, and when in
-a broadcast they come."""
+"""후원 (Donations): the totals, then one tab each for the amount over time, the donor
+ranking, how big donations are, and when in a broadcast they come; only the open tab is
+drawn and queried (widgets.sections)."""
 import streamlit as st
 
 from dashboard import charts_money, data, summaries
@@ -34,46 +35,47 @@ named = charts_money.with_names(totals, f.names)
 widgets.table(named, widgets.stem("donation_totals", f), key="don_totals",
               column_config=summaries.headers(named.columns, t))
 
-st.subheader(t("don_over_time"))
-st.altair_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"),
-                                          every, lang), width="stretch", key="don_time_chart")
-with st.expander(t("don_raw")):
-    named = charts_money.with_names(per_bucket, f.names)
-    widgets.table(named, widgets.stem(f"donations_{every}", f), key="don_buckets",
+
+def over_time() -> None:
+    st.altair_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"),
+                                              every, lang), width="stretch", key="don_time_chart")
+    with st.expander(t("don_raw")):
+        named = charts_money.with_names(per_bucket, f.names)
+        widgets.table(named, widgets.stem(f"donations_{every}", f), key="don_buckets",
+                      column_config=summaries.headers(named.columns, t))
+
+
+def ranking() -> None:
+    st.caption(t("don_ranking_help"))
+    limit = st.number_input(t("don_limit"), min_value=1, max_value=100, value=20, step=5, key="don_limit")
+    ranks = data.query(f, "donation_ranking", limit=int(limit))
+    shown = [c for c in f.channels if c in set(ranks["channel_id"].to_list())]
+    if shown:
+        channel = shown[0] if len(shown) == 1 else st.selectbox(
+            t("don_channel"), shown, key="don_channel", format_func=lambda c: f.names.get(c, c))
+        st.altair_chart(charts_money.ranking_figure(ranks.filter(ranks["channel_id"] == channel),
+                                                    t("don_ranking_title"), t("don_amount"), lang),
+                        width="stretch", key="don_rank_chart")
+    named = charts_money.with_names(ranks, f.names)
+    widgets.table(named, widgets.stem("donation_ranking", f), key="don_ranking",
                   column_config=summaries.headers(named.columns, t))
 
-# -- ranking ---------------------------------------------------------------------------
-st.subheader(t("don_ranking"))
-st.caption(t("don_ranking_help"))
-limit = st.number_input(t("don_limit"), min_value=1, max_value=100, value=20, step=5, key="don_limit")
-ranking = data.query(f, "donation_ranking", limit=int(limit))
-shown = [c for c in f.channels if c in set(ranking["channel_id"].to_list())]
-if shown:
-    channel = shown[0] if len(shown) == 1 else st.selectbox(
-        t("don_channel"), shown, key="don_channel", format_func=lambda c: f.names.get(c, c))
-    st.altair_chart(charts_money.ranking_figure(ranking.filter(ranking["channel_id"] == channel),
-                                                t("don_ranking_title"), t("don_amount"), lang),
-                    width="stretch", key="don_rank_chart")
-named = charts_money.with_names(ranking, f.names)
-widgets.table(named, widgets.stem("donation_ranking", f), key="don_ranking",
-              column_config=summaries.headers(named.columns, t))
 
-# -- distribution ----------------------------------------------------------------------
-st.subheader(t("don_distribution"))
-dist = data.query(f, "donation_distribution")
-st.altair_chart(charts_money.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount"),
-                                                 lang), width="stretch", key="don_dist_chart")
-widgets.table(dist, widgets.stem("donation_distribution", f), key="don_dist",
-              column_config=summaries.headers(dist.columns, t))
+def sizes() -> None:
+    dist = data.query(f, "donation_distribution")
+    st.altair_chart(charts_money.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount"),
+                                                     lang), width="stretch", key="don_dist_chart")
+    widgets.table(dist, widgets.stem("donation_distribution", f), key="don_dist",
+                  column_config=summaries.headers(dist.columns, t))
 
-# -- over a broadcast ------------------------------------------------------------------
-st.subheader(t("don_broadcast"))
-slot = st.radio(t("don_slot"), SLOTS, index=1, horizontal=True, key="don_slot")
-slots = data.query(f, "donations_over_broadcast", minutes=int(slot))
-choices = charts_money.broadcast_choices(slots, data.query(f, "coverage"))
-if choices.is_empty():
-    st.info(t("don_none"))
-else:
+
+def in_broadcast() -> None:
+    slot = st.radio(t("don_slot"), SLOTS, index=1, horizontal=True, key="don_slot")
+    slots = data.query(f, "donations_over_broadcast", minutes=int(slot))
+    choices = charts_money.broadcast_choices(slots, data.query(f, "coverage"))
+    if choices.is_empty():
+        st.info(t("don_none"))
+        return
     labels = {f"{c}:{b}": charts_money.broadcast_label(f.names.get(c, c), s, f.tz, n, a, t("don_unknown_start"))
               for c, b, s, n, a in choices.iter_rows()}
     picked = st.selectbox(t("don_pick_broadcast"), list(labels), key="don_broadcast_pick",
@@ -85,3 +87,11 @@ else:
     named = charts_money.with_names(slots, f.names)
     widgets.table(named, widgets.stem(f"donations_over_broadcast_{slot}m", f), key="don_broadcast",
                   column_config=summaries.headers(named.columns, t))
+
+
+SECTIONS = {"time": over_time, "ranking": ranking, "sizes": sizes, "broadcast": in_broadcast}
+opened, tabs = widgets.sections("don_section", {
+    "time": t("don_over_time"), "ranking": t("don_ranking"), "sizes": t("don_distribution"),
+    "broadcast": t("don_broadcast")})
+with tabs[opened]:
+    SECTIONS[opened]()

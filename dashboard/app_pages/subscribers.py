@@ -1,5 +1,6 @@
 """구독자 (Subscribers): subscriber share of messages and chatters, the tier split, the tier
-and tenure mix over time, and month-over-month gain and loss."""
+and tenure mix over time, and month-over-month gain and loss — one tab each, and only the
+open tab is drawn and queried (widgets.sections)."""
 import dataclasses
 
 import streamlit as st
@@ -15,32 +16,34 @@ lang = current_lang()  # for the charts, and format_func, which Streamlit may ca
 st.title(t("page_subscribers"))
 widgets.coverage_badge(f)
 
-ratio = data.query(f, "subscriber_ratio", every="day")
-if ratio.is_empty():
-    st.info(t("no_rows"))
-    st.stop()
 
-st.subheader(t("share_over_time"))
-st.altair_chart(charts.subscriber_share_figure(ratio, f.tz, lang), width="stretch", key="share_chart")
-widgets.table(ratio, widgets.stem("subscriber_ratio", f), key="ratio",
-              column_config=summaries.headers(ratio.columns, t))
+def share() -> None:
+    ratio = data.query(f, "subscriber_ratio", every="day")
+    if ratio.is_empty():
+        st.info(t("no_rows"))
+        return
+    st.altair_chart(charts.subscriber_share_figure(ratio, f.tz, lang), width="stretch", key="share_chart")
+    widgets.table(ratio, widgets.stem("subscriber_ratio", f), key="ratio",
+                  column_config=summaries.headers(ratio.columns, t))
 
-st.subheader(t("tier_split"))
-tiers = data.query(f, "tier_split")
-st.altair_chart(charts.tier_split_figure(tiers, lang), width="stretch", key="tier_chart")
-widgets.table(tiers, widgets.stem("tier_split", f), key="tiers",
-              column_config=summaries.headers(tiers.columns, t))
 
-# -- tier and tenure mix over time ------------------------------------------------------
-st.subheader(t("subs_mix"))
-st.caption(t("subs_mix_help"))
-days = (f.end - f.start).days + 1
-every = st.radio(t("subs_every"), EVERY, index=0 if days <= 31 else (1 if days <= 120 else 2),
-                 horizontal=True, key="subs_every", format_func=lambda e: t(f"subs_every_{e}", lang))
-tenure = data.query(f, "subscriber_tenure", every=every)
-if tenure.is_empty():
-    st.info(t("subs_no_subscribers"))
-else:
+def tiers() -> None:
+    split = data.query(f, "tier_split")
+    st.altair_chart(charts.tier_split_figure(split, lang), width="stretch", key="tier_chart")
+    widgets.table(split, widgets.stem("tier_split", f), key="tiers",
+                  column_config=summaries.headers(split.columns, t))
+
+
+def mix() -> None:
+    """The tier and the tenure mix over time, one channel at a time."""
+    st.caption(t("subs_mix_help"))
+    days = (f.end - f.start).days + 1
+    every = st.radio(t("subs_every"), EVERY, index=0 if days <= 31 else (1 if days <= 120 else 2),
+                     horizontal=True, key="subs_every", format_func=lambda e: t(f"subs_every_{e}", lang))
+    tenure = data.query(f, "subscriber_tenure", every=every)
+    if tenure.is_empty():
+        st.info(t("subs_no_subscribers"))
+        return
     shown = [c for c in f.channels if c in set(tenure["channel_id"].to_list())]
     channel = shown[0] if len(shown) == 1 else st.selectbox(
         t("subs_channel"), shown, key="subs_channel", format_func=lambda c: f.names.get(c, c))
@@ -55,7 +58,8 @@ else:
     with right:
         st.altair_chart(charts_subs.shares_figure(
             by_tenure.filter(by_tenure["channel_id"] == channel), t("subs_tenure_title"), f.tz,
-            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every, lang=lang), width="stretch", key="subs_tenure_chart")
+            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every, lang=lang), width="stretch",
+            key="subs_tenure_chart")
     st.caption(t("subs_mix_table"))
     widgets.table(tenure, widgets.stem(f"subscriber_tenure_{every}", f), key="subs_tenure",
                   column_config=summaries.headers(tenure.columns, t))
@@ -65,21 +69,30 @@ else:
         widgets.table(by_tenure, widgets.stem(f"subscriber_tenure_share_{every}", f), key="subs_tenure_share",
                       column_config=summaries.headers(by_tenure.columns, t))
 
-# -- month over month ------------------------------------------------------------------
-st.subheader(t("subs_change"))
-m0, m1 = charts_subs.month_span(f.start, f.end)
-months = dataclasses.replace(f, start=m0, end=m1)
-st.caption(t("subs_change_help").format(m0=f"{m0:%Y-%m}", m1=f"{m1:%Y-%m}"))
-widgets.coverage_badge(months)
-change = data.query(months, "subscriber_change")
-if change.is_empty():
-    st.info(t("no_rows"))
-else:
-    shown = [c for c in f.channels if c in set(change["channel_id"].to_list())]
+
+def change() -> None:
+    """Month over month: the calendar months around the range, the month before included."""
+    m0, m1 = charts_subs.month_span(f.start, f.end)
+    months = dataclasses.replace(f, start=m0, end=m1)
+    st.caption(t("subs_change_help").format(m0=f"{m0:%Y-%m}", m1=f"{m1:%Y-%m}"))
+    widgets.coverage_badge(months)
+    moves = data.query(months, "subscriber_change")
+    if moves.is_empty():
+        st.info(t("no_rows"))
+        return
+    shown = [c for c in f.channels if c in set(moves["channel_id"].to_list())]
     channel = shown[0] if len(shown) == 1 else st.selectbox(
         t("subs_channel"), shown, key="subs_change_channel", format_func=lambda c: f.names.get(c, c))
     st.altair_chart(charts_subs.change_figure(
-        change.filter(change["channel_id"] == channel), t("subs_change_title"), f.tz,
-        (t("subs_subscribers"), t("subs_gained"), t("subs_lost")), lang=lang), width="stretch", key="subs_change_chart")
-    widgets.table(change, f"subscriber_change_{m0:%Y%m}-{m1:%Y%m}", key="subs_change",
-                  column_config=summaries.headers(change.columns, t))
+        moves.filter(moves["channel_id"] == channel), t("subs_change_title"), f.tz,
+        (t("subs_subscribers"), t("subs_gained"), t("subs_lost")), lang=lang), width="stretch",
+        key="subs_change_chart")
+    widgets.table(moves, f"subscriber_change_{m0:%Y%m}-{m1:%Y%m}", key="subs_change",
+                  column_config=summaries.headers(moves.columns, t))
+
+
+SECTIONS = {"share": share, "tiers": tiers, "mix": mix, "change": change}
+opened, tabs = widgets.sections("subs_section", {
+    "share": t("share_over_time"), "tiers": t("tier_split"), "mix": t("subs_mix"), "change": t("subs_change")})
+with tabs[opened]:
+    SECTIONS[opened]()

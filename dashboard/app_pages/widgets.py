@@ -210,6 +210,31 @@ def table(df: pl.DataFrame, stem: str, key: str, **kwargs) -> None:
                            mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore")
 
 
+SECTION_PARAM = "section"  # the URL parameter naming a page's open section
+
+
+def sections(key: str, labels: dict[str, str]) -> tuple[str, dict]:
+    """A page's sections as tabs that draw only the open one (``st.tabs`` with
+    ``on_change="rerun"``): a page opens with one section's charts and tables instead of all
+    of them, and its other queries run when their tab is picked. `labels`: section id ->
+    tab label, first the default. The open section is kept in the URL (``?section=id``, not
+    written for the default), so a copied link opens it; an id the page does not offer is
+    ignored. Returns (the open id, id -> tab container)."""
+    ids = list(labels)
+    if key in st.session_state and st.session_state[key] not in labels.values():
+        del st.session_state[key]  # a label of the other language, or of a section gone
+    if key not in st.session_state and st.query_params.get(SECTION_PARAM) in labels:
+        st.session_state[key] = labels[st.query_params[SECTION_PARAM]]
+    tabs = dict(zip(ids, st.tabs(list(labels.values()), key=key, on_change="rerun"), strict=True))
+    opened = next((i for i, tab in tabs.items() if tab.open), ids[0])
+    if opened != ids[0]:
+        if st.query_params.get(SECTION_PARAM) != opened:
+            st.query_params[SECTION_PARAM] = opened
+    elif SECTION_PARAM in st.query_params:
+        del st.query_params[SECTION_PARAM]
+    return opened, tabs
+
+
 def stem(name: str, filters: Filters) -> str:
     """A download file name: what, and the date range."""
     return f"{name}_{filters.start:%Y%m%d}-{filters.end:%Y%m%d}"
