@@ -183,7 +183,10 @@ def check_page(page: Page, name: str, facts: dict, channels: list[str], *, one_c
     elif name == "channel":
         cid = busiest(facts, channels)
         assert main_select(page) == names[cid], (main_select(page), names[cid])
+        section_tab(page, "channel_top_chatters").click()
+        rerun_done(page)
         expect_metrics(page, {t("channel_top10_share"): f"{top10_share(facts, cid) * 100:.1f}%"})
+        assert "section=top" in page.url, page.url
     elif name == "broadcasts":
         labels = ("broadcasts_messages", "broadcasts_chatters", "broadcasts_donations", "broadcasts_amount")
         shown = tuple(metric(page, t(k)).inner_text().strip() for k in labels)

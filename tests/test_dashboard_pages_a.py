@@ -17,6 +17,7 @@ from tests import vega_checks as vega
 from tests.lakefixture_pages import ADV_NAME, ADV_NICKS, ADV_TITLES, POLLS_0, build_pages_lake
 from tests.lakefixture_rich import KST, is_chatter, is_sub, user_rows
 from tests.lang_checks import assert_headers_follow, chart_titles
+from tests.section_tabs import open_section
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
 pytestmark = pytest.mark.e2e
@@ -209,19 +210,24 @@ def test_channel_page_heatmap_top_chatters_new_returning_and_peaks(app):
     at.selectbox(key="channel_pick").set_value(cid).run(timeout=60)
     _ok(at)
     rows = _lines(facts, cid, *period)
-    heat, top, nvr, peaks = (at.dataframe[i].value for i in (2, 3, 4, 5))
     # heatmap: weekday × hour in Asia/Seoul
+    heat = open_section(at, "channel_section", t("channel_heatmap")).dataframe[0].value
     cells = Counter((r["chat_time"].astimezone(KST).weekday(), r["chat_time"].astimezone(KST).hour) for r in rows)
     assert {(w, h): n for w, h, n in zip(heat["weekday"], heat["hour"], heat["messages"], strict=True)} == cells
-    z = [r["value"] for r in vega.rows(_spec(at, 1))]
+    z = [r["value"] for r in vega.rows(_spec(at, 0))]
     assert len(z) == 7 * 24 and sum(z) == len(rows)
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
     # top chatters and the top-10 share
+    top = open_section(at, "channel_section", t("channel_top_chatters")).dataframe[0].value
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
     counts = Counter(r["user_id"] for r in rows if is_chatter(r))
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     assert list(zip(top["user_id"], top["messages"], strict=True)) == ranked[:20]
     share = sum(n for _, n in ranked[:10]) / len(rows)
     assert {m.label: m.value for m in at.metric}[t("channel_top10_share")] == f"{share * 100:.1f}%"
     # new vs returning per day: new = the day of the chatter's first line in the channel
+    nvr = open_section(at, "channel_section", t("channel_new_returning")).dataframe[0].value
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
     first = {}
     for r in sorted((r for r in user_rows(facts, [cid]) if is_chatter(r)), key=lambda r: r["chat_time"]):
         first.setdefault(r["user_id"], r["day"])
@@ -234,6 +240,8 @@ def test_channel_page_heatmap_top_chatters_new_returning_and_peaks(app):
                                                 strict=True)}
     assert got == expected
     # peaks by volume, one-minute windows, with their offsets from the broadcast start
+    peaks = open_section(at, "channel_section", t("channel_peaks")).dataframe[0].value
+    assert len(at.get("download_button")) == 2 * len(at.dataframe)
     per_minute = Counter((r["chat_channel_id"], r["chat_time"].replace(second=0, microsecond=0)) for r in rows)
     assert list(peaks["messages"]) == sorted(per_minute.values(), reverse=True)[:10]
     starts = {}
@@ -251,10 +259,14 @@ def test_channel_page_markup_channel_and_nicknames_show_as_typed(app):
     _page(at, "channel")
     at.selectbox(key="channel_pick").set_value(facts["adv_channel"]).run(timeout=60)
     _ok(at)
-    assert set(at.dataframe[3].value["nickname"]) == set(ADV_NICKS)
     assert at.dataframe[0].value["channel_name"].iloc[0] == ADV_NAME
     assert {r["channel_name"] for r in vega.rows(_spec(at, 0))} == {ADV_NAME}  # Vega draws text as text
     _no_markup_rendered(at)
+    for label in [tab.label for tab in at.tabs][1:]:  # every other section, in turn
+        open_section(at, "channel_section", label)
+        _no_markup_rendered(at)
+        if label == t("channel_top_chatters"):
+            assert set(at.dataframe[0].value["nickname"]) == set(ADV_NICKS)
 
 
 # ---- broadcasts ---------------------------------------------------------------------------
@@ -406,7 +418,7 @@ def test_pages_switch_to_english(app, page):
     at.session_state["lang"] = "en"
     _page(at, page)
     assert at.title[0].value == t(f"page_{page}", "en")
-    headers = [s.value for s in at.subheader]
+    headers = [s.value for s in at.subheader] + [tab.label for tab in at.tabs]
     assert headers and all(not any("\uac00" <= ch <= "\ud7a3" for ch in h) for h in headers)  # no Hangul left
 
 

@@ -17,6 +17,7 @@ from tests import vega_checks as vega
 from tests.lakefixture import build_fixture_lake, write_rows
 from tests.lakefixture_rich import KST, build_rich_lake, is_chatter, is_sub, trunc, user_rows
 from tests.lang_checks import assert_headers_follow, chart_titles, headers
+from tests.section_tabs import open_section as _tab
 from warehouse import users_index
 from warehouse.lake import Lake
 from warehouse.queries_catalog import PREVIEW_LIMIT
@@ -61,16 +62,6 @@ def _frame(at: AppTest, *columns: str):
     hits = [d.value for d in at.dataframe if tuple(d.value.columns[:len(columns)]) == columns]
     assert len(hits) == 1, [tuple(d.value.columns) for d in at.dataframe]
     return hits[0]
-
-
-def _tab(at: AppTest, key: str, label: str) -> AppTest:
-    """Open the page's section tab `label` (widgets.sections keeps the open tab under `key`),
-    as a click on the tab does: only the open section is drawn."""
-    at.session_state[key] = label
-    at.run(timeout=60)
-    _ok(at)
-    assert [tab.label for tab in at.tabs if tab.children] == [label], "only the open section is drawn"
-    return at
 
 
 def _specs(at: AppTest) -> list[dict]:

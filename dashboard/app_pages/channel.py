@@ -1,6 +1,7 @@
 """채널 (Channel): one channel at a time (picked among the sidebar's channels) — activity,
 the hour × weekday heatmap, top chatters and the top-10 share, new vs returning chatters,
-and chat peaks with their offset from the broadcast start."""
+and chat peaks with their offset from the broadcast start; one tab each, and only the
+open tab is drawn and queried (widgets.sections)."""
 import streamlit as st
 
 from dashboard import charts, charts_channel, data, summaries, urlpick
@@ -27,54 +28,66 @@ if df.is_empty():
     st.stop()
 widgets.coverage_badge(f, (cid,))
 
-# -- activity
-st.subheader(t("channel_activity"))
-st.altair_chart(charts.activity_figure(df, f.tz, every, lang), width="stretch", key="activity_chart")
-summary = data.activity_summary(df)
-widgets.table(summary, widgets.stem("activity_summary", f), key="summary",
-              column_config=summaries.headers(summary.columns, t))
-with st.expander(t("channel_raw_buckets")):
-    widgets.table(df, widgets.stem(f"activity_{every}", f), key="buckets",
-                  column_config=summaries.headers(df.columns, t))
 
-# -- heatmap
-st.subheader(t("channel_heatmap"))
-heat = data.query(f, "heatmap", channels=one)
-metric = st.radio(t("channel_heatmap_metric"), ("messages", "chatters"), horizontal=True, key="heat_metric",
-                  format_func=lambda m: t(f"col_a_{m}", lang))
-st.altair_chart(charts_channel.heatmap_figure(heat, metric, title=f"{t('channel_heatmap')} ({t(f'col_a_{metric}')})",
-                                              weekdays=tuple(t("channel_weekdays").split(",")),
-                                              hour_label=t("channel_hour"), lang=lang), width="stretch", key="heatmap_chart")
-with st.expander(t("channel_heatmap_data")):
-    widgets.table(heat, widgets.stem("heatmap", f), key="heatmap", column_config=summaries.headers(heat.columns, t))
+def activity() -> None:
+    st.altair_chart(charts.activity_figure(df, f.tz, every, lang), width="stretch", key="activity_chart")
+    summary = data.activity_summary(df)
+    widgets.table(summary, widgets.stem("activity_summary", f), key="summary",
+                  column_config=summaries.headers(summary.columns, t))
+    with st.expander(t("channel_raw_buckets")):
+        widgets.table(df, widgets.stem(f"activity_{every}", f), key="buckets",
+                      column_config=summaries.headers(df.columns, t))
 
-# -- top chatters
-st.subheader(t("channel_top_chatters"))
-share = data.query(f, "top_share", channels=one, n=10)
-if not share.is_empty():
-    st.metric(t("channel_top10_share"), f"{share['share'][0] * 100:.1f}%")
-top = data.query(f, "top_chatters", channels=one, limit=20).drop("channel_id")
-widgets.table(top, widgets.stem("top_chatters", f), key="top_chatters", column_config=summaries.headers(
-    top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
 
-# -- new vs returning
-st.subheader(t("channel_new_returning"))
-nvr = data.query(f, "new_vs_returning", channels=one, every="day").drop("channel_id")
-st.altair_chart(charts_channel.new_vs_returning_figure(
-    nvr, f.tz, title=t("channel_new_returning"), new=t("channel_new"), returning=t("channel_returning"),
-    y_label=t("channel_chatters_axis"), lang=lang), width="stretch", key="nvr_chart")
-widgets.table(nvr, widgets.stem("new_vs_returning", f), key="nvr", column_config=summaries.headers(nvr.columns, t))
+def heatmap() -> None:
+    heat = data.query(f, "heatmap", channels=one)
+    metric = st.radio(t("channel_heatmap_metric"), ("messages", "chatters"), horizontal=True, key="heat_metric",
+                      format_func=lambda m: t(f"col_a_{m}", lang))
+    st.altair_chart(charts_channel.heatmap_figure(
+        heat, metric, title=f"{t('channel_heatmap')} ({t(f'col_a_{metric}')})",
+        weekdays=tuple(t("channel_weekdays").split(",")), hour_label=t("channel_hour"), lang=lang),
+        width="stretch", key="heatmap_chart")
+    with st.expander(t("channel_heatmap_data")):
+        widgets.table(heat, widgets.stem("heatmap", f), key="heatmap",
+                      column_config=summaries.headers(heat.columns, t))
 
-# -- peaks
-st.subheader(t("channel_peaks"))
-left, right = st.columns(2)
-by = left.radio(t("channel_peaks_by"), ("volume", "surge"), horizontal=True, key="peaks_by",
-                format_func=lambda b: t(f"channel_by_{b}", lang))
-window = right.selectbox(t("channel_window"), (1, 5, 10, 30), key="peaks_window")
-peaks = data.query(f, "peaks", channels=one, by=by, window_minutes=window, limit=10)
-if peaks.is_empty():
-    st.info(t("channel_no_peaks"))
-else:
-    peaks = summaries.with_offsets(peaks.drop("channel_id"), "offset_from_start")
-    widgets.table(peaks, widgets.stem(f"peaks_{by}_{window}m", f), key="peaks",
-                  column_config=summaries.headers(peaks.columns, t))
+
+def top_chatters() -> None:
+    share = data.query(f, "top_share", channels=one, n=10)
+    if not share.is_empty():
+        st.metric(t("channel_top10_share"), f"{share['share'][0] * 100:.1f}%")
+    top = data.query(f, "top_chatters", channels=one, limit=20).drop("channel_id")
+    widgets.table(top, widgets.stem("top_chatters", f), key="top_chatters", column_config=summaries.headers(
+        top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
+
+
+def new_returning() -> None:
+    nvr = data.query(f, "new_vs_returning", channels=one, every="day").drop("channel_id")
+    st.altair_chart(charts_channel.new_vs_returning_figure(
+        nvr, f.tz, title=t("channel_new_returning"), new=t("channel_new"), returning=t("channel_returning"),
+        y_label=t("channel_chatters_axis"), lang=lang), width="stretch", key="nvr_chart")
+    widgets.table(nvr, widgets.stem("new_vs_returning", f), key="nvr",
+                  column_config=summaries.headers(nvr.columns, t))
+
+
+def peaks() -> None:
+    left, right = st.columns(2)
+    by = left.radio(t("channel_peaks_by"), ("volume", "surge"), horizontal=True, key="peaks_by",
+                    format_func=lambda b: t(f"channel_by_{b}", lang))
+    window = right.selectbox(t("channel_window"), (1, 5, 10, 30), key="peaks_window")
+    found = data.query(f, "peaks", channels=one, by=by, window_minutes=window, limit=10)
+    if found.is_empty():
+        st.info(t("channel_no_peaks"))
+        return
+    found = summaries.with_offsets(found.drop("channel_id"), "offset_from_start")
+    widgets.table(found, widgets.stem(f"peaks_{by}_{window}m", f), key="peaks",
+                  column_config=summaries.headers(found.columns, t))
+
+
+SECTIONS = {"activity": activity, "heatmap": heatmap, "top": top_chatters, "returning": new_returning,
+            "peaks": peaks}
+opened, tabs = widgets.sections("channel_section", {
+    "activity": t("channel_activity"), "heatmap": t("channel_heatmap"), "top": t("channel_top_chatters"),
+    "returning": t("channel_new_returning"), "peaks": t("channel_peaks")})
+with tabs[opened]:
+    SECTIONS[opened]()
