@@ -35,6 +35,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISPLAY_TZ", "Asia/Seoul", "Timezone for warehouse day partitions and the dashboard."),
     Setting("SYNC_HOUR", "4", "Hour (0-23, in DISPLAY_TZ) of the nightly `python -m warehouse schedule` sync."),
     Setting("SYNC_MINUTE", "0", "Minute of the nightly warehouse sync."),
+    Setting("SYNC_WRITERS", "2", "Day partitions the warehouse sync writes at once, each on a connection of its own "
+            "in the sync's snapshot (1: one after another)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
     Setting("SPOOL_DIR", None, "Local spool of collected records not yet stored in PostgreSQL. Default: DATA_DIR/spool."),
     Setting("S3_ENDPOINT_URL", None, "S3-compatible endpoint for an s3:// WAREHOUSE_DIR (MinIO, moto...); "

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import db, settings
-from warehouse import extract, extract_arrow, users_index
+from warehouse import extract, extract_arrow, sync_workers, users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
 
@@ -194,13 +194,21 @@ def day_rows(conn, lake: Lake, table: Table, day: date, tz: str, archived: set[d
 
 def _write_days(conn, lake: Lake, table: Table, todo: list[date], stale: list[date], tz: str,
                 archived: set[date], opted_out: set[str], report: SyncReport, progress: Progress) -> None:
-    for day in todo + stale:
+    """Write the `todo` partitions and remove the `stale` ones, SYNC_WRITERS at once."""
+    wanted = set(todo)
+
+    def write(c, day: date) -> DayResult:  # c: `conn` or a worker's connection in its snapshot
         t_day = time.monotonic()
-        data = day_rows(conn, lake, table, day, tz, archived, opted_out) if day in todo else []
+        data = day_rows(c, lake, table, day, tz, archived, opted_out) if day in wanted else []
         rows, size = lake.write(table, data, day)
-        result = DayResult(day, rows, size, time.monotonic() - t_day, table.name)
-        report.parts.append(result)
-        progress.written(result)
+        return DayResult(day, rows, size, time.monotonic() - t_day, table.name)
+
+    order = {day: i for i, day in enumerate(todo + stale)}
+    done = []
+    for result in sync_workers.run(conn, todo + stale, write, settings.get_int("SYNC_WRITERS")):
+        done.append(result)
+        progress.written(result)  # as each finishes; the report keeps the days' order
+    report.parts.extend(sorted(done, key=lambda r: order[r.day]))
 
 
 def _counts(old: dict, parts: list[DayResult]) -> dict[str, int]:
