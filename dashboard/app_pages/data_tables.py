@@ -1,6 +1,7 @@
 """데이터 (Data): every table the lake holds — schema, partitions, size, a preview of the
-filter's range — and the last sync's state. Lake-wide figures (all channels' rows and
-sizes, state.json) are hidden from streamers, who see only their own channels."""
+filter's range (one tab each, only the open one drawn and queried) — and the last sync's
+state. Lake-wide figures (all channels' rows and sizes, state.json) are hidden from
+streamers, who see only their own channels."""
 import streamlit as st
 
 from dashboard import accounts, charts_data, data, summaries
@@ -51,7 +52,6 @@ table = st.selectbox(t("data_pick_table"), names, key="data_table",
 present = bool(tables.filter(tables["table"] == table)["present"].item())
 if not present:
     st.info(t("data_absent"))
-
 
 
 def schema() -> None:
