@@ -117,7 +117,8 @@ def rerun_done(page: Page) -> None:
     page.wait_for_timeout(500)  # let vega and glide-data-grid paint
 
 
-CHART = '[data-testid="stVegaLiteChart"] .marks'  # a drawn Vega chart (its canvas or svg)
+CHARTS = '[data-testid="stVegaLiteChart"]'  # a chart element, one per st.altair_chart
+CHART = f"{CHARTS} .marks"  # a drawn Vega chart (its canvas or svg)
 _DRAWN = """() => !document.querySelector('[data-testid="stSkeleton"]')
     && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
         .every(c => !c.checkVisibility() || c.querySelector('.marks'))"""  # Vega draws a hidden tab's chart when shown
@@ -196,7 +197,7 @@ def check_page(page: Page, name: str, facts: dict, channels: list[str], *, one_c
     elif name == "subscribers":
         for key in ("share_over_time", "tier_split", "subs_mix", "subs_change"):
             expect(section_tab(page, key)).to_be_visible(timeout=TIMEOUT)
-        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        charts = page.locator(CHARTS)
         expect(charts).to_have_count(1, timeout=TIMEOUT)  # only the open section is drawn
         section_tab(page, "subs_mix").click()
         rerun_done(page)

@@ -122,13 +122,13 @@ def test_a_copied_link_opens_the_same_section(server, browser):
         checks.settle(page, checks.TITLES["subscribers"])
         expect(checks.section_tab(page, "subs_mix")).to_have_attribute("aria-selected", "true",
                                                                        timeout=checks.TIMEOUT)
-        expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(2, timeout=checks.TIMEOUT)
+        expect(page.locator(checks.CHARTS)).to_have_count(2, timeout=checks.TIMEOUT)
         assert "section=mix" in page.url
         page.goto(f"{url}/donations?section=mix", wait_until="domcontentloaded")  # not a Donations section
         checks.settle(page, checks.TITLES["donations"])
         expect(checks.section_tab(page, "don_over_time")).to_have_attribute("aria-selected", "true",
                                                                             timeout=checks.TIMEOUT)
-        expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1, timeout=checks.TIMEOUT)
+        expect(page.locator(checks.CHARTS)).to_have_count(1, timeout=checks.TIMEOUT)
         page.wait_for_function("() => !location.search.includes('section=')", timeout=checks.TIMEOUT)
     finally:
         page.close()

@@ -84,10 +84,7 @@ def peaks() -> None:
                   column_config=summaries.headers(found.columns, t))
 
 
-SECTIONS = {"activity": activity, "heatmap": heatmap, "top": top_chatters, "returning": new_returning,
-            "peaks": peaks}
-opened, tabs = widgets.sections("channel_section", {
-    "activity": t("channel_activity"), "heatmap": t("channel_heatmap"), "top": t("channel_top_chatters"),
-    "returning": t("channel_new_returning"), "peaks": t("channel_peaks")})
-with tabs[opened]:
-    SECTIONS[opened]()
+widgets.sections("channel_section", {
+    "activity": (t("channel_activity"), activity), "heatmap": (t("channel_heatmap"), heatmap),
+    "top": (t("channel_top_chatters"), top_chatters), "returning": (t("channel_new_returning"), new_returning),
+    "peaks": (t("channel_peaks"), peaks)})

@@ -87,8 +87,6 @@ def preview() -> None:
     widgets.table(rows, widgets.stem(f"{table}_preview", f), key="data_preview")
 
 
-SECTIONS = {"schema": schema, "partitions": partitions, "preview": preview}
-opened, tabs = widgets.sections("data_section", {
-    "schema": t("data_schema"), "partitions": t("data_partitions"), "preview": t("data_preview").format(n=PREVIEW_LIMIT)})
-with tabs[opened]:
-    SECTIONS[opened]()
+widgets.sections("data_section", {
+    "schema": (t("data_schema"), schema), "partitions": (t("data_partitions"), partitions),
+    "preview": (t("data_preview").format(n=PREVIEW_LIMIT), preview)})

@@ -89,9 +89,6 @@ def in_broadcast() -> None:
                   column_config=summaries.headers(named.columns, t))
 
 
-SECTIONS = {"time": over_time, "ranking": ranking, "sizes": sizes, "broadcast": in_broadcast}
-opened, tabs = widgets.sections("don_section", {
-    "time": t("don_over_time"), "ranking": t("don_ranking"), "sizes": t("don_distribution"),
-    "broadcast": t("don_broadcast")})
-with tabs[opened]:
-    SECTIONS[opened]()
+widgets.sections("don_section", {
+    "time": (t("don_over_time"), over_time), "ranking": (t("don_ranking"), ranking),
+    "sizes": (t("don_distribution"), sizes), "broadcast": (t("don_broadcast"), in_broadcast)})

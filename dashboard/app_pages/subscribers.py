@@ -91,8 +91,6 @@ def change() -> None:
                   column_config=summaries.headers(moves.columns, t))
 
 
-SECTIONS = {"share": share, "tiers": tiers, "mix": mix, "change": change}
-opened, tabs = widgets.sections("subs_section", {
-    "share": t("share_over_time"), "tiers": t("tier_split"), "mix": t("subs_mix"), "change": t("subs_change")})
-with tabs[opened]:
-    SECTIONS[opened]()
+widgets.sections("subs_section", {
+    "share": (t("share_over_time"), share), "tiers": (t("tier_split"), tiers), "mix": (t("subs_mix"), mix),
+    "change": (t("subs_change"), change)})

@@ -3,6 +3,7 @@ Not a page itself (streamlit_app.py lists the pages explicitly)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -213,14 +214,15 @@ def table(df: pl.DataFrame, stem: str, key: str, **kwargs) -> None:
 SECTION_PARAM = "section"  # the URL parameter naming a page's open section
 
 
-def sections(key: str, labels: dict[str, str]) -> tuple[str, dict]:
+def sections(key: str, parts: dict[str, tuple[str, Callable[[], None]]]) -> str:
     """A page's sections as tabs that draw only the open one (``st.tabs`` with
     ``on_change="rerun"``): a page opens with one section's charts and tables instead of all
-    of them, and its other queries run when their tab is picked. `labels`: section id ->
-    tab label, first the default. The open section is kept in the URL (``?section=id``, not
-    written for the default), so a copied link opens it; an id the page does not offer is
-    ignored. Returns (the open id, id -> tab container)."""
-    ids = list(labels)
+    of them, and its other queries run when their tab is picked. `parts`: section id ->
+    (tab label, the function drawing it), first the default. The open section is kept in
+    the URL (``?section=id``, not written for the default), so a copied link opens it; an id
+    the page does not offer is ignored. Draws the open section in its tab; returns its id."""
+    ids = list(parts)
+    labels = {i: label for i, (label, _) in parts.items()}
     if key in st.session_state and st.session_state[key] not in labels.values():
         del st.session_state[key]  # a label of the other language, or of a section gone
     if key not in st.session_state and st.query_params.get(SECTION_PARAM) in labels:
@@ -232,7 +234,9 @@ def sections(key: str, labels: dict[str, str]) -> tuple[str, dict]:
             st.query_params[SECTION_PARAM] = opened
     elif SECTION_PARAM in st.query_params:
         del st.query_params[SECTION_PARAM]
-    return opened, tabs
+    with tabs[opened]:
+        parts[opened][1]()
+    return opened
 
 
 def stem(name: str, filters: Filters) -> str:
