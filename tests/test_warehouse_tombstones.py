@@ -130,3 +130,27 @@ def test_tombstones_of_archived_days_are_kept(pg, tmp_path, monkeypatch):
     assert lake[D3] == _pg_ids(pg)[D3] and gone not in lake[D3]
     sync(pg, str(tmp_path), all_days=True)
     assert _lake_ids(tmp_path) == lake
+
+
+@pytest.mark.integration
+def test_sync_all_merges_an_archived_day_whose_only_change_is_a_deletion(pg, tmp_path, monkeypatch):
+    """An archived day has no PostgreSQL rows once its late row is deleted: --all still
+    merges it (from its tombstone), so the row leaves the lake and does not come back."""
+    monkeypatch.setattr(sync_module, "OVERLAP", timedelta(0))
+    _insert(pg, _history())
+    sync(pg, str(tmp_path))
+    assert set(retention.apply(pg, str(tmp_path), keep_days=1, today=TODAY).dropped) == {D1, D2}
+    archived = _lake_ids(tmp_path)
+    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 20, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}],
+            old=False)
+    sync(pg, str(tmp_path))
+    late = _delete(pg, "늦은")
+    assert late in _lake_ids(tmp_path)[D1] and D1 not in _pg_ids(pg)
+
+    assert D1 in sync(pg, str(tmp_path), all_days=True, dry_run=True).planned["chat"]
+    report = sync(pg, str(tmp_path), all_days=True)
+    assert D1 in [d.day for d in report.days] and D2 not in [d.day for d in report.days]
+    lake = _lake_ids(tmp_path)
+    assert lake[D1] == archived[D1] and late not in lake[D1]
+    assert lake[D2] == archived[D2], "an archived day without tombstones is left as it is"
+    assert sync(pg, str(tmp_path)).days == [] and _lake_ids(tmp_path) == lake

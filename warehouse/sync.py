@@ -17,8 +17,8 @@ Tombstones the lake has absorbed are then pruned, in a short transaction of thei
 a sync of the touched (or all) days, never after --day or a dry run, the ones deleted before
 the snapshot's start minus OVERLAP — the next sync only reads newer ones, so a tombstone
 committed late is still seen. Tombstones of archived days are kept: _merge_archived reads all
-of a day's, and a merge is how a deleted row leaves an archived partition, so a deletion a sync
-missed (--all does not merge an archived day without PostgreSQL rows) goes at the next merge.
+of a day's, and a merge is how a deleted row leaves an archived partition: --all merges every
+archived day with PostgreSQL rows or tombstones, so a deletion a sync missed goes then.
 What the sync writes is told to a Progress (default: one log line per partition)."""
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ _MARKS = ("SELECT now(), coalesce(max(id), 0), max(created_at), max(blinded_at) 
 _TOMBSTONED = ("SELECT chat_id FROM stream_chat_tombstone"
                " WHERE chat_time >= %(start)s AND chat_time < %(end)s")
 _OPTED_OUT = "SELECT user_id FROM opt_out_user"
+_ARCHIVED_TOMBSTONED = ("SELECT DISTINCT (chat_time AT TIME ZONE %(tz)s)::date FROM stream_chat_tombstone"
+                        " WHERE (chat_time AT TIME ZONE %(tz)s)::date = ANY(%(archived)s::date[])")
 _PRUNE = ("DELETE FROM stream_chat_tombstone WHERE deleted_at < %(before)s"
           " AND (chat_time AT TIME ZONE %(tz)s)::date <> ALL(%(archived)s::date[])")
 
@@ -146,6 +148,9 @@ def plan(conn: psycopg2.extensions.connection, lake: Lake, state: dict, tz: str,
             if table.name in missing:
                 continue
             todo[table.name] = sorted(set(days)) if days else _days(cur, table, tz, state, all_days)
+            if all_days and table is CHAT and archived:  # archived days PostgreSQL deleted rows of
+                cur.execute(_ARCHIVED_TOMBSTONED, {"tz": tz, "archived": sorted(archived)})
+                todo[table.name] = sorted(set(todo[table.name]) | {r[0] for r in cur.fetchall()})
             if all_days:
                 keep = set(todo[table.name]) | (archived if table is CHAT else set())
                 stale[table.name] = sorted(set(lake.days(table)) - keep)
@@ -255,8 +260,8 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
          progress: Progress | None = None) -> SyncReport:
     """Export the registry's tables from PostgreSQL into the lake at `root`.
 
-    days: these days only; all_days: every day in PostgreSQL (and partitions of days no
-    longer there are removed, archived days excepted); neither: the days touched since the
+    days: these days only; all_days: every day in PostgreSQL and every archived day with a
+    tombstone (and partitions of days no longer there are removed, archived days excepted); neither: the days touched since the
     last sync. dry_run: plan only (``report.planned``), write nothing. progress: told of
     the plan and of each partition written (default: a log line each). Then, unless `days`
     or dry_run, the tombstones the lake has absorbed are pruned. Raises RuntimeError when
