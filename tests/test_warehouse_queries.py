@@ -3,7 +3,7 @@ over the same rows the fixture wrote."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -299,3 +299,39 @@ def test_a_replaced_partition_is_read_afresh_by_an_open_warehouse(tmp_path):
     for kept in (rows.slice(0, 1), rows.slice(1), rows):  # fewer rows, other rows, back again
         lake.write(CHAT, kept, day)
         assert wh.sql(count, [day]).row(0) == (kept.num_rows, sum(kept.column("id").to_pylist()))
+
+
+def test_open_views_follow_new_days_and_changed_columns(tmp_path):
+    """The chat view lists the day files by name (no glob per query): a day written after
+    open shows in the next query, a removed one leaves, and a partition rewritten with a
+    column the others lack is read (the others' values null) instead of failing."""
+    import pyarrow.parquet as pq
+
+    from warehouse.lake import Lake
+    from warehouse.tables import CHAT
+    facts = build_fixture_lake(tmp_path)
+    lake = Lake(str(tmp_path))
+    days = lake.days(CHAT)
+    last = lake.read(CHAT, days[-1])
+    lake.write(CHAT, [], days[-1])  # removed: the file goes, its folder stays
+    wh = warehouse.open(str(tmp_path))
+    count = "SELECT count(*) AS n FROM chat"
+    assert wh.sql(count).item() == len(facts["rows"]) - last.num_rows
+    new_day = days[-1] + timedelta(days=30)
+    lake.write(CHAT, last, new_day)  # a new day folder and file, no state.json
+    assert wh.sql(count).item() == len(facts["rows"])
+    assert wh.sql("SELECT max(day) FROM chat").item() == new_day
+    lake.write(CHAT, [], new_day)  # gone under the open view (its folder stays)
+    assert wh.sql(count).item() == len(facts["rows"]) - last.num_rows
+    lake.write(CHAT, last, new_day)
+    lake.write(CHAT, last, days[-1])  # back in its old folder: the folder list is unchanged
+    lake.write_state({"timezone": "Asia/Seoul"})  # as a sync does last
+    assert wh.sql(count).item() == len(facts["rows"]) + last.num_rows
+    first = lake.read(CHAT, days[0])  # the file the view's columns were first read from
+    pq.write_table(first.append_column("new_col", first.column("id")), lake.part_path(CHAT, days[0]))
+    assert wh.sql(count).item() == len(facts["rows"]) + last.num_rows
+    got = wh.sql("SELECT day, new_col FROM chat")
+    assert got.filter(got["day"] == days[0])["new_col"].to_list() == first.column("id").to_pylist()
+    assert got.filter(got["day"] != days[0])["new_col"].null_count() == len(facts["rows"]) + last.num_rows \
+        - first.num_rows
+    wh.close()
