@@ -94,7 +94,7 @@ def test_http_endpoints(sim):
     assert bad.status_code == 500 and bad.json()["code"] == 50001 and bad.json()["content"] is None
 
     health = _get(sim, "/_sim/health").json()["content"]
-    assert health["channels"] == 2 and health["generated"] > 0
+    assert health["channels"] == 2 and health["generated"] > 0 and health["slowClosed"] == 0
     assert _get(sim, "/polling/v9/nothing").status_code == 404
 
 
@@ -184,3 +184,55 @@ def test_truth_holds_exactly_what_clients_received(tmp_path):
     live = {k: v for k, v in received.items() if "uid" in v}
     assert all(lines[keys.index(k)] == v for k, v in live.items())  # exactly the item as sent
     assert {i["cid"] for i in lines} == {server.channels[0].chat_channel_id}
+
+
+def _stuck(server, index):
+    """A client that joins channel ``index`` and then reads nothing, with a 4 KiB receive
+    buffer: the server's writes to it soon block (as with a frozen process)."""
+    import socket
+    channel = server.channels[index]
+    cid = _get(server, f"/polling/v3.1/channels/{channel.channel_id}/live-status").json()["content"]["chatChannelId"]
+    token = _get(server, "/nng_main/v1/chats/access-token", channelId=cid,
+                 chatType="STREAMING").json()["content"]["accessToken"]
+    ws = websocket.create_connection(server.env()["CHZZK_CHAT_WS"].format(n=3), timeout=5,
+                                     sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    ws.send(protocol.connect_frame(cid, token))
+    return ws
+
+
+def _joined(server) -> list[int]:
+    return [len(lv.conns) for lv in server._lives]
+
+
+def test_a_socket_that_does_not_read_holds_up_no_other_socket(monkeypatch):
+    """Each socket has its own sender: a client that stops reading (its buffers full) does
+    not stop the chat of the other sockets; after BACKLOG_SECONDS of chat waiting for it,
+    the server closes it (1008) and counts it in slow_closed."""
+    from collector.sim import server as server_module
+    monkeypatch.setattr(server_module, "BACKLOG_SECONDS", 4.0)
+    server = SimServer(channels=2, seed=5, rate=3000, ping_seconds=0, stats_seconds=60)
+    server.start_in_thread(port=0)
+    try:
+        stuck = _stuck(server, 0)
+        ws, _, connected = _join(server, 1)
+        assert connected["retCode"] == 0
+        deadline = time.monotonic() + 10
+        while _joined(server) != [1, 1] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _joined(server) == [1, 1]
+        counts = []
+        for _ in range(6):  # a second at a time: the reader's chat keeps coming
+            frames, code = _read(ws, 1.0)
+            assert code == "open"
+            counts.append(sum(len(f["bdy"]) for f in map(json.loads, frames) if f["cmd"] in (93101, 93102)))
+        assert min(counts) > 500, counts  # 3000 lines/s; a stalled sender gives 0 after about a second
+        deadline = time.monotonic() + 10
+        while server.slow_closed == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.slow_closed == 1 and _joined(server) == [0, 1]
+        frames, code = _read(ws, 1.0)
+        assert code == "open" and len(frames) > 5, "the reader is unaffected by the close"
+        ws.close()
+        stuck.close()
+    finally:
+        server.stop()

@@ -8,6 +8,10 @@ answers code 200 with ``content: null``; 15101 ``userCount`` is ``{"total": n}``
 drops close with 1001 (a graceful close, so that every frame already sent reaches the
 client before the close frame — an abort could lose frames already recorded as sent).
 
+Each chat socket has its own sender: a client that stops reading holds up only its own
+chat (a frozen process must not silence the others); once BACKLOG_SECONDS of chat wait for
+it, the server closes it with 1008 (``slow_closed`` counts them).
+
 Truth file (``truth_path``): each chat item (live key names, exactly as sent), written the
 first time a send containing it to an open socket succeeded (live push or 15101 replay),
 flushed after every batch. Pinned notices and 93006/94008 frames are not chat items.
@@ -44,6 +48,9 @@ PONG = '{"ver":"2","cmd":10000}'
 PING = '{"ver":"2","cmd":0}'
 RECENT_SIZE = 50
 TICK_SECONDS = 0.1
+# chat waiting for one socket that does not read (each socket has its own sender, so it
+# holds up only its own chat); beyond this much, the socket is closed with 1008
+BACKLOG_SECONDS = 60.0
 _LIVE_STATUS = re.compile(r"^/polling/v(?:3\.1|2)/channels/([^/]+)/live-status$")
 _CHANNEL = re.compile(r"^/service/v1/channels/([^/]+)$")
 _HTTP_PREFIXES = ("/polling/", "/service/", "/nng_main/", "/_sim/")
@@ -96,6 +103,14 @@ def _frames(items: list[tuple[int, dict]], cid: str, now_ms: int, counter: int) 
     return out
 
 
+class _Outbox:
+    """The ticks of chat waiting for one socket, and the task that sends them."""
+
+    def __init__(self):
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+
+
 class SimServer:
     """A local CHZZK. ``start_in_thread(port)`` runs it on its own asyncio loop in a
     background thread (tests, demo); ``run(port, on_ready)`` runs it in the caller's thread
@@ -124,6 +139,8 @@ class SimServer:
                 lv.adult = True
         self.videos = SimVideos(self.channels, seed)  # replay (VOD) chat: collector/sim/vod.py
         self._conns: set[ServerConnection] = set()
+        self._outboxes: dict[ServerConnection, _Outbox] = {}
+        self.slow_closed = 0  # sockets closed for not reading (BACKLOG_SECONDS)
         self._truth = None
         self.truth_count = 0
         self.frames_sent = 0
@@ -229,16 +246,43 @@ class SimServer:
                 frames += [(dumps({"svcid": "game", "ver": "1", "bdy": body, "cmd": cmd, "tid": None, "cid": lv.cid}), [])
                            for cmd, body in side]
                 if frames:
-                    await asyncio.gather(*(self._push(conn, lv, frames) for conn in list(lv.conns)))
+                    for conn in list(lv.conns):
+                        self._enqueue(conn, lv, frames)
 
-    async def _push(self, conn: ServerConnection, lv: _Live, frames: list[tuple[str, list]]) -> None:
+    def _enqueue(self, conn: ServerConnection, lv: _Live, frames: list[tuple[str, list]]) -> None:
+        """Hand a tick's frames to the socket's own sender; never waits for the socket."""
+        box = self._outboxes.get(conn)
+        if box is None:
+            return
+        if box.queue.qsize() * TICK_SECONDS < BACKLOG_SECONDS:
+            box.queue.put_nowait((lv, frames))
+            return
+        lv.conns.discard(conn)  # nothing more is queued for it; what is queued is dropped unsent
+        while not box.queue.empty():
+            box.queue.get_nowait()
+        self.slow_closed += 1
+        log.warning("chat socket from %s read nothing for %.0fs of chat (cid %s): closing it (1008)",
+                    conn.remote_address, BACKLOG_SECONDS, lv.cid)
+        asyncio.create_task(conn.close(1008, "too slow"))
+
+    async def _send_loop(self, conn: ServerConnection, box: _Outbox) -> None:
+        while True:
+            lv, frames = await box.queue.get()
+            if not await self._push(conn, lv, frames):
+                return
+
+    async def _push(self, conn: ServerConnection, lv: _Live, frames: list[tuple[str, list]]) -> bool:
+        """Send frames in order, recording each one's items once its send succeeded;
+        False when the socket is closed."""
         try:
             for text, pairs in frames:
                 await conn.send(text)
                 self.frames_sent += 1
                 self._record(lv, pairs)
+            return True
         except ConnectionClosed:
             lv.conns.discard(conn)
+            return False
         finally:
             if self._truth:
                 self._truth.flush()
@@ -281,6 +325,9 @@ class SimServer:
             pass
         finally:
             pinger.cancel()
+            box = self._outboxes.pop(conn, None)
+            if box is not None:
+                box.task.cancel()  # the socket is closed: its sends fail anyway
             self._conns.discard(conn)
             if lv is not None:
                 lv.conns.discard(conn)
@@ -300,6 +347,9 @@ class SimServer:
         await conn.send(dumps({"svcid": "game", "bdy": {"accTkn": None, "auth": "READ", "uuid": str(uuid.uuid4()),
                                                           "sid": sid},
                                "cmd": 10100, "retCode": 0, "retMsg": "SUCCESS", "tid": tid, "cid": cid}))
+        if conn not in self._outboxes:
+            box = self._outboxes[conn] = _Outbox()
+            box.task = asyncio.create_task(self._send_loop(conn, box))
         lv.conns.add(conn)
         return lv
 
@@ -375,8 +425,9 @@ class SimServer:
     async def _stats(self) -> None:
         while True:
             await asyncio.sleep(self.stats_seconds)
-            log.info("stats: %d sockets, %d lines generated, %d frames sent, %d truth items",
-                     len(self._conns), sum(lv.generated for lv in self._lives), self.frames_sent, self.truth_count)
+            log.info("stats: %d sockets, %d lines generated, %d frames sent, %d truth items, %d slow sockets closed",
+                     len(self._conns), sum(lv.generated for lv in self._lives), self.frames_sent, self.truth_count,
+                     self.slow_closed)
 
     # -- HTTP ---------------------------------------------------------------------------
     async def _http(self, conn: ServerConnection, request):
@@ -414,7 +465,8 @@ class SimServer:
         if path == "/_sim/health":
             return 200, _ok({"channels": len(self._lives), "sockets": len(self._conns),
                              "generated": sum(lv.generated for lv in self._lives),
-                             "framesSent": self.frames_sent, "truthItems": self.truth_count})
+                             "framesSent": self.frames_sent, "truthItems": self.truth_count,
+                             "slowClosed": self.slow_closed})
         return 404, {"code": 404, "message": "Not Found", "content": None}
 
     def _live_status(self, lv: _Live) -> dict:
