@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 TTL = 300  # seconds a query result is reused; the lake changes once a night
 LIVE_TTL = 60  # with today's data from PostgreSQL: at most a minute old
+SLOW_QUERY_SECONDS = 1.0  # a query this slow is logged at INFO; the others at DEBUG (LOG_LEVEL=DEBUG)
 DEFAULT_DAYS = 7
 EVERY = ("day", "hour", "minute")
 
@@ -89,7 +90,9 @@ def _call_on(h: _Handle, fn, *args, **kwargs):
     started = time.monotonic()
     with h.lock:
         out = fn(h.wh, *args, **kwargs)
-    log.info("%s: %s rows in %.3fs", fn.__name__, getattr(out, "height", "-"), time.monotonic() - started)
+    took = time.monotonic() - started
+    log.log(logging.INFO if took >= SLOW_QUERY_SECONDS else logging.DEBUG, "%s: %s rows in %.3fs%s",
+            fn.__name__, getattr(out, "height", "-"), took, " (slow)" if took >= SLOW_QUERY_SECONDS else "")
     return out
 
 
