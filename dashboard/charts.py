@@ -73,10 +73,17 @@ def wall_clock(df: pl.DataFrame, column: str, tz: str) -> pl.DataFrame:
     return local_time(df, column, tz).with_columns(pl.col(column).dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
+# Tick labels in digits, whatever the language: a day at midnight ("09-02"), a time of day
+# otherwise ("14:30"). Vega's default labels are English words ("Sep 02", "Wed 02", "PM").
+NUMERIC_TIME_LABELS = ("utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
+                       " ? utcFormat(datum.value, '%m-%d') : utcFormat(datum.value, '%H:%M')")
+
+
 def time_x(column: str, title: str, fmt: str | None = None, tick: str | None = None) -> alt.X:
     """An x encoding of a wall_clock() column: a UTC scale, so no browser zone shifts it.
-    `fmt`: the tick label format; `tick`: one tick per "day" or "month" at most."""
-    axis = alt.Axis(labelOverlap=True, **({"format": fmt} if fmt else {}),
+    `fmt`: the tick label format (numeric directives only; default NUMERIC_TIME_LABELS);
+    `tick`: one tick per "day" or "month" at most."""
+    axis = alt.Axis(labelOverlap=True, **({"format": fmt} if fmt else {"labelExpr": NUMERIC_TIME_LABELS}),
                     **({"tickCount": {"interval": tick, "step": 1}} if tick else {}))
     return alt.X(f"{column}:T", title=title, scale=alt.Scale(type="utc"), axis=axis)
 
@@ -93,7 +100,7 @@ def mark_time(chart: alt.VConcatChart | alt.Chart, when: datetime, tz: str,
     tz-aware datetime) on each panel."""
     at = local_time(pl.DataFrame({"at": [when]}), "at", tz)["at"][0].strftime("%Y-%m-%dT%H:%M:%SZ")
     rule = alt.Chart(alt.Data(values=[{"at": at}])).mark_rule(strokeDash=[4, 4], color=color).encode(
-        x=alt.X("at:T", scale=alt.Scale(type="utc")))
+        x=alt.X("at:T", scale=alt.Scale(type="utc"), axis=None))  # the panel's axis labels it
     if isinstance(chart, alt.VConcatChart):
         return alt.vconcat(*(alt.layer(panel, rule) for panel in chart.vconcat),
                            title=chart.title).resolve_scale(color="shared")

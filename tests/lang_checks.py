@@ -4,6 +4,7 @@ tests (test_dashboard_pages_a.py, _b.py, test_dashboard_search.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 from streamlit.testing.v1 import AppTest
 
@@ -40,3 +41,25 @@ def assert_headers_follow(at: AppTest, lang: str, raw_tables: int = 0, shared: b
             assert hangul(label) == (lang == "ko"), (lang, column, label)
             if shared and f"col_a_{column}" in LABELS:
                 assert label == t(f"col_a_{column}", lang), (column, label)
+
+
+NUMERIC_DIRECTIVES = {"%Y", "%m", "%d", "%H", "%M", "%-m", "%-d"}
+
+
+def time_label_formats(at: AppTest) -> list[str]:
+    """The tick label format (or label expression) of every temporal x axis on the page."""
+    out = []
+    for s in vega.specs(at):
+        for v in vega.views(s):
+            x = v.get("encoding", {}).get("x") or {}
+            if x.get("type") == "temporal" and x.get("axis", {}) is not None:
+                axis = x.get("axis") or {}
+                out.append(axis.get("labelExpr") or axis.get("format") or "<Vega's default: English words>")
+    return out
+
+
+def assert_time_labels_numeric(at: AppTest) -> None:
+    """Every temporal x axis labels its ticks in digits only (no month or weekday names,
+    which Vega writes in English whatever the page's language)."""
+    for fmt in time_label_formats(at):
+        assert set(re.findall(r"%-?[a-zA-Z]", fmt)) <= NUMERIC_DIRECTIVES and "%" in fmt, fmt

@@ -16,7 +16,12 @@ from dashboard.i18n import t
 from tests import vega_checks as vega
 from tests.lakefixture_pages import ADV_NAME, ADV_NICKS, ADV_TITLES, POLLS_0, build_pages_lake
 from tests.lakefixture_rich import KST, is_chatter, is_sub, user_rows
-from tests.lang_checks import assert_headers_follow, chart_titles
+from tests.lang_checks import (
+    assert_headers_follow,
+    assert_time_labels_numeric,
+    chart_titles,
+    time_label_formats,
+)
 from tests.section_tabs import open_section
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
@@ -439,4 +444,6 @@ def test_table_headers_and_chart_titles_follow_the_language(lake, monkeypatch, p
     assert_headers_follow(at, lang, shared=page != "overview")  # the Overview words its own headers
     if chart:
         assert chart_titles(at)[0] == t(chart, lang)
+        assert time_label_formats(at)  # both charts have time axes
+        assert_time_labels_numeric(at)
     data.clear_caches()

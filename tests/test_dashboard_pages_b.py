@@ -16,7 +16,13 @@ from dashboard.i18n import t
 from tests import vega_checks as vega
 from tests.lakefixture import build_fixture_lake, write_rows
 from tests.lakefixture_rich import KST, build_rich_lake, is_chatter, is_sub, trunc, user_rows
-from tests.lang_checks import assert_headers_follow, chart_titles, headers
+from tests.lang_checks import (
+    assert_headers_follow,
+    assert_time_labels_numeric,
+    chart_titles,
+    headers,
+    time_label_formats,
+)
 from tests.section_tabs import open_section as _tab
 from warehouse import users_index
 from warehouse.lake import Lake
@@ -680,6 +686,9 @@ def test_table_headers_and_chart_titles_follow_the_language(synced, monkeypatch,
         _tab(at, "data_section", t("data_partitions", lang))
     assert_headers_follow(at, lang)
     assert chart_titles(at)[0] == t(chart, lang)
+    if page == "subscribers":  # the other two label their days as ordinal text
+        assert time_label_formats(at)
+    assert_time_labels_numeric(at)
     if page == "subscribers":  # the tier names the chart owns
         _tab(at, "subs_section", t("tier_split", lang))
         assert_headers_follow(at, lang)

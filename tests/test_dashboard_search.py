@@ -26,7 +26,12 @@ from dashboard.i18n import t
 from tests import lakefixture
 from tests import vega_checks as vega
 from tests.lakefixture import CHANNEL_NAMES, write_rows
-from tests.lang_checks import assert_headers_follow, chart_titles
+from tests.lang_checks import (
+    assert_headers_follow,
+    assert_time_labels_numeric,
+    chart_titles,
+    time_label_formats,
+)
 from warehouse.lake import Lake
 
 pytestmark = pytest.mark.e2e
@@ -244,6 +249,8 @@ def test_search_and_audit_headers_and_chart_follow_the_language(lake, monkeypatc
     assert len(app.dataframe) == 2
     assert_headers_follow(app, lang)
     assert chart_titles(app) == [t("kw_trend_title", lang)]
+    assert time_label_formats(app)
+    assert_time_labels_numeric(app)
     app.switch_page("app_pages/audit.py").run()
     _ok(app)
     assert len(app.dataframe) == 1
