@@ -146,6 +146,14 @@ def channels(root: str) -> pl.DataFrame:
     return _call_on(h, warehouse.channel_directory)
 
 
+@st.cache_resource(ttl=LIVE_TTL, show_spinner=False)
+def live_channels(root: str, tz: str) -> pl.DataFrame:
+    """channels() with today's data: the channels PostgreSQL has (one collected since the
+    last sync too), counted over the lake and PostgreSQL's rows since; the lake's list when
+    PostgreSQL cannot be read (the live Warehouse then answers from the lake alone)."""
+    return _call_on(handle(root, tz, True), warehouse.channel_directory)
+
+
 @st.cache_resource(ttl=TTL, show_spinner=False)
 def bounds(root: str) -> tuple[date | None, date | None]:
     """warehouse.date_bounds: the first and last day present in the lake (or Nones)."""

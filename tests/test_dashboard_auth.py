@@ -527,6 +527,46 @@ def _chat(pg, fk: int, n: int, when: datetime, created: datetime, key: str) -> N
 
 
 @pytest.mark.integration
+def test_todays_data_lists_a_channel_the_lake_does_not_have_yet(pg, tmp_path, monkeypatch):
+    """A channel first collected after the last sync: not in the sidebar from the lake
+    alone; with today's data on, it can be picked and its rows show."""
+    now = datetime.now(UTC) - timedelta(seconds=30)
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '어제 방송') RETURNING id",
+                    ("a" * 32,))
+        old_fk = cur.fetchone()[0]
+    pg.commit()
+    _chat(pg, old_fk, 4, now - timedelta(days=1), now - timedelta(days=1), "어제")
+    root = tmp_path / "lake"
+    sync(pg, str(root), tz="Asia/Seoul")
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '새 채널') RETURNING id",
+                    ("b" * 32,))
+        new_fk = cur.fetchone()[0]
+    pg.commit()
+    _chat(pg, new_fk, 6, now, datetime.now(UTC), "새")
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    _ok(at)
+    assert at.multiselect(key="f_channels").options == ["어제 방송"]
+    at.toggle(key="f_live").set_value(True).run()
+    _ok(at)
+    picker = at.multiselect(key="f_channels")
+    assert sorted(picker.options) == ["새 채널", "어제 방송"]
+    picker.set_value(["b" * 32]).run()
+    _ok(at)
+    summary = at.dataframe[0].value
+    assert list(summary["messages"]) == [6]
+    assert at.query_params["channels"] == "b" * 32 and at.query_params["live"] == "1"
+    at.toggle(key="f_live").set_value(False).run()  # back to the lake: the channel is not there
+    _ok(at)
+    assert at.multiselect(key="f_channels").options == ["어제 방송"]
+    data.clear_caches()
+
+
+@pytest.mark.integration
 def test_todays_data_shows_what_was_collected_after_the_sync(pg, tmp_path, monkeypatch):
     # the lake ends yesterday (nothing chatted since midnight before the sync); then chat today
     kst = ZoneInfo("Asia/Seoul")

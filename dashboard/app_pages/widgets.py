@@ -61,6 +61,10 @@ def sidebar_filters(account=None) -> Filters | None:
     today's data, timezone), seeded from the URL on a session's first run and written
     back to it on every run. None when the lake is empty."""
     root = data.root()
+    q = st.query_params
+    _seed("f_live", urlstate.flag(q.get("live")))
+    zones = urlstate.zones(data.display_tz())
+    _seed("f_tz", urlstate.choice(q.get("tz"), zones, zones[0]))
     try:
         chans = data.channels(root)
         first, last = data.bounds(root)
@@ -69,10 +73,11 @@ def sidebar_filters(account=None) -> Filters | None:
     if chans is None or chans.is_empty() or first is None or last is None:
         st.session_state[_STATE_KEY] = None
         return None
+    if st.session_state["f_live"]:  # today's data: also channels PostgreSQL has and the lake not yet
+        chans = data.live_channels(root, st.session_state["f_tz"])
     all_names = data.channel_names(chans)
     allowed = accounts.visible_channels(account, list(all_names))
     names = {cid: all_names[cid] for cid in allowed}
-    q = st.query_params
     if "f_channels" not in st.session_state:
         kept, dropped = urlstate.pick(q.get("channels"), allowed)
         if dropped:
@@ -86,9 +91,6 @@ def sidebar_filters(account=None) -> Filters | None:
         if dropped:
             st.warning(t("sidebar_url_bad_types"))
         st.session_state["f_types"] = kept  # none picked: every type
-    _seed("f_live", urlstate.flag(q.get("live")))
-    zones = urlstate.zones(data.display_tz())
-    _seed("f_tz", urlstate.choice(q.get("tz"), zones, zones[0]))
     if st.session_state["f_live"]:  # today's data: also the days only PostgreSQL holds yet
         first, last = data.extend_bounds(first, last, data.live_days(
             root, st.session_state["f_tz"], _types(st.session_state["f_types"])))
