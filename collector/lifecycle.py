@@ -57,6 +57,7 @@ class _Channel:
         self.timeline_at = 0.0
         self.in_flight = False
         self.polls = 0
+        self.removed = False  # set_channels took it away: a poll in flight then changes nothing
 
 
 class Lifecycle:
@@ -94,7 +95,9 @@ class Lifecycle:
             removed = sorted(self._channels.keys() - set(ids))
             for cid in removed:
                 ch = self._channels.pop(cid)
-                ch.client.leave(reason)
+                with ch.lock:  # a poll in flight cannot follow the chat channel again after this
+                    ch.removed = True
+                    ch.client.leave(reason)
                 self._retired.append(ch.client)
             spread = min(self.poll_seconds, len(added) / FIRST_POLL_RATE)
             for cid in added:
@@ -176,6 +179,8 @@ class Lifecycle:
         if self._stop.is_set():
             return
         with ch.lock:
+            if ch.removed:  # its lease was given up (or it was removed) while the poll ran
+                return
             ch.polls += 1
             self.on_status(ch, st)
 

@@ -154,3 +154,43 @@ def test_restart_offline_adult_channel_set_and_status(pg_url, pg):
     assert open_left == [(0,)]
     assert query(pg, """SELECT reason FROM capture_interval ci JOIN stream_channel c ON c.id = ci.channel_fk
                          WHERE c.channel_id = %s ORDER BY connected_at DESC LIMIT 1""", (live,)) == [("stopped",)]
+
+
+def test_a_poll_in_flight_when_its_channel_is_removed_does_not_rejoin(pg_url):
+    """The race behind a double socket seen in the scale-out test: a live-status poll was
+    running when set_channels removed its channel (a lease given up); its answer ("live")
+    arrived after the removal and made the removed channel's client join again, a socket
+    nobody would close. The poll's answer is now dropped."""
+    from collector import sessions
+    from collector.api import Api
+    from collector.lifecycle import Lifecycle
+
+    sim = SimServer(channels=1, seed=3, rate=5.0, ping_seconds=3.0)
+    sim.start_in_thread(port=0)
+    env = sim.env()
+    store = sessions.SessionStore(pg_url)
+    life = Lifecycle(Api(api_base=env["CHZZK_API_BASE"], comm_base=env["CHZZK_COMM_API_BASE"]),
+                     add=lambda records: None, store=store, poll_seconds=3600, ws_url=env["CHZZK_CHAT_WS"])
+    channel = sim.channels[0].channel_id
+    try:
+        life.set_channels({channel})
+        ch = life._channels[channel]
+        life.set_channels(set(), reason="lease given up")  # the poll below was already on its way
+        life._poll(ch)  # what the pool thread runs: a real request to the simulator
+        time.sleep(1.5)
+        assert ch.client.following is None and ch.polls == 0
+        assert [len(lv.conns) for lv in sim._lives] == [0], "the removed channel was joined again"
+        life.set_channels({channel})  # added again: a new client, which joins
+        again = life._channels[channel]
+        life._poll(again)
+        deadline = time.monotonic() + 10
+        while [len(lv.conns) for lv in sim._lives] != [1] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [len(lv.conns) for lv in sim._lives] == [1] and again.client.following
+    finally:  # the scheduler thread never ran (polls are called by hand): stop the clients
+        for client in life.clients():
+            client.stop()
+            client.join(5)
+        life._pool.shutdown(wait=False)
+        store.close()
+        sim.stop()
