@@ -145,6 +145,7 @@ def test_processes_share_channels_and_take_over(pg_url, sim, tmp_path):
         assert LEASE_SECONDS - LEASE_SECONDS / 3 - 0.5 <= took <= TAKEOVER + 1.5, f"takeover after {took:.1f}s"
         wait_for("b joined a's channels beside the frozen a's sockets",
                  lambda: all(n == (2 if cid in of_a else 1) for cid, n in sockets(sim).items()), 10, [b])
+        time.sleep(0.5)  # hold it: the watch samples every 50 ms (a thaws and closes within ~30 ms)
 
         # 3. a wakes up: its leases are lost, it closes those sockets; then they split again
         a.send_signal(signal.SIGCONT)
