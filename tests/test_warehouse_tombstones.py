@@ -109,16 +109,23 @@ def test_a_deletion_after_the_snapshot_is_kept_for_the_next_sync(pg_url, pg, tmp
     assert sync(pg, str(tmp_path)).days == [] and _lake_ids(tmp_path) == _pg_ids(pg)
 
 
-@pytest.mark.integration
-def test_tombstones_of_archived_days_are_kept(pg, tmp_path, monkeypatch):
+def _archive_with_a_late_row(pg, root, monkeypatch) -> dict:
+    """History synced, D1 and D2 archived by retention, then a late row ("늦은") for D1
+    synced (merged into the archived day); returns the lake's ids per day before it."""
     monkeypatch.setattr(sync_module, "OVERLAP", timedelta(0))
     _insert(pg, _history())
-    sync(pg, str(tmp_path))
-    assert set(retention.apply(pg, str(tmp_path), keep_days=1, today=TODAY).dropped) == {D1, D2}
-    archived = _lake_ids(tmp_path)
+    sync(pg, str(root))
+    assert set(retention.apply(pg, str(root), keep_days=1, today=TODAY).dropped) == {D1, D2}
+    archived = _lake_ids(root)
     _insert(pg, [{"chat_time": datetime(2026, 9, 1, 20, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}],
             old=False)
-    sync(pg, str(tmp_path))  # the late row is merged into archived D1
+    sync(pg, str(root))
+    return archived
+
+
+@pytest.mark.integration
+def test_tombstones_of_archived_days_are_kept(pg, tmp_path, monkeypatch):
+    archived = _archive_with_a_late_row(pg, tmp_path, monkeypatch)
     late = _delete(pg, "늦은")
     gone = _delete(pg, "메시지 2-5")
 
@@ -136,14 +143,7 @@ def test_tombstones_of_archived_days_are_kept(pg, tmp_path, monkeypatch):
 def test_sync_all_merges_an_archived_day_whose_only_change_is_a_deletion(pg, tmp_path, monkeypatch):
     """An archived day has no PostgreSQL rows once its late row is deleted: --all still
     merges it (from its tombstone), so the row leaves the lake and does not come back."""
-    monkeypatch.setattr(sync_module, "OVERLAP", timedelta(0))
-    _insert(pg, _history())
-    sync(pg, str(tmp_path))
-    assert set(retention.apply(pg, str(tmp_path), keep_days=1, today=TODAY).dropped) == {D1, D2}
-    archived = _lake_ids(tmp_path)
-    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 20, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}],
-            old=False)
-    sync(pg, str(tmp_path))
+    archived = _archive_with_a_late_row(pg, tmp_path, monkeypatch)
     late = _delete(pg, "늦은")
     assert late in _lake_ids(tmp_path)[D1] and D1 not in _pg_ids(pg)
 
