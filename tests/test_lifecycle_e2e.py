@@ -5,7 +5,9 @@ subprocess against the simulator (in this process, over loopback) and a real Pos
   capture_interval has one row per connection with its reason and the gaps between them;
 - a broadcast restart (new chatChannelId) is joined within POLL_SECONDS + a margin, the
   old live_session closed; adult and offline channels recorded with their state;
-  `channels add/remove` picked up by the running collector; `status` shows it all."""
+  `channels add/remove` picked up by the running collector; `status` shows it all;
+- in this process, a Lifecycle against the simulator: a poll answered after its channel
+  was removed does not join it again."""
 from __future__ import annotations
 
 import json
