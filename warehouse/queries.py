@@ -126,7 +126,7 @@ class Warehouse:
         self._stub_names: set[str] = set()
         for name in ("chat", "channels", "chat_lake", "channels_lake"):
             self.con.execute("DROP VIEW IF EXISTS " + name)  # constant identifiers
-        remote = "://" in self.root and not self.root.startswith("file://")
+        remote = is_uri(self.root)
         days = lake.days(CHAT)
         kept = [d for d in days if d not in skip]  # the overlay's days come from PostgreSQL
         if kept and remote:
@@ -170,7 +170,7 @@ class Warehouse:
             return False
 
     def _uri(self, path: str) -> str:
-        if "://" in self.root and not self.root.startswith("file://"):
+        if is_uri(self.root):
             return self.root.split("://", 1)[0] + "://" + path
         return path
 
@@ -183,13 +183,13 @@ class Warehouse:
         self.con.register(name, table)
 
     def _stale(self) -> bool:
-        if self.live and live_data.state_key(Lake(self.root)) != self._state_key:
+        lake = Lake(self.root)
+        if self.live and live_data.state_key(lake) != self._state_key:
             return True  # a sync ran: re-read the overlay against the new state
-        if self._files_key is not None and _files_key(Lake(self.root)) != self._files_key:
+        if self._files_key is not None and _files_key(lake) != self._files_key:
             return True  # a day folder came or went, or a sync (retention, forget-user) ended
         if not self._stub_names:
             return False
-        lake = Lake(self.root)
         if "chat" in self._stub_names and lake.days(CHAT):
             return True
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
@@ -216,7 +216,7 @@ class Warehouse:
         lake = Lake(self.root)
         if not self._users_fresh.fresh(lake):
             return False
-        remote = "://" in self.root and not self.root.startswith("file://")
+        remote = is_uri(self.root)
         if not self._users_view or (remote and self._users_view != self._users_fresh.key):
             path = users_index.index_path(lake)
             if remote:  # a dataset pins the object's size: make a new one for a new file
