@@ -91,8 +91,9 @@ def _call_on(h: _Handle, fn, *args, **kwargs):
     with h.lock:
         out = fn(h.wh, *args, **kwargs)
     took = time.monotonic() - started
-    log.log(logging.INFO if took >= SLOW_QUERY_SECONDS else logging.DEBUG, "%s: %s rows in %.3fs%s",
-            fn.__name__, getattr(out, "height", "-"), took, " (slow)" if took >= SLOW_QUERY_SECONDS else "")
+    slow = took >= SLOW_QUERY_SECONDS
+    log.log(logging.INFO if slow else logging.DEBUG, "%s: %s rows in %.3fs%s",
+            fn.__name__, getattr(out, "height", "-"), took, " (slow)" if slow else "")
     return out
 
 

@@ -35,14 +35,15 @@ def _get(server, path, **params):
     return requests.get(server.env()["CHZZK_API_BASE"] + path, params=params, timeout=5)
 
 
-def _join(server, index=0, token=None):
-    """Open a chat socket and CONNECT to channel ``index``; returns (ws, cid, CONNECTED frame)."""
+def _join(server, index=0, token=None, sockopt=()):
+    """Open a chat socket (with these socket options) and CONNECT to channel ``index``;
+    returns (ws, cid, CONNECTED frame)."""
     channel = server.channels[index]
     cid = _get(server, f"/polling/v3.1/channels/{channel.channel_id}/live-status").json()["content"]["chatChannelId"]
     if token is None:
         token = _get(server, "/nng_main/v1/chats/access-token", channelId=cid,
                      chatType="STREAMING").json()["content"]["accessToken"]
-    ws = websocket.create_connection(server.env()["CHZZK_CHAT_WS"].format(n=3), timeout=5)
+    ws = websocket.create_connection(server.env()["CHZZK_CHAT_WS"].format(n=3), timeout=5, sockopt=sockopt)
     ws.send(protocol.connect_frame(cid, token))
     return ws, cid, json.loads(ws.recv())
 
@@ -187,16 +188,11 @@ def test_truth_holds_exactly_what_clients_received(tmp_path):
 
 
 def _stuck(server, index):
-    """A client that joins channel ``index`` and then reads nothing, with a 4 KiB receive
-    buffer: the server's writes to it soon block (as with a frozen process)."""
+    """A client that joins channel ``index`` and then reads nothing more, with a 4 KiB
+    receive buffer: the server's writes to it soon block (as with a frozen process)."""
     import socket
-    channel = server.channels[index]
-    cid = _get(server, f"/polling/v3.1/channels/{channel.channel_id}/live-status").json()["content"]["chatChannelId"]
-    token = _get(server, "/nng_main/v1/chats/access-token", channelId=cid,
-                 chatType="STREAMING").json()["content"]["accessToken"]
-    ws = websocket.create_connection(server.env()["CHZZK_CHAT_WS"].format(n=3), timeout=5,
-                                     sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
-    ws.send(protocol.connect_frame(cid, token))
+    ws, _, connected = _join(server, index, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    assert connected["retCode"] == 0
     return ws
 
 
