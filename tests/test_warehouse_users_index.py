@@ -17,7 +17,7 @@ import warehouse
 from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
 from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
-from warehouse import users_index
+from warehouse import side_tables, users_index
 from warehouse.lake import Lake
 from warehouse.queries import search_users, user_messages
 from warehouse.tables import CHAT
@@ -260,8 +260,8 @@ def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path, monkeypatch):
     build_fixture_lake(tmp_path / "one")
     shutil.copytree(tmp_path / "one", tmp_path / "many")
     users_index.build_users_index(str(tmp_path / "one"), full=True)
-    monkeypatch.setattr(users_index, "CHUNK_BYTES", 1)
-    assert len(users_index._chunks(sorted(users_index.chat_fingerprint(Lake(str(tmp_path / "many")))),
+    monkeypatch.setattr(side_tables, "CHUNK_BYTES", 1)
+    assert len(side_tables.chunks(sorted(users_index.chat_fingerprint(Lake(str(tmp_path / "many")))),
                                    users_index.chat_fingerprint(Lake(str(tmp_path / "many"))))) > 2
     users_index.build_users_index(str(tmp_path / "many"), full=True)
     one, many = (pq.read_table(tmp_path / name / "users" / "part-0.parquet") for name in ("one", "many"))
@@ -279,7 +279,7 @@ def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path, monkeypatch):
     ([10, 0, 1], 10, [["a", "b"], ["c"]]),
 ])
 def test_chunks_of_days_hold_at_most_the_cap_and_keep_order(monkeypatch, sizes, cap, want):
-    monkeypatch.setattr(users_index, "CHUNK_BYTES", cap)
+    monkeypatch.setattr(side_tables, "CHUNK_BYTES", cap)
     days = "abc"[:len(sizes)]
     parts = {d: [size, 0, None] for d, size in zip(days, sizes, strict=True)}
-    assert users_index._chunks(list(days), parts) == want
+    assert side_tables.chunks(list(days), parts) == want

@@ -1,0 +1,234 @@
+"""Side tables: small summaries of the chat partitions that answer some questions from one
+file instead of every day of chat — the users side table (warehouse/users_index.py) and
+the activity roll-ups (warehouse/rollups.py). This module holds what they share: the
+fingerprint that says whether a side table still describes the partitions, and the
+incremental build.
+
+A side table is one Parquet file, ``<root>/<name>/part-0.parquet``. Its key-value metadata
+(under the table's key) records ``{"version", "timezone", "parts"}``: ``parts`` is the
+fingerprint of every chat partition it was built from — per day the file's size and mtime
+(and inode, for a local lake), taken *before* the partitions are read. A reader uses the
+table only while the chat partitions have exactly that fingerprint; any partition
+rewritten, added or removed since (a sync, forget-user, retention, a hand edit) makes it
+stale, and the reader scans the chat instead. A build aggregates again only the days
+whose fingerprint changed (every day when the version or the zone changed), keeps the
+other days' rows, and writes through ``Lake.write`` (temporary name, then rename): a
+reader sees the old table or the new one, never half of one.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from warehouse.lake import PART, Lake, is_uri
+from warehouse.tables import CHAT, Table
+
+log = logging.getLogger(__name__)
+MEMORY_LIMIT = "256MB"  # DuckDB working memory for a build (it spills beyond): 0.63 GiB peak RSS at 10M rows, not 1.1
+# changed days are aggregated in chunks of at most this many bytes of chat files: DuckDB's
+# aggregate of a whole 100M-row lake ran out of MEMORY_LIMIT (its sort spills; it did not)
+CHUNK_BYTES = 512 * 1024 * 1024
+BATCH_ROWS = 131_072
+_DAY_SCHEMA = pa.schema([("day", pa.date32())])
+
+Fingerprint = dict[str, list]  # day (ISO) -> [size, mtime_ns, inode or None]
+
+
+@dataclass(frozen=True)
+class SideTable:
+    """One side table. ``aggregate``: SQL over the relation ``src`` (changed days' chat
+    rows with the hive ``day`` column) whose every group lies within one day, giving
+    ``schema``'s columns in order; ``merge``: SQL of the new file — the rows of
+    ``old_table`` whose day is in the bound list (?::DATE[]) and every row of ``agg``, in
+    the file's order."""
+    name: str
+    schema: pa.Schema
+    meta_key: bytes
+    version: int
+    aggregate: str
+    merge: str
+
+    @property
+    def table(self) -> Table:
+        return Table(self.name, self.schema, None, by_day=False)
+
+
+def path(spec: SideTable, lake: Lake) -> str:
+    """Where the side table lives in this lake."""
+    return lake.part_path(spec.table)
+
+
+def chat_fingerprint(lake: Lake) -> Fingerprint:
+    """The identity of every chat partition file now: {day: [size, mtime_ns, inode]}.
+    An atomic rewrite (new file renamed over the old) changes the inode locally and the
+    mtime everywhere."""
+    out: Fingerprint = {}
+    folder = lake.table_dir(CHAT)
+    if not is_uri(lake.root):
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            return out
+        for entry in entries:
+            if not (entry.is_dir() and entry.name.startswith("day=")):
+                continue
+            try:
+                st = os.stat(os.path.join(entry.path, PART))
+            except FileNotFoundError:
+                continue
+            out[entry.name[4:]] = [st.st_size, st.st_mtime_ns, st.st_ino]
+        return dict(sorted(out.items()))
+    for info in lake.fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True)):
+        parent = info.path.rsplit("/", 2)
+        if info.type == pafs.FileType.File and info.base_name == PART and parent[-2].startswith("day="):
+            out[parent[-2][4:]] = [info.size, info.mtime_ns, None]
+    return dict(sorted(out.items()))
+
+
+def file_key(lake: Lake, file: str) -> tuple | None:
+    """(size, mtime_ns, inode) of a file, None when it does not exist."""
+    if not is_uri(lake.root):
+        try:
+            st = os.stat(file)
+        except FileNotFoundError:
+            return None
+        return st.st_size, st.st_mtime_ns, st.st_ino
+    info = lake.fs.get_file_info(file)
+    return (info.size, info.mtime_ns, None) if info.type == pafs.FileType.File else None
+
+
+def read_doc(spec: SideTable, lake: Lake) -> dict | None:
+    """The table's build record {"version", "timezone", "parts"}; None when there is no
+    table (or one of another version, or an unreadable one)."""
+    file = path(spec, lake)
+    try:
+        if file_key(lake, file) is None:
+            return None
+        with lake.fs.open_input_file(file) as f:
+            meta = pq.read_metadata(f).metadata or {}
+        doc = json.loads(meta[spec.meta_key].decode("utf-8"))
+    except (OSError, KeyError, ValueError, pa.ArrowInvalid):
+        log.warning("%s side table %s unreadable: ignored", spec.name, file, exc_info=True)
+        return None
+    return doc if doc.get("version") == spec.version and isinstance(doc.get("parts"), dict) else None
+
+
+class FreshnessCache:
+    """Remembers a side table's build record while its file is unchanged, so a reader's
+    freshness check costs one listing of the chat folder and one stat."""
+
+    def __init__(self, spec: SideTable) -> None:
+        self.spec = spec
+        self.key: tuple | None = None  # (size, mtime_ns, inode) of the file last read
+        self.doc: dict | None = None
+
+    def fresh(self, lake: Lake) -> bool:
+        """True when the table exists and matches the chat partitions as they are now."""
+        key = file_key(lake, path(self.spec, lake))
+        if key is None:
+            return False
+        if key != self.key:
+            self.key, self.doc = key, read_doc(self.spec, lake)
+        return self.doc is not None and self.doc["parts"] == _jsonable(chat_fingerprint(lake))
+
+
+def _jsonable(fp: Fingerprint) -> Fingerprint:
+    return json.loads(json.dumps(fp))
+
+
+def _chat_source(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[str]) -> None:
+    """Register the chat partitions of `days` as the relation ``src`` (with `day`)."""
+    paths = [lake.part_path(CHAT, date.fromisoformat(d)) for d in days]
+    if not is_uri(lake.root):
+        con.read_parquet(paths, hive_partitioning=True, union_by_name=True).create_view("src")
+        return
+    dataset = pads.dataset(paths, filesystem=lake.fs, format="parquet",
+                           partitioning=pads.partitioning(_DAY_SCHEMA, flavor="hive"),
+                           partition_base_dir=lake.table_dir(CHAT))
+    con.register("src", dataset)
+
+
+def chunks(days: list[str], parts: Fingerprint) -> list[list[str]]:
+    """`days` in consecutive runs whose chat files hold at most CHUNK_BYTES together (a day
+    bigger than that alone). Pure."""
+    out: list[list[str]] = []
+    held = 0
+    for day in days:
+        size = parts[day][0] or 0
+        if out and held + size <= CHUNK_BYTES:
+            out[-1].append(day)
+            held += size
+        else:
+            out.append([day])
+            held = size
+    return out
+
+
+def build(spec: SideTable, root: str | Lake, full: bool = False, tz: str = "UTC") -> int:
+    """Bring the side table `spec` up to date with the chat partitions; return its row
+    count. Only days whose partition changed since the last build are aggregated again
+    (``full``, or a build for another zone ``tz``: every day); nothing is written when no
+    partition changed. ``tz`` is the DuckDB session zone of the aggregate (it places
+    hours and days)."""
+    t0 = time.monotonic()
+    lake = root if isinstance(root, Lake) else Lake(str(root))
+    current = _jsonable(chat_fingerprint(lake))  # before reading: a later rewrite shows as stale
+    doc = None if full else read_doc(spec, lake)
+    old = doc["parts"] if doc is not None and doc.get("timezone", "UTC") == tz else None
+    if old is not None and old == current:
+        with lake.fs.open_input_file(path(spec, lake)) as f:
+            rows = pq.read_metadata(f).num_rows
+        log.info("%s side table up to date: %d rows, %d days (%.2fs)", spec.name, rows, len(current),
+                 time.monotonic() - t0)
+        return rows
+    changed = sorted(d for d in current if old is None or old.get(d) != current[d])
+    meta = {spec.meta_key: json.dumps({"version": spec.version, "timezone": tz, "parts": current},
+                                      sort_keys=True).encode("utf-8")}
+    table = Table(spec.name, spec.schema.with_metadata(meta), None, by_day=False)
+    spill = tempfile.mkdtemp(prefix=f"chzzk-{spec.name}-")
+    con = duckdb.connect(":memory:")
+    try:
+        # SET takes no bound parameters: the zone is quoted, the limit a constant, and the
+        # folder our own mkdtemp
+        con.execute("SET TimeZone = '" + tz.replace("'", "''") + "'")
+        # bounded memory whatever the lake's size: DuckDB spills the aggregate and the sort
+        # to `spill` beyond MEMORY_LIMIT, and the result streams into the writer
+        con.execute("SET memory_limit = '" + MEMORY_LIMIT + "'")
+        con.execute("SET enable_progress_bar = false")  # logs, not a bar on stdout
+        con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
+        kept = spec.schema.empty_table()
+        if old is not None:
+            with lake.fs.open_input_file(path(spec, lake)) as f:
+                kept = pq.read_table(f).cast(spec.schema)
+        con.register("old_table", kept)
+        parts = []
+        for i, days in enumerate(chunks(changed, current)):
+            _chat_source(con, lake, days)
+            parts.append(os.path.join(spill, f"aggregate-{i:05d}.parquet"))
+            con.sql(spec.aggregate).write_parquet(parts[-1])
+        if parts:
+            con.read_parquet(parts).create_view("agg")
+        else:
+            con.register("agg", spec.schema.empty_table())
+        # days still there and unchanged keep their rows; removed or changed days leave
+        keep = [date.fromisoformat(d) for d in current if d not in changed]
+        result = con.sql(spec.merge, params=[keep]).to_arrow_reader(BATCH_ROWS)
+        rows, size = lake.write(table, result)
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    log.info("%s side table: %d rows, %d bytes, %d of %d day(s) aggregated%s in %.2fs", spec.name, rows,
+             size, len(changed), len(current), " (full)" if old is None else "", time.monotonic() - t0)
+    return rows
