@@ -1,6 +1,7 @@
 """Property: a synced history, then any sequence of inserts (new and late rows, old created_at or new), blinds,
 edits, deletions, forgotten users and intermediate incremental syncs, followed by one
-incremental sync, leaves the lake equal to PostgreSQL day by day.
+incremental sync, leaves the lake equal to PostgreSQL day by day, and the activity roll-ups
+(rebuilt day by day along the way) equal to a scan of the partitions.
 
 One real database for all examples (TRUNCATE between them) and a fresh lake folder per
 example. OVERLAP is set to zero so that the touched-days query alone must find every day
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import warehouse
 from warehouse import sync as sync_module
 from warehouse.lake import Lake
 from warehouse.privacy import forget_user
@@ -119,5 +121,17 @@ def test_incremental_sync_keeps_lake_equal_to_postgres(pg, monkeypatch, history,
             _apply(pg, root, step, fk)
         sync(pg, root)
         assert _lake_days(root) == _pg_days(pg)
+        _assert_rollups_equal_the_scan(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root + "-scan", ignore_errors=True)
+
+
+def _assert_rollups_equal_the_scan(root: str) -> None:
+    """The roll-ups every sync brought up to date answer as a scan of the partitions."""
+    shutil.copytree(root, root + "-scan", ignore=shutil.ignore_patterns("rollups"))
+    with warehouse.open(root) as rolled, warehouse.open(root + "-scan") as scan:
+        assert rolled.rollups() is not None and scan.rollups() is None
+        for every in ("hour", "day"):
+            for fn in (warehouse.activity, warehouse.subscriber_ratio):
+                assert fn(rolled, every=every).equals(fn(scan, every=every)), (fn.__name__, every)

@@ -179,10 +179,22 @@ class Lake:
         if rows == 0 and table.by_day:
             self._delete_quietly(tmp)
             self._delete_quietly(final)
+            self._touch(table)
             return 0, 0
         size = self.fs.get_file_info(tmp).size or 0
         self._replace(tmp, final)
+        self._touch(table)
         return rows, size
+
+    def _touch(self, table: Table) -> None:
+        """A day table's folder takes a new mtime when one of its partitions is replaced
+        (a rename inside a day folder does not change it), so a reader watching the one
+        folder sees every write (warehouse.queries._files_key). Local lakes only."""
+        if table.by_day and not is_uri(self.root):
+            try:
+                os.utime(self.table_dir(table))
+            except OSError:
+                log.debug("could not touch %s", self.table_dir(table), exc_info=True)
 
     def _replace(self, tmp: str, final: str) -> None:
         self.fs.move(tmp, final)  # local: rename(2), an atomic replace

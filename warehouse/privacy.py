@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import db, settings
-from warehouse import users_index
+from warehouse import rollups, users_index
 from warehouse.lake import Lake
 from warehouse.sync import LOCK_ID
 from warehouse.tables import CHAT, EVENTS
@@ -81,8 +81,9 @@ def scrub_lake(lake: Lake, user_id: str, state: dict) -> tuple[int, int]:
             else:
                 tstate = state.setdefault("tables", {}).setdefault(table.name, {}).setdefault("days", {})
                 tstate[day.isoformat()] = rows
-    if rewritten:  # the users side table must not keep them either (only changed days redone)
+    if rewritten:  # nor may the side tables keep them (only changed days redone)
         users_index.build_users_index(lake)
+        rollups.build_rollups(lake)
     return rewritten, removed
 
 

@@ -25,7 +25,7 @@ import pyarrow.dataset as pads
 
 from core import settings
 from warehouse import live as live_data
-from warehouse import users_index
+from warehouse import rollups, users_index
 from warehouse.lake import STATE_PATH, Lake, is_uri
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
@@ -104,6 +104,7 @@ class Warehouse:
         self._stubs: list[pa.Table] = []
         self._users_fresh = users_index.FreshnessCache()
         self._users_view: tuple | None = None  # the index file the view was made for
+        self._rollups = rollups.Reader()
         self._overlay: live_data.Overlay | None = None
         self.live_info = live_data.off_info()
         self._state_key: tuple | None = None
@@ -214,7 +215,7 @@ class Warehouse:
         if not self.lake_only():
             return False
         lake = Lake(self.root)
-        if not self._users_fresh.fresh(lake):
+        if not self._users_fresh.fresh(lake, _files_key(lake)):
             return False
         remote = is_uri(self.root)
         if not self._users_view or (remote and self._users_view != self._users_fresh.key):
@@ -225,6 +226,22 @@ class Warehouse:
                 self.con.read_parquet(self._uri(path)).create_view("users_index")
             self._users_view = self._users_fresh.key
         return True
+
+    def rollups(self) -> rollups.Reader | None:
+        """The lake's activity roll-ups (warehouse/rollups.py) when they describe the lake
+        as it is now, in this warehouse's zone, and no type filter narrows ``chat``; else
+        None (callers scan the chat). The live overlay's days are not in them: see
+        overlay_days()."""
+        if self._stale():
+            self.refresh()  # the overlay's days as of now
+        lake = Lake(self.root)
+        if self.types is not None or not self._rollups.usable(lake, self.tz, _files_key(lake)):
+            return None
+        return self._rollups
+
+    def overlay_days(self) -> set[date]:
+        """The days ``chat`` takes from PostgreSQL's live rows instead of the lake."""
+        return set(self._overlay.days) if self._overlay is not None else set()
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         """Run SQL with bound parameters over the views; a polars DataFrame back."""

@@ -7,6 +7,7 @@ from datetime import date
 
 import polars as pl
 
+from warehouse import rollups
 from warehouse.queries import Warehouse, _check_every, _filter_params
 
 # activity and subscriber_ratio group by a time bucket: {bucket} is date_trunc(?, chat_time)
@@ -36,16 +37,36 @@ _SUBSCRIBER_RATIO = """
            subscriber_chatters / nullif(chatters, 0) AS chatter_share
     FROM b ORDER BY channel_id, bucket"""
 _BUCKETS = {"trunc": "date_trunc(?, chat_time)", "day": "day::TIMESTAMPTZ"}
-_BUCKETED = {(name, kind): text.replace("{bucket}", expr)  # constant SQL fragments only
+_ROWS = "FROM chat_rows(?, ?, ?, ?::VARCHAR[]))"
+# (name, bucket kind, False) scans the range; (..., True) only the days of a bound list in it
+_BUCKETED = {(name, kind, listed): text.replace("{bucket}", expr).replace(  # constant SQL fragments only
+                 _ROWS, _ROWS[:-1] + " WHERE list_contains(?::DATE[], day))" if listed else _ROWS)
              for name, text in (("activity", _ACTIVITY), ("subscriber_ratio", _SUBSCRIBER_RATIO))
-             for kind, expr in _BUCKETS.items()}
+             for kind, expr in _BUCKETS.items() for listed in (False, True)}
+
+
+def _scan(wh: Warehouse, name: str, every: str, channels: list[str] | None, start: date | None,
+          end: date | None, days: list[date] | None = None) -> pl.DataFrame:
+    """The answer from the chat rows of [start, end] (of `days` only, when given)."""
+    params = _filter_params(channels, start, end) + ([days] if days is not None else [])
+    if every == "day" and wh.days_are_local():
+        return wh.sql(_BUCKETED[name, "day", days is not None], params)
+    return wh.sql(_BUCKETED[name, "trunc", days is not None], params + [every])
 
 
 def _bucketed(wh: Warehouse, name: str, every: str, channels: list[str] | None, start: date | None,
               end: date | None) -> pl.DataFrame:
-    if _check_every(every) == "day" and wh.days_are_local():
-        return wh.sql(_BUCKETED[name, "day"], _filter_params(channels, start, end))
-    return wh.sql(_BUCKETED[name, "trunc"], _filter_params(channels, start, end) + [every])
+    """Hours and days from the roll-ups (warehouse/rollups.py) when they describe the
+    lake, the live overlay's days scanned beside them; otherwise a scan of the chat."""
+    every = _check_every(every)
+    reader = wh.rollups() if every in rollups.GRAINS else None
+    if reader is None:
+        return _scan(wh, name, every, channels, start, end)
+    live = sorted(d for d in wh.overlay_days() if (start is None or d >= start) and (end is None or d <= end))
+    got = reader.select(name, every, channels, start, end, set(live))
+    if not live:
+        return got
+    return pl.concat([got, _scan(wh, name, every, channels, live[0], live[-1], live)]).sort("channel_id", "bucket")
 
 
 def activity(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,

@@ -41,6 +41,9 @@ MEMORY_LIMIT = "256MB"  # DuckDB working memory for a build (it spills beyond): 
 # aggregate of a whole 100M-row lake ran out of MEMORY_LIMIT (its sort spills; it did not)
 CHUNK_BYTES = 512 * 1024 * 1024
 BATCH_ROWS = 131_072
+# a reader's full freshness check (the fingerprint of every partition: 0.5 ms at 175 days)
+# is repeated at most this often while nothing it watches changed (FreshnessCache.fresh)
+RECHECK_SECONDS = 1.0
 _DAY_SCHEMA = pa.schema([("day", pa.date32())])
 
 Fingerprint = dict[str, list]  # day (ISO) -> [size, mtime_ns, inode or None]
@@ -59,6 +62,7 @@ class SideTable:
     version: int
     aggregate: str
     merge: str
+    chunk_bytes: int | None = None  # None: CHUNK_BYTES
 
     @property
     def table(self) -> Table:
@@ -127,21 +131,35 @@ def read_doc(spec: SideTable, lake: Lake) -> dict | None:
 
 class FreshnessCache:
     """Remembers a side table's build record while its file is unchanged, so a reader's
-    freshness check costs one listing of the chat folder and one stat."""
+    freshness check costs one listing of the chat folder and one stat — or, given a
+    `hint`, nothing more than the stat while the hint is unchanged and the last full check
+    is under RECHECK_SECONDS old."""
 
     def __init__(self, spec: SideTable) -> None:
         self.spec = spec
         self.key: tuple | None = None  # (size, mtime_ns, inode) of the file last read
         self.doc: dict | None = None
+        self._checked: tuple | None = None  # (file key, hint, monotonic time, answer) of the last full check
 
-    def fresh(self, lake: Lake) -> bool:
-        """True when the table exists and matches the chat partitions as they are now."""
+    def fresh(self, lake: Lake, hint: tuple | None = None) -> bool:
+        """True when the table exists and matches the chat partitions as they are now.
+        `hint`: what the caller sees change whenever a partition is written (the chat
+        folder's mtime, which Lake.write touches, and state.json's), taken now; while it
+        and the table file are as at the last full check, and that check is recent, its
+        answer stands (a partition changed by hand is seen within RECHECK_SECONDS). None
+        (a remote lake): every check is a full one."""
         key = file_key(lake, path(self.spec, lake))
         if key is None:
             return False
+        now = time.monotonic()
+        last = self._checked
+        if hint is not None and last is not None and last[:2] == (key, hint) and now - last[2] < RECHECK_SECONDS:
+            return last[3]
         if key != self.key:
             self.key, self.doc = key, read_doc(self.spec, lake)
-        return self.doc is not None and self.doc["parts"] == _jsonable(chat_fingerprint(lake))
+        answer = self.doc is not None and self.doc["parts"] == _jsonable(chat_fingerprint(lake))
+        self._checked = (key, hint, now, answer)
+        return answer
 
 
 def _jsonable(fp: Fingerprint) -> Fingerprint:
@@ -160,14 +178,15 @@ def _chat_source(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[str]) ->
     con.register("src", dataset)
 
 
-def chunks(days: list[str], parts: Fingerprint) -> list[list[str]]:
-    """`days` in consecutive runs whose chat files hold at most CHUNK_BYTES together (a day
-    bigger than that alone). Pure."""
+def chunks(days: list[str], parts: Fingerprint, cap: int | None = None) -> list[list[str]]:
+    """`days` in consecutive runs whose chat files hold at most `cap` (None: CHUNK_BYTES)
+    bytes together (a day bigger than that alone). Pure."""
+    cap = CHUNK_BYTES if cap is None else cap
     out: list[list[str]] = []
     held = 0
     for day in days:
         size = parts[day][0] or 0
-        if out and held + size <= CHUNK_BYTES:
+        if out and held + size <= cap:
             out[-1].append(day)
             held += size
         else:
@@ -214,7 +233,7 @@ def build(spec: SideTable, root: str | Lake, full: bool = False, tz: str = "UTC"
                 kept = pq.read_table(f).cast(spec.schema)
         con.register("old_table", kept)
         parts = []
-        for i, days in enumerate(chunks(changed, current)):
+        for i, days in enumerate(chunks(changed, current, spec.chunk_bytes)):
             _chat_source(con, lake, days)
             parts.append(os.path.join(spill, f"aggregate-{i:05d}.parquet"))
             con.sql(spec.aggregate).write_parquet(parts[-1])

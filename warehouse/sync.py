@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import db, settings
-from warehouse import extract, extract_arrow, sync_workers, users_index
+from warehouse import extract, extract_arrow, rollups, sync_workers, users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
 
@@ -331,7 +331,8 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
             "days": chat_state["days"],
             "tables": {**state.get("tables", {}), **new_tables_state},
         }
-        users_index.build_users_index(lake)  # the users side table follows the partitions just written
+        users_index.build_users_index(lake)  # the side tables follow the partitions just written
+        rollups.build_rollups(lake, tz)
         lake.write_state(report.state)  # last: the cursor moves only after every write
     if not days:
         _prune_after_sync(conn, lake, started - OVERLAP, tz, report)

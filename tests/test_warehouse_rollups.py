@@ -1,0 +1,249 @@
+"""The activity roll-ups (warehouse/rollups.py): activity and subscriber_ratio give the
+chat scan's answers with them, on both fixture lakes and for every filter; the counts are
+those of plain Python over the rows; stale, foreign-zone or type-filtered roll-ups are never
+used; the incremental rebuild equals a full one; the sync and forget-user keep them fresh."""
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import warehouse
+from tests.lakefixture import build_fixture_lake
+from tests.lakefixture_rich import build_rich_lake
+from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
+from warehouse import rollups
+from warehouse.lake import Lake
+from warehouse.tables import CHAT
+
+pytestmark = pytest.mark.integration
+KST = ZoneInfo("Asia/Seoul")
+FUNCTIONS = ("activity", "subscriber_ratio")
+
+
+def _pair(tmp_path, build):
+    """Two copies of one lake: `rolled` with fresh roll-ups (Seoul hours and days, the
+    fixtures' partition zone), `scan` without them."""
+    facts = build(tmp_path / "scan")
+    shutil.copytree(tmp_path / "scan", tmp_path / "rolled")
+    assert rollups.build_rollups(str(tmp_path / "rolled"), "Asia/Seoul") > 0
+    rolled, scan = warehouse.open(str(tmp_path / "rolled")), warehouse.open(str(tmp_path / "scan"))
+    assert rolled.rollups() is not None and scan.rollups() is None
+    return facts, rolled, scan
+
+
+def _filters(facts) -> list[dict]:
+    days = sorted({r["day"] for r in facts["rows"]})
+    cids = sorted(facts["channel_ids"])
+    return [{}, {"channels": cids[:1]}, {"channels": cids[1:]}, {"channels": [*cids[::-1], cids[0]]},
+            {"start": days[1]}, {"end": days[len(days) // 2]}, {"channels": [cids[-1]], "start": days[0], "end": days[-2]},
+            {"channels": []}, {"channels": ["0" * 32]}, {"start": days[-1], "end": days[0]},
+            {"start": date(2001, 1, 1), "end": date(2001, 1, 2)}, {"start": days[1], "end": days[1]}]
+
+
+def _assert_same(rolled, scan, facts) -> int:
+    rows = 0
+    for name in FUNCTIONS:
+        for every in rollups.GRAINS:
+            for filt in _filters(facts):
+                got = getattr(warehouse, name)(rolled, every=every, **filt)
+                want = getattr(warehouse, name)(scan, every=every, **filt)
+                assert got.equals(want), (name, every, filt, got, want)
+                rows += want.height
+    return rows
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_same_answers_with_and_without_rollups(tmp_path, build):
+    facts, rolled, scan = _pair(tmp_path, build)
+    assert _assert_same(rolled, scan, facts) > 100  # real answers, not empty frames
+    # minutes are not rolled up: the scan answers, the same for both
+    assert warehouse.activity(rolled, every="minute").equals(warehouse.activity(scan, every="minute"))
+
+
+def test_rollup_counts_equal_plain_python(tmp_path):
+    facts, rolled, _ = _pair(tmp_path, build_rich_lake)
+    want: dict = defaultdict(lambda: [0, set(), 0, set()])
+    for r in facts["rows"]:
+        if r["user_id"] == "SYSTEM_MESSAGE":
+            continue
+        hour = r["chat_time"].astimezone(KST).replace(minute=0, second=0, microsecond=0)
+        sub = (r["subscription_tier"] or 0) > 0 or (r["subscription_month"] or 0) > 0
+        cell = want[r["channel_id"], hour]
+        cell[0] += 1
+        cell[2] += sub
+        if r["user_id"] not in (None, "anonymous"):
+            cell[1].add(r["user_id"])
+            if sub:
+                cell[3].add(r["user_id"])
+    got = warehouse.subscriber_ratio(rolled, every="hour")
+    assert {(r["channel_id"], r["bucket"]): [r["messages"], r["chatters"], r["subscriber_messages"],
+                                             r["subscriber_chatters"]] for r in got.iter_rows(named=True)} == \
+        {k: [v[0], len(v[1]), v[2], len(v[3])] for k, v in want.items()}
+    assert sum(v[2] for v in want.values()) > 0  # the fixture has subscribers' lines
+
+
+def test_layout_sorted_and_nothing_rewritten_when_nothing_changed(tmp_path):
+    build_fixture_lake(tmp_path)
+    rows = rollups.build_rollups(str(tmp_path), "Asia/Seoul")
+    folder = tmp_path / "rollups"
+    assert [p.name for p in folder.iterdir()] == ["part-0.parquet"]  # no temporary file left
+    table = pq.read_table(folder / "part-0.parquet")
+    assert table.num_rows == rows and table.schema.remove_metadata().equals(rollups.SCHEMA)
+    keys = list(zip(*(table.column(c).to_pylist() for c in ("channel_id", "grain", "bucket")), strict=True))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert set(table.column("grain").to_pylist()) == {"hour", "day"}
+    mtime = (folder / "part-0.parquet").stat().st_mtime_ns
+    assert rollups.build_rollups(str(tmp_path)) == rows  # the zone: the roll-ups' own
+    assert (folder / "part-0.parquet").stat().st_mtime_ns == mtime
+
+
+def _rewrite_day(root, day: date, keep) -> None:
+    lake = Lake(str(root))
+    old = lake.read(CHAT, day)
+    lake.write(CHAT, old.filter(pa.array([keep(r) for r in old.to_pylist()], pa.bool_())), day)
+
+
+def test_stale_rollups_are_ignored_and_the_rebuild_catches_up(tmp_path):
+    facts, rolled, scan = _pair(tmp_path, build_fixture_lake)
+    day = facts["days"][1]
+    for root in (tmp_path / "rolled", tmp_path / "scan"):  # behind the roll-ups' back
+        _rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
+    assert rolled.rollups() is None
+    assert _assert_same(rolled, scan, facts) > 0
+    # a new day (the last day's lines, a day later), then a removed one
+    lake = Lake(str(tmp_path / "rolled"))
+    new_day = facts["days"][-1] + timedelta(days=1)
+    for root in (tmp_path / "rolled", tmp_path / "scan"):
+        last = Lake(str(root)).read(CHAT, facts["days"][-1])
+        moved = pc.add(last.column("chat_time"), pa.scalar(timedelta(days=1), pa.duration("us")))
+        Lake(str(root)).write(CHAT, last.set_column(last.schema.get_field_index("chat_time"), "chat_time", moved),
+                              new_day)
+        Lake(str(root)).write(CHAT, CHAT.schema.empty_table(), facts["days"][0])
+    rollups.build_rollups(lake)
+    assert rolled.rollups() is not None
+    assert _assert_same(rolled, scan, facts) > 0
+    incremental = pq.read_table(lake.part_path(rollups.ROLLUPS))
+    rollups.build_rollups(lake, full=True)
+    assert pq.read_table(lake.part_path(rollups.ROLLUPS)).equals(incremental)
+    days = set(incremental.column("day").to_pylist())
+    assert new_day in days and facts["days"][0] not in days
+
+
+def test_another_zone_or_a_type_filter_scans(tmp_path):
+    facts, _, _ = _pair(tmp_path, build_fixture_lake)
+    root, scan_root = str(tmp_path / "rolled"), str(tmp_path / "scan")
+    for kw in ({"tz": "UTC"}, {"tz": "America/New_York"}, {"types": ["chat"]}, {"types": ["donation", "chat"]}):
+        rolled, scan = warehouse.open(root, **kw), warehouse.open(scan_root, **kw)
+        assert rolled.rollups() is None, kw
+        assert _assert_same(rolled, scan, facts) > 0, kw
+    # roll-ups built in another zone than the warehouse's are not used either, and a
+    # build for a new zone starts over
+    rollups.build_rollups(root, "UTC")
+    assert warehouse.open(root).rollups() is None
+    assert warehouse.open(root, tz="UTC").rollups() is not None
+    rollups.build_rollups(root, "Asia/Seoul")
+    assert warehouse.open(root).rollups() is not None
+
+
+def test_unknown_zone_builds_nothing_and_unreadable_rollups_are_ignored(tmp_path):
+    facts = build_fixture_lake(tmp_path)
+    assert rollups.build_rollups(str(tmp_path)) is None  # no sync recorded a zone: nothing to go by
+    assert not (tmp_path / "rollups").exists()
+    (tmp_path / "rollups").mkdir()
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "rollups" / "part-0.parquet")  # no build record
+    wh = warehouse.open(str(tmp_path))
+    assert wh.rollups() is None
+    assert warehouse.activity(wh)["messages"].sum() == sum(1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")
+
+
+def test_rollups_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixture
+    root = s3_lake[0]
+    facts = build_fixture_lake(root)
+    build_fixture_lake(tmp_path)  # the same rows on local disk, no roll-ups: the reference
+    assert rollups.build_rollups(root, "Asia/Seoul") > 0
+    rolled, scan = warehouse.open(root), warehouse.open(str(tmp_path))
+    assert rolled.rollups() is not None
+    assert _assert_same(rolled, scan, facts) > 0
+
+
+def test_sync_and_forget_user_keep_rollups_fresh(pg, tmp_path):
+    from tests.test_warehouse_sync import _history, _insert
+    from warehouse import privacy
+    from warehouse.sync import sync
+    root = str(tmp_path / "lake")
+    _insert(pg, _history())
+    sync(pg, root)
+    wh = warehouse.open(root)
+    assert wh.rollups() is not None
+    before = warehouse.activity(wh, every="day")["messages"].sum()
+    with pg.cursor() as cur:  # a deletion and a late row: two days rewritten by the next sync
+        cur.execute("DELETE FROM stream_chat WHERE user_id = 'u3' AND message = '메시지 1-3'")
+        assert cur.rowcount == 1
+    pg.commit()
+    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 12, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}])
+    sync(pg, root)
+    assert wh.rollups() is not None
+    assert warehouse.activity(wh, every="day")["messages"].sum() == before
+    report = privacy.forget_user(pg, root, "u3")
+    assert report.lake_rows_removed > 0 and wh.rollups() is not None
+    shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("rollups"))
+    scan = warehouse.open(str(tmp_path / "scan"))
+    for name in FUNCTIONS:
+        for every in rollups.GRAINS:
+            assert getattr(warehouse, name)(wh, every=every).equals(getattr(warehouse, name)(scan, every=every))
+    assert warehouse.activity(wh, every="day")["messages"].sum() < before
+
+
+def test_freshness_is_rechecked_on_every_write_and_after_a_hand_edit(tmp_path, monkeypatch):
+    """A reader skips the full fingerprint while the chat folder and the roll-ups file are
+    unchanged and its last full check is recent: a partition written through Lake.write
+    (which touches the chat folder) is seen at once, one replaced by hand within
+    RECHECK_SECONDS."""
+    import os
+    import time
+
+    from warehouse import side_tables
+    monkeypatch.setattr(side_tables, "RECHECK_SECONDS", 60)
+    facts, rolled, _ = _pair(tmp_path, build_fixture_lake)
+    root, day = tmp_path / "rolled", facts["days"][1]
+    lake = Lake(str(root))
+    calls = []
+    real = side_tables.chat_fingerprint
+    monkeypatch.setattr(side_tables, "chat_fingerprint", lambda lk: calls.append(1) or real(lk))
+    assert rolled.rollups() is not None and rolled.rollups() is not None
+    assert calls == []  # checked by _pair within RECHECK_SECONDS: nothing listed again
+    time.sleep(0.02)  # past the file system's timestamp tick
+    _rewrite_day(root, day, lambda r: r["id"] % 2 == 0)
+    assert rolled.rollups() is None  # Lake.write touched the chat folder
+    rollups.build_rollups(lake)
+    assert rolled.rollups() is not None
+    # by hand: a new file renamed over the partition, the chat folder's mtime put back
+    chat_dir = root / "chat"
+    st = chat_dir.stat()
+    part = root / "chat" / f"day={day}" / "part-0.parquet"
+    table = pq.read_table(part)
+    pq.write_table(table.slice(0, table.num_rows - 1), str(part) + ".new")
+    os.replace(str(part) + ".new", part)
+    os.utime(chat_dir, ns=(st.st_atime_ns, st.st_mtime_ns))
+    monkeypatch.setattr(side_tables, "RECHECK_SECONDS", 0.2)
+    time.sleep(0.25)
+    assert rolled.rollups() is None
+
+
+def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path):
+    import dataclasses
+
+    from warehouse import side_tables
+    build_fixture_lake(tmp_path / "one")
+    shutil.copytree(tmp_path / "one", tmp_path / "many")
+    side_tables.build(rollups.SPEC, str(tmp_path / "one"), tz="Asia/Seoul")
+    side_tables.build(dataclasses.replace(rollups.SPEC, chunk_bytes=1), str(tmp_path / "many"), tz="Asia/Seoul")
+    one, many = (pq.read_table(tmp_path / name / "rollups" / "part-0.parquet") for name in ("one", "many"))
+    assert one.num_rows > 0 and one.to_pylist() == many.to_pylist()
