@@ -28,9 +28,21 @@ OPTIONAL = (("warehouse.queries_audience", "heatmap"), ("warehouse.queries_audie
             ("warehouse.queries_audience", "new_vs_returning"))
 
 # PostgreSQL equivalents (same filters and answers as the lake functions).
-_PG_CHANNEL_HOUR = """
-    SELECT date_trunc('hour', c.chat_time AT TIME ZONE %(tz)s) AS bucket, count(*) AS messages,
+_PG_CHANNEL_ACTIVITY = """
+    SELECT date_trunc(%(unit)s, c.chat_time AT TIME ZONE %(tz)s) AS bucket, count(*) AS messages,
            count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')) AS chatters
+    FROM stream_chat c
+    WHERE c.channel_fk = (SELECT id FROM stream_channel WHERE channel_id = %(ch)s)
+      AND c.chat_time >= %(t0)s AND c.chat_time < %(t1)s AND c.user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'
+    GROUP BY 1 ORDER BY 1"""
+_PG_CHANNEL_SUBSCRIBERS = """
+    SELECT date_trunc('day', c.chat_time AT TIME ZONE %(tz)s) AS bucket, count(*) AS messages,
+           count(*) FILTER (WHERE coalesce(c.subscription_tier, 0) > 0 OR coalesce(c.subscription_month, 0) > 0)
+               AS subscriber_messages,
+           count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')) AS chatters,
+           count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
+               AND (coalesce(c.subscription_tier, 0) > 0 OR coalesce(c.subscription_month, 0) > 0))
+               AS subscriber_chatters
     FROM stream_chat c
     WHERE c.channel_fk = (SELECT id FROM stream_channel WHERE channel_id = %(ch)s)
       AND c.chat_time >= %(t0)s AND c.chat_time < %(t1)s AND c.user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'
@@ -57,6 +69,12 @@ _PG_USER_MESSAGES = """
     SELECT c.chat_time, ch.channel_id, ch.channel_name, c.nickname, c.message_type, c.message
     FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk
     WHERE c.user_id = %(u)s ORDER BY c.chat_time DESC, c.id DESC LIMIT 1000"""
+_PG_ACTIVITY_DAY_ALL = """
+    SELECT ch.channel_id, (c.chat_time AT TIME ZONE %(tz)s)::date AS day, count(*) AS messages,
+           count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')) AS chatters
+    FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk
+    WHERE c.user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'
+    GROUP BY 1, 2 ORDER BY 1, 2"""
 _PG_DAILY = """
     SELECT (c.chat_time AT TIME ZONE %(tz)s)::date AS day, ch.channel_id, count(*) AS messages
     FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk GROUP BY 1, 2 ORDER BY 1, 2"""
@@ -90,33 +108,34 @@ def _pick(wh, wmod) -> dict:
     return {"channel": ch, "start": start, "end": last, "user": user, "needle": nick[:2]}
 
 
-def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/Seoul") -> dict:
-    """Benchmark the lake at `lake` and PostgreSQL at `url` (holding the same rows; None:
-    the lake alone, as for a lake scaled up without PostgreSQL, bench/scale_lake.py)."""
-    import warehouse as wmod
-    wh = wmod.open(lake)
-    p = _pick(wh, wmod)
+def _cases(wh, wmod, p: dict) -> dict[str, tuple[str, Callable[[], object]]]:
+    """Every question timed: name -> (kind, call)."""
     chs, s, e = [p["channel"]], p["start"], p["end"]
-    cases: list[tuple[str, str, Callable[[], object]]] = [
-        ("activity_hour_1ch_7d", "channel", lambda: wmod.activity(wh, chs, s, e, every="hour")),
-        ("activity_day_1ch_7d", "channel", lambda: wmod.activity(wh, chs, s, e, every="day")),
-        ("subscriber_ratio_1ch_7d", "channel", lambda: wmod.subscriber_ratio(wh, chs, s, e)),
-        ("tier_split_1ch_7d", "channel", lambda: wmod.tier_split(wh, chs, s, e)),
-    ]
+    cases: dict[str, tuple[str, Callable[[], object]]] = {
+        "activity_hour_1ch_7d": ("channel", lambda: wmod.activity(wh, chs, s, e, every="hour")),
+        "activity_day_1ch_7d": ("channel", lambda: wmod.activity(wh, chs, s, e, every="day")),
+        "subscriber_ratio_1ch_7d": ("channel", lambda: wmod.subscriber_ratio(wh, chs, s, e)),
+        "tier_split_1ch_7d": ("channel", lambda: wmod.tier_split(wh, chs, s, e)),
+    }
     for module, name in OPTIONAL:
         try:
             fn = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError):
             continue
-        cases.append((f"{name}_1ch_7d", "channel", lambda fn=fn: fn(wh, chs, s, e)))
-    cases += [
-        ("search_users", "user", lambda: wmod.search_users(wh, p["needle"])),
-        ("user_messages", "user", lambda: wmod.user_messages(wh, p["user"])),
-        ("daily_counts_all", "lake", lambda: wmod.daily_counts(wh)),
-        ("activity_day_all", "lake", lambda: wmod.activity(wh, every="day")),
-    ]
+        cases[f"{name}_1ch_7d"] = ("channel", lambda fn=fn: fn(wh, chs, s, e))
+    cases.update({
+        "search_users": ("user", lambda: wmod.search_users(wh, p["needle"])),
+        "user_messages": ("user", lambda: wmod.user_messages(wh, p["user"])),
+        "daily_counts_all": ("lake", lambda: wmod.daily_counts(wh)),
+        "activity_day_all": ("lake", lambda: wmod.activity(wh, every="day")),
+    })
+    return cases
+
+
+def _time_cases(cases: dict, names, reps: int, note: str = "") -> dict:
     results: dict = {}
-    for name, kind, fn in cases:
+    for name in names:
+        kind, fn = cases[name]
         try:
             r = timed(fn, reps)
         except Exception as exc:  # a WIP function of another module must not stop the run
@@ -126,7 +145,18 @@ def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = 
         r.update(kind=kind, target_ms=TARGET_MS[kind],
                  result="PASS" if r["p95_ms"] <= TARGET_MS[kind] else "FAIL")
         results[name] = r
-        log.info("lake %-28s p50 %8.1f ms  p95 %8.1f ms", name, r["p50_ms"], r["p95_ms"])
+        log.info("lake %-28s p50 %8.1f ms  p95 %8.1f ms%s", name, r["p50_ms"], r["p95_ms"], note)
+    return results
+
+
+def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/Seoul") -> dict:
+    """Benchmark the lake at `lake` and PostgreSQL at `url` (holding the same rows; None:
+    the lake alone, as for a lake scaled up without PostgreSQL, bench/scale_lake.py)."""
+    import warehouse as wmod
+    wh = wmod.open(lake)
+    p = _pick(wh, wmod)
+    cases = _cases(wh, wmod, p)
+    results = _time_cases(cases, cases, reps)
     wh.close()
     pg = _postgres(url, p, tz, pg_reps) if url else {}
     speedups = {}
@@ -140,21 +170,18 @@ def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = 
     return {"params": params, "lake": results, "postgres": pg, "speedup": speedups}
 
 
-def user_lookups(lake: str, reps: int = 20) -> dict:
-    """search_users and user_messages alone, timed as the lake is now (run.py times them
-    once without the users side table, by moving its file aside, then with it)."""
+USER_QUESTIONS = ("search_users", "user_messages")
+ROLLUP_QUESTIONS = ("activity_hour_1ch_7d", "activity_day_1ch_7d", "subscriber_ratio_1ch_7d", "activity_day_all")
+
+
+def some(lake: str, names: tuple[str, ...], reps: int = 20) -> dict:
+    """The questions `names` alone, timed as the lake is now (run.py times them once
+    without a side table, by moving its file aside, then with it)."""
     import warehouse as wmod
     wh = wmod.open(lake)
-    p = _pick(wh, wmod)
-    out: dict = {"users_index": wh.has_users_index()}
-    for name, fn in (("search_users", lambda: wmod.search_users(wh, p["needle"])),
-                     ("user_messages", lambda: wmod.user_messages(wh, p["user"]))):
-        r = timed(fn, reps)
-        r.update(kind="user", target_ms=TARGET_MS["user"],
-                 result="PASS" if r["p95_ms"] <= TARGET_MS["user"] else "FAIL")
-        out[name] = r
-        log.info("lake %-28s p50 %8.1f ms  p95 %8.1f ms (users index: %s)", name, r["p50_ms"], r["p95_ms"],
-                 out["users_index"])
+    out = {"users_index": wh.has_users_index(), "rollups": wh.rollups() is not None}
+    out.update(_time_cases(_cases(wh, wmod, _pick(wh, wmod)), names, reps,
+                           f" (users index: {out['users_index']}, rollups: {out['rollups']})"))
     wh.close()
     return out
 
@@ -171,12 +198,15 @@ def _postgres(url: str, p: dict, tz: str, reps: int) -> dict:
         cur.execute("ANALYZE stream_chat")
     args = {"tz": tz, "ch": p["channel"], "t0": t0, "t1": t1, "u": p["user"], "q": p["needle"]}
     out = {}
-    for name, sql in (("activity_hour_1ch_7d", _PG_CHANNEL_HOUR), ("tier_split_1ch_7d", _PG_CHANNEL_TIERS),
-                      ("search_users", _PG_SEARCH), ("user_messages", _PG_USER_MESSAGES),
-                      ("daily_counts_all", _PG_DAILY)):
-        def q(sql=sql):
+    for name, sql, unit in (("activity_hour_1ch_7d", _PG_CHANNEL_ACTIVITY, "hour"),
+                            ("activity_day_1ch_7d", _PG_CHANNEL_ACTIVITY, "day"),
+                            ("subscriber_ratio_1ch_7d", _PG_CHANNEL_SUBSCRIBERS, None),
+                            ("tier_split_1ch_7d", _PG_CHANNEL_TIERS, None),
+                            ("search_users", _PG_SEARCH, None), ("user_messages", _PG_USER_MESSAGES, None),
+                            ("daily_counts_all", _PG_DAILY, None), ("activity_day_all", _PG_ACTIVITY_DAY_ALL, None)):
+        def q(sql=sql, unit=unit):
             with conn.cursor() as cur:
-                cur.execute(sql, args)
+                cur.execute(sql, {**args, "unit": unit})
                 return cur.fetchall()
         out[name] = timed(q, reps)
         log.info("pg   %-28s p50 %8.1f ms", name, out[name]["p50_ms"])

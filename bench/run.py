@@ -60,13 +60,12 @@ def print_report(res: dict) -> None:
         print(f"   {k:<40}{v:>8}")
     for k, v in s["targets"].items():
         print(f"   target {k:<36}{str(v['value']):>8}  {v['limit']:<8} {v['result']}")
-    ui = res.get("users_index")
-    if ui:
-        print(f"\n== users side table: full build {ui['build_seconds']:.2f}s, {ui['rows']:,} rows,"
-              f" {ui['bytes'] / 2**20:,.1f} MiB; without it (chat scan), p50 / p95 ms:")
-        for name in ("search_users", "user_messages"):
-            r = ui["without_index"][name]
-            print(f"   {name:<30}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}")
+    for name, st in (res.get("side_tables") or {}).items():
+        print(f"\n== {name} side table: full build {st['build_seconds']:.2f}s, {st['rows']:,} rows,"
+              f" {st['bytes'] / 2**20:,.1f} MiB; without it (chat scan), p50 / p95 ms:")
+        for q_name, r in st["without"].items():
+            if isinstance(r, dict) and "p50_ms" in r:
+                print(f"   {q_name:<30}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}")
     q = res["queries"]
     print(f"\n== queries on a {res['lake_rows']:,}-row lake (warm, ms; targets are defined at 10M rows)")
     print(f"   {'question':<30}{'cold':>9}{'p50':>9}{'p95':>9}{'target':>8}  result")
@@ -83,25 +82,33 @@ def print_report(res: dict) -> None:
     print(f"\n   total {res['seconds']}s; JSON: {res['json']}")
 
 
-def users_index_step(lake: str, reps: int) -> dict:
-    """User lookups without the users side table (its file moved aside: the chat scan),
-    then a full build of the index, timed; the query benchmark then runs with it."""
-    from warehouse import users_index
-    from warehouse.lake import Lake
-    path = Path(users_index.index_path(Lake(lake)))
-    aside = path.with_name("index-moved-aside")
+def side_table_step(lake: str, reps: int, path: Path, names: tuple[str, ...], build) -> dict:
+    """The questions `names` without a side table (its file at `path` moved aside: the
+    chat scan), then a full build of it (`build()`), timed; the query benchmark then runs
+    with it."""
+    aside = path.with_name("moved-aside")
     if path.exists():  # the sync keeps it fresh: move it away for the "before" figures
         path.rename(aside)
     try:
-        before = query_bench.user_lookups(lake, reps)
+        before = query_bench.some(lake, names, reps)
     finally:
         if aside.exists():
             aside.rename(path)
     t0 = time.perf_counter()
-    rows = users_index.build_users_index(lake, full=True)
+    rows = build()
     seconds = time.perf_counter() - t0
-    return {"build_seconds": round(seconds, 2), "rows": rows, "bytes": path.stat().st_size,
-            "without_index": before}
+    return {"build_seconds": round(seconds, 2), "rows": rows, "bytes": path.stat().st_size, "without": before}
+
+
+def side_tables(lake: str, reps: int) -> dict:
+    from warehouse import rollups, side_tables, users_index
+    from warehouse.lake import Lake
+    return {
+        "users": side_table_step(lake, reps, Path(users_index.index_path(Lake(lake))), query_bench.USER_QUESTIONS,
+                                 lambda: users_index.build_users_index(lake, full=True)),
+        "rollups": side_table_step(lake, reps, Path(side_tables.path(rollups.SPEC, Lake(lake))),
+                                   query_bench.ROLLUP_QUESTIONS, lambda: rollups.build_rollups(lake, full=True)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 [sys.executable, "-m", "bench.sync_bench", "ours", srv.url, lake],
                 {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
             res["lake_rows"] = res["lake_sync"]["rows"]
-        res["users_index"] = users_index_step(lake, a.reps)
+        res["side_tables"] = side_tables(lake, a.reps)
         res["queries"] = query_bench.run(lake, srv.url, reps=a.reps, pg_reps=a.pg_reps)
         res["dashboard"] = {"skipped": "--no-dashboard"}
         if not a.no_dashboard:

@@ -55,7 +55,7 @@ def _ordered(table: pa.Table) -> pa.Table:
 
 
 def scale(src: str, dst: str, times: int, channels: int) -> dict:
-    from warehouse import users_index
+    from warehouse import rollups, users_index
     from warehouse.lake import Lake
     from warehouse.tables import CHANNELS, CHAT
     t0 = time.monotonic()
@@ -87,8 +87,11 @@ def scale(src: str, dst: str, times: int, channels: int) -> dict:
         shutil.copyfile(state_src, Path(dst) / "_sync" / "state.json")
     t1 = time.monotonic()
     users = users_index.build_users_index(dst, full=True)
+    t2 = time.monotonic()
+    rolled = rollups.build_rollups(dst, full=True)
     return {"rows": rows, "days": len(days) * times, "channels_factor": channels, "write_seconds": round(t1 - t0, 1),
-            "users_index_rows": users, "users_index_seconds": round(time.monotonic() - t1, 1)}
+            "users_index_rows": users, "users_index_seconds": round(t2 - t1, 1),
+            "rollups_rows": rolled, "rollups_seconds": round(time.monotonic() - t2, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:

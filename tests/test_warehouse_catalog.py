@@ -35,7 +35,7 @@ def lake(tmp_path_factory):
 def test_lake_tables_match_the_files(lake):
     wh, facts, root = lake
     got = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
-    assert list(got) == [t.name for t in TABLES] + ["users"]  # the registry, then the side table
+    assert list(got) == [t.name for t in TABLES] + ["users", "rollups"]  # the registry, then the side tables
     files = sorted((root / "chat").glob("day=*/part-0.parquet"))
     days = sorted(date.fromisoformat(p.parent.name[4:]) for p in files)
     assert got["chat"] == {
@@ -43,7 +43,7 @@ def test_lake_tables_match_the_files(lake):
         "first_day": days[0], "last_day": days[-1], "rows": len(facts["rows"]),
         "bytes": sum(p.stat().st_size for p in files), "columns": len(CHAT_SCHEMA)}
     assert got["events"]["present"] is False and got["events"]["rows"] == 0
-    assert got["users"]["present"] is False  # no users index built in this lake
+    assert got["users"]["present"] is False and got["rollups"]["present"] is False  # no side tables built here
     ci = got["capture_interval"]
     assert (ci["rows"], ci["partitions"], ci["columns"]) == (facts["capture_interval"].num_rows, 1,
                                                               facts["capture_interval"].num_columns)
@@ -185,14 +185,15 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert state["days"] == len(pg_days) and state["rows"] == sum(pg_days.values())
     assert state["max_id"] == max_id and state["timezone"] == "Asia/Seoul"
     assert (state["first_day"], state["last_day"]) == (min(pg_days).isoformat(), max(pg_days).isoformat())
-    assert state["tables"]["events"]["rows"] == 2 and state["users_index_fresh"] is True
+    assert state["tables"]["events"]["rows"] == 2
+    assert state["users_index_fresh"] is True and state["rollups_fresh"] is True
 
     parts = warehouse.table_partitions(wh, "chat")
     assert dict(zip(parts["day"], parts["rows"], strict=True)) == pg_days
     assert parts["state_rows"].to_list() == parts["rows"].to_list()  # the sync recorded what it wrote
     tables = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
     assert tables["chat"]["rows"] == sum(pg_days.values()) and tables["events"]["rows"] == 2
-    assert tables["users"]["present"] and tables["channels"]["rows"] == 2
+    assert tables["users"]["present"] and tables["rollups"]["present"] and tables["channels"]["rows"] == 2
 
     events = warehouse.table_preview(wh, "events", ["b" * 32])
     assert events["dedupe_key"].to_list() == ["e2"]
@@ -207,7 +208,8 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     parts = warehouse.table_partitions(wh, "chat")
     row = parts.filter(parts["day"] == day).to_dicts()[0]
     assert (row["rows"], row["state_rows"]) == (pg_days[day] - 1, pg_days[day])
-    assert warehouse.lake_state(wh)["users_index_fresh"] is False
+    state = warehouse.lake_state(wh)
+    assert state["users_index_fresh"] is False and state["rollups_fresh"] is False
     wh.close()
 
 

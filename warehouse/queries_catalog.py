@@ -23,13 +23,13 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from warehouse import users_index
+from warehouse import rollups, users_index
 from warehouse.lake import PART, Lake
 from warehouse.queries import Warehouse
 from warehouse.tables import CHAT, TABLES, Table
 
 log = logging.getLogger(__name__)
-CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS)
+CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS, rollups.ROLLUPS)
 PREVIEW_LIMIT = 100
 MAX_PREVIEW_LIMIT = 10_000
 # How a preview of each table is narrowed to the filter's days when it is not partitioned
@@ -291,7 +291,7 @@ def lake_state(wh: Warehouse) -> dict:
     high-water mark), days (chat days the state counts), rows (their rows), first_day,
     last_day, archived_days (days whose PostgreSQL rows retention dropped: the lake is
     their only copy), tables ({name: {max_id, days, rows}} of the other day tables),
-    users_index_fresh (the users side table matches the chat partitions) and raw (the
+    users_index_fresh and rollups_fresh (the side tables match the chat partitions) and raw (the
     whole file, for anything else).
 
     >>> lake_state(wh)["last_sync"]
@@ -310,5 +310,6 @@ def lake_state(wh: Warehouse) -> dict:
                           "rows": sum(int(n) for n in (t.get("days", {}) or {}).values())}
                    for name, t in sorted((state.get("tables", {}) or {}).items()) if name != CHAT.name},
         "users_index_fresh": users_index.is_fresh(lake),
+        "rollups_fresh": rollups.is_fresh(lake),
         "raw": state,
     }

@@ -107,6 +107,12 @@ def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -
     return side_tables.build(SPEC, lake, full, tz)
 
 
+def is_fresh(lake: Lake | str) -> bool:
+    """True when `lake` has roll-ups that match its chat partitions (in whatever zone)."""
+    lake = lake if isinstance(lake, Lake) else Lake(str(lake))
+    return side_tables.FreshnessCache(SPEC).fresh(lake)
+
+
 class Reader:
     """A warehouse's in-memory copy of the roll-ups, read again when the file changes:
     per grain a frame sorted by channel and bucket, and where each channel's rows are."""
