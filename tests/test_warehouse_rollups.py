@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -247,3 +248,34 @@ def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path):
     side_tables.build(dataclasses.replace(rollups.SPEC, chunk_bytes=1), str(tmp_path / "many"), tz="Asia/Seoul")
     one, many = (pq.read_table(tmp_path / name / "rollups" / "part-0.parquet") for name in ("one", "many"))
     assert one.num_rows > 0 and one.to_pylist() == many.to_pylist()
+
+
+def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
+    """With live rows for one day (today) and a late row for one old day, the other days
+    come from the roll-ups and the overlay's days from PostgreSQL: the answers equal a scan
+    of a lake synced afterwards."""
+    from tests.test_warehouse_sync import _history, _insert
+    from warehouse.sync import sync
+    root = str(tmp_path / "lake")
+    _insert(pg, _history())
+    sync(pg, root)
+    now = datetime.now(KST).replace(microsecond=0)
+    _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": f"t{m % 3}", "month": 2 if m % 2 else None,
+                  "channel": "b" * 32, "message": f"오늘 {m}"} for m in range(5)], old=False)
+    _insert(pg, [{"chat_time": datetime(2026, 9, 2, 23, 30, tzinfo=KST), "user_id": "late"}], old=False)
+    fresh = str(tmp_path / "fresh")
+    sync(pg, fresh)
+    shutil.rmtree(tmp_path / "fresh" / "rollups")
+    with warehouse.open(root, live=True) as wh, warehouse.open(fresh) as scan:
+        overlay = wh.overlay_days()
+        assert now.date() in overlay and date(2026, 9, 2) in overlay
+        assert wh.rollups() is not None and scan.rollups() is None
+        lake_days = set(Lake(root).days(CHAT))
+        assert lake_days - overlay  # some days come from the roll-ups
+        for name in FUNCTIONS:
+            for every in rollups.GRAINS:
+                for kw in ({}, {"channels": ["b" * 32]}, {"start": date(2026, 9, 2)}, {"end": date(2026, 9, 2)}):
+                    got = getattr(warehouse, name)(wh, every=every, **kw)
+                    want = getattr(warehouse, name)(scan, every=every, **kw)
+                    assert got.equals(want), (name, every, kw, got.to_dicts(), want.to_dicts())
+        assert warehouse.activity(wh, every="day").filter(pl.col("bucket").dt.date() == now.date()).height == 1

@@ -28,6 +28,7 @@ from datetime import date
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from warehouse import side_tables
@@ -135,9 +136,11 @@ class Reader:
         t0 = time.monotonic()
         key = self.fresh.key
         with lake.fs.open_input_file(side_tables.path(SPEC, lake)) as f:
-            frame = pl.from_arrow(pq.read_table(f).cast(SCHEMA))
-        frame = frame.with_columns(pl.col("bucket").dt.convert_time_zone(tz))
-        self._grains = {}
+            table = pq.read_table(f).cast(SCHEMA)
+        for name, num, den in _SHARES:
+            table = table.append_column(name, _share(table.column(num), table.column(den)))
+        frame = pl.from_arrow(table).with_columns(pl.col("bucket").dt.convert_time_zone(tz))
+        grains = {}
         for grain in GRAINS:
             part = frame.filter(pl.col("grain") == grain).drop("grain")  # sorted: channel, bucket
             spans = part.group_by("channel_id", maintain_order=True).agg(pl.len())
@@ -145,8 +148,8 @@ class Reader:
             for ch, n in spans.iter_rows():
                 index[ch] = (at, n)
                 at += n
-            self._grains[grain] = (part, index)
-        self._key = key
+            grains[grain] = (part, index)
+        self._grains, self._key = grains, key
         log.info("rollups loaded: %d rows in %.3fs", frame.height, time.monotonic() - t0)
 
     def select(self, name: str, grain: str, channels: list[str] | None, start: date | None,
@@ -166,19 +169,17 @@ class Reader:
         out = pl.concat(parts) if parts else frame.clear()
         if skip:
             out = out.filter(~pl.col("day").is_in(sorted(skip)))
-        return out.select(_answer(name)).select(COLUMNS[name])
+        return out.select(COLUMNS[name])
 
 
-def _share(num: str, den: str) -> pl.Expr:
-    """num / den as a float, null when den is 0 (SQL's x / nullif(y, 0))."""
-    return pl.when(pl.col(den) != 0).then(pl.col(num) / pl.col(den)).otherwise(None)
+# the ratios the answers carry: (column, numerator, denominator)
+_SHARES = (("messages_per_chatter", "messages", "chatters"), ("message_share", "subscriber_messages", "messages"),
+           ("chatter_share", "subscriber_chatters", "chatters"))
 
 
-def _answer(name: str) -> list[pl.Expr]:
-    base = [pl.col("channel_id"), pl.col("channel_name"), pl.col("bucket"), pl.col("messages"),
-            pl.col("chatters")]
-    if name == "activity":
-        return [*base, _share("messages", "chatters").alias("messages_per_chatter")]
-    return [*base, pl.col("subscriber_messages"), pl.col("subscriber_chatters"),
-            _share("subscriber_messages", "messages").alias("message_share"),
-            _share("subscriber_chatters", "chatters").alias("chatter_share")]
+def _share(num: pa.ChunkedArray, den: pa.ChunkedArray) -> pa.ChunkedArray:
+    """num / den as doubles, null where den is 0 (SQL's x / nullif(y, 0)). Computed once
+    per load with Arrow's element-wise division: polars divides some filtered frames by
+    a reciprocal (20 / 7 gave 2.8571428571428568, DuckDB 2.857142857142857)."""
+    return pc.if_else(pc.not_equal(den, 0), pc.divide(pc.cast(num, pa.float64()), pc.cast(den, pa.float64())),
+                      pa.scalar(None, pa.float64()))
