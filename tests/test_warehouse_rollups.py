@@ -279,3 +279,16 @@ def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
                     want = getattr(warehouse, name)(scan, every=every, **kw)
                     assert got.equals(want), (name, every, kw, got.to_dicts(), want.to_dicts())
         assert warehouse.activity(wh, every="day").filter(pl.col("bucket").dt.date() == now.date()).height == 1
+
+
+def test_rollups_with_a_right_record_but_wrong_rows_are_not_used(tmp_path, caplog):
+    """A roll-ups file whose build record matches the partitions but whose rows are not
+    roll-ups (damaged, or another writer's) is reported and the chat answers."""
+    facts, rolled, scan = _pair(tmp_path, build_fixture_lake)
+    file = tmp_path / "rolled" / "rollups" / "part-0.parquet"
+    meta = pq.read_metadata(file).metadata
+    pq.write_table(pa.table({"channel_id": ["x"], "bucket": ["not a time"]}).replace_schema_metadata(meta), file)
+    fresh = warehouse.open(str(tmp_path / "rolled"))
+    assert fresh.rollups() is None
+    assert "unreadable" in caplog.text
+    assert _assert_same(fresh, scan, facts) > 0

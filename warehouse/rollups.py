@@ -129,7 +129,14 @@ class Reader:
         if not self.fresh.fresh(lake, hint) or self.fresh.doc.get("timezone") != tz:
             return False
         if self._key != self.fresh.key:
-            self._load(lake, tz)
+            try:
+                self._load(lake, tz)
+            except (OSError, ValueError, KeyError, pa.ArrowException):
+                # a file whose build record is right but whose rows cannot be read as
+                # roll-ups (damaged, or written by something else): the chat answers
+                log.warning("rollups %s unreadable: the chat is scanned instead", side_tables.path(SPEC, lake),
+                            exc_info=True)
+                return False
         return True
 
     def _load(self, lake: Lake, tz: str) -> None:
