@@ -224,6 +224,25 @@ def test_postgres_down_leaves_the_lake_answering(lakes, monkeypatch, caplog):
     assert "PostgreSQL not readable" in caplog.text
 
 
+def test_a_lake_too_far_behind_is_refused_with_a_reason(lakes, monkeypatch):
+    """More days waiting than LIVE_MAX_DAYS: nothing is read from PostgreSQL, the lake
+    answers alone, and the reason names the days and the sync to run."""
+    synced, before, _ = lakes
+    monkeypatch.setenv("LIVE_MAX_DAYS", "3")  # the changes touched 4 days
+    with warehouse.open(synced, live=True) as wh:
+        info = wh.live_info
+        assert info["days"] == [] and info["rows"] == 0 and wh.overlay_days() == set()
+        assert info["error"].startswith(f"PostgreSQL holds 4 day(s) the lake has not synced ({D1} .. {TODAY})")
+        assert "LIVE_MAX_DAYS=3" in info["error"] and "python -m warehouse sync" in info["error"]
+        _assert_same(_answers(wh), before)
+    monkeypatch.setenv("LIVE_MAX_DAYS", "4")
+    with warehouse.open(synced, live=True) as wh:
+        assert wh.live_info["error"] is None and wh.live_info["days"] == [D1, D2, D3, TODAY]
+    monkeypatch.setenv("LIVE_MAX_DAYS", "0")  # no limit
+    with warehouse.open(synced, live=True) as wh:
+        assert wh.live_info["error"] is None and len(wh.live_info["days"]) == 4
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize("message, secret", [
     ("connection to postgresql://bob:hunter2@db:5432/x failed", "hunter2"),

@@ -65,6 +65,10 @@ def check_types(types: Iterable[str] | None) -> tuple[str, ...] | None:
     return out
 
 
+class TooManyDays(Exception):
+    """More days to read than LIVE_MAX_DAYS allows."""
+
+
 def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
     """Read the overlay for `lake` from PostgreSQL (DATABASE_URL unless `url`). Days are
     the lake's partition days (the zone its syncs used, not the display zone). Raises the
@@ -80,6 +84,11 @@ def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
         conn.readonly = True
         todo, _, missing = sync.plan(conn, lake, state, tz, None, False)
         days = todo.get(CHAT.name, [])
+        cap = settings.get_int("LIVE_MAX_DAYS")
+        if 0 < cap < len(days):  # each day is read whole into memory: a lake far behind is refused
+            raise TooManyDays(f"PostgreSQL holds {len(days)} day(s) the lake has not synced ({days[0]} .. "
+                              f"{days[-1]}), more than LIVE_MAX_DAYS={cap}; showing the lake's data only: "
+                              "run `python -m warehouse sync`")
         archived = sync.archived_days(state)
         opted_out = sync.opted_out_users(conn) if archived & set(days) else set()
         parts = [_with_day(sync.day_rows(conn, lake, CHAT, day, tz, archived, opted_out), day) for day in days]
@@ -109,7 +118,7 @@ def load(lake: Lake) -> tuple[Overlay | None, dict]:
     try:
         overlay = read_overlay(lake)
     except Exception as exc:  # noqa: BLE001 - any failure leaves the lake alone answering
-        error = describe_error(exc)
+        error = str(exc) if isinstance(exc, TooManyDays) else describe_error(exc)
         log.warning("live overlay unavailable, answering from the lake alone: %s", error)
         return None, {"enabled": True, "days": [], "rows": 0, "read_at": read_at, "error": error}
     return overlay, {"enabled": True, "days": list(overlay.days), "rows": overlay.chat.num_rows,
