@@ -34,8 +34,10 @@ _SHARED: dict[str, tuple[str, str]] = {
     "user_messages": ("채팅 기록 (최신순)", "Messages, newest first"),
     "no_results": ("일치하는 사용자가 없습니다.", "No matching user."),
     "search_hint": ("검색어를 입력하세요.", "Type a nickname or user id to search."),
-    "empty_lake": ("아직 데이터가 없습니다 — `make demo` 또는 `python -m warehouse sync`를 실행하세요.",
-                   "No data yet — run `make demo` or `python -m warehouse sync`."),
+    "empty_lake": ("아직 데이터가 없습니다 — `make demo` 또는 `python -m warehouse sync`를 실행하거나, 수집 중이라면 "
+                   "사이드바에서 '오늘 데이터 포함'을 켜세요.",
+                   "No data yet — run `make demo` or `python -m warehouse sync`, or, while collecting, switch on "
+                   "\"Include today's data\" in the sidebar."),
     "no_channel": ("채널을 하나 이상 선택하세요.", "Select at least one channel."),
     "no_rows": ("선택한 기간에 데이터가 없습니다.", "No data for the selected channels and dates."),
     "download_csv": ("CSV 다운로드", "Download CSV"),

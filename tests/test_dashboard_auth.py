@@ -607,3 +607,41 @@ def test_todays_data_shows_what_was_collected_after_the_sync(pg, tmp_path, monke
     assert not shared.warning and shared.date_input(key="f_dates").value == (today, today)
     assert list(shared.dataframe[0].value["messages"]) == [7]
     data.clear_caches()
+
+
+@pytest.mark.integration
+def test_an_empty_lake_shows_todays_data_when_switched_on(pg, tmp_path, monkeypatch):
+    """Before the first sync the app says there is no data and offers only the today's
+    data switch; switched on, PostgreSQL's rows show. With more unsynced days than
+    LIVE_MAX_DAYS, the sidebar says why nothing is read."""
+    now = datetime.now(UTC) - timedelta(seconds=30)
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '첫 수집') RETURNING id",
+                    ("e" * 32,))
+        fk = cur.fetchone()[0]
+    pg.commit()
+    _chat(pg, fk, 9, now, datetime.now(UTC), "처음")
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "never-synced"))
+    data.clear_caches()
+
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    _ok(at)
+    assert any(t("empty_lake") in i.value for i in at.info)
+    assert at.toggle(key="f_live").value is False
+    at.toggle(key="f_live").set_value(True).run()
+    _ok(at)
+    assert not any(t("empty_lake") in i.value for i in at.info)
+    assert at.multiselect(key="f_channels").options == ["첫 수집"]
+    assert list(at.dataframe[0].value["messages"]) == [9]
+    assert at.query_params["live"] == "1"
+
+    monkeypatch.setenv("LIVE_MAX_DAYS", "1")
+    _chat(pg, fk, 2, now - timedelta(days=3), now - timedelta(days=3), "사흘 전")  # a second day waiting
+    data.clear_caches()
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["live"] = "1"
+    at.run()
+    _ok(at)
+    assert any(t("empty_lake") in i.value for i in at.info)
+    assert any("LIVE_MAX_DAYS=1" in x.value for x in at.sidebar.text)
+    data.clear_caches()

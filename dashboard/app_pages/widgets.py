@@ -59,7 +59,8 @@ def _seed(key: str, value) -> None:
 def sidebar_filters(account=None) -> Filters | None:
     """Render the shared sidebar (channels the account may see, date range, message types,
     today's data, timezone), seeded from the URL on a session's first run and written
-    back to it on every run. None when the lake is empty."""
+    back to it on every run. None when there is nothing to show: an empty lake, and
+    today's data off or without rows (the sidebar then offers only the today's-data switch)."""
     root = data.root()
     q = st.query_params
     _seed("f_live", urlstate.flag(q.get("live")))
@@ -70,8 +71,17 @@ def sidebar_filters(account=None) -> Filters | None:
         first, last = data.bounds(root)
     except FileNotFoundError:
         chans, first, last = None, None, None
-    if chans is None or chans.is_empty() or first is None or last is None:
+    empty = chans is None or chans.is_empty() or first is None or last is None
+    if empty and st.session_state["f_live"]:  # nothing synced yet: PostgreSQL's days alone, if any
+        waiting = data.live_days(root, st.session_state["f_tz"], None)
+        if waiting:
+            chans, first, last = data.live_channels(root, st.session_state["f_tz"]), min(waiting), max(waiting)
+            empty = chans.is_empty()
+    if empty:
         st.session_state[_STATE_KEY] = None
+        with st.sidebar:  # the one filter that can show something before the first sync
+            live = st.toggle(t("sidebar_live"), key="f_live", help=t("sidebar_live_help"))
+        _live(root, st.session_state["f_tz"], live, None)  # when on: what was read, or why not
         return None
     if st.session_state["f_live"]:  # today's data: also channels PostgreSQL has and the lake not yet
         chans = data.live_channels(root, st.session_state["f_tz"])
