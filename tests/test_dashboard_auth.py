@@ -516,6 +516,15 @@ def test_todays_data_toggle_and_message_types_from_the_url(app, request):
         1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")
 
 
+def _new_channel(pg, channel_id: str, name: str) -> int:
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, %s) RETURNING id",
+                    (channel_id, name))
+        fk = cur.fetchone()[0]
+    pg.commit()
+    return fk
+
+
 def _chat(pg, fk: int, n: int, when: datetime, created: datetime, key: str) -> None:
     rows = [(fk, "cid-today", f"u{i % 3}", f"닉{i % 3}", f"{key} {i}", "chat", when, created, "{}", f"{key}{i}")
             for i in range(n)]
@@ -531,19 +540,11 @@ def test_todays_data_lists_a_channel_the_lake_does_not_have_yet(pg, tmp_path, mo
     """A channel first collected after the last sync: not in the sidebar from the lake
     alone; with today's data on, it can be picked and its rows show."""
     now = datetime.now(UTC) - timedelta(seconds=30)
-    with pg.cursor() as cur:
-        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '어제 방송') RETURNING id",
-                    ("a" * 32,))
-        old_fk = cur.fetchone()[0]
-    pg.commit()
+    old_fk = _new_channel(pg, "a" * 32, "어제 방송")
     _chat(pg, old_fk, 4, now - timedelta(days=1), now - timedelta(days=1), "어제")
     root = tmp_path / "lake"
     sync(pg, str(root), tz="Asia/Seoul")
-    with pg.cursor() as cur:
-        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '새 채널') RETURNING id",
-                    ("b" * 32,))
-        new_fk = cur.fetchone()[0]
-    pg.commit()
+    new_fk = _new_channel(pg, "b" * 32, "새 채널")
     _chat(pg, new_fk, 6, now, datetime.now(UTC), "새")
     monkeypatch.setenv("WAREHOUSE_DIR", str(root))
     data.clear_caches()
@@ -573,10 +574,7 @@ def test_todays_data_shows_what_was_collected_after_the_sync(pg, tmp_path, monke
     now = datetime.now(UTC) - timedelta(seconds=30)
     today = now.astimezone(kst).date()
     yesterday = today - timedelta(days=1)
-    with pg.cursor() as cur:
-        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '오늘 방송') RETURNING id",
-                    ("d" * 32,))
-        fk = cur.fetchone()[0]
+    fk = _new_channel(pg, "d" * 32, "오늘 방송")
     noon = datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=kst)
     _chat(pg, fk, 5, noon, noon + timedelta(seconds=1), "어제")
     root = tmp_path / "lake"
@@ -615,11 +613,7 @@ def test_an_empty_lake_shows_todays_data_when_switched_on(pg, tmp_path, monkeypa
     data switch; switched on, PostgreSQL's rows show. With more unsynced days than
     LIVE_MAX_DAYS, the sidebar says why nothing is read."""
     now = datetime.now(UTC) - timedelta(seconds=30)
-    with pg.cursor() as cur:
-        cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '첫 수집') RETURNING id",
-                    ("e" * 32,))
-        fk = cur.fetchone()[0]
-    pg.commit()
+    fk = _new_channel(pg, "e" * 32, "첫 수집")
     _chat(pg, fk, 9, now, datetime.now(UTC), "처음")
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "never-synced"))
     data.clear_caches()

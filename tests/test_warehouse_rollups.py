@@ -175,7 +175,7 @@ def test_rollups_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported 
 
 
 def test_sync_and_forget_user_keep_rollups_fresh(pg, tmp_path):
-    from tests.test_warehouse_sync import _history, _insert
+    from tests.test_warehouse_sync import _delete_one_add_one_late, _history, _insert
     from warehouse import privacy
     from warehouse.sync import sync
     root = str(tmp_path / "lake")
@@ -184,11 +184,7 @@ def test_sync_and_forget_user_keep_rollups_fresh(pg, tmp_path):
     wh = warehouse.open(root)
     assert wh.rollups() is not None
     before = warehouse.activity(wh, every="day")["messages"].sum()
-    with pg.cursor() as cur:  # a deletion and a late row: two days rewritten by the next sync
-        cur.execute("DELETE FROM stream_chat WHERE user_id = 'u3' AND message = '메시지 1-3'")
-        assert cur.rowcount == 1
-    pg.commit()
-    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 12, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}])
+    _delete_one_add_one_late(pg)  # two days rewritten by the next sync
     sync(pg, root)
     assert wh.rollups() is not None
     assert warehouse.activity(wh, every="day")["messages"].sum() == before

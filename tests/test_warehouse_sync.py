@@ -65,6 +65,16 @@ def _insert(pg, rows: list[dict], old: bool = True) -> None:
     pg.commit()
 
 
+def _delete_one_add_one_late(pg) -> None:
+    """After a sync of _history(): one of u3's lines deleted (D2) and a late line for D1,
+    so the next sync rewrites two days and the row count stays the same."""
+    with pg.cursor() as cur:
+        cur.execute("DELETE FROM stream_chat WHERE user_id = 'u3' AND message = '메시지 1-3'")
+        assert cur.rowcount == 1
+    pg.commit()
+    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 12, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}])
+
+
 def _history() -> list[dict]:
     rows = [
         {"chat_time": BEFORE_MIDNIGHT, "user_id": "edge1", "message": "자정 직전"},

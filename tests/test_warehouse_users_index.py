@@ -5,7 +5,7 @@ incremental rebuild equals a full one."""
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -213,7 +213,7 @@ def test_forget_user_leaves_no_trace_in_the_index(pg, tmp_path):
 
 
 def test_every_sync_leaves_a_fresh_index(pg, tmp_path):
-    from tests.test_warehouse_sync import _history, _insert
+    from tests.test_warehouse_sync import _delete_one_add_one_late, _history, _insert
     from warehouse.sync import sync
     root = str(tmp_path / "lake")
     _insert(pg, _history())
@@ -222,11 +222,7 @@ def test_every_sync_leaves_a_fresh_index(pg, tmp_path):
     assert wh.has_users_index()
     before = user_messages(wh, "u3")
     assert before.height > 0
-    with pg.cursor() as cur:  # a late row and a deletion: two days rewritten by the next sync
-        cur.execute("DELETE FROM stream_chat WHERE user_id = 'u3' AND message = '메시지 1-3'")
-        assert cur.rowcount == 1
-    pg.commit()
-    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 12, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}])
+    _delete_one_add_one_late(pg)  # two days rewritten by the next sync
     sync(pg, root)
     assert wh.has_users_index()
     assert user_messages(wh, "u3").height == before.height - 1
