@@ -100,7 +100,8 @@ def side_table_step(lake: str, reps: int, path: Path, names: tuple[str, ...], bu
     return {"build_seconds": round(seconds, 2), "rows": rows, "bytes": path.stat().st_size, "without": before}
 
 
-def side_tables(lake: str, reps: int) -> dict:
+def side_table_steps(lake: str, reps: int) -> dict:
+    """side_table_step for the users side table and for the activity roll-ups."""
     from warehouse import rollups, side_tables, users_index
     from warehouse.lake import Lake
     return {
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                 [sys.executable, "-m", "bench.sync_bench", "ours", srv.url, lake],
                 {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
             res["lake_rows"] = res["lake_sync"]["rows"]
-        res["side_tables"] = side_tables(lake, a.reps)
+        res["side_tables"] = side_table_steps(lake, a.reps)
         res["queries"] = query_bench.run(lake, srv.url, reps=a.reps, pg_reps=a.pg_reps)
         res["dashboard"] = {"skipped": "--no-dashboard"}
         if not a.no_dashboard:
