@@ -35,7 +35,7 @@ def lake(tmp_path_factory):
 def test_lake_tables_match_the_files(lake):
     wh, facts, root = lake
     got = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
-    assert list(got) == [t.name for t in TABLES] + ["users", "rollups"]  # the registry, then the side tables
+    assert list(got) == [t.name for t in TABLES] + ["users", "rollups", "broadcast_spans"]  # the registry, then the side tables
     files = sorted((root / "chat").glob("day=*/part-0.parquet"))
     days = sorted(date.fromisoformat(p.parent.name[4:]) for p in files)
     assert got["chat"] == {
@@ -193,7 +193,8 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert parts["state_rows"].to_list() == parts["rows"].to_list()  # the sync recorded what it wrote
     tables = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
     assert tables["chat"]["rows"] == sum(pg_days.values()) and tables["events"]["rows"] == 2
-    assert tables["users"]["present"] and tables["rollups"]["present"] and tables["channels"]["rows"] == 2
+    assert tables["users"]["present"] and tables["rollups"]["present"] and tables["broadcast_spans"]["present"]
+    assert tables["channels"]["rows"] == 2
 
     events = warehouse.table_preview(wh, "events", ["b" * 32])
     assert events["dedupe_key"].to_list() == ["e2"]

@@ -68,6 +68,32 @@ def test_same_answers_with_and_without_rollups(tmp_path, build):
     assert warehouse.activity(rolled, every="minute").equals(warehouse.activity(scan, every="minute"))
 
 
+def _broadcast_answers(wh, facts) -> list:
+    """Every answer that takes broadcasts' spans, for a few filters."""
+    days = sorted({r["day"] for r in facts["rows"]})
+    cids = sorted(facts["channel_ids"])
+    out = []
+    for filt in ({}, {"channels": cids[:1]}, {"start": days[1]}, {"channels": [cids[-1]], "start": days[-1]},
+                 {"channels": []}):
+        out += [warehouse.peaks(wh, **filt), warehouse.peaks(wh, by="surge", window_minutes=5, **filt),
+                warehouse.coverage(wh, **filt), warehouse.broadcast_retention(wh, **filt),
+                warehouse.donations_over_broadcast(wh, minutes=10, **filt)]
+    return out
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_broadcast_spans_give_the_scans_answers(tmp_path, build):
+    facts, rolled, scan = _pair(tmp_path, build)
+    assert rolled.broadcast_source() == "spans" and scan.broadcast_source() == "scan"
+    got, want = _broadcast_answers(rolled, facts), _broadcast_answers(scan, facts)
+    assert rolled.broadcast_source() == "spans"
+    for i, (a, b) in enumerate(zip(got, want, strict=True)):
+        assert a.equals(b), (i, a, b)
+    assert sum(b.height for b in want) > 20
+    # a type filter narrows `chat`, and so the spans: the scan answers
+    assert warehouse.open(str(tmp_path / "rolled"), types=["chat"]).broadcast_source() == "scan"
+
+
 def test_rollup_counts_equal_plain_python(tmp_path):
     facts, rolled, _ = _pair(tmp_path, build_rich_lake)
     want: dict = defaultdict(lambda: [0, set(), 0, set()])
@@ -116,7 +142,7 @@ def test_stale_rollups_are_ignored_and_the_rebuild_catches_up(tmp_path):
     day = facts["days"][1]
     for root in (tmp_path / "rolled", tmp_path / "scan"):  # behind the roll-ups' back
         _rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
-    assert rolled.rollups() is None
+    assert rolled.rollups() is None and rolled.broadcast_source() == "scan"
     assert _assert_same(rolled, scan, facts) > 0
     # a new day (the last day's lines, a day later), then a removed one
     lake = Lake(str(tmp_path / "rolled"))
@@ -128,8 +154,10 @@ def test_stale_rollups_are_ignored_and_the_rebuild_catches_up(tmp_path):
                               new_day)
         Lake(str(root)).write(CHAT, CHAT.schema.empty_table(), facts["days"][0])
     rollups.build_rollups(lake)
-    assert rolled.rollups() is not None
+    assert rolled.rollups() is not None and rolled.broadcast_source() == "spans"
     assert _assert_same(rolled, scan, facts) > 0
+    for a, b in zip(_broadcast_answers(rolled, facts), _broadcast_answers(scan, facts), strict=True):
+        assert a.equals(b)
     incremental = pq.read_table(lake.part_path(rollups.ROLLUPS))
     rollups.build_rollups(lake, full=True)
     assert pq.read_table(lake.part_path(rollups.ROLLUPS)).equals(incremental)
@@ -189,8 +217,8 @@ def test_sync_and_forget_user_keep_rollups_fresh(pg, tmp_path):
     assert wh.rollups() is not None
     assert warehouse.activity(wh, every="day")["messages"].sum() == before
     report = privacy.forget_user(pg, root, "u3")
-    assert report.lake_rows_removed > 0 and wh.rollups() is not None
-    shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("rollups"))
+    assert report.lake_rows_removed > 0 and wh.rollups() is not None and wh.broadcast_source() == "spans"
+    shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("rollups", "broadcast_spans"))
     scan = warehouse.open(str(tmp_path / "scan"))
     for name in FUNCTIONS:
         for every in rollups.GRAINS:
@@ -261,11 +289,13 @@ def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
     _insert(pg, [{"chat_time": datetime(2026, 9, 2, 23, 30, tzinfo=KST), "user_id": "late"}], old=False)
     fresh = str(tmp_path / "fresh")
     sync(pg, fresh)
-    shutil.rmtree(tmp_path / "fresh" / "rollups")
+    for name in ("rollups", "broadcast_spans"):
+        shutil.rmtree(tmp_path / "fresh" / name)
     with warehouse.open(root, live=True) as wh, warehouse.open(fresh) as scan:
         overlay = wh.overlay_days()
         assert now.date() in overlay and date(2026, 9, 2) in overlay
         assert wh.rollups() is not None and scan.rollups() is None
+        assert wh.broadcast_source() == "scan"  # the overlay's lines are not in the spans
         lake_days = set(Lake(root).days(CHAT))
         assert lake_days - overlay  # some days come from the roll-ups
         for name in FUNCTIONS:

@@ -27,11 +27,13 @@ elsewhere)::
         Broadcasts and capture coverage, rewritten whole on every sync, with the columns
         the PostgreSQL tables have (timestamps as timestamp[us, tz=UTC], JSON as text);
         absent while those tables do not exist in PostgreSQL.
-    <root>/users/part-0.parquet, <root>/rollups/part-0.parquet
+    <root>/users/part-0.parquet, <root>/rollups/part-0.parquet,
+    <root>/broadcast_spans/part-0.parquet
         Side tables rebuilt from the chat partitions by every sync and forget-user, read
-        only while they match them: the users side table (warehouse/users_index.py) and
-        the activity roll-ups per channel, hour and day (warehouse/rollups.py);
-        warehouse/side_tables.py has the freshness rule.
+        only while they match them: the users side table (warehouse/users_index.py), the
+        activity roll-ups per channel, hour and day, and each broadcast's first and last
+        line per day (warehouse/rollups.py); warehouse/side_tables.py has the freshness
+        rule.
     <root>/_sync/state.json
         Written last by each successful sync: last_sync (ISO UTC), high-water marks
         (sync_started_at, max_id, max_created_at, max_blinded_at; per day table under

@@ -22,10 +22,11 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 
 from core import settings
 from warehouse import live as live_data
-from warehouse import rollups, users_index
+from warehouse import rollups, side_tables, users_index
 from warehouse.lake import STATE_PATH, Lake, is_uri
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
@@ -48,16 +49,24 @@ _MACROS = (
     "CREATE OR REPLACE MACRO is_chatter(u) AS u NOT IN ('anonymous', 'SYSTEM_MESSAGE')",
     """CREATE OR REPLACE MACRO is_sub(tier, month) AS
        coalesce(tier, 0) > 0 OR coalesce(month, 0) > 0""",
-    # for the queries_* modules: a broadcast is one chat_channel_id of one channel, its
-    # span the first and last (non-system) line anywhere in the lake
-    """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
-       SELECT channel_id, chat_channel_id AS broadcast, min(chat_time) AS started,
-              max(chat_time) AS ended
-       FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', all_ch, chs)
-       WHERE chat_channel_id IS NOT NULL GROUP BY channel_id, chat_channel_id""",
     "CREATE OR REPLACE MACRO has_text(hay, needle) AS strpos(lower(hay), lower(needle)) > 0",
     "CREATE OR REPLACE MACRO is_anon(u, flag) AS coalesce(flag, false) OR u = 'anonymous'",
 )
+
+
+# For the queries_* modules: a broadcast is one chat_channel_id of one channel, its span the
+# first and last (non-system) line anywhere in the lake — from a scan of the channel's
+# whole history, or from the broadcast spans side table (warehouse/rollups.py) when it
+# describes ``chat`` exactly (Warehouse._point_broadcasts).
+_BROADCASTS_SCAN = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
+    SELECT channel_id, chat_channel_id AS broadcast, min(chat_time) AS started,
+           max(chat_time) AS ended
+    FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', all_ch, chs)
+    WHERE chat_channel_id IS NOT NULL GROUP BY channel_id, chat_channel_id"""
+_BROADCASTS_SPANS = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
+    SELECT channel_id, broadcast, min(started) AS started, max(ended) AS ended
+    FROM broadcast_spans WHERE all_ch OR list_contains(chs, channel_id)
+    GROUP BY channel_id, broadcast"""
 
 
 # how many different schemas (column name, physical and logical type) the files have
@@ -105,6 +114,9 @@ class Warehouse:
         self._users_fresh = users_index.FreshnessCache()
         self._users_view: tuple | None = None  # the index file the view was made for
         self._rollups = rollups.Reader()
+        self._spans = side_tables.FreshnessCache(rollups.SPANS)
+        self._spans_in_use: tuple | None = None  # the spans file the broadcasts macro reads, if any
+        self._spans_table: pa.Table | None = None
         self._overlay: live_data.Overlay | None = None
         self.live_info = live_data.off_info()
         self._state_key: tuple | None = None
@@ -158,8 +170,9 @@ class Warehouse:
             self._stub(channels, CHANNELS_SCHEMA.empty_table(), watch="channels")
         if composed:
             live_data.compose(self.con, self._overlay, self.types, self._stubs)
-        for macro in _MACROS:
+        for macro in (*_MACROS, _BROADCASTS_SCAN):
             self.con.execute(macro)
+        self._spans_in_use = None  # the broadcasts macro scans until _point_broadcasts says otherwise
 
     def _same_columns(self, files: list[str]) -> bool:
         """True when every file has the same columns and types (what this version's sync
@@ -243,10 +256,40 @@ class Warehouse:
         """The days ``chat`` takes from PostgreSQL's live rows instead of the lake."""
         return set(self._overlay.days) if self._overlay is not None else set()
 
+    def broadcast_source(self) -> str:
+        """Where the ``broadcasts`` macro takes each broadcast's span from now: "spans"
+        (the broadcast spans side table) or "scan" (the channel's whole history)."""
+        self._point_broadcasts()
+        return "spans" if self._spans_in_use is not None else "scan"
+
+    def _point_broadcasts(self) -> None:
+        """Point the ``broadcasts`` macro at the broadcast spans side table while it
+        describes ``chat`` exactly (a local lake, no type filter, no live rows), at the
+        scan otherwise."""
+        lake = Lake(self.root)
+        usable = (self.types is None and not self.overlay_days() and not is_uri(self.root)
+                  and self._spans.fresh(lake, _files_key(lake)))
+        want = self._spans.key if usable else None
+        if want == self._spans_in_use:
+            return
+        if want is not None:
+            try:
+                with lake.fs.open_input_file(side_tables.path(rollups.SPANS, lake)) as f:
+                    self._spans_table = pq.read_table(f).cast(rollups.SPANS_SCHEMA)
+            except (OSError, ValueError, KeyError, pa.ArrowException):
+                log.warning("broadcast spans unreadable: broadcasts are found by a scan", exc_info=True)
+                want, self._spans_table = None, None
+        if want is not None:
+            self.con.register("broadcast_spans", self._spans_table)
+        self.con.execute(_BROADCASTS_SPANS if want is not None else _BROADCASTS_SCAN)
+        self._spans_in_use = want
+
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         """Run SQL with bound parameters over the views; a polars DataFrame back."""
         if self._stale():
             self.refresh()
+        if "broadcasts(" in query:
+            self._point_broadcasts()
         try:
             return self.con.sql(query, params=params or None).pl()
         except (duckdb.IOException, duckdb.InvalidInputException) as exc:

@@ -29,7 +29,7 @@ from warehouse.queries import Warehouse
 from warehouse.tables import CHAT, TABLES, Table
 
 log = logging.getLogger(__name__)
-CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS, rollups.ROLLUPS)
+CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS, rollups.ROLLUPS, rollups.BROADCAST_SPANS)
 PREVIEW_LIMIT = 100
 MAX_PREVIEW_LIMIT = 10_000
 # How a preview of each table is narrowed to the filter's days when it is not partitioned

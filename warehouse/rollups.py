@@ -14,6 +14,11 @@ Layout (part of the lake contract, see warehouse/lake.py)::
         lines left out; chatters are distinct user ids other than ``anonymous``; a
         subscriber's line carries a tier or a month > 0). Sorted by channel_id, grain,
         bucket; zstd.
+    <root>/broadcast_spans/part-0.parquet
+        One row per (channel_id, broadcast, day): the first and last line's chat_time
+        (``started``, ``ended``) of that broadcast (chat_channel_id) on that day, system
+        lines left out. Sorted by channel_id, broadcast, day. A broadcast's span in the
+        lake is the min and max over its days.
 
 Freshness follows warehouse/side_tables.py: the roll-ups answer only while the chat
 partitions are exactly those they were built from, for a warehouse in their zone, and
@@ -86,6 +91,28 @@ SPEC = side_tables.SideTable(
     # 1.8 s, for 10M rows in one go): ~10 days of a 10M-row lake at a time
     chunk_bytes=64 * 1024 * 1024)
 ROLLUPS = SPEC.table
+# Each broadcast's first and last line per day, so the first line of a broadcast anywhere in
+# the lake (peaks' offsets, coverage, donations over a broadcast) is a lookup, not a scan of
+# the channel's whole history.
+SPANS_SCHEMA = pa.schema([
+    ("channel_id", pa.string()),
+    ("broadcast", pa.string()),
+    ("day", pa.date32()),
+    ("started", UTC_US),
+    ("ended", UTC_US),
+])
+SPANS = side_tables.SideTable(
+    "broadcast_spans", SPANS_SCHEMA, b"chzzk.broadcast_spans", 1,
+    aggregate="""
+        SELECT channel_id, chat_channel_id AS broadcast, day, min(chat_time) AS started, max(chat_time) AS ended
+        FROM src WHERE user_id IS DISTINCT FROM 'SYSTEM_MESSAGE' AND chat_channel_id IS NOT NULL
+        GROUP BY channel_id, chat_channel_id, day""",
+    merge="""
+        SELECT * FROM old_table WHERE list_contains(?::DATE[], day)
+        UNION ALL
+        SELECT * FROM agg
+        ORDER BY channel_id, broadcast, day""")
+BROADCAST_SPANS = SPANS.table
 # what activity / subscriber_ratio return, in order
 COLUMNS = {
     "activity": ("channel_id", "channel_name", "bucket", "messages", "chatters", "messages_per_chatter"),
@@ -97,7 +124,8 @@ COLUMNS = {
 def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -> int | None:
     """Bring ``<root>/rollups/part-0.parquet`` up to date with the chat partitions, their
     hours and days taken in `tz` (None: the zone of the last sync, else the roll-ups'
-    own; neither known: nothing is built, None back). Returns the row count."""
+    own; neither known: nothing is built, None back), and the broadcast spans with them.
+    Returns the roll-ups' row count."""
     lake = root if isinstance(root, Lake) else Lake(str(root))
     if tz is None:
         doc = side_tables.read_doc(SPEC, lake)
@@ -105,6 +133,7 @@ def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -
     if not tz:
         log.info("rollups not built: the lake's zone is not known yet (no sync recorded it)")
         return None
+    side_tables.build(SPANS, lake, full)  # instants and partition days: no zone of its own
     return side_tables.build(SPEC, lake, full, tz)
 
 
