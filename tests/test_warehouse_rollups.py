@@ -308,13 +308,20 @@ def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
 
 
 def test_rollups_with_a_right_record_but_wrong_rows_are_not_used(tmp_path, caplog):
-    """A roll-ups file whose build record matches the partitions but whose rows are not
-    roll-ups (damaged, or another writer's) is reported and the chat answers."""
+    """Roll-ups and broadcast spans files whose build record matches the partitions but
+    whose rows are not theirs (damaged, or another writer's) are reported once and the
+    chat answers."""
     facts, rolled, scan = _pair(tmp_path, build_fixture_lake)
     file = tmp_path / "rolled" / "rollups" / "part-0.parquet"
     meta = pq.read_metadata(file).metadata
     pq.write_table(pa.table({"channel_id": ["x"], "bucket": ["not a time"]}).replace_schema_metadata(meta), file)
+    spans = tmp_path / "rolled" / "broadcast_spans" / "part-0.parquet"
+    pq.write_table(pa.table({"channel_id": [1]}).replace_schema_metadata(pq.read_metadata(spans).metadata), spans)
     fresh = warehouse.open(str(tmp_path / "rolled"))
-    assert fresh.rollups() is None
-    assert "unreadable" in caplog.text
+    assert fresh.rollups() is None and fresh.rollups() is None
+    assert fresh.broadcast_source() == "scan" and fresh.broadcast_source() == "scan"
+    assert caplog.text.count("unreadable") == 2  # once per file, not once per call
+    assert "rollups" in caplog.text and "broadcast spans" in caplog.text
     assert _assert_same(fresh, scan, facts) > 0
+    for a, b in zip(_broadcast_answers(fresh, facts), _broadcast_answers(scan, facts), strict=True):
+        assert a.equals(b)

@@ -79,7 +79,7 @@ COMPRESSION_LEVEL = 3
 # Columns whose values hardly repeat are written without a dictionary (Arrow's default
 # tries one for every column, and a unique column then carries a useless dictionary page
 # before falling back), and data pages are up to 16 MB instead of 1 MB, so zstd sees a
-# column chunk whole: 14 % smaller chat files at the same write and query times
+# column chunk whole: 13 % smaller chat files at the same write and query times
 # (docs/BENCHMARKS.md, "Encoding").
 NO_DICTIONARY = frozenset({"id", "raw", "dedupe_key", "chat_time", "created_at", "blinded_at", "body",
                            "event_time", "received_at", "first_seen", "last_seen"})

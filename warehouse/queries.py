@@ -117,6 +117,7 @@ class Warehouse:
         self._spans = side_tables.FreshnessCache(rollups.SPANS)
         self._spans_in_use: tuple | None = None  # the spans file the broadcasts macro reads, if any
         self._spans_table: pa.Table | None = None
+        self._spans_bad: tuple | None = None  # a spans file that could not be read
         self._overlay: live_data.Overlay | None = None
         self.live_info = live_data.off_info()
         self._state_key: tuple | None = None
@@ -269,7 +270,7 @@ class Warehouse:
         lake = Lake(self.root)
         usable = (self.types is None and not self.overlay_days() and not is_uri(self.root)
                   and self._spans.fresh(lake, _files_key(lake)))
-        want = self._spans.key if usable else None
+        want = self._spans.key if usable and self._spans.key != self._spans_bad else None
         if want == self._spans_in_use:
             return
         if want is not None:
@@ -278,7 +279,7 @@ class Warehouse:
                     self._spans_table = pq.read_table(f).cast(rollups.SPANS_SCHEMA)
             except (OSError, ValueError, KeyError, pa.ArrowException):
                 log.warning("broadcast spans unreadable: broadcasts are found by a scan", exc_info=True)
-                want, self._spans_table = None, None
+                self._spans_bad, want, self._spans_table = want, None, None  # not tried again until rewritten
         if want is not None:
             self.con.register("broadcast_spans", self._spans_table)
         self.con.execute(_BROADCASTS_SPANS if want is not None else _BROADCASTS_SCAN)

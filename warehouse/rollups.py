@@ -150,6 +150,7 @@ class Reader:
     def __init__(self) -> None:
         self.fresh = side_tables.FreshnessCache(SPEC)
         self._key: tuple | None = None
+        self._bad: tuple | None = None  # a file that could not be read
         self._grains: dict[str, tuple[pl.DataFrame, dict[str, tuple[int, int]]]] = {}
 
     def usable(self, lake: Lake, tz: str, hint: tuple | None = None) -> bool:
@@ -158,13 +159,17 @@ class Reader:
         if not self.fresh.fresh(lake, hint) or self.fresh.doc.get("timezone") != tz:
             return False
         if self._key != self.fresh.key:
+            if self.fresh.key == self._bad:
+                return False
             try:
                 self._load(lake, tz)
             except (OSError, ValueError, KeyError, pa.ArrowException):
                 # a file whose build record is right but whose rows cannot be read as
-                # roll-ups (damaged, or written by something else): the chat answers
+                # roll-ups (damaged, or written by something else): the chat answers, and
+                # the file is not tried again until it is rewritten
                 log.warning("rollups %s unreadable: the chat is scanned instead", side_tables.path(SPEC, lake),
                             exc_info=True)
+                self._bad = self.fresh.key
                 return False
         return True
 
