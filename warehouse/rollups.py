@@ -1,6 +1,8 @@
 """The activity roll-ups: per channel, per hour and per day of the chat partitions, the
 counts ``activity`` and ``subscriber_ratio`` return, so an hourly or daily question over
-any range reads a few thousand rows held in memory instead of every day of chat.
+any range reads a few thousand rows held in memory instead of every day of chat; and the
+broadcast spans, so where a broadcast started is a lookup (warehouse.queries' ``broadcasts``
+macro) instead of a scan of its channel's whole history.
 
 Layout (part of the lake contract, see warehouse/lake.py)::
 
@@ -23,7 +25,8 @@ Layout (part of the lake contract, see warehouse/lake.py)::
 Freshness follows warehouse/side_tables.py: the roll-ups answer only while the chat
 partitions are exactly those they were built from, for a warehouse in their zone, and
 without a message-type filter; the live overlay's days are scanned and the other days come
-from the roll-ups. The sync and forget-user rebuild the days they rewrote.
+from the roll-ups. The broadcast spans answer under the same rule, on a local lake, and
+not while the overlay holds rows. The sync and forget-user rebuild the days they rewrote.
 """
 from __future__ import annotations
 
