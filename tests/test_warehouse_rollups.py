@@ -281,11 +281,16 @@ def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
     from tests.test_warehouse_sync import _history, _insert
     from warehouse.sync import sync
     root = str(tmp_path / "lake")
-    _insert(pg, _history())
+    # broadcasts: one per channel and day of the history, one over midnight into D2
+    _insert(pg, [dict(r, broadcast=f"{r.get('channel', 'a')[:1]}-{r['chat_time'].astimezone(KST).date()}")
+                 for r in _history()])
+    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 23, 50, tzinfo=KST), "user_id": "u9", "broadcast": "night",
+                  "dedupe_key": "n1"}, {"chat_time": datetime(2026, 9, 2, 0, 20, tzinfo=KST), "user_id": "u9",
+                                        "broadcast": "night", "dedupe_key": "n2", "message_type": "donation"}])
     sync(pg, root)
     now = datetime.now(KST).replace(microsecond=0)
     _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": f"t{m % 3}", "month": 2 if m % 2 else None,
-                  "channel": "b" * 32, "message": f"오늘 {m}"} for m in range(5)], old=False)
+                  "channel": "b" * 32, "message": f"오늘 {m}", "broadcast": "today"} for m in range(5)], old=False)
     _insert(pg, [{"chat_time": datetime(2026, 9, 2, 23, 30, tzinfo=KST), "user_id": "late"}], old=False)
     fresh = str(tmp_path / "fresh")
     sync(pg, fresh)
@@ -295,7 +300,7 @@ def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
         overlay = wh.overlay_days()
         assert now.date() in overlay and date(2026, 9, 2) in overlay
         assert wh.rollups() is not None and scan.rollups() is None
-        assert wh.broadcast_source() == "scan"  # the overlay's lines are not in the spans
+        assert wh.broadcast_source() == "spans"  # the overlay's days from its own lines
         lake_days = set(Lake(root).days(CHAT))
         assert lake_days - overlay  # some days come from the roll-ups
         for name in FUNCTIONS:
@@ -305,6 +310,14 @@ def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
                     want = getattr(warehouse, name)(scan, every=every, **kw)
                     assert got.equals(want), (name, every, kw, got.to_dicts(), want.to_dicts())
         assert warehouse.activity(wh, every="day").filter(pl.col("bucket").dt.date() == now.date()).height == 1
+        for kw in ({}, {"channels": ["b" * 32]}, {"start": date(2026, 9, 2)}, {"start": now.date()}):
+            for fn in (warehouse.peaks, warehouse.coverage, warehouse.broadcast_retention,
+                       warehouse.donations_over_broadcast):
+                got, want = fn(wh, **kw), fn(scan, **kw)
+                assert got.equals(want), (fn.__name__, kw, got, want)
+        assert set(warehouse.peaks(wh, start=now.date())["broadcast"]) == {"today"}
+        night = warehouse.coverage(wh).filter(pl.col("broadcast") == "night")  # its first line on D1, from the spans
+        assert night["started"].dt.date().to_list() == [date(2026, 9, 1)]
 
 
 def test_rollups_with_a_right_record_but_wrong_rows_are_not_used(tmp_path, caplog):

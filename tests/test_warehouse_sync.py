@@ -30,7 +30,7 @@ BEFORE_MIDNIGHT = datetime(2026, 9, 1, 23, 59, 59, tzinfo=KST)
 AT_MIDNIGHT = datetime(2026, 9, 2, 0, 0, 0, tzinfo=KST)
 
 _COLS = ("channel_fk", "user_id", "nickname", "message", "message_type", "chat_time", "created_at",
-         "subscription_tier", "subscription_month", "badges", "raw", "dedupe_key")
+         "subscription_tier", "subscription_month", "badges", "raw", "dedupe_key", "chat_channel_id")
 
 
 def _channels(pg) -> dict[str, int]:
@@ -58,6 +58,7 @@ def _insert(pg, rows: list[dict], old: bool = True) -> None:
             r.get("tier"), r.get("month"), json.dumps([{"badge": "x"}]),
             json.dumps({"msg": r.get("message", "안녕")}, ensure_ascii=False),
             r.get("dedupe_key") or f"k-{when.isoformat()}-{r.get('user_id', 'u1')}-{r.get('channel', 'a')}",
+            r.get("broadcast"),
         ))
     with pg.cursor() as cur:
         psycopg2.extras.execute_values(

@@ -67,6 +67,17 @@ _BROADCASTS_SPANS = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
     SELECT channel_id, broadcast, min(started) AS started, max(ended) AS ended
     FROM broadcast_spans WHERE all_ch OR list_contains(chs, channel_id)
     GROUP BY channel_id, broadcast"""
+# with live rows: the spans of the days the overlay does not hold, and the overlay's own
+# lines (the table live.compose made of them; live_days lists its days, rows or not)
+_BROADCASTS_SPANS_LIVE = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
+    SELECT channel_id, broadcast, min(started) AS started, max(ended) AS ended FROM (
+        SELECT channel_id, broadcast, started, ended FROM broadcast_spans
+        WHERE (all_ch OR list_contains(chs, channel_id)) AND day NOT IN (SELECT day FROM live_days)
+        UNION ALL
+        SELECT channel_id, chat_channel_id, chat_time, chat_time FROM chat_live
+        WHERE (all_ch OR list_contains(chs, channel_id)) AND chat_channel_id IS NOT NULL
+          AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE')
+    GROUP BY channel_id, broadcast"""
 
 
 # how many different schemas (column name, physical and logical type) the files have
@@ -118,6 +129,7 @@ class Warehouse:
         self._spans_in_use: tuple | None = None  # the spans file the broadcasts macro reads, if any
         self._spans_table: pa.Table | None = None
         self._spans_bad: tuple | None = None  # a spans file that could not be read
+        self._live_days: pa.Table | None = None  # the overlay's days, for the spans macro
         self._overlay: live_data.Overlay | None = None
         self.live_info = live_data.off_info()
         self._state_key: tuple | None = None
@@ -265,10 +277,10 @@ class Warehouse:
 
     def _point_broadcasts(self) -> None:
         """Point the ``broadcasts`` macro at the broadcast spans side table while it
-        describes ``chat`` exactly (a local lake, no type filter, no live rows), at the
-        scan otherwise."""
+        describes the lake's partitions (a local lake, no type filter) — the live
+        overlay's days taken from its own rows — and at the scan otherwise."""
         lake = Lake(self.root)
-        usable = (self.types is None and not self.overlay_days() and not is_uri(self.root)
+        usable = (self.types is None and not is_uri(self.root)
                   and self._spans.fresh(lake, _files_key(lake)))
         want = self._spans.key if usable and self._spans.key != self._spans_bad else None
         if want == self._spans_in_use:
@@ -280,9 +292,14 @@ class Warehouse:
             except (OSError, ValueError, KeyError, pa.ArrowException):
                 log.warning("broadcast spans unreadable: broadcasts are found by a scan", exc_info=True)
                 self._spans_bad, want, self._spans_table = want, None, None  # not tried again until rewritten
+        live = sorted(self.overlay_days())
         if want is not None:
             self.con.register("broadcast_spans", self._spans_table)
-        self.con.execute(_BROADCASTS_SPANS if want is not None else _BROADCASTS_SCAN)
+            if live:  # refresh() resets _spans_in_use, so a new overlay comes through here
+                self._live_days = pa.table({"day": pa.array(live, pa.date32())})
+                self.con.register("live_days", self._live_days)
+        macro = _BROADCASTS_SCAN if want is None else _BROADCASTS_SPANS_LIVE if live else _BROADCASTS_SPANS
+        self.con.execute(macro)
         self._spans_in_use = want
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:

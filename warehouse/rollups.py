@@ -25,8 +25,9 @@ Layout (part of the lake contract, see warehouse/lake.py)::
 Freshness follows warehouse/side_tables.py: the roll-ups answer only while the chat
 partitions are exactly those they were built from, for a warehouse in their zone, and
 without a message-type filter; the live overlay's days are scanned and the other days come
-from the roll-ups. The broadcast spans answer under the same rule, on a local lake, and
-not while the overlay holds rows. The sync and forget-user rebuild the days they rewrote.
+from the roll-ups. The broadcast spans answer under the same rule, on a local lake, the
+overlay's days taken from its own lines. The sync and forget-user rebuild the days they
+rewrote.
 """
 from __future__ import annotations
 
