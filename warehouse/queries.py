@@ -22,7 +22,6 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as pads
-import pyarrow.parquet as pq
 
 from core import settings
 from warehouse import live as live_data
@@ -125,10 +124,8 @@ class Warehouse:
         self._users_fresh = users_index.FreshnessCache()
         self._users_view: tuple | None = None  # the index file the view was made for
         self._rollups = rollups.Reader()
-        self._spans = side_tables.FreshnessCache(rollups.SPANS)
+        self._spans = side_tables.Loaded(rollups.SPANS)
         self._spans_in_use: tuple | None = None  # the spans file the broadcasts macro reads, if any
-        self._spans_table: pa.Table | None = None
-        self._spans_bad: tuple | None = None  # a spans file that could not be read
         self._live_days: pa.Table | None = None  # the overlay's days, for the spans macro
         self._overlay: live_data.Overlay | None = None
         self.live_info = live_data.off_info()
@@ -280,21 +277,15 @@ class Warehouse:
         describes the lake's partitions (a local lake, no type filter) — the live
         overlay's days taken from its own rows — and at the scan otherwise."""
         lake = Lake(self.root)
-        usable = (self.types is None and not is_uri(self.root)
-                  and self._spans.fresh(lake, _files_key(lake)))
-        want = self._spans.key if usable and self._spans.key != self._spans_bad else None
+        spans = None
+        if self.types is None and not is_uri(self.root):
+            spans = self._spans.get(lake, _files_key(lake))
+        want = self._spans.key if spans is not None else None
         if want == self._spans_in_use:
             return
-        if want is not None:
-            try:
-                with lake.fs.open_input_file(side_tables.path(rollups.SPANS, lake)) as f:
-                    self._spans_table = pq.read_table(f).cast(rollups.SPANS_SCHEMA)
-            except (OSError, ValueError, KeyError, pa.ArrowException):
-                log.warning("broadcast spans unreadable: broadcasts are found by a scan", exc_info=True)
-                self._spans_bad, want, self._spans_table = want, None, None  # not tried again until rewritten
         live = sorted(self.overlay_days())
         if want is not None:
-            self.con.register("broadcast_spans", self._spans_table)
+            self.con.register("broadcast_spans", spans)
             if live:  # refresh() resets _spans_in_use, so a new overlay comes through here
                 self._live_days = pa.table({"day": pa.array(live, pa.date32())})
                 self.con.register("live_days", self._live_days)

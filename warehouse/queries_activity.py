@@ -38,11 +38,11 @@ _SUBSCRIBER_RATIO = """
     FROM b ORDER BY channel_id, bucket"""
 _BUCKETS = {"trunc": "date_trunc(?, chat_time)", "day": "day::TIMESTAMPTZ"}
 _ROWS = "FROM chat_rows(?, ?, ?, ?::VARCHAR[]))"
+_ROWS_IN_DAYS = "FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE list_contains(?::DATE[], day))"
 # (name, bucket kind, False) scans the range; (..., True) only the days of a bound list in it
-_BUCKETED = {(name, kind, listed): text.replace("{bucket}", expr).replace(  # constant SQL fragments only
-                 _ROWS, _ROWS[:-1] + " WHERE list_contains(?::DATE[], day))" if listed else _ROWS)
+_BUCKETED = {(name, kind, listed): text.replace("{bucket}", expr).replace(_ROWS, _ROWS_IN_DAYS if listed else _ROWS)
              for name, text in (("activity", _ACTIVITY), ("subscriber_ratio", _SUBSCRIBER_RATIO))
-             for kind, expr in _BUCKETS.items() for listed in (False, True)}
+             for kind, expr in _BUCKETS.items() for listed in (False, True)}  # constant SQL fragments only
 
 
 def _scan(wh: Warehouse, name: str, every: str, channels: list[str] | None, start: date | None,

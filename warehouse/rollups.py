@@ -38,7 +38,6 @@ from datetime import date
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from warehouse import side_tables
 from warehouse.lake import Lake
@@ -86,11 +85,7 @@ SPEC = side_tables.SideTable(
                count(*) FILTER (WHERE chatter)::BIGINT, sum(sub_n)::BIGINT,
                count(*) FILTER (WHERE chatter AND sub_n > 0)::BIGINT
         FROM d GROUP BY channel_id, day""",
-    merge="""
-        SELECT * FROM old_table WHERE list_contains(?::DATE[], day)
-        UNION ALL
-        SELECT * FROM agg
-        ORDER BY channel_id, grain, bucket""",
+    order="channel_id, grain, bucket",
     # per-user groups of many days outgrow the build's memory limit and spill (7 s, not
     # 1.8 s, for 10M rows in one go): ~10 days of a 10M-row lake at a time
     chunk_bytes=64 * 1024 * 1024)
@@ -111,11 +106,7 @@ SPANS = side_tables.SideTable(
         SELECT channel_id, chat_channel_id AS broadcast, day, min(chat_time) AS started, max(chat_time) AS ended
         FROM src WHERE user_id IS DISTINCT FROM 'SYSTEM_MESSAGE' AND chat_channel_id IS NOT NULL
         GROUP BY channel_id, chat_channel_id, day""",
-    merge="""
-        SELECT * FROM old_table WHERE list_contains(?::DATE[], day)
-        UNION ALL
-        SELECT * FROM agg
-        ORDER BY channel_id, broadcast, day""")
+    order="channel_id, broadcast, day")
 BROADCAST_SPANS = SPANS.table
 # what activity / subscriber_ratio return, in order
 COLUMNS = {
@@ -143,8 +134,7 @@ def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -
 
 def is_fresh(lake: Lake | str) -> bool:
     """True when `lake` has roll-ups that match its chat partitions (in whatever zone)."""
-    lake = lake if isinstance(lake, Lake) else Lake(str(lake))
-    return side_tables.FreshnessCache(SPEC).fresh(lake)
+    return side_tables.is_fresh(SPEC, lake)
 
 
 class Reader:
@@ -152,36 +142,23 @@ class Reader:
     per grain a frame sorted by channel and bucket, and where each channel's rows are."""
 
     def __init__(self) -> None:
-        self.fresh = side_tables.FreshnessCache(SPEC)
-        self._key: tuple | None = None
-        self._bad: tuple | None = None  # a file that could not be read
+        self.loaded = side_tables.Loaded(SPEC)
+        self._key: tuple | None = None  # the file the grains were made from
         self._grains: dict[str, tuple[pl.DataFrame, dict[str, tuple[int, int]]]] = {}
 
     def usable(self, lake: Lake, tz: str, hint: tuple | None = None) -> bool:
-        """True when the roll-ups describe the partitions as they are now, in zone `tz`;
-        they are then (re)loaded. `hint`: see side_tables.FreshnessCache.fresh."""
-        if not self.fresh.fresh(lake, hint) or self.fresh.doc.get("timezone") != tz:
+        """True when the roll-ups describe the partitions as they are now, in zone `tz`,
+        and could be read; their frames are then up to date. `hint`: see
+        side_tables.FreshnessCache.fresh."""
+        table = self.loaded.get(lake, hint)
+        if table is None or self.loaded.fresh.doc.get("timezone") != tz:
             return False
-        if self._key != self.fresh.key:
-            if self.fresh.key == self._bad:
-                return False
-            try:
-                self._load(lake, tz)
-            except (OSError, ValueError, KeyError, pa.ArrowException):
-                # a file whose build record is right but whose rows cannot be read as
-                # roll-ups (damaged, or written by something else): the chat answers, and
-                # the file is not tried again until it is rewritten
-                log.warning("rollups %s unreadable: the chat is scanned instead", side_tables.path(SPEC, lake),
-                            exc_info=True)
-                self._bad = self.fresh.key
-                return False
+        if self._key != self.loaded.key:
+            self._index(table, tz)
         return True
 
-    def _load(self, lake: Lake, tz: str) -> None:
+    def _index(self, table: pa.Table, tz: str) -> None:
         t0 = time.monotonic()
-        key = self.fresh.key
-        with lake.fs.open_input_file(side_tables.path(SPEC, lake)) as f:
-            table = pq.read_table(f).cast(SCHEMA)
         for name, num, den in _SHARES:
             table = table.append_column(name, _share(table.column(num), table.column(den)))
         frame = pl.from_arrow(table).with_columns(pl.col("bucket").dt.convert_time_zone(tz))
@@ -194,7 +171,7 @@ class Reader:
                 index[ch] = (at, n)
                 at += n
             grains[grain] = (part, index)
-        self._grains, self._key = grains, key
+        self._grains, self._key = grains, self.loaded.key
         log.info("rollups loaded: %d rows in %.3fs", frame.height, time.monotonic() - t0)
 
     def select(self, name: str, grain: str, channels: list[str] | None, start: date | None,

@@ -53,20 +53,26 @@ Fingerprint = dict[str, list]  # day (ISO) -> [size, mtime_ns, inode or None]
 class SideTable:
     """One side table. ``aggregate``: SQL over the relation ``src`` (changed days' chat
     rows with the hive ``day`` column) whose every group lies within one day, giving
-    ``schema``'s columns in order; ``merge``: SQL of the new file — the rows of
-    ``old_table`` whose day is in the bound list (?::DATE[]) and every row of ``agg``, in
-    the file's order."""
+    ``schema``'s columns in order; ``order``: the file's sort order (an ORDER BY list of
+    its columns, a constant of the spec)."""
     name: str
     schema: pa.Schema
     meta_key: bytes
     version: int
     aggregate: str
-    merge: str
+    order: str
     chunk_bytes: int | None = None  # None: CHUNK_BYTES
 
     @property
     def table(self) -> Table:
         return Table(self.name, self.schema, None, by_day=False)
+
+    @property
+    def merge(self) -> str:
+        """SQL of the new file: the rows of ``old_table`` whose day is in the bound list
+        and every row of ``agg``, in the file's order."""
+        head = "SELECT * FROM old_table WHERE list_contains(?::DATE[], day) UNION ALL SELECT * FROM agg ORDER BY "
+        return head + self.order  # noqa: S608 - the spec's own column names, never a value
 
 
 def path(spec: SideTable, lake: Lake) -> str:
@@ -129,6 +135,11 @@ def read_doc(spec: SideTable, lake: Lake) -> dict | None:
     return doc if doc.get("version") == spec.version and isinstance(doc.get("parts"), dict) else None
 
 
+def is_fresh(spec: SideTable, lake: Lake | str) -> bool:
+    """True when `lake` has the side table `spec` and it matches the chat partitions."""
+    return FreshnessCache(spec).fresh(lake if isinstance(lake, Lake) else Lake(str(lake)))
+
+
 class FreshnessCache:
     """Remembers a side table's build record while its file is unchanged, so a reader's
     freshness check costs one listing of the chat folder and one stat — or, given a
@@ -160,6 +171,41 @@ class FreshnessCache:
         answer = self.doc is not None and self.doc["parts"] == _jsonable(chat_fingerprint(lake))
         self._checked = (key, hint, now, answer)
         return answer
+
+
+class Loaded:
+    """A reader's in-memory copy of a side table (an Arrow table of ``spec.schema``): read
+    again when its file changes, given only while the table matches the chat partitions.
+    A file whose rows cannot be read as the table (damaged, or written by something else)
+    is reported once and not tried again until it is rewritten; the caller scans instead."""
+
+    def __init__(self, spec: SideTable) -> None:
+        self.fresh = FreshnessCache(spec)
+        self.key: tuple | None = None  # the file `table` was read from
+        self.table: pa.Table | None = None
+        self._bad: tuple | None = None
+
+    def get(self, lake: Lake, hint: tuple | None = None) -> pa.Table | None:
+        """The table, or None when it is stale, missing or unreadable. `hint`: see
+        FreshnessCache.fresh."""
+        if not self.fresh.fresh(lake, hint):
+            return None
+        key = self.fresh.key
+        if key == self.key:
+            return self.table
+        if key == self._bad:
+            return None
+        spec = self.fresh.spec
+        try:
+            with lake.fs.open_input_file(path(spec, lake)) as f:
+                table = pq.read_table(f).cast(spec.schema)
+        except (OSError, ValueError, KeyError, pa.ArrowException):
+            log.warning("%s side table %s unreadable: the chat is scanned instead", spec.name.replace("_", " "),
+                        path(spec, lake), exc_info=True)
+            self._bad = key
+            return None
+        self.key, self.table = key, table
+        return table
 
 
 def _jsonable(fp: Fingerprint) -> Fingerprint:

@@ -51,11 +51,7 @@ SPEC = side_tables.SideTable(
         FROM src
         WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
         GROUP BY user_id, channel_id, channel_name, day, nickname""",
-    merge="""
-        SELECT * FROM old_table WHERE list_contains(?::DATE[], day)
-        UNION ALL
-        SELECT * FROM agg
-        ORDER BY user_id, channel_id, day, nickname NULLS FIRST, channel_name NULLS FIRST""")
+    order="user_id, channel_id, day, nickname NULLS FIRST, channel_name NULLS FIRST")
 USERS = SPEC.table
 
 
@@ -80,8 +76,7 @@ class FreshnessCache(_Freshness):
 
 def is_fresh(lake: Lake | str) -> bool:
     """True when `lake` has a users index that matches its chat partitions."""
-    lake = lake if isinstance(lake, Lake) else Lake(str(lake))
-    return FreshnessCache().fresh(lake)
+    return side_tables.is_fresh(SPEC, lake)
 
 
 def build_users_index(root: str | Lake, full: bool = False) -> int:
