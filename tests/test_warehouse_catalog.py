@@ -35,7 +35,7 @@ def lake(tmp_path_factory):
 def test_lake_tables_match_the_files(lake):
     wh, facts, root = lake
     got = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
-    assert list(got) == [t.name for t in TABLES] + ["users", "rollups", "broadcast_spans"]  # the registry, then the side tables
+    assert list(got) == [t.name for t in TABLES] + ["users", "rollups", "broadcast_spans", "chatter_days"]  # the registry, then the side tables
     files = sorted((root / "chat").glob("day=*/part-0.parquet"))
     days = sorted(date.fromisoformat(p.parent.name[4:]) for p in files)
     assert got["chat"] == {
@@ -186,7 +186,7 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert state["max_id"] == max_id and state["timezone"] == "Asia/Seoul"
     assert (state["first_day"], state["last_day"]) == (min(pg_days).isoformat(), max(pg_days).isoformat())
     assert state["tables"]["events"]["rows"] == 2
-    assert state["users_index_fresh"] is True and state["rollups_fresh"] is True
+    assert state["users_index_fresh"] is True and state["rollups_fresh"] is True and state["chatter_days_fresh"] is True
 
     parts = warehouse.table_partitions(wh, "chat")
     assert dict(zip(parts["day"], parts["rows"], strict=True)) == pg_days
@@ -194,6 +194,7 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     tables = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
     assert tables["chat"]["rows"] == sum(pg_days.values()) and tables["events"]["rows"] == 2
     assert tables["users"]["present"] and tables["rollups"]["present"] and tables["broadcast_spans"]["present"]
+    assert tables["chatter_days"]["present"]
     assert tables["channels"]["rows"] == 2
 
     events = warehouse.table_preview(wh, "events", ["b" * 32])
@@ -211,6 +212,7 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert (row["rows"], row["state_rows"]) == (pg_days[day] - 1, pg_days[day])
     state = warehouse.lake_state(wh)
     assert state["users_index_fresh"] is False and state["rollups_fresh"] is False
+    assert state["chatter_days_fresh"] is False
     wh.close()
 
 

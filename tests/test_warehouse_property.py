@@ -128,10 +128,13 @@ def test_incremental_sync_keeps_lake_equal_to_postgres(pg, monkeypatch, history,
 
 
 def _assert_rollups_equal_the_scan(root: str) -> None:
-    """The roll-ups every sync brought up to date answer as a scan of the partitions."""
-    shutil.copytree(root, root + "-scan", ignore=shutil.ignore_patterns("rollups", "broadcast_spans"))
+    """The roll-ups, spans and chatter days every sync brought up to date answer as a scan
+    of the partitions."""
+    shutil.copytree(root, root + "-scan", ignore=shutil.ignore_patterns("rollups", "broadcast_spans", "chatter_days"))
     with warehouse.open(root) as rolled, warehouse.open(root + "-scan") as scan:
         assert rolled.rollups() is not None and scan.rollups() is None
+        assert rolled.tiers() is not None and scan.tiers() is None
+        assert warehouse.tier_split(rolled).equals(warehouse.tier_split(scan))
         for every in ("hour", "day"):
             for fn in (warehouse.activity, warehouse.subscriber_ratio):
                 assert fn(rolled, every=every).equals(fn(scan, every=every)), (fn.__name__, every)

@@ -28,11 +28,12 @@ elsewhere)::
         the PostgreSQL tables have (timestamps as timestamp[us, tz=UTC], JSON as text);
         absent while those tables do not exist in PostgreSQL.
     <root>/users/part-0.parquet, <root>/rollups/part-0.parquet,
-    <root>/broadcast_spans/part-0.parquet
+    <root>/broadcast_spans/part-0.parquet, <root>/chatter_days/part-0.parquet
         Side tables rebuilt from the chat partitions by every sync and forget-user, read
         only while they match them: the users side table (warehouse/users_index.py), the
         activity roll-ups per channel, hour and day, and each broadcast's first and last
-        line per day (warehouse/rollups.py); warehouse/side_tables.py has the freshness
+        line per day (warehouse/rollups.py), each chatter's lines and highest tier per
+        channel and day (warehouse/tiers.py); warehouse/side_tables.py has the freshness
         rule.
     <root>/_sync/state.json
         Written last by each successful sync: last_sync (ISO UTC), high-water marks

@@ -25,7 +25,7 @@ import pyarrow.dataset as pads
 
 from core import settings
 from warehouse import live as live_data
-from warehouse import rollups, side_tables, users_index
+from warehouse import rollups, side_tables, tiers, users_index
 from warehouse.lake import STATE_PATH, Lake, is_uri
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
@@ -124,6 +124,7 @@ class Warehouse:
         self._users_fresh = users_index.FreshnessCache()
         self._users_view: tuple | None = None  # the index file the view was made for
         self._rollups = rollups.Reader()
+        self._tiers = tiers.Reader()
         self._spans = side_tables.Loaded(rollups.SPANS)
         self._spans_in_use: tuple | None = None  # the spans file the broadcasts macro reads, if any
         self._live_days: pa.Table | None = None  # the overlay's days, for the spans macro
@@ -261,6 +262,17 @@ class Warehouse:
         if self.types is not None or not self._rollups.usable(lake, self.tz, _files_key(lake)):
             return None
         return self._rollups
+
+    def tiers(self) -> tiers.Reader | None:
+        """The lake's chatter days (warehouse/tiers.py) when they describe ``chat`` exactly
+        (the partitions as they are now, no type filter, no live rows); else None (callers
+        scan the chat)."""
+        if self._stale():
+            self.refresh()
+        lake = Lake(self.root)
+        if not self.lake_only() or not self._tiers.usable(lake, _files_key(lake)):
+            return None
+        return self._tiers
 
     def overlay_days(self) -> set[date]:
         """The days ``chat`` takes from PostgreSQL's live rows instead of the lake."""

@@ -23,13 +23,14 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from warehouse import rollups, users_index
+from warehouse import rollups, side_tables, tiers, users_index
 from warehouse.lake import PART, Lake
 from warehouse.queries import Warehouse
 from warehouse.tables import CHAT, TABLES, Table
 
 log = logging.getLogger(__name__)
-CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS, rollups.ROLLUPS, rollups.BROADCAST_SPANS)
+CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS, rollups.ROLLUPS, rollups.BROADCAST_SPANS,
+                               tiers.CHATTER_DAYS)
 PREVIEW_LIMIT = 100
 MAX_PREVIEW_LIMIT = 10_000
 # How a preview of each table is narrowed to the filter's days when it is not partitioned
@@ -291,8 +292,8 @@ def lake_state(wh: Warehouse) -> dict:
     high-water mark), days (chat days the state counts), rows (their rows), first_day,
     last_day, archived_days (days whose PostgreSQL rows retention dropped: the lake is
     their only copy), tables ({name: {max_id, days, rows}} of the other day tables),
-    users_index_fresh and rollups_fresh (the side tables match the chat partitions) and raw (the
-    whole file, for anything else).
+    users_index_fresh, rollups_fresh and chatter_days_fresh (the side tables match the chat
+    partitions) and raw (the whole file, for anything else).
 
     >>> lake_state(wh)["last_sync"]
     """
@@ -311,5 +312,6 @@ def lake_state(wh: Warehouse) -> dict:
                    for name, t in sorted((state.get("tables", {}) or {}).items()) if name != CHAT.name},
         "users_index_fresh": users_index.is_fresh(lake),
         "rollups_fresh": rollups.is_fresh(lake),
+        "chatter_days_fresh": side_tables.is_fresh(tiers.SPEC, lake),
         "raw": state,
     }

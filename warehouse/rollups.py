@@ -39,7 +39,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse import side_tables
+from warehouse import side_tables, tiers
 from warehouse.lake import Lake
 from warehouse.tables import UTC_US
 
@@ -119,8 +119,8 @@ COLUMNS = {
 def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -> int | None:
     """Bring ``<root>/rollups/part-0.parquet`` up to date with the chat partitions, their
     hours and days taken in `tz` (None: the zone of the last sync, else the roll-ups'
-    own; neither known: nothing is built, None back), and the broadcast spans with them.
-    Returns the roll-ups' row count."""
+    own; neither known: nothing is built, None back), and the broadcast spans and the
+    chatter days (warehouse/tiers.py) with them. Returns the roll-ups' row count."""
     lake = root if isinstance(root, Lake) else Lake(str(root))
     if tz is None:
         doc = side_tables.read_doc(SPEC, lake)
@@ -129,6 +129,7 @@ def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -
         log.info("rollups not built: the lake's zone is not known yet (no sync recorded it)")
         return None
     side_tables.build(SPANS, lake, full)  # instants and partition days: no zone of its own
+    side_tables.build(tiers.SPEC, lake, full)  # partition days: no zone of its own
     return side_tables.build(SPEC, lake, full, tz)
 
 

@@ -1,6 +1,7 @@
 """Side tables: small summaries of the chat partitions that answer some questions from one
-file instead of every day of chat — the users side table (warehouse/users_index.py) and
-the activity roll-ups (warehouse/rollups.py). This module holds what they share: the
+file instead of every day of chat — the users side table (warehouse/users_index.py),
+the activity roll-ups and broadcast spans (warehouse/rollups.py) and the chatter days
+(warehouse/tiers.py). This module holds what they share: the
 fingerprint that says whether a side table still describes the partitions, and the
 incremental build.
 

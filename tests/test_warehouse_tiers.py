@@ -1,0 +1,168 @@
+"""The chatter days (warehouse/tiers.py): tier_split gives the chat scan's answers with
+them, on both fixture lakes and for every filter; its counts and names are those of plain
+Python over the rows; a stale, type-filtered, live or unreadable table is never used; the
+reader lets channels go beyond its cap; the sync and forget-user keep the table fresh."""
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import warehouse
+from tests.lakefixture import build_fixture_lake
+from tests.lakefixture_rich import build_rich_lake
+from tests.test_warehouse_rollups import KST, _filters, _pair, _rewrite_day
+from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
+from warehouse import rollups, tiers
+from warehouse.lake import Lake
+
+pytestmark = pytest.mark.integration
+
+
+def _assert_same(fast, scan, facts) -> int:
+    rows = 0
+    for filt in _filters(facts):
+        got, want = warehouse.tier_split(fast, **filt), warehouse.tier_split(scan, **filt)
+        assert got.equals(want), (filt, got.to_dicts(), want.to_dicts())
+        rows += want.height
+    return rows
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_same_answers_with_and_without_chatter_days(tmp_path, build):
+    facts, fast, scan = _pair(tmp_path, build)
+    assert fast.tiers() is not None and scan.tiers() is None
+    assert _assert_same(fast, scan, facts) > 20  # real answers, not empty frames
+
+
+def _python_split(rows: list[dict], lo, hi) -> dict:
+    """{(channel_id, tier label): (channel_name, chatters, messages)} by plain Python."""
+    best, sent, last = {}, defaultdict(int), {}
+    for r in rows:
+        if not (lo <= r["day"] <= hi) or r["user_id"] in (None, "anonymous", "SYSTEM_MESSAGE"):
+            continue
+        key = (r["channel_id"], r["user_id"])
+        tier = r["subscription_tier"] if (r["subscription_tier"] or 0) > 0 else 1 if (r["subscription_month"] or 0) > 0 else 0
+        best[key] = max(best.get(key, 0), tier)
+        sent[key] += 1
+        if r["channel_name"] is not None and r["chat_time"] >= last.get(r["channel_id"], (r["chat_time"], None))[0]:
+            last[r["channel_id"]] = (r["chat_time"], r["channel_name"])
+    out: dict = {}
+    for (cid, user), tier in best.items():
+        label = "none" if tier == 0 else f"tier {tier}"
+        name, n, m = out.get((cid, label), (last.get(cid, (None, None))[1], 0, 0))
+        out[cid, label] = (name, n + 1, m + sent[cid, user])
+    return out
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_tier_split_equals_plain_python(tmp_path, build):
+    facts = build(tmp_path)
+    rollups.build_rollups(str(tmp_path), "Asia/Seoul")
+    wh = warehouse.open(str(tmp_path))
+    assert wh.tiers() is not None
+    days = sorted({r["day"] for r in facts["rows"]})
+    for lo, hi in ((days[0], days[-1]), (days[1], days[1]), (days[0], days[len(days) // 2])):
+        got = warehouse.tier_split(wh, start=lo, end=hi)
+        assert {(c, t): (name, n, m) for c, name, t, n, m in got.iter_rows()} == _python_split(facts["rows"], lo, hi)
+        assert got.select("channel_id", "tier").rows() == sorted(got.select("channel_id", "tier").rows(),
+                                                                 key=lambda k: (k[0], k[1] != "none", k[1]))
+
+
+def test_layout_sorted_one_name_per_channel_day(tmp_path):
+    facts = build_rich_lake(tmp_path)
+    rollups.build_rollups(str(tmp_path), "Asia/Seoul")
+    table = pq.read_table(tmp_path / "chatter_days" / "part-0.parquet")
+    assert table.schema.remove_metadata().equals(tiers.SCHEMA)
+    keys = list(zip(*(table.column(c).to_pylist() for c in ("channel_id", "day", "user_id")), strict=True))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    chatters = [r for r in facts["rows"] if r["user_id"] not in (None, "anonymous", "SYSTEM_MESSAGE")]
+    assert sum(table.column("messages").to_pylist()) == len(chatters)
+    names = defaultdict(set)
+    for cid, day, name in zip(*(table.column(c).to_pylist() for c in ("channel_id", "day", "channel_name")),
+                              strict=True):
+        names[cid, day].add(name)
+    assert names and all(len(v) == 1 for v in names.values())
+
+
+def test_stale_type_filtered_or_live_tables_are_not_used(tmp_path):
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake)
+    day = facts["days"][1]
+    for root in (tmp_path / "rolled", tmp_path / "scan"):  # behind the table's back
+        _rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
+    assert fast.tiers() is None
+    assert _assert_same(fast, scan, facts) > 0
+    rollups.build_rollups(str(tmp_path / "rolled"))
+    assert fast.tiers() is not None
+    assert _assert_same(fast, scan, facts) > 0
+    for kw in ({"types": ["chat"]}, {"types": ["donation", "chat"]}):
+        typed, typed_scan = warehouse.open(str(tmp_path / "rolled"), **kw), warehouse.open(str(tmp_path / "scan"), **kw)
+        assert typed.tiers() is None
+        assert _assert_same(typed, typed_scan, facts) > 0
+
+
+def test_reader_cap_lets_channels_go(tmp_path, monkeypatch):
+    facts, fast, scan = _pair(tmp_path, build_rich_lake)
+    monkeypatch.setattr(tiers, "CACHE_ROWS", 1)  # one channel held at a time
+    reader = fast.tiers()
+    assert _assert_same(fast, scan, facts) > 0
+    assert len(reader._held) == 1
+    monkeypatch.setattr(tiers, "CACHE_ROWS", 10**9)
+    assert _assert_same(fast, scan, facts) > 0
+    assert len(reader._held) == len(facts["channel_ids"])
+
+
+def test_unreadable_chatter_days_are_reported_once(tmp_path, caplog):
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake)
+    file = tmp_path / "rolled" / "chatter_days" / "part-0.parquet"
+    meta = pq.read_metadata(file).metadata
+    pq.write_table(pa.table({"channel_id": ["x"], "day": ["not a day"]}).replace_schema_metadata(meta), file)
+    fresh = warehouse.open(str(tmp_path / "rolled"))
+    assert _assert_same(fresh, scan, facts) > 0
+    assert caplog.text.count("chatter days side table") == 1  # once, not once per call
+    assert fresh.tiers() is None
+
+
+def test_chatter_days_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixture
+    root = s3_lake[0]
+    facts = build_fixture_lake(root)
+    build_fixture_lake(tmp_path)
+    rollups.build_rollups(root, "Asia/Seoul")
+    fast, scan = warehouse.open(root), warehouse.open(str(tmp_path))
+    assert fast.tiers() is not None
+    assert _assert_same(fast, scan, facts) > 0
+
+
+def test_sync_forget_user_and_live_rows(pg, tmp_path):
+    """The sync and forget-user keep the table fresh; with live rows the chat is scanned
+    (the overlay's days are not in the table) and the answer counts them."""
+    from tests.test_warehouse_sync import _delete_one_add_one_late, _history, _insert
+    from warehouse import privacy
+    from warehouse.sync import sync
+    root = str(tmp_path / "lake")
+    _insert(pg, _history())
+    sync(pg, root)
+    wh = warehouse.open(root)
+    assert wh.tiers() is not None
+    _delete_one_add_one_late(pg)
+    sync(pg, root)
+    assert wh.tiers() is not None
+    report = privacy.forget_user(pg, root, "u3")
+    assert report.lake_rows_removed > 0 and wh.tiers() is not None
+    shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("chatter_days"))
+    scan = warehouse.open(str(tmp_path / "scan"))
+    assert scan.tiers() is None
+    assert warehouse.tier_split(wh).equals(warehouse.tier_split(scan))
+    assert "u3" not in pq.read_table(Lake(root).part_path(tiers.CHATTER_DAYS)).column("user_id").to_pylist()
+    before = warehouse.tier_split(wh)["chatters"].sum()
+    now = datetime.now(KST).replace(microsecond=0)
+    _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": f"new{m}", "month": 3}
+                 for m in range(4)], old=False)
+    with warehouse.open(root, live=True) as live:
+        assert live.overlay_days() and live.tiers() is None
+        got = warehouse.tier_split(live)
+        assert got["chatters"].sum() == before + 4
