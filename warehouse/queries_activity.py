@@ -98,8 +98,8 @@ def tier_split(wh: Warehouse, channels: list[str] | None = None, start: date | N
     """Chatters and their messages by subscription tier: [channel_id, channel_name, tier,
     chatters, messages], tier in "none", "tier 1", "tier 2" (a higher tier shows as
     "tier N"). Each chatter counts once per channel, at the highest tier seen on their
-    lines in the period (a month > 0 without a tier counts as tier 1); channel_name is
-    the name on the period's last chatter line. Sorted by channel_id and tier.
+    lines in the period (a month > 0 without a tier counts as tier 1). Sorted by
+    channel_id and tier.
 
     >>> tier_split(wh, ["a1b2..."])
     """
@@ -116,7 +116,7 @@ def tier_split(wh: Warehouse, channels: list[str] | None = None, start: date | N
                             WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END) AS t
             FROM f WHERE is_chatter(user_id) GROUP BY channel_id, user_id),
         n AS (SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name
-              FROM f WHERE is_chatter(user_id) GROUP BY channel_id)
+              FROM f GROUP BY channel_id)
         SELECT u.channel_id, n.channel_name,
                CASE WHEN t = 0 THEN 'none' ELSE 'tier ' || t END AS tier,
                count(*) AS chatters, sum(messages)::BIGINT AS messages

@@ -23,14 +23,14 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from warehouse import rollups, side_tables, tiers, users_index
+from warehouse import rollups, side_tables, users_index
 from warehouse.lake import PART, Lake
 from warehouse.queries import Warehouse
 from warehouse.tables import CHAT, TABLES, Table
 
 log = logging.getLogger(__name__)
 CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS, rollups.ROLLUPS, rollups.BROADCAST_SPANS,
-                               tiers.CHATTER_DAYS)
+                               rollups.CHATTER_DAYS)
 PREVIEW_LIMIT = 100
 MAX_PREVIEW_LIMIT = 10_000
 # How a preview of each table is narrowed to the filter's days when it is not partitioned
@@ -312,6 +312,6 @@ def lake_state(wh: Warehouse) -> dict:
                    for name, t in sorted((state.get("tables", {}) or {}).items()) if name != CHAT.name},
         "users_index_fresh": users_index.is_fresh(lake),
         "rollups_fresh": rollups.is_fresh(lake),
-        "chatter_days_fresh": side_tables.is_fresh(tiers.SPEC, lake),
+        "chatter_days_fresh": side_tables.is_fresh(rollups.CHATTER, lake),
         "raw": state,
     }

@@ -2,7 +2,8 @@
 counts ``activity`` and ``subscriber_ratio`` return, so an hourly or daily question over
 any range reads a few thousand rows held in memory instead of every day of chat; and the
 broadcast spans, so where a broadcast started is a lookup (warehouse.queries' ``broadcasts``
-macro) instead of a scan of its channel's whole history.
+macro) instead of a scan of its channel's whole history; and the chatter days, for the
+tier split.
 
 Layout (part of the lake contract, see warehouse/lake.py)::
 
@@ -21,13 +22,19 @@ Layout (part of the lake contract, see warehouse/lake.py)::
         (``started``, ``ended``) of that broadcast (chat_channel_id) on that day, system
         lines left out. Sorted by channel_id, broadcast, day. A broadcast's span in the
         lake is the min and max over its days.
+    <root>/chatter_days/part-0.parquet
+        One row per (channel_id, day, user_id) of the chat lines of real chatters (user_id
+        not NULL, ``anonymous`` or ``SYSTEM_MESSAGE``): messages (lines) and tier (the
+        highest subscription tier on them; a month > 0 without a tier counts as 1, none as
+        0). Sorted by channel_id, day, user_id; zstd. ``tier_split`` reads it through
+        warehouse/tiers.py.
 
 Freshness follows warehouse/side_tables.py: the roll-ups answer only while the chat
 partitions are exactly those they were built from, for a warehouse in their zone, and
 without a message-type filter; the live overlay's days are scanned and the other days come
 from the roll-ups. The broadcast spans answer under the same rule, on a local lake, the
-overlay's days taken from its own lines. The sync and forget-user rebuild the days they
-rewrote.
+overlay's days taken from its own lines; the chatter days only without live rows. The
+sync and forget-user rebuild the days they rewrote.
 """
 from __future__ import annotations
 
@@ -39,7 +46,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse import side_tables, tiers
+from warehouse import side_tables
 from warehouse.lake import Lake
 from warehouse.tables import UTC_US
 
@@ -108,6 +115,26 @@ SPANS = side_tables.SideTable(
         GROUP BY channel_id, chat_channel_id, day""",
     order="channel_id, broadcast, day")
 BROADCAST_SPANS = SPANS.table
+# Each chatter's lines and highest tier per channel and day, so tier_split (each chatter
+# once, at the highest tier of the period) counts a channel's period from a few thousand
+# rows (warehouse/tiers.py); its channel names come from the roll-ups' day rows.
+CHATTER_SCHEMA = pa.schema([
+    ("channel_id", pa.string()),
+    ("day", pa.date32()),
+    ("user_id", pa.string()),
+    ("messages", pa.int64()),
+    ("tier", pa.int32()),
+])
+CHATTER = side_tables.SideTable(
+    "chatter_days", CHATTER_SCHEMA, b"chzzk.chatter_days", 2,  # 1 (f8d69a7) had a channel_name column
+    aggregate="""
+        SELECT channel_id, day, user_id, count(*)::BIGINT AS messages,
+               max(CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
+                        WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END)::INTEGER AS tier
+        FROM src WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
+        GROUP BY channel_id, day, user_id""",
+    order="channel_id, day, user_id")
+CHATTER_DAYS = CHATTER.table
 # what activity / subscriber_ratio return, in order
 COLUMNS = {
     "activity": ("channel_id", "channel_name", "bucket", "messages", "chatters", "messages_per_chatter"),
@@ -129,7 +156,7 @@ def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -
         log.info("rollups not built: the lake's zone is not known yet (no sync recorded it)")
         return None
     side_tables.build(SPANS, lake, full)  # instants and partition days: no zone of its own
-    side_tables.build(tiers.SPEC, lake, full)  # partition days: no zone of its own
+    side_tables.build(CHATTER, lake, full)  # partition days: no zone of its own
     return side_tables.build(SPEC, lake, full, tz)
 
 

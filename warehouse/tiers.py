@@ -1,23 +1,15 @@
-"""The chatter days: per channel, day and chatter, their lines and highest subscription
-tier, so ``tier_split`` (each chatter once, at the highest tier of the period) reads a
-channel's few thousand rows held in memory instead of every line of the period.
+"""tier_split from the chatter days side table (``<root>/chatter_days/part-0.parquet``,
+its layout in warehouse/rollups.py): per channel, day and chatter, their lines and highest
+subscription tier. Each chatter counts once, at the highest tier of the period, so a
+channel's period is a few thousand rows held in memory instead of every line of it. The
+channel's name (the name on the period's last line) comes from the roll-ups' day rows.
 
-Layout (part of the lake contract, see warehouse/lake.py)::
+Both files answer only while the chat partitions are exactly those they were built from
+(warehouse/side_tables.py), and only for the lake's own lines (no type filter, no live
+rows); otherwise ``tier_split`` scans. The sync and forget-user rebuild them.
 
-    <root>/chatter_days/part-0.parquet
-        One row per (channel_id, day, user_id) of the chat lines of real chatters (user_id
-        not NULL, ``anonymous`` or ``SYSTEM_MESSAGE``): messages (lines), tier (the
-        highest subscription tier on them; a month > 0 without a tier counts as 1, none as
-        0) and channel_name (the name on the channel's last chatter line of that day, the
-        same on all of the day's rows). Sorted by channel_id, day, user_id; zstd.
-
-Freshness follows warehouse/side_tables.py: the table answers only while the chat
-partitions are exactly those it was built from, and only for the lake's own lines (no type
-filter, no live rows); otherwise ``tier_split`` scans. The sync and forget-user rebuild the
-days they rewrote (warehouse/rollups.py build_rollups builds it with the roll-ups).
-
-A reader (``Reader``) holds the channels it was asked about, each read once from the file
-(its row groups found by their channel statistics) and kept while the file is unchanged;
+A reader (``Reader``) holds the channels it was asked about, each read once from the files
+(their row groups found by their channel statistics) and kept while the files are unchanged;
 the least recently asked channels are let go beyond CACHE_ROWS rows held.
 """
 from __future__ import annotations
@@ -33,36 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from warehouse import side_tables
+from warehouse import rollups, side_tables
 from warehouse.lake import Lake
 
 log = logging.getLogger(__name__)
-SCHEMA = pa.schema([
-    ("channel_id", pa.string()),
-    ("day", pa.date32()),
-    ("user_id", pa.string()),
-    ("messages", pa.int64()),
-    ("tier", pa.int32()),
-    ("channel_name", pa.string()),
-])
-SPEC = side_tables.SideTable(
-    "chatter_days", SCHEMA, b"chzzk.chatter_days", 1,
-    aggregate="""
-        WITH g AS (
-            SELECT channel_id, day, user_id, count(*)::BIGINT AS messages,
-                   max(CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
-                            WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END)::INTEGER AS tier,
-                   arg_max(channel_name, chat_time) AS name, max(chat_time) FILTER (WHERE channel_name IS NOT NULL) AS named_at
-            FROM src
-            WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
-            GROUP BY channel_id, day, user_id)
-        SELECT channel_id, day, user_id, messages, tier,
-               arg_max(name, named_at) OVER (PARTITION BY channel_id, day) AS channel_name
-        FROM g""",
-    order="channel_id, day, user_id")
-CHATTER_DAYS = SPEC.table
-CACHE_ROWS = 4_000_000  # rows a reader holds (~18 bytes each) before it lets channels go
-_READ = pa.schema([SCHEMA.field(n) for n in ("day", "user_id", "messages", "tier", "channel_name")])
+CACHE_ROWS = 4_000_000  # rows a reader holds (20 bytes each) before it lets channels go
+_READ = pa.schema([rollups.CHATTER_SCHEMA.field(n) for n in ("day", "user_id", "messages", "tier")])
+_NAMES = pa.schema([rollups.SCHEMA.field(n) for n in ("day", "channel_name")])
 _EPOCH = date(1970, 1, 1)
 _OUT = {"channel_id": pl.String, "channel_name": pl.String, "tier": pl.String, "chatters": pl.Int64,
         "messages": pl.Int64}
@@ -71,7 +40,8 @@ _OUT = {"channel_id": pl.String, "channel_name": pl.String, "tier": pl.String, "
 @dataclass
 class _Channel:
     """One channel's rows, sorted by day: day (days since 1970), chatter (a number per
-    user id, this channel's own), tier, messages; and each day's channel name."""
+    user id, this channel's own), tier, messages; and each day's channel name (the
+    name on its last line)."""
     day: np.ndarray
     chatter: np.ndarray
     tier: np.ndarray
@@ -84,8 +54,9 @@ class Reader:
     """A warehouse's in-memory copy of the chatter days of the channels asked about."""
 
     def __init__(self) -> None:
-        self.fresh = side_tables.FreshnessCache(SPEC)
-        self._key: tuple | None = None  # the file the held channels were read from
+        self.fresh = side_tables.FreshnessCache(rollups.CHATTER)
+        self.names_fresh = side_tables.FreshnessCache(rollups.SPEC)
+        self._key: tuple | None = None  # the files the held channels were read from
         self._held: OrderedDict[str, _Channel] = OrderedDict()
         self._rows = 0
         self._all: list[str] | None = None  # every channel in the file, once asked
@@ -94,12 +65,13 @@ class Reader:
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
         """True when the table describes the chat partitions as they are now and its file
         can be read. `hint`: see side_tables.FreshnessCache.fresh."""
-        if not self.fresh.fresh(lake, hint):
+        if not (self.fresh.fresh(lake, hint) and self.names_fresh.fresh(lake, hint)):
             return False
-        if self.fresh.key != self._key:
+        key = (self.fresh.key, self.names_fresh.key)
+        if key != self._key:
             self._held.clear()
-            self._rows, self._all, self._key = 0, None, self.fresh.key
-        return self.fresh.key != self._bad
+            self._rows, self._all, self._key = 0, None, key
+        return key != self._bad
 
     def split(self, lake: Lake, channels: list[str] | None, start: date | None,
               end: date | None) -> pl.DataFrame | None:
@@ -109,8 +81,8 @@ class Reader:
             chosen = known if channels is None else sorted(set(channels).intersection(known))
             held = [(ch, self._channel(lake, ch)) for ch in chosen]
         except (OSError, ValueError, KeyError, pa.ArrowException):
-            log.warning("chatter days side table %s unreadable: the chat is scanned instead",
-                        side_tables.path(SPEC, lake), exc_info=True)
+            log.warning("chatter days side table %s or roll-ups %s unreadable: the chat is scanned instead",
+                        side_tables.path(rollups.CHATTER, lake), side_tables.path(rollups.SPEC, lake), exc_info=True)
             self._bad = self._key
             return None
         lo = -(1 << 30) if start is None else (start - _EPOCH).days
@@ -123,7 +95,7 @@ class Reader:
     def _channels(self, lake: Lake) -> list[str]:
         """Every channel in the file, sorted."""
         if self._all is None:
-            with lake.fs.open_input_file(side_tables.path(SPEC, lake)) as f:
+            with lake.fs.open_input_file(side_tables.path(rollups.CHATTER, lake)) as f:
                 ids = pq.read_table(f, columns=["channel_id"]).column(0)
             self._all = sorted(v for v in pc.unique(ids).to_pylist() if v is not None)
         return self._all
@@ -132,10 +104,12 @@ class Reader:
         if ch in self._held:
             self._held.move_to_end(ch)
             return self._held[ch]
-        with lake.fs.open_input_file(side_tables.path(SPEC, lake)) as f:
-            # the file is sorted by channel: the row groups' statistics leave out the others
+        # both files are sorted by channel: the row groups' statistics leave out the others
+        with lake.fs.open_input_file(side_tables.path(rollups.CHATTER, lake)) as f:
             table = pq.read_table(f, columns=_READ.names, filters=[("channel_id", "=", ch)])
-        c = _load(table.cast(_READ))
+        with lake.fs.open_input_file(side_tables.path(rollups.SPEC, lake)) as f:
+            names = pq.read_table(f, columns=_NAMES.names, filters=[("channel_id", "=", ch), ("grain", "=", "day")])
+        c = _load(table.cast(_READ), names.cast(_NAMES))
         self._held[ch] = c
         self._rows += len(c.day)
         while self._rows > CACHE_ROWS and len(self._held) > 1:
@@ -144,14 +118,13 @@ class Reader:
         return c
 
 
-def _load(table: pa.Table) -> _Channel:
-    """A channel's rows as arrays (sorted by day, as in the file). Pure."""
-    frame = pl.from_arrow(table)
-    day = frame["day"].cast(pl.Int32).to_numpy()
-    chatter = frame["user_id"].rank("dense").cast(pl.Int32).to_numpy()
-    firsts = frame.group_by("day", maintain_order=True).agg(pl.col("channel_name").first())
-    return _Channel(day, chatter, frame["tier"].to_numpy(), frame["messages"].to_numpy(),
-                    firsts["channel_name"].to_list(), firsts["day"].cast(pl.Int32).to_numpy())
+def _load(table: pa.Table, names: pa.Table) -> _Channel:
+    """A channel's chatter days as arrays (sorted by day, as in the file) and its roll-ups'
+    day names. Pure."""
+    frame, named = pl.from_arrow(table), pl.from_arrow(names).sort("day")
+    return _Channel(frame["day"].cast(pl.Int32).to_numpy(), frame["user_id"].rank("dense").cast(pl.Int32).to_numpy(),
+                    frame["tier"].to_numpy(), frame["messages"].to_numpy(), named["channel_name"].to_list(),
+                    named["day"].cast(pl.Int32).to_numpy())
 
 
 def _split(ch: str, c: _Channel, lo: int, hi: int) -> list[tuple]:
@@ -169,7 +142,7 @@ def _split(ch: str, c: _Channel, lo: int, hi: int) -> list[tuple]:
     chatters = np.bincount(tinv, minlength=len(tiers))
     messages = np.zeros(len(tiers), np.int64)
     np.add.at(messages, tinv, sent)
-    # the name on the period's last named chatter line: the last named day's
+    # the name on the period's last line (arg_max skips NULL names): the last named day's
     d0, d1 = np.searchsorted(c.name_days, lo, "left"), np.searchsorted(c.name_days, hi, "right")
     name = next((n for n in reversed(c.names[d0:d1]) if n is not None), None)
     return [(ch, name, "none" if t == 0 else f"tier {t}", int(n), int(m))
