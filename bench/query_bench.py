@@ -171,6 +171,7 @@ def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = 
 
 
 USER_QUESTIONS = ("search_users", "user_messages")
+CHATTER_QUESTIONS = ("tier_split_1ch_7d",)
 ROLLUP_QUESTIONS = ("activity_hour_1ch_7d", "activity_day_1ch_7d", "subscriber_ratio_1ch_7d", "activity_day_all")
 
 
@@ -179,9 +180,11 @@ def some(lake: str, names: tuple[str, ...], reps: int = 20) -> dict:
     without a side table, by moving its file aside, then with it)."""
     import warehouse as wmod
     wh = wmod.open(lake)
-    out = {"users_index": wh.has_users_index(), "rollups": wh.rollups() is not None}
+    out = {"users_index": wh.has_users_index(), "rollups": wh.rollups() is not None,
+           "chatter_days": wh.tiers() is not None}
     out.update(_time_cases(_cases(wh, wmod, _pick(wh, wmod)), names, reps,
-                           f" (users index: {out['users_index']}, rollups: {out['rollups']})"))
+                           f" (users index: {out['users_index']}, rollups: {out['rollups']},"
+                           f" chatter days: {out['chatter_days']})"))
     wh.close()
     return out
 

@@ -101,12 +101,16 @@ def side_table_step(lake: str, reps: int, path: Path, names: tuple[str, ...], bu
 
 
 def side_table_steps(lake: str, reps: int) -> dict:
-    """side_table_step for the users side table and for the activity roll-ups."""
+    """side_table_step for the users side table, the chatter days and the activity roll-ups
+    (whose full build also makes the broadcast spans and the chatter days)."""
     from warehouse import rollups, side_tables, users_index
     from warehouse.lake import Lake
     return {
         "users": side_table_step(lake, reps, Path(users_index.index_path(Lake(lake))), query_bench.USER_QUESTIONS,
                                  lambda: users_index.build_users_index(lake, full=True)),
+        "chatter_days": side_table_step(lake, reps, Path(side_tables.path(rollups.CHATTER, Lake(lake))),
+                                        query_bench.CHATTER_QUESTIONS,
+                                        lambda: side_tables.build(rollups.CHATTER, lake, full=True)),
         "rollups": side_table_step(lake, reps, Path(side_tables.path(rollups.SPEC, Lake(lake))),
                                    query_bench.ROLLUP_QUESTIONS, lambda: rollups.build_rollups(lake, full=True)),
     }

@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
             "in the sync's snapshot (1: one after another)."),
     Setting("LIVE_MAX_DAYS", "14", "Most days the dashboard's \"today's data\" (a live Warehouse) reads whole from "
             "PostgreSQL; more days not yet synced and it shows the lake alone, saying why (0: no limit)."),
+    Setting("LIVE_MAX_ROWS", "1000000", "Most rows the dashboard's \"today's data\" holds in memory (~1.4 KB each, the raw frame most of it); "
+            "more rows in the days not yet synced and it shows the lake alone, saying why (0: no limit)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
     Setting("SPOOL_DIR", None, "Local spool of collected records not yet stored in PostgreSQL. Default: DATA_DIR/spool."),
     Setting("S3_ENDPOINT_URL", None, "S3-compatible endpoint for an s3:// WAREHOUSE_DIR (MinIO, moto...); "

@@ -243,6 +243,36 @@ def test_a_lake_too_far_behind_is_refused_with_a_reason(lakes, monkeypatch):
         assert wh.live_info["error"] is None and len(wh.live_info["days"]) == 4
 
 
+def test_more_rows_than_live_max_rows_are_refused_midway(lakes, monkeypatch):
+    """More rows waiting than LIVE_MAX_ROWS: the read stops once past the cap (the day's
+    COPY drained, the connection sound), the lake answers alone, the reason names the cap
+    and the sync to run; under the cap the overlay is read as before."""
+    synced, before, _ = lakes
+    with warehouse.open(synced, live=True) as wh:
+        rows = wh.live_info["rows"]
+    assert rows > 2
+    reads = []
+    real = live._with_day
+    monkeypatch.setattr(live, "_with_day", lambda data, day, budget=None: reads.append(budget) or real(data, day, budget))
+    monkeypatch.setenv("LIVE_MAX_ROWS", str(rows - 1))
+    with warehouse.open(synced, live=True) as wh:
+        info = wh.live_info
+        assert info["days"] == [] and info["rows"] == 0 and wh.overlay_days() == set()
+        assert info["error"].startswith(f"PostgreSQL holds more than LIVE_MAX_ROWS={rows - 1} rows in the 4 day(s)")
+        assert "python -m warehouse sync" in info["error"]
+        _assert_same(_answers(wh), before)
+    assert reads[0] == rows - 1 and all(b is not None and b < rows for b in reads)
+    reads.clear()
+    monkeypatch.setenv("LIVE_MAX_ROWS", "1")  # the first day alone passes it: nothing after it is read
+    with warehouse.open(synced, live=True) as wh:
+        assert wh.live_info["error"] and "LIVE_MAX_ROWS=1 " in wh.live_info["error"]
+    assert reads == [1]
+    for cap in (str(rows), "0"):  # at the cap, and no cap
+        monkeypatch.setenv("LIVE_MAX_ROWS", cap)
+        with warehouse.open(synced, live=True) as wh:
+            assert wh.live_info["error"] is None and wh.live_info["rows"] == rows
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize("message, secret", [
     ("connection to postgresql://bob:hunter2@db:5432/x failed", "hunter2"),

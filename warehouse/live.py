@@ -66,7 +66,7 @@ def check_types(types: Iterable[str] | None) -> tuple[str, ...] | None:
 
 
 class TooManyDays(Exception):
-    """More days to read than LIVE_MAX_DAYS allows."""
+    """More days to read than LIVE_MAX_DAYS allows, or more rows than LIVE_MAX_ROWS."""
 
 
 def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
@@ -91,7 +91,16 @@ def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
                               "run `python -m warehouse sync`")
         archived = sync.archived_days(state)
         opted_out = sync.opted_out_users(conn) if archived & set(days) else set()
-        parts = [_with_day(sync.day_rows(conn, lake, CHAT, day, tz, archived, opted_out), day) for day in days]
+        budget = settings.get_int("LIVE_MAX_ROWS")
+        parts, held = [], 0
+        for day in days:  # read as streamed: past the budget the read stops, not after it
+            parts.append(_with_day(sync.day_rows(conn, lake, CHAT, day, tz, archived, opted_out), day,
+                                   budget - held if budget > 0 else None))
+            held += parts[-1].num_rows
+            if 0 < budget < held:
+                raise TooManyDays(f"PostgreSQL holds more than LIVE_MAX_ROWS={budget} rows in the {len(days)} "
+                                  f"day(s) the lake has not synced ({days[0]} .. {days[-1]}); showing the "
+                                  "lake's data only: run `python -m warehouse sync`")
         channels = None
         if CHANNELS.name not in missing:
             channels = pa.Table.from_batches(list(extract.stream(conn, CHANNELS)), schema=CHANNELS_SCHEMA)
@@ -105,8 +114,22 @@ def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
     return overlay
 
 
-def _with_day(data: pa.Table | Iterable[pa.RecordBatch], day: date) -> pa.Table:
-    table = data if isinstance(data, pa.Table) else pa.Table.from_batches(list(data), schema=CHAT_SCHEMA)
+def _with_day(data: pa.Table | Iterable[pa.RecordBatch], day: date, budget: int | None = None) -> pa.Table:
+    """The day's rows with a `day` column; batches are taken only until they pass `budget`
+    rows (None: all), so the caller sees the overflow without the whole day in memory."""
+    if isinstance(data, pa.Table):
+        table = data
+    else:
+        batches, held = [], 0
+        for batch in data:
+            batches.append(batch)
+            held += batch.num_rows
+            if budget is not None and held > budget:
+                close = getattr(data, "close", None)
+                if close is not None:
+                    close()  # the extraction drains its COPY, so the connection stays sound
+                break
+        table = pa.Table.from_batches(batches, schema=CHAT_SCHEMA)
     table = table.cast(CHAT_SCHEMA)
     return table.append_column("day", pa.repeat(pa.scalar(day, pa.date32()), table.num_rows))
 
