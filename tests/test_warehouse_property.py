@@ -135,6 +135,8 @@ def _assert_rollups_equal_the_scan(root: str) -> None:
         assert rolled.rollups() is not None and scan.rollups() is None
         assert rolled.tiers() is not None and scan.tiers() is None
         assert warehouse.tier_split(rolled).equals(warehouse.tier_split(scan))
+        for every in ("day", "week"):
+            assert warehouse.new_vs_returning(rolled, every=every).equals(warehouse.new_vs_returning(scan, every=every))
         for every in ("hour", "day"):
             for fn in (warehouse.activity, warehouse.subscriber_ratio):
                 assert fn(rolled, every=every).equals(fn(scan, every=every)), (fn.__name__, every)

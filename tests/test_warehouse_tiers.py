@@ -1,12 +1,15 @@
-"""The chatter days (warehouse/tiers.py): tier_split gives the chat scan's answers with
-them, on both fixture lakes and for every filter; its counts and names are those of plain
-Python over the rows; a stale, type-filtered, live or unreadable table is never used; the
-reader lets channels go beyond its cap; the sync and forget-user keep the table fresh."""
+"""The chatter days (warehouse/tiers.py): tier_split and new_vs_returning give the chat
+scan's answers with them, on both fixture lakes and for every filter; tier_split's counts
+and names are those of plain Python over the rows; a stale, type-filtered, live or
+unreadable table is never used, nor for new_vs_returning another zone, hours, or a
+midnight a clock change skips; the reader lets channels go beyond its cap; the sync and
+forget-user keep the table fresh."""
 from __future__ import annotations
 
 import shutil
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -29,6 +32,10 @@ def _assert_same(fast, scan, facts) -> int:
         got, want = warehouse.tier_split(fast, **filt), warehouse.tier_split(scan, **filt)
         assert got.equals(want), (filt, got.to_dicts(), want.to_dicts())
         rows += want.height
+        for every in ("day", "week", "month", "hour"):
+            got, want = (warehouse.new_vs_returning(wh, every=every, **filt) for wh in (fast, scan))
+            assert got.equals(want), (every, filt, got.to_dicts(), want.to_dicts())
+            rows += want.height
     return rows
 
 
@@ -101,6 +108,36 @@ def test_stale_type_filtered_or_live_tables_are_not_used(tmp_path):
         typed, typed_scan = warehouse.open(str(tmp_path / "rolled"), **kw), warehouse.open(str(tmp_path / "scan"), **kw)
         assert typed.tiers() is None
         assert _assert_same(typed, typed_scan, facts) > 0
+
+
+def test_another_zone_or_a_skipped_midnight_scans(tmp_path):
+    """new_vs_returning answers from the chatter days only for days of the partitions' zone,
+    and only when every bucket's local midnight exists: Havana's clocks skip 2026-03-08
+    00:00, so days scan there while weeks and months still come from the table."""
+    from tests.lakefixture import CHANNEL_NAMES, _rows, channel_ids, write_rows
+    facts, fast, _ = _pair(tmp_path, build_fixture_lake)
+    for tz in ("UTC", "America/New_York"):
+        other, other_scan = (warehouse.open(str(tmp_path / n), tz=tz) for n in ("rolled", "scan"))
+        assert not other.days_are_local()
+        for every in ("day", "week", "month"):
+            assert warehouse.new_vs_returning(other, every=every).equals(warehouse.new_vs_returning(other_scan, every=every))
+    havana = ZoneInfo("America/Havana")
+    shift = datetime(2026, 3, 8, 12, tzinfo=havana) - datetime(2026, 9, 2, 12, tzinfo=KST)
+    rows = [dict(r, chat_time=r["chat_time"] + shift) for r in _rows()]
+    rows = [dict(r, day=r["chat_time"].astimezone(havana).date()) for r in rows]
+    for name in ("h_fast", "h_scan"):
+        lake = Lake(str(tmp_path / name))
+        write_rows(lake, rows, channel_ids(), CHANNEL_NAMES, [1, 2, 3])
+        lake.write_state({"timezone": "America/Havana"})
+    rollups.build_rollups(str(tmp_path / "h_fast"))
+    fast, scan = (warehouse.open(str(tmp_path / n), tz="America/Havana") for n in ("h_fast", "h_scan"))
+    assert fast.days_are_local() and fast.tiers() is not None and date(2026, 3, 8) in {r["day"] for r in rows}
+    lake = Lake(str(tmp_path / "h_fast"))
+    assert fast.tiers().new_vs_returning(lake, None, None, None, "day", "America/Havana") is None
+    assert fast.tiers().new_vs_returning(lake, None, None, None, "week", "America/Havana") is not None
+    for every in ("day", "week", "month"):
+        got, want = warehouse.new_vs_returning(fast, every=every), warehouse.new_vs_returning(scan, every=every)
+        assert got.height > 0 and got.equals(want), every
 
 
 def test_reader_cap_lets_channels_go(tmp_path, monkeypatch):

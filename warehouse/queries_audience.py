@@ -12,6 +12,7 @@ from datetime import date
 
 import polars as pl
 
+from warehouse.lake import Lake
 from warehouse.queries import _FIRST_DAY, Warehouse, _check_bucket, _filter_params
 
 BUCKETS = ("hour", "day", "week", "month")
@@ -87,6 +88,13 @@ def new_vs_returning(wh: Warehouse, channels: list[str] | None = None, start: da
     >>> new_vs_returning(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30), every="week")
     """
     every = _check_bucket(every, BUCKETS)
+    # days, weeks and months of the partitions' zone: from the chatter days held in memory
+    # (warehouse/tiers.py), each chatter's first day among them
+    reader = wh.tiers() if every != "hour" and wh.days_are_local() else None
+    if reader is not None:
+        got = reader.new_vs_returning(Lake(wh.root), channels, start, end, every, wh.tz)
+        if got is not None:
+            return got
     d0, d1, all_ch, chs = _filter_params(channels, start, end)
     # a chatter's first line: from the users side table when it describes `chat` (one row
     # per user, channel and day, with first_seen), else from every line up to `end`

@@ -1,8 +1,10 @@
-"""tier_split from the chatter days side table (``<root>/chatter_days/part-0.parquet``,
+"""tier_split and new_vs_returning from the chatter days side table (``<root>/chatter_days/part-0.parquet``,
 its layout in warehouse/rollups.py): per channel, day and chatter, their lines and highest
 subscription tier. Each chatter counts once, at the highest tier of the period, so a
 channel's period is a few thousand rows held in memory instead of every line of it. The
 channel's name (the name on the period's last line) comes from the roll-ups' day rows.
+new_vs_returning takes each chatter's first day in the channel from the same rows, for
+buckets of days, weeks and months of the zone the partitions are cut in.
 
 Both files answer only while the chat partitions are exactly those they were built from
 (warehouse/side_tables.py), and only for the lake's own lines (no type filter, no live
@@ -33,6 +35,7 @@ CACHE_ROWS = 4_000_000  # rows a reader holds (20 bytes each) before it lets cha
 _READ = pa.schema([rollups.CHATTER_SCHEMA.field(n) for n in ("day", "user_id", "messages", "tier")])
 _NAMES = pa.schema([rollups.SCHEMA.field(n) for n in ("day", "channel_name")])
 _EPOCH = date(1970, 1, 1)
+_NVR = {"channel_id": pl.String, "bucket": pl.Date, "new_chatters": pl.Int64, "returning_chatters": pl.Int64}
 _OUT = {"channel_id": pl.String, "channel_name": pl.String, "tier": pl.String, "chatters": pl.Int64,
         "messages": pl.Int64}
 
@@ -48,6 +51,7 @@ class _Channel:
     messages: np.ndarray
     names: list[str | None]  # per distinct day, in order
     name_days: np.ndarray
+    first: np.ndarray  # per chatter number: their first day in the channel
 
 
 class Reader:
@@ -75,22 +79,43 @@ class Reader:
 
     def split(self, lake: Lake, channels: list[str] | None, start: date | None,
               end: date | None) -> pl.DataFrame | None:
-        """tier_split's answer; None when the file cannot be read (reported once)."""
+        """tier_split's answer; None when a file cannot be read (reported once)."""
+        held = self._held_channels(lake, channels)
+        if held is None:
+            return None
+        rows: list[tuple] = []
+        for ch, c in held:
+            rows.extend(_split(ch, c, *_days(start, end)))
+        return pl.DataFrame(rows, schema=_OUT, orient="row")
+
+    def new_vs_returning(self, lake: Lake, channels: list[str] | None, start: date | None,
+                         end: date | None, every: str, tz: str) -> pl.DataFrame | None:
+        """new_vs_returning's answer for `every` in day, week or month of the partitions'
+        zone `tz`; None when a file cannot be read (reported once) or a bucket's local
+        midnight does not exist once in `tz` (the caller scans)."""
+        held = self._held_channels(lake, channels)
+        if held is None:
+            return None
+        frames = [_new_vs_returning(ch, c, *_days(start, end), every) for ch, c in held]
+        out = pl.concat(frames) if frames else pl.DataFrame(schema=_NVR)
+        try:
+            bucket = out["bucket"].cast(pl.Datetime("us")).dt.replace_time_zone(tz)
+        except pl.exceptions.ComputeError:  # a midnight skipped or repeated by a clock change
+            return None
+        return out.with_columns(bucket)
+
+    def _held_channels(self, lake: Lake, channels: list[str] | None) -> list[tuple[str, _Channel]] | None:
+        """The channels asked about (all: None), read if need be; None when a file cannot
+        be read (reported once)."""
         try:
             known = self._channels(lake)
             chosen = known if channels is None else sorted(set(channels).intersection(known))
-            held = [(ch, self._channel(lake, ch)) for ch in chosen]
+            return [(ch, self._channel(lake, ch)) for ch in chosen]
         except (OSError, ValueError, KeyError, pa.ArrowException):
             log.warning("chatter days side table %s or roll-ups %s unreadable: the chat is scanned instead",
                         side_tables.path(rollups.CHATTER, lake), side_tables.path(rollups.SPEC, lake), exc_info=True)
             self._bad = self._key
             return None
-        lo = -(1 << 30) if start is None else (start - _EPOCH).days
-        hi = 1 << 30 if end is None else (end - _EPOCH).days
-        rows: list[tuple] = []
-        for ch, c in held:
-            rows.extend(_split(ch, c, lo, hi))
-        return pl.DataFrame(rows, schema=_OUT, orient="row")
 
     def _channels(self, lake: Lake) -> list[str]:
         """Every channel in the file, sorted."""
@@ -101,6 +126,8 @@ class Reader:
         return self._all
 
     def _channel(self, lake: Lake, ch: str) -> _Channel:
+        """Channel `ch`'s rows, from memory or read now (then the least recently asked
+        channels are let go while more than CACHE_ROWS rows are held)."""
         if ch in self._held:
             self._held.move_to_end(ch)
             return self._held[ch]
@@ -122,9 +149,45 @@ def _load(table: pa.Table, names: pa.Table) -> _Channel:
     """A channel's chatter days as arrays (sorted by day, as in the file) and its roll-ups'
     day names. Pure."""
     frame, named = pl.from_arrow(table), pl.from_arrow(names).sort("day")
-    return _Channel(frame["day"].cast(pl.Int32).to_numpy(), frame["user_id"].rank("dense").cast(pl.Int32).to_numpy(),
-                    frame["tier"].to_numpy(), frame["messages"].to_numpy(), named["channel_name"].to_list(),
-                    named["day"].cast(pl.Int32).to_numpy())
+    day = frame["day"].cast(pl.Int32).to_numpy()
+    chatter = frame["user_id"].rank("dense").cast(pl.Int32).to_numpy()
+    first = np.full(int(chatter.max()) + 1, np.iinfo(np.int32).max, np.int32)
+    np.minimum.at(first, chatter, day)
+    return _Channel(day, chatter, frame["tier"].to_numpy(), frame["messages"].to_numpy(),
+                    named["channel_name"].to_list(), named["day"].cast(pl.Int32).to_numpy(), first)
+
+
+def _days(start: date | None, end: date | None) -> tuple[int, int]:
+    """[start, end] as days since 1970, open ends far out. Pure."""
+    return (-(1 << 30) if start is None else (start - _EPOCH).days,
+            1 << 30 if end is None else (end - _EPOCH).days)
+
+
+def _trunc(days: np.ndarray, every: str) -> np.ndarray:
+    """Days since 1970 truncated to the start of their day, week (Monday) or month. Pure."""
+    if every == "week":
+        return days - (days + 3) % 7  # 1970-01-01 was a Thursday
+    if every == "month":
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int32)
+    return days
+
+
+def _new_vs_returning(ch: str, c: _Channel, lo: int, hi: int, every: str) -> pl.DataFrame:
+    """[channel_id, bucket (a date), new_chatters, returning_chatters] of days lo..hi, by
+    bucket. Pure."""
+    a, b = np.searchsorted(c.day, lo, "left"), np.searchsorted(c.day, hi, "right")
+    if a >= b:
+        return pl.DataFrame(schema=_NVR)
+    day = _trunc(c.day[a:b], every).astype(np.int64)
+    low, span = int(day.min()), int(day.max() - day.min()) + 1
+    pairs = np.unique(c.chatter[a:b].astype(np.int64) * span + (day - low))  # each chatter once a bucket
+    who, bucket = pairs // span, pairs % span + low
+    new = _trunc(c.first[who], every) == bucket
+    buckets, at = np.unique(bucket, return_inverse=True)
+    fresh = np.bincount(at, weights=new, minlength=len(buckets)).astype(np.int64)
+    return pl.DataFrame({"channel_id": [ch] * len(buckets), "bucket": buckets.astype("datetime64[D]"),
+                         "new_chatters": fresh, "returning_chatters": np.bincount(at, minlength=len(buckets)) - fresh},
+                        schema=_NVR)
 
 
 def _split(ch: str, c: _Channel, lo: int, hi: int) -> list[tuple]:
