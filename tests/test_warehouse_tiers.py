@@ -110,6 +110,25 @@ def test_stale_type_filtered_or_live_tables_are_not_used(tmp_path):
         assert _assert_same(typed, typed_scan, facts) > 0
 
 
+def test_a_channel_without_chatters(tmp_path):
+    """A channel whose lines are all anonymous is in the roll-ups but has no chatter days:
+    asked about alone or among all, it gives no rows, as the scan does."""
+    from tests.lakefixture import write_rows
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake)
+    anon = [r for r in facts["rows"] if r["user_id"] == "anonymous"]
+    assert anon
+    quiet = "f" * 32
+    rows = [dict(r, channel_id=quiet, id=10**6 + i) for i, r in enumerate(anon)]
+    for root in ("rolled", "scan"):
+        write_rows(Lake(str(tmp_path / root)), facts["rows"] + rows, [*facts["channel_ids"], quiet],
+                   [*facts["channel_names"].values(), "조용한 채널"], [1, 2, 3, 4])
+    rollups.build_rollups(str(tmp_path / "rolled"))
+    assert fast.tiers() is not None and quiet in fast.tiers()._channels(Lake(str(tmp_path / "rolled")))
+    assert warehouse.tier_split(fast, [quiet]).is_empty()
+    assert warehouse.new_vs_returning(fast, [quiet]).is_empty()
+    assert _assert_same(fast, scan, facts) > 0
+
+
 def test_another_zone_or_a_skipped_midnight_scans(tmp_path):
     """new_vs_returning answers from the chatter days only for days of the partitions' zone,
     and only when every bucket's local midnight exists: Havana's clocks skip 2026-03-08

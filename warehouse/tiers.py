@@ -63,7 +63,7 @@ class Reader:
         self._key: tuple | None = None  # the files the held channels were read from
         self._held: OrderedDict[str, _Channel] = OrderedDict()
         self._rows = 0
-        self._all: list[str] | None = None  # every channel in the file, once asked
+        self._all: list[str] | None = None  # every channel in the lake, once asked
         self._bad: tuple | None = None
 
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
@@ -118,9 +118,10 @@ class Reader:
             return None
 
     def _channels(self, lake: Lake) -> list[str]:
-        """Every channel in the file, sorted."""
+        """Every channel with lines in the lake, sorted: the roll-ups' (tens of thousands of
+        rows, not the chatter days' millions; a channel without chatters has no rows)."""
         if self._all is None:
-            with lake.fs.open_input_file(side_tables.path(rollups.CHATTER, lake)) as f:
+            with lake.fs.open_input_file(side_tables.path(rollups.SPEC, lake)) as f:
                 ids = pq.read_table(f, columns=["channel_id"]).column(0)
             self._all = sorted(v for v in pc.unique(ids).to_pylist() if v is not None)
         return self._all
@@ -151,7 +152,7 @@ def _load(table: pa.Table, names: pa.Table) -> _Channel:
     frame, named = pl.from_arrow(table), pl.from_arrow(names).sort("day")
     day = frame["day"].cast(pl.Int32).to_numpy()
     chatter = frame["user_id"].rank("dense").cast(pl.Int32).to_numpy()
-    first = np.full(int(chatter.max()) + 1, np.iinfo(np.int32).max, np.int32)
+    first = np.full(int(chatter.max(initial=0)) + 1, np.iinfo(np.int32).max, np.int32)
     np.minimum.at(first, chatter, day)
     return _Channel(day, chatter, frame["tier"].to_numpy(), frame["messages"].to_numpy(),
                     named["channel_name"].to_list(), named["day"].cast(pl.Int32).to_numpy(), first)
