@@ -171,7 +171,7 @@ def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = 
 
 
 USER_QUESTIONS = ("search_users", "user_messages")
-CHATTER_QUESTIONS = ("tier_split_1ch_7d",)
+CHATTER_QUESTIONS = ("tier_split_1ch_7d", "new_vs_returning_1ch_7d")
 ROLLUP_QUESTIONS = ("activity_hour_1ch_7d", "activity_day_1ch_7d", "subscriber_ratio_1ch_7d", "activity_day_all")
 
 

@@ -2,8 +2,8 @@
 counts ``activity`` and ``subscriber_ratio`` return, so an hourly or daily question over
 any range reads a few thousand rows held in memory instead of every day of chat; and the
 broadcast spans, so where a broadcast started is a lookup (warehouse.queries' ``broadcasts``
-macro) instead of a scan of its channel's whole history; and the chatter days, for the
-tier split.
+macro) instead of a scan of its channel's whole history; and the chatter days, for
+``tier_split`` and ``new_vs_returning`` (warehouse/tiers.py).
 
 Layout (part of the lake contract, see warehouse/lake.py)::
 
@@ -26,8 +26,7 @@ Layout (part of the lake contract, see warehouse/lake.py)::
         One row per (channel_id, day, user_id) of the chat lines of real chatters (user_id
         not NULL, ``anonymous`` or ``SYSTEM_MESSAGE``): messages (lines) and tier (the
         highest subscription tier on them; a month > 0 without a tier counts as 1, none as
-        0). Sorted by channel_id, day, user_id; zstd. ``tier_split`` reads it through
-        warehouse/tiers.py.
+        0). Sorted by channel_id, day, user_id; zstd. Read through warehouse/tiers.py.
 
 Freshness follows warehouse/side_tables.py: the roll-ups answer only while the chat
 partitions are exactly those they were built from, for a warehouse in their zone, and
@@ -116,8 +115,9 @@ SPANS = side_tables.SideTable(
     order="channel_id, broadcast, day")
 BROADCAST_SPANS = SPANS.table
 # Each chatter's lines and highest tier per channel and day, so tier_split (each chatter
-# once, at the highest tier of the period) counts a channel's period from a few thousand
-# rows (warehouse/tiers.py); its channel names come from the roll-ups' day rows.
+# once, at the highest tier of the period) and new_vs_returning (each chatter's first day)
+# count a channel's period from a few thousand rows (warehouse/tiers.py); tier_split's
+# channel names come from the roll-ups' day rows.
 CHATTER_SCHEMA = pa.schema([
     ("channel_id", pa.string()),
     ("day", pa.date32()),
