@@ -43,7 +43,16 @@ def _assert_same(fast, scan, facts) -> int:
 def test_same_answers_with_and_without_chatter_days(tmp_path, build):
     facts, fast, scan = _pair(tmp_path, build)
     assert fast.tiers() is not None and scan.tiers() is None
+    assert not fast.days_are_local()  # no sync recorded the zone: new_vs_returning scans
     assert _assert_same(fast, scan, facts) > 20  # real answers, not empty frames
+    for root in ("rolled", "scan"):  # as a sync leaves it: the partitions' zone recorded
+        Lake(str(tmp_path / root)).write_state({"timezone": "Asia/Seoul"})
+    fast, scan = (warehouse.open(str(tmp_path / root)) for root in ("rolled", "scan"))
+    assert fast.days_are_local() and fast.tiers() is not None
+    lake = Lake(str(tmp_path / "rolled"))
+    for every in ("day", "week", "month"):  # the chatter days answer these now
+        assert fast.tiers().new_vs_returning(lake, None, None, None, every, "Asia/Seoul").height > 0
+    assert _assert_same(fast, scan, facts) > 20
 
 
 def _python_split(rows: list[dict], lo, hi) -> dict:

@@ -34,6 +34,8 @@ LABELS = {
     "data_desc_daily": ("일별 요약 (날짜·채널별 줄·메시지·채팅 참여자)", "Daily side table (lines, messages, chatters per day and channel)"),
     "data_desc_users": ("사용자 색인 (사용자·채널·날짜·닉네임별 요약)", "Users side table (per user, channel, day, nickname)"),
     "data_desc_broadcast_spans": ("방송별 첫·마지막 채팅 시각 (방송·날짜별)", "Broadcast spans (first and last line per broadcast and day)"),
+    "data_desc_chatter_days": ("채팅 참여자 일별 요약 (채널·날짜·사용자별 줄 수·최고 구독 티어)",
+                               "Chatter days (lines and highest tier per channel, day and chatter)"),
     "data_desc_rollups": ("활동 요약 (채널별 시간·일 단위 메시지·채팅 참여자·구독자)",
                           "Activity roll-ups (messages, chatters, subscribers per channel, hour and day)"),
 }
