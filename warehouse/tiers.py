@@ -1,6 +1,6 @@
-"""tier_split and new_vs_returning from the chatter days side table (``<root>/chatter_days/part-0.parquet``,
-its layout in warehouse/rollups.py): per channel, day and chatter, their lines and highest
-subscription tier. Each chatter counts once, at the highest tier of the period, so a
+"""tier_split and new_vs_returning from the chatter days side table
+(``<root>/chatter_days/part-0.parquet``, its layout in warehouse/rollups.py): per channel,
+day and chatter, their lines and highest subscription tier. Each chatter counts once, at the highest tier of the period, so a
 channel's period is a few thousand rows held in memory instead of every line of it. The
 channel's name (the name on the period's last line) comes from the roll-ups' day rows.
 new_vs_returning takes each chatter's first day in the channel from the same rows, for
@@ -8,7 +8,7 @@ buckets of days, weeks and months of the zone the partitions are cut in.
 
 Both files answer only while the chat partitions are exactly those they were built from
 (warehouse/side_tables.py), and only for the lake's own lines (no type filter, no live
-rows); otherwise ``tier_split`` scans. The sync and forget-user rebuild them.
+rows); otherwise both functions scan the chat. The sync and forget-user rebuild them.
 
 A reader (``Reader``) holds the channels it was asked about, each read once from the files
 (their row groups found by their channel statistics) and kept while the files are unchanged;
@@ -67,8 +67,8 @@ class Reader:
         self._bad: tuple | None = None
 
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
-        """True when the table describes the chat partitions as they are now and its file
-        can be read. `hint`: see side_tables.FreshnessCache.fresh."""
+        """True when the chatter days and the roll-ups describe the chat partitions as they
+        are now and were not found unreadable. `hint`: see side_tables.FreshnessCache.fresh."""
         if not (self.fresh.fresh(lake, hint) and self.names_fresh.fresh(lake, hint)):
             return False
         key = (self.fresh.key, self.names_fresh.key)
