@@ -142,3 +142,4 @@ def _assert_rollups_equal_the_scan(root: str) -> None:
                 assert fn(rolled, every=every).equals(fn(scan, every=every)), (fn.__name__, every)
         assert rolled.broadcast_source() == "spans" and scan.broadcast_source() == "scan"
         assert warehouse.peaks(rolled, limit=50).equals(warehouse.peaks(scan, limit=50))
+        assert warehouse.broadcast_retention(rolled).equals(warehouse.broadcast_retention(scan))

@@ -135,12 +135,22 @@ def broadcast_retention(wh: Warehouse, channels: list[str] | None = None, start:
     >>> broadcast_retention(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30))
     """
     d0, d1, all_ch, chs = _filter_params(channels, start, end)
-    return wh.sql("""
+    if wh.lake_only() and wh.broadcast_source() == "spans":
+        # the spans say on which days the wanted broadcasts and their predecessors have
+        # lines: only those day files are read for their chatters, not the channels' whole
+        # history (the day list is a bound parameter, so DuckDB prunes the other files)
+        days = wh.sql(_RETENTION_DAYS, [all_ch, chs, d0, d1])["day"].to_list()
+        return wh.sql(_RETENTION_IN_DAYS, [all_ch, chs, d0, d1, all_ch, chs, days])
+    return wh.sql(_RETENTION, [all_ch, chs, d0, d1, all_ch, chs])
+
+
+_RETENTION_SEQ = """
         WITH seq AS (
             SELECT channel_id, broadcast, started,
                    lag(broadcast) OVER (PARTITION BY channel_id ORDER BY started, broadcast) AS prev
             FROM broadcasts(?, ?::VARCHAR[])),
-        want AS (SELECT * FROM seq WHERE started::DATE BETWEEN ? AND ?),
+        want AS (SELECT * FROM seq WHERE started::DATE BETWEEN ? AND ?),"""
+_RETENTION = _RETENTION_SEQ + """
         bu AS (SELECT DISTINCT channel_id, chat_channel_id AS broadcast, user_id
                FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', ?, ?::VARCHAR[])
                WHERE is_chatter(user_id) AND chat_channel_id IS NOT NULL),
@@ -159,8 +169,18 @@ def broadcast_retention(wh: Warehouse, channels: list[str] | None = None, start:
         LEFT JOIN cnt c ON c.channel_id = w.channel_id AND c.broadcast = w.broadcast
         LEFT JOIN cnt pc ON pc.channel_id = w.channel_id AND pc.broadcast = w.prev
         LEFT JOIN ret ON ret.channel_id = w.channel_id AND ret.broadcast = w.broadcast
-        ORDER BY w.channel_id, w.started, w.broadcast""",
-                  [all_ch, chs, d0, d1, all_ch, chs])
+        ORDER BY w.channel_id, w.started, w.broadcast"""  # noqa: S608 - constant SQL fragments only
+# the same, the chatters read only from the days of a bound list (every day on which a
+# wanted broadcast or its predecessor has a line: _RETENTION_DAYS, from the spans)
+_RETENTION_IN_DAYS = _RETENTION.replace(
+    "FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', ?, ?::VARCHAR[])",
+    "FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', ?, ?::VARCHAR[]) WHERE list_contains(?::DATE[], day)"
+).replace("WHERE list_contains(?::DATE[], day)\n               WHERE is_chatter", "WHERE list_contains(?::DATE[], day)\n               AND is_chatter")
+_RETENTION_DAYS = _RETENTION_SEQ + """
+        b AS (SELECT channel_id, broadcast FROM want
+              UNION SELECT channel_id, prev FROM want WHERE prev IS NOT NULL)
+        SELECT DISTINCT s.day FROM broadcast_spans s JOIN b USING (channel_id, broadcast) ORDER BY s.day"""  # noqa: S608
+assert _RETENTION_IN_DAYS != _RETENTION and "AND is_chatter" in _RETENTION_IN_DAYS
 
 
 def chatter_cohorts(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
