@@ -108,12 +108,13 @@ def tier_split(wh: Warehouse, channels: list[str] | None = None, start: date | N
         got = reader.split(Lake(wh.root), channels, start, end)
         if got is not None:
             return got
-    return wh.sql("""
+    return wh.sql(_TIER_SPLIT, _filter_params(channels, start, end))
+
+
+_TIER_SPLIT = """
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
         u AS (
-            SELECT channel_id, user_id, count(*) AS messages,
-                   max(CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
-                            WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END) AS t
+            SELECT channel_id, user_id, count(*) AS messages, max(""" + rollups.LINE_TIER + """) AS t
             FROM f WHERE is_chatter(user_id) GROUP BY channel_id, user_id),
         n AS (SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name
               FROM f GROUP BY channel_id)
@@ -121,5 +122,4 @@ def tier_split(wh: Warehouse, channels: list[str] | None = None, start: date | N
                CASE WHEN t = 0 THEN 'none' ELSE 'tier ' || t END AS tier,
                count(*) AS chatters, sum(messages)::BIGINT AS messages
         FROM u JOIN n USING (channel_id)
-        GROUP BY u.channel_id, n.channel_name, t ORDER BY u.channel_id, t""",
-                  _filter_params(channels, start, end))
+        GROUP BY u.channel_id, n.channel_name, t ORDER BY u.channel_id, t"""  # noqa: S608 - constant fragments

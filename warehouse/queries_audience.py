@@ -150,10 +150,11 @@ _RETENTION_SEQ = """
                    lag(broadcast) OVER (PARTITION BY channel_id ORDER BY started, broadcast) AS prev
             FROM broadcasts(?, ?::VARCHAR[])),
         want AS (SELECT * FROM seq WHERE started::DATE BETWEEN ? AND ?),"""
-_RETENTION = _RETENTION_SEQ + """
+# {in_days}: nothing, or the day list of _RETENTION_IN_DAYS (a bound parameter)
+_RETENTION_TEMPLATE = _RETENTION_SEQ + """
         bu AS (SELECT DISTINCT channel_id, chat_channel_id AS broadcast, user_id
                FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', ?, ?::VARCHAR[])
-               WHERE is_chatter(user_id) AND chat_channel_id IS NOT NULL),
+               WHERE is_chatter(user_id) AND chat_channel_id IS NOT NULL{in_days}),
         cnt AS (SELECT channel_id, broadcast, count(*) AS chatters FROM bu GROUP BY ALL),
         ret AS (SELECT w.channel_id, w.broadcast, count(*) AS n
                 FROM want w
@@ -170,17 +171,14 @@ _RETENTION = _RETENTION_SEQ + """
         LEFT JOIN cnt pc ON pc.channel_id = w.channel_id AND pc.broadcast = w.prev
         LEFT JOIN ret ON ret.channel_id = w.channel_id AND ret.broadcast = w.broadcast
         ORDER BY w.channel_id, w.started, w.broadcast"""  # noqa: S608 - constant SQL fragments only
+_RETENTION = _RETENTION_TEMPLATE.replace("{in_days}", "")
 # the same, the chatters read only from the days of a bound list (every day on which a
 # wanted broadcast or its predecessor has a line: _RETENTION_DAYS, from the spans)
-_RETENTION_IN_DAYS = _RETENTION.replace(
-    "FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', ?, ?::VARCHAR[])",
-    "FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', ?, ?::VARCHAR[]) WHERE list_contains(?::DATE[], day)"
-).replace("WHERE list_contains(?::DATE[], day)\n               WHERE is_chatter", "WHERE list_contains(?::DATE[], day)\n               AND is_chatter")
+_RETENTION_IN_DAYS = _RETENTION_TEMPLATE.replace("{in_days}", " AND list_contains(?::DATE[], day)")
 _RETENTION_DAYS = _RETENTION_SEQ + """
         b AS (SELECT channel_id, broadcast FROM want
               UNION SELECT channel_id, prev FROM want WHERE prev IS NOT NULL)
         SELECT DISTINCT s.day FROM broadcast_spans s JOIN b USING (channel_id, broadcast) ORDER BY s.day"""  # noqa: S608
-assert _RETENTION_IN_DAYS != _RETENTION and "AND is_chatter" in _RETENTION_IN_DAYS
 
 
 def chatter_cohorts(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,

@@ -118,6 +118,10 @@ BROADCAST_SPANS = SPANS.table
 # once, at the highest tier of the period) and new_vs_returning (each chatter's first day)
 # count a channel's period from a few thousand rows (warehouse/tiers.py); tier_split's
 # channel names come from the roll-ups' day rows.
+# A line's subscription tier, as tier_split counts it: its tier, 1 for a month > 0 without
+# one, 0 for none (a constant SQL fragment, shared with warehouse/queries_activity.py)
+LINE_TIER = """CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
+                        WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END"""
 CHATTER_SCHEMA = pa.schema([
     ("channel_id", pa.string()),
     ("day", pa.date32()),
@@ -128,11 +132,9 @@ CHATTER_SCHEMA = pa.schema([
 CHATTER = side_tables.SideTable(
     "chatter_days", CHATTER_SCHEMA, b"chzzk.chatter_days", 2,  # 1 (f8d69a7) had a channel_name column
     aggregate="""
-        SELECT channel_id, day, user_id, count(*)::BIGINT AS messages,
-               max(CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
-                        WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END)::INTEGER AS tier
+        SELECT channel_id, day, user_id, count(*)::BIGINT AS messages, max(""" + LINE_TIER + """)::INTEGER AS tier
         FROM src WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
-        GROUP BY channel_id, day, user_id""",
+        GROUP BY channel_id, day, user_id""",  # noqa: S608 - constant fragments
     order="channel_id, day, user_id")
 CHATTER_DAYS = CHATTER.table
 # what activity / subscriber_ratio return, in order

@@ -83,9 +83,10 @@ class Reader:
         held = self._held_channels(lake, channels)
         if held is None:
             return None
+        lo, hi = _days(start, end)
         rows: list[tuple] = []
         for ch, c in held:
-            rows.extend(_split(ch, c, *_days(start, end)))
+            rows.extend(_split(ch, c, lo, hi))
         return pl.DataFrame(rows, schema=_OUT, orient="row")
 
     def new_vs_returning(self, lake: Lake, channels: list[str] | None, start: date | None,
@@ -96,7 +97,8 @@ class Reader:
         held = self._held_channels(lake, channels)
         if held is None:
             return None
-        frames = [_new_vs_returning(ch, c, *_days(start, end), every) for ch, c in held]
+        lo, hi = _days(start, end)
+        frames = [_new_vs_returning(ch, c, lo, hi, every) for ch, c in held]
         out = pl.concat(frames) if frames else pl.DataFrame(schema=_NVR)
         try:
             bucket = out["bucket"].cast(pl.Datetime("us")).dt.replace_time_zone(tz)
