@@ -41,6 +41,9 @@ SETTINGS: tuple[Setting, ...] = (
             "PostgreSQL; more days not yet synced and it shows the lake alone, saying why (0: no limit)."),
     Setting("LIVE_MAX_ROWS", "1000000", "Most rows the dashboard's \"today's data\" holds in memory (~1.4 KB each, the raw frame most of it); "
             "more rows in the days not yet synced and it shows the lake alone, saying why (0: no limit)."),
+    Setting("USER_TAIL_LINES", "1000", "Newest lines per chatter the lake's user tail keeps (warehouse/user_tail.py), "
+            "so a user's last page of lines is one slice of a memory-mapped file (0: no tail; a user's lines are "
+            "then read from the day files holding them)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
     Setting("SPOOL_DIR", None, "Local spool of collected records not yet stored in PostgreSQL. Default: DATA_DIR/spool."),
     Setting("S3_ENDPOINT_URL", None, "S3-compatible endpoint for an s3:// WAREHOUSE_DIR (MinIO, moto...); "

@@ -25,7 +25,7 @@ import pyarrow.dataset as pads
 
 from core import settings
 from warehouse import live as live_data
-from warehouse import rollups, side_tables, tiers, users_index
+from warehouse import rollups, side_tables, tiers, user_tail, users_index
 from warehouse.lake import STATE_PATH, Lake, is_uri
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
@@ -125,6 +125,7 @@ class Warehouse:
         self._users_view: tuple | None = None  # the index file the view was made for
         self._rollups = rollups.Reader()
         self._tiers = tiers.Reader()
+        self._tail = user_tail.Reader()
         self._spans = side_tables.Loaded(rollups.SPANS)
         self._spans_in_use: tuple | None = None  # the spans file the broadcasts macro reads, if any
         self._live_days: pa.Table | None = None  # the overlay's days, for the spans macro
@@ -273,6 +274,17 @@ class Warehouse:
         if not self.lake_only() or not self._tiers.usable(lake, _files_key(lake)):
             return None
         return self._tiers
+
+    def user_tail(self) -> user_tail.Reader | None:
+        """The lake's user tail (warehouse/user_tail.py) when it describes ``chat`` exactly
+        (the partitions as they are now, no type filter, no live rows, a local lake); else
+        None (callers read the chat)."""
+        if self._stale():
+            self.refresh()
+        lake = Lake(self.root)
+        if not self.lake_only() or not self._tail.usable(lake, _files_key(lake)):
+            return None
+        return self._tail
 
     def overlay_days(self) -> set[date]:
         """The days ``chat`` takes from PostgreSQL's live rows instead of the lake."""
@@ -492,8 +504,14 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
 
     >>> user_messages(wh, "7f3c...", limit=50, offset=50)
     """
+    limit, offset = int(limit), int(offset)
+    reader = wh.user_tail() if user_id not in (SYSTEM_USER, ANONYMOUS_USER) and min(limit, offset) >= 0 else None
+    if reader is not None:  # the user's newest lines, memory-mapped (warehouse/user_tail.py)
+        page = reader.page(user_id, channels, start, end, limit, offset, wh.tz)
+        if page is not None:
+            return page
     params = _filter_params(channels, start, end)
-    tail = [user_id, int(limit), int(offset)]
+    tail = [user_id, limit, offset]
     if user_id in (SYSTEM_USER, ANONYMOUS_USER) or not wh.has_users_index():
         return wh.sql(_USER_MESSAGES, params + tail)
     # The side table tells which days hold the user's lines and how many: the newest

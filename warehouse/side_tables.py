@@ -160,7 +160,7 @@ class FreshnessCache:
         and the table file are as at the last full check, and that check is recent, its
         answer stands (a partition changed by hand is seen within RECHECK_SECONDS). None
         (a remote lake): every check is a full one."""
-        key = file_key(lake, path(self.spec, lake))
+        key = file_key(lake, self.path(lake))
         if key is None:
             return False
         now = time.monotonic()
@@ -168,10 +168,18 @@ class FreshnessCache:
         if hint is not None and last is not None and last[:2] == (key, hint) and now - last[2] < RECHECK_SECONDS:
             return last[3]
         if key != self.key:
-            self.key, self.doc = key, read_doc(self.spec, lake)
+            self.key, self.doc = key, self.read_doc(lake)
         answer = self.doc is not None and self.doc["parts"] == _jsonable(chat_fingerprint(lake))
         self._checked = (key, hint, now, answer)
         return answer
+
+    def path(self, lake: Lake) -> str:
+        """The table's file (a table kept in another format overrides this and read_doc)."""
+        return path(self.spec, lake)
+
+    def read_doc(self, lake: Lake) -> dict | None:
+        """The file's build record, None when it has none of this version."""
+        return read_doc(self.spec, lake)
 
 
 class Loaded:
