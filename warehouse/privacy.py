@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import db, settings
-from warehouse import rollups, users_index
+from warehouse import rollups, user_tail, users_index
 from warehouse.lake import Lake
 from warehouse.sync import LOCK_ID
 from warehouse.tables import CHAT, EVENTS
@@ -84,6 +84,7 @@ def scrub_lake(lake: Lake, user_id: str, state: dict) -> tuple[int, int]:
     if rewritten:  # nor may the side tables keep them (only changed days redone)
         users_index.build_users_index(lake)
         rollups.build_rollups(lake)
+        user_tail.build_user_tail(lake)
     return rewritten, removed
 
 

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import db, settings
-from warehouse import extract, extract_arrow, rollups, sync_workers, users_index
+from warehouse import extract, extract_arrow, rollups, sync_workers, user_tail, users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
 
@@ -333,6 +333,7 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
         }
         users_index.build_users_index(lake)  # the side tables follow the partitions just written
         rollups.build_rollups(lake, tz)
+        user_tail.build_user_tail(lake)
         lake.write_state(report.state)  # last: the cursor moves only after every write
     if not days:
         _prune_after_sync(conn, lake, started - OVERLAP, tz, report)
