@@ -62,10 +62,10 @@ def print_report(res: dict) -> None:
         print(f"   target {k:<36}{str(v['value']):>8}  {v['limit']:<8} {v['result']}")
     for name, st in (res.get("side_tables") or {}).items():
         print(f"\n== {name} side table: full build {st['build_seconds']:.2f}s, {st['rows']:,} rows,"
-              f" {st['bytes'] / 2**20:,.1f} MiB; without it (chat scan), p50 / p95 ms:")
+              f" {st['bytes'] / 2**20:,.1f} MiB; without it, p50 / p95 ms:")
         for q_name, r in st["without"].items():
             if isinstance(r, dict) and "p50_ms" in r:
-                print(f"   {q_name:<30}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}")
+                print(f"   {q_name:<30}{_ms(r['p50_ms']):>9}{_ms(r['p95_ms']):>9}")
     q = res["queries"]
     print(f"\n== queries on a {res['lake_rows']:,}-row lake (warm, ms; targets are defined at 10M rows)")
     print(f"   {'question':<30}{'cold':>9}{'p50':>9}{'p95':>9}{'target':>8}  result")
@@ -73,27 +73,36 @@ def print_report(res: dict) -> None:
         if "error" in r:
             print(f"   {name:<30} error: {r['error'][:60]}")
             continue
-        print(f"   {name:<30}{r['cold_ms']:>9.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['target_ms']:>8.0f}  {r['result']}")
+        print(f"   {name:<30}{_ms(r['cold_ms']):>9}{_ms(r['p50_ms']):>9}{_ms(r['p95_ms']):>9}{r['target_ms']:>8.0f}"
+              f"  {r['result']}")
     print("\n== the same questions asked of PostgreSQL (indexes: migrations + (user_id, chat_time))")
     print(f"   {'question':<30}{'lake p50':>10}{'pg p50':>10}{'speed-up':>10}  target >= 10x")
     for name, r in q["speedup"].items():
-        print(f"   {name:<30}{r['lake_p50_ms']:>10.1f}{r['pg_p50_ms']:>10.1f}{r['speedup']:>9.1f}x  {r['result']}")
+        print(f"   {name:<30}{_ms(r['lake_p50_ms']):>10}{_ms(r['pg_p50_ms']):>10}{r['speedup']:>9.1f}x  {r['result']}")
     dashboard_bench.print_report(res["dashboard"], res["lake_rows"])
     print(f"\n   total {res['seconds']}s; JSON: {res['json']}")
 
 
-def side_table_step(lake: str, reps: int, path: Path, names: tuple[str, ...], build) -> dict:
-    """The questions `names` without a side table (its file at `path` moved aside: the
-    chat scan), then a full build of it (`build()`), timed; the query benchmark then runs
-    with it."""
-    aside = path.with_name("moved-aside")
-    if path.exists():  # the sync keeps it fresh: move it away for the "before" figures
-        path.rename(aside)
+def _ms(value: float) -> str:
+    """Milliseconds as printed: one decimal, three below 1 ms."""
+    return f"{value:.1f}" if value >= 1 else f"{value:.3f}"
+
+
+def side_table_step(lake: str, reps: int, path: Path, names: tuple[str, ...], build,
+                    also: tuple[Path, ...] = ()) -> dict:
+    """The questions `names` without a side table (its file at `path`, and the files
+    `also`, moved aside: the chat scan), then a full build of it (`build()`), timed; the
+    query benchmark then runs with it."""
+    moved = []
+    for file in (path, *also):  # the sync keeps them fresh: move them away for the "before" figures
+        if file.exists():
+            file.rename(file.with_name("moved-aside"))
+            moved.append(file)
     try:
         before = query_bench.some(lake, names, reps)
     finally:
-        if aside.exists():
-            aside.rename(path)
+        for file in moved:
+            file.with_name("moved-aside").rename(file)
     t0 = time.perf_counter()
     rows = build()
     seconds = time.perf_counter() - t0
@@ -101,13 +110,17 @@ def side_table_step(lake: str, reps: int, path: Path, names: tuple[str, ...], bu
 
 
 def side_table_steps(lake: str, reps: int) -> dict:
-    """side_table_step for the users side table, the chatter days and the activity roll-ups
+    """side_table_step for the users side table (without the user tail either), the user
+    tail (the users side table in place), the chatter days and the activity roll-ups
     (whose full build also makes the broadcast spans and the chatter days)."""
-    from warehouse import rollups, side_tables, users_index
+    from warehouse import rollups, side_tables, user_tail, users_index
     from warehouse.lake import Lake
+    tail = Path(user_tail.path(Lake(lake)))
     return {
         "users": side_table_step(lake, reps, Path(users_index.index_path(Lake(lake))), query_bench.USER_QUESTIONS,
-                                 lambda: users_index.build_users_index(lake, full=True)),
+                                 lambda: users_index.build_users_index(lake, full=True), also=(tail,)),
+        "user_tail": side_table_step(lake, reps, tail, ("user_messages",),
+                                     lambda: user_tail.build_user_tail(lake, full=True)),
         "chatter_days": side_table_step(lake, reps, Path(side_tables.path(rollups.CHATTER, Lake(lake))),
                                         query_bench.CHATTER_QUESTIONS,
                                         lambda: side_tables.build(rollups.CHATTER, lake, full=True)),
