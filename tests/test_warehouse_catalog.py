@@ -187,6 +187,8 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert (state["first_day"], state["last_day"]) == (min(pg_days).isoformat(), max(pg_days).isoformat())
     assert state["tables"]["events"]["rows"] == 2
     assert state["users_index_fresh"] is True and state["rollups_fresh"] is True and state["chatter_days_fresh"] is True
+    assert state["user_tail_fresh"] is True
+    assert "user_tail" not in set(warehouse.lake_tables(wh)["table"])  # not a Parquet table: not listed
 
     parts = warehouse.table_partitions(wh, "chat")
     assert dict(zip(parts["day"], parts["rows"], strict=True)) == pg_days
@@ -212,7 +214,7 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert (row["rows"], row["state_rows"]) == (pg_days[day] - 1, pg_days[day])
     state = warehouse.lake_state(wh)
     assert state["users_index_fresh"] is False and state["rollups_fresh"] is False
-    assert state["chatter_days_fresh"] is False
+    assert state["chatter_days_fresh"] is False and state["user_tail_fresh"] is False
     wh.close()
 
 

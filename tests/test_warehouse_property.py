@@ -14,12 +14,15 @@ import tempfile
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
+import pyarrow.ipc as ipc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import warehouse
 from warehouse import sync as sync_module
+from warehouse import user_tail
 from warehouse.lake import Lake
 from warehouse.privacy import forget_user
 from warehouse.sync import sync
@@ -108,6 +111,7 @@ def _lake_days(root: str) -> dict:
 @given(history=st.lists(insert, min_size=1, max_size=8), steps=st.lists(op, min_size=1, max_size=14))
 def test_incremental_sync_keeps_lake_equal_to_postgres(pg, monkeypatch, history, steps):
     monkeypatch.setattr(sync_module, "OVERLAP", timedelta(0))
+    monkeypatch.setenv("USER_TAIL_LINES", "2")  # short: pages reach past it, builds drop and take back lines
     with pg.cursor() as cur:
         cur.execute("TRUNCATE stream_chat, stream_chat_tombstone, opt_out_user, events RESTART IDENTITY")
         cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '채널')"
@@ -130,8 +134,14 @@ def test_incremental_sync_keeps_lake_equal_to_postgres(pg, monkeypatch, history,
 def _assert_rollups_equal_the_scan(root: str) -> None:
     """The roll-ups, spans and chatter days every sync brought up to date answer as a scan
     of the partitions."""
-    shutil.copytree(root, root + "-scan", ignore=shutil.ignore_patterns("rollups", "broadcast_spans", "chatter_days"))
+    shutil.copytree(root, root + "-scan",
+                    ignore=shutil.ignore_patterns("rollups", "broadcast_spans", "chatter_days", "user_tail"))
     with warehouse.open(root) as rolled, warehouse.open(root + "-scan") as scan:
+        assert rolled.user_tail() is not None and scan.user_tail() is None
+        for user in scan.sql("SELECT DISTINCT user_id FROM chat WHERE user_id IS NOT NULL").to_series().to_list():
+            for limit, offset in ((1000, 0), (1, 1), (2, 0)):
+                got, want = (warehouse.user_messages(wh, user, limit=limit, offset=offset) for wh in (rolled, scan))
+                assert got.equals(want), (user, limit, offset)
         assert rolled.rollups() is not None and scan.rollups() is None
         assert rolled.tiers() is not None and scan.tiers() is None
         assert warehouse.tier_split(rolled).equals(warehouse.tier_split(scan))
@@ -143,3 +153,7 @@ def _assert_rollups_equal_the_scan(root: str) -> None:
         assert rolled.broadcast_source() == "spans" and scan.broadcast_source() == "scan"
         assert warehouse.peaks(rolled, limit=50).equals(warehouse.peaks(scan, limit=50))
         assert warehouse.broadcast_retention(rolled).equals(warehouse.broadcast_retention(scan))
+    # the tail every sync brought up to date is the one a full build makes
+    user_tail.build_user_tail(root + "-scan", full=True)
+    tails = [ipc.open_file(pa.memory_map(user_tail.path(Lake(r)))).read_all() for r in (root, root + "-scan")]
+    assert tails[0].equals(tails[1])

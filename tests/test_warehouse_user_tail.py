@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -142,6 +143,9 @@ def test_incremental_build_equals_a_full_one(tmp_path, caplog):
     assert "up to date" in caplog.text
     assert user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT + 1) > rows  # another length: rebuilt
     assert json.loads(_read(tmp_path / "a").schema.metadata[user_tail.META_KEY])["lines"] == SHORT + 1
+    Lake(str(tmp_path / "a")).fs.delete_dir(Lake(str(tmp_path / "a")).table_dir(CHAT))  # every day gone
+    assert user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT + 1) == 0
+    assert warehouse.open(str(tmp_path / "a")).user_tail() is not None
 
 
 def test_stale_type_filtered_live_or_disabled_tails_are_not_used(tmp_path, monkeypatch):
@@ -230,9 +234,30 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
     assert report.lake_rows_removed > 0 and wh.user_tail() is not None
     assert "u3" not in _read(root).column("user_id").to_pylist()
     assert warehouse.user_messages(wh, "u3").height == 0
+    lines = warehouse.user_messages(wh, "u2").height
+    assert lines > 0
+
+    def boom(*args):
+        raise OSError("disk full")
+    with pytest.MonkeyPatch.context() as mp:  # the rebuild fails: the tail must not keep u2's lines
+        mp.setattr(user_tail, "_compact", boom)
+        mp.setattr(user_tail, "_take", boom)
+        with pytest.raises(OSError, match="disk full"):
+            privacy.forget_user(pg, root, "u2")
+    assert not Path(user_tail.path(Lake(root))).exists() and wh.user_tail() is None
+    assert warehouse.user_messages(wh, "u2").height == 0
+    assert user_tail.build_user_tail(root) > 0 and wh.user_tail() is not None
     before = warehouse.user_messages(wh, "u1")
     now = datetime.now(KST).replace(microsecond=0)
     _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": "u1"} for m in range(3)], old=False)
     with warehouse.open(root, live=True) as live:
         assert live.overlay_days() and live.user_tail() is None
         assert warehouse.user_messages(live, "u1").height == before.height + 3
+
+
+def test_an_empty_lake_has_an_empty_tail(tmp_path):
+    assert user_tail.build_user_tail(str(tmp_path), lines=SHORT) == 0
+    wh = warehouse.open(str(tmp_path))
+    assert wh.user_tail() is not None
+    page = warehouse.user_messages(wh, "u1")
+    assert page.height == 0 and page.columns == user_tail.COLUMNS

@@ -35,6 +35,10 @@ elsewhere)::
         line per day (warehouse/rollups.py), each chatter's lines and highest tier per
         channel and day (warehouse/tiers.py); warehouse/side_tables.py has the freshness
         rule.
+    <root>/user_tail/part-0.arrow
+        Each chatter's newest USER_TAIL_LINES lines, sorted by user then newest first, as
+        an uncompressed Arrow IPC file (strings as string_view) mapped into memory by
+        readers; kept by the same rule (warehouse/user_tail.py). Local lakes only.
     <root>/_sync/state.json
         Written last by each successful sync: last_sync (ISO UTC), high-water marks
         (sync_started_at, max_id, max_created_at, max_blinded_at; per day table under

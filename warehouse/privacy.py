@@ -84,7 +84,11 @@ def scrub_lake(lake: Lake, user_id: str, state: dict) -> tuple[int, int]:
     if rewritten:  # nor may the side tables keep them (only changed days redone)
         users_index.build_users_index(lake)
         rollups.build_rollups(lake)
-        user_tail.build_user_tail(lake)
+        try:
+            user_tail.build_user_tail(lake)
+        except Exception:
+            user_tail.remove(lake)  # it holds the text of their lines: gone rather than left stale
+            raise
     return rewritten, removed
 
 

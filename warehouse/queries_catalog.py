@@ -23,7 +23,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from warehouse import rollups, side_tables, users_index
+from warehouse import rollups, side_tables, user_tail, users_index
 from warehouse.lake import PART, Lake
 from warehouse.queries import Warehouse
 from warehouse.tables import CHAT, TABLES, Table
@@ -292,8 +292,9 @@ def lake_state(wh: Warehouse) -> dict:
     high-water mark), days (chat days the state counts), rows (their rows), first_day,
     last_day, archived_days (days whose PostgreSQL rows retention dropped: the lake is
     their only copy), tables ({name: {max_id, days, rows}} of the other day tables),
-    users_index_fresh, rollups_fresh and chatter_days_fresh (the side tables match the chat
-    partitions) and raw (the whole file, for anything else).
+    users_index_fresh, rollups_fresh, chatter_days_fresh and user_tail_fresh (the side
+    tables and the user tail match the chat partitions) and raw (the whole file, for
+    anything else).
 
     >>> lake_state(wh)["last_sync"]
     """
@@ -313,5 +314,6 @@ def lake_state(wh: Warehouse) -> dict:
         "users_index_fresh": users_index.is_fresh(lake),
         "rollups_fresh": rollups.is_fresh(lake),
         "chatter_days_fresh": side_tables.is_fresh(rollups.CHATTER, lake),
+        "user_tail_fresh": user_tail.FreshnessCache().fresh(lake),
         "raw": state,
     }

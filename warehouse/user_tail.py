@@ -11,7 +11,8 @@ Layout (part of the lake contract, see warehouse/lake.py)::
         chat_time and id descending. Columns: user_id, day, id, chat_time, channel_id,
         channel_name, nickname, message_type, message, message_status, pay_amount,
         subscription_tier, subscription_month; the strings as string_view. The schema's
-        metadata (key ``chzzk.user_tail``) records {"version", "lines", "rows", "parts"}.
+        metadata (key ``chzzk.user_tail``) records {"version", "lines", "parts"}: the
+        lines kept per chatter and the chat partitions' fingerprint it was built from.
 
 Its size is bounded by the number of chatters times USER_TAIL_LINES, not by the history
 kept. It answers only while the chat partitions are exactly those it was built from (the
@@ -22,8 +23,10 @@ past what the tail holds for the filters asked is read from the chat instead.
 
 The sync and forget-user bring it up to date (``build_user_tail``): the chatters with
 lines on a changed day (before or after the change) have their newest lines taken again
-from the chat; the others keep their rows, copied from the old file. The file is written
-to a temporary name and renamed. USER_TAIL_LINES=0 removes it.
+from the chat (where each one's k-th newest line lies comes from the users side table's
+lines per user and day, so only that day's lines are ranked); the others keep their rows,
+copied from the old file. The file is written to a temporary name and renamed.
+USER_TAIL_LINES=0 removes it.
 """
 from __future__ import annotations
 
@@ -98,7 +101,7 @@ def path(lake: Lake) -> str:
 
 
 def read_doc(lake: Lake) -> dict | None:
-    """The file's build record {"version", "lines", "rows", "parts"}; None when there is no
+    """The file's build record {"version", "lines", "parts"}; None when there is no
     file (or one of another version, or an unreadable one)."""
     file = path(lake)
     if is_uri(lake.root) or not os.path.exists(file):
@@ -131,7 +134,7 @@ def _index(users: pl.Series) -> dict[str, tuple[int, int]]:
     """{user_id: (first row, rows)} of a column sorted by user. Pure."""
     runs = users.rle()
     lens = runs.struct.field("len").to_numpy().astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    starts = np.cumsum(lens) - lens
     return dict(zip(runs.struct.field("value").to_list(), zip(starts.tolist(), lens.tolist(), strict=True),
                     strict=True))
 
@@ -217,12 +220,13 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
         return None
     file = path(lake)
     if k <= 0:
-        if os.path.exists(file):
-            os.remove(file)
-            log.info("user tail removed (USER_TAIL_LINES=%d)", k)
+        remove(lake)
         return None
     users_index.build_users_index(lake)  # its lines per user and day place each user's cut
     current = json.loads(json.dumps(side_tables.chat_fingerprint(lake)))  # before reading
+    if users_index.read_fingerprint(lake) != current:  # a partition changed in between: the cuts would be wrong
+        log.warning("user tail not built: the chat partitions changed while the users side table was built")
+        return None
     doc = None if full else read_doc(lake)
     old = doc["parts"] if doc is not None and doc["lines"] == k else None
     if old is not None and old == current:
@@ -250,7 +254,7 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
             affected = _affected(con, old_table, touched, bool(current))
             taken_file = os.path.join(spill, "taken.arrow")
             with ipc.new_file(taken_file, SCHEMA) as spilled:
-                _take(con, bool(affected), _AFFECTED, k, spilled)
+                _take(con, bool(current) and bool(affected), _AFFECTED, k, spilled)
             with _replacing(file, schema) as writer:
                 rows = _merge(old_table, affected, _open(taken_file), writer)
     finally:
@@ -260,6 +264,15 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
              os.path.getsize(file), "every chatter" if affected is None else f"{len(affected)} chatter(s)",
              len(changed), len(current), time.monotonic() - t0)
     return rows
+
+
+def remove(lake: Lake) -> None:
+    """Delete the lake's user tail, if it has one (USER_TAIL_LINES=0, or a forget-user whose
+    rebuild failed: the file must not keep the forgotten user's lines)."""
+    file = path(lake)
+    if not is_uri(lake.root) and os.path.exists(file):
+        os.remove(file)
+        log.info("user tail %s removed", file)
 
 
 def rows_in(file: str) -> int:
