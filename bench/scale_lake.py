@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -55,7 +56,7 @@ def _ordered(table: pa.Table) -> pa.Table:
 
 
 def scale(src: str, dst: str, times: int, channels: int) -> dict:
-    from warehouse import rollups, users_index
+    from warehouse import rollups, user_tail, users_index
     from warehouse.lake import Lake
     from warehouse.tables import CHANNELS, CHAT
     t0 = time.monotonic()
@@ -89,9 +90,13 @@ def scale(src: str, dst: str, times: int, channels: int) -> dict:
     users = users_index.build_users_index(dst, full=True)
     t2 = time.monotonic()
     rolled = rollups.build_rollups(dst, full=True)
+    t3 = time.monotonic()
+    tail = user_tail.build_user_tail(dst, full=True)
     return {"rows": rows, "days": len(days) * times, "channels_factor": channels, "write_seconds": round(t1 - t0, 1),
             "users_index_rows": users, "users_index_seconds": round(t2 - t1, 1),
-            "rollups_rows": rolled, "rollups_seconds": round(time.monotonic() - t2, 1)}
+            "rollups_rows": rolled, "rollups_seconds": round(t3 - t2, 1),
+            "user_tail_rows": tail, "user_tail_seconds": round(time.monotonic() - t3, 1),
+            "user_tail_bytes": os.path.getsize(user_tail.path(Lake(dst))) if tail is not None else None}
 
 
 def main(argv: list[str] | None = None) -> int:
