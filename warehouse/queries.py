@@ -500,7 +500,8 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
                   limit: int = 1000, offset: int = 0) -> pl.DataFrame:
     """One user's lines, newest first: [chat_time, channel_id, channel_name, nickname,
     message_type, message, message_status, pay_amount, subscription_tier,
-    subscription_month]. Page with limit/offset.
+    subscription_month]. Page with limit/offset. A page the user tail holds is a slice of
+    it (warehouse/user_tail.py); others read the day files holding the user's lines.
 
     >>> user_messages(wh, "7f3c...", limit=50, offset=50)
     """
