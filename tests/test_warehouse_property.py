@@ -139,7 +139,7 @@ def _assert_rollups_equal_the_scan(root: str) -> None:
     with warehouse.open(root) as rolled, warehouse.open(root + "-scan") as scan:
         assert rolled.user_tail() is not None and scan.user_tail() is None
         for user in scan.sql("SELECT DISTINCT user_id FROM chat WHERE user_id IS NOT NULL").to_series().to_list():
-            for limit, offset in ((1000, 0), (1, 1), (2, 0)):
+            for limit, offset in ((1000, 0), (1, 1)):
                 got, want = (warehouse.user_messages(wh, user, limit=limit, offset=offset) for wh in (rolled, scan))
                 assert got.equals(want), (user, limit, offset)
         assert rolled.rollups() is not None and scan.rollups() is None

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
-from tests.test_warehouse_sync import D1, D2, D3, _history, _insert, _pg_counts
+from tests.test_warehouse_sync import D1, D2, D3, _delete_one_add_one_late, _history, _insert, _pg_counts
 from warehouse.lake import Lake
 from warehouse.sync import sync
 from warehouse.tables import CHAT
@@ -78,6 +78,14 @@ def test_sync_to_s3_and_read_back(pg, s3_lake):
         assert lake.read(CHAT, d).equals(first[d]), "a second sync gives the same rows"
     assert sync(pg, root).days == [], "nothing new: nothing rewritten"
     assert _lake_day_counts(root) == expected
+    _delete_one_add_one_late(pg)  # two days change: the side tables keep D3's rows, read from S3
+    assert [d.day for d in sync(pg, root).days] == [D1, D2]
+    with warehouse.open(root) as wh:
+        assert wh.has_users_index() and wh.rollups() is not None
+        lines = wh.sql("SELECT count(*) AS n FROM chat WHERE user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')")["n"][0]
+        assert wh.sql("SELECT sum(messages) AS n FROM users_index")["n"][0] == lines
+        per_day = wh.sql("SELECT day, sum(messages) AS n FROM users_index GROUP BY day ORDER BY day")
+        assert dict(per_day.iter_rows()) == _lake_day_counts(root)  # every line is a chatter's here
 
 
 @pytest.mark.integration

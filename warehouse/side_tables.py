@@ -233,6 +233,14 @@ def _chat_source(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[str]) ->
     con.register("src", dataset)
 
 
+def _file_source(con: duckdb.DuckDBPyConnection, lake: Lake, file: str, name: str) -> None:
+    """Register one Parquet file of the lake as the relation `name`."""
+    if not is_uri(lake.root):
+        con.read_parquet(file).create_view(name)
+    else:
+        con.register(name, pads.dataset(file, filesystem=lake.fs, format="parquet"))
+
+
 def chunks(days: list[str], parts: Fingerprint, cap: int | None = None) -> list[list[str]]:
     """`days` in consecutive runs whose chat files hold at most `cap` (None: CHUNK_BYTES)
     bytes together (a day bigger than that alone). Pure."""
@@ -282,11 +290,10 @@ def build(spec: SideTable, root: str | Lake, full: bool = False, tz: str = "UTC"
         con.execute("SET memory_limit = '" + MEMORY_LIMIT + "'")
         con.execute("SET enable_progress_bar = false")  # logs, not a bar on stdout
         con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
-        kept = spec.schema.empty_table()
-        if old is not None:
-            with lake.fs.open_input_file(path(spec, lake)) as f:
-                kept = pq.read_table(f).cast(spec.schema)
-        con.register("old_table", kept)
+        if old is not None:  # read by DuckDB as it merges: a big table is never held whole in memory
+            _file_source(con, lake, path(spec, lake), "old_table")
+        else:
+            con.register("old_table", spec.schema.empty_table())
         parts = []
         for i, days in enumerate(chunks(changed, current, spec.chunk_bytes)):
             _chat_source(con, lake, days)

@@ -30,8 +30,8 @@ USER_TAIL_LINES=0 removes it.
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
-import heapq
 import json
 import logging
 import os
@@ -45,6 +45,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from core import settings
@@ -250,13 +251,12 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
             with _replacing(file, schema) as writer:
                 rows = _take(con, bool(current), "", k, writer)
         else:
-            old_table = _open(file)
-            affected = _affected(con, old_table, touched, bool(current))
+            affected = _affected(con, file, touched, bool(current))
             taken_file = os.path.join(spill, "taken.arrow")
             with ipc.new_file(taken_file, SCHEMA) as spilled:
                 _take(con, bool(current) and bool(affected), _AFFECTED, k, spilled)
             with _replacing(file, schema) as writer:
-                rows = _merge(old_table, affected, _open(taken_file), writer)
+                rows = _merge(file, affected, taken_file, writer)
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
@@ -302,15 +302,27 @@ def _replacing(file: str, schema: pa.Schema) -> Iterator[ipc.RecordBatchFileWrit
             os.remove(tmp)
 
 
-def _affected(con: duckdb.DuckDBPyConnection, old: pa.Table, touched: list[date], chat: bool) -> set[str]:
+def _batches(file: str, fields: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+    """An Arrow IPC file's record batches (only the columns `fields`, when given), read one
+    at a time: not mapped, since a big file's mapped pages would count as this process's
+    memory."""
+    options = ipc.IpcReadOptions(included_fields=fields) if fields else None
+    with pa.OSFile(file) as src:
+        reader = ipc.open_file(src, options=options)
+        for i in range(reader.num_record_batches):
+            yield reader.get_batch(i)
+
+
+def _affected(con: duckdb.DuckDBPyConnection, old: str, touched: list[date], chat: bool) -> set[str]:
     """The chatters with lines on the `touched` days, in the chat now (``src``, when
-    `chat`) or in the `old` tail; registered as the relation ``affected``."""
-    con.register("old_tail", old.select(["user_id", "day"]))
-    ids = con.execute("SELECT DISTINCT user_id::VARCHAR FROM old_tail WHERE list_contains(?::DATE[], day)",
-                      [touched]).fetchall()
+    `chat`) or in the `old` tail file; registered as the relation ``affected``."""
+    days = pa.array(touched, pa.date32())
+    affected: set[str] = set()
+    for batch in _batches(old, [0, 1]):  # user_id, day
+        users = batch.column(0).cast(pa.string())
+        affected.update(users.filter(pc.is_in(batch.column(1), value_set=days)).unique().to_pylist())
     if chat:
-        ids += con.execute(_TOUCHED_USERS, [touched]).fetchall()
-    affected = {u for (u,) in ids}
+        affected.update(u for (u,) in con.execute(_TOUCHED_USERS, [touched]).fetchall())
     con.register("affected", pa.table({"user_id": pa.array(sorted(affected), pa.string())}))
     return affected
 
@@ -332,45 +344,106 @@ def _take(con: duckdb.DuckDBPyConnection, any_rows: bool, users: str, k: int,
     return rows
 
 
-def _merge(old: pa.Table, affected: set[str], taken: pa.Table, writer: ipc.RecordBatchFileWriter) -> int:
-    """Write the `old` tail's rows of the users not `affected` and the rows `taken` again,
-    in user order, to `writer`; return how many."""
-    pending: list[pa.Table] = []
-    held = rows = 0
-    for src, s, n in _segments(old, affected, taken):
-        while n:
-            take = min(n, WRITE_ROWS - held)
-            pending.append((old, taken)[src].slice(s, take))
-            held, s, n, rows = held + take, s + take, n - take, rows + take
-            if held == WRITE_ROWS:
-                writer.write_batch(_compact(pending, SCHEMA))
-                pending, held = [], 0
-    if pending:
-        writer.write_batch(_compact(pending, SCHEMA))
-    return rows
-
-
-def _segments(old: pa.Table, affected: set[str], taken: pa.Table) -> list[tuple[int, int, int]]:
-    """The new file as runs of rows in user order: (source, first row, rows), source 0 the
-    old tail (its users not `affected`) and 1 the lines taken again. Pure."""
-    keep = [(u, 0, s, n) for u, (s, n) in _index(pl.from_arrow(old.column("user_id"))).items() if u not in affected]
-    again = [(u, 1, s, n) for u, (s, n) in _index(pl.from_arrow(taken.column("user_id"))).items()]
-    runs: list[tuple[int, int, int]] = []
-    for _, src, s, n in heapq.merge(keep, again):
-        if runs and runs[-1][0] == src and runs[-1][1] + runs[-1][2] == s:
-            runs[-1] = (src, runs[-1][1], runs[-1][2] + n)
+def _merge(old: str, affected: set[str], taken: str, writer: ipc.RecordBatchFileWriter) -> int:
+    """Write the rows of the `old` tail file whose users are not `affected` and the rows of
+    the file `taken` (lines taken again), in user order, to `writer`; return how many. Both
+    files are read a record batch at a time; an old batch without affected users is
+    written again as it is."""
+    out = _Out(writer)
+    kept = _Cursor(_unaffected(old, pa.array(sorted(affected), pa.string())))
+    again = _Cursor((batch, True) for batch in _batches(taken))
+    while kept.batch is not None and again.batch is not None:  # their users differ: no tie
+        if kept.head() < again.head():
+            out.add(*kept.take_below(again.head()))
         else:
-            runs.append((src, s, n))
-    return runs
+            out.add(*again.take_below(kept.head()))
+    for cursor in (kept, again):
+        while cursor.batch is not None:
+            out.add(*cursor.take_below(None))
+    out.flush()
+    return out.rows
 
 
-def _compact(parts: list[pa.Table], schema: pa.Schema) -> pa.RecordBatch:
+def _unaffected(file: str, affected: pa.Array) -> Iterator[tuple[pa.RecordBatch, bool]]:
+    """The file's batches without the `affected` users' rows, each with whether it is
+    whole (as read: its buffers hold only its own rows). A batch with affected users
+    gives its runs of other users' rows as slices (no kernel filters string_view)."""
+    for batch in _batches(file):
+        drop = pc.is_in(batch.column(0).cast(pa.string()), value_set=affected)
+        if not pc.any(drop).as_py():
+            yield batch, True
+            continue
+        keep = np.concatenate([[0], ~drop.to_numpy(zero_copy_only=False), [0]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(keep))  # where each run of kept rows starts and ends
+        for start, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+            yield batch.slice(start, end - start), False
+
+
+class _Cursor:
+    """A position in a stream of (record batch, whole) sorted by user."""
+
+    def __init__(self, batches: Iterator[tuple[pa.RecordBatch, bool]]) -> None:
+        self._batches = batches
+        self.batch: pa.RecordBatch | None = None
+        self._next()
+
+    def _next(self) -> None:
+        for batch, whole in self._batches:
+            if batch.num_rows:
+                self.batch, self.whole, self.at = batch, whole, 0
+                self.users = batch.column(0).cast(pa.string()).to_pylist()
+                return
+        self.batch = None
+
+    def head(self) -> str:
+        return self.users[self.at]
+
+    def take_below(self, bound: str | None) -> tuple[pa.RecordBatch, bool]:
+        """The rows from here whose user sorts before `bound` (None: the rest of this
+        batch), and whether they are a whole batch; moves past them."""
+        assert self.batch is not None
+        end = len(self.users) if bound is None else bisect.bisect_left(self.users, bound, self.at)
+        piece = self.batch.slice(self.at, end - self.at)
+        whole = self.whole and self.at == 0 and end == len(self.users)
+        self.at = end
+        if self.at == len(self.users):
+            self._next()
+        return piece, whole
+
+
+class _Out:
+    """The new file's rows as they come: pieces gathered into record batches of about
+    WRITE_ROWS rows, a whole batch written as it is."""
+
+    def __init__(self, writer: ipc.RecordBatchFileWriter) -> None:
+        self.writer, self.pending, self.held, self.rows = writer, [], 0, 0
+
+    def add(self, piece: pa.RecordBatch, whole: bool) -> None:
+        if not piece.num_rows:
+            return
+        self.rows += piece.num_rows
+        if whole:
+            self.flush()
+            self.writer.write_batch(piece)
+            return
+        self.pending.append(piece)
+        self.held += piece.num_rows
+        if self.held >= WRITE_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.writer.write_batch(_compact(self.pending, SCHEMA))
+            self.pending, self.held = [], 0
+
+
+def _compact(parts: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:
     """One record batch of `parts`' rows. A string_view slice still points into its
     source's whole data buffers (written whole to a file): the strings go through
     large_string, which copies only the bytes the rows use."""
     arrays = []
     for i, field in enumerate(schema):
-        chunks = [c for p in parts for c in p.column(i).chunks]
+        chunks = [p.column(i) for p in parts]
         if pa.types.is_string_view(field.type):
             chunks = [c.cast(pa.large_string()) for c in chunks]
         arrays.append(pa.concat_arrays(chunks).cast(field.type))
