@@ -13,7 +13,8 @@ table only while the chat partitions have exactly that fingerprint; any partitio
 rewritten, added or removed since (a sync, forget-user, retention, a hand edit) makes it
 stale, and the reader scans the chat instead. A build aggregates again only the days
 whose fingerprint changed (every day when the version or the zone changed), keeps the
-other days' rows, and writes through ``Lake.write`` (temporary name, then rename): a
+other days' rows (read from the old file by DuckDB as it merges: memory stays bounded
+however big the table), and writes through ``Lake.write`` (temporary name, then rename): a
 reader sees the old table or the new one, never half of one.
 """
 from __future__ import annotations

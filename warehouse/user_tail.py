@@ -25,8 +25,9 @@ The sync and forget-user bring it up to date (``build_user_tail``): the chatters
 lines on a changed day (before or after the change) have their newest lines taken again
 from the chat (where each one's k-th newest line lies comes from the users side table's
 lines per user and day, so only that day's lines are ranked); the others keep their rows,
-copied from the old file. The file is written to a temporary name and renamed.
-USER_TAIL_LINES=0 removes it.
+copied from the old file a record batch at a time (memory stays bounded whatever the
+file's size). The file is written to a temporary name and renamed. USER_TAIL_LINES=0
+removes it.
 """
 from __future__ import annotations
 
@@ -391,22 +392,30 @@ class _Cursor:
         for batch, whole in self._batches:
             if batch.num_rows:
                 self.batch, self.whole, self.at = batch, whole, 0
-                self.users = batch.column(0).cast(pa.string()).to_pylist()
+                self._users = batch.column(0).cast(pa.string())
+                self._last = self._users[-1].as_py()
+                self._sorted: list[str] | None = None  # as Python strings, once a bound falls inside
                 return
         self.batch = None
 
     def head(self) -> str:
-        return self.users[self.at]
+        return self._users[self.at].as_py()
 
     def take_below(self, bound: str | None) -> tuple[pa.RecordBatch, bool]:
         """The rows from here whose user sorts before `bound` (None: the rest of this
         batch), and whether they are a whole batch; moves past them."""
         assert self.batch is not None
-        end = len(self.users) if bound is None else bisect.bisect_left(self.users, bound, self.at)
+        rows = self.batch.num_rows
+        if bound is None or self._last < bound:
+            end = rows
+        else:
+            if self._sorted is None:
+                self._sorted = self._users.to_pylist()
+            end = bisect.bisect_left(self._sorted, bound, self.at)
         piece = self.batch.slice(self.at, end - self.at)
-        whole = self.whole and self.at == 0 and end == len(self.users)
+        whole = self.whole and self.at == 0 and end == rows
         self.at = end
-        if self.at == len(self.users):
+        if self.at == rows:
             self._next()
         return piece, whole
 
