@@ -268,23 +268,24 @@ class Warehouse:
         """The lake's chatter days (warehouse/tiers.py) when they describe ``chat`` exactly
         (the partitions as they are now, no type filter, no live rows); else None (callers
         scan the chat)."""
-        if self._stale():
-            self.refresh()
-        lake = Lake(self.root)
-        if not self.lake_only() or not self._tiers.usable(lake, _files_key(lake)):
-            return None
-        return self._tiers
+        return self._lake_reader(self._tiers)
 
     def user_tail(self) -> user_tail.Reader | None:
         """The lake's user tail (warehouse/user_tail.py) when it describes ``chat`` exactly
         (the partitions as they are now, no type filter, no live rows, a local lake); else
         None (callers read the chat)."""
+        return self._lake_reader(self._tail)
+
+    def _lake_reader(self, reader):
+        """`reader` (a side table's, with ``usable(lake, hint)``) when ``chat`` is exactly the
+        lake's partitions (the overlay re-read first if a sync changed them) and the reader
+        can answer for them; else None."""
         if self._stale():
             self.refresh()
         lake = Lake(self.root)
-        if not self.lake_only() or not self._tail.usable(lake, _files_key(lake)):
+        if not self.lake_only() or not reader.usable(lake, _files_key(lake)):
             return None
-        return self._tail
+        return reader
 
     def overlay_days(self) -> set[date]:
         """The days ``chat`` takes from PostgreSQL's live rows instead of the lake."""

@@ -234,6 +234,20 @@ def _chat_source(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[str]) ->
     con.register("src", dataset)
 
 
+def connect(spill: str, tz: str = "UTC") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for a build: session zone `tz` (it places hours and days), and
+    bounded memory whatever the lake's size — beyond MEMORY_LIMIT it spills aggregates and
+    sorts to the folder `spill` (the caller's own mkdtemp), and results stream to the
+    writer; no progress bar (logs instead)."""
+    con = duckdb.connect(":memory:")
+    # SET takes no bound parameters: the zone is quoted, the limit a constant, the folder quoted
+    con.execute("SET TimeZone = '" + tz.replace("'", "''") + "'")
+    con.execute("SET memory_limit = '" + MEMORY_LIMIT + "'")
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
+    return con
+
+
 def _file_source(con: duckdb.DuckDBPyConnection, lake: Lake, file: str, name: str) -> None:
     """Register one Parquet file of the lake as the relation `name`."""
     if not is_uri(lake.root):
@@ -281,16 +295,8 @@ def build(spec: SideTable, root: str | Lake, full: bool = False, tz: str = "UTC"
                                       sort_keys=True).encode("utf-8")}
     table = Table(spec.name, spec.schema.with_metadata(meta), None, by_day=False)
     spill = tempfile.mkdtemp(prefix=f"chzzk-{spec.name}-")
-    con = duckdb.connect(":memory:")
+    con = connect(spill, tz)
     try:
-        # SET takes no bound parameters: the zone is quoted, the limit a constant, and the
-        # folder our own mkdtemp
-        con.execute("SET TimeZone = '" + tz.replace("'", "''") + "'")
-        # bounded memory whatever the lake's size: DuckDB spills the aggregate and the sort
-        # to `spill` beyond MEMORY_LIMIT, and the result streams into the writer
-        con.execute("SET memory_limit = '" + MEMORY_LIMIT + "'")
-        con.execute("SET enable_progress_bar = false")  # logs, not a bar on stdout
-        con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
         if old is not None:  # read by DuckDB as it merges: a big table is never held whole in memory
             _file_source(con, lake, path(spec, lake), "old_table")
         else:

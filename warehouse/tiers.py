@@ -1,10 +1,11 @@
 """tier_split and new_vs_returning from the chatter days side table
 (``<root>/chatter_days/part-0.parquet``, its layout in warehouse/rollups.py): per channel,
-day and chatter, their lines and highest subscription tier. Each chatter counts once, at the highest tier of the period, so a
-channel's period is a few thousand rows held in memory instead of every line of it. The
-channel's name (the name on the period's last line) comes from the roll-ups' day rows.
-new_vs_returning takes each chatter's first day in the channel from the same rows, for
-buckets of days, weeks and months of the zone the partitions are cut in.
+day and chatter, their lines and highest subscription tier. Each chatter counts once, at
+the highest tier of the period, so a channel's period is a few thousand rows held in
+memory instead of every line of it. The channel's name (the name on the period's last
+line) comes from the roll-ups' day rows. new_vs_returning takes each chatter's first day
+in the channel from the same rows, for buckets of days, weeks and months of the zone the
+partitions are cut in.
 
 Both files answer only while the chat partitions are exactly those they were built from
 (warehouse/side_tables.py), and only for the lake's own lines (no type filter, no live

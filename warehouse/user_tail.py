@@ -91,8 +91,7 @@ _NEWEST = """
     SELECT {cols} FROM src s LEFT JOIN cut USING (user_id)
     WHERE {real}{users} AND (cut.user_id IS NULL OR s.chat_time > cut.t OR (s.chat_time = cut.t AND s.id >= cut.i))
     ORDER BY s.user_id, s.chat_time DESC, s.id DESC"""
-_TOUCHED_USERS = """SELECT DISTINCT user_id FROM src WHERE user_id IS NOT NULL
-                    AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE') AND list_contains(?::DATE[], day)"""
+_TOUCHED_USERS = "SELECT DISTINCT user_id FROM src WHERE " + _REAL + " AND list_contains(?::DATE[], day)"  # noqa: S608 - constants
 _AFFECTED = " AND user_id IN (SELECT user_id FROM affected)"
 USER_TAIL = Table(NAME, SCHEMA, None, by_day=False)
 
@@ -239,11 +238,8 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
     schema = SCHEMA.with_metadata({META_KEY: json.dumps({"version": VERSION, "lines": k, "parts": current},
                                                         sort_keys=True).encode("utf-8")})
     spill = tempfile.mkdtemp(prefix="chzzk-user-tail-")
-    con = duckdb.connect(":memory:")
+    con = side_tables.connect(spill)
     try:
-        con.execute("SET memory_limit = '" + side_tables.MEMORY_LIMIT + "'")  # constants and our own mkdtemp
-        con.execute("SET enable_progress_bar = false")
-        con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
         if current:
             side_tables._chat_source(con, lake, list(current))
             con.read_parquet(users_index.index_path(lake)).create_view("users_index")
