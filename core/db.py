@@ -14,6 +14,7 @@ import psycopg2
 import psycopg2.extensions
 
 from core import settings
+from core.redact import redact
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -70,9 +71,14 @@ def database_url() -> str:
 
 
 def connect(url: str | None = None, *, migrate_schema: bool = True) -> psycopg2.extensions.connection:
-    """A new connection; on first use of a database, its migrations are applied."""
+    """A new connection; on first use of a database, its migrations are applied. A failure
+    raises the same psycopg2 error class with the URL's password redacted from its text
+    (libpq quotes the malformed part of a URL, which may be the password or the whole URL)."""
     url = url or database_url()
-    conn = psycopg2.connect(url, connect_timeout=10, application_name="chzzk-analytics")
+    try:
+        conn = psycopg2.connect(url, connect_timeout=10, application_name="chzzk-analytics")
+    except psycopg2.Error as exc:
+        raise type(exc)(redact(str(exc), url)) from None  # not chained: the original text holds the secret
     if migrate_schema and url not in _migrated:
         migrate(conn)
         _migrated.add(url)
