@@ -5,13 +5,12 @@ CHANNEL_REFRESH_SECONDS). ``remove`` sets ``enabled = false`` and keeps the hist
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from collector import channels
 from collector.api import Api
 from core import db
-from core.cli import plain_table
+from core.cli import json_line, plain_table
 
 INFO_ATTEMPTS = 2  # the channel endpoint is only asked for names: do not wait long
 
@@ -28,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def format_table(rows: list[dict]) -> str:
-    """Plain-text table of ``channels.listing`` rows (names are untrusted text: shown as is)."""
+    """Plain-text table of ``channels.listing`` rows (names are untrusted text: hidden characters shown escaped)."""
     head = ("CHANNEL", "NAME", "ENABLED", "STATE", "CHAT CHANNEL")
     body = [(r["channel_id"], r.get("channel_name") or "-",
              "yes" if r["enabled"] else "no", r["state"], r.get("chat_channel_id") or "-") for r in rows]
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             rows = channels.listing(conn)
             if args.json:
                 for r in rows:
-                    print(json.dumps(r, default=str, ensure_ascii=False))
+                    print(json_line(r))
             else:
                 print(format_table(rows))
     finally:

@@ -6,13 +6,12 @@ its minutes inside capture intervals, from the ``broadcast_coverage`` view). Rea
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 
 from collector import channels
 from core import db, settings
-from core.cli import plain_table
+from core.cli import json_line, plain_table
 
 QUERY = """
     SELECT c.channel_id, c.channel_name, c.enabled, c.live_state, c.live_state_reason,
@@ -68,7 +67,7 @@ def _when(dt: datetime | None) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    """The plain-text table (names are untrusted text: newlines flattened, nothing rendered)."""
+    """The plain-text table (names are untrusted text: controls, bidi and zero-width characters shown escaped)."""
     head = ("CHANNEL", "NAME", "STATE", "SOCKET", "CHAT CHANNEL", "SINCE", "LAST MESSAGE", "LAG",
             "RECONNECTS TODAY", "COVERAGE")
     body = []
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         conn.close()
     if args.json:
         for r in rows:
-            print(json.dumps(r, default=str, ensure_ascii=False))
+            print(json_line(r))
     elif rows:
         print(format_table(rows))
     else:

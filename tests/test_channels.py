@@ -68,3 +68,30 @@ def test_channels_command_add_remove_list(pg_url, pg, capsys, monkeypatch):
     with pg.cursor() as cur:
         cur.execute("SELECT channel_id, enabled FROM stream_channel ORDER BY channel_id")
         assert cur.fetchall() == [(A, True), (B, False)]
+
+
+@pytest.mark.integration
+def test_list_and_status_escape_hostile_names(pg_url, pg, capsys):
+    """`channels list` and `status`, as table and --json: no control, bidi or zero-width
+    character reaches the terminal raw; --json still decodes to the stored name."""
+    import json
+    import unicodedata
+
+    from collector import status
+
+    names = {A: "\u202eevil\u200b\u2066x\u2069", B: "c1\x9b31m\x85\x1b[2J\ufeff", C: "김뿡\u200d😀"}
+    with pg, pg.cursor() as cur:
+        cur.executemany("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, %s)", list(names.items()))
+    for module, argv in ((channels_cli, ["list"]), (status, [])):
+        for fmt in ([], ["--json"]):
+            parser = argparse.ArgumentParser()
+            module.configure(parser)
+            assert module.run(parser.parse_args(argv + fmt)) == 0
+            out = capsys.readouterr().out
+            raw = sorted({f"U+{ord(ch):04X}" for ch in out if ch != "\n"
+                          and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")})
+            assert raw == [], f"{module.__name__} {fmt}: {raw}"
+            if fmt:
+                assert {json.loads(x)["channel_name"] for x in out.splitlines()} == set(names.values())
+            else:
+                assert "\\u202eevil\\u200b\\u2066x\\u2069" in out and "c1\\u009b31m" in out

@@ -42,7 +42,37 @@ def test_plain_table_neutralises_control_characters():
     assert "\x1b" not in out and "\t" not in out
     lines = out.splitlines()
     assert len(lines) == 3 and lines[2] == "bb  김뿡"
-    assert lines[1].startswith("a   evil\ufffd[2J\ufffdname")
+    assert lines[1].startswith("a   evil\\u001b[2J\\u000aname\\u0009")
+
+
+# Names a channel (or CHZZK) could carry: each must reach a terminal visibly escaped.
+HOSTILE_NAMES = {
+    "RLO override": ("\u202eevil.exe", "\\u202eevil.exe"),
+    "LRE/RLE/PDF/LRO": ("\u202a\u202b\u202c\u202dx", "\\u202a\\u202b\\u202c\\u202dx"),
+    "isolates": ("a\u2066b\u2067c\u2068d\u2069", "a\\u2066b\\u2067c\\u2068d\\u2069"),
+    "marks": ("m\u200e\u200f\u061c", "m\\u200e\\u200f\\u061c"),
+    "zero-width": ("z\u200b\u200c\u200d\u2060\ufeff", "z\\u200b\\u200c\\u200d\\u2060\\ufeff"),
+    "C0 and DEL": ("e\x1b[31mred\x07\x7f", "e\\u001b[31mred\\u0007\\u007f"),
+    "C1 CSI/NEL": ("c\x9b31m\x85", "c\\u009b31m\\u0085"),
+    "line separators": ("l\u2028p\u2029", "l\\u2028p\\u2029"),
+    "tag character": ("t\U000e0041", "t\\U000e0041"),
+    "plain Korean and emoji": ("김뿡 😀", "김뿡 😀"),
+}
+
+
+@pytest.mark.parametrize("name,shown", list(HOSTILE_NAMES.values()), ids=list(HOSTILE_NAMES))
+def test_hostile_names_are_escaped_in_tables_and_json(name, shown):
+    import json
+    import unicodedata
+
+    from core.cli import json_line, plain_table
+
+    table = plain_table(("ID", "NAME"), [("a", name)])
+    assert table.splitlines()[1] == "a   " + shown
+    line = json_line({"channel_name": name})
+    assert json.loads(line) == {"channel_name": name}, "the JSON still decodes to the name"
+    hidden = [ch for ch in table + line if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs")]
+    assert hidden == [] or set(hidden) == {"\n"}, hidden
 
 
 def test_unreachable_s3_lake_names_the_settings(monkeypatch):
@@ -69,3 +99,29 @@ def test_embedded_postgres_that_cannot_start_names_its_log(tmp_path):
     with pytest.raises(RuntimeError, match="did not start") as caught:
         db.embedded_url(pgdata)
     assert str(pgdata / "log") in str(caught.value) and "DATABASE_URL" in str(caught.value)
+
+
+def test_log_lines_escape_hidden_characters_and_redact_secrets():
+    """The CLI's log format: a hostile name in a message is escaped, a URL password is
+    masked, and a traceback keeps its line breaks."""
+    import io
+    import logging
+
+    from core.cli import _Formatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_Formatter("%(levelname)s %(message)s"))
+    log = logging.getLogger("test_cli_format")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        try:
+            raise ValueError("postgresql://bob:pw-in-trace@h/db")
+        except ValueError:
+            log.warning("joined %s\nforged line", "\u202eevil\x1b[2J", exc_info=True)
+    finally:
+        log.removeHandler(handler)
+    text = stream.getvalue()
+    assert text.startswith("WARNING joined \\u202eevil\\u001b[2J\\u000aforged line\nTraceback")
+    assert "pw-in-trace" not in text and "postgresql://bob:***@h/db" in text
