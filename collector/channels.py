@@ -6,7 +6,9 @@ The wanted set = (environment ∪ file ∪ enabled rows) − disabled rows: ``ch
 wins over the configuration (it sets ``enabled = false`` and keeps the history), ``channels
 add`` re-enables. Ids from the configuration that are not in ``stream_channel`` yet are
 inserted enabled. Channel names and metadata come from the channel endpoint
-(``refresh_info``), on add and periodically."""
+(``refresh_info``), on add and periodically; those names are marked
+``channel_name_source = 'chzzk'``: they win over names an ingest API client sends and are the
+only names ``import-logs`` maps a log folder by (besides its own)."""
 from __future__ import annotations
 
 import logging
@@ -131,4 +133,7 @@ def refresh_info(conn, api: Api, ids: list[str]) -> int:
             with conn.cursor() as cur:
                 cur.execute("UPDATE stream_channel SET info_refreshed_at = now() WHERE channel_id = ANY(%s)",
                             ([r["channel_id"] for r in rows],))
+                # the names CHZZK gave: no ingest API client may replace them (ingest_db)
+                cur.execute("UPDATE stream_channel SET channel_name_source = 'chzzk' WHERE channel_id = ANY(%s)",
+                            ([r["channel_id"] for r in rows if r["channel_name"]],))
     return len(rows)

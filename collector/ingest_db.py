@@ -46,17 +46,41 @@ class Saved:
     dead_letters: int
 
 
-def _register_channels(cur, names: dict[str, str | None], enable: set[str]) -> None:
+def _register_channels(cur, names: dict[str, str | None], enable: set[str], records: list[dict]) -> None:
     """Insert unknown channels (enabled only when this process's configuration names them,
-    so a client can neither start nor stop collection) and update names that changed."""
+    so a client can neither start nor stop collection) and name channels from the request.
+
+    An API name (``channel_name_source`` 'api') fills a missing name or replaces another API
+    name (or one of unknown origin); it never replaces a name the collector got from CHZZK
+    ('chzzk') or one import-logs gave ('import'), and only a channel with at least one line
+    in ``records`` not stored before is renamed: a re-sent (duplicate) line renames nothing."""
     ids = sorted(names)
     cur.execute("""
-        INSERT INTO stream_channel (channel_id, channel_name, enabled)
-        SELECT * FROM unnest(%s::text[], %s::text[], %s::boolean[])
-        ON CONFLICT (channel_id) DO UPDATE SET channel_name = EXCLUDED.channel_name, updated_at = now()
-         WHERE EXCLUDED.channel_name IS NOT NULL
-           AND EXCLUDED.channel_name IS DISTINCT FROM stream_channel.channel_name""",
-                (ids, [names[c] for c in ids], [c in enable for c in ids]))
+        INSERT INTO stream_channel (channel_id, channel_name, channel_name_source, enabled)
+        SELECT c, n, CASE WHEN n IS NOT NULL THEN 'api' END, e
+          FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS t(c, n, e)
+        ON CONFLICT (channel_id) DO NOTHING""", (ids, [names[c] for c in ids], [c in enable for c in ids]))
+    named = {c: n for c, n in names.items() if n is not None}
+    keys = [r["dedupe_key"] for r in records if r.get("channel_id") in named]
+    if not keys:
+        return
+    cur.execute("SELECT dedupe_key FROM stream_chat WHERE dedupe_key = ANY(%s)", (keys,))
+    stored = {k for (k,) in cur.fetchall()}
+    fresh = sorted({r["channel_id"] for r in records if r.get("channel_id") in named and r["dedupe_key"] not in stored})
+    cur.execute("""
+        WITH given AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS t(channel_id, name)),
+        differ AS (SELECT ch.id, ch.channel_id, given.name,
+                          ch.channel_name IS NULL OR coalesce(ch.channel_name_source, 'api') = 'api' AS allowed
+                     FROM stream_channel ch JOIN given USING (channel_id)
+                    WHERE ch.channel_name IS DISTINCT FROM given.name),
+        renamed AS (UPDATE stream_channel ch SET channel_name = differ.name, channel_name_source = 'api',
+                           updated_at = now()
+                      FROM differ WHERE ch.id = differ.id AND differ.allowed RETURNING ch.id)
+        SELECT channel_id FROM differ WHERE NOT allowed ORDER BY channel_id""", (fresh, [named[c] for c in fresh]))
+    kept = [r[0] for r in cur.fetchall()]
+    if kept:
+        log.info("kept the CHZZK or import-logs name of %d channel(s) an API client sent another name for: %s",
+                 len(kept), ", ".join(kept[:5]))
 
 
 def store(conn, records: list[dict], letters: list[dict], names: dict[str, str | None],
@@ -69,7 +93,7 @@ def store(conn, records: list[dict], letters: list[dict], names: dict[str, str |
     try:
         with conn.cursor() as cur:
             if names:
-                _register_channels(cur, names, enable)
+                _register_channels(cur, names, enable, kept)
         report = sink.store(conn, kept + letters, log_level=logging.DEBUG)
     except Exception:
         with contextlib.suppress(psycopg2.Error):  # a lost connection cannot roll back: its server did
