@@ -1,7 +1,13 @@
-"""`python -m dashboard serve [--port P]`: `streamlit run dashboard/streamlit_app.py`, in
+"""`python -m dashboard serve [--port P]`: dashboard/streamlit_app.py served by Streamlit in
 this process, after a warm-up. With no accounts configured it binds 127.0.0.1 whatever
 DASHBOARD_ADDRESS says (there is no login then); with accounts, DASHBOARD_ADDRESS
 (default 0.0.0.0).
+
+It serves the app as an ``st.App`` (Streamlit's ASGI app, the documented way to add
+middleware) with dashboard.hosts.HostGuard in front: requests and websockets for a `Host`
+outside the allow-list get 421 (DNS rebinding), and ``/_stcore/metrics`` is refused.
+A page's exception shows no traceback or message to visitors (``client.showErrorDetails``
+from DASHBOARD_ERROR_DETAILS, default ``none``; the log has the traceback).
 
 The warm-up runs before the server listens: it imports what the pages import (polars,
 DuckDB, pyarrow, Altair and the dashboard's modules, about a second), opens the lake's
@@ -19,7 +25,7 @@ import time
 from pathlib import Path
 
 from core import settings
-from dashboard import accounts
+from dashboard import accounts, hosts
 
 log = logging.getLogger(__name__)
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
@@ -46,10 +52,18 @@ def bind_address(has_accounts: bool, configured: str | None) -> str:
     return configured or "0.0.0.0"
 
 
-def streamlit_args(address: str, port: int) -> list[str]:
-    """The `streamlit` command line (after the program name) that serves the app."""
-    return ["run", str(APP), "--server.headless", "true", "--server.address", address,
-            "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+ERROR_DETAILS = ("none", "type", "stacktrace", "full")  # client.showErrorDetails values
+
+
+def streamlit_config(address: str, port: int, error_details: str | None = "none") -> dict:
+    """The Streamlit options the app is served with (as `streamlit run` flags would set them).
+    `error_details` (DASHBOARD_ERROR_DETAILS): what a page's exception shows visitors."""
+    details = (error_details or "none").strip().lower()
+    if details not in ERROR_DETAILS:
+        raise SystemExit(f"DASHBOARD_ERROR_DETAILS={error_details!r}: use one of {', '.join(ERROR_DETAILS)} "
+                         "(none outside development: a traceback shows paths and source lines)")
+    return {"server.headless": True, "server.address": address, "server.port": port,
+            "browser.gatherUsageStats": False, "client.showErrorDetails": details}
 
 
 def warm_up() -> float:
@@ -88,12 +102,27 @@ def run(args: argparse.Namespace) -> int:
         log.warning("DASHBOARD_ADDRESS=%s ignored: no accounts in %s, so the dashboard has no login "
                     "and is served on %s only (add one: python -m dashboard accounts add)",
                     configured, accounts.accounts_file(), LOOPBACK)
+    config = streamlit_config(address, args.port, settings.get("DASHBOARD_ERROR_DETAILS"))
+    try:
+        guard = hosts.policy(bool(found), settings.get("DASHBOARD_ALLOWED_HOSTS"))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     if not args.no_warm_up:
         log.info("warmed up in %.2fs (modules imported, lake opened, its channels read)", warm_up())
-    log.info("serving the dashboard on http://%s:%d (%d account(s))", address, args.port, len(found))
-    from streamlit.web import cli as streamlit_cli
-    argv = streamlit_args(address, args.port)
-    sys.argv = ["streamlit", *argv]  # what `streamlit run` would see (Streamlit reads it)
-    # Streamlit's own command in this process: it installs its signal handlers, so Ctrl-C
-    # and make demo's SIGTERM stop the server as they did `streamlit run`
-    return streamlit_cli.main.main(args=argv, prog_name="streamlit", standalone_mode=False) or 0
+    log.info("serving the dashboard on http://%s:%d (%d account(s)); Host allowed: %s", address, args.port,
+             len(found), describe(guard))
+    import streamlit as st
+    from starlette.middleware import Middleware
+    app = st.App(str(APP), middleware=[Middleware(hosts.HostGuard, policy=guard)])
+    sys.argv = [str(APP)]  # the script Streamlit anchors its config and secrets on, as `streamlit run` does
+    # uvicorn's own run loop: Ctrl-C and make demo's SIGTERM stop the server
+    app.run(config=config)
+    return 0
+
+
+def describe(guard: hosts.HostPolicy) -> str:
+    """The allow-list in words, for the start-up log line."""
+    if guard.any_host:
+        return "any (DASHBOARD_ALLOWED_HOSTS=*)"
+    parts = ["loopback"] + (["IP addresses"] if guard.any_address else []) + sorted(guard.names)
+    return ", ".join(parts)

@@ -120,8 +120,8 @@ def test_roles_restrict_channels_and_cross_channel_search():
 ])
 def test_serve_binds_loopback_unless_accounts_exist(has, configured, want):
     assert serve_cli.bind_address(has, configured) == want
-    cmd = serve_cli.streamlit_args(want, 8600)
-    assert cmd[cmd.index("--server.address") + 1] == want and "8600" in cmd
+    config = serve_cli.streamlit_config(want, 8600)
+    assert (config["server.address"], config["server.port"]) == (want, 8600)
 
 
 # ---- the CLI ------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """`python -m dashboard serve` for real: the address the server listens on, read from the
-kernel's socket table (/proc/net/tcp), with and without accounts."""
+kernel's socket table (/proc/net/tcp), with and without accounts; and over HTTP, the Host
+allow-list (DNS rebinding) on its routes and websocket, and the refused metrics route."""
 from __future__ import annotations
 
+import base64
+import http.client
 import os
 import signal
 import socket
@@ -88,3 +91,90 @@ def test_broken_accounts_file_stops_serve_with_what_to_fix(tmp_path):
     out = subprocess.run([sys.executable, "-m", "dashboard", "serve", "--port", str(_free_port())], cwd=REPO,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "role 'root'" in out.stderr
+
+
+# ---- one served dashboard for the HTTP checks: Host allow-list, metrics -------------------
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """(port, log file) of one `python -m dashboard serve` without accounts (so loopback
+    only), shared by the HTTP checks below."""
+    own = tmp_path_factory.mktemp("served")
+    port = _free_port()
+    env = {**os.environ, "WAREHOUSE_DIR": str(own / "lake"), "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+           "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"), "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl")}
+    for name in ("DASHBOARD_ADDRESS", "DASHBOARD_ALLOWED_HOSTS"):
+        env.pop(name, None)
+    log_path = own / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port), "--no-warm-up"],
+                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while _get(port, "/_stcore/health", f"127.0.0.1:{port}")[0] != 200:
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+        yield port, log_path
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _get(port: int, path: str, host: str) -> tuple[int, bytes]:
+    """(status, body) of GET `path` sent with this Host header (0: not answering yet)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        response = conn.getresponse()
+        return response.status, response.read()
+    except OSError:
+        return 0, b""
+    finally:
+        conn.close()
+
+
+def _handshake(port: int, host: str, path: str = "/_stcore/stream") -> int:
+    """The status of a websocket opening handshake for `path` with this Host (101: opened)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                   "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n").encode())
+        status_line = s.recv(4096).split(b"\r\n", 1)[0]
+    return int(status_line.split()[1])
+
+
+LOOPBACK_HOSTS = ("127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}", "localhost", "127.0.0.2", "LOCALHOST.")
+FOREIGN_HOSTS = ("evil.example", "evil.example:{port}", "127.0.0.1.evil.example", "localhost.evil.example",
+                 "0.0.0.0:{port}", "10.0.0.5", "", "[::1]x")
+ROUTES = ("/", "/_stcore/health", "/_stcore/host-config", "/some/page")
+
+
+def test_foreign_host_is_refused_on_every_route_and_loopback_answers(served):
+    port, log_path = served
+    for route in ROUTES:
+        for host in FOREIGN_HOSTS:
+            status, body = _get(port, route, host.format(port=port))
+            assert status == 421 and b"does not answer" in body, (route, host, status)
+        for host in LOOPBACK_HOSTS:
+            assert _get(port, route, host.format(port=port))[0] == 200, (route, host)
+    assert "refused a request for Host 'evil.example'" in log_path.read_text()
+
+
+def test_foreign_host_cannot_open_the_websocket(served):
+    port, _ = served
+    for host in FOREIGN_HOSTS:
+        assert _handshake(port, host.format(port=port)) != 101, host
+    for host in LOOPBACK_HOSTS:
+        assert _handshake(port, host.format(port=port)) == 101, host
+
+
+def test_metrics_are_refused(served):
+    port, _ = served
+    for path in ("/_stcore/metrics", "//_stcore/metrics", "/_stcore/metrics/", "/_stcore//metrics",
+                 "/_stcore/metrics?families=session_events"):
+        status, body = _get(port, path, f"127.0.0.1:{port}")
+        assert status == 403 and b"metrics" in body and b"session" not in body, (path, status)
+    assert _get(port, "/_stcore/health", f"127.0.0.1:{port}")[0] == 200  # the health check stays
