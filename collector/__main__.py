@@ -12,6 +12,7 @@ COMMANDS = {
     "import-logs": ("collector.import_logs", "load ChzzkChat desktop viewer logs (log/{channel}/YYYY-MM-DD.log)"),
     "channels": ("collector.channels_cli", "add, remove or list the channels to collect"),
     "api": ("collector.ingest_cli", "serve the ChzzkChat-compatible ingest API (POST /chat/bulk, GET /chat)"),
+    "api-keys": ("collector.api_keys_cli", "add, list or remove ingest API keys (channels, read/write; stored hashed)"),
     "status": ("collector.status", "per channel: state, session, last message, lag, reconnects, coverage"),
 }
 

@@ -1,6 +1,6 @@
 """``python -m collector api [--host 127.0.0.1] [--port 8000]``: serve the ingest API
-(collector/ingest_api.py) with uvicorn. Without INGEST_API_KEY it only listens on a
-loopback address; the key itself is never logged."""
+(collector/ingest_api.py) with uvicorn. Without any key (``python -m collector api-keys``
+or INGEST_API_KEY) it only listens on a loopback address; secrets are never logged."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ import logging
 
 import uvicorn
 
+from collector import api_keys, ingest_guard
 from collector.ingest_api import create_app
 from core import db, settings
 
@@ -34,14 +35,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    keys = [k for k in (settings.get("INGEST_API_KEY") or "").split(",") if k.strip()]
-    if not keys and not is_loopback(args.host):
-        raise SystemExit(f"collector api: refusing to listen on {args.host} without INGEST_API_KEY "
-                         "(set it, or listen on 127.0.0.1)")
+    legacy = [k for k in (settings.get("INGEST_API_KEY") or "").split(",") if k.strip()]
+    path = api_keys.keys_file()
+    try:
+        named = api_keys.load(path)
+        ingest_guard.host_policy(settings.get("INGEST_ALLOWED_HOSTS"))
+    except ValueError as exc:  # KeysError too
+        raise SystemExit(f"collector api: {exc}") from None
+    if not (named or legacy) and not is_loopback(args.host):
+        raise SystemExit(f"collector api: refusing to listen on {args.host} without INGEST_API_KEY or a key "
+                         "(add one with `python -m collector api-keys add`, or listen on 127.0.0.1)")
     url = db.database_url()
     db.connect(url).close()  # fail now on a wrong DATABASE_URL; later outages answer 503
-    app = create_app(url, keys)
+    app = create_app(url, legacy, keys_file=path)
+    if legacy:
+        log.warning("INGEST_API_KEY holds %d unscoped key(s): each reads and writes every channel; give each "
+                    "viewer its own key (`python -m collector api-keys add NAME --channels ID --write`) and "
+                    "unset INGEST_API_KEY", len(legacy))
+    n = len(named) + len(legacy)
     log.info("ingest API on http://%s:%d (OpenAPI page /docs); %s", args.host, args.port,
-             f"{len(keys)} API key(s) accepted" if keys else "no API key asked (loopback only)")
+             f"{n} API key(s) accepted ({len(named)} from {path})" if n else "no API key asked (loopback only)")
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, server_header=False)
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +32,7 @@ _SELECT_CHAT = sql.SQL("""
     OFFSET %s LIMIT %s""")
 _FILTERS = {  # filter name -> condition (constant SQL; the value is bound)
     "channel_id": "ch.channel_id = %s",
+    "channels": "ch.channel_id = ANY(%s)",  # an API key's channels
     "user_id": "c.user_id = %s",
     "start": "c.chat_time >= %s",
     "end": "c.chat_time < %s",
@@ -108,9 +110,11 @@ def _iso(ts: datetime | None) -> str | None:
 
 def chat_rows(conn, *, channel_id: str | None = None, user_id: str | None = None,
               start: datetime | None = None, end: datetime | None = None,
-              skip: int = 0, limit: int = 100) -> list[dict]:
-    """Stored chat lines, newest first, filtered (None: no filter) and paged."""
-    given = {"channel_id": channel_id, "user_id": user_id, "start": start, "end": end}
+              channels: Iterable[str] | None = None, skip: int = 0, limit: int = 100) -> list[dict]:
+    """Stored chat lines, newest first, filtered (None: no filter; ``channels``: only
+    these channel ids) and paged."""
+    given = {"channel_id": channel_id, "channels": None if channels is None else sorted(channels),
+             "user_id": user_id, "start": start, "end": end}
     used = [name for name, value in given.items() if value is not None]
     where = sql.SQL(" AND ").join(sql.SQL(_FILTERS[name]) for name in used) if used else sql.SQL("true")
     with conn, conn.cursor() as cur:
@@ -124,13 +128,16 @@ def chat_rows(conn, *, channel_id: str | None = None, user_id: str | None = None
     return found
 
 
-def channel_rows(conn) -> list[dict]:
-    """Every known channel with the time of its latest stored line (an index lookup each)."""
+def channel_rows(conn, channels: Iterable[str] | None = None) -> list[dict]:
+    """Every known channel (or those of ``channels``) with the time of its latest stored
+    line (an index lookup each)."""
+    wanted = None if channels is None else sorted(channels)
     with conn, conn.cursor() as cur:
         cur.execute("""
             SELECT ch.channel_id, ch.channel_name,
                    (SELECT max(c.chat_time) FROM stream_chat c WHERE c.channel_fk = ch.id)
               FROM stream_channel ch
-             ORDER BY ch.channel_name NULLS LAST, ch.channel_id""")
+             WHERE %(wanted)s::text[] IS NULL OR ch.channel_id = ANY(%(wanted)s::text[])
+             ORDER BY ch.channel_name NULLS LAST, ch.channel_id""", {"wanted": wanted})
         rows = cur.fetchall()
     return [{"channel_id": c, "channel_name": n, "last_chat_time": _iso(t)} for c, n, t in rows]

@@ -18,6 +18,7 @@ reason it is refused. No I/O. docs/INGEST_API.md has the format and where it com
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -87,7 +88,10 @@ def parse_chat_time(value, tz: ZoneInfo, now: datetime) -> tuple[datetime | None
             return None, f"chat_time {text[:40]!r} is not ISO 8601 (2026-10-01T20:15:03)"
         if at.tzinfo is None:
             at = at.replace(tzinfo=tz)
-    at = at.astimezone(UTC)
+    try:
+        at = at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in a zone east of UTC, 9999-12-31 west of it
+        return None, f"chat_time {value} is out of range"
     if at < EARLIEST:
         return None, f"chat_time {at:%Y-%m-%dT%H:%M:%SZ} is before 2000"
     if at > now + MAX_AHEAD:
@@ -143,8 +147,10 @@ def check_item(item, tz: ZoneInfo, now: datetime) -> tuple[ChatItem | None, date
     return parsed, at, None
 
 
-def to_records(items: list, tz: ZoneInfo, now: datetime) -> tuple[list[dict], list[Refusal], dict[str, str | None]]:
-    """A request's items -> (chat records, refusals, channel_id -> last channel_name given)."""
+def to_records(items: list, tz: ZoneInfo, now: datetime, *, channels: frozenset[str] | None = None,
+               ) -> tuple[list[dict], list[Refusal], dict[str, str | None]]:
+    """A request's items -> (chat records, refusals, channel_id -> last channel_name given).
+    ``channels``: the only channel ids the sender may write (None: any); others are refused."""
     records: list[dict] = []
     refused: list[Refusal] = []
     names: dict[str, str | None] = {}
@@ -155,6 +161,9 @@ def to_records(items: list, tz: ZoneInfo, now: datetime) -> tuple[list[dict], li
             refused.append(Refusal(index, why, item))
             continue
         channel_id = parsed.channel_id.lower()
+        if channels is not None and channel_id not in channels:
+            refused.append(Refusal(index, f"channel_id {channel_id} is not one of this API key's channels", item))
+            continue
         if parsed.channel_name or channel_id not in names:
             names[channel_id] = parsed.channel_name or names.get(channel_id)
         kind, code = KINDS[parsed.message_type]
@@ -173,6 +182,71 @@ def to_records(items: list, tz: ZoneInfo, now: datetime) -> tuple[list[dict], li
         seen[ident] += 1
         records.append(record)
     return records, refused, names
+
+
+class BodyError(ValueError):
+    """A request body that is not taken at all; ``too_large`` when it holds too many items."""
+
+    def __init__(self, message: str, *, too_large: bool = False):
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def _int(digits: str) -> int | str:
+    # Python refuses ints over 4300 digits (and json.loads with it the whole body): keep
+    # such a number as its digits, so only its own item is refused (or keeps it in raw).
+    return int(digits) if len(digits) <= 4300 else digits
+
+
+_DECODER = json.JSONDecoder(parse_int=_int)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def parse_body(data: bytes, *, array: bool):
+    """A request body -> its JSON value; ``array``: a list of at most MAX_ITEMS items.
+
+    An array is decoded one item at a time: the item after the MAX_ITEMS-th stops it (a
+    flood of small items is refused without being parsed), and a thread running this
+    releases the interpreter between items. Raises BodyError, whose text never quotes
+    the body."""
+    try:
+        text = data.decode(json.detect_encoding(data), "surrogatepass")  # what json.loads(bytes) does
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise BodyError(f"body is not JSON ({exc.reason if isinstance(exc, UnicodeDecodeError) else exc})") from None
+    at = _SPACE.match(text).end()
+    if not array or not text.startswith("[", at):
+        try:
+            value = _DECODER.decode(text)
+        except (ValueError, RecursionError) as exc:
+            raise BodyError(f"body is not JSON ({str(exc)[:120]})") from None
+        if array:
+            raise BodyError(f"body must be a JSON array of chat items (at most {MAX_ITEMS})")
+        return value
+    items: list = []
+    at = _SPACE.match(text, at + 1).end()
+    if text.startswith("]", at):
+        at += 1
+    else:
+        while True:
+            try:
+                item, at = _DECODER.raw_decode(text, at)
+            except (ValueError, RecursionError) as exc:
+                raise BodyError(f"body is not JSON (item {len(items)}: {str(exc)[:120]})") from None
+            items.append(item)
+            if len(items) > MAX_ITEMS:
+                raise BodyError(f"more than {MAX_ITEMS} items; at most {MAX_ITEMS} per request: split the batch",
+                                too_large=True)
+            at = _SPACE.match(text, at).end()
+            if text.startswith(",", at):
+                at = _SPACE.match(text, at + 1).end()
+            elif text.startswith("]", at):
+                at += 1
+                break
+            else:
+                raise BodyError(f"body is not JSON (',' or ']' expected at character {at})")
+    if _SPACE.match(text, at).end() != len(text):
+        raise BodyError(f"body is not JSON (extra data at character {at})")
+    return items
 
 
 def dead_letters(refused: list[Refusal]) -> list[dict]:
@@ -199,6 +273,9 @@ def date_bound(text: str, tz: ZoneInfo, *, end: bool) -> tuple[datetime | None, 
         return None, f"{text[:40]!r} is neither a day (2026-10-01) nor an ISO 8601 time"
     if at.tzinfo is None:
         at = at.replace(tzinfo=tz)
-    if end and ":" not in text:
-        at += timedelta(days=1)  # aware + timedelta is wall-clock arithmetic: the next day's start
-    return at.astimezone(UTC), None
+    try:
+        if end and ":" not in text:
+            at += timedelta(days=1)  # aware + timedelta is wall-clock arithmetic: the next day's start
+        return at.astimezone(UTC), None
+    except OverflowError:  # beyond years 1-9999 once in UTC, or the day after 9999-12-31
+        return None, f"{text[:40]!r} is out of range (years 1-9999 in UTC)"

@@ -57,8 +57,14 @@ SETTINGS: tuple[Setting, ...] = (
             "CHZZK_CHANNELS and the enabled channels of `python -m collector channels`)."),
     Setting("CHANNEL_REFRESH_SECONDS", "60", "Seconds between re-reads of the channel set by a running collector."),
     Setting("CHANNEL_INFO_SECONDS", "3600", "Seconds between refreshes of channel names and metadata."),
-    Setting("INGEST_API_KEY", None, "Key(s) the ingest API (`python -m collector api`) asks for, comma-separated; "
-            "unset: no key, and it listens on loopback only. Never logged.", secret=True),
+    Setting("INGEST_API_KEY", None, "Legacy ingest API key(s), comma-separated: each reads and writes every channel "
+            "(a warning at start says so); prefer scoped keys from `python -m collector api-keys`. No key at all: "
+            "none asked, and the API listens on loopback only. Never logged.", secret=True),
+    Setting("INGEST_API_KEYS_FILE", None, "TOML file of named, scoped ingest API keys (SHA-256-hashed secrets), "
+            "managed by `python -m collector api-keys`. Default: DATA_DIR/api_keys.toml."),
+    Setting("INGEST_ALLOWED_HOSTS", "", "Host names the ingest API answers to besides loopback and IP addresses "
+            "(comma-separated; `*`: any), e.g. the name a reverse proxy or the viewers use. Others get 421 "
+            "(DNS rebinding protection)."),
     Setting("INGEST_TZ", "Asia/Seoul", "Timezone of ingest API times without an offset (the desktop viewer sends "
             "its PC's local time) and of GET /chat's start_date/end_date days."),
     Setting("DASHBOARD_ACCOUNTS_FILE", None, "TOML file of dashboard accounts (scrypt-hashed passwords), managed "

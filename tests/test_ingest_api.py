@@ -20,36 +20,18 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 import requests
-import uvicorn
 
-from collector.ingest_api import create_app
 from tests.conftest import DATA
+from tests.ingest_helpers import AUTH, CAT, KEY, NOKDU, count, item, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 ROOT = DATA.parent.parent
-KEY = "chzzk_test-7QxLm2pVw9"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-NOKDU = "d4f287d26795dd48f2176c79d5bd074f"
-CAT = "17f0cfcba4ff608de5eabb5110d134d0"
 
 
-@contextlib.contextmanager
-def serve(url: str, keys=(KEY,)):
-    """The app on a free loopback port in a thread (uvicorn, real sockets); yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(create_app(url, keys), host="127.0.0.1", port=0,
-                                           log_config=None, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+@pytest.fixture(autouse=True)
+def _no_keys_file(tmp_path, monkeypatch):
+    """Only the keys a test gives: never a developer's DATA_DIR/api_keys.toml."""
+    monkeypatch.setenv("INGEST_API_KEYS_FILE", str(tmp_path / "no-api-keys.toml"))
 
 
 @pytest.fixture
@@ -76,14 +58,6 @@ def viewer_item(streamer: str, channel_name: str, chat: dict, now: datetime) -> 
     }
 
 
-def item(i: int, **change) -> dict:
-    base = {"channel_id": NOKDU, "channel_name": "녹두로구", "user_id": f"{i % 7:032x}", "nickname": f"시청자{i}",
-            "message": f"메시지 {i}", "message_type": "chat",
-            "chat_time": (datetime(2026, 10, 1, 20) + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%S"),
-            "subscription_month": None, "subscription_tier": None, "os_type": "PC", "user_role": "common_user"}
-    return {**base, **change}
-
-
 def kst_to_utc_z(naive: str) -> str:
     """Plain arithmetic, independent of the code under test: KST is UTC+9, no DST."""
     return (datetime.fromisoformat(naive) - timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -99,14 +73,6 @@ def stored(pg) -> list[tuple]:
         rows = cur.fetchall()
     pg.commit()
     return rows
-
-
-def count(pg, table: str) -> int:
-    with pg.cursor() as cur:
-        cur.execute(f"SELECT count(*) FROM {table}")  # constant table names from this file
-        n = cur.fetchone()[0]
-    pg.commit()
-    return n
 
 
 def expected_row(it: dict) -> tuple:
@@ -435,5 +401,5 @@ def test_the_command_serves_and_never_logs_the_key(pg_url):
             out, err = proc.communicate()
     logs = out + err
     assert f"ingest API on http://127.0.0.1:{port}" in logs and "1 API key(s) accepted" in logs
-    assert "POST /chat/bulk: 1 item(s): 1 saved" in logs
+    assert "POST /chat/bulk by key 'INGEST_API_KEY': 1 item(s): 1 saved" in logs
     assert KEY not in logs

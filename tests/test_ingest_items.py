@@ -3,21 +3,30 @@ dedupe key shared with import-logs, GET /chat's date bounds. Nothing running."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from collector import sink
 from collector.import_logs import chat_row, parse_line
-from collector.ingest_items import check_item, date_bound, dead_letters, parse_chat_time, to_records
+from collector.ingest_items import (
+    BodyError,
+    check_item,
+    date_bound,
+    dead_letters,
+    parse_body,
+    parse_chat_time,
+    to_records,
+)
+from tests.ingest_cases import CH, EDGE_INTS, EDGE_OTHERS, EDGE_TEXTS, FIELDS, GOOD, every_edge_item
 
 pytestmark = pytest.mark.unit
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-CH = "d4f287d26795dd48f2176c79d5bd074f"
-GOOD = {"channel_id": CH, "channel_name": "녹두로구", "user_id": "9978e9f435b20799d87860a07882f1ef",
-        "nickname": "후추789", "message": "안녕하세요", "message_type": "chat", "chat_time": "2026-10-01T20:15:03",
-        "subscription_month": 29, "subscription_tier": 1, "os_type": "PC", "user_role": "common_user"}
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -150,3 +159,115 @@ def test_deeply_nested_items_are_refused_without_recursion():
     assert refused[0].error == "item nests deeper than 32 levels"
     letter = dead_letters(refused)[0]
     assert json.loads(letter["raw"]) == "(item nested too deeply to keep)" and letter["channel_id"] == CH
+
+
+# ---------------------------------------------------------------- hostile values (issue 15)
+@pytest.mark.parametrize("value", [
+    "0001-01-01T00:00:00", "0001-01-01T08:59:59", "0001-01-01 00:00:00.000001",  # naive KST: before year 1 in UTC
+    "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59.999999-01:00",
+    "9999-12-31T23:59:59", "0001-01-01T00:00:00Z", 0, 253402300799999,
+])
+def test_out_of_range_chat_times_are_refused_not_raised(value):
+    at, why = parse_chat_time(value, SEOUL, NOW)
+    assert at is None and ("before 2000" in why or "ahead" in why or "out of range" in why), why
+
+
+@pytest.mark.parametrize("text, end", [
+    ("0001-01-01", False), ("0001-01-01", True), ("9999-12-31", True), ("9999-12-31", False),
+    ("0001-01-01T00:00:00", False), ("9999-12-31T23:59:59-23:59", True), ("0001-01-01T00:00:00+23:59", False),
+])
+def test_date_bounds_at_the_ends_of_time_answer_or_refuse_without_raising(text, end):
+    at, why = date_bound(text, SEOUL, end=end)
+    assert (at is None) == (why is not None)
+    if why:
+        assert "out of range" in why and text in why
+
+
+def test_one_poison_item_is_refused_alone():
+    poison = {**GOOD, "chat_time": "0001-01-01T00:00:00"}
+    records, refused, _ = to_records([GOOD, poison, {**GOOD, "message": "after"}], SEOUL, NOW)
+    assert [r["message"] for r in records] == ["안녕하세요", "after"]
+    assert [(r.index, r.error) for r in refused] == [(1, "chat_time 0001-01-01T00:00:00 is out of range")]
+
+
+# Edge values per JSON type: what a buggy or hostile client can put in any field.
+_TEXTS = st.sampled_from(EDGE_TEXTS) | st.text(max_size=20)
+_INTS = st.sampled_from(EDGE_INTS) | st.integers()
+_FLOATS = st.sampled_from(EDGE_OTHERS[:5]) | st.floats()
+_VALUES = st.one_of(_TEXTS, _INTS, _FLOATS, st.sampled_from([None, True, False, [], {}]),
+                    st.lists(_TEXTS | _INTS, max_size=3), st.dictionaries(_TEXTS, _INTS | _FLOATS, max_size=3))
+HOSTILE_ITEMS = st.one_of(
+    st.dictionaries(st.sampled_from(FIELDS), _VALUES, max_size=4).map(lambda change: {**GOOD, **change}),
+    _VALUES)
+
+
+def _storable(value) -> bool:
+    """Text PostgreSQL takes: no NUL, no lone surrogate, anywhere in a JSON value."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def test_every_edge_value_in_every_field_is_taken_or_refused_alone():
+    check_batch(every_edge_item())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(HOSTILE_ITEMS, max_size=6))
+def test_hostile_items_never_raise_and_never_sink_their_neighbours(items):
+    check_batch(items)
+
+
+def check_batch(items: list) -> None:
+    records, refused, names = to_records(items, SEOUL, NOW)
+    assert len(records) + len(refused) == len(items)
+    alone = [not to_records([it], SEOUL, NOW)[1] for it in items]  # each item's fate on its own
+    assert [i for i, ok in enumerate(alone) if not ok] == [r.index for r in refused]
+    for rec in records:
+        assert _storable(rec) and json.loads(sink.to_json(rec["raw"])) is not None
+    for letter in dead_letters(refused):
+        assert _storable(letter) and (json.loads(letter["raw"]) is not None or letter["raw"] == "null")
+    assert all(_storable(k) and (v is None or _storable(v)) for k, v in names.items())
+
+
+# ---------------------------------------------------------------- the body, item by item
+def test_a_bulk_body_stops_at_the_first_item_past_the_limit():
+    flood = b"[" + b"{}," * 1001 + b"this is never read"  # a whole-body parse would call it not JSON
+    with pytest.raises(BodyError, match="more than 1000 items") as caught:
+        parse_body(flood, array=True)
+    assert caught.value.too_large
+    assert parse_body(b' [ {"a": 1} , 2 ,"x"]\n', array=True) == [{"a": 1}, 2, "x"]
+    assert parse_body(b"\xef\xbb\xbf[]", array=True) == []  # UTF-8 with a BOM, as json.loads takes it
+    assert parse_body('{"x": "ü"}'.encode("utf-16"), array=False) == {"x": "ü"}
+
+
+@pytest.mark.parametrize("body, array, words", [
+    (b"", True, "not JSON"), (b"  ", False, "not JSON"), (b"[{not json", True, "not JSON"),
+    (b"[1,]", True, "not JSON"), (b"[1] [2]", True, "not JSON"), (b"[1 2]", True, "not JSON"),
+    (b'{"items": []}', True, "must be a JSON array"), (b"[" * 100_000, True, "not JSON"),
+    (b"\xff\xfe\xfd", True, "not JSON"), (b"{} x", False, "not JSON"),
+])
+def test_bodies_that_are_not_what_was_asked_for(body, array, words):
+    with pytest.raises(BodyError, match=words) as caught:
+        parse_body(body, array=array)
+    assert not caught.value.too_large
+
+
+def test_numbers_json_cannot_hold_as_python_ints_stay_in_their_item():
+    long_digits = "9" * 5000  # over Python's 4300-digit limit: json.loads refuses the whole body
+    items = parse_body(f'[{{"subscription_month": {long_digits}}}, {{"ok": 1}}]'.encode(), array=True)
+    assert items == [{"subscription_month": long_digits}, {"ok": 1}]
+    _, refused, _ = to_records([{**GOOD, **items[0]}], SEOUL, NOW)
+    assert "subscription_month" in refused[0].error
+
+
+def test_items_for_channels_outside_a_key_are_refused_one_by_one():
+    other = "0" * 32
+    records, refused, names = to_records([GOOD, {**GOOD, "channel_id": other}, {**GOOD, "channel_id": CH.upper()}],
+                                         SEOUL, NOW, channels=frozenset({CH}))
+    assert [r["channel_id"] for r in records] == [CH, CH] and names == {CH: "녹두로구"}
+    assert [(r.index, r.error) for r in refused] == [(1, f"channel_id {other} is not one of this API key's channels")]
