@@ -27,6 +27,7 @@ import websocket
 
 from collector import protocol
 from collector.api import USER_AGENT, Api, ApiError
+from collector.gaps import replay_gap
 from core import settings
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,11 @@ class Captures:
     def capture_closed(self, key: str, reason: str) -> None:
         pass
 
+    def capture_gap(self, key: str, channel_id: str, chat_channel_id: str, gap_from: str | None,
+                    gap_to: str) -> None:
+        """A rejoin's replay did not reach back to the last line collected before (``gap_from``
+        None: the first join of this process, the previous line is looked up when filling)."""
+
 
 class ChatClient:
     """Collects one channel (32-hex ``channel_id``): follows the chat channel it is given."""
@@ -86,6 +92,8 @@ class ChatClient:
         self.captures = captures or Captures()
         self.stats = ClientStats()
         self.joined_at: dict[str, float] = {}   # chat channel id -> time.time() of its first CONNECTED
+        self.newest: dict[str, str] = {}        # chat channel id -> chat_time of the newest line spooled
+        self._replay_due: tuple | None = None   # (capture key, newest line before the join, join time)
         self._target: str | None = None
         self._leave_reason = "broadcast closed"
         self._end_reason = ""
@@ -230,6 +238,7 @@ class ChatClient:
                  self.channel_id, cid, self.server, self.stats.connects)
         self.joined_at.setdefault(cid, time.time())
         key = self.captures.capture_opened(self.channel_id, cid, self.server)
+        self._replay_due = (key, self.newest.get(cid), protocol.ms_to_iso(int(time.time() * 1000)))
         self._end_reason = "socket error"  # unless _read says otherwise
         try:
             ws.send(protocol.recent_chat_frame(cid, connected.get("sid") or "", count=RECENT_COUNT))
@@ -335,9 +344,28 @@ class ChatClient:
                 rec.setdefault("source", f"chat:{cid}")
             data.append(rec)
         if data:
+            self.add(data)  # on disk (the spool) when it returns: only then counted as received
             self.stats.records += len(data)
-            self.add(data)
+        times = [r["chat_time"] for r in data if r.get("kind") == "chat" and r.get("chat_time")]
+        if self._replay_due is not None and any(r.get("name") == "RECENT_CHAT" for r in records):
+            self._check_replay(cid, times)
+        if times:
+            self.newest[cid] = max(max(times), self.newest.get(cid, ""))
         return records
+
+    def _check_replay(self, cid: str, times: list[str]) -> None:
+        """The join's 15101 replay has been spooled: report a gap when it does not reach back
+        to the newest line spooled before the join (``collector.gaps.replay_gap``)."""
+        key, known, joined = self._replay_due
+        self._replay_due = None
+        gap = replay_gap(known, min(times, default=None), len(times), joined, RECENT_COUNT)
+        if gap is None:
+            return
+        if gap[0] is not None:
+            log.warning("channel %s (chat channel %s): the rejoin's replay of %d lines does not reach back to the "
+                        "last line collected before (%s): lines up to %s are missing; recorded, to be filled from "
+                        "the replay (VOD) after the broadcast", self.channel_id, cid, len(times), gap[0], gap[1])
+        self.captures.capture_gap(key, self.channel_id, cid, *gap)  # first join: only after an earlier capture
 
 
 def _text(data) -> str:

@@ -2,7 +2,8 @@
 PostgreSQL until SIGINT/SIGTERM or the end of ``--duration``. Composition only: chat
 clients (collector.client) fill a buffer (collector.buffer) that an APScheduler job
 flushes into the sink (collector.sink) every FLUSH_SECONDS, or early when FLUSH_MAX_EVENTS
-are waiting.
+are waiting. Every GAP_FILL_SECONDS a job fills restart gaps of ended broadcasts from their
+replay (VOD) chat (collector.gaps).
 
 Scale-out and cron (``collector.leases``): a channel is collected only under a PostgreSQL
 lease, claimed at start and every LEASE_SECONDS/3 together with a re-read of the channel
@@ -32,13 +33,14 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from collector import channels as channel_set
-from collector import sessions, sink
+from collector import gaps, sessions, sink
 from collector.api import Api
 from collector.buffer import Buffer, flush
 from collector.client import CLOSE_GRACE
 from collector.leases import Leases
 from collector.lifecycle import Lifecycle
 from core import db, settings
+from core.cli import one_line
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +194,9 @@ def run(args: argparse.Namespace) -> int:
                       id="channel-info", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(store.heartbeat, "interval", seconds=sessions.HEARTBEAT_SECONDS, id="heartbeat",
                       max_instances=1, coalesce=True)
+    gap_api = Api()  # its own HTTP session: replay paging never holds up polling
+    scheduler.add_job(fill_gaps, "interval", args=[url, gap_api, stop], seconds=settings.get_int("GAP_FILL_SECONDS"),
+                      id="gap-fill", max_instances=1, coalesce=True)
 
     def on_signal(signum, _frame):
         log.info("received %s; stopping", signal.Signals(signum).name)
@@ -217,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
         leases.close()
         buffer.close()  # what the final flush could not store stays in the spool
         api.close()
+        gap_api.close()
 
     totals = flusher.totals
     log.info("summary: %d chat rows inserted, %d duplicates, %d blinds, %d events, %d dead letters, "
@@ -238,6 +244,22 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 3
     return 0
+
+
+def fill_gaps(url: str, api: Api, stop: threading.Event) -> None:
+    """Job: fill restart gaps of ended broadcasts from their replay (``collector.gaps``) on a
+    connection of its own; a database that is down only postpones it."""
+    try:
+        conn = db.connect(url)
+    except psycopg2.Error as exc:
+        log.warning("gap fill postponed: %s", one_line(exc))
+        return
+    try:
+        gaps.fill_due(conn, api, stop=stop)
+    except psycopg2.Error as exc:
+        log.warning("gap fill postponed: %s", one_line(exc))
+    finally:
+        conn.close()
 
 
 def release_stopped(leases: Leases, lifecycle: Lifecycle) -> int:

@@ -154,6 +154,29 @@ def op_capture_close(key: str, reason: str, at: datetime) -> Op:
     return run
 
 
+def op_capture_gap(key: str, channel_id: str, chat_channel_id: str, gap_from: str | None, gap_to: str,
+                   at: datetime) -> Op:
+    """Record a restart gap found by the join of capture interval ``key`` (collector.gaps).
+    Without ``gap_from`` (the first join of this process) only when an earlier capture
+    interval of the chat channel exists: otherwise it is the broadcast's first join, and
+    the minutes before it count as not captured (broadcast_coverage), not as a gap."""
+    def run(cur):
+        fk = _channel_fk(cur, channel_id)
+        cur.execute("""
+            INSERT INTO capture_gap (key, channel_fk, chat_channel_id, gap_from, gap_to, found_at, next_attempt_at)
+            SELECT %s, %s, %s, %s, %s, %s, %s
+             WHERE %s::timestamptz IS NOT NULL OR EXISTS (
+                   SELECT 1 FROM capture_interval p
+                    WHERE p.channel_fk = %s AND p.chat_channel_id = %s AND p.key <> %s AND p.connected_at <= %s)
+            ON CONFLICT (key) DO NOTHING""",
+                    (key, fk, chat_channel_id, gap_from, gap_to, at, at, gap_from, fk, chat_channel_id, key, at))
+        if cur.rowcount:
+            log.warning("restart gap of %s (chat channel %s) %s..%s recorded: to be filled from the replay (VOD) "
+                        "after the broadcast", channel_id, chat_channel_id,
+                        gap_from or "the newest line stored before", gap_to)
+    return run
+
+
 def op_heartbeat(keys: list[str], at: datetime) -> Op:
     def run(cur):
         cur.execute("""UPDATE capture_interval SET last_seen_at = %s
@@ -230,6 +253,10 @@ class SessionStore:
         with self._lock:
             self._open.discard(key)
         self.put(op_capture_close(key, reason, utcnow()))
+
+    def capture_gap(self, key: str, channel_id: str, chat_channel_id: str, gap_from: str | None,
+                    gap_to: str) -> None:
+        self.put(op_capture_gap(key, channel_id, chat_channel_id, gap_from, gap_to, utcnow()))
 
     def heartbeat(self) -> None:
         with self._lock:

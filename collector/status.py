@@ -2,7 +2,9 @@
 (live / offline / unavailable:<reason> / disabled / unknown), whether a socket is open,
 the current (or last) broadcast's chat channel and start, the last stored message and the
 lag behind now, reconnects today (DISPLAY_TZ day) and the broadcast's coverage (share of
-its minutes inside capture intervals, from the ``broadcast_coverage`` view). Read-only."""
+its minutes inside capture intervals, from the ``broadcast_coverage`` view) and the
+channel's restart gaps (``capture_gap``: open, filled from the replay with the lines added,
+or 'no replay': lines lost for good). Read-only."""
 from __future__ import annotations
 
 import argparse
@@ -22,11 +24,17 @@ QUERY = """
              WHERE ci.channel_fk = c.id AND ci.connected_at >= %(day_start)s) AS reconnects_today,
            (SELECT count(*) FROM capture_interval ci
              WHERE ci.channel_fk = c.id AND ci.disconnected_at IS NULL) AS open_sockets,
-           bc.minutes, bc.captured_minutes, bc.coverage
+           bc.minutes, bc.captured_minutes, bc.coverage,
+           gp.gaps_open, gp.gaps_filled, gp.gaps_no_replay, gp.gap_lines_filled
       FROM stream_channel c
       LEFT JOIN LATERAL (SELECT id, chat_channel_id, opened_at, closed_at FROM live_session
                           WHERE channel_fk = c.id ORDER BY opened_at DESC, id DESC LIMIT 1) s ON true
       LEFT JOIN broadcast_coverage bc ON bc.session_id = s.id
+      LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE g.status = 'open') AS gaps_open,
+                                count(*) FILTER (WHERE g.status = 'filled') AS gaps_filled,
+                                count(*) FILTER (WHERE g.status = 'no replay') AS gaps_no_replay,
+                                coalesce(sum(g.lines_filled), 0)::bigint AS gap_lines_filled
+                           FROM capture_gap g WHERE g.channel_fk = c.id) gp ON true
      WHERE c.enabled OR %(all)s
      ORDER BY c.channel_name NULLS LAST, c.channel_id"""
 
@@ -69,14 +77,23 @@ def _when(dt: datetime | None) -> str:
 def format_table(rows: list[dict]) -> str:
     """The plain-text table (names are untrusted text: controls, bidi and zero-width characters shown escaped)."""
     head = ("CHANNEL", "NAME", "STATE", "SOCKET", "CHAT CHANNEL", "SINCE", "LAST MESSAGE", "LAG",
-            "RECONNECTS TODAY", "COVERAGE")
+            "RECONNECTS TODAY", "COVERAGE", "RESTART GAPS")
     body = []
     for r in rows:
         cov = "-" if r["coverage"] is None else f"{100 * r['coverage']:.1f}%"
         body.append((r["channel_id"], (r["channel_name"] or "-")[:30], r["state"],
                      "open" if r["open_sockets"] else "-", r["chat_channel_id"] or "-", _when(r["opened_at"]),
-                     _when(r["last_message_at"]), _ago(r["lag_seconds"]), str(r["reconnects_today"]), cov))
+                     _when(r["last_message_at"]), _ago(r["lag_seconds"]), str(r["reconnects_today"]), cov,
+                     _gaps(r)))
     return plain_table(head, body)
+
+
+def _gaps(r: dict) -> str:
+    """Restart gaps of the channel (collector.gaps): '-', or e.g. '1 open, 2 filled (+341), 1 no replay'."""
+    parts = ([f"{r['gaps_open']} open"] if r["gaps_open"] else []) + \
+        ([f"{r['gaps_filled']} filled (+{r['gap_lines_filled']})"] if r["gaps_filled"] else []) + \
+        ([f"{r['gaps_no_replay']} no replay"] if r["gaps_no_replay"] else [])
+    return ", ".join(parts) or "-"
 
 
 def run(args: argparse.Namespace) -> int:

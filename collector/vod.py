@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from collector import protocol, sink
+from collector.answers import kst_to_utc
 from collector.api import Api, ApiError
 from core import db
 from core.cli import one_line
@@ -38,6 +41,10 @@ from core.cli import one_line
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50              # previousVideoChatSize asked for
+VIDEO_LIST_PATH = "/service/v1/channels/{channel_id}/videos"   # a channel's videos, newest first
+VIDEO_PATH = "/service/v2/videos/{video_no}"                   # one video: liveOpenDate, videoChatChannelId
+VIDEO_LIST_SIZE = 20        # newest videos looked at when searching a broadcast's replay
+VIDEO_DETAILS_MAX = 10      # replay details read per search at most
 BATCH_RECORDS = 2_000       # records per sink.store call
 SOURCE = "backfill-vod"
 
@@ -55,6 +62,15 @@ class Page:
     chat_channel_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Video:
+    """A replay video as its detail answer describes it."""
+    video_no: int
+    chat_channel_id: str | None
+    live_open: datetime | None     # the broadcast's start (liveOpenDate, KST wall clock -> UTC)
+    chat_enabled: bool
+
+
 @dataclass
 class Summary:
     pages: int = 0
@@ -65,6 +81,7 @@ class Summary:
     dead_letters: int = 0
     other_channel: int = 0     # items naming another streamer in extras.streamingChannelId
     last_ms: int | None = None
+    next_ms: int | None = None  # where paging would go on (``max_pages`` reached); None: done
     seen: set = field(default_factory=set, repr=False)
 
 
@@ -131,6 +148,49 @@ def item_records(items: list, channel_id: str, chat_channel_id: str | None, vide
     return out
 
 
+def read_video_list(answer) -> list[int]:
+    """A channel's video list answer -> the videoNo of its REPLAY videos (in answer order,
+    newest first); [] for anything unusable."""
+    content = answer.get("content") if isinstance(answer, dict) else None
+    data = content.get("data") if isinstance(content, dict) else None
+    out = []
+    for v in data if isinstance(data, list) else []:
+        no = protocol.as_int(v.get("videoNo"), 1) if isinstance(v, dict) else None
+        if no is not None and v.get("videoType", "REPLAY") == "REPLAY":
+            out.append(no)
+    return out
+
+
+def read_video(answer, video_no: int) -> Video | None:
+    """A video detail answer -> Video, None when unknown or unusable."""
+    content = answer.get("content") if isinstance(answer, dict) else None
+    if not isinstance(content, dict):
+        return None
+    cid = content.get("videoChatChannelId")
+    return Video(video_no, cid if isinstance(cid, str) and cid else None, kst_to_utc(content.get("liveOpenDate")),
+                 content.get("videoChatEnabled") is not False)
+
+
+def find_video(api: Api, channel_id: str, chat_channel_id: str, opened: datetime | None) -> Video | None:
+    """The replay video of the broadcast on ``chat_channel_id`` (or, when a detail names no
+    chat channel, the one whose liveOpenDate is ``opened`` to the second) among the
+    channel's newest VIDEO_LIST_SIZE videos; None when it is not published (yet)."""
+    listed = read_video_list(api.get_json(api.api_base + VIDEO_LIST_PATH.format(channel_id=channel_id),
+                                          params={"sortType": "LATEST", "pagingType": "PAGE", "page": 0,
+                                                  "size": VIDEO_LIST_SIZE},
+                                          what=f"videos of channel {channel_id}"))
+    for no in listed[:VIDEO_DETAILS_MAX]:
+        video = read_video(api.get_json(api.api_base + VIDEO_PATH.format(video_no=no), what=f"video {no}"), no)
+        if video is None:
+            continue
+        if video.chat_channel_id == chat_channel_id:
+            return video
+        if video.chat_channel_id is None and opened is not None and video.live_open is not None \
+                and abs((video.live_open - opened).total_seconds()) < 1:
+            return video
+    return None
+
+
 def next_time(page: Page, asked_ms: int) -> int | None:
     """Where the next page starts: the answer's ``nextPlayerMessageTime``, moved forward
     when it does not advance (past the page's last line, or by 1 ms)."""
@@ -144,6 +204,24 @@ def next_time(page: Page, asked_ms: int) -> int | None:
     return moved
 
 
+def latest_time(items: list) -> int | None:
+    """The newest ``messageTime`` among VOD items (ms since the epoch), None without one."""
+    times = [protocol.as_int(i.get("messageTime"), 0, protocol.MAX_EPOCH_MS) for i in items if isinstance(i, dict)]
+    return max((t for t in times if t is not None), default=None)
+
+
+def time_base(items: list) -> int | None:
+    """``messageTime - playerMessageTime`` (the broadcast start, in ms since the epoch) of
+    the first item carrying both, None without one: turns a time into a video offset."""
+    for item in items:
+        if isinstance(item, dict):
+            t = protocol.as_int(item.get("messageTime"), 0, protocol.MAX_EPOCH_MS)
+            p = protocol.as_int(item.get("playerMessageTime"), 0, protocol.MAX_EPOCH_MS)
+            if t is not None and p is not None:
+                return t - p
+    return None
+
+
 # ---------------------------------------------------------------- I/O
 def _ensure_channel(conn, channel_id: str) -> None:
     with conn, conn.cursor() as cur:
@@ -152,10 +230,15 @@ def _ensure_channel(conn, channel_id: str) -> None:
 
 
 def backfill(api: Api, conn, channel_id: str, video_no: int, from_ms: int = 0,
-             chat_channel_id: str | None = None, batch_records: int = BATCH_RECORDS) -> Summary:
+             chat_channel_id: str | None = None, batch_records: int = BATCH_RECORDS,
+             until_time_ms: int | None = None, max_pages: int | None = None,
+             stop: threading.Event | None = None) -> Summary:
     """Page through video ``video_no`` from ``from_ms`` and store its chat for
-    ``channel_id``; returns the counts. Raises VodError / ApiError / database errors (the
-    records of the pages read so far are stored first when the database allows)."""
+    ``channel_id``; returns the counts. Paging ends at the end of the video, after the page
+    holding a line at ``until_time_ms`` (ms since the epoch) or later, or after ``max_pages``
+    pages or when ``stop`` is set (``Summary.next_ms`` then says where to go on). Raises VodError / ApiError /
+    database errors (the records of the pages read so far are stored first when the
+    database allows)."""
     t0 = time.monotonic()
     summary = Summary()
     batch: list[dict] = []
@@ -187,6 +270,12 @@ def backfill(api: Api, conn, channel_id: str, video_no: int, from_ms: int = 0,
                      summary.pages, at, len(page.items), len(fresh), page.next_ms, summary.items,
                      time.monotonic() - t0)
             at = next_time(page, at)
+            if until_time_ms is not None and (latest_time(page.items) or 0) >= until_time_ms:
+                at = None
+            if at is not None and (max_pages is not None and summary.pages >= max_pages
+                                   or stop is not None and stop.is_set()):
+                summary.next_ms = at
+                at = None
             if len(batch) >= batch_records:
                 store()
         if batch:

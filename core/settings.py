@@ -32,6 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FLUSH_SECONDS", "60", "Seconds between flushes of buffered chat into PostgreSQL."),
     Setting("FLUSH_MAX_EVENTS", "1000", "Flush early when this many events are buffered."),
     Setting("POLL_SECONDS", "30", "Seconds between live-status polls of a channel."),
+    Setting("GAP_FILL_SECONDS", "300", "Seconds between a running collector's looks for restart gaps of ended "
+            "broadcasts to fill from their replay (VOD) chat (collector/gaps.py)."),
     Setting("DISPLAY_TZ", "Asia/Seoul", "Timezone for warehouse day partitions and the dashboard."),
     Setting("SYNC_HOUR", "4", "Hour (0-23, in DISPLAY_TZ) of the nightly `python -m warehouse schedule` sync."),
     Setting("SYNC_MINUTE", "0", "Minute of the nightly warehouse sync."),

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import requests
 
 from collector.protocol import parse_frame
 from collector.sim.server import SimServer
@@ -50,10 +51,10 @@ def sim(tmp_path):
 
 
 def start_collector(url: str, sim: SimServer, spool_dir: Path, log_path: Path, *args: str,
-                    flush_seconds: int) -> subprocess.Popen:
+                    flush_seconds: int, **env_extra: str) -> subprocess.Popen:
     env = {**os.environ, **sim.env(), "DATABASE_URL": url, "SPOOL_DIR": str(spool_dir),
            "FLUSH_SECONDS": str(flush_seconds), "FLUSH_MAX_EVENTS": "100000", "POLL_SECONDS": "2",
-           "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+           "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **env_extra}
     with open(log_path, "a", encoding="utf-8") as log:  # a file, not a pipe: nothing blocks on a full pipe
         return subprocess.Popen([sys.executable, "-m", "collector", "run", *args], cwd=ROOT, env=env,
                                 stdout=log, stderr=log, text=True)
@@ -179,3 +180,71 @@ def test_postgresql_outage_during_collection_loses_and_duplicates_nothing(own_pg
     assert [int(n) for n in failed] == sorted(int(n) for n in failed), "the spool grows during the outage"
     assert_exactly_the_truth(stored_keys(url), truth_keys(sim))
     assert list(spool_dir.glob("*.jsonl")) == []
+
+
+FAST_RATE = 100.0     # lines/s: the replay's 50 lines cover 0.5 s of a restart gap
+RESTART_GAP = 2.0     # seconds between the kill and the restart: ~200 lines, 4x what the replay covers
+
+
+def test_kill_9_and_a_restart_gap_longer_than_the_replay_are_filled_from_the_vod(pg_url, tmp_path):
+    """kill -9 of a busy collector, a restart after more lines than the 50-line replay holds,
+    the broadcast ends: the gap is recorded and filled from the broadcast's replay (VOD), so
+    every line the broadcast aired since the first join is stored once."""
+    sim = SimServer(channels=1, seed=29, rate=FAST_RATE, truth_path=str(tmp_path / "truth.jsonl"),
+                    ping_seconds=3.0, restart_pause=3600.0)  # the ended broadcast does not come back
+    sim.start_in_thread(port=0)
+    channel = sim.channels[0]
+    spool_dir, log_path = tmp_path / "spool", tmp_path / "collector.log"
+    fast = {"POLL_SECONDS": "1", "GAP_FILL_SECONDS": "1"}
+    try:
+        first = start_collector(pg_url, sim, spool_dir, log_path, flush_seconds=1, **fast)
+        try:
+            wait_for(lambda: spooled(spool_dir) + len(stored_keys(pg_url)) >= FAST_RATE, 30, "lines collected")
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        time.sleep(RESTART_GAP)  # the broadcast goes on unheard
+        second = start_collector(pg_url, sim, spool_dir, log_path, flush_seconds=1, **fast)
+        try:
+            wait_for(lambda: log_path.read_text().count("joined chat of") >= 2, 30, "the rejoin")
+            time.sleep(1.0)
+            requests.get(f"{sim.env()['CHZZK_API_BASE']}/_sim/restart", params={"channel": channel.channel_id},
+                         timeout=5).raise_for_status()  # the broadcast ends; its replay is published
+            video = [v for v in sim.videos.videos(channel.channel_id) if v["chatChannelId"] == channel.chat_channel_id]
+            aired = sim.videos._lines(sim.videos.find(video[0]["videoNo"]))[1]
+
+            def missing() -> set[str]:
+                keys = set(stored_keys(pg_url))
+                first_at = min(i["msgTime"] for i in aired if live_keys([i], channel.chat_channel_id)[0] in keys)
+                return {k for i in aired if i["msgTime"] >= first_at
+                        for k in live_keys([i], channel.chat_channel_id)} - keys
+            try:
+                wait_for(lambda: not missing(), 20, "every aired line stored", every=0.5)
+            except AssertionError:
+                pass  # asserted below with the numbers
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(30) == 0, log_path.read_text()[-3000:]
+        lost = missing()
+        assert not lost, f"{len(lost)} of {len(aired)} aired lines not stored"
+        keys = stored_keys(pg_url)
+        assert len(keys) == len(set(keys)), "a line stored twice"
+        truth = truth_keys(sim)
+        assert set(truth) <= set(keys), f"{len(set(truth) - set(keys))} lines sent but not stored"
+    finally:
+        sim.stop()
+    log = log_path.read_text()
+    conn = psycopg2.connect(pg_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT status, lines_filled FROM capture_gap")
+            gaps = cur.fetchall()
+    finally:
+        conn.close()
+    assert len(gaps) == 1 and gaps[0][0] == "filled" and gaps[0][1] >= FAST_RATE * RESTART_GAP / 2, gaps
+    assert re.search(r"gap of .* filled from video \d+: \d+ new lines", log), log[-3000:]
+
+
+def live_keys(items: list[dict], cid: str) -> list[str]:
+    frame = {"svcid": "game", "ver": "1", "cmd": 93101, "cid": cid, "tid": None, "bdy": items}
+    return [r["dedupe_key"] for r in parse_frame(frame) if r["kind"] == "chat"]

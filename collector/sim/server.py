@@ -119,7 +119,8 @@ class SimServer:
     def __init__(self, channels: int | list[SimChannel] = 3, seed: int = 1, rate: float = 5.0,
                  truth_path: str | None = None, ping_seconds: float = 20.0, drop_every: float = 0.0,
                  host: str = "127.0.0.1", stats_seconds: float = 30.0, restart_every: float = 0.0,
-                 restart_pause: float = 2.0, offline: int = 0, adult: int = 0):
+                 restart_pause: float = 2.0, offline: int = 0, adult: int = 0, replays: bool = True,
+                 replay_delay: float = 0.0):
         self.channels = make_channels(channels, seed) if isinstance(channels, int) else list(channels)
         self.seed, self.rate, self.host = seed, float(rate), host
         self.truth_path, self.ping_seconds, self.drop_every = truth_path, ping_seconds, drop_every
@@ -137,7 +138,8 @@ class SimServer:
                 lv.status, lv.close_ms = "CLOSE", now_ms - 3_600_000
             elif i >= n - offline - adult:
                 lv.adult = True
-        self.videos = SimVideos(self.channels, seed)  # replay (VOD) chat: collector/sim/vod.py
+        # replay (VOD) chat, published replay_delay s after a broadcast ends: collector/sim/vod.py
+        self.videos = SimVideos(self.channels, seed, replays=replays, replay_delay=replay_delay)
         self._conns: set[ServerConnection] = set()
         self._outboxes: dict[ServerConnection, _Outbox] = {}
         self.slow_closed = 0  # sockets closed for not reading (BACKLOG_SECONDS)

@@ -23,6 +23,20 @@ lists ``videoNo``, ``channelId``, ``chatChannelId``, ``title``, ``openMs``/``clo
 (``n`` = 0 for the broadcast running at start). Channel 0 of ``--seed 1`` thus has its current
 broadcast as video 1009000.
 
+Published replays, as CHZZK lists them (``collector.vod.find_video`` reads these)::
+
+    GET /service/v1/channels/{channelId}/videos?sortType=LATEST&pagingType=PAGE&page=P&size=N
+    -> {"code": 200, "content": {"page", "size", "totalCount", "totalPages", "data": [
+        {"videoNo", "videoId", "videoTitle", "videoType": "REPLAY", "publishDate", "publishDateAt",
+         "duration", "channel": {...}}, ...]}}                       (newest first)
+    GET /service/v2/videos/{videoNo}
+    -> {"code": 200, "content": {"videoNo", ..., "liveOpenDate", "videoChatEnabled": true,
+        "videoChatChannelId"}}
+
+A broadcast is published ``replay_delay`` seconds after it ended (the past ones at once); a
+live one is not listed yet (its chat pages above are still served, for tests). With
+``replays=False`` the streamer has disabled replays: the list is empty and every detail 404.
+
 Past broadcasts: ``VOD_DAYS`` days of evenings before today 00:00 KST (when the simulator
 started), generated per channel by ``collector.sim.generator`` at ``VOD_RATE_PER_MIN`` lines
 per minute and cached (a few at a time). The current broadcast's video holds every line the
@@ -36,11 +50,20 @@ import asyncio
 import bisect
 import re
 import threading
+import time
 from collections import OrderedDict
 from datetime import datetime
 from urllib.parse import unquote
 
-from collector.sim.generator import KST, SimBroadcast, SimChannel, broadcast_items, broadcasts, to_recent
+from collector.sim.generator import (
+    KST,
+    SimBroadcast,
+    SimChannel,
+    broadcast_items,
+    broadcasts,
+    kst_wall,
+    to_recent,
+)
 
 VIDEO_BASE = 1_000_000
 PER_CHANNEL = 10_000
@@ -53,6 +76,8 @@ LIVE_KEEP_TOTAL = 200_000     # lines kept for the current broadcasts, shared am
 LIVE_KEEP_MIN = 200
 CACHED_VIDEOS = 4
 _CHATS = re.compile(r"^/service/v1/videos/(\d{1,12})/chats$")
+_CHANNEL_VIDEOS = re.compile(r"^/service/v1/channels/([^/]+)/videos$")
+_DETAIL = re.compile(r"^/service/v2/videos/(\d{1,12})$")
 LIST_PATH = "/_sim/videos"
 
 
@@ -83,9 +108,11 @@ class SimVideos:
     production loop for every batch of new lines; ``route`` answers the HTTP paths above
     (None for any other path)."""
 
-    def __init__(self, channels: list[SimChannel], seed, end: datetime | None = None):
+    def __init__(self, channels: list[SimChannel], seed, end: datetime | None = None,
+                 replays: bool = True, replay_delay: float = 0.0):
         self.channels = list(channels)
         self.seed = seed
+        self.replays, self.replay_delay = replays, replay_delay
         self.end = end or datetime.now(KST).replace(hour=0, minute=0, second=0, microsecond=0)
         self._index = {c.channel_id: i for i, c in enumerate(self.channels)}
         self._past: dict[int, _Video] | None = None
@@ -144,6 +171,30 @@ class SimVideos:
             found = [v for v in found if v.channel.channel_id == channel_id]
         return [v.describe() for v in sorted(found, key=lambda v: (v.open_ms, v.no))]
 
+    def published(self, channel_id: str, now_ms: int | None = None) -> list[_Video]:
+        """The channel's replay videos listed now, newest first (see the module docstring)."""
+        if not self.replays:
+            return []
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        with self._live_lock:
+            ended = [v for v in self._live.values()
+                     if v.close_ms is not None and v.close_ms + self.replay_delay * 1000 <= now_ms]
+        found = [v for v in list(self.past().values()) + ended if v.channel.channel_id == channel_id]
+        return sorted(found, key=lambda v: (v.open_ms, v.no), reverse=True)
+
+    def listing(self, channel_id: str, page: int, size: int) -> dict:
+        videos = self.published(channel_id)
+        size = max(1, min(size, 50))
+        return {"page": page, "size": size, "totalCount": len(videos), "totalPages": -(-len(videos) // size),
+                "data": [_summary(v) for v in videos[page * size:(page + 1) * size]]}
+
+    def detail(self, no: int) -> dict | None:
+        video = self.find(no)
+        if video is None or video not in self.published(video.channel.channel_id):
+            return None
+        return dict(_summary(video), liveOpenDate=kst_wall(video.open_ms), videoChatEnabled=True,
+                    videoChatChannelId=video.cid)
+
     def find(self, no: int) -> _Video | None:
         with self._live_lock:
             for video in self._live.values():
@@ -191,6 +242,17 @@ class SimVideos:
             channel = query.get("channel")
             videos = await asyncio.to_thread(self.videos, unquote(channel) if channel else None)
             return 200, _ok({"videos": videos})
+        if m := _CHANNEL_VIDEOS.match(path):
+            try:
+                page, size = int(query.get("page") or 0), int(query.get("size") or 18)
+            except ValueError:
+                return 400, {"code": 400, "message": "page and size must be integers", "content": None}
+            return 200, _ok(await asyncio.to_thread(self.listing, unquote(m.group(1)), max(0, page), size))
+        if m := _DETAIL.match(path):
+            found = await asyncio.to_thread(self.detail, int(m.group(1)))
+            if found is None:
+                return 404, {"code": 404, "message": f"존재하지 않는 영상입니다. (video {m.group(1)})", "content": None}
+            return 200, _ok(found)
         m = _CHATS.match(path)
         if not m:
             return None
@@ -204,6 +266,15 @@ class SimVideos:
         if content is None:
             return 404, {"code": 404, "message": f"존재하지 않는 영상입니다. (video {m.group(1)})", "content": None}
         return 200, _ok(content)
+
+
+def _summary(video: _Video) -> dict:
+    """A video as the channel's video list shows it (published at the broadcast's end)."""
+    published = video.close_ms if video.close_ms is not None else video.open_ms
+    return {"videoNo": video.no, "videoId": f"SIM{video.no:012d}", "videoTitle": video.title, "videoType": "REPLAY",
+            "publishDate": kst_wall(published), "publishDateAt": published,
+            "duration": max(0, (published - video.open_ms) // 1000), "adult": False,
+            "channel": {"channelId": video.channel.channel_id, "channelName": video.channel.channel_name}}
 
 
 def _vod_item(player_ms: int, item: dict) -> dict:
