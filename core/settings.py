@@ -75,17 +75,17 @@ SETTINGS: tuple[Setting, ...] = (
             "(without accounts it always binds 127.0.0.1)."),
     Setting("DASHBOARD_AUDIT_FILE", None, "Append-only JSONL audit log of dashboard user and keyword searches. "
             "Default: DATA_DIR/audit.jsonl."),
+    Setting("DASHBOARD_ALLOWED_HOSTS", None, "Host names `python -m dashboard serve` answers besides loopback "
+            "(and, with accounts, IP addresses and this machine's names), comma-separated; others get 421 "
+            "(DNS rebinding). `*`: any."),
+    Setting("DASHBOARD_ERROR_DETAILS", "none", "What a page's exception shows visitors of `python -m dashboard "
+            "serve` (client.showErrorDetails): none, type, stacktrace or full (development)."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def load_dotenv_once(path: str | os.PathLike = ".env") -> None:
     """Read KEY=VALUE lines from a .env file into os.environ (existing variables win)."""
-    Setting("DASHBOARD_ALLOWED_HOSTS", None, "Host names `python -m dashboard serve` answers besides loopback "
-            "(and, with accounts, IP addresses and this machine's names), comma-separated; others get 421 "
-            "(DNS rebinding). `*`: any."),
-    Setting("DASHBOARD_ERROR_DETAILS", "none", "What a page's exception shows visitors of `python -m dashboard "
-            "serve` (client.showErrorDetails): none, type, stacktrace or full (development)."),
     p = Path(path)
     if not p.is_file():
         return
