@@ -1,8 +1,10 @@
-"""The audit log of user and keyword searches: an append-only JSONL file
-(DASHBOARD_AUDIT_FILE, default DATA_DIR/audit.jsonl), one record a line:
+"""The audit log of user and keyword searches and of failed sign-ins: an append-only JSONL
+file (DASHBOARD_AUDIT_FILE, default DATA_DIR/audit.jsonl), one record a line:
 
     {"time": "2026-09-01T12:00:00.123+00:00", "account": "manager", "role": "streamer",
      "kind": "user_search", "query": "김", "channels": ["a1b2..."]}
+    {"time": "...", "account": "<the name typed>", "role": "", "kind": "sign_in_failed",
+     "query": "", "channels": [], "peer": "203.0.113.7"}
 
 A file rather than a PostgreSQL table because the dashboard needs no database: it reads
 the Parquet lake, possibly on a machine where PostgreSQL is not reachable, and an audit
@@ -26,8 +28,9 @@ from core import settings
 
 log = logging.getLogger(__name__)
 
-KINDS = ("user_search", "user_view", "keyword_search")
-COLUMNS = ("time", "account", "role", "kind", "query", "channels")
+KINDS = ("user_search", "user_view", "keyword_search", "sign_in_failed")
+COLUMNS = ("time", "account", "role", "kind", "query", "channels", "peer")
+NAME_CHARS = 64  # of a name typed at a failed sign-in (an account name is at most 64)
 LOCAL = "local"  # the account name recorded when no accounts are configured
 
 
@@ -51,6 +54,13 @@ def record(account, kind: str, query: str, channels, now: datetime | None = None
     }
 
 
+def sign_in_failure(name: str, peer: str, now: datetime | None = None) -> dict:
+    """The record of a failed sign-in: the name typed (cut to NAME_CHARS) and the peer
+    address of the connection ("local" for loopback). Never the password."""
+    return {"time": (now or datetime.now(UTC)).isoformat(timespec="milliseconds"), "account": str(name)[:NAME_CHARS],
+            "role": "", "kind": "sign_in_failed", "query": "", "channels": [], "peer": str(peer)}
+
+
 def append(rec: dict, path: Path | None = None) -> None:
     """Append one record: flock, write, fsync. OSError when it could not be stored."""
     path = path or audit_file()
@@ -63,7 +73,8 @@ def append(rec: dict, path: Path | None = None) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)  # also releases the lock
-    log.info("audit: %s by %s over %d channel(s)", rec["kind"], rec["account"], len(rec["channels"]))
+    who = "-" if rec["kind"] == "sign_in_failed" else rec["account"]  # a typed name may be a password
+    log.info("audit: %s by %s over %d channel(s)", rec["kind"], who, len(rec["channels"]))
 
 
 def read(path: Path | None = None) -> tuple[pl.DataFrame, int]:
@@ -81,7 +92,8 @@ def read(path: Path | None = None) -> tuple[pl.DataFrame, int]:
             continue
         try:
             rec = json.loads(line)
-            rows.append({c: (", ".join(rec[c]) if c == "channels" else str(rec[c])) for c in COLUMNS})
+            rows.append({c: (", ".join(rec[c]) if c == "channels" else str(rec.get(c, "") if c == "peer" else rec[c]))
+                         for c in COLUMNS})
         except (ValueError, KeyError, TypeError):
             bad += 1
     if bad:

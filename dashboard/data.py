@@ -256,12 +256,22 @@ def _flat(df: pl.DataFrame) -> pl.DataFrame:
 
 # A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Inside a cell, a spreadsheet that splits on another separator (";" in semicolon locales,
+# a tab) or that breaks the line starts a new cell after one of these, so a formula
+# character there (spaces or quotes in between) is defused too: ' goes before it. OWASP:
+# "take care of the field separator (e.g., ',', or ';') and quotes".
+_INNER_FORMULA = r"""([,;\t\r\n][\s"]*)([=+\-@])"""
 
 
 def _defused(df: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would run as a formula, prefixed with a single quote."""
-    exprs = [pl.when(pl.col(name).str.slice(0, 1).is_in(FORMULA_START)).then("'" + pl.col(name))
-             .otherwise(pl.col(name)).alias(name) for name, dtype in df.schema.items() if dtype == pl.Utf8]
+    """Text cells that a spreadsheet would run as a formula, prefixed with a single quote;
+    and a quote before each formula character that follows a separator or line break."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Utf8:
+            inner = pl.col(name).str.replace_all(_INNER_FORMULA, "${1}'${2}")
+            exprs.append(pl.when(inner.str.slice(0, 1).is_in(FORMULA_START)).then("'" + inner)
+                         .otherwise(inner).alias(name))
     return df.with_columns(exprs) if exprs else df
 
 

@@ -2,48 +2,102 @@
 
 The accounts file is read on every run, so a removed account, a changed role, channel
 list or password takes effect at the viewer's next click. A wrong name or password gets
-one message that does not tell which was wrong; every failure waits FAIL_DELAY seconds,
-and a name that failed MAX_FAILS times within LOCK_SECONDS is refused for the rest of
-that window (whether or not it exists, so the lock tells nothing either)."""
+one message that does not tell which was wrong; every failure waits FAIL_DELAY seconds.
+
+Attempts are counted before the password is hashed (under one lock, so parallel attempts
+cannot all pass the check before any is counted), against three budgets: a name that
+failed MAX_FAILS times within LOCK_SECONDS is refused for the rest of that window (whether
+or not it exists, so the lock tells nothing either); so is an address (the connection's
+peer) that failed ADDRESS_MAX_FAILS times, whatever names it tried; and beyond
+OVERALL_MAX_ATTEMPTS attempts within OVERALL_SECONDS from everyone together (guessing from
+many addresses; it also bounds the scrypt work), every attempt waits for the next window.
+Each checked failure goes to the audit log with the name typed and the peer address."""
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections import deque
 
 import streamlit as st
 
-from dashboard import accounts
+from dashboard import accounts, audit
 from dashboard.i18n import t
 
 log = logging.getLogger(__name__)
 
 SESSION_KEY = "_account"  # (name, password hash) of the signed-in account
 FAIL_DELAY = 1.0
-MAX_FAILS = 5
+MAX_FAILS = 5  # per name, within LOCK_SECONDS
+ADDRESS_MAX_FAILS = 20  # per peer address, within LOCK_SECONDS
 LOCK_SECONDS = 300
+OVERALL_MAX_ATTEMPTS = 60  # everyone together, within OVERALL_SECONDS
+OVERALL_SECONDS = 60
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-_fails: dict[str, list[float]] = {}
-_fails_lock = threading.Lock()
+# ("name", name) / ("peer", address) -> times of failed (or still being checked) attempts;
+# ("all", "") -> times of every attempt
+_attempts: dict[tuple[str, str], deque[float]] = {}
+_attempts_lock = threading.Lock()
 
 
-def _locked(name: str, now: float) -> bool:
-    with _fails_lock:
-        recent = [x for x in _fails.get(name.lower(), []) if now - x < LOCK_SECONDS]
-        _fails[name.lower()] = recent
-        return len(recent) >= MAX_FAILS
+def _recent(key: tuple[str, str], now: float, window: float) -> deque[float]:
+    times = _attempts.setdefault(key, deque())
+    while times and now - times[0] >= window:
+        times.popleft()
+    return times
 
 
-def _failed(name: str, now: float) -> None:
-    with _fails_lock:
-        _fails.setdefault(name.lower(), []).append(now)
+def _begin(name: str, peer: str, now: float) -> bool:
+    """Count an attempt by `name` from `peer` unless a budget is spent (then False)."""
+    keys = (("name", name.lower()), ("peer", peer))
+    with _attempts_lock:
+        if len(_attempts) > 10_000:  # names nobody tried for a while
+            for key in [k for k, v in _attempts.items() if not v or now - v[-1] >= LOCK_SECONDS]:
+                del _attempts[key]
+        overall = _recent(("all", ""), now, OVERALL_SECONDS)
+        by_name, by_peer = (_recent(k, now, LOCK_SECONDS) for k in keys)
+        if len(by_name) >= MAX_FAILS or len(by_peer) >= ADDRESS_MAX_FAILS or len(overall) >= OVERALL_MAX_ATTEMPTS:
+            return False
+        for times in (overall, by_name, by_peer):
+            times.append(now)
+        return True
+
+
+def _succeeded(name: str, peer: str, now: float) -> None:
+    """The attempt counted at `now` was right: it is no failure of the name or the address."""
+    with _attempts_lock:
+        for key in (("name", name.lower()), ("peer", peer)):
+            times = _attempts.get(key)
+            if times and now in times:
+                times.remove(now)
 
 
 def reset_failures() -> None:
-    """Forget every failed attempt (tests)."""
-    with _fails_lock:
-        _fails.clear()
+    """Forget every attempt (tests)."""
+    with _attempts_lock:
+        _attempts.clear()
+
+
+def sign_in(known: dict[str, accounts.Account], name: str, password: str,
+            peer: str) -> tuple[accounts.Account | None, str]:
+    """(the account, "ok") when name and password match; else (None, "failed"), or
+    (None, "locked") when a budget is spent (the password is then not checked at all)."""
+    now = time.monotonic()
+    if not _begin(name, peer, now):
+        log.warning("sign-in refused: too many attempts (for the name, from %s, or overall)", peer)
+        return None, "locked"
+    account = accounts.authenticate(known, name, password)
+    if account is None:
+        log.warning("sign-in failed from %s", peer)  # neither the name nor the password is logged here
+        try:
+            audit.append(audit.sign_in_failure(name, peer))
+        except OSError as exc:
+            log.error("audit record of a failed sign-in not written: %s", exc)
+        time.sleep(FAIL_DELAY)
+        return None, "failed"
+    _succeeded(name, peer, now)
+    return account, "ok"
 
 
 def gate(pages: list) -> accounts.Account | None:
@@ -93,17 +147,9 @@ def _form(known: dict[str, accounts.Account]) -> None:
         submitted = st.form_submit_button(t("login_submit"))
     if not submitted:
         return
-    now = time.monotonic()
-    if _locked(name, now):
-        log.warning("sign-in refused: too many failures for a name")
-        st.error(t("login_locked"))
-        return
-    account = accounts.authenticate(known, name, password)
+    account, outcome = sign_in(known, name, password, st.context.ip_address or "local")
     if account is None:
-        _failed(name, now)
-        log.warning("sign-in failed")  # neither the name nor the password is logged
-        time.sleep(FAIL_DELAY)
-        st.error(t("login_failed"))
+        st.error(t("login_locked" if outcome == "locked" else "login_failed"))
         return
     st.session_state[SESSION_KEY] = (account.name, account.password)
     log.info("sign-in: %s (%s)", account.name, account.role)

@@ -228,6 +228,61 @@ def test_audit_record_of_the_local_user_and_bad_kind():
         audit.record(None, "login", "x", [])
 
 
+# ---- sign-in attempts ---------------------------------------------------------------------
+
+@pytest.fixture
+def attempts(monkeypatch):
+    """login.sign_in with no failure delay and no attempts remembered before or after."""
+    monkeypatch.setattr(login, "FAIL_DELAY", 0.0)
+    login.reset_failures()
+    yield login.sign_in
+    login.reset_failures()
+
+
+def _in_parallel(n: int, fn) -> list:
+    """fn(i) for i in range(n) in n threads released at once; their results."""
+    start, out = threading.Barrier(n), [None] * n
+
+    def run(i):
+        start.wait()
+        out[i] = fn(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return out
+
+
+@pytest.mark.unit
+def test_parallel_wrong_passwords_are_counted_before_the_hash(attempts):
+    known = {"boss": accounts.Account("boss", "admin", password=accounts.hash_password(PASSWORD))}  # real cost
+    outcomes = [o for _, o in _in_parallel(12, lambda i: attempts(known, "boss", f"wrong {i}", f"10.0.0.{i}"))]
+    assert outcomes.count("failed") == login.MAX_FAILS and outcomes.count("locked") == 12 - login.MAX_FAILS
+    assert attempts(known, "boss", PASSWORD, "10.0.0.99") == (None, "locked")  # the right one waits too
+    records = audit.read()[0]
+    failed = records.filter(records["kind"] == "sign_in_failed")
+    assert failed.height == login.MAX_FAILS and set(failed["account"]) == {"boss"}
+    assert set(failed["peer"]) <= {f"10.0.0.{i}" for i in range(12)} and failed.height == failed["peer"].n_unique()
+    assert PASSWORD not in audit.audit_file().read_text() and "wrong" not in audit.audit_file().read_text()
+
+
+@pytest.mark.unit
+def test_one_address_trying_many_names_and_everyone_together_have_budgets(attempts, monkeypatch):
+    known = {n: accounts.Account(n, "admin", password=accounts.hash_password(PASSWORD, **FAST))
+             for n in ["boss"] + [f"n{i}" for i in range(10)]}  # names that exist: cheap hashes to check
+    monkeypatch.setattr(login, "ADDRESS_MAX_FAILS", 4)
+    spread = [attempts(known, f"n{i}", "nope nope", "10.9.9.9")[1] for i in range(6)]
+    assert spread == ["failed"] * 4 + ["locked"] * 2  # one address, a new name each time
+    assert attempts(known, "boss", PASSWORD, "10.1.1.1") == (known["boss"], "ok")  # another address is fine
+    login.reset_failures()
+    monkeypatch.setattr(login, "OVERALL_MAX_ATTEMPTS", 8)  # every name, every address: a botnet
+    outcomes = [o for _, o in _in_parallel(10, lambda i: attempts(known, f"n{i}", "nope nope", f"10.2.0.{i}"))]
+    assert outcomes.count("failed") == 8 and outcomes.count("locked") == 2
+    assert attempts(known, "boss", PASSWORD, "10.3.0.1") == (None, "locked")  # until the window passes
+
+
 # ---- the app ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -638,4 +693,36 @@ def test_an_empty_lake_shows_todays_data_when_switched_on(pg, tmp_path, monkeypa
     _ok(at)
     assert any(t("empty_lake") in i.value for i in at.info)
     assert any("LIVE_MAX_DAYS=1" in x.value for x in at.sidebar.text)
+    data.clear_caches()
+
+
+@pytest.mark.integration
+def test_a_streamer_sees_no_lake_wide_count_of_todays_rows(pg, tmp_path, monkeypatch):
+    now = datetime.now(UTC) - timedelta(seconds=30)
+    own, other = "a" * 32, "b" * 32
+    own_fk, other_fk = _new_channel(pg, own, "내 채널"), _new_channel(pg, other, "남의 채널")
+    _chat(pg, own_fk, 3, now - timedelta(days=1), now - timedelta(days=1), "어제")
+    root = tmp_path / "lake"
+    sync(pg, str(root), tz="Asia/Seoul")
+    _chat(pg, own_fk, 5, now, datetime.now(UTC), "오늘")
+    _chat(pg, other_fk, 7, now, datetime.now(UTC), "남")
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    monkeypatch.setattr(login, "FAIL_DELAY", 0.0)
+    login.reset_failures()
+    data.clear_caches()
+    _make(accounts.accounts_file(), ("mgr", "streamer", [own], False), ("boss", "admin", [], False))
+
+    def sidebar(name: str) -> list[str]:
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.query_params["live"] = "1"
+        at = _login(at, name)
+        _ok(at)
+        return [c.value for c in at.sidebar.caption]
+
+    boss = sidebar("boss")
+    assert any("12행" in c for c in boss)  # the admin: every channel's rows read from PostgreSQL
+    mgr = sidebar("mgr")
+    assert not any(f"{n}행" in c for c in mgr for n in (12, 7))
+    assert any(c.startswith(t("sidebar_live_days").split("{")[0]) for c in mgr)  # what was added, without counts
+    login.reset_failures()
     data.clear_caches()

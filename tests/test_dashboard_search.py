@@ -9,6 +9,8 @@ import csv
 import hashlib
 import io
 import json
+import shutil
+import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -296,11 +298,46 @@ def test_csv_download_defuses_formulas_and_parquet_keeps_the_text(at, downloads)
 @pytest.mark.parametrize(("cell", "written"), [
     ("=1+1", "'=1+1"), ("+82", "'+82"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
     ("\rx", "'\rx"), ("a=1", "a=1"), ("ㅋㅋ", "ㅋㅋ"), ("", ""), (None, ""),
+    # a separator of another locale (;), a tab or a line break starts a cell there: after one,
+    # a formula character is defused too (spaces and quotes in between do not help)
+    ("x;=1+1", "x;'=1+1"), ("x,=1+1", "x,'=1+1"), ("x\t=1+1", "x\t'=1+1"), ("x;+1", "x;'+1"),
+    ("x;-2+3", "x;'-2+3"), ("x;@SUM(A1)", "x;'@SUM(A1)"), ("x; =1", "x; '=1"), ('x;"=1', 'x;"\'=1'),
+    ("x\n=1+1", "x\n'=1+1"), ("x\r\n@A1", "x\r\n'@A1"), ("=1;=2", "'=1;'=2"), ("\t=1", "'\t'=1"),
+    ("ok;fine", "ok;fine"), ("1;2,3", "1;2,3"), ("a = b; c", "a = b; c"),
 ])
 def test_csv_prefixes_text_a_spreadsheet_would_run(cell, written):
     df = pl.DataFrame({"message": [cell], "n": [-1]})
     header, row = csv.reader(io.StringIO(data.to_csv_bytes(df).decode("utf-8-sig"), newline=""))
     assert header == ["message", "n"] and row == [written, "-1"]  # numbers are not text: kept
+
+
+HOSTILE_CELLS = ["=1+1", "x;=1+1", "x,=1+1", "x\t=1+1", "x\n=1+1", "x\r=1+1", "x;+1+1", "x;-2+3", "x;@SUM(1;2)",
+                 "x; =1+1", 'x;"=1+1', "\t=1+1", "\r=1+1", "x;=HYPERLINK(\"http://evil.example\";\"y\")"]
+
+
+@pytest.fixture(scope="module")
+def soffice_profile(tmp_path_factory):
+    """One LibreOffice user profile for the checks below (creating one takes seconds)."""
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice not installed (apt-get install libreoffice-calc-nogui): the check of what "
+                    "a spreadsheet makes of our CSV")
+    return tmp_path_factory.mktemp("soffice")
+
+
+def test_libreoffice_opens_our_csv_with_no_formula(tmp_path, soffice_profile, separator=";"):
+    """LibreOffice Calc opens the CSV as a semicolon locale would, formula evaluation on;
+    no cell becomes a formula (counted in the flat ODS it saves). Before the fix: 3."""
+    df = pl.DataFrame({"a": ["lead"] * len(HOSTILE_CELLS), "message": HOSTILE_CELLS, "z": ["tail"] * len(HOSTILE_CELLS)})
+    (tmp_path / "t.csv").write_bytes(data.to_csv_bytes(df))
+    # CSV filter tokens: separator, quote ("), UTF-8, first line 1, no column formats, en-US,
+    # quoted as text off, special numbers off, 3x export-only, all sheets, evaluate formulas on
+    flt = f"CSV:{ord(separator)},34,76,1,,1033,false,false,false,false,false,-1,true"
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{soffice_profile}", "--headless", "--norestore",
+                    f"--infilter={flt}", "--convert-to", "fods", "--outdir", str(tmp_path), str(tmp_path / "t.csv")],
+                   check=True, capture_output=True, timeout=120)
+    sheet = (tmp_path / "t.fods").read_text(encoding="utf-8")
+    assert "office:value" in sheet or "<text:p>lead</text:p>" in sheet  # the rows were read
+    assert sheet.count("table:formula=") == 0
 
 
 # ---- the figure ---------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def sidebar_filters(account=None) -> Filters | None:
         st.session_state[_STATE_KEY] = None
         with st.sidebar:  # the one filter that can show something before the first sync
             live = st.toggle(t("sidebar_live"), key="f_live", help=t("sidebar_live_help"))
-        _live(root, st.session_state["f_tz"], live, None)  # when on: what was read, or why not
+        _live(root, st.session_state["f_tz"], live, None, account)  # when on: what was read, or why not
         return None
     if st.session_state["f_live"]:  # today's data: also channels PostgreSQL has and the lake not yet
         chans = data.live_channels(root, st.session_state["f_tz"])
@@ -120,7 +120,7 @@ def sidebar_filters(account=None) -> Filters | None:
     start, end = data.normalize_range(value, first, last)
     picked = tuple(c for c in picked if c in names)
     types_used = _types(types)
-    live = _live(root, tz, live, types_used)
+    live = _live(root, tz, live, types_used, account)
     lang = st.session_state.get(LANG_KEY, DEFAULT_LANG)
     _write_url(urlstate.encode(picked, start, end, types, live, lang, tz))
     filters = Filters(root, picked, start, end, names, tz, lang=lang,
@@ -154,8 +154,9 @@ def _types(picked: list[str]) -> tuple[str, ...] | None:
     return tuple(picked)
 
 
-def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None) -> bool:
-    """Whether today's data is added; says in the sidebar what was added (or why not)."""
+def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None, account=None) -> bool:
+    """Whether today's data is added; says in the sidebar what was added (or why not): the
+    rows read from PostgreSQL are every channel's, so a streamer is told the days only."""
     if not on:
         return False
     info = data.handle(root, tz, True, types).wh.live_info  # always set by a live Warehouse
@@ -164,9 +165,12 @@ def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None) -> bool:
         st.sidebar.text(str(info["error"]))  # one line, no credentials (warehouse.live)
     elif info.get("enabled"):
         days = info.get("days")
-        st.sidebar.caption(t("sidebar_live_rows").format(
-            rows=int(info.get("rows") or 0), days=days if isinstance(days, int) else len(days or ()),
-            read_at=info.get("read_at") or "?"))
+        days = days if isinstance(days, int) else len(days or ())
+        if accounts.sees_lake_wide(account):
+            st.sidebar.caption(t("sidebar_live_rows").format(rows=int(info.get("rows") or 0), days=days,
+                                                             read_at=info.get("read_at") or "?"))
+        else:
+            st.sidebar.caption(t("sidebar_live_days").format(days=days, read_at=info.get("read_at") or "?"))
     return True
 
 

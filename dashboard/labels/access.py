@@ -31,6 +31,8 @@ LABELS = {
                           "Adds the chat collected since the last sync, read from PostgreSQL."),
     "sidebar_live_rows": ("오늘 데이터: {days}일치 {rows:,}행 추가 ({read_at} 기준)",
                           "Today's data: {rows:,} rows over {days} day(s) added (read {read_at})"),
+    "sidebar_live_days": ("오늘 데이터: {days}일치 추가 ({read_at} 기준)",
+                          "Today's data: {days} day(s) added (read {read_at})"),
     "sidebar_live_error": ("오늘 데이터를 읽지 못했습니다:", "Today's data could not be read:"),
     "sidebar_url_dropped": ("주소(URL)의 채널 중 볼 수 없는 채널 {n}개를 제외했습니다.",
                             "{n} channel(s) in the URL are not available to you and were dropped."),
