@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from collector import sink
+from tests.conftest import DATA
 from tests.test_warehouse_sync import (
     D1,
     D2,
@@ -184,8 +185,8 @@ def test_cli_forget_user_reports(pg_url, pg, tmp_path):
     out = subprocess.run([sys.executable, "-m", "warehouse", "forget-user", VICTIM], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert f"PostgreSQL: {n} chat rows and 0 events deleted; lake: 3 partitions rewritten, {n} rows removed" \
-        in out.stdout
+    assert (f"1 nickname(s); PostgreSQL: {n} chat rows and 0 events deleted, 0 other rows scrubbed; "
+            f"lake: 3 partitions rewritten, {n} rows removed, 0 scrubbed") in out.stdout
     bad = subprocess.run([sys.executable, "-m", "warehouse", "forget-user", "anonymous"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "not a single user" in bad.stderr
@@ -193,15 +194,132 @@ def test_cli_forget_user_reports(pg_url, pg, tmp_path):
 
 @pytest.mark.unit
 def test_partition_rewrite_drops_only_that_user(tmp_path):
-    from warehouse.privacy import scrub_lake
+    from warehouse.forget_lake import scrub_lake
 
     lake = Lake(str(tmp_path))
     rows = pa.Table.from_pylist([{"id": i, "user_id": u, "chat_time": datetime(2026, 9, 1, 1, i, tzinfo=KST)}
                                  for i, u in enumerate(["a", "b", None, "a"])])
     lake.write(CHAT, rows, date(2026, 9, 1))
     state: dict = {}
-    assert scrub_lake(lake, "a", state) == (1, 2)
+    got = scrub_lake(lake, "a", state)
+    assert (got.rewritten, got.removed, got.scrubbed) == (1, 2, 0)
     assert lake.read(CHAT, date(2026, 9, 1)).column("user_id").to_pylist() == ["b", None]
     assert state["days"] == {"2026-09-01": 2}
-    assert scrub_lake(lake, "a", state) == (0, 0)
+    got = scrub_lake(lake, "a", state)
+    assert (got.rewritten, got.removed, got.scrubbed) == (0, 0, 0)
     assert not list(_part(tmp_path, D1).parent.glob(".part-*"))
+
+
+# The receiver of the recorded gift line (tests/data/frames/gift_lines_same_ms.json): the
+# other recorded frames are given this person as sender, target and donation ranker.
+VICTIM_ID, VICTIM_NICK = "6e4a492e6e057f8dc4ce3144fbc84649", "观众213"
+STREAMER = "17f0cfcba4ff608de5eabb5110d134d0"
+
+
+def _sample(kind: str, frame: str) -> str:
+    for line in (DATA / "samples.jsonl").read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if rec["_kind"] == kind and rec["_frame"] == frame and isinstance(rec.get("bdy"), (list, dict)):
+            return json.dumps({k: v for k, v in rec.items() if not k.startswith("_")}, ensure_ascii=False)
+    raise LookupError(kind)
+
+
+def _victim_everywhere() -> list[str]:
+    """Real frame shapes in which the victim is sender, gift receiver, restricted user
+    (ids and nickname nested in JSON strings in JSON strings), donation ranker, addressee."""
+    live = (DATA / "frames" / "live_chat.json").read_text(encoding="utf-8")
+    own = live.replace("bd86213f16ba6bcd45cfd862da5675f1", VICTIM_ID).replace("观众101", VICTIM_NICK)
+    mention = json.loads(live)
+    mention["bdy"][0].update(msg=f"@{VICTIM_NICK} 선물 고마워요 ({VICTIM_ID})", msgTime=mention["bdy"][0]["msgTime"] + 1)
+    donation = json.loads(_sample("donation", "ws_in"))
+    extras = json.loads(donation["bdy"][0]["extras"])
+    extras["weeklyRankList"] = [{"userIdHash": VICTIM_ID, "nickName": VICTIM_NICK, "donationAmount": 1000, "ranking": 1}]
+    donation["bdy"][0]["extras"] = json.dumps(extras, ensure_ascii=True)  # the nickname as \\u escapes
+    restricted = (_sample("system_message", "ws_in") + "\n" + _sample("event", "ws_in"))
+    restricted = restricted.replace("31a2c15a143fd05614f07bdd56b99398", VICTIM_ID).replace("观众147", VICTIM_NICK)
+    torn = own[: own.index(VICTIM_NICK) + 20]  # a frame cut short: a dead letter holding them
+    return [own, json.dumps(mention, ensure_ascii=False), json.dumps(donation, ensure_ascii=False),
+            (DATA / "frames" / "gift_lines_same_ms.json").read_text(encoding="utf-8"),
+            _sample("subscription_gift_receiver", "ws_in"), *restricted.split("\n"), torn]
+
+
+@pytest.mark.integration
+def test_forget_user_leaves_no_trace_in_any_column_of_any_table_or_file(pg, tmp_path):
+    from collector.protocol import parse_frame
+    from tests.privacy_scan import scan_lake, scan_pg
+
+    records = [{**r, "channel_id": STREAMER} for f in _victim_everywhere() for r in parse_frame(f)]
+    kinds = sorted(r["kind"] for r in records)
+    assert kinds.count("chat") == 6 and kinds.count("event") == 2 and "dead_letter" in kinds
+    sink._opt_out_cache.clear()
+    sink.store(pg, records)
+    with pg, pg.cursor() as cur:  # a broadcast titled after them (small tables go to the lake too)
+        cur.execute("INSERT INTO live_session (channel_fk, chat_channel_id, opened_at)"
+                    " SELECT id, 'N2mCT0', now() FROM stream_channel WHERE channel_id = %s RETURNING id", (STREAMER,))
+        cur.execute("INSERT INTO live_session_poll (session_fk, polled_at, status, live_title)"
+                    " VALUES (%s, now(), 'OPEN', %s)", (cur.fetchone()[0], f"{VICTIM_NICK}님 구독 감사 방송"))
+    sync(pg, str(tmp_path))
+    before_pg, before_lake = scan_pg(pg, VICTIM_ID, VICTIM_NICK), scan_lake(tmp_path, VICTIM_ID, VICTIM_NICK)
+    for column in ("user_id", "nickname", "gift_receiver_id", "gift_receiver_nickname", "raw", "message"):
+        assert ("stream_chat", column) in before_pg, column  # the fixture really puts them there
+    assert {("events", "body"), ("dead_letter", "raw"), ("live_session_poll", "live_title")} <= set(before_pg)
+    assert {f for f, _ in before_lake} >= {"users/part-0.parquet", "user_tail/part-0.arrow",
+                                             "live_session_poll/part-0.parquet"}
+
+    report = forget_user(pg, str(tmp_path), VICTIM_ID)
+    assert report.pg_chat_rows == 1 and report.pg_events == 2
+
+    assert scan_pg(pg, VICTIM_ID, VICTIM_NICK) == {("opt_out_user", "user_id"): {VICTIM_ID}}, \
+        "only the opt-out list may keep the id (it is how their new lines are refused)"
+    assert scan_lake(tmp_path, VICTIM_ID, VICTIM_NICK) == {}
+    # the gifter's line stays, without the receiver; the other receiver's line is untouched
+    with pg.cursor() as cur:
+        cur.execute("SELECT gift_receiver_id, gift_receiver_nickname, raw->>'extras' FROM stream_chat"
+                    " WHERE msg_type_code = 12 ORDER BY gift_receiver_id NULLS FIRST")
+        (gone_id, gone_nick, gone_extras), (kept_id, kept_nick, _) = cur.fetchall()
+        cur.execute("SELECT message FROM stream_chat WHERE message LIKE '@%'")
+        assert cur.fetchone()[0] == "@[forgotten] 선물 고마워요 ([forgotten])"
+    pg.rollback()
+    assert (gone_id, gone_nick) == (None, None) and (kept_id, kept_nick) == ("7f5b5a3f7f168f9ed5df4255acd95750", "观众214")
+    assert json.loads(gone_extras)["receiverUserIdHash"] is None and json.loads(gone_extras)["giftTierNo"] == 1
+    # the next sync (the scrubbed rows count as changed) keeps it so
+    sync(pg, str(tmp_path))
+    assert scan_lake(tmp_path, VICTIM_ID, VICTIM_NICK) == {}
+
+
+SCRUB_CASES = {  # value -> value after forgetting user "u3" called "감자튀김" and "ㅋ"
+    "the id itself": ("u3", None),
+    "a nickname itself": ("감자튀김", None),
+    "a longer id is another user": ("u33 u3x x-u3 u3", "u33 u3x x-u3 [forgotten]"),
+    "nickname with a particle": ("감자튀김님 안녕", "[forgotten]님 안녕"),
+    "short nickname only as a word": ("ㅋㅋㅋ ㅋ", "ㅋㅋㅋ [forgotten]"),
+    "JSON values": ('{"userIdHash": "u3", "nickName": "감자튀김", "n": 1}', '{"userIdHash": null, "nickName": null, "n": 1}'),
+    "JSON string inside a JSON string": ('{"extras": "{\\"receiverUserIdHash\\":\\"u3\\",\\"giftTierNo\\":1}"}',
+                                         '{"extras": "{\\"receiverUserIdHash\\":null,\\"giftTierNo\\":1}"}'),
+    "escaped nickname in unparsable text": ('{"a":"\\uac10\\uc790\\ud280\\uae40', '{"a":"[forgotten]'),
+    "another user's own name stays": ('{"userIdHash": "u9", "nickname": "감자튀김"}', '{"userIdHash": "u9", "nickname": "감자튀김"}'),
+    "untouched": ("안녕하세요", "안녕하세요"),
+}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("before,after", list(SCRUB_CASES.values()), ids=list(SCRUB_CASES))
+def test_scrub_value(before, after):
+    from warehouse.scrub import Target, scrub_value
+
+    assert scrub_value(before, Target("u3", ("감자튀김", "ㅋ"))) == after
+
+
+@pytest.mark.unit
+def test_rows_keep_other_users_names_and_nicknames_are_found_next_to_the_id():
+    from warehouse.scrub import Target, nicknames_near, scrub_row
+
+    target = Target("u3", ("김치",))
+    other = {"user_id": "u9", "nickname": "김치", "message": "김치 맛있다", "gift_receiver_id": "u3",
+             "gift_receiver_nickname": "김치"}
+    assert scrub_row(other, target) == {"message": "[forgotten] 맛있다", "gift_receiver_id": None,
+                                        "gift_receiver_nickname": None}
+    raw = json.dumps({"uid": "anonymous", "extras": json.dumps({"receiverUserIdHash": "u3", "receiverNickname": "감자"}),
+                      "profile": json.dumps({"userIdHash": "u9", "nickname": "남"})})
+    assert nicknames_near({"user_id": "u9", "nickname": "남", "raw": raw}, "u3") == {"감자"}
+    assert nicknames_near({"user_id": "u3", "nickname": "김치", "gift_receiver_nickname": "x"}, "u3") == {"김치"}

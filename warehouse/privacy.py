@@ -1,12 +1,19 @@
-"""`python -m warehouse forget-user USER_ID [--reason TEXT]`: delete a user everywhere.
+"""`python -m warehouse forget-user USER_ID [--nickname NAME] [--reason TEXT]`: forget a
+user everywhere: their own rows, and their id and nicknames in everybody else's.
 
 1. The user joins the opt-out list (``opt_out_user``): the collector's sink drops their new
    lines before COPY (it re-reads the list every minute) and the sync never exports them.
-2. PostgreSQL: their ``stream_chat`` rows are deleted (the tombstone trigger records the
-   ids and times, nothing else), and ``events`` whose body names their user id.
-3. The lake: every ``chat`` partition holding a row of theirs and every ``events``
-   partition naming them is rewritten without those rows (temporary file, then rename),
-   archived days included; state.json's day counts follow.
+   That list is the one place their id stays: it is how their new lines are refused.
+2. Their nicknames are gathered from every row naming their id (their own lines, gift
+   lines, profiles inside JSON; warehouse/scrub.py ``nicknames_near``), in PostgreSQL and
+   the lake, plus any given with ``--nickname``.
+3. PostgreSQL: their ``stream_chat`` rows are deleted (the tombstone trigger records ids and
+   times, nothing else), and the ``events`` that name their id at any depth of the body.
+   Then every text and JSON column of every other table (found in information_schema, so a
+   table added later is covered) is scrubbed of their id and nicknames: a value that is
+   them becomes NULL, a mention inside text or JSON is replaced (warehouse/scrub.py).
+4. The lake: the same over every Parquet file (warehouse/forget_lake.py), archived days
+   included; state.json's day counts follow; the side tables are rebuilt.
 
 All of it under the sync's advisory lock, in one PostgreSQL transaction that commits after
 the lake is rewritten. Running it again finds nothing and reports zeros (idempotent)."""
@@ -15,87 +22,111 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg2.extensions
-import pyarrow as pa
-import pyarrow.compute as pc
+from psycopg2 import sql
 
 from core import db, settings
-from warehouse import rollups, user_tail, users_index
+from warehouse import forget_lake
 from warehouse.lake import Lake
+from warehouse.scrub import REDACTED, Target, names_id, nicknames_near, scrub_row
 from warehouse.sync import LOCK_ID
-from warehouse.tables import CHAT, EVENTS
 
 log = logging.getLogger(__name__)
+TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
+KEEP_TABLES = frozenset({"opt_out_user"})  # the list of the forgotten holds their ids by design
 
 
 @dataclass
 class ForgetReport:
     user_id: str
     newly_opted_out: bool = False
+    nicknames: int = 0
     pg_chat_rows: int = 0
     pg_events: int = 0
+    pg_rows_scrubbed: int = 0
     partitions_rewritten: int = 0
     lake_rows_removed: int = 0
+    lake_rows_scrubbed: int = 0
     seconds: float = 0.0
 
 
-def _like_literal(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool
 
 
-def json_token(user_id: str) -> str:
-    """How the user id appears inside JSON text: a quoted string."""
-    return '"' + user_id.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def text_columns(cur) -> dict[str, list[Column]]:
+    """Every text and JSON column of every base table of the schema (but KEEP_TABLES)."""
+    cur.execute("SELECT c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES'"
+                " FROM information_schema.columns c JOIN information_schema.tables t"
+                " ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+                " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'"
+                " AND c.data_type = ANY(%s) ORDER BY c.table_name, c.ordinal_position", (list(TEXT_TYPES),))
+    out: dict[str, list[Column]] = {}
+    for table, name, typ, nullable in cur.fetchall():
+        if table not in KEEP_TABLES:
+            out.setdefault(table, []).append(Column(name, typ, nullable))
+    return out
 
 
-def _rows_to_drop(part: pa.Table, table, user_id: str) -> pa.ChunkedArray:
-    if table is CHAT:
-        return pc.fill_null(pc.equal(part.column("user_id"), user_id), False)
-    return pc.fill_null(pc.match_substring(part.column("body"), json_token(user_id)), False)
+def _rows_with(cur, table: str, cols: list[Column], terms: list[str],
+               lock: bool = False) -> Iterator[tuple[str, dict[str, str | None]]]:
+    """(ctid, {column: value as text}) of the rows where any of `cols` holds any of `terms`."""
+    hay = sql.SQL(" || chr(1) || ").join(sql.SQL("coalesce(t.{}::text, '')").format(sql.Identifier(c.name))
+                                         for c in cols)
+    query = sql.SQL("SELECT t.ctid::text, {cols} FROM {table} t CROSS JOIN LATERAL (SELECT {hay} AS hay) h"
+                    " WHERE {cond}{lock}").format(
+        cols=sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c.name)) for c in cols),
+        table=sql.Identifier(table), hay=hay,
+        cond=sql.SQL(" OR ").join(sql.SQL("strpos(h.hay, %s) > 0") for _ in terms),
+        lock=sql.SQL(" FOR UPDATE OF t" if lock else ""))
+    cur.execute(query, terms)
+    for ctid, *values in cur.fetchall():
+        yield ctid, dict(zip((c.name for c in cols), values, strict=True))
 
 
-def scrub_lake(lake: Lake, user_id: str, state: dict) -> tuple[int, int]:
-    """Rewrite every chat/events partition holding `user_id` without those rows; update
-    the chat day counts in `state`. Returns (partitions rewritten, rows removed)."""
-    rewritten = removed = 0
-    for table, column in ((CHAT, "user_id"), (EVENTS, "body")):
-        for day in lake.days(table):
-            probe = lake.read(table, day, columns=[column])
-            mask = _rows_to_drop(probe, table, user_id)
-            hits = pc.sum(mask).as_py() or 0
-            if not hits:
+def pg_nicknames(cur, columns: dict[str, list[Column]], user_id: str) -> set[str]:
+    """The nicknames PostgreSQL gives next to `user_id`, in any table."""
+    found: set[str] = set()
+    for table, cols in columns.items():
+        for _, row in _rows_with(cur, table, cols, [user_id]):
+            found |= nicknames_near(row, user_id)
+    return found
+
+
+def scrub_pg(cur, columns: dict[str, list[Column]], target: Target) -> int:
+    """Take `target` out of every row of `columns`' tables; returns the rows changed."""
+    changed = 0
+    for table, cols in columns.items():
+        types = {c.name: c for c in cols}
+        json_cols = frozenset(c.name for c in cols if c.type in ("json", "jsonb"))
+        for ctid, row in list(_rows_with(cur, table, cols, target.terms(), lock=True)):
+            changes = scrub_row(row, target, json_cols)
+            if not changes:
                 continue
-            part = lake.read(table, day)
-            rows, _ = lake.write(table, part.filter(pc.invert(_rows_to_drop(part, table, user_id))), day)
-            rewritten += 1
-            removed += hits
-            log.info("forget-user: %s day=%s rewritten without %d row(s)", table.name, day, hits)
-            if table is CHAT:
-                days = state.setdefault("days", {})
-                if rows:
-                    days[day.isoformat()] = rows
-                else:
-                    days.pop(day.isoformat(), None)
-            else:
-                tstate = state.setdefault("tables", {}).setdefault(table.name, {}).setdefault("days", {})
-                tstate[day.isoformat()] = rows
-    if rewritten:  # nor may the side tables keep them (only changed days redone)
-        users_index.build_users_index(lake)
-        rollups.build_rollups(lake)
-        try:
-            user_tail.build_user_tail(lake)
-        except Exception:
-            user_tail.remove(lake)  # it holds the text of their lines: gone rather than left stale
-            raise
-    return rewritten, removed
+            sets, params = [], []
+            for name, new in changes.items():
+                col = types[name]
+                if new is None and not col.nullable:
+                    new = "null" if col.name in json_cols else REDACTED
+                cast = "::" + col.type if col.name in json_cols else ""  # json or jsonb: a constant
+                sets.append(sql.SQL("{} = %s" + cast).format(sql.Identifier(name)))
+                params.append(new)
+            cur.execute(sql.SQL("UPDATE {} SET {} WHERE ctid = %s::tid").format(
+                sql.Identifier(table), sql.SQL(", ").join(sets)), [*params, ctid])
+            changed += cur.rowcount
+    return changed
 
 
 def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
-                reason: str | None = None) -> ForgetReport:
-    """Delete `user_id` from PostgreSQL and the lake at `root`, and opt them out.
-    Raises RuntimeError while a sync holds the lock."""
+                reason: str | None = None, nicknames: tuple[str, ...] = ()) -> ForgetReport:
+    """Forget `user_id` (and `nicknames`, with those found next to the id) in PostgreSQL and
+    the lake at `root`, and opt them out. Raises RuntimeError while a sync holds the lock."""
     t0 = time.monotonic()
     report = ForgetReport(user_id)
     lake = Lake(root)
@@ -110,30 +141,47 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
             cur.execute("INSERT INTO opt_out_user (user_id, reason) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                         (user_id, reason))
             report.newly_opted_out = cur.rowcount == 1
+            columns = text_columns(cur)
+            names = set(nicknames) | pg_nicknames(cur, columns, user_id) | forget_lake.nicknames(lake, user_id)
+            target = Target(user_id, tuple(names))
+            report.nicknames = len(target.nicknames)
             cur.execute("DELETE FROM stream_chat WHERE user_id = %s", (user_id,))
             report.pg_chat_rows = cur.rowcount
-            cur.execute("DELETE FROM events WHERE body::text LIKE %s",
-                        ("%" + _like_literal(json_token(user_id)) + "%",))
+            about = [event_id for event_id, body in _event_ids(cur, user_id) if names_id(body, user_id)]
+            cur.execute("DELETE FROM events WHERE id = ANY(%s)", (about,))
             report.pg_events = cur.rowcount
+            report.pg_rows_scrubbed = scrub_pg(cur, columns, target)
             state = lake.read_state()
-            report.partitions_rewritten, report.lake_rows_removed = scrub_lake(lake, user_id, state)
-            if report.partitions_rewritten and state:
+            lake_report = forget_lake.scrub_lake(lake, target, state)
+            report.partitions_rewritten = lake_report.rewritten
+            report.lake_rows_removed = lake_report.removed
+            report.lake_rows_scrubbed = lake_report.scrubbed
+            if lake_report.rewritten and state:
                 lake.write_state(state)
         conn.commit()
     finally:
         conn.rollback()
         conn.autocommit = saved
     report.seconds = time.monotonic() - t0
-    log.info("forget-user %s: %s; PostgreSQL: %d chat rows, %d events deleted; lake: %d partition(s)"
-             " rewritten, %d row(s) removed, in %.2fs", user_id,
+    log.info("forget-user %s: %s; %d nickname(s); PostgreSQL: %d chat rows, %d events deleted, %d other rows"
+             " scrubbed; lake: %d file(s) rewritten, %d row(s) removed, %d scrubbed, in %.2fs", user_id,
              "added to the opt-out list" if report.newly_opted_out else "already on the opt-out list",
-             report.pg_chat_rows, report.pg_events, report.partitions_rewritten, report.lake_rows_removed,
-             report.seconds)
+             report.nicknames, report.pg_chat_rows, report.pg_events, report.pg_rows_scrubbed,
+             report.partitions_rewritten, report.lake_rows_removed, report.lake_rows_scrubbed, report.seconds)
     return report
+
+
+def _event_ids(cur, user_id: str) -> list[tuple[int, str]]:
+    """(id, body text) of the events whose body holds `user_id` as a substring."""
+    cur.execute("SELECT id, body::text FROM events WHERE strpos(body::text, %s) > 0", (user_id,))
+    return cur.fetchall()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("user_id", metavar="USER_ID", help="the user's id (userIdHash) as stored in stream_chat")
+    parser.add_argument("--nickname", action="append", default=[], metavar="NAME",
+                        help="a nickname of theirs to remove too (repeatable; those shown next to their id "
+                             "are found without it)")
     parser.add_argument("--reason", help="kept in opt_out_user.reason (e.g. a ticket number)")
 
 
@@ -142,10 +190,11 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"forget-user: {args.user_id!r} is not a single user's id")
     conn = db.connect()
     try:
-        r = forget_user(conn, settings.warehouse_dir(), args.user_id, args.reason)
+        r = forget_user(conn, settings.warehouse_dir(), args.user_id, args.reason, tuple(args.nickname))
     finally:
         conn.close()
     print(f"user {r.user_id}: {'added to' if r.newly_opted_out else 'already on'} the opt-out list; "
-          f"PostgreSQL: {r.pg_chat_rows} chat rows and {r.pg_events} events deleted; "
-          f"lake: {r.partitions_rewritten} partitions rewritten, {r.lake_rows_removed} rows removed")
+          f"{r.nicknames} nickname(s); PostgreSQL: {r.pg_chat_rows} chat rows and {r.pg_events} events deleted, "
+          f"{r.pg_rows_scrubbed} other rows scrubbed; lake: {r.partitions_rewritten} partitions rewritten, "
+          f"{r.lake_rows_removed} rows removed, {r.lake_rows_scrubbed} scrubbed")
     return 0

@@ -1,0 +1,174 @@
+"""forget-user's side of the lake: every Parquet file under the root, found by listing (a
+table added later is covered without a change here), with every string column read.
+
+- ``chat`` partitions lose the user's own rows; ``events`` partitions lose the events that
+  name their id (at any depth of the body).
+- Every other row naming them (a gifter's line with them as receiver, a system line, a
+  message addressing them, a broadcast title...) stays, scrubbed (warehouse/scrub.py).
+- The side tables derived from the chat (users, roll-ups, broadcast spans, chatter days,
+  the user tail) are not edited but rebuilt afterwards from the rewritten partitions.
+
+A file is replaced atomically (``Lake.write``: temporary name, then rename)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from warehouse import rollups, user_tail, users_index
+from warehouse.lake import PART, Lake
+from warehouse.scrub import Target, names_id, nicknames_near, scrub_row
+from warehouse.tables import CHAT, EVENTS, Table
+
+log = logging.getLogger(__name__)
+DERIVED = frozenset({users_index.SPEC.name, rollups.SPEC.name, rollups.SPANS.name, rollups.CHATTER.name,
+                     user_tail.USER_TAIL.name})
+
+
+@dataclass
+class LakeReport:
+    rewritten: int = 0  # files replaced
+    removed: int = 0    # rows dropped (their chat lines, events about them)
+    scrubbed: int = 0   # other rows with them taken out
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    path: str
+    table: str
+    day: date | None
+
+
+def parquet_files(lake: Lake) -> list[LakeFile]:
+    """Every ``<table>/part-0.parquet`` and ``<table>/day=YYYY-MM-DD/part-0.parquet``."""
+    out = []
+    for info in lake.fs.get_file_info(pafs.FileSelector(lake.base, recursive=True, allow_not_found=True)):
+        if info.type != pafs.FileType.File or info.base_name != PART:
+            continue
+        parts = info.path[len(lake.base) + 1:].split("/")
+        if len(parts) == 2:
+            out.append(LakeFile(info.path, parts[0], None))
+        elif len(parts) == 3 and parts[1].startswith("day="):
+            try:
+                out.append(LakeFile(info.path, parts[0], date.fromisoformat(parts[1][4:])))
+            except ValueError:
+                log.warning("forget-user: %s is not a day partition; scanned as a whole table", info.path)
+                out.append(LakeFile(info.path, "/".join(parts[:2]), None))
+    return sorted(out, key=lambda f: f.path)
+
+
+def _read(lake: Lake, file: LakeFile, columns: list[str] | None = None) -> pa.Table:
+    with lake.fs.open_input_file(file.path) as f:
+        return pq.read_table(f, columns=columns)
+
+
+def _string_columns(lake: Lake, file: LakeFile) -> list[str]:
+    with lake.fs.open_input_file(file.path) as f:
+        schema = pq.read_schema(f)
+    return [x.name for x in schema if pa.types.is_string(x.type) or pa.types.is_large_string(x.type)]
+
+
+def _hits(table: pa.Table, terms: list[str]) -> pa.Array:
+    """Indices of the rows where any string column holds any of `terms`."""
+    mask = None
+    for name in table.column_names:
+        for term in terms:
+            m = pc.fill_null(pc.match_substring(table.column(name), term), False)
+            mask = m if mask is None else pc.or_(mask, m)
+    return pc.indices_nonzero(mask) if mask is not None else pa.array([], pa.uint64())
+
+
+def nicknames(lake: Lake, user_id: str) -> set[str]:
+    """The nicknames the lake gives next to `user_id` (their lines, gift lines, profiles):
+    needed for days only the lake still holds."""
+    found: set[str] = set()
+    for file in parquet_files(lake):
+        cols = _string_columns(lake, file)
+        if not cols:
+            continue
+        probe = _read(lake, file, cols)
+        rows = _hits(probe, [user_id])
+        if len(rows):
+            for row in probe.take(rows).to_pylist():
+                found |= nicknames_near(row, user_id)
+    return found
+
+
+def _spec(file: LakeFile, schema: pa.Schema) -> Table:
+    for known in (CHAT, EVENTS):
+        if file.table == known.name:
+            return known
+    return Table(file.table, schema, None, by_day=file.day is not None)
+
+
+def _without_them(lake: Lake, file: LakeFile, target: Target, hits: pa.Array) -> tuple[pa.Table, int, int]:
+    """The file's rows without the user: (table, rows dropped, rows scrubbed)."""
+    table = _read(lake, file)
+    strings = [x.name for x in table.schema if pa.types.is_string(x.type) or pa.types.is_large_string(x.type)]
+    values = {name: table.column(name).to_pylist() for name in strings}
+    drop: set[int] = set()
+    changed: set[str] = set()
+    scrubbed = 0
+    for i in hits.to_pylist():
+        row = {name: values[name][i] for name in strings}
+        if (file.table == CHAT.name and row.get("user_id") == target.user_id) or \
+                (file.table == EVENTS.name and names_id(row.get("body") or "", target.user_id)):
+            drop.add(i)
+            continue
+        changes = scrub_row(row, target)  # JSON text is recognised as such
+        for name, new in changes.items():
+            values[name][i] = new
+        changed |= changes.keys()
+        scrubbed += bool(changes)
+    for name in changed:
+        table = table.set_column(table.schema.get_field_index(name), table.schema.field(name),
+                                 pa.array(values[name], table.schema.field(name).type))
+    if drop:
+        table = table.filter(pa.array([i not in drop for i in range(table.num_rows)]))
+    return table, len(drop), scrubbed
+
+
+def scrub_lake(lake: Lake, target: Target | str, state: dict) -> LakeReport:
+    """Rewrite every Parquet file naming `target` without them (see the module docstring),
+    update the day counts in `state`, rebuild the side tables when anything changed."""
+    target = Target(target) if isinstance(target, str) else target
+    report = LakeReport()
+    terms = target.terms()
+    for file in parquet_files(lake):
+        if file.table in DERIVED:
+            continue
+        cols = _string_columns(lake, file)
+        hits = _hits(_read(lake, file, cols), terms) if cols else pa.array([], pa.uint64())
+        if not len(hits):
+            continue
+        table, dropped, scrubbed = _without_them(lake, file, target, hits)
+        if not (dropped or scrubbed):
+            continue
+        rows, _ = lake.write(_spec(file, table.schema), table, file.day)
+        report.rewritten += 1
+        report.removed += dropped
+        report.scrubbed += scrubbed
+        log.info("forget-user: %s rewritten: %d row(s) removed, %d scrubbed", file.path, dropped, scrubbed)
+        if file.day is not None and file.table == CHAT.name:
+            days = state.setdefault("days", {})
+            if rows:
+                days[file.day.isoformat()] = rows
+            else:
+                days.pop(file.day.isoformat(), None)
+        elif file.day is not None:
+            tables = state.setdefault("tables", {})
+            tables.setdefault(file.table, {}).setdefault("days", {})[file.day.isoformat()] = rows
+    if report.rewritten:  # nor may the side tables keep them (only changed days redone)
+        users_index.build_users_index(lake)
+        rollups.build_rollups(lake)
+        try:
+            user_tail.build_user_tail(lake)
+        except Exception:
+            user_tail.remove(lake)  # it holds the text of their lines: gone rather than left stale
+            raise
+    return report
