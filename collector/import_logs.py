@@ -4,7 +4,8 @@ the ChzzkChat desktop viewer into ``stream_chat``, idempotently.
 Layout: ``log/{channel_name}/YYYY-MM-DD.log``. PATH is the ``log`` folder (every channel
 folder in it), one channel folder (a folder holding ``*.log`` files), or one ``.log`` file
 (its folder names the channel). Other files are ignored; a ``.log`` file whose name is not
-a valid ``YYYY-MM-DD`` is skipped and reported.
+a valid ``YYYY-MM-DD`` is skipped and reported, and so is a file or channel folder that is a
+symlink resolving outside a folder PATH.
 
 Lines: ``[HH:MM:SS][채팅|후원][uid] nickname: message``, the time in KST, the date from the
 file name. Tolerated: a UTF-8 BOM, CRLF line ends, trailing spaces (removed), blank lines
@@ -13,8 +14,12 @@ contains ``": "`` is therefore cut there and the rest goes to the message (the o
 line is kept in ``raw``). ``nickname:`` with nothing after it is an empty message. When the
 time goes back by more than 12 hours within a file, the viewer crossed midnight: the
 following lines are on the next day. A line that is not UTF-8, does not match the
-pattern, has an impossible time or another kind than 채팅/후원 is refused: counted, up to
-``MAX_EXAMPLES`` examples reported (file:line and why), never fatal.
+pattern, has an impossible time or another kind than 채팅/후원, or exceeds the ingest API's
+limits (a message of more than 5,000 characters, a nickname or uid of more than 200) is
+refused: counted, up to ``MAX_EXAMPLES`` examples reported (file:line and why), never fatal,
+never cut. Lines are read with a bounded reader: a line longer than ``MAX_LINE_BYTES`` is
+refused without being held in memory, and a file's records are stored in batches of at most
+``BATCH_RECORDS`` lines / ``BATCH_CHARS`` characters, so memory does not grow with a file.
 
 Rows: ``message_type`` chat (code 1) for 채팅, donation (code 10) for 후원 (the log has no
 amount); ``chat_time`` at second precision, KST -> UTC; ``user_id`` the uid (None if empty;
@@ -23,18 +28,18 @@ amount); ``chat_time`` at second precision, KST -> UTC; ``user_id`` the uid (Non
 (``{channel_name}/YYYY-MM-DD.log``).
 
 Dedupe key: md5 of ``import|channel_id|date+time|uid|kind|message|n``, ``n`` counting the
-identical (time, uid, kind, message) lines before it in the same file (the ingest API gives
+identical (time, uid, kind, message) lines before it in the same file, within the last
+``SEEN_SECONDS`` of log time and ``SEEN_MAX`` distinct lines (the ingest API gives
 the viewer's posted lines the same key: ``collector.ingest_items.viewer_line_key``), so a line said twice
 in one second is kept twice and a second import adds nothing. These keys differ from the
 live ones (the log has no ms time): a log covering minutes the collector also captured gives
 both rows.
 
-The channel: ``--channel-id`` (only with one channel folder or file), else the
-``stream_channel`` row whose ``channel_name`` is the folder name (NFC-normalised), else a
-new row with the synthetic id ``import:`` + md5(name)[:26] (``enabled = false``, so the
-collector never tries to join it). Several rows with that name: refused, pass
-``--channel-id``. A ``--channel-id`` not yet known is created the same way (disabled,
-named after the folder).
+The channel (``collector/log_folders.py``): ``--channel-id`` (only with one channel folder or
+file), else the channel CHZZK (or an earlier import) gave the folder's name -- never a name
+set through the ingest API --, else a new disabled channel ``import:`` + md5(name)[:26]. A
+folder that cannot be matched safely is refused with what to do: the whole import when it
+is the only folder, else that folder alone (the others are imported; the command exits 1).
 """
 from __future__ import annotations
 
@@ -43,33 +48,36 @@ import hashlib
 import logging
 import re
 import time
-import unicodedata
-from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from collector import sink
 from collector.answers import KST
+from collector.channels import CHANNEL_ID
 from collector.ingest_items import viewer_line_key
 from collector.items import ms_to_iso
+from collector.log_folders import LogImportError, discover, targets
 from collector.records import CHAT_FIELDS
 from core import db
 
 log = logging.getLogger(__name__)
 
 KINDS = {"채팅": ("chat", 1), "후원": ("donation", 10)}
-SYNTHETIC_PREFIX = "import:"
 MAX_EXAMPLES = 10
-BATCH_RECORDS = 5_000
+MAX_MESSAGE = 5_000            # characters: the ingest API's limit (ingest_items.ChatItem)
+MAX_NAME = 200                 # characters of a nickname or uid: the ingest API's limit
+MAX_LINE_BYTES = 32 * 1024     # longer than any line within the limits above (UTF-8: <= 4 bytes a character)
+BATCH_RECORDS = 5_000          # lines per store
+BATCH_CHARS = 4_000_000        # characters of raw lines per store (bounds memory with long lines)
+SEEN_SECONDS = 600             # log time over which identical lines are counted (the key's n)
+SEEN_MAX = 20_000              # distinct lines remembered for that count
 MIDNIGHT_JUMP = 12 * 3600      # seconds back in time that mean "the next day"
 _LINE = re.compile(r"\[(\d{2}):(\d{2}):(\d{2})\]\[([^\]]*)\]\[([^\]]*)\] (.*)", re.S)
 _FILE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\.log")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class LogImportError(RuntimeError):
-    """A definitive failure (nothing to import, ambiguous channel): a message for a human."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ class LogLine:
 @dataclass
 class Report:
     files: int = 0
-    files_skipped: int = 0
+    files_skipped: int = 0     # files (and symlinked channel folders) not read
     lines: int = 0             # non-blank lines read
     taken: int = 0
     refused: int = 0
@@ -92,11 +100,20 @@ class Report:
     inserted: int = 0
     duplicates: int = 0
     examples: list[str] = field(default_factory=list)
+    folders_refused: list[str] = field(default_factory=list)  # why a channel folder was not imported
 
     def refuse(self, where: str, why: str) -> None:
         self.refused += 1
+        self.note(f"{where}: {why}")
+
+    def skip(self, where: str, why: str) -> None:
+        self.files_skipped += 1
+        self.note(f"{where}: {why}")
+        log.warning("skipped %s: %s", where, why)
+
+    def note(self, example: str) -> None:
         if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append(f"{where}: {why}")
+            self.examples.append(example)
 
 
 # ---------------------------------------------------------------- pure
@@ -117,6 +134,10 @@ def parse_line(text: str) -> tuple[LogLine | None, str | None]:
         if not rest.endswith(":"):
             return None, "no ': ' between nickname and message"
         nickname, message = rest[:-1], ""
+    for what, value, limit in (("message", message, MAX_MESSAGE), ("nickname", nickname, MAX_NAME),
+                               ("uid", m.group(5), MAX_NAME)):
+        if len(value) > limit:
+            return None, f"{what} of {len(value)} characters (at most {limit})"
     return LogLine(hh * 3600 + mm * 60 + ss, kind, m.group(5), nickname, message), None
 
 
@@ -129,11 +150,6 @@ def file_day(name: str) -> date | None:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return None
-
-
-def synthetic_channel_id(name: str) -> str:
-    """The stream_channel id of a channel known only by its name."""
-    return SYNTHETIC_PREFIX + hashlib.md5(name.encode("utf-8")).hexdigest()[:26]
 
 
 def chat_row(channel_id: str, day: date, line: LogLine, occurrence: int, raw: dict) -> dict:
@@ -151,16 +167,51 @@ def chat_row(channel_id: str, day: date, line: LogLine, occurrence: int, raw: di
     return record
 
 
-def file_records(data: bytes, channel_id: str, day: date, rel: str, report: Report) -> list[dict]:
-    """Every line of one file -> chat records; refused and blank lines are counted in
-    ``report``."""
-    records: list[dict] = []
-    seen: Counter = Counter()
+def read_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | int]]:
+    """(line number, the line without its ``\\n``) for each line of a binary stream; a line
+    longer than ``limit`` bytes comes as its length (an int) and is never held whole."""
+    lineno = 0
+    while chunk := stream.readline(limit + 1):
+        lineno += 1
+        if chunk.endswith(b"\n"):
+            yield lineno, chunk[:-1]
+        elif len(chunk) <= limit:
+            yield lineno, chunk  # the last line, without a line end
+        else:
+            size = len(chunk)
+            while (more := stream.readline(1 << 20)) and not more.endswith(b"\n"):
+                size += len(more)
+            yield lineno, size + max(len(more) - 1, 0)
+
+
+class _Occurrences:
+    """How many identical lines (same second, uid, kind, message) came before this one in a
+    file: the ``n`` of the dedupe key. Remembers SEEN_SECONDS of log time and at most
+    SEEN_MAX distinct lines, as digests, so memory does not grow with the file."""
+
+    def __init__(self) -> None:
+        self._seen: dict[bytes, list[int]] = {}  # digest -> [second in the file, count], oldest first
+
+    def next(self, second: int, line: LogLine) -> int:
+        digest = hashlib.md5(f"{second}\0{line.uid}\0{line.kind}\0{line.message}".encode()).digest()
+        entry = self._seen.setdefault(digest, [second, 0])
+        entry[1] += 1
+        while len(self._seen) > SEEN_MAX or next(iter(self._seen.values()))[0] < second - SEEN_SECONDS:
+            del self._seen[next(iter(self._seen))]
+        return entry[1] - 1
+
+
+def file_records(stream: BinaryIO, channel_id: str, day: date, rel: str, report: Report) -> Iterator[dict]:
+    """The chat records of one file's lines, one at a time; refused and blank lines are
+    counted in ``report``."""
+    occurrences = _Occurrences()
     shift, last = 0, None
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the end of the last line, not a line
-    for lineno, raw_line in enumerate(lines, start=1):
+    for lineno, raw_line in read_lines(stream):
+        if isinstance(raw_line, int):
+            report.lines += 1
+            report.refuse(f"{rel}:{lineno}", f"line longer than {MAX_LINE_BYTES} bytes ({raw_line:,} bytes; "
+                                             f"a message holds at most {MAX_MESSAGE} characters)")
+            continue
         try:
             text = raw_line.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -180,95 +231,58 @@ def file_records(data: bytes, channel_id: str, day: date, rel: str, report: Repo
         if last is not None and line.seconds + MIDNIGHT_JUMP < last:
             shift += 1
         last = line.seconds
-        line_day = day + timedelta(days=shift)
-        ident = (line_day, line.seconds, line.uid, line.kind, line.message)
-        records.append(chat_row(channel_id, line_day, line, seen[ident],
-                                {"line": text, "file": rel, "lineno": lineno}))
-        seen[ident] += 1
+        occurrence = occurrences.next(shift * 86_400 + line.seconds, line)
         report.taken += 1
-    return records
+        yield chat_row(channel_id, day + timedelta(days=shift), line, occurrence,
+                       {"line": text, "file": rel, "lineno": lineno})
 
 
-# ---------------------------------------------------------------- files
-def discover(path: Path) -> dict[str, list[Path]]:
-    """PATH -> {channel folder name (NFC): its .log files, sorted}."""
-    if not path.exists():
-        raise LogImportError(f"{path} does not exist")
-    if path.is_file():
-        return {_name(path.parent): [path]}
-    own = sorted(p for p in path.glob("*.log") if p.is_file())
-    if own:
-        return {_name(path): own}
-    found: dict[str, list[Path]] = {}
-    for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        logs = sorted(p for p in sub.glob("*.log") if p.is_file())
-        if logs:
-            found.setdefault(_name(sub), []).extend(logs)
-    if not found:
-        raise LogImportError(f"no .log files in {path} or in its channel folders")
-    return found
-
-
-def _name(folder: Path) -> str:
-    name = unicodedata.normalize("NFC", folder.resolve().name)
-    if not name:
-        raise LogImportError(f"{folder} has no folder name to take the channel name from")
-    return name
-
-
-def resolve_channel(conn, name: str, channel_id: str | None) -> str:
-    """The channel_id to store a channel folder's lines under (see the module docstring)."""
-    with conn, conn.cursor() as cur:
-        if channel_id is None:
-            cur.execute("SELECT channel_id FROM stream_channel WHERE channel_name = %s ORDER BY id", (name,))
-            ids = [r[0] for r in cur.fetchall()]
-            if len(ids) > 1:
-                raise LogImportError(f"channel name {name!r} matches {len(ids)} channels ({', '.join(ids[:5])}); "
-                                   "pass --channel-id")
-            if ids:
-                return ids[0]
-            channel_id = synthetic_channel_id(name)
-        cur.execute("INSERT INTO stream_channel (channel_id, channel_name, enabled) VALUES (%s, %s, false) "
-                    "ON CONFLICT (channel_id) DO NOTHING", (channel_id, name))
-        if cur.rowcount:
-            log.info("new channel %s named %r (disabled: import only)", channel_id, name)
-    return channel_id
-
-
+# ---------------------------------------------------------------- import
 def import_path(conn, path: Path, channel_id: str | None = None) -> Report:
-    """Import every log under ``path``; returns the report. Raises LogImportError for a
-    definitive failure, before anything is stored."""
+    """Import every log under ``path``, in batches; returns the report. Raises
+    LogImportError for a definitive failure, before any line is stored."""
     t0 = time.monotonic()
-    channels = discover(path)
+    report = Report()
+    channels, skipped = discover(path)
+    for where, why in skipped:
+        report.skip(where, why)
     if channel_id is not None and len(channels) > 1:
         raise LogImportError(f"--channel-id needs one channel's folder or file; {path} holds {len(channels)} "
-                           f"channel folders")
-    targets = {name: resolve_channel(conn, name, channel_id) for name in channels}
-    report = Report()
+                             f"channel folders")
+    if channel_id is not None and CHANNEL_ID.match(channel_id):
+        channel_id = channel_id.lower()  # as CHZZK and the ingest API write them
+    folders, report.folders_refused = targets(conn, list(channels), channel_id)
     batch: list[dict] = []
+    chars = 0
 
     def store() -> None:
+        nonlocal chars
         result = sink.store(conn, batch, log_level=logging.DEBUG)
         report.inserted += result.chat_inserted
         report.duplicates += result.chat_duplicates
         batch.clear()
+        chars = 0
 
     for name, files in channels.items():
+        if name not in folders:
+            continue
         for file in files:
             rel = f"{name}/{file.name}"
             day = file_day(file.name)
             if day is None:
                 report.files_skipped += 1
-                if len(report.examples) < MAX_EXAMPLES:
-                    report.examples.append(f"{rel}: file name is not a date (YYYY-MM-DD.log); file skipped")
+                report.note(f"{rel}: file name is not a date (YYYY-MM-DD.log); file skipped")
                 continue
             taken, refused = report.taken, report.refused
-            batch.extend(file_records(file.read_bytes(), targets[name], day, rel, report))
+            with open(file, "rb") as stream:
+                for record in file_records(stream, folders[name], day, rel, report):
+                    batch.append(record)
+                    chars += len(record["raw"]["line"])
+                    if len(batch) >= BATCH_RECORDS or chars >= BATCH_CHARS:
+                        store()
             report.files += 1
             log.info("%s: %d lines taken, %d refused (%.1fs)", rel, report.taken - taken,
                      report.refused - refused, time.monotonic() - t0)
-            if len(batch) >= BATCH_RECORDS:
-                store()
     if batch:
         store()
     return report
@@ -295,4 +309,6 @@ def run(args: argparse.Namespace) -> int:
     log.info("import-logs done: %d files read (%d skipped), %d lines taken, %d refused, %d blank; "
              "%d rows inserted, %d duplicates in %.1fs", report.files, report.files_skipped, report.taken,
              report.refused, report.blank, report.inserted, report.duplicates, time.monotonic() - t0)
-    return 0
+    for why in report.folders_refused:
+        log.error("not imported: %s", why)
+    return 1 if report.folders_refused else 0
