@@ -7,6 +7,8 @@ read them on UTC scales and time units (time_x(), time_tip()).
 
 Untrusted text (channel names, nicknames, titles) goes into the charts as typed: Vega draws
 text as text, and Streamlit's Vega tooltips escape it (vega-tooltip's default sanitize).
+Importing this module installs dashboard.safe_display, so a notebook displaying these charts
+embeds their specs script-safe (Altair's default HTML renderer does not).
 
 Texts: a title the page passes comes from the page's labels; the words a builder owns (axes,
 legend titles, tier names, the empty-chart note) are labels too (dashboard/labels/charts.py),
@@ -18,6 +20,7 @@ from datetime import datetime
 import altair as alt
 import polars as pl
 
+from dashboard import safe_display  # noqa: F401 - installs the text-safe renderers on import
 from dashboard.i18n import DEFAULT_LANG, t
 
 TIER_ORDER = ("none", "tier 1", "tier 2")
@@ -53,10 +56,11 @@ def fill_gaps(df: pl.DataFrame, every: str) -> pl.DataFrame:
 
 
 def plain(text: object) -> str:
-    """Untrusted text (channel names, nicknames, messages) for Plotly figures (the notebooks'
-    own): Plotly renders a subset of HTML (<b>, <br>, <a href>) in trace names, axis
-    categories and hover text, so the markup characters are turned into entities and show as
-    typed. The dashboard's Vega-Lite charts take text as it is."""
+    """Untrusted text (channel names, nicknames, messages) for a Plotly figure written out
+    without a renderer (fig.write_html): Plotly renders a subset of HTML (<b>, <br>, <a href>)
+    in trace names, axis categories and hover text, so the markup characters are turned into
+    entities and show as typed. A figure displayed in a notebook gets the same from
+    safe_display's renderer: do not apply both. Vega-Lite charts take text as it is."""
     return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             if text is not None else "")
 

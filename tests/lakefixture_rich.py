@@ -12,6 +12,13 @@ mixed-case keywords. For channel 0 the lake also holds ``capture_interval`` and
 ``live_session`` files shaped as the sync exports them (every PostgreSQL column), so
 coverage has both sources. ``rows`` are plain dicts (chat_time tz-aware UTC, plus
 ``day``) so tests compute expected answers in plain Python.
+
+    facts = build_rich_lake(tmp_path / "lake", hostile=True, without_broadcasts=(0,))
+
+``hostile``: channel names, some nicknames, messages and the broadcast titles end in
+tests/hostile_text.PAYLOADS (script break-outs, event handlers, javascript: links, U+2028);
+ids and every order stay as without. ``without_broadcasts``: those channels' lines carry no
+chat_channel_id, as lines imported from logs (channel 0 is the busiest).
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from tests.hostile_text import PAYLOADS
 from tests.lakefixture import write_rows
 from warehouse.lake import Lake
 from warehouse.tables import CHAT_SCHEMA, Table
@@ -56,6 +64,15 @@ SUBS = {
 }
 
 
+# hostile=True: what each channel name, nickname (by NICKS index), message and title becomes
+HOSTILE_CHANNEL_NAMES = [CHANNEL_NAMES[0] + PAYLOADS[0], CHANNEL_NAMES[1] + PAYLOADS[1],
+                         CHANNEL_NAMES[2] + PAYLOADS[5] + PAYLOADS[3]]
+HOSTILE_NICKS = {1: "김철수" + PAYLOADS[6], 11: "bob" + PAYLOADS[4], 15: "고양이" + PAYLOADS[0]}
+HOSTILE_MESSAGES = {"Hello World": "Hello World" + PAYLOADS[0], "hello": "hello" + PAYLOADS[2],
+                    "하하": "하하" + PAYLOADS[7]}
+HOSTILE_TITLE = "방송" + PAYLOADS[1]
+
+
 def _hex(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
@@ -69,17 +86,19 @@ def user_ids() -> list[str]:
     return [_hex(f"rich-user:{i}") for i in range(len(NICKS) + 2)]
 
 
-def _nick(i: int, day: date) -> str:
+def _nick(i: int, day: date, hostile: bool = False) -> str:
     if i < len(NICKS):
-        return NICKS[i]
+        return HOSTILE_NICKS.get(i, NICKS[i]) if hostile else NICKS[i]
     if i == len(NICKS):
         return SPECIAL_NICK
     return [n for d, n in RENAMES if d <= day][-1]
 
 
-def _rows() -> tuple[list[dict], list[dict]]:
+def _rows(hostile: bool = False, without_broadcasts: tuple[int, ...] = ()) -> tuple[list[dict], list[dict]]:
     rng = random.Random(20260820)
     cids, uids = channel_ids(), user_ids()
+    names = HOSTILE_CHANNEL_NAMES if hostile else CHANNEL_NAMES
+    messages = HOSTILE_MESSAGES if hostile else {}
     rows: list[dict] = []
     broadcasts: list[dict] = []
 
@@ -88,7 +107,7 @@ def _rows() -> tuple[list[dict], list[dict]]:
         day = when.astimezone(KST).date()
         sub = (None, None)
         if isinstance(user, int):
-            uid, nick = uids[user], _nick(user, day)
+            uid, nick = uids[user], _nick(user, day, hostile)
             plan = SUBS.get((user, ch))
             idx = (day.year - 2026) * 12 + day.month - 8
             if plan and plan[2] <= idx <= plan[3]:
@@ -96,9 +115,11 @@ def _rows() -> tuple[list[dict], list[dict]]:
         else:
             uid, nick = user, extra.pop("nickname", None)
         n = len(rows) + 1
+        text = rng.choice(MESSAGES)
         row.update(
-            id=n, channel_id=cids[ch], channel_name=CHANNEL_NAMES[ch], chat_channel_id=cc,
-            user_id=uid, nickname=nick, message=rng.choice(MESSAGES), message_type="chat",
+            id=n, channel_id=cids[ch], channel_name=names[ch],
+            chat_channel_id=None if ch in without_broadcasts else cc,
+            user_id=uid, nickname=nick, message=messages.get(text, text), message_type="chat",
             msg_type_code=1, message_status="NORMAL", chat_time=when.astimezone(UTC),
             created_at=when.astimezone(UTC) + timedelta(seconds=1), subscription_tier=sub[0],
             subscription_month=sub[1], os_type="PC", user_role="common_user", raw="{}",
@@ -141,7 +162,7 @@ def _rows() -> tuple[list[dict], list[dict]]:
     return rows, broadcasts
 
 
-def _capture_tables(broadcasts: list[dict]) -> tuple[pa.Table, pa.Table]:
+def _capture_tables(broadcasts: list[dict], title: str = "방송") -> tuple[pa.Table, pa.Table]:
     """capture_interval and live_session for channel 0's first three broadcasts, shaped as
     warehouse.extract.resolve exports them (every column of the PostgreSQL table)."""
     us = pa.timestamp("us", tz="UTC")
@@ -172,7 +193,7 @@ def _capture_tables(broadcasts: list[dict]) -> tuple[pa.Table, pa.Table]:
             ls["chat_channel_id"].append(bc["broadcast"])
             ls["opened_at"].append(s + timedelta(minutes=1))
             ls["closed_at"].append(e)
-            ls["live_title"].append("방송")
+            ls["live_title"].append(title)
             ls["category_type"].append("GAME")
             ls["live_category"].append("lol")
             ls["live_category_value"].append("리그 오브 레전드")
@@ -189,24 +210,26 @@ def _capture_tables(broadcasts: list[dict]) -> tuple[pa.Table, pa.Table]:
     return tables[0], tables[1]
 
 
-def build_rich_lake(root: Path | str, capture: bool = True) -> dict:
+def build_rich_lake(root: Path | str, capture: bool = True, hostile: bool = False,
+                    without_broadcasts: tuple[int, ...] = ()) -> dict:
     """Write the rich lake under `root`; return rows, broadcasts ([{channel_id, broadcast,
     start, minutes}], schedule order), channel_ids, channel_names, user_ids, special_nick,
     renamed_user, renames ([(from day, nickname)]), capture_interval and live_session
     (pyarrow tables, or None when `capture` is False)."""
-    rows, broadcasts = _rows()
+    rows, broadcasts = _rows(hostile, without_broadcasts)
+    names = HOSTILE_CHANNEL_NAMES if hostile else CHANNEL_NAMES
     lake = Lake(str(root))
     cids = channel_ids()
-    write_rows(lake, rows, cids, CHANNEL_NAMES, [10, 20, 30])
+    write_rows(lake, rows, cids, names, [10, 20, 30])
     ci = ls = None
     if capture:
-        ci, ls = _capture_tables(broadcasts)
+        ci, ls = _capture_tables(broadcasts, HOSTILE_TITLE if hostile else "방송")
         lake.write(Table("capture_interval", ci.schema, "", False), ci)
         lake.write(Table("live_session", ls.schema, "", False), ls)
     uids = user_ids()
     return {
         "rows": rows, "broadcasts": broadcasts, "channel_ids": cids,
-        "channel_names": dict(zip(cids, CHANNEL_NAMES, strict=True)), "user_ids": uids,
+        "channel_names": dict(zip(cids, names, strict=True)), "user_ids": uids,
         "special_nick": SPECIAL_NICK, "renamed_user": uids[-1], "renames": RENAMES,
         "capture_interval": ci, "live_session": ls,
     }

@@ -59,7 +59,15 @@ def channel_activity(facts: dict) -> list[str]:
     out.append(f"{names[cid]}: busiest slot {WEEKDAYS[wd]} {hr:02d}:00 with {len(cells[(wd, hr)]):,} "
                f"messages from {chatters:,} chatters")
 
-    # the top volume peak: the busiest 1-minute window of any broadcast of that channel
+    # the top volume peak: the busiest 1-minute window of any broadcast of that channel, or of
+    # the busiest channel with broadcast lines if it has none
+    per = Counter(r["channel_id"] for r in rows)
+    with_peaks = sorted({r["channel_id"] for r in rows if r["chat_channel_id"] is not None},
+                        key=lambda c: (-per[c], c))
+    if with_peaks[0] != cid:
+        out.append(f"{names[cid]}: no peaks: none of its lines carries a broadcast id")
+        cid = with_peaks[0]
+        mine = [r for r in rows if r["channel_id"] == cid]
     starts: dict[str, datetime] = {}
     minutes: Counter = Counter()
     for r in mine:

@@ -1,10 +1,17 @@
 """Every notebook in notebooks/ executed top to bottom with nbclient against the rich fixture
 lake, on a kernel that runs this interpreter (the project's virtualenv). Each run must print
-the answers tests/notebook_answers.py computes in plain Python from the fixture's rows."""
+the answers tests/notebook_answers.py computes in plain Python from the fixture's rows.
+
+The lake is the hostile variant (tests/lakefixture_rich.py, hostile=True): channel names,
+nicknames, messages and titles carry script break-outs, event handlers and javascript: links,
+and the busiest channel's lines carry no broadcast id (as imported logs). Every text/html
+output must hold no markup or script from them (tests/hostile_text.html_problems), every
+plotly figure no markup plotly.js would render."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +20,8 @@ import pytest
 from nbclient import NotebookClient
 
 from tests import notebook_answers as answers
+from tests.hostile_text import html_problems, plotly_markup
+from tests.lakefixture_rich import CHANNEL_NAMES, build_rich_lake
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -40,12 +49,19 @@ def jupyter_path(tmp_path_factory) -> str:
     return str(root)
 
 
+@pytest.fixture(scope="module")
+def hostile_lake(tmp_path_factory) -> tuple[str, dict]:
+    """The rich lake with hostile text, channel 0 (the busiest) without broadcasts."""
+    root = tmp_path_factory.mktemp("hostile")
+    return str(root), build_rich_lake(root, hostile=True, without_broadcasts=(0,))
+
+
 @pytest.fixture
-def facts(rich_lake, jupyter_path, monkeypatch) -> dict:
-    """The rich fixture lake's facts, with WAREHOUSE_DIR pointing at it for the kernel."""
-    wh, facts = rich_lake
+def facts(hostile_lake, jupyter_path, monkeypatch) -> dict:
+    """The hostile lake's facts, with WAREHOUSE_DIR pointing at it for the kernel."""
+    root, facts = hostile_lake
     monkeypatch.setenv("JUPYTER_PATH", jupyter_path)
-    monkeypatch.setenv("WAREHOUSE_DIR", str(wh.root))
+    monkeypatch.setenv("WAREHOUSE_DIR", root)
     for name in ("DISPLAY_TZ", "DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     return facts
@@ -81,12 +97,26 @@ def printed(nb: nbformat.NotebookNode) -> str:
                    for o in c.outputs if o.output_type == "stream" and o.name == "stdout")
 
 
+def unsafe_outputs(nb: nbformat.NotebookNode) -> list[str]:
+    """Each text/html output's markup or script from the data, each plotly figure's strings
+    with markup, as "cell N: problem"."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            found += [f"cell {i}: {p}" for p in html_problems(data.get("text/html", ""))]
+            found += [f"cell {i}: plotly text {s!r}" for s in plotly_markup(data.get("application/vnd.plotly.v1+json"))]
+    return found
+
+
 def check(nb: nbformat.NotebookNode, facts: dict, expected: list[str]) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code)
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    unsafe = unsafe_outputs(nb)
+    assert not unsafe, "chat text rendered as markup or script:\n" + "\n".join(unsafe)
     outputs = "\n".join(json.dumps(o, ensure_ascii=False) for c in code for o in c.outputs)
-    for name in facts["channel_names"].values():  # Korean channel names come through
+    for name in CHANNEL_NAMES:  # Korean channel names come through (their hostile tails escaped)
         assert name in outputs
     assert "application/vnd.plotly.v1+json" in outputs or VEGA_LITE in outputs  # the charts rendered
     if any("charts." in c.source and "_figure(" in c.source for c in code):  # the dashboard's builders: Vega-Lite
@@ -106,6 +136,16 @@ def test_notebooks_are_committed_without_outputs():
                  and (c.outputs or c.execution_count or "execution" in c.metadata)]
         assert not dirty, f"{path.name}: strip the outputs of cells {dirty} (Clear All Outputs, then save)"
         assert "widgets" not in nb.metadata, f"{path.name}: strip the saved widget state"
+
+
+@pytest.mark.unit
+def test_every_notebook_loads_the_safe_renderers():
+    """dashboard.charts (or dashboard.safe_display itself) imported in the first code cell:
+    from then on Altair, plotly and pandas draw chat text as text (docs/NOTEBOOKS.md)."""
+    for path in NOTEBOOKS:
+        first = next(c for c in nbformat.read(path, as_version=4).cells
+                     if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", []))
+        assert re.search(r"^from dashboard import (charts|safe_display)", first.source, re.M), path.name
 
 
 @pytest.mark.unit
