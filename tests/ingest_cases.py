@@ -4,6 +4,8 @@ item as the desktop viewer posts it, and edge values of every JSON type that a b
 hostile client can put in any field."""
 from __future__ import annotations
 
+from hypothesis import strategies as st
+
 CH = "d4f287d26795dd48f2176c79d5bd074f"
 GOOD = {"channel_id": CH, "channel_name": "녹두로구", "user_id": "9978e9f435b20799d87860a07882f1ef",
         "nickname": "후추789", "message": "안녕하세요", "message_type": "chat", "chat_time": "2026-10-01T20:15:03",
@@ -22,3 +24,13 @@ FIELDS = [*GOOD, "extra", "\x00", "\ud800"]  # every field, an unknown key, host
 def every_edge_item() -> list:
     """GOOD with one field (or an unknown key) set to each edge value, then each edge value as an item."""
     return [{**GOOD, field: value} for field in FIELDS for value in EDGES] + EDGES
+
+
+_TEXTS = st.sampled_from(EDGE_TEXTS) | st.text(max_size=20)
+_INTS = st.sampled_from(EDGE_INTS) | st.integers()
+_FLOATS = st.sampled_from(EDGE_OTHERS[:5]) | st.floats()
+_VALUES = st.one_of(_TEXTS, _INTS, _FLOATS, st.sampled_from([None, True, False, [], {}]),
+                    st.lists(_TEXTS | _INTS, max_size=3), st.dictionaries(_TEXTS, _INTS | _FLOATS, max_size=3))
+HOSTILE_ITEMS = st.one_of(  # mostly GOOD with up to four fields changed, sometimes any value at all
+    st.dictionaries(st.sampled_from(FIELDS), _VALUES, max_size=4).map(lambda change: {**GOOD, **change}),
+    _VALUES)

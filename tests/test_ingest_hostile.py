@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from collector.ingest_items import to_records
-from tests.ingest_cases import every_edge_item
+from tests.ingest_cases import HOSTILE_ITEMS, every_edge_item
 from tests.ingest_helpers import AUTH, KEY, count, item, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -108,6 +110,25 @@ def test_every_edge_value_in_every_field_is_stored_or_refused_alone(pg_url):
         assert [e["index"] for e in answer["errors"]] == [x.index for x in refused]
         back = requests.get(f"{api}/chat", params={"limit": 1000}, headers=AUTH, timeout=10)
         assert back.status_code == 200 and len(back.json()) == answer["saved"]
+
+
+def test_random_hostile_batches_are_answered_200_item_by_item(pg_url):
+    """Hypothesis mixes the edge values in batches; every batch is answered 200, each item
+    stored, a duplicate, or refused as it would be alone."""
+    seoul = ZoneInfo("Asia/Seoul")
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(HOSTILE_ITEMS, max_size=8))
+    def post(batch):
+        r = requests.post(f"{api}/chat/bulk", data=json.dumps(batch).encode(), headers={**AUTH, **JSON}, timeout=30)
+        assert r.status_code == 200, r.text[:300]
+        answer = r.json()
+        assert answer["saved"] + answer["duplicates"] + answer["refused"] == len(batch)
+        alone = [i for i, it in enumerate(batch) if to_records([it], seoul, datetime.now(UTC))[1]]
+        assert [e["index"] for e in answer["errors"]] == alone
+
+    with serve(pg_url) as api:
+        post()
 
 
 GET_CASES = [  # query string, status, words in the answer

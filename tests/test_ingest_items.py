@@ -22,7 +22,7 @@ from collector.ingest_items import (
     parse_chat_time,
     to_records,
 )
-from tests.ingest_cases import CH, EDGE_INTS, EDGE_OTHERS, EDGE_TEXTS, FIELDS, GOOD, every_edge_item
+from tests.ingest_cases import CH, GOOD, HOSTILE_ITEMS, every_edge_item
 
 pytestmark = pytest.mark.unit
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -191,14 +191,6 @@ def test_one_poison_item_is_refused_alone():
 
 
 # Edge values per JSON type: what a buggy or hostile client can put in any field.
-_TEXTS = st.sampled_from(EDGE_TEXTS) | st.text(max_size=20)
-_INTS = st.sampled_from(EDGE_INTS) | st.integers()
-_FLOATS = st.sampled_from(EDGE_OTHERS[:5]) | st.floats()
-_VALUES = st.one_of(_TEXTS, _INTS, _FLOATS, st.sampled_from([None, True, False, [], {}]),
-                    st.lists(_TEXTS | _INTS, max_size=3), st.dictionaries(_TEXTS, _INTS | _FLOATS, max_size=3))
-HOSTILE_ITEMS = st.one_of(
-    st.dictionaries(st.sampled_from(FIELDS), _VALUES, max_size=4).map(lambda change: {**GOOD, **change}),
-    _VALUES)
 
 
 def _storable(value) -> bool:
