@@ -19,6 +19,8 @@ newline-terminated line, named so that sorting by name is the order they were wr
   Replaying a segment twice is harmless: the sink's dedupe keys absorb it.
 - A torn last line (a crash mid-write) and any other unreadable line are skipped with a
   warning naming the file and byte offset; never fatal.
+- Chat and its raw frames are the owner's only: the folder is 0700 (a looser one from
+  before is set so at ``open``, with a warning) and segments are created 0600.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ SEGMENT_MAX_BYTES = 64 * 1024 * 1024  # a long outage rotates segments at this s
 SUFFIX = ".jsonl"
 NEW_SUFFIX = ".jsonl.new"            # a segment being created (locked, then renamed)
 STALE_NEW_SECONDS = 60.0             # a .new file this old was left by a writer that died creating it
+DIR_MODE, FILE_MODE = 0o700, 0o600   # owner only
 
 
 def encode(records: Iterable[dict]) -> bytes:
@@ -130,7 +133,7 @@ class Spool:
                 return 0
             self._opened = True
             self._released = []
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self._private_directory()
             adopted, live = self._adopt()
             self._closing.clear()
             self._syncer = threading.Thread(target=self._sync_loop, name="spool-fsync", daemon=True)
@@ -141,6 +144,16 @@ class Spool:
                      "%d live segment(s) of running collectors left alone",
                      self.directory, len(adopted), records, live)
         return records
+
+    def _private_directory(self) -> None:
+        self.directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        had = self.directory.stat().st_mode & 0o777
+        if had != DIR_MODE:
+            try:
+                os.chmod(self.directory, DIR_MODE)
+                log.warning("spool %s: mode %04o set to %04o (owner only)", self.directory, had, DIR_MODE)
+            except OSError as exc:
+                log.warning("spool %s: mode %04o left as it is (%s)", self.directory, had, exc.strerror)
 
     def _adopt(self) -> tuple[list[Segment], int]:
         adopted, live = [], 0
@@ -216,7 +229,7 @@ class Spool:
         self._seq += 1
         name = f"{time.time_ns():020d}-{os.getpid()}-{self._seq:06d}"
         tmp = self.directory / (name + NEW_SUFFIX)
-        fd = os.open(tmp, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, FILE_MODE)
         fcntl.flock(fd, fcntl.LOCK_EX)  # ours before anyone can see it under its real name
         path = tmp.with_name(name + SUFFIX)
         os.rename(tmp, path)

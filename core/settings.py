@@ -22,6 +22,8 @@ SETTINGS: tuple[Setting, ...] = (
             "PostgreSQL URL. Unset: the project starts its own server with data under DATA_DIR/pg."),
     Setting("DATA_DIR", ".data", "Where the embedded PostgreSQL and the default warehouse live."),
     Setting("WAREHOUSE_DIR", None, "Parquet lake root (a path or s3://bucket/prefix). Default: DATA_DIR/warehouse."),
+    Setting("WAREHOUSE_GROUP_READ", "0", "1: a local lake is readable by its owner's group too (folders 0750, files "
+            "0640), e.g. for analysts' own accounts; 0: owner only (0700/0600), as the spool and accounts are."),
     Setting("CHZZK_CHANNELS", "", "Comma-separated 32-hex channel ids to collect."),
     Setting("CHZZK_API_BASE", "https://api.chzzk.naver.com", "Base URL of the CHZZK service/polling API."),
     Setting("CHZZK_COMM_API_BASE", "https://comm-api.game.naver.com", "Base URL of the chat access-token API."),

@@ -53,7 +53,9 @@ A partition is written to a hidden temporary file in its own folder
 (``.part-0.parquet.tmp-<pid>``, which no ``*.parquet`` glob matches) and then renamed over
 the old one, so a reader sees the old file or the new one, never half a file. On S3 the
 rename is a copy (object writes are atomic anyway). Re-running a day rewrites the same
-rows in the same order. ``root`` is a local path or any URI pyarrow.fs understands
+rows in the same order. A local lake is its owner's only: the root folder 0700 and the files
+written here 0600 (WAREHOUSE_GROUP_READ=1: 0750/0640), a looser root from before set so at
+the first write. ``root`` is a local path or any URI pyarrow.fs understands
 (``s3://bucket/prefix``); both go through the same pyarrow.fs calls. For S3, pyarrow reads
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION itself; S3_ENDPOINT_URL points it
 at an S3-compatible server (MinIO, moto, Ceph...).
@@ -113,6 +115,14 @@ def filesystem(root: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), os.path.abspath(root.removeprefix("file://")).rstrip("/")
 
 
+def modes() -> tuple[int, int]:
+    """(folder, file) modes of a local lake: owner only, or with WAREHOUSE_GROUP_READ=1 the
+    group may read too. The root's mode is what keeps others out (a file of another module
+    inside it, e.g. the user tail, has the umask's mode but cannot be reached)."""
+    group = (settings.get("WAREHOUSE_GROUP_READ") or "0").strip().lower() in ("1", "true", "yes", "on")
+    return (0o750, 0o640) if group else (0o700, 0o600)
+
+
 class Lake:
     """A lake root opened through pyarrow.fs (local or s3://)."""
 
@@ -120,6 +130,28 @@ class Lake:
         root = str(root)
         self.fs, self.base = filesystem(root)
         self.root = root
+        self._root_mode_checked = False
+
+    def _private_root(self) -> None:
+        """Before this Lake's first write: a local root exists with modes()'s folder mode; a
+        root with another mode (a lake from before, 0755) is set to it, and that is logged."""
+        if self._root_mode_checked or is_uri(self.root):
+            return
+        self._root_mode_checked = True
+        want = modes()[0]
+        os.makedirs(self.base, mode=want, exist_ok=True)
+        had = os.stat(self.base).st_mode & 0o777
+        if had != want:
+            try:
+                os.chmod(self.base, want)
+                log.warning("lake %s: mode %04o set to %04o (WAREHOUSE_GROUP_READ=1 lets the group read it)",
+                            self.base, had, want)
+            except OSError as exc:
+                log.warning("lake %s: mode %04o left as it is (%s)", self.base, had, exc.strerror)
+
+    def _private_file(self, path: str) -> None:
+        if not is_uri(self.root):
+            os.chmod(path, modes()[1])
 
     # -- paths -------------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
@@ -170,6 +202,7 @@ class Lake:
         memory stays bounded by one batch). Columns are cast to the table's schema; a
         partition that ends up with no rows is removed rather than written empty."""
         folder = self.partition_dir(table, day)
+        self._private_root()
         self.fs.create_dir(folder, recursive=True)
         self._remove_stale_tmp(folder)
         final = f"{folder}/{PART}"
@@ -204,6 +237,7 @@ class Lake:
             self._touch(table)
             return 0, 0
         size = self.fs.get_file_info(tmp).size or 0
+        self._private_file(tmp)
         self._replace(tmp, final)
         self._touch(table)
         return rows, size
@@ -246,10 +280,12 @@ class Lake:
     def write_state(self, state: dict) -> None:
         """Write state.json atomically (temporary file, then rename)."""
         folder = self._path(STATE_PATH.rsplit("/", 1)[0])
+        self._private_root()
         self.fs.create_dir(folder, recursive=True)
         tmp = self._path(STATE_PATH + f".tmp-{os.getpid()}")
         with self.fs.open_output_stream(tmp) as f:
             f.write(json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        self._private_file(tmp)
         self._replace(tmp, self._path(STATE_PATH))
 
 
