@@ -158,6 +158,9 @@ def test_a_flood_of_items_is_refused_before_the_body_is_parsed(pg_url, pg):
         assert r.status_code == 413 and "more than 1000 items" in r.json()["detail"], r.text
         r = requests.post(f"{api}/chat/bulk", data=big, headers={**AUTH, **JSON}, timeout=30)
         assert r.status_code == 413 and "more than 1000 items" in r.json()["detail"], r.text
+        one = json.dumps(item(0, extra="x" * 1024 * 1024)).encode()  # POST /chat takes one item: 1 MiB at most
+        r = requests.post(f"{api}/chat", data=one, headers={**AUTH, **JSON}, timeout=30)
+        assert r.status_code == 413 and "larger than 1048576 bytes" in r.json()["detail"], r.text
     assert count(pg, "stream_chat") == 0
 
 
