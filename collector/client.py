@@ -12,7 +12,10 @@ end of the socket closes the interval with its reason ('socket closed', 'ping ti
 'session ended 90102', 'new chat channel', 'broadcast closed', 'stopped', ...). Lost
 sockets and refused joins (retCode ≠ 0, no token) reconnect after an exponential backoff
 with jitter, on the next server of kr-ss1..9 and with a fresh token; 90102 waits at least
-SESSION_ENDED_BACKOFF. ``stop()`` closes gracefully: a close frame is sent and data frames
+SESSION_ENDED_BACKOFF. Records are handed over only in the thread that read them, and count
+as received once ``add`` returns (the spool has them on disk). Once a join's replay is
+handed over, a replay that does not reach back to the newest line handed over before is
+reported as a restart gap (``collector.gaps``). ``stop()`` closes gracefully: a close frame is sent and data frames
 still in flight are read and kept until the server's close frame (or CLOSE_GRACE seconds)."""
 from __future__ import annotations
 
@@ -350,6 +353,8 @@ class ChatClient:
         if self._replay_due is not None and any(r.get("name") == "RECENT_CHAT" for r in records):
             self._check_replay(cid, times)
         if times:
+            if cid not in self.newest and len(self.newest) >= 4:  # past broadcasts: not needed any more
+                self.newest.pop(next(iter(self.newest)))
             self.newest[cid] = max(max(times), self.newest.get(cid, ""))
         return records
 

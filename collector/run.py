@@ -209,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("collecting %d channel(s)%s", len(lifecycle.channel_ids()),
                  f" for {args.duration:.0f}s" if args.duration else " until SIGINT/SIGTERM")
         stop.wait(args.duration)
+        stop.set()  # a gap fill in progress ends after its current replay page
         for cid in lifecycle.stop(STOP_JOIN_SECONDS):  # all close at once, then wait for each
             log.warning("client of %s did not stop within %.0fs", cid, STOP_JOIN_SECONDS)
         scheduler.shutdown(wait=True)
