@@ -19,6 +19,8 @@ import streamlit as st
 
 import warehouse
 from core import settings
+from dashboard.i18n import t
+from warehouse.health import WHOLE_TABLES, LakeReadError
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +128,23 @@ def query(f, name: str, *args, scoped: bool = True, **kwargs):
     types = tuple(getattr(f, "types", None) or ()) or None
     tz = getattr(f, "tz", None)
     runner = _cached_live if live else _cached
-    out = runner(f.root, tz, live, types, name, tuple(args), items)
-    return out
+    try:
+        return runner(f.root, tz, live, types, name, tuple(args), items)
+    except LakeReadError:  # no damaged file explains it: a short message here, the cause in the log
+        log.error("%s failed reading the lake", name, exc_info=True)
+        st.error(t("lake_read_error"))
+        st.stop()
+
+
+def damaged(root: str) -> list[tuple[str, date | None]]:
+    """The lake's damaged files that answers leave out now (warehouse.Warehouse.damaged):
+    (table, day) of chat day partitions, (table, None) of the one-file tables the sync
+    rewrites (channels, broadcasts); damaged side tables are not listed (answers are whole:
+    the chat is scanned instead). Footers are checked once per file version."""
+    h = handle(root)
+    with h.lock:
+        found = h.wh.damaged()
+    return [(d.table, d.day) for d in found if d.day is not None or d.table in WHOLE_TABLES]
 
 
 def _ch(channels: list[str] | tuple[str, ...] | None) -> list[str] | None:

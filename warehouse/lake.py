@@ -39,6 +39,10 @@ elsewhere)::
         Each chatter's newest USER_TAIL_LINES lines, sorted by user then newest first, as
         an uncompressed Arrow IPC file (strings as string_view) mapped into memory by
         readers; kept by the same rule (warehouse/user_tail.py). Local lakes only.
+    <root>/_damaged/<table>/day=YYYY-MM-DD/part-0.parquet.<UTC time>
+        Unreadable partitions that ``python -m warehouse sync --drop-damaged`` moved aside
+        (Lake.quarantine) before writing their day from what PostgreSQL holds: kept for
+        a salvage attempt, read by nothing (a folder starting with ``_`` is no table).
     <root>/_sync/state.json
         Written last by each successful sync: last_sync (ISO UTC), high-water marks
         (sync_started_at, max_id, max_created_at, max_blinded_at; per day table under
@@ -66,7 +70,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -79,6 +83,7 @@ log = logging.getLogger(__name__)
 PART = "part-0.parquet"
 TMP_PREFIX = "." + PART + ".tmp-"
 STATE_PATH = "_sync/state.json"
+DAMAGED_DIR = "_damaged"
 COMPRESSION = "zstd"
 # zstd level 3 (Arrow's default is 1): 6 % smaller chat files at the same write time; 6 and
 # above cost 2.5-4x the write time for 6-7 % more (docs/BENCHMARKS.md, "Compression")
@@ -192,6 +197,17 @@ class Lake:
             return schema.empty_table()
         with self.fs.open_input_file(self.part_path(table, day)) as f:
             return pq.read_table(f, columns=columns)
+
+    def quarantine(self, table: Table, day: date | None = None) -> str:
+        """Move a partition's file aside to ``_damaged/`` (see the layout); return where,
+        relative to the root."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        rel = self.part_path(table, day)[len(self.base) + 1:]
+        target = f"{DAMAGED_DIR}/{rel}.{stamp}"
+        self.fs.create_dir(self._path(target.rsplit("/", 1)[0]), recursive=True)
+        self.fs.move(self.part_path(table, day), self._path(target))
+        self._touch(table)
+        return target
 
     # -- writing -----------------------------------------------------------------------
     def write(self, table: Table, data: pa.Table | Iterable[pa.RecordBatch],

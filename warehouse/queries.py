@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from core import settings
+from warehouse import health, rollups, side_tables, tiers, user_tail, users_index
 from warehouse import live as live_data
-from warehouse import rollups, side_tables, tiers, user_tail, users_index
 from warehouse.lake import STATE_PATH, Lake, is_uri
-from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
+from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA, TABLES
 
 log = logging.getLogger(__name__)
 SYSTEM_USER = "SYSTEM_MESSAGE"
@@ -36,6 +36,7 @@ EVERY = ("minute", "hour", "day")
 TIER_LABELS = {0: "none", 1: "tier 1", 2: "tier 2"}
 _DAY_SCHEMA = pa.schema([("day", pa.date32())])
 _FIRST_DAY, _LAST_DAY = date(1, 1, 1), date(9999, 12, 31)
+_READ_RETRIES = 4  # a failed read: views over the files as they are now, then without each damaged one found
 
 # Macros created on every connection, so each query below is one static SQL text.
 # chat_rows(...) is the filtered chat every query starts from: `day` is the hive partition
@@ -105,7 +106,13 @@ class Warehouse:
     docs/LIVE_DATA.md) — and ``channels`` is PostgreSQL's. ``wh.live_info`` says what was
     read: {"enabled", "days", "rows", "read_at", "error"}; PostgreSQL out of reach leaves
     the lake alone answering, the reason in "error". The overlay is read at open, by
-    refresh(), and again after a sync changes the lake's state."""
+    refresh(), and again after a sync changes the lake's state.
+
+    A damaged file (warehouse/health.py) never fails a query: a chat day partition or the
+    channels file that cannot be read is left out of the views — found by its footer when
+    the views are made, or by a deep check after a query failed reading it, which then runs
+    again without it — and logged once with the command that repairs it; damaged side
+    tables are not used (the chat is scanned). ``wh.damaged()`` lists what is left out."""
 
     def __init__(self, root: str | None = None, tz: str | None = None, *, live: bool = False,
                  types=None):
@@ -132,6 +139,8 @@ class Warehouse:
         self._overlay: live_data.Overlay | None = None
         self.live_info = live_data.off_info()
         self._state_key: tuple | None = None
+        self._chat_files: list[str] = []  # the files the chat view reads (local lakes: for health.locate)
+        self._told: set[health.Damage] = set()  # damage already logged by this warehouse
         self.refresh()
 
     def refresh(self) -> None:
@@ -152,8 +161,11 @@ class Warehouse:
         for name in ("chat", "channels", "chat_lake", "channels_lake"):
             self.con.execute("DROP VIEW IF EXISTS " + name)  # constant identifiers
         remote = is_uri(self.root)
-        days = lake.days(CHAT)
+        days, damaged = health.check_days(lake, CHAT)  # a damaged day is left out
+        self._tell(damaged.values())
+        self._damaged_days = list(damaged.values())
         kept = [d for d in days if d not in skip]  # the overlay's days come from PostgreSQL
+        self._chat_files = [lake.part_path(CHAT, d) for d in kept]
         if kept and remote:
             # no httpfs here: DuckDB scans a pyarrow dataset read through pyarrow's S3
             # filesystem (a snapshot of the file list: refresh() picks up new partitions)
@@ -171,9 +183,13 @@ class Warehouse:
                                   union_by_name=not self._same_columns(files)).create_view(chat)
         else:
             empty = CHAT_SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
-            self._stub(chat, empty, watch="chat" if not days else None)
+            self._stub(chat, empty, watch="chat" if not days and not damaged else None)
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
-        if lake.fs.get_file_info(channels_file).type.name == "File" and remote:
+        bad_channels = health.check_file(lake, CHANNELS.name)
+        if bad_channels is not None:  # the chat's own names stand in (list_channels' coalesce)
+            self._tell([bad_channels])
+            self._stub(channels, CHANNELS_SCHEMA.empty_table())
+        elif lake.fs.get_file_info(channels_file).type.name == "File" and remote:
             self._stub(channels, pads.dataset(channels_file, filesystem=lake.fs, format="parquet"),
                        watch=None if self.live else "channels")
         elif lake.fs.get_file_info(channels_file).type.name == "File":
@@ -185,6 +201,33 @@ class Warehouse:
         for macro in (*_MACROS, _BROADCASTS_SCAN):
             self.con.execute(macro)
         self._spans_in_use = None  # the broadcasts macro scans until _point_broadcasts says otherwise
+
+    def _tell(self, damage) -> None:
+        """Log each damaged file once per warehouse, with what repairs it."""
+        for d in damage:
+            if d not in self._told:
+                self._told.add(d)
+                log.warning("lake %s: %s is unreadable (%s): left out of every answer until `%s` rewrites it"
+                            " (README, \"Damaged partitions\")", self.root, d.partition, d.reason, d.repair)
+
+    def damaged(self) -> list[health.Damage]:
+        """The lake's files that cannot be read now, each a health.Damage (table, day,
+        file relative to the root, reason, ``repair`` command): chat day partitions (left
+        out of ``chat``), then one-file tables (``channels`` and the broadcasts' tables:
+        left out of the answers that use them; side tables: the chat is scanned instead).
+        The chat days are those the views left out when last made (made again first if the
+        lake changed since): footers are checked once per file version, and damage a failed
+        query found is remembered; the pages of a file no query has read yet are not.
+
+        >>> [d.partition for d in wh.damaged()]
+        """
+        if self._stale():
+            self.refresh()
+        lake = Lake(self.root)
+        names = [t.name for t in TABLES if not t.by_day] + [users_index.NAME, rollups.ROLLUPS.name,
+                                                             rollups.BROADCAST_SPANS.name, rollups.CHATTER_DAYS.name]
+        files = [d for d in (health.check_file(lake, n) for n in names) if d is not None]
+        return self._damaged_days + files
 
     def _same_columns(self, files: list[str]) -> bool:
         """True when every file has the same columns and types (what this version's sync
@@ -322,18 +365,37 @@ class Warehouse:
         """Run SQL with bound parameters over the views; a polars DataFrame back."""
         if self._stale():
             self.refresh()
-        if "broadcasts(" in query:
-            self._point_broadcasts()
-        try:
-            return self.con.sql(query, params=params or None).pl()
-        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-            # a file of the view's list is gone, or was replaced by one with other columns
-            # (a sync still writing): views over the files as they are now
-            if isinstance(exc, duckdb.InvalidInputException) and "schema mismatch" not in str(exc):
-                raise
-            log.info("lake %s changed under the views; reopening them", self.root)
+        for attempt in range(_READ_RETRIES + 1):
+            if "broadcasts(" in query:
+                self._point_broadcasts()
+            try:
+                return self.con.sql(query, params=params or None).pl()
+            except Exception as exc:
+                if attempt == _READ_RETRIES or not self._recover(exc, attempt, params):
+                    if attempt and health.is_read_error(exc):  # no damaged file explains it
+                        raise health.LakeReadError(
+                            f"reading the lake failed: {health.one_line(Lake(self.root), exc)}") from exc
+                    raise
+        raise AssertionError("unreachable")
+
+    def _recover(self, exc: Exception, attempt: int, params: list | None) -> bool:
+        """After a query failed: True when the views were made again so that a retry may
+        answer. First, views over the files as they are now (a file of the list is gone, or
+        was replaced by one with other columns: a sync still writing); then, without the
+        damaged files among those the query read (health.locate)."""
+        if not health.is_read_error(exc) and "schema mismatch" not in str(exc):
+            return False
+        if attempt == 0:
+            log.info("lake %s: a read failed (%s); reopening the views", self.root, type(exc).__name__)
             self.refresh()
-            return self.con.sql(query, params=params or None).pl()
+            return True
+        lake = Lake(self.root)
+        files = self._chat_files + [lake.partition_dir(CHANNELS) + "/part-0.parquet"]
+        files += [p for p in (health.lake_path(lake, v) for v in params or ()) if p]
+        if not health.locate(lake, exc, files):
+            return False
+        self.refresh()
+        return True
 
     def close(self) -> None:
         self.con.close()

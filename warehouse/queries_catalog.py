@@ -23,7 +23,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from warehouse import rollups, side_tables, user_tail, users_index
+from warehouse import health, rollups, side_tables, user_tail, users_index
 from warehouse.lake import PART, Lake
 from warehouse.queries import Warehouse
 from warehouse.tables import CHAT, TABLES, Table
@@ -79,7 +79,12 @@ def _table(lake: Lake, name: str) -> Table:
 
 
 def _files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
-    """(day or None, path, bytes) of every Parquet file of `table`, days in order."""
+    """(day or None, path, bytes) of every readable Parquet file of `table`, days in order
+    (a damaged file is left out, as the views leave it out: Warehouse.damaged names it)."""
+    return [f for f in _all_files(lake, table) if not health.unreadable(lake, f[1])]
+
+
+def _all_files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
     if not table.by_day:
         info = lake.fs.get_file_info(lake.part_path(table))
         return [(None, info.path, info.size or 0)] if info.type == pafs.FileType.File else []
@@ -216,7 +221,12 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
         schema = schema.append(pa.field("day", pa.date32()))
     dataset = pads.dataset([path for _, path, _ in files], schema=schema, filesystem=lake.fs,
                            format="parquet", **options)
-    rows = dataset.head(int(limit), filter=cond)
+    try:
+        rows = dataset.head(int(limit), filter=cond)
+    except (OSError, pa.ArrowException) as exc:  # a file whose footer reads but whose pages do not
+        if not health.locate(lake, exc, [path for _, path, _ in files]):
+            raise health.LakeReadError(f"reading {spec.name} failed: {health.one_line(lake, exc)}") from exc
+        return table_preview(wh, table, channels, start, end, limit)  # without it (remembered damaged)
     log.info("table_preview %s: %d rows from %d file(s) in %.3fs", spec.name, rows.num_rows, len(files),
              time.monotonic() - t0)
     return _frame(rows, wh.tz)

@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from warehouse import health
 from warehouse.lake import Lake
 from warehouse.queries import Warehouse, _filter_params
 from warehouse.tables import CHAT, TABLES
@@ -58,6 +59,8 @@ def channel_summary(wh: Warehouse, channels: list[str] | None = None, start: dat
 
 
 def _rows(lake: Lake, path: str) -> int | None:
+    if health.unreadable(lake, path):  # damaged: Warehouse.damaged() names it
+        return None
     try:
         with lake.fs.open_input_file(path) as f:
             return pq.ParquetFile(f).metadata.num_rows

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import polars as pl
 import pyarrow.fs as pafs
 
+from warehouse import health
 from warehouse.lake import Lake
 from warehouse.queries import _FIRST_DAY, Warehouse, _filter_params
 
@@ -158,10 +159,17 @@ def _local_copy(wh: Warehouse, lake: Lake, path: str) -> str:
 
 
 def _table_file(wh: Warehouse, name: str, columns: tuple[str, ...]) -> str | None:
-    """The lake's <name>/part-0.parquet when it exists and has `columns`, else None."""
+    """The lake's <name>/part-0.parquet when it exists, reads whole (warehouse/health.py) and
+    has `columns`, else None."""
     lake = Lake(wh.root)
     path = f"{lake.base}/{name}/part-0.parquet"
     if lake.fs.get_file_info(path).type != pafs.FileType.File:
+        return None
+    # every page read once per file version (these tables are small): a query given the file
+    # cannot be retried without it, as one over the chat view can
+    damage = health.check_file(lake, name, deep=True)
+    if damage is not None:  # answered as without the table (wh.damaged() names it)
+        wh._tell([damage])
         return None
     uri = _local_copy(wh, lake, path) if _remote(wh.root) else wh._uri(path)
     have = set(wh.sql("SELECT name FROM parquet_schema(?)", [uri])["name"])

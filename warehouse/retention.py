@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import psycopg2.extensions
 
 from core import db, settings
+from warehouse import health
 from warehouse.lake import Lake
 from warehouse.sync import LOCK_ID, SyncReport, day_bounds
 from warehouse.tables import CHAT
@@ -66,7 +67,11 @@ def after_sync(conn: psycopg2.extensions.connection, root: str,
 
 
 def _lake_check(lake: Lake, day: date, pg_counts: Counter, pg_ids: list[int], archived: bool) -> str | None:
-    """None when the lake's partition holds the day's PostgreSQL rows, else why not."""
+    """None when the lake's partition holds the day's PostgreSQL rows, else why not. Every
+    page of it must read (health.deep_problem): the lake is to become the day's only copy."""
+    damaged = health.deep_problem(lake, lake.part_path(CHAT, day))
+    if damaged:
+        return f"the lake's partition cannot be read whole ({damaged})"
     part = lake.read(CHAT, day, columns=["id", "channel_id"])
     lake_counts = Counter(part.column("channel_id").to_pylist())
     missing = set(pg_ids) - set(part.column("id").to_pylist())

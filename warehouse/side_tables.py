@@ -34,6 +34,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from warehouse import health
 from warehouse.lake import PART, Lake, is_uri
 from warehouse.tables import CHAT, Table
 
@@ -223,8 +224,20 @@ def _jsonable(fp: Fingerprint) -> Fingerprint:
 
 
 def _chat_source(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[str]) -> None:
-    """Register the chat partitions of `days` as the relation ``src`` (with `day`)."""
+    """Register the chat partitions of `days` as the relation ``src`` (with `day`). A damaged
+    partition (warehouse/health.py: its footer, or damage found before) is left out, as the
+    readers' chat view leaves it out: the table then describes it as a day without rows
+    until it is rewritten (which changes its fingerprint, so that day is aggregated again)."""
     paths = [lake.part_path(CHAT, date.fromisoformat(d)) for d in days]
+    damaged = [p for p in paths if health.unreadable(lake, p)]
+    if damaged:
+        log.warning("%d damaged chat partition(s) left out of the side tables: %s", len(damaged),
+                    ", ".join(health.relative(lake, p) for p in damaged))
+        paths = [p for p in paths if p not in damaged]
+    if not paths:
+        con.register("src_none", CHAT.schema.empty_table().append_column("day", pa.array([], pa.date32())))
+        con.execute("CREATE OR REPLACE VIEW src AS SELECT * FROM src_none")
+        return
     if not is_uri(lake.root):
         con.read_parquet(paths, hive_partitioning=True, union_by_name=True).create_view("src")
         return

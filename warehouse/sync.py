@@ -19,7 +19,13 @@ the snapshot's start minus OVERLAP — the next sync only reads newer ones, so a
 committed late is still seen. Tombstones of archived days are kept: _merge_archived reads all
 of a day's, and a merge is how a deleted row leaves an archived partition: --all merges every
 archived day with PostgreSQL rows or tombstones, so a deletion a sync missed goes then.
-What the sync writes is told to a Progress (default: one log line per partition)."""
+What the sync writes is told to a Progress (default: one log line per partition).
+A damaged partition (warehouse/health.py) never stops the other days: each run checks the
+footers of every day partition, rewrites from PostgreSQL the ones whose day PostgreSQL still
+holds, and leaves the others (an archived day: the lake is its only copy) with an ERROR
+line saying what repairs them (``report.damaged``; warehouse/repair.py); the side-table
+builds leave them out. A build that fails on a partition whose footer reads sends every day
+through a full read, and the damaged ones found go the same way."""
 from __future__ import annotations
 
 import logging
@@ -34,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import db, settings
-from warehouse import extract, extract_arrow, rollups, sync_workers, user_tail, users_index
+from warehouse import extract, extract_arrow, health, repair, rollups, sync_workers, user_tail, users_index
 from warehouse.lake import Lake
 from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
 
@@ -73,6 +79,9 @@ class SyncReport:
     seconds: float = 0.0
     state: dict = field(default_factory=dict)
     tombstones_pruned: int = 0                              # stream_chat_tombstone rows deleted
+    repaired: list[health.Damage] = field(default_factory=list)  # damaged partitions rewritten from PostgreSQL
+    dropped: list[tuple[health.Damage, str]] = field(default_factory=list)  # moved aside (--drop-damaged)
+    damaged: list[repair.Unrepaired] = field(default_factory=list)  # damaged partitions left as they are
 
     @property
     def days(self) -> list[DayResult]:
@@ -255,9 +264,56 @@ def _prune_after_sync(conn, lake: Lake, before: datetime, tz: str, report: SyncR
     log.info("pruned %d tombstone(s) deleted before %s (archived days' kept)", pruned, _iso(before))
 
 
+def _triage(conn, lake: Lake, todo: dict[str, list[date]], stale: dict[str, list[date]], archived: set[date],
+            tz: str, found: dict, drop: bool, days: list[date] | None, dry_run: bool,
+            report: SyncReport) -> dict[str, list[date]]:
+    """Fold the damaged partitions `found` into the plan (repair.triage): days to rewrite
+    join `todo` (returned apart too), days left as they are leave `todo` and `stale`."""
+    tri = repair.triage(conn, lake, found, archived, lambda d: day_bounds(d, tz), drop,
+                        set(days) if days else None, dry_run)
+    for table in DAY_TABLES:
+        if table.name in todo:
+            todo[table.name] = sorted((set(todo[table.name]) | set(tri.write.get(table.name, []))) - tri.skip(table))
+            stale[table.name] = sorted(set(stale.get(table.name, [])) - tri.skip(table))
+    report.repaired += tri.repaired
+    report.dropped += tri.dropped
+    report.damaged += tri.unrepaired
+    return tri.write
+
+
+def _build_side_tables(conn, lake: Lake, tz: str, archived: set[date], opted_out: set[str], drop: bool,
+                       days: list[date] | None, report: SyncReport, progress: Progress) -> None:
+    """The side tables follow the partitions just written (each build leaves damaged
+    partitions out). A build that fails reading the chat: every day is read whole
+    (health.deep_problem, once per file version), the damaged ones found are repaired or
+    left as the others, and the builds run again."""
+    for attempt in (0, 1):
+        try:
+            users_index.build_users_index(lake)
+            rollups.build_rollups(lake, tz)
+            user_tail.build_user_tail(lake)
+            return
+        except Exception as exc:
+            if attempt or not health.is_read_error(exc):
+                raise
+            known = {(u.damage.table, u.damage.day) for u in report.damaged}
+            found = {t: bad for t, bad in ((t, {d: x for d, x in bad.items() if (t.name, d) not in known})
+                                           for t, bad in repair.find(lake, [CHAT], deep=True).items()) if bad}
+            if not found:
+                raise
+            log.warning("a side-table build failed reading the chat: %d damaged partition(s) found reading"
+                        " every page", sum(len(d) for d in found.values()))
+            write = _triage(conn, lake, {CHAT.name: []}, {}, archived, tz, found, drop, days, False, report)
+            if write.get(CHAT.name):
+                with extract_arrow.snapshot_reader(conn):
+                    before = len(report.parts)
+                    _write_days(conn, lake, CHAT, write[CHAT.name], [], tz, archived, opted_out, report, progress)
+                report.state["days"] = _counts(report.state["days"], report.parts[before:])
+
+
 def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | None = None,
          all_days: bool = False, tz: str | None = None, dry_run: bool = False,
-         progress: Progress | None = None) -> SyncReport:
+         progress: Progress | None = None, drop_damaged: bool = False) -> SyncReport:
     """Export the registry's tables from PostgreSQL into the lake at `root`.
 
     days: these days only; all_days: every day in PostgreSQL and every archived day with a
@@ -265,7 +321,12 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
     last sync. dry_run: plan only (``report.planned``), write nothing. progress: told of
     the plan and of each partition written (default: a log line each). Then, unless `days`
     or dry_run, the tombstones the lake has absorbed are pruned. Raises RuntimeError when
-    another sync of the same database holds the lock."""
+    another sync of the same database holds the lock.
+
+    Damaged partitions (see the module docstring): ``report.repaired`` were rewritten from
+    PostgreSQL, ``report.damaged`` were left as they are (each with its message);
+    drop_damaged: those of `days` (or any, without `days`) are moved to ``_damaged/``
+    first and their day written from what PostgreSQL has (``report.dropped``)."""
     tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
     progress = progress or Progress()
     t0 = time.monotonic()
@@ -283,6 +344,9 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
         todo, stale, report.skipped = plan(conn, lake, state, tz, days, all_days)
         for name in report.skipped:
             log.info("table %s does not exist in PostgreSQL: skipped", name)
+        archived = archived_days(state)
+        found = repair.find(lake, [t for t in DAY_TABLES if t.name in todo])
+        _triage(conn, lake, todo, stale, archived, tz, found, drop_damaged, days, dry_run, report)
         report.planned = {name: sorted(set(todo[name]) | set(stale.get(name, []))) for name in todo}
         for name, planned in report.planned.items():
             log.info("%s %s: %d day(s) to write%s%s", "would sync" if dry_run else "sync", name, len(planned),
@@ -291,10 +355,10 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
         if dry_run:
             small = [t.name for t in TABLES if not t.by_day and t.name not in report.skipped]
             log.info("would rewrite %s; nothing written (dry run)", ", ".join(small))
+            repair.report(report.damaged)
             report.seconds = time.monotonic() - t0
             return report
 
-        archived = archived_days(state)
         opted_out = opted_out_users(conn)
         new_tables_state: dict[str, dict] = {}
         progress.planned(report.planned)
@@ -331,13 +395,13 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
             "days": chat_state["days"],
             "tables": {**state.get("tables", {}), **new_tables_state},
         }
-        users_index.build_users_index(lake)  # the side tables follow the partitions just written
-        rollups.build_rollups(lake, tz)
-        user_tail.build_user_tail(lake)
+        _build_side_tables(conn, lake, tz, archived, opted_out, drop_damaged, days, report, progress)
         lake.write_state(report.state)  # last: the cursor moves only after every write
     if not days:
         _prune_after_sync(conn, lake, started - OVERLAP, tz, report)
     report.seconds = time.monotonic() - t0
-    log.info("synced %d day(s): %d rows, %d bytes, %d channels in %.2fs",
-             len(report.days), report.rows, report.bytes, report.channels, report.seconds)
+    log.info("synced %d day(s): %d rows, %d bytes, %d channels in %.2fs%s",
+             len(report.days), report.rows, report.bytes, report.channels, report.seconds,
+             f"; {len(report.repaired)} damaged partition(s) rewritten from PostgreSQL" if report.repaired else "")
+    repair.report(report.damaged)
     return report

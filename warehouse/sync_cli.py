@@ -1,6 +1,10 @@
-"""`python -m warehouse sync [--day YYYY-MM-DD ...| --all] [--dry-run]`, then retention
-(PG_RETENTION_DAYS) when set. On a terminal (stderr a TTY) a progress bar shows the
-partitions written of those planned, with rows; otherwise one log line per partition."""
+"""`python -m warehouse sync [--day YYYY-MM-DD ...| --all] [--dry-run] [--drop-damaged]`, then
+retention (PG_RETENTION_DAYS) when set. On a terminal (stderr a TTY) a progress bar shows the
+partitions written of those planned, with rows; otherwise one log line per partition.
+
+Exit status: 0 synced; 1 failed (one line on stderr says why); 3 (repair.EXIT_DAMAGED)
+synced, but a damaged partition could not be rewritten from PostgreSQL: it was left as it
+is, and stderr says, per partition, exactly which command repairs it."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +16,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from core import db, settings
-from warehouse import retention
+from warehouse import repair, retention
 from warehouse.sync import DayResult, Progress, sync
 
 
@@ -51,7 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--all", action="store_true", help="rewrite every day in PostgreSQL")
     parser.add_argument("--dry-run", action="store_true",
                         help="list the days (and tables) it would write; write nothing")
-    parser.epilog = "Without --day or --all: the days touched since the last sync (all days on the first run)."
+    parser.add_argument("--drop-damaged", action="store_true",
+                        help="move unreadable partitions PostgreSQL cannot rewrite (of the --day days, or all)"
+                             " to <WAREHOUSE_DIR>/_damaged/ and write their days from what PostgreSQL has")
+    parser.epilog = ("Without --day or --all: the days touched since the last sync (all days on the first run)."
+                     " Unreadable partitions are rewritten from PostgreSQL when it still holds their day; exit"
+                     f" status {repair.EXIT_DAMAGED} when one could not be (stderr says what repairs it).")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         # other log lines (plan, summary) are printed above the bar instead of through it
         with logging_redirect_tqdm() if bar is not None else nullcontext():
             try:
-                report = sync(conn, root, days=args.day, all_days=args.all, dry_run=args.dry_run, progress=bar)
+                report = sync(conn, root, days=args.day, all_days=args.all, dry_run=args.dry_run, progress=bar,
+                              drop_damaged=args.drop_damaged)
             finally:
                 if bar is not None:
                     bar.close()
@@ -70,4 +80,8 @@ def run(args: argparse.Namespace) -> int:
             retention.after_sync(conn, root, report)
     finally:
         conn.close()
+    if report.damaged:  # each one's ERROR line (warehouse.repair) says what repairs it
+        print(f"warehouse sync: {len(report.damaged)} damaged partition(s) left as they are: "
+              + ", ".join(u.damage.partition for u in report.damaged), file=sys.stderr)
+        return repair.EXIT_DAMAGED
     return 0

@@ -66,6 +66,7 @@ def sidebar_filters(account=None) -> Filters | None:
     _seed("f_live", urlstate.flag(q.get("live")))
     zones = urlstate.zones(data.display_tz())
     _seed("f_tz", urlstate.choice(q.get("tz"), zones, zones[0]))
+    damage_notice(root)
     try:
         chans = data.channels(root)
         first, last = data.bounds(root)
@@ -127,6 +128,26 @@ def sidebar_filters(account=None) -> Filters | None:
                       live=live, types=types_used, account=account)
     st.session_state[_STATE_KEY] = filters
     return filters
+
+
+MAX_DAYS_NAMED = 5  # damaged days named in the notice (and its command); "…" for more
+
+
+def damage_notice(root: str) -> None:
+    """A warning naming the lake's damaged partitions and the command that repairs them
+    (warehouse/health.py), while any is left out of the answers: days and table names only,
+    never a path or a traceback."""
+    found = data.damaged(root)
+    days = sorted({d for _, d in found if d is not None})
+    tables = sorted({name for name, d in found if d is None})
+    if days:
+        named = [d.isoformat() for d in days[:MAX_DAYS_NAMED]]
+        more = "…" if len(days) > MAX_DAYS_NAMED else ""
+        command = "python -m warehouse sync " + " ".join(f"--day {d}" for d in named)
+        st.warning(t("damage_days").format(days=", ".join(named) + more, command=command),
+                   icon=":material/warning:")
+    if tables:
+        st.warning(t("damage_tables").format(tables=", ".join(tables)), icon=":material/warning:")
 
 
 def _seed_dates(q, first: date, last: date) -> None:
