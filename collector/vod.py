@@ -18,6 +18,13 @@ without a chat channel id gets the one named by the answer (``content.chatChanne
 A missing ``nextPlayerMessageTime`` counts as null; one that does not move forward is
 moved past the page (with a warning) so paging always ends.
 
+``find_video`` finds the replay of a broadcast for ``collector.gaps``: the channel's newest
+videos (``GET {API}/service/v1/channels/{id}/videos?sortType=LATEST&pagingType=PAGE``, REPLAY
+entries) and their details (``GET {API}/service/v2/videos/{N}``: ``videoChatChannelId``,
+``liveOpenDate``, ``videoChatEnabled``); the video whose chat channel is the broadcast's, or
+without one, whose liveOpenDate is the broadcast's openDate. These shapes come from public
+clients' models (no recorded answer exists); unusable answers read as "not found".
+
 Exit status: 0 done; 1 with a one-line reason: unknown video (the answer's code and
 message), the API failing after its retries, or the database failing (the line says
 where to resume with ``--from-ms``). The channel row is created (``enabled = false``, so
