@@ -29,8 +29,8 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 METRICS_PATH = "/_stcore/metrics"
-REFUSED_HOST = b"421 Misdirected Request: this dashboard does not answer to that host name.\n"
-REFUSED_METRICS = b"403 Forbidden: metrics are not served.\n"
+REFUSED_HOST = "421 Misdirected Request: this dashboard does not answer to that host name.\n"
+REFUSED_METRICS = "403 Forbidden: metrics are not served.\n"
 
 
 def host_name(header: str | None) -> str | None:
@@ -142,10 +142,11 @@ class HostGuard:
                     "dashboard's name, add it to DASHBOARD_ALLOWED_HOSTS", key, client)
 
 
-async def _refuse(scope, send, status: int, body: bytes) -> None:
+async def _refuse(scope, send, status: int, text: str) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
+    body = text.encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode()),
