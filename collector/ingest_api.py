@@ -220,6 +220,7 @@ def create_app(database_url: str | None = None, legacy_keys: Sequence[str] | Non
     app.state.open = not app.state.ring.keys()
     app.state.tz = ZoneInfo(tz or settings.get("INGEST_TZ") or "Asia/Seoul")
     app.state.enable = set(channels.configured())
+
     @app.post("/chat/bulk", response_model=SaveResult, openapi_extra=_body_schema(True),
               summary=f"Store up to {MAX_ITEMS} chat items; bad items are refused one by one")
     async def post_bulk(request: Request, key: Annotated[ApiKey, Depends(writer)]) -> SaveResult:

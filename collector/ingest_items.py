@@ -2,11 +2,14 @@
 desktop viewer's ``/chat/bulk`` format -> one chat record (collector/records.py), or the
 reason it is refused. No I/O. docs/INGEST_API.md has the format and where it comes from.
 
+- ``parse_body`` decodes a request body, an array one item at a time (refused at the item
+  past MAX_ITEMS without parsing the rest).
 - ``ChatItem`` declares the item (types, lengths, allowed values); it is both the
   validator and what the OpenAPI page shows. Unknown keys are ignored (kept in ``raw``).
 - ``chat_time``: ISO 8601 with a time part (``2026-10-01T20:15:03``, fractions, ``Z`` or an
   offset), or an integer ms epoch. Without an offset it is wall-clock time in ``INGEST_TZ``
-  (the viewer sends its PC's local time). Refused before 2000 or more than a day ahead.
+  (the viewer sends its PC's local time). Refused before 2000, more than a day ahead, or
+  out of range once in UTC (``0001-01-01T00:00:00`` in KST): a reason, never an exception.
 - Strings are cleaned like the parser's (NUL removed, lone surrogates replaced) before
   anything is derived from them.
 - Dedupe key: the desktop viewer's line identity, the very key ``import-logs`` gives the same
