@@ -15,11 +15,14 @@ The allow-list (docs/DASHBOARD_ACCESS.md):
 A name a reverse proxy passes through (``Host: dash.example.org``) must be listed. Ports
 are not compared. Other hosts get 421 and a line in the server's log.
 
-The middleware also refuses Streamlit's ``/_stcore/metrics`` (it answers anyone, and says
+A hand-started ``streamlit run`` has no middleware; there login.gate applies the same
+allow-list to the `Host` of the page's websocket (st.context.headers), so the app draws
+nothing for a foreign one. The middleware also refuses Streamlit's ``/_stcore/metrics`` (it answers anyone, and says
 how many sessions and how much cache the server holds).
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
@@ -97,15 +100,20 @@ def parse_names(configured: str | None) -> list[str]:
     return out
 
 
+@functools.cache
+def machine_names() -> tuple[str, ...]:
+    """This machine's host name and FQDN (looked up once: getfqdn may ask DNS)."""
+    return (socket.gethostname(), socket.getfqdn())
+
+
 def policy(has_accounts: bool, configured: str | None, own_names: Iterable[str] | None = None) -> HostPolicy:
     """The allow-list for a dashboard with or without accounts and DASHBOARD_ALLOWED_HOSTS
-    `configured`; `own_names` (default: this machine's host name and FQDN) are allowed
-    when accounts exist."""
+    `configured`; `own_names` (default: machine_names()) are allowed when accounts exist."""
     names = parse_names(configured)
     if "*" in names:
         return HostPolicy(any_host=True)
     if has_accounts:
-        own = own_names if own_names is not None else (socket.gethostname(), socket.getfqdn())
+        own = own_names if own_names is not None else machine_names()
         names += [n.lower().rstrip(".") for n in own if n]
     return HostPolicy(frozenset(names), any_address=has_accounts)
 

@@ -21,7 +21,8 @@ from collections import deque
 
 import streamlit as st
 
-from dashboard import accounts, audit
+from core import settings
+from dashboard import accounts, audit, hosts
 from dashboard.i18n import t
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def gate(pages: list) -> accounts.Account | None:
         log.error("dashboard closed: %s", exc)
         st.error(t("login_broken_file"))
         st.stop()
+    _check_host(bool(known))
     if not known:
         st.session_state.pop(SESSION_KEY, None)
         address = st.get_option("server.address")
@@ -127,6 +129,25 @@ def gate(pages: list) -> accounts.Account | None:
     st.navigation(pages, position="hidden")  # never run while signed out
     _form(known)
     st.stop()
+
+
+def _check_host(has_accounts: bool) -> None:
+    """Stop the run when the page's websocket came for a Host outside the allow-list
+    (dashboard/hosts.py): `python -m dashboard serve` refuses those before the app runs,
+    a hand-started `streamlit run` does not. No Host at all is AppTest."""
+    host = st.context.headers.get("Host")
+    if host is None:
+        return
+    try:
+        allowed = hosts.policy(has_accounts, settings.get("DASHBOARD_ALLOWED_HOSTS")).allows(host)
+    except ValueError as exc:  # a bad DASHBOARD_ALLOWED_HOSTS: refuse, say why in the log
+        log.error("dashboard closed: %s", exc)
+        allowed = False
+    if not allowed:
+        log.warning("page refused for Host %r (DNS rebinding protection; DASHBOARD_ALLOWED_HOSTS adds names)",
+                    host[:100])
+        st.error(t("login_wrong_host"))
+        st.stop()
 
 
 def _signed_in(account: accounts.Account) -> None:

@@ -1,6 +1,7 @@
 """`python -m dashboard serve` for real: the address the server listens on, read from the
 kernel's socket table (/proc/net/tcp), with and without accounts; and over HTTP, the Host
-allow-list (DNS rebinding) on its routes and websocket, and the refused metrics route."""
+allow-list (DNS rebinding) on its routes and websocket, and the refused metrics route; and a
+hand-started `streamlit run`, whose app refuses a foreign Host itself."""
 from __future__ import annotations
 
 import base64
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import accounts
+from dashboard.i18n import t
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent
@@ -178,3 +180,69 @@ def test_metrics_are_refused(served):
         status, body = _get(port, path, f"127.0.0.1:{port}")
         assert status == 403 and b"metrics" in body and b"session" not in body, (path, status)
     assert _get(port, "/_stcore/health", f"127.0.0.1:{port}")[0] == 200  # the health check stays
+
+
+# ---- a hand-started `streamlit run`: no middleware, the app itself refuses ------------------
+
+@pytest.fixture(scope="module")
+def hand_started(tmp_path_factory):
+    """The port of `streamlit run dashboard/streamlit_app.py` as a user starts it by hand
+    (the DESIGN's command), without accounts, over an empty lake."""
+    own = tmp_path_factory.mktemp("hand")
+    port = _free_port()
+    env = {**os.environ, "WAREHOUSE_DIR": str(own / "lake"), "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"),
+           "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl")}
+    env.pop("DASHBOARD_ALLOWED_HOSTS", None)
+    log_path = own / "streamlit.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
+                                 "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port",
+                                 str(port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while _get(port, "/_stcore/health", f"127.0.0.1:{port}")[0] != 200:
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _page_texts(port: int, host: str) -> list[str]:
+    """The texts of the elements one run of the app sends over its websocket to a browser
+    that reached it as `host` (Streamlit's own protocol: a rerun BackMsg, ForwardMsgs back)."""
+    import websocket
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    ws = websocket.create_connection(f"ws://127.0.0.1:{port}/_stcore/stream", host=host, subprotocols=["streamlit"],
+                                     suppress_origin=True, timeout=30)
+    try:
+        rerun = BackMsg()
+        rerun.rerun_script.query_string = ""
+        ws.send_binary(rerun.SerializeToString())
+        texts = []
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(ws.recv())
+            if msg.WhichOneof("type") == "script_finished":
+                return texts
+            if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                kind = element.WhichOneof("type")
+                texts.append(str(getattr(getattr(element, kind), "body", "")))
+    finally:
+        ws.close()
+
+
+def test_a_hand_started_streamlit_run_shows_a_foreign_host_nothing(hand_started):
+    own = _page_texts(hand_started, f"127.0.0.1:{hand_started}")
+    assert t("app_title") in own and t("empty_lake") in own  # the page, as usual
+    foreign = _page_texts(hand_started, "evil.example")
+    assert t("app_title") not in foreign and t("empty_lake") not in foreign
+    assert [x for x in foreign if x] == [t("login_wrong_host")]  # and the language select box

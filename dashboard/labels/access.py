@@ -17,6 +17,10 @@ LABELS = {
                                  "is unset or public), so no data is shown. Start it with `python -m dashboard serve`, "
                                  "or give `streamlit run` `--server.address 127.0.0.1`, or add an account first: "
                                  "`python -m dashboard accounts add`."),
+    "login_wrong_host": ("이 주소(호스트 이름)로는 대시보드를 제공하지 않습니다. localhost로 접속하거나, 이 이름이 맞다면 "
+                         "관리자에게 DASHBOARD_ALLOWED_HOSTS에 추가해 달라고 하세요.",
+                         "This dashboard is not served under this host name. Open it via localhost, or, if the name "
+                         "is right, ask the administrator to add it to DASHBOARD_ALLOWED_HOSTS."),
     "login_signed_in": ("로그인 계정", "Signed in as"),
     "login_logout": ("로그아웃", "Sign out"),
     "role_admin": ("관리자", "admin"),
