@@ -8,11 +8,12 @@ disk, and ``collector.sessions.op_capture_gap`` records the result in ``capture_
 - a rejoin in the same process knows the newest line it spooled before: a gap when the
   replay's oldest line is newer (or the replay is empty); exact.
 - the first join of a process (a restart after kill -9, a crash, a cron handover) does not
-  know it: a gap when the replay is full (RECENT_COUNT lines) and an earlier capture
-  interval of the chat channel exists. Its start is the newest line stored before the
+  know it: a gap when the replay is full (RECENT_COUNT lines), an earlier capture interval
+  of the chat channel exists and none closed by its own client (``sessions.GRACEFUL_REASONS``)
+  ended after the replay's oldest line. Its start is the newest line stored before the
   replay's oldest, read when filling (every spool has been drained by then). A restart
-  quick enough for the replay to cover it is then a gap with no line in it: the fill
-  stores nothing new.
+  after kill -9 quick enough for the replay to cover it is then a gap with no line in it:
+  the fill stores nothing new.
 
 Filling (``fill_due``: the ``gap-fill`` job of ``collector run`` every GAP_FILL_SECONDS,
 on a scheduler thread with its own HTTP session and database connection, so live

@@ -34,6 +34,11 @@ HEARTBEAT_SECONDS = 15.0    # open intervals get last_seen_at this often
 STALE_SECONDS = 90.0        # an open interval without a heartbeat for this long is dead
 RETRY_FIRST, RETRY_MAX = 0.5, 10.0
 BATCH_MAX = 500             # operations taken from the queue at once
+# capture intervals that our client closed itself, reading the frames in flight until the
+# server's close frame: every line aired until disconnected_at (less CLOCK_MARGIN seconds for
+# the server's clock and the delivery) was read, and stored by that process's final flush
+GRACEFUL_REASONS = ("stopped", "lease given up", "lease lost", "channel removed", "broadcast closed")
+CLOCK_MARGIN = 2.0
 
 Op = Callable[[object], None]  # fn(cursor)
 
@@ -158,18 +163,26 @@ def op_capture_gap(key: str, channel_id: str, chat_channel_id: str, gap_from: st
                    at: datetime) -> Op:
     """Record a restart gap found by the join of capture interval ``key`` (collector.gaps).
     Without ``gap_from`` (the first join of this process) only when an earlier capture
-    interval of the chat channel exists: otherwise it is the broadcast's first join, and
-    the minutes before it count as not captured (broadcast_coverage), not as a gap."""
+    interval of the chat channel exists (otherwise it is the broadcast's first join, and
+    the minutes before it count as not captured in broadcast_coverage, not as a gap) and
+    none that we closed ourselves (GRACEFUL_REASONS: every line aired until then was read)
+    ended CLOCK_MARGIN or more after the replay's oldest line: that one overlaps the replay."""
     def run(cur):
         fk = _channel_fk(cur, channel_id)
         cur.execute("""
             INSERT INTO capture_gap (key, channel_fk, chat_channel_id, gap_from, gap_to, found_at, next_attempt_at)
-            SELECT %s, %s, %s, %s, %s, %s, %s
-             WHERE %s::timestamptz IS NOT NULL OR EXISTS (
-                   SELECT 1 FROM capture_interval p
-                    WHERE p.channel_fk = %s AND p.chat_channel_id = %s AND p.key <> %s AND p.connected_at <= %s)
+            SELECT %(key)s, %(fk)s, %(cid)s, %(from)s, %(to)s, %(at)s, %(at)s
+             WHERE %(from)s::timestamptz IS NOT NULL
+                OR EXISTS (SELECT 1 FROM capture_interval p
+                            WHERE p.channel_fk = %(fk)s AND p.chat_channel_id = %(cid)s AND p.key <> %(key)s
+                              AND p.connected_at <= %(at)s)
+               AND NOT EXISTS (SELECT 1 FROM capture_interval p
+                                WHERE p.channel_fk = %(fk)s AND p.chat_channel_id = %(cid)s AND p.key <> %(key)s
+                                  AND p.reason = ANY(%(graceful)s) AND p.connected_at <= %(to)s
+                                  AND p.disconnected_at >= %(to)s::timestamptz + make_interval(secs => %(margin)s))
             ON CONFLICT (key) DO NOTHING""",
-                    (key, fk, chat_channel_id, gap_from, gap_to, at, at, gap_from, fk, chat_channel_id, key, at))
+                    {"key": key, "fk": fk, "cid": chat_channel_id, "from": gap_from, "to": gap_to, "at": at,
+                     "graceful": list(GRACEFUL_REASONS), "margin": CLOCK_MARGIN})
         if cur.rowcount:
             log.warning("restart gap of %s (chat channel %s) %s..%s recorded: to be filled from the replay (VOD) "
                         "after the broadcast", channel_id, chat_channel_id,

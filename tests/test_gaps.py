@@ -220,3 +220,33 @@ def test_a_rejoin_in_the_same_process_records_exactly_the_lines_it_missed(pg_url
     inside = {r["dedupe_key"] for r in chat_records([i for i in aired if lo < i["msgTime"] < hi],
                                                    ch.chat_channel_id, "x")}
     assert len(missed) > RECENT_COUNT // 2 and missed == inside
+
+
+FIRST_JOIN_CASES = [  # (the earlier interval's end reason, its end in s after the replay's oldest line, recorded)
+    ("stopped", 3.0, False),       # a clean stop read every line until it ended: the replay overlaps it
+    ("stopped", 1.0, True),        # ... unless within CLOCK_MARGIN of the replay's oldest line
+    ("lease lost", 10.0, False),
+    ("process died", 10.0, True),  # kill -9: its end is a guess (last line stored, heartbeat)
+    ("ping timeout", 10.0, True),  # a dead socket: lines before its end may not have arrived
+    (None, None, True),            # still open (its process is being taken over)
+]
+
+
+@pytest.mark.integration
+def test_a_first_join_records_a_gap_unless_a_clean_stop_overlaps_its_replay(pg):
+    replay_oldest = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    join = replay_oldest + timedelta(seconds=20)
+    oldest = protocol.ms_to_iso(int(replay_oldest.timestamp() * 1000))
+    expected = []
+    with pg, pg.cursor() as cur:
+        for i, (reason, ended, recorded) in enumerate(FIRST_JOIN_CASES):
+            ch, cid = f"{i:032x}", f"N2c{i}"
+            sessions.op_capture_open(f"old{i}", ch, cid, replay_oldest - timedelta(minutes=30), "h:1:a", 1)(cur)
+            if reason:
+                sessions.op_capture_close(f"old{i}", reason, replay_oldest + timedelta(seconds=ended))(cur)
+            sessions.op_capture_open(f"new{i}", ch, cid, join, "h:2:b", 1)(cur)
+            sessions.op_capture_gap(f"new{i}", ch, cid, None, oldest, join)(cur)
+            expected += [f"new{i}"] if recorded else []
+        # a rejoin within a process knows its last line: recorded as found
+        sessions.op_capture_gap("third", ch, cid, protocol.ms_to_iso(0), protocol.ms_to_iso(1), join)(cur)
+    assert [g["key"] for g in gap_rows(pg)] == expected + ["third"]
