@@ -17,8 +17,8 @@ are not compared. Other hosts get 421 and a line in the server's log.
 
 A hand-started ``streamlit run`` has no middleware; there login.gate applies the same
 allow-list to the `Host` of the page's websocket (st.context.headers), so the app draws
-nothing for a foreign one. The middleware also refuses Streamlit's ``/_stcore/metrics`` (it answers anyone, and says
-how many sessions and how much cache the server holds).
+nothing for a foreign one. The middleware also refuses Streamlit's ``/_stcore/metrics``
+(it answers anyone, and says how many sessions and how much cache the server holds).
 """
 from __future__ import annotations
 
