@@ -6,15 +6,17 @@ import random
 from pathlib import Path
 
 # how -> what the file becomes; each one leaves the file in place, as damage does
-HOWS = ("truncate", "footer", "zero", "random", "pages")
+HOWS = ("truncate", "footer", "zero", "random", "pages")  # and "body", for Arrow IPC files
 
 
 def damage(path: str | Path, how: str, seed: int = 15) -> bytes:
-    """Damage the file at `path` in place; return its new bytes.
+    """Damage the file at `path`; return its new bytes. The damaged bytes go to a new file
+    at the same path (a hard-linked copy's original keeps its bytes).
 
     truncate: the first half only; footer: the footer's last bytes (length and magic)
     overwritten; zero: an empty file; random: as many random bytes; pages: the data pages
-    overwritten with random bytes, the footer left intact (only a full read notices)."""
+    overwritten with random bytes, the footer left intact (only a full read notices); body:
+    the middle (30-70 %) random, both ends intact (an Arrow IPC file's schema and footer)."""
     path = Path(path)
     data = path.read_bytes()
     rng = random.Random(seed)
@@ -31,7 +33,11 @@ def damage(path: str | Path, how: str, seed: int = 15) -> bytes:
         # sits at the end, well under 3/4 of a file of a few hundred rows)
         n = len(data) // 4
         new = data[:4] + rng.randbytes(n) + data[4 + n:]
+    elif how == "body":
+        lo, hi = len(data) * 3 // 10, len(data) * 7 // 10
+        new = data[:lo] + rng.randbytes(hi - lo) + data[hi:]
     else:
         raise ValueError(f"how={how!r}: use one of {', '.join(HOWS)}")
+    path.unlink()
     path.write_bytes(new)
     return new

@@ -277,7 +277,7 @@ class Warehouse:
     def has_users_index(self) -> bool:
         """True when the lake's users side table (warehouse/users_index.py) exists and
         matches the chat partitions as they are now; it is then the view ``users_index``.
-        A stale or missing index gives False: callers scan the chat instead, as they do
+        A stale, missing or damaged index (each version read whole once) gives False: callers scan the chat instead, as they do
         when a type filter or the live overlay's rows are in ``chat`` (the index has
         neither)."""
         if not self.lake_only():
@@ -285,9 +285,11 @@ class Warehouse:
         lake = Lake(self.root)
         if not self._users_fresh.fresh(lake, _files_key(lake)):
             return False
+        path = users_index.index_path(lake)
+        if health.deep_problem(lake, path, self._users_fresh.key):  # read whole once per file version
+            return False
         remote = is_uri(self.root)
         if not self._users_view or (remote and self._users_view != self._users_fresh.key):
-            path = users_index.index_path(lake)
             if remote:  # a dataset pins the object's size: make a new one for a new file
                 self.con.register("users_index", pads.dataset(path, filesystem=lake.fs, format="parquet"))
             else:

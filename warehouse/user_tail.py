@@ -172,6 +172,7 @@ class Reader:
             table = _open(path(lake))
             if not table.schema.remove_metadata().equals(SCHEMA):
                 raise ValueError(f"unexpected schema {table.schema}")
+            table.validate(full=True)  # damaged bytes (no checksums in IPC): views out of bounds, bad UTF-8
             index = _index(pl.from_arrow(table.column("user_id")))
         except (OSError, ValueError, pa.ArrowException, pl.exceptions.PolarsError):
             log.warning("user tail %s unreadable: user lines are read from the chat", path(lake), exc_info=True)
