@@ -100,12 +100,14 @@ def test_broken_accounts_file_stops_serve_with_what_to_fix(tmp_path):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """(port, log file) of one `python -m dashboard serve` without accounts (so loopback
-    only), shared by the HTTP checks below."""
+    only), shared by the HTTP checks below. Its DISPLAY_TZ is mistyped, so every page fails
+    (what a visitor then sees is one of the checks)."""
     own = tmp_path_factory.mktemp("served")
     port = _free_port()
     env = {**os.environ, "WAREHOUSE_DIR": str(own / "lake"), "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
-           "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"), "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl")}
-    for name in ("DASHBOARD_ADDRESS", "DASHBOARD_ALLOWED_HOSTS"):
+           "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"), "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"),
+           "DISPLAY_TZ": "Mars/Olympus_Mons"}
+    for name in ("DASHBOARD_ADDRESS", "DASHBOARD_ALLOWED_HOSTS", "DASHBOARD_ERROR_DETAILS"):
         env.pop(name, None)
     log_path = own / "serve.log"
     with log_path.open("wb") as log:
@@ -182,6 +184,15 @@ def test_metrics_are_refused(served):
     assert _get(port, "/_stcore/health", f"127.0.0.1:{port}")[0] == 200  # the health check stays
 
 
+def test_a_failing_page_shows_visitors_no_details(served):
+    port, log_path = served
+    shown = "\n".join(_page_texts(port, f"127.0.0.1:{port}"))
+    assert "This app has encountered an error" in shown  # Streamlit's generic words
+    for detail in ("Mars", "ZoneInfo", "Error", "Traceback", str(REPO), ".py"):
+        assert detail not in shown, detail
+    assert "Mars/Olympus_Mons" in log_path.read_text()  # the operator's log has it
+
+
 # ---- a hand-started `streamlit run`: no middleware, the app itself refuses ------------------
 
 @pytest.fixture(scope="module")
@@ -235,7 +246,11 @@ def _page_texts(port: int, host: str) -> list[str]:
             if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 element = msg.delta.new_element
                 kind = element.WhichOneof("type")
-                texts.append(str(getattr(getattr(element, kind), "body", "")))
+                if kind == "exception":
+                    texts.append("\n".join([element.exception.type, element.exception.message,
+                                            *element.exception.stack_trace]).strip())
+                else:
+                    texts.append(str(getattr(getattr(element, kind), "body", "")))
     finally:
         ws.close()
 
