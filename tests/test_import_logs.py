@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.import_logs import LogImportError, Report, file_records, import_path, parse_line
+from collector.import_logs import LogImportError, Report, file_records, import_path, parse_line, read_lines
 from collector.log_folders import synthetic_channel_id
 from tests.channel_names import api_line, api_post, chzzk_names
 from tests.conftest import DATA
@@ -58,6 +58,17 @@ def test_file_records_count_identical_lines_and_cross_midnight():
     assert [r["dedupe_key"] for r in again] == [r["dedupe_key"] for r in rows]  # the key ignores the path
     other = list(file_records(io.BytesIO(data), "chan2", date(2026, 1, 31), "x/2026-01-31.log", Report()))
     assert not {r["dedupe_key"] for r in other} & {r["dedupe_key"] for r in rows}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("data", "lines"), [
+    (b"abcd\nabcde\nab", [b"abcd", 5, b"ab"]),        # at the limit, one byte over, a last line without \n
+    (b"abcdefghij\n\nx\n", [10, b"", b"x"]),           # an over-long line is counted, not kept
+    (b"abcdefghij", [10]),                               # ... also at the end of the file
+    (b"", []),
+])
+def test_read_lines_never_holds_a_line_over_the_limit(data, lines):
+    assert [line for _, line in read_lines(io.BytesIO(data), limit=4)] == lines
 
 
 # ---------------------------------------------------------------- integration
