@@ -217,11 +217,8 @@ def hand_started(tmp_path_factory):
             time.sleep(0.3)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.kill()  # nothing of it to keep
+        proc.wait(timeout=15)
 
 
 def _page_texts(port: int, host: str) -> list[str]:
