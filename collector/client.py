@@ -15,8 +15,9 @@ with jitter, on the next server of kr-ss1..9 and with a fresh token; 90102 waits
 SESSION_ENDED_BACKOFF. Records are handed over only in the thread that read them, and count
 as received once ``add`` returns (the spool has them on disk). Once a join's replay is
 handed over, a replay that does not reach back to the newest line handed over before is
-reported as a restart gap (``collector.gaps``). ``stop()`` closes gracefully: a close frame is sent and data frames
-still in flight are read and kept until the server's close frame (or CLOSE_GRACE seconds)."""
+reported as a restart gap (``collector.gaps``). ``stop()`` closes gracefully: a close frame
+is sent and data frames still in flight are read and kept until the server's close frame
+(or CLOSE_GRACE seconds)."""
 from __future__ import annotations
 
 import logging
