@@ -277,7 +277,7 @@ class Warehouse:
     def has_users_index(self) -> bool:
         """True when the lake's users side table (warehouse/users_index.py) exists and
         matches the chat partitions as they are now; it is then the view ``users_index``.
-        A stale, missing or damaged index (each version read whole once) gives False: callers scan the chat instead, as they do
+        A stale, missing or damaged index gives False: callers scan the chat instead, as they do
         when a type filter or the live overlay's rows are in ``chat`` (the index has
         neither)."""
         if not self.lake_only():
@@ -286,8 +286,9 @@ class Warehouse:
         if not self._users_fresh.fresh(lake, _files_key(lake)):
             return False
         path = users_index.index_path(lake)
-        if health.deep_problem(lake, path, self._users_fresh.key):  # read whole once per file version
-            return False
+        if health.footer_problem(lake, path, self._users_fresh.key) or health.known_problem(path,
+                                                                                          self._users_fresh.key):
+            return False  # damaged (its pages: found by a query that failed on them, see users_or_scan)
         remote = is_uri(self.root)
         if not self._users_view or (remote and self._users_view != self._users_fresh.key):
             if remote:  # a dataset pins the object's size: make a new one for a new file
@@ -394,10 +395,24 @@ class Warehouse:
         lake = Lake(self.root)
         files = self._chat_files + [lake.partition_dir(CHANNELS) + "/part-0.parquet"]
         files += [p for p in (health.lake_path(lake, v) for v in params or ()) if p]
-        if not health.locate(lake, exc, files):
+        index = users_index.index_path(lake)
+        found = health.locate(lake, exc, files + ([index] if self._users_view else []))
+        if not set(found) - {index}:  # nothing the views can leave out (the index: users_or_scan)
             return False
         self.refresh()
         return True
+
+    def users_or_scan(self, indexed, scan):
+        """``indexed()`` (a query of the users side table) when has_users_index(), else — or
+        when it failed on a damaged index (remembered, so has_users_index() says False from
+        then on) — ``scan()``."""
+        if self.has_users_index():
+            try:
+                return indexed()
+            except health.LakeReadError:
+                if self.has_users_index():
+                    raise
+        return scan()
 
     def close(self) -> None:
         self.con.close()
@@ -518,7 +533,7 @@ def search_users(wh: Warehouse, query: str, channels: list[str] | None = None,
     if not query:
         query = "\x00no match\x00"
     params = _filter_params(channels, start, end) + [query, query, int(limit)]
-    return wh.sql(_SEARCH_USERS_INDEXED if wh.has_users_index() else _SEARCH_USERS, params)
+    return wh.users_or_scan(lambda: wh.sql(_SEARCH_USERS_INDEXED, params), lambda: wh.sql(_SEARCH_USERS, params))
 
 
 # search_users over the chat (always right, reads every day) ...
@@ -578,19 +593,23 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
             return page
     params = _filter_params(channels, start, end)
     tail = [user_id, limit, offset]
-    if user_id in (SYSTEM_USER, ANONYMOUS_USER) or not wh.has_users_index():
+    if user_id in (SYSTEM_USER, ANONYMOUS_USER):
         return wh.sql(_USER_MESSAGES, params + tail)
-    # The side table tells which days hold the user's lines and how many: the newest
-    # days holding offset + limit of them are all the page can come from (a later day's
-    # lines are all newer), so only those day partitions are read.
-    per_day = wh.sql(_USER_DAYS, [user_id] + params)
-    days, need = [], int(offset) + int(limit)
-    for day, n in per_day.iter_rows():
-        if need <= 0:
-            break
-        days.append(day)
-        need -= n
-    return wh.sql(_USER_MESSAGES_IN_DAYS, params + [days] + tail)
+
+    def indexed() -> pl.DataFrame:
+        # The side table tells which days hold the user's lines and how many: the newest
+        # days holding offset + limit of them are all the page can come from (a later day's
+        # lines are all newer), so only those day partitions are read.
+        per_day = wh.sql(_USER_DAYS, [user_id] + params)
+        days, need = [], int(offset) + int(limit)
+        for day, n in per_day.iter_rows():
+            if need <= 0:
+                break
+            days.append(day)
+            need -= n
+        return wh.sql(_USER_MESSAGES_IN_DAYS, params + [days] + tail)
+
+    return wh.users_or_scan(indexed, lambda: wh.sql(_USER_MESSAGES, params + tail))
 
 
 _USER_MESSAGES = """

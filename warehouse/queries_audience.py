@@ -98,8 +98,9 @@ def new_vs_returning(wh: Warehouse, channels: list[str] | None = None, start: da
     d0, d1, all_ch, chs = _filter_params(channels, start, end)
     # a chatter's first line: from the users side table when it describes `chat` (one row
     # per user, channel and day, with first_seen), else from every line up to `end`
-    query = _NEW_VS_RETURNING_INDEXED if wh.has_users_index() else _NEW_VS_RETURNING
-    return wh.sql(query, [d0, d1, all_ch, chs, every, every, _FIRST_DAY, d1, all_ch, chs])
+    params = [d0, d1, all_ch, chs, every, every, _FIRST_DAY, d1, all_ch, chs]
+    return wh.users_or_scan(lambda: wh.sql(_NEW_VS_RETURNING_INDEXED, params),
+                            lambda: wh.sql(_NEW_VS_RETURNING, params))
 
 
 _NEW_VS_RETURNING = """
