@@ -62,4 +62,5 @@ LABELS = {
     "col_a_role": ("역할", "Role"),
     "col_a_kind": ("종류", "Kind"),
     "col_a_query": ("검색어", "Query"),
+    "col_a_peer": ("접속 주소", "Peer address"),
 }
