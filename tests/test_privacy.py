@@ -213,6 +213,7 @@ def test_partition_rewrite_drops_only_that_user(tmp_path):
 # The receiver of the recorded gift line (tests/data/frames/gift_lines_same_ms.json): the
 # other recorded frames are given this person as sender, target and donation ranker.
 VICTIM_ID, VICTIM_NICK = "6e4a492e6e057f8dc4ce3144fbc84649", "观众213"
+OLD_NICK = "观众147"  # their name when a manager restricted them: only a system line's profile pairs it with the id
 STREAMER = "17f0cfcba4ff608de5eabb5110d134d0"
 
 
@@ -226,17 +227,19 @@ def _sample(kind: str, frame: str) -> str:
 
 def _victim_everywhere() -> list[str]:
     """Real frame shapes in which the victim is sender, gift receiver, restricted user
-    (ids and nickname nested in JSON strings in JSON strings), donation ranker, addressee."""
+    (id and their former nickname nested in JSON strings in JSON strings), donation ranker,
+    addressee."""
     live = (DATA / "frames" / "live_chat.json").read_text(encoding="utf-8")
     own = live.replace("bd86213f16ba6bcd45cfd862da5675f1", VICTIM_ID).replace("观众101", VICTIM_NICK)
     mention = json.loads(live)
-    mention["bdy"][0].update(msg=f"@{VICTIM_NICK} 선물 고마워요 ({VICTIM_ID})", msgTime=mention["bdy"][0]["msgTime"] + 1)
+    mention["bdy"][0].update(msg=f"@{VICTIM_NICK} 선물 고마워요 ({VICTIM_ID}, 전 {OLD_NICK})",
+                             msgTime=mention["bdy"][0]["msgTime"] + 1)
     donation = json.loads(_sample("donation", "ws_in"))
     extras = json.loads(donation["bdy"][0]["extras"])
     extras["weeklyRankList"] = [{"userIdHash": VICTIM_ID, "nickName": VICTIM_NICK, "donationAmount": 1000, "ranking": 1}]
     donation["bdy"][0]["extras"] = json.dumps(extras, ensure_ascii=True)  # the nickname as \\u escapes
     restricted = (_sample("system_message", "ws_in") + "\n" + _sample("event", "ws_in"))
-    restricted = restricted.replace("31a2c15a143fd05614f07bdd56b99398", VICTIM_ID).replace("观众147", VICTIM_NICK)
+    restricted = restricted.replace("31a2c15a143fd05614f07bdd56b99398", VICTIM_ID)
     torn = own[: own.index(VICTIM_NICK) + 20]  # a frame cut short: a dead letter holding them
     return [own, json.dumps(mention, ensure_ascii=False), json.dumps(donation, ensure_ascii=False),
             (DATA / "frames" / "gift_lines_same_ms.json").read_text(encoding="utf-8"),
@@ -259,32 +262,34 @@ def test_forget_user_leaves_no_trace_in_any_column_of_any_table_or_file(pg, tmp_
         cur.execute("INSERT INTO live_session_poll (session_fk, polled_at, status, live_title)"
                     " VALUES (%s, now(), 'OPEN', %s)", (cur.fetchone()[0], f"{VICTIM_NICK}님 구독 감사 방송"))
     sync(pg, str(tmp_path))
-    before_pg, before_lake = scan_pg(pg, VICTIM_ID, VICTIM_NICK), scan_lake(tmp_path, VICTIM_ID, VICTIM_NICK)
+    them = (VICTIM_ID, VICTIM_NICK, OLD_NICK)
+    before_pg, before_lake = scan_pg(pg, *them), scan_lake(tmp_path, *them)
     for column in ("user_id", "nickname", "gift_receiver_id", "gift_receiver_nickname", "raw", "message"):
         assert ("stream_chat", column) in before_pg, column  # the fixture really puts them there
     assert {("events", "body"), ("dead_letter", "raw"), ("live_session_poll", "live_title")} <= set(before_pg)
     assert {f for f, _ in before_lake} >= {"users/part-0.parquet", "user_tail/part-0.arrow",
                                              "live_session_poll/part-0.parquet"}
 
+    assert OLD_NICK in before_pg[("stream_chat", "raw")]
     report = forget_user(pg, str(tmp_path), VICTIM_ID)
-    assert report.pg_chat_rows == 1 and report.pg_events == 2
+    assert (report.pg_chat_rows, report.pg_events, report.nicknames) == (1, 2, 2)
 
-    assert scan_pg(pg, VICTIM_ID, VICTIM_NICK) == {("opt_out_user", "user_id"): {VICTIM_ID}}, \
+    assert scan_pg(pg, *them) == {("opt_out_user", "user_id"): {VICTIM_ID}}, \
         "only the opt-out list may keep the id (it is how their new lines are refused)"
-    assert scan_lake(tmp_path, VICTIM_ID, VICTIM_NICK) == {}
+    assert scan_lake(tmp_path, *them) == {}
     # the gifter's line stays, without the receiver; the other receiver's line is untouched
     with pg.cursor() as cur:
         cur.execute("SELECT gift_receiver_id, gift_receiver_nickname, raw->>'extras' FROM stream_chat"
                     " WHERE msg_type_code = 12 ORDER BY gift_receiver_id NULLS FIRST")
         (gone_id, gone_nick, gone_extras), (kept_id, kept_nick, _) = cur.fetchall()
         cur.execute("SELECT message FROM stream_chat WHERE message LIKE '@%'")
-        assert cur.fetchone()[0] == "@[forgotten] 선물 고마워요 ([forgotten])"
+        assert cur.fetchone()[0] == "@[forgotten] 선물 고마워요 ([forgotten], 전 [forgotten])"
     pg.rollback()
     assert (gone_id, gone_nick) == (None, None) and (kept_id, kept_nick) == ("7f5b5a3f7f168f9ed5df4255acd95750", "观众214")
     assert json.loads(gone_extras)["receiverUserIdHash"] is None and json.loads(gone_extras)["giftTierNo"] == 1
     # the next sync (the scrubbed rows count as changed) keeps it so
     sync(pg, str(tmp_path))
-    assert scan_lake(tmp_path, VICTIM_ID, VICTIM_NICK) == {}
+    assert scan_lake(tmp_path, *them) == {}
 
 
 SCRUB_CASES = {  # value -> value after forgetting user "u3" called "감자튀김" and "ㅋ"

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from warehouse import rollups, user_tail, users_index
 from warehouse.lake import PART, Lake
-from warehouse.scrub import Target, names_id, nicknames_near, scrub_row
+from warehouse.scrub import Forgetting, Target, names_id, scrub_row
 from warehouse.tables import CHAT, EVENTS, Table
 
 log = logging.getLogger(__name__)
@@ -83,19 +83,13 @@ def _hits(table: pa.Table, terms: list[str]) -> pa.Array:
     return pc.indices_nonzero(mask) if mask is not None else pa.array([], pa.uint64())
 
 
-def nicknames(lake: Lake, user_id: str) -> set[str]:
-    """The nicknames the lake gives next to `user_id` (their lines, gift lines, profiles):
-    needed for days only the lake still holds."""
+def own_nicknames(lake: Lake, user_id: str) -> set[str]:
+    """The nicknames of the user's own lines in the lake (days PostgreSQL may no longer hold)."""
     found: set[str] = set()
-    for file in parquet_files(lake):
-        cols = _string_columns(lake, file)
-        if not cols:
-            continue
-        probe = _read(lake, file, cols)
-        rows = _hits(probe, [user_id])
-        if len(rows):
-            for row in probe.take(rows).to_pylist():
-                found |= nicknames_near(row, user_id)
+    for day in lake.days(CHAT):
+        part = lake.read(CHAT, day, columns=["user_id", "nickname"])
+        mine = part.filter(pc.fill_null(pc.equal(part.column("user_id"), user_id), False))
+        found.update(n for n in pc.unique(mine.column("nickname")).to_pylist() if n)
     return found
 
 
@@ -106,7 +100,8 @@ def _spec(file: LakeFile, schema: pa.Schema) -> Table:
     return Table(file.table, schema, None, by_day=file.day is not None)
 
 
-def _without_them(lake: Lake, file: LakeFile, target: Target, hits: pa.Array) -> tuple[pa.Table, int, int]:
+def _without_them(lake: Lake, file: LakeFile, forgetting: Forgetting,
+                  hits: pa.Array) -> tuple[pa.Table, int, int]:
     """The file's rows without the user: (table, rows dropped, rows scrubbed)."""
     table = _read(lake, file)
     strings = [x.name for x in table.schema if pa.types.is_string(x.type) or pa.types.is_large_string(x.type)]
@@ -116,6 +111,7 @@ def _without_them(lake: Lake, file: LakeFile, target: Target, hits: pa.Array) ->
     scrubbed = 0
     for i in hits.to_pylist():
         row = {name: values[name][i] for name in strings}
+        target = forgetting.learn(row)
         if (file.table == CHAT.name and row.get("user_id") == target.user_id) or \
                 (file.table == EVENTS.name and names_id(row.get("body") or "", target.user_id)):
             drop.add(i)
@@ -133,20 +129,19 @@ def _without_them(lake: Lake, file: LakeFile, target: Target, hits: pa.Array) ->
     return table, len(drop), scrubbed
 
 
-def scrub_lake(lake: Lake, target: Target | str, state: dict) -> LakeReport:
-    """Rewrite every Parquet file naming `target` without them (see the module docstring),
-    update the day counts in `state`, rebuild the side tables when anything changed."""
-    target = Target(target) if isinstance(target, str) else target
+def scrub_lake(lake: Lake, forgetting: Forgetting | str, state: dict) -> LakeReport:
+    """Rewrite every Parquet file naming the target without them (see the module docstring)
+    and update the day counts in `state`. The side tables are the caller's to rebuild."""
+    forgetting = Forgetting(Target(forgetting)) if isinstance(forgetting, str) else forgetting
     report = LakeReport()
-    terms = target.terms()
     for file in parquet_files(lake):
         if file.table in DERIVED:
             continue
         cols = _string_columns(lake, file)
-        hits = _hits(_read(lake, file, cols), terms) if cols else pa.array([], pa.uint64())
+        hits = _hits(_read(lake, file, cols), forgetting.target.terms()) if cols else pa.array([], pa.uint64())
         if not len(hits):
             continue
-        table, dropped, scrubbed = _without_them(lake, file, target, hits)
+        table, dropped, scrubbed = _without_them(lake, file, forgetting, hits)
         if not (dropped or scrubbed):
             continue
         rows, _ = lake.write(_spec(file, table.schema), table, file.day)
@@ -163,12 +158,16 @@ def scrub_lake(lake: Lake, target: Target | str, state: dict) -> LakeReport:
         elif file.day is not None:
             tables = state.setdefault("tables", {})
             tables.setdefault(file.table, {}).setdefault("days", {})[file.day.isoformat()] = rows
-    if report.rewritten:  # nor may the side tables keep them (only changed days redone)
-        users_index.build_users_index(lake)
-        rollups.build_rollups(lake)
-        try:
-            user_tail.build_user_tail(lake)
-        except Exception:
-            user_tail.remove(lake)  # it holds the text of their lines: gone rather than left stale
-            raise
     return report
+
+
+def rebuild_side_tables(lake: Lake) -> None:
+    """Bring the side tables up to date with rewritten partitions (only changed days redone):
+    nor may they keep the user."""
+    users_index.build_users_index(lake)
+    rollups.build_rollups(lake)
+    try:
+        user_tail.build_user_tail(lake)
+    except Exception:
+        user_tail.remove(lake)  # it holds the text of their lines: gone rather than left stale
+        raise

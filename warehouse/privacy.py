@@ -4,9 +4,10 @@ user everywhere: their own rows, and their id and nicknames in everybody else's.
 1. The user joins the opt-out list (``opt_out_user``): the collector's sink drops their new
    lines before COPY (it re-reads the list every minute) and the sync never exports them.
    That list is the one place their id stays: it is how their new lines are refused.
-2. Their nicknames are gathered from every row naming their id (their own lines, gift
-   lines, profiles inside JSON; warehouse/scrub.py ``nicknames_near``), in PostgreSQL and
-   the lake, plus any given with ``--nickname``.
+2. Their nicknames: those of their own lines (PostgreSQL and the lake), any given with
+   ``--nickname``, and any found next to their id in a row being scrubbed (a gift line, a
+   profile inside a system line: warehouse/scrub.py ``Forgetting``); a pass that learns
+   one is followed by another.
 3. PostgreSQL: their ``stream_chat`` rows are deleted (the tombstone trigger records ids and
    times, nothing else), and the ``events`` that name their id at any depth of the body.
    Then every text and JSON column of every other table (found in information_schema, so a
@@ -31,12 +32,13 @@ from psycopg2 import sql
 from core import db, settings
 from warehouse import forget_lake
 from warehouse.lake import Lake
-from warehouse.scrub import REDACTED, Target, names_id, nicknames_near, scrub_row
+from warehouse.scrub import REDACTED, Forgetting, Target, names_id, scrub_row
 from warehouse.sync import LOCK_ID
 
 log = logging.getLogger(__name__)
 TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
 KEEP_TABLES = frozenset({"opt_out_user"})  # the list of the forgotten holds their ids by design
+MAX_PASSES = 3  # a pass that learns a nickname is followed by another (rows read before it may name it)
 
 
 @dataclass
@@ -90,23 +92,14 @@ def _rows_with(cur, table: str, cols: list[Column], terms: list[str],
         yield ctid, dict(zip((c.name for c in cols), values, strict=True))
 
 
-def pg_nicknames(cur, columns: dict[str, list[Column]], user_id: str) -> set[str]:
-    """The nicknames PostgreSQL gives next to `user_id`, in any table."""
-    found: set[str] = set()
-    for table, cols in columns.items():
-        for _, row in _rows_with(cur, table, cols, [user_id]):
-            found |= nicknames_near(row, user_id)
-    return found
-
-
-def scrub_pg(cur, columns: dict[str, list[Column]], target: Target) -> int:
-    """Take `target` out of every row of `columns`' tables; returns the rows changed."""
+def scrub_pg(cur, columns: dict[str, list[Column]], forgetting: Forgetting) -> int:
+    """Take the target out of every row of `columns`' tables; returns the rows changed."""
     changed = 0
     for table, cols in columns.items():
         types = {c.name: c for c in cols}
         json_cols = frozenset(c.name for c in cols if c.type in ("json", "jsonb"))
-        for ctid, row in list(_rows_with(cur, table, cols, target.terms(), lock=True)):
-            changes = scrub_row(row, target, json_cols)
+        for ctid, row in list(_rows_with(cur, table, cols, forgetting.target.terms(), lock=True)):
+            changes = scrub_row(row, forgetting.learn(row), json_cols)
             if not changes:
                 continue
             sets, params = [], []
@@ -141,23 +134,33 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
             cur.execute("INSERT INTO opt_out_user (user_id, reason) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                         (user_id, reason))
             report.newly_opted_out = cur.rowcount == 1
-            columns = text_columns(cur)
-            names = set(nicknames) | pg_nicknames(cur, columns, user_id) | forget_lake.nicknames(lake, user_id)
-            target = Target(user_id, tuple(names))
-            report.nicknames = len(target.nicknames)
-            cur.execute("DELETE FROM stream_chat WHERE user_id = %s", (user_id,))
+            # their own rows go first; what they were called there is the start of the list
+            cur.execute("DELETE FROM stream_chat WHERE user_id = %s RETURNING nickname", (user_id,))
             report.pg_chat_rows = cur.rowcount
-            about = [event_id for event_id, body in _event_ids(cur, user_id) if names_id(body, user_id)]
-            cur.execute("DELETE FROM events WHERE id = ANY(%s)", (about,))
+            names = {n for (n,) in cur.fetchall() if n} | set(nicknames) | forget_lake.own_nicknames(lake, user_id)
+            forgetting = Forgetting(Target(user_id, tuple(names)))
+            cur.execute("SELECT id, body::text FROM events WHERE strpos(body::text, %s) > 0", (user_id,))
+            about = [(event_id, body) for event_id, body in cur.fetchall() if names_id(body, user_id)]
+            for _, body in about:
+                forgetting.learn(body)
+            cur.execute("DELETE FROM events WHERE id = ANY(%s)", ([event_id for event_id, _ in about],))
             report.pg_events = cur.rowcount
-            report.pg_rows_scrubbed = scrub_pg(cur, columns, target)
+            columns = text_columns(cur)
             state = lake.read_state()
-            lake_report = forget_lake.scrub_lake(lake, target, state)
-            report.partitions_rewritten = lake_report.rewritten
-            report.lake_rows_removed = lake_report.removed
-            report.lake_rows_scrubbed = lake_report.scrubbed
-            if lake_report.rewritten and state:
-                lake.write_state(state)
+            for _ in range(MAX_PASSES):  # again only when a row named a nickname not known before
+                forgetting.grew = False
+                report.pg_rows_scrubbed += scrub_pg(cur, columns, forgetting)
+                lake_report = forget_lake.scrub_lake(lake, forgetting, state)
+                report.partitions_rewritten += lake_report.rewritten
+                report.lake_rows_removed += lake_report.removed
+                report.lake_rows_scrubbed += lake_report.scrubbed
+                if not forgetting.grew:
+                    break
+            report.nicknames = len(forgetting.target.nicknames)
+            if report.partitions_rewritten:
+                forget_lake.rebuild_side_tables(lake)
+                if state:
+                    lake.write_state(state)
         conn.commit()
     finally:
         conn.rollback()
@@ -169,12 +172,6 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
              report.nicknames, report.pg_chat_rows, report.pg_events, report.pg_rows_scrubbed,
              report.partitions_rewritten, report.lake_rows_removed, report.lake_rows_scrubbed, report.seconds)
     return report
-
-
-def _event_ids(cur, user_id: str) -> list[tuple[int, str]]:
-    """(id, body text) of the events whose body holds `user_id` as a substring."""
-    cur.execute("SELECT id, body::text FROM events WHERE strpos(body::text, %s) > 0", (user_id,))
-    return cur.fetchall()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

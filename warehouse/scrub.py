@@ -12,6 +12,9 @@ message addressing them): pure functions, values in, values out.
 - JSON is scrubbed as JSON, at any depth, including JSON kept as a string inside a string
   (CHZZK's ``profile`` and ``extras``, and ``params.targetChatProfileJson`` inside those):
   each such string is parsed, scrubbed and written back compactly.
+- Another user's own name stays: in an object (a row, a JSON object) whose id key holds a
+  different user, the nickname key paired with it (``user_id``/``nickname``,
+  ``userIdHash``/``nickname``) is theirs, even when it equals a forgotten nickname.
 """
 from __future__ import annotations
 
@@ -49,6 +52,23 @@ class Target:
         out = [self.user_id, *self.nicknames]
         out += [json.dumps(n)[1:-1] for n in self.nicknames]
         return list(dict.fromkeys(t for t in out if t))
+
+
+class Forgetting:
+    """The target of one forget-user run as it grows: a row naming the id may name a nickname
+    not known yet (a profile inside a system line); ``learn`` adds it before that row is
+    scrubbed, and ``grew`` tells the caller that rows read earlier need another pass."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.grew = False
+
+    def learn(self, row) -> Target:
+        new = nicknames_near(row, self.target.user_id) - set(self.target.nicknames)
+        if new:
+            self.target = Target(self.target.user_id, (*self.target.nicknames, *sorted(new)))
+            self.grew = True
+        return self.target
 
 
 def names_id(text: str, user_id: str) -> bool:
