@@ -76,7 +76,7 @@ COMMANDS = [("warehouse", ["sync"]), ("warehouse", ["forget-user", "u1"]), ("col
 
 @pytest.mark.unit
 @pytest.mark.parametrize("url", list(BAD_URLS.values()), ids=list(BAD_URLS))
-def test_malformed_database_url_never_printed(url, monkeypatch, capsys, caplog):
+def test_malformed_database_url_never_printed(url, monkeypatch, capsys, caplog, tmp_path):
     """Each CLI that connects, called in-process (1 subprocess per case would cost ~1 s)."""
     import importlib
 
@@ -92,6 +92,12 @@ def test_malformed_database_url_never_printed(url, monkeypatch, capsys, caplog):
         assert f"{prog} {argv[0]}: error: PostgreSQL:" in err, err
         assert not [p for p in PW_FORMS if p in out + err + caplog.text], f"{prog} {argv[0]}: {err}"
         caplog.clear()
+    # the dashboard's "today's data" reads PostgreSQL through the same door and shows its error
+    from warehouse import live
+    from warehouse.lake import Lake
+
+    overlay, info = live.load(Lake(str(tmp_path)))
+    assert overlay is None and info["error"] and not [p for p in PW_FORMS if p in info["error"] + caplog.text]
 
 
 @pytest.mark.e2e
