@@ -102,3 +102,17 @@ def test_a_damaged_day_postgresql_no_longer_holds_says_what_repairs_it(pg_url, p
     with warehouse.open(root) as wh:
         assert wh.damaged() == []
         assert dict(warehouse.daily_counts(wh).select("day", "messages").iter_rows()) == {D2: 7, D3: 6}
+
+
+def test_damaged_side_tables_and_channels_are_rebuilt_by_the_next_sync(pg, tmp_path):
+    root, lake = _lake(pg, tmp_path)
+    for rel, how in (("users/part-0.parquet", "pages"), ("rollups/part-0.parquet", "pages"),
+                     ("user_tail/part-0.arrow", "body"), ("channels/part-0.parquet", "random")):
+        damage(Path(root, rel), how)
+    _insert(pg, D3, 2, tag="late-")  # a changed day: the side tables merge their old rows
+    report = sync(pg, root, tz="Asia/Seoul")
+    assert report.damaged == [] and report.repaired == []
+    with warehouse.open(root) as wh:
+        assert wh.damaged() == []
+        assert wh.has_users_index() and wh.rollups() is not None and wh.user_tail() is not None
+        assert sum(warehouse.search_users(wh, "김")["messages"]) == 18  # 5 + 7 + 4 + 2 lines

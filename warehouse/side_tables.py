@@ -291,9 +291,23 @@ def build(spec: SideTable, root: str | Lake, full: bool = False, tz: str = "UTC"
     count. Only days whose partition changed since the last build are aggregated again
     (``full``, or a build for another zone ``tz``: every day); nothing is written when no
     partition changed. ``tz`` is the DuckDB session zone of the aggregate (it places
-    hours and days)."""
-    t0 = time.monotonic()
+    hours and days). An old table whose rows cannot be read (warehouse/health.py) is
+    built again from every day."""
     lake = root if isinstance(root, Lake) else Lake(str(root))
+    try:
+        return _build(spec, lake, full, tz)
+    except Exception as exc:
+        if full or not health.is_read_error(exc):
+            raise
+        damaged = health.deep_problem(lake, path(spec, lake))
+        if not damaged:  # the old table reads: what failed was a chat partition (the caller's to find)
+            raise
+        log.warning("%s side table is damaged (%s): built again from every day", spec.name, damaged)
+        return _build(spec, lake, True, tz)
+
+
+def _build(spec: SideTable, lake: Lake, full: bool, tz: str) -> int:
+    t0 = time.monotonic()
     current = _jsonable(chat_fingerprint(lake))  # before reading: a later rewrite shows as stale
     doc = None if full else read_doc(spec, lake)
     old = doc["parts"] if doc is not None and doc.get("timezone", "UTC") == tz else None

@@ -231,6 +231,8 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
         return None
     doc = None if full else read_doc(lake)
     old = doc["parts"] if doc is not None and doc["lines"] == k else None
+    if old is not None and old != current and not _readable(file):  # its rows are copied: never garbage
+        old = None
     if old is not None and old == current:
         log.info("user tail up to date: %d days (%.2fs)", len(current), time.monotonic() - t0)
         return rows_in(file)
@@ -262,6 +264,17 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
              os.path.getsize(file), "every chatter" if affected is None else f"{len(affected)} chatter(s)",
              len(changed), len(current), time.monotonic() - t0)
     return rows
+
+
+def _readable(file: str) -> bool:
+    """True when the tail file's rows read and validate in full (IPC files carry no
+    checksums: damaged bytes show as out-of-bounds views or bad UTF-8); else logged."""
+    try:
+        _open(file).validate(full=True)
+        return True
+    except (OSError, ValueError, pa.ArrowException):
+        log.warning("user tail %s is damaged: taken again for every chatter", file, exc_info=True)
+        return False
 
 
 def remove(lake: Lake) -> None:
