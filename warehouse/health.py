@@ -249,13 +249,16 @@ def is_read_error(exc: BaseException) -> bool:
 
 
 def locate(lake: Lake, exc: BaseException, files: list[str]) -> list[str]:
-    """Of `files` (paths a failed read used), the ones a deep check finds damaged: the
-    files the error names, when it names some of them (a named file that reads whole was a
-    passing failure: nothing else is read); else every one, each read whole once per
-    version. Their verdicts are remembered."""
+    """Of `files` (paths a failed read used, likeliest first), those a deep check finds
+    damaged: the files the error names, when it names some of them (a named file that
+    reads whole was a passing failure: nothing else is read); else the first of `files`
+    that does not read whole (each read once per version; the caller retries and asks
+    again for the next). Their verdicts are remembered."""
     text = str(exc)
     named = [f for f in files if f in text]
-    return [path for path in (named or files) if deep_problem(lake, path)]
+    if named:
+        return [path for path in named if deep_problem(lake, path)]
+    return next(([path] for path in files if deep_problem(lake, path)), [])
 
 
 def lake_path(lake: Lake, value) -> str | None:

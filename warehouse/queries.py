@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import date
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -393,10 +394,11 @@ class Warehouse:
             self.refresh()
             return True
         lake = Lake(self.root)
-        files = self._chat_files + [lake.partition_dir(CHANNELS) + "/part-0.parquet"]
-        files += [p for p in (health.lake_path(lake, v) for v in params or ()) if p]
         index = users_index.index_path(lake)
-        found = health.locate(lake, exc, files + ([index] if self._users_view else []))
+        files = ([index] if self._users_view else []) + [p for p in map(partial(health.lake_path, lake), params or ())
+                                                          if p]
+        files += [lake.partition_dir(CHANNELS) + "/part-0.parquet", *reversed(self._chat_files)]  # newest days first
+        found = health.locate(lake, exc, files)
         if not set(found) - {index}:  # nothing the views can leave out (the index: users_or_scan)
             return False
         self.refresh()
