@@ -91,17 +91,21 @@ def test_a_damaged_day_postgresql_no_longer_holds_says_what_repairs_it(pg_url, p
     assert Path(lake.part_path(CHAT, D1)).read_bytes() == damaged  # left as it was
     assert pq.read_metadata(lake.part_path(CHAT, D2)).num_rows == 7
     assert lake.read_state()["days"][D3.isoformat()] == 6
+    _insert(pg, D1, 1, tag="late-")  # a late line of the archived, damaged day
+    with warehouse.open(root, live=True) as wh:  # today's data: the overlay leaves the damaged day out too
+        assert wh.live_info["error"] is None
+        assert dict(warehouse.daily_counts(wh).select("day", "messages").iter_rows()) == {D2: 7, D3: 6}
 
     report = sync(pg, root, days=[D1], tz="Asia/Seoul", drop_damaged=True)  # no backup: give the day up
     assert [(d.partition, where.startswith("_damaged/chat/day=2026-09-01/part-0.parquet."))
             for d, where in report.dropped] == [("chat day=2026-09-01", True)]
     assert report.damaged == []
-    assert not lake.exists(CHAT, D1)  # PostgreSQL has nothing of that day
+    assert pq.read_metadata(lake.part_path(CHAT, D1)).num_rows == 1  # what PostgreSQL has: the late line
     moved = list(Path(root, "_damaged", "chat", "day=2026-09-01").iterdir())
     assert [p.read_bytes() for p in moved] == [damaged]
     with warehouse.open(root) as wh:
         assert wh.damaged() == []
-        assert dict(warehouse.daily_counts(wh).select("day", "messages").iter_rows()) == {D2: 7, D3: 6}
+        assert dict(warehouse.daily_counts(wh).select("day", "messages").iter_rows()) == {D1: 1, D2: 7, D3: 6}
 
 
 def test_damaged_side_tables_and_channels_are_rebuilt_by_the_next_sync(pg, tmp_path):

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
 from core import db, settings
-from warehouse import extract, sync
+from warehouse import extract, health, sync
 from warehouse.lake import STATE_PATH, Lake
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
@@ -83,13 +83,15 @@ def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
         conn.isolation_level = psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ
         conn.readonly = True
         todo, _, missing = sync.plan(conn, lake, state, tz, None, False)
-        days = todo.get(CHAT.name, [])
+        archived = sync.archived_days(state)
+        # an archived day whose partition is damaged cannot be merged: left out, as the lake's views leave it
+        days = [d for d in todo.get(CHAT.name, [])
+                if d not in archived or not health.unreadable(lake, lake.part_path(CHAT, d))]
         cap = settings.get_int("LIVE_MAX_DAYS")
         if 0 < cap < len(days):  # each day is read whole into memory: a lake far behind is refused
             raise TooManyDays(f"PostgreSQL holds {len(days)} day(s) the lake has not synced ({days[0]} .. "
                               f"{days[-1]}), more than LIVE_MAX_DAYS={cap}; showing the lake's data only: "
                               "run `python -m warehouse sync`")
-        archived = sync.archived_days(state)
         opted_out = sync.opted_out_users(conn) if archived & set(days) else set()
         budget = settings.get_int("LIVE_MAX_ROWS")
         parts, held = [], 0
