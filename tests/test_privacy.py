@@ -182,11 +182,16 @@ def test_cli_forget_user_reports(pg_url, pg, tmp_path):
     assert subprocess.run([sys.executable, "-m", "warehouse", "sync"], cwd=ROOT, env=env,
                           capture_output=True, timeout=120).returncode == 0
     n = _pg_rows(pg, VICTIM)
-    out = subprocess.run([sys.executable, "-m", "warehouse", "forget-user", VICTIM], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    # "자정" is a name of theirs only the operator knows: two bystanders' lines say it
+    out = subprocess.run([sys.executable, "-m", "warehouse", "forget-user", VICTIM, "--nickname", "자정"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert (f"1 nickname(s); PostgreSQL: {n} chat rows and 0 events deleted, 0 other rows scrubbed; "
-            f"lake: 3 partitions rewritten, {n} rows removed, 0 scrubbed") in out.stdout
+    assert (f"2 nickname(s); PostgreSQL: {n} chat rows and 0 events deleted, 2 other rows scrubbed; "
+            f"lake: 3 partitions rewritten, {n} rows removed, 2 scrubbed") in out.stdout
+    with pg.cursor() as cur:
+        cur.execute("SELECT message FROM stream_chat WHERE user_id IN ('edge1', 'edge2') ORDER BY user_id")
+        assert cur.fetchall() == [("[forgotten] 직전",), (None,)]
+    pg.rollback()
     bad = subprocess.run([sys.executable, "-m", "warehouse", "forget-user", "anonymous"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "not a single user" in bad.stderr

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
@@ -102,31 +103,35 @@ def _spec(file: LakeFile, schema: pa.Schema) -> Table:
 
 def _without_them(lake: Lake, file: LakeFile, forgetting: Forgetting,
                   hits: pa.Array) -> tuple[pa.Table, int, int]:
-    """The file's rows without the user: (table, rows dropped, rows scrubbed)."""
+    """The file's rows without the user: (table, rows dropped, rows scrubbed). Only the rows
+    in `hits` become Python values; the columns change through masks."""
     table = _read(lake, file)
+    drop = np.zeros(table.num_rows, dtype=bool)
+    if file.table == CHAT.name:  # their own lines (their nicknames are known: own_nicknames)
+        drop = np.array(pc.fill_null(pc.equal(table.column("user_id"), forgetting.target.user_id), False))
+        hits = pa.array([i for i in hits.to_pylist() if not drop[i]], pa.uint64())
     strings = [x.name for x in table.schema if pa.types.is_string(x.type) or pa.types.is_large_string(x.type)]
-    values = {name: table.column(name).to_pylist() for name in strings}
-    drop: set[int] = set()
-    changed: set[str] = set()
+    new_values: dict[str, dict[int, str | None]] = {}
     scrubbed = 0
-    for i in hits.to_pylist():
-        row = {name: values[name][i] for name in strings}
+    for i, row in zip(hits.to_pylist(), table.select(strings).take(hits).to_pylist(), strict=True):
         target = forgetting.learn(row)
-        if (file.table == CHAT.name and row.get("user_id") == target.user_id) or \
-                (file.table == EVENTS.name and names_id(row.get("body") or "", target.user_id)):
-            drop.add(i)
+        if file.table == EVENTS.name and names_id(row.get("body") or "", target.user_id):
+            drop[i] = True
             continue
         changes = scrub_row(row, target)  # JSON text is recognised as such
         for name, new in changes.items():
-            values[name][i] = new
-        changed |= changes.keys()
+            new_values.setdefault(name, {})[i] = new
         scrubbed += bool(changes)
-    for name in changed:
-        table = table.set_column(table.schema.get_field_index(name), table.schema.field(name),
-                                 pa.array(values[name], table.schema.field(name).type))
-    if drop:
-        table = table.filter(pa.array([i not in drop for i in range(table.num_rows)]))
-    return table, len(drop), scrubbed
+    for name, by_row in new_values.items():
+        mask = np.zeros(table.num_rows, dtype=bool)
+        mask[list(by_row)] = True
+        field = table.schema.field(name)
+        column = pc.replace_with_mask(table.column(name).combine_chunks(), pa.array(mask),
+                                      pa.array([by_row[i] for i in sorted(by_row)], field.type))
+        table = table.set_column(table.schema.get_field_index(name), field, column)
+    if drop.any():
+        table = table.filter(pa.array(~drop))
+    return table, int(drop.sum()), scrubbed
 
 
 def scrub_lake(lake: Lake, forgetting: Forgetting | str, state: dict) -> LakeReport:

@@ -18,6 +18,7 @@ message addressing them): pure functions, values in, values out.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -63,8 +64,14 @@ class Forgetting:
         self.target = target
         self.grew = False
 
-    def learn(self, row) -> Target:
-        new = nicknames_near(row, self.target.user_id) - set(self.target.nicknames)
+    def learn(self, row: dict | str) -> Target:
+        """Add the nicknames `row` (a row as a dict of text values, or JSON text) gives next
+        to the id; returns the target to scrub it with."""
+        uid = self.target.user_id
+        values = row.values() if isinstance(row, dict) else (row,)
+        if not any(isinstance(v, str) and uid in v for v in values):
+            return self.target  # most rows a nickname matched never name the id: nothing to learn
+        new = nicknames_near(row, uid) - set(self.target.nicknames)
         if new:
             self.target = Target(self.target.user_id, (*self.target.nicknames, *sorted(new)))
             self.grew = True
@@ -159,6 +166,7 @@ def _norm(key) -> str:
     return str(key).lower().replace("_", "")
 
 
+@functools.lru_cache(maxsize=4096)  # a few dozen distinct keys, asked about millions of times
 def _id_prefix(key) -> str | None:
     """"receiver" for receiverUserIdHash, "giftreceiver" for gift_receiver_id, "" for
     user_id / userIdHash; None for a key that names no id."""
@@ -169,6 +177,7 @@ def _id_prefix(key) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_nick(key, prefix: str) -> bool:
     return _norm(key) in (prefix + "nickname", prefix + "nick")
 
