@@ -19,7 +19,7 @@ from dashboard.i18n import t
 from tests.lakedamage import HOWS, damage
 from tests.lakefixture_rich import build_rich_lake, user_rows
 from warehouse import rollups, user_tail, users_index
-from warehouse.lake import Lake
+from warehouse.lake import Lake, StateUnreadable
 from warehouse.tables import CHAT
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
@@ -148,3 +148,15 @@ def test_pages_answer_from_the_readable_days_and_name_the_damaged_one(clean, tmp
             assert not [text for text in _texts(at) if root in text or "Traceback" in text]
     finally:
         data.clear_caches()
+
+
+def test_a_damaged_state_file_leaves_the_readers_answering(clean, tmp_path):
+    root = _copy(clean, tmp_path)
+    damage(Path(root, "_sync", "state.json"), "truncate")
+    with warehouse.open(root) as wh:
+        got = warehouse.list_channels(wh)
+        assert dict(zip(got["channel_id"], got["messages"], strict=True)) == _messages(clean[1])
+        assert warehouse.sync_status(wh)["last_sync"] is None  # as before any sync
+        assert warehouse.lake_state(wh)["present"] is False
+    with pytest.raises(StateUnreadable, match="restore it from a backup of the lake"):
+        Lake(root).read_state()  # what the sync, retention and forget-user read: they stop

@@ -19,7 +19,7 @@ import pytest
 import warehouse
 from tests.lakedamage import damage
 from warehouse import retention, users_index
-from warehouse.lake import Lake
+from warehouse.lake import Lake, StateUnreadable
 from warehouse.sync import sync
 from warehouse.tables import CHAT
 
@@ -120,3 +120,13 @@ def test_damaged_side_tables_and_channels_are_rebuilt_by_the_next_sync(pg, tmp_p
         assert wh.damaged() == []
         assert wh.has_users_index() and wh.rollups() is not None and wh.user_tail() is not None
         assert sum(warehouse.search_users(wh, "김")["messages"]) == 18  # 5 + 7 + 4 + 2 lines
+
+
+def test_a_damaged_state_file_stops_the_sync_with_what_to_do(pg, tmp_path):
+    root, lake = _lake(pg, tmp_path)
+    damage(Path(root, "_sync", "state.json"), "truncate")
+    before = {p: p.stat().st_mtime_ns for p in Path(root, "chat").rglob("*.parquet")}
+    _insert(pg, D3, 2, tag="late-")
+    with pytest.raises(StateUnreadable, match="the lake's _sync/state.json is unreadable .* restore it from a backup"):
+        sync(pg, root, tz="Asia/Seoul")  # the archived days it records are unknown: nothing is written
+    assert {p: p.stat().st_mtime_ns for p in Path(root, "chat").rglob("*.parquet")} == before

@@ -128,6 +128,10 @@ def modes() -> tuple[int, int]:
     return (0o750, 0o640) if group else (0o700, 0o600)
 
 
+class StateUnreadable(ValueError):
+    """The lake's _sync/state.json exists but does not parse (the message says what to do)."""
+
+
 class Lake:
     """A lake root opened through pyarrow.fs (local or s3://)."""
 
@@ -285,13 +289,30 @@ class Lake:
             log.debug("could not delete %s", path, exc_info=True)
 
     # -- state -------------------------------------------------------------------------
-    def read_state(self) -> dict:
-        """The last sync's state, or {} when the lake has none yet."""
+    def read_state(self, strict: bool = True) -> dict:
+        """The last sync's state, or {} when the lake has none yet. A state file that does
+        not parse raises StateUnreadable (the sync, retention and forget-user must not run
+        without the days it says are archived); ``strict=False`` (readers): {} and a
+        warning instead."""
         path = self._path(STATE_PATH)
         if self.fs.get_file_info(path).type != pafs.FileType.File:
             return {}
         with self.fs.open_input_stream(path) as f:
-            return json.loads(f.read().decode("utf-8"))
+            raw = f.read()
+        try:
+            state = json.loads(raw.decode("utf-8"))
+            if not isinstance(state, dict):
+                raise ValueError(f"a JSON {type(state).__name__}, not an object")
+            return state
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError too
+            error = StateUnreadable(
+                f"the lake's {STATE_PATH} is unreadable ({' '.join(str(exc).split())[:120]}): restore it from a"
+                " backup of the lake (it holds the sync's high-water marks and the days retention archived,"
+                " whose only copy is the lake); the sync does not run without it")
+            if strict:
+                raise error from exc
+            log.warning("%s", error)
+            return {}
 
     def write_state(self, state: dict) -> None:
         """Write state.json atomically (temporary file, then rename)."""

@@ -146,7 +146,7 @@ def table_partitions(wh: Warehouse, table: str) -> pl.DataFrame:
     """
     lake = Lake(wh.root)
     spec = _table(lake, table)
-    state = lake.read_state()
+    state = lake.read_state(strict=False)
     recorded = state.get("days", {}) if spec is CHAT else state.get("tables", {}).get(spec.name, {}).get("days", {})
     rows = [{"day": day, "rows": _metadata(lake, path).num_rows, "bytes": size,
              "state_rows": recorded.get(day.isoformat()) if day else None}
@@ -309,7 +309,7 @@ def lake_state(wh: Warehouse) -> dict:
     >>> lake_state(wh)["last_sync"]
     """
     lake = Lake(wh.root)
-    state = lake.read_state()
+    state = lake.read_state(strict=False)
     days = state.get("days", {}) or {}
     return {
         "present": bool(state), "last_sync": state.get("last_sync"),

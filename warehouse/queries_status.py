@@ -81,7 +81,7 @@ def sync_status(wh: Warehouse) -> dict:
     >>> sync_status(wh)["last_sync"]
     """
     lake = Lake(wh.root)
-    state = lake.read_state()
+    state = lake.read_state(strict=False)
     last = state.get("last_sync")
     last_sync = datetime.fromisoformat(last).astimezone(ZoneInfo(wh.tz)) if last else None
     tables: dict[str, int] = {}
