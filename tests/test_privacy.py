@@ -333,3 +333,18 @@ def test_rows_keep_other_users_names_and_nicknames_are_found_next_to_the_id():
                       "profile": json.dumps({"userIdHash": "u9", "nickname": "남"})})
     assert nicknames_near({"user_id": "u9", "nickname": "남", "raw": raw}, "u3") == {"감자"}
     assert nicknames_near({"user_id": "u3", "nickname": "김치", "gift_receiver_nickname": "x"}, "u3") == {"김치"}
+
+
+@pytest.mark.integration
+def test_forget_user_stops_on_an_unreadable_partition_and_names_quarantined_files(pg, tmp_path):
+    _insert(pg, _history())
+    sync(pg, str(tmp_path))
+    part = _part(tmp_path, D2)
+    part.write_bytes(part.read_bytes()[:200])  # torn: neither footer nor pages
+    with pytest.raises(RuntimeError, match=r"day=2026-09-02/part-0.parquet cannot be read .*nothing was changed.*"
+                                           r"--day 2026-09-02"):
+        forget_user(pg, str(tmp_path), VICTIM)
+    assert _pg_rows(pg, VICTIM) > 0, "PostgreSQL rolled back"
+    moved = Lake(str(tmp_path)).quarantine(CHAT, D2)
+    report = forget_user(pg, str(tmp_path), VICTIM)
+    assert report.unchecked == [moved] and report.pg_chat_rows > 0 and _pg_rows(pg, VICTIM) == 0

@@ -22,7 +22,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from warehouse import rollups, user_tail, users_index
-from warehouse.lake import PART, Lake
+from warehouse.lake import DAMAGED_DIR, PART, Lake
 from warehouse.scrub import Forgetting, Target, names_id, scrub_row
 from warehouse.tables import CHAT, EVENTS, Table
 
@@ -63,14 +63,27 @@ def parquet_files(lake: Lake) -> list[LakeFile]:
     return sorted(out, key=lambda f: f.path)
 
 
-def _read(lake: Lake, file: LakeFile, columns: list[str] | None = None) -> pa.Table:
-    with lake.fs.open_input_file(file.path) as f:
-        return pq.read_table(f, columns=columns)
+def _read(lake: Lake, file: LakeFile, columns: list[str] | None = None, schema_only: bool = False):
+    """The file's rows (or only its schema); an unreadable file stops forget-user, saying
+    what repairs it (nothing is written by then: PostgreSQL rolls back too)."""
+    try:
+        with lake.fs.open_input_file(file.path) as f:
+            return pq.read_schema(f) if schema_only else pq.read_table(f, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        day = f" --day {file.day}" if file.day else ""
+        raise RuntimeError(f"forget-user: {file.path} cannot be read ({type(exc).__name__}: {exc}); nothing was "
+                           f"changed. Repair it first (`python -m warehouse sync{day}`, or `--drop-damaged`), "
+                           "then run forget-user again") from None
+
+
+def quarantined(lake: Lake) -> list[str]:
+    """Files moved aside to ``_damaged/`` as unreadable: forget-user cannot check them."""
+    selector = pafs.FileSelector(f"{lake.base}/{DAMAGED_DIR}", recursive=True, allow_not_found=True)
+    return sorted(i.path[len(lake.base) + 1:] for i in lake.fs.get_file_info(selector) if i.type == pafs.FileType.File)
 
 
 def _string_columns(lake: Lake, file: LakeFile) -> list[str]:
-    with lake.fs.open_input_file(file.path) as f:
-        schema = pq.read_schema(f)
+    schema = _read(lake, file, schema_only=True)
     return [x.name for x in schema if pa.types.is_string(x.type) or pa.types.is_large_string(x.type)]
 
 
@@ -87,8 +100,10 @@ def _hits(table: pa.Table, terms: list[str]) -> pa.Array:
 def own_nicknames(lake: Lake, user_id: str) -> set[str]:
     """The nicknames of the user's own lines in the lake (days PostgreSQL may no longer hold)."""
     found: set[str] = set()
-    for day in lake.days(CHAT):
-        part = lake.read(CHAT, day, columns=["user_id", "nickname"])
+    for file in parquet_files(lake):
+        if file.table != CHAT.name or file.day is None:
+            continue
+        part = _read(lake, file, ["user_id", "nickname"])
         mine = part.filter(pc.fill_null(pc.equal(part.column("user_id"), user_id), False))
         found.update(n for n in pc.unique(mine.column("nickname")).to_pylist() if n)
     return found

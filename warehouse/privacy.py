@@ -24,7 +24,7 @@ import argparse
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg2.extensions
 from psycopg2 import sql
@@ -52,6 +52,7 @@ class ForgetReport:
     partitions_rewritten: int = 0
     lake_rows_removed: int = 0
     lake_rows_scrubbed: int = 0
+    unchecked: list[str] = field(default_factory=list)  # damaged files under _damaged/
     seconds: float = 0.0
 
 
@@ -157,6 +158,10 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
                 if not forgetting.grew:
                     break
             report.nicknames = len(forgetting.target.nicknames)
+            report.unchecked = forget_lake.quarantined(lake)
+            for path in report.unchecked:
+                log.warning("forget-user: %s (moved aside as damaged) cannot be checked for the user: delete it"
+                            " unless a salvage of it is planned", path)
             if report.partitions_rewritten:
                 forget_lake.rebuild_side_tables(lake)
                 if state:
