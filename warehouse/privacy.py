@@ -77,17 +77,16 @@ def text_columns(cur) -> dict[str, list[Column]]:
     return out
 
 
-def _rows_with(cur, table: str, cols: list[Column], terms: list[str],
-               lock: bool = False) -> Iterator[tuple[str, dict[str, str | None]]]:
-    """(ctid, {column: value as text}) of the rows where any of `cols` holds any of `terms`."""
+def _rows_with(cur, table: str, cols: list[Column], terms: list[str]) -> Iterator[tuple[str, dict[str, str | None]]]:
+    """(ctid, {column: value as text}) of the rows where any of `cols` holds any of `terms`,
+    locked until the transaction ends (so their ctid stays theirs)."""
     hay = sql.SQL(" || chr(1) || ").join(sql.SQL("coalesce(t.{}::text, '')").format(sql.Identifier(c.name))
                                          for c in cols)
     query = sql.SQL("SELECT t.ctid::text, {cols} FROM {table} t CROSS JOIN LATERAL (SELECT {hay} AS hay) h"
-                    " WHERE {cond}{lock}").format(
+                    " WHERE {cond} FOR UPDATE OF t").format(
         cols=sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c.name)) for c in cols),
         table=sql.Identifier(table), hay=hay,
-        cond=sql.SQL(" OR ").join(sql.SQL("strpos(h.hay, %s) > 0") for _ in terms),
-        lock=sql.SQL(" FOR UPDATE OF t" if lock else ""))
+        cond=sql.SQL(" OR ").join(sql.SQL("strpos(h.hay, %s) > 0") for _ in terms))
     cur.execute(query, terms)
     for ctid, *values in cur.fetchall():
         yield ctid, dict(zip((c.name for c in cols), values, strict=True))
@@ -99,7 +98,7 @@ def scrub_pg(cur, columns: dict[str, list[Column]], forgetting: Forgetting) -> i
     for table, cols in columns.items():
         types = {c.name: c for c in cols}
         json_cols = frozenset(c.name for c in cols if c.type in ("json", "jsonb"))
-        for ctid, row in list(_rows_with(cur, table, cols, forgetting.target.terms(), lock=True)):
+        for ctid, row in list(_rows_with(cur, table, cols, forgetting.target.terms())):
             changes = scrub_row(row, forgetting.learn(row), json_cols)
             if not changes:
                 continue
