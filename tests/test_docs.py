@@ -129,3 +129,30 @@ def test_readme_duckdb_query_on_the_lake_runs_and_counts_right(tmp_path):
     assert got["messages"].sum() == api["messages"].sum() > 0
     assert sorted(zip(got["channel_id"], got["day"], got["messages"], strict=True)) == sorted(
         zip(api["channel_id"], [b.date() for b in api["bucket"]], api["messages"], strict=True))
+
+
+def _security_tests() -> list[str]:
+    """The test references of README's Security section: `file.py::name`, a bare
+    `::name` (same file as the reference before it) or a whole `file.py`."""
+    section = README.split("## Security", 1)[1].split("\n## ", 1)[0]
+    refs, last = [], None
+    for ref in re.findall(r"`((?:test_\w+\.py)?(?:::\w+)?)`", section):
+        file, _, name = ref.partition("::")
+        last = file or last
+        if last:
+            refs.append(f"{last}::{name}" if name else last)
+    return refs
+
+
+def test_security_section_names_tests():
+    assert len(_security_tests()) >= 20
+
+
+@pytest.mark.parametrize("ref", _security_tests())
+def test_every_test_the_security_section_names_exists(ref):
+    file, _, name = ref.partition("::")
+    path = ROOT / "tests" / file
+    assert path.exists(), f"README's Security section names {file}, which does not exist"
+    if name:
+        assert re.search(rf"^def {name}\(", path.read_text(encoding="utf-8"), re.M), \
+            f"README's Security section names {ref}, which does not exist"
