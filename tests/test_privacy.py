@@ -315,14 +315,14 @@ SCRUB_CASES = {  # value -> value after forgetting user "u3" called "감자튀�
 @pytest.mark.unit
 @pytest.mark.parametrize("before,after", list(SCRUB_CASES.values()), ids=list(SCRUB_CASES))
 def test_scrub_value(before, after):
-    from warehouse.scrub import Target, scrub_value
+    from core.scrub import Target, scrub_value
 
     assert scrub_value(before, Target("u3", ("감자튀김", "ㅋ"))) == after
 
 
 @pytest.mark.unit
 def test_rows_keep_other_users_names_and_nicknames_are_found_next_to_the_id():
-    from warehouse.scrub import Target, nicknames_near, scrub_row
+    from core.scrub import Target, nicknames_near, scrub_row
 
     target = Target("u3", ("김치",))
     other = {"user_id": "u9", "nickname": "김치", "message": "김치 맛있다", "gift_receiver_id": "u3",

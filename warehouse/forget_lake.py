@@ -4,7 +4,7 @@ table added later is covered without a change here), with every string column re
 - ``chat`` partitions lose the user's own rows; ``events`` partitions lose the events that
   name their id (at any depth of the body).
 - Every other row naming them (a gifter's line with them as receiver, a system line, a
-  message addressing them, a broadcast title...) stays, scrubbed (warehouse/scrub.py).
+  message addressing them, a broadcast title...) stays, scrubbed (core/scrub.py).
 - The side tables derived from the chat (users, roll-ups, broadcast spans, chatter days,
   the user tail) are not edited but rebuilt afterwards from the rewritten partitions.
 
@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from core.scrub import Forgetting, Target, names_id, scrub_row
 from warehouse import rollups, user_tail, users_index
 from warehouse.lake import DAMAGED_DIR, PART, Lake
-from warehouse.scrub import Forgetting, Target, names_id, scrub_row
 from warehouse.tables import CHAT, EVENTS, Table
 
 log = logging.getLogger(__name__)

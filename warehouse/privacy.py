@@ -6,13 +6,13 @@ user everywhere: their own rows, and their id and nicknames in everybody else's.
    That list is the one place their id stays: it is how their new lines are refused.
 2. Their nicknames: those of their own lines (PostgreSQL and the lake), any given with
    ``--nickname``, and any found next to their id in a row being scrubbed (a gift line, a
-   profile inside a system line: warehouse/scrub.py ``Forgetting``); a pass that learns
+   profile inside a system line: core/scrub.py ``Forgetting``); a pass that learns
    one is followed by another.
 3. PostgreSQL: their ``stream_chat`` rows are deleted (the tombstone trigger records ids and
    times, nothing else), and the ``events`` that name their id at any depth of the body.
    Then every text and JSON column of every other table (found in information_schema, so a
    table added later is covered) is scrubbed of their id and nicknames: a value that is
-   them becomes NULL, a mention inside text or JSON is replaced (warehouse/scrub.py).
+   them becomes NULL, a mention inside text or JSON is replaced (core/scrub.py).
 4. The lake: the same over every Parquet file (warehouse/forget_lake.py), archived days
    included; state.json's day counts follow; the side tables are rebuilt.
 
@@ -30,9 +30,9 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from core import db, settings
+from core.scrub import REDACTED, Forgetting, Target, names_id, scrub_row
 from warehouse import forget_lake
 from warehouse.lake import Lake
-from warehouse.scrub import REDACTED, Forgetting, Target, names_id, scrub_row
 from warehouse.sync import LOCK_ID
 
 log = logging.getLogger(__name__)
