@@ -1,8 +1,6 @@
 """What the ingest API refuses before any route runs, and what it keeps out of its access log.
 
-- DNS rebinding: a web page on a name its author controls (evil.example) re-points that
-  name at 127.0.0.1; the browser then lets the page's script read the API's answers, but
-  still sends ``Host: evil.example``. The API answers only: loopback (``localhost``,
+- DNS rebinding (the rule: core/hosts.py): the API answers only loopback (``localhost``,
   127.0.0.0/8, ``::1``), any IP address literal (an address cannot be re-pointed, so a
   rebinding page never has one), and the names in INGEST_ALLOWED_HOSTS (comma-separated;
   ``*`` turns the check off). Ports are not compared. Others get 421, a missing or
@@ -14,12 +12,13 @@
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
-from dataclasses import dataclass
 from urllib.parse import parse_qsl
+
+from core import hosts
+from core.hosts import HostPolicy
 
 log = logging.getLogger(__name__)
 
@@ -28,53 +27,10 @@ KEY_IN_QUERY = ("API keys are not accepted in the query string (it ends up in ac
                 "'Authorization: Bearer <key>' or 'X-API-Key: <key>', and replace this key if it was real")
 
 
-def host_name(header: str | None) -> str | None:
-    """The name or address of a `Host` header, lower case, without port or IPv6 brackets;
-    None when missing or malformed."""
-    if not header:
-        return None
-    value = header.strip().lower()
-    if value.startswith("["):  # [v6]:port
-        end = value.find("]")
-        rest = value[end + 1:] if end > 0 else "x"
-        return value[1:end] if end > 1 and (not rest or rest.startswith(":")) else None
-    name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
-    name = name.rstrip(".")  # "localhost." is localhost
-    return name if name and not any(c in name for c in " /\\@?#") else None
-
-
-def _address(name: str):
-    try:
-        return ipaddress.ip_address(name.split("%", 1)[0])  # a v6 zone id is not part of it
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class HostPolicy:
-    """The host names the API answers to besides loopback and IP literals."""
-    names: frozenset[str] = frozenset()
-    any_host: bool = False
-
-    def allows(self, name: str | None) -> bool:
-        if self.any_host:
-            return True
-        return name is not None and (name == "localhost" or name in self.names or _address(name) is not None)
-
-
 def host_policy(configured: str | None) -> HostPolicy:
-    """INGEST_ALLOWED_HOSTS as a policy; ValueError naming a bad entry."""
-    names = set()
-    for part in (configured or "").split(","):
-        part = part.strip()
-        if part == "*":
-            return HostPolicy(any_host=True)
-        if part:
-            name = host_name(part)
-            if name is None:
-                raise ValueError(f"INGEST_ALLOWED_HOSTS: {part[:80]!r} is not a host name")
-            names.add(name)
-    return HostPolicy(frozenset(names))
+    """INGEST_ALLOWED_HOSTS as a policy (loopback, any IP address literal, the names; ``*``:
+    any host); ValueError naming a bad entry."""
+    return hosts.policy("INGEST_ALLOWED_HOSTS", configured, any_address=True)
 
 
 def _header(scope, wanted: bytes) -> str | None:
@@ -93,10 +49,10 @@ class RequestGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         raw_host = _header(scope, b"host")
-        name = host_name(raw_host)
+        name = hosts.host_name(raw_host)
         if name is None and not self.policy.any_host:
             return await _refuse(send, 400, "Host header missing or malformed: send the API's address as Host")
-        if not self.policy.allows(name):
+        if not self.policy.allows(raw_host):
             shown = name[:100]
             if shown not in self._logged and len(self._logged) < 1000:
                 self._logged.add(shown)

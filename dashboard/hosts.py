@@ -1,10 +1,5 @@
-"""Which `Host` the dashboard answers (against DNS rebinding), and the ASGI middleware that
-`python -m dashboard serve` puts in front of Streamlit.
-
-DNS rebinding: a web page on a name its author controls (evil.example) re-points that name
-at 127.0.0.1; the victim's browser then treats the dashboard as part of that page's origin
-and lets its script read every answer. The browser still sends ``Host: evil.example``, so a
-server that answers only the names it is reached by cannot be read that way.
+"""Which `Host` the dashboard answers (against DNS rebinding; the rule: core/hosts.py), and
+the ASGI middleware that `python -m dashboard serve` puts in front of Streamlit.
 
 The allow-list (docs/DASHBOARD_ACCESS.md):
 - always: loopback — ``localhost``, 127.0.0.0/8, ``::1``;
@@ -23,81 +18,18 @@ nothing for a foreign one. The middleware also refuses Streamlit's ``/_stcore/me
 from __future__ import annotations
 
 import functools
-import ipaddress
 import logging
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from core import hosts as core_hosts
+from core.hosts import HostPolicy
 
 log = logging.getLogger(__name__)
 
 METRICS_PATH = "/_stcore/metrics"
 REFUSED_HOST = "421 Misdirected Request: this dashboard does not answer to that host name.\n"
 REFUSED_METRICS = "403 Forbidden: metrics are not served.\n"
-
-
-def host_name(header: str | None) -> str | None:
-    """The name or address in a `Host` header, lower case, without the port or the IPv6
-    brackets; None when there is none or it is malformed."""
-    if not header:
-        return None
-    value = header.strip().lower()
-    if value.startswith("["):  # [v6]:port
-        end = value.find("]")
-        if end < 0 or (value[end + 1:] and not value[end + 1:].startswith(":")):
-            return None
-        return value[1:end] or None
-    name, _, _port = value.partition(":") if value.count(":") == 1 else (value, "", "")
-    name = name.rstrip(".")  # "localhost." is localhost
-    return name or None
-
-
-def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(name.split("%", 1)[0])  # a v6 zone id is not part of it
-    except ValueError:
-        return None
-
-
-def _is_loopback(name: str) -> bool:
-    if name == "localhost":
-        return True
-    addr = _address(name)
-    return addr is not None and addr.is_loopback
-
-
-@dataclass(frozen=True)
-class HostPolicy:
-    """The names a dashboard answers to (see the module docstring)."""
-    names: frozenset[str] = frozenset()  # exact names, lower case, besides loopback
-    any_address: bool = False  # every IP address literal (accounts exist)
-    any_host: bool = False  # DASHBOARD_ALLOWED_HOSTS=*: no check
-
-    def allows(self, header: str | None) -> bool:
-        """Whether a request with this `Host` header is answered."""
-        if self.any_host:
-            return True
-        name = host_name(header)
-        if name is None:
-            return False
-        if _is_loopback(name) or name in self.names:
-            return True
-        return self.any_address and _address(name) is not None
-
-
-def parse_names(configured: str | None) -> list[str]:
-    """DASHBOARD_ALLOWED_HOSTS as names (ports and brackets dropped, lower case)."""
-    out = []
-    for part in (configured or "").split(","):
-        part = part.strip()
-        if part == "*":
-            out.append("*")
-        elif part:
-            name = host_name(part)
-            if name is None:
-                raise ValueError(f"DASHBOARD_ALLOWED_HOSTS: {part!r} is not a host name")
-            out.append(name)
-    return out
 
 
 @functools.cache
@@ -108,14 +40,10 @@ def machine_names() -> tuple[str, ...]:
 
 def policy(has_accounts: bool, configured: str | None, own_names: Iterable[str] | None = None) -> HostPolicy:
     """The allow-list for a dashboard with or without accounts and DASHBOARD_ALLOWED_HOSTS
-    `configured`; `own_names` (default: machine_names()) are allowed when accounts exist."""
-    names = parse_names(configured)
-    if "*" in names:
-        return HostPolicy(any_host=True)
-    if has_accounts:
-        own = own_names if own_names is not None else machine_names()
-        names += [n.lower().rstrip(".") for n in own if n]
-    return HostPolicy(frozenset(names), any_address=has_accounts)
+    `configured` (ValueError naming a bad entry); `own_names` (default: machine_names())
+    are allowed when accounts exist."""
+    own = (own_names if own_names is not None else machine_names()) if has_accounts else ()
+    return core_hosts.policy("DASHBOARD_ALLOWED_HOSTS", configured, any_address=has_accounts, own_names=own)
 
 
 class HostGuard:

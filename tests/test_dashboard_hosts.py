@@ -1,4 +1,5 @@
-"""The dashboard's Host allow-list (dashboard/hosts.py, pure) and what `python -m dashboard
+"""The Host allow-list rule (core/hosts.py, pure; the ingest API's over HTTP:
+tests/test_ingest_hostile.py), the dashboard's policy (dashboard/hosts.py) and what `python -m dashboard
 serve` tells Streamlit (error details off); a page's exception seen through AppTest with
 the project's .streamlit/config.toml. Over real HTTP: tests/test_dashboard_serve.py."""
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.hosts import host_name
 from dashboard import hosts, serve_cli
 
 OWN = ("dash-box", "dash-box.lan.example")
@@ -15,10 +17,11 @@ OWN = ("dash-box", "dash-box.lan.example")
 @pytest.mark.parametrize(("header", "name"), [
     ("127.0.0.1:8501", "127.0.0.1"), ("LocalHost", "localhost"), ("localhost.:80", "localhost"),
     ("[::1]:8501", "::1"), ("[::1]", "::1"), ("::1", "::1"), ("", None), (None, None), ("[::1", None),
-    ("[::1]x", None), ("a:b:c", "a:b:c"), (" evil.example ", "evil.example"),
+    ("[::1]x", None), ("a:b:c", "a:b:c"), (" evil.example ", "evil.example"), ("[]", None),
+    ("evil.example/x", None), ("user@evil.example", None), ("a b", None), ("x?y", None),
 ])
 def test_host_name_from_the_header(header, name):
-    assert hosts.host_name(header) == name
+    assert host_name(header) == name
 
 
 @pytest.mark.unit
