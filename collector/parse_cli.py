@@ -1,11 +1,17 @@
 """``python -m collector parse [FILE]``: frames in, records out.
 
-Reads one JSON frame per line (blank lines skipped) from FILE or stdin ("-"), or a file
-that holds one pretty-printed JSON object or array of frames, and writes one JSON record
-per line (``collector.records``) to stdout. Lines of tests/data/samples.jsonl work as
-they are: keys starting with ``_`` are dropped and ``_raw`` (the exact wire text), when
-present, is what gets parsed. Lines that do not parse are written as ``dead_letter``
-records; the exit status is 0 for them too, and 2 only when FILE cannot be opened.
+Reads one JSON frame per line (blank lines skipped) from FILE or stdin ("-") and writes
+one JSON record per line (``collector.records``) to stdout, each input line's records
+written and flushed as soon as that line is read, so piped input streams. A line that
+does not parse is one ``dead_letter`` record and costs nothing more: it is never joined
+to the lines after it. Lines of tests/data/samples.jsonl work as they are: keys starting
+with ``_`` are dropped and ``_raw`` (the exact wire text), when present, is what gets
+parsed. A pretty-printed JSON object or array of frames (``json.dumps(indent=...)``,
+``jq``) may stand between the lines: a line that is only ``{`` or ``[`` opens it, its
+lines are indented, and its closing ``}`` or ``]`` at column 0 ends it; it is decoded
+once, then. A document cut off (a line at column 0 that does not close it, the end of
+the input, or more than MAX_MULTILINE_BYTES) is one dead letter. The exit status is 0
+for dead letters too, and 2 only when FILE cannot be opened.
 """
 from __future__ import annotations
 
@@ -17,17 +23,18 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from collector.protocol import parse_frame
+from collector.protocol import dead_letter, parse_frame
 from collector.records import KINDS
 
 log = logging.getLogger(__name__)
-MAX_MULTILINE_BYTES = 64 * 1024 * 1024  # a pretty-printed document larger than this is read as lines
+MAX_MULTILINE_BYTES = 64 * 1024 * 1024  # a pretty-printed document larger than this is a dead letter
+_CLOSERS = {b"{": b"}", b"[": b"]"}
 
 
 def configure(parser) -> None:
     parser.add_argument("file", nargs="?", default="-", metavar="FILE",
-                        help="frames, one JSON per line, or one pretty-printed JSON document "
-                             "(default: stdin; '-' is stdin)")
+                        help="frames, one JSON per line (pretty-printed JSON documents may stand "
+                             "between them) (default: stdin; '-' is stdin)")
 
 
 def sample_payload(value):
@@ -67,47 +74,54 @@ def records_for_document(value) -> list[dict]:
     return out
 
 
-def _try_json(buffer: list[bytes]):
-    try:
-        return json.loads(b"".join(buffer)), True
-    except (ValueError, RecursionError):
-        return None, False
-
-
-def iter_records(lines: Iterable[bytes]) -> Iterator[dict]:
-    """Records for a stream of lines. A line that starts a JSON object/array but does not
-    end it starts a multi-line document, read until it parses; if it never does, its
-    lines are parsed one by one (and become dead letters)."""
-    buffer: list[bytes] = []
+def iter_batches(lines: Iterable[bytes]) -> Iterator[list[dict]]:
+    """The records of a stream of lines, one non-empty list per input line as soon as that
+    line is read (a pretty-printed document's records come with its closing line). Each
+    line is decoded once, and once more as part of its document: linear in the input."""
+    held: list[bytes] = []  # the lines of an open pretty-printed document
     size = 0
     for line in lines:
-        if buffer:
-            buffer.append(line)
-            size += len(line)
-            if line.rstrip().endswith((b"}", b"]")):
-                value, ok = _try_json(buffer)
-                if ok:
-                    yield from records_for_document(value)
-                    buffer, size = [], 0
-                    continue
-            if size > MAX_MULTILINE_BYTES:
-                pending, buffer, size = buffer, [], 0
-                for held in pending:
-                    if held.strip():
-                        yield from records_for_line(held)
-            continue
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped[:1] in (b"{", b"["):
-            _value, ok = _try_json([stripped])
-            if not ok:
-                buffer, size = [line], len(line)
+        batch: list[dict] = []
+        if held:
+            if line[:1].isspace():  # indented or blank: inside the document
+                held.append(line)
+                size += len(line)
+                if size > MAX_MULTILINE_BYTES:
+                    yield [_cut_off(held, f"is larger than {MAX_MULTILINE_BYTES >> 20} MiB; "
+                                          "the lines after it are read one by one")]
+                    held = []
                 continue
-        yield from records_for_line(stripped)
-    for held in buffer:  # an unfinished document: every line on its own
-        if held.strip():
-            yield from records_for_line(held.strip())
+            if line.strip() == _CLOSERS[held[0][:1]]:
+                held.append(line)
+                yield _document(held)
+                held = []
+                continue
+            batch.append(_cut_off(held, f"is cut off: a line at column 0 comes before its closing "
+                                        f"'{_CLOSERS[held[0][:1]].decode()}'"))
+            held = []
+        stripped = line.strip()
+        if stripped in _CLOSERS and line[:1] == stripped:
+            held, size = [line], len(line)
+        elif stripped:
+            batch.extend(records_for_line(stripped))
+        if batch:
+            yield batch
+    if held:
+        yield [_cut_off(held, f"ends before its closing '{_CLOSERS[held[0][:1]].decode()}'")]
+
+
+def _document(lines: list[bytes]) -> list[dict]:
+    try:
+        value = json.loads(b"".join(lines))
+    except (ValueError, RecursionError) as exc:
+        return [_cut_off(lines, f"is not valid JSON ({exc})")]
+    return records_for_document(value)
+
+
+def _cut_off(lines: list[bytes], why: str) -> dict:
+    return dead_letter(f"the pretty-printed JSON document of {len(lines)} line{'s' * (len(lines) != 1)} starting with "
+                       f"'{lines[0].strip().decode()}' {why}; write one frame per line, or the whole "
+                       "document indented between its opening and closing lines", b"".join(lines).rstrip(b"\r\n"))
 
 
 def _open(path: str):
@@ -126,10 +140,11 @@ def run(args) -> int:
     t0 = time.monotonic()
     out = sys.stdout.buffer
     try:
-        for record in iter_records(source):
-            counts[record.get("kind", "?")] += 1
-            out.write(json.dumps(record, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
-        out.flush()
+        for batch in iter_batches(source):
+            for record in batch:
+                counts[record.get("kind", "?")] += 1
+                out.write(json.dumps(record, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
+            out.flush()  # each line's output as that line is read: piped input streams
     except BrokenPipeError:  # e.g. `| head`: the reader is gone, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

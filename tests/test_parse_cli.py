@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -83,3 +85,96 @@ def test_missing_file_exits_2_with_one_line():
     assert len(err.splitlines()) == 1
     assert "does/not/exist.jsonl" in err and "cannot open" in err
     assert proc.stdout == b""
+
+
+def chat_line(i: int) -> bytes:
+    return b'{"cmd":93101,"cid":"c","bdy":[{"uid":"u%d","msg":"m%d","msgTime":%d}]}\n' % (i % 7, i, 1000 + i)
+
+
+class LineReader:
+    """A `collector parse` child fed through a pipe; its output lines are read by a thread
+    so that `next()` can wait for one with a timeout (a held line fails, not hangs)."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "collector", "parse"], cwd=ROOT, env=_env(),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(b"")
+
+    def send(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def next(self) -> dict:
+        try:
+            line = self.lines.get(timeout=20)
+        except queue.Empty:
+            raise AssertionError("no output for the line sent: the parser holds it back") from None
+        assert line, f"the parser exited: {self.proc.stderr.read().decode()[-2000:]}"
+        return json.loads(line)
+
+    def close(self) -> tuple[int, str]:
+        """Close stdin; (exit status, stderr)."""
+        self.proc.stdin.close()
+        err = self.proc.stderr.read().decode("utf-8")
+        return self.proc.wait(timeout=30), err
+
+
+def test_cut_off_line_costs_one_dead_letter_and_every_later_line_streams():
+    """A cut-off line, then 10,000 lines through a pipe: the output of line k is read before
+    line k+1 is sent (the first 100 lines one at a time, then 500 at a time). Nothing is
+    held back, so nothing is re-parsed (before the fix the cut-off line held every later
+    line and re-decoded the growing document: 20 times the clean input's time)."""
+    child = LineReader()
+    try:
+        cut = chat_line(0)[:40]
+        child.send(cut + b"\n")
+        first = child.next()
+        assert first["kind"] == "dead_letter" and first["raw"] == cut.decode()
+        sent = 0
+        while sent < 10_000:
+            step = 1 if sent < 100 else min(500, 10_000 - sent)
+            child.send(b"".join(chat_line(i) for i in range(sent + 1, sent + step + 1)))
+            for i in range(sent + 1, sent + step + 1):
+                rec = child.next()
+                assert rec["kind"] == "chat" and rec["message"] == f"m{i}", rec
+            sent += step
+        rc, err = child.close()
+        assert rc == 0, err
+        assert child.lines.get(timeout=5) == b""  # one record per line, nothing more
+        assert "10001 records" in err and "dead_letter=1" in err
+    finally:
+        if child.proc.poll() is None:
+            child.proc.kill()
+
+
+def test_pretty_documents_between_lines(tmp_path):
+    """Pretty-printed documents (json.dumps(indent=...), jq) may sit between frame lines."""
+    blind = {"cmd": 94008, "cid": "c", "bdy": {"messageTime": 5, "userId": "u", "blindType": "BLIND"}}
+    data = (chat_line(1) + json.dumps(blind, indent=2).encode() + b"\n" + chat_line(2)
+            + json.dumps([{"cmd": 0}, blind], indent="\t").encode() + b"\n")
+    out = records(run_parse(stdin=data))
+    assert [r["kind"] for r in out] == ["chat", "blind", "chat", "control", "blind"]
+
+
+@pytest.mark.parametrize("bad, held", [
+    (b"{\n", 1),  # a line cut right after its first character
+    (b"[\n", 1),
+    (b'{\n  "cmd": 93101,\n  "bdy": [\n', 3),  # a pretty document cut off, then frame lines
+    (b'{\n  "cmd": 93101,\n  "bdy": [\n}\n', 4),  # closed at column 0 but not valid JSON
+])
+def test_broken_document_is_one_dead_letter(bad, held):
+    out = records(run_parse(stdin=bad + chat_line(1) + chat_line(2)))
+    assert [r["kind"] for r in out] == ["dead_letter", "chat", "chat"], out
+    assert out[0]["raw"].count("\n") == held - 1 and "pretty-printed" in out[0]["error"]
+
+
+def test_broken_document_at_end_is_one_dead_letter():
+    out = records(run_parse(stdin=chat_line(1) + b'[\n  {\n    "cmd": 0\n'))
+    assert [r["kind"] for r in out] == ["chat", "dead_letter"]
+    assert out[1]["raw"] == '[\n  {\n    "cmd": 0' and "ends before" in out[1]["error"]
