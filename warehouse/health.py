@@ -3,7 +3,7 @@ which command repairs them.
 
 A lake file is *damaged* when it cannot be read as Parquet: truncated, emptied, overwritten
 with other bytes, a garbled footer, or pages that no longer decode. One damaged file never
-stops the rest of the lake from answering: readers leave it out (warehouse/queries.py), the
+stops the rest of the lake from answering: readers leave it out (warehouse/damage.py), the
 side-table builds skip it (warehouse/side_tables.py), and the sync rewrites it from
 PostgreSQL when PostgreSQL still holds its day, or says what repairs it
 (warehouse/sync.py, ``python -m warehouse sync --drop-damaged``).

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 from datetime import date
-from functools import partial
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -25,10 +24,10 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from core import settings
-from warehouse import health, rollups, side_tables, tiers, user_tail, users_index
+from warehouse import damage, health, rollups, side_tables, tiers, user_tail, users_index
 from warehouse import live as live_data
 from warehouse.lake import STATE_PATH, Lake, is_uri
-from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA, TABLES
+from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
 log = logging.getLogger(__name__)
 SYSTEM_USER = "SYSTEM_MESSAGE"
@@ -37,7 +36,6 @@ EVERY = ("minute", "hour", "day")
 TIER_LABELS = {0: "none", 1: "tier 1", 2: "tier 2"}
 _DAY_SCHEMA = pa.schema([("day", pa.date32())])
 _FIRST_DAY, _LAST_DAY = date(1, 1, 1), date(9999, 12, 31)
-_READ_RETRIES = 4  # a failed read: views over the files as they are now, then without each damaged one found
 
 # Macros created on every connection, so each query below is one static SQL text.
 # chat_rows(...) is the filtered chat every query starts from: `day` is the hive partition
@@ -109,11 +107,9 @@ class Warehouse:
     the lake alone answering, the reason in "error". The overlay is read at open, by
     refresh(), and again after a sync changes the lake's state.
 
-    A damaged file (warehouse/health.py) never fails a query: a chat day partition or the
-    channels file that cannot be read is left out of the views — found by its footer when
-    the views are made, or by a deep check after a query failed reading it, which then runs
-    again without it — and logged once with the command that repairs it; damaged side
-    tables are not used (the chat is scanned). ``wh.damaged()`` lists what is left out."""
+    A damaged file never fails a query: it is left out of the views, or a damaged side
+    table is not used (warehouse/damage.py, ``wh.damage``); ``wh.damaged()`` lists what is
+    left out."""
 
     def __init__(self, root: str | None = None, tz: str | None = None, *, live: bool = False,
                  types=None):
@@ -140,8 +136,7 @@ class Warehouse:
         self._overlay: live_data.Overlay | None = None
         self.live_info = live_data.off_info()
         self._state_key: tuple | None = None
-        self._chat_files: list[str] = []  # the files the chat view reads (local lakes: for health.locate)
-        self._told: set[health.Damage] = set()  # damage already logged by this warehouse
+        self.damage = damage.DamageBook(self.root)  # what the views leave out, what was logged
         self.refresh()
 
     def refresh(self) -> None:
@@ -162,11 +157,9 @@ class Warehouse:
         for name in ("chat", "channels", "chat_lake", "channels_lake"):
             self.con.execute("DROP VIEW IF EXISTS " + name)  # constant identifiers
         remote = is_uri(self.root)
-        days, damaged = health.check_days(lake, CHAT)  # a damaged day is left out
-        self._tell(damaged.values())
-        self._damaged_days = list(damaged.values())
+        days, some_damaged = self.damage.check_chat(lake)  # a damaged day is left out
         kept = [d for d in days if d not in skip]  # the overlay's days come from PostgreSQL
-        self._chat_files = [lake.part_path(CHAT, d) for d in kept]
+        self.damage.views_read(lake, kept)
         if kept and remote:
             # no httpfs here: DuckDB scans a pyarrow dataset read through pyarrow's S3
             # filesystem (a snapshot of the file list: refresh() picks up new partitions)
@@ -184,11 +177,9 @@ class Warehouse:
                                   union_by_name=not self._same_columns(files)).create_view(chat)
         else:
             empty = CHAT_SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
-            self._stub(chat, empty, watch="chat" if not days and not damaged else None)
+            self._stub(chat, empty, watch="chat" if not days and not some_damaged else None)
         channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
-        bad_channels = health.check_file(lake, CHANNELS.name)
-        if bad_channels is not None:  # the chat's own names stand in (list_channels' coalesce)
-            self._tell([bad_channels])
+        if self.damage.channels_damaged(lake):  # the chat's own names stand in (list_channels' coalesce)
             self._stub(channels, CHANNELS_SCHEMA.empty_table())
         elif lake.fs.get_file_info(channels_file).type.name == "File" and remote:
             self._stub(channels, pads.dataset(channels_file, filesystem=lake.fs, format="parquet"),
@@ -203,14 +194,6 @@ class Warehouse:
             self.con.execute(macro)
         self._spans_in_use = None  # the broadcasts macro scans until _point_broadcasts says otherwise
 
-    def _tell(self, damage) -> None:
-        """Log each damaged file once per warehouse, with what repairs it."""
-        for d in damage:
-            if d not in self._told:
-                self._told.add(d)
-                log.warning("lake %s: %s is unreadable (%s): left out of every answer until `%s` rewrites it"
-                            " (README, \"Damaged partitions\")", self.root, d.partition, d.reason, d.repair)
-
     def damaged(self) -> list[health.Damage]:
         """The lake's files that cannot be read now, each a health.Damage (table, day,
         file relative to the root, reason, ``repair`` command): chat day partitions (left
@@ -224,11 +207,7 @@ class Warehouse:
         """
         if self._stale():
             self.refresh()
-        lake = Lake(self.root)
-        names = [t.name for t in TABLES if not t.by_day] + [users_index.NAME, rollups.ROLLUPS.name,
-                                                             rollups.BROADCAST_SPANS.name, rollups.CHATTER_DAYS.name]
-        files = [d for d in (health.check_file(lake, n) for n in names) if d is not None]
-        return self._damaged_days + files
+        return self.damage.listed(Lake(self.root))
 
     def _same_columns(self, files: list[str]) -> bool:
         """True when every file has the same columns and types (what this version's sync
@@ -286,10 +265,9 @@ class Warehouse:
         lake = Lake(self.root)
         if not self._users_fresh.fresh(lake, _files_key(lake)):
             return False
+        if self.damage.index_damaged(lake, self._users_fresh.key):
+            return False
         path = users_index.index_path(lake)
-        if health.footer_problem(lake, path, self._users_fresh.key) or health.known_problem(path,
-                                                                                          self._users_fresh.key):
-            return False  # damaged (its pages: found by a query that failed on them, see users_or_scan)
         remote = is_uri(self.root)
         if not self._users_view or (remote and self._users_view != self._users_fresh.key):
             if remote:  # a dataset pins the object's size: make a new one for a new file
@@ -369,16 +347,15 @@ class Warehouse:
         """Run SQL with bound parameters over the views; a polars DataFrame back."""
         if self._stale():
             self.refresh()
-        for attempt in range(_READ_RETRIES + 1):
+        for attempt in range(damage.READ_RETRIES + 1):
             if "broadcasts(" in query:
                 self._point_broadcasts()
             try:
                 return self.con.sql(query, params=params or None).pl()
             except Exception as exc:
-                if attempt == _READ_RETRIES or not self._recover(exc, attempt, params):
+                if attempt == damage.READ_RETRIES or not self._recover(exc, attempt, params):
                     if attempt and health.is_read_error(exc):  # no damaged file explains it
-                        raise health.LakeReadError(
-                            f"reading the lake failed: {health.one_line(Lake(self.root), exc)}") from exc
+                        raise self.damage.read_error(Lake(self.root), exc) from exc
                     raise
         raise AssertionError("unreachable")
 
@@ -386,20 +363,14 @@ class Warehouse:
         """After a query failed: True when the views were made again so that a retry may
         answer. First, views over the files as they are now (a file of the list is gone, or
         was replaced by one with other columns: a sync still writing); then, without the
-        damaged files among those the query read (health.locate)."""
+        damaged files among those the query read (DamageBook.locate)."""
         if not health.is_read_error(exc) and "schema mismatch" not in str(exc):
             return False
         if attempt == 0:
             log.info("lake %s: a read failed (%s); reopening the views", self.root, type(exc).__name__)
             self.refresh()
             return True
-        lake = Lake(self.root)
-        index = users_index.index_path(lake)
-        files = ([index] if self._users_view else []) + [p for p in map(partial(health.lake_path, lake), params or ())
-                                                          if p]
-        files += [lake.partition_dir(CHANNELS) + "/part-0.parquet", *reversed(self._chat_files)]  # newest days first
-        found = health.locate(lake, exc, files)
-        if not set(found) - {index}:  # nothing the views can leave out (the index: users_or_scan)
+        if not self.damage.locate(Lake(self.root), exc, params, bool(self._users_view)):
             return False
         self.refresh()
         return True
@@ -408,13 +379,7 @@ class Warehouse:
         """``indexed()`` (a query of the users side table) when has_users_index(), else — or
         when it failed on a damaged index (remembered, so has_users_index() says False from
         then on) — ``scan()``."""
-        if self.has_users_index():
-            try:
-                return indexed()
-            except health.LakeReadError:
-                if self.has_users_index():
-                    raise
-        return scan()
+        return damage.users_or_scan(self.has_users_index, indexed, scan)
 
     def close(self) -> None:
         self.con.close()

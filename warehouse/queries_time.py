@@ -169,7 +169,7 @@ def _table_file(wh: Warehouse, name: str, columns: tuple[str, ...]) -> str | Non
     # cannot be retried without it, as one over the chat view can
     damage = health.check_file(lake, name, deep=True)
     if damage is not None:  # answered as without the table (wh.damaged() names it)
-        wh._tell([damage])
+        wh.damage.tell([damage])
         return None
     uri = _local_copy(wh, lake, path) if _remote(wh.root) else wh._uri(path)
     have = set(wh.sql("SELECT name FROM parquet_schema(?)", [uri])["name"])
