@@ -49,7 +49,9 @@ class ChatItem(BaseModel):
 
     channel_id: str = Field(pattern=r"^[0-9a-fA-F]{32}$",
                             description="The streamer's CHZZK channel id (32 hex characters).")
-    channel_name: str | None = Field(None, max_length=200, description="Channel name; updates the stored one.")
+    channel_name: str | None = Field(None, max_length=200, description=(
+        "Channel name: names a channel that has none yet, or replaces a name set through this API, when the "
+        "request stores a new line of the channel; never replaces a name from CHZZK or import-logs."))
     user_id: str | None = Field(None, max_length=200, description="The sender's userIdHash, or `anonymous`.")
     nickname: str | None = Field(None, max_length=200)
     message: str | None = Field(None, max_length=5000)

@@ -15,6 +15,7 @@ from collector import sink
 from collector.import_logs import chat_row, parse_line
 from collector.ingest_items import (
     BodyError,
+    ChatItem,
     check_item,
     date_bound,
     dead_letters,
@@ -263,3 +264,9 @@ def test_items_for_channels_outside_a_key_are_refused_one_by_one():
                                          SEOUL, NOW, channels=frozenset({CH}))
     assert [r["channel_id"] for r in records] == [CH, CH] and names == {CH: "녹두로구"}
     assert [(r.index, r.error) for r in refused] == [(1, f"channel_id {other} is not one of this API key's channels")]
+
+
+def test_the_openapi_docs_say_which_channel_names_an_item_replaces():
+    """collector/ingest_db._register_channels: an API name never replaces a CHZZK or import-logs name."""
+    said = ChatItem.model_json_schema()["properties"]["channel_name"]["description"]
+    assert "never replaces a name from CHZZK or import-logs" in said and "updates the stored" not in said
