@@ -1,7 +1,8 @@
 """``python -m collector parse [FILE]``: frames in, records out.
 
 Reads one JSON frame per line (blank lines skipped) from FILE or stdin ("-") and writes
-one JSON record per line (``collector.records``) to stdout, each input line's records
+one JSON record per line (``collector.records``; hidden characters such as C1 controls and
+bidi overrides as ``\\u`` escapes, core.cli.json_line) to stdout, each input line's records
 written and flushed as soon as that line is read, so piped input streams. A line that
 does not parse is one ``dead_letter`` record and costs nothing more: it is never joined
 to the lines after it. Lines of tests/data/samples.jsonl work as they are: keys starting
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Iterator
 
 from collector.protocol import dead_letter, parse_frame
 from collector.records import KINDS
+from core.cli import json_line
 
 log = logging.getLogger(__name__)
 MAX_MULTILINE_BYTES = 64 * 1024 * 1024  # a pretty-printed document larger than this is a dead letter
@@ -143,7 +145,7 @@ def run(args) -> int:
         for batch in iter_batches(source):
             for record in batch:
                 counts[record.get("kind", "?")] += 1
-                out.write(json.dumps(record, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
+                out.write(json_line(record).encode("utf-8", "replace") + b"\n")
             out.flush()  # each line's output as that line is read: piped input streams
     except BrokenPipeError:  # e.g. `| head`: the reader is gone, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -67,6 +67,20 @@ def test_dash_is_stdin():
     assert rec["kind"] == "chat" and rec["chat_time"] == "1970-01-01T00:00:01.000Z"
 
 
+def test_hidden_characters_are_json_escapes_not_raw_terminal_bytes():
+    """C1 controls (U+009B is a terminal's CSI), bidi overrides and zero-width characters in a
+    chat line come out as JSON \\u escapes (core.cli.json_line), decoding to the same text;
+    Hangul stays readable."""
+    message = "a\u009b31mb\u202ec\u200bd 한글"
+    frame = {"cmd": 93101, "cid": "c", "bdy": [{"uid": "u", "msg": message, "msgTime": 1000}]}
+    proc = run_parse(stdin=json.dumps(frame).encode() + b"\n")
+    out = proc.stdout.decode("utf-8")
+    assert not any(ch in out for ch in "\u009b\u202e\u200b"), out
+    assert "\\u009b" in out and "\\u202e" in out and "한글" in out
+    (rec,) = records(proc)
+    assert rec["message"] == message
+
+
 def test_pretty_printed_document(tmp_path):
     frames = [{"cmd": 0, "ver": "3"}, {"cmd": 94008, "cid": "c", "bdy": {"messageTime": 5, "userId": "u",
                                                                         "blindType": "BLIND"}}]
