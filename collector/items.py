@@ -13,6 +13,12 @@ Decisions (see also ``collector.protocol``'s docstring):
   ``raw`` always keeps the item, so history can be re-parsed.
 - All text is cleaned: NUL characters removed (PostgreSQL text/jsonb cannot hold them),
   lone surrogates replaced; NaN/Infinity become None. ``raw`` is cleaned the same way.
+- Money (README, "How donations are counted"): a mission line (donationType MISSION /
+  MISSION_PARTICIPATION) carries ``mission_id`` and its ``donation_status``; a later copy
+  of it keeps the same dedupe key (the sink moves the stored status forward, never back:
+  ``MISSION_STATUS_RANK``). A party donation's key is its donationId alone, so the copies
+  shown in several party members' chats are one row. A gift sender's line carries
+  ``gift_quantity``; its receivers' lines share its ``gift_id``.
 """
 from __future__ import annotations
 
@@ -131,9 +137,10 @@ def dedupe_key(chat_channel_id, user_id, msg_time_ms, type_code, discriminator) 
 
 
 def discriminator(user_id, message, extras: dict) -> str:
-    """What tells apart lines that share (cid, uid, msgTime, type): donationId, else the
-    gift receiver, else the text for anonymous / system / sender-less lines."""
-    for key in ("donationId", "receiverUserIdHash"):
+    """What tells apart lines that share (cid, uid, msgTime, type): donationId, else a
+    mission line's own missionDonationId (two participations in one millisecond are two
+    lines), else the gift receiver, else the text for anonymous / system / sender-less lines."""
+    for key in ("donationId", "missionDonationId", "receiverUserIdHash"):
         value = extras.get(key)
         if isinstance(value, (str, int)) and not isinstance(value, bool) and clean_text(str(value)):
             return clean_text(str(value))
@@ -197,6 +204,40 @@ def _badges(profile: dict) -> list | None:
     return clean_json(found) if found else None
 
 
+# ---------------------------------------------------------------- money fields
+MISSION_TYPES = ("MISSION", "MISSION_PARTICIPATION")
+# A mission's status only moves forward; a copy or event with a lower rank never undoes a
+# higher one, whatever order they arrive in (equal ranks: the greater name wins, so the
+# outcome does not depend on arrival order). core/migrations/010 has the same ranks.
+MISSION_STATUS_RANK = {"PENDING": 1, "APPROVED": 2, "EXPIRED": 3, "REJECTED": 3, "COMPLETED": 4}
+SETTLED_STATUSES = ("APPROVED", "COMPLETED")  # a mission's money counts only in these
+
+
+def mission_status_key(status: str | None) -> tuple[int, str]:
+    """Sort key of a mission status: the later in a mission's life, the greater."""
+    return (MISSION_STATUS_RANK.get(status or "", 0), status or "")
+
+
+def _money_fields(type_code, extras: dict) -> dict:
+    """mission_id / donation_status of a mission donation line (type 10), gift_id /
+    gift_quantity of a subscription gift line (type 12); None elsewhere."""
+    out = dict.fromkeys(("mission_id", "donation_status", "gift_id", "gift_quantity"))
+    donation_type = extras.get("donationType")
+    if type_code == 10 and donation_type in MISSION_TYPES:
+        own = text_or_none(extras.get("missionDonationId"))
+        related = text_or_none(extras.get("relatedMissionDonationId"))
+        out["mission_id"] = (related or own) if donation_type == "MISSION_PARTICIPATION" else own
+        status = text_or_none(extras.get("status"))
+        out["donation_status"] = status.strip().upper() if status and status.strip() else None
+    if type_code == 12:
+        out["gift_id"] = text_or_none(extras.get("giftId"))
+        if extras.get("giftType") != "SUBSCRIPTION_GIFT_RECEIVER":
+            quantity = as_int(extras.get("quantity"), lo=0)
+            refunded = as_int(extras.get("partialRefundedQuantity"), lo=0) or 0
+            out["gift_quantity"] = None if quantity is None else max(quantity - refunded, 0)
+    return out
+
+
 # ---------------------------------------------------------------- the item parser
 def dead_letter(error: str, raw) -> dict:
     """A dead-letter record; ``raw`` is the input text, or a value dumped as JSON."""
@@ -251,6 +292,7 @@ def chat_record(item, frame_cid=None) -> dict:
 
     chat_channel_id = text_or_none(_get(item, "cid")) or text_or_none(frame_cid)
     streamer = extras.get("streamingChannelId")
+    money = _money_fields(type_code, extras)
     record = {
         "kind": "chat",
         "channel_id": streamer.lower() if isinstance(streamer, str) and _HEX32.fullmatch(streamer) else None,
@@ -270,10 +312,14 @@ def chat_record(item, frame_cid=None) -> dict:
         "pay_type": text_or_none(extras.get("payType")),
         "donation_type": text_or_none(extras.get("donationType")),
         "donation_id": text_or_none(extras.get("donationId")),
+        "mission_id": money["mission_id"],
+        "donation_status": money["donation_status"],
         "is_anonymous": is_anonymous,
         "gift_receiver_id": text_or_none(extras.get("receiverUserIdHash")),
         "gift_receiver_nickname": text_or_none(extras.get("receiverNickname")),
         "gift_tier": as_int(extras.get("giftTierNo")),
+        "gift_id": money["gift_id"],
+        "gift_quantity": money["gift_quantity"],
         "color_code": text_or_none(_dict(prop.get("nicknameColor")).get("colorCode")),
         "badges": _badges(profile),
         "member_count": as_int(_get(item, "mbrCnt")),
@@ -282,6 +328,10 @@ def chat_record(item, frame_cid=None) -> dict:
         "dedupe_key": dedupe_key(chat_channel_id, user_id, ms, type_code,
                                  discriminator(user_id, message, extras)),
     }
+    party_id = text_or_none(extras.get("donationId"))
+    if type_code == 10 and extras.get("donationType") == "PARTY" and party_id:
+        # a party donation may be shown in every member channel's chat: one row, by its id
+        record["dedupe_key"] = md5_key("PARTY", party_id)
     if "payAmount" in extras and record["pay_amount"] is None:
         warnings.append(f"payAmount {str(extras['payAmount'])[:40]!r} is not an integer in range")
     if warnings:

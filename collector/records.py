@@ -57,10 +57,14 @@ CHAT_FIELDS = (
     "pay_type",
     "donation_type",         # CHAT, VIDEO, MISSION, MISSION_PARTICIPATION, PARTY
     "donation_id",
+    "mission_id",            # MISSION: its missionDonationId; MISSION_PARTICIPATION: the mission joined
+    "donation_status",       # a mission's status: PENDING, APPROVED, COMPLETED, REJECTED, EXPIRED
     "is_anonymous",
     "gift_receiver_id",
     "gift_receiver_nickname",
     "gift_tier",
+    "gift_id",               # giftId: the sender's line and each receiver's line share it
+    "gift_quantity",         # the sender's line: subscriptions given (quantity - partialRefundedQuantity)
     "color_code",            # nicknameColor.colorCode, e.g. CC000
     "badges",                # list of badge dicts (badge, activityBadges, viewerBadges) or None
     "member_count",

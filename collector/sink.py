@@ -1,7 +1,9 @@
 """The PostgreSQL sink: one batch of records (collector/records.py) stored in ONE
 transaction. Chat lines go through COPY into a temporary staging table and then one
 ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING``; blinds mark stored lines;
-events and dead letters land in their tables. Storing the same batch twice is harmless."""
+events and dead letters land in their tables; a mission's stored lines take the latest
+status its copies and progress events say (``_settle_missions``). Storing the same batch
+twice is harmless."""
 from __future__ import annotations
 
 import io
@@ -58,6 +60,7 @@ class StoreReport:
     events: int = 0
     dead_letters: int = 0
     seconds: float = 0.0
+    mission_lines_updated: int = 0  # stored mission lines whose status moved forward
 
 
 def to_json(value) -> str | None:
@@ -163,6 +166,40 @@ def _apply_blinds(cur, blinds: list[dict]) -> int:
     return cur.rowcount
 
 
+MISSION_EVENT = "DONATION_MISSION_IN_PROGRESS"
+
+
+def _mission_ids(chats: list[dict], events: list[dict]) -> list[str]:
+    ids = {c["mission_id"] for c in chats if c.get("mission_id")}
+    ids |= {e["body"]["missionDonationId"] for e in events
+            if e.get("event_type") == MISSION_EVENT and isinstance(e.get("body"), dict)
+            and isinstance(e["body"].get("missionDonationId"), str)}
+    return sorted(ids)
+
+
+def _settle_missions(cur, mission_ids: list[str], staged: bool) -> int:
+    """Give every stored line of these missions the latest status known for the mission:
+    the highest ``mission_status_rank`` (migration 010; ties: the greater name) among its
+    stored lines, this batch's copies (the staging table, whose conflicting copies
+    ON CONFLICT drops) and its progress events. Status only moves forward, whatever order
+    copies and events arrive in; storing the same frames again changes nothing."""
+    staging = sql.SQL("UNION ALL SELECT mission_id, donation_status FROM {} WHERE mission_id = ANY(%(ids)s)"
+                      ).format(sql.Identifier(STAGING)) if staged else sql.SQL("")
+    cur.execute(sql.SQL("""
+        WITH seen AS (
+            SELECT mission_id, donation_status AS status FROM stream_chat WHERE mission_id = ANY(%(ids)s)
+            {staging}
+            UNION ALL SELECT body ->> 'missionDonationId', body ->> 'status' FROM events
+             WHERE event_type = %(event)s AND body ->> 'missionDonationId' = ANY(%(ids)s)),
+        best AS (
+            SELECT DISTINCT ON (mission_id) mission_id, status FROM seen WHERE status IS NOT NULL
+            ORDER BY mission_id, mission_status_rank(status) DESC, status DESC)
+        UPDATE stream_chat c SET donation_status = best.status FROM best
+         WHERE c.mission_id = best.mission_id AND c.donation_status IS DISTINCT FROM best.status""").format(
+        staging=staging), {"ids": mission_ids, "event": MISSION_EVENT})
+    return cur.rowcount
+
+
 def _store_events(cur, events: list[dict], fks: dict[str, int]) -> int:
     rows = [(fks.get(e.get("channel_id")), e.get("chat_channel_id"), e.get("cmd"),
              e.get("event_type"), e.get("event_time"),
@@ -225,7 +262,7 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
 
     chats = without_opted_out(conn, chats) if chats else chats
     channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
-    inserted = blinded = n_events = n_letters = 0
+    inserted = blinded = n_events = n_letters = settled = 0
     try:
         with conn, conn.cursor() as cur:
             fks = _channel_ids(conn, channel_ids) if channel_ids else {}
@@ -237,13 +274,17 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
                 n_events = _store_events(cur, events, fks)
             if letters:
                 n_letters = _store_dead_letters(cur, letters)
+            missions = _mission_ids(chats, events)
+            if missions:
+                settled = _settle_missions(cur, missions, staged=bool(chats))
     except Exception:
         _channel_cache.pop(conn.dsn, None)  # ids inserted in the failed transaction are gone
         raise
     _channel_cache.setdefault(conn.dsn, {}).update(fks)
     report = StoreReport(inserted, len(chats) - inserted, blinded, n_events, n_letters,
-                         round(time.monotonic() - t0, 3))
-    log.log(log_level, "stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters in %.3fs",
+                         round(time.monotonic() - t0, 3), settled)
+    log.log(log_level, "stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters,"
+             " %d mission line statuses moved on in %.3fs",
              report.chat_inserted, report.chat_duplicates, report.blinds, len(blinds),
-             report.events, report.dead_letters, report.seconds)
+             report.events, report.dead_letters, report.mission_lines_updated, report.seconds)
     return report

@@ -76,3 +76,49 @@ def test_hand_written_cases():
     emoji = _records("emoji_chat")[0]
     assert emoji["message"] == "{:d_47:}{:d_47:} 미쳤다 {:pubg_chicken:}"
     assert json.loads(emoji["raw"]["extras"])["emojis"]["d_47"].endswith("d_47.gif")
+
+
+def _chats(name: str) -> list[dict]:
+    return [r for r in _records(name) if r["kind"] == "chat"]
+
+
+def test_mission_copies_share_a_key_and_carry_their_status():
+    """The PENDING line and its later REJECTED copy are one row (the sink updates its
+    status); the progress event names the same mission."""
+    (pending,), (rejected,) = _chats("mission_pending_live"), _chats("mission_rejected_recent")
+    assert pending["dedupe_key"] == rejected["dedupe_key"]
+    assert (pending["donation_status"], rejected["donation_status"]) == ("PENDING", "REJECTED")
+    assert pending["mission_id"] == rejected["mission_id"] == "2Mq8VdQkz7rT4bLx9PnW1cYhJ0aEf"
+    (event,) = _records("mission_event_completed")
+    assert event["event_type"] == "DONATION_MISSION_IN_PROGRESS"
+    assert event["body"]["missionDonationId"] == pending["mission_id"] and event["body"]["status"] == "COMPLETED"
+
+
+def test_two_participations_in_one_millisecond_are_two_rows():
+    a, b = _chats("mission_participations_same_ms")
+    assert a["chat_time"] == b["chat_time"] and a["user_id"] == b["user_id"] == "anonymous"
+    assert a["dedupe_key"] != b["dedupe_key"]
+    assert a["mission_id"] == b["mission_id"] == "2Mq8VdQkz7rT4bLx9PnW1cYhJ0aEf"  # the mission joined
+    assert {a["donation_type"], a["donation_status"]} == {"MISSION_PARTICIPATION", "APPROVED"}
+
+
+def test_a_party_donation_shown_in_two_chats_is_one_row_of_the_receiving_channel():
+    (here,), (there,) = _chats("party_donation_live"), _chats("party_donation_other_chat")
+    assert here["chat_channel_id"] != there["chat_channel_id"]
+    assert here["dedupe_key"] == there["dedupe_key"]
+    assert here["channel_id"] == there["channel_id"] == "17f0cfcba4ff608de5eabb5110d134d0"
+    (info,) = _records("party_donation_info")  # the party total is an event, never a line
+    assert info["kind"] == "event" and info["body"]["totalDonationAmount"] == 152000
+
+
+@pytest.mark.parametrize("extras, quantity", [
+    ({"giftType": "SUBSCRIPTION_GIFT", "quantity": 3, "partialRefundedQuantity": 0}, 3),
+    ({"giftType": "SUBSCRIPTION_GIFT", "quantity": 5, "partialRefundedQuantity": 2}, 3),
+    ({"giftType": "SUBSCRIPTION_GIFT", "quantity": "x"}, None),
+    ({"giftType": "SUBSCRIPTION_GIFT_RECEIVER", "quantity": 3}, None),  # a receiver's line counts itself
+])
+def test_gift_quantity(extras, quantity):
+    (sender,) = _chats("subscription_gift_sender")
+    assert sender["gift_quantity"] == 3 and sender["gift_id"] == "46gXAa6MzXQiZhNvqsPHcdHRpzmuo"
+    item = dict(sender["raw"], extras=json.dumps({"giftId": "g1", **extras}))
+    assert parse_frame({"cmd": 93102, "bdy": [item]})[0]["gift_quantity"] == quantity

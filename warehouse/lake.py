@@ -12,7 +12,9 @@ elsewhere)::
         subscription_month, subscription_tier, os_type, user_role, pay_amount, pay_type,
         donation_type, donation_id, is_anonymous, gift_receiver_id, gift_receiver_nickname,
         gift_tier, color_code, badges (JSON text), member_count, blind_type, blinded_at,
-        raw (JSON text), dedupe_key. Timestamps are timestamp[us, tz=UTC]. The `day`
+        raw (JSON text), dedupe_key, mission_id, donation_status, gift_id, gift_quantity
+        (absent from partitions written before migration 010: read as null).
+        Timestamps are timestamp[us, tz=UTC]. The `day`
         column is NOT stored in the file: hive partitioning supplies it from the folder.
     <root>/events/day=YYYY-MM-DD/part-0.parquet
         The events table (93006 events, notices) by the local day of

@@ -82,6 +82,10 @@ CHAT_SCHEMA = pa.schema([
     ("blinded_at", UTC_US),
     ("raw", pa.string()),             # JSON text
     ("dedupe_key", pa.string()),
+    ("mission_id", pa.string()),      # migration 010 (README, "How donations are counted")
+    ("donation_status", pa.string()),
+    ("gift_id", pa.string()),
+    ("gift_quantity", pa.int32()),
 ])
 TIMESTAMP_COLUMNS = frozenset(f.name for f in CHAT_SCHEMA if f.type == UTC_US) | {"updated_at"}
 
@@ -93,7 +97,8 @@ _CHAT_COLUMNS = (
     " c.subscription_month, c.subscription_tier, c.os_type, c.user_role, c.pay_amount,"
     " c.pay_type, c.donation_type, c.donation_id, c.is_anonymous, c.gift_receiver_id,"
     " c.gift_receiver_nickname, c.gift_tier, c.color_code, c.badges::text, c.member_count,"
-    " c.blind_type, (c.blinded_at AT TIME ZONE 'UTC') AS blinded_at, c.raw::text, c.dedupe_key"
+    " c.blind_type, (c.blinded_at AT TIME ZONE 'UTC') AS blinded_at, c.raw::text, c.dedupe_key,"
+    " c.mission_id, c.donation_status, c.gift_id, c.gift_quantity"
     " FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk"
 )
 _NOT_OPTED_OUT = " AND NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = c.user_id)"
