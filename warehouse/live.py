@@ -14,7 +14,6 @@ their rows are one snapshot. See docs/LIVE_DATA.md.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import pyarrow as pa
 
 from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
 from core import db, settings
+from core.redact import redact
 from warehouse import extract, health, sync
 from warehouse.lake import STATE_PATH, Lake
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
@@ -155,17 +155,10 @@ def off_info() -> dict:
     return {"enabled": False, "days": [], "rows": 0, "read_at": None, "error": None}
 
 
-# (pattern, replacement): a URL's user:password@ and a DSN's password=…
-_SECRETS = ((re.compile(r"(://[^:/@\s]*:)[^@\s]*@"), r"\1***@"),
-            (re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I), r"\1***"))
-
-
 def describe_error(exc: BaseException) -> str:
-    """One line saying what failed, with passwords (URL userinfo, password=) masked."""
+    """One line saying what failed, secrets masked (core.redact: URL passwords, password=...)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    text = f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
+    text = redact(f"{type(exc).__name__}: {lines[0] if lines else 'no message'}")
     return "PostgreSQL not readable (" + text + "); showing the lake's data only"
 
 
