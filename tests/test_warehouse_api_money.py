@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+import pyarrow as pa
 import pytest
 
 import warehouse
+from tests.lakefixture_money import WANT, A, B, build_money_lake
 from tests.lakefixture_rich import epoch_us, trunc, user_rows
+from warehouse.tables import CHAT_SCHEMA
 
 pytestmark = pytest.mark.unit
 RANGES = [(None, None), (date(2026, 9, 1), None), (date(2026, 8, 28), date(2026, 9, 5))]
@@ -121,3 +124,50 @@ def test_money_filters_and_errors(lake):
         warehouse.donations(wh, every="year")
     with pytest.raises(ValueError, match="minutes"):
         warehouse.donations_over_broadcast(wh, minutes=0)
+
+
+@pytest.fixture(scope="module")
+def money_lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("money") / "lake"
+    build_money_lake(str(root))
+    return warehouse.open(str(root))
+
+
+def test_missions_count_once_settled_and_party_lines_count_once(money_lake):
+    """Settled missions (APPROVED, COMPLETED) and their participations count; PENDING,
+    unknown, REJECTED and EXPIRED ones do not, in totals, rankings and the distribution."""
+    got = warehouse.donations(money_lake, every="day")
+    assert {c: (n, a) for c, _, n, a, _ in got.iter_rows()} == WANT["donations"]
+    ranking = warehouse.donation_ranking(money_lake, [A])
+    assert ranking["amount"].sum() == WANT["donations"][A][1]
+    assert "u2" not in set(ranking["user_id"]) and "u4" not in set(ranking["user_id"])  # pending, rejected
+    assert ranking.filter(ranking["donor"] == "익명")["amount"].to_list() == [7000]  # two participations
+    dist = warehouse.donation_distribution(money_lake)
+    assert dist["donations"].sum() == sum(n for n, _ in WANT["donations"].values())
+    assert warehouse.donations_over_broadcast(money_lake, [A])["amount"].sum() == WANT["donations"][A][1]
+
+
+def test_pending_missions_are_listed_apart(money_lake):
+    got = warehouse.pending_missions(money_lake)
+    assert got.columns == ["channel_id", "mission_id", "chat_time", "donor", "amount", "status", "mission"]
+    assert [(c, m, a, s) for c, m, _, _, a, s, _ in got.iter_rows()] == WANT["pending"]
+    assert got["mission"].to_list()[1] == "춤 춰주세요"
+
+
+def test_gifted_subscriptions_count_the_quantity_once(money_lake):
+    got = warehouse.gifted_subscriptions(money_lake)
+    assert got.columns == ["channel_id", "gifts", "subscriptions"]
+    assert {c: (g, s) for c, g, s in got.iter_rows()} == WANT["gifts"]
+
+
+def test_a_lake_written_before_migration_010_still_answers(tmp_path):
+    """Partitions without the money columns: mission lines have no known status, so they
+    do not count; plain and party lines do; no mission is listed as pending."""
+    old = pa.schema([f for f in CHAT_SCHEMA if f.name not in ("mission_id", "donation_status", "gift_id",
+                                                               "gift_quantity")])
+    build_money_lake(str(tmp_path / "lake"), schema=old)
+    wh = warehouse.open(str(tmp_path / "lake"))
+    got = warehouse.donations(wh, every="day")
+    assert {c: (n, a) for c, _, n, a, _ in got.iter_rows()} == {A: (2, 3000), B: (1, 500)}
+    assert warehouse.pending_missions(wh).is_empty()
+    assert {c: g for c, g, _ in warehouse.gifted_subscriptions(wh).iter_rows()} == {A: 5, B: 1}

@@ -43,6 +43,8 @@ from warehouse.queries_money import (
     donation_ranking,
     donations,
     donations_over_broadcast,
+    gifted_subscriptions,
+    pending_missions,
 )
 from warehouse.queries_search import (
     keyword_search,
@@ -62,6 +64,7 @@ __all__ = [
     "subscriber_change", "subscriber_tenure", "top_chatters", "top_share",
     # money
     "donation_distribution", "donation_ranking", "donations", "donations_over_broadcast",
+    "gifted_subscriptions", "pending_missions",
     # users and words
     "keyword_search", "keyword_trend", "name_history", "user_channels", "user_profile",
     # broadcast timelines
