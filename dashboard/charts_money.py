@@ -59,6 +59,17 @@ def overall(totals: pl.DataFrame) -> dict:
             "anonymous_share": anon / n if n else None}
 
 
+def pending_shown(pending: pl.DataFrame, names: dict[str, str], tz: str) -> pl.DataFrame:
+    """warehouse.pending_missions() rows for the table: channel names added, the mission's
+    time in `tz`; donor and mission text stay as typed (the table draws text as text)."""
+    return with_names(local_time(pending, "chat_time", tz), names)
+
+
+def pending_total(pending: pl.DataFrame) -> dict:
+    """How many missions wait and how much money they hold (not in any total yet)."""
+    return {"missions": pending.height, "amount": int(pending["amount"].sum()) if pending.height else 0}
+
+
 def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str = "Asia/Seoul",
                   yaxis: str = "금액 (치즈)", every: str = "day", lang: str = DEFAULT_LANG) -> alt.Chart:
     """Donated amount per bucket, one bar series per channel side by side (warehouse.donations())."""

@@ -1,6 +1,8 @@
 """후원 (Donations): the totals, then one tab each for the amount over time, the donor
-ranking, how big donations are, and when in a broadcast they come; only the open tab is
-drawn and queried (widgets.sections)."""
+ranking, how big donations are, when in a broadcast they come, and the missions still
+pending with the gifted subscriptions; only the open tab is drawn and queried
+(widgets.sections). Totals count a mission only once settled (README, "How donations are
+counted"); pending missions are shown apart."""
 import streamlit as st
 
 from dashboard import charts_money, data, summaries
@@ -30,6 +32,7 @@ left.metric(t("don_count"), f"{overall['donations']:,}")
 mid.metric(t("don_amount"), f"{overall['amount']:,}")
 right.metric(t("don_anon_share"), f"{overall['anonymous_share']:.1%}")
 
+st.caption(t("don_counting_rule"))
 st.subheader(t("don_totals"))
 named = charts_money.with_names(totals, f.names)
 widgets.table(named, widgets.stem("donation_totals", f), key="don_totals",
@@ -89,6 +92,29 @@ def in_broadcast() -> None:
                   column_config=summaries.headers(named.columns, t))
 
 
+def missions_and_gifts() -> None:
+    pending = data.query(f, "pending_missions")
+    waiting = charts_money.pending_total(pending)
+    gifts = data.query(f, "gifted_subscriptions")
+    left, mid, right = st.columns(3)
+    left.metric(t("don_pending_count"), f"{waiting['missions']:,}")
+    mid.metric(t("don_pending_amount"), f"{waiting['amount']:,}")
+    right.metric(t("don_gifted_subs"), f"{int(gifts['subscriptions'].sum()) if gifts.height else 0:,}")
+    st.subheader(t("don_pending"))
+    st.caption(t("don_pending_help"))
+    if pending.is_empty():
+        st.info(t("don_pending_none"))
+    else:
+        shown = charts_money.pending_shown(pending, f.names, f.tz)
+        widgets.table(shown, widgets.stem("pending_missions", f), key="don_pending",
+                      column_config=summaries.headers(shown.columns, t))
+    st.subheader(t("don_gifts"))
+    named = charts_money.with_names(gifts, f.names)
+    widgets.table(named, widgets.stem("gifted_subscriptions", f), key="don_gifts",
+                  column_config=summaries.headers(named.columns, t))
+
+
 widgets.sections("don_section", {
     "time": (t("don_over_time"), over_time), "ranking": (t("don_ranking"), ranking),
-    "sizes": (t("don_distribution"), sizes), "broadcast": (t("don_broadcast"), in_broadcast)})
+    "sizes": (t("don_distribution"), sizes), "broadcast": (t("don_broadcast"), in_broadcast),
+    "missions": (t("don_missions"), missions_and_gifts)})

@@ -26,4 +26,22 @@ LABELS = {
     "don_broadcast_title": ("방송 시작 후 구간별 후원 금액", "Amount per slot from the broadcast's start"),
     "don_minutes_axis": ("방송 시작 후 (분)", "Minutes from start"),
     "don_unknown_start": ("시작 시각 미상", "start unknown"),
+    "don_counting_rule": (
+        "미션 후원은 승인·완료된 뒤에만 집계합니다 (대기·거절·만료 제외). 파티 후원은 받은 채널에 한 번만, "
+        "파티 전체 합계는 더하지 않습니다.",
+        "Mission donations count only once approved or completed (never pending, rejected or expired). "
+        "A party donation counts once, for the channel that received it; the party's total is never added."),
+    "don_missions": ("미션·구독권 선물", "Missions and gifts"),
+    "don_pending": ("대기 중인 미션 후원", "Pending missions"),
+    "don_pending_help": ("스트리머가 아직 승인하지 않은 미션입니다. 승인되기 전에는 어떤 합계에도 들어가지 않습니다.",
+                         "Missions the streamer has not approved yet. They are in no total until approved."),
+    "don_pending_none": ("대기 중인 미션이 없습니다.", "No missions are pending."),
+    "don_pending_count": ("대기 중인 미션", "Pending missions"),
+    "don_pending_amount": ("대기 금액 (치즈)", "Pending amount (cheese)"),
+    "don_gifted_subs": ("선물된 구독권", "Gifted subscriptions"),
+    "don_gifts": ("구독권 선물 (채널별)", "Gifted subscriptions per channel"),
+    "col_a_mission_id": ("미션 ID", "Mission id"),
+    "col_a_mission": ("미션 내용", "Mission"),
+    "col_a_gifts": ("선물 횟수", "Gifts"),
+    "col_a_subscriptions": ("구독권 수", "Subscriptions"),
 }
