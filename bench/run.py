@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench import dashboard_bench, datagen, query_bench, sync_bench  # noqa: E402
+from bench import dashboard_bench, datagen, parse_bench, query_bench, sync_bench  # noqa: E402
 
 log = logging.getLogger("bench")
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
@@ -80,6 +80,7 @@ def print_report(res: dict) -> None:
     for name, r in q["speedup"].items():
         print(f"   {name:<30}{_ms(r['lake_p50_ms']):>10}{_ms(r['pg_p50_ms']):>10}{r['speedup']:>9.1f}x  {r['result']}")
     dashboard_bench.print_report(res["dashboard"], res["lake_rows"])
+    parse_bench.print_report(res["parse"])
     print(f"\n   total {res['seconds']}s; JSON: {res['json']}")
 
 
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-peer", action="store_true", help="skip the DuckDB postgres-scanner peer")
     ap.add_argument("--no-dashboard", action="store_true", help="skip the dashboard pages in Chromium")
     ap.add_argument("--dashboard-reps", type=int, default=3, help="warm visits per dashboard page (default 3)")
+    ap.add_argument("--no-parse", action="store_true", help="skip `collector parse` on clean vs cut-off input")
     ap.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     res: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                  "load_before": [round(x, 2) for x in os.getloadavg()], "args": vars(a) | {"json": str(a.json)}}
+    res["parse"] = {"skipped": "--no-parse"} if a.no_parse else parse_bench.run()
     srv, res["data"] = datagen.build(a.rows, a.base_rows)
     work = Path(tempfile.mkdtemp(prefix="chzzk-bench-"))
     try:
