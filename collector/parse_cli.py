@@ -81,7 +81,7 @@ def iter_batches(lines: Iterable[bytes]) -> Iterator[list[dict]]:
     line is read (a pretty-printed document's records come with its closing line). Each
     line is decoded once, and once more as part of its document: linear in the input."""
     held: list[bytes] = []  # the lines of an open pretty-printed document
-    size = 0
+    closer, size = b"", 0
     for line in lines:
         batch: list[dict] = []
         if held:
@@ -93,23 +93,23 @@ def iter_batches(lines: Iterable[bytes]) -> Iterator[list[dict]]:
                                           "the lines after it are read one by one")]
                     held = []
                 continue
-            if line.strip() == _CLOSERS[held[0][:1]]:
+            if line.strip() == closer:
                 held.append(line)
                 yield _document(held)
                 held = []
                 continue
             batch.append(_cut_off(held, f"is cut off: a line at column 0 comes before its closing "
-                                        f"'{_CLOSERS[held[0][:1]].decode()}'"))
+                                        f"'{closer.decode()}'"))
             held = []
         stripped = line.strip()
         if stripped in _CLOSERS and line[:1] == stripped:
-            held, size = [line], len(line)
+            held, closer, size = [line], _CLOSERS[stripped], len(line)
         elif stripped:
             batch.extend(records_for_line(stripped))
         if batch:
             yield batch
     if held:
-        yield [_cut_off(held, f"ends before its closing '{_CLOSERS[held[0][:1]].decode()}'")]
+        yield [_cut_off(held, f"ends before its closing '{closer.decode()}'")]
 
 
 def _document(lines: list[bytes]) -> list[dict]:
@@ -121,9 +121,10 @@ def _document(lines: list[bytes]) -> list[dict]:
 
 
 def _cut_off(lines: list[bytes], why: str) -> dict:
-    return dead_letter(f"the pretty-printed JSON document of {len(lines)} line{'s' * (len(lines) != 1)} starting with "
-                       f"'{lines[0].strip().decode()}' {why}; write one frame per line, or the whole "
-                       "document indented between its opening and closing lines", b"".join(lines).rstrip(b"\r\n"))
+    lines_n = f"{len(lines)} line{'s' * (len(lines) != 1)}"
+    return dead_letter(f"the pretty-printed JSON document of {lines_n} starting with '{lines[0].strip().decode()}' "
+                       f"{why}; write one frame per line, or the whole document indented between its "
+                       "opening and closing lines", b"".join(lines).rstrip(b"\r\n"))
 
 
 def _open(path: str):
