@@ -712,17 +712,31 @@ def test_a_streamer_sees_no_lake_wide_count_of_todays_rows(pg, tmp_path, monkeyp
     data.clear_caches()
     _make(accounts.accounts_file(), ("mgr", "streamer", [own], False), ("boss", "admin", [], False))
 
-    def sidebar(name: str) -> list[str]:
+    def sidebar(name: str, what: str = "caption") -> list[str]:
         at = AppTest.from_file(APP, default_timeout=30)
         at.query_params["live"] = "1"
         at = _login(at, name)
         _ok(at)
-        return [c.value for c in at.sidebar.caption]
+        return [c.value for c in getattr(at.sidebar, what)]
 
     boss = sidebar("boss")
     assert any("12행" in c for c in boss)  # the admin: every channel's rows read from PostgreSQL
     mgr = sidebar("mgr")
     assert not any(f"{n}행" in c for c in mgr for n in (12, 7))
     assert any(c.startswith(t("sidebar_live_days").split("{")[0]) for c in mgr)  # what was added, without counts
+
+    # more waiting days than LIVE_MAX_DAYS: the admin is told how many, a streamer why, without the count
+    _chat(pg, other_fk, 2, now - timedelta(days=3), datetime.now(UTC), "사흘")
+    monkeypatch.setenv("LIVE_MAX_DAYS", "1")
+    data.clear_caches()
+    assert any("2 day(s)" in x and "LIVE_MAX_DAYS=1" in x for x in sidebar("boss", "text"))
+    mgr = sidebar("mgr", "text")
+    assert t("sidebar_live_limit") in mgr and not any("day(s)" in x or "LIVE_MAX" in x for x in mgr)
+    # a damaged state.json is said as such, not as "PostgreSQL not readable (StateUnreadable: ...)"
+    (root / "_sync" / "state.json").write_text('{"timezone": ', encoding="utf-8")
+    data.clear_caches()
+    for name in ("boss", "mgr"):
+        shown = sidebar(name, "text")
+        assert t("sidebar_live_state") in shown and not any("PostgreSQL" in x for x in shown), shown
     login.reset_failures()
     data.clear_caches()

@@ -27,7 +27,7 @@ from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
 from core import db, settings
 from core.redact import redact
 from warehouse import extract, health, sync
-from warehouse.lake import STATE_PATH, Lake
+from warehouse.lake import STATE_PATH, Lake, StateUnreadable
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -137,22 +137,26 @@ def _with_day(data: pa.Table | Iterable[pa.RecordBatch], day: date, budget: int 
 
 
 def load(lake: Lake) -> tuple[Overlay | None, dict]:
-    """(overlay or None, live_info) — never raises: PostgreSQL out of reach gives None and
-    the reason, one line without credentials, in live_info["error"]."""
+    """(overlay or None, live_info) — never raises: an overlay that cannot be read gives None,
+    the reason (one line without credentials) in live_info["error"] and what kind of reason
+    in live_info["cause"]: "limit" (LIVE_MAX_DAYS/LIVE_MAX_ROWS: the text counts the lake's
+    waiting days), "state" (the lake's state.json is unreadable) or "postgres"."""
     read_at = datetime.now(UTC)
     try:
         overlay = read_overlay(lake)
     except Exception as exc:  # noqa: BLE001 - any failure leaves the lake alone answering
-        error = str(exc) if isinstance(exc, TooManyDays) else describe_error(exc)
+        cause, error = ("limit", str(exc)) if isinstance(exc, TooManyDays) else (
+            ("state", f"today's data not added: {exc}") if isinstance(exc, StateUnreadable) else
+            ("postgres", describe_error(exc)))
         log.warning("live overlay unavailable, answering from the lake alone: %s", error)
-        return None, {"enabled": True, "days": [], "rows": 0, "read_at": read_at, "error": error}
+        return None, {"enabled": True, "days": [], "rows": 0, "read_at": read_at, "error": error, "cause": cause}
     return overlay, {"enabled": True, "days": list(overlay.days), "rows": overlay.chat.num_rows,
-                     "read_at": overlay.read_at, "error": None}
+                     "read_at": overlay.read_at, "error": None, "cause": None}
 
 
 def off_info() -> dict:
     """live_info of a Warehouse opened without live."""
-    return {"enabled": False, "days": [], "rows": 0, "read_at": None, "error": None}
+    return {"enabled": False, "days": [], "rows": 0, "read_at": None, "error": None, "cause": None}
 
 
 def describe_error(exc: BaseException) -> str:

@@ -103,8 +103,8 @@ class Warehouse:
     days PostgreSQL touched since the last sync, taken whole from PostgreSQL as the next
     sync would write them, those days' partitions left out (warehouse/live.py,
     docs/LIVE_DATA.md) — and ``channels`` is PostgreSQL's. ``wh.live_info`` says what was
-    read: {"enabled", "days", "rows", "read_at", "error"}; PostgreSQL out of reach leaves
-    the lake alone answering, the reason in "error". The overlay is read at open, by
+    read: {"enabled", "days", "rows", "read_at", "error", "cause"}; PostgreSQL out of reach
+    leaves the lake alone answering, the reason in "error" (its kind in "cause", live.load). The overlay is read at open, by
     refresh(), and again after a sync changes the lake's state.
 
     A damaged file never fails a query: it is left out of the views, or a damaged side

@@ -177,13 +177,19 @@ def _types(picked: list[str]) -> tuple[str, ...] | None:
 
 def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None, account=None) -> bool:
     """Whether today's data is added; says in the sidebar what was added (or why not): the
-    rows read from PostgreSQL are every channel's, so a streamer is told the days only."""
+    rows read from PostgreSQL are every channel's, so a streamer is told the days only, and
+    not how many days the lake is behind when that is why nothing was added."""
     if not on:
         return False
     info = data.handle(root, tz, True, types).wh.live_info  # always set by a live Warehouse
     if info.get("error"):
         st.sidebar.caption(t("sidebar_live_error"))
-        st.sidebar.text(str(info["error"]))  # one line, no credentials (warehouse.live)
+        if info.get("cause") == "state":
+            st.sidebar.text(t("sidebar_live_state"))
+        elif info.get("cause") == "limit" and not accounts.sees_lake_wide(account):
+            st.sidebar.text(t("sidebar_live_limit"))
+        else:
+            st.sidebar.text(str(info["error"]))  # one line, no credentials (warehouse.live)
     elif info.get("enabled"):
         days = info.get("days")
         days = days if isinstance(days, int) else len(days or ())

@@ -38,6 +38,14 @@ LABELS = {
     "sidebar_live_days": ("오늘 데이터: {days}일치 추가 ({read_at} 기준)",
                           "Today's data: {days} day(s) added (read {read_at})"),
     "sidebar_live_error": ("오늘 데이터를 읽지 못했습니다:", "Today's data could not be read:"),
+    "sidebar_live_limit": ("동기화되지 않은 날이 한 번에 읽을 수 있는 것보다 많아 레이크 데이터만 보여 줍니다 "
+                           "(관리자가 python -m warehouse sync를 실행하면 해결됩니다).",
+                           "More days are waiting to be synced than today's data can read at once; showing "
+                           "the lake's data only (an administrator runs python -m warehouse sync)."),
+    "sidebar_live_state": ("레이크의 동기화 상태 파일(_sync/state.json)이 손상되어 오늘 데이터를 더할 수 없습니다. "
+                           "레이크 데이터만 보여 줍니다 (관리자가 백업에서 복원해야 합니다).",
+                           "The lake's sync state file (_sync/state.json) is damaged, so today's data cannot be "
+                           "added; showing the lake's data only (an administrator restores it from a backup)."),
     "sidebar_url_dropped": ("주소(URL)의 채널 중 볼 수 없는 채널 {n}개를 제외했습니다.",
                             "{n} channel(s) in the URL are not available to you and were dropped."),
     "sidebar_url_bad_dates": ("주소(URL)의 기간이 올바르지 않아 기본 기간을 보여 줍니다.",
