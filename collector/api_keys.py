@@ -37,17 +37,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import tempfile
 import threading
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import settings
+from core import files, settings
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 CHANNEL_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -173,18 +171,7 @@ def load(path: Path | None = None) -> dict[str, ApiKey]:
 def save(keys: dict[str, ApiKey], path: Path | None = None) -> None:
     """Write the keys atomically (mode 0600)."""
     path = path or keys_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".api_keys-", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(dump(keys))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.write_private(path, dump(keys))
 
 
 def legacy_keys(values: Sequence[str]) -> list[tuple[ApiKey, str]]:

@@ -26,15 +26,13 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import settings
+from core import files, settings
 
 ROLES = ("admin", "streamer", "analyst")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -204,15 +202,4 @@ def load(path: Path | None = None) -> dict[str, Account]:
 def save(accounts: dict[str, Account], path: Path | None = None) -> None:
     """Write the accounts atomically (mode 0600)."""
     path = path or accounts_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".accounts-", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(dump(accounts))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.write_private(path, dump(accounts))
