@@ -6,17 +6,15 @@ test run leaves git clean."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests import browser_checks as checks
 from tests.lakefixture import build_fixture_lake
+from tests.served_process import free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.e2e
 
@@ -30,32 +28,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PAGES = {path: name for name, path in checks.PATHS.items() if name not in ("keywords", "audit")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 40) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"streamlit did not answer on {url} within {timeout}s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """(base url, fixture facts) of a streamlit server over a fresh fixture lake."""
     lake = tmp_path_factory.mktemp("lake")
     facts = build_fixture_lake(lake)
-    port = _free_port()
+    port = free_port()
     own = tmp_path_factory.mktemp("dashboard")  # never the developer's accounts or audit log
     env = {**os.environ, "WAREHOUSE_DIR": str(lake), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
            "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"), "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl")}
@@ -67,14 +45,10 @@ def server(tmp_path_factory):
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc, timeout=40)
         yield url, facts
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=10)
         log.close()
 
 

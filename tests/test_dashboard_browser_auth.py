@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +24,8 @@ from dashboard import accounts, audit
 from tests import browser_checks as checks
 from tests.browser_checks import t
 from tests.lakefixture import build_fixture_lake
-from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, PAGES, SHOTS, _free_port, _wait_healthy
+from tests.served_process import free_port, stop, wait_healthy
+from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, PAGES, SHOTS
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ def server(tmp_path_factory):
         name, role, tuple(chans), False, accounts.hash_password(PASSWORD, n=2**12))
     accounts.save({"boss": make("boss", "admin"), "mgr": make("mgr", "streamer", [facts["channel_ids"][0]]),
                    "ana": make("ana", "analyst")}, acc)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WAREHOUSE_DIR": str(lake), "DASHBOARD_ACCOUNTS_FILE": str(acc),
            "DASHBOARD_AUDIT_FILE": str(audit_file), "DASHBOARD_ADDRESS": "127.0.0.1",
            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
@@ -52,14 +52,10 @@ def server(tmp_path_factory):
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc, timeout=40)
         yield url, facts, audit_file
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=10)
         log.close()
 
 

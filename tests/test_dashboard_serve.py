@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import http.client
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,15 +18,10 @@ import pytest
 
 from dashboard import accounts
 from dashboard.i18n import t
+from tests.served_process import free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(port: int) -> set[str]:
@@ -42,7 +36,7 @@ def _listening(port: int) -> set[str]:
 
 
 def _serve(tmp_path: Path, address_setting: str | None, logs: list[str] | None = None) -> set[str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WAREHOUSE_DIR": str(tmp_path / "lake"), "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
     env.pop("DASHBOARD_ADDRESS", None)
     if address_setting is not None:
@@ -61,11 +55,7 @@ def _serve(tmp_path: Path, address_setting: str | None, logs: list[str] | None =
                 time.sleep(0.3)
         raise AssertionError("dashboard serve did not answer within 60 s")
     finally:
-        proc.send_signal(signal.SIGTERM)  # streamlit runs in this process: it stops on SIGTERM
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)  # streamlit runs in this process: it stops on SIGTERM
         log.close()
         if logs is not None:
             logs.append((tmp_path / f"serve-{port}.log").read_text(errors="replace"))
@@ -90,7 +80,7 @@ def test_with_accounts_the_configured_address(tmp_path):
 
 def test_broken_accounts_file_stops_serve_with_what_to_fix(tmp_path):
     accounts.accounts_file().write_text('[[account]]\nname = "x"\nrole = "root"\n')
-    out = subprocess.run([sys.executable, "-m", "dashboard", "serve", "--port", str(_free_port())], cwd=REPO,
+    out = subprocess.run([sys.executable, "-m", "dashboard", "serve", "--port", str(free_port())], cwd=REPO,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "role 'root'" in out.stderr
 
@@ -103,7 +93,7 @@ def served(tmp_path_factory):
     only), shared by the HTTP checks below. Its DISPLAY_TZ is mistyped, so every page fails
     (what a visitor then sees is one of the checks)."""
     own = tmp_path_factory.mktemp("served")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WAREHOUSE_DIR": str(own / "lake"), "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
            "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"), "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"),
            "DISPLAY_TZ": "Mars/Olympus_Mons"}
@@ -114,17 +104,10 @@ def served(tmp_path_factory):
         proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port), "--no-warm-up"],
                                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while _get(port, "/_stcore/health", f"127.0.0.1:{port}")[0] != 200:
-            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.3)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log_path=log_path)
         yield port, log_path
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def _get(port: int, path: str, host: str) -> tuple[int, bytes]:
@@ -200,7 +183,7 @@ def hand_started(tmp_path_factory):
     """The port of `streamlit run dashboard/streamlit_app.py` as a user starts it by hand
     (the DESIGN's command), without accounts, over an empty lake."""
     own = tmp_path_factory.mktemp("hand")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WAREHOUSE_DIR": str(own / "lake"), "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"),
            "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl")}
     env.pop("DASHBOARD_ALLOWED_HOSTS", None)
@@ -211,10 +194,7 @@ def hand_started(tmp_path_factory):
                                  str(port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
                                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while _get(port, "/_stcore/health", f"127.0.0.1:{port}")[0] != 200:
-            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.3)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log_path=log_path)
         yield port
     finally:
         proc.kill()  # nothing of it to keep
