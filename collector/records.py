@@ -64,7 +64,8 @@ CHAT_FIELDS = (
     "gift_receiver_nickname",
     "gift_tier",
     "gift_id",               # giftId: the sender's line and each receiver's line share it
-    "gift_quantity",         # the sender's line: subscriptions given (quantity - partialRefundedQuantity)
+    "gift_quantity",         # subscriptions the gift gave (quantity - partialRefundedQuantity): on the
+                             # sender's line; the sink puts it on every line of the gift
     "color_code",            # nicknameColor.colorCode, e.g. CC000
     "badges",                # list of badge dicts (badge, activityBadges, viewerBadges) or None
     "member_count",

@@ -2,8 +2,8 @@
 transaction. Chat lines go through COPY into a temporary staging table and then one
 ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING``; blinds mark stored lines;
 events and dead letters land in their tables; a mission's stored lines take the latest
-status its copies and progress events say (``_settle_missions``). Storing the same batch
-twice is harmless."""
+status its copies and progress events say (``_settle_missions``), and a gift's lines its
+quantity (``_settle_gifts``). Storing the same batch twice is harmless."""
 from __future__ import annotations
 
 import io
@@ -19,6 +19,7 @@ from psycopg2 import sql
 
 from collector.items import clean_json, clean_text  # the parser's cleaning, one definition
 from collector.records import CHAT_FIELDS
+from core.scrub import Target, Watchlist, names_id, nicknames_near, scrub_json, scrub_row, scrub_value
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +31,148 @@ DEFAULT_BLIND_STATUS = "BLIND"
 
 # channel_id -> stream_channel.id, per database (dsn); filled only after a commit
 _channel_cache: dict[str, dict[str, int]] = {}
-# users on the opt-out list (warehouse forget-user), per database: (read at, ids)
+# users on the opt-out list (warehouse forget-user), per database: their ids, re-read every
+# OPT_OUT_TTL_SECONDS, and the nicknames this process has seen them under (never stored)
 OPT_OUT_TTL_SECONDS = 60.0
-_opt_out_cache: dict[str, tuple[float, frozenset[str]]] = {}
+_opt_out_cache: dict[str, _OptOut] = {}
+
+
+@dataclass
+class _OptOut:
+    read_at: float
+    watch: Watchlist
+
+    def learn(self, found: dict[str, set[str]]) -> bool:
+        """Add nicknames seen for listed ids; True when one was new."""
+        names = {u: set(n) for u, n in self.watch.nicknames.items()}
+        grew = False
+        for uid, new in found.items():
+            if uid in self.watch.ids and not new <= names.get(uid, set()):
+                names.setdefault(uid, set()).update(new)
+                grew = True
+        if grew:
+            self.watch = Watchlist(self.watch.ids, names)
+        return grew
+
+
+def _opt_out(conn) -> _OptOut:
+    """The opt-out list, read again when older than OPT_OUT_TTL_SECONDS. Read inside the
+    caller's open transaction if there is one (the ingest API commits channel rows with
+    the lines), else in a transaction of its own."""
+    cached = _opt_out_cache.get(conn.dsn)
+    if cached is None or time.monotonic() - cached.read_at > OPT_OUT_TTL_SECONDS:
+        query = "SELECT user_id FROM opt_out_user"
+        if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            with conn, conn.cursor() as cur:
+                cur.execute(query)
+                ids = frozenset(r[0] for r in cur.fetchall())
+        else:
+            with conn.cursor() as cur:
+                cur.execute(query)
+                ids = frozenset(r[0] for r in cur.fetchall())
+        known = cached.watch.nicknames if cached else {}
+        cached = _OptOut(time.monotonic(), Watchlist(ids, {u: set(n) for u, n in known.items()}))
+        _opt_out_cache[conn.dsn] = cached
+    return cached
 
 
 def without_opted_out(conn, chats: list[dict]) -> list[dict]:
-    """Chat records minus those of users on the opt-out list (re-read every minute)."""
-    cached = _opt_out_cache.get(conn.dsn)
-    if cached is None or time.monotonic() - cached[0] > OPT_OUT_TTL_SECONDS:
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT user_id FROM opt_out_user")
-            cached = (time.monotonic(), frozenset(r[0] for r in cur.fetchall()))
-        _opt_out_cache[conn.dsn] = cached
-    if not cached[1]:
+    """Chat records minus those of users on the opt-out list; the nicknames those lines
+    carry are remembered, so that other people's lines naming them are scrubbed."""
+    opt_out = _opt_out(conn)
+    if not opt_out.watch.ids:
         return chats
-    kept = [c for c in chats if c.get("user_id") not in cached[1]]
+    kept, seen = [], {}
+    for c in chats:
+        uid = c.get("user_id")
+        if uid in opt_out.watch.ids:
+            if isinstance(c.get("nickname"), str):
+                seen.setdefault(uid, set()).add(c["nickname"])
+        else:
+            kept.append(c)
+    opt_out.learn(seen)
     if len(kept) < len(chats):
         log.info("dropped %d chat line(s) of opted-out users", len(chats) - len(kept))
     return kept
+
+
+class _JsonText(str):
+    """A jsonb value already written as JSON text (to_json passes it through)."""
+
+
+def _chat_hay(rec: dict) -> tuple[str, str]:
+    raw = _JsonText(to_json(rec.get("raw")) or "")
+    return raw, "\x01".join([raw, *(v for k, v in rec.items() if k != "raw" and isinstance(v, str))])
+
+
+def _stored_body(e: dict):
+    return e.get("body") if e.get("body") is not None else e.get("raw")
+
+
+def _letter_hay(d: dict) -> str:
+    raw = d.get("raw")
+    return "\x01".join([raw if isinstance(raw, str) else to_json(raw) or "", str(d.get("error") or "")])
+
+
+def forget_opted_out(conn, chats: list[dict], events: list[dict], letters: list[dict]) -> tuple[list, list, list]:
+    """The records with every opted-out user taken out of them, by forget-user's rules
+    (core/scrub.py): an event whose body names one's id is dropped (forget-user deletes
+    those); in chat lines (every column and ``raw``, JSON inside strings included), other
+    events and dead letters, a value that is their id or nickname becomes null and a
+    mention becomes REDACTED. Only records whose text holds a listed id or a nickname seen
+    for one get the full scrub; nicknames found next to a listed id are learned first, so
+    the whole batch is checked for them. Chat records come back with ``raw`` as JSON text."""
+    opt_out = _opt_out(conn)
+    if not opt_out.watch.ids:
+        return chats, events, letters
+    chat_hays = [_chat_hay(c) for c in chats]
+    event_hays = [to_json(_stored_body(e)) or "" for e in events]
+    letter_hays = [_letter_hay(d) for d in letters]
+    hays = [h for _, h in chat_hays] + event_hays + letter_hays
+    named = [opt_out.watch.named_in(h) for h in hays]
+    seen: dict[str, set[str]] = {}
+    for rec, uids in zip(chats + events + letters, named, strict=True):
+        for uid in uids:
+            seen.setdefault(uid, set()).update(nicknames_near(rec, uid))
+    if opt_out.learn(seen):  # a name learned from one line: look for it in every line
+        named = [opt_out.watch.named_in(h) for h in hays]
+    watch = opt_out.watch
+    n_chats, n_events = len(chats), len(events)
+    out_chats = []
+    for rec, (raw, _), uids in zip(chats, chat_hays, named[:n_chats], strict=True):
+        if uids:
+            rec = _scrub_record(rec, [watch.target(u) for u in sorted(uids)], ("raw", "badges"))
+            raw = _JsonText(to_json(rec.get("raw")) or "")
+        out_chats.append({**rec, "raw": raw if rec.get("raw") is not None else None})
+    out_events, about = [], 0
+    for rec, hay, uids in zip(events, event_hays, named[n_chats:n_chats + n_events], strict=True):
+        if any(names_id(hay, u) for u in uids):
+            about += 1
+        else:
+            out_events.append(_scrub_record(rec, [watch.target(u) for u in sorted(uids)], ("body", "raw")))
+    out_letters = [_scrub_record(rec, [watch.target(u) for u in sorted(uids)], ("raw",))
+                   for rec, uids in zip(letters, named[n_chats + n_events:], strict=True)]
+    scrubbed = sum(1 for uids in named if uids)
+    if scrubbed:
+        log.info("took opted-out users out of %d record(s) naming them (%d event(s) about them dropped)",
+                 scrubbed, about)
+    return out_chats, out_events, out_letters
+
+
+def _scrub_record(rec: dict, targets: list[Target], json_fields: tuple[str, ...]) -> dict:
+    if not targets:
+        return rec
+    rec = dict(rec)
+    for target in targets:
+        for key in json_fields:
+            value = rec.get(key)
+            if isinstance(value, str):
+                rec[key] = scrub_value(value, target)
+            elif value is not None:
+                rec[key] = scrub_json(value, target)
+        texts = {k: v for k, v in rec.items() if k not in json_fields and k != "kind" and isinstance(v, str)}
+        rec.update(scrub_row(texts, target))
+    return rec
 
 
 @dataclass(frozen=True)
@@ -60,13 +184,13 @@ class StoreReport:
     events: int = 0
     dead_letters: int = 0
     seconds: float = 0.0
-    mission_lines_updated: int = 0  # stored mission lines whose status moved forward
+    money_lines_updated: int = 0  # stored mission/gift lines given a later status or the gift's quantity
 
 
 def to_json(value) -> str | None:
     """JSON text for a jsonb column (None stays NULL)."""
-    if value is None:
-        return None
+    if value is None or isinstance(value, _JsonText):
+        return value
     return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -167,14 +291,39 @@ def _apply_blinds(cur, blinds: list[dict]) -> int:
 
 
 MISSION_EVENT = "DONATION_MISSION_IN_PROGRESS"
+GIFT_EVENT = "SUBSCRIPTION_GIFT"  # the sender's side of a gift: its quantity
 
 
-def _mission_ids(chats: list[dict], events: list[dict]) -> list[str]:
-    ids = {c["mission_id"] for c in chats if c.get("mission_id")}
-    ids |= {e["body"]["missionDonationId"] for e in events
-            if e.get("event_type") == MISSION_EVENT and isinstance(e.get("body"), dict)
-            and isinstance(e["body"].get("missionDonationId"), str)}
+def _ids(chats: list[dict], column: str, events: list[dict], event_type: str, key: str) -> list[str]:
+    """The ids in `column` of these chat records and under `key` of these events' bodies."""
+    ids = {c[column] for c in chats if c.get(column)}
+    ids |= {e["body"][key] for e in events
+            if e.get("event_type") == event_type and isinstance(e.get("body"), dict)
+            and isinstance(e["body"].get(key), str)}
     return sorted(ids)
+
+
+def _settle_gifts(cur, gift_ids: list[str], staged: bool) -> int:
+    """Give every stored line of these gifts the gift's quantity (the same on each line of
+    a gift, so counting by gift counts it once): the largest known from its sender's line
+    (this batch's copies included) and its SUBSCRIPTION_GIFT events (quantity minus
+    partialRefundedQuantity). Order-independent and idempotent, as _settle_missions."""
+    staging = sql.SQL("UNION ALL SELECT gift_id, gift_quantity FROM {} WHERE gift_id = ANY(%(ids)s)"
+                      ).format(sql.Identifier(STAGING)) if staged else sql.SQL("")
+    cur.execute(sql.SQL("""
+        WITH seen AS (
+            SELECT gift_id, gift_quantity AS n FROM stream_chat WHERE gift_id = ANY(%(ids)s)
+            {staging}
+            UNION ALL SELECT body ->> 'giftId',
+                   greatest((body ->> 'quantity')::int - coalesce((body ->> 'partialRefundedQuantity')::int, 0), 0)
+              FROM events WHERE event_type = %(event)s AND body ->> 'giftId' = ANY(%(ids)s)
+               AND jsonb_typeof(body -> 'quantity') = 'number'
+               AND coalesce(jsonb_typeof(body -> 'partialRefundedQuantity'), 'number') = 'number'),
+        best AS (SELECT gift_id, max(n) AS n FROM seen GROUP BY gift_id HAVING max(n) IS NOT NULL)
+        UPDATE stream_chat c SET gift_quantity = best.n FROM best
+         WHERE c.gift_id = best.gift_id AND c.gift_quantity IS DISTINCT FROM best.n""").format(
+        staging=staging), {"ids": gift_ids, "event": GIFT_EVENT})
+    return cur.rowcount
 
 
 def _settle_missions(cur, mission_ids: list[str], staged: bool) -> int:
@@ -203,7 +352,7 @@ def _settle_missions(cur, mission_ids: list[str], staged: bool) -> int:
 def _store_events(cur, events: list[dict], fks: dict[str, int]) -> int:
     rows = [(fks.get(e.get("channel_id")), e.get("chat_channel_id"), e.get("cmd"),
              e.get("event_type"), e.get("event_time"),
-             to_json(e.get("body") if e.get("body") is not None else e.get("raw")),
+             to_json(_stored_body(e)),
              clean_text(str(e["dedupe_key"]))) for e in events]
     psycopg2.extras.execute_values(cur, """
         INSERT INTO events (channel_fk, chat_channel_id, cmd, event_type, event_time, body, dedupe_key)
@@ -261,6 +410,8 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
             letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
 
     chats = without_opted_out(conn, chats) if chats else chats
+    if chats or events or letters:
+        chats, events, letters = forget_opted_out(conn, chats, events, letters)
     channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
     inserted = blinded = n_events = n_letters = settled = 0
     try:
@@ -274,9 +425,12 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
                 n_events = _store_events(cur, events, fks)
             if letters:
                 n_letters = _store_dead_letters(cur, letters)
-            missions = _mission_ids(chats, events)
+            missions = _ids(chats, "mission_id", events, MISSION_EVENT, "missionDonationId")
             if missions:
                 settled = _settle_missions(cur, missions, staged=bool(chats))
+            gifts = _ids(chats, "gift_id", events, GIFT_EVENT, "giftId")
+            if gifts:
+                settled += _settle_gifts(cur, gifts, staged=bool(chats))
     except Exception:
         _channel_cache.pop(conn.dsn, None)  # ids inserted in the failed transaction are gone
         raise
@@ -284,7 +438,7 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
     report = StoreReport(inserted, len(chats) - inserted, blinded, n_events, n_letters,
                          round(time.monotonic() - t0, 3), settled)
     log.log(log_level, "stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters,"
-             " %d mission line statuses moved on in %.3fs",
+             " %d mission/gift lines updated in %.3fs",
              report.chat_inserted, report.chat_duplicates, report.blinds, len(blinds),
-             report.events, report.dead_letters, report.mission_lines_updated, report.seconds)
+             report.events, report.dead_letters, report.money_lines_updated, report.seconds)
     return report

@@ -33,7 +33,7 @@ DONATIONS = [
 ]
 # (channel, minute, gift_id, gift_quantity, receiver)
 GIFTS = [
-    (A, 10, "g1", 3, None), (A, 10, "g1", None, "r1"), (A, 10, "g1", None, "r2"),  # sender + 2 of 3
+    (A, 10, "g1", 3, None), (A, 10, "g1", 3, "r1"), (A, 10, "g1", 3, "r2"),  # sender + 2 of its 3
     (A, 11, "g2", None, "r3"), (A, 11, "g2", None, "r4"),                         # receivers only
     (B, 12, None, None, None),                                                     # an old line
 ]

@@ -162,8 +162,9 @@ def gifted_subscriptions(wh: Warehouse, channels: list[str] | None = None, start
                          end: date | None = None) -> pl.DataFrame:
     """Subscriptions given as gifts, per channel: [channel_id, gifts, subscriptions]. A gift
     is one giftId (a gift line without one is a gift of its own); it gave the quantity its
-    sender's line says (gift_quantity), or as many subscriptions as receiver lines were
-    seen when that is more (or the sender's line was not captured), and at least one.
+    sender's line or SUBSCRIPTION_GIFT event says (gift_quantity, which the collector puts
+    on every line of the gift), or as many subscriptions as receiver lines were seen when
+    that is more (or neither was captured), and at least one.
     Lines on days in [start, end] count; channels without gifts are absent.
 
     >>> gifted_subscriptions(wh, start=date(2026, 9, 1))

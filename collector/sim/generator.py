@@ -5,10 +5,18 @@ renames them for 15101 replays. Used by the simulator server and by ``backfill-s
 Message mix per item: ~99 % chat (type 1, incl. streamer and manager lines), ~0.5 %
 donations (10, 85 % anonymous), subscriptions (11), subscription gifts (12, one line per
 receiver sharing one msgTime) and system lines (30). ``msgTime`` rises by at least 1 ms per
-line, except that the receiver lines of one gift share theirs (they differ by receiver)."""
+line, except that the receiver lines of one gift share theirs (they differ by receiver).
+
+Among donations (drawn from a second seeded stream, so the other lines are as before):
+~8 % missions (donationType MISSION, a PENDING line with its 93006
+DONATION_MISSION_IN_PROGRESS events: some stay pending, some are REJECTED or EXPIRED, the
+rest APPROVED, joined by up to two MISSION_PARTICIPATION lines and then COMPLETED), ~4 %
+party donations (donationType PARTY with a PARTY_DONATION_INFO event holding the party's
+running total). Shapes: tests/data/frames/mission_*.json and party_*.json."""
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import random
 from collections import deque
@@ -38,6 +46,9 @@ CMD_BLIND = 94008
 # Per-line probabilities (cumulative thresholds are built below).
 P_DONATION, P_SUBSCRIPTION, P_GIFT, P_SYSTEM = 0.005, 0.0005, 0.0002, 0.0003
 P_STREAMER, P_MANAGER = 0.007, 0.005
+P_MISSION, P_PARTY = 0.08, 0.04  # shares of donations (the money stream's draws)
+MISSION_EVENT = "DONATION_MISSION_IN_PROGRESS"
+MISSION_TEXTS = ("노래 한 곡 불러주세요", "다음 판 1등 하기", "10분 동안 존댓말 쓰기", "애교 한 번만", "춤 춰주세요")
 P_BLIND, P_CBOT_LINE, P_CHAT_MODE = 1 / 500, 0.001, 1 / 3000
 _VISIBLE_TO_MANAGERS = ["STREAMING_CHANNEL_MANAGER", "STREAMING_CHAT_MANAGER", "STREAMER", "MANAGER"]
 
@@ -74,6 +85,9 @@ class ChatStream:
         self._recent_chat: deque[tuple[str, int]] = deque(maxlen=50)
         self._side: list[tuple[int, dict]] = []
         self._emoji_base = f"https://nng-phinf.pstatic.net/glive/subscription/emoji/{channel.channel_id}/1/"
+        # missions and parties draw from their own stream: the other lines stay as they were
+        self._money = random.Random(f"{seed}:{channel.channel_id}:{self.cid}:money")
+        self._party_total = self._money.randrange(50, 500) * 1000  # the other members' share
 
     # -- public -------------------------------------------------------------------------
     def next_items(self, now_ms: int, count: int, spread_ms: int = 0) -> list[dict]:
@@ -92,7 +106,7 @@ class ChatStream:
                 self._drift()
             r = rng.random()
             if r < P_DONATION:
-                out.append(self._donation(t))
+                out.extend(self._donations(t, count - len(out)))
             elif r < P_DONATION + P_SUBSCRIPTION:
                 out.append(self._subscription(t))
             elif r < P_DONATION + P_SUBSCRIPTION + P_GIFT:
@@ -101,7 +115,7 @@ class ChatStream:
                 out.append(self._restrict(t))
             else:
                 out.append(self._chat(t))
-            self.last_ms = t
+            self.last_ms = max(t, out[-1]["msgTime"])  # a mission's participations come later
             self._maybe_side(t)
         return out
 
@@ -170,6 +184,73 @@ class ChatStream:
         ex["continuousDonationDays"] = rng.choice((0, 0, 0, 1, 2, 4))
         ex["chatType"] = "STREAMING"
         return self._item(t, uid, profile, text, 10, dumps(ex), delay=rng.randint(3, 40))
+
+    def _donations(self, t: int, room: int) -> list[dict]:
+        """A donation line; some become a mission (with its events and participations, at
+        most ``room`` lines) or a party donation."""
+        item = self._donation(t)
+        r = self._money.random()
+        if r < P_MISSION:
+            return self._mission(item, room)
+        if r < P_MISSION + P_PARTY:
+            return [self._party(item)]
+        return [item]
+
+    def _mission(self, item: dict, room: int) -> list[dict]:
+        """``item`` as a mission's PENDING line, then its life: events, participations."""
+        rng, t = self._money, item["msgTime"]
+        ex = json.loads(item["extras"])
+        mission_id = token(rng, 29, C_ALNUM)
+        text = rng.choice(MISSION_TEXTS)
+        ex.update(donationType="MISSION", durationTime=rng.choice((180, 300, 600)), missionDonationId=mission_id,
+                  missionDonationType="ALONE", missionCreatedTime=kst_wall(t), missionStartTime=None,
+                  missionEndTime=None, missionText=text, totalPayAmount=ex["payAmount"], participationCount=0,
+                  status="PENDING", success=False)
+        lines = [dict(item, msg=text, extras=dumps(ex))]
+        event = {k: ex.get(k) for k in ("missionDonationId", "missionDonationType", "missionText", "payAmount",
+                                         "totalPayAmount", "participationCount", "durationTime",
+                                         "missionCreatedTime", "isAnonymous", "nickname")}
+        event.update(userIdHash=None if item["uid"] == "anonymous" else item["uid"], type=MISSION_EVENT)
+        self._side.append((CMD_EVENT, dict(event, status="PENDING", success=False)))
+        r = rng.random()
+        if r < 0.3:
+            return lines  # the streamer has not answered yet
+        if r < 0.5:
+            self._side.append((CMD_EVENT, dict(event, status="REJECTED" if r < 0.4 else "EXPIRED", success=False)))
+            return lines
+        self._side.append((CMD_EVENT, dict(event, status="APPROVED", missionStartTime=kst_wall(t), success=False)))
+        total, joined = ex["payAmount"], 0
+        for k in range(min(rng.choice((0, 1, 2)), room - 1)):
+            amount = rng.choice(C.PAY_AMOUNTS)
+            total, joined = total + amount, joined + 1
+            anonymous = rng.random() < 0.7
+            user = None if anonymous else self._viewer()
+            part = {"emojis": {}, "streamingChannelId": self.channel.channel_id,
+                    "donationId": token(rng, 29, C_ALNUM), "donationType": "MISSION_PARTICIPATION",
+                    "weeklyRankList": [], "isAnonymous": anonymous, "payType": "CURRENCY", "payAmount": amount,
+                    "missionDonationId": token(rng, 29, C_ALNUM), "relatedMissionDonationId": mission_id,
+                    "missionDonationType": "PARTICIPATION", "missionText": text, "totalPayAmount": total,
+                    "participationCount": joined, "status": "APPROVED", "success": False,
+                    "osType": user.os_type if user else "PC", "continuousDonationDays": 0, "chatType": "STREAMING"}
+            if user:
+                part["nickname"] = user.nickname
+            lines.append(self._item(t + 1 + k, user.user_id if user else "anonymous", user.profile if user else None,
+                                    "", 10, dumps(part), delay=5))
+        self._side.append((CMD_EVENT, dict(event, status="COMPLETED", success=rng.random() < 0.7,
+                                           totalPayAmount=total, participationCount=joined)))
+        return lines
+
+    def _party(self, item: dict) -> dict:
+        """``item`` as a party donation, and the party's running total (an event)."""
+        ex = json.loads(item["extras"])
+        ex.update(donationType="PARTY", partyDonationId=f"party-{self.channel.channel_id[:8]}",
+                  partyName=f"{self.channel.channel_name} 파티", partyNo=int(self.channel.channel_id[:6], 16) % 10000)
+        self._party_total += ex["payAmount"]
+        self._side.append((CMD_EVENT, {
+            "hostChannelVerifiedMark": False, "hostChannelNickname": self.channel.channel_name, "memberCount": 3,
+            "partyName": ex["partyName"], "profileImageUrlList": [], "totalDonationAmount": self._party_total,
+            "status": "OPEN", "type": "PARTY_DONATION_INFO"}))
+        return dict(item, extras=dumps(ex))
 
     def _subscription(self, t: int) -> dict:
         subs = [u for u in self.channel.viewers[:400] if u.sub_tier] or [self.channel.viewers[0]]
