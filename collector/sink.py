@@ -19,7 +19,6 @@ from psycopg2 import sql
 
 from collector.items import clean_json, clean_text  # the parser's cleaning, one definition
 from collector.records import CHAT_FIELDS
-from core.scrub import Target, Watchlist, names_id, nicknames_near, scrub_json, scrub_row, scrub_value
 
 log = logging.getLogger(__name__)
 
@@ -31,148 +30,25 @@ DEFAULT_BLIND_STATUS = "BLIND"
 
 # channel_id -> stream_channel.id, per database (dsn); filled only after a commit
 _channel_cache: dict[str, dict[str, int]] = {}
-# users on the opt-out list (warehouse forget-user), per database: their ids, re-read every
-# OPT_OUT_TTL_SECONDS, and the nicknames this process has seen them under (never stored)
+# users on the opt-out list (warehouse forget-user), per database: (read at, ids)
 OPT_OUT_TTL_SECONDS = 60.0
-_opt_out_cache: dict[str, _OptOut] = {}
-
-
-@dataclass
-class _OptOut:
-    read_at: float
-    watch: Watchlist
-
-    def learn(self, found: dict[str, set[str]]) -> bool:
-        """Add nicknames seen for listed ids; True when one was new."""
-        names = {u: set(n) for u, n in self.watch.nicknames.items()}
-        grew = False
-        for uid, new in found.items():
-            if uid in self.watch.ids and not new <= names.get(uid, set()):
-                names.setdefault(uid, set()).update(new)
-                grew = True
-        if grew:
-            self.watch = Watchlist(self.watch.ids, names)
-        return grew
-
-
-def _opt_out(conn) -> _OptOut:
-    """The opt-out list, read again when older than OPT_OUT_TTL_SECONDS. Read inside the
-    caller's open transaction if there is one (the ingest API commits channel rows with
-    the lines), else in a transaction of its own."""
-    cached = _opt_out_cache.get(conn.dsn)
-    if cached is None or time.monotonic() - cached.read_at > OPT_OUT_TTL_SECONDS:
-        query = "SELECT user_id FROM opt_out_user"
-        if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-            with conn, conn.cursor() as cur:
-                cur.execute(query)
-                ids = frozenset(r[0] for r in cur.fetchall())
-        else:
-            with conn.cursor() as cur:
-                cur.execute(query)
-                ids = frozenset(r[0] for r in cur.fetchall())
-        known = cached.watch.nicknames if cached else {}
-        cached = _OptOut(time.monotonic(), Watchlist(ids, {u: set(n) for u, n in known.items()}))
-        _opt_out_cache[conn.dsn] = cached
-    return cached
+_opt_out_cache: dict[str, tuple[float, frozenset[str]]] = {}
 
 
 def without_opted_out(conn, chats: list[dict]) -> list[dict]:
-    """Chat records minus those of users on the opt-out list; the nicknames those lines
-    carry are remembered, so that other people's lines naming them are scrubbed."""
-    opt_out = _opt_out(conn)
-    if not opt_out.watch.ids:
+    """Chat records minus those of users on the opt-out list (re-read every minute)."""
+    cached = _opt_out_cache.get(conn.dsn)
+    if cached is None or time.monotonic() - cached[0] > OPT_OUT_TTL_SECONDS:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT user_id FROM opt_out_user")
+            cached = (time.monotonic(), frozenset(r[0] for r in cur.fetchall()))
+        _opt_out_cache[conn.dsn] = cached
+    if not cached[1]:
         return chats
-    kept, seen = [], {}
-    for c in chats:
-        uid = c.get("user_id")
-        if uid in opt_out.watch.ids:
-            if isinstance(c.get("nickname"), str):
-                seen.setdefault(uid, set()).add(c["nickname"])
-        else:
-            kept.append(c)
-    opt_out.learn(seen)
+    kept = [c for c in chats if c.get("user_id") not in cached[1]]
     if len(kept) < len(chats):
         log.info("dropped %d chat line(s) of opted-out users", len(chats) - len(kept))
     return kept
-
-
-class _JsonText(str):
-    """A jsonb value already written as JSON text (to_json passes it through)."""
-
-
-def _chat_hay(rec: dict) -> tuple[str, str]:
-    raw = _JsonText(to_json(rec.get("raw")) or "")
-    return raw, "\x01".join([raw, *(v for k, v in rec.items() if k != "raw" and isinstance(v, str))])
-
-
-def _stored_body(e: dict):
-    return e.get("body") if e.get("body") is not None else e.get("raw")
-
-
-def _letter_hay(d: dict) -> str:
-    raw = d.get("raw")
-    return "\x01".join([raw if isinstance(raw, str) else to_json(raw) or "", str(d.get("error") or "")])
-
-
-def forget_opted_out(conn, chats: list[dict], events: list[dict], letters: list[dict]) -> tuple[list, list, list]:
-    """The records with every opted-out user taken out of them, by forget-user's rules
-    (core/scrub.py): an event whose body names one's id is dropped (forget-user deletes
-    those); in chat lines (every column and ``raw``, JSON inside strings included), other
-    events and dead letters, a value that is their id or nickname becomes null and a
-    mention becomes REDACTED. Only records whose text holds a listed id or a nickname seen
-    for one get the full scrub; nicknames found next to a listed id are learned first, so
-    the whole batch is checked for them. Chat records come back with ``raw`` as JSON text."""
-    opt_out = _opt_out(conn)
-    if not opt_out.watch.ids:
-        return chats, events, letters
-    chat_hays = [_chat_hay(c) for c in chats]
-    event_hays = [to_json(_stored_body(e)) or "" for e in events]
-    letter_hays = [_letter_hay(d) for d in letters]
-    hays = [h for _, h in chat_hays] + event_hays + letter_hays
-    named = [opt_out.watch.named_in(h) for h in hays]
-    seen: dict[str, set[str]] = {}
-    for rec, uids in zip(chats + events + letters, named, strict=True):
-        for uid in uids:
-            seen.setdefault(uid, set()).update(nicknames_near(rec, uid))
-    if opt_out.learn(seen):  # a name learned from one line: look for it in every line
-        named = [opt_out.watch.named_in(h) for h in hays]
-    watch = opt_out.watch
-    n_chats, n_events = len(chats), len(events)
-    out_chats = []
-    for rec, (raw, _), uids in zip(chats, chat_hays, named[:n_chats], strict=True):
-        if uids:
-            rec = _scrub_record(rec, [watch.target(u) for u in sorted(uids)], ("raw", "badges"))
-            raw = _JsonText(to_json(rec.get("raw")) or "")
-        out_chats.append({**rec, "raw": raw if rec.get("raw") is not None else None})
-    out_events, about = [], 0
-    for rec, hay, uids in zip(events, event_hays, named[n_chats:n_chats + n_events], strict=True):
-        if any(names_id(hay, u) for u in uids):
-            about += 1
-        else:
-            out_events.append(_scrub_record(rec, [watch.target(u) for u in sorted(uids)], ("body", "raw")))
-    out_letters = [_scrub_record(rec, [watch.target(u) for u in sorted(uids)], ("raw",))
-                   for rec, uids in zip(letters, named[n_chats + n_events:], strict=True)]
-    scrubbed = sum(1 for uids in named if uids)
-    if scrubbed:
-        log.info("took opted-out users out of %d record(s) naming them (%d event(s) about them dropped)",
-                 scrubbed, about)
-    return out_chats, out_events, out_letters
-
-
-def _scrub_record(rec: dict, targets: list[Target], json_fields: tuple[str, ...]) -> dict:
-    if not targets:
-        return rec
-    rec = dict(rec)
-    for target in targets:
-        for key in json_fields:
-            value = rec.get(key)
-            if isinstance(value, str):
-                rec[key] = scrub_value(value, target)
-            elif value is not None:
-                rec[key] = scrub_json(value, target)
-        texts = {k: v for k, v in rec.items() if k not in json_fields and k != "kind" and isinstance(v, str)}
-        rec.update(scrub_row(texts, target))
-    return rec
 
 
 @dataclass(frozen=True)
@@ -189,8 +65,8 @@ class StoreReport:
 
 def to_json(value) -> str | None:
     """JSON text for a jsonb column (None stays NULL)."""
-    if value is None or isinstance(value, _JsonText):
-        return value
+    if value is None:
+        return None
     return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -352,7 +228,7 @@ def _settle_missions(cur, mission_ids: list[str], staged: bool) -> int:
 def _store_events(cur, events: list[dict], fks: dict[str, int]) -> int:
     rows = [(fks.get(e.get("channel_id")), e.get("chat_channel_id"), e.get("cmd"),
              e.get("event_type"), e.get("event_time"),
-             to_json(_stored_body(e)),
+             to_json(e.get("body") if e.get("body") is not None else e.get("raw")),
              clean_text(str(e["dedupe_key"]))) for e in events]
     psycopg2.extras.execute_values(cur, """
         INSERT INTO events (channel_fk, chat_channel_id, cmd, event_type, event_time, body, dedupe_key)
@@ -410,8 +286,6 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
             letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
 
     chats = without_opted_out(conn, chats) if chats else chats
-    if chats or events or letters:
-        chats, events, letters = forget_opted_out(conn, chats, events, letters)
     channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
     inserted = blinded = n_events = n_letters = settled = 0
     try:
