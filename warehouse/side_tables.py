@@ -31,11 +31,10 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as pads
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from warehouse import health
-from warehouse.lake import PART, Lake, is_uri
+from warehouse.lake import Lake, is_uri
 from warehouse.tables import CHAT, Table
 
 log = logging.getLogger(__name__)
@@ -87,39 +86,7 @@ def chat_fingerprint(lake: Lake) -> Fingerprint:
     """The identity of every chat partition file now: {day: [size, mtime_ns, inode]}.
     An atomic rewrite (new file renamed over the old) changes the inode locally and the
     mtime everywhere."""
-    out: Fingerprint = {}
-    folder = lake.table_dir(CHAT)
-    if not is_uri(lake.root):
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            return out
-        for entry in entries:
-            if not (entry.is_dir() and entry.name.startswith("day=")):
-                continue
-            try:
-                st = os.stat(os.path.join(entry.path, PART))
-            except FileNotFoundError:
-                continue
-            out[entry.name[4:]] = [st.st_size, st.st_mtime_ns, st.st_ino]
-        return dict(sorted(out.items()))
-    for info in lake.fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True)):
-        parent = info.path.rsplit("/", 2)
-        if info.type == pafs.FileType.File and info.base_name == PART and parent[-2].startswith("day="):
-            out[parent[-2][4:]] = [info.size, info.mtime_ns, None]
-    return dict(sorted(out.items()))
-
-
-def file_key(lake: Lake, file: str) -> tuple | None:
-    """(size, mtime_ns, inode) of a file, None when it does not exist."""
-    if not is_uri(lake.root):
-        try:
-            st = os.stat(file)
-        except FileNotFoundError:
-            return None
-        return st.st_size, st.st_mtime_ns, st.st_ino
-    info = lake.fs.get_file_info(file)
-    return (info.size, info.mtime_ns, None) if info.type == pafs.FileType.File else None
+    return {day.isoformat(): list(key) for day, (_, key) in health.day_files(lake, CHAT).items()}
 
 
 def read_doc(spec: SideTable, lake: Lake) -> dict | None:
@@ -127,7 +94,7 @@ def read_doc(spec: SideTable, lake: Lake) -> dict | None:
     table (or one of another version, or an unreadable one)."""
     file = path(spec, lake)
     try:
-        if file_key(lake, file) is None:
+        if health.file_key(lake, file) is None:
             return None
         with lake.fs.open_input_file(file) as f:
             meta = pq.read_metadata(f).metadata or {}
@@ -162,7 +129,7 @@ class FreshnessCache:
         and the table file are as at the last full check, and that check is recent, its
         answer stands (a partition changed by hand is seen within RECHECK_SECONDS). None
         (a remote lake): every check is a full one."""
-        key = file_key(lake, self.path(lake))
+        key = health.file_key(lake, self.path(lake))
         if key is None:
             return False
         now = time.monotonic()
