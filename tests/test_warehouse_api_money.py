@@ -171,3 +171,14 @@ def test_a_lake_written_before_migration_010_still_answers(tmp_path):
     assert {c: (n, a) for c, _, n, a, _ in got.iter_rows()} == {A: (2, 3000), B: (1, 500)}
     assert warehouse.pending_missions(wh).is_empty()
     assert {c: g for c, g, _ in warehouse.gifted_subscriptions(wh).iter_rows()} == {A: 5, B: 1}
+
+
+def test_overview_and_broadcast_report_count_money_the_same_way(money_lake):
+    summary = warehouse.channel_summary(money_lake)
+    assert {c: (n, a) for c, n, a in summary.select("channel_id", "donations", "donation_amount").iter_rows()} \
+        == WANT["donations"]
+    broadcast = "CC" + A[:4]
+    donors = warehouse.broadcast_donors(money_lake, A, broadcast)
+    assert donors["amount"].sum() == WANT["donations"][A][1]
+    activity = warehouse.broadcast_activity(money_lake, A, broadcast, window_minutes=60)
+    assert (activity["donations"].sum(), activity["amount"].sum()) == WANT["donations"][A]

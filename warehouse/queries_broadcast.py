@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from warehouse.queries import Warehouse, _filter_params
-from warehouse.queries_money import ANONYMOUS_DONOR
+from warehouse.queries_money import ANONYMOUS_DONOR, counted_donation
 from warehouse.queries_time import _table_file, coverage, peaks
 
 _LIST_COLUMNS = {
@@ -58,13 +58,14 @@ def broadcast_list(wh: Warehouse, channels: list[str] | None = None, start: date
     # for lines after live_session's close)
     last = cov["ended"].max()
     d1 = (last.date() if last is not None else d0) + timedelta(days=1)
+    counted = counted_donation(wh)
     stats = wh.sql("""
         SELECT channel_id, chat_channel_id AS broadcast, arg_max(channel_name, chat_time) AS channel_name,
                count(*) AS messages, count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
-               count(*) FILTER (WHERE message_type = 'donation') AS donations,
-               coalesce(sum(pay_amount) FILTER (WHERE message_type = 'donation'), 0)::BIGINT AS amount
+               count(*) FILTER (WHERE """ + counted + """) AS donations,
+               coalesce(sum(pay_amount) FILTER (WHERE """ + counted + """), 0)::BIGINT AS amount
         FROM chat_rows(?, ?, ?, ?::VARCHAR[])
-        WHERE list_contains(?::VARCHAR[], chat_channel_id) GROUP BY ALL""",
+        WHERE list_contains(?::VARCHAR[], chat_channel_id) GROUP BY ALL""",  # noqa: S608 - constant fragments
                    [d0, d1, all_ch, chs, cov["broadcast"].unique().to_list()])
     ls = _table_file(wh, "live_session", ("chat_channel_id", "live_title", "live_category_value"))
     if ls:
@@ -94,18 +95,19 @@ def broadcast_activity(wh: Warehouse, channel_id: str, broadcast: str,
     span = _span(wh, channel_id, broadcast)
     d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
     width_us = width * 60_000_000
+    counted = counted_donation(wh)
     return wh.sql("""
         WITH f AS (FROM chat_rows(?, ?, false, ?::VARCHAR[]) WHERE chat_channel_id = ?),
         s AS (SELECT epoch_us(date_trunc('minute', min(chat_time))) AS s0 FROM f),
         w AS (SELECT epoch_us(chat_time) // ? AS widx, count(*) AS messages,
                      count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
-                     count(*) FILTER (WHERE message_type = 'donation') AS donations,
-                     coalesce(sum(pay_amount) FILTER (WHERE message_type = 'donation'), 0)::BIGINT AS amount
+                     count(*) FILTER (WHERE """ + counted + """) AS donations,
+                     coalesce(sum(pay_amount) FILTER (WHERE """ + counted + """), 0)::BIGINT AS amount
               FROM f GROUP BY widx)
         SELECT make_timestamptz(widx * ?) AS minute,
                greatest(0, (widx * ? - s0) // 60000000) AS offset_minutes,
                messages, chatters, donations, amount
-        FROM w, s ORDER BY widx""",
+        FROM w, s ORDER BY widx""",  # noqa: S608 - constant fragments
                   [d0, d1, [channel_id], broadcast, width_us, width_us, width_us])
 
 
@@ -139,7 +141,7 @@ def broadcast_donors(wh: Warehouse, channel_id: str, broadcast: str, limit: int 
     return wh.sql("""
         WITH d AS (SELECT *, is_anon(user_id, is_anonymous) AS anon
                    FROM chat_rows(?, ?, false, ?::VARCHAR[])
-                   WHERE chat_channel_id = ? AND message_type = 'donation'),
+                   WHERE chat_channel_id = ? AND """ + counted_donation(wh) + """),
         g AS (SELECT anon, CASE WHEN anon THEN NULL ELSE user_id END AS uid,
                      arg_max(nickname, chat_time) AS nick, count(*) AS donations,
                      coalesce(sum(pay_amount), 0)::BIGINT AS amount
@@ -148,7 +150,7 @@ def broadcast_donors(wh: Warehouse, channel_id: str, broadcast: str, limit: int 
                      donations, amount,
                      row_number() OVER (ORDER BY amount DESC, donations DESC, anon, uid) AS rank
               FROM g)
-        SELECT * FROM r WHERE rank <= ? ORDER BY rank""",
+        SELECT * FROM r WHERE rank <= ? ORDER BY rank""",  # noqa: S608 - constant fragments
                   [d0, d1, [channel_id], broadcast, ANONYMOUS_DONOR, int(limit)])
 
 

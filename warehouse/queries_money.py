@@ -22,14 +22,14 @@ import polars as pl
 from warehouse.queries import Warehouse, _check_bucket, _filter_params
 
 BUCKETS = ("hour", "day", "week", "month")
-# The donations every money query counts (binds d0, d1, all_ch, chs): mission lines only
-# when settled (collector.items.SETTLED_STATUSES). Lakes whose every partition predates
-# migration 010 have no donation_status column: their mission lines have no known status,
-# so they are not counted either.
-_COUNTED = """FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE message_type = 'donation'
+# The donations every money query counts (a WHERE / FILTER condition over chat rows):
+# mission lines only when settled (collector.items.SETTLED_STATUSES). Lakes whose every
+# partition predates migration 010 have no donation_status column: their mission lines
+# have no known status, so they are not counted either.
+COUNTED_DONATION = """message_type = 'donation'
     AND (coalesce(donation_type, '') NOT IN ('MISSION', 'MISSION_PARTICIPATION')
          OR coalesce(donation_status, '') IN ('APPROVED', 'COMPLETED'))"""
-_COUNTED_BEFORE_010 = """FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE message_type = 'donation'
+COUNTED_DONATION_BEFORE_010 = """message_type = 'donation'
     AND coalesce(donation_type, '') NOT IN ('MISSION', 'MISSION_PARTICIPATION')"""
 ANONYMOUS_DONOR = "익명"
 # (label, lowest amount) in order; a bucket holds amounts from its lowest to the next's
@@ -41,9 +41,15 @@ def _has_money_columns(wh: Warehouse) -> bool:
     return "donation_status" in set(wh.sql("SELECT column_name FROM (DESCRIBE chat)")["column_name"])
 
 
+def counted_donation(wh: Warehouse) -> str:
+    """The condition a chat row meets when it is a donation that counts (one of two static
+    texts: whether the lake has the money columns); for the other modules' SQL too."""
+    return COUNTED_DONATION if _has_money_columns(wh) else COUNTED_DONATION_BEFORE_010
+
+
 def _counted(wh: Warehouse) -> str:
-    """The FROM … WHERE of the donations that count (one of two static texts)."""
-    return _COUNTED if _has_money_columns(wh) else _COUNTED_BEFORE_010
+    """The FROM … WHERE of the donations that count (binds d0, d1, all_ch, chs)."""
+    return "FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE " + counted_donation(wh)
 
 
 def donations(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,

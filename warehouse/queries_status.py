@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from warehouse import health
 from warehouse.lake import Lake
 from warehouse.queries import Warehouse, _filter_params
+from warehouse.queries_money import counted_donation
 from warehouse.tables import CHAT, TABLES
 
 log = logging.getLogger(__name__)
@@ -28,13 +29,14 @@ def channel_summary(wh: Warehouse, channels: list[str] | None = None, start: dat
     """One row per channel with lines in the period: [channel_id, channel_name (latest),
     messages, chatters, subscriber_messages, message_share (subscriber lines / messages),
     subscriber_chatters, chatter_share (subscriber chatters / chatters, null without
-    chatters), donations (lines of message_type ``donation``), donation_amount (their
-    pay_amount, a missing one counting 0), first_chat, last_chat], most messages first.
+    chatters), donations (the donation lines that count, as queries_money counts them),
+    donation_amount (their pay_amount, a missing one counting 0), first_chat, last_chat], most messages first.
     A subscriber is as in subscriber_ratio (a tier or a month > 0 on a line); a chatter
     counts as a subscriber when any of their lines in the period says so.
 
     >>> channel_summary(wh, start=date(2026, 9, 1), end=date(2026, 9, 7))
     """
+    counted = counted_donation(wh)
     return wh.sql("""
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
         u AS (SELECT channel_id, user_id, bool_or(is_sub(subscription_tier, subscription_month)) AS sub
@@ -44,8 +46,8 @@ def channel_summary(wh: Warehouse, channels: list[str] | None = None, start: dat
         m AS (SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name, count(*) AS messages,
                      count(*) FILTER (WHERE is_sub(subscription_tier, subscription_month))
                          AS subscriber_messages,
-                     count(*) FILTER (WHERE message_type = 'donation') AS donations,
-                     coalesce(sum(pay_amount) FILTER (WHERE message_type = 'donation'), 0)::BIGINT
+                     count(*) FILTER (WHERE """ + counted + """) AS donations,
+                     coalesce(sum(pay_amount) FILTER (WHERE """ + counted + """), 0)::BIGINT
                          AS donation_amount,
                      min(chat_time) AS first_chat, max(chat_time) AS last_chat
               FROM f GROUP BY channel_id)
@@ -55,7 +57,8 @@ def channel_summary(wh: Warehouse, channels: list[str] | None = None, start: dat
                uc.subscriber_chatters / nullif(uc.chatters, 0) AS chatter_share,
                m.donations, m.donation_amount, m.first_chat, m.last_chat
         FROM m LEFT JOIN uc USING (channel_id)
-        ORDER BY m.messages DESC, m.channel_id""", _filter_params(channels, start, end))
+        ORDER BY m.messages DESC, m.channel_id""",  # noqa: S608 - constant fragments only
+                  _filter_params(channels, start, end))
 
 
 def _rows(lake: Lake, path: str) -> int | None:
