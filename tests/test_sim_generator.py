@@ -119,6 +119,8 @@ def test_distribution(sample):
     os_types = collections.Counter(json.loads(i["extras"]).get("osType") for i in items if i["msgTypeCode"] == 1)
     assert 0.55 < os_types["PC"] / sum(os_types.values()) < 0.85
     assert os_types["AOS"] > os_types["IOS"] > 0
+    every_os = {json.loads(i["extras"]).get("osType") for i in items if i["msgTypeCode"] in (1, 10)}
+    assert every_os <= {"PC", "AOS", "IOS", None}  # no recorded frame has "MOBILE"
     roles = {json.loads(i["profile"])["userRoleCode"] for i in items if i["msgTypeCode"] == 1}
     assert {"common_user", "streamer"} <= roles and roles & {"streaming_chat_manager", "streaming_channel_manager"}
     tiers = {json.loads(i["profile"])["streamingProperty"].get("subscription", {}).get("tier")
@@ -166,7 +168,7 @@ def test_every_item_and_side_frame_parses_without_dead_letter(sample):
     frames += [{"svcid": "game", "ver": "1", "cmd": cmd, "tid": None, "cid": cid, "bdy": b} for cmd, b in side]
     frames.append({"svcid": "game", "ver": "1", "cmd": 15101, "retCode": 0, "retMsg": "SUCCESS", "tid": "2",
                    "cid": cid, "bdy": {"messageList": [to_recent(i) for i in items[:50]],
-                                       "userCount": {"total": 10}, "notice": None}})
+                                       "userCount": 10, "notice": None}})
     kinds = collections.Counter()
     for f in frames:
         for rec in protocol.parse_frame(json.dumps(f, ensure_ascii=False)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import struct
 import time
 
@@ -20,6 +21,9 @@ pytestmark = pytest.mark.e2e
 LIVE_KEYS = {"svcid", "cid", "mbrCnt", "uid", "profile", "msg", "msgTypeCode", "msgStatusType", "extras",
              "ctime", "utime", "msgTid", "cuid", "msgTime"}
 RECENT_KEYS = set(LIVE_TO_RECENT.values())
+NOTICE_KEYS = {"serviceId", "channelId", "messageTime", "userId", "profile", "content", "extras",
+               "messageTypeCode", "createTime"}  # the recorded 15101 notice (shared/chzzk/samples.jsonl)
+B64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")  # CHZZK's token alphabet
 
 
 @pytest.fixture(scope="module")
@@ -90,17 +94,95 @@ def test_http_endpoints(sim):
     assert unknown["content"]["channelId"] is None and unknown["content"]["channelName"] == "(알 수 없음)"
 
     token = _get(sim, "/nng_main/v1/chats/access-token", channelId=channel.chat_channel_id, chatType="STREAMING")
-    assert token.status_code == 200 and len(token.json()["content"]["accessToken"]) >= 32
+    content = token.json()["content"]
+    assert token.status_code == 200 and len(content["accessToken"]) == 64
+    assert B64.match(content["accessToken"]) and B64.match(content["extraToken"])
     bad = _get(sim, "/nng_main/v1/chats/access-token", channelId="zzzzzz", chatType="STREAMING")
     assert bad.status_code == 500 and bad.json()["code"] == 50001 and bad.json()["content"] is None
+
+    assert _get(sim, f"/polling/v1/channels/{channel.channel_id}/live-status").json()["content"]["status"] == "OPEN"
+    data = _get(sim, f"/service/v1/channels/{channel.channel_id}/data",
+                fields="socialLinks,donationRankingsExposure,channelHistory,personalData").json()
+    assert data["code"] == 200 and data["content"]["socialLinks"] == [] and data["content"]["personalData"] is None
+    assert data["content"]["channelHistory"]["firstLiveDate"]
+    user = _get(sim, "/nng_main/v1/user/getUserStatus").json()
+    assert user["code"] == 200 and user["content"]["loggedIn"] is False and user["content"]["userIdHash"] is None
 
     health = _get(sim, "/_sim/health").json()["content"]
     assert health["channels"] == 2 and health["generated"] > 0 and health["slowClosed"] == 0
     assert _get(sim, "/polling/v9/nothing").status_code == 404
 
 
-def test_connect_with_a_bad_token_is_refused_and_closed(sim):
-    ws, _, answer = _join(sim, token="not-a-token-this-server-issued")
+def test_live_detail_has_the_live_status_fields_and_more(sim):
+    channel = sim.channels[0]
+    status = _get(sim, f"/polling/v3.1/channels/{channel.channel_id}/live-status").json()["content"]
+    for version in ("v2", "v3", "v3.3"):
+        detail = _get(sim, f"/service/{version}/channels/{channel.channel_id}/live-detail").json()["content"]
+        moving = ("concurrentUserCount", "accumulateCount")  # the audience drifts between two calls
+        assert {k: detail[k] for k in status if k not in moving} == {k: v for k, v in status.items()
+                                                                     if k not in moving}
+        assert isinstance(detail["liveId"], int) and detail["closeDate"] is None
+        assert detail["liveImageUrl"].endswith("image_{type}.jpg") and detail["defaultThumbnailImageUrl"] is None
+        playback = json.loads(detail["livePlaybackJson"])
+        assert playback["live"]["status"] == "STARTED" and playback["meta"]["liveId"] == str(detail["liveId"])
+        assert detail["channel"]["channelId"] == channel.channel_id
+        assert detail["channel"]["channelName"] == channel.channel_name
+        assert isinstance(detail["concurrentUserCount"], int) and isinstance(detail["accumulateCount"], int)
+    assert _get(sim, "/service/v2/channels/" + "0" * 32 + "/live-detail").json()["content"] is None
+
+
+def _raw_http(server, chunks: list[bytes]) -> tuple[int, dict]:
+    """Send one request in these TCP pieces; (status, JSON body) of the answer."""
+    with socket.create_connection((server.host, server.port), timeout=5) as conn:
+        for piece in chunks:
+            conn.sendall(piece)
+            time.sleep(0.05)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), json.loads(body)
+
+
+def test_a_get_carrying_a_json_body_gets_an_http_answer(sim):
+    """chzzkpy asks for the chat token with a GET that carries {"chatType": "STREAMING"}
+    (Content-Length: 25); the websocket handshake parser used to drop it unanswered."""
+    cid = sim.channels[0].chat_channel_id
+    body = b'{"chatType": "STREAMING"}'
+    head = (f"GET /nng_main/v1/chats/access-token?channelId={cid} HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    assert len(body) == 25
+    status, answer = _raw_http(sim, [head + body])
+    assert status == 200 and B64.match(answer["content"]["accessToken"])
+    status, answer = _raw_http(sim, [head, body[:10], body[10:]])  # the body arrives later, in pieces
+    assert status == 200 and B64.match(answer["content"]["accessToken"])
+    chunked = head.replace(f"Content-Length: {len(body)}".encode(), b"Transfer-Encoding: chunked")
+    status, answer = _raw_http(sim, [chunked + b"19\r\n" + body + b"\r\n0\r\n\r\n"])
+    assert status == 200 and answer["code"] == 200
+
+
+@pytest.mark.parametrize("token", ["not-a-token-this-server-issued", None])
+def test_a_read_join_with_any_token_or_none_is_accepted(sim, token):
+    ws, cid, answer = _join(sim, 1, token=token) if token else _join_null(sim, 1)
+    try:
+        assert answer["cmd"] == 10100 and answer["retCode"] == 0 and answer["cid"] == cid
+        assert len(answer["bdy"]["sid"]) == 64
+    finally:
+        ws.close()
+
+
+def _join_null(server, index):
+    channel = server.channels[index]
+    ws = websocket.create_connection(server.env()["CHZZK_CHAT_WS"].format(n=1), timeout=5)
+    ws.send(json.dumps({"ver": "3", "cmd": 100, "svcid": "game", "cid": channel.chat_channel_id,
+                        "bdy": {"uid": None, "devType": 2001, "accTkn": None, "auth": "READ"}, "tid": 1}))
+    return ws, channel.chat_channel_id, json.loads(ws.recv())
+
+
+def test_connect_to_an_unknown_chat_channel_is_refused_and_closed(sim):
+    ws = websocket.create_connection(sim.env()["CHZZK_CHAT_WS"].format(n=3), timeout=5)
+    ws.send(protocol.connect_frame("zzzzzz", "any-token"))
+    answer = json.loads(ws.recv())
     assert answer["cmd"] == 10100 and answer["retCode"] == 105 and answer["retMsg"] == "Incorrect parameter"
     frames, code = _read(ws, 3)
     assert frames == [] and code == 1000
@@ -122,7 +204,9 @@ def test_session_connect_recent_ping_and_chat(sim):
         recent = next(p for p in parsed if p["cmd"] == 15101)
         assert recent["retCode"] == 0 and 0 < len(recent["bdy"]["messageList"]) <= 50
         assert all(set(i) == RECENT_KEYS for i in recent["bdy"]["messageList"])
-        assert "userCount" in recent["bdy"] and "notice" in recent["bdy"]
+        assert isinstance(recent["bdy"]["userCount"], int) and "notice" in recent["bdy"]  # 205 in a recording
+        notice = recent["bdy"]["notice"]
+        assert notice is None or set(notice) == NOTICE_KEYS
         pushes = [p for p in parsed if p["cmd"] in (93101, 93102)]
         items = [i for p in pushes for i in p["bdy"]]
         assert len(items) > 40  # 50 lines/s

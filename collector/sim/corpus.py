@@ -90,7 +90,7 @@ SUBSCRIPTION_LINES = (
 )
 
 COLOR_CODES = ("CC000",) * 85 + ("SG001",) * 5 + ("CC015",) * 4 + ("SG002", "CC007", "SS001") * 2
-OS_TYPES = ("PC",) * 70 + ("AOS",) * 21 + ("IOS",) * 8 + ("MOBILE",)
+OS_TYPES = ("PC",) * 70 + ("AOS",) * 21 + ("IOS",) * 8  # no recorded frame has "MOBILE"
 PAY_AMOUNTS = (1000,) * 50 + (2000,) * 15 + (5000,) * 15 + (10000,) * 12 + (3000,) * 4 + (50000,) * 3 + (100000,)
 
 BADGE_BASE = "https://ssl.pstatic.net/static/nng/glive"

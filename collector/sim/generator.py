@@ -207,9 +207,13 @@ class ChatStream:
                   missionEndTime=None, missionText=text, totalPayAmount=ex["payAmount"], participationCount=0,
                   status="PENDING", success=False)
         lines = [dict(item, msg=text, extras=dumps(ex))]
-        event = {k: ex.get(k) for k in ("missionDonationId", "missionDonationType", "missionText", "payAmount",
-                                         "totalPayAmount", "participationCount", "durationTime",
-                                         "missionCreatedTime", "isAnonymous", "nickname")}
+        # the event repeats the line's donation fields (payType, donationType, donationId):
+        # clients read it as a donation (chzzkpy's MissionDonation requires them, chzzk4j
+        # parses the event body as the line's extras)
+        event = {k: ex.get(k) for k in ("missionDonationId", "missionDonationType", "missionText", "payType",
+                                         "payAmount", "donationType", "donationId", "totalPayAmount",
+                                         "participationCount", "durationTime", "missionCreatedTime",
+                                         "isAnonymous", "nickname")}
         event.update(userIdHash=None if item["uid"] == "anonymous" else item["uid"], type=MISSION_EVENT)
         self._side.append((CMD_EVENT, dict(event, status="PENDING", success=False)))
         r = rng.random()

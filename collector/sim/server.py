@@ -3,9 +3,13 @@ endpoints (through ``process_request``) and the chat websocket (any other path, 
 ``/chat?ss=3``). Every channel is a live broadcast producing chat at ``rate`` lines/s on its
 own clock, listened to or not; the last 50 lines are replayed on 5101.
 
+HTTP answers (collector/sim/answers.py) are those CHZZK gives a reader that is not logged
+in; a request with a body (chzzkpy's access-token GET) is read through
+collector/sim/front.py, so the one port answers it. A READ join needs a known chat channel
+id; its token is not checked (CHZZK accepts a token it did not issue, or ``accTkn: null``).
+
 Choices where CHZZK's behaviour is unknown or irrelevant: an unknown channel's live-status
-answers code 200 with ``content: null``; 15101 ``userCount`` is ``{"total": n}``; forced
-drops close with 1001 (a graceful close, so that every frame already sent reaches the
+answers code 200 with ``content: null``; forced drops close with 1001 (a graceful close, so that every frame already sent reaches the
 client before the close frame — an abort could lose frames already recorded as sent).
 
 Each chat socket has its own sender: a client that stops reading holds up only its own
@@ -26,8 +30,6 @@ import asyncio
 import json
 import logging
 import random
-import re
-import secrets
 import signal
 import threading
 import time
@@ -38,7 +40,9 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from collector.sim.generator import ChatStream, SimChannel, kst_wall, make_channels, to_recent
+from collector.sim import answers as A
+from collector.sim.front import BodyTolerantConnection
+from collector.sim.generator import ChatStream, SimChannel, make_channels, to_recent
 from collector.sim.population import chat_channel_id, dumps
 from collector.sim.vod import SimVideos
 
@@ -51,8 +55,6 @@ TICK_SECONDS = 0.1
 # chat waiting for one socket that does not read (each socket has its own sender, so it
 # holds up only its own chat); beyond this much, the socket is closed with 1008
 BACKLOG_SECONDS = 60.0
-_LIVE_STATUS = re.compile(r"^/polling/v(?:3\.1|2)/channels/([^/]+)/live-status$")
-_CHANNEL = re.compile(r"^/service/v1/channels/([^/]+)$")
 _HTTP_PREFIXES = ("/polling/", "/service/", "/nng_main/", "/_sim/")
 
 
@@ -72,18 +74,17 @@ class _Live:
         self.buffer: deque[tuple[int, dict]] = deque(maxlen=RECENT_SIZE)  # (seq, live item)
         self.seq = 0
         self.recorded: set[int] = set()
-        self.tokens: set[str] = set()
         self.conns: set[ServerConnection] = set()
         self.carry = 0.0
         self.generated = 0
         self.notice = None
         if channel.notice:
             author = channel.managers[0] if channel.managers else channel.streamer
-            self.notice = to_recent({
-                "svcid": "game", "cid": self.cid, "mbrCnt": self.stream.member_count, "uid": author.user_id,
-                "profile": author.profile, "msg": channel.notice, "msgTypeCode": 1, "msgStatusType": "NORMAL",
+            self.notice = {  # the keys of a recorded 15101 notice (no memberCount, status, updateTime)
+                "serviceId": "game", "channelId": self.cid, "messageTime": open_ms - 60_000,
+                "userId": author.user_id, "profile": author.profile, "content": channel.notice,
                 "extras": author.chat_extras[:-1] + ',"registerProfile":' + author.profile + "}",
-                "ctime": open_ms - 60_000, "utime": open_ms - 60_000, "msgTid": None, "msgTime": open_ms - 60_000})
+                "messageTypeCode": 1, "createTime": open_ms - 58_000}
 
 
 def _frames(items: list[tuple[int, dict]], cid: str, now_ms: int, counter: int) -> list[tuple[str, list]]:
@@ -143,6 +144,8 @@ class SimServer:
         self._conns: set[ServerConnection] = set()
         self._outboxes: dict[ServerConnection, _Outbox] = {}
         self.slow_closed = 0  # sockets closed for not reading (BACKLOG_SECONDS)
+        self.joins = 0        # successful CONNECTs
+        self.pongs = 0        # PONGs received from clients (answers to the server's PINGs)
         self._truth = None
         self.truth_count = 0
         self.frames_sent = 0
@@ -196,6 +199,7 @@ class SimServer:
             self._truth = open(self.truth_path, "w", encoding="utf-8")  # closed in the finally below
         try:
             async with serve(self._handler, self.host, port, process_request=self._http,
+                             create_connection=BodyTolerantConnection,
                              ping_interval=None, compression=None, close_timeout=2) as server:
                 self.port = server.sockets[0].getsockname()[1]
                 tasks = [asyncio.create_task(self._produce()), asyncio.create_task(self._stats())]
@@ -317,6 +321,8 @@ class SimServer:
                 tid = None if msg.get("tid") is None else str(msg.get("tid"))
                 if cmd == 0:
                     await conn.send(PONG)
+                elif cmd == 10000:
+                    self.pongs += 1
                 elif cmd == 100:
                     lv = await self._connect(conn, msg, tid)
                     if lv is None:
@@ -338,16 +344,15 @@ class SimServer:
 
     async def _connect(self, conn: ServerConnection, msg: dict, tid) -> _Live | None:
         cid = msg.get("cid")
-        token = (msg.get("bdy") or {}).get("accTkn")
         lv = self._by_cid.get(cid)
-        if lv is None or token not in lv.tokens:
-            log.info("CONNECT refused: cid %r, token %s", cid, "known" if lv else "for an unknown channel")
+        if lv is None:  # the token is not checked: CHZZK lets anyone READ (accTkn may be null)
+            log.info("CONNECT refused: unknown chat channel %r", cid)
             await conn.send(dumps({"cmd": 10100, "retCode": 105, "retMsg": "Incorrect parameter", "tid": tid}))
             await conn.close(1000, "Bye")
             return None
-        sid = secrets.token_urlsafe(45)[:60]
+        self.joins += 1
         await conn.send(dumps({"svcid": "game", "bdy": {"accTkn": None, "auth": "READ", "uuid": str(uuid.uuid4()),
-                                                          "sid": sid},
+                                                          "sid": A.session_id()},
                                "cmd": 10100, "retCode": 0, "retMsg": "SUCCESS", "tid": tid, "cid": cid}))
         if conn not in self._outboxes:
             box = self._outboxes[conn] = _Outbox()
@@ -360,7 +365,7 @@ class SimServer:
         want = max(0, min(int(want), RECENT_SIZE))
         snapshot = list(lv.buffer)[-want:] if want else []
         body = {"messageList": [to_recent(item) for _, item in snapshot],
-                "userCount": {"total": lv.stream.member_count}, "notice": lv.notice}
+                "userCount": lv.stream.member_count, "notice": lv.notice}
         await conn.send(dumps({"svcid": "game", "ver": "1", "bdy": body, "cmd": 15101, "retCode": 0,
                                "retMsg": "SUCCESS", "tid": tid, "cid": lv.cid}))
         self.frames_sent += 1
@@ -443,66 +448,35 @@ class SimServer:
         return response
 
     async def _route(self, path: str, query: dict) -> tuple[int, dict]:
-        if m := _LIVE_STATUS.match(path):
+        if m := A.LIVE_STATUS.match(path):
             lv = self._by_channel.get(m.group(1))
-            return 200, _ok(self._live_status(lv) if lv else None)
-        if m := _CHANNEL.match(path):
-            return 200, _ok(_channel_info(self._by_channel.get(m.group(1))))
-        if path == "/nng_main/v1/chats/access-token":
-            lv = self._by_cid.get(query.get("channelId", ""))
-            if lv is None:
-                return 500, {"code": 50001, "message": "서버 오류입니다.", "content": None}
-            token = secrets.token_urlsafe(48)[:64]
-            lv.tokens.add(token)
-            return 200, _ok({"accessToken": token, "temporaryRestrict": {
-                "temporaryRestrict": False, "times": 0, "duration": None, "createdTime": None},
-                "realNameAuth": False, "extraToken": secrets.token_urlsafe(33)[:44], "chatTime": None,
-                "remainingChatTimeMs": None})
+            return 200, A.ok(A.live_status(lv) if lv else None)
+        if m := A.LIVE_DETAIL.match(path):
+            lv = self._by_channel.get(m.group(1))
+            return 200, A.ok(A.live_detail(lv, f"http://{self.host}:{self.port}/_sim/media") if lv else None)
+        if m := A.CHANNEL.match(path):
+            return 200, A.ok(A.channel_info(self._by_channel.get(m.group(1))))
+        if m := A.CHANNEL_DATA.match(path):
+            return 200, A.ok(A.channel_data(self._by_channel.get(m.group(1)), query.get("fields")))
+        if path == A.USER_STATUS:
+            return 200, A.ok(A.user_status_logged_out())
+        if path == A.ACCESS_TOKEN:
+            if query.get("channelId", "") not in self._by_cid:
+                return 500, A.error(50001, "서버 오류입니다.")
+            return 200, A.ok(A.access_token())
         if (vod_answer := await self.videos.route(path, query)) is not None:
             return vod_answer
         if path == "/_sim/restart":
-            return 200, _ok({"closed": await self.restart(query.get("channel", ""))})
+            return 200, A.ok({"closed": await self.restart(query.get("channel", ""))})
         if path == "/_sim/drop":
-            return 200, _ok({"dropped": await self.drop_all()})
+            return 200, A.ok({"dropped": await self.drop_all()})
         if path == "/_sim/health":
-            return 200, _ok({"channels": len(self._lives), "sockets": len(self._conns),
-                             "generated": sum(lv.generated for lv in self._lives),
-                             "framesSent": self.frames_sent, "truthItems": self.truth_count,
-                             "slowClosed": self.slow_closed})
-        return 404, {"code": 404, "message": "Not Found", "content": None}
+            return 200, A.ok(self.health())
+        return 404, A.error(404, "Not Found")
 
-    def _live_status(self, lv: _Live) -> dict:
-        ch = lv.channel
-        category_type, category, category_value = ch.category
-        chat_cid = None if lv.adult else lv.cid
-        return {
-            "liveTitle": ch.live_title, "status": lv.status,
-            "concurrentUserCount": int(lv.stream.member_count * 1.05), "cvExposure": True,
-            "accumulateCount": lv.stream.member_count * 3, "paidPromotion": False, "adult": lv.adult,
-            "krOnlyViewing": False, "openDate": kst_wall(lv.open_ms),
-            "closeDate": kst_wall(lv.close_ms) if lv.close_ms else None, "clipActive": True,
-            "chatChannelId": chat_cid, "tags": [ch.channel_name, category_value],
-            "categoryType": category_type, "liveCategory": category, "liveCategoryValue": category_value,
-            "livePollingStatusJson": '{"status": "STARTED", "isPublishing": true, "playableStatus": "PLAYABLE", '
-                                     '"trafficThrottling": -1, "callPeriodMilliSecond": 10000}',
-            "faultStatus": None, "userAdultStatus": "NOT_LOGIN_USER", "abroadCountry": False, "blindType": None,
-            "chatActive": True, "chatAvailableGroup": "ALL", "chatAvailableCondition": "NONE",
-            "minFollowerMinute": 0, "allowSubscriberInFollowerMode": True, "chatSlowModeSec": 0,
-            "chatEmojiMode": False, "chatDonationRankingExposure": True, "channelId": ch.channel_id}
-
-
-def _ok(content) -> dict:
-    return {"code": 200, "message": None, "content": content}
-
-
-def _channel_info(lv: _Live | None) -> dict:
-    ch = lv.channel if lv else None
-    return {
-        "channelId": ch.channel_id if ch else None,
-        "channelName": ch.channel_name if ch else "(알 수 없음)",
-        "channelImageUrl": None, "verifiedMark": False, "verifiedMarkType": None, "officialChannel": False,
-        "channelType": "STREAMING" if ch else "NORMAL", "channelDescription": "",
-        "followerCount": ch.follower_count if ch else 0, "openLive": bool(ch),
-        "subscriptionAvailability": bool(ch),
-        "subscriptionPaymentAvailability": {"iapAvailability": False, "iabAvailability": False},
-        "adMonetizationAvailability": False, "paidProductSaleAllowed": False}
+    def health(self) -> dict:
+        """Counters for tests and the demo (also ``GET /_sim/health``)."""
+        return {"channels": len(self._lives), "sockets": len(self._conns),
+                "generated": sum(lv.generated for lv in self._lives), "framesSent": self.frames_sent,
+                "truthItems": self.truth_count, "slowClosed": self.slow_closed, "joins": self.joins,
+                "pongs": self.pongs}
