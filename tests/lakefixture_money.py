@@ -67,13 +67,13 @@ def rows() -> list[dict]:
     return out
 
 
-def build_money_lake(root: str, schema: pa.Schema = CHAT_SCHEMA) -> None:
-    """Write the rows and a channels table; ``schema``: the chat columns written (an older
-    one makes a lake whose every partition predates migration 010)."""
+def build_money_lake(root: str, schema: pa.Schema = CHAT_SCHEMA, keep=lambda row: True) -> None:
+    """Write the rows (those `keep` keeps) and a channels table; ``schema``: the chat columns
+    written (an older one makes a lake whose every partition predates migration 010)."""
     lake = Lake(root)
     write_rows(lake, [], [A, B], ["A", "B"], [1, 2])  # the channels table
     by_day: dict = {}
-    for r in sorted(rows(), key=lambda r: (r["channel_id"], r["chat_time"], r["id"])):
+    for r in sorted(filter(keep, rows()), key=lambda r: (r["channel_id"], r["chat_time"], r["id"])):
         by_day.setdefault(r["day"], []).append(r)
     for day, day_rows in by_day.items():
         table = pa.table({f.name: [r[f.name] for r in day_rows] for f in schema}, schema=schema)

@@ -26,14 +26,19 @@ def money_root(tmp_path_factory):
     return root
 
 
-def test_donations_page_counts_settled_money_and_shows_pending_missions_apart(money_root, monkeypatch):
-    monkeypatch.setenv("WAREHOUSE_DIR", str(money_root))
+def _donations_page(root, monkeypatch) -> AppTest:
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
     data.clear_caches()
     at = AppTest.from_file(APP, default_timeout=60)
     at.run(timeout=60)
     at.date_input(key="f_dates").set_value((DAY, DAY)).run(timeout=60)
     at.switch_page("app_pages/donations.py").run(timeout=60)
     assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_donations_page_counts_settled_money_and_shows_pending_missions_apart(money_root, monkeypatch):
+    at = _donations_page(money_root, monkeypatch)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[t("don_count")] == f"{sum(n for n, _ in WANT['donations'].values()):,}"
     assert metrics[t("don_amount")] == f"{sum(a for _, a in WANT['donations'].values()):,}"
@@ -46,3 +51,12 @@ def test_donations_page_counts_settled_money_and_shows_pending_missions_apart(mo
     assert list(pending["mission_id"]) == ["m-unknown", "m-pending"]
     assert set(pending["channel_id"]) == {A} and list(pending["mission"])[1] == "춤 춰주세요"
     assert len(at.get("download_button")) == 2 * len(at.dataframe)
+
+
+def test_pending_missions_show_when_nothing_counts_yet(tmp_path, monkeypatch):
+    root = tmp_path / "lake"
+    build_money_lake(str(root), keep=lambda r: r["mission_id"] == "m-pending")
+    at = _donations_page(root, monkeypatch)
+    assert t("don_none") in [i.value for i in at.info]
+    (pending,) = [d.value for d in at.dataframe if "mission_id" in d.value.columns]
+    assert list(pending["mission_id"]) == ["m-pending"]

@@ -20,9 +20,35 @@ widgets.coverage_badge(f)
 days = (f.end - f.start).days + 1
 every = st.radio(t("don_every"), EVERY, index=1 if days <= 62 else 2, horizontal=True, key="don_every",
                  format_func=lambda e: t(f"don_every_{e}", lang))
+
+
+def missions_and_gifts() -> None:
+    pending = data.query(f, "pending_missions")
+    waiting = charts_money.pending_total(pending)
+    gifts = data.query(f, "gifted_subscriptions")
+    left, mid, right = st.columns(3)
+    left.metric(t("don_pending_count"), f"{waiting['missions']:,}")
+    mid.metric(t("don_pending_amount"), f"{waiting['amount']:,}")
+    right.metric(t("don_gifted_subs"), f"{int(gifts['subscriptions'].sum()) if gifts.height else 0:,}")
+    st.subheader(t("don_pending"))
+    st.caption(t("don_pending_help"))
+    if pending.is_empty():
+        st.info(t("don_pending_none"))
+    else:
+        shown = charts_money.pending_shown(pending, f.names, f.tz)
+        widgets.table(shown, widgets.stem("pending_missions", f), key="don_pending",
+                      column_config=summaries.headers(shown.columns, t))
+    st.subheader(t("don_gifts"))
+    named = charts_money.with_names(gifts, f.names)
+    widgets.table(named, widgets.stem("gifted_subscriptions", f), key="don_gifts",
+                  column_config=summaries.headers(named.columns, t))
+
+
 per_bucket = data.query(f, "donations", every=every)
 if per_bucket.is_empty():
     st.info(t("don_none"))
+    if not data.query(f, "pending_missions").is_empty():  # pending while nothing counts yet
+        missions_and_gifts()
     st.stop()
 
 totals = charts_money.donation_totals(per_bucket)
@@ -89,28 +115,6 @@ def in_broadcast() -> None:
                                                   t("don_amount"), lang), width="stretch", key="don_broadcast_chart")
     named = charts_money.with_names(slots, f.names)
     widgets.table(named, widgets.stem(f"donations_over_broadcast_{slot}m", f), key="don_broadcast",
-                  column_config=summaries.headers(named.columns, t))
-
-
-def missions_and_gifts() -> None:
-    pending = data.query(f, "pending_missions")
-    waiting = charts_money.pending_total(pending)
-    gifts = data.query(f, "gifted_subscriptions")
-    left, mid, right = st.columns(3)
-    left.metric(t("don_pending_count"), f"{waiting['missions']:,}")
-    mid.metric(t("don_pending_amount"), f"{waiting['amount']:,}")
-    right.metric(t("don_gifted_subs"), f"{int(gifts['subscriptions'].sum()) if gifts.height else 0:,}")
-    st.subheader(t("don_pending"))
-    st.caption(t("don_pending_help"))
-    if pending.is_empty():
-        st.info(t("don_pending_none"))
-    else:
-        shown = charts_money.pending_shown(pending, f.names, f.tz)
-        widgets.table(shown, widgets.stem("pending_missions", f), key="don_pending",
-                      column_config=summaries.headers(shown.columns, t))
-    st.subheader(t("don_gifts"))
-    named = charts_money.with_names(gifts, f.names)
-    widgets.table(named, widgets.stem("gifted_subscriptions", f), key="don_gifts",
                   column_config=summaries.headers(named.columns, t))
 
 
