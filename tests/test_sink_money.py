@@ -136,3 +136,21 @@ def test_the_simulators_money_lines_settle_as_its_events_say(pg, monkeypatch):
         gifts = cur.fetchall()
     assert stored and all(status == last_status[m] for m, status in stored)
     assert gifts and all(n == quantity[g] for g, n in gifts)
+
+
+def test_a_later_status_reaches_the_lake_and_the_totals_at_the_next_sync(pg, tmp_path):
+    """PENDING when first synced (listed apart, not counted); the COMPLETED event stored
+    later moves the row on, the next sync rewrites its day, and the totals count it."""
+    import warehouse
+    from warehouse.sync import sync
+
+    sink.store(pg, frame("mission_pending_live"))
+    sync(pg, str(tmp_path))
+    wh = warehouse.open(str(tmp_path))
+    assert warehouse.donations(wh).is_empty()
+    assert warehouse.pending_missions(wh)["mission_id"].to_list() == [MISSION]
+    sink.store(pg, frame("mission_event_completed"))
+    sync(pg, str(tmp_path))
+    wh = warehouse.open(str(tmp_path))
+    assert warehouse.pending_missions(wh).is_empty()
+    assert warehouse.donations(wh)["amount"].to_list() == [5000]
