@@ -17,6 +17,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
+from collector.forgotten import JsonText, forget_opted_out, stored_body, without_opted_out
 from collector.items import clean_json, clean_text  # the parser's cleaning, one definition
 from collector.records import CHAT_FIELDS
 
@@ -30,27 +31,6 @@ DEFAULT_BLIND_STATUS = "BLIND"
 
 # channel_id -> stream_channel.id, per database (dsn); filled only after a commit
 _channel_cache: dict[str, dict[str, int]] = {}
-# users on the opt-out list (warehouse forget-user), per database: (read at, ids)
-OPT_OUT_TTL_SECONDS = 60.0
-_opt_out_cache: dict[str, tuple[float, frozenset[str]]] = {}
-
-
-def without_opted_out(conn, chats: list[dict]) -> list[dict]:
-    """Chat records minus those of users on the opt-out list (re-read every minute)."""
-    cached = _opt_out_cache.get(conn.dsn)
-    if cached is None or time.monotonic() - cached[0] > OPT_OUT_TTL_SECONDS:
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT user_id FROM opt_out_user")
-            cached = (time.monotonic(), frozenset(r[0] for r in cur.fetchall()))
-        _opt_out_cache[conn.dsn] = cached
-    if not cached[1]:
-        return chats
-    kept = [c for c in chats if c.get("user_id") not in cached[1]]
-    if len(kept) < len(chats):
-        log.info("dropped %d chat line(s) of opted-out users", len(chats) - len(kept))
-    return kept
-
-
 @dataclass(frozen=True)
 class StoreReport:
     """What one `store` call did."""
@@ -65,8 +45,8 @@ class StoreReport:
 
 def to_json(value) -> str | None:
     """JSON text for a jsonb column (None stays NULL)."""
-    if value is None:
-        return None
+    if value is None or isinstance(value, JsonText):
+        return value
     return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -228,7 +208,7 @@ def _settle_missions(cur, mission_ids: list[str], staged: bool) -> int:
 def _store_events(cur, events: list[dict], fks: dict[str, int]) -> int:
     rows = [(fks.get(e.get("channel_id")), e.get("chat_channel_id"), e.get("cmd"),
              e.get("event_type"), e.get("event_time"),
-             to_json(e.get("body") if e.get("body") is not None else e.get("raw")),
+             to_json(stored_body(e)),
              clean_text(str(e["dedupe_key"]))) for e in events]
     psycopg2.extras.execute_values(cur, """
         INSERT INTO events (channel_fk, chat_channel_id, cmd, event_type, event_time, body, dedupe_key)
@@ -286,6 +266,8 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
             letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
 
     chats = without_opted_out(conn, chats) if chats else chats
+    if chats or events or letters:
+        chats, events, letters = forget_opted_out(conn, chats, events, letters, to_json)
     channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
     inserted = blinded = n_events = n_letters = settled = 0
     try:

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from collector import sink
+from collector import forgotten, sink
 from tests.conftest import DATA
 from tests.test_warehouse_sync import (
     D1,
@@ -151,7 +151,7 @@ def test_opted_out_user_is_neither_stored_nor_exported(pg, tmp_path):
     base = {"kind": "chat", "channel_id": "a" * 32, "chat_channel_id": "cc", "message_type": "chat",
             "msg_type_code": 1, "raw": {}, "nickname": "닉"}
     when = "2026-09-02T03:00:00.000Z"
-    sink._opt_out_cache.clear()
+    forgotten._opt_out_cache.clear()
     forget_user(pg, str(tmp_path), "gone")
     report = sink.store(pg, [{**base, "user_id": "gone", "message": "x", "chat_time": when, "dedupe_key": "k1"},
                              {**base, "user_id": "stay", "message": "y", "chat_time": when, "dedupe_key": "k2"}])
@@ -167,10 +167,10 @@ def test_opted_out_user_is_neither_stored_nor_exported(pg, tmp_path):
 def test_sink_rereads_the_list_after_its_ttl(pg, tmp_path, monkeypatch):
     base = {"kind": "chat", "channel_id": "a" * 32, "chat_channel_id": "cc", "message_type": "chat",
             "msg_type_code": 1, "raw": {}, "user_id": "later", "chat_time": "2026-09-02T03:00:00.000Z"}
-    sink._opt_out_cache.clear()
+    forgotten._opt_out_cache.clear()
     sink.store(pg, [{**base, "dedupe_key": "a1"}])
     forget_user(pg, str(tmp_path), "later")
-    monkeypatch.setattr(sink, "OPT_OUT_TTL_SECONDS", 0.0)
+    monkeypatch.setattr(forgotten, "OPT_OUT_TTL_SECONDS", 0.0)
     assert sink.store(pg, [{**base, "dedupe_key": "a2"}]).chat_inserted == 0
     assert _pg_rows(pg, "later") == 0
 
@@ -259,7 +259,7 @@ def test_forget_user_leaves_no_trace_in_any_column_of_any_table_or_file(pg, tmp_
     records = [{**r, "channel_id": STREAMER} for f in _victim_everywhere() for r in parse_frame(f)]
     kinds = sorted(r["kind"] for r in records)
     assert kinds.count("chat") == 6 and kinds.count("event") == 2 and "dead_letter" in kinds
-    sink._opt_out_cache.clear()
+    forgotten._opt_out_cache.clear()
     sink.store(pg, records)
     with pg, pg.cursor() as cur:  # a broadcast titled after them (small tables go to the lake too)
         cur.execute("INSERT INTO live_session (channel_fk, chat_channel_id, opened_at)"
@@ -348,3 +348,52 @@ def test_forget_user_stops_on_an_unreadable_partition_and_names_quarantined_file
     moved = Lake(str(tmp_path)).quarantine(CHAT, D2)
     report = forget_user(pg, str(tmp_path), VICTIM)
     assert report.unchecked == [moved] and report.pg_chat_rows > 0 and _pg_rows(pg, VICTIM) == 0
+
+
+@pytest.mark.integration
+def test_new_lines_naming_an_opted_out_user_are_stored_without_them(pg, tmp_path):
+    from collector.protocol import parse_frame
+    from tests.privacy_scan import scan_lake, scan_pg
+
+    forgotten._opt_out_cache.clear()
+    forget_user(pg, str(tmp_path), VICTIM_ID)  # forgotten before any line of theirs was collected
+    records = [{**r, "channel_id": STREAMER} for f in _victim_everywhere() for r in parse_frame(f)]
+    report = sink.store(pg, records)  # their own line teaches the sink their name; the rest names them
+    assert (report.chat_inserted, report.events) == (5, 0)  # the events are about them (forget-user drops those)
+    live = json.loads((DATA / "frames" / "live_chat.json").read_text(encoding="utf-8"))
+    live["bdy"][0].update(msg=f"{VICTIM_NICK}님 어디 갔어요", msgTime=live["bdy"][0]["msgTime"] + 2)
+    later = [{**r, "channel_id": STREAMER} for r in parse_frame(json.dumps(live, ensure_ascii=False))]
+    assert sink.store(pg, later).chat_inserted == 1  # a later batch: the name is remembered
+    sync(pg, str(tmp_path))
+
+    them = (VICTIM_ID, VICTIM_NICK, OLD_NICK)
+    assert scan_pg(pg, *them) == {("opt_out_user", "user_id"): {VICTIM_ID}}
+    assert scan_lake(tmp_path, *them) == {}
+    with pg.cursor() as cur:  # the bystanders' lines stay; the other receiver is untouched
+        cur.execute("SELECT gift_receiver_id, gift_receiver_nickname FROM stream_chat WHERE msg_type_code = 12"
+                    " ORDER BY gift_receiver_id NULLS FIRST")
+        assert cur.fetchall() == [(None, None), ("7f5b5a3f7f168f9ed5df4255acd95750", "观众214")]
+        cur.execute("SELECT message FROM stream_chat WHERE message LIKE '%[forgotten]%' ORDER BY message")
+        assert [m for (m,) in cur.fetchall()] == ["@[forgotten] 선물 고마워요 ([forgotten], 전 [forgotten])",
+                                                 "[forgotten]님 어디 갔어요"]
+    pg.rollback()
+
+
+WATCH_CASES = {  # text -> whether the sink's pre-check must pick it (user "u3" known as 감자튀김 and abc)
+    "the id as a token": ('{"uid":"u3"}', True),
+    "a longer id is not it": ("u33 x-u3x", False),
+    "a nickname inside a word": ("감자튀김님 안녕", True),
+    "a nickname as JSON escapes": ('{"extras":"{\\"n\\":\\"\\uac10\\uc790\\ud280\\uae40\\"}"}', True),
+    "an ASCII nickname as a word": ("@abc 고마워요", True),
+    "nobody": ("안녕하세요 abcd", False),
+}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("text,named", list(WATCH_CASES.values()), ids=list(WATCH_CASES))
+def test_watchlist_precheck(text, named):
+    from core.scrub import Watchlist
+
+    watch = Watchlist(["u3", "u9"], {"u3": {"감자튀김", "abc"}})
+    assert watch.named_in(text) == ({"u3"} if named else set())
+    assert watch.learned({"u9": {"새이름"}}).named_in("새이름님") == {"u9"}
