@@ -1,7 +1,7 @@
 """Conformance: chzzkpy 2.2.0 (PyPI; a public CHZZK client nobody here wrote) drives the
 simulator over loopback, its base URLs (HTTP API, comm-api, websocket server pick) being
 the only thing changed. Steps (issue 16): (a) channel info, live status and live detail of
-every simulated channel; (b) the chat access token (chzzkpy's GET carries a JSON body);
+every simulated channel (and chzzkpy's channel/live search and auto-complete); (b) the chat access token (chzzkpy's GET carries a JSON body);
 (c) websocket connect and CONNECTED; (d) every line the --truth file says was sent arrives
 as chzzkpy's typed event with equal fields; (e) recent chat (15101) with its pinned notice;
 (f) 60+ s of ping/pong without a reconnect.
@@ -15,8 +15,10 @@ No ``from __future__ import annotations`` here: ahttp_client reads the return an
 of the request methods declared below at run time."""
 import asyncio
 import base64
+import collections
 import datetime
 import json
+import logging
 import pathlib
 import re
 import threading
@@ -48,9 +50,10 @@ from chzzkpy.unofficial.live import LiveDetail
 from collector.sim.server import SimServer
 
 pytestmark = pytest.mark.e2e
+log = logging.getLogger(__name__)
 
-SEED = 54            # channel 0 of seed 54 has a pinned notice and, at 50 lines/s, airs
-RATE = 50.0          # donations, a subscription, a 5-line gift and a system line within 60 s
+SEED = 81            # channel 0 of seed 81 has a pinned notice and, at 50 lines/s, airs chat,
+RATE = 50.0          # donations (missions, a participation, a party), subscriptions, a gift and a system line
 SESSION_SECONDS = 62.0
 PING_SECONDS = 5.0   # the simulator PINGs every 5 s: 12 ping/pong rounds in the session
 B64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
@@ -279,10 +282,16 @@ def test_a_channel_live_status_and_live_detail_of_every_channel(sim):
                           await client.live_status(ch.channel_id),
                           await client._api_session.live_detail_anonymous(channel_id=ch.channel_id)))
         unknown = await client.live_status("0" * 32)
-        return found, unknown
+        name = sim.channels[0].channel_name
+        searched = (await client.search_channel(name), await client.search_live(name),
+                    await client.autocomplete(name[:2]))
+        return found, unknown, searched
 
-    found, unknown = _run(_with_client(sim, look))
+    found, unknown, (channels, lives, names) = _run(_with_client(sim, look))
     assert unknown is None  # an unknown channel: content null
+    assert [c.id for c in channels] == [sim.channels[0].channel_id]
+    assert [(v.channel_id, v.channel.name) for v in lives] == [(sim.channels[0].channel_id, sim.channels[0].channel_name)]
+    assert sim.channels[0].channel_name in names
     live, adult, offline = (lv for lv in sim._lives)
     for ch, info, status, detail in found:
         lv = sim._by_channel[ch.channel_id]
@@ -382,7 +391,10 @@ def test_d_every_line_the_truth_file_records_arrives_typed_with_equal_fields(sim
         receiver = getattr(e.extras, "receiver_user_id", None)
         seen.setdefault((e.user_id, round(e.time.timestamp() * 1000), receiver), []).append(e)
     kinds = {i["msgTypeCode"] for i in truth}
-    assert {1, 10, 11, 12} <= kinds, kinds  # every kind the step names was aired to this socket
+    donation_kinds = collections.Counter(json.loads(i["extras"])["donationType"] for i in truth
+                                         if i["msgTypeCode"] == 10)
+    # every kind the step names was aired to this socket (if the generator changes, pick a SEED again)
+    assert {1, 10, 11, 12} <= kinds and {"CHAT", "MISSION", "PARTY"} <= set(donation_kinds), (kinds, donation_kinds)
     assert len(truth) > 2500
     missing, differ = [], []
     for item in truth:
@@ -396,6 +408,9 @@ def test_d_every_line_the_truth_file_records_arrives_typed_with_equal_fields(sim
             got = _event_fields(e, wanted)
             if got != wanted:
                 differ.append((wanted, got))
+    log.info("conformance: %d truth lines (%s; donations %s), %d chzzkpy events",
+             len(truth), dict(collections.Counter(i["msgTypeCode"] for i in truth)), dict(donation_kinds),
+             len(events))
     assert missing == [], f"{len(missing)} of {len(truth)} lines never arrived as events: {missing[:2]}"
     assert differ == [], differ[:2]
     assert len(seen) == len({(i["uid"], i["msgTime"], json.loads(i["extras"] or "{}").get("receiverUserIdHash"))

@@ -160,3 +160,35 @@ def user_status_logged_out() -> dict:
     return {"hasProfile": False, "userIdHash": None, "nickname": None, "profileImageUrl": None,
             "penalties": [], "officialNotiAgree": False, "officialNotiAgreeUpdatedDate": None,
             "verifiedMark": False, "loggedIn": False}
+
+
+SEARCH = re.compile(r"^/service/v1/search/(channels|lives|videos)$")
+AUTO_COMPLETE = "/service/v1/search/channels/auto-complete"
+
+
+def search(kind: str, keyword: str, lives: list, offset: int, size: int) -> dict:
+    """``/service/v1/search/{channels,lives,videos}``: the simulated channels whose name
+    contains ``keyword`` (lives: those on air). Videos are not searchable here (empty)."""
+    found = [lv for lv in lives if keyword and keyword.lower() in lv.channel.channel_name.lower()]
+    if kind == "lives":
+        found = [lv for lv in found if lv.status == "OPEN"]
+    page = found[offset:offset + size] if kind != "videos" else []
+    data = []
+    for lv in page:
+        info = channel_info(lv)
+        if kind == "channels":
+            data.append({"channel": info, "content": {"live": None, "videos": []}})
+        else:
+            detail = live_detail(lv, "")
+            live = {k: detail[k] for k in ("liveId", "liveTitle", "liveImageUrl", "defaultThumbnailImageUrl",
+                                           "concurrentUserCount", "accumulateCount", "openDate", "adult", "tags",
+                                           "chatChannelId", "categoryType", "liveCategory", "liveCategoryValue",
+                                           "livePlaybackJson")}
+            data.append({"live": dict(live, channelId=lv.channel.channel_id), "channel": {
+                k: info[k] for k in ("channelId", "channelName", "channelImageUrl", "verifiedMark")}})
+    return {"size": len(data), "page": {"next": {"offset": offset + len(data)}}, "data": data}
+
+
+def auto_complete(keyword: str, lives: list, size: int) -> dict:
+    names = [lv.channel.channel_name for lv in lives if keyword and keyword.lower() in lv.channel.channel_name.lower()]
+    return {"size": len(names[:size]), "data": names[:size]}

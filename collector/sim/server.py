@@ -458,6 +458,15 @@ class SimServer:
             return 200, A.ok(A.channel_info(self._by_channel.get(m.group(1))))
         if m := A.CHANNEL_DATA.match(path):
             return 200, A.ok(A.channel_data(self._by_channel.get(m.group(1)), query.get("fields")))
+        if path == A.AUTO_COMPLETE or (m := A.SEARCH.match(path)):
+            try:
+                offset, size = max(0, int(query.get("offset") or 0)), max(1, min(int(query.get("size") or 13), 50))
+            except ValueError:
+                return 400, A.error(400, "offset and size must be integers")
+            keyword = query.get("keyword", "")
+            if path == A.AUTO_COMPLETE:
+                return 200, A.ok(A.auto_complete(keyword, self._lives, size))
+            return 200, A.ok(A.search(m.group(1), keyword, self._lives, offset, size))
         if path == A.USER_STATUS:
             return 200, A.ok(A.user_status_logged_out())
         if path == A.ACCESS_TOKEN:
