@@ -213,11 +213,6 @@ MISSION_STATUS_RANK = {"PENDING": 1, "APPROVED": 2, "EXPIRED": 3, "REJECTED": 3,
 SETTLED_STATUSES = ("APPROVED", "COMPLETED")  # a mission's money counts only in these
 
 
-def mission_status_key(status: str | None) -> tuple[int, str]:
-    """Sort key of a mission status: the later in a mission's life, the greater."""
-    return (MISSION_STATUS_RANK.get(status or "", 0), status or "")
-
-
 def _money_fields(type_code, extras: dict) -> dict:
     """mission_id / donation_status of a mission donation line (type 10), gift_id /
     gift_quantity of a subscription gift line (type 12); None elsewhere."""
@@ -328,10 +323,9 @@ def chat_record(item, frame_cid=None) -> dict:
         "dedupe_key": dedupe_key(chat_channel_id, user_id, ms, type_code,
                                  discriminator(user_id, message, extras)),
     }
-    party_id = text_or_none(extras.get("donationId"))
-    if type_code == 10 and extras.get("donationType") == "PARTY" and party_id:
+    if type_code == 10 and extras.get("donationType") == "PARTY" and record["donation_id"]:
         # a party donation may be shown in every member channel's chat: one row, by its id
-        record["dedupe_key"] = md5_key("PARTY", party_id)
+        record["dedupe_key"] = md5_key("PARTY", record["donation_id"])
     if "payAmount" in extras and record["pay_amount"] is None:
         warnings.append(f"payAmount {str(extras['payAmount'])[:40]!r} is not an integer in range")
     if warnings:

@@ -154,3 +154,12 @@ def test_a_later_status_reaches_the_lake_and_the_totals_at_the_next_sync(pg, tmp
     wh = warehouse.open(str(tmp_path))
     assert warehouse.pending_missions(wh).is_empty()
     assert warehouse.donations(wh)["amount"].to_list() == [5000]
+
+
+def test_the_database_ranks_mission_statuses_as_the_parser_documents(pg):
+    from collector.items import MISSION_STATUS_RANK
+
+    names = [*MISSION_STATUS_RANK, "SOMETHING_NEW", None]
+    with pg.cursor() as cur:
+        cur.execute("SELECT s, mission_status_rank(s) FROM unnest(%s::text[]) AS s", (names,))
+        assert dict(cur.fetchall()) == {**MISSION_STATUS_RANK, "SOMETHING_NEW": 0, None: 0}
