@@ -22,7 +22,7 @@ from core import db
 
 def _batch(n: int) -> list[dict]:
     out: list[dict] = []
-    for recs in backfill.records(2, 4, 7, 60.0, datetime(2026, 9, 3, tzinfo=KST)):
+    for recs in backfill.records(3, 4, 7, 60.0, datetime(2026, 9, 3, tzinfo=KST)):
         out.extend(recs)
         if len(out) >= n:
             return out[:n]

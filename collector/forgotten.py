@@ -78,9 +78,13 @@ class JsonText(str):
     """A jsonb value already written as JSON text (the sink's to_json passes it through)."""
 
 
+# the chat columns that can name a user besides raw (the others are enums, numbers, times, keys)
+_NAMING_COLUMNS = ("nickname", "message", "gift_receiver_id", "gift_receiver_nickname")
+
+
 def _chat_hay(rec: dict, to_json) -> tuple[str, str]:
     raw = JsonText(to_json(rec.get("raw")) or "")
-    return raw, "\x01".join([raw, *(v for k, v in rec.items() if k != "raw" and isinstance(v, str))])
+    return raw, "\x01".join([raw, *(v for k in _NAMING_COLUMNS if isinstance(v := rec.get(k), str))])
 
 
 def stored_body(e: dict):

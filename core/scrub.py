@@ -225,7 +225,8 @@ class Watchlist:
     - an id made of token characters (every userIdHash) is looked up in a set of the text's
       tokens, as ``names_id`` matches it; any other id by substring;
     - a nickname with a character beyond ASCII letters and digits (most CHZZK names) by
-      substring, tried only when the text holds its rarest character, also in text whose
+      substring (one shorter than MIN_SUBSTRING as a word, as the scrub matches it), tried
+      only when the text holds its rarest character, also in text whose
       ``\\uXXXX`` escapes (JSON kept as a string, written ASCII-only) are decoded;
     - a nickname of ASCII letters, digits, ``_`` and ``-`` only as a token, like an id
       (``abc`` in ``@abc`` or ``abc님``, not inside ``xabcx``): those letters are in every
@@ -237,28 +238,33 @@ class Watchlist:
                           for u, names in (nicknames or {}).items() if u in self.ids}
         self._odd_ids = {i for i in self.ids if not _TOKEN_ID.match(i)}
         self._tokens = {i.encode(): i for i in self.ids if i not in self._odd_ids}  # token -> its id
-        self._by_anchor: dict[str, list[tuple[str, str]]] = {}
+        self._by_anchor: dict[str, list[tuple[str, str, re.Pattern | None]]] = {}
         for uid, names in self.nicknames.items():
             for name in names:
                 if _TOKEN_ID.match(name) and name.isascii():
                     self._tokens.setdefault(name.encode(), uid)
                     continue
+                # a short name is a match only as a word (as in Target), an escape (\\n) before it too
+                word = re.compile(rf"(?:(?<!\w)|(?<=\\[nrtbf])){re.escape(name)}(?!\w)") \
+                    if len(name) < MIN_SUBSTRING else None
                 for term in dict.fromkeys((name, json.dumps(name, ensure_ascii=False)[1:-1])):
-                    self._by_anchor.setdefault(min(term, key=_commonness), []).append((term, uid))
+                    self._by_anchor.setdefault(min(term, key=_commonness), []).append((term, uid, word))
         # the anchors as one character class: the regex engine skips the rest of the text in C
         self._anchors = re.compile("[" + "".join(map(re.escape, self._by_anchor)) + "]") if self._by_anchor else None
 
     def named_in(self, text: str) -> set[str]:
         """The ids of the users `text` may name (empty for most texts)."""
         found = set()
-        if self._tokens:
-            found.update(self._tokens[t] for t in self._tokens.keys() & text.encode("utf-8", "surrogatepass").translate(_SPLIT_TOKENS).split())
+        if self._tokens and (hit := self._tokens.keys() & text.encode("utf-8", "surrogatepass")
+                             .translate(_SPLIT_TOKENS).split()):
+            found.update(self._tokens[t] for t in hit)
         found.update(i for i in self._odd_ids if i in text)
         if self._anchors:
             if "\\u" in text:
                 text = text + "\x00" + _U_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
             for anchor in set(self._anchors.findall(text)):
-                found.update(uid for term, uid in self._by_anchor[anchor] if uid not in found and term in text)
+                found.update(uid for term, uid, word in self._by_anchor[anchor]
+                             if uid not in found and term in text and (word is None or word.search(text)))
         return found
 
     def learned(self, found: dict[str, set[str]]) -> Watchlist:

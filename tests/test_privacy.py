@@ -379,12 +379,14 @@ def test_new_lines_naming_an_opted_out_user_are_stored_without_them(pg, tmp_path
     pg.rollback()
 
 
-WATCH_CASES = {  # text -> whether the sink's pre-check must pick it (user "u3" known as 감자튀김 and abc)
+WATCH_CASES = {  # text -> whether the sink's pre-check picks it (user "u3" known as 감자튀김, abc and ㅋ)
     "the id as a token": ('{"uid":"u3"}', True),
     "a longer id is not it": ("u33 x-u3x", False),
     "a nickname inside a word": ("감자튀김님 안녕", True),
     "a nickname as JSON escapes": ('{"extras":"{\\"n\\":\\"\\uac10\\uc790\\ud280\\uae40\\"}"}', True),
     "an ASCII nickname as a word": ("@abc 고마워요", True),
+    "a short nickname as a word": ('{"msg":"\\nㅋ 진짜"}', True),
+    "a short nickname inside a word": ("ㅋㅋㅋ", False),
     "nobody": ("안녕하세요 abcd", False),
 }
 
@@ -394,6 +396,6 @@ WATCH_CASES = {  # text -> whether the sink's pre-check must pick it (user "u3" 
 def test_watchlist_precheck(text, named):
     from core.scrub import Watchlist
 
-    watch = Watchlist(["u3", "u9"], {"u3": {"감자튀김", "abc"}})
+    watch = Watchlist(["u3", "u9"], {"u3": {"감자튀김", "abc", "ㅋ"}})
     assert watch.named_in(text) == ({"u3"} if named else set())
     assert watch.learned({"u9": {"새이름"}}).named_in("새이름님") == {"u9"}
