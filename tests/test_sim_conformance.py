@@ -1,15 +1,17 @@
 """Conformance: chzzkpy 2.2.0 (PyPI; a public CHZZK client nobody here wrote) drives the
 simulator over loopback, its base URLs (HTTP API, comm-api, websocket server pick) being
 the only thing changed. Steps (issue 16): (a) channel info, live status and live detail of
-every simulated channel (and chzzkpy's channel/live search and auto-complete); (b) the chat access token (chzzkpy's GET carries a JSON body);
-(c) websocket connect and CONNECTED; (d) every line the --truth file says was sent arrives
-as chzzkpy's typed event with equal fields; (e) recent chat (15101) with its pinned notice;
-(f) 60+ s of ping/pong without a reconnect.
+every simulated channel (and chzzkpy's channel/live search and auto-complete); (b) the chat
+access token (chzzkpy's GET carries a JSON body); (c) websocket connect and CONNECTED;
+(d) every line the --truth file says was sent arrives as chzzkpy's typed event with equal
+fields; (e) recent chat (15101) with its pinned notice; (f) 60+ s of ping/pong without a
+reconnect.
 
 One simulator and one 62-second chat session serve the whole module; (a) and (b) run before
-the session starts (chzzkpy's request objects are shared class attributes: two event loops
-must not use them at once). Where chzzkpy itself is wrong about CHZZK, the
-driver works around it here, never in the simulator; each workaround names the library line.
+the session starts: ahttp_client/session.py:70 (chzzkpy's HTTP layer) binds each request
+method, a class attribute, to the last session created (``func.session = self``), so two
+clients alive at once share one. Where chzzkpy itself is wrong about CHZZK, the driver
+works around it here, never in the simulator; each workaround names the library line.
 
 No ``from __future__ import annotations`` here: ahttp_client reads the return annotations
 of the request methods declared below at run time."""
@@ -60,9 +62,9 @@ B64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 
 
 class LiveDetailAsServed(LiveDetail):
-    """chzzkpy 2.2.0 bug (not a CHZZK difference): chzzkpy/unofficial/live.py declares
-    ``close_date: datetime.datetime`` (LiveDetail) and ``live_image_url: str`` (BaseLive) as
-    required, but CHZZK sends ``closeDate: null`` while a broadcast is OPEN (yt-dlp PR 8887's
+    """chzzkpy 2.2.0 bug (not a CHZZK difference): chzzkpy/unofficial/live.py:91
+    ``close_date: datetime.datetime`` (LiveDetail) and live.py:62 ``live_image_url: str``
+    (BaseLive) are required and non-null, but CHZZK sends ``closeDate: null`` while a broadcast is OPEN (yt-dlp PR 8887's
     recorded body) and ``liveImageUrl: null`` once it is CLOSE (Chzzk-Rekoda issue 53's
     log), so chzzkpy's own model rejects every real answer. Same model, those two optional."""
     close_date: datetime.datetime | None = None
@@ -77,7 +79,7 @@ def _sessions(base: str):
         def __init__(self, loop=None):
             ChzzkSession.__init__(self, base_url=base, loop=loop)
 
-        # chzzkpy 2.2.0 bug: chzzkpy/unofficial/http.py marks live_detail
+        # chzzkpy 2.2.0 bug: chzzkpy/unofficial/http.py:128 marks live_detail
         # ``configuration(login_able=True, login_required=True)``, so it raises LoginRequired
         # without cookies although CHZZK answers live-detail to anyone (yt-dlp, streamlink
         # call it without login). Same path, no login requirement, the fixed model.
@@ -105,7 +107,7 @@ def _client_class(base: str):
 
     class SimChatClient(ChatClient):
         """chzzkpy's ChatClient; only ``_session_initial_set`` differs (the same three
-        sessions as chzzkpy/unofficial/chat/chat_client.py builds, on the simulator's base)."""
+        sessions as chzzkpy/unofficial/chat/chat_client.py:97 builds, on the simulator's base)."""
 
         def _session_initial_set(self, loop=None):
             self._api_session = Api(loop=self.loop or loop)
@@ -116,7 +118,7 @@ def _client_class(base: str):
 
 
 def _ws_pick(ws_template: str):
-    """chzzkpy's server pick (chzzkpy/unofficial/chat/gateway.py ``new_session``:
+    """chzzkpy's server pick (chzzkpy/unofficial/chat/gateway.py:85, ``new_session``:
     ``abs(sum(ord)) % 9 + 1`` into ``wss://kr-ss{n}.chat.naver.com/chat``) into the
     simulator's ``ws://host:port/chat?ss={n}``."""
 
@@ -137,7 +139,7 @@ class PartyDonationExtra(BaseDonation):
 
 class DonationWithParty(MessageDetail[ChatDonationExtra | VideoDonationExtra | MissionDonationExtra
                                       | MissionParticipationDonation | PartyDonationExtra]):
-    """chzzkpy 2.2.0 gap: chzzkpy/unofficial/chat/message.py's DonationMessage knows the
+    """chzzkpy 2.2.0 gap: chzzkpy/unofficial/chat/message.py:182 DonationMessage knows the
     donation types CHAT, VIDEO, MISSION and MISSION_PARTICIPATION; CHZZK also sends PARTY
     (shared/CHZZK_PROTOCOL.md §3), which fails chzzkpy's validation — and with it every later
     line of the same frame (chzzkpy validates a frame's lines in one try). Same model, PARTY
@@ -163,7 +165,7 @@ def _per_line(state: ConnectionState):
 
 
 def _recent_chat_typed(state: ConnectionState, per_line):
-    """chzzkpy 2.2.0 bug: chzzkpy/unofficial/chat/recent_chat.py types the replay as
+    """chzzkpy 2.2.0 bug: chzzkpy/unofficial/chat/recent_chat.py:31 types the replay as
     ``message_list: list[ChatMessage]``, so one donation, subscription or system line among
     the 50 (CHZZK replays them: the recorded 15101 items in shared/chzzk/samples.jsonl) fails
     the whole RecentChat. The driver validates the chat lines (and the notice) with
@@ -297,7 +299,7 @@ def test_a_channel_live_status_and_live_detail_of_every_channel(sim):
         lv = sim._by_channel[ch.channel_id]
         channel = info.content
         assert (channel.id, channel.name, channel.open_live) == (ch.channel_id, ch.channel_name, lv.status == "OPEN")
-        # chzzkpy bug: unofficial/channel.py ``follower: int = Field("followerCount")`` gives
+        # chzzkpy bug: unofficial/channel.py:45 ``follower: int = Field("followerCount")`` gives
         # the field a default value instead of an alias, so the count lands in the extras
         assert channel.model_extra["followerCount"] == ch.follower_count
         assert (status.status, status.live_title, status.live_category_value) == (lv.status, ch.live_title, ch.category[2])
@@ -394,7 +396,8 @@ def test_d_every_line_the_truth_file_records_arrives_typed_with_equal_fields(sim
     donation_kinds = collections.Counter(json.loads(i["extras"])["donationType"] for i in truth
                                          if i["msgTypeCode"] == 10)
     # every kind the step names was aired to this socket (if the generator changes, pick a SEED again)
-    assert {1, 10, 11, 12} <= kinds and {"CHAT", "MISSION", "PARTY"} <= set(donation_kinds), (kinds, donation_kinds)
+    assert {1, 10, 11, 12} <= kinds and {"CHAT", "MISSION", "MISSION_PARTICIPATION", "PARTY"} <= set(donation_kinds), \
+        (kinds, donation_kinds)
     assert len(truth) > 2500
     missing, differ = [], []
     for item in truth:
@@ -433,8 +436,9 @@ def test_e_recent_chat_parses_with_its_pinned_notice(sim, session):
 def test_f_sixty_seconds_of_ping_pong_without_reconnect(sim, session):
     s = session.result()
     assert s.ended_at - s.connected_at >= 60
-    # chzzkpy dispatches "disconnect" once more when the driver closes it at the end (its
-    # gateway sees the socket close before the close code is set): only earlier ones count
+    # chzzkpy dispatches "disconnect" once more when the driver closes it at the end
+    # (chat/gateway.py:116-119 takes a close code still None for "not 1000" and raises
+    # ReconnectWebsocket; chat_client.py:260 dispatches it): only earlier ones count
     early = [t - s.connected_at for t in s.times["disconnect"] if t < s.ended_at]
     assert early == [] and len(s.events["connect"]) == 1
     health = sim.health()

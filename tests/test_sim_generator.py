@@ -226,3 +226,18 @@ def test_a_channel_does_not_depend_on_how_many_are_made():
     three, five = make_channels(3, 2), make_channels(5, 2)
     assert [c.channel_id for c in three] == [c.channel_id for c in five[:3]]
     assert len({c.channel_name for c in five}) == 5
+
+
+def test_the_stream_does_not_depend_on_how_it_is_cut_into_calls():
+    """The live server asks for a few lines per 100 ms tick, as many as the rate and the
+    tick's length give: the same seed must air the same lines whatever the cut (before, a
+    gift or a mission was cut short at the end of a call: at 5 lines/s every gift had one
+    receiver, and which lines followed depended on the machine's timing)."""
+    channel = make_channels(1, 9)[0]  # seed 9: gifts of 10, 5 and 1, and mission participations
+    whole = ChatStream(channel, 9).next_items(T0, 6000)
+    stream, cut = ChatStream(channel, 9), []
+    while len(cut) < len(whole):
+        cut += stream.next_items(T0, 1 + len(cut) % 3)
+    assert cut[:len(whole)] == whole
+    gifts = collections.Counter(json.loads(i["extras"])["giftId"] for i in cut if i["msgTypeCode"] == 12)
+    assert max(gifts.values()) > 1

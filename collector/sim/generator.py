@@ -46,6 +46,7 @@ CMD_BLIND = 94008
 # Per-line probabilities (cumulative thresholds are built below).
 P_DONATION, P_SUBSCRIPTION, P_GIFT, P_SYSTEM = 0.005, 0.0005, 0.0002, 0.0003
 P_STREAMER, P_MANAGER = 0.007, 0.005
+GROUP_MAX = 10  # most lines one draw brings (a gift's receivers, a mission and its participations)
 P_MISSION, P_PARTY = 0.08, 0.04  # shares of donations (the money stream's draws)
 MISSION_EVENT = "DONATION_MISSION_IN_PROGRESS"
 MISSION_TEXTS = ("노래 한 곡 불러주세요", "다음 판 1등 하기", "10분 동안 존댓말 쓰기", "애교 한 번만", "춤 춰주세요")
@@ -91,7 +92,11 @@ class ChatStream:
 
     # -- public -------------------------------------------------------------------------
     def next_items(self, now_ms: int, count: int, spread_ms: int = 0) -> list[dict]:
-        """``count`` new lines at ``now_ms`` (or spread over ``[now_ms, now_ms+spread_ms)``)."""
+        """``count`` new lines at ``now_ms`` (or spread over ``[now_ms, now_ms+spread_ms)``),
+        or a few more when the last one brings its group along (a gift's receiver lines, a
+        mission's participations). Without ``spread_ms`` (the live server) the lines never
+        depend on how the stream is cut into calls: the same seed airs the same lines at any
+        rate and tick (a gift is not cut short by the end of a 100 ms tick)."""
         rng = self.rng
         if spread_ms > 0 and count > 0:
             times = sorted(now_ms + rng.randrange(spread_ms) for _ in range(count))
@@ -106,11 +111,11 @@ class ChatStream:
                 self._drift()
             r = rng.random()
             if r < P_DONATION:
-                out.extend(self._donations(t, count - len(out)))
+                out.extend(self._donations(t, GROUP_MAX))
             elif r < P_DONATION + P_SUBSCRIPTION:
                 out.append(self._subscription(t))
             elif r < P_DONATION + P_SUBSCRIPTION + P_GIFT:
-                out.extend(self._gift(t, count - len(out)))
+                out.extend(self._gift(t, GROUP_MAX))
             elif r < P_DONATION + P_SUBSCRIPTION + P_GIFT + P_SYSTEM:
                 out.append(self._restrict(t))
             else:
