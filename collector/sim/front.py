@@ -5,7 +5,7 @@ GET carries ``{"chatType": "STREAMING"}`` (``Content-Length: 25``), and CHZZK an
 
 ``BodyTolerantConnection`` reads a request's head and body before the parser sees them and
 hands the parser the head without its ``Content-Length``/``Transfer-Encoding`` (the body is
-kept in ``request_body``; no simulated endpoint needs it). Websocket upgrades carry no body
+kept as sent in ``request_body``; no simulated endpoint needs it). Websocket upgrades carry no body
 and pass through unchanged."""
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ collector/sim/front.py, so the one port answers it. A READ join needs a known ch
 id; its token is not checked (CHZZK accepts a token it did not issue, or ``accTkn: null``).
 
 Choices where CHZZK's behaviour is unknown or irrelevant: an unknown channel's live-status
-answers code 200 with ``content: null``; forced drops close with 1001 (a graceful close, so that every frame already sent reaches the
-client before the close frame — an abort could lose frames already recorded as sent).
+answers code 200 with ``content: null``; forced drops close with 1001 (a graceful close, so
+that every frame already sent reaches the client before the close frame — an abort could
+lose frames already recorded as sent).
 
 Each chat socket has its own sender: a client that stops reading holds up only its own
 chat (a frozen process must not silence the others); once BACKLOG_SECONDS of chat wait for
