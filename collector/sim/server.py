@@ -147,6 +147,7 @@ class SimServer:
         self.slow_closed = 0  # sockets closed for not reading (BACKLOG_SECONDS)
         self.joins = 0        # successful CONNECTs
         self.pongs = 0        # PONGs received from clients (answers to the server's PINGs)
+        self.issued_tokens: list[str] = []  # every chat access token handed out (tests look for leaks)
         self._truth = None
         self.truth_count = 0
         self.frames_sent = 0
@@ -473,7 +474,9 @@ class SimServer:
         if path == A.ACCESS_TOKEN:
             if query.get("channelId", "") not in self._by_cid:
                 return 500, A.error(50001, "서버 오류입니다.")
-            return 200, A.ok(A.access_token())
+            answer = A.access_token()
+            self.issued_tokens.append(answer["accessToken"])
+            return 200, A.ok(answer)
         if (vod_answer := await self.videos.route(path, query)) is not None:
             return vod_answer
         if path == "/_sim/restart":
