@@ -5,14 +5,18 @@ them, by the same rules forget-user applies to rows already stored (core/scrub.p
 path that stores through the sink gets this: live collection, VOD backfill, import-logs and
 the ingest API.
 
-The list is read per database and again every OPT_OUT_TTL_SECONDS. Their nicknames are kept
-nowhere (forget-user removes them everywhere); this process learns them from what it sees:
-their own refused lines and names given next to their id."""
+The list is read in every store transaction, as its first statement, under
+``LOCK TABLE opt_out_user IN SHARE MODE`` (``read_opt_out``): stores do not block each other,
+forget-user's INSERT into the list (ROW EXCLUSIVE) waits for the stores in flight (its
+DELETE then sees their lines), and a store that starts later waits for forget-user's commit
+and sees the user listed. So no line of a forgotten user is stored after forget-user
+returns, whatever any process cached. Their nicknames are kept nowhere (forget-user removes
+them everywhere); this process learns them from what it sees: their own refused lines and
+names given next to their id."""
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,15 +26,14 @@ from core.scrub import Target, Watchlist, names_id, nicknames_near, scrub_json, 
 
 log = logging.getLogger(__name__)
 
-# users on the opt-out list (warehouse forget-user), per database: their ids, re-read every
-# OPT_OUT_TTL_SECONDS, and the nicknames this process has seen them under (never stored)
-OPT_OUT_TTL_SECONDS = 60.0
+# users on the opt-out list (warehouse forget-user), per database: their ids as read by the
+# last store transaction, and the nicknames this process has seen them under (never stored)
 _opt_out_cache: dict[str, _OptOut] = {}
+LOCK_LIST = "LOCK TABLE opt_out_user IN SHARE MODE"
 
 
 @dataclass
 class _OptOut:
-    read_at: float
     watch: Watchlist
 
     def learn(self, found: dict[str, set[str]]) -> bool:
@@ -39,19 +42,28 @@ class _OptOut:
         return self.watch is not before
 
 
-def _opt_out(conn) -> _OptOut:
-    """The opt-out list, read again when older than OPT_OUT_TTL_SECONDS (the nicknames
-    learned stay). Read inside the caller's open transaction if there is one (the ingest
-    API commits its channel rows with the lines), else in a transaction of its own."""
+def read_opt_out(conn) -> None:
+    """Lock the opt-out list IN SHARE MODE and read it, in the caller's transaction (begun
+    here when none is open; it must go on to store and commit). Call it before anything else
+    in a store transaction: locks taken before it could deadlock with forget-user, which
+    waits on this one holding only the sync's advisory lock. The nicknames learned stay."""
+    with conn.cursor() as cur:
+        cur.execute(LOCK_LIST)
+        cur.execute("SELECT user_id FROM opt_out_user")
+        ids = frozenset(r[0] for r in cur.fetchall() if r[0])
     cached = _opt_out_cache.get(conn.dsn)
-    if cached is None or time.monotonic() - cached.read_at > OPT_OUT_TTL_SECONDS:
+    if cached is None or cached.watch.ids != ids:  # the same list: keep its built pre-check
+        _opt_out_cache[conn.dsn] = _OptOut(Watchlist(ids, cached.watch.nicknames if cached else {}))
+
+
+def _opt_out(conn) -> _OptOut:
+    """The list as the last ``read_opt_out`` of this database read it (read now, in a
+    transaction of its own, if never)."""
+    if conn.dsn not in _opt_out_cache:
         idle = conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
-        with conn if idle else contextlib.nullcontext(), conn.cursor() as cur:
-            cur.execute("SELECT user_id FROM opt_out_user")
-            ids = frozenset(r[0] for r in cur.fetchall())
-        cached = _OptOut(time.monotonic(), Watchlist(ids, cached.watch.nicknames if cached else {}))
-        _opt_out_cache[conn.dsn] = cached
-    return cached
+        with conn if idle else contextlib.nullcontext():
+            read_opt_out(conn)
+    return _opt_out_cache[conn.dsn]
 
 
 def without_opted_out(conn, chats: list[dict]) -> list[dict]:

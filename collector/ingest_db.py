@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg2
 from psycopg2 import sql
 
-from collector import sink
+from collector import forgotten, sink
 from collector.items import ms_to_iso
 
 log = logging.getLogger(__name__)
@@ -89,10 +89,11 @@ def store(conn, records: list[dict], letters: list[dict], names: dict[str, str |
           enable: set[str]) -> Saved:
     """Channel rows, chat lines and dead letters in one transaction: all or nothing.
     Raises the database's error after a rollback."""
-    # Read the opt-out list first: sink.store then opens no transaction of its own before
-    # the one that commits the channel rows together with the chat lines.
-    kept = sink.without_opted_out(conn, records) if records else records
     try:
+        # the opt-out list, locked and read as the transaction's first statement (see
+        # collector/forgotten.py): the channel rows commit together with the chat lines
+        forgotten.read_opt_out(conn)
+        kept = forgotten.without_opted_out(conn, records) if records else records
         with conn.cursor() as cur:
             if names:
                 _register_channels(cur, names, enable, kept)

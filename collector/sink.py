@@ -17,7 +17,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
-from collector.forgotten import JsonText, forget_opted_out, stored_body, without_opted_out
+from collector.forgotten import JsonText, forget_opted_out, read_opt_out, stored_body, without_opted_out
 from collector.items import clean_json, clean_text  # the parser's cleaning, one definition
 from collector.records import CHAT_FIELDS
 
@@ -126,7 +126,9 @@ def _store_chat(cur, chats: list[dict], fks: dict[str, int]) -> int:
                         "SELECT {cols} FROM stream_chat WITH NO DATA").format(**names))
     cur.copy_expert(sql.SQL("COPY {staging} ({cols}) FROM STDIN WITH (FORMAT csv)").format(**names),
                     chat_csv(chats, fks))
-    cur.execute(sql.SQL("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {staging} "
+    # the opt-out guard is part of the statement (read_opt_out's lock makes it current)
+    cur.execute(sql.SQL("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {staging} s "
+                        "WHERE NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = s.user_id) "
                         "ORDER BY chat_time ON CONFLICT (dedupe_key) DO NOTHING").format(**names))
     return cur.rowcount
 
@@ -265,13 +267,14 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
         elif kind != "control":
             letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
 
-    chats = without_opted_out(conn, chats) if chats else chats
-    if chats or events or letters:
-        chats, events, letters = forget_opted_out(conn, chats, events, letters, to_json)
-    channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
     inserted = blinded = n_events = n_letters = settled = 0
     try:
         with conn, conn.cursor() as cur:
+            read_opt_out(conn)  # first: the opt-out list, locked against forget-user until commit
+            chats = without_opted_out(conn, chats) if chats else chats
+            if chats or events or letters:
+                chats, events, letters = forget_opted_out(conn, chats, events, letters, to_json)
+            channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
             fks = _channel_ids(conn, channel_ids) if channel_ids else {}
             if chats:
                 inserted = _store_chat(cur, chats, fks)

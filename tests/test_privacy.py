@@ -164,13 +164,12 @@ def test_opted_out_user_is_neither_stored_nor_exported(pg, tmp_path):
 
 
 @pytest.mark.integration
-def test_sink_rereads_the_list_after_its_ttl(pg, tmp_path, monkeypatch):
+def test_sink_reads_the_list_in_every_store(pg, tmp_path):
     base = {"kind": "chat", "channel_id": "a" * 32, "chat_channel_id": "cc", "message_type": "chat",
             "msg_type_code": 1, "raw": {}, "user_id": "later", "chat_time": "2026-09-02T03:00:00.000Z"}
     forgotten._opt_out_cache.clear()
     sink.store(pg, [{**base, "dedupe_key": "a1"}])
     forget_user(pg, str(tmp_path), "later")
-    monkeypatch.setattr(forgotten, "OPT_OUT_TTL_SECONDS", 0.0)
     assert sink.store(pg, [{**base, "dedupe_key": "a2"}]).chat_inserted == 0
     assert _pg_rows(pg, "later") == 0
 

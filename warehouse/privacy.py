@@ -1,9 +1,12 @@
 """`python -m warehouse forget-user USER_ID [--nickname NAME] [--reason TEXT]`: forget a
 user everywhere: their own rows, and their id and nicknames in everybody else's.
 
-1. The user joins the opt-out list (``opt_out_user``): the collector's sink drops their new
-   lines before COPY (it re-reads the list every minute) and the sync never exports them.
-   That list is the one place their id stays: it is how their new lines are refused.
+1. The user joins the opt-out list (``opt_out_user``): the sink drops their new lines and its
+   INSERT skips their id, and the sync never exports them. That list is the one place their
+   id stays: it is how their new lines are refused. Every store transaction holds the list
+   IN SHARE MODE (collector/forgotten.py), so this INSERT waits for the stores under way and
+   later stores wait for this commit: no line of theirs is stored after forget-user returns.
+   Its first statement after the advisory lock, so it waits holding nothing a store needs.
 2. Their nicknames: those of their own lines (PostgreSQL and the lake), any given with
    ``--nickname``, and any found next to their id in a row being scrubbed (a gift line, a
    profile inside a system line: core/scrub.py ``Forgetting``); a pass that learns
