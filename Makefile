@@ -77,12 +77,12 @@ sim: install ## run the local CHZZK simulator on :18080
 api: install ## serve the ChzzkChat-compatible ingest API on 127.0.0.1:8000 (INGEST_API_KEY)
 	$(PY) -m collector api $(ARGS)
 
-system-deps: ## install the system packages the browser tests need (Debian: chromium, Korean fonts)
-	@if test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then echo "chromium and fonts-noto-cjk present"; \
+system-deps: ## install the system packages the tests need (Debian: chromium, Korean fonts, LibreOffice Calc for the CSV check)
+	@if test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi 'noto.*cjk' && command -v soffice >/dev/null; then echo "chromium, fonts-noto-cjk and soffice present"; \
 	elif command -v apt-get >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk; \
-	else echo "install chromium and a CJK font with your package manager"; fi
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk libreoffice-calc-nogui; \
+	else echo "install chromium, a CJK font and LibreOffice Calc with your package manager"; fi
 
 clean: ## remove caches (keeps .data and .venv)
 	rm -rf .pytest_cache .ruff_cache
