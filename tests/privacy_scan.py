@@ -90,3 +90,12 @@ def scan_lake(root, *needles: str) -> dict[tuple[str, str], set[str]]:
                 if hits := _hits(value, needles):
                     found.setdefault((rel, name), set()).update(hits)
     return found
+
+
+def pg_user_rows(conn, user_id: str) -> int:
+    """How many stream_chat rows PostgreSQL holds for `user_id` (the read is rolled back)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM stream_chat WHERE user_id = %s", (user_id,))
+        n = cur.fetchone()[0]
+    conn.rollback()
+    return n

@@ -32,6 +32,7 @@ from collector.protocol import parse_frame
 from collector.sim.server import SimServer
 from core import db
 from tests.conftest import DATA
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
@@ -60,14 +61,6 @@ def start_collector(url: str, sim: SimServer, spool_dir: Path, log_path: Path, *
                                 stdout=log, stderr=log, text=True)
 
 
-def wait_for(condition, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def spooled(spool_dir: Path) -> int:

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import psycopg2
 import pytest
@@ -19,6 +18,8 @@ from collector import forgotten, sink
 from collector.sim.population import make_channels
 from collector.sim.server import SimServer
 from tests.conftest import DATA
+from tests.privacy_scan import pg_user_rows
+from tests.waiting import wait_for
 from warehouse.lake import Lake
 from warehouse.privacy import forget_user
 from warehouse.sync import sync
@@ -28,21 +29,8 @@ ROOT = DATA.parent.parent
 RATE = 30.0  # lines/s on the channel; its heaviest viewer (weight 2/3) says about 20 of them
 
 
-def _wait(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def _rows(conn, user_id: str) -> int:
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM stream_chat WHERE user_id = %s", (user_id,))
-        n = cur.fetchone()[0]
-    conn.rollback()
-    return n
 
 
 def _lake_rows(root: str, user_id: str) -> int:
@@ -87,20 +75,20 @@ def test_a_store_in_flight_when_forget_user_starts_is_deleted_by_it(pg_url, pg, 
             storer, [{**CHAT_BASE, "user_id": "victim", "dedupe_key": "k1"},
                      {**CHAT_BASE, "user_id": "victim", "dedupe_key": "k2"}])))
         store.start()
-        _wait(lambda: _waiting_on_lock(pg, storer.get_backend_pid()), 10, "the store to wait inside its transaction")
+        wait_for(lambda: _waiting_on_lock(pg, storer.get_backend_pid()), 10, "the store to wait inside its transaction", every=0.05)
         forget = threading.Thread(target=run, args=("forget", lambda: forget_user(forgetter, str(tmp_path),
                                                                                   "victim")))
         forget.start()
-        _wait(lambda: "forget" in done or _waiting_on_lock(pg, forgetter.get_backend_pid()), 10,
-              "forget-user to return or to wait for the store")
+        wait_for(lambda: "forget" in done or _waiting_on_lock(pg, forgetter.get_backend_pid()), 10,
+                 "forget-user to return or to wait for the store", every=0.05)
         blocker.rollback()  # the store goes on and commits
         store.join(10)
         forget.join(10)
         assert not isinstance(done.get("store"), BaseException), done.get("store")
         assert not isinstance(done.get("forget"), BaseException), done.get("forget")
-        assert _rows(pg, "victim") == 0
+        assert pg_user_rows(pg, "victim") == 0
         assert sink.store(pg, [{**CHAT_BASE, "user_id": "victim", "dedupe_key": "k3"}]).chat_inserted == 0
-        assert _rows(pg, "victim") == 0
+        assert pg_user_rows(pg, "victim") == 0
     finally:
         for conn in (blocker, storer, forgetter):
             conn.close()
@@ -129,7 +117,7 @@ def test_forget_user_while_a_collector_stores_their_lines(pg_url, pg, talker_sim
         proc = subprocess.Popen([sys.executable, "-m", "collector", "run"], cwd=ROOT, env=env,
                                 stdout=log, stderr=log)
     try:
-        _wait(lambda: _rows(pg, victim) >= 20, 20, "the victim's lines to be stored")
+        wait_for(lambda: pg_user_rows(pg, victim) >= 20, 20, "the victim's lines to be stored", every=0.05)
         sync(pg, lake)
         assert _lake_rows(lake, victim) >= 20
         report = forget_user(pg, lake, victim)  # returns while the collector goes on receiving their lines
@@ -147,9 +135,9 @@ def test_forget_user_while_a_collector_stores_their_lines(pg_url, pg, talker_sim
             return n
 
         # two flushes' worth of other people's lines (a third of the rate) arrive after it
-        _wait(lambda: others_after() >= 20, 15, "other users' lines after forget-user")
+        wait_for(lambda: others_after() >= 20, 15, "other users' lines after forget-user", every=0.05)
         sync(pg, lake)
-        assert _rows(pg, victim) == 0
+        assert pg_user_rows(pg, victim) == 0
         assert _lake_rows(lake, victim) == 0
         assert others_after() >= 20
         assert "chat line(s) of opted-out users" in log_path.read_text(encoding="utf-8")  # they kept talking

@@ -14,6 +14,7 @@ import pytest
 
 from collector import forgotten, sink
 from tests.conftest import DATA
+from tests.privacy_scan import pg_user_rows
 from tests.test_warehouse_sync import (
     D1,
     D2,
@@ -37,12 +38,6 @@ TODAY = D3 + timedelta(days=1)  # keep 1 day: D1 and D2 are old enough to drop
 VICTIM = "u3"                   # chats on every day in the fixture history
 
 
-def _pg_rows(pg, user_id: str) -> int:
-    with pg.cursor() as cur:
-        cur.execute("SELECT count(*) FROM stream_chat WHERE user_id = %s", (user_id,))
-        n = cur.fetchone()[0]
-    pg.rollback()
-    return n
 
 
 def _lake_users(root) -> set[str]:
@@ -115,7 +110,7 @@ def test_forget_user_everywhere_and_idempotent(pg, tmp_path):
     sync(pg, str(tmp_path))
     # D1 becomes archived: the lake is the only copy, forget-user must still reach it
     retention.apply(pg, str(tmp_path), keep_days=2, today=TODAY)
-    in_pg = _pg_rows(pg, VICTIM)
+    in_pg = pg_user_rows(pg, VICTIM)
     in_lake = sum(1 for d in Lake(str(tmp_path)).days(CHAT)
                   for u in Lake(str(tmp_path)).read(CHAT, d, ["user_id"]).column("user_id").to_pylist()
                   if u == VICTIM)
@@ -126,7 +121,7 @@ def test_forget_user_everywhere_and_idempotent(pg, tmp_path):
     assert (report.pg_chat_rows, report.pg_events) == (in_pg, 1)
     assert report.lake_rows_removed == in_lake + 1  # chat rows and the event naming them
     assert report.partitions_rewritten == 4          # chat D1..D3 and events D2
-    assert _pg_rows(pg, VICTIM) == 0 and VICTIM not in _lake_users(tmp_path)
+    assert pg_user_rows(pg, VICTIM) == 0 and VICTIM not in _lake_users(tmp_path)
     events = pq.read_table(tmp_path / "events" / "day=2026-09-02" / "part-0.parquet").to_pylist()
     assert [json.loads(e["body"])["userIdHash"] for e in events] == ["u33"], "a longer id is not a match"
     state = Lake(str(tmp_path)).read_state()
@@ -155,7 +150,7 @@ def test_opted_out_user_is_neither_stored_nor_exported(pg, tmp_path):
     forget_user(pg, str(tmp_path), "gone")
     report = sink.store(pg, [{**base, "user_id": "gone", "message": "x", "chat_time": when, "dedupe_key": "k1"},
                              {**base, "user_id": "stay", "message": "y", "chat_time": when, "dedupe_key": "k2"}])
-    assert report.chat_inserted == 1 and _pg_rows(pg, "gone") == 0 and _pg_rows(pg, "stay") == 1
+    assert report.chat_inserted == 1 and pg_user_rows(pg, "gone") == 0 and pg_user_rows(pg, "stay") == 1
 
     # a row that slipped in anyway (inserted before the list was re-read) is never exported
     _insert(pg, [{"chat_time": datetime(2026, 9, 2, 12, tzinfo=KST), "user_id": "gone"}])
@@ -171,7 +166,7 @@ def test_sink_reads_the_list_in_every_store(pg, tmp_path):
     sink.store(pg, [{**base, "dedupe_key": "a1"}])
     forget_user(pg, str(tmp_path), "later")
     assert sink.store(pg, [{**base, "dedupe_key": "a2"}]).chat_inserted == 0
-    assert _pg_rows(pg, "later") == 0
+    assert pg_user_rows(pg, "later") == 0
 
 
 @pytest.mark.integration
@@ -180,7 +175,7 @@ def test_cli_forget_user_reports(pg_url, pg, tmp_path):
     env = {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO"}
     assert subprocess.run([sys.executable, "-m", "warehouse", "sync"], cwd=ROOT, env=env,
                           capture_output=True, timeout=120).returncode == 0
-    n = _pg_rows(pg, VICTIM)
+    n = pg_user_rows(pg, VICTIM)
     # "자정" is a name of theirs only the operator knows: two bystanders' lines say it
     out = subprocess.run([sys.executable, "-m", "warehouse", "forget-user", VICTIM, "--nickname", "자정"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
@@ -343,10 +338,10 @@ def test_forget_user_stops_on_an_unreadable_partition_and_names_quarantined_file
     with pytest.raises(RuntimeError, match=r"day=2026-09-02/part-0.parquet cannot be read .*nothing was changed.*"
                                            r"--day 2026-09-02"):
         forget_user(pg, str(tmp_path), VICTIM)
-    assert _pg_rows(pg, VICTIM) > 0, "PostgreSQL rolled back"
+    assert pg_user_rows(pg, VICTIM) > 0, "PostgreSQL rolled back"
     moved = Lake(str(tmp_path)).quarantine(CHAT, D2)
     report = forget_user(pg, str(tmp_path), VICTIM)
-    assert report.unchecked == [moved] and report.pg_chat_rows > 0 and _pg_rows(pg, VICTIM) == 0
+    assert report.unchecked == [moved] and report.pg_chat_rows > 0 and pg_user_rows(pg, VICTIM) == 0
 
 
 @pytest.mark.integration
