@@ -2,7 +2,9 @@
 database's schema (every column, as JSON) and every file under a lake root (Parquet and
 Arrow files column by column, any other file as text), JSON strings inside strings decoded
 at any depth, so an id or a nickname kept as ``\\uXXXX`` escapes inside CHZZK's ``extras``
-is found too. A table or column added later is scanned without touching this module."""
+is found too; a bytea value that is a zstd frame (a compact chat row's raw_z, badges_z) is
+read back with raw_dictionary's dictionaries and scanned as its text. A table or column
+added later is scanned without touching this module."""
 from __future__ import annotations
 
 import json
@@ -12,6 +14,8 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 from psycopg2 import sql
+
+from tests.compact_rows import dictionaries, frame_text
 
 
 def _strings(value) -> Iterator[str]:
@@ -44,6 +48,7 @@ def _hits(value, needles: tuple[str, ...]) -> set[str]:
 def scan_pg(conn, *needles: str) -> dict[tuple[str, str], set[str]]:
     """(table, column) -> the needles found there, over every base table of the schema."""
     found: dict[tuple[str, str], set[str]] = {}
+    known = dictionaries(conn)
     with conn.cursor() as cur:
         cur.execute("SELECT table_name FROM information_schema.tables"
                     " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1")
@@ -53,6 +58,8 @@ def scan_pg(conn, *needles: str) -> dict[tuple[str, str], set[str]]:
             cur.execute(sql.SQL("SELECT to_jsonb(t) FROM {} t").format(sql.Identifier(table)))
             for (row,) in cur.fetchall():
                 for column, value in row.items():
+                    if isinstance(value, str) and value.startswith("\\x"):  # bytea, as to_jsonb gives it
+                        value = frame_text(bytes.fromhex(value[2:]), known) or value
                     if hits := _hits(value, needles):
                         found.setdefault((table, column), set()).update(hits)
     conn.rollback()

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from collector import forgotten, sink
+from tests.compact_rows import json_columns, make_compact, make_jsonb
 from tests.conftest import DATA
 from tests.privacy_scan import pg_user_rows
 from tests.test_warehouse_sync import (
@@ -246,7 +247,8 @@ def _victim_everywhere() -> list[str]:
 
 
 @pytest.mark.integration
-def test_forget_user_leaves_no_trace_in_any_column_of_any_table_or_file(pg, tmp_path):
+@pytest.mark.parametrize("compact_half", [0, 1], ids=["even-ids-compact", "odd-ids-compact"])
+def test_forget_user_leaves_no_trace_in_any_column_of_any_table_or_file(pg, tmp_path, compact_half):
     from collector.protocol import parse_frame
     from tests.privacy_scan import scan_lake, scan_pg
 
@@ -255,6 +257,10 @@ def test_forget_user_leaves_no_trace_in_any_column_of_any_table_or_file(pg, tmp_
     assert kinds.count("chat") == 6 and kinds.count("event") == 2 and "dead_letter" in kinds
     forgotten._opt_out_cache.clear()
     sink.store(pg, records)
+    # a table mixing both kinds of row (issue 17), each line compact in one of the two runs
+    ids = sorted(json_columns(pg))
+    make_jsonb(pg, ids[1 - compact_half::2])
+    make_compact(pg, ids[compact_half::2])
     with pg, pg.cursor() as cur:  # a broadcast titled after them (small tables go to the lake too)
         cur.execute("INSERT INTO live_session (channel_fk, chat_channel_id, opened_at)"
                     " SELECT id, 'N2mCT0', now() FROM stream_channel WHERE channel_id = %s RETURNING id", (STREAMER,))
@@ -263,13 +269,13 @@ def test_forget_user_leaves_no_trace_in_any_column_of_any_table_or_file(pg, tmp_
     sync(pg, str(tmp_path))
     them = (VICTIM_ID, VICTIM_NICK, OLD_NICK)
     before_pg, before_lake = scan_pg(pg, *them), scan_lake(tmp_path, *them)
-    for column in ("user_id", "nickname", "gift_receiver_id", "gift_receiver_nickname", "raw", "message"):
+    for column in ("user_id", "nickname", "gift_receiver_id", "gift_receiver_nickname", "raw", "raw_z", "message"):
         assert ("stream_chat", column) in before_pg, column  # the fixture really puts them there
     assert {("events", "body"), ("dead_letter", "raw"), ("live_session_poll", "live_title")} <= set(before_pg)
     assert {f for f, _ in before_lake} >= {"users/part-0.parquet", "user_tail/part-0.arrow",
                                              "live_session_poll/part-0.parquet"}
 
-    assert OLD_NICK in before_pg[("stream_chat", "raw")]
+    assert OLD_NICK in before_pg.get(("stream_chat", "raw"), set()) | before_pg.get(("stream_chat", "raw_z"), set())
     report = forget_user(pg, str(tmp_path), VICTIM_ID)
     assert (report.pg_chat_rows, report.pg_events, report.nicknames) == (1, 2, 2)
 
@@ -278,9 +284,10 @@ def test_forget_user_leaves_no_trace_in_any_column_of_any_table_or_file(pg, tmp_
     assert scan_lake(tmp_path, *them) == {}
     # the gifter's line stays, without the receiver; the other receiver's line is untouched
     with pg.cursor() as cur:
-        cur.execute("SELECT gift_receiver_id, gift_receiver_nickname, raw->>'extras' FROM stream_chat"
+        cur.execute("SELECT gift_receiver_id, gift_receiver_nickname, id FROM stream_chat"
                     " WHERE msg_type_code = 12 ORDER BY gift_receiver_id NULLS FIRST")
-        (gone_id, gone_nick, gone_extras), (kept_id, kept_nick, _) = cur.fetchall()
+        (gone_id, gone_nick, gone_row), (kept_id, kept_nick, _) = cur.fetchall()
+        gone_extras = json_columns(pg, [gone_row])[gone_row]["raw"]["extras"]
         cur.execute("SELECT message FROM stream_chat WHERE message LIKE '@%'")
         assert cur.fetchone()[0] == "@[forgotten] 선물 고마워요 ([forgotten], 전 [forgotten])"
     pg.rollback()

@@ -1,8 +1,9 @@
 """The fast extraction path (COPY … (FORMAT csv) parsed by pyarrow, fetched by a thread)
 against a real PostgreSQL: it must give exactly what the plain cursor path gives — NULL vs
 empty string, text that looks like NULL/NA/numbers, quotes, commas, newlines, Hangul,
-booleans, timestamps — and leave the connection sound when the reader stops early or the
-SELECT fails."""
+booleans, timestamps, a table mixing jsonb rows with compact rows (raw and badges as zstd
+frames, with and without a dictionary) — and leave the connection sound when the reader
+stops early or the SELECT fails."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet  # noqa: F401  (pa.parquet)
 import pytest
 
+from tests.compact_rows import cursor_rows, json_columns, make_compact
 from warehouse import extract
 from warehouse.lake import Lake
 from warehouse.tables import CHAT
@@ -25,6 +27,8 @@ NASTY = ["", "NULL", "NA", "null", "N/A", "nan", "1e5", "  spaced  ", 'quote " i
 
 
 def _rows(pg, n: int) -> None:
+    """`n` rows over two channels; every third compact with the test dictionary, every
+    ninth from the second compact without one (a mixed table, as after issue 17)."""
     with pg.cursor() as cur:
         cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, %s), (%s, %s) RETURNING id",
                     ("c" * 32, "채널,\"c\"", "d" * 32, None))
@@ -40,14 +44,16 @@ def _rows(pg, n: int) -> None:
                  None if i % 3 == 0 else bool(i % 2), json.dumps([{"t": text}], ensure_ascii=False),
                  json.dumps({"m": text}, ensure_ascii=False), f"k{i}",
                  T0 + timedelta(microseconds=7 * i) if i % 6 == 0 else None))
+        cur.execute("SELECT id FROM stream_chat ORDER BY id")
+        ids = [r[0] for r in cur.fetchall()]
     pg.commit()
+    make_compact(pg, ids[::3])
+    make_compact(pg, ids[1::9], dictionary=None)
 
 
 def _cursor_path(pg) -> pa.Table:
-    """The reference: the same SELECT through a plain cursor and extract.to_batch."""
-    with pg.cursor() as cur:
-        cur.execute(CHAT.select, BOUNDS)
-        return pa.Table.from_batches([extract.to_batch(cur.fetchall(), CHAT.schema)], schema=CHAT.schema)
+    """The reference: the same SELECT through a plain cursor (frames read back by raw_codec)."""
+    return cursor_rows(pg, CHAT, BOUNDS)
 
 
 def _usable(pg) -> None:
@@ -68,6 +74,10 @@ def test_copy_csv_gives_exactly_the_cursor_rows(pg, monkeypatch):
     messages = got.column("message").to_pylist()
     assert "" in messages and "NULL" in messages and "line\nbreak" in messages and None not in messages
     assert got.column("nickname").null_count == 100  # NULL stays NULL, "" stays ""
+    stored = json_columns(pg)
+    assert sum(r["compact"] for r in stored.values()) == 100 + 34  # both kinds in the day
+    for row_id, raw, badges in zip(*(got.column(c).to_pylist() for c in ("id", "raw", "badges")), strict=True):
+        assert (json.loads(raw), json.loads(badges)) == (stored[row_id]["raw"], stored[row_id]["badges"]), row_id
 
 
 @pytest.mark.integration

@@ -3,7 +3,10 @@ sync attaches it) or COPY (FORMAT csv) parsed by pyarrow; small tables through s
 tuples, fetched by a background thread a bounded number of batches ahead (PostgreSQL works
 while we convert and write) and turned column-wise into Arrow record batches; and
 `resolve`, which gives a registry entry without a fixed schema its columns from the
-PostgreSQL catalog (or None when the table does not exist in this database)."""
+PostgreSQL catalog (or None when the table does not exist in this database).
+
+Every path reads a table's ``read_schema`` and hands on ``schema``: the compact columns
+(tables.Compact) are turned into text (warehouse/compact.py) before a batch leaves here."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from warehouse import extract_arrow
+from warehouse import compact, extract_arrow
 from warehouse.tables import UTC_US, Table
 
 BATCH_ROWS = 20_000
@@ -90,7 +93,8 @@ def _fetch(conn: psycopg2.extensions.connection, table: Table, params: dict | No
 
 
 def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | None = None,
-           batch_rows: int = BATCH_ROWS, prefetch: int = PREFETCH) -> Iterator[pa.RecordBatch]:
+           batch_rows: int = BATCH_ROWS, prefetch: int = PREFETCH,
+           dictionaries: compact.Dictionaries | None = None) -> Iterator[pa.RecordBatch]:
     """Yield record batches of `table` run with `params` (rows in the table's order).
 
     Runs inside the caller's transaction. Day tables go through the binary reader attached
@@ -99,13 +103,18 @@ def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | No
     background thread fetching up to `prefetch` batches ahead. Either way PostgreSQL
     produces the next rows while the caller converts and writes these, and memory stays
     bounded by a few batches. The caller must not use `conn` until the iterator is
-    exhausted or closed (closing it stops and joins the thread)."""
+    exhausted or closed (closing it stops and joins the thread).
+
+    dictionaries: raw_dictionary's rows (compact.load), for a table with compact columns;
+    None: read from `conn` here (the sync reads them once and passes them)."""
+    if table.compact is not None and dictionaries is None:
+        dictionaries = compact.load(conn)
     if table.by_day and params is not None:
         reader = extract_arrow.reader_for(conn)
         if reader is not None:  # binary COPY decoded in C, in the sync's snapshot
-            yield from extract_arrow.day_batches(conn, reader, table, params)
+            yield from extract_arrow.day_batches(conn, reader, table, params, dictionaries)
         else:
-            yield from copy_csv(conn, table, params)
+            yield from copy_csv(conn, table, params, dictionaries)
         return
     out: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
@@ -119,7 +128,7 @@ def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | No
                 break
             if isinstance(item, BaseException):
                 raise item
-            yield to_batch(item, table.schema)
+            yield compact.decode(to_batch(item, table.read_schema), table, dictionaries)
     finally:
         stop.set()
         worker.join()
@@ -146,20 +155,35 @@ def _csv_options(schema: pa.Schema) -> tuple:
     field, "" an empty string, nothing else (no 'NA', 'NULL' guessing), t/f booleans,
     timestamps as the UTC wall-clock text the SELECT produces (``AT TIME ZONE 'UTC'``,
     ISO DateStyle, which psycopg2 sets on every connection), read as naive timestamps and
-    labelled UTC afterwards."""
-    types = {f.name: (pa.timestamp("us") if pa.types.is_timestamp(f.type) else f.type) for f in schema}
+    labelled UTC afterwards; bytea as its text (``\\x`` and hex digits, see _from_hex)."""
+    types = {f.name: (pa.timestamp("us") if pa.types.is_timestamp(f.type) else
+                      pa.string() if pa.types.is_binary(f.type) else f.type) for f in schema}
     return (pacsv.ReadOptions(column_names=schema.names, block_size=CSV_BLOCK, use_threads=CSV_THREADS),
             pacsv.ParseOptions(newlines_in_values=True),
             pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                                  quoted_strings_can_be_null=False, true_values=["t"], false_values=["f"]))
 
 
-def copy_csv(conn: psycopg2.extensions.connection, table: Table, params: dict) -> Iterator[pa.RecordBatch]:
+def _from_hex(column: pa.Array) -> pa.Array:
+    """bytea as PostgreSQL's text output gives it (bytea_output 'hex', the default since 9.0:
+    ``\\x`` then two hex digits a byte) → binary."""
+    out = []
+    for value in column.to_pylist():
+        if value is not None and not value.startswith("\\x"):
+            raise ValueError("a bytea value came in bytea_output 'escape' format: set bytea_output = 'hex' for"
+                             " the sync's role (ALTER ROLE … SET bytea_output = 'hex')")
+        out.append(None if value is None else bytes.fromhex(value[2:]))
+    return pa.array(out, pa.binary())
+
+
+def copy_csv(conn: psycopg2.extensions.connection, table: Table, params: dict,
+             dictionaries: compact.Dictionaries | None = None) -> Iterator[pa.RecordBatch]:
     """Record batches of `table` with `params` through ``COPY (SELECT …) TO STDOUT (FORMAT
     csv)``: a thread runs the COPY (one per key of ``table.split``, else one) into a pipe,
     pyarrow parses the other end. No Python object per value: this is what makes the
     sync as fast as PostgreSQL can send. Parameters are bound by psycopg2 (mogrify)."""
     copies = [f"COPY ({query}) TO STDOUT (FORMAT csv)" for query in statements(conn, table, params)]
+    schema = table.read_schema
     read_fd, write_fd = os.pipe()
     sink, errors = os.fdopen(write_fd, "wb", buffering=PIPE_BUFFER), []
     worker = threading.Thread(target=_copy_out, args=(conn, copies, sink, errors),
@@ -169,16 +193,16 @@ def copy_csv(conn: psycopg2.extensions.connection, table: Table, params: dict) -
     finished = False
     try:
         try:
-            reader = pacsv.open_csv(source, *_csv_options(table.schema))
+            reader = pacsv.open_csv(source, *_csv_options(schema))
         except pa.ArrowInvalid as exc:
             if "Empty CSV" not in str(exc):
                 raise
             reader = None
         for batch in reader or ():
             if batch.num_rows:
-                yield pa.RecordBatch.from_arrays(
-                    [col.cast(f.type) for col, f in zip(batch.columns, table.schema, strict=True)],
-                    schema=table.schema)
+                yield compact.decode(pa.RecordBatch.from_arrays(
+                    [_from_hex(col) if pa.types.is_binary(f.type) else col.cast(f.type)
+                     for col, f in zip(batch.columns, schema, strict=True)], schema=schema), table, dictionaries)
         finished = True
     finally:
         if not finished:  # drain: the COPY runs to its end, so the connection stays sound

@@ -25,6 +25,7 @@ import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warehouse import compact
 from warehouse.tables import Table
 
 log = logging.getLogger(__name__)
@@ -211,14 +212,19 @@ def _sorted(batches: Iterator[pa.RecordBatch], group: list[tuple], table: Table)
 
 
 def day_batches(conn: psycopg2.extensions.connection, reader: SnapshotReader, table: Table,
-                params: dict) -> Iterator[pa.RecordBatch]:
+                params: dict, dictionaries: compact.Dictionaries | None = None) -> Iterator[pa.RecordBatch]:
     """Record batches of a day table with `params` through `reader`, in the table's order.
     A table with ``split_sizes`` is read in groups of keys (plan_groups): each group one
-    heap-order statement sorted here, a key larger than GROUP_ROWS in index order."""
+    heap-order statement sorted here, a key larger than GROUP_ROWS in index order. Compact
+    columns are decoded (compact.decode, with `dictionaries`) as each batch arrives."""
     from warehouse.extract import statements  # no cycle at import time
 
+    def read(stmts: list[str]) -> Iterator[pa.RecordBatch]:
+        for batch in reader.batches(stmts, table.read_schema):
+            yield compact.decode(batch, table, dictionaries)
+
     if table.split_sizes is None:
-        yield from reader.batches(statements(conn, table, params), table.schema)
+        yield from read(statements(conn, table, params))
         return
     with conn.cursor() as cur:
         cur.execute(table.split_sizes, params)
@@ -227,7 +233,7 @@ def day_batches(conn: psycopg2.extensions.connection, reader: SnapshotReader, ta
                                            {**params, "key": group[0][0], "keys": [size[0] for size in group]}).decode())
                  for kind, group in plan_groups(sizes, GROUP_ROWS)]
     for kind, group, statement in reads:
-        batches = reader.batches([statement], table.schema)
+        batches = read([statement])
         if kind == "ordered":
             yield from batches
         else:

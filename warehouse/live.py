@@ -5,8 +5,8 @@ The overlay is exact: it asks the sync's own planner (``sync.plan``, from the la
 state.json) which days PostgreSQL touched since the last sync — new rows, late rows,
 blinds and edits (updated_at), deletions (tombstones) — and reads those days WHOLE through
 the sync's own extraction (``sync.day_rows``: same SELECT, columns, types, order, and the
-same exclusions of opted-out users and deleted rows; archived days merged with the lake
-as the sync merges them). The lake's partitions of those days are left out of the ``chat``
+same exclusions of opted-out users and deleted rows, compact rows' raw and badges as text;
+archived days merged with the lake as the sync merges them). The lake's partitions of those days are left out of the ``chat``
 view, so no row is counted twice; ``channels`` becomes PostgreSQL's stream_channel, as the
 next sync would write it. One short read-only REPEATABLE READ transaction, so the days and
 their rows are one snapshot. See docs/LIVE_DATA.md.
@@ -26,7 +26,7 @@ import pyarrow as pa
 from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
 from core import db, settings
 from core.redact import redact
-from warehouse import extract, health, sync
+from warehouse import compact, extract, health, sync
 from warehouse.lake import STATE_PATH, Lake, StateUnreadable
 from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
@@ -94,10 +94,11 @@ def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
                               "run `python -m warehouse sync`")
         opted_out = sync.opted_out_users(conn) if archived & set(days) else set()
         budget = settings.get_int("LIVE_MAX_ROWS")
+        dictionaries = compact.load(conn) if days else {}
         parts, held = [], 0
         for day in days:  # read as streamed: past the budget the read stops, not after it
-            parts.append(_with_day(sync.day_rows(conn, lake, CHAT, day, tz, archived, opted_out), day,
-                                   budget - held if budget > 0 else None))
+            parts.append(_with_day(sync.day_rows(conn, lake, CHAT, day, tz, archived, opted_out, dictionaries),
+                                   day, budget - held if budget > 0 else None))
             held += parts[-1].num_rows
             if 0 < budget < held:
                 raise TooManyDays(f"PostgreSQL holds more than LIVE_MAX_ROWS={budget} rows in the {len(days)} "

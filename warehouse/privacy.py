@@ -15,7 +15,10 @@ user everywhere: their own rows, and their id and nicknames in everybody else's.
    times, nothing else), and the ``events`` that name their id at any depth of the body.
    Then every text and JSON column of every other table (found in information_schema, so a
    table added later is covered) is scrubbed of their id and nicknames: a value that is
-   them becomes NULL, a mention inside text or JSON is replaced (core/scrub.py).
+   them becomes NULL, a mention inside text or JSON is replaced (core/scrub.py). Compact
+   chat rows (raw and badges as zstd frames, tables.Compact) are read back to be searched
+   and scrubbed as text, and the scrubbed text is written back compressed with the
+   dictionary the row names (which stays).
 4. The lake: the same over every Parquet file (warehouse/forget_lake.py), archived days
    included; state.json's day counts follow; the side tables are rebuilt.
 
@@ -24,6 +27,7 @@ the lake is rewritten. Running it again finds nothing and reports zeros (idempot
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -32,16 +36,19 @@ from dataclasses import dataclass, field
 import psycopg2.extensions
 from psycopg2 import sql
 
-from core import db, settings
+from core import db, raw_codec, settings
 from core.scrub import REDACTED, Forgetting, Target, names_id, scrub_row
-from warehouse import forget_lake
+from warehouse import compact, forget_lake
 from warehouse.lake import Lake
 from warehouse.sync import LOCK_ID
+from warehouse.tables import TABLES, Compact
 
 log = logging.getLogger(__name__)
 TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
 KEEP_TABLES = frozenset({"opt_out_user"})  # the list of the forgotten holds their ids by design
 MAX_PASSES = 3  # a pass that learns a nickname is followed by another (rows read before it may name it)
+SCAN_ROWS = 20_000  # compact rows fetched at a time while searching their frames
+COMPACT = {t.source: t.compact for t in TABLES if t.compact is not None}  # PostgreSQL table -> its frames
 
 
 @dataclass
@@ -80,19 +87,78 @@ def text_columns(cur) -> dict[str, list[Column]]:
     return out
 
 
-def _rows_with(cur, table: str, cols: list[Column], terms: list[str]) -> Iterator[tuple[str, dict[str, str | None]]]:
-    """(ctid, {column: value as text}) of the rows where any of `cols` holds any of `terms`,
-    locked until the transaction ends (so their ctid stays theirs)."""
+def _rows_with(cur, table: str, cols: list[Column], terms: list[str], spec: Compact | None = None,
+               ids: list[int] = (), dictionaries: compact.Dictionaries | None = None,
+               ) -> Iterator[tuple[str, dict[str, str | None], dict]]:
+    """(ctid, {column: value as text}, {frame or dictionary column: value}) of the rows where
+    any of `cols` holds any of `terms`, or (a table with compact columns, `spec`) whose id is
+    in `ids`, locked until the transaction ends (so their ctid stays theirs). A compact row's
+    text columns hold its frames' text (None when a frame does not read back)."""
     hay = sql.SQL(" || chr(1) || ").join(sql.SQL("coalesce(t.{}::text, '')").format(sql.Identifier(c.name))
                                          for c in cols)
+    extra = [f.name for f in spec.fields] if spec is not None else []
+    cond = sql.SQL(" OR ").join([sql.SQL("strpos(h.hay, %s) > 0") for _ in terms]
+                                + ([sql.SQL("t.id = ANY(%s)")] if spec is not None else []))
     query = sql.SQL("SELECT t.ctid::text, {cols} FROM {table} t CROSS JOIN LATERAL (SELECT {hay} AS hay) h"
                     " WHERE {cond} FOR UPDATE OF t").format(
-        cols=sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c.name)) for c in cols),
-        table=sql.Identifier(table), hay=hay,
-        cond=sql.SQL(" OR ").join(sql.SQL("strpos(h.hay, %s) > 0") for _ in terms))
-    cur.execute(query, terms)
+        cols=sql.SQL(", ").join([sql.SQL("t.{}::text").format(sql.Identifier(c.name)) for c in cols]
+                                + [sql.SQL("t.{}").format(sql.Identifier(name)) for name in extra]),
+        table=sql.Identifier(table), hay=hay, cond=cond)
+    cur.execute(query, [*terms, list(ids)] if spec is not None else terms)
     for ctid, *values in cur.fetchall():
-        yield ctid, dict(zip((c.name for c in cols), values, strict=True))
+        row = dict(zip((c.name for c in cols), values[:len(cols)], strict=True))
+        frames = dict(zip(extra, (bytes(v) if isinstance(v, memoryview) else v for v in values[len(cols):]),
+                          strict=True))
+        for name, frame in spec.frames if spec is not None else ():
+            if frames[frame] is not None:
+                row[name] = _frame_text(table, ctid, frames[frame], frames[spec.dictionary], dictionaries)
+        yield ctid, row, frames
+
+
+def _frame_text(table: str, key, frame: bytes, dict_id: int | None,
+                dictionaries: compact.Dictionaries) -> str | None:
+    try:
+        return compact.text(frame, dict_id, dictionaries)
+    except raw_codec.CodecError as exc:
+        log.error("forget-user: %s row %s holds a compressed value that does not read back, so it cannot be"
+                  " checked for the user (%s); delete the row if it may name them", table, key, exc)
+        return None
+
+
+def compact_candidates(conn, table: str, spec: Compact, terms: list[str],
+                       dictionaries: compact.Dictionaries) -> list[int]:
+    """The ids of `table`'s compact rows whose frames' text holds any of `terms`: every frame
+    is read back (PostgreSQL cannot search inside them), SCAN_ROWS rows at a time."""
+    frames = [frame for _, frame in spec.frames]
+    found: list[int] = []
+    with conn.cursor(name="forget_user_frames") as scan:
+        scan.itersize = SCAN_ROWS
+        scan.execute(sql.SQL("SELECT id, {dict}, {frames} FROM {table} WHERE {any}").format(
+            dict=sql.Identifier(spec.dictionary), frames=sql.SQL(", ").join(map(sql.Identifier, frames)),
+            table=sql.Identifier(table),
+            any=sql.SQL(" OR ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(f)) for f in frames)))
+        for row_id, dict_id, *blobs in scan:
+            for blob in blobs:
+                if blob is None:
+                    continue
+                text = _frame_text(table, row_id, bytes(blob), dict_id, dictionaries)
+                if text is not None and any(term in text for term in terms):
+                    found.append(row_id)
+                    break
+    return found
+
+
+def _compact_set(name: str, new: str | None, frames: dict, spec: Compact, dictionaries: compact.Dictionaries):
+    """The SET of a compact row's scrubbed text column: its frame, compressed with the row's
+    dictionary; compact JSON, as the sink writes it (a value that was all the user: JSON
+    null, as a JSON column that may not be NULL gets: the row keeps a payload)."""
+    frame = dict(spec.frames)[name]
+    try:
+        new = "null" if new is None else json.dumps(json.loads(new), ensure_ascii=False, separators=(",", ":"))
+    except ValueError:
+        pass  # not JSON before either: kept as the scrub gave it
+    return (sql.SQL("{} = %s").format(sql.Identifier(frame)),
+            raw_codec.compress(new, raw_codec.lookup(dictionaries, frames[spec.dictionary])))
 
 
 def scrub_pg(cur, columns: dict[str, list[Column]], forgetting: Forgetting) -> int:
@@ -101,12 +167,21 @@ def scrub_pg(cur, columns: dict[str, list[Column]], forgetting: Forgetting) -> i
     for table, cols in columns.items():
         types = {c.name: c for c in cols}
         json_cols = frozenset(c.name for c in cols if c.type in ("json", "jsonb"))
-        for ctid, row in list(_rows_with(cur, table, cols, forgetting.target.terms())):
+        spec = COMPACT.get(table)
+        terms = forgetting.target.terms()
+        dictionaries = compact.load(cur.connection) if spec is not None else {}
+        ids = compact_candidates(cur.connection, table, spec, terms, dictionaries) if spec is not None else []
+        for ctid, row, frames in list(_rows_with(cur, table, cols, terms, spec, ids, dictionaries)):
             changes = scrub_row(row, forgetting.learn(row), json_cols)
             if not changes:
                 continue
             sets, params = [], []
             for name, new in changes.items():
+                if spec is not None and frames.get(dict(spec.frames).get(name)) is not None:
+                    set_, param = _compact_set(name, new, frames, spec, dictionaries)
+                    sets.append(set_)
+                    params.append(param)
+                    continue
                 col = types[name]
                 if new is None and not col.nullable:
                     new = "null" if col.name in json_cols else REDACTED

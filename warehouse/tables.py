@@ -5,7 +5,12 @@ Timestamps of the day tables are selected as ``ts AT TIME ZONE 'UTC'`` (a UTC wa
 timestamp: exact to the microsecond, independent of the session's TimeZone, and cheaper for
 PostgreSQL than numeric epoch arithmetic); the small tables' as integer microseconds since
 the epoch (extract.PG_TYPES). JSON columns as text. The SELECTs take only bound parameters, never values
-formatted into the text."""
+formatted into the text.
+
+A table whose PostgreSQL rows may hold JSON compressed (``compact``: core/raw_codec.py,
+migration 011) selects each such column twice: as text (NULL for a compact row) among the
+schema's columns, and its zstd frame and dictionary id after them (``read_schema``); the
+extract turns each batch into ``schema`` (warehouse/compact.py) before anything else sees it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +18,25 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 UTC_US = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class Compact:
+    """JSON text columns that a row may hold compressed instead (the compact chat rows of issue
+    17): ``frames`` pairs each text column of the schema with the bytea column holding its
+    zstd frame, ``dictionary`` names the column holding the raw_dictionary id the frames were
+    compressed with (NULL: none). A row whose frame is set takes its text from the frame."""
+    frames: tuple[tuple[str, str], ...]   # (text column in the schema, bytea column in PostgreSQL)
+    dictionary: str
+
+    @property
+    def fields(self) -> list[pa.Field]:
+        """The columns the SELECT gives after the schema's: the frames, then the dictionary id."""
+        return [*(pa.field(frame, pa.binary()) for _, frame in self.frames), pa.field(self.dictionary, pa.int16())]
+
+    def select(self, alias: str) -> str:
+        """Those columns as a SELECT list fragment (constant names, with `alias`)."""
+        return "".join(f", {alias}.{f.name}" for f in self.fields)
 
 
 @dataclass(frozen=True)
@@ -48,6 +72,14 @@ class Table:
     select_keys: str | None = None
     group_order: tuple[str, ...] = ()
     group_fill: tuple[str, ...] = ()
+    compact: Compact | None = None  # columns that may come compressed (see the module docstring)
+
+    @property
+    def read_schema(self) -> pa.Schema:
+        """The columns the SELECTs give: ``schema``, then the compact columns' frames and dictionary."""
+        if self.compact is None:
+            return self.schema
+        return pa.schema([*self.schema, *self.compact.fields])
 
 
 CHAT_SCHEMA = pa.schema([
@@ -89,8 +121,10 @@ CHAT_SCHEMA = pa.schema([
 ])
 TIMESTAMP_COLUMNS = frozenset(f.name for f in CHAT_SCHEMA if f.type == UTC_US) | {"updated_at"}
 
+# raw and badges: jsonb, or zstd frames for the rows stored since issue 17 (migration 011)
+CHAT_COMPACT = Compact(frames=(("badges", "badges_z"), ("raw", "raw_z")), dictionary="zdict")
 _CHAT_COLUMNS = (
-    "SELECT c.id, ch.channel_id, ch.channel_name, c.chat_channel_id, c.user_id, c.nickname,"
+    "SELECT c.id, ch.channel_id, ch.channel_name, c.chat_channel_id, c.user_id, c.nickname,"  # noqa: S608 - constants
     " c.message, c.message_type, c.msg_type_code, c.message_status,"
     " (c.chat_time AT TIME ZONE 'UTC') AS chat_time,"
     " (c.created_at AT TIME ZONE 'UTC') AS created_at,"
@@ -98,8 +132,8 @@ _CHAT_COLUMNS = (
     " c.pay_type, c.donation_type, c.donation_id, c.is_anonymous, c.gift_receiver_id,"
     " c.gift_receiver_nickname, c.gift_tier, c.color_code, c.badges::text, c.member_count,"
     " c.blind_type, (c.blinded_at AT TIME ZONE 'UTC') AS blinded_at, c.raw::text, c.dedupe_key,"
-    " c.mission_id, c.donation_status, c.gift_id, c.gift_quantity"
-    " FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk"
+    " c.mission_id, c.donation_status, c.gift_id, c.gift_quantity" + CHAT_COMPACT.select("c")
+    + " FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk"
 )
 _NOT_OPTED_OUT = " AND NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = c.user_id)"
 # One day, all channels (the reference: what a partition holds, in its order).
@@ -190,7 +224,7 @@ CHAT = Table(
     max_id="SELECT coalesce(max(id), 0) FROM stream_chat",
     split=CHAT_CHANNELS_ORDER, select_split=CHAT_SELECT_CHANNEL,
     split_sizes=CHAT_CHANNEL_SIZES, select_keys=CHAT_SELECT_CHANNELS, group_order=("channel_id", "chat_time", "id"),
-    group_fill=("channel_id", "channel_name"),
+    group_fill=("channel_id", "channel_name"), compact=CHAT_COMPACT,
 )
 EVENTS = Table(
     "events", EVENTS_SCHEMA, EVENTS_SELECT, by_day=True, source="events",
