@@ -18,6 +18,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import warehouse
+from tests.compact_rows import json_columns, make_compact
 from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse import live
 from warehouse.sync import sync
@@ -88,11 +89,18 @@ def _history(pg) -> None:
 
 def _changes(pg) -> None:
     """What happens after the sync: today's broadcast (with a new channel and a user who
-    opted out), late lines for D1, a blind on D2 (updated_at only), a deletion on D3."""
+    opted out), late lines for D1, a blind on D2 (updated_at only), a deletion on D3.
+    Today's lines and half the late ones are compact (raw as a zstd frame), as the collector
+    stores them since issue 17."""
     today = _rows(10, 200, NOW - timedelta(minutes=30), timedelta(minutes=29), channels="abc")
     today += [dict(r, user_id="gone", nickname="탈퇴", key=r["key"] + "-gone") for r in today[:5]]
     _insert(pg, today, old=False)
-    _insert(pg, _rows(11, 20, _day_start(D1) + timedelta(hours=22), timedelta(hours=1)), old=False)
+    late = _rows(11, 20, _day_start(D1) + timedelta(hours=22), timedelta(hours=1))
+    _insert(pg, late, old=False)
+    with pg.cursor() as cur:
+        cur.execute("SELECT id FROM stream_chat WHERE dedupe_key = ANY(%s)",
+                    ([r["key"] for r in today + late[::2]],))
+        make_compact(pg, [r[0] for r in cur.fetchall()])
     with pg.cursor() as cur:
         cur.execute("INSERT INTO opt_out_user (user_id) VALUES ('gone')")
         cur.execute("UPDATE stream_chat SET message_status = 'BLIND', blind_type = 'BLIND'"
@@ -169,6 +177,9 @@ def test_live_equals_a_fresh_sync(lakes, pg):
         assert "gone" not in wh.sql("SELECT DISTINCT user_id FROM chat")["user_id"].to_list()
         blinded = wh.sql("SELECT count(*) AS n FROM chat WHERE message_status = 'BLIND'")["n"][0]
         assert blinded == 1
+        raws, stored = dict(wh.sql("SELECT id, raw FROM chat").iter_rows()), json_columns(pg)
+        assert sum(stored[i]["compact"] for i in raws) == 200 + 10  # the overlay read compact rows
+        assert {i: json.loads(r) for i, r in raws.items()} == {i: stored[i]["raw"] for i in raws}
     # the overlay changed nothing in the lake, and without live the lake answers as before
     with warehouse.open(synced) as wh:
         assert wh.live_info == live.off_info() and wh.lake_only() and wh.has_users_index()
