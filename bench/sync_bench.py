@@ -1,6 +1,13 @@
 """Sync benchmark: our PostgreSQL → Parquet sync beside DuckDB's postgres scanner (the peer)
 and PostgreSQL's own ``COPY … TO STDOUT`` (the physical limit), same rows, one run.
 
+The same rows are read twice (bench.datagen.reform): first as stored before issue 17 (raw and
+badges jsonb: the ``*_jsonb`` contenders, the "before"), then compact (zstd frames with a
+dictionary, as the collector stores them since: the unsuffixed contenders, the "after", what
+the rest of ``make bench`` reads). The peer reads the columns it always read (our SELECT
+without the frames): on compact rows it gets no raw and no badges — it cannot read the
+frames — so its ``raw_nulls`` counts the rows whose raw it lost.
+
 Each contender runs in its own child process; wall time is the contender's own timing of
 its work (imports and interpreter start excluded for all), peak RSS comes from
 ``os.wait4`` (the child's ru_maxrss). Run one contender alone with
@@ -28,10 +35,13 @@ GIB = 1024 ** 3
 TIME = "/usr/bin/time"  # GNU time, for the children's peak RSS
 
 
-def chat_select_all() -> str:
-    """Our sync's exact chat SELECT (join, columns, order) over every day at once."""
+def chat_select_all(frames: bool = True) -> str:
+    """Our sync's exact chat SELECT (join, columns, order) over every day at once; without
+    `frames`, the lake's columns only (the compact rows' frames and dictionary left out)."""
     from warehouse.tables import CHAT
     query = re.sub(r" WHERE c\.chat_time >= %\(start\)s AND c\.chat_time < %\(end\)s", "", CHAT.select)
+    if not frames:
+        query = query.replace(CHAT.compact.select("c"), "")
     # name the computed columns (DuckDB's postgres_query needs distinct names)
     query = re.sub(r"\(extract\(epoch from c\.(\w+)\) \* 1000000\)::bigint", r"\g<0> AS \1", query)
     return re.sub(r"c\.(badges|raw)::text", r"\g<0> AS \1", query)
@@ -110,42 +120,79 @@ def peer_python() -> str | None:
     return out.stdout.strip().splitlines()[-1]
 
 
-def run(url: str, dsn: str, workdir: Path, peer: bool = True) -> dict:
-    """All contenders on the same database; returns the results and the ratios."""
+def _contenders(url: str, dsn: str, workdir: Path, peer_py: str | None, suffix: str, env: dict) -> dict:
+    """COPY, ours and the peer on the rows as they are now, named with `suffix`."""
     py = sys.executable
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-    lake = workdir / "lake"
+    lake = workdir / ("lake" + suffix)
     shutil.rmtree(lake, ignore_errors=True)
     res: dict = {}
-    log.info("sync bench: COPY (SELECT * FROM stream_chat) TO STDOUT")
-    res["copy_table"] = measure([py, "-m", "bench.sync_bench", "copy", url, "SELECT * FROM stream_chat"], env)
-    log.info("sync bench: COPY (our sync's SELECT) TO STDOUT")
-    res["copy_ours_select"] = measure([py, "-m", "bench.sync_bench", "copy", url, chat_select_all()], env)
-    log.info("sync bench: ours (warehouse.sync.sync all_days=True)")
-    res["ours"] = measure([py, "-m", "bench.sync_bench", "ours", url, str(lake)], env)
-    peer_py = peer_python() if peer else None
+    log.info("sync bench%s: COPY (SELECT * FROM stream_chat) TO STDOUT", suffix)
+    res["copy_table" + suffix] = measure([py, "-m", "bench.sync_bench", "copy", url, "SELECT * FROM stream_chat"], env)
+    log.info("sync bench%s: COPY (our sync's SELECT) TO STDOUT", suffix)
+    res["copy_ours_select" + suffix] = measure([py, "-m", "bench.sync_bench", "copy", url, chat_select_all()], env)
+    log.info("sync bench%s: ours (warehouse.sync.sync all_days=True)", suffix)
+    res["ours" + suffix] = measure([py, "-m", "bench.sync_bench", "ours", url, str(lake)], env)
+    if suffix:
+        shutil.rmtree(lake, ignore_errors=True)  # the last lake (compact rows) is the one kept
     if peer_py:
-        for name, query in (("peer_table", "SELECT * FROM stream_chat"), ("peer_ours_select", chat_select_all())):
-            log.info("sync bench: %s", name)
+        for name, query in (("peer_table", "SELECT * FROM stream_chat"),
+                            ("peer_ours_select", chat_select_all(frames=False))):
+            log.info("sync bench%s: %s", suffix, name)
             out = workdir / f"{name}.parquet"
-            res[name] = measure([peer_py, str(PEER_DIR / "peer_duckdb_pg_to_parquet.py"), "--dsn", dsn,
-                                 "--query", query, "--out", str(out)], env)
+            res[name + suffix] = measure([peer_py, str(PEER_DIR / "peer_duckdb_pg_to_parquet.py"), "--dsn", dsn,
+                                          "--query", query, "--out", str(out)], env)
+            if name == "peer_ours_select":
+                res[name + suffix]["raw_nulls"] = _nulls(out, "raw")
             out.unlink(missing_ok=True)
+    return res
+
+
+def _nulls(path: Path, column: str) -> int | None:
+    """NULLs in `column` of a Parquet file, from its footer's statistics."""
+    import pyarrow.parquet as pq
+    meta = pq.ParquetFile(path).metadata
+    index = meta.schema.names.index(column) if column in meta.schema.names else None
+    if index is None:
+        return None
+    stats = [meta.row_group(i).column(index).statistics for i in range(meta.num_row_groups)]
+    return sum(s.null_count for s in stats) if all(s is not None and s.has_null_count for s in stats) else None
+
+
+def run(url: str, dsn: str, workdir: Path, peer: bool = True) -> dict:
+    """All contenders on the same database, on the rows as jsonb (``*_jsonb``) then compact
+    (bench.datagen.reform, which leaves them compact); returns the results and the ratios."""
+    from bench import datagen
+    from core import db
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    peer_py = peer_python() if peer else None
+    res: dict = {}
+    forms: dict = {}
+    for form, suffix in (("jsonb", "_jsonb"), ("compact", "")):
+        conn = db.connect(url)
+        try:
+            forms[form] = datagen.reform(conn, form)
+        finally:
+            conn.close()
+        res.update(_contenders(url, dsn, workdir, peer_py, suffix, env))
     ours = res["ours"]
     ratios = {"ours_vs_copy_table_time": round(ours["seconds"] / res["copy_table"]["seconds"], 2),
-              "ours_vs_copy_ours_select_time": round(ours["seconds"] / res["copy_ours_select"]["seconds"], 2)}
-    for name in ("peer_table", "peer_ours_select"):
+              "ours_vs_copy_ours_select_time": round(ours["seconds"] / res["copy_ours_select"]["seconds"], 2),
+              "ours_compact_vs_jsonb_throughput": round(ours["rows_per_s"] / res["ours_jsonb"]["rows_per_s"], 2),
+              "pg_bytes_compact_vs_jsonb": round(forms["compact"]["pg_bytes"] / forms["jsonb"]["pg_bytes"], 2)}
+    for name in ("peer_table", "peer_ours_select", "peer_table_jsonb", "peer_ours_select_jsonb"):
         if name in res:
-            ratios[f"ours_vs_{name}_throughput"] = round(ours["rows_per_s"] / res[name]["rows_per_s"], 2)
+            mine = res["ours_jsonb" if name.endswith("_jsonb") else "ours"]
+            ratios[f"ours_vs_{name}_throughput"] = round(mine["rows_per_s"] / res[name]["rows_per_s"], 2)
     targets = {
         "throughput >= peer (same SELECT)": _verdict(ratios.get("ours_vs_peer_ours_select_throughput"), ">=", 1.0),
         "throughput >= peer (SELECT *)": _verdict(ratios.get("ours_vs_peer_table_throughput"), ">=", 1.0),
         "time <= 2x COPY of the rows": _verdict(ratios["ours_vs_copy_table_time"], "<=", 2.0),
         "peak RSS < 1.5 GiB": _verdict(ours["peak_rss_bytes"] and ours["peak_rss_bytes"] / GIB, "<", 1.5),
     }
-    return {"contenders": res, "ratios": ratios, "targets": targets,
+    return {"contenders": res, "ratios": ratios, "targets": targets, "forms": forms,
             "peer_queries": {"peer_table": "SELECT * FROM stream_chat",
-                             "peer_ours_select": "our sync's chat SELECT, all days, same join, columns, ORDER BY"}}
+                             "peer_ours_select": "our sync's chat SELECT, all days, same join, lake columns, ORDER BY"
+                                                 " (without the compact rows' frames, which it cannot read)"}}
 
 
 def _verdict(value, op: str, limit: float) -> dict:
