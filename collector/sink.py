@@ -1,33 +1,40 @@
 """The PostgreSQL sink: one batch of records (collector/records.py) stored in ONE
-transaction. Chat lines go through COPY into a temporary staging table and then one
-``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING``; blinds mark stored lines;
-events and dead letters land in their tables; a mission's stored lines take the latest
-status its copies and progress events say (``_settle_missions``), and a gift's lines its
-quantity (``_settle_gifts``). Storing the same batch twice is harmless."""
+transaction. Chat lines are written compact (issue 17; collector/chat_copy.py): ``raw``
+and ``badges`` as zstd frames with this database's dictionary (collector/raw_dictionaries.py).
+They go in by one ``COPY stream_chat`` straight into the table, inside a savepoint; when a
+line is stored already (a replay, a retry, a reconnect's overlap, another process), that
+COPY fails on the unique key and the batch goes the careful way instead: COPY into a
+temporary staging table, then one ``INSERT … SELECT … ON CONFLICT DO NOTHING``
+(docs/COLLECTOR_STORAGE.md has the measurements). Blinds mark stored lines; events and
+dead letters land in their tables; a mission's stored lines take the latest status its
+copies and progress events say (``_settle_missions``), and a gift's lines its quantity
+(``_settle_gifts``). Storing the same batch twice is harmless."""
 from __future__ import annotations
 
-import io
-import json
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
-from collector.forgotten import JsonText, forget_opted_out, read_opt_out, stored_body, without_opted_out
-from collector.items import clean_json, clean_text  # the parser's cleaning, one definition
-from collector.records import CHAT_FIELDS
+from collector import chat_copy, raw_dictionaries
+from collector.forgotten import forget_opted_out, read_opt_out, stored_body, without_opted_out
+from collector.items import clean_text  # the parser's cleaning, one definition
+from core import raw_codec
 
 log = logging.getLogger(__name__)
 
 STAGING = "chat_staging"  # temp table name (constant identifier)
-# staging/insert columns: channel_fk instead of channel_id, the rest as in the contract
-CHAT_COLUMNS = ("channel_fk",) + tuple(f for f in CHAT_FIELDS if f != "channel_id")
-JSON_COLUMNS = frozenset({"raw", "badges"})
+CHAT_COLUMNS = chat_copy.COLUMNS
 DEFAULT_BLIND_STATUS = "BLIND"
+_SQL = {"staging": sql.Identifier(STAGING), "cols": sql.SQL(", ").join(map(sql.Identifier, CHAT_COLUMNS))}
+_COPY_OPTIONS = sql.SQL("(NULL {})").format(sql.Literal(chat_copy.NULL))
 
 # channel_id -> stream_channel.id, per database (dsn); filled only after a commit
 _channel_cache: dict[str, dict[str, int]] = {}
@@ -44,42 +51,9 @@ class StoreReport:
 
 
 def to_json(value) -> str | None:
-    """JSON text for a jsonb column (None stays NULL)."""
-    if value is None or isinstance(value, JsonText):
-        return value
-    return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))
-
-
-def _csv_field(value) -> str:
-    # PostgreSQL CSV: an unquoted empty field is NULL, a quoted one ("") the empty string
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = clean_text(value)
-    else:
-        text = str(value)
-    return '"' + text.replace('"', '""') + '"'
-
-
-def chat_csv(rows: Iterable[dict], channel_fks: dict[str, int]) -> io.StringIO:
-    """The COPY payload (CSV, columns in CHAT_COLUMNS order) for chat records."""
-    buf = io.StringIO()
-    for rec in rows:
-        fields = []
-        for col in CHAT_COLUMNS:
-            if col == "channel_fk":
-                value = channel_fks[rec["channel_id"]]
-            elif col in JSON_COLUMNS:
-                value = to_json(rec.get(col))
-            else:
-                value = rec.get(col)
-            fields.append(_csv_field(value))
-        buf.write(",".join(fields))
-        buf.write("\n")
-    buf.seek(0)
-    return buf
+    """JSON text for a jsonb column (None stays NULL), cleaned as the parser cleans."""
+    text = chat_copy.json_text(value)
+    return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
 def upsert_channels(conn, channels: Iterable[dict]) -> dict[str, int]:
@@ -91,7 +65,7 @@ def upsert_channels(conn, channels: Iterable[dict]) -> dict[str, int]:
     if not rows:
         return {}
     with conn.cursor() as cur:
-        psycopg2.extras.execute_values(cur, """
+        found = psycopg2.extras.execute_values(cur, """
             INSERT INTO stream_channel (channel_id, channel_name, channel_image_url,
                                         follower_count, verified_mark)
             VALUES %s
@@ -101,8 +75,8 @@ def upsert_channels(conn, channels: Iterable[dict]) -> dict[str, int]:
                 follower_count = COALESCE(EXCLUDED.follower_count, stream_channel.follower_count),
                 verified_mark = COALESCE(EXCLUDED.verified_mark, stream_channel.verified_mark),
                 updated_at = now()
-            RETURNING channel_id, id""", rows, fetch=True)
-        return dict(cur.fetchall())
+            RETURNING channel_id, id""", rows, fetch=True, page_size=len(rows))
+        return dict(found)
 
 
 def _channel_ids(conn, channel_ids: set[str]) -> dict[str, int]:
@@ -119,17 +93,62 @@ def _channel_ids(conn, channel_ids: set[str]) -> dict[str, int]:
     return known
 
 
-def _store_chat(cur, chats: list[dict], fks: dict[str, int]) -> int:
-    names = {"staging": sql.Identifier(STAGING),
-             "cols": sql.SQL(", ").join(map(sql.Identifier, CHAT_COLUMNS))}
+def _first_copies(chats: list[dict]) -> list[dict]:
+    """The batch in chat_time order with one record per dedupe key (the first)."""
+    seen: set = set()
+    out = []
+    for rec in sorted(chats, key=itemgetter("chat_time")):
+        if rec["dedupe_key"] not in seen:
+            seen.add(rec["dedupe_key"])
+            out.append(rec)
+    return out
+
+
+def _json_texts(chats: list[dict]) -> tuple[list[dict], dict, list[dict]]:
+    """(the records, id(record) -> (raw JSON, badges JSON), dead letters for those whose
+    JSON is too big to store: over raw_codec.MAX_OUTPUT)."""
+    kept, texts, letters = [], {}, []
+    for rec in chats:
+        raw, badges = chat_copy.json_text(rec.get("raw")), chat_copy.json_text(rec.get("badges"))
+        big = chat_copy.oversized(raw) or chat_copy.oversized(badges)
+        if big:
+            letters.append(_dead_letter_for(rec, f"chat line's JSON is {big:,} bytes, over the "
+                                                 f"{raw_codec.MAX_OUTPUT:,} a stored line may hold"))
+        else:
+            kept.append(rec)
+            texts[id(rec)] = (raw, badges)
+    return kept, texts, letters
+
+
+def _copy(cur, table: sql.Composable, chats: list[dict], fks: dict[str, int],
+          dictionary: raw_codec.Dictionary | None, texts: dict, tally: list | None) -> None:
+    pairs = [texts[id(r)] for r in chats]
+    stream = chat_copy.Stream(chat_copy.chunks(chats, fks, dictionary, [p[0] for p in pairs],
+                                               [p[1] for p in pairs], tally=tally))
+    cur.copy_expert(sql.SQL("COPY {} ({cols}) FROM STDIN WITH {opts}").format(
+        table, cols=_SQL["cols"], opts=_COPY_OPTIONS), stream)
+
+
+def _store_chat(cur, chats: list[dict], fks: dict[str, int], dictionary: raw_codec.Dictionary | None,
+                texts: dict, tally: list) -> int:
+    """Store the chat lines not stored yet; return how many. ``texts``: id(record) -> its
+    raw JSON text (chat_copy.json_text)."""
+    firsts = _first_copies(chats)
+    cur.execute("SAVEPOINT chat_copy")
+    try:  # the common case, no line stored before: one COPY into the table, as fast as COPY goes
+        _copy(cur, sql.Identifier("stream_chat"), firsts, fks, dictionary, texts, tally)
+        cur.execute("RELEASE SAVEPOINT chat_copy")
+        return len(firsts)
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT chat_copy")
+    tally[:] = [0, 0]
     cur.execute(sql.SQL("CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
-                        "SELECT {cols} FROM stream_chat WITH NO DATA").format(**names))
-    cur.copy_expert(sql.SQL("COPY {staging} ({cols}) FROM STDIN WITH (FORMAT csv)").format(**names),
-                    chat_csv(chats, fks))
+                        "SELECT {cols} FROM stream_chat WITH NO DATA").format(**_SQL))
+    _copy(cur, _SQL["staging"], firsts, fks, dictionary, texts, tally)
     # the opt-out guard is part of the statement (read_opt_out's lock makes it current)
     cur.execute(sql.SQL("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {staging} s "
                         "WHERE NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = s.user_id) "
-                        "ORDER BY chat_time ON CONFLICT (dedupe_key) DO NOTHING").format(**names))
+                        "ORDER BY chat_time ON CONFLICT (dedupe_key) DO NOTHING").format(**_SQL))
     return cur.rowcount
 
 
@@ -161,17 +180,23 @@ def _ids(chats: list[dict], column: str, events: list[dict], event_type: str, ke
     return sorted(ids)
 
 
-def _settle_gifts(cur, gift_ids: list[str], staged: bool) -> int:
+def _copies(chats: list[dict], column: str, value: str) -> tuple[list, list]:
+    """(ids, values) of this batch's lines with `column` set: the copies the settling
+    counts, those the unique key kept out of the table included."""
+    pairs = [(clean_text(c[column]), c.get(value)) for c in chats if isinstance(c.get(column), str)]
+    return [p[0] for p in pairs], [clean_text(v) if isinstance(v, str) else v for _, v in pairs]
+
+
+def _settle_gifts(cur, gift_ids: list[str], chats: list[dict]) -> int:
     """Give every stored line of these gifts the gift's quantity (the same on each line of
     a gift, so counting by gift counts it once): the largest known from its sender's line
     (this batch's copies included) and its SUBSCRIPTION_GIFT events (quantity minus
     partialRefundedQuantity). Order-independent and idempotent, as _settle_missions."""
-    staging = sql.SQL("UNION ALL SELECT gift_id, gift_quantity FROM {} WHERE gift_id = ANY(%(ids)s)"
-                      ).format(sql.Identifier(STAGING)) if staged else sql.SQL("")
-    cur.execute(sql.SQL("""
+    ids, quantities = _copies(chats, "gift_id", "gift_quantity")
+    cur.execute("""
         WITH seen AS (
             SELECT gift_id, gift_quantity AS n FROM stream_chat WHERE gift_id = ANY(%(ids)s)
-            {staging}
+            UNION ALL SELECT * FROM unnest(%(copies)s::text[], %(quantities)s::int[])
             UNION ALL SELECT body ->> 'giftId',
                    greatest((body ->> 'quantity')::int - coalesce((body ->> 'partialRefundedQuantity')::int, 0), 0)
               FROM events WHERE event_type = %(event)s AND body ->> 'giftId' = ANY(%(ids)s)
@@ -179,31 +204,30 @@ def _settle_gifts(cur, gift_ids: list[str], staged: bool) -> int:
                AND coalesce(jsonb_typeof(body -> 'partialRefundedQuantity'), 'number') = 'number'),
         best AS (SELECT gift_id, max(n) AS n FROM seen GROUP BY gift_id HAVING max(n) IS NOT NULL)
         UPDATE stream_chat c SET gift_quantity = best.n FROM best
-         WHERE c.gift_id = best.gift_id AND c.gift_quantity IS DISTINCT FROM best.n""").format(
-        staging=staging), {"ids": gift_ids, "event": GIFT_EVENT})
+         WHERE c.gift_id = best.gift_id AND c.gift_quantity IS DISTINCT FROM best.n""",
+                {"ids": gift_ids, "event": GIFT_EVENT, "copies": ids, "quantities": quantities})
     return cur.rowcount
 
 
-def _settle_missions(cur, mission_ids: list[str], staged: bool) -> int:
+def _settle_missions(cur, mission_ids: list[str], chats: list[dict]) -> int:
     """Give every stored line of these missions the latest status known for the mission:
     the highest ``mission_status_rank`` (migration 010; ties: the greater name) among its
-    stored lines, this batch's copies (the staging table, whose conflicting copies
-    ON CONFLICT drops) and its progress events. Status only moves forward, whatever order
+    stored lines, this batch's copies (those the unique key kept out included) and its
+    progress events. Status only moves forward, whatever order
     copies and events arrive in; storing the same frames again changes nothing."""
-    staging = sql.SQL("UNION ALL SELECT mission_id, donation_status FROM {} WHERE mission_id = ANY(%(ids)s)"
-                      ).format(sql.Identifier(STAGING)) if staged else sql.SQL("")
-    cur.execute(sql.SQL("""
+    ids, statuses = _copies(chats, "mission_id", "donation_status")
+    cur.execute("""
         WITH seen AS (
             SELECT mission_id, donation_status AS status FROM stream_chat WHERE mission_id = ANY(%(ids)s)
-            {staging}
+            UNION ALL SELECT * FROM unnest(%(copies)s::text[], %(statuses)s::text[])
             UNION ALL SELECT body ->> 'missionDonationId', body ->> 'status' FROM events
              WHERE event_type = %(event)s AND body ->> 'missionDonationId' = ANY(%(ids)s)),
         best AS (
             SELECT DISTINCT ON (mission_id) mission_id, status FROM seen WHERE status IS NOT NULL
             ORDER BY mission_id, mission_status_rank(status) DESC, status DESC)
         UPDATE stream_chat c SET donation_status = best.status FROM best
-         WHERE c.mission_id = best.mission_id AND c.donation_status IS DISTINCT FROM best.status""").format(
-        staging=staging), {"ids": mission_ids, "event": MISSION_EVENT})
+         WHERE c.mission_id = best.mission_id AND c.donation_status IS DISTINCT FROM best.status""",
+                {"ids": mission_ids, "event": MISSION_EVENT, "copies": ids, "statuses": statuses})
     return cur.rowcount
 
 
@@ -237,6 +261,19 @@ def _dead_letter_for(rec: dict, error: str) -> dict:
             "error": error, "raw": rec}
 
 
+def _after_commit(conn, dictionary, chats: list[dict], texts: dict, tally: list) -> None:
+    """Sample the stored lines for the dictionary, and train one when due (a failure is
+    logged: the lines are stored, and the next batch tries again)."""
+    raw_dictionaries.observe(conn, dictionary, chats, [texts[id(r)][0] for r in chats], (tally[0], tally[1]))
+    if raw_dictionaries.due(conn):
+        try:
+            raw_dictionaries.train(conn)
+        except Exception:  # noqa: BLE001 - compression goes on without a new dictionary
+            log.warning("training a raw dictionary failed; lines stay compressed as before", exc_info=True)
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
+
+
 def store(conn: psycopg2.extensions.connection, records: list[dict], *,
           log_level: int = logging.INFO) -> StoreReport:
     """Store a batch of records in one transaction (all or nothing) and return counts.
@@ -268,16 +305,21 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
             letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
 
     inserted = blinded = n_events = n_letters = settled = 0
+    dictionary, texts, tally = None, {}, [0, 0]  # tally: raw bytes, compressed bytes
     try:
         with conn, conn.cursor() as cur:
             read_opt_out(conn)  # first: the opt-out list, locked against forget-user until commit
             chats = without_opted_out(conn, chats) if chats else chats
             if chats or events or letters:
                 chats, events, letters = forget_opted_out(conn, chats, events, letters, to_json)
+            if chats:
+                chats, texts, too_big = _json_texts(chats)
+                letters += too_big
+                dictionary = raw_dictionaries.current(conn)
             channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
             fks = _channel_ids(conn, channel_ids) if channel_ids else {}
             if chats:
-                inserted = _store_chat(cur, chats, fks)
+                inserted = _store_chat(cur, chats, fks, dictionary, texts, tally)
             if blinds:
                 blinded = _apply_blinds(cur, blinds)
             if events:
@@ -286,14 +328,16 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
                 n_letters = _store_dead_letters(cur, letters)
             missions = _ids(chats, "mission_id", events, MISSION_EVENT, "missionDonationId")
             if missions:
-                settled = _settle_missions(cur, missions, staged=bool(chats))
+                settled = _settle_missions(cur, missions, chats)
             gifts = _ids(chats, "gift_id", events, GIFT_EVENT, "giftId")
             if gifts:
-                settled += _settle_gifts(cur, gifts, staged=bool(chats))
+                settled += _settle_gifts(cur, gifts, chats)
     except Exception:
         _channel_cache.pop(conn.dsn, None)  # ids inserted in the failed transaction are gone
         raise
     _channel_cache.setdefault(conn.dsn, {}).update(fks)
+    if chats:
+        _after_commit(conn, dictionary, chats, texts, tally)
     report = StoreReport(inserted, len(chats) - inserted, blinded, n_events, n_letters,
                          round(time.monotonic() - t0, 3), settled)
     log.log(log_level, "stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters,"

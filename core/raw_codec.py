@@ -61,17 +61,41 @@ def _decompressor(dictionary: Dictionary | None) -> zstandard.ZstdDecompressor:
     return dictionary.decompressor if dictionary is not None else _PLAIN_D
 
 
-def compress(text: str | None, dictionary: Dictionary | None = None) -> bytes | None:
-    """The zstd frame of `text` (UTF-8), None for None."""
+def _utf8(text: str | bytes) -> bytes:
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    if len(data) > MAX_OUTPUT:
+        raise CodecError(f"payload of {len(data):,} bytes is over the {MAX_OUTPUT:,} a frame may hold")
+    return data
+
+
+def compress(text: str | bytes | None, dictionary: Dictionary | None = None) -> bytes | None:
+    """The zstd frame of `text` (str, or bytes already UTF-8), None for None. CodecError for
+    text that cannot be read back: lone surrogates (clean them first:
+    collector.items.clean_text) or more than MAX_OUTPUT bytes."""
     if text is None:
         return None
-    return _compressor(dictionary).compress(text.encode("utf-8", "surrogatepass"))
+    try:
+        return _compressor(dictionary).compress(_utf8(text))
+    except UnicodeEncodeError as exc:
+        raise CodecError(f"text is not valid UTF-8 ({exc.reason} at {exc.start}); clean it first") from None
 
 
-def compress_many(texts: Iterable[str | None], dictionary: Dictionary | None = None) -> list[bytes | None]:
+def compress_many(texts: Iterable[str | bytes | None], dictionary: Dictionary | None = None) -> list[bytes | None]:
     """`compress` over many texts with one compressor."""
     c = _compressor(dictionary).compress
-    return [None if t is None else c(t.encode("utf-8", "surrogatepass")) for t in texts]
+    try:
+        return [None if t is None else c(t if t.__class__ is bytes and len(t) <= MAX_OUTPUT else _utf8(t))
+                for t in texts]
+    except UnicodeEncodeError as exc:
+        raise CodecError(f"text is not valid UTF-8 ({exc.reason} at {exc.start}); clean it first") from None
+
+
+def _claimed_size(blob: bytes) -> None:
+    """Refuse a frame whose header claims more than MAX_OUTPUT (zstd would allocate it:
+    max_output_size only applies to frames without a content size)."""
+    size = zstandard.frame_content_size(blob)
+    if size > MAX_OUTPUT:
+        raise zstandard.ZstdError(f"frame claims {size:,} bytes, over the {MAX_OUTPUT:,} accepted")
 
 
 def decompress(blob: bytes | memoryview | None, dictionary: Dictionary | None = None) -> str | None:
@@ -79,7 +103,9 @@ def decompress(blob: bytes | memoryview | None, dictionary: Dictionary | None = 
     if blob is None:
         return None
     try:
-        return _decompressor(dictionary).decompress(bytes(blob), max_output_size=MAX_OUTPUT).decode("utf-8")
+        blob = bytes(blob)
+        _claimed_size(blob)
+        return _decompressor(dictionary).decompress(blob, max_output_size=MAX_OUTPUT).decode("utf-8")
     except (zstandard.ZstdError, UnicodeDecodeError) as exc:
         raise CodecError(f"compressed payload does not read back ({len(blob)} bytes, "
                          f"dictionary {dictionary.id if dictionary else 'none'}): {exc}") from None
@@ -112,6 +138,7 @@ def decompress_array(blobs: pa.Array | pa.ChunkedArray, dict_ids: pa.Array | pa.
         if dec is None:
             dec = cache[dict_id] = _decompressor(lookup(dictionaries, dict_id)).decompress
         try:
+            _claimed_size(blob)
             out.append(dec(blob, max_output_size=MAX_OUTPUT))
         except zstandard.ZstdError as exc:
             raise CodecError(f"compressed payload does not read back ({len(blob)} bytes,"
@@ -124,5 +151,11 @@ def decompress_array(blobs: pa.Array | pa.ChunkedArray, dict_ids: pa.Array | pa.
 
 def train(samples: Sequence[bytes], size: int = DICT_BYTES) -> bytes:
     """A dictionary trained on `samples` (raw items as UTF-8 JSON; a few thousand or more;
-    20,000 take ~0.8 s)."""
-    return zstandard.train_dictionary(size, list(samples)).as_bytes()
+    5,000 take ~0.25 s). Fewer samples get a smaller dictionary (zstd wants ~10x its size
+    in samples); CodecError when zstd cannot train on them (too few or too alike)."""
+    total = sum(map(len, samples))
+    size = max(4096, min(size, total // 10))
+    try:
+        return zstandard.train_dictionary(size, list(samples)).as_bytes()
+    except zstandard.ZstdError as exc:
+        raise CodecError(f"cannot train a dictionary on {len(samples)} samples ({total:,} bytes): {exc}") from None

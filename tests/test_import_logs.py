@@ -18,6 +18,7 @@ from collector.import_logs import LogImportError, Report, file_records, import_p
 from collector.log_folders import synthetic_channel_id
 from tests.channel_names import api_line, api_post, chzzk_names
 from tests.conftest import DATA
+from tests.stored_chat import json_of
 
 ROOT = DATA.parent.parent
 LOGS = DATA / "desktop_logs" / "log"
@@ -75,11 +76,12 @@ def test_read_lines_never_holds_a_line_over_the_limit(data, lines):
 def rows(pg) -> list[tuple]:
     with pg.cursor() as cur:
         cur.execute("""SELECT c.channel_id, s.user_id, s.nickname, s.message, s.message_type, s.msg_type_code,
-                              s.chat_time AT TIME ZONE 'UTC', s.is_anonymous, s.raw
+                              s.chat_time AT TIME ZONE 'UTC', s.is_anonymous
                          FROM stream_chat s JOIN stream_channel c ON c.id = s.channel_fk ORDER BY s.id""")
         found = cur.fetchall()
+    raws = [raw for raw, _, _ in json_of(pg)]  # raw is kept compact (zstd): read it back
     pg.commit()
-    return found
+    return [row + (raw,) for row, raw in zip(found, raws, strict=True)]
 
 
 @pytest.mark.integration

@@ -23,6 +23,7 @@ import requests
 
 from tests.conftest import DATA
 from tests.ingest_helpers import AUTH, CAT, KEY, NOKDU, count, item, serve
+from tests.stored_chat import json_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 ROOT = DATA.parent.parent
@@ -67,12 +68,12 @@ def stored(pg) -> list[tuple]:
     with pg.cursor() as cur:
         cur.execute("""SELECT ch.channel_id, c.user_id, c.nickname, c.message, c.message_type, c.msg_type_code,
                               to_char(c.chat_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                              c.subscription_month, c.subscription_tier, c.os_type, c.user_role, c.is_anonymous,
-                              c.raw
+                              c.subscription_month, c.subscription_tier, c.os_type, c.user_role, c.is_anonymous
                          FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk ORDER BY c.id""")
         rows = cur.fetchall()
+    raws = [raw for raw, _, _ in json_of(pg)]  # raw is kept compact (zstd): read it back
     pg.commit()
-    return rows
+    return [row + (raw,) for row, raw in zip(rows, raws, strict=True)]
 
 
 def expected_row(it: dict) -> tuple:

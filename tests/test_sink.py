@@ -8,8 +8,10 @@ import psycopg2
 import pytest
 
 from collector import sink
+from collector.items import clean_json
 from collector.records import CHAT_FIELDS
 from tests.conftest import DATA
+from tests.stored_chat import json_of
 
 pytestmark = pytest.mark.integration
 
@@ -66,8 +68,17 @@ def test_sample_frames_are_stored_once(pg):
     with pg.cursor() as cur:
         cur.execute("SELECT DISTINCT channel_id FROM stream_channel")
         assert {r[0] for r in cur.fetchall()} == {r["channel_id"] for r in chats}
-        cur.execute("SELECT raw FROM stream_chat WHERE dedupe_key = %s", (chats[0]["dedupe_key"],))
-        assert cur.fetchone()[0] == sink.clean_json(chats[0]["raw"])
+    firsts = {}
+    for r in chats:
+        firsts.setdefault(r["dedupe_key"], r)
+    with pg.cursor() as cur:  # compact: raw and badges only as zstd frames
+        cur.execute("SELECT dedupe_key, raw IS NULL AND badges IS NULL AND raw_z IS NOT NULL"
+                    " AND (badges_z IS NULL) = (%s::text[] @> ARRAY[dedupe_key]) FROM stream_chat ORDER BY id",
+                    ([k for k, r in firsts.items() if r["badges"] is None],))
+        stored = cur.fetchall()
+    assert all(ok for _, ok in stored)
+    assert [(raw, badges) for raw, badges, _ in json_of(pg)] == [
+        (clean_json(firsts[k]["raw"]), clean_json(firsts[k]["badges"])) for k, _ in stored]
 
 
 def test_blind_marks_the_stored_line_and_keeps_text(pg):
@@ -124,6 +135,9 @@ NASTY = [
     '"starts with quote',
     "\\.",
     "trailing space ",
+    "None",
+    "\\None",
+    "\\x00ff",
 ]
 
 
@@ -132,23 +146,66 @@ def test_text_round_trips_exactly_through_copy(pg, text):
     rec = chat(3, message=text, nickname=text, raw={"msg": text, text: [text]}, badges=[{"t": text}])
     sink.store(pg, [rec])
     with pg.cursor() as cur:
-        cur.execute("SELECT message, nickname, raw, badges FROM stream_chat")
-        assert cur.fetchone() == (text, text, {"msg": text, text: [text]}, [{"t": text}])
+        cur.execute("SELECT message, nickname FROM stream_chat")
+        assert cur.fetchone() == (text, text)
+    assert json_of(pg) == [({"msg": text, text: [text]}, [{"t": text}], True)]
 
 
 def test_nul_characters_are_stripped_not_fatal(pg):
     rec = chat(4, message="a\x00b", nickname="\x00", raw={"msg": "a\x00b", "k\x00": "\x00"})
     assert sink.store(pg, [rec]).chat_inserted == 1
     with pg.cursor() as cur:
-        cur.execute("SELECT message, nickname, raw FROM stream_chat")
-        assert cur.fetchone() == ("ab", "", {"msg": "ab", "k": ""})
+        cur.execute("SELECT message, nickname FROM stream_chat")
+        assert cur.fetchone() == ("ab", "")
+    assert json_of(pg)[0][0] == {"msg": "ab", "k": ""}
 
 
 def test_null_and_empty_text_stay_distinct(pg):
     sink.store(pg, [chat(5, message="", nickname=None, os_type=None, is_anonymous=False, pay_amount=0)])
     with pg.cursor() as cur:
-        cur.execute("SELECT message, nickname, os_type, is_anonymous, pay_amount, badges FROM stream_chat")
-        assert cur.fetchone() == ("", None, None, False, 0, [{"imageUrl": "https://x/b.png"}])
+        cur.execute("SELECT message, nickname, os_type, is_anonymous, pay_amount FROM stream_chat")
+        assert cur.fetchone() == ("", None, None, False, 0)
+    assert json_of(pg)[0][1] == [{"imageUrl": "https://x/b.png"}]
+
+
+def test_old_jsonb_rows_and_compact_rows_side_by_side(pg):
+    """A line stored before issue 17 (raw/badges jsonb) stays as it is, is still a duplicate
+    when it comes again, and sits next to compact rows."""
+    old = chat(1, raw={"msg": "before"}, badges=[{"b": 1}])
+    with pg, pg.cursor() as cur:
+        fk = sink.upsert_channels(pg, [{"channel_id": CHANNEL}])[CHANNEL]
+        cur.execute("INSERT INTO stream_chat (channel_fk, message_type, chat_time, raw, badges, dedupe_key)"
+                    " VALUES (%s, 'chat', %s, %s, %s, %s)",
+                    (fk, old["chat_time"], json.dumps(old["raw"]), json.dumps(old["badges"]), old["dedupe_key"]))
+    report = sink.store(pg, [old, chat(2)])
+    assert (report.chat_inserted, report.chat_duplicates) == (1, 1)
+    assert json_of(pg) == [({"msg": "before"}, [{"b": 1}], False), ({"msg": "hello 2"}, [{"imageUrl": "https://x/b.png"}], True)]
+
+
+def test_a_batch_of_stored_and_new_lines_stores_the_new_once(pg):
+    """The COPY straight into the table meets a stored line: the batch goes the careful way
+    (staging + ON CONFLICT), with the same result; duplicates inside a batch count once."""
+    assert sink.store(pg, [chat(1), chat(3)]).chat_inserted == 2
+    report = sink.store(pg, [chat(2), chat(3), chat(4), chat(4), chat(1)])
+    assert (report.chat_inserted, report.chat_duplicates) == (2, 3)
+    with pg.cursor() as cur:
+        cur.execute("SELECT dedupe_key FROM stream_chat ORDER BY dedupe_key")
+        assert [r[0] for r in cur.fetchall()] == ["key-1", "key-2", "key-3", "key-4"]
+    assert len(json_of(pg)) == 4
+
+
+def test_a_line_too_big_to_store_becomes_a_dead_letter(pg, monkeypatch):
+    from core import raw_codec
+
+    monkeypatch.setattr(raw_codec, "MAX_OUTPUT", 5000)
+    big = chat(2, raw={"msg": "크" * 2000})  # 6,000 bytes as UTF-8
+    report = sink.store(pg, [chat(1), big, chat(3)])
+    assert (report.chat_inserted, report.dead_letters) == (2, 1)
+    with pg.cursor() as cur:
+        cur.execute("SELECT error, raw FROM dead_letter")
+        error, raw = cur.fetchone()
+    assert "6,010 bytes, over the 5,000 a stored line may hold" in error  # {"msg":"…"}
+    assert json.loads(raw)["raw"] == big["raw"]  # nothing received is lost
 
 
 def test_chat_without_channel_becomes_dead_letter_rest_is_kept(pg):
@@ -174,6 +231,7 @@ def test_failed_store_rolls_back_everything(pg):
 def test_upsert_channels_keeps_names(pg):
     with pg:
         ids = sink.upsert_channels(pg, [{"channel_id": CHANNEL, "channel_name": "김뿡"}])
+    assert list(ids) == [CHANNEL]
     sink.store(pg, [chat(1)])
     with pg:
         again = sink.upsert_channels(pg, [{"channel_id": CHANNEL, "channel_name": None, "follower_count": 5}])
