@@ -105,10 +105,18 @@ def as_int(value, lo: int = -INT32_MAX - 1, hi: int = INT32_MAX) -> int | None:
     return None
 
 
+_SECONDS: dict[int, str] = {}  # second -> its "YYYY-MM-DDTHH:MM:SS." (a memo: lines share their seconds)
+
+
 def ms_to_iso(ms: int) -> str:
     """Milliseconds since the epoch -> ``2026-09-30T14:10:59.938Z``."""
-    dt = _EPOCH + timedelta(milliseconds=ms)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    second, milli = divmod(ms, 1000)
+    head = _SECONDS.get(second)
+    if head is None:
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        head = _SECONDS[second] = (_EPOCH + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S.")
+    return f"{head}{milli:03d}Z"
 
 
 def epoch_ms(value) -> tuple[int | None, str | None]:

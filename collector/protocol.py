@@ -38,7 +38,10 @@ record. How each input is treated:
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from collector.answers import (  # noqa: F401  (re-exported)
     KST,
@@ -50,6 +53,7 @@ from collector.answers import (  # noqa: F401  (re-exported)
     parse_channel,
     parse_live_status,
 )
+from collector.fast_items import chat_record as fast_chat_record
 from collector.items import (  # noqa: F401  (re-exported)
     MAX_EPOCH_MS,
     as_int,
@@ -261,7 +265,7 @@ def _without_cmd(obj: dict) -> list[dict]:
 
 
 def _decode(data) -> tuple[object, dict | None]:
-    """(decoded value, None) or (None, dead letter)."""
+    """(decoded value, None) or (None, dead letter), with the standard library."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         try:
             data = bytes(data).decode("utf-8")
@@ -281,13 +285,67 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+_fast_loads = msgspec.json.Decoder().decode
+_NOT_DECODED = object()
+# a \u escape anywhere: a string (or a profile/extras string within one) may hold a NUL
+_ESCAPE_BYTES, _ESCAPE_TEXT = re.compile(rb"\\u").search, re.compile(r"\\u").search
+
+
 def parse_frame(data: str | bytes | dict) -> list[dict]:
     """One frame (wire text, bytes, or an already decoded object) -> a list of records
-    (``collector.records``). Never raises; see the module docstring for each case."""
+    (``collector.records``). Never raises; see the module docstring for each case.
+
+    Fast path (issue 17): wire text is decoded with msgspec, which gives the value
+    ``json.loads`` gives for every text it accepts (big integers and floats included);
+    what it refuses (lone surrogates, NaN/Infinity, 1e400, a BOM, invalid UTF-8, any
+    error) is decoded again by ``json`` so dead letters keep their wording. The items of
+    a 93101/93102 frame without a ``\\u`` escape go to ``collector.fast_items``. The
+    records are exactly those of ``parse_frame_stdlib``."""
+    if type(data) is bytes or type(data) is str:
+        try:
+            obj = _fast_loads(data)
+        except Exception:  # msgspec's errors, RecursionError, UnicodeEncodeError (str surrogates)
+            return _parse(data, _NOT_DECODED)
+        try:
+            records = _fast_chat(obj, data)
+        except Exception:  # a bug on the fast path: the reference path decides
+            records = None
+        return _parse(data, obj) if records is None else records
+    return _parse(data, _NOT_DECODED)
+
+
+def parse_frame_stdlib(data: str | bytes | dict) -> list[dict]:
+    """``parse_frame`` with the standard library's JSON and the reference item parser
+    only (the parser as it was before issue 17): what the fast path is held to
+    (tests/test_parse_equivalence.py)."""
+    return _parse(data, _NOT_DECODED)
+
+
+def _fast_chat(obj, data) -> list[dict] | None:
+    """The records of a 93101/93102 frame whose bdy is a list of items and whose text has
+    no \\u escape, else None."""
+    if type(obj) is not dict:
+        return None
+    cmd = obj.get("cmd")
+    body = obj.get("bdy")
+    if (cmd != CHAT and cmd != SPECIAL) or type(cmd) is not int or type(body) is not list or not body:
+        return None
+    if (_ESCAPE_BYTES if type(data) is bytes else _ESCAPE_TEXT)(data):
+        return None
+    cid = obj.get("cid")
+    return [(fast_chat_record(item, cid) if type(item) is dict else None) or chat_record(item, cid)
+            for item in body]
+
+
+def _parse(data, decoded) -> list[dict]:
+    """The records of ``data``, decoded already (``decoded``) or with ``json`` (_NOT_DECODED)."""
     try:
-        obj, failed = _decode(data)
-        if failed:
-            return [failed]
+        if decoded is _NOT_DECODED:
+            obj, failed = _decode(data)
+            if failed:
+                return [failed]
+        else:
+            obj = decoded
         if not isinstance(obj, dict):
             return [dead_letter(f"not a JSON object (got {type(obj).__name__})", data)]
         records = _with_cmd(obj) if "cmd" in obj else _without_cmd(obj)

@@ -5,10 +5,14 @@ dead letter's error)."""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from collector.protocol import parse_frame
+from collector import fast_items
+from collector.protocol import parse_frame, parse_frame_stdlib
 from tests import parse_corpus
 
 pytestmark = pytest.mark.unit
@@ -32,3 +36,101 @@ def test_same_records_as_before(case):
             for key in old:
                 assert json.dumps(new[key]) == json.dumps(old[key]), key
     assert got == case["expected"]
+
+
+# ---------------------------------------------------------------- fast path == stdlib path
+TEXTS = ("닉네임", "anonymous", "PARTY", "MISSION", "MISSION_PARTICIPATION", "CBOTBLIND", "PC", "d-1", "",
+         "abcdef0123456789ABCDEF0123456789", "SUBSCRIPTION_GIFT_RECEIVER", " Approved ")
+INTS = (0, 1, 2, 1000, 2**31 - 1, 2**31, -1)
+ODD = (None, True, False, 0, -(2**31) - 1, 2**63, 2**64, 10**30, 1.0, 1.5, -0.0, 1e300, "", "a\x00b", "\ud800",
+       "1000", " 7 ", "\u0000", "\\u0000", "x\x1f", [], [1, "a"], {}, {"a": None}, {"": [{}]}, "[]", "{}")
+BADGES = ({"imageUrl": "https://x/a.png"}, {"badgeId": "b", "badge": {"scope": "CHANNEL"}}, {"x": [1, {"y": "z"}]})
+FIELDS = {"nickname": TEXTS, "userRoleCode": TEXTS, "badge": BADGES + (None,), "activityBadges": ([], list(BADGES)),
+          "viewerBadges": ([], list(BADGES[1:])), "osType": TEXTS, "streamingChannelId": TEXTS,
+          "isAnonymous": (True, False), "payAmount": INTS, "payType": TEXTS, "donationType": TEXTS,
+          "donationId": TEXTS, "missionDonationId": TEXTS, "relatedMissionDonationId": TEXTS,
+          "receiverUserIdHash": TEXTS, "receiverNickname": TEXTS, "giftTierNo": INTS, "giftId": TEXTS,
+          "giftType": TEXTS, "quantity": INTS, "partialRefundedQuantity": INTS, "month": INTS, "tierNo": INTS,
+          "status": TEXTS}
+PROFILE_KEYS = ("nickname", "userRoleCode", "badge", "activityBadges", "viewerBadges", "streamingProperty")
+EXTRAS_KEYS = tuple(k for k in FIELDS if k not in PROFILE_KEYS or k == "nickname")
+
+
+def generated_frame(pick, rarely) -> str | bytes:
+    """A 93101/93102 frame of 1-3 items, mostly of the real shape with plausible values,
+    now and then (``rarely()``) an odd value, a missing key or \\u escapes. ``pick(seq)``
+    chooses one element: random.choice, or a hypothesis draw."""
+    def value(key):
+        return pick(ODD) if rarely() else pick(FIELDS[key])
+
+    def obj(keys):
+        return {k: value(k) for k in keys if pick((True, False))}
+
+    items = []
+    for _ in range(pick((1, 1, 2, 3))):
+        profile = obj(PROFILE_KEYS[:-1])
+        if pick((True, False)):
+            profile["streamingProperty"] = {"subscription": {"accumulativeMonth": pick(INTS), "tier": value("tierNo")},
+                                            "nicknameColor": {"colorCode": value("payType")}}
+        item = {"svcid": "game", "cid": pick(("N2abcd", "N2abcd", None, 5)), "mbrCnt": pick(INTS),
+                "uid": pick(("u" * 32, "u" * 32, "anonymous", "SYSTEM_MESSAGE", None)),
+                "profile": json.dumps(profile, ensure_ascii=rarely()), "msg": pick(TEXTS),
+                "msgTypeCode": pick((1, 1, 10, 10, 11, 12, 30, 77)), "msgStatusType": pick(TEXTS),
+                "extras": json.dumps(obj(EXTRAS_KEYS), ensure_ascii=rarely()), "msgTime": pick(INTS[:5]) * 10**6}
+        if rarely():
+            item[pick(sorted(item))] = pick(ODD + (...,))
+        items.append({k: v for k, v in item.items() if v is not ...})
+    frame = {"svcid": "game", "ver": "1", "bdy": items, "cmd": pick((93101, 93102)), "tid": None, "cid": "N2abcd"}
+    text = json.dumps(frame, ensure_ascii=rarely())
+    return text.encode("utf-8", "surrogatepass") if pick((True, False)) else text
+
+
+def _same(frame) -> bool:
+    return parse_corpus.records_text(parse_frame(frame)) == parse_corpus.records_text(parse_frame_stdlib(frame))
+
+
+@st.composite
+def _frames(draw):
+    return generated_frame(lambda seq: draw(st.sampled_from(seq)), lambda: draw(st.integers(0, 7)) == 0)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_frames())
+def test_fast_path_gives_the_stdlib_records(frame):
+    assert _same(frame)
+
+
+def test_fast_path_gives_the_stdlib_records_on_a_seeded_sweep():
+    """The same property over 3,000 frames of a seeded random generator (cheap and wide)."""
+    rng = random.Random(17)
+    bad = [frame for frame in (generated_frame(rng.choice, lambda: rng.random() < 0.12) for _ in range(3000))
+           if not _same(frame)]
+    assert not bad, bad[:3]
+
+
+def test_bench_frames_take_the_fast_path_with_the_same_records():
+    """Every frame of both styles of bench/frames.py: the same records either way, and
+    the fast path (collector.fast_items) builds nearly every chat item itself."""
+    from bench.frames import frame_lines
+
+    taken = items = 0
+    for style in ("sim", "samples"):
+        for frame in frame_lines(300, seed=3, style=style):
+            assert parse_corpus.records_text(parse_frame(frame)) == parse_corpus.records_text(parse_frame_stdlib(frame))
+            obj = json.loads(frame)
+            if obj["cmd"] in (93101, 93102):
+                items += len(obj["bdy"])
+                taken += sum(fast_items.chat_record(item, obj["cid"]) is not None for item in obj["bdy"])
+    assert items >= 600 and taken >= 0.99 * items
+
+
+def test_ms_to_iso_remembers_seconds_without_changing_the_text():
+    from datetime import UTC, datetime, timedelta
+
+    from collector.items import MAX_EPOCH_MS, ms_to_iso
+
+    rng = random.Random(5)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for ms in [0, 1, 999, 1000, 86_399_999, MAX_EPOCH_MS] + [rng.randrange(MAX_EPOCH_MS) for _ in range(2000)]:
+        before = (epoch + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+        assert ms_to_iso(ms) == ms_to_iso(ms) == before
