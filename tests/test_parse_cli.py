@@ -192,3 +192,19 @@ def test_broken_document_at_end_is_one_dead_letter():
     out = records(run_parse(stdin=chat_line(1) + b'[\n  {\n    "cmd": 0\n'))
     assert [r["kind"] for r in out] == ["chat", "dead_letter"]
     assert out[1]["raw"] == '[\n  {\n    "cmd": 0' and "ends before" in out[1]["error"]
+
+
+def test_record_line_writes_what_json_line_writes():
+    """The quick output line (issue 17) is core.cli.json_line's, hidden characters and all:
+    every character json_line escapes is one str.isprintable refuses."""
+    import unicodedata
+
+    from collector.parse_cli import record_line
+    from core.cli import HIDDEN_CATEGORIES, json_line
+
+    assert not [c for c in map(chr, range(0x110000))
+                if unicodedata.category(c) in HIDDEN_CATEGORIES and c.isprintable()]
+    for text in ("안녕 ㅋㅋ 🔥", "a\u202eb", "\u200b", "\x7f", "\x85", "\u2028", "\u00a0", "\u3000", "\ufeff",
+                 "\U000e0001", "\x00\x1f", "\U0010ffff"):
+        record = {"kind": "chat", "message": text, "raw": {"msg": text, "n": [1, None, True]}}
+        assert record_line(record) == json_line(record), repr(text)
