@@ -19,6 +19,7 @@ import msgspec
 
 from collector.items import (
     _HEX32,
+    _SECONDS,
     BLIND_STATUSES,
     INT32_MAX,
     MAX_EPOCH_MS,
@@ -84,7 +85,10 @@ _decode = msgspec.json.Decoder().decode
 _FAILS = (msgspec.DecodeError, RecursionError, UnicodeError)  # ValidationError is a DecodeError
 _LO, _HI = -INT32_MAX - 1, INT32_MAX
 _NO_MONEY = dict.fromkeys(("mission_id", "donation_status", "gift_id", "gift_quantity"))
-_md5 = hashlib.md5
+try:  # CPython's own MD5: the same digest as hashlib's OpenSSL one, without its per-call setup
+    from _md5 import md5 as _md5
+except ImportError:  # pragma: no cover (a Python built without it)
+    _md5 = hashlib.md5
 
 
 _STREAMERS: dict[str, str | None] = {}  # extras.streamingChannelId -> channel_id (a memo: a few per collector)
@@ -189,7 +193,7 @@ def chat_record(item: dict, frame_cid) -> dict | None:
         "message_type": MESSAGE_TYPES.get(type_code, UNKNOWN_TYPE),
         "msg_type_code": type_code,
         "message_status": status,
-        "chat_time": ms_to_iso(ms),
+        "chat_time": f"{head}{ms % 1000:03d}Z" if (head := _SECONDS.get(ms // 1000)) else ms_to_iso(ms),
         "subscription_month": month,
         "subscription_tier": tier,
         "os_type": extras.osType,
