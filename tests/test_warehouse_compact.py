@@ -9,6 +9,7 @@ import base64
 import json
 import logging
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg2.extras
@@ -22,7 +23,6 @@ from warehouse.privacy import forget_user
 from warehouse.sync import sync
 from warehouse.tables import CHAT
 
-pytestmark = pytest.mark.integration
 T0 = datetime(2026, 9, 1, 3, 0, tzinfo=UTC)  # 12:00 in Seoul: one day
 VICTIM = "9c4e2f0d1b7a4e3c8f6a5b4c3d2e1f00"
 
@@ -62,6 +62,7 @@ def path(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.integration
 def test_a_mixed_table_syncs_to_the_stored_json_and_a_bad_frame_is_a_dead_letter(pg, tmp_path, path, caplog):
     ids = _insert(pg, 40)
     make_compact(pg, ids[::2])                    # even rows compact with the dictionary
@@ -93,6 +94,7 @@ def test_a_mixed_table_syncs_to_the_stored_json_and_a_bad_frame_is_a_dead_letter
     assert "python -m warehouse sync --day" in errors
 
 
+@pytest.mark.integration
 def test_forget_user_scrubs_inside_compressed_raw_and_keeps_the_dictionary(pg, tmp_path):
     def raw(i: int) -> dict:  # a gift line naming the receiver only inside raw's extras
         extras = {"receiverUserIdHash": VICTIM, "receiverNickname": "감자튀김"} if i < 2 else {"n": i}
@@ -119,3 +121,29 @@ def test_forget_user_scrubs_inside_compressed_raw_and_keeps_the_dictionary(pg, t
     assert zdict == TEST_DICTIONARY.id and no_jsonb  # written back compact, with the same dictionary
     assert json.loads(raw_codec.decompress(frame, TEST_DICTIONARY))["uid"] == "giver"
     assert bytes(kept) == bystander  # a row not naming them is not rewritten
+
+
+@pytest.mark.unit
+def test_the_sync_writers_decode_at_the_same_time_safely():
+    """Several sync writers (threads) read frames of the same dictionaries at once: each gets
+    its own texts (a zstd context shared without care crashes the process or mixes them up)."""
+    from warehouse import compact
+
+    texts = [json.dumps(_raw(i), ensure_ascii=False) * (i % 3 + 1) for i in range(2500)]
+    dictionary = raw_codec.Dictionary(TEST_DICTIONARY.id, TEST_DICTIONARY.data)
+    frames = pa.array(raw_codec.compress_many(texts, dictionary), pa.binary())
+    ids = pa.array([dictionary.id] * len(texts), pa.int16())
+    wrong = []
+
+    def read() -> None:
+        for _ in range(4):
+            got, bad = compact._texts(frames, ids, {dictionary.id: dictionary})
+            if bad or got.to_pylist() != texts:
+                wrong.append(len(bad))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []

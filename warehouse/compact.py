@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from collections.abc import Mapping
 
 import psycopg2.extensions
@@ -25,6 +26,11 @@ from warehouse.tables import Table
 log = logging.getLogger(__name__)
 DEAD_LETTER_KEY = "undecodable"
 IDS_LOGGED = 10  # row ids named per ERROR line
+# raw_codec keeps one zstd decompressor per dictionary (and one without), and a zstd context
+# must not be used by two threads at once (python-zstandard: not thread safe; the sync's
+# writers crashed on it): one reader at a time. It costs little: the loop over the frames
+# holds the GIL anyway.
+_CODEC = threading.Lock()
 
 Dictionaries = Mapping[int, raw_codec.Dictionary]
 
@@ -47,13 +53,15 @@ def text(frame: bytes | memoryview | None, dict_id: int | None, dictionaries: Di
     """One frame's text (None for None); raw_codec.CodecError when it does not read back."""
     if frame is None:
         return None
-    return raw_codec.decompress(frame, raw_codec.lookup(dictionaries, dict_id))
+    with _CODEC:
+        return raw_codec.decompress(frame, raw_codec.lookup(dictionaries, dict_id))
 
 
 def _texts(frames: pa.Array, ids: pa.Array, dictionaries: Dictionaries) -> tuple[pa.Array, list[tuple[int, str]]]:
     """The frames' texts, and (index, error) of those that do not read back (dead letters)."""
     try:
-        return raw_codec.decompress_array(frames, ids, dictionaries), []
+        with _CODEC:
+            return raw_codec.decompress_array(frames, ids, dictionaries), []
     except raw_codec.CodecError:
         pass  # one (or more) bad frames: row by row, so only they are lost
     out: list[str | None] = []
