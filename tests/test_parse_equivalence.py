@@ -27,15 +27,25 @@ def test_fixture_covers_the_corpus():
     assert kinds == {"chat", "blind", "event", "control", "dead_letter"}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_same_records_as_before(case):
-    got = parse_corpus.records_text(parse_frame(parse_corpus.decode_input(case)))
-    if got != case["expected"]:  # show the first record that differs, field by field
-        for new, old in zip(json.loads(got), json.loads(case["expected"]), strict=False):
-            assert list(new) == list(old)
+GROUPS = ("sim frame", "samples frame", "sample ")
+
+
+def _group(name: str) -> str:
+    return next((g for g in GROUPS if name.startswith(g)), "hostile")
+
+
+@pytest.mark.parametrize("group", ("hostile",) + GROUPS)
+def test_same_records_as_before(group):
+    cases = [c for c in CASES if _group(c["name"]) == group]
+    differ = [c for c in cases
+              if parse_corpus.records_text(parse_frame(parse_corpus.decode_input(c))) != c["expected"]]
+    for case in differ[:1]:  # show the first record that differs, field by field
+        got = parse_frame(parse_corpus.decode_input(case))
+        for new, old in zip(json.loads(parse_corpus.records_text(got)), json.loads(case["expected"]), strict=False):
+            assert list(new) == list(old), case["name"]
             for key in old:
-                assert json.dumps(new[key]) == json.dumps(old[key]), key
-    assert got == case["expected"]
+                assert json.dumps(new[key]) == json.dumps(old[key]), (case["name"], key)
+    assert cases and not differ, [c["name"] for c in differ]
 
 
 # ---------------------------------------------------------------- fast path == stdlib path
@@ -94,14 +104,14 @@ def _frames(draw):
     return generated_frame(lambda seq: draw(st.sampled_from(seq)), lambda: draw(st.integers(0, 7)) == 0)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_frames())
 def test_fast_path_gives_the_stdlib_records(frame):
     assert _same(frame)
 
 
 def test_fast_path_gives_the_stdlib_records_on_a_seeded_sweep():
-    """The same property over 3,000 frames of a seeded random generator (cheap and wide)."""
+    """The same property over 2,000 frames of a seeded random generator (cheap and wide)."""
     rng = random.Random(17)
     bad = [frame for frame in (generated_frame(rng.choice, lambda: rng.random() < 0.12) for _ in range(3000))
            if not _same(frame)]
@@ -115,13 +125,13 @@ def test_bench_frames_take_the_fast_path_with_the_same_records():
 
     taken = items = 0
     for style in ("sim", "samples"):
-        for frame in frame_lines(300, seed=3, style=style):
+        for frame in frame_lines(200, seed=3, style=style):
             assert parse_corpus.records_text(parse_frame(frame)) == parse_corpus.records_text(parse_frame_stdlib(frame))
             obj = json.loads(frame)
             if obj["cmd"] in (93101, 93102):
                 items += len(obj["bdy"])
                 taken += sum(fast_items.chat_record(item, obj["cid"]) is not None for item in obj["bdy"])
-    assert items >= 600 and taken >= 0.99 * items
+    assert items >= 400 and taken >= 0.99 * items
 
 
 def test_ms_to_iso_remembers_seconds_without_changing_the_text():
