@@ -1,6 +1,7 @@
-"""The common chat item, fast (issue 17): a live item as CHZZK sends it, from a frame whose
-text holds no ``\\u`` escape, so no string in it (nor in its ``profile``/``extras``) can
-hold a NUL or a lone surrogate and nothing needs cleaning. ``chat_record`` gives exactly
+"""The common chat item, fast (issue 17): a live item as CHZZK sends it, from a frame that
+msgspec decoded (so no lone surrogate: it refuses them) and whose text holds no ``\\u0000``
+(the only way JSON writes a NUL), with no ``\\u0000`` in its ``profile``/``extras`` texts
+either: nothing in it needs cleaning. ``chat_record`` gives exactly
 the record ``collector.items.chat_record`` gives, or None for anything out of the ordinary
 (a missing live key, a value of an unexpected type, ``profile``/``extras`` that would get
 a warning, ...): the caller then asks ``collector.items.chat_record``, the reference, which
@@ -125,13 +126,13 @@ def chat_record(item: dict, frame_cid) -> dict | None:
             if user_id is not None and user_id not in NO_TEXT_IDS:
                 return None  # "profile is null": a warning the reference writes
             profile = _EMPTY_PROFILE
-        elif type(profile_text) is str:
+        elif type(profile_text) is str and not ("\\" in profile_text and "\\u0000" in profile_text):
             profile = _decode_profile(profile_text)
         else:
             return None
         if extras_text is None:
             extras, money = _EMPTY_EXTRAS, _NO_MONEY
-        elif type(extras_text) is str:
+        elif type(extras_text) is str and not ("\\" in extras_text and "\\u0000" in extras_text):
             extras = _decode_extras(extras_text)
             money = _money_fields(type_code, _decode(extras_text)) if type_code == 10 or type_code == 12 else _NO_MONEY
         else:

@@ -287,8 +287,9 @@ def _reject_constant(name: str):
 
 _fast_loads = msgspec.json.Decoder().decode
 _NOT_DECODED = object()
-# a \u escape anywhere: a string (or a profile/extras string within one) may hold a NUL
-_ESCAPE_BYTES, _ESCAPE_TEXT = re.compile(rb"\\u").search, re.compile(r"\\u").search
+# JSON writes a NUL only as \u0000: a frame without one holds no NUL in its own strings
+# (fast_items looks inside profile/extras); msgspec refuses lone surrogates on its own
+_NUL_BYTES, _NUL_TEXT = re.compile(rb"\\u0000").search, re.compile(r"\\u0000").search
 
 
 def parse_frame(data: str | bytes | dict) -> list[dict]:
@@ -299,8 +300,8 @@ def parse_frame(data: str | bytes | dict) -> list[dict]:
     ``json.loads`` gives for every text it accepts (big integers and floats included);
     what it refuses (lone surrogates, NaN/Infinity, 1e400, a BOM, invalid UTF-8, any
     error) is decoded again by ``json`` so dead letters keep their wording. The items of
-    a 93101/93102 frame without a ``\\u`` escape go to ``collector.fast_items``. The
-    records are exactly those of ``parse_frame_stdlib``."""
+    a 93101/93102 frame without a ``\\u0000`` escape go to ``collector.fast_items``.
+    The records are exactly those of ``parse_frame_stdlib``."""
     if type(data) is bytes or type(data) is str:
         try:
             obj = _fast_loads(data)
@@ -323,14 +324,14 @@ def parse_frame_stdlib(data: str | bytes | dict) -> list[dict]:
 
 def _fast_chat(obj, data) -> list[dict] | None:
     """The records of a 93101/93102 frame whose bdy is a list of items and whose text has
-    no \\u escape, else None."""
+    no \\u0000 escape, else None."""
     if type(obj) is not dict:
         return None
     cmd = obj.get("cmd")
     body = obj.get("bdy")
     if (cmd != CHAT and cmd != SPECIAL) or type(cmd) is not int or type(body) is not list or not body:
         return None
-    if (_ESCAPE_BYTES if type(data) is bytes else _ESCAPE_TEXT)(data):
+    if (_NUL_BYTES if type(data) is bytes else _NUL_TEXT)(data):
         return None
     cid = obj.get("cid")
     return [(fast_chat_record(item, cid) if type(item) is dict else None) or chat_record(item, cid)

@@ -144,3 +144,29 @@ def test_ms_to_iso_remembers_seconds_without_changing_the_text():
     for ms in [0, 1, 999, 1000, 86_399_999, MAX_EPOCH_MS] + [rng.randrange(MAX_EPOCH_MS) for _ in range(2000)]:
         before = (epoch + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
         assert ms_to_iso(ms) == ms_to_iso(ms) == before
+
+
+def test_escapes_take_the_fast_path_but_a_nul_does_not():
+    """Korean and emoji written as \\u escapes (as CHZZK's HTTP answers write titles) still
+    take the fast path; a NUL, even spelled so no \\u0000 shows in the frame, never does."""
+    from collector import protocol
+
+    cases = {c["name"]: parse_corpus.decode_input(c) for c in CASES}
+    for name in ("frame all escaped", "emoji as escaped pair", "harmless escape in profile", "escaped slash in extras"):
+        obj = json.loads(cases[name])
+        assert protocol._fast_chat(obj, cases[name]) is not None, name
+        assert fast_items.chat_record(obj["bdy"][0], obj["cid"]) is not None, name
+    for name in ("NUL behind escaped backslash in profile", "NUL behind escaped letters in profile",
+                 "NUL behind escaped backslash in extras", "NUL escape in profile text"):
+        obj = json.loads(cases[name])
+        assert fast_items.chat_record(obj["bdy"][0], obj["cid"]) is None, name
+        assert not _has_nul(parse_frame(cases[name])), name
+    assert protocol._fast_chat(json.loads(cases["NUL escaped in msg"]), cases["NUL escaped in msg"]) is None
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(map(_has_nul, value))
