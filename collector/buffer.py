@@ -1,7 +1,13 @@
 """The buffer between the chat clients (producers) and the flush job (consumer), backed by
 the local spool (collector.spool): ``add`` appends to a file on disk before it returns, a
 flush stores what the spool holds and only then deletes it. A failed store leaves the
-records on disk for the next flush, or for the next start of the collector."""
+records on disk for the next flush, or for the next start of the collector.
+
+Backpressure: nothing waits in memory. When PostgreSQL is slower than the sockets (a flood
+above what ``store`` does, or PostgreSQL down), the spool grows on disk and a flush keeps
+draining, sealed segment after sealed segment, for as long as FLUSH_MAX_EVENTS or more
+records are waiting (``flush`` loops), so the backlog drains as fast as ``store`` allows once
+PostgreSQL catches up; memory holds one STORE_BATCH at a time."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from collector.spool import Spool
+from collector.wire import Frame
 from core import settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,7 @@ class Buffer:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self.added = 0  # records ever added (for the summary)
+        self.stored = 0  # records ever stored by this process
         self.last_error: BaseException | None = None  # of the last failed store
 
     def open(self) -> int:
@@ -57,28 +65,46 @@ class Buffer:
         if crossed and self.on_full is not None:
             self.on_full()
 
+    def add_frame(self, frame: Frame) -> None:
+        """Append a received chat push to the spool as it is (``collector.wire``); when this
+        returns its lines count as received."""
+        self.spool.append_frame(frame)
+        with self._lock:
+            self.added += frame.items
+            crossed = self.spool.records >= self.max_events and not self.full.is_set()
+            if crossed:
+                self.full.set()
+        if crossed and self.on_full is not None:
+            self.on_full()
+
     def flush(self, store: Callable[[list[dict]], object]) -> object | None:
         """Store what the spool holds (see ``Spool.drain``); one log line with rows,
         duration and spool size. Returns what the last ``store`` call returned, or None
         when nothing was stored or a store failed (the error is logged and kept in
         ``last_error``; the records stay in the spool)."""
         with self._flush_lock:
-            t0 = time.monotonic()
-            try:
-                stored, result = self.spool.drain(store)
-            except Exception as exc:  # database down, connection lost, ...: the spool keeps them
-                self.last_error = exc
-                log.warning("flush failed after %.3fs (%s); %d records stay in the spool (%s, %d segments) "
-                            "for the next flush", time.monotonic() - t0, _one_line(exc), self.spool.records,
-                            _size(self.spool.size), self.spool.segments)
-                return None
-            self.last_error = None
-            left = self.spool.records
+            last = None
+            while True:
+                t0 = time.monotonic()
+                try:
+                    stored, result = self.spool.drain(store)
+                except Exception as exc:  # database down, connection lost, ...: the spool keeps them
+                    self.last_error = exc
+                    log.warning("flush failed after %.3fs (%s); %d records stay in the spool (%s, %d segments) "
+                                "for the next flush", time.monotonic() - t0, _one_line(exc), self.spool.records,
+                                _size(self.spool.size), self.spool.segments)
+                    return None
+                self.last_error = None
+                self.stored += stored
+                last = result if stored else last
+                left = self.spool.records
+                log.info("flush: %d records stored in %.3fs; spool: %d records (%s) in %d segments",
+                         stored, time.monotonic() - t0, left, _size(self.spool.size), self.spool.segments)
+                if left < self.max_events or not stored:
+                    break  # else more arrived meanwhile: drain again (a flood, or a backlog draining)
             if left < self.max_events:
                 self.full.clear()
-            log.info("flush: %d records stored in %.3fs; spool: %d records (%s) in %d segments",
-                     stored, time.monotonic() - t0, left, _size(self.spool.size), self.spool.segments)
-            return result
+            return last
 
     def close(self) -> None:
         """fsync and release the spool; unstored records stay on disk for the next start."""

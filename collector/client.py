@@ -1,7 +1,10 @@
 """The chat client (I/O): one ``ChatClient`` per collected channel joins the chat websocket
 of the chat channel it is told to follow, answers PINGs, keeps the socket alive,
 reconnects with backoff, and hands every data record (chat, blind, event, dead letter) to
-a callback, usually ``Buffer.add``. Parsing is ``collector.protocol.parse_frame``'s job;
+a callback, usually ``Buffer.add``. With ``add_frame`` (``Buffer.add_frame``), chat pushes
+(93101/93102, nearly all the traffic) are handed over as received, unparsed
+(``collector.wire``): they are parsed when the spool drains, so a flood costs this thread
+only its socket reads and one file write per frame. Parsing is ``collector.protocol.parse_frame``'s job;
 polling the live status is ``collector.lifecycle``'s, which calls ``follow(cid)`` /
 ``leave(reason)``.
 
@@ -32,6 +35,7 @@ import websocket
 from collector import protocol
 from collector.api import USER_AGENT, Api, ApiError
 from collector.gaps import replay_gap
+from collector.wire import Frame, count_items, data_records, is_chat_push
 from core import settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +53,7 @@ SESSION_ENDED_BACKOFF = 30.0  # after 90102: do not hammer the server
 HEALTHY_SESSION = 30.0      # a session lost after this long restarts the backoff at BACKOFF_FIRST
 CLOSE_GRACE = 2.0           # seconds to drain in-flight frames after our close frame
 RECENT_COUNT = 50
-DATA_KINDS = ("chat", "blind", "event", "dead_letter")
+NEWEST_KEPT = 4             # chat channels whose newest line is remembered (past broadcasts: not needed)
 
 # outcomes of one chat session
 STOPPED, CLOSED, SWITCH, LOST, FAILED, ENDED = "stopped", "closed", "switch", "lost", "failed", "ended"
@@ -62,7 +66,8 @@ class ClientStats:
     reconnects: int = 0     # connects after the first
     failures: int = 0       # sessions that failed before or after CONNECTED
     frames: int = 0
-    records: int = 0
+    records: int = 0        # data records handed over (a push's lines counted from its text)
+    cpu_receive: float = 0.0  # thread CPU seconds in socket reads (frame decoding included)
 
 
 class Captures:
@@ -86,10 +91,11 @@ class ChatClient:
 
     def __init__(self, channel_id: str, api: Api, add: Callable[[list[dict]], None],
                  ws_url: str | None = None, rng: random.Random | None = None,
-                 captures: Captures | None = None):
+                 captures: Captures | None = None, add_frame: Callable[[Frame], None] | None = None):
         self.channel_id = channel_id
         self.api = api
         self.add = add
+        self.add_frame = add_frame
         self.ws_url = ws_url or settings.get("CHZZK_CHAT_WS") or ""
         self.rng = rng or random.Random()
         self.server = self.rng.randint(1, SERVER_COUNT)
@@ -97,6 +103,7 @@ class ChatClient:
         self.stats = ClientStats()
         self.joined_at: dict[str, float] = {}   # chat channel id -> time.time() of its first CONNECTED
         self.newest: dict[str, str] = {}        # chat channel id -> chat_time of the newest line spooled
+        self._last_push: dict[str, bytes] = {}  # chat channel id -> last push spooled unparsed (see newest_of)
         self._replay_due: tuple | None = None   # (capture key, newest line before the join, join time)
         self._target: str | None = None
         self._leave_reason = "broadcast closed"
@@ -198,7 +205,10 @@ class ChatClient:
             return FAILED
         url = self.ws_url.replace("{n}", str(self.server))
         try:
-            ws = websocket.create_connection(url, timeout=CONNECT_TIMEOUT,
+            # websocket-client checks UTF-8 in pure Python (~0.3 ms per 3 KB frame: 80 % of the
+            # collector's CPU in a flood); the parser decodes in C and keeps a bad frame as a
+            # dead letter instead (collector.wire)
+            ws = websocket.create_connection(url, timeout=CONNECT_TIMEOUT, skip_utf8_validation=True,
                                              header=[f"User-Agent: {USER_AGENT}"])
         except (OSError, websocket.WebSocketException) as exc:
             log.warning("cannot open chat socket %s for %s: %s", url, self.channel_id, exc)
@@ -242,7 +252,7 @@ class ChatClient:
                  self.channel_id, cid, self.server, self.stats.connects)
         self.joined_at.setdefault(cid, time.time())
         key = self.captures.capture_opened(self.channel_id, cid, self.server)
-        self._replay_due = (key, self.newest.get(cid), protocol.ms_to_iso(int(time.time() * 1000)))
+        self._replay_due = (key, self.newest_of(cid), protocol.ms_to_iso(int(time.time() * 1000)))
         self._end_reason = "socket error"  # unless _read says otherwise
         try:
             ws.send(protocol.recent_chat_frame(cid, connected.get("sid") or "", count=RECENT_COUNT))
@@ -269,6 +279,7 @@ class ChatClient:
                     log.info("channel %s switched chat channel %s -> %s", self.channel_id, cid, target)
                 self._close_gracefully(ws, cid)
                 return CLOSED if target is None else SWITCH
+            t0 = time.thread_time()
             try:
                 opcode, frame = ws.recv_data_frame(True)
             except websocket.WebSocketTimeoutException:
@@ -286,9 +297,14 @@ class ChatClient:
                 log.warning("chat server closed the socket of %s (chat channel %s)", self.channel_id, cid)
                 self._end_reason = "socket closed"
                 return LOST
+            self.stats.cpu_receive += time.thread_time() - t0
             if opcode != websocket.ABNF.OPCODE_TEXT:
                 continue
-            for rec in self._handle(ws, _text(frame.data), cid):
+            data = frame.data
+            if self.add_frame is not None and is_chat_push(data):
+                self._spool_push(data, cid)
+                continue
+            for rec in self._handle(ws, _text(data), cid):
                 if rec.get("cmd") == protocol.SESSION_ENDED:
                     log.warning("chat server ended the session of %s (90102); rejoining in %.0fs or more",
                                 self.channel_id, SESSION_ENDED_BACKOFF)
@@ -329,24 +345,38 @@ class ChatClient:
                  self.channel_id, cid, kept)
 
     # ------------------------------------------------------------ frames
+    def _spool_push(self, data: bytes, cid: str) -> None:
+        """Hand a chat push over unparsed; it counts as received once ``add_frame`` returns."""
+        self.stats.frames += 1
+        frame = Frame(self.channel_id, cid, bytes(data), count_items(data))
+        self.add_frame(frame)
+        self.stats.records += frame.items
+        if cid not in self._last_push and len(self._last_push) >= NEWEST_KEPT:
+            self._last_push.pop(next(iter(self._last_push)))
+        self._last_push[cid] = frame.data
+
+    def newest_of(self, cid: str) -> str | None:
+        """chat_time of the newest line spooled from ``cid`` (a push spooled unparsed is
+        parsed here, when a rejoin needs it, not for every frame)."""
+        data = self._last_push.pop(cid, None)
+        if data is not None:
+            self._note_newest(cid, [r["chat_time"] for r in protocol.parse_frame(data)
+                                    if r.get("kind") == "chat" and r.get("chat_time")])
+        return self.newest.get(cid)
+
+    def _note_newest(self, cid: str, times: list[str]) -> None:
+        if times:
+            if cid not in self.newest and len(self.newest) >= NEWEST_KEPT:  # past broadcasts: not needed any more
+                self.newest.pop(next(iter(self.newest)))
+            self.newest[cid] = max(max(times), self.newest.get(cid, ""))
+
     def _handle(self, ws: websocket.WebSocket, text: str, cid: str, answer: bool = True) -> list[dict]:
         """Parse one frame, answer PING, buffer the data records; returns all records."""
         self.stats.frames += 1
         records = protocol.parse_frame(text)
-        data = []
-        for rec in records:
-            kind = rec.get("kind")
-            if kind == "control":
-                if rec.get("cmd") == protocol.PING and answer:
-                    ws.send(protocol.pong_frame())
-                continue
-            if kind not in DATA_KINDS:
-                continue
-            if not rec.get("channel_id"):
-                rec["channel_id"] = self.channel_id
-            if kind == "dead_letter":
-                rec.setdefault("source", f"chat:{cid}")
-            data.append(rec)
+        if answer and any(r.get("kind") == "control" and r.get("cmd") == protocol.PING for r in records):
+            ws.send(protocol.pong_frame())
+        data = data_records(records, self.channel_id, cid)
         if data:
             self.add(data)  # on disk (the spool) when it returns: only then counted as received
             self.stats.records += len(data)
@@ -354,9 +384,8 @@ class ChatClient:
         if self._replay_due is not None and any(r.get("name") == "RECENT_CHAT" for r in records):
             self._check_replay(cid, times)
         if times:
-            if cid not in self.newest and len(self.newest) >= 4:  # past broadcasts: not needed any more
-                self.newest.pop(next(iter(self.newest)))
-            self.newest[cid] = max(max(times), self.newest.get(cid, ""))
+            self.newest_of(cid)  # a push spooled unparsed before this frame
+            self._note_newest(cid, times)
         return records
 
     def _check_replay(self, cid: str, times: list[str]) -> None:

@@ -66,12 +66,13 @@ class Lifecycle:
 
     def __init__(self, api: Api, add: Callable[[list[dict]], None], store: sessions.SessionStore,
                  poll_seconds: float, ws_url: str | None = None, workers: int = POLL_WORKERS,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, add_frame: Callable | None = None):
         self.api = api
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=HTTP_POOL)
         api.session.mount("http://", adapter)
         api.session.mount("https://", adapter)
         self.add = add
+        self.add_frame = add_frame  # chat pushes as received (collector.wire), when given
         self.store = store
         self.poll_seconds = float(poll_seconds)
         self.ws_url = ws_url
@@ -102,7 +103,8 @@ class Lifecycle:
             spread = min(self.poll_seconds, len(added) / FIRST_POLL_RATE)
             for cid in added:
                 client = ChatClient(cid, self.api, self.add, ws_url=self.ws_url,
-                                    rng=random.Random(self.rng.random()), captures=self.store)
+                                    rng=random.Random(self.rng.random()), captures=self.store,
+                                    add_frame=self.add_frame)
                 self._channels[cid] = _Channel(cid, client)
                 self._push(now + self.rng.uniform(0, spread), cid)
         if added or removed:

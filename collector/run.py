@@ -33,7 +33,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from collector import channels as channel_set
-from collector import gaps, sessions, sink
+from collector import gaps, metrics, sessions, sink
 from collector.api import Api
 from collector.buffer import Buffer, flush
 from collector.client import CLOSE_GRACE
@@ -78,15 +78,19 @@ class Flusher:
         self.conn = None
         self.lock = threading.Lock()
         self.totals = {"chat_inserted": 0, "chat_duplicates": 0, "blinds": 0, "events": 0, "dead_letters": 0}
+        self.counts = metrics.Counts()
+        self.after_flush = None  # called after every flush (metrics)
 
     def _store(self, records: list[dict]) -> sink.StoreReport:
         if self.conn is None or self.conn.closed:
             self.conn = db.connect(self.url)
+        t0 = time.monotonic()
         try:
             report = sink.store(self.conn, records)
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
             self.close()  # reopen next time
             raise
+        self.counts.add(records, time.monotonic() - t0)
         for key in self.totals:
             self.totals[key] += getattr(report, key)
         return report
@@ -94,6 +98,8 @@ class Flusher:
     def flush(self) -> None:
         with self.lock:
             flush(self.buffer, self._store)
+        if self.after_flush is not None:
+            self.after_flush()
 
     def close(self) -> None:
         if self.conn is not None:
@@ -153,7 +159,15 @@ def run(args: argparse.Namespace) -> int:
     buffer.on_full = early_flush
     scheduler.add_job(flusher.flush, "interval", seconds=settings.get_int("FLUSH_SECONDS"), id="flush",
                       max_instances=1, coalesce=True)
-    lifecycle = Lifecycle(api, buffer.add, store, settings.get_int("POLL_SECONDS"))
+    lifecycle = Lifecycle(api, buffer.add, store, settings.get_int("POLL_SECONDS"), add_frame=buffer.add_frame)
+    metrics_file = settings.get("COLLECTOR_METRICS_FILE")
+
+    def report_metrics() -> None:  # job and after every flush: state file (status) and textfile
+        metrics.write(metrics.snapshot(buffer, flusher.counts, lifecycle.clients()), metrics_file)
+
+    flusher.after_flush = report_metrics
+    scheduler.add_job(report_metrics, "interval", seconds=metrics.METRICS_SECONDS, id="metrics",
+                      max_instances=1, coalesce=True)
     leases = Leases(lambda: db.connect(url))
     wanted_count, ever_held = 0, False
 
@@ -221,6 +235,8 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(s, handler)
         flusher.close()
         leases.close()
+        report_metrics()  # the final numbers (the textfile keeps them; the state file goes)
+        metrics.remove_state(buffer.spool.directory)
         buffer.close()  # what the final flush could not store stays in the spool
         api.close()
         gap_api.close()

@@ -2,8 +2,13 @@
 before it counts as received, so a crash, a ``kill -9`` or a PostgreSQL outage loses
 nothing. Flushes drain the spool into PostgreSQL; only stored records leave the disk.
 
-Layout: ``SPOOL_DIR/<time_ns>-<pid>-<seq>.jsonl`` segment files, one JSON record per
+Layout: ``SPOOL_DIR/<time_ns>-<pid>-<seq>.jsonl`` segment files, one entry per
 newline-terminated line, named so that sorting by name is the order they were written.
+An entry is either a record (a JSON object, ``{...}``) or a chat push kept exactly as
+received (``collector.wire.Frame``): ``F<items>\t<channel id>\t<chat channel id>\t<frame
+bytes>``, or ``E`` + a JSON array ``[items, channel id, chat channel id, frame text]`` when a
+field holds a tab or a newline. Frames are parsed when they are drained (``expand``), so the
+receiving thread only writes; ``records`` counts chat lines (a frame's ``items``).
 
 - The writer appends to its *current* segment with ``os.write`` (the bytes are in the
   kernel before ``append`` returns, so the death of the process loses nothing) and a
@@ -21,6 +26,19 @@ newline-terminated line, named so that sorting by name is the order they were wr
   warning naming the file and byte offset; never fatal.
 - Chat and its raw frames are the owner's only: the folder is 0700 (a looser one from
   before is set so at ``open``, with a warning) and segments are created 0600.
+- ``oldest_age`` is the age of the oldest segment still holding unstored records (its first
+  append, or its name's time for a segment adopted from a stopped collector): an upper
+  bound of the oldest unstored record's age, tight because every flush seals a segment.
+
+Sizing for a flood (bench/flood_bench.py, 2-core machine shared with PostgreSQL and the
+simulator, a 15,000 lines/s channel in frames of 1-6 lines, ~1 KB per line on disk):
+- one ``os.write`` per frame costs ~3 µs (~1 µs per line); fsync of one second of flood
+  (~15 MB) every FSYNC_SECONDS = 1.0 takes a few ms in the background thread and never
+  holds up an append (it fsyncs a dup of the descriptor outside the lock);
+- every flush seals the current segment, so under a flood a segment holds one flush's
+  worth (a few MB); SEGMENT_MAX_BYTES = 64 MiB only matters during an outage, where it
+  keeps ~60 s of a 1 MB/s flood per file (a drain frees disk one segment at a time);
+- STORE_BATCH = 5000 records per ``store`` bounds the drain's memory (~15 MB of records).
 """
 from __future__ import annotations
 
@@ -34,6 +52,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
+from collector.wire import Frame, records_of
+
 log = logging.getLogger(__name__)
 
 FSYNC_SECONDS = 1.0                  # max age of appended bytes not yet fsynced
@@ -45,22 +67,60 @@ STALE_NEW_SECONDS = 60.0             # a .new file this old was left by a writer
 DIR_MODE, FILE_MODE = 0o700, 0o600   # owner only
 
 
+def _encode_one(record: dict) -> bytes:
+    try:
+        return orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # a lone surrogate (orjson refuses them): json keeps it, so text round-trips
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) \
+            .encode("utf-8", "surrogatepass") + b"\n"
+
+
 def encode(records: Iterable[dict]) -> bytes:
     """Newline-terminated JSON lines (UTF-8; lone surrogates kept, so text round-trips)."""
-    return b"".join(json.dumps(r, ensure_ascii=False, separators=(",", ":"), default=str)
-                    .encode("utf-8", "surrogatepass") + b"\n" for r in records)
+    return b"".join(_encode_one(r) for r in records)
 
 
-def decode(line: bytes) -> dict:
-    """One spool line -> its record; ValueError when it is not a JSON object."""
-    rec = json.loads(line.decode("utf-8", "surrogatepass"))
+def encode_frame(frame: Frame) -> bytes:
+    """The spool line of a frame (see the module docstring)."""
+    names = frame.channel_id + frame.chat_channel_id
+    if b"\n" in frame.data or "\t" in names or "\n" in names:
+        text = frame.data.decode("utf-8", "surrogateescape")
+        return b"E" + json.dumps([frame.items, frame.channel_id, frame.chat_channel_id, text],
+                                 ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+    head = f"F{frame.items}\t{frame.channel_id}\t{frame.chat_channel_id}\t".encode("utf-8", "surrogateescape")
+    return head + frame.data + b"\n"
+
+
+def decode(line: bytes) -> dict | Frame:
+    """One spool line -> its record or frame; ValueError when it is neither."""
+    first = line[:1]
+    if first == b"F":
+        try:
+            items, channel_id, cid, data = line[1:].rstrip(b"\n").split(b"\t", 3)
+            return Frame(channel_id.decode(), cid.decode(), data, int(items))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"bad frame line ({exc})") from None
+    if first == b"E":
+        try:
+            items, channel_id, cid, text = json.loads(line[1:].decode("utf-8", "surrogateescape"))
+            return Frame(channel_id, cid, text.encode("utf-8", "surrogateescape"), int(items))
+        except (ValueError, TypeError, UnicodeError) as exc:
+            raise ValueError(f"bad frame line ({exc})") from None
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError:  # lone surrogates were written by json (see _encode_one)
+        rec = json.loads(line.decode("utf-8", "surrogatepass"))
     if not isinstance(rec, dict):
         raise ValueError(f"not a JSON object but {type(rec).__name__}")
     return rec
 
 
-def read_segment(path: Path, start: int = 0) -> Iterator[tuple[dict, int]]:
-    """(record, byte offset after it) for every good line from byte ``start`` on; a torn
+def _count(entry: dict | Frame) -> int:
+    return entry.items if isinstance(entry, Frame) else 1
+
+
+def read_segment(path: Path, start: int = 0) -> Iterator[tuple[dict | Frame, int]]:
+    """(record or frame, byte offset after it) for every good line from byte ``start`` on; a torn
     last line or a bad line is skipped with a warning naming the file and offset."""
     with open(path, "rb") as f:
         f.seek(start)
@@ -81,11 +141,20 @@ def read_segment(path: Path, start: int = 0) -> Iterator[tuple[dict, int]]:
             offset = end
 
 
-def count_lines(path: Path) -> int:
+def count_records(path: Path) -> int:
+    """Records in a segment's complete lines (a frame counts its items)."""
     n = 0
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            n += chunk.count(b"\n")
+        for line in f:
+            if not line.endswith(b"\n"):
+                continue  # torn: skipped when read
+            if line[:1] in (b"F", b"E"):
+                try:
+                    n += _count(decode(line))
+                    continue
+                except ValueError:
+                    pass
+            n += 1
     return n
 
 
@@ -100,6 +169,7 @@ class Segment:
     stored: int = 0
     done: int = 0
     dirty: bool = False
+    first_at: float | None = None  # time.time() of its first append (adopted: its name's time)
 
 
 def try_lock(fd: int) -> bool:
@@ -123,6 +193,9 @@ class Spool:
         self._opened = False
         self._closing = threading.Event()
         self._syncer: threading.Thread | None = None
+        # thread CPU seconds per stage (time.thread_time splits), for the metrics and the bench
+        self.cpu = {"spool_append": 0.0, "spool_read": 0.0, "parse": 0.0, "store": 0.0}
+        self.last_store_at: float | None = None  # time.time() of the last successful store
 
     # ------------------------------------------------------------ lifecycle
     def open(self) -> int:
@@ -176,7 +249,8 @@ class Spool:
                 live += os.path.exists(path)
                 os.close(fd)
                 continue
-            seg = Segment(path, fd, records=count_lines(path), size=os.fstat(fd).st_size)
+            seg = Segment(path, fd, records=count_records(path), size=os.fstat(fd).st_size,
+                          first_at=_name_time(path))
             adopted.append(seg)
         self._sealed[:0] = adopted
         return adopted, live
@@ -205,7 +279,19 @@ class Spool:
         of the process (and, FSYNC_SECONDS later, of the machine)."""
         if not records:
             return 0
-        data = encode(records)
+        t0 = time.thread_time()
+        self._write(encode(records), len(records))
+        self.cpu["spool_append"] += time.thread_time() - t0
+        return len(records)
+
+    def append_frame(self, frame: Frame) -> int:
+        """Append a received frame as it is (parsed when drained); same guarantee as ``append``."""
+        t0 = time.thread_time()
+        self._write(encode_frame(frame), frame.items)
+        self.cpu["spool_append"] += time.thread_time() - t0
+        return frame.items
+
+    def _write(self, data: bytes, count: int) -> None:
         if not self._opened:
             self.open()
         with self._lock:
@@ -216,14 +302,15 @@ class Spool:
                     view = view[os.write(seg.fd, view):]
             except OSError:
                 os.ftruncate(seg.fd, seg.size)  # no half line for the next append to glue onto
-                log.exception("spool %s: cannot append %d records", seg.path, len(records))
+                log.exception("spool %s: cannot append %d records", seg.path, count)
                 raise
-            seg.records += len(records)
+            if seg.first_at is None:
+                seg.first_at = time.time()
+            seg.records += count
             seg.size += len(data)
             seg.dirty = True
             if seg.size >= SEGMENT_MAX_BYTES:
                 self._seal_locked()
-        return len(records)
 
     def _new_segment(self) -> Segment:
         self._seq += 1
@@ -272,18 +359,23 @@ class Spool:
             self.sync()
 
     # ------------------------------------------------------------ draining
-    def drain(self, store: Callable[[list[dict]], object], batch_size: int = STORE_BATCH) -> tuple[int, object]:
+    def drain(self, store: Callable[[list[dict]], object], batch_size: int = STORE_BATCH,
+              expand: Callable[[Frame], list[dict]] = records_of) -> tuple[int, object]:
         """Seal the current segment and store every sealed segment, oldest first, in
-        batches of ``batch_size`` records; delete each segment once all its records are
-        stored. Returns (records stored, what the last ``store`` returned). When ``store``
-        raises, the progress so far is kept and the exception propagates."""
+        batches of about ``batch_size`` records (frames turned into records by ``expand``);
+        delete each segment once all its records are stored. Returns (records stored, what
+        the last ``store`` returned). When ``store`` raises, the progress so far is kept and
+        the exception propagates."""
         self.seal()
         with self._lock:
             segments = list(self._sealed)
         stored, result = 0, None
-        for batch, finished, partial in _batches(segments, batch_size):
+        for batch, finished, partial in _batches(segments, batch_size, expand, self.cpu):
             if batch:
+                t0 = time.thread_time()
                 result = store(batch)
+                self.cpu["store"] += time.thread_time() - t0
+                self.last_store_at = time.time()
                 stored += len(batch)
             for seg in finished:
                 self._remove(seg)
@@ -319,20 +411,47 @@ class Spool:
         with self._lock:
             return len(self._segments())
 
+    def oldest_age(self, now: float | None = None) -> float | None:
+        """Seconds since the first append to the oldest segment with unstored records
+        (None when everything is stored): an upper bound of the backlog's age."""
+        with self._lock:
+            times = [s.first_at for s in self._segments() if s.records > s.stored and s.first_at is not None]
+        return max(0.0, (now or time.time()) - min(times)) if times else None
 
-def _batches(segments: list[Segment], n: int):
-    """Yield (batch, segments finished before or with it, (segment, end offset, records
-    of it in this batch) for a segment the batch ends inside, or None)."""
+
+def _name_time(path: Path) -> float | None:
+    """The creation time in a segment's name (``<time_ns>-<pid>-<seq>``), or None."""
+    try:
+        return int(path.name.split("-", 1)[0]) / 1e9
+    except ValueError:
+        return None
+
+
+def _batches(segments: list[Segment], n: int, expand: Callable[[Frame], list[dict]], cpu: dict):
+    """Yield (batch, segments finished before or with it, (segment, end offset, spool
+    records of it in this batch) for a segment the batch ends inside, or None)."""
     batch: list[dict] = []
     finished: list[Segment] = []
+    parse = 0.0
+    t_read = time.thread_time()
     for seg in segments:
         in_seg = 0
-        for rec, end in read_segment(seg.path, seg.done):
-            batch.append(rec)
-            in_seg += 1
+        for entry, end in read_segment(seg.path, seg.done):
+            if isinstance(entry, Frame):
+                t0 = time.thread_time()
+                batch.extend(expand(entry))
+                parse += time.thread_time() - t0
+            else:
+                batch.append(entry)
+            in_seg += _count(entry)
             if len(batch) >= n:
+                cpu["parse"] += parse
+                cpu["spool_read"] += time.thread_time() - t_read - parse
                 yield batch, finished, (seg, end, in_seg)
-                batch, finished, in_seg = [], [], 0
+                batch, finished, in_seg, parse = [], [], 0, 0.0
+                t_read = time.thread_time()
         finished.append(seg)
+    cpu["parse"] += parse
+    cpu["spool_read"] += time.thread_time() - t_read - parse
     if batch or finished:
         yield batch, finished, None

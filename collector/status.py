@@ -4,14 +4,22 @@ the current (or last) broadcast's chat channel and start, the last stored messag
 lag behind now, reconnects today (DISPLAY_TZ day) and the broadcast's coverage (share of
 its minutes inside capture intervals, from the ``broadcast_coverage`` view) and the
 channel's restart gaps (``capture_gap``: open, filled from the replay with the lines added,
-or 'no replay': lines lost for good). Read-only."""
+or 'no replay': lines lost for good). Read-only.
+
+Below the table, the local spool's backlog (``spool_backlog``): records and bytes not
+stored yet and the age of the oldest, from the state file each running collector writes
+(collector/metrics.py) or, with none running, from the segment files a stopped one left;
+``--json`` adds it as a last line ``{"kind": "spool", ...}``."""
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
-from collector import channels
+from collector import channels, metrics
+from collector.spool import SUFFIX, count_records
 from core import db, settings
 from core.cli import json_line, plain_table
 
@@ -96,17 +104,76 @@ def _gaps(r: dict) -> str:
     return ", ".join(parts) or "-"
 
 
+def spool_backlog(spool_dir, now: float | None = None) -> dict:
+    """The backlog of the spool folder: per running collector (its state file) and in total;
+    with no collector running, what the segment files hold (a stopped collector's records,
+    replayed at the next start)."""
+    now = now or time.time()
+    running = metrics.read_states(spool_dir)
+    files = sorted(Path(spool_dir).glob("*" + SUFFIX)) if Path(spool_dir).is_dir() else []
+    out = {"kind": "spool", "spool_dir": str(spool_dir), "segment_files": len(files),
+           "bytes_on_disk": sum(_size(p) for p in files), "collectors": []}
+    for st in running:
+        out["collectors"].append({k: st.get(k) for k in ("pid", "backlog_records", "backlog_bytes",
+                                                         "backlog_age_seconds", "received", "stored",
+                                                         "last_store_at", "last_error")}
+                                 | {"updated_seconds_ago": round(now - st["at"], 1)})
+    if running:
+        out["backlog_records"] = sum(c["backlog_records"] for c in out["collectors"])
+        out["backlog_bytes"] = sum(c["backlog_bytes"] for c in out["collectors"])
+        ages = [c["backlog_age_seconds"] for c in out["collectors"] if c["backlog_age_seconds"] is not None]
+    else:
+        out["backlog_records"] = sum(count_records(p) for p in files if p.exists())
+        out["backlog_bytes"] = out["bytes_on_disk"]
+        ages = [now - int(p.name.split("-", 1)[0]) / 1e9 for p in files if p.name.split("-", 1)[0].isdigit()]
+    out["backlog_age_seconds"] = round(max(ages), 1) if ages else None
+    return out
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def format_backlog(b: dict) -> str:
+    """One line per running collector, or one for a stopped collector's spool."""
+    head = f"spool {b['spool_dir']}: "
+    if not b["collectors"]:
+        if not b["backlog_records"]:
+            return head + "empty, no collector running"
+        return head + (f"{b['backlog_records']} records ({_bytes(b['backlog_bytes'])}) left by a stopped collector, "
+                       f"oldest {_ago(b['backlog_age_seconds'])} old; stored at its next start")
+    lines = []
+    for c in b["collectors"]:
+        last = "never" if not c["last_store_at"] else _ago(time.time() - c["last_store_at"]) + " ago"
+        err = f"; last store failed: {c['last_error']}" if c["last_error"] else ""
+        lines.append(head + f"collector pid {c['pid']}: backlog {c['backlog_records']} records "
+                     f"({_bytes(c['backlog_bytes'])}), oldest {_ago(c['backlog_age_seconds'])} old; "
+                     f"{c['received']} received, {c['stored']} stored, last store {last}{err}")
+    return "\n".join(lines)
+
+
+def _bytes(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
 def run(args: argparse.Namespace) -> int:
     conn = db.connect()
     try:
         rows = collect(conn, include_disabled=args.all)
     finally:
         conn.close()
+    backlog = spool_backlog(settings.spool_dir())
     if args.json:
         for r in rows:
             print(json_line(r))
+        print(json_line(backlog))
     elif rows:
         print(format_table(rows))
+        print(format_backlog(backlog))
     else:
         print("no channel yet: add one with `python -m collector channels add ID`", file=sys.stderr)
+        print(format_backlog(backlog))
     return 0

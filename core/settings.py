@@ -50,6 +50,10 @@ SETTINGS: tuple[Setting, ...] = (
             "then read from the day files holding them)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
     Setting("SPOOL_DIR", None, "Local spool of collected records not yet stored in PostgreSQL. Default: DATA_DIR/spool."),
+    Setting("COLLECTOR_METRICS_FILE", None, "File a running `collector run` rewrites (atomically) after every flush and "
+            "every 5 s with its metrics in Prometheus text format (lines received/stored per channel, spool backlog "
+            "records/bytes/age, store seconds, last store time, CPU per stage), e.g. for node_exporter's textfile "
+            "collector. Unset: not written (`collector status` shows the backlog either way)."),
     Setting("S3_ENDPOINT_URL", None, "S3-compatible endpoint for an s3:// WAREHOUSE_DIR (MinIO, moto...); "
             "unset: AWS. Credentials: the standard AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_REGION."),
     Setting("PG_RETENTION_DAYS", None, "Drop PostgreSQL chat older than this many days after each sync, only for "

@@ -32,6 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the last N channels are offline (live status CLOSE) (default 0)")
     parser.add_argument("--adult", type=int, default=0, metavar="N",
                         help="N channels (before the offline ones) are adult-only: live, chatChannelId null")
+    parser.add_argument("--flood-rate", type=float, default=0.0, metavar="LINES_PER_S",
+                        help="flood mode: --flood-channels channels at this many lines/s each come first, then "
+                             "--channels quiet ones at --rate; pre-rendered lines, truth as counts and digests "
+                             "(default 0 = off)")
+    parser.add_argument("--flood-channels", type=int, default=1, help="flood channels in flood mode (default 1)")
     parser.add_argument("--stats-seconds", type=float, default=30.0,
                         help="seconds between stats lines on stderr (default 30)")
 
@@ -40,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     server = SimServer(channels=args.channels, seed=args.seed, rate=args.rate, truth_path=args.truth,
                        ping_seconds=args.ping_seconds, drop_every=args.drop_every, host=args.host,
                        stats_seconds=args.stats_seconds, restart_every=args.restart_every,
-                       restart_pause=args.restart_pause, offline=args.offline, adult=args.adult)
+                       restart_pause=args.restart_pause, offline=args.offline, adult=args.adult,
+                       flood_rate=args.flood_rate, flood_channels=args.flood_channels)
 
     def announce() -> None:
         for key, value in server.env().items():

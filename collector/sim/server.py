@@ -24,7 +24,12 @@ flushed after every batch. Pinned notices and 93006/94008 frames are not chat it
 Broadcast lifecycle: ``restart_every`` ends every channel's broadcast (staggered) and
 reopens it ``restart_pause`` seconds later with a NEW chatChannelId (``GET
 /_sim/restart?channel=ID`` does it now for one channel); the last ``offline`` channels are
-offline (CLOSE) and the ``adult`` channels before them are live with a null chatChannelId."""
+offline (CLOSE) and the ``adult`` channels before them are live with a null chatChannelId.
+
+Flood mode (``flood_rate`` > 0, collector/sim/flood.py): ``flood_channels`` channels at
+``flood_rate`` lines/s each come first, then ``channels`` quiet ones at ``rate``; lines come
+from pre-rendered pools, and the truth is a count and an identity digest per chat channel
+(``truth()``, ``GET /_sim/truth``, and the truth file written at stop) instead of every item."""
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +45,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from collector.sim import answers as A
+from collector.sim.flood import FloodLine, Pool, Tally
+from collector.sim.flood import flood_channels as flood_channels_of
 from collector.sim.front import BodyTolerantConnection
 from collector.sim.generator import ChatStream, SimChannel, make_channels, to_recent
 from collector.sim.population import chat_channel_id, dumps
@@ -57,6 +65,8 @@ TICK_SECONDS = 0.1
 # holds up only its own chat); beyond this much, the socket is closed with 1008
 BACKLOG_SECONDS = 60.0
 _HTTP_PREFIXES = ("/polling/", "/service/", "/nng_main/", "/_sim/")
+# flood mode writes a tick's frames to the socket at once; a reader this far behind is closed
+FLOOD_BUFFER_BYTES = 256 * 1024 * 1024
 
 
 class _Live:
@@ -64,9 +74,14 @@ class _Live:
     ended broadcast still accepts joins on its old chat channel, silently); ``adult``
     broadcasts show a null chatChannelId."""
 
-    def __init__(self, channel: SimChannel, seed, open_ms: int, cid: str | None = None):
+    def __init__(self, channel: SimChannel, seed, open_ms: int, cid: str | None = None, rate: float = 0.0,
+                 pool: Pool | None = None):
         self.channel = channel
         self.cid = cid or channel.chat_channel_id
+        self.rate = rate
+        self.flood: FloodLine | None = None
+        if pool is not None:
+            self.flood = FloodLine(pool, Tally(channel.channel_id, self.cid), random.Random(f"{seed}:{self.cid}"))
         self.stream = ChatStream(channel, seed, self.cid)
         self.open_ms = open_ms
         self.status = "OPEN"
@@ -105,6 +120,16 @@ def _frames(items: list[tuple[int, dict]], cid: str, now_ms: int, counter: int) 
     return out
 
 
+def _ws_text(payload: bytes) -> bytes:
+    """One unmasked, final websocket text frame (RFC 6455 5.2), as a server sends it."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
 class _Outbox:
     """The ticks of chat waiting for one socket, and the task that sends them."""
 
@@ -122,14 +147,25 @@ class SimServer:
                  truth_path: str | None = None, ping_seconds: float = 20.0, drop_every: float = 0.0,
                  host: str = "127.0.0.1", stats_seconds: float = 30.0, restart_every: float = 0.0,
                  restart_pause: float = 2.0, offline: int = 0, adult: int = 0, replays: bool = True,
-                 replay_delay: float = 0.0):
-        self.channels = make_channels(channels, seed) if isinstance(channels, int) else list(channels)
+                 replay_delay: float = 0.0, flood_rate: float = 0.0, flood_channels: int = 1):
+        pools: list = []
+        if flood_rate > 0:
+            if not isinstance(channels, int):
+                raise ValueError("flood mode makes its own channels: pass channels as a number")
+            self.channels, pools = flood_channels_of(flood_channels, channels, seed)
+        else:
+            self.channels = make_channels(channels, seed) if isinstance(channels, int) else list(channels)
         self.seed, self.rate, self.host = seed, float(rate), host
+        self.flood_rate, self.flood_channels = float(flood_rate), flood_channels if flood_rate > 0 else 0
         self.truth_path, self.ping_seconds, self.drop_every = truth_path, ping_seconds, drop_every
         self.stats_seconds = stats_seconds
         self.port: int | None = None
         now_ms = int(time.time() * 1000)
-        self._lives = [_Live(c, seed, now_ms - (20 + 37 * i) * 60_000) for i, c in enumerate(self.channels)]
+        self._lives = [_Live(c, seed, now_ms - (20 + 37 * i) * 60_000,
+                             rate=self.flood_rate if i < self.flood_channels else self.rate,
+                             pool=pools[i] if pools else None)
+                       for i, c in enumerate(self.channels)]
+        self._tallies = [lv.flood.tally for lv in self._lives if lv.flood]  # every broadcast's, restarts included
         self._by_channel = {lv.channel.channel_id: lv for lv in self._lives}
         self._by_cid = {lv.cid: lv for lv in self._lives}
         self.restart_every, self.restart_pause = restart_every, restart_pause
@@ -217,26 +253,41 @@ class SimServer:
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await self._abort_stuck()
         finally:
             if self._truth:
+                if self._tallies:
+                    for tally in self.truth():
+                        self._truth.write(json.dumps(tally) + "\n")
                 self._truth.close()
-            log.info("simulator stopped: %d frames sent, %d truth items", self.frames_sent, self.truth_count)
+            log.info("simulator stopped: %d frames sent, %d truth items", self.frames_sent,
+                     self.truth_count + sum(t.lines for t in self._tallies))
 
     # -- chat production ----------------------------------------------------------------
     async def _produce(self) -> None:
         last = time.monotonic()
+        last_ms = int(time.time() * 1000)
         while True:
             await asyncio.sleep(TICK_SECONDS)
             now = time.monotonic()
             elapsed, last = now - last, now
-            now_ms = int(time.time() * 1000)
+            now_ms, prev_ms = int(time.time() * 1000), last_ms
+            last_ms = now_ms
             self._tick += 1
             for lv in self._lives:
                 if lv.status != "OPEN":
                     continue  # an ended broadcast is silent
-                due = lv.carry + self.rate * elapsed
+                due = lv.carry + lv.rate * elapsed
                 n = int(due)
                 lv.carry = due - n
+                if lv.flood is not None:
+                    frames = lv.flood.frames(n, prev_ms, now_ms, lv.cid, f"{self._tick % 10000}-{now_ms}")
+                    lv.generated += n
+                    if frames and lv.conns:
+                        data = b"".join(_ws_text(text.encode("utf-8")) for text, _ in frames)
+                        for conn in list(lv.conns):
+                            self._write_flood(conn, lv, data, frames)
+                    continue
                 batch = []
                 for item in lv.stream.next_items(now_ms, n) if n else []:
                     lv.seq += 1
@@ -256,6 +307,38 @@ class SimServer:
                 if frames:
                     for conn in list(lv.conns):
                         self._enqueue(conn, lv, frames)
+
+    async def _abort_stuck(self, grace: float = 2.0) -> None:
+        """At stop: a socket whose reader left MBs of flood unread would hold the close
+        handshake (and the process) forever; after ``grace`` seconds it is aborted."""
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(c.transport.get_write_buffer_size() for c in self._conns):
+            await asyncio.sleep(0.1)
+        for conn in list(self._conns):
+            if conn.transport.get_write_buffer_size():
+                log.warning("chat socket from %s still has %d bytes unread at stop: aborted", conn.remote_address,
+                            conn.transport.get_write_buffer_size())
+                conn.transport.abort()
+
+    def _write_flood(self, conn: ServerConnection, lv: _Live, data: bytes, frames: list[tuple[str, tuple]]) -> None:
+        """Flood mode: a tick's frames in one write to the socket (one ``send`` per frame
+        cost the simulator a core at 15,000 lines/s); their lines count as sent once written,
+        as after ``send``."""
+        transport = conn.transport
+        if conn.state is not State.OPEN or transport.is_closing():
+            lv.conns.discard(conn)
+            return
+        if transport.get_write_buffer_size() > FLOOD_BUFFER_BYTES:
+            lv.conns.discard(conn)
+            self.slow_closed += 1
+            log.warning("chat socket from %s is %d MB behind (cid %s): closing it (1008)", conn.remote_address,
+                        FLOOD_BUFFER_BYTES >> 20, lv.cid)
+            asyncio.create_task(conn.close(1008, "too slow"))
+            return
+        transport.write(data)
+        self.frames_sent += len(frames)
+        for _, span in frames:
+            lv.flood.record(span)
 
     def _enqueue(self, conn: ServerConnection, lv: _Live, frames: list[tuple[str, list]]) -> None:
         """Hand a tick's frames to the socket's own sender; never waits for the socket."""
@@ -296,7 +379,12 @@ class SimServer:
                 self._truth.flush()
 
     def _record(self, lv: _Live, pairs) -> None:
-        """Write the (seq, item) pairs of a successful send to the truth file, once each."""
+        """Write the (seq, item) pairs of a successful send to the truth file, once each
+        (flood mode: count the frame's lines in the channel's tally)."""
+        if lv.flood is not None:
+            if pairs:
+                lv.flood.record(pairs)
+            return
         if not self._truth:
             return
         for seq, item in pairs:
@@ -365,6 +453,15 @@ class SimServer:
     async def _recent(self, conn: ServerConnection, lv: _Live, msg: dict, tid) -> None:
         want = (msg.get("bdy") or {}).get("recentMessageCount") or RECENT_SIZE
         want = max(0, min(int(want), RECENT_SIZE))
+        if lv.flood is not None:
+            items, spans = lv.flood.replay(want)
+            body = {"messageList": items, "userCount": lv.stream.member_count, "notice": lv.notice}
+            await conn.send(dumps({"svcid": "game", "ver": "1", "bdy": body, "cmd": 15101, "retCode": 0,
+                                   "retMsg": "SUCCESS", "tid": tid, "cid": lv.cid}))
+            self.frames_sent += 1
+            for span in spans:
+                lv.flood.record(span)
+            return
         snapshot = list(lv.buffer)[-want:] if want else []
         body = {"messageList": [to_recent(item) for _, item in snapshot],
                 "userCount": lv.stream.member_count, "notice": lv.notice}
@@ -412,7 +509,12 @@ class SimServer:
     def _reopen(self, old: _Live) -> None:
         rng = random.Random(f"{self.seed}:{old.channel.channel_id}:{self.restarts}")
         cid = chat_channel_id(rng, set(self._by_cid))
-        new = _Live(old.channel, self.seed, int(time.time() * 1000), cid=cid)
+        pool = None
+        if old.flood is not None:
+            pool = old.flood.pool.renamed((old.channel.channel_id, old.cid), (old.channel.channel_id, cid))
+        new = _Live(old.channel, self.seed, int(time.time() * 1000), cid=cid, rate=old.rate, pool=pool)
+        if new.flood is not None:
+            self._tallies.append(new.flood.tally)
         self._lives[self._lives.index(old)] = new
         self._by_channel[old.channel.channel_id] = new
         self._by_cid[cid] = new
@@ -485,11 +587,29 @@ class SimServer:
             return 200, A.ok({"dropped": await self.drop_all()})
         if path == "/_sim/health":
             return 200, A.ok(self.health())
+        if path == "/_sim/truth":
+            return 200, A.ok(self.truth())
+        if path == "/_sim/pause":
+            self.pause()
+            return 200, A.ok(self.health())
         return 404, A.error(404, "Not Found")
+
+    def truth(self) -> list[dict]:
+        """Flood mode: per chat channel, the lines sent at least once and their identity
+        digest (collector/sim/flood.py; compare with flood.TRUTH_SQL)."""
+        return [t.as_dict() for t in self._tallies]
+
+    def pause(self) -> None:
+        """Every channel stops chatting (the broadcasts stay open): a flood test pauses,
+        waits for ``unsentBytes`` 0, so the truth holds only lines the collector can read."""
+        for lv in self._lives:
+            lv.rate = 0.0
 
     def health(self) -> dict:
         """Counters for tests and the demo (also ``GET /_sim/health``)."""
         return {"channels": len(self._lives), "sockets": len(self._conns),
+                "unsentBytes": sum(c.transport.get_write_buffer_size() for c in list(self._conns)),
+                "floodLines": sum(t.lines for t in self._tallies),
                 "generated": sum(lv.generated for lv in self._lives), "framesSent": self.frames_sent,
                 "truthItems": self.truth_count, "slowClosed": self.slow_closed, "joins": self.joins,
                 "pongs": self.pongs}

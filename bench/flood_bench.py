@@ -1,0 +1,270 @@
+"""The collector at peak, end to end: `python -m collector run` against the simulator's flood
+mode (one channel at thousands of lines/s beside hundreds of quiet ones), websocket → spool
+→ PostgreSQL, checked against the simulator's truth.
+
+    .venv/bin/python -m bench.flood_bench                                   # 600 s at 15,000 lines/s
+    .venv/bin/python -m bench.flood_bench --seconds 30 --rate 5000 --quiet 50   # a short look
+    .venv/bin/python -m bench.flood_bench --processes 2 --flood-channels 2     # two processes
+
+A throwaway embedded PostgreSQL (bench.datagen.start_server, migrated, every index), the
+simulator as a process of its own (`collector sim --flood-rate`), and `processes` collector
+processes (each its own SPOOL_DIR; with several, the channels are dealt out round-robin
+with --channel, each still taken under its lease). The flood runs `seconds`, then the
+simulator pauses and the run waits until every line sent is stored (the spool drained);
+then the collectors stop (SIGTERM) and PostgreSQL is compared with the truth (count and
+identity digest per chat channel, collector/sim/flood.py).
+
+Reported: lines/s stored end to end (lines sent / time from the first line sent to the
+last stored), the stored rate during the flood, CPU seconds per 1,000 lines and cores used
+of the collector processes (user+sys from /proc), the simulator's and PostgreSQL's cores,
+peak RSS (VmHWM), the spool backlog when the flood stopped and at the end, the CPU share
+of each stage (thread CPU from the collector's metrics file), 0 lost / 0 duplicated, and
+the ratios to the 12,000 lines/s target and the public pipeline's 10,800 events/s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+import psycopg2  # noqa: E402
+import requests  # noqa: E402
+
+from bench import datagen  # noqa: E402
+from collector.sim.flood import TRUTH_SQL, compare  # noqa: E402
+
+TARGET = 12_000          # lines/s, one process (issue 17)
+PUBLIC = 10_800          # events/s per process of a public CHZZK pipeline
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid: int) -> float:
+    """user+sys CPU seconds of a process (its threads included), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def _postgres_pids(datadir: str) -> list[int]:
+    """The PostgreSQL server's processes (postmaster and backends) of this bench's data dir."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"postgres" in cmd and (datadir.encode() in cmd or _parent_is_postmaster(d, datadir)):
+                pids.append(int(d.name))
+    return pids
+
+
+def _parent_is_postmaster(d: Path, datadir: str) -> bool:
+    try:
+        ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        return datadir.encode() in Path(f"/proc/{ppid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return False
+
+
+def _metrics(path: Path) -> dict[str, float]:
+    """A Prometheus textfile -> {name{labels}: value}."""
+    out = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                out[key] = float(value)
+    return out
+
+
+def _start_sim(rate: float, flood_channels: int, quiet: int, quiet_per_min: float, seed: int, log: Path):
+    args = [sys.executable, "-m", "collector", "sim", "--port", "0", "--flood-rate", str(rate),
+            "--flood-channels", str(flood_channels), "--channels", str(quiet), "--rate", str(quiet_per_min / 60),
+            "--seed", str(seed), "--stats-seconds", "30"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    env = {}
+    while len(env) < 4:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"simulator did not start: {log.read_text()[-2000:]}")
+        key, _, value = line.strip().partition("=")
+        env[key] = value
+    return proc, env
+
+
+def _sim(env: dict, what: str) -> object:
+    return requests.get(f"{env['CHZZK_API_BASE']}/_sim/{what}", timeout=30).json()["content"]
+
+
+def _wait(cond, timeout: float, step: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes: int = 1,
+        flood_channels: int = 1, quiet_per_min: float = 3.0, seed: int = 7, drain_timeout: float = 900) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="chzzk-flood-bench-"))
+    srv = datagen.start_server()
+    sim = None
+    procs: list[subprocess.Popen] = []
+    try:
+        sim, env = _start_sim(rate, flood_channels, quiet, quiet_per_min, seed, tmp / "sim.log")
+        channels = env["CHZZK_CHANNELS"].split(",")
+        t_launch = time.monotonic()
+        for k in range(processes):
+            mine = channels[k::processes]
+            penv = {**os.environ, **env, "DATABASE_URL": srv.url, "SPOOL_DIR": str(tmp / f"spool{k}"),
+                    "COLLECTOR_METRICS_FILE": str(tmp / f"metrics{k}.prom"), "FLUSH_SECONDS": "1",
+                    "FLUSH_MAX_EVENTS": "2000", "POLL_SECONDS": "10", "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT),
+                    "CHZZK_CHANNELS": ",".join(mine)}
+            args = [sys.executable, "-m", "collector", "run"]
+            if processes > 1:
+                args += [a for c in mine for a in ("--channel", c)]
+            procs.append(subprocess.Popen(args, cwd=ROOT, env=penv, stdout=subprocess.DEVNULL,
+                                          stderr=open(tmp / f"collector{k}.log", "w")))
+        # the flood starts counting when the first flood socket joined (lines before were never sent)
+        if not _wait(lambda: _sim(env, "health")["floodLines"] > 0, 120):
+            raise RuntimeError("no collector joined the flood channel within 120 s")
+        t_start = time.monotonic()
+        cpu0 = [_cpu(p.pid) for p in procs]
+        sim_cpu0, pg_cpu0 = _cpu(sim.pid), {p: _cpu(p) for p in _postgres_pids(srv.tmpdir)}
+        peak_backlog = 0
+        samples = []
+        while time.monotonic() - t_start < seconds:
+            time.sleep(min(2.0, seconds / 10))
+            m = [_metrics(tmp / f"metrics{k}.prom") for k in range(processes)]
+            backlog = sum(x.get("chzzk_collector_spool_backlog_records", 0) for x in m)
+            peak_backlog = max(peak_backlog, backlog)
+            samples.append((time.monotonic() - t_start, backlog,
+                            sum(v for x in m for k, v in x.items() if k.startswith("chzzk_collector_records_stored"))))
+        _sim(env, "pause")
+        t_pause = time.monotonic()
+        flood_cpu = sum(_cpu(p.pid) for p in procs) - sum(cpu0)
+        sent_at_pause = _sim(env, "health")["floodLines"]
+        m = [_metrics(tmp / f"metrics{k}.prom") for k in range(processes)]
+        backlog_at_pause = sum(x.get("chzzk_collector_spool_backlog_records", 0) for x in m)
+        _wait(lambda: _sim(env, "health")["unsentBytes"] == 0, 120)
+        truth = _sim(env, "truth")
+        sent = sum(t["lines"] for t in truth)
+
+        def stored() -> int:
+            with psycopg2.connect(srv.url) as conn, conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM stream_chat")
+                return cur.fetchone()[0]
+        drained = _wait(lambda: stored() >= sent, drain_timeout, step=1.0)
+        t_end = time.monotonic()
+        cpu = sum(_cpu(p.pid) for p in procs) - sum(cpu0)
+        sim_cpu = _cpu(sim.pid) - sim_cpu0
+        pg_cpu = sum(_cpu(p) - pg_cpu0.get(p, 0.0) for p in _postgres_pids(srv.tmpdir))
+        hwm = max(_hwm_kb(p.pid) for p in procs)
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(drain_timeout) for p in procs]
+        with psycopg2.connect(srv.url) as conn, conn.cursor() as cur:
+            cur.execute(TRUTH_SQL)
+            check = compare(_sim(env, "truth"), cur.fetchall())
+        left = sum(len(list((tmp / f"spool{k}").glob("*.jsonl"))) for k in range(processes))
+        stages = {}
+        for k in range(processes):
+            for key, v in _metrics(tmp / f"metrics{k}.prom").items():
+                if key.startswith("chzzk_collector_stage_cpu_seconds_total"):
+                    stage = re.search(r'stage="([^"]+)"', key).group(1)
+                    stages[stage] = stages.get(stage, 0.0) + v
+        total_stage = sum(stages.values()) or 1.0
+        wall = t_end - t_start
+        lines = check["sent"]
+        return {
+            "seconds": seconds, "rate": rate, "quiet": quiet, "processes": processes,
+            "flood_channels": flood_channels, "lines": lines, "sent_at_pause": sent_at_pause,
+            "lines_per_s": round(lines / wall), "during_flood_per_s": round(sent_at_pause / (t_pause - t_start)),
+            "wall_s": round(wall, 1), "drain_s": round(t_end - t_pause, 1), "drained": drained,
+            "launch_to_flood_s": round(t_start - t_launch, 1),
+            "cpu_s": round(cpu, 2), "cpu_s_per_1000": round(1000 * cpu / max(lines, 1), 4),
+            "cores": round(cpu / wall, 2), "cores_during_flood": round(flood_cpu / (t_pause - t_start), 2),
+            "sim_cores": round(sim_cpu / wall, 2), "pg_cores": round(pg_cpu / wall, 2),
+            "peak_rss_mb": round(hwm / 1024, 1), "peak_backlog": int(peak_backlog),
+            "backlog_at_pause": int(backlog_at_pause), "segments_left": left, "exit_codes": codes,
+            "lost": check["lost"], "extra": check["extra"], "exact": check["exact"], "stored": check["stored"],
+            "stages": {k: round(v / total_stage, 3) for k, v in sorted(stages.items())},
+            "stage_cpu_s": {k: round(v, 2) for k, v in sorted(stages.items())},
+            "ratio_target": round(lines / wall / TARGET, 2), "ratio_public": round(lines / wall / PUBLIC, 2),
+            "backlog_samples": samples[-5:],
+        }
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        if sim is not None:
+            sim.send_signal(signal.SIGTERM)
+            try:
+                sim.wait(20)
+            except subprocess.TimeoutExpired:
+                sim.kill()
+        getattr(srv.handle, "cleanup", lambda: None)()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_report(res: dict) -> None:
+    if "skipped" in res:
+        print(f"\n== flood: skipped ({res['skipped']})")
+        return
+    print(f"\n== collector flood: {res['flood_channels']} channel(s) at {res['rate']:,.0f} lines/s + {res['quiet']} quiet,"
+          f" {res['seconds']:.0f} s, {res['processes']} process(es)")
+    print(f"   lines sent / stored          {res['lines']:>12,} / {res['stored']:,}   lost {res['lost']}  "
+          f"duplicated {res['extra']}  digest {'equal' if res['exact'] else 'DIFFERS'}")
+    print(f"   stored end to end            {res['lines_per_s']:>12,} lines/s  (flood {res['during_flood_per_s']:,}/s sent;"
+          f" drain after the flood {res['drain_s']} s)")
+    print(f"   vs target 12,000 lines/s     {res['ratio_target']:>12}x    vs public pipeline 10,800/s "
+          f"{res['ratio_public']}x")
+    print(f"   collector CPU                {res['cpu_s_per_1000']:>12} s per 1,000 lines, {res['cores']} cores "
+          f"({res['cores_during_flood']} during the flood); simulator {res['sim_cores']}, PostgreSQL {res['pg_cores']}")
+    print(f"   peak RSS                     {res['peak_rss_mb']:>12} MB (per process, max)")
+    print(f"   spool backlog                peak {res['peak_backlog']:,} records, {res['backlog_at_pause']:,} when the "
+          f"flood stopped, {res['segments_left']} segment(s) left at the end")
+    print("   CPU share per stage          " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in res["stages"].items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=600, help="flood duration (default 600)")
+    ap.add_argument("--rate", type=float, default=15_000, help="lines/s of each flood channel (default 15,000)")
+    ap.add_argument("--quiet", type=int, default=500, help="quiet channels (default 500)")
+    ap.add_argument("--quiet-per-min", type=float, default=3.0, help="lines/min of a quiet channel (default 3)")
+    ap.add_argument("--flood-channels", type=int, default=1, help="flood channels (default 1)")
+    ap.add_argument("--processes", type=int, default=1, help="collector processes (default 1)")
+    a = ap.parse_args(argv)
+    print_report(run(a.seconds, a.rate, a.quiet, a.processes, a.flood_channels, a.quiet_per_min))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
