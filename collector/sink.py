@@ -95,56 +95,70 @@ def _channel_ids(conn, channel_ids: set[str]) -> dict[str, int]:
 
 def _first_copies(chats: list[dict]) -> list[dict]:
     """The batch in chat_time order with one record per dedupe key (the first)."""
+    chats = sorted(chats, key=itemgetter("chat_time"))
+    if len(set(map(itemgetter("dedupe_key"), chats))) == len(chats):
+        return chats
     seen: set = set()
     out = []
-    for rec in sorted(chats, key=itemgetter("chat_time")):
+    for rec in chats:
         if rec["dedupe_key"] not in seen:
             seen.add(rec["dedupe_key"])
             out.append(rec)
     return out
 
 
-def _json_texts(chats: list[dict]) -> tuple[list[dict], dict, list[dict]]:
-    """(the records, id(record) -> (raw JSON, badges JSON), dead letters for those whose
-    JSON is too big to store: over raw_codec.MAX_OUTPUT)."""
-    kept, texts, letters = [], {}, []
-    for rec in chats:
-        raw, badges = chat_copy.json_text(rec.get("raw")), chat_copy.json_text(rec.get("badges"))
-        big = chat_copy.oversized(raw) or chat_copy.oversized(badges)
+@dataclass
+class _Lines:
+    """A batch's chat lines to store: one record per dedupe key, in chat_time order, with
+    their raw and badges JSON (chat_copy.json_texts), aligned."""
+    chats: list[dict]
+    raws: list
+    badges: list
+
+
+def _lines(firsts: list[dict]) -> tuple[_Lines, list[dict]]:
+    """The lines, and dead letters for those whose JSON is too big to store (over
+    raw_codec.MAX_OUTPUT)."""
+    raws = chat_copy.json_texts([r.get("raw") for r in firsts])
+    badges = chat_copy.json_texts([r.get("badges") for r in firsts])
+    if max(map(len, filter(None, raws)), default=0) * 4 <= raw_codec.MAX_OUTPUT >= 4 * max(
+            map(len, filter(None, badges)), default=0):
+        return _Lines(firsts, raws, badges), []
+    kept, letters = _Lines([], [], []), []
+    for rec, raw, badge in zip(firsts, raws, badges, strict=True):
+        big = chat_copy.oversized(raw) or chat_copy.oversized(badge)
         if big:
             letters.append(_dead_letter_for(rec, f"chat line's JSON is {big:,} bytes, over the "
                                                  f"{raw_codec.MAX_OUTPUT:,} a stored line may hold"))
         else:
-            kept.append(rec)
-            texts[id(rec)] = (raw, badges)
-    return kept, texts, letters
+            kept.chats.append(rec)
+            kept.raws.append(raw)
+            kept.badges.append(badge)
+    return kept, letters
 
 
-def _copy(cur, table: sql.Composable, chats: list[dict], fks: dict[str, int],
-          dictionary: raw_codec.Dictionary | None, texts: dict, tally: list | None) -> None:
-    pairs = [texts[id(r)] for r in chats]
-    stream = chat_copy.Stream(chat_copy.chunks(chats, fks, dictionary, [p[0] for p in pairs],
-                                               [p[1] for p in pairs], tally=tally))
+def _copy(cur, table: sql.Composable, lines: _Lines, fks: dict[str, int],
+          dictionary: raw_codec.Dictionary | None, tally: list | None) -> None:
+    stream = chat_copy.Stream(chat_copy.chunks(lines.chats, fks, dictionary, lines.raws, lines.badges,
+                                               tally=tally))
     cur.copy_expert(sql.SQL("COPY {} ({cols}) FROM STDIN WITH {opts}").format(
         table, cols=_SQL["cols"], opts=_COPY_OPTIONS), stream)
 
 
-def _store_chat(cur, chats: list[dict], fks: dict[str, int], dictionary: raw_codec.Dictionary | None,
-                texts: dict, tally: list) -> int:
-    """Store the chat lines not stored yet; return how many. ``texts``: id(record) -> its
-    raw JSON text (chat_copy.json_text)."""
-    firsts = _first_copies(chats)
+def _store_chat(cur, lines: _Lines, fks: dict[str, int], dictionary: raw_codec.Dictionary | None,
+                tally: list) -> int:
+    """Store the lines not stored yet; return how many."""
     cur.execute("SAVEPOINT chat_copy")
     try:  # the common case, no line stored before: one COPY into the table, as fast as COPY goes
-        _copy(cur, sql.Identifier("stream_chat"), firsts, fks, dictionary, texts, tally)
+        _copy(cur, sql.Identifier("stream_chat"), lines, fks, dictionary, tally)
         cur.execute("RELEASE SAVEPOINT chat_copy")
-        return len(firsts)
+        return len(lines.chats)
     except psycopg2.errors.UniqueViolation:
         cur.execute("ROLLBACK TO SAVEPOINT chat_copy")
     tally[:] = [0, 0]
     cur.execute(sql.SQL("CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
                         "SELECT {cols} FROM stream_chat WITH NO DATA").format(**_SQL))
-    _copy(cur, _SQL["staging"], firsts, fks, dictionary, texts, tally)
+    _copy(cur, _SQL["staging"], lines, fks, dictionary, tally)
     # the opt-out guard is part of the statement (read_opt_out's lock makes it current)
     cur.execute(sql.SQL("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {staging} s "
                         "WHERE NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = s.user_id) "
@@ -261,10 +275,10 @@ def _dead_letter_for(rec: dict, error: str) -> dict:
             "error": error, "raw": rec}
 
 
-def _after_commit(conn, dictionary, chats: list[dict], texts: dict, tally: list) -> None:
+def _after_commit(conn, dictionary, lines: _Lines, tally: list) -> None:
     """Sample the stored lines for the dictionary, and train one when due (a failure is
     logged: the lines are stored, and the next batch tries again)."""
-    raw_dictionaries.observe(conn, dictionary, chats, [texts[id(r)][0] for r in chats], (tally[0], tally[1]))
+    raw_dictionaries.observe(conn, dictionary, lines.chats, lines.raws, (tally[0], tally[1]))
     if raw_dictionaries.due(conn):
         try:
             raw_dictionaries.train(conn)
@@ -305,7 +319,7 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
             letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
 
     inserted = blinded = n_events = n_letters = settled = 0
-    dictionary, texts, tally = None, {}, [0, 0]  # tally: raw bytes, compressed bytes
+    dictionary, lines, tally = None, _Lines([], [], []), [0, 0]  # tally: raw bytes, compressed bytes
     try:
         with conn, conn.cursor() as cur:
             read_opt_out(conn)  # first: the opt-out list, locked against forget-user until commit
@@ -313,31 +327,35 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
             if chats or events or letters:
                 chats, events, letters = forget_opted_out(conn, chats, events, letters, to_json)
             if chats:
-                chats, texts, too_big = _json_texts(chats)
-                letters += too_big
+                lines, too_big = _lines(_first_copies(chats))
+                if too_big:
+                    letters += too_big
+                    refused = {id(d["raw"]) for d in too_big}
+                    chats = [c for c in chats if id(c) not in refused]
                 dictionary = raw_dictionaries.current(conn)
             channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
             fks = _channel_ids(conn, channel_ids) if channel_ids else {}
             if chats:
-                inserted = _store_chat(cur, chats, fks, dictionary, texts, tally)
+                inserted = _store_chat(cur, lines, fks, dictionary, tally)
             if blinds:
                 blinded = _apply_blinds(cur, blinds)
             if events:
                 n_events = _store_events(cur, events, fks)
             if letters:
                 n_letters = _store_dead_letters(cur, letters)
-            missions = _ids(chats, "mission_id", events, MISSION_EVENT, "missionDonationId")
+            money = [c for c in chats if c.get("mission_id") is not None or c.get("gift_id") is not None]
+            missions = _ids(money, "mission_id", events, MISSION_EVENT, "missionDonationId")
             if missions:
-                settled = _settle_missions(cur, missions, chats)
-            gifts = _ids(chats, "gift_id", events, GIFT_EVENT, "giftId")
+                settled = _settle_missions(cur, missions, money)
+            gifts = _ids(money, "gift_id", events, GIFT_EVENT, "giftId")
             if gifts:
-                settled += _settle_gifts(cur, gifts, chats)
+                settled += _settle_gifts(cur, gifts, money)
     except Exception:
         _channel_cache.pop(conn.dsn, None)  # ids inserted in the failed transaction are gone
         raise
     _channel_cache.setdefault(conn.dsn, {}).update(fks)
     if chats:
-        _after_commit(conn, dictionary, chats, texts, tally)
+        _after_commit(conn, dictionary, lines, tally)
     report = StoreReport(inserted, len(chats) - inserted, blinded, n_events, n_letters,
                          round(time.monotonic() - t0, 3), settled)
     log.log(log_level, "stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters,"
