@@ -131,7 +131,8 @@ def _wait(cond, timeout: float, step: float = 0.5) -> bool:
 
 
 def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes: int = 1,
-        flood_channels: int = 1, quiet_per_min: float = 3.0, seed: int = 7, drain_timeout: float = 900) -> dict:
+        flood_channels: int = 1, quiet_per_min: float = 3.0, seed: int = 7, drain_timeout: float = 900,
+        keep: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="chzzk-flood-bench-"))
     srv = datagen.start_server()
     sim = None
@@ -230,7 +231,10 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
             except subprocess.TimeoutExpired:
                 sim.kill()
         getattr(srv.handle, "cleanup", lambda: None)()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if keep:
+            print(f"logs and metrics kept in {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def print_report(res: dict) -> None:
@@ -261,8 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet-per-min", type=float, default=3.0, help="lines/min of a quiet channel (default 3)")
     ap.add_argument("--flood-channels", type=int, default=1, help="flood channels (default 1)")
     ap.add_argument("--processes", type=int, default=1, help="collector processes (default 1)")
+    ap.add_argument("--keep", action="store_true", help="keep the logs and metrics files (their folder is printed)")
     a = ap.parse_args(argv)
-    print_report(run(a.seconds, a.rate, a.quiet, a.processes, a.flood_channels, a.quiet_per_min))
+    print_report(run(a.seconds, a.rate, a.quiet, a.processes, a.flood_channels, a.quiet_per_min, keep=a.keep))
     return 0
 
 

@@ -77,16 +77,20 @@ class Buffer:
         if crossed and self.on_full is not None:
             self.on_full()
 
-    def flush(self, store: Callable[[list[dict]], object]) -> object | None:
+    def flush(self, store: Callable[[list[dict]], object], ready: Callable[[], object] | None = None) -> object | None:
         """Store what the spool holds (see ``Spool.drain``); one log line with rows,
         duration and spool size. Returns what the last ``store`` call returned, or None
         when nothing was stored or a store failed (the error is logged and kept in
-        ``last_error``; the records stay in the spool)."""
+        ``last_error``; the records stay in the spool). ``ready`` (e.g. open the database
+        connection) is called first: when it raises, nothing is read or parsed, so a
+        database outage costs a flush no CPU however big the backlog."""
         with self._flush_lock:
             last = None
             while True:
                 t0 = time.monotonic()
                 try:
+                    if ready is not None:
+                        ready()
                     stored, result = self.spool.drain(store)
                 except Exception as exc:  # database down, connection lost, ...: the spool keeps them
                     self.last_error = exc
@@ -119,6 +123,7 @@ def _size(n: int) -> str:
     return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
 
 
-def flush(buffer: Buffer, store: Callable[[list[dict]], object]) -> object | None:
-    """``buffer.flush(store)`` (kept for callers of the in-memory buffer's API)."""
-    return buffer.flush(store)
+def flush(buffer: Buffer, store: Callable[[list[dict]], object],
+          ready: Callable[[], object] | None = None) -> object | None:
+    """``buffer.flush(store, ready)`` (kept for callers of the in-memory buffer's API)."""
+    return buffer.flush(store, ready)

@@ -81,9 +81,12 @@ class Flusher:
         self.counts = metrics.Counts()
         self.after_flush = None  # called after every flush (metrics)
 
-    def _store(self, records: list[dict]) -> sink.StoreReport:
+    def _connect(self) -> None:
         if self.conn is None or self.conn.closed:
             self.conn = db.connect(self.url)
+
+    def _store(self, records: list[dict]) -> sink.StoreReport:
+        self._connect()
         t0 = time.monotonic()
         try:
             report = sink.store(self.conn, records)
@@ -97,7 +100,7 @@ class Flusher:
 
     def flush(self) -> None:
         with self.lock:
-            flush(self.buffer, self._store)
+            flush(self.buffer, self._store, ready=self._connect)
         if self.after_flush is not None:
             self.after_flush()
 

@@ -46,6 +46,7 @@ import fcntl
 import json
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -365,12 +366,13 @@ class Spool:
         batches of about ``batch_size`` records (frames turned into records by ``expand``);
         delete each segment once all its records are stored. Returns (records stored, what
         the last ``store`` returned). When ``store`` raises, the progress so far is kept and
-        the exception propagates."""
+        the exception propagates. The next batch is read and parsed in a thread of its own
+        while one is stored (PostgreSQL's share of a store overlaps the parse)."""
         self.seal()
         with self._lock:
             segments = list(self._sealed)
         stored, result = 0, None
-        for batch, finished, partial in _batches(segments, batch_size, expand, self.cpu):
+        for batch, finished, partial in _prefetched(_batches(segments, batch_size, expand, self.cpu)):
             if batch:
                 t0 = time.thread_time()
                 result = store(batch)
@@ -425,6 +427,52 @@ def _name_time(path: Path) -> float | None:
         return int(path.name.split("-", 1)[0]) / 1e9
     except ValueError:
         return None
+
+
+_DONE = object()
+
+
+def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """``items`` produced by a thread of their own, at most ``depth`` ahead of the consumer
+    (so memory holds depth + 2 batches); the producer's exception is raised here, and the
+    producer stops when the consumer does (a failed store)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while True:
+                    if stop.is_set():
+                        return
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        pass
+            q.put((False, _DONE))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            q.put((False, exc))
+
+    thread = threading.Thread(target=produce, name="spool-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if ok:
+                yield item
+            elif item is _DONE:
+                return
+            else:
+                raise item
+    finally:
+        stop.set()
+        while thread.is_alive():  # a producer blocked on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(0.05)
 
 
 def _batches(segments: list[Segment], n: int, expand: Callable[[Frame], list[dict]], cpu: dict):

@@ -18,6 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg2
+
 from collector import channels, metrics
 from collector.spool import SUFFIX, count_records
 from core import db, settings
@@ -160,12 +162,20 @@ def _bytes(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    conn = db.connect()
+    """Exit 0; 1 when PostgreSQL is unreachable (the spool's backlog is shown all the same:
+    it is what grows while the database is away)."""
+    backlog = spool_backlog(settings.spool_dir())
+    try:
+        conn = db.connect()
+    except psycopg2.OperationalError as exc:
+        print(f"collector status: database unreachable ({' '.join(str(exc).split())}); channels not shown",
+              file=sys.stderr)
+        print(json_line(backlog) if args.json else format_backlog(backlog))
+        return 1
     try:
         rows = collect(conn, include_disabled=args.all)
     finally:
         conn.close()
-    backlog = spool_backlog(settings.spool_dir())
     if args.json:
         for r in rows:
             print(json_line(r))

@@ -116,3 +116,22 @@ def test_a_flush_keeps_draining_while_a_flood_keeps_the_backlog_above_the_limit(
     buf.flush(slow_store)
     assert len(calls) == 4 and len(buf) == 0 and buf.stored == 12 * 4
     buf.close()
+
+
+@pytest.mark.unit
+def test_a_flush_whose_database_is_away_reads_nothing(tmp_path):
+    """``ready`` fails (no connection): the backlog is not read or parsed for nothing."""
+    buf = Buffer(max_events=10, spool_dir=tmp_path)
+    buf.open()
+    buf.add_frame(Frame(CHANNEL, "N2abcd", push(6), 6))
+    stores = []
+
+    def away():
+        raise ConnectionError("connection refused")
+
+    assert buf.flush(stores.append, ready=away) is None
+    assert stores == [] and buf.spool.cpu["parse"] == 0 and len(buf) == 6
+    assert isinstance(buf.last_error, ConnectionError)
+    buf.flush(stores.append, ready=lambda: None)
+    assert len(stores) == 1 and len(buf) == 0 and buf.last_error is None
+    buf.close()
