@@ -1,6 +1,7 @@
 """Property: a synced history, then any sequence of inserts (new and late rows, old created_at or new), blinds,
 edits, deletions, forgotten users and intermediate incremental syncs, followed by one
-incremental sync, leaves the lake equal to PostgreSQL day by day, and the activity roll-ups
+incremental sync, leaves the lake equal to PostgreSQL day by day (raw's JSON included, rows
+stored as jsonb or compact, mixed), and the activity roll-ups
 and broadcast spans (rebuilt day by day along the way) equal to a scan of the partitions.
 
 One real database for all examples (TRUNCATE between them) and a fresh lake folder per
@@ -9,6 +10,7 @@ example. OVERLAP is set to zero so that the touched-days query alone must find e
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import tempfile
 from datetime import datetime, timedelta
@@ -21,6 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import warehouse
+from core import raw_codec
+from tests.compact_rows import TEST_DICTIONARY, add_dictionary, json_columns
 from warehouse import sync as sync_module
 from warehouse import user_tail
 from warehouse.lake import Lake
@@ -35,7 +39,8 @@ _keys = itertools.count()
 
 # minutes from 2026-09-01 00:00 KST, a little before and after four local days
 minutes = st.integers(min_value=-30, max_value=4 * 24 * 60 + 30)
-insert = st.tuples(st.just("insert"), minutes, st.sampled_from(USERS), st.booleans())
+# (minute, user, old created_at, compact: raw as a zstd frame as the collector stores it since issue 17)
+insert = st.tuples(st.just("insert"), minutes, st.sampled_from(USERS), st.booleans(), st.booleans())
 pick = st.integers(min_value=0, max_value=10_000)
 op = st.one_of(
     insert, insert, insert,
@@ -47,12 +52,18 @@ op = st.one_of(
 )
 
 
-def _insert(cur, fk: int, minute: int, user: str, old: bool) -> None:
+def _insert(cur, fk: int, minute: int, user: str, old: bool, compact: bool) -> None:
     when = BASE + timedelta(minutes=minute)
+    # raw names another user too: forgetting them scrubs it (inside the frame for a compact row)
+    raw = json.dumps({"msg": f"m{minute}", "uid": user, "to": USERS[(USERS.index(user) + 1) % len(USERS)]},
+                     separators=(",", ":"))
     cur.execute(
         "INSERT INTO stream_chat (channel_fk, chat_channel_id, user_id, message, message_type, chat_time, created_at,"
-        " raw, dedupe_key) VALUES (%s, %s, %s, %s, 'chat', %s, CASE WHEN %s THEN %s ELSE now() END, '{}', %s)",
-        (fk, f"b{minute // 600}", user, f"m{minute}", when, old, when + timedelta(seconds=1), f"p{next(_keys)}"))
+        " raw, raw_z, zdict, dedupe_key) VALUES (%s, %s, %s, %s, 'chat', %s, CASE WHEN %s THEN %s ELSE now() END,"
+        " %s, %s, %s, %s)",
+        (fk, f"b{minute // 600}", user, f"m{minute}", when, old, when + timedelta(seconds=1),
+         None if compact else raw, raw_codec.compress(raw, TEST_DICTIONARY) if compact else None,
+         TEST_DICTIONARY.id if compact else None, f"p{next(_keys)}"))
 
 
 def _nth_id(cur, n: int) -> int | None:
@@ -87,12 +98,13 @@ def _apply(pg, root: str, step: tuple, fk: int) -> None:
 
 
 def _pg_days(pg) -> dict:
+    raws = {i: json.dumps(v["raw"], sort_keys=True) for i, v in json_columns(pg).items()}
     with pg.cursor() as cur:
         cur.execute("SELECT (chat_time AT TIME ZONE 'Asia/Seoul')::date, id, message_status, message"
                     " FROM stream_chat c WHERE NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = c.user_id)")
         out: dict = {}
         for day, *row in cur.fetchall():
-            out.setdefault(day, set()).add(tuple(row))
+            out.setdefault(day, set()).add((*row, raws[row[0]]))
     pg.rollback()
     return out
 
@@ -101,8 +113,9 @@ def _lake_days(root: str) -> dict:
     lake = Lake(root)
     out = {}
     for day in lake.days(CHAT):
-        t = lake.read(CHAT, day, columns=["id", "message_status", "message"])
-        out[day] = set(zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True))
+        t = lake.read(CHAT, day, columns=["id", "message_status", "message", "raw"])
+        raws = [json.dumps(json.loads(r), sort_keys=True) for r in t.column("raw").to_pylist()]
+        out[day] = set(zip(*(t.column(c).to_pylist() for c in t.column_names[:3]), raws, strict=True))
     return out
 
 
@@ -119,6 +132,7 @@ def test_incremental_sync_keeps_lake_equal_to_postgres(pg, monkeypatch, history,
                     ("c" * 32,))
         fk = cur.fetchone()[0]
     pg.commit()
+    add_dictionary(pg)
     root = tempfile.mkdtemp(prefix="lakeprop")
     try:
         for step in [*history, ("sync",), *steps]:  # a synced history, then changes
