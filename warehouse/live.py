@@ -6,9 +6,9 @@ state.json) which days PostgreSQL touched since the last sync — new rows, late
 blinds and edits (updated_at), deletions (tombstones) — and reads those days WHOLE through
 the sync's own extraction (``sync.day_rows``: same SELECT, columns, types, order, and the
 same exclusions of opted-out users and deleted rows, compact rows' raw and badges as text;
-archived days merged with the lake as the sync merges them). The lake's partitions of those days are left out of the ``chat``
-view, so no row is counted twice; ``channels`` becomes PostgreSQL's stream_channel, as the
-next sync would write it. One short read-only REPEATABLE READ transaction, so the days and
+archived days merged with the lake as the sync merges them). The lake's partitions of those
+days are left out of the ``chat`` view, so no row is counted twice; ``channels`` becomes
+PostgreSQL's stream_channel, as the next sync would write it. One short read-only REPEATABLE READ transaction, so the days and
 their rows are one snapshot. See docs/LIVE_DATA.md.
 """
 from __future__ import annotations
