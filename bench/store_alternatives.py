@@ -16,7 +16,7 @@ from collector import chat_copy, forgotten, raw_dictionaries, sink
 
 INSERT = ("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {stage} s WHERE NOT EXISTS "
           "(SELECT 1 FROM opt_out_user o WHERE o.user_id = s.user_id) ORDER BY chat_time "
-          "ON CONFLICT (dedupe_key) DO NOTHING")
+          "ON CONFLICT ((md5(dedupe_key)::uuid)) DO NOTHING")
 
 
 def _payload(lines: list[dict], fks, dictionary) -> chat_copy.Stream:
@@ -56,7 +56,7 @@ def _ways(fks, dictionary) -> dict:
         temp_session_copy(cur, lines)
         values = ", ".join("s." + c for c in chat_copy.COLUMNS)
         cur.execute(f"MERGE INTO stream_chat c USING (SELECT * FROM ts s WHERE NOT EXISTS (SELECT 1 FROM"  # noqa: S608
-                    f" opt_out_user o WHERE o.user_id = s.user_id)) s ON c.dedupe_key = s.dedupe_key"
+                    f" opt_out_user o WHERE o.user_id = s.user_id)) s ON md5(c.dedupe_key)::uuid = md5(s.dedupe_key)::uuid"
                     f" WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})")
 
     def temp_session_copy(cur, lines):
@@ -67,7 +67,8 @@ def _ways(fks, dictionary) -> dict:
         copy_into(cur, "ts", lines)
 
     def key_precheck(cur, lines):
-        cur.execute("SELECT dedupe_key FROM stream_chat WHERE dedupe_key = ANY(%s)", ([r["dedupe_key"] for r in lines],))
+        cur.execute("SELECT c.dedupe_key FROM unnest(%s::text[]) AS k JOIN stream_chat c"
+                    " ON md5(c.dedupe_key)::uuid = md5(k)::uuid AND c.dedupe_key = k", ([r["dedupe_key"] for r in lines],))
         stored = {k for (k,) in cur.fetchall()}
         copy_into(cur, "stream_chat", [r for r in lines if r["dedupe_key"] not in stored])
 
@@ -140,37 +141,36 @@ def _formats(conn, reps: int, lines: list[dict], fks, dictionary) -> dict:
             for fmt, data in payloads.items()}
 
 
+_BEFORE_012 = ["CREATE INDEX stream_chat_blind ON stream_chat (chat_channel_id, user_id, chat_time)",
+               "ALTER TABLE stream_chat ADD CONSTRAINT stream_chat_dedupe UNIQUE (dedupe_key)",
+               "DROP INDEX stream_chat_dedupe_md5"]
 _INDEXES = {
-    "every index (today)": [],
-    "without stream_chat_blind": ["DROP INDEX stream_chat_blind"],
-    "without stream_chat_blind, dedupe on md5(dedupe_key)::uuid": [
-        "DROP INDEX stream_chat_blind", "ALTER TABLE stream_chat DROP CONSTRAINT stream_chat_dedupe",
-        "CREATE UNIQUE INDEX stream_chat_dedupe_md5 ON stream_chat ((md5(dedupe_key)::uuid))"],
+    "as before migration 012 (stream_chat_blind, dedupe_key text unique)": _BEFORE_012,
+    "without stream_chat_blind, dedupe_key text unique": _BEFORE_012[1:],
+    "migration 012 (no stream_chat_blind, unique md5(dedupe_key)::uuid)": [],
 }
 
 
 def _indexes(conn, reps: int, lines: list[dict], recs: list[dict], fks, dictionary) -> dict:
-    """COPY speed, sink speed and bytes per line with fewer/narrower indexes (undone after)."""
+    """COPY speed and bytes per line with the indexes as they were and as migration 012
+    makes them (undone after: back to 012's)."""
     data = b"".join(chat_copy.chunks(lines, fks, dictionary))
     out = {}
     for name, ddl in _INDEXES.items():
         with conn, conn.cursor() as cur:
-            cur.execute("SAVEPOINT idx")
             for stmt in ddl:
                 cur.execute(stmt)
         copy_s = _timed(conn, reps, lambda: sb._copy(conn, data))
-        sink_s = _timed(conn, reps, lambda: sb._store(conn, recs)) if not ddl or "md5" not in ddl[-1] else None
+        sink_s = None if ddl else _timed(conn, reps, lambda: sb._store(conn, recs))
         sizes = sb._sizes(conn)
         out[name] = {"copy_lines_per_s": round(len(lines) / copy_s),
                      "sink_lines_per_s": round(len(lines) / sink_s) if sink_s else None,
                      "bytes_per_line": sizes["bytes_per_line"], "indexes": sizes["indexes"],
                      "index": sizes["index"]}
-        with conn, conn.cursor() as cur:  # back to every index
-            cur.execute("DROP INDEX IF EXISTS stream_chat_dedupe_md5")
-            cur.execute("CREATE INDEX IF NOT EXISTS stream_chat_blind ON stream_chat (chat_channel_id, user_id, chat_time)")
-            cur.execute("SELECT 1 FROM pg_constraint WHERE conname = 'stream_chat_dedupe'")
-            if cur.fetchone() is None:
-                cur.execute("ALTER TABLE stream_chat ADD CONSTRAINT stream_chat_dedupe UNIQUE (dedupe_key)")
+        with conn, conn.cursor() as cur:  # back to migration 012's indexes
+            cur.execute("DROP INDEX IF EXISTS stream_chat_blind")
+            cur.execute("ALTER TABLE stream_chat DROP CONSTRAINT IF EXISTS stream_chat_dedupe")
+            cur.execute("CREATE UNIQUE INDEX IF NOT EXISTS stream_chat_dedupe_md5 ON stream_chat ((md5(dedupe_key)::uuid))")
     return out
 
 

@@ -1,5 +1,5 @@
 """PostgreSQL side of the ingest API: store a request's records through the sink (COPY,
-``ON CONFLICT (dedupe_key) DO NOTHING``, the opt-out filter) in ONE transaction together
+a line stored already is stored once, the opt-out filter) in ONE transaction together
 with the channel rows they need, and the two read queries (``GET /chat``,
 ``GET /chat/channels``). Parameterized SQL only."""
 from __future__ import annotations
@@ -66,7 +66,8 @@ def _register_channels(cur, names: dict[str, str | None], enable: set[str], reco
     keys = [r["dedupe_key"] for r in records if r.get("channel_id") in named]
     if not keys:
         return
-    cur.execute("SELECT dedupe_key FROM stream_chat WHERE dedupe_key = ANY(%s)", (keys,))
+    cur.execute("""SELECT k FROM unnest(%s::text[]) AS k JOIN stream_chat c  -- the unique index (migration 012)
+                    ON md5(c.dedupe_key)::uuid = md5(k)::uuid AND c.dedupe_key = k""", (keys,))
     stored = {k for (k,) in cur.fetchall()}
     fresh = sorted({r["channel_id"] for r in records if r.get("channel_id") in named and r["dedupe_key"] not in stored})
     cur.execute("""

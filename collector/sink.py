@@ -4,7 +4,8 @@ and ``badges`` as zstd frames with this database's dictionary (collector/raw_dic
 They go in by one ``COPY stream_chat`` straight into the table, inside a savepoint; when a
 line is stored already (a replay, a retry, a reconnect's overlap, another process), that
 COPY fails on the unique key and the batch goes the careful way instead: COPY into a
-temporary staging table, then one ``INSERT … SELECT … ON CONFLICT DO NOTHING``
+temporary staging table, then one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` on the
+dedupe key's unique index (migration 012: ``md5(dedupe_key)::uuid``)
 (docs/COLLECTOR_STORAGE.md has the measurements). Blinds mark stored lines; events and
 dead letters land in their tables; a mission's stored lines take the latest status its
 copies and progress events say (``_settle_missions``), and a gift's lines its quantity
@@ -162,7 +163,7 @@ def _store_chat(cur, lines: _Lines, fks: dict[str, int], dictionary: raw_codec.D
     # the opt-out guard is part of the statement (read_opt_out's lock makes it current)
     cur.execute(sql.SQL("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {staging} s "
                         "WHERE NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = s.user_id) "
-                        "ORDER BY chat_time ON CONFLICT (dedupe_key) DO NOTHING").format(**_SQL))
+                        "ORDER BY chat_time ON CONFLICT ((md5(dedupe_key)::uuid)) DO NOTHING").format(**_SQL))
     return cur.rowcount
 
 
