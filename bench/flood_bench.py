@@ -132,7 +132,10 @@ def _wait(cond, timeout: float, step: float = 0.5) -> bool:
 
 def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes: int = 1,
         flood_channels: int = 1, quiet_per_min: float = 3.0, seed: int = 7, drain_timeout: float = 900,
-        keep: bool = False) -> dict:
+        keep: bool = False, collector_root: str | None = None) -> dict:
+    """``collector_root``: run the collector from another checkout (e.g. an older commit
+    unpacked with ``git archive``), to compare it with this one under the same simulator."""
+    croot = Path(collector_root) if collector_root else ROOT
     tmp = Path(tempfile.mkdtemp(prefix="chzzk-flood-bench-"))
     srv = datagen.start_server()
     sim = None
@@ -145,12 +148,12 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
             mine = channels[k::processes]
             penv = {**os.environ, **env, "DATABASE_URL": srv.url, "SPOOL_DIR": str(tmp / f"spool{k}"),
                     "COLLECTOR_METRICS_FILE": str(tmp / f"metrics{k}.prom"), "FLUSH_SECONDS": "1",
-                    "FLUSH_MAX_EVENTS": "2000", "POLL_SECONDS": "10", "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT),
+                    "FLUSH_MAX_EVENTS": "2000", "POLL_SECONDS": "10", "LOG_LEVEL": "INFO", "PYTHONPATH": str(croot),
                     "CHZZK_CHANNELS": ",".join(mine)}
             args = [sys.executable, "-m", "collector", "run"]
             if processes > 1:
                 args += [a for c in mine for a in ("--channel", c)]
-            procs.append(subprocess.Popen(args, cwd=ROOT, env=penv, stdout=subprocess.DEVNULL,
+            procs.append(subprocess.Popen(args, cwd=croot, env=penv, stdout=subprocess.DEVNULL,
                                           stderr=open(tmp / f"collector{k}.log", "w")))
         # the flood starts counting when the first flood socket joined (lines before were never sent)
         if not _wait(lambda: _sim(env, "health")["floodLines"] > 0, 120):
@@ -266,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flood-channels", type=int, default=1, help="flood channels (default 1)")
     ap.add_argument("--processes", type=int, default=1, help="collector processes (default 1)")
     ap.add_argument("--keep", action="store_true", help="keep the logs and metrics files (their folder is printed)")
+    ap.add_argument("--collector-root", metavar="DIR", help="run the collector from this checkout instead")
     a = ap.parse_args(argv)
-    print_report(run(a.seconds, a.rate, a.quiet, a.processes, a.flood_channels, a.quiet_per_min, keep=a.keep))
+    print_report(run(a.seconds, a.rate, a.quiet, a.processes, a.flood_channels, a.quiet_per_min, keep=a.keep,
+                     collector_root=a.collector_root))
     return 0
 
 

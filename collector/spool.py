@@ -2,13 +2,14 @@
 before it counts as received, so a crash, a ``kill -9`` or a PostgreSQL outage loses
 nothing. Flushes drain the spool into PostgreSQL; only stored records leave the disk.
 
-Layout: ``SPOOL_DIR/<time_ns>-<pid>-<seq>.jsonl`` segment files, one entry per
-newline-terminated line, named so that sorting by name is the order they were written.
-An entry is either a record (a JSON object, ``{...}``) or a chat push kept exactly as
-received (``collector.wire.Frame``): ``F<items>\t<channel id>\t<chat channel id>\t<frame
-bytes>``, or ``E`` + a JSON array ``[items, channel id, chat channel id, frame text]`` when a
-field holds a tab or a newline. Frames are parsed when they are drained (``expand``), so the
-receiving thread only writes; ``records`` counts chat lines (a frame's ``items``).
+Layout: ``SPOOL_DIR/<time_ns>-<pid>-<seq>.jsonl`` segment files, one entry per newline-
+terminated line, named so that sorting by name is the order they were written. An entry is
+either a record (a JSON object, ``{...}``) or a chat push kept exactly as received
+(``collector.wire.Frame``): ``F<items>``, channel id, chat channel id and the frame bytes,
+tab-separated, or ``E`` + a JSON array ``[items, channel id, chat channel id, frame text]``
+when a field holds a tab or a newline. Frames are parsed when they are drained
+(``expand``), so the receiving thread only writes; ``records`` counts chat lines (a frame's
+``items``).
 
 - The writer appends to its *current* segment with ``os.write`` (the bytes are in the
   kernel before ``append`` returns, so the death of the process loses nothing) and a
@@ -30,32 +31,39 @@ receiving thread only writes; ``records`` counts chat lines (a frame's ``items``
   append, or its name's time for a segment adopted from a stopped collector): an upper
   bound of the oldest unstored record's age, tight because every flush seals a segment.
 
-Sizing for a flood (bench/flood_bench.py, 2-core machine shared with PostgreSQL and the
-simulator, a 15,000 lines/s channel in frames of 1-6 lines, ~1 KB per line on disk):
-- one ``os.write`` per frame costs ~3 µs (~1 µs per line); fsync of one second of flood
-  (~15 MB) every FSYNC_SECONDS = 1.0 takes a few ms in the background thread and never
-  holds up an append (it fsyncs a dup of the descriptor outside the lock);
-- every flush seals the current segment, so under a flood a segment holds one flush's
-  worth (a few MB); SEGMENT_MAX_BYTES = 64 MiB only matters during an outage, where it
-  keeps ~60 s of a 1 MB/s flood per file (a drain frees disk one segment at a time);
-- STORE_BATCH = 5000 records per ``store`` bounds the drain's memory (~15 MB of records).
+Sizing for a flood, measured (bench/flood_bench.py and a spool micro-benchmark on the
+2-core machine shared with PostgreSQL, the simulator and other work; a 15,000 lines/s
+channel in frames of 1-6 lines, 3.4 KB per frame, ~1.04 KB per line on disk):
+- a frame line costs one ``os.write``: ~12 µs of CPU per frame, ~3.7 µs per line (spooling
+  the parsed records cost ~20 µs per line with orjson, ~45 µs with json, besides the parse
+  done in the receiving thread); reading it back costs ~1 µs per line before the parse;
+- FSYNC_SECONDS = 1.0: one fsync of a second of that flood (15.6 MB) takes ~24 ms in the
+  background thread, outside the GIL and the append lock (2.4 % of a thread; every 0.2 s it
+  took ~8 ms each, 40 ms per second); a power cut loses at most that second;
+- every flush seals the current segment, so in a flood a segment holds one drain's worth
+  (10-60 MB at 1-4 s per drain); at SEGMENT_MAX_BYTES = 64 MiB (~4 s of the flood) it
+  rotates, which bounds them while PostgreSQL is away too (no flush seals then:
+  ``Buffer.flush``'s ready check), so a drain frees the disk segment by segment;
+- STORE_BATCH = 5000 records per ``store``; the drain parses the next batch while one is
+  stored, so memory holds at most 3 batches (~100 MB of parsed records: RSS 180-260 MB in a
+  flood, not growing with the backlog).
 """
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
+from collector.spool_lines import count_records, decode, encode, encode_frame, read_segment, record_count
 from collector.wire import Frame, records_of
+
+__all__ = ["Spool", "Segment", "count_records", "decode", "encode", "encode_frame", "read_segment"]
 
 log = logging.getLogger(__name__)
 
@@ -66,97 +74,6 @@ SUFFIX = ".jsonl"
 NEW_SUFFIX = ".jsonl.new"            # a segment being created (locked, then renamed)
 STALE_NEW_SECONDS = 60.0             # a .new file this old was left by a writer that died creating it
 DIR_MODE, FILE_MODE = 0o700, 0o600   # owner only
-
-
-def _encode_one(record: dict) -> bytes:
-    try:
-        return orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE)
-    except TypeError:  # a lone surrogate (orjson refuses them): json keeps it, so text round-trips
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) \
-            .encode("utf-8", "surrogatepass") + b"\n"
-
-
-def encode(records: Iterable[dict]) -> bytes:
-    """Newline-terminated JSON lines (UTF-8; lone surrogates kept, so text round-trips)."""
-    return b"".join(_encode_one(r) for r in records)
-
-
-def encode_frame(frame: Frame) -> bytes:
-    """The spool line of a frame (see the module docstring)."""
-    names = frame.channel_id + frame.chat_channel_id
-    if b"\n" in frame.data or "\t" in names or "\n" in names:
-        text = frame.data.decode("utf-8", "surrogateescape")
-        return b"E" + json.dumps([frame.items, frame.channel_id, frame.chat_channel_id, text],
-                                 ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
-    head = f"F{frame.items}\t{frame.channel_id}\t{frame.chat_channel_id}\t".encode("utf-8", "surrogateescape")
-    return head + frame.data + b"\n"
-
-
-def decode(line: bytes) -> dict | Frame:
-    """One spool line -> its record or frame; ValueError when it is neither."""
-    first = line[:1]
-    if first == b"F":
-        try:
-            items, channel_id, cid, data = line[1:].rstrip(b"\n").split(b"\t", 3)
-            return Frame(channel_id.decode(), cid.decode(), data, int(items))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"bad frame line ({exc})") from None
-    if first == b"E":
-        try:
-            items, channel_id, cid, text = json.loads(line[1:].decode("utf-8", "surrogateescape"))
-            return Frame(channel_id, cid, text.encode("utf-8", "surrogateescape"), int(items))
-        except (ValueError, TypeError, UnicodeError) as exc:
-            raise ValueError(f"bad frame line ({exc})") from None
-    try:
-        rec = orjson.loads(line)
-    except orjson.JSONDecodeError:  # lone surrogates were written by json (see _encode_one)
-        rec = json.loads(line.decode("utf-8", "surrogatepass"))
-    if not isinstance(rec, dict):
-        raise ValueError(f"not a JSON object but {type(rec).__name__}")
-    return rec
-
-
-def _count(entry: dict | Frame) -> int:
-    return entry.items if isinstance(entry, Frame) else 1
-
-
-def read_segment(path: Path, start: int = 0) -> Iterator[tuple[dict | Frame, int]]:
-    """(record or frame, byte offset after it) for every good line from byte ``start`` on; a torn
-    last line or a bad line is skipped with a warning naming the file and offset."""
-    with open(path, "rb") as f:
-        f.seek(start)
-        offset = start
-        for line in f:
-            end = offset + len(line)
-            if not line.endswith(b"\n"):
-                log.warning("spool %s: torn last line at byte %d skipped (%d bytes without a newline: "
-                            "the writer died mid-write)", path, offset, len(line))
-            else:
-                try:
-                    rec = decode(line)
-                except ValueError as exc:
-                    log.warning("spool %s: bad line at byte %d skipped (%s)", path, offset,
-                                " ".join(str(exc).split())[:200])
-                else:
-                    yield rec, end
-            offset = end
-
-
-def count_records(path: Path) -> int:
-    """Records in a segment's complete lines (a frame counts its items)."""
-    n = 0
-    with open(path, "rb") as f:
-        for line in f:
-            if not line.endswith(b"\n"):
-                continue  # torn: skipped when read
-            if line[:1] in (b"F", b"E"):
-                try:
-                    n += _count(decode(line))
-                    continue
-                except ValueError:
-                    pass
-            n += 1
-    return n
 
 
 @dataclass
@@ -491,7 +408,7 @@ def _batches(segments: list[Segment], n: int, expand: Callable[[Frame], list[dic
                 parse += time.thread_time() - t0
             else:
                 batch.append(entry)
-            in_seg += _count(entry)
+            in_seg += record_count(entry)
             if len(batch) >= n:
                 cpu["parse"] += parse
                 cpu["spool_read"] += time.thread_time() - t_read - parse
