@@ -17,12 +17,14 @@ import requests
 from collector.protocol import parse_frame
 from collector.sim.server import SimServer
 from tests.conftest import DATA
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 ROOT = DATA.parent.parent
 CHANNELS = 3
-RATE = 20.0
+RATE = 20.0  # lines/s per channel: the 50-line replay covers 2.5 s, the second reconnect's backoff 1.5-2.5 s
+MIN_LINES = RATE * CHANNELS * 6  # what the simulator must have sent for a run to be a test
 
 
 @pytest.fixture
@@ -64,24 +66,44 @@ def stored(pg) -> tuple[list[str], set[str]]:
     return keys, channels
 
 
+def flushes(pg) -> int:
+    """Transactions that stored chat rows so far (created_at is the transaction's start)."""
+    with pg.cursor() as cur:
+        cur.execute("SELECT count(DISTINCT created_at) FROM stream_chat")
+        (n,) = cur.fetchone()
+    pg.commit()
+    return n
+
+
 def drop_sockets(sim: SimServer) -> int:
     base = sim.env()["CHZZK_API_BASE"]
     return requests.get(f"{base}/_sim/drop", timeout=5).json()["content"]["dropped"]
 
 
+def sent(sim: SimServer, more_than: float) -> bool:
+    return sim.truth_count > more_than
+
+
 def test_collector_stores_every_line_once_across_reconnects(pg_url, pg, sim):
-    proc = start_collector(pg_url, sim, "--duration", "20s")
+    proc = start_collector(pg_url, sim)
     dropped = []
-    for at in (7, 13):
-        time.sleep(at - (7 if dropped else 0))
-        dropped.append(drop_sockets(sim))
-    _, err = proc.communicate(timeout=60)
+    try:  # drop every socket once all channels are joined and chatting, twice; stop after the rejoins
+        for round_ in (1, 2, 3):
+            lines = sim.truth_count
+            wait_for(lambda r=round_, n=lines: sim.joins >= CHANNELS * r and sent(sim, n + RATE * CHANNELS), 40,
+                     f"join {round_} of every channel and a second of chat")
+            if round_ < 3:
+                dropped.append(drop_sockets(sim))
+        wait_for(lambda: sent(sim, MIN_LINES), 40, "enough chat to be a test")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-3000:]
     assert sum(dropped) >= CHANNELS, f"drops closed {dropped} sockets"
 
     truth = truth_keys(sim)
     keys, channels = stored(pg)
-    assert len(truth) > RATE * CHANNELS * 10, "the simulator sent too little to be a test"
+    assert len(truth) > MIN_LINES, "the simulator sent too little to be a test"
     assert len(set(truth)) == len(truth), "distinct truth lines share a dedupe key"
     assert set(truth) <= set(keys), f"{len(set(truth) - set(keys))} lines sent but not stored"
     assert len(keys) == len(truth), "rows stored that the simulator never sent"
@@ -99,7 +121,7 @@ def test_collector_stores_every_line_once_across_reconnects(pg_url, pg, sim):
 
 def test_sigterm_mid_run_flushes_the_buffer(pg_url, pg, sim):
     proc = start_collector(pg_url, sim, flush_seconds=300)  # no timed flush: only the final one
-    time.sleep(8)
+    wait_for(lambda: sent(sim, RATE * CHANNELS * 2), 40, "two seconds of chat")
     with pg.cursor() as cur:
         cur.execute("SELECT count(*) FROM stream_chat")
         assert cur.fetchone()[0] == 0, "nothing should be flushed before the stop"
@@ -127,7 +149,7 @@ def test_no_channel_is_a_usage_error(pg_url):
 
 def test_final_flush_failure_exits_1_and_says_what_was_lost(pg_url, pg_server_url, sim):
     proc = start_collector(pg_url, sim, flush_seconds=300)
-    time.sleep(6)
+    wait_for(lambda: sent(sim, RATE * CHANNELS), 40, "a second of chat")
     name = pg_url.split("?")[0].rsplit("/", 1)[1]
     admin = psycopg2.connect(pg_server_url)
     admin.autocommit = True
@@ -142,9 +164,13 @@ def test_final_flush_failure_exits_1_and_says_what_was_lost(pg_url, pg_server_ur
     assert int(re.search(r"(\d+) records were not stored", last).group(1)) > 0
 
 
-def test_full_buffer_flushes_early(pg_url, sim):
-    proc = start_collector(pg_url, sim, "--duration", "6s", flush_seconds=300, flush_max=10)
-    _, err = proc.communicate(timeout=60)
+def test_full_buffer_flushes_early(pg_url, pg, sim):
+    proc = start_collector(pg_url, sim, flush_seconds=300, flush_max=10)
+    try:  # no timed flush: rows stored while it runs come from flushes of a full buffer
+        wait_for(lambda: flushes(pg) >= 2, 40, "two flushes before the stop")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-3000:]
     before_stop = err.split("client stopped")[0]
     assert before_stop.count("collector.sink: stored") >= 2, "FLUSH_MAX_EVENTS=10 should flush early"
