@@ -141,9 +141,7 @@ def _formats(conn, reps: int, lines: list[dict], fks, dictionary) -> dict:
             for fmt, data in payloads.items()}
 
 
-_BEFORE_012 = ["CREATE INDEX stream_chat_blind ON stream_chat (chat_channel_id, user_id, chat_time)",
-               "ALTER TABLE stream_chat ADD CONSTRAINT stream_chat_dedupe UNIQUE (dedupe_key)",
-               "DROP INDEX stream_chat_dedupe_md5"]
+_BEFORE_012 = sb.BEFORE_012
 _INDEXES = {
     "as before migration 012 (stream_chat_blind, dedupe_key text unique)": _BEFORE_012,
     "without stream_chat_blind, dedupe_key text unique": _BEFORE_012[1:],
@@ -157,9 +155,7 @@ def _indexes(conn, reps: int, lines: list[dict], recs: list[dict], fks, dictiona
     data = b"".join(chat_copy.chunks(lines, fks, dictionary))
     out = {}
     for name, ddl in _INDEXES.items():
-        with conn, conn.cursor() as cur:
-            for stmt in ddl:
-                cur.execute(stmt)
+        sb.ddl(conn, ddl)
         copy_s = _timed(conn, reps, lambda: sb._copy(conn, data))
         sink_s = None if ddl else _timed(conn, reps, lambda: sb._store(conn, recs))
         sizes = sb._sizes(conn)
@@ -167,10 +163,8 @@ def _indexes(conn, reps: int, lines: list[dict], recs: list[dict], fks, dictiona
                      "sink_lines_per_s": round(len(lines) / sink_s) if sink_s else None,
                      "bytes_per_line": sizes["bytes_per_line"], "indexes": sizes["indexes"],
                      "index": sizes["index"]}
-        with conn, conn.cursor() as cur:  # back to migration 012's indexes
-            cur.execute("DROP INDEX IF EXISTS stream_chat_blind")
-            cur.execute("ALTER TABLE stream_chat DROP CONSTRAINT IF EXISTS stream_chat_dedupe")
-            cur.execute("CREATE UNIQUE INDEX IF NOT EXISTS stream_chat_dedupe_md5 ON stream_chat ((md5(dedupe_key)::uuid))")
+        sb._reset(conn)
+        sb.ddl(conn, sb.AFTER_012)
     return out
 
 

@@ -51,6 +51,21 @@ TABLES = "stream_chat, events, dead_letter, stream_chat_tombstone"
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+# the indexes as they were before migration 012, and back to 012's
+BEFORE_012 = ["CREATE INDEX stream_chat_blind ON stream_chat (chat_channel_id, user_id, chat_time)",
+              "ALTER TABLE stream_chat ADD CONSTRAINT stream_chat_dedupe UNIQUE (dedupe_key)",
+              "DROP INDEX stream_chat_dedupe_md5"]
+AFTER_012 = ["DROP INDEX IF EXISTS stream_chat_blind",
+             "ALTER TABLE stream_chat DROP CONSTRAINT IF EXISTS stream_chat_dedupe",
+             "CREATE UNIQUE INDEX IF NOT EXISTS stream_chat_dedupe_md5 ON stream_chat ((md5(dedupe_key)::uuid))"]
+
+
+def ddl(conn, statements: list[str]) -> None:
+    with conn, conn.cursor() as cur:
+        for stmt in statements:
+            cur.execute(stmt)
+
+
 def records(lines: int, seed: int, style: str) -> list[dict]:
     """The parser's records of `lines` chat lines of realistic frames (blinds and events too;
     control records dropped), every chat line given a channel as the collector does."""
@@ -138,11 +153,11 @@ def _fks(conn, chats: list[dict]) -> dict[str, int]:
 
 
 def _jsonb_payload(chats: list[dict], fks: dict[str, int]) -> bytes:
-    """The rows as stored before issue 17: raw and badges jsonb, no frames (text COPY)."""
-    cols = [c for c in chat_copy.COLUMNS if c not in ("badges_z", "raw_z", "zdict")]
+    """The rows as stored before issue 17: raw and badges jsonb, no frames (text COPY;
+    columns as COLS with badges, raw in place of badges_z, raw_z, zdict)."""
     lines = []
     for rec in chats:
-        values = [fks[rec["channel_id"]]] + [rec.get(c) for c in cols[1:]]
+        values = [rec.get(c) for c in chat_copy._RECORD_COLUMNS] + [fks[rec["channel_id"]]]
         values += [sink.to_json(rec.get("badges")), sink.to_json(rec.get("raw"))]
         lines.append("\t".join(chat_copy._field(v) for v in values))
     return ("\n".join(lines) + "\n").encode()
@@ -205,9 +220,12 @@ def _style(conn, style: str, lines: int, seed: int, reps: int, old) -> dict:
     res["cpu_ms_per_1000"] = {k: round(v * 1e6 / n, 1) for k, v in cpu.items()}
     res["ratio_cpu"] = round(cpu["copy_server"] / (cpu["sink_server"] + cpu["sink_client"]), 2)
     res["ratio_cpu_overlapped"] = round(cpu["copy_server"] / max(cpu["sink_server"], cpu["sink_client"]), 2)
-    # before issue 17: the old sink, and the rows as it stored them (jsonb), in the same run
+    # before issue 17: the old sink, the rows as it stored them (jsonb) and the indexes as
+    # they were, in the same run
     jsonb = _jsonb_payload(chats, fks)
     cols_old = COLS.replace(", badges_z, raw_z, zdict", ", badges, raw")
+    _reset(conn)
+    ddl(conn, BEFORE_012)
     if old is not None:
         before, before_copy = _median_pair(conn, reps, lambda: _store(conn, recs, store=old.store),
                                            lambda: _copy(conn, jsonb, COPY_SQL.replace(COLS, cols_old)))
@@ -216,6 +234,8 @@ def _style(conn, style: str, lines: int, seed: int, reps: int, old) -> dict:
     _reset(conn)
     _copy(conn, jsonb, COPY_SQL.replace(COLS, cols_old))
     res["jsonb"] = _sizes(conn)
+    _reset(conn)
+    ddl(conn, AFTER_012)
     return res
 
 
@@ -262,11 +282,11 @@ def print_report(res: dict) -> None:
               f" {s['ratio_cpu_overlapped']} if they overlap fully (two free cores)")
         if "before" in s:
             b = s["before"]
-            print(f"   before (old sink, jsonb rows): sink {b['sink_lines_per_s']:,} lines/s, COPY"
+            print(f"   before (old sink, jsonb rows, indexes before 012): sink {b['sink_lines_per_s']:,} lines/s, COPY"
                   f" {b['copy_lines_per_s']:,} lines/s, ratio {b['ratio']}")
         print(f"   compact rows        {_split(s['compact'])}")
         print(f"   first {FIRST_LINES:,} lines    {_split(s['first_lines'])}")
-        print(f"   before (jsonb rows) {_split(s['jsonb'])}")
+        print(f"   before (jsonb rows, indexes before 012) {_split(s['jsonb'])}")
     if "alternatives" in res:
         from bench.store_alternatives import print_alternatives
 

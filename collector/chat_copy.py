@@ -138,21 +138,45 @@ def _fast(chats, fks, badges_z, raw_z, z: str) -> bytes | None:
     return data
 
 
+class Oversized(Exception):  # noqa: N818 - a finding, not a failure
+    """Records whose JSON is too big to store (over raw_codec.MAX_OUTPUT): {position in
+    the records: UTF-8 bytes}."""
+
+    def __init__(self, sizes: dict[int, int]):
+        super().__init__(f"{len(sizes)} record(s) with JSON over {raw_codec.MAX_OUTPUT:,} bytes")
+        self.sizes = sizes
+
+
+def _refuse_oversized(offset: int, raws: list, badges: list) -> None:
+    longest = max(map(len, filter(None, raws + badges)), default=0)
+    if longest * 4 <= raw_codec.MAX_OUTPUT:
+        return
+    sizes = {offset + j: size for j, (r, b) in enumerate(zip(raws, badges, strict=True))
+             if (size := oversized(r) or oversized(b))}
+    if sizes:
+        raise Oversized(sizes)
+
+
 def chunks(chats: list[dict], fks: dict[str, int], dictionary: raw_codec.Dictionary | None,
            raw_texts: list | None = None, badge_texts: list | None = None, chunk_rows: int = CHUNK_ROWS,
-           tally: list | None = None) -> Iterator[bytes]:
+           tally: list | None = None, raws_out: list | None = None) -> Iterator[bytes]:
     """The COPY data (text format, UTF-8, NULL ``None``) of `chats`, columns in COLUMNS
     order, in chunks of `chunk_rows` rows, compressed as each chunk is built.
-    ``raw_texts``/``badge_texts``: the records' JSON already made (json_text). ``tally``, when given,
-    gets [raw bytes, compressed raw bytes] added up."""
+    ``raw_texts``/``badge_texts``: the records' JSON already made (json_text), else made here
+    chunk by chunk (while the server works on the previous one); ``raws_out`` gets the raw
+    JSON texts, ``tally`` [raw bytes, compressed raw bytes] added up. Raises Oversized for a
+    record whose JSON is too big to store."""
     z = NULL if dictionary is None else str(dictionary.id)
     compress = raw_codec.compress_many
     for i in range(0, len(chats), chunk_rows):
         part = chats[i:i + chunk_rows]
         raws = raw_texts[i:i + chunk_rows] if raw_texts is not None else _json_texts(part, "raw")
+        badges = badge_texts[i:i + chunk_rows] if badge_texts is not None else _json_texts(part, "badges")
+        _refuse_oversized(i, raws, badges)
+        if raws_out is not None:
+            raws_out.extend(raws)
         raw_z = compress(raws, dictionary)
-        badges_z = compress(badge_texts[i:i + chunk_rows] if badge_texts is not None
-                            else _json_texts(part, "badges"), dictionary)
+        badges_z = compress(badges, dictionary)
         if tally is not None:
             tally[0] += sum(map(len, filter(None, raws)))
             tally[1] += sum(map(len, filter(None, raw_z)))
@@ -167,9 +191,14 @@ class Stream:
     def __init__(self, chunks: Iterable[bytes]):
         self._chunks = iter(chunks)
         self.bytes = 0
+        self.error: Exception | None = None  # what stopped the chunks (psycopg2 reports only its text)
 
     def read(self, size: int = -1) -> bytes:
-        chunk = next(self._chunks, b"")
+        try:
+            chunk = next(self._chunks, b"")
+        except Exception as exc:
+            self.error = exc
+            raise
         self.bytes += len(chunk)
         return chunk
 

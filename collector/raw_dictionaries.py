@@ -4,8 +4,8 @@ own lines (docs/COLLECTOR_STORAGE.md):
 
 - Until a dictionary exists, lines are compressed without one (~650 B a raw item instead
   of ~130) and the sink keeps a bounded sample of recent raw items (``SAMPLE_LINES``).
-- Once it holds ``TRAIN_LINES`` lines, the next store trains a dictionary (after its
-  commit, ~0.25 s, logged), inserts it and uses it from then on. Several collector
+- Once it holds ``TRAIN_LINES`` lines, the store that got there trains a dictionary (after
+  its commit, ~0.1-0.25 s, logged), inserts it and uses it from then on. Several collector
   processes may race: the new id is the current id + 1, inserted ``ON CONFLICT DO NOTHING``;
   the loser loads the winner's and uses it.
 - Drift: when the last ``DRIFT_LINES`` lines compressed with the current dictionary shrink
@@ -30,7 +30,7 @@ from core import raw_codec
 
 log = logging.getLogger(__name__)
 
-TRAIN_LINES = 5_000     # lines sampled before a dictionary is trained (measured: 2,000-10,000 within 3 %)
+TRAIN_LINES = 2_000     # lines sampled before a dictionary is trained (measured: 2,000-10,000 within 3 %)
 SAMPLE_LINES = 5_000    # the sample kept (the most recent lines)
 SAMPLE_EVERY = 8        # once a dictionary exists, one line in SAMPLE_EVERY is sampled (for a retrain)
 DRIFT_LINES = 20_000    # lines the drift check averages over

@@ -110,56 +110,50 @@ def _first_copies(chats: list[dict]) -> list[dict]:
 
 @dataclass
 class _Lines:
-    """A batch's chat lines to store: one record per dedupe key, in chat_time order, with
-    their raw and badges JSON (chat_copy.json_texts), aligned."""
+    """A batch's chat lines to store: one record per dedupe key, in chat_time order; their
+    raw JSON texts (chat_copy.json_texts) once the COPY made them."""
     chats: list[dict]
     raws: list
-    badges: list
-
-
-def _lines(firsts: list[dict]) -> tuple[_Lines, list[dict]]:
-    """The lines, and dead letters for those whose JSON is too big to store (over
-    raw_codec.MAX_OUTPUT)."""
-    raws = chat_copy.json_texts([r.get("raw") for r in firsts])
-    badges = chat_copy.json_texts([r.get("badges") for r in firsts])
-    if max(map(len, filter(None, raws)), default=0) * 4 <= raw_codec.MAX_OUTPUT >= 4 * max(
-            map(len, filter(None, badges)), default=0):
-        return _Lines(firsts, raws, badges), []
-    kept, letters = _Lines([], [], []), []
-    for rec, raw, badge in zip(firsts, raws, badges, strict=True):
-        big = chat_copy.oversized(raw) or chat_copy.oversized(badge)
-        if big:
-            letters.append(_dead_letter_for(rec, f"chat line's JSON is {big:,} bytes, over the "
-                                                 f"{raw_codec.MAX_OUTPUT:,} a stored line may hold"))
-        else:
-            kept.chats.append(rec)
-            kept.raws.append(raw)
-            kept.badges.append(badge)
-    return kept, letters
 
 
 def _copy(cur, table: sql.Composable, lines: _Lines, fks: dict[str, int],
-          dictionary: raw_codec.Dictionary | None, tally: list | None) -> None:
-    stream = chat_copy.Stream(chat_copy.chunks(lines.chats, fks, dictionary, lines.raws, lines.badges,
-                                               tally=tally))
-    cur.copy_expert(sql.SQL("COPY {} ({cols}) FROM STDIN WITH {opts}").format(
-        table, cols=_SQL["cols"], opts=_COPY_OPTIONS), stream)
+          dictionary: raw_codec.Dictionary | None, tally: list, letters: list[dict]) -> None:
+    """COPY the lines into `table`; a line whose JSON is too big to store becomes a dead
+    letter in `letters` (the COPY is done again without it)."""
+    while True:
+        lines.raws.clear()
+        tally[:] = [0, 0]
+        stream = chat_copy.Stream(chat_copy.chunks(lines.chats, fks, dictionary, tally=tally, raws_out=lines.raws))
+        cur.execute("SAVEPOINT chat_lines")
+        try:
+            cur.copy_expert(sql.SQL("COPY {} ({cols}) FROM STDIN WITH {opts}").format(
+                table, cols=_SQL["cols"], opts=_COPY_OPTIONS), stream)
+            cur.execute("RELEASE SAVEPOINT chat_lines")
+            return
+        except psycopg2.errors.QueryCanceled:
+            if not isinstance(stream.error, chat_copy.Oversized):
+                raise
+        cur.execute("ROLLBACK TO SAVEPOINT chat_lines")
+        sizes = stream.error.sizes
+        for pos, size in sizes.items():
+            letters.append(_dead_letter_for(lines.chats[pos], f"chat line's JSON is {size:,} bytes, over the "
+                                                             f"{raw_codec.MAX_OUTPUT:,} a stored line may hold"))
+        lines.chats = [rec for pos, rec in enumerate(lines.chats) if pos not in sizes]
 
 
 def _store_chat(cur, lines: _Lines, fks: dict[str, int], dictionary: raw_codec.Dictionary | None,
-                tally: list) -> int:
+                tally: list, letters: list[dict]) -> int:
     """Store the lines not stored yet; return how many."""
     cur.execute("SAVEPOINT chat_copy")
     try:  # the common case, no line stored before: one COPY into the table, as fast as COPY goes
-        _copy(cur, sql.Identifier("stream_chat"), lines, fks, dictionary, tally)
+        _copy(cur, sql.Identifier("stream_chat"), lines, fks, dictionary, tally, letters)
         cur.execute("RELEASE SAVEPOINT chat_copy")
         return len(lines.chats)
     except psycopg2.errors.UniqueViolation:
         cur.execute("ROLLBACK TO SAVEPOINT chat_copy")
-    tally[:] = [0, 0]
     cur.execute(sql.SQL("CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
                         "SELECT {cols} FROM stream_chat WITH NO DATA").format(**_SQL))
-    _copy(cur, _SQL["staging"], lines, fks, dictionary, tally)
+    _copy(cur, _SQL["staging"], lines, fks, dictionary, tally, letters)
     # the opt-out guard is part of the statement (read_opt_out's lock makes it current)
     cur.execute(sql.SQL("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {staging} s "
                         "WHERE NOT EXISTS (SELECT 1 FROM opt_out_user o WHERE o.user_id = s.user_id) "
@@ -320,7 +314,7 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
             letters.append(_dead_letter_for(rec, f"record of unknown kind {kind!r}"))
 
     inserted = blinded = n_events = n_letters = settled = 0
-    dictionary, lines, tally = None, _Lines([], [], []), [0, 0]  # tally: raw bytes, compressed bytes
+    dictionary, lines, tally = None, _Lines([], []), [0, 0]  # tally: raw bytes, compressed bytes
     try:
         with conn, conn.cursor() as cur:
             read_opt_out(conn)  # first: the opt-out list, locked against forget-user until commit
@@ -328,16 +322,17 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
             if chats or events or letters:
                 chats, events, letters = forget_opted_out(conn, chats, events, letters, to_json)
             if chats:
-                lines, too_big = _lines(_first_copies(chats))
-                if too_big:
-                    letters += too_big
-                    refused = {id(d["raw"]) for d in too_big}
-                    chats = [c for c in chats if id(c) not in refused]
+                lines = _Lines(_first_copies(chats), [])
                 dictionary = raw_dictionaries.current(conn)
             channel_ids = {r["channel_id"] for r in chats} | {e["channel_id"] for e in events if e.get("channel_id")}
             fks = _channel_ids(conn, channel_ids) if channel_ids else {}
             if chats:
-                inserted = _store_chat(cur, lines, fks, dictionary, tally)
+                refused: list[dict] = []
+                inserted = _store_chat(cur, lines, fks, dictionary, tally, refused)
+                if refused:
+                    letters += refused
+                    gone = {id(d["raw"]) for d in refused}
+                    chats = [c for c in chats if id(c) not in gone]
             if blinds:
                 blinded = _apply_blinds(cur, blinds)
             if events:
@@ -359,8 +354,9 @@ def store(conn: psycopg2.extensions.connection, records: list[dict], *,
         _after_commit(conn, dictionary, lines, tally)
     report = StoreReport(inserted, len(chats) - inserted, blinded, n_events, n_letters,
                          round(time.monotonic() - t0, 3), settled)
-    log.log(log_level, "stored %d chat rows (%d duplicates), %d blinds (of %d), %d events, %d dead letters,"
-             " %d mission/gift lines updated in %.3fs",
-             report.chat_inserted, report.chat_duplicates, report.blinds, len(blinds),
+    log.log(log_level, "stored %d chat rows (%d duplicates; raw JSON %s -> %s bytes, dictionary %s), %d blinds"
+             " (of %d), %d events, %d dead letters, %d mission/gift lines updated in %.3fs",
+             report.chat_inserted, report.chat_duplicates, f"{tally[0]:,}", f"{tally[1]:,}",
+             dictionary.id if dictionary else "none", report.blinds, len(blinds),
              report.events, report.dead_letters, report.money_lines_updated, report.seconds)
     return report
