@@ -101,21 +101,59 @@ def section_tab(page: Page, key: str):
 
 
 def settle(page: Page, title_key: str) -> None:
-    """This page's run is over: its title is drawn and Streamlit's status widget is gone."""
+    """This page's run is over: its title is drawn and its run has ended (rerun_done)."""
     heading(page, title_key).wait_for(timeout=TIMEOUT)
     rerun_done(page)
 
 
-def rerun_done(page: Page) -> None:
-    """After an interaction: wait for the run to end and its elements to be drawn. The
-    status widget is not there the instant a run starts (a short run may never show it),
-    so give it time to appear before waiting for it to go; then charts and tables, whose
-    code loads lazily, must have replaced their skeletons."""
-    page.wait_for_timeout(700)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT)
-    page.wait_for_function(_DRAWN, timeout=TIMEOUT)
-    page.wait_for_timeout(500)  # let vega and glide-data-grid paint
+def watch(target) -> None:
+    """Let rerun_done see runs: install WATCH in every document `target` (a Page or a
+    BrowserContext) opens. Call it before the first goto."""
+    target.add_init_script(WATCH)
 
+
+def rerun_done(page: Page) -> None:
+    """After an interaction: wait for the run it started to end and its elements to be
+    drawn. A run has ended when the app is connected and not running and its script state
+    changed after the last input (WATCH records both); an input that starts no run counts as
+    done once nothing has changed for NO_RUN_MS. Then charts and tables, whose code loads
+    lazily, must have replaced their skeletons, and two animation frames let vega and
+    glide-data-grid paint."""
+    if not page.evaluate("() => !!window.__stRuns"):
+        raise AssertionError("rerun_done needs browser_checks.watch(page or context) before the page opens")
+    page.wait_for_function(_RUN_OVER, arg=[QUIET_MS, NO_RUN_MS], timeout=TIMEOUT)
+    page.wait_for_function(_DRAWN, timeout=TIMEOUT)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+QUIET_MS = 200     # a run's end counts once the state has held this long (st.rerun starts another)
+NO_RUN_MS = 2_000  # an input no run followed within this long started none
+# Streamlit (1.67) writes its script state on the app element, as its own e2e tests read it:
+# data-test-script-state = notRunning | running | rerunRequested | ..., and the connection in
+# data-test-connection-state. WATCH timestamps the last input (the browser's, not an event
+# the page dispatches itself while it draws) and the last state change.
+WATCH = """(() => {
+    if (window.__stRuns) return;
+    const w = window.__stRuns = {state: null, changed: 0, input: 0};
+    for (const type of ["pointerdown", "keydown", "input", "change"])
+        addEventListener(type, e => { if (e.isTrusted) w.input = performance.now(); }, true);
+    new MutationObserver(records => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        const state = app ? app.dataset.testScriptState : null;
+        if (state !== w.state || records.some(r => r.type === "attributes")) {
+            w.state = state;
+            w.changed = performance.now();
+        }
+    }).observe(document, {subtree: true, childList: true, attributes: true,
+                          attributeFilter: ["data-test-script-state"]});
+})()"""
+_RUN_OVER = """([quiet, noRun]) => {
+    const w = window.__stRuns, app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.dataset.testScriptState !== "notRunning" || app.dataset.testConnectionState !== "CONNECTED")
+        return false;
+    const now = performance.now();
+    return (w.changed > w.input && now - w.changed >= quiet) || now - Math.max(w.input, w.changed) >= noRun;
+}"""
 
 CHARTS = '[data-testid="stVegaLiteChart"]'  # a chart element, one per st.altair_chart
 CHART = f"{CHARTS} .marks"  # a drawn Vega chart (its canvas or svg)

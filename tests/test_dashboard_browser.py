@@ -69,6 +69,7 @@ def test_page_renders_in_chromium(server, browser, path, tmp_path):
     url, facts = server
     name = PAGES[path]
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    checks.watch(page)
     try:
         page.goto(f"{url}/{path}", wait_until="domcontentloaded")
         checks.settle(page, checks.TITLES[name])
@@ -91,6 +92,7 @@ def test_a_copied_link_opens_the_same_section(server, browser):
 
     url, _ = server
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    checks.watch(page)
     try:
         page.goto(f"{url}/subscribers?section=mix", wait_until="domcontentloaded")
         checks.settle(page, checks.TITLES["subscribers"])

@@ -74,6 +74,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
+    checks.watch(context)
     pg = context.new_page()
     yield pg
     context.close()
@@ -84,6 +85,8 @@ def _sign_in(page, url: str, name: str, password: str = PASSWORD) -> None:
     page.get_by_label("아이디").fill(name)
     page.get_by_label("비밀번호").fill(password)
     page.get_by_role("button", name="로그인").click()
+    if password == PASSWORD:  # signed in: st.rerun draws the app in a second run, which shows this
+        checks.sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=checks.TIMEOUT)
     checks.rerun_done(page)
 
 
