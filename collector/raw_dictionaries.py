@@ -46,7 +46,6 @@ class _State:
     samples: deque = field(default_factory=lambda: deque(maxlen=SAMPLE_LINES))
     window: deque = field(default_factory=deque)  # (lines, raw bytes, compressed bytes) per batch
     window_lines: int = 0
-    seen: int = 0                          # lines offered since the last dictionary
     loaded: bool = False
 
 
@@ -70,7 +69,7 @@ def _newest(conn, state: _State) -> None:
         state.current = state.known.setdefault(row[0], raw_codec.Dictionary(row[0], bytes(row[1])))
         state.ratio = row[2]
         state.window.clear()
-        state.window_lines = state.seen = 0
+        state.window_lines = 0
 
 
 def current(conn) -> raw_codec.Dictionary | None:
@@ -92,7 +91,6 @@ def observe(conn, dictionary: raw_codec.Dictionary | None, chats: list[dict], ra
         text = raw_texts[i]
         if text is not None:
             state.samples.append((text, [chats[i].get(k) for k in _NAMING]))
-    state.seen += len(chats)
     if dictionary is not None and dictionary is state.current and chats:
         state.window.append((len(chats), *raw_sizes))
         state.window_lines += len(chats)
