@@ -8,8 +8,9 @@ mode (one channel at thousands of lines/s beside hundreds of quiet ones), websoc
 
 A throwaway embedded PostgreSQL (bench.datagen.start_server, migrated, every index), the
 simulator as a process of its own (`collector sim --flood-rate`), and `processes` collector
-processes (each its own SPOOL_DIR; with several, the channels are dealt out round-robin
-with --channel, each still taken under its lease). The flood runs `seconds`, then the
+processes (each its own SPOOL_DIR) sharing the channel set through their leases (each
+takes its fair share by count, so which process gets a flood channel is chance: the
+report says how the flood lines were spread). The flood runs `seconds`, then the
 simulator pauses and the run waits until every line sent is stored (the spool drained);
 then the collectors stop (SIGTERM) and PostgreSQL is compared with the truth (count and
 identity digest per chat channel, collector/sim/flood.py).
@@ -90,6 +91,18 @@ def _parent_is_postmaster(d: Path, datadir: str) -> bool:
         return False
 
 
+def _stop_server(srv) -> None:
+    """Stop the bench's PostgreSQL now: pgserver's cleanup leaves it running when it counts
+    another process as a user (seen after every run here), and a next run would share the
+    machine with it."""
+    getattr(srv.handle, "cleanup", lambda: None)()
+    for pid in _postgres_pids(srv.tmpdir):
+        if srv.tmpdir.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():  # the postmaster
+            os.kill(pid, signal.SIGINT)  # fast shutdown
+            _wait(lambda p=pid: not Path(f"/proc/{p}").exists(), 20, 0.2)
+    shutil.rmtree(srv.tmpdir, ignore_errors=True)
+
+
 def _metrics(path: Path) -> dict[str, float]:
     """A Prometheus textfile -> {name{labels}: value}."""
     out = {}
@@ -145,14 +158,11 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
         channels = env["CHZZK_CHANNELS"].split(",")
         t_launch = time.monotonic()
         for k in range(processes):
-            mine = channels[k::processes]
             penv = {**os.environ, **env, "DATABASE_URL": srv.url, "SPOOL_DIR": str(tmp / f"spool{k}"),
                     "COLLECTOR_METRICS_FILE": str(tmp / f"metrics{k}.prom"), "FLUSH_SECONDS": "1",
                     "FLUSH_MAX_EVENTS": "2000", "POLL_SECONDS": "10", "LOG_LEVEL": "INFO", "PYTHONPATH": str(croot),
-                    "CHZZK_CHANNELS": ",".join(mine)}
-            args = [sys.executable, "-m", "collector", "run"]
-            if processes > 1:
-                args += [a for c in mine for a in ("--channel", c)]
+                    "CHZZK_CHANNELS": ",".join(channels)}
+            args = [sys.executable, "-m", "collector", "run"]  # the processes share the channels by leases
             procs.append(subprocess.Popen(args, cwd=croot, env=penv, stdout=subprocess.DEVNULL,
                                           stderr=open(tmp / f"collector{k}.log", "w")))
         # the flood starts counting when the first flood socket joined (lines before were never sent)
@@ -204,6 +214,8 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
                     stage = re.search(r'stage="([^"]+)"', key).group(1)
                     stages[stage] = stages.get(stage, 0.0) + v
         total_stage = sum(stages.values()) or 1.0
+        per_process = [int(sum(v for key, v in _metrics(tmp / f"metrics{k}.prom").items()
+                               if key.startswith("chzzk_collector_records_stored_total"))) for k in range(processes)]
         wall = t_end - t_start
         lines = check["sent"]
         return {
@@ -221,7 +233,7 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
             "stages": {k: round(v / total_stage, 3) for k, v in sorted(stages.items())},
             "stage_cpu_s": {k: round(v, 2) for k, v in sorted(stages.items())},
             "ratio_target": round(lines / wall / TARGET, 2), "ratio_public": round(lines / wall / PUBLIC, 2),
-            "backlog_samples": samples[-5:],
+            "backlog_samples": samples[-5:], "stored_per_process": per_process,
         }
     finally:
         for p in procs:
@@ -233,7 +245,7 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
                 sim.wait(20)
             except subprocess.TimeoutExpired:
                 sim.kill()
-        getattr(srv.handle, "cleanup", lambda: None)()
+        _stop_server(srv)
         if keep:
             print(f"logs and metrics kept in {tmp}", file=sys.stderr)
         else:
@@ -258,6 +270,8 @@ def print_report(res: dict) -> None:
     print(f"   spool backlog                peak {res['peak_backlog']:,} records, {res['backlog_at_pause']:,} when the "
           f"flood stopped, {res['segments_left']} segment(s) left at the end")
     print("   CPU share per stage          " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in res["stages"].items()))
+    if res["processes"] > 1:
+        print(f"   records stored per process   {res['stored_per_process']}")
 
 
 def main(argv: list[str] | None = None) -> int:

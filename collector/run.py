@@ -98,9 +98,15 @@ class Flusher:
             self.totals[key] += getattr(report, key)
         return report
 
-    def flush(self) -> None:
-        with self.lock:
+    def flush(self, wait: bool = True) -> None:
+        """Flush (see ``Buffer.flush``: it keeps draining while a flood keeps the backlog
+        up); ``wait=False`` (the timer) returns at once when a flush is running already."""
+        if not self.lock.acquire(blocking=wait):
+            return
+        try:
             flush(self.buffer, self._store, ready=self._connect)
+        finally:
+            self.lock.release()
         if self.after_flush is not None:
             self.after_flush()
 
@@ -154,14 +160,16 @@ def run(args: argparse.Namespace) -> int:
 
     def early_flush() -> None:  # called from a client thread when FLUSH_MAX_EVENTS are waiting
         try:
-            scheduler.add_job(flusher.flush, id="early-flush", replace_existing=True,
+            scheduler.add_job(flusher.flush, kwargs={"wait": False}, id="early-flush", replace_existing=True,
                               max_instances=1, coalesce=True)
         except SchedulerNotRunningError:
             pass  # stopping: the final flush takes them
 
     buffer.on_full = early_flush
-    scheduler.add_job(flusher.flush, "interval", seconds=settings.get_int("FLUSH_SECONDS"), id="flush",
-                      max_instances=1, coalesce=True)
+    # two instances: a timer tick while a flush drains a flood returns at once instead of a
+    # "maximum number of running instances" warning every FLUSH_SECONDS
+    scheduler.add_job(flusher.flush, "interval", kwargs={"wait": False}, seconds=settings.get_int("FLUSH_SECONDS"),
+                      id="flush", max_instances=2, coalesce=True)
     lifecycle = Lifecycle(api, buffer.add, store, settings.get_int("POLL_SECONDS"), add_frame=buffer.add_frame)
     metrics_file = settings.get("COLLECTOR_METRICS_FILE")
 
