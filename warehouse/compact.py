@@ -35,7 +35,7 @@ _CODEC = threading.Lock()
 Dictionaries = Mapping[int, raw_codec.Dictionary]
 
 
-def load(conn: psycopg2.extensions.connection) -> dict[int, raw_codec.Dictionary]:
+def load_dictionaries(conn: psycopg2.extensions.connection) -> dict[int, raw_codec.Dictionary]:
     """Every dictionary of raw_dictionary, read in the caller's transaction (the sync's
     snapshot: the rows it reads can only name dictionaries committed before them)."""
     with conn.cursor() as cur:

@@ -105,10 +105,10 @@ def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | No
     bounded by a few batches. The caller must not use `conn` until the iterator is
     exhausted or closed (closing it stops and joins the thread).
 
-    dictionaries: raw_dictionary's rows (compact.load), for a table with compact columns;
+    dictionaries: raw_dictionary's rows (compact.load_dictionaries) for a table with compact columns;
     None: read from `conn` here (the sync reads them once and passes them)."""
     if table.compact is not None and dictionaries is None:
-        dictionaries = compact.load(conn)
+        dictionaries = compact.load_dictionaries(conn)
     if table.by_day and params is not None:
         reader = extract_arrow.reader_for(conn)
         if reader is not None:  # binary COPY decoded in C, in the sync's snapshot

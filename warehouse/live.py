@@ -94,7 +94,7 @@ def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
                               "run `python -m warehouse sync`")
         opted_out = sync.opted_out_users(conn) if archived & set(days) else set()
         budget = settings.get_int("LIVE_MAX_ROWS")
-        dictionaries = compact.load(conn) if days else {}
+        dictionaries = compact.load_dictionaries(conn) if days else {}
         parts, held = [], 0
         for day in days:  # read as streamed: past the budget the read stops, not after it
             parts.append(_with_day(sync.day_rows(conn, lake, CHAT, day, tz, archived, opted_out, dictionaries),

@@ -169,7 +169,7 @@ def scrub_pg(cur, columns: dict[str, list[Column]], forgetting: Forgetting) -> i
         json_cols = frozenset(c.name for c in cols if c.type in ("json", "jsonb"))
         spec = COMPACT.get(table)
         terms = forgetting.target.terms()
-        dictionaries = compact.load(cur.connection) if spec is not None else {}
+        dictionaries = compact.load_dictionaries(cur.connection) if spec is not None else {}
         ids = compact_candidates(cur.connection, table, spec, terms, dictionaries) if spec is not None else []
         for ctid, row, frames in list(_rows_with(cur, table, cols, terms, spec, ids, dictionaries)):
             changes = scrub_row(row, forgetting.learn(row), json_cols)

@@ -40,17 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import db, settings
-from warehouse import (
-    compact,
-    extract,
-    extract_arrow,
-    health,
-    repair,
-    rollups,
-    sync_workers,
-    user_tail,
-    users_index,
-)
+from warehouse import extract, extract_arrow, health, repair, rollups, sync_workers, user_tail, users_index
+from warehouse.compact import Dictionaries, load_dictionaries
 from warehouse.lake import Lake
 from warehouse.tables import CHAT, DAY_TABLES, TABLES, Table
 
@@ -177,7 +168,7 @@ def plan(conn: psycopg2.extensions.connection, lake: Lake, state: dict, tz: str,
 
 
 def _merge_archived(conn, lake: Lake, day: date, bounds: dict, opted_out: set[str],
-                    dictionaries: compact.Dictionaries | None) -> pa.Table:
+                    dictionaries: Dictionaries | None) -> pa.Table:
     """An archived day: the lake's rows not in PostgreSQL any more, plus PostgreSQL's rows
     (which win for the same id), minus tombstoned and opted-out rows; sorted."""
     fresh = pa.Table.from_batches(list(extract.stream(conn, CHAT, bounds, dictionaries=dictionaries)),
@@ -207,10 +198,10 @@ def opted_out_users(conn) -> set[str]:
 
 
 def day_rows(conn, lake: Lake, table: Table, day: date, tz: str, archived: set[date],
-             opted_out: set[str], dictionaries: compact.Dictionaries | None = None) -> pa.Table | Iterator[pa.RecordBatch]:
+             opted_out: set[str], dictionaries: Dictionaries | None = None) -> pa.Table | Iterator[pa.RecordBatch]:
     """What partition `day` of `table` holds after a sync now: PostgreSQL's rows of the day
     (an archived chat day merged with the lake's, see _merge_archived), in partition order,
-    compact rows' JSON as text (`dictionaries`: compact.load's, None: read here).
+    compact rows' JSON as text (`dictionaries`: raw_dictionary's, None: read here).
     Also read by the live overlay (warehouse/live.py), so both are the same rows."""
     start, end = day_bounds(day, tz)
     bounds = {"start": start, "end": end}
@@ -224,7 +215,7 @@ def _write_days(conn, lake: Lake, table: Table, todo: list[date], stale: list[da
     """Write the `todo` partitions and remove the `stale` ones, SYNC_WRITERS at once."""
     wanted = set(todo)
     # raw_dictionary is small and its rows never change: read once, in the sync's snapshot
-    dictionaries = compact.load(conn) if table.compact is not None and todo else None
+    dictionaries = load_dictionaries(conn) if table.compact is not None and todo else None
 
     def write(c, day: date) -> DayResult:  # c: `conn` or a worker's connection in its snapshot
         t_day = time.monotonic()
