@@ -13,6 +13,7 @@ row has it)."""
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -35,31 +36,57 @@ class Dictionary:
     id: int
     data: bytes = field(repr=False)
 
+    # zstd's compressor and decompressor objects must not be used by two threads at once (a
+    # crash, not an error): each thread gets its own, all sharing the one digested dictionary.
     @functools.cached_property
     def _zdict(self) -> zstandard.ZstdCompressionDict:
-        return zstandard.ZstdCompressionDict(self.data)
+        with _DIGEST_LOCK:
+            zdict = zstandard.ZstdCompressionDict(self.data)
+            zdict.precompute_compress(level=LEVEL)
+            return zdict
 
     @functools.cached_property
+    def _local(self) -> threading.local:
+        return threading.local()
+
+    @property
     def compressor(self) -> zstandard.ZstdCompressor:
-        self._zdict.precompute_compress(level=LEVEL)
-        return zstandard.ZstdCompressor(level=LEVEL, dict_data=self._zdict, write_checksum=False,
-                                        write_dict_id=False, write_content_size=True)
+        local = self._local
+        c = getattr(local, "c", None)
+        if c is None:
+            c = local.c = zstandard.ZstdCompressor(level=LEVEL, dict_data=self._zdict, write_checksum=False,
+                                                   write_dict_id=False, write_content_size=True)
+        return c
 
-    @functools.cached_property
+    @property
     def decompressor(self) -> zstandard.ZstdDecompressor:
-        return zstandard.ZstdDecompressor(dict_data=self._zdict)
+        local = self._local
+        d = getattr(local, "d", None)
+        if d is None:
+            d = local.d = zstandard.ZstdDecompressor(dict_data=self._zdict)
+        return d
 
 
-_PLAIN_C = zstandard.ZstdCompressor(level=PLAIN_LEVEL, write_checksum=False, write_content_size=True)
-_PLAIN_D = zstandard.ZstdDecompressor()
+_DIGEST_LOCK = threading.Lock()
+_PLAIN = threading.local()
 
 
 def _compressor(dictionary: Dictionary | None) -> zstandard.ZstdCompressor:
-    return dictionary.compressor if dictionary is not None else _PLAIN_C
+    if dictionary is not None:
+        return dictionary.compressor
+    c = getattr(_PLAIN, "c", None)
+    if c is None:
+        c = _PLAIN.c = zstandard.ZstdCompressor(level=PLAIN_LEVEL, write_checksum=False, write_content_size=True)
+    return c
 
 
 def _decompressor(dictionary: Dictionary | None) -> zstandard.ZstdDecompressor:
-    return dictionary.decompressor if dictionary is not None else _PLAIN_D
+    if dictionary is not None:
+        return dictionary.decompressor
+    d = getattr(_PLAIN, "d", None)
+    if d is None:
+        d = _PLAIN.d = zstandard.ZstdDecompressor()
+    return d
 
 
 def _utf8(text: str | bytes) -> bytes:

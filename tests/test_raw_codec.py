@@ -84,3 +84,22 @@ def test_a_frame_read_with_the_wrong_dictionary_is_wrong_text_or_a_codec_error(d
 def test_too_few_samples_to_train_on_is_a_codec_error():
     with pytest.raises(raw_codec.CodecError, match="cannot train a dictionary on 2 samples"):
         raw_codec.train([b"a", b"b"])
+
+
+def test_threads_compress_and_read_at_once(dictionary):
+    """zstd's objects crash when two threads use one at once: each thread gets its own (the
+    ingest API stores from worker threads, the sync reads with several writers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [json.dumps({"msg": f"동시 {i} " * (i % 40), "n": i}, ensure_ascii=False) for i in range(300)]
+
+    def work(k: int) -> bool:
+        d = dictionary if k % 2 else None
+        for _ in range(20):
+            frames = raw_codec.compress_many(texts, d)
+            if [raw_codec.decompress(f, d) for f in frames] != texts:
+                return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(work, range(16)))
