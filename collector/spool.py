@@ -45,8 +45,9 @@ channel in frames of 1-6 lines, 3.4 KB per frame, ~1.04 KB per line on disk):
   rotates, which bounds them while PostgreSQL is away too (no flush seals then:
   ``Buffer.flush``'s ready check), so a drain frees the disk segment by segment;
 - STORE_BATCH = 5000 records per ``store``; the drain parses the next batch while one is
-  stored, so memory holds at most 3 batches (~100 MB of parsed records: RSS 180-260 MB in a
-  flood, not growing with the backlog).
+  stored, so memory holds at most 3 batches (~100 MB of parsed records). Peak RSS of the
+  collector: 180-350 MB in a 15,000 lines/s flood beside 20 quiet channels, 434 MB beside
+  500 (their threads and sockets), flat while a 3.3M-record backlog built up and drained.
 """
 from __future__ import annotations
 
