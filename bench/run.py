@@ -2,7 +2,7 @@
 physical limit or a hello-world page, in ONE run on the same data, and report ratios.
 
     .venv/bin/python bench/run.py                      # 1M rows (a few minutes on 2 cores)
-    .venv/bin/python bench/run.py --rows 200000 --no-dashboard   # smoke check (< 1 min)
+    .venv/bin/python bench/run.py --rows 200000 --no-dashboard --flood-seconds 0   # smoke check (< 2 min)
     .venv/bin/python bench/run.py --rows 10000000      # the size the targets are for
 
 Prints a table, writes bench/results/latest.json. Exit 0 unless something broke (a missed
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench import dashboard_bench, datagen, parse_bench, query_bench, sync_bench  # noqa: E402
+from bench import collector_bench, dashboard_bench, datagen, parse_bench, query_bench, sync_bench  # noqa: E402
 
 log = logging.getLogger("bench")
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
@@ -81,6 +81,7 @@ def print_report(res: dict) -> None:
         print(f"   {name:<30}{_ms(r['lake_p50_ms']):>10}{_ms(r['pg_p50_ms']):>10}{r['speedup']:>9.1f}x  {r['result']}")
     dashboard_bench.print_report(res["dashboard"], res["lake_rows"])
     parse_bench.print_report(res["parse"])
+    collector_bench.print_report(res["collector"])
     print(f"\n   total {res['seconds']}s; JSON: {res['json']}")
 
 
@@ -143,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-dashboard", action="store_true", help="skip the dashboard pages in Chromium")
     ap.add_argument("--dashboard-reps", type=int, default=3, help="warm visits per dashboard page (default 3)")
     ap.add_argument("--no-parse", action="store_true", help="skip `collector parse` on clean vs cut-off input")
+    ap.add_argument("--no-collector", action="store_true",
+                    help="skip the collector at peak (parser, sink beside COPY, bytes a line, the flood end to end)")
+    ap.add_argument("--flood-seconds", type=float, default=600,
+                    help="length of the collector's end-to-end flood (default 600, the issue's 10 minutes; 0 skips it)")
     ap.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
@@ -152,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                  "load_before": [round(x, 2) for x in os.getloadavg()], "args": vars(a) | {"json": str(a.json)}}
     res["parse"] = {"skipped": "--no-parse"} if a.no_parse else parse_bench.run()
+    res["collector"] = ({"skipped": "--no-collector"} if a.no_collector
+                        else collector_bench.run(flood_seconds=a.flood_seconds))
     srv, res["data"] = datagen.build(a.rows, a.base_rows)
     work = Path(tempfile.mkdtemp(prefix="chzzk-bench-"))
     try:
