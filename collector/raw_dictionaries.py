@@ -52,11 +52,7 @@ class _State:
 _states: dict[str, _State] = {}
 
 
-def load(conn) -> dict[int, raw_codec.Dictionary]:
-    """Every dictionary in ``raw_dictionary``, by id (runs in the caller's transaction)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT id, dict FROM raw_dictionary ORDER BY id")
-        return {i: raw_codec.Dictionary(i, bytes(d)) for i, d in cur.fetchall()}
+load = raw_codec.load_dictionaries  # every dictionary by id, in the caller's transaction
 
 
 def _newest(conn, state: _State) -> None:

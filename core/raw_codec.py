@@ -187,6 +187,16 @@ def decompress_array(blobs: pa.Array | pa.ChunkedArray, dict_ids: pa.Array | pa.
         raise CodecError(f"compressed payload is not UTF-8 text: {exc}") from None
 
 
+def load_dictionaries(conn) -> dict[int, Dictionary]:
+    """Every dictionary in ``raw_dictionary`` by id, read through `conn` (a DB-API connection)
+    in the caller's transaction: in the sync's snapshot the rows it reads can only name
+    dictionaries committed before them. The one place that reads them, for the sink and every
+    reader alike."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, dict FROM raw_dictionary ORDER BY id")
+        return {dict_id: Dictionary(dict_id, bytes(data)) for dict_id, data in cur.fetchall()}
+
+
 def train(samples: Sequence[bytes], size: int = DICT_BYTES) -> bytes:
     """A dictionary trained on `samples` (raw items as UTF-8 JSON; a few thousand or more;
     5,000 take ~0.25 s). Fewer samples get a smaller dictionary (zstd wants ~10x its size

@@ -16,31 +16,22 @@ import logging
 import threading
 from collections.abc import Mapping
 
-import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import raw_codec
+from core.raw_codec import load_dictionaries  # noqa: F401  (the readers' name for it)
 from warehouse.tables import Table
 
 log = logging.getLogger(__name__)
 DEAD_LETTER_KEY = "undecodable"
 IDS_LOGGED = 10  # row ids named per ERROR line
-# raw_codec keeps one zstd decompressor per dictionary (and one without), and a zstd context
-# must not be used by two threads at once (python-zstandard: not thread safe; the sync's
-# writers crashed on it): one reader at a time. It costs little: the loop over the frames
-# holds the GIL anyway.
+# raw_codec gives each thread its own zstd contexts (one shared by two threads crashed the
+# sync's writers); the lock stays as a second guard and costs little: the loop over the
+# frames holds the GIL anyway.
 _CODEC = threading.Lock()
 
 Dictionaries = Mapping[int, raw_codec.Dictionary]
-
-
-def load_dictionaries(conn: psycopg2.extensions.connection) -> dict[int, raw_codec.Dictionary]:
-    """Every dictionary of raw_dictionary, read in the caller's transaction (the sync's
-    snapshot: the rows it reads can only name dictionaries committed before them)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT id, dict FROM raw_dictionary ORDER BY id")
-        return {dict_id: raw_codec.Dictionary(dict_id, bytes(data)) for dict_id, data in cur.fetchall()}
 
 
 def dead_letter(frame: bytes, dict_id: int | None, error: str) -> str:
