@@ -75,11 +75,16 @@ def frame_text(blob: bytes, dictionaries: dict) -> str | None:
     return None
 
 
-def dictionaries(conn) -> dict[int, raw_codec.Dictionary]:
-    """raw_dictionary's rows (in the caller's transaction)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT id, dict FROM raw_dictionary")
-        return {i: raw_codec.Dictionary(i, bytes(d)) for i, d in cur.fetchall()}
+dictionaries = raw_codec.load_dictionaries  # raw_dictionary's rows (in the caller's transaction)
+
+
+def row_json(raw, badges, raw_z, badges_z, zdict, known: dict) -> tuple:
+    """(raw, badges) of one stored row as parsed JSON, from the jsonb columns (text or already
+    parsed) or the frames, whichever the row has."""
+    if raw_z is not None:
+        d = raw_codec.lookup(known, zdict)
+        raw, badges = raw_codec.decompress(raw_z, d), raw_codec.decompress(badges_z, d)
+    return tuple(json.loads(v) if isinstance(v, str) else v for v in (raw, badges))
 
 
 def json_columns(conn, ids: list[int] | None = None) -> dict[int, dict]:
@@ -94,11 +99,8 @@ def json_columns(conn, ids: list[int] | None = None) -> dict[int, dict]:
     conn.rollback()
     out = {}
     for row_id, raw, badges, raw_z, badges_z, zdict in rows:
-        if raw_z is not None:
-            d = raw_codec.lookup(known, zdict)
-            raw, badges = raw_codec.decompress(raw_z, d), raw_codec.decompress(badges_z, d)
-        out[row_id] = {"raw": None if raw is None else json.loads(raw),
-                       "badges": None if badges is None else json.loads(badges), "compact": raw_z is not None}
+        raw, badges = row_json(raw, badges, raw_z, badges_z, zdict, known)
+        out[row_id] = {"raw": raw, "badges": badges, "compact": raw_z is not None}
     return out
 
 
