@@ -28,22 +28,30 @@ Protocol (tables ``channel_lease`` and ``lease_owner``, migration 004):
 from __future__ import annotations
 
 import logging
-import math
 import os
 import secrets
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 import psycopg2
 import psycopg2.extensions
 
+from collector.lease_plan import YOUNG_ROUNDS, Plan, plan
 from core import settings
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 72316004  # pg_advisory_xact_lock key serialising claims (004: this migration)
+WEIGHT_SECONDS = 30  # a channel's weight: lines stored with a chat_time in the last 30 s, per second
+WEIGHT_CAP = 30_000  # counted up to this many lines a channel (1,000 lines/s): bounds the query's cost
+# One index probe per channel on stream_chat (channel_fk, chat_time, id), before the lock
+WEIGHT_SQL = """SELECT sc.channel_id, (SELECT count(*) FROM (SELECT 1 FROM stream_chat c
+                  WHERE c.channel_fk = sc.id AND c.chat_time > now() - make_interval(secs => %(secs)s)
+                  LIMIT %(cap)s) AS recent)::float8 / %(secs)s
+               FROM stream_channel sc WHERE sc.channel_id = ANY(%(ids)s)"""
 _CONN_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
@@ -71,25 +79,6 @@ def dead_here(owner: str, host: str | None = None) -> bool:
     return False
 
 
-def fair_share(n: int, caps: Iterable[int | None], my_cap: int | None) -> int:
-    """How many of ``n`` channels one process should hold when the live processes (us
-    included) have the per-process limits ``caps`` (None: no limit) and ours is ``my_cap``.
-
-    Water-filling: processes whose limit is below the equal share take their limit, the
-    rest split what remains, rounded up so that together they cover every channel."""
-    caps = sorted(caps, key=lambda c: math.inf if c is None else c)
-    left, owners = n, len(caps)
-    share = n
-    for cap in caps:
-        share = math.ceil(left / owners) if owners else 0
-        if cap is None or cap >= share:
-            break
-        left, owners = left - cap, owners - 1
-    else:  # every live process is limited below the equal share: each takes its limit
-        share = n
-    return share if my_cap is None else min(share, my_cap)
-
-
 class Leases:
     """This process's leases. ``conn_factory()`` returns a new psycopg2 connection (one is
     kept and reopened after a connection failure). Thread-safe."""
@@ -107,6 +96,12 @@ class Leases:
         self.given_up: set[str] = set()   # ours in the table, not renewed, waiting for release()
         self.last_error: BaseException | None = None
         self._held: set[str] = set()
+        self._round = 0                           # claims done: young channels are not given up
+        self._taken_round: dict[str, int] = {}    # channel -> the round we took it
+        self._free_seen: set[str] = set()         # wanted and free after our last claim
+        self._gave: set[str] = set()              # given up for balance, not yet seen taken
+        self._pinned: set[str] = set()            # given up and nobody took them: never again
+        self._passive: set[str] = set()           # held nothing while ours stayed free
         self._conn = None
         self._lock = threading.Lock()
 
@@ -180,32 +175,54 @@ class Leases:
                        SET max_channels = EXCLUDED.max_channels, seen_at = now(), expires_at = EXCLUDED.expires_at""",
                     (self.owner, self.max_channels, self.ttl))
 
+    def _weights(self, cur, channels: set[str]) -> dict[str, float]:
+        """channel -> lines/s stored over the last WEIGHT_SECONDS (counted up to WEIGHT_CAP)."""
+        if not channels:
+            return {}
+        cur.execute(WEIGHT_SQL, {"ids": sorted(channels), "secs": WEIGHT_SECONDS, "cap": WEIGHT_CAP})
+        return dict(cur.fetchall())
+
     def _claim(self, cur, wanted: set[str]) -> set[str]:
         t0 = time.monotonic()
+        cur.execute("SELECT channel_id FROM channel_lease WHERE expires_at > now()")
+        weights = self._weights(cur, wanted | {r[0] for r in cur.fetchall()})
+        t_weights = time.monotonic() - t0
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         self._free_dead_owners(cur)
         self._presence(cur)
         cur.execute("DELETE FROM lease_owner WHERE expires_at < now()")
         cur.execute("SELECT owner, max_channels FROM lease_owner WHERE expires_at > now()")
-        caps = [cap for _, cap in cur.fetchall()]
-        share = fair_share(len(wanted), caps, self.max_channels)
+        caps = dict(cur.fetchall())
+        owners = set(caps)
 
-        cur.execute("""SELECT channel_id, owner, expires_at > now() FROM channel_lease
-                       WHERE owner = %s OR channel_id = ANY(%s) ORDER BY acquired_at, channel_id""",
-                    (self.owner, sorted(wanted)))
+        cur.execute("SELECT channel_id, owner, expires_at > now() FROM channel_lease ORDER BY acquired_at, channel_id")
         rows = cur.fetchall()
         live = {cid: is_live for cid, _, is_live in rows}
         ours = [cid for cid, owner, _ in rows if owner == self.owner]
         lost = {cid for cid, owner, _ in rows if cid in self._held and owner != self.owner}
         lost |= self._held - live.keys()  # deleted under us (by hand)
-        # ours to keep: held before, still wanted, oldest first (so a newcomer gets the newest)
-        keep = [cid for cid in ours if cid in self._held and cid in wanted][:share]
-        free = sorted(cid for cid in wanted if not live.get(cid, False) and cid not in keep)
-        want_new = free[:max(0, share - len(keep))]
+        # ours to keep unless the plan gives some up: held before and still wanted (even if
+        # expired while the database was away: nobody took them)
+        keep = [cid for cid in ours if cid in self._held and cid in wanted][:self.max_channels]
+        held_by = {cid: owner for cid, owner, is_live in rows if is_live and owner != self.owner}
+        held_by.update(dict.fromkeys(keep, self.owner))
+        wanted_now = wanted - self.given_up  # given up, waiting for their clients to close
+        free_now = {cid for cid in wanted_now if cid not in held_by}
+        orphans = self._gave & self._free_seen & free_now
+        if orphans:  # given up, and nobody took them for a whole round: only we want them
+            self._pinned |= orphans
+            self._passive |= owners - set(held_by.values()) - {self.owner}
+            self._gave -= orphans
+        counts = Counter(held_by.values())
+        full = {o for o, cap in caps.items() if cap and counts[o] >= cap}
+        young = {cid for cid in keep if self._taken_round.get(cid, -YOUNG_ROUNDS) > self._round - YOUNG_ROUNDS}
+        p = plan(self.owner, wanted_now, held_by, owners, weights, cap=self.max_channels, young=young,
+                 pinned=self._pinned, free_before=self._free_seen, passive=self._passive, full=full)
+        keep = [cid for cid in keep if cid not in p.give_up]
 
         renewed = self._renew_rows(cur, keep)
         acquired = set()
-        if want_new:
+        if p.take:
             cur.execute("""INSERT INTO channel_lease (channel_id, owner, acquired_at, renewed_at, expires_at)
                            SELECT c, %s, now(), now(), now() + make_interval(secs => %s) FROM unnest(%s::text[]) AS c
                            ON CONFLICT (channel_id) DO UPDATE
@@ -213,12 +230,18 @@ class Leases:
                                expires_at = EXCLUDED.expires_at
                            WHERE channel_lease.expires_at < now() OR channel_lease.owner = %s
                            RETURNING channel_id""",
-                        (self.owner, self.ttl, want_new, self.owner))
+                        (self.owner, self.ttl, p.take, self.owner))
             acquired = {r[0] for r in cur.fetchall()}
         lost |= set(keep) - renewed
         held = renewed | acquired
         self.given_up = (set(ours) | self.given_up) - held - lost
-        self._note(held, lost, acquired, len(wanted), share, len(caps), t0)
+        self._gave = (self._gave | set(p.give_up)) - held
+        self._pinned &= held | free_now
+        if p.group > 1:  # taken beside others: not handed back at the next round
+            self._taken_round.update(dict.fromkeys(acquired, self._round))
+        self._free_seen = free_now - acquired
+        self._round += 1
+        self._note(held, lost, acquired, len(wanted), p, t_weights, t0)
         return set(held)
 
     def _free_dead_owners(self, cur) -> None:
@@ -268,14 +291,14 @@ class Leases:
         log.info("released %d lease(s)", n)
         return n
 
-    def _note(self, held, lost, acquired, wanted, share, owners, t0) -> None:
+    def _note(self, held, lost, acquired, wanted, p: Plan, t_weights, t0) -> None:
         gave_up = self._held - held - lost
         if lost:
             log.warning("lost %d lease(s) to other processes: %s", len(lost), ", ".join(sorted(lost)))
         if acquired or gave_up:
-            log.info("leases: %d held of %d wanted (share %d among %d live process(es)); +%d taken, "
-                     "-%d given up (%.0f ms)", len(held), wanted, share, owners, len(acquired), len(gave_up),
-                     (time.monotonic() - t0) * 1000)
+            log.info("leases: %d held of %d wanted, load %.1f lines/s (share %.1f among %d process(es)); "
+                     "+%d taken, -%d given up (%.0f ms, weights %.0f ms)", len(held), wanted, p.load, p.share,
+                     p.group, len(acquired), len(gave_up), (time.monotonic() - t0) * 1000, t_weights * 1000)
         self.lost = lost
         self._held = held
 

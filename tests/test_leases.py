@@ -8,7 +8,7 @@ import threading
 import psycopg2
 import pytest
 
-from collector.leases import Leases, dead_here, fair_share, new_owner_id
+from collector.leases import Leases, dead_here, new_owner_id
 
 CHANNELS = {f"{i:032x}" for i in range(1, 5)}
 
@@ -35,23 +35,6 @@ def expire(pg, owner) -> None:
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("n, caps, mine, share", [
-    (4, [None], None, 4),
-    (4, [None, None], None, 2),
-    (5, [None, None], None, 3),            # rounded up: 3 + 3 >= 5, nobody left out
-    (4, [None, None, None], None, 2),      # the third is a standby
-    (4, [1, None], None, 3),               # a limited peer takes its limit, we take the rest
-    (4, [1, None], 1, 1),
-    (10, [2, 2, None, None], None, 3),
-    (10, [2, 2], 2, 2),                    # everybody limited below the equal share
-    (0, [None, None], None, 0),
-    (10, [None], 3, 3),
-])
-def test_fair_share(n, caps, mine, share):
-    assert fair_share(n, caps, mine) == share
-
-
-@pytest.mark.unit
 def test_owner_id_is_host_pid_random():
     import os
     host, pid, rand = new_owner_id().rsplit(":", 2)
@@ -64,15 +47,59 @@ def test_two_owners_split_the_channels_fairly(pg_url, pg):
     a, b = leases(pg_url, "a"), leases(pg_url, "b")
     assert a.claim(CHANNELS) == CHANNELS  # alone: everything
     assert b.claim(CHANNELS) == set()     # all held by a live owner; b is now known to a
-    kept = a.claim(CHANNELS)              # a's share is now 2: it gives up the 2 newest
-    assert len(kept) == 2 and a.given_up == CHANNELS - kept
+    kept = a.claim(CHANNELS)              # b holds nothing yet: one channel for it to take
+    assert len(kept) == 3 and a.given_up == CHANNELS - kept
     assert table(pg) == dict.fromkeys(CHANNELS, "test:a"), "given up but not yet released: still a's"
     a.release(a.given_up)                 # after stopping those clients
+    assert b.claim(CHANNELS) == CHANNELS - kept
+    kept = a.claim(CHANNELS)              # b took it: it wants ours, so a gives up down to its share
+    assert len(kept) == 2
+    a.release(a.given_up)
     got = b.claim(CHANNELS)
     assert got == CHANNELS - kept
     assert table(pg) == {**dict.fromkeys(kept, "test:a"), **dict.fromkeys(got, "test:b")}
     for _ in range(3):                    # stable: nobody moves any more
         assert a.claim(CHANNELS) == kept and b.claim(CHANNELS) == got
+
+
+def chat_lines(pg, per_channel: dict[str, int]) -> None:
+    """``n`` lines stored just now for each channel: what the weights count."""
+    with pg.cursor() as cur:
+        for channel, n in per_channel.items():
+            cur.execute("INSERT INTO stream_channel (channel_id) VALUES (%s) ON CONFLICT DO NOTHING", (channel,))
+            cur.execute("""INSERT INTO stream_chat (channel_fk, message_type, chat_time, raw, dedupe_key)
+                           SELECT (SELECT id FROM stream_channel WHERE channel_id = %s), 'CHAT', now(), '{}',
+                                  %s || ':' || g FROM generate_series(1, %s) g""", (channel, channel, n))
+    pg.commit()
+
+
+@pytest.mark.integration
+def test_heavy_channels_are_spread_by_their_stored_rate(pg_url, pg):
+    heavy = {"f" * 31 + "1", "f" * 31 + "2"}
+    quiet = {f"{i:032x}" for i in range(1, 9)}
+    chat_lines(pg, dict.fromkeys(heavy, 600) | dict.fromkeys(sorted(quiet)[:2], 1))
+    a, b = leases(pg_url, "a"), leases(pg_url, "b")
+    a.claim(heavy | quiet), b.claim(set())
+    for _ in range(4):                    # a took everything alone; b joins; rounds go by
+        for x in (a, b):
+            x.claim(heavy | quiet)
+            x.release(x.given_up)
+    assert len(a.owned() & heavy) == len(b.owned() & heavy) == 1, (a.owned(), b.owned())
+    assert a.owned() | b.owned() == heavy | quiet and not a.owned() & b.owned()
+    before = (a.owned(), b.owned())
+    for _ in range(3):                    # and they stay where they are
+        assert (a.claim(heavy | quiet), b.claim(heavy | quiet)) == before
+
+
+@pytest.mark.integration
+def test_different_channel_lists_are_all_collected(pg_url, pg):
+    mine = {f"{i:032x}" for i in range(10, 20)}
+    theirs = {f"{i:032x}" for i in range(20, 30)}
+    a, b = leases(pg_url, "a"), leases(pg_url, "b")
+    a.claim(set()), b.claim(set())        # both present before either takes anything
+    for _ in range(2):
+        a.claim(mine), b.claim(theirs)
+    assert a.owned() == mine and b.owned() == theirs and not a.given_up and not b.given_up
 
 
 @pytest.mark.integration
