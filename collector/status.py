@@ -13,6 +13,7 @@ stored yet and the age of the oldest, from the state file each running collector
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ import psycopg2
 from collector import channels, metrics
 from collector.spool import SUFFIX, count_records
 from core import db, settings
-from core.cli import json_line, plain_table
+from core.cli import json_line, one_line, plain_table, terminal_text
 
 QUERY = """
     SELECT c.channel_id, c.channel_name, c.enabled, c.live_state, c.live_state_reason,
@@ -167,18 +168,19 @@ def run(args: argparse.Namespace) -> int:
     backlog = spool_backlog(settings.spool_dir())
     try:
         conn = db.connect()
-    except psycopg2.OperationalError as exc:
-        print(f"collector status: database unreachable ({' '.join(str(exc).split())}); channels not shown",
-              file=sys.stderr)
+    except psycopg2.Error as exc:  # said as every command says it (secrets redacted), then the spool
+        logging.getLogger("collector").debug("failed", exc_info=True)
+        print(f"collector status: error: {terminal_text(one_line(exc))}; channels not shown, the spool's"
+              " backlog below", file=sys.stderr)
         print(json_line(backlog) if args.json else format_backlog(backlog))
         return 1
     try:
         rows = collect(conn, include_disabled=args.all)
     finally:
         conn.close()
-    if args.json:
+    if args.json:  # one JSON object a line, each saying its kind: the channels, then the spool
         for r in rows:
-            print(json_line(r))
+            print(json_line({"kind": "channel", **r}))
         print(json_line(backlog))
     elif rows:
         print(format_table(rows))

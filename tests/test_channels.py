@@ -92,6 +92,7 @@ def test_list_and_status_escape_hostile_names(pg_url, pg, capsys):
                           and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")})
             assert raw == [], f"{module.__name__} {fmt}: {raw}"
             if fmt:
-                assert {json.loads(x)["channel_name"] for x in out.splitlines()} == set(names.values())
+                lines = [json.loads(x) for x in out.splitlines()]
+                assert {x["channel_name"] for x in lines if x.get("kind", "channel") == "channel"} == set(names.values())
             else:
                 assert "\\u202eevil\\u200b\\u2066x\\u2069" in out and "c1\\u009b31m" in out
