@@ -45,6 +45,7 @@ from core import settings
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 72316004  # pg_advisory_xact_lock key serialising claims (004: this migration)
+SOON_SECONDS = 1.0   # the next claim when another process is about to give channels up
 WEIGHT_SECONDS = 30  # a channel's weight: lines stored with a chat_time in the last 30 s, per second
 WEIGHT_CAP = 30_000  # counted up to this many lines a channel (1,000 lines/s): bounds the query's cost
 # One index probe per channel on stream_chat (channel_fk, chat_time, id), before the lock
@@ -102,6 +103,9 @@ class Leases:
         self._gave: set[str] = set()              # given up for balance, not yet seen taken
         self._pinned: set[str] = set()            # given up and nobody took them: never again
         self._passive: set[str] = set()           # held nothing while ours stayed free
+        self.soon = False                         # claim again in SOON_SECONDS (see _expect)
+        self._expected: frozenset[str] = frozenset()
+        self._expected_since = 0.0
         self._conn = None
         self._lock = threading.Lock()
 
@@ -219,6 +223,7 @@ class Leases:
         p = plan(self.owner, wanted_now, held_by, owners, weights, cap=self.max_channels, young=young,
                  pinned=self._pinned, free_before=self._free_seen, passive=self._passive, full=full)
         keep = [cid for cid in keep if cid not in p.give_up]
+        self._expect(wanted_now, held_by, owners, weights, caps, full)
 
         renewed = self._renew_rows(cur, keep)
         acquired = set()
@@ -243,6 +248,19 @@ class Leases:
         self._round += 1
         self._note(held, lost, acquired, len(wanted), p, t_weights, t0)
         return set(held)
+
+    def _expect(self, wanted, held_by, owners, weights, caps, full) -> None:
+        """``self.soon``: another process's plan (as we see the table, with our channel list)
+        gives up channels: claim again in SOON_SECONDS instead of a whole round, so a channel
+        handed over is not left uncollected until our next round. For at most 1.5 rounds
+        for the same channels (the other may keep them for reasons of its own)."""
+        peers = {o for ch, o in held_by.items() if o != self.owner and ch in wanted}
+        expected = frozenset(ch for o in sorted(peers) for ch in plan(
+            o, wanted, held_by, owners, weights, cap=caps.get(o), full=full).give_up)
+        now = time.monotonic()
+        if expected != self._expected:
+            self._expected, self._expected_since = expected, now
+        self.soon = bool(expected) and now - self._expected_since < 1.5 * self.renew_seconds
 
     def _free_dead_owners(self, cur) -> None:
         cur.execute("""SELECT owner FROM lease_owner WHERE expires_at > now() AND owner <> %s

@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 from apscheduler.schedulers import SchedulerNotRunningError
@@ -37,7 +37,7 @@ from collector import gaps, metrics, sessions, sink
 from collector.api import Api
 from collector.buffer import Buffer, flush
 from collector.client import CLOSE_GRACE
-from collector.leases import Leases
+from collector.leases import SOON_SECONDS, Leases
 from collector.lifecycle import Lifecycle
 from core import db, settings
 from core.cli import one_line
@@ -200,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
             lifecycle.set_channels(current - lost - given_up, reason="lease given up")
         added, _ = lifecycle.set_channels(held)
         release_stopped(leases, lifecycle)
+        if leases.soon and not first:  # another process gives channels up: take them without a round's wait
+            scheduler.modify_job("channel-set", next_run_time=datetime.now(UTC) + timedelta(seconds=SOON_SECONDS))
         if added and not first:
             scheduler.add_job(refresh_info, args=[added], max_instances=1)  # HTTP: not in the lease job
         store.reap()
