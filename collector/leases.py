@@ -8,9 +8,12 @@ Protocol (tables ``channel_lease`` and ``lease_owner``, migration 004):
   ``lease_owner`` (with its MAX_CHANNELS_PER_PROCESS), renewed with its leases.
 - A process owns a channel while its ``channel_lease`` row names it and has not expired.
   ``claim(wanted)`` runs every ``ttl/3`` seconds, in one transaction serialised by an
-  advisory lock: renew our leases, compute our fair share of ``wanted`` from the live
-  owners (``fair_share``), take free or expired leases up to that share (``INSERT … ON
-  CONFLICT … DO UPDATE … WHERE expires_at < now()``), and give up the leases beyond it.
+  advisory lock (each channel's recent chat rate read before it): renew our leases, decide
+  from the whole lease table and the rates what to take and give up (``lease_plan.plan``:
+  an equal share of the load among the processes that can take our channels), take free or
+  expired leases (``INSERT … ON CONFLICT … DO UPDATE … WHERE expires_at < now()``), and
+  give up the others. When another process's plan (run for it on the same table) gives
+  channels up, ``soon`` asks the caller to claim again in SOON_SECONDS, not a round later.
 - A lease we held whose row now names another owner (it expired while we could not
   renew, and someone took it) is *lost*: the caller must stop that channel's client.
 - Leases we give up (beyond our share, or channels no longer wanted) are neither renewed
