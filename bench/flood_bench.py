@@ -9,8 +9,9 @@ mode (one channel at thousands of lines/s beside hundreds of quiet ones), websoc
 A throwaway embedded PostgreSQL (bench.datagen.start_server, migrated, every index), the
 simulator as a process of its own (`collector sim --flood-rate`), and `processes` collector
 processes (each its own SPOOL_DIR) sharing the channel set through their leases (each
-takes its fair share by count, so which process gets a flood channel is chance: the
-report says how the flood lines were spread). The flood runs `seconds`, then the
+takes its share by load, the channels' chat rate over the last 30 s, collector/lease_plan.py:
+two flood channels end up on two processes once their rates are known; the report says how
+the flood lines were spread). The flood runs `seconds`, then the
 simulator pauses and the run waits until every line sent is stored (the spool drained);
 then the collectors stop (SIGTERM) and PostgreSQL is compared with the truth (count and
 identity digest per chat channel, collector/sim/flood.py).
