@@ -377,7 +377,7 @@ class ChatClient:
         records = protocol.parse_frame(text)
         if answer and any(r.get("kind") == "control" and r.get("cmd") == protocol.PING for r in records):
             ws.send(protocol.pong_frame())
-        data = data_records(records, self.channel_id, cid)
+        data = data_records(records, self.channel_id, f"chat:{cid}")
         if data:
             self.add(data)  # on disk (the spool) when it returns: only then counted as received
             self.stats.records += len(data)

@@ -42,6 +42,7 @@ from datetime import datetime
 from collector import protocol, sink
 from collector.answers import kst_to_utc
 from collector.api import Api, ApiError
+from collector.wire import data_records
 from core import db
 from core.cli import one_line
 
@@ -141,18 +142,9 @@ def normalize_item(item, chat_channel_id: str | None):
 def item_records(items: list, channel_id: str, chat_channel_id: str | None, video_no: int) -> list[dict]:
     """VOD items -> data records (control records dropped), ``channel_id`` filled in the
     way the live client does (the item's own streamer id wins)."""
-    out = []
-    for item in items:
-        for rec in protocol.parse_frame(normalize_item(item, chat_channel_id)):
-            kind = rec.get("kind")
-            if kind == "control":
-                continue
-            if not rec.get("channel_id"):
-                rec["channel_id"] = channel_id
-            if kind == "dead_letter":
-                rec.setdefault("source", f"{SOURCE}:{video_no}")
-            out.append(rec)
-    return out
+    return [rec for item in items
+            for rec in data_records(protocol.parse_frame(normalize_item(item, chat_channel_id)), channel_id,
+                                    f"{SOURCE}:{video_no}")]
 
 
 def read_video_list(answer) -> list[int]:

@@ -44,9 +44,10 @@ def count_items(data: bytes) -> int:
     return max(1, data.count(_ITEM_MARK))
 
 
-def data_records(records: list[dict], channel_id: str, chat_channel_id: str) -> list[dict]:
+def data_records(records: list[dict], channel_id: str, source: str) -> list[dict]:
     """The records worth storing (``DATA_KINDS``) of one parsed frame, each with the
-    collected channel filled in where the frame did not name it, and a dead letter's source."""
+    collected channel filled in where the frame did not name it, and a dead letter's
+    `source` (``chat:<chat channel id>`` live, ``vod:<video>`` from a replay)."""
     out = []
     for rec in records:
         kind = rec.get("kind")
@@ -55,11 +56,11 @@ def data_records(records: list[dict], channel_id: str, chat_channel_id: str) -> 
         if not rec.get("channel_id"):
             rec["channel_id"] = channel_id
         if kind == "dead_letter":
-            rec.setdefault("source", f"chat:{chat_channel_id}")
+            rec.setdefault("source", source)
         out.append(rec)
     return out
 
 
 def records_of(frame: Frame) -> list[dict]:
     """Parse a spooled frame into its data records (never raises: see ``parse_frame``)."""
-    return data_records(protocol.parse_frame(frame.data), frame.channel_id, frame.chat_channel_id)
+    return data_records(protocol.parse_frame(frame.data), frame.channel_id, f"chat:{frame.chat_channel_id}")

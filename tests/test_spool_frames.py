@@ -68,7 +68,7 @@ def test_drain_parses_frames_into_the_records_the_client_produced(tmp_path):
     sp.append([{"kind": "event", "dedupe_key": "ev-1"}])
     expected = [{"kind": "event", "dedupe_key": "ev-0"}]
     for data in frames:
-        expected += data_records(protocol.parse_frame(data.decode()), CHANNEL, "N2abcd")
+        expected += data_records(protocol.parse_frame(data.decode()), CHANNEL, "chat:N2abcd")
     expected.append({"kind": "event", "dedupe_key": "ev-1"})
     assert sp.records == 2 + sum(count_items(d) for d in frames)
     got = []
