@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 from collections.abc import Mapping
 
 import pyarrow as pa
@@ -26,10 +25,8 @@ from warehouse.tables import Table
 log = logging.getLogger(__name__)
 DEAD_LETTER_KEY = "undecodable"
 IDS_LOGGED = 10  # row ids named per ERROR line
-# raw_codec gives each thread its own zstd contexts (one shared by two threads crashed the
-# sync's writers); the lock stays as a second guard and costs little: the loop over the
-# frames holds the GIL anyway.
-_CODEC = threading.Lock()
+# The sync's writer threads decode at once: raw_codec gives each thread its own zstd
+# contexts (one shared by two threads crashed them).
 
 Dictionaries = Mapping[int, raw_codec.Dictionary]
 
@@ -44,15 +41,13 @@ def text(frame: bytes | memoryview | None, dict_id: int | None, dictionaries: Di
     """One frame's text (None for None); raw_codec.CodecError when it does not read back."""
     if frame is None:
         return None
-    with _CODEC:
-        return raw_codec.decompress(frame, raw_codec.lookup(dictionaries, dict_id))
+    return raw_codec.decompress(frame, raw_codec.lookup(dictionaries, dict_id))
 
 
 def _texts(frames: pa.Array, ids: pa.Array, dictionaries: Dictionaries) -> tuple[pa.Array, list[tuple[int, str]]]:
     """The frames' texts, and (index, error) of those that do not read back (dead letters)."""
     try:
-        with _CODEC:
-            return raw_codec.decompress_array(frames, ids, dictionaries), []
+        return raw_codec.decompress_array(frames, ids, dictionaries), []
     except raw_codec.CodecError:
         pass  # one (or more) bad frames: row by row, so only they are lost
     out: list[str | None] = []
