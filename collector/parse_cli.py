@@ -127,15 +127,6 @@ def _cut_off(lines: list[bytes], why: str) -> dict:
                        "opening and closing lines", b"".join(lines).rstrip(b"\r\n"))
 
 
-def record_line(record: dict) -> str:
-    """``core.cli.json_line(record)``, quicker (issue 17: its walk over every character
-    cost ~10x the parse): a text ``str.isprintable`` passes holds no hidden character
-    (Cc, Cf, Zl, Zp, Cs are all unprintable), so json_line would return it unchanged;
-    any other text (a hidden character, or only a no-break space) takes the walk."""
-    text = json.dumps(record, default=str, ensure_ascii=False)
-    return text if text.isprintable() else json_line(record)
-
-
 def _open(path: str):
     if path == "-":
         return sys.stdin.buffer
@@ -155,7 +146,7 @@ def run(args) -> int:
         for batch in iter_batches(source):
             for record in batch:
                 counts[record.get("kind", "?")] += 1
-                out.write(record_line(record).encode("utf-8", "replace") + b"\n")
+                out.write(json_line(record).encode("utf-8", "replace") + b"\n")
             out.flush()  # each line's output as that line is read: piped input streams
     except BrokenPipeError:  # e.g. `| head`: the reader is gone, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -26,8 +26,11 @@ def _escape(ch: str) -> str:
 def terminal_text(value, keep: str = "") -> str:
     """`value` as text safe to print: every character that could move the cursor, reorder or
     hide what follows is shown as a visible escape instead (characters in `keep` pass)."""
+    text = str(value)
+    if text.isprintable():  # every HIDDEN_CATEGORIES character is unprintable: nothing to escape
+        return text
     return "".join(_escape(ch) if ch not in keep and unicodedata.category(ch) in HIDDEN_CATEGORIES
-                   else ch for ch in str(value))
+                   else ch for ch in text)
 
 
 def _json_escape(ch: str) -> str:
@@ -43,6 +46,8 @@ def json_line(obj) -> str:
     ``terminal_text`` escapes (C1 controls, bidi, zero-width...) written as JSON ``\\u``
     escapes, which json.dumps(ensure_ascii=False) leaves raw. Decodes to the same value."""
     text = json.dumps(obj, default=str, ensure_ascii=False)
+    if text.isprintable():  # the usual line: no character to escape, and no walk over each (issue 17)
+        return text
     return "".join(_json_escape(ch) if unicodedata.category(ch) in HIDDEN_CATEGORIES else ch for ch in text)
 
 

@@ -194,17 +194,24 @@ def test_broken_document_at_end_is_one_dead_letter():
     assert out[1]["raw"] == '[\n  {\n    "cmd": 0' and "ends before" in out[1]["error"]
 
 
-def test_record_line_writes_what_json_line_writes():
-    """The quick output line (issue 17) is core.cli.json_line's, hidden characters and all:
-    every character json_line escapes is one str.isprintable refuses."""
+def test_json_line_shortcut_writes_what_the_walk_writes():
+    """json_line and terminal_text skip their walk over each character when str.isprintable
+    passes (issue 17: the walk cost `collector parse` ~10x the parse); they write what the
+    walk writes, hidden characters and all: every character they escape is unprintable."""
+    import json
     import unicodedata
 
-    from collector.parse_cli import record_line
-    from core.cli import HIDDEN_CATEGORIES, json_line
+    from core.cli import HIDDEN_CATEGORIES, _escape, _json_escape, json_line, terminal_text
+
+    def walk_json(obj) -> str:  # json_line without the shortcut
+        return "".join(_json_escape(c) if unicodedata.category(c) in HIDDEN_CATEGORIES else c
+                       for c in json.dumps(obj, default=str, ensure_ascii=False))
 
     assert not [c for c in map(chr, range(0x110000))
                 if unicodedata.category(c) in HIDDEN_CATEGORIES and c.isprintable()]
     for text in ("안녕 ㅋㅋ 🔥", "a\u202eb", "\u200b", "\x7f", "\x85", "\u2028", "\u00a0", "\u3000", "\ufeff",
                  "\U000e0001", "\x00\x1f", "\U0010ffff"):
         record = {"kind": "chat", "message": text, "raw": {"msg": text, "n": [1, None, True]}}
-        assert record_line(record) == json_line(record), repr(text)
+        assert json_line(record) == walk_json(record), repr(text)
+        assert terminal_text(text) == "".join(_escape(c) if unicodedata.category(c) in HIDDEN_CATEGORIES else c
+                                              for c in text), repr(text)
