@@ -52,9 +52,6 @@ class _State:
 _states: dict[str, _State] = {}
 
 
-load = raw_codec.load_dictionaries  # every dictionary by id, in the caller's transaction
-
-
 def _newest(conn, state: _State) -> None:
     with conn.cursor() as cur:
         cur.execute("SELECT id, dict, trained_bytes::float8 / nullif(sample_bytes, 0) FROM raw_dictionary"
