@@ -34,7 +34,7 @@ import psycopg2  # noqa: E402
 
 import warehouse  # noqa: E402
 from bench import datagen  # noqa: E402
-from warehouse.sync import sync  # noqa: E402
+from warehouse.sync.export import sync  # noqa: E402
 
 KST = ZoneInfo("Asia/Seoul")  # the lake's partition zone (DISPLAY_TZ default)
 # n rows from `t0` spread over `span_s` seconds, 4 channels, 5000 users, mixed types

@@ -23,9 +23,9 @@ PG_INDEXES = (  # "sensible indexes" for the PostgreSQL side, beyond the migrati
     "CREATE INDEX IF NOT EXISTS bench_chat_user_time ON stream_chat (user_id, chat_time)",
 )
 # optional analyst functions (other modules), channel-scoped, called as f(wh, channels, start, end)
-OPTIONAL = (("warehouse.queries_audience", "heatmap"), ("warehouse.queries_audience", "top_chatters"),
-            ("warehouse.queries_time", "peaks"), ("warehouse.queries_money", "donations"),
-            ("warehouse.queries_audience", "new_vs_returning"))
+OPTIONAL = (("warehouse.read.queries.audience", "heatmap"), ("warehouse.read.queries.audience", "top_chatters"),
+            ("warehouse.read.queries.time", "peaks"), ("warehouse.read.queries.money", "donations"),
+            ("warehouse.read.queries.audience", "new_vs_returning"))
 
 # PostgreSQL equivalents (same filters and answers as the lake functions).
 _PG_CHANNEL_ACTIVITY = """
@@ -191,7 +191,7 @@ def some(lake: str, names: tuple[str, ...], reps: int = 20) -> dict:
 
 
 def _postgres(url: str, p: dict, tz: str, reps: int) -> dict:
-    from warehouse.sync import day_bounds
+    from warehouse.sync.export import day_bounds
     t0, _ = day_bounds(p["start"], tz)
     _, t1 = day_bounds(p["end"], tz)
     conn = psycopg2.connect(url)

@@ -115,8 +115,8 @@ def side_table_steps(lake: str, reps: int) -> dict:
     """side_table_step for the users side table (without the user tail either), the user
     tail (the users side table in place), the chatter days and the activity roll-ups
     (whose full build also makes the broadcast spans and the chatter days)."""
-    from warehouse import rollups, side_tables, user_tail, users_index
-    from warehouse.lake import Lake
+    from warehouse.lake.layout import Lake
+    from warehouse.read.accelerators import rollups, side_tables, user_tail, users_index
     tail = Path(user_tail.path(Lake(lake)))
     return {
         "users": side_table_step(lake, reps, Path(users_index.index_path(Lake(lake))), query_bench.USER_QUESTIONS,

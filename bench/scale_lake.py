@@ -56,9 +56,9 @@ def _ordered(table: pa.Table) -> pa.Table:
 
 
 def scale(src: str, dst: str, times: int, channels: int) -> dict:
-    from warehouse import rollups, user_tail, users_index
-    from warehouse.lake import Lake
-    from warehouse.tables import CHANNELS, CHAT
+    from warehouse.lake.layout import Lake
+    from warehouse.lake.tables import CHANNELS, CHAT
+    from warehouse.read.accelerators import rollups, user_tail, users_index
     t0 = time.monotonic()
     source, target = Lake(src), Lake(dst)
     days = source.days(CHAT)

@@ -38,7 +38,7 @@ TIME = "/usr/bin/time"  # GNU time, for the children's peak RSS
 def chat_select_all(frames: bool = True) -> str:
     """Our sync's exact chat SELECT (join, columns, order) over every day at once; without
     `frames`, the lake's columns only (the compact rows' frames and dictionary left out)."""
-    from warehouse.tables import CHAT
+    from warehouse.lake.tables import CHAT
     query = re.sub(r" WHERE c\.chat_time >= %\(start\)s AND c\.chat_time < %\(end\)s", "", CHAT.select)
     if not frames:
         query = query.replace(CHAT.compact.select("c"), "")
@@ -50,7 +50,7 @@ def chat_select_all(frames: bool = True) -> str:
 # -- children ---------------------------------------------------------------------------
 def _child_ours(url: str, out: str) -> dict:
     from core import db
-    from warehouse.sync import sync
+    from warehouse.sync.export import sync
     conn = db.connect(url)
     t0 = time.perf_counter()
     report = sync(conn, out, all_days=True)

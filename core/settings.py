@@ -45,7 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
             "PostgreSQL; more days not yet synced and it shows the lake alone, saying why (0: no limit)."),
     Setting("LIVE_MAX_ROWS", "1000000", "Most rows the dashboard's \"today's data\" holds in memory (~1.4 KB each, the raw frame most of it); "
             "more rows in the days not yet synced and it shows the lake alone, saying why (0: no limit)."),
-    Setting("USER_TAIL_LINES", "1000", "Newest lines per chatter the lake's user tail keeps (warehouse/user_tail.py), "
+    Setting("USER_TAIL_LINES", "1000", "Newest lines per chatter the lake's user tail keeps (warehouse/read/accelerators/user_tail.py), "
             "so a user's last page of lines is one slice of a memory-mapped file (0: no tail; a user's lines are "
             "then read from the day files holding them)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),

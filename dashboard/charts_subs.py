@@ -11,7 +11,7 @@ import polars as pl
 from dashboard.charts import TIER_COLORS, _color, _empty, tier_labels, time_tip, time_x, wall_clock
 from dashboard.charts_money import bucket_text
 from dashboard.i18n import DEFAULT_LANG
-from warehouse.queries_audience import TENURE_BUCKETS
+from warehouse.read.queries.audience import TENURE_BUCKETS
 
 TENURE_COLORS = dict(zip(TENURE_BUCKETS, ("#c6e9c9", "#8fd694", "#4fbf5a", "#00a03c", "#00702a", "#004019"),
                          strict=True))

@@ -20,7 +20,7 @@ import streamlit as st
 import warehouse
 from core import settings
 from dashboard.i18n import t
-from warehouse.health import WHOLE_TABLES, LakeReadError
+from warehouse.lake.health import WHOLE_TABLES, LakeReadError
 
 log = logging.getLogger(__name__)
 

@@ -109,7 +109,7 @@ def cursor_rows(conn, table, params: dict):
     frames read back with raw_codec into its text columns, as a pa.Table of ``table.schema``."""
     import pyarrow as pa
 
-    from warehouse.extract import to_batch
+    from warehouse.sync.extract import to_batch
 
     known = dictionaries(conn)
     with conn.cursor() as cur:

@@ -1,5 +1,5 @@
 """Ways a lake file gets damaged (a full disk, a killed copy, a bad sector, a hand edit),
-for the tests of warehouse/health.py and of what readers and the sync do about it."""
+for the tests of warehouse/lake/health.py and of what readers and the sync do about it."""
 from __future__ import annotations
 
 import random

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from warehouse.lake import Lake
-from warehouse.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
 KST = ZoneInfo("Asia/Seoul")
 DAYS = [date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 3)]

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tests.lakefixture import write_rows
-from warehouse.lake import Lake
-from warehouse.tables import CHAT, CHAT_SCHEMA
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT, CHAT_SCHEMA
 
 A, B = "a" * 32, "b" * 32
 T0 = datetime(2026, 9, 10, 12, 0, tzinfo=UTC)  # 21:00 KST: every row is on 2026-09-10

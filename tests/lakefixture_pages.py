@@ -24,8 +24,8 @@ import pyarrow as pa
 
 from tests.lakefixture import write_rows
 from tests.lakefixture_rich import CHANNEL_NAMES, build_rich_lake
-from warehouse.lake import Lake
-from warehouse.tables import CHAT_SCHEMA, Table
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT_SCHEMA, Table
 
 KST = ZoneInfo("Asia/Seoul")
 ADV_NAME = "<script>alert(1)</script>"

@@ -32,8 +32,8 @@ import pyarrow as pa
 
 from tests.hostile_text import PAYLOADS
 from tests.lakefixture import write_rows
-from warehouse.lake import Lake
-from warehouse.tables import CHAT_SCHEMA, Table
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT_SCHEMA, Table
 
 KST = ZoneInfo("Asia/Seoul")
 CHANNEL_NAMES = ["우왁굳", "괴물쥐", "김도"]

@@ -77,8 +77,8 @@ def test_hostile_names_are_escaped_in_tables_and_json(name, shown):
 
 def test_unreachable_s3_lake_names_the_settings(monkeypatch):
     from core.cli import one_line
-    from warehouse.lake import Lake
-    from warehouse.tables import CHAT
+    from warehouse.lake.layout import Lake
+    from warehouse.lake.tables import CHAT
 
     monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:1")  # nothing listens there
     for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_REGION", "us-east-1"),

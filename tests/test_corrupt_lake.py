@@ -18,9 +18,9 @@ from dashboard import data
 from dashboard.i18n import t
 from tests.lakedamage import HOWS, damage
 from tests.lakefixture_rich import build_rich_lake, user_rows
-from warehouse import rollups, user_tail, users_index
-from warehouse.lake import Lake, StateUnreadable
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake, StateUnreadable
+from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import rollups, user_tail, users_index
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
 BAD = date(2026, 10, 4)  # a day of the rich lake inside the pages' default week (10-04..10-10)

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import accounts, audit, data, login, serve_cli, urlstate
 from dashboard.i18n import t
 from tests.lakefixture import build_fixture_lake
-from warehouse.sync import sync
+from warehouse.sync.export import sync
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
 REPO = Path(__file__).resolve().parent.parent

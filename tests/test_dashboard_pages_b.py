@@ -24,10 +24,10 @@ from tests.lang_checks import (
     time_label_formats,
 )
 from tests.section_tabs import open_section as _tab
-from warehouse import users_index
-from warehouse.lake import Lake
-from warehouse.queries_catalog import PREVIEW_LIMIT
-from warehouse.tables import CHAT_SCHEMA, TABLES
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT_SCHEMA, TABLES
+from warehouse.read.accelerators import users_index
+from warehouse.read.queries.catalog import PREVIEW_LIMIT
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")
 SYSTEM, ANON = "SYSTEM_MESSAGE", "anonymous"

@@ -34,7 +34,7 @@ from tests.lang_checks import (
     chart_titles,
     time_label_formats,
 )
-from warehouse.lake import Lake
+from warehouse.lake.layout import Lake
 
 pytestmark = pytest.mark.e2e
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py")

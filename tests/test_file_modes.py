@@ -1,4 +1,4 @@
-"""Who may read what the project writes: the lake (warehouse/lake.py) and the spool
+"""Who may read what the project writes: the lake (warehouse/lake/layout.py) and the spool
 (collector/spool.py) are owner-only, as the accounts file is; a looser folder from before
 is tightened at the first write, with a log line; WAREHOUSE_GROUP_READ=1 opens the lake to
 the group. Real files, modes read back with stat."""
@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 
 from collector.spool import Spool
-from warehouse.lake import Lake
-from warehouse.tables import CHANNELS, CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHANNELS, CHAT
 
 pytestmark = pytest.mark.unit
 DAY = date(2026, 9, 1)
@@ -56,7 +56,7 @@ def test_an_existing_lake_is_tightened_at_the_first_write_and_says_so(tmp_path, 
     os.chmod(root, 0o755)
     Lake(root).read_state()  # reading changes nothing
     assert _mode(root) == 0o755
-    with caplog.at_level("WARNING", logger="warehouse.lake"):
+    with caplog.at_level("WARNING", logger="warehouse.lake.layout"):
         _write(root)
     assert _mode(root) == 0o700
     assert [r.getMessage() for r in caplog.records if "0755" in r.getMessage() and "0700" in r.getMessage()]

@@ -20,10 +20,10 @@ from collector.sim.server import SimServer
 from tests.conftest import DATA
 from tests.privacy_scan import pg_user_rows
 from tests.waiting import wait_for
-from warehouse.lake import Lake
-from warehouse.privacy import forget_user
-from warehouse.sync import sync
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.sync.export import sync
+from warehouse.sync.privacy import forget_user
 
 ROOT = DATA.parent.parent
 RATE = 30.0  # lines/s on the channel; its heaviest viewer (weight 2/3) says about 20 of them

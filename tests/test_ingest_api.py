@@ -292,7 +292,7 @@ def test_get_chat_filters_and_paging(api):
 
 
 def test_posted_chat_reaches_the_warehouse(api, pg, tmp_path):
-    from warehouse.sync import sync
+    from warehouse.sync.export import sync
 
     batch = [item(i, chat_time=f"2026-10-01T23:59:{58 + i}") for i in range(2)]
     assert requests.post(f"{api}/chat/bulk", json=batch, headers=AUTH, timeout=10).json()["saved"] == 2

@@ -29,11 +29,11 @@ from tests.test_warehouse_sync import (
     _part,
     _pg_counts,
 )
-from warehouse import retention
-from warehouse.lake import Lake
-from warehouse.privacy import forget_user
-from warehouse.sync import sync
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.sync import retention
+from warehouse.sync.export import sync
+from warehouse.sync.privacy import forget_user
 
 TODAY = D3 + timedelta(days=1)  # keep 1 day: D1 and D2 are old enough to drop
 VICTIM = "u3"                   # chats on every day in the fixture history
@@ -194,7 +194,7 @@ def test_cli_forget_user_reports(pg_url, pg, tmp_path):
 
 @pytest.mark.unit
 def test_partition_rewrite_drops_only_that_user(tmp_path):
-    from warehouse.forget_lake import scrub_lake
+    from warehouse.sync.forget_lake import scrub_lake
 
     lake = Lake(str(tmp_path))
     rows = pa.Table.from_pylist([{"id": i, "user_id": u, "chat_time": datetime(2026, 9, 1, 1, i, tzinfo=KST)}

@@ -93,8 +93,8 @@ def test_malformed_database_url_never_printed(url, monkeypatch, capsys, caplog, 
         assert not [p for p in PW_FORMS if p in out + err + caplog.text], f"{prog} {argv[0]}: {err}"
         caplog.clear()
     # the dashboard's "today's data" reads PostgreSQL through the same door and shows its error
-    from warehouse import live
-    from warehouse.lake import Lake
+    from warehouse.lake.layout import Lake
+    from warehouse.read import live
 
     overlay, info = live.load(Lake(str(tmp_path)))
     assert overlay is None and info["error"] and not [p for p in PW_FORMS if p in info["error"] + caplog.text]

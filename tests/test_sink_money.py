@@ -142,7 +142,7 @@ def test_a_later_status_reaches_the_lake_and_the_totals_at_the_next_sync(pg, tmp
     """PENDING when first synced (listed apart, not counted); the COMPLETED event stored
     later moves the row on, the next sync rewrites its day, and the totals count it."""
     import warehouse
-    from warehouse.sync import sync
+    from warehouse.sync.export import sync
 
     sink.store(pg, frame("mission_pending_live"))
     sync(pg, str(tmp_path))

@@ -11,7 +11,7 @@ import pytest
 import warehouse
 from tests.lakefixture_money import WANT, A, B, build_money_lake
 from tests.lakefixture_rich import epoch_us, trunc, user_rows
-from warehouse.tables import CHAT_SCHEMA
+from warehouse.lake.tables import CHAT_SCHEMA
 
 pytestmark = pytest.mark.unit
 RANGES = [(None, None), (date(2026, 9, 1), None), (date(2026, 8, 28), date(2026, 9, 5))]

@@ -1,5 +1,5 @@
-"""The Overview and Broadcasts analyst functions (warehouse/queries_status.py,
-warehouse/queries_broadcast.py) against answers computed in plain Python from the
+"""The Overview and Broadcasts analyst functions (warehouse/read/queries/status.py,
+warehouse/read/queries/broadcast.py) against answers computed in plain Python from the
 fixture rows, and the sync's export of live_session_poll into a real PostgreSQL-fed lake."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import warehouse
 from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_pages import ADV_TITLES, POLLS_0, build_pages_lake
 from tests.lakefixture_rich import KST, is_chatter, is_sub, user_rows
-from warehouse.lake import Lake
+from warehouse.lake.layout import Lake
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +261,7 @@ def test_bad_arguments_say_what_to_use(lake, fn, kwargs):
 
 @pytest.mark.integration
 def test_sync_exports_live_session_poll_and_the_timeline_reads_it(pg, tmp_path):
-    from warehouse.sync import sync
+    from warehouse.sync.export import sync
     start = datetime(2026, 9, 5, 20, 0, tzinfo=KST)
     with pg.cursor() as cur:
         cur.execute("INSERT INTO stream_channel (channel_id, channel_name) VALUES (%s, '채널') RETURNING id",

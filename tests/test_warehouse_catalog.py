@@ -16,9 +16,9 @@ import pytest
 import warehouse
 from tests.lakefixture_rich import KST, build_rich_lake
 from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401 - fixtures
-from warehouse.lake import Lake
-from warehouse.sync import sync
-from warehouse.tables import CHAT, CHAT_SCHEMA, EVENTS_SCHEMA, TABLES
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT, CHAT_SCHEMA, EVENTS_SCHEMA, TABLES
+from warehouse.sync.export import sync
 
 
 @pytest.fixture(scope="module")

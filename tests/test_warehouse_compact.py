@@ -18,10 +18,10 @@ import pytest
 
 from core import raw_codec
 from tests.compact_rows import TEST_DICTIONARY, json_columns, make_compact
-from warehouse.lake import Lake
-from warehouse.privacy import forget_user
-from warehouse.sync import sync
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.sync.export import sync
+from warehouse.sync.privacy import forget_user
 
 T0 = datetime(2026, 9, 1, 3, 0, tzinfo=UTC)  # 12:00 in Seoul: one day
 VICTIM = "9c4e2f0d1b7a4e3c8f6a5b4c3d2e1f00"
@@ -77,7 +77,7 @@ def test_a_mixed_table_syncs_to_the_stored_json_and_a_bad_frame_is_a_dead_letter
         cur.execute("UPDATE stream_chat SET zdict = 99 WHERE id = %s", (unknown,))  # no such dictionary
     pg.commit()
 
-    caplog.set_level(logging.ERROR, logger="warehouse.compact")
+    caplog.set_level(logging.ERROR, logger="warehouse.sync.compact")
     report = sync(pg, str(tmp_path))
     assert report.rows == 40  # one bad row never loses its neighbours
     lake = _lake_json(tmp_path)
@@ -127,7 +127,7 @@ def test_forget_user_scrubs_inside_compressed_raw_and_keeps_the_dictionary(pg, t
 def test_the_sync_writers_decode_at_the_same_time_safely():
     """Several sync writers (threads) read frames of the same dictionaries at once: each gets
     its own texts (a zstd context shared without care crashes the process or mixes them up)."""
-    from warehouse import compact
+    from warehouse.sync import compact
 
     texts = [json.dumps(_raw(i), ensure_ascii=False) * (i % 3 + 1) for i in range(2500)]
     dictionary = raw_codec.Dictionary(TEST_DICTIONARY.id, TEST_DICTIONARY.data)

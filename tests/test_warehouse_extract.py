@@ -16,9 +16,9 @@ import pyarrow.parquet  # noqa: F401  (pa.parquet)
 import pytest
 
 from tests.compact_rows import cursor_rows, json_columns, make_compact
-from warehouse import extract
-from warehouse.lake import Lake
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.sync import extract
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 BOUNDS = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(days=1)}
@@ -153,8 +153,8 @@ def test_timestamps_are_exact_microseconds_whatever_the_session_time_zone(pg):
 
 @pytest.mark.unit
 def test_lake_gathers_batches_into_bounded_row_groups(tmp_path, monkeypatch):
-    from warehouse import lake as lake_module
-    from warehouse.tables import Table
+    from warehouse.lake import layout as lake_module
+    from warehouse.lake.tables import Table
     monkeypatch.setattr(lake_module, "ROW_GROUP_ROWS", 1000)
     schema = pa.schema([("a", pa.int64())])
     table = Table("t", schema, None, by_day=False)

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pytest
 
 from tests.test_warehouse_extract import BOUNDS, T0, _cursor_path, _rows
-from warehouse import extract, extract_arrow, sync
-from warehouse.tables import CHAT
+from warehouse.lake.tables import CHAT
+from warehouse.sync import export as sync
+from warehouse.sync import extract, extract_arrow
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +87,7 @@ def test_without_the_driver_the_sync_reads_csv_and_writes_the_same_lake(pg, tmp_
     _rows(pg, 200)
     fast = sync.sync(pg, str(tmp_path / "binary"), all_days=True)
     monkeypatch.setitem(sys.modules, "adbc_driver_postgresql.dbapi", None)  # import fails
-    caplog.set_level("INFO", logger="warehouse.extract_arrow")
+    caplog.set_level("INFO", logger="warehouse.sync.extract_arrow")
     slow = sync.sync(pg, str(tmp_path / "csv"), all_days=True)
     assert "read through COPY (FORMAT csv)" in caplog.text
     assert fast.rows == slow.rows == 200
@@ -155,7 +156,7 @@ def test_a_refused_snapshot_import_falls_back_to_csv_with_a_warning(pg, caplog):
     (as behind a transaction-pooling proxy): a warning, and the CSV path reads the rows."""
     _rows(pg, 20)
     pg.autocommit = True
-    caplog.set_level("WARNING", logger="warehouse.extract_arrow")
+    caplog.set_level("WARNING", logger="warehouse.sync.extract_arrow")
     with extract_arrow.snapshot_reader(pg) as reader:
         assert reader is None and extract_arrow.reader_for(pg) is None
         assert _read(pg).num_rows == 20

@@ -20,8 +20,8 @@ from polars.testing import assert_frame_equal
 import warehouse
 from tests.compact_rows import json_columns, make_compact
 from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401 - fixtures
-from warehouse import live
-from warehouse.sync import sync
+from warehouse.read import live
+from warehouse.sync.export import sync
 
 pytestmark = pytest.mark.integration
 KST = ZoneInfo("Asia/Seoul")
@@ -120,7 +120,7 @@ def _answers(wh, skip: tuple[str, ...] = ()) -> dict:
         fn = getattr(warehouse, name)
         if not inspect.isfunction(fn) or name == "open" or name in skip:
             continue
-        if fn.__module__ == "warehouse.queries_catalog" or name == "sync_status":
+        if fn.__module__ == "warehouse.read.queries.catalog" or name == "sync_status":
             continue  # describe the lake's files and state.json, not the rows: no overlay
         required = [p for p in list(inspect.signature(fn).parameters.values())[1:]
                     if p.default is inspect.Parameter.empty]
@@ -379,7 +379,7 @@ def test_live_over_an_s3_lake(pg, s3_lake, tmp_path):  # noqa: F811 - the import
 def test_late_rows_for_an_archived_day(pg, tmp_path):
     """Retention dropped D1 from PostgreSQL (the lake is its only copy): late lines for D1
     are merged with the lake's rows, as the next sync merges them."""
-    from warehouse import retention
+    from warehouse.sync import retention
 
     _history(pg)
     synced = str(tmp_path / "synced")

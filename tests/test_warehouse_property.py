@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 import warehouse
 from core import raw_codec
 from tests.compact_rows import TEST_DICTIONARY, add_dictionary, json_columns
-from warehouse import sync as sync_module
-from warehouse import user_tail
-from warehouse.lake import Lake
-from warehouse.privacy import forget_user
-from warehouse.sync import sync
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import user_tail
+from warehouse.sync import export as sync_module
+from warehouse.sync.export import sync
+from warehouse.sync.privacy import forget_user
 
 KST = ZoneInfo("Asia/Seoul")
 BASE = datetime(2026, 9, 1, tzinfo=KST)

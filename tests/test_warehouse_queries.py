@@ -263,7 +263,7 @@ def test_day_buckets_from_the_partitions_equal_truncated_times(tmp_path_factory,
     """A lake whose state says its days are Asia/Seoul days answers day buckets from the
     hive `day` column (no per-row zone arithmetic): the same frame as date_trunc gives. In
     another display zone the buckets are that zone's days, computed from the times."""
-    from warehouse.lake import Lake
+    from warehouse.lake.layout import Lake
     root = tmp_path_factory.mktemp("lake_state")
     facts = build_fixture_lake(root)
     truncated = getattr(warehouse, fn)(warehouse.open(str(root)), every="day")
@@ -287,8 +287,8 @@ def test_day_buckets_from_the_partitions_equal_truncated_times(tmp_path_factory,
 def test_a_replaced_partition_is_read_afresh_by_an_open_warehouse(tmp_path):
     """The Warehouse keeps Parquet footers (parquet_metadata_cache): a partition a sync
     replaces after a query (same path, new file) is read with its new footer and rows."""
-    from warehouse.lake import Lake
-    from warehouse.tables import CHAT
+    from warehouse.lake.layout import Lake
+    from warehouse.lake.tables import CHAT
     build_fixture_lake(tmp_path)
     wh = warehouse.open(str(tmp_path))
     lake = Lake(str(tmp_path))
@@ -307,8 +307,8 @@ def test_open_views_follow_new_days_and_changed_columns(tmp_path):
     column the others lack is read (the others' values null) instead of failing."""
     import pyarrow.parquet as pq
 
-    from warehouse.lake import Lake
-    from warehouse.tables import CHAT
+    from warehouse.lake.layout import Lake
+    from warehouse.lake.tables import CHAT
     facts = build_fixture_lake(tmp_path)
     lake = Lake(str(tmp_path))
     days = lake.days(CHAT)

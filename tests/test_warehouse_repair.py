@@ -18,10 +18,11 @@ import pytest
 
 import warehouse
 from tests.lakedamage import damage
-from warehouse import retention, users_index
-from warehouse.lake import Lake, StateUnreadable
-from warehouse.sync import sync
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake, StateUnreadable
+from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import users_index
+from warehouse.sync import retention
+from warehouse.sync.export import sync
 
 pytestmark = pytest.mark.integration
 KST = ZoneInfo("Asia/Seoul")

@@ -1,4 +1,4 @@
-"""The activity roll-ups (warehouse/rollups.py): activity and subscriber_ratio give the
+"""The activity roll-ups (warehouse/read/accelerators/rollups.py): activity and subscriber_ratio give the
 chat scan's answers with them, on both fixture lakes and for every filter; the counts are
 those of plain Python over the rows; stale, foreign-zone or type-filtered roll-ups are never
 used; the incremental rebuild equals a full one; the sync and forget-user keep them fresh."""
@@ -19,9 +19,9 @@ import warehouse
 from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
 from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
-from warehouse import rollups
-from warehouse.lake import Lake
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import rollups
 
 pytestmark = pytest.mark.integration
 KST = ZoneInfo("Asia/Seoul")
@@ -204,8 +204,8 @@ def test_rollups_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported 
 
 def test_sync_and_forget_user_keep_rollups_fresh(pg, tmp_path):
     from tests.test_warehouse_sync import _delete_one_add_one_late, _history, _insert
-    from warehouse import privacy
-    from warehouse.sync import sync
+    from warehouse.sync import privacy
+    from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
     _insert(pg, _history())
     sync(pg, root)
@@ -234,7 +234,7 @@ def test_freshness_is_rechecked_on_every_write_and_after_a_hand_edit(tmp_path, m
     import os
     import time
 
-    from warehouse import side_tables
+    from warehouse.read.accelerators import side_tables
     monkeypatch.setattr(side_tables, "RECHECK_SECONDS", 60)
     facts, rolled, _ = _pair(tmp_path, build_fixture_lake)
     root, day = tmp_path / "rolled", facts["days"][1]
@@ -265,7 +265,7 @@ def test_freshness_is_rechecked_on_every_write_and_after_a_hand_edit(tmp_path, m
 def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path):
     import dataclasses
 
-    from warehouse import side_tables
+    from warehouse.read.accelerators import side_tables
     build_fixture_lake(tmp_path / "one")
     shutil.copytree(tmp_path / "one", tmp_path / "many")
     side_tables.build(rollups.SPEC, str(tmp_path / "one"), tz="Asia/Seoul")
@@ -279,7 +279,7 @@ def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
     come from the roll-ups and the overlay's days from PostgreSQL: the answers equal a scan
     of a lake synced afterwards."""
     from tests.test_warehouse_sync import _history, _insert
-    from warehouse.sync import sync
+    from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
     # broadcasts: one per channel and day of the history, one over midnight into D2
     _insert(pg, [dict(r, broadcast=f"{r.get('channel', 'a')[:1]}-{r['chat_time'].astimezone(KST).date()}")

@@ -7,9 +7,9 @@ import pytest
 
 import warehouse
 from tests.test_warehouse_sync import D1, D2, D3, _delete_one_add_one_late, _history, _insert, _pg_counts
-from warehouse.lake import Lake
-from warehouse.sync import sync
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.sync.export import sync
 
 BUCKET = "lake"
 

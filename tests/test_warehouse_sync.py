@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
-from warehouse import extract
-from warehouse.lake import Lake
-from warehouse.sync import day_bounds, sync
-from warehouse.tables import CHAT, CHAT_SCHEMA
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT, CHAT_SCHEMA
+from warehouse.sync import extract
+from warehouse.sync.export import day_bounds, sync
 
 KST = ZoneInfo("Asia/Seoul")
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,7 +259,7 @@ def test_cli_sync_all(pg_url, pg, tmp_path):
 
 @pytest.mark.unit
 def test_schedule_runs_at_the_configured_hour(monkeypatch):
-    from warehouse import schedule
+    from warehouse.sync import schedule
 
     monkeypatch.setenv("SYNC_HOUR", "5")
     monkeypatch.setenv("SYNC_MINUTE", "30")
@@ -305,7 +305,7 @@ def test_edit_without_blinded_at_is_found_by_updated_at(pg, tmp_path):
 @pytest.mark.integration
 def test_dry_run_lists_days_and_writes_nothing(pg, tmp_path, caplog):
     _insert(pg, _history())
-    caplog.set_level("INFO", logger="warehouse.sync")
+    caplog.set_level("INFO", logger="warehouse.sync.export")
     report = sync(pg, str(tmp_path), dry_run=True)
     assert report.planned["chat"] == [D1, D2, D3] and report.parts == []
     assert not tmp_path.exists() or _tree(tmp_path) == {}
@@ -363,7 +363,7 @@ def test_a_table_missing_in_postgres_is_skipped(pg, tmp_path, caplog):
     with pg.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS capture_interval CASCADE")
     pg.commit()
-    caplog.set_level("INFO", logger="warehouse.sync")
+    caplog.set_level("INFO", logger="warehouse.sync.export")
     report = sync(pg, str(tmp_path))
     assert "capture_interval" in report.skipped and "capture_interval" not in report.tables
     assert "table capture_interval does not exist in PostgreSQL: skipped" in caplog.text
@@ -372,8 +372,8 @@ def test_a_table_missing_in_postgres_is_skipped(pg, tmp_path, caplog):
 
 @pytest.mark.integration
 def test_lock_keeps_two_syncs_apart(pg_url, pg, tmp_path, caplog):
-    from warehouse import schedule
-    from warehouse.sync import LOCK_ID
+    from warehouse.sync import schedule
+    from warehouse.sync.export import LOCK_ID
 
     _insert(pg, _history()[:3])
     other = psycopg2.connect(pg_url)
@@ -386,7 +386,7 @@ def test_lock_keeps_two_syncs_apart(pg_url, pg, tmp_path, caplog):
         # the scheduled job logs it and carries on; the next night retries the same days
         os.environ["WAREHOUSE_DIR"] = str(tmp_path)
         try:
-            caplog.set_level("ERROR", logger="warehouse.schedule")
+            caplog.set_level("ERROR", logger="warehouse.sync.schedule")
             schedule.sync_job()
         finally:
             del os.environ["WAREHOUSE_DIR"]

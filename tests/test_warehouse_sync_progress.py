@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.test_warehouse_sync import D1, D2, D3, ROOT, _history, _insert, _lake_counts, _pg_counts
-from warehouse.sync import DayResult, Progress, sync
+from warehouse.sync.export import DayResult, Progress, sync
 
 ROWS = len(_history())
 

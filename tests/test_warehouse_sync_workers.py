@@ -1,4 +1,4 @@
-"""Several day writers at once (warehouse/sync_workers.py), against a real PostgreSQL: the
+"""Several day writers at once (warehouse/sync/workers.py), against a real PostgreSQL: the
 same files as one writer, every worker in the sync's snapshot (a row committed after the
 sync began is in no partition and in no high-water mark), and a failing day that stops the
 others after their current day, leaves only whole partitions and no state."""
@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.test_warehouse_sync import D1, D2, D3, KST, _history, _insert, _lake_counts, _part, _pg_counts
-from warehouse import sync_workers
-from warehouse.lake import Lake
-from warehouse.sync import Progress, sync
+from warehouse.lake.layout import Lake
+from warehouse.sync import workers as sync_workers
+from warehouse.sync.export import Progress, sync
 
 pytestmark = pytest.mark.integration
 DAYS = [D1, D2, D3]

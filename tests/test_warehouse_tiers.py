@@ -1,4 +1,4 @@
-"""The chatter days (warehouse/tiers.py): tier_split and new_vs_returning give the chat
+"""The chatter days (warehouse/read/accelerators/tiers.py): tier_split and new_vs_returning give the chat
 scan's answers with them, on both fixture lakes and for every filter; tier_split's counts
 and names are those of plain Python over the rows; a stale, type-filtered, live or
 unreadable table is never used, nor for new_vs_returning another zone, hours, or a
@@ -20,8 +20,8 @@ from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
 from tests.test_warehouse_rollups import KST, _filters, _pair, _rewrite_day
 from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
-from warehouse import rollups, tiers
-from warehouse.lake import Lake
+from warehouse.lake.layout import Lake
+from warehouse.read.accelerators import rollups, tiers
 
 pytestmark = pytest.mark.integration
 
@@ -204,8 +204,8 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
     """The sync and forget-user keep the table fresh; with live rows the chat is scanned
     (the overlay's days are not in the table) and the answer counts them."""
     from tests.test_warehouse_sync import _delete_one_add_one_late, _history, _insert
-    from warehouse import privacy
-    from warehouse.sync import sync
+    from warehouse.sync import privacy
+    from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
     _insert(pg, _history())
     sync(pg, root)

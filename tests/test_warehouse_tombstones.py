@@ -9,11 +9,11 @@ import psycopg2
 import pytest
 
 from tests.test_warehouse_sync import D1, D2, D3, KST, _history, _insert
-from warehouse import retention
-from warehouse import sync as sync_module
-from warehouse.lake import Lake
-from warehouse.sync import Progress, sync
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.sync import export as sync_module
+from warehouse.sync import retention
+from warehouse.sync.export import Progress, sync
 
 TODAY = D3 + timedelta(days=1)
 

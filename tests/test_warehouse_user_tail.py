@@ -1,4 +1,4 @@
-"""The user tail (warehouse/user_tail.py): user_messages gives the chat's answers with it,
+"""The user tail (warehouse/read/accelerators/user_tail.py): user_messages gives the chat's answers with it,
 for every user, filter and page, on both fixture lakes, with a tail short enough that
 pages reach past it; the file holds each chatter's newest lines as plain Python picks
 them, in user order; an incremental build equals a full one after days are rewritten,
@@ -21,9 +21,9 @@ from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
 from tests.test_warehouse_rollups import KST, _filters, _rewrite_day
 from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
-from warehouse import side_tables, user_tail
-from warehouse.lake import Lake
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import side_tables, user_tail
 
 pytestmark = pytest.mark.integration
 PAGES = [(1000, 0), (2, 1), (3, 2), (0, 0), (1, 50)]
@@ -136,7 +136,7 @@ def test_incremental_build_equals_a_full_one(tmp_path, caplog, monkeypatch, batc
         _rewrite_day(root, days[1], lambda r: r["id"] % 2 == 0)  # ... and an old one
         _move_day(root, days[-1], days[-1] + timedelta(days=1))  # a new day
         Lake(str(root)).fs.delete_dir(Lake(str(root)).partition_dir(CHAT, days[0]))  # a day gone
-    caplog.set_level("INFO", "warehouse.user_tail")
+    caplog.set_level("INFO", "warehouse.read.accelerators.user_tail")
     rows = user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT)
     assert "chatter(s) taken again" in caplog.text  # incremental, not every chatter
     assert user_tail.build_user_tail(str(tmp_path / "b"), lines=SHORT, full=True) == rows
@@ -224,8 +224,8 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
     """The sync and forget-user keep the tail fresh and equal to a full build; with live
     rows the chat is read (the overlay's lines are not in the tail) and the page has them."""
     from tests.test_warehouse_sync import _delete_one_add_one_late, _history, _insert
-    from warehouse import privacy
-    from warehouse.sync import sync
+    from warehouse.sync import privacy
+    from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
     _insert(pg, _history())
     sync(pg, root)

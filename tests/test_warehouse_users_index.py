@@ -1,4 +1,4 @@
-"""The users side table (warehouse/users_index.py): search_users and user_messages give
+"""The users side table (warehouse/read/accelerators/users_index.py): search_users and user_messages give
 the same answers with the index as without it (the chat scan), on both fixture lakes; a
 stale index (a day rewritten, added or removed after the build) is never used; the
 incremental rebuild equals a full one."""
@@ -17,10 +17,10 @@ import warehouse
 from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
 from tests.test_warehouse_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
-from warehouse import side_tables, users_index
-from warehouse.lake import Lake
-from warehouse.queries import search_users, user_messages
-from warehouse.tables import CHAT
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import side_tables, users_index
+from warehouse.read.queries.users import search_users, user_messages
 
 pytestmark = pytest.mark.integration
 KST = ZoneInfo("Asia/Seoul")
@@ -197,7 +197,7 @@ def test_index_on_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixtu
 
 
 def test_forget_user_leaves_no_trace_in_the_index(pg, tmp_path):
-    from warehouse import privacy
+    from warehouse.sync import privacy
     facts = build_fixture_lake(tmp_path)
     users_index.build_users_index(str(tmp_path))
     user = facts["renamed_user"]
@@ -214,7 +214,7 @@ def test_forget_user_leaves_no_trace_in_the_index(pg, tmp_path):
 
 def test_every_sync_leaves_a_fresh_index(pg, tmp_path):
     from tests.test_warehouse_sync import _delete_one_add_one_late, _history, _insert
-    from warehouse.sync import sync
+    from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
     _insert(pg, _history())
     sync(pg, root)

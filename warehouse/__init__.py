@@ -1,18 +1,8 @@
 """The Parquet warehouse: `python -m warehouse sync` exports PostgreSQL chat into a
 hive-partitioned lake (see warehouse.lake for the layout), and the query functions below
 read it with DuckDB into polars DataFrames (the dashboard and notebooks use only these)."""
-from warehouse.queries import (
-    Warehouse,
-    channel_directory,
-    daily_counts,
-    date_bounds,
-    list_channels,
-    open,
-    search_users,
-    user_messages,
-)
-from warehouse.queries_activity import activity, subscriber_ratio, tier_split
-from warehouse.queries_audience import (
+from warehouse.read.queries.activity import activity, subscriber_ratio, tier_split
+from warehouse.read.queries.audience import (
     audience_overlap,
     broadcast_retention,
     chatter_cohorts,
@@ -23,7 +13,7 @@ from warehouse.queries_audience import (
     top_chatters,
     top_share,
 )
-from warehouse.queries_broadcast import (
+from warehouse.read.queries.broadcast import (
     broadcast_activity,
     broadcast_donors,
     broadcast_list,
@@ -31,14 +21,15 @@ from warehouse.queries_broadcast import (
     broadcast_timeline,
     broadcast_top_chatters,
 )
-from warehouse.queries_catalog import (
+from warehouse.read.queries.catalog import (
     lake_state,
     lake_tables,
     table_partitions,
     table_preview,
     table_schema,
 )
-from warehouse.queries_money import (
+from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
+from warehouse.read.queries.money import (
     donation_distribution,
     donation_ranking,
     donations,
@@ -46,15 +37,17 @@ from warehouse.queries_money import (
     gifted_subscriptions,
     pending_missions,
 )
-from warehouse.queries_search import (
+from warehouse.read.queries.search import (
     keyword_search,
     keyword_trend,
     name_history,
     user_channels,
     user_profile,
 )
-from warehouse.queries_status import channel_summary, sync_status
-from warehouse.queries_time import coverage, peaks
+from warehouse.read.queries.status import channel_summary, sync_status
+from warehouse.read.queries.time import coverage, peaks
+from warehouse.read.queries.users import search_users, user_messages
+from warehouse.read.warehouse import Warehouse, open
 
 __all__ = [
     "Warehouse", "activity", "channel_directory", "daily_counts", "date_bounds", "list_channels", "open",

@@ -4,9 +4,9 @@ import sys
 from core.cli import main
 
 COMMANDS = {
-    "sync": ("warehouse.sync_cli", "export PostgreSQL chat to the Parquet lake, one partition per day"),
-    "schedule": ("warehouse.schedule", "run the sync nightly at the configured hour"),
-    "forget-user": ("warehouse.privacy", "delete a user everywhere: PostgreSQL and every Parquet partition"),
+    "sync": ("warehouse.sync.cli", "export PostgreSQL chat to the Parquet lake, one partition per day"),
+    "schedule": ("warehouse.sync.schedule", "run the sync nightly at the configured hour"),
+    "forget-user": ("warehouse.sync.privacy", "delete a user everywhere: PostgreSQL and every Parquet partition"),
 }
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import accounts, charts_data, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import LABELS, current_lang, t
-from warehouse.queries_catalog import PREVIEW_LIMIT
+from warehouse.read.queries.catalog import PREVIEW_LIMIT
 
 f = widgets.require_filters()
 st.title(t("data_title"))

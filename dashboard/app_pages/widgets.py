@@ -135,7 +135,7 @@ MAX_DAYS_NAMED = 5  # damaged days named in the notice (and its command); "…" 
 
 def damage_notice(root: str) -> None:
     """A warning naming the lake's damaged partitions and the command that repairs them
-    (warehouse/health.py), while any is left out of the answers: days and table names only,
+    (warehouse/lake/health.py), while any is left out of the answers: days and table names only,
     never a path or a traceback."""
     found = data.damaged(root)
     days = sorted({d for _, d in found if d is not None})

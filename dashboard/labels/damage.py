@@ -1,5 +1,5 @@
 """Labels of the notice every page shows while part of the lake cannot be read (a damaged
-Parquet file: warehouse/health.py), and of a read that failed for another reason."""
+Parquet file: warehouse/lake/health.py), and of a read that failed for another reason."""
 LABELS = {
     "damage_days": ("데이터 일부를 읽을 수 없어 모든 페이지가 그 날짜를 빼고 답합니다: 손상된 채팅 파티션 {days}. "
                     "운영자가 `{command}` 명령으로 복구할 수 있습니다 (PostgreSQL에 그날 데이터가 남아 있으면 다시 쓰고, "

@@ -1,0 +1,237 @@
+"""The activity roll-ups: per channel, per hour and per day of the chat partitions, the
+counts ``activity`` and ``subscriber_ratio`` return, so an hourly or daily question over
+any range reads a few thousand rows held in memory instead of every day of chat; and the
+broadcast spans, so where a broadcast started is a lookup (warehouse.read.queries.params' ``broadcasts``
+macro) instead of a scan of its channel's whole history; and the chatter days, for
+``tier_split`` and ``new_vs_returning`` (warehouse/read/accelerators/tiers.py).
+
+Layout (part of the lake contract, see warehouse/lake/layout.py)::
+
+    <root>/rollups/part-0.parquet
+        One row per (channel_id, day, grain, bucket): grain ``hour`` (bucket: the hour's
+        start) or ``day`` (bucket: the day's start), hours and days of the zone the
+        partitions are cut in (recorded as ``timezone`` in the file's metadata). Columns:
+        channel_id, channel_name (the name on the bucket's last line), day, grain, bucket
+        (timestamp[us, tz=UTC]), messages, chatters, subscriber_messages,
+        subscriber_chatters — counted as warehouse.read.queries counts them (``SYSTEM_MESSAGE``
+        lines left out; chatters are distinct user ids other than ``anonymous``; a
+        subscriber's line carries a tier or a month > 0). Sorted by channel_id, grain,
+        bucket; zstd.
+    <root>/broadcast_spans/part-0.parquet
+        One row per (channel_id, broadcast, day): the first and last line's chat_time
+        (``started``, ``ended``) of that broadcast (chat_channel_id) on that day, system
+        lines left out. Sorted by channel_id, broadcast, day. A broadcast's span in the
+        lake is the min and max over its days.
+    <root>/chatter_days/part-0.parquet
+        One row per (channel_id, day, user_id) of the chat lines of real chatters (user_id
+        not NULL, ``anonymous`` or ``SYSTEM_MESSAGE``): messages (lines) and tier (the
+        highest subscription tier on them; a month > 0 without a tier counts as 1, none as
+        0). Sorted by channel_id, day, user_id; zstd. Read through warehouse/read/accelerators/tiers.py.
+
+Freshness follows warehouse/read/accelerators/side_tables.py: the roll-ups answer only while the chat
+partitions are exactly those they were built from, for a warehouse in their zone, and
+without a message-type filter; the live overlay's days are scanned and the other days come
+from the roll-ups. The broadcast spans answer under the same rule, on a local lake, the
+overlay's days taken from its own lines; the chatter days only without live rows. The
+sync and forget-user rebuild the days they rewrote.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import UTC_US
+from warehouse.read.accelerators import side_tables
+
+log = logging.getLogger(__name__)
+GRAINS = ("hour", "day")
+SCHEMA = pa.schema([
+    ("channel_id", pa.string()),
+    ("channel_name", pa.string()),
+    ("day", pa.date32()),
+    ("grain", pa.string()),
+    ("bucket", UTC_US),
+    ("messages", pa.int64()),
+    ("chatters", pa.int64()),
+    ("subscriber_messages", pa.int64()),
+    ("subscriber_chatters", pa.int64()),
+])
+SPEC = side_tables.SideTable(
+    "rollups", SCHEMA, b"chzzk.rollups", 1,
+    # The build's session zone is the partitions' zone: hours and days are local. Lines
+    # are first counted per user and hour, so the distinct counts are plain counts (1.6x
+    # faster than count(DISTINCT) over GROUPING SETS at 10M rows).
+    aggregate="""
+        WITH u AS (
+            SELECT channel_id, day, date_trunc('hour', chat_time) AS hour, user_id,
+                   arg_max(channel_name, chat_time) AS channel_name, max(chat_time) AS last_time,
+                   count(*) AS n,
+                   count(*) FILTER (WHERE coalesce(subscription_tier, 0) > 0
+                                       OR coalesce(subscription_month, 0) > 0) AS sub_n,
+                   user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE') AS chatter
+            FROM src WHERE user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'
+            GROUP BY channel_id, day, hour, user_id),
+        d AS (
+            SELECT channel_id, day, user_id, arg_max(channel_name, last_time) AS channel_name,
+                   max(last_time) AS last_time, sum(n) AS n, sum(sub_n) AS sub_n, any_value(chatter) AS chatter
+            FROM u GROUP BY channel_id, day, user_id)
+        SELECT channel_id, arg_max(channel_name, last_time) AS channel_name, day, 'hour' AS grain,
+               hour AS bucket, sum(n)::BIGINT AS messages, count(*) FILTER (WHERE chatter)::BIGINT AS chatters,
+               sum(sub_n)::BIGINT AS subscriber_messages,
+               count(*) FILTER (WHERE chatter AND sub_n > 0)::BIGINT AS subscriber_chatters
+        FROM u GROUP BY channel_id, day, hour
+        UNION ALL
+        SELECT channel_id, arg_max(channel_name, last_time), day, 'day', day::TIMESTAMPTZ, sum(n)::BIGINT,
+               count(*) FILTER (WHERE chatter)::BIGINT, sum(sub_n)::BIGINT,
+               count(*) FILTER (WHERE chatter AND sub_n > 0)::BIGINT
+        FROM d GROUP BY channel_id, day""",
+    order="channel_id, grain, bucket",
+    # per-user groups of many days outgrow the build's memory limit and spill (7 s, not
+    # 1.8 s, for 10M rows in one go): ~10 days of a 10M-row lake at a time
+    chunk_bytes=64 * 1024 * 1024)
+ROLLUPS = SPEC.table
+# Each broadcast's first and last line per day, so the first line of a broadcast anywhere in
+# the lake (peaks' offsets, coverage, donations over a broadcast) is a lookup, not a scan of
+# the channel's whole history.
+SPANS_SCHEMA = pa.schema([
+    ("channel_id", pa.string()),
+    ("broadcast", pa.string()),
+    ("day", pa.date32()),
+    ("started", UTC_US),
+    ("ended", UTC_US),
+])
+SPANS = side_tables.SideTable(
+    "broadcast_spans", SPANS_SCHEMA, b"chzzk.broadcast_spans", 1,
+    aggregate="""
+        SELECT channel_id, chat_channel_id AS broadcast, day, min(chat_time) AS started, max(chat_time) AS ended
+        FROM src WHERE user_id IS DISTINCT FROM 'SYSTEM_MESSAGE' AND chat_channel_id IS NOT NULL
+        GROUP BY channel_id, chat_channel_id, day""",
+    order="channel_id, broadcast, day")
+BROADCAST_SPANS = SPANS.table
+# Each chatter's lines and highest tier per channel and day, so tier_split (each chatter
+# once, at the highest tier of the period) and new_vs_returning (each chatter's first day)
+# count a channel's period from a few thousand rows (warehouse/read/accelerators/tiers.py); tier_split's
+# channel names come from the roll-ups' day rows.
+# A line's subscription tier, as tier_split counts it: its tier, 1 for a month > 0 without
+# one, 0 for none (a constant SQL fragment, shared with warehouse/read/queries/activity.py)
+LINE_TIER = """CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
+                        WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END"""
+CHATTER_SCHEMA = pa.schema([
+    ("channel_id", pa.string()),
+    ("day", pa.date32()),
+    ("user_id", pa.string()),
+    ("messages", pa.int64()),
+    ("tier", pa.int32()),
+])
+CHATTER = side_tables.SideTable(
+    "chatter_days", CHATTER_SCHEMA, b"chzzk.chatter_days", 2,  # 1 (f8d69a7) had a channel_name column
+    aggregate="""
+        SELECT channel_id, day, user_id, count(*)::BIGINT AS messages, max(""" + LINE_TIER + """)::INTEGER AS tier
+        FROM src WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
+        GROUP BY channel_id, day, user_id""",  # noqa: S608 - constant fragments
+    order="channel_id, day, user_id")
+CHATTER_DAYS = CHATTER.table
+# what activity / subscriber_ratio return, in order
+COLUMNS = {
+    "activity": ("channel_id", "channel_name", "bucket", "messages", "chatters", "messages_per_chatter"),
+    "subscriber_ratio": ("channel_id", "channel_name", "bucket", "messages", "subscriber_messages",
+                         "message_share", "chatters", "subscriber_chatters", "chatter_share"),
+}
+
+
+def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -> int | None:
+    """Bring ``<root>/rollups/part-0.parquet`` up to date with the chat partitions, their
+    hours and days taken in `tz` (None: the zone of the last sync, else the roll-ups'
+    own; neither known: nothing is built, None back), and the broadcast spans and the
+    chatter days (warehouse/read/accelerators/tiers.py) with them. Returns the roll-ups' row count."""
+    lake = root if isinstance(root, Lake) else Lake(str(root))
+    if tz is None:
+        doc = side_tables.read_doc(SPEC, lake)
+        tz = lake.read_state().get("timezone") or (doc or {}).get("timezone")
+    if not tz:
+        log.info("rollups not built: the lake's zone is not known yet (no sync recorded it)")
+        return None
+    side_tables.build(SPANS, lake, full)  # instants and partition days: no zone of its own
+    side_tables.build(CHATTER, lake, full)  # partition days: no zone of its own
+    return side_tables.build(SPEC, lake, full, tz)
+
+
+def is_fresh(lake: Lake | str) -> bool:
+    """True when `lake` has roll-ups that match its chat partitions (in whatever zone)."""
+    return side_tables.is_fresh(SPEC, lake)
+
+
+class Reader:
+    """A warehouse's in-memory copy of the roll-ups, read again when the file changes:
+    per grain a frame sorted by channel and bucket, and where each channel's rows are."""
+
+    def __init__(self) -> None:
+        self.loaded = side_tables.Loaded(SPEC)
+        self._key: tuple | None = None  # the file the grains were made from
+        self._grains: dict[str, tuple[pl.DataFrame, dict[str, tuple[int, int]]]] = {}
+
+    def usable(self, lake: Lake, tz: str, hint: tuple | None = None) -> bool:
+        """True when the roll-ups describe the partitions as they are now, in zone `tz`,
+        and could be read; their frames are then up to date. `hint`: see
+        side_tables.FreshnessCache.fresh."""
+        table = self.loaded.get(lake, hint)
+        if table is None or self.loaded.fresh.doc.get("timezone") != tz:
+            return False
+        if self._key != self.loaded.key:
+            self._index(table, tz)
+        return True
+
+    def _index(self, table: pa.Table, tz: str) -> None:
+        t0 = time.monotonic()
+        for name, num, den in _SHARES:
+            table = table.append_column(name, _share(table.column(num), table.column(den)))
+        frame = pl.from_arrow(table).with_columns(pl.col("bucket").dt.convert_time_zone(tz))
+        grains = {}
+        for grain in GRAINS:
+            part = frame.filter(pl.col("grain") == grain).drop("grain")  # sorted: channel, bucket
+            spans = part.group_by("channel_id", maintain_order=True).agg(pl.len())
+            index, at = {}, 0
+            for ch, n in spans.iter_rows():
+                index[ch] = (at, n)
+                at += n
+            grains[grain] = (part, index)
+        self._grains, self._key = grains, self.loaded.key
+        log.info("rollups loaded: %d rows in %.3fs", frame.height, time.monotonic() - t0)
+
+    def select(self, name: str, grain: str, channels: list[str] | None, start: date | None,
+               end: date | None, skip: set[date]) -> pl.DataFrame:
+        """`name`'s answer (activity or subscriber_ratio) for the roll-ups' days, the days
+        in `skip` left out; sorted by channel_id, bucket."""
+        frame, index = self._grains[grain]
+        chosen = sorted(index) if channels is None else sorted(set(channels) & index.keys())
+        parts = []
+        for ch in chosen:
+            at, n = index[ch]
+            rows = frame.slice(at, n)
+            days = rows["day"]
+            lo = 0 if start is None else days.search_sorted(start, side="left")
+            hi = n if end is None else days.search_sorted(end, side="right")
+            parts.append(rows.slice(lo, max(0, hi - lo)))
+        out = pl.concat(parts) if parts else frame.clear()
+        if skip:
+            out = out.filter(~pl.col("day").is_in(sorted(skip)))
+        return out.select(COLUMNS[name])
+
+
+# the ratios the answers carry: (column, numerator, denominator)
+_SHARES = (("messages_per_chatter", "messages", "chatters"), ("message_share", "subscriber_messages", "messages"),
+           ("chatter_share", "subscriber_chatters", "chatters"))
+
+
+def _share(num: pa.ChunkedArray, den: pa.ChunkedArray) -> pa.ChunkedArray:
+    """num / den as doubles, null where den is 0 (SQL's x / nullif(y, 0)). Computed once
+    per load with Arrow's element-wise division: polars divides some filtered frames by
+    a reciprocal (20 / 7 gave 2.8571428571428568, DuckDB 2.857142857142857)."""
+    return pc.if_else(pc.not_equal(den, 0), pc.divide(pc.cast(num, pa.float64()), pc.cast(den, pa.float64())),
+                      pa.scalar(None, pa.float64()))

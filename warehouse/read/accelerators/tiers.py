@@ -1,0 +1,216 @@
+"""tier_split and new_vs_returning from the chatter days side table
+(``<root>/chatter_days/part-0.parquet``, its layout in warehouse/read/accelerators/rollups.py): per channel,
+day and chatter, their lines and highest subscription tier. Each chatter counts once, at
+the highest tier of the period, so a channel's period is a few thousand rows held in
+memory instead of every line of it. The channel's name (the name on the period's last
+line) comes from the roll-ups' day rows. new_vs_returning takes each chatter's first day
+in the channel from the same rows, for buckets of days, weeks and months of the zone the
+partitions are cut in.
+
+Both files answer only while the chat partitions are exactly those they were built from
+(warehouse/read/accelerators/side_tables.py), and only for the lake's own lines (no type filter, no live
+rows); otherwise both functions scan the chat. The sync and forget-user rebuild them.
+
+A reader (``Reader``) holds the channels it was asked about, each read once from the files
+(their row groups found by their channel statistics) and kept while the files are unchanged;
+the least recently asked channels are let go beyond CACHE_ROWS rows held.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from warehouse.lake.layout import Lake
+from warehouse.read.accelerators import rollups, side_tables
+
+log = logging.getLogger(__name__)
+CACHE_ROWS = 4_000_000  # rows a reader holds (20 bytes each) before it lets channels go
+_READ = pa.schema([rollups.CHATTER_SCHEMA.field(n) for n in ("day", "user_id", "messages", "tier")])
+_NAMES = pa.schema([rollups.SCHEMA.field(n) for n in ("day", "channel_name")])
+_EPOCH = date(1970, 1, 1)
+_NVR = {"channel_id": pl.String, "bucket": pl.Date, "new_chatters": pl.Int64, "returning_chatters": pl.Int64}
+_OUT = {"channel_id": pl.String, "channel_name": pl.String, "tier": pl.String, "chatters": pl.Int64,
+        "messages": pl.Int64}
+
+
+@dataclass
+class _Channel:
+    """One channel's rows, sorted by day: day (days since 1970), chatter (a number per
+    user id, this channel's own), tier, messages; and each day's channel name (the
+    name on its last line)."""
+    day: np.ndarray
+    chatter: np.ndarray
+    tier: np.ndarray
+    messages: np.ndarray
+    names: list[str | None]  # per distinct day, in order
+    name_days: np.ndarray
+    first: np.ndarray  # per chatter number: their first day in the channel
+
+
+class Reader:
+    """A warehouse's in-memory copy of the chatter days of the channels asked about."""
+
+    def __init__(self) -> None:
+        self.fresh = side_tables.FreshnessCache(rollups.CHATTER)
+        self.names_fresh = side_tables.FreshnessCache(rollups.SPEC)
+        self._key: tuple | None = None  # the files the held channels were read from
+        self._held: OrderedDict[str, _Channel] = OrderedDict()
+        self._rows = 0
+        self._all: list[str] | None = None  # every channel in the lake, once asked
+        self._bad: tuple | None = None
+
+    def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
+        """True when the chatter days and the roll-ups describe the chat partitions as they
+        are now and were not found unreadable. `hint`: see side_tables.FreshnessCache.fresh."""
+        if not (self.fresh.fresh(lake, hint) and self.names_fresh.fresh(lake, hint)):
+            return False
+        key = (self.fresh.key, self.names_fresh.key)
+        if key != self._key:
+            self._held.clear()
+            self._rows, self._all, self._key = 0, None, key
+        return key != self._bad
+
+    def split(self, lake: Lake, channels: list[str] | None, start: date | None,
+              end: date | None) -> pl.DataFrame | None:
+        """tier_split's answer; None when a file cannot be read (reported once)."""
+        held = self._held_channels(lake, channels)
+        if held is None:
+            return None
+        lo, hi = _days(start, end)
+        rows: list[tuple] = []
+        for ch, c in held:
+            rows.extend(_split(ch, c, lo, hi))
+        return pl.DataFrame(rows, schema=_OUT, orient="row")
+
+    def new_vs_returning(self, lake: Lake, channels: list[str] | None, start: date | None,
+                         end: date | None, every: str, tz: str) -> pl.DataFrame | None:
+        """new_vs_returning's answer for `every` in day, week or month of the partitions'
+        zone `tz`; None when a file cannot be read (reported once) or a bucket's local
+        midnight does not exist once in `tz` (the caller scans)."""
+        held = self._held_channels(lake, channels)
+        if held is None:
+            return None
+        lo, hi = _days(start, end)
+        frames = [_new_vs_returning(ch, c, lo, hi, every) for ch, c in held]
+        out = pl.concat(frames) if frames else pl.DataFrame(schema=_NVR)
+        try:
+            bucket = out["bucket"].cast(pl.Datetime("us")).dt.replace_time_zone(tz)
+        except pl.exceptions.ComputeError:  # a midnight skipped or repeated by a clock change
+            return None
+        return out.with_columns(bucket)
+
+    def _held_channels(self, lake: Lake, channels: list[str] | None) -> list[tuple[str, _Channel]] | None:
+        """The channels asked about (all: None), read if need be; None when a file cannot
+        be read (reported once)."""
+        try:
+            known = self._channels(lake)
+            chosen = known if channels is None else sorted(set(channels).intersection(known))
+            return [(ch, self._channel(lake, ch)) for ch in chosen]
+        except (OSError, ValueError, KeyError, pa.ArrowException):
+            log.warning("chatter days side table %s or roll-ups %s unreadable: the chat is scanned instead",
+                        side_tables.path(rollups.CHATTER, lake), side_tables.path(rollups.SPEC, lake), exc_info=True)
+            self._bad = self._key
+            return None
+
+    def _channels(self, lake: Lake) -> list[str]:
+        """Every channel with lines in the lake, sorted: the roll-ups' (tens of thousands of
+        rows, not the chatter days' millions; a channel without chatters has no rows)."""
+        if self._all is None:
+            with lake.fs.open_input_file(side_tables.path(rollups.SPEC, lake)) as f:
+                ids = pq.read_table(f, columns=["channel_id"]).column(0)
+            self._all = sorted(v for v in pc.unique(ids).to_pylist() if v is not None)
+        return self._all
+
+    def _channel(self, lake: Lake, ch: str) -> _Channel:
+        """Channel `ch`'s rows, from memory or read now (then the least recently asked
+        channels are let go while more than CACHE_ROWS rows are held)."""
+        if ch in self._held:
+            self._held.move_to_end(ch)
+            return self._held[ch]
+        # both files are sorted by channel: the row groups' statistics leave out the others
+        with lake.fs.open_input_file(side_tables.path(rollups.CHATTER, lake)) as f:
+            table = pq.read_table(f, columns=_READ.names, filters=[("channel_id", "=", ch)])
+        with lake.fs.open_input_file(side_tables.path(rollups.SPEC, lake)) as f:
+            names = pq.read_table(f, columns=_NAMES.names, filters=[("channel_id", "=", ch), ("grain", "=", "day")])
+        c = _load(table.cast(_READ), names.cast(_NAMES))
+        self._held[ch] = c
+        self._rows += len(c.day)
+        while self._rows > CACHE_ROWS and len(self._held) > 1:
+            _, old = self._held.popitem(last=False)
+            self._rows -= len(old.day)
+        return c
+
+
+def _load(table: pa.Table, names: pa.Table) -> _Channel:
+    """A channel's chatter days as arrays (sorted by day, as in the file) and its roll-ups'
+    day names. Pure."""
+    frame, named = pl.from_arrow(table), pl.from_arrow(names).sort("day")
+    day = frame["day"].cast(pl.Int32).to_numpy()
+    chatter = frame["user_id"].rank("dense").cast(pl.Int32).to_numpy()
+    first = np.full(int(chatter.max(initial=0)) + 1, np.iinfo(np.int32).max, np.int32)
+    np.minimum.at(first, chatter, day)
+    return _Channel(day, chatter, frame["tier"].to_numpy(), frame["messages"].to_numpy(),
+                    named["channel_name"].to_list(), named["day"].cast(pl.Int32).to_numpy(), first)
+
+
+def _days(start: date | None, end: date | None) -> tuple[int, int]:
+    """[start, end] as days since 1970, open ends far out. Pure."""
+    return (-(1 << 30) if start is None else (start - _EPOCH).days,
+            1 << 30 if end is None else (end - _EPOCH).days)
+
+
+def _trunc(days: np.ndarray, every: str) -> np.ndarray:
+    """Days since 1970 truncated to the start of their day, week (Monday) or month. Pure."""
+    if every == "week":
+        return days - (days + 3) % 7  # 1970-01-01 was a Thursday
+    if every == "month":
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int32)
+    return days
+
+
+def _new_vs_returning(ch: str, c: _Channel, lo: int, hi: int, every: str) -> pl.DataFrame:
+    """[channel_id, bucket (a date), new_chatters, returning_chatters] of days lo..hi, by
+    bucket. Pure."""
+    a, b = np.searchsorted(c.day, lo, "left"), np.searchsorted(c.day, hi, "right")
+    if a >= b:
+        return pl.DataFrame(schema=_NVR)
+    day = _trunc(c.day[a:b], every).astype(np.int64)
+    low, span = int(day.min()), int(day.max() - day.min()) + 1
+    pairs = np.unique(c.chatter[a:b].astype(np.int64) * span + (day - low))  # each chatter once a bucket
+    who, bucket = pairs // span, pairs % span + low
+    new = _trunc(c.first[who], every) == bucket
+    buckets, at = np.unique(bucket, return_inverse=True)
+    fresh = np.bincount(at, weights=new, minlength=len(buckets)).astype(np.int64)
+    return pl.DataFrame({"channel_id": [ch] * len(buckets), "bucket": buckets.astype("datetime64[D]"),
+                         "new_chatters": fresh, "returning_chatters": np.bincount(at, minlength=len(buckets)) - fresh},
+                        schema=_NVR)
+
+
+def _split(ch: str, c: _Channel, lo: int, hi: int) -> list[tuple]:
+    """[(channel_id, channel_name, tier label, chatters, messages)] of days lo..hi (days
+    since 1970), tiers ascending. Pure."""
+    a, b = np.searchsorted(c.day, lo, "left"), np.searchsorted(c.day, hi, "right")
+    if a >= b:
+        return []
+    users, inv = np.unique(c.chatter[a:b], return_inverse=True)
+    best = np.zeros(len(users), np.int32)
+    np.maximum.at(best, inv, c.tier[a:b])
+    sent = np.zeros(len(users), np.int64)
+    np.add.at(sent, inv, c.messages[a:b])
+    tiers, tinv = np.unique(best, return_inverse=True)
+    chatters = np.bincount(tinv, minlength=len(tiers))
+    messages = np.zeros(len(tiers), np.int64)
+    np.add.at(messages, tinv, sent)
+    # the name on the period's last line (arg_max skips NULL names): the last named day's
+    d0, d1 = np.searchsorted(c.name_days, lo, "left"), np.searchsorted(c.name_days, hi, "right")
+    name = next((n for n in reversed(c.names[d0:d1]) if n is not None), None)
+    return [(ch, name, "none" if t == 0 else f"tier {t}", int(n), int(m))
+            for t, n, m in zip(tiers.tolist(), chatters.tolist(), messages.tolist(), strict=True)]

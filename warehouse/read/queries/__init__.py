@@ -1,0 +1,1 @@
+"""The analyst API's questions, one module per subject; ``warehouse`` hands them on."""

@@ -1,0 +1,238 @@
+"""One broadcast at a time: the list to pick from, and one report per broadcast — its chat
+over time, title and category changes, peaks, top chatters and donors.
+
+A broadcast is one chat_channel_id of a channel (as in warehouse.read.queries.time). Its lines
+are every line with that chat_channel_id anywhere in the lake; offsets (``offset_minutes``)
+are whole minutes from the minute of its first line, as peaks() and
+donations_over_broadcast() count them. Title and category history come from the lake's
+``live_session`` (one row per broadcast: the latest title and category) and
+``live_session_poll`` (the collector's timeline: a row on every change and every few
+minutes, with the viewer count) when the lake has them. Conventions are
+warehouse.read.queries.params'; SQL texts are static, values bound.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from warehouse.read.queries.money import ANONYMOUS_DONOR, counted_donation
+from warehouse.read.queries.params import filter_params
+from warehouse.read.queries.time import _table_file, coverage, peaks
+from warehouse.read.warehouse import Warehouse
+
+_LIST_COLUMNS = {
+    "channel_id": pl.Utf8, "channel_name": pl.Utf8, "broadcast": pl.Utf8,
+    "started": None, "ended": None, "title": pl.Utf8,
+    "category": pl.Utf8, "messages": pl.Int64, "chatters": pl.Int64, "donations": pl.Int64,
+    "amount": pl.Int64, "minutes": pl.Float64, "captured_minutes": pl.Float64,
+    "coverage": pl.Float64, "source": pl.Utf8,
+}
+_TIMELINE_COLUMNS = ("time", "offset_minutes", "event", "status", "live_title",
+                     "live_category_value", "viewers", "title_changed", "category_changed")
+
+
+def _span(wh: Warehouse, channel_id: str, broadcast: str) -> tuple[date, date, object] | None:
+    """(first day, last day, first line's time) of the broadcast's lines, or None."""
+    row = wh.sql("""SELECT min(day), max(day), min(chat_time) FROM chat
+                    WHERE channel_id = ? AND chat_channel_id = ?
+                      AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'""", [channel_id, broadcast]).row(0)
+    return None if row[0] is None else row
+
+
+def broadcast_list(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
+                   end: date | None = None) -> pl.DataFrame:
+    """The broadcasts that started on a day in [start, end], newest first: [channel_id,
+    channel_name, broadcast (chat_channel_id), started, ended, title, category (the latest
+    known: live_session's live_title / live_category_value, null without it), messages,
+    chatters, donations, amount (all the broadcast's lines, also those past `end`),
+    minutes, captured_minutes, coverage, source]. started/ended and the coverage columns
+    are coverage()'s for the broadcast, so a report's badge and its list agree.
+
+    >>> broadcast_list(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30)).head(5)
+    """
+    cov = coverage(wh, channels, start, end)
+    if cov.is_empty():
+        return pl.DataFrame(schema={k: v or pl.Datetime("us", wh.tz) for k, v in _LIST_COLUMNS.items()})
+    d0, _, all_ch, chs = filter_params(channels, start, end)
+    # a broadcast's lines lie between its first line's day and its end (a day of slack
+    # for lines after live_session's close)
+    last = cov["ended"].max()
+    d1 = (last.date() if last is not None else d0) + timedelta(days=1)
+    counted = counted_donation(wh)
+    stats = wh.sql("""
+        SELECT channel_id, chat_channel_id AS broadcast, arg_max(channel_name, chat_time) AS channel_name,
+               count(*) AS messages, count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
+               count(*) FILTER (WHERE """ + counted + """) AS donations,
+               coalesce(sum(pay_amount) FILTER (WHERE """ + counted + """), 0)::BIGINT AS amount
+        FROM chat_rows(?, ?, ?, ?::VARCHAR[])
+        WHERE list_contains(?::VARCHAR[], chat_channel_id) GROUP BY ALL""",  # noqa: S608 - constant fragments
+                   [d0, d1, all_ch, chs, cov["broadcast"].unique().to_list()])
+    ls = _table_file(wh, "live_session", ("chat_channel_id", "live_title", "live_category_value"))
+    if ls:
+        meta = wh.sql("""SELECT chat_channel_id AS broadcast, arg_max(live_title, opened_at) AS title,
+                                arg_max(live_category_value, opened_at) AS category
+                         FROM read_parquet(?) GROUP BY chat_channel_id""", [ls])
+    else:
+        meta = pl.DataFrame(schema={"broadcast": pl.Utf8, "title": pl.Utf8, "category": pl.Utf8})
+    out = (cov.join(stats, on=["channel_id", "broadcast"], how="left")
+           .join(meta, on="broadcast", how="left")
+           .with_columns(pl.col(c).fill_null(0) for c in ("messages", "chatters", "donations", "amount"))
+           .sort(["started", "channel_id", "broadcast"], descending=[True, False, False]))
+    return out.select(list(_LIST_COLUMNS))
+
+
+def broadcast_activity(wh: Warehouse, channel_id: str, broadcast: str,
+                       window_minutes: int = 1) -> pl.DataFrame:
+    """The broadcast's chat per window: [minute (the window's start, clock-aligned as in
+    peaks()), offset_minutes, messages, chatters, donations, amount]. Windows without a
+    line are absent.
+
+    >>> broadcast_activity(wh, "a1b2...", "N1x2y3", window_minutes=5)
+    """
+    width = int(window_minutes)
+    if width < 1:
+        raise ValueError(f"window_minutes={window_minutes!r}: use a whole number of minutes >= 1")
+    span = _span(wh, channel_id, broadcast)
+    d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
+    width_us = width * 60_000_000
+    counted = counted_donation(wh)
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, false, ?::VARCHAR[]) WHERE chat_channel_id = ?),
+        s AS (SELECT epoch_us(date_trunc('minute', min(chat_time))) AS s0 FROM f),
+        w AS (SELECT epoch_us(chat_time) // ? AS widx, count(*) AS messages,
+                     count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
+                     count(*) FILTER (WHERE """ + counted + """) AS donations,
+                     coalesce(sum(pay_amount) FILTER (WHERE """ + counted + """), 0)::BIGINT AS amount
+              FROM f GROUP BY widx)
+        SELECT make_timestamptz(widx * ?) AS minute,
+               greatest(0, (widx * ? - s0) // 60000000) AS offset_minutes,
+               messages, chatters, donations, amount
+        FROM w, s ORDER BY widx""",  # noqa: S608 - constant fragments
+                  [d0, d1, [channel_id], broadcast, width_us, width_us, width_us])
+
+
+def broadcast_top_chatters(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
+    """The broadcast's `limit` busiest chatters: [user_id, nickname (latest), messages,
+    share (of the broadcast's messages, 0..1), rank (1 = most; ties by user_id)].
+
+    >>> broadcast_top_chatters(wh, "a1b2...", "N1x2y3", limit=10)
+    """
+    span = _span(wh, channel_id, broadcast)
+    d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, false, ?::VARCHAR[]) WHERE chat_channel_id = ?),
+        u AS (SELECT user_id, arg_max(nickname, chat_time) AS nickname, count(*) AS messages
+              FROM f WHERE is_chatter(user_id) GROUP BY user_id),
+        r AS (SELECT *, messages / (SELECT count(*) FROM f) AS share,
+                     row_number() OVER (ORDER BY messages DESC, user_id) AS rank FROM u)
+        SELECT * FROM r WHERE rank <= ? ORDER BY rank""",
+                  [d0, d1, [channel_id], broadcast, int(limit)])
+
+
+def broadcast_donors(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
+    """The broadcast's donors by amount, as donation_ranking() ranks them: [donor (latest
+    nickname, else the user id; every anonymous donation together as "익명", user_id
+    null), user_id, donations, amount, rank].
+
+    >>> broadcast_donors(wh, "a1b2...", "N1x2y3", limit=10)
+    """
+    span = _span(wh, channel_id, broadcast)
+    d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
+    return wh.sql("""
+        WITH d AS (SELECT *, is_anon(user_id, is_anonymous) AS anon
+                   FROM chat_rows(?, ?, false, ?::VARCHAR[])
+                   WHERE chat_channel_id = ? AND """ + counted_donation(wh) + """),
+        g AS (SELECT anon, CASE WHEN anon THEN NULL ELSE user_id END AS uid,
+                     arg_max(nickname, chat_time) AS nick, count(*) AS donations,
+                     coalesce(sum(pay_amount), 0)::BIGINT AS amount
+              FROM d GROUP BY anon, uid),
+        r AS (SELECT CASE WHEN anon THEN ? ELSE coalesce(nick, uid) END AS donor, uid AS user_id,
+                     donations, amount,
+                     row_number() OVER (ORDER BY amount DESC, donations DESC, anon, uid) AS rank
+              FROM g)
+        SELECT * FROM r WHERE rank <= ? ORDER BY rank""",  # noqa: S608 - constant fragments
+                  [d0, d1, [channel_id], broadcast, ANONYMOUS_DONOR, int(limit)])
+
+
+def broadcast_peaks(wh: Warehouse, channel_id: str, broadcast: str, by: str = "volume",
+                    window_minutes: int = 1, limit: int = 10) -> pl.DataFrame:
+    """peaks() of this broadcast only: [channel_id, broadcast, minute, messages,
+    surge_ratio, offset_from_start], best first, at most `limit`.
+
+    >>> broadcast_peaks(wh, "a1b2...", "N1x2y3", by="surge", window_minutes=5)
+    """
+    span = _span(wh, channel_id, broadcast)
+    if span is None:
+        return peaks(wh, [channel_id], date(1, 1, 1), date(1, 1, 1), by=by, window_minutes=window_minutes)
+    # every window of the broadcast's days, so no other broadcast crowds it out
+    every = peaks(wh, [channel_id], span[0], span[1], by=by, window_minutes=window_minutes,
+                  limit=1_000_000)
+    return every.filter(pl.col("broadcast") == broadcast).head(int(limit))
+
+
+def broadcast_timeline(wh: Warehouse, channel_id: str, broadcast: str) -> pl.DataFrame:
+    """The broadcast's title, category and viewer timeline: [time, offset_minutes (from
+    its first line's minute; negative before it), event ("open", "poll", "close"), status,
+    live_title, live_category_value, viewers, title_changed, category_changed].
+
+    "open" is live_session's start (the API's openDate, or the first poll that saw it);
+    one "poll" row per live_session_poll row (title_changed / category_changed: differs
+    from the previous poll's; the first poll's values count as changed when known);
+    "close" is live_session's closed_at (status = close_reason). Without
+    live_session_poll in the lake the "open" row carries live_session's latest title
+    and category (the history is not known); without live_session the result is empty.
+
+    >>> broadcast_timeline(wh, "a1b2...", "N1x2y3").filter(pl.col("title_changed"))
+    """
+    empty = pl.DataFrame(schema={"time": pl.Datetime("us", wh.tz), "offset_minutes": pl.Int64,
+                                 "event": pl.Utf8, "status": pl.Utf8, "live_title": pl.Utf8,
+                                 "live_category_value": pl.Utf8, "viewers": pl.Int64,
+                                 "title_changed": pl.Boolean, "category_changed": pl.Boolean})
+    ls = _table_file(wh, "live_session", ("id", "chat_channel_id", "opened_at", "closed_at", "open_date",
+                                          "live_title", "live_category_value", "close_reason"))
+    span = _span(wh, channel_id, broadcast)
+    if not ls or span is None:
+        return empty
+    sessions = wh.sql("""SELECT id, least(coalesce(open_date, opened_at), opened_at) AS opened, closed_at,
+                                close_reason, live_title, live_category_value
+                         FROM read_parquet(?) WHERE chat_channel_id = ? ORDER BY opened_at""", [ls, broadcast])
+    if sessions.is_empty():
+        return empty
+    polls_file = _table_file(wh, "live_session_poll", ("session_fk", "polled_at", "status", "live_title",
+                                                       "live_category_value", "concurrent_user_count"))
+    polls = None
+    if polls_file:
+        polls = wh.sql("""SELECT polled_at AS time, status, live_title, live_category_value,
+                                 concurrent_user_count::BIGINT AS viewers
+                          FROM read_parquet(?) WHERE list_contains(?::BIGINT[], session_fk)
+                          ORDER BY polled_at""", [polls_file, sessions["id"].to_list()])
+    first = sessions.row(0, named=True)
+    last = sessions.row(-1, named=True)
+    rows = []
+    if polls is not None and not polls.is_empty():
+        rows.append({"time": first["opened"], "event": "open", "status": "OPEN", "live_title": None,
+                     "live_category_value": None, "viewers": None})
+        rows += [{"event": "poll", **p} for p in polls.iter_rows(named=True)]
+    else:
+        rows.append({"time": first["opened"], "event": "open", "status": "OPEN", "live_title": first["live_title"],
+                     "live_category_value": first["live_category_value"], "viewers": None})
+    if last["closed_at"] is not None:
+        rows.append({"time": last["closed_at"], "event": "close", "status": last["close_reason"],
+                     "live_title": None, "live_category_value": None, "viewers": None})
+    df = pl.DataFrame(rows, schema={k: v for k, v in empty.schema.items()
+                                    if k not in ("offset_minutes", "title_changed", "category_changed")})
+    first_minute = span[2].replace(second=0, microsecond=0)
+    known = pl.col("event") != "close"
+    return df.with_columns(
+        ((pl.col("time") - pl.lit(first_minute)).dt.total_seconds() // 60).cast(pl.Int64).alias("offset_minutes"),
+        _changed("live_title", known).alias("title_changed"),
+        _changed("live_category_value", known).alias("category_changed"),
+    ).select(_TIMELINE_COLUMNS)
+
+
+def _changed(column: str, known: pl.Expr) -> pl.Expr:
+    """True where `column` is known and differs from its last known value before."""
+    previous = pl.col(column).shift(1).forward_fill()
+    return (known & pl.col(column).is_not_null()
+            & (previous.is_null() | (pl.col(column) != previous))).fill_null(False)

@@ -1,0 +1,330 @@
+"""What the lake holds: its tables (the sync's registry plus the users side table), their
+partitions, schemas, a preview of their rows, and the last sync's state — for the
+dashboard's Data page and for anyone checking a lake by hand.
+
+Everything here reads Parquet footers and listings through pyarrow.fs (local or s3://),
+not the data itself, except ``table_preview``, which reads at most ``limit`` rows. Table
+names are checked against the registry before they become paths, so a name from a URL
+never reaches the filesystem. The one SQL text is static, with bound values.
+
+>>> lake_tables(wh)
+>>> table_preview(wh, "chat", ["a1b2..."], date(2026, 9, 1), date(2026, 9, 1))
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from warehouse.lake import health
+from warehouse.lake.layout import PART, Lake
+from warehouse.lake.tables import CHAT, TABLES, Table
+from warehouse.read.accelerators import rollups, side_tables, user_tail, users_index
+from warehouse.read.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS, rollups.ROLLUPS, rollups.BROADCAST_SPANS,
+                               rollups.CHATTER_DAYS)
+PREVIEW_LIMIT = 100
+MAX_PREVIEW_LIMIT = 10_000
+# How a preview of each table is narrowed to the filter's days when it is not partitioned
+# by day: the timestamp column whose local day counts (tables not listed: no day filter).
+TIME_COLUMN = {"live_session": "opened_at", "capture_interval": "connected_at",
+               "live_session_poll": "polled_at"}
+_DAY = pa.schema([("day", pa.date32())])
+_BROADCASTS_OF = """SELECT DISTINCT chat_channel_id FROM chat
+                    WHERE list_contains(?::VARCHAR[], channel_id) AND chat_channel_id IS NOT NULL"""
+
+
+def tables(lake: Lake) -> list[Table]:
+    """The lake's tables: the registry's, the users side table, then any other table folder
+    found at the root (``<name>/part-0.parquet`` or ``<name>/day=…/``; a side table another
+    component writes shows up without a change here). Folders starting with ``_`` or ``.``
+    (``_sync``) are not tables."""
+    known = list(CATALOG)
+    names = {t.name for t in known}
+    found = lake.fs.get_file_info(pafs.FileSelector(lake.base, allow_not_found=True))
+    for info in sorted(found, key=lambda i: i.base_name):
+        name = info.base_name
+        if info.type != pafs.FileType.Directory or name in names or name.startswith(("_", ".")):
+            continue
+        inside = lake.fs.get_file_info(pafs.FileSelector(info.path, allow_not_found=True))
+        if any(i.type == pafs.FileType.File and i.base_name == PART for i in inside):
+            known.append(Table(name, None, None, by_day=False))
+        elif any(i.type == pafs.FileType.Directory and i.base_name.startswith("day=") for i in inside):
+            known.append(Table(name, None, None, by_day=True))
+    return known
+
+
+def table_names(lake: Lake | None = None) -> list[str]:
+    """The names of the lake's tables (without a lake: the declared ones), in order."""
+    return [t.name for t in (tables(lake) if lake is not None else CATALOG)]
+
+
+def _table(lake: Lake, name: str) -> Table:
+    """The table called `name`; a name that is not one of the lake's tables (a path, a
+    typo) is refused before it becomes a path."""
+    known = tables(lake)
+    for table in known:
+        if table.name == name:
+            return table
+    raise ValueError(f"table {name!r} is not one of the lake's tables: use one of "
+                     f"{', '.join(t.name for t in known)}")
+
+
+def _files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
+    """(day or None, path, bytes) of every readable Parquet file of `table`, days in order
+    (a damaged file is left out, as the views leave it out: Warehouse.damaged names it)."""
+    return [f for f in _all_files(lake, table) if not health.unreadable(lake, f[1])]
+
+
+def _all_files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
+    if not table.by_day:
+        info = lake.fs.get_file_info(lake.part_path(table))
+        return [(None, info.path, info.size or 0)] if info.type == pafs.FileType.File else []
+    out = []
+    selector = pafs.FileSelector(lake.table_dir(table), recursive=True, allow_not_found=True)
+    for info in lake.fs.get_file_info(selector):
+        folder = info.path.rsplit("/", 2)[-2] if info.path.count("/") >= 2 else ""
+        if info.type == pafs.FileType.File and info.base_name == PART and folder.startswith("day="):
+            try:
+                out.append((date.fromisoformat(folder[4:]), info.path, info.size or 0))
+            except ValueError:
+                log.warning("ignoring %s: not a day=YYYY-MM-DD folder", info.path)
+    return sorted(out, key=lambda f: f[0])
+
+
+def _metadata(lake: Lake, path: str) -> pq.FileMetaData:
+    with lake.fs.open_input_file(path) as f:
+        return pq.read_metadata(f)
+
+
+def lake_tables(wh: Warehouse) -> pl.DataFrame:
+    """One row per table the lake can hold (the sync's registry, the users side table,
+    then any other table folder at the root; see ``tables``): [table, by_day (partitioned
+    by day), present (has at least one file), partitions (files), first_day, last_day
+    (null for single-file tables), rows, bytes (size on disk), columns (of the newest
+    file)]. Rows and columns come from the Parquet
+    footers; nothing else is read.
+
+    >>> lake_tables(wh).filter(pl.col("present"))
+    """
+    t0 = time.monotonic()
+    lake = Lake(wh.root)
+    out = []
+    for table in tables(lake):
+        files = _files(lake, table)
+        metas = [_metadata(lake, path) for _, path, _ in files]
+        days = [d for d, _, _ in files if d is not None]
+        out.append({
+            "table": table.name, "by_day": table.by_day, "present": bool(files),
+            "partitions": len(files), "first_day": min(days) if days else None,
+            "last_day": max(days) if days else None,
+            "rows": sum(m.num_rows for m in metas), "bytes": sum(size for _, _, size in files),
+            "columns": metas[-1].num_columns if metas else 0,
+        })
+    log.info("lake_tables: %d tables, %d files in %.3fs", len(out), sum(r["partitions"] for r in out),
+             time.monotonic() - t0)
+    return pl.DataFrame(out, schema={
+        "table": pl.Utf8, "by_day": pl.Boolean, "present": pl.Boolean, "partitions": pl.Int64,
+        "first_day": pl.Date, "last_day": pl.Date, "rows": pl.Int64, "bytes": pl.Int64, "columns": pl.Int64})
+
+
+def table_partitions(wh: Warehouse, table: str) -> pl.DataFrame:
+    """The files of one table: [day (null for a single-file table), rows, bytes,
+    state_rows (the row count the last sync recorded for that day in _sync/state.json;
+    null when it recorded none)], days in order. A day whose rows differ from state_rows
+    was rewritten by something other than the sync, or the state is older than the file.
+
+    >>> table_partitions(wh, "chat").filter(pl.col("rows") != pl.col("state_rows"))
+    """
+    lake = Lake(wh.root)
+    spec = _table(lake, table)
+    state = lake.read_state(strict=False)
+    recorded = state.get("days", {}) if spec is CHAT else state.get("tables", {}).get(spec.name, {}).get("days", {})
+    rows = [{"day": day, "rows": _metadata(lake, path).num_rows, "bytes": size,
+             "state_rows": recorded.get(day.isoformat()) if day else None}
+            for day, path, size in _files(lake, spec)]
+    return pl.DataFrame(rows, schema={"day": pl.Date, "rows": pl.Int64, "bytes": pl.Int64,
+                                      "state_rows": pl.Int64})
+
+
+def _schema(lake: Lake, spec: Table, files: list) -> pa.Schema | None:
+    if files:
+        with lake.fs.open_input_file(files[-1][1]) as f:
+            return pq.read_schema(f)
+    return spec.schema
+
+
+def table_schema(wh: Warehouse, table: str) -> pl.DataFrame:
+    """The columns of one table: [column, type (Arrow's name for it), nullable, in_registry
+    (declared in warehouse/lake/tables.py; null for tables whose columns are PostgreSQL's, as
+    live_session), partition (true only for ``day``: the folder name, not a stored
+    column)]. Read from the newest file; without files, the registry's declaration.
+
+    >>> table_schema(wh, "chat")
+    """
+    lake = Lake(wh.root)
+    spec = _table(lake, table)
+    schema = _schema(lake, spec, _files(lake, spec))
+    declared = set(spec.schema.names) if spec.schema is not None else None
+    rows = [{"column": f.name, "type": str(f.type), "nullable": f.nullable,
+             "in_registry": (f.name in declared) if declared is not None else None, "partition": False}
+            for f in (schema or [])]
+    if spec.by_day:
+        rows.append({"column": "day", "type": "date32[day]", "nullable": False,
+                     "in_registry": True if declared is not None else None, "partition": True})
+    return pl.DataFrame(rows, schema={"column": pl.Utf8, "type": pl.Utf8, "nullable": pl.Boolean,
+                                      "in_registry": pl.Boolean, "partition": pl.Boolean})
+
+
+def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
+                  start: date | None = None, end: date | None = None,
+                  limit: int = PREVIEW_LIMIT) -> pl.DataFrame:
+    """The first `limit` rows (in the lake's own order: by day, then as the file is
+    sorted) of one table, narrowed to `channels` and the days [start, end] as far as the
+    table allows. Days: day tables by partition, a ``day`` column by its value, and the
+    tables of TIME_COLUMN (live_session, capture_interval, live_session_poll) by the local
+    day of their start. Channels: by channel_id; else by chat_channel_id (the broadcasts
+    the channels have in the chat); else by session_fk (the channels' live_session rows).
+    A table with no way to tell its channel gives no rows when `channels` is given.
+    Times come back in DISPLAY_TZ, text exactly as stored. limit: 1..10000.
+
+    >>> table_preview(wh, "events", ["a1b2..."], date(2026, 9, 1), date(2026, 9, 7))
+    """
+    lake = Lake(wh.root)
+    spec = _table(lake, table)
+    if not 1 <= int(limit) <= MAX_PREVIEW_LIMIT:
+        raise ValueError(f"limit={limit!r}: use 1..{MAX_PREVIEW_LIMIT}")
+    t0 = time.monotonic()
+    files = _files(lake, spec)
+    if spec.by_day:
+        files = [f for f in files if (start is None or f[0] >= start) and (end is None or f[0] <= end)]
+    schema = _unified(lake, files) if files else None
+    if schema is None:
+        return _frame((spec.schema or pa.schema([])).empty_table(), wh.tz)
+    cond = _day_filter(spec, schema, start, end, wh.tz) if not spec.by_day else None
+    if channels is not None:
+        by_channel = _channel_filter(wh, lake, schema, list(channels))
+        if by_channel is None:
+            return _frame(schema.empty_table(), wh.tz)
+        cond = by_channel if cond is None else cond & by_channel
+    options = {"partitioning": pads.partitioning(_DAY, flavor="hive"),
+               "partition_base_dir": lake.table_dir(spec)} if spec.by_day else {}
+    if spec.by_day:
+        schema = schema.append(pa.field("day", pa.date32()))
+    dataset = pads.dataset([path for _, path, _ in files], schema=schema, filesystem=lake.fs,
+                           format="parquet", **options)
+    try:
+        rows = dataset.head(int(limit), filter=cond)
+    except (OSError, pa.ArrowException) as exc:  # a file whose footer reads but whose pages do not
+        if not health.locate(lake, exc, [path for _, path, _ in files]):
+            raise health.LakeReadError(f"reading {spec.name} failed: {health.one_line(lake, exc)}") from exc
+        return table_preview(wh, table, channels, start, end, limit)  # without it (remembered damaged)
+    log.info("table_preview %s: %d rows from %d file(s) in %.3fs", spec.name, rows.num_rows, len(files),
+             time.monotonic() - t0)
+    return _frame(rows, wh.tz)
+
+
+def _unified(lake: Lake, files: list) -> pa.Schema:
+    """One schema over the files (a column added later reads as null in older files)."""
+    schemas = []
+    for _, path, _ in files:
+        with lake.fs.open_input_file(path) as f:
+            schemas.append(pq.read_schema(f).remove_metadata())
+    return pa.unify_schemas(schemas[::-1])  # newest first: its column order wins
+
+
+def _day_start(day: date, tz: str) -> datetime:
+    """The first instant of a local day in `tz`, in UTC (as warehouse.sync.day_bounds)."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def _day_filter(spec: Table, schema: pa.Schema, start: date | None, end: date | None, tz: str):
+    if start is None and end is None:
+        return None
+    if "day" in schema.names and pa.types.is_date(schema.field("day").type):
+        cond = pads.field("day") >= start if start else None
+        if end:
+            cond = (pads.field("day") <= end) if cond is None else cond & (pads.field("day") <= end)
+        return cond
+    column = TIME_COLUMN.get(spec.name)
+    if column not in schema.names or not pa.types.is_timestamp(schema.field(column).type):
+        return None
+    unit = schema.field(column).type
+    cond = None
+    if start:
+        cond = pads.field(column) >= pa.scalar(_day_start(start, tz), unit)
+    if end:
+        upto = pads.field(column) < pa.scalar(_day_start(end + timedelta(days=1), tz), unit)
+        cond = upto if cond is None else cond & upto
+    return cond
+
+
+def _channel_filter(wh: Warehouse, lake: Lake, schema: pa.Schema, channels: list[str], hops: int = 1):
+    """A filter keeping the rows of `channels`, or None when the table cannot tell: by
+    channel_id; else by chat_channel_id (the channels' broadcasts in the chat); else by
+    session_fk (the live_session rows of the channels, found the same way)."""
+    if "channel_id" in schema.names:
+        return pads.field("channel_id").isin(channels)
+    if "chat_channel_id" in schema.names:
+        ids = wh.sql(_BROADCASTS_OF, [channels])["chat_channel_id"].to_list()
+        return pads.field("chat_channel_id").isin(pa.array(ids, pa.string()))
+    sessions = _table(lake, "live_session")
+    files = _files(lake, sessions)
+    if "session_fk" in schema.names and hops > 0 and files:
+        session_schema = _unified(lake, files)
+        own = _channel_filter(wh, lake, session_schema, channels, hops - 1)
+        if own is None or "id" not in session_schema.names:
+            return None
+        ids = pads.dataset([p for _, p, _ in files], schema=session_schema, filesystem=lake.fs,
+                           format="parquet").to_table(columns=["id"], filter=own).column("id")
+        return pads.field("session_fk").isin(ids)
+    return None
+
+
+def _frame(table: pa.Table, tz: str) -> pl.DataFrame:
+    df = pl.from_arrow(table) if table.num_columns else pl.DataFrame()
+    zoned = [pl.col(n).dt.convert_time_zone(tz) for n, t in df.schema.items()
+             if isinstance(t, pl.Datetime) and t.time_zone is not None]
+    return df.with_columns(zoned) if zoned else df
+
+
+def lake_state(wh: Warehouse) -> dict:
+    """The last sync's state (_sync/state.json) in a few plain fields: present (a sync has
+    run), last_sync and sync_started_at (ISO UTC), timezone, version, max_id (chat's
+    high-water mark), days (chat days the state counts), rows (their rows), first_day,
+    last_day, archived_days (days whose PostgreSQL rows retention dropped: the lake is
+    their only copy), tables ({name: {max_id, days, rows}} of the other day tables),
+    users_index_fresh, rollups_fresh, chatter_days_fresh and user_tail_fresh (the side
+    tables and the user tail match the chat partitions) and raw (the whole file, for
+    anything else).
+
+    >>> lake_state(wh)["last_sync"]
+    """
+    lake = Lake(wh.root)
+    state = lake.read_state(strict=False)
+    days = state.get("days", {}) or {}
+    return {
+        "present": bool(state), "last_sync": state.get("last_sync"),
+        "sync_started_at": state.get("sync_started_at"), "timezone": state.get("timezone"),
+        "version": state.get("version"), "max_id": state.get("max_id"), "days": len(days),
+        "rows": sum(int(n) for n in days.values()), "first_day": min(days) if days else None,
+        "last_day": max(days) if days else None,
+        "archived_days": sorted(state.get("archived_days", []) or []),
+        "tables": {name: {"max_id": t.get("max_id"), "days": len(t.get("days", {}) or {}),
+                          "rows": sum(int(n) for n in (t.get("days", {}) or {}).values())}
+                   for name, t in sorted((state.get("tables", {}) or {}).items()) if name != CHAT.name},
+        "users_index_fresh": users_index.is_fresh(lake),
+        "rollups_fresh": rollups.is_fresh(lake),
+        "chatter_days_fresh": side_tables.is_fresh(rollups.CHATTER, lake),
+        "user_tail_fresh": user_tail.FreshnessCache().fresh(lake),
+        "raw": state,
+    }

@@ -1,0 +1,123 @@
+"""One user: finding them by name or id, and reading their lines."""
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER, filter_params
+from warehouse.read.warehouse import Warehouse
+
+
+def search_users(wh: Warehouse, query: str, channels: list[str] | None = None,
+                 start: date | None = None, end: date | None = None, limit: int = 100) -> pl.DataFrame:
+    """Users whose nickname contains `query` (case-insensitive, any script: "김" finds
+    "김치"; %, _, quotes and backslashes match literally) or whose user_id equals it:
+    [user_id, nickname (latest), nicknames (all, in order of first use), messages,
+    channels (channel names, sorted), first_seen, last_seen], most messages first.
+    A blank query finds nobody.
+
+    >>> search_users(wh, "김", limit=20)
+    """
+    query = (query or "").strip()
+    if not query:
+        query = "\x00no match\x00"
+    params = filter_params(channels, start, end) + [query, query, int(limit)]
+    return wh.users_or_scan(lambda: wh.sql(_SEARCH_USERS_INDEXED, params), lambda: wh.sql(_SEARCH_USERS, params))
+
+
+# search_users over the chat (always right, reads every day) ...
+_SEARCH_USERS = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
+    hit AS (
+        SELECT DISTINCT user_id FROM f
+        WHERE is_chatter(user_id) AND (strpos(lower(nickname), lower(?)) > 0 OR user_id = ?)),
+    ur AS (SELECT f.* FROM f JOIN hit USING (user_id)),
+    names AS (
+        SELECT user_id, list(nickname ORDER BY first_t, nickname) AS nicknames
+        FROM (SELECT user_id, nickname, min(chat_time) AS first_t FROM ur
+              WHERE nickname IS NOT NULL GROUP BY user_id, nickname)
+        GROUP BY user_id)
+    SELECT r.user_id, arg_max(r.nickname, r.chat_time) AS nickname,
+           any_value(names.nicknames) AS nicknames, count(*) AS messages,
+           list_sort(list(DISTINCT r.channel_name)) AS channels,
+           min(r.chat_time) AS first_seen, max(r.chat_time) AS last_seen
+    FROM ur r LEFT JOIN names USING (user_id)
+    GROUP BY r.user_id ORDER BY messages DESC, r.user_id LIMIT ?"""
+# ... and the same answer from the users side table (one row per user, channel, day and
+# nickname, chatters only): sums of the per-group counts, min/max of their spans.
+_SEARCH_USERS_INDEXED = """
+    WITH f AS (
+        SELECT * FROM users_index
+        WHERE day BETWEEN ? AND ? AND (? OR list_contains(?::VARCHAR[], channel_id))),
+    hit AS (SELECT DISTINCT user_id FROM f WHERE strpos(lower(nickname), lower(?)) > 0 OR user_id = ?),
+    ur AS (SELECT f.* FROM f JOIN hit USING (user_id)),
+    names AS (
+        SELECT user_id, list(nickname ORDER BY first_t, nickname) AS nicknames
+        FROM (SELECT user_id, nickname, min(first_seen) AS first_t FROM ur
+              WHERE nickname IS NOT NULL GROUP BY user_id, nickname)
+        GROUP BY user_id)
+    SELECT r.user_id, arg_max(r.nickname, r.last_seen) AS nickname,
+           any_value(names.nicknames) AS nicknames, sum(r.messages)::BIGINT AS messages,
+           list_sort(list(DISTINCT r.channel_name)) AS channels,
+           min(r.first_seen) AS first_seen, max(r.last_seen) AS last_seen
+    FROM ur r LEFT JOIN names USING (user_id)
+    GROUP BY r.user_id ORDER BY messages DESC, r.user_id LIMIT ?"""
+
+
+def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None,
+                  start: date | None = None, end: date | None = None,
+                  limit: int = 1000, offset: int = 0) -> pl.DataFrame:
+    """One user's lines, newest first: [chat_time, channel_id, channel_name, nickname,
+    message_type, message, message_status, pay_amount, subscription_tier,
+    subscription_month]. Page with limit/offset. A page the user tail holds is a slice of
+    it (warehouse/read/accelerators/user_tail.py); others read the day files holding the user's lines.
+
+    >>> user_messages(wh, "7f3c...", limit=50, offset=50)
+    """
+    limit, offset = int(limit), int(offset)
+    reader = wh.user_tail() if user_id not in (SYSTEM_USER, ANONYMOUS_USER) and min(limit, offset) >= 0 else None
+    if reader is not None:  # the user's newest lines, memory-mapped (warehouse/read/accelerators/user_tail.py)
+        page = reader.page(user_id, channels, start, end, limit, offset, wh.tz)
+        if page is not None:
+            return page
+    params = filter_params(channels, start, end)
+    tail = [user_id, limit, offset]
+    if user_id in (SYSTEM_USER, ANONYMOUS_USER):
+        return wh.sql(_USER_MESSAGES, params + tail)
+
+    def indexed() -> pl.DataFrame:
+        # The side table tells which days hold the user's lines and how many: the newest
+        # days holding offset + limit of them are all the page can come from (a later day's
+        # lines are all newer), so only those day partitions are read.
+        per_day = wh.sql(_USER_DAYS, [user_id] + params)
+        days, need = [], int(offset) + int(limit)
+        for day, n in per_day.iter_rows():
+            if need <= 0:
+                break
+            days.append(day)
+            need -= n
+        return wh.sql(_USER_MESSAGES_IN_DAYS, params + [days] + tail)
+
+    return wh.users_or_scan(indexed, lambda: wh.sql(_USER_MESSAGES, params + tail))
+
+
+_USER_MESSAGES = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
+    SELECT chat_time, channel_id, channel_name, nickname, message_type, message,
+           message_status, pay_amount, subscription_tier, subscription_month
+    FROM f WHERE user_id = ?
+    ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
+_USER_DAYS = """
+    SELECT day, sum(messages)::BIGINT AS n FROM users_index
+    WHERE user_id = ? AND day BETWEEN ? AND ? AND (? OR list_contains(?::VARCHAR[], channel_id))
+    GROUP BY day ORDER BY day DESC"""
+# the day list is a bound parameter: DuckDB prunes the other day files
+_USER_MESSAGES_IN_DAYS = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE list_contains(?::DATE[], day))
+    SELECT chat_time, channel_id, channel_name, nickname, message_type, message,
+           message_status, pay_amount, subscription_tier, subscription_month
+    FROM f WHERE user_id = ?
+    ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
+
+

@@ -1,0 +1,417 @@
+"""The analyst API: DuckDB (in memory) over the Parquet lake, answers as polars DataFrames.
+
+The dashboard and the notebooks call only these functions. Every function takes the
+Warehouse first; filters are bound parameters, never text formatted into SQL.
+
+Common conventions:
+- ``channels``: a list of 32-hex channel ids, or None for all channels.
+- ``start``/``end``: inclusive days in DISPLAY_TZ (the lake's day partitions), or None.
+- "messages" count every line from a real user (all message types; the lines of
+  user_id ``SYSTEM_MESSAGE`` are left out); "chatters" are distinct user ids other than
+  ``anonymous`` and ``SYSTEM_MESSAGE``.
+- Times come back tz-aware in DISPLAY_TZ.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from core import settings
+from warehouse.lake import health
+from warehouse.lake.layout import STATE_PATH, Lake, is_uri
+from warehouse.lake.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
+from warehouse.read import damage
+from warehouse.read import live as live_data
+from warehouse.read.accelerators import rollups, side_tables, tiers, user_tail, users_index
+
+log = logging.getLogger(__name__)
+_DAY_SCHEMA = pa.schema([("day", pa.date32())])
+
+# Macros created on every connection, so each query below is one static SQL text.
+# chat_rows(...) is the filtered chat every query starts from: `day` is the hive partition
+# column, so the day filter prunes files.
+_MACROS = (
+    """CREATE OR REPLACE MACRO chat_rows(d0, d1, all_ch, chs) AS TABLE
+       SELECT * FROM chat
+       WHERE day BETWEEN d0 AND d1 AND (all_ch OR list_contains(chs, channel_id))
+         AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'""",
+    "CREATE OR REPLACE MACRO is_chatter(u) AS u NOT IN ('anonymous', 'SYSTEM_MESSAGE')",
+    """CREATE OR REPLACE MACRO is_sub(tier, month) AS
+       coalesce(tier, 0) > 0 OR coalesce(month, 0) > 0""",
+    "CREATE OR REPLACE MACRO has_text(hay, needle) AS strpos(lower(hay), lower(needle)) > 0",
+    "CREATE OR REPLACE MACRO is_anon(u, flag) AS coalesce(flag, false) OR u = 'anonymous'",
+)
+
+
+# For the queries_* modules: a broadcast is one chat_channel_id of one channel, its span the
+# first and last (non-system) line anywhere in the lake — from a scan of the channel's
+# whole history, or from the broadcast spans side table (warehouse/read/accelerators/rollups.py) when it
+# describes ``chat`` exactly (Warehouse._point_broadcasts).
+_BROADCASTS_SCAN = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
+    SELECT channel_id, chat_channel_id AS broadcast, min(chat_time) AS started,
+           max(chat_time) AS ended
+    FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', all_ch, chs)
+    WHERE chat_channel_id IS NOT NULL GROUP BY channel_id, chat_channel_id"""
+_BROADCASTS_SPANS = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
+    SELECT channel_id, broadcast, min(started) AS started, max(ended) AS ended
+    FROM broadcast_spans WHERE all_ch OR list_contains(chs, channel_id)
+    GROUP BY channel_id, broadcast"""
+# with live rows: the spans of the days the overlay does not hold, and the overlay's own
+# lines (the table live.compose made of them; live_days lists its days, rows or not)
+_BROADCASTS_SPANS_LIVE = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
+    SELECT channel_id, broadcast, min(started) AS started, max(ended) AS ended FROM (
+        SELECT channel_id, broadcast, started, ended FROM broadcast_spans
+        WHERE (all_ch OR list_contains(chs, channel_id)) AND day NOT IN (SELECT day FROM live_days)
+        UNION ALL
+        SELECT channel_id, chat_channel_id, chat_time, chat_time FROM chat_live
+        WHERE (all_ch OR list_contains(chs, channel_id)) AND chat_channel_id IS NOT NULL
+          AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE')
+    GROUP BY channel_id, broadcast"""
+
+
+# how many different schemas (column name, physical and logical type) the files have
+_SCHEMAS = """
+    SELECT count(DISTINCT cols) FROM (
+        SELECT string_agg(name || ':' || coalesce(type, '') || ':' || coalesce(logical_type::VARCHAR, ''),
+                          ',' ORDER BY name) AS cols
+        FROM parquet_schema(?) GROUP BY file_name)"""
+
+
+class Warehouse:
+    """An in-memory DuckDB connection with the views ``chat`` (hive-partitioned, with a
+    ``day`` DATE column) and ``channels`` over the lake at ``root``.
+
+    Use ``wh.sql(query, params)`` for your own SQL (a polars DataFrame back). Views follow
+    the files: a local lake's new day partitions show up in the first query after the
+    sync that wrote them (or once their folder is there), and a lake that was empty when
+    opened is looked at again on every query until it has files.
+
+    ``types``: None (all) or message types (collector.records.MESSAGE_TYPES values and
+    "unknown"; others are a ValueError): ``chat`` — hence every function — sees only those
+    lines, and the users side table is not used (it counts every type).
+    ``live=True``: ``chat`` also holds PostgreSQL's rows the lake does not have yet — the
+    days PostgreSQL touched since the last sync, taken whole from PostgreSQL as the next
+    sync would write them, those days' partitions left out (warehouse/read/live.py,
+    docs/LIVE_DATA.md) — and ``channels`` is PostgreSQL's. ``wh.live_info`` says what was
+    read: {"enabled", "days", "rows", "read_at", "error", "cause"}; PostgreSQL out of reach
+    leaves the lake alone answering, the reason in "error" (its kind in "cause", live.load). The overlay is read at open, by
+    refresh(), and again after a sync changes the lake's state.
+
+    A damaged file never fails a query: it is left out of the views, or a damaged side
+    table is not used (warehouse/read/damage.py, ``wh.damage``); ``wh.damaged()`` lists what is
+    left out."""
+
+    def __init__(self, root: str | None = None, tz: str | None = None, *, live: bool = False,
+                 types=None):
+        self.root = str(root or settings.warehouse_dir())
+        self.tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
+        ZoneInfo(self.tz)  # an unknown zone fails here, with its name, before any SQL
+        self.live, self.types = bool(live), live_data.check_types(types)
+        self.con = duckdb.connect(":memory:")
+        # SET takes no bound parameters; the zone name was validated above and is quoted
+        self.con.execute("SET TimeZone = '" + self.tz.replace("'", "''") + "'")
+        # keep the Parquet footers read: a query then opens only the files it scans, not
+        # their metadata again (100M-row lake: a channel's week in 128 ms, not 232). DuckDB
+        # checks each file's version tag, so a partition a sync replaced is read afresh.
+        self.con.execute("SET parquet_metadata_cache = true")
+        self._stubs: list[pa.Table] = []
+        self._users_fresh = users_index.FreshnessCache()
+        self._users_view: tuple | None = None  # the index file the view was made for
+        self._rollups = rollups.Reader()
+        self._tiers = tiers.Reader()
+        self._tail = user_tail.Reader()
+        self._spans = side_tables.Loaded(rollups.SPANS)
+        self._spans_in_use: tuple | None = None  # the spans file the broadcasts macro reads, if any
+        self._live_days: pa.Table | None = None  # the overlay's days, for the spans macro
+        self._overlay: live_data.Overlay | None = None
+        self.live_info = live_data.off_info()
+        self._state_key: tuple | None = None
+        self.damage = damage.DamageBook(self.root)  # what the views leave out, what was logged
+        self.refresh()
+
+    def refresh(self) -> None:
+        """(Re)create the views (re-reading the live overlay); a missing or empty lake
+        gives empty views."""
+        lake = Lake(self.root)
+        self.partition_tz = lake.read_state(strict=False).get("timezone")  # None: not known, no shortcut
+        if self.live:
+            self._state_key = live_data.state_key(lake)
+            self._overlay, self.live_info = live_data.load(lake)
+        skip = set(self._overlay.days) if self._overlay else set()
+        self.files_key = files_key(lake)  # before the days are listed: a later change shows
+        # with live or types, the lake side goes under *_lake and live.compose adds the views
+        composed = self.live or self.types is not None
+        chat, channels = ("chat_lake", "channels_lake") if composed else ("chat", "channels")
+        self._stubs.clear()
+        self._stub_names: set[str] = set()
+        for name in ("chat", "channels", "chat_lake", "channels_lake"):
+            self.con.execute("DROP VIEW IF EXISTS " + name)  # constant identifiers
+        remote = is_uri(self.root)
+        days, some_damaged = self.damage.check_chat(lake)  # a damaged day is left out
+        kept = [d for d in days if d not in skip]  # the overlay's days come from PostgreSQL
+        self.damage.views_read(lake, kept)
+        if kept and remote:
+            # no httpfs here: DuckDB scans a pyarrow dataset read through pyarrow's S3
+            # filesystem (a snapshot of the file list: refresh() picks up new partitions)
+            files = [lake.part_path(CHAT, d) for d in kept] if skip else lake.table_dir(CHAT)
+            self._stub(chat, pads.dataset(files, filesystem=lake.fs, format="parquet",
+                                          partitioning=pads.partitioning(_DAY_SCHEMA, flavor="hive"),
+                                          partition_base_dir=lake.table_dir(CHAT)),
+                       watch=None if self.live else "chat")  # live: state_key says when
+        elif kept:
+            # the day files by name, not a glob: DuckDB would list every day's folder on
+            # every query (10M-row lake, 174 days: a channel's week counted in 2.4 ms, not
+            # 5.6); _stale() says when the list may have changed
+            files = [self._uri(lake.part_path(CHAT, d)) for d in kept]
+            self.con.read_parquet(files, hive_partitioning=True,
+                                  union_by_name=not self._same_columns(files)).create_view(chat)
+        else:
+            empty = CHAT_SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
+            self._stub(chat, empty, watch="chat" if not days and not some_damaged else None)
+        channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
+        if self.damage.channels_damaged(lake):  # the chat's own names stand in (list_channels' coalesce)
+            self._stub(channels, CHANNELS_SCHEMA.empty_table())
+        elif lake.fs.get_file_info(channels_file).type.name == "File" and remote:
+            self._stub(channels, pads.dataset(channels_file, filesystem=lake.fs, format="parquet"),
+                       watch=None if self.live else "channels")
+        elif lake.fs.get_file_info(channels_file).type.name == "File":
+            self.con.read_parquet(self._uri(channels_file)).create_view(channels)
+        else:
+            self._stub(channels, CHANNELS_SCHEMA.empty_table(), watch="channels")
+        if composed:
+            live_data.compose(self.con, self._overlay, self.types, self._stubs)
+        for macro in (*_MACROS, _BROADCASTS_SCAN):
+            self.con.execute(macro)
+        self._spans_in_use = None  # the broadcasts macro scans until _point_broadcasts says otherwise
+
+    def damaged(self) -> list[health.Damage]:
+        """The lake's files that cannot be read now, each a health.Damage (table, day,
+        file relative to the root, reason, ``repair`` command): chat day partitions (left
+        out of ``chat``), then one-file tables (``channels`` and the broadcasts' tables:
+        left out of the answers that use them; side tables: the chat is scanned instead).
+        The chat days are those the views left out when last made (made again first if the
+        lake changed since): footers are checked once per file version, and damage a failed
+        query found is remembered; the pages of a file no query has read yet are not.
+
+        >>> [d.partition for d in wh.damaged()]
+        """
+        if self._stale():
+            self.refresh()
+        return self.damage.listed(Lake(self.root))
+
+    def _same_columns(self, files: list[str]) -> bool:
+        """True when every file has the same columns and types (what this version's sync
+        writes). Only then is ``union_by_name`` left off: it costs each query ~2 ms, and
+        it is what lets partitions written before a column was added be read (as null)."""
+        try:
+            return self.con.sql(_SCHEMAS, params=[files]).fetchall()[0][0] == 1
+        except duckdb.Error:
+            return False
+
+    def _uri(self, path: str) -> str:
+        if is_uri(self.root):
+            return self.root.split("://", 1)[0] + "://" + path
+        return path
+
+    def _stub(self, name: str, table: pa.Table, watch: str | None = None) -> None:
+        """Register `table` as view `name`; `watch`: the lake table whose first file
+        should make _stale() true (None: nothing to watch)."""
+        self._stubs.append(table)  # keep the Arrow data alive as long as the view
+        if watch:
+            self._stub_names.add(watch)
+        self.con.register(name, table)
+
+    def _stale(self) -> bool:
+        lake = Lake(self.root)
+        if self.live and live_data.state_key(lake) != self._state_key:
+            return True  # a sync ran: re-read the overlay against the new state
+        if self.files_key is not None and files_key(lake) != self.files_key:
+            return True  # a day folder came or went, or a sync (retention, forget-user) ended
+        if not self._stub_names:
+            return False
+        if "chat" in self._stub_names and lake.days(CHAT):
+            return True
+        channels_file = lake.partition_dir(CHANNELS) + "/part-0.parquet"
+        return "channels" in self._stub_names and lake.fs.get_file_info(channels_file).type.name == "File"
+
+    def days_are_local(self) -> bool:
+        """True when the lake's day partitions are days of this warehouse's zone (the
+        last sync's ``timezone`` is ``tz``): a day bucket is then the ``day`` column."""
+        return self.partition_tz == self.tz
+
+    def lake_only(self) -> bool:
+        """True when ``chat`` is exactly the lake's partitions: no type filter, no live
+        rows. Side tables built from the partitions describe ``chat`` only then."""
+        return self.types is None and not (self._overlay is not None and self._overlay.days)
+
+    def has_users_index(self) -> bool:
+        """True when the lake's users side table (warehouse/read/accelerators/users_index.py) exists and
+        matches the chat partitions as they are now; it is then the view ``users_index``.
+        A stale, missing or damaged index gives False: callers scan the chat instead, as they do
+        when a type filter or the live overlay's rows are in ``chat`` (the index has
+        neither)."""
+        if not self.lake_only():
+            return False
+        lake = Lake(self.root)
+        if not self._users_fresh.fresh(lake, files_key(lake)):
+            return False
+        if self.damage.index_damaged(lake, self._users_fresh.key):
+            return False
+        path = users_index.index_path(lake)
+        remote = is_uri(self.root)
+        if not self._users_view or (remote and self._users_view != self._users_fresh.key):
+            if remote:  # a dataset pins the object's size: make a new one for a new file
+                self.con.register("users_index", pads.dataset(path, filesystem=lake.fs, format="parquet"))
+            else:
+                self.con.read_parquet(self._uri(path)).create_view("users_index")
+            self._users_view = self._users_fresh.key
+        return True
+
+    def rollups(self) -> rollups.Reader | None:
+        """The lake's activity roll-ups (warehouse/read/accelerators/rollups.py) when they describe the lake
+        as it is now, in this warehouse's zone, and no type filter narrows ``chat``; else
+        None (callers scan the chat). The live overlay's days are not in them: see
+        overlay_days()."""
+        if self._stale():
+            self.refresh()  # the overlay's days as of now
+        lake = Lake(self.root)
+        if self.types is not None or not self._rollups.usable(lake, self.tz, files_key(lake)):
+            return None
+        return self._rollups
+
+    def tiers(self) -> tiers.Reader | None:
+        """The lake's chatter days (warehouse/read/accelerators/tiers.py) when they describe ``chat`` exactly
+        (the partitions as they are now, no type filter, no live rows); else None (callers
+        scan the chat)."""
+        return self._lake_reader(self._tiers)
+
+    def user_tail(self) -> user_tail.Reader | None:
+        """The lake's user tail (warehouse/read/accelerators/user_tail.py) when it describes ``chat`` exactly
+        (the partitions as they are now, no type filter, no live rows, a local lake); else
+        None (callers read the chat)."""
+        return self._lake_reader(self._tail)
+
+    def _lake_reader(self, reader):
+        """`reader` (a side table's, with ``usable(lake, hint)``) when ``chat`` is exactly the
+        lake's partitions (the overlay re-read first if a sync changed them) and the reader
+        can answer for them; else None."""
+        if self._stale():
+            self.refresh()
+        lake = Lake(self.root)
+        if not self.lake_only() or not reader.usable(lake, files_key(lake)):
+            return None
+        return reader
+
+    def overlay_days(self) -> set[date]:
+        """The days ``chat`` takes from PostgreSQL's live rows instead of the lake."""
+        return set(self._overlay.days) if self._overlay is not None else set()
+
+    def broadcast_source(self) -> str:
+        """Where the ``broadcasts`` macro takes each broadcast's span from now: "spans"
+        (the broadcast spans side table) or "scan" (the channel's whole history)."""
+        self._point_broadcasts()
+        return "spans" if self._spans_in_use is not None else "scan"
+
+    def _point_broadcasts(self) -> None:
+        """Point the ``broadcasts`` macro at the broadcast spans side table while it
+        describes the lake's partitions (a local lake, no type filter) — the live
+        overlay's days taken from its own rows — and at the scan otherwise."""
+        lake = Lake(self.root)
+        spans = None
+        if self.types is None and not is_uri(self.root):
+            spans = self._spans.get(lake, files_key(lake))
+        want = self._spans.key if spans is not None else None
+        if want == self._spans_in_use:
+            return
+        live = sorted(self.overlay_days())
+        if want is not None:
+            self.con.register("broadcast_spans", spans)
+            if live:  # refresh() resets _spans_in_use, so a new overlay comes through here
+                self._live_days = pa.table({"day": pa.array(live, pa.date32())})
+                self.con.register("live_days", self._live_days)
+        macro = _BROADCASTS_SCAN if want is None else _BROADCASTS_SPANS_LIVE if live else _BROADCASTS_SPANS
+        self.con.execute(macro)
+        self._spans_in_use = want
+
+    def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
+        """Run SQL with bound parameters over the views; a polars DataFrame back."""
+        if self._stale():
+            self.refresh()
+        for attempt in range(damage.READ_RETRIES + 1):
+            if "broadcasts(" in query:
+                self._point_broadcasts()
+            try:
+                return self.con.sql(query, params=params or None).pl()
+            except Exception as exc:
+                if attempt == damage.READ_RETRIES or not self._recover(exc, attempt, params):
+                    if attempt and health.is_read_error(exc):  # no damaged file explains it
+                        raise self.damage.read_error(Lake(self.root), exc) from exc
+                    raise
+        raise AssertionError("unreachable")
+
+    def _recover(self, exc: Exception, attempt: int, params: list | None) -> bool:
+        """After a query failed: True when the views were made again so that a retry may
+        answer. First, views over the files as they are now (a file of the list is gone, or
+        was replaced by one with other columns: a sync still writing); then, without the
+        damaged files among those the query read (DamageBook.locate)."""
+        if not health.is_read_error(exc) and "schema mismatch" not in str(exc):
+            return False
+        if attempt == 0:
+            log.info("lake %s: a read failed (%s); reopening the views", self.root, type(exc).__name__)
+            self.refresh()
+            return True
+        if not self.damage.locate(Lake(self.root), exc, params, bool(self._users_view)):
+            return False
+        self.refresh()
+        return True
+
+    def users_or_scan(self, indexed, scan):
+        """``indexed()`` (a query of the users side table) when has_users_index(), else — or
+        when it failed on a damaged index (remembered, so has_users_index() says False from
+        then on) — ``scan()``."""
+        return damage.users_or_scan(self.has_users_index, indexed, scan)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def files_key(lake: Lake) -> tuple | None:
+    """For a local lake: what changes when the chat view's file list may have — the chat
+    folder (a day folder created or removed) and state.json (written after every sync,
+    so a day whose file appeared after its folder is seen then). None for a remote lake
+    (its views are a snapshot until refresh())."""
+    if is_uri(lake.root):
+        return None
+    out = []
+    for path in (lake.table_dir(CHAT), lake.base + "/" + STATE_PATH):
+        try:
+            out.append(os.stat(path).st_mtime_ns)
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def open(root: str | None = None, *, tz: str | None = None, live: bool = False,  # noqa: A001
+         types=None) -> Warehouse:
+    """Open the lake at `root` (default: WAREHOUSE_DIR); `tz` (default DISPLAY_TZ), `live`
+    (add PostgreSQL's rows since the last sync) and `types` (message types to keep) as
+    in Warehouse.
+
+    >>> wh = warehouse.open("/data/warehouse")
+    >>> warehouse.list_channels(wh)
+    >>> today = warehouse.open(live=True, types=["chat", "donation"])
+    """
+    return Warehouse(root, tz, live=live, types=types)
