@@ -53,7 +53,7 @@ bench: install-dev ## time sync, queries and dashboard pages beside DuckDB's pos
 	$(PY) bench/run.py $(ARGS)
 
 screenshots: install-dev ## refresh every docs/screenshots/ image from both browser test files (Chromium)
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_dashboard_browser.py tests/test_dashboard_browser_auth.py
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/dashboard/test_browser.py tests/dashboard/test_browser_auth.py
 
 lint: install-dev ## ruff over the code
 	$(PY) -m ruff check .

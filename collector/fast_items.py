@@ -5,7 +5,7 @@ either: nothing in it needs cleaning. ``chat_record`` gives exactly
 the record ``collector.items.chat_record`` gives, or None for anything out of the ordinary
 (a missing live key, a value of an unexpected type, ``profile``/``extras`` that would get
 a warning, ...): the caller then asks ``collector.items.chat_record``, the reference, which
-handles every case. tests/test_parse_equivalence.py holds the two to the same output.
+handles every case. tests/collector/test_parse_equivalence.py holds the two to the same output.
 
 What it saves, per item: the stdlib decode of ``profile``/``extras`` (msgspec instead),
 the cleaning walk over every string of the item (``raw`` is the decoded item itself), a

@@ -318,7 +318,7 @@ def parse_frame(data: str | bytes | dict) -> list[dict]:
 def parse_frame_stdlib(data: str | bytes | dict) -> list[dict]:
     """``parse_frame`` with the standard library's JSON and the reference item parser
     only (the parser as it was before issue 17): what the fast path is held to
-    (tests/test_parse_equivalence.py)."""
+    (tests/collector/test_parse_equivalence.py)."""
     return _parse(data, _NOT_DECODED)
 
 

@@ -23,7 +23,7 @@ notebook that draws a chart has it) installs, once per process:
 - In a Jupyter kernel, pandas: ``styler.format.escape = "html"``, so a Styler escapes cell
   text as DataFrame.to_html does (a Styler does not by default).
 
-polars' and pandas' DataFrame HTML escape cell text already (tests/test_render_safety.py
+polars' and pandas' DataFrame HTML escape cell text already (tests/dashboard/test_render_safety.py
 checks each path). Streamlit does not use these renderers: st.altair_chart sends the spec as
 data and vega-embed's tooltips escape it."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What each dashboard page must show in the browser, computed in plain Python from the
 fixture lake's rows (tests/lakefixture.py), never through the warehouse; and the DOM
-helpers that read it back. Shared by test_dashboard_browser.py (no accounts) and
-test_dashboard_browser_auth.py (each role).
+helpers that read it back. Shared by dashboard/test_browser.py (no accounts) and
+dashboard/test_browser_auth.py (each role).
 
 Figures are read from st.metric and from text elements: tables are drawn on a canvas
 (glide-data-grid), so their cells are checked through the downloads instead."""

@@ -1,4 +1,4 @@
-"""The chzzkpy 2.2.0 driver of tests/test_sim_conformance.py, and the one run of it that
+"""The chzzkpy 2.2.0 driver of tests/collector/test_sim_conformance.py, and the one run of it that
 module asserts on.
 
 chzzkpy (PyPI; a public CHZZK client nobody here wrote) drives the simulator over loopback,

@@ -1,5 +1,5 @@
 """Canonical hostile values for the ingest API's items, shared by the unit tests
-(tests/test_ingest_items.py) and the HTTP tests (tests/test_ingest_hostile.py): a good
+(tests/collector/test_ingest_items.py) and the HTTP tests (tests/collector/test_ingest_hostile.py): a good
 item as the desktop viewer posts it, and edge values of every JSON type that a buggy or
 hostile client can put in any field."""
 from __future__ import annotations

@@ -2,7 +2,7 @@
 Python from the fixture's rows (tests/lakefixture_rich.py), independently of the warehouse.
 
 Each function takes the fixture's facts (and the notebook's parameters, where it has them)
-and returns the exact lines the notebook prints; tests/test_notebooks.py checks that every
+and returns the exact lines the notebook prints; tests/dashboard/test_notebooks.py checks that every
 one of them is in the executed notebook's output."""
 from __future__ import annotations
 

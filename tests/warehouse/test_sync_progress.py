@@ -1,0 +1,103 @@
+"""How `python -m warehouse sync` shows its progress: a bar when stderr is a terminal (run
+under a pseudo-terminal here), one log line per partition otherwise; and the Progress that
+sync() tells, whatever shows it."""
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+from tests.warehouse.test_sync import D1, D2, D3, ROOT, _history, _insert, _lake_counts, _pg_counts
+from warehouse.sync.export import DayResult, Progress, sync
+
+ROWS = len(_history())
+
+
+def _env(pg_url, tmp_path) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO"}
+
+
+def _run_on_terminal(args: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str]:
+    """Run `args` with stderr on a pseudo-terminal (120 columns); (exit code, what it showed)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    try:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=slave)
+    finally:
+        os.close(slave)
+    out = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([master], [], [], 1)[0]:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child has closed the terminal
+                break
+            if not data:
+                break
+            out += data
+        return proc.wait(timeout=10), out.decode("utf-8", "replace")
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.integration
+def test_cli_shows_a_progress_bar_on_a_terminal(pg_url, pg, tmp_path):
+    _insert(pg, _history())
+    code, shown = _run_on_terminal([sys.executable, "-m", "warehouse", "sync", "--all"], _env(pg_url, tmp_path))
+    assert code == 0, shown
+    assert re.search(r"sync: 100%\|[^\r\n]*\| 3/3 ", shown), shown
+    assert f"rows={ROWS}" in shown and "\r" in shown  # the bar redraws its line
+    assert "chat day=" not in shown, "the bar replaces the per-day log lines"
+    assert "synced 3 day(s)" in shown, "other log lines still show, above the bar"
+    assert _lake_counts(tmp_path / "lake") == _pg_counts(pg)
+
+
+@pytest.mark.integration
+def test_cli_logs_one_line_per_day_without_a_terminal(pg_url, pg, tmp_path):
+    _insert(pg, _history())
+    proc = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--all"], cwd=ROOT, env=_env(pg_url, tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    days = re.findall(r"warehouse\.sync: chat day=(\S+) rows=(\d+) ", proc.stderr)
+    # SYNC_WRITERS days are written at once: a line as each finishes, each day once
+    assert sorted(days) == [(d.isoformat(), str(n)) for d, n in sorted(_pg_counts(pg).items())]
+    assert "\r" not in proc.stderr and "%|" not in proc.stderr, "no bar in a log"
+
+
+class _Recorder(Progress):
+    def __init__(self) -> None:
+        self.calls: list = []
+
+    def planned(self, days):
+        self.calls.append(("planned", days))
+
+    def written(self, result: DayResult):
+        self.calls.append(("written", result.table, result.day, result.rows))
+
+
+@pytest.mark.integration
+def test_sync_tells_its_progress_the_plan_then_each_partition(pg, tmp_path):
+    _insert(pg, _history())
+    seen = _Recorder()
+    report = sync(pg, str(tmp_path), progress=seen)
+    assert seen.calls[0] == ("planned", {"chat": [D1, D2, D3], "events": []})
+    assert sorted(seen.calls[1:]) == [("written", "chat", d.day, d.rows) for d in report.days]  # as each finishes
+    assert sum(c[3] for c in seen.calls[1:]) == ROWS
+    dry = _Recorder()
+    sync(pg, str(tmp_path), dry_run=True, progress=dry)
+    assert dry.calls == [], "a dry run writes nothing, so it tells nothing"

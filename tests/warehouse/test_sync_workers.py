@@ -1,0 +1,115 @@
+"""Several day writers at once (warehouse/sync/workers.py), against a real PostgreSQL: the
+same files as one writer, every worker in the sync's snapshot (a row committed after the
+sync began is in no partition and in no high-water mark), and a failing day that stops the
+others after their current day, leaves only whole partitions and no state."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import psycopg2
+import pyarrow.parquet as pq
+import pytest
+
+from tests.warehouse.test_sync import D1, D2, D3, KST, _history, _insert, _lake_counts, _part, _pg_counts
+from warehouse.lake.layout import Lake
+from warehouse.sync import workers as sync_workers
+from warehouse.sync.export import Progress, sync
+
+pytestmark = pytest.mark.integration
+DAYS = [D1, D2, D3]
+
+
+def _files(root) -> dict:
+    return {d: _part(root, d).read_bytes() for d in DAYS}
+
+
+def test_two_writers_write_the_same_files_as_one(pg, tmp_path, monkeypatch):
+    _insert(pg, _history())
+    monkeypatch.setenv("SYNC_WRITERS", "1")
+    one = sync(pg, str(tmp_path / "one"), all_days=True)
+    monkeypatch.setenv("SYNC_WRITERS", "3")
+    threads = []
+    real = Lake.write
+
+    def write(self, table, data, day=None):  # which threads wrote the partitions
+        threads.append(threading.current_thread().name)
+        return real(self, table, data, day)
+
+    monkeypatch.setattr(Lake, "write", write)
+    three = sync(pg, str(tmp_path / "three"), all_days=True)
+    assert {n for n in threads if n.startswith("wh-sync-")}, "the day partitions were written by the workers"
+    assert [(d.day, d.rows) for d in three.days] == [(d.day, d.rows) for d in one.days]  # the days' order
+    assert _files(tmp_path / "three") == _files(tmp_path / "one")
+    assert three.state["max_id"] == one.state["max_id"] and three.state["days"] == one.state["days"]
+
+
+def test_workers_read_the_syncs_snapshot(pg, pg_url, tmp_path, monkeypatch):
+    """A row committed while the sync runs (after its snapshot, before the workers start)
+    is written by none of them; the next sync writes it."""
+    _insert(pg, _history())
+    monkeypatch.setenv("SYNC_WRITERS", "2")
+    late = datetime(2026, 9, 3, 12, 0, 30, tzinfo=KST)
+
+    class InsertWhilePlanning(Progress):
+        def planned(self, days):
+            other = psycopg2.connect(pg_url)
+            _insert(other, [{"chat_time": late, "user_id": "late"}], old=False)
+            other.close()
+
+    before = _pg_counts(pg)
+    report = sync(pg, str(tmp_path), progress=InsertWhilePlanning())
+    assert _lake_counts(tmp_path) == before, "a worker saw a row committed after the sync's snapshot"
+    assert "late" not in pq.read_table(_part(tmp_path, D3)).column("user_id").to_pylist()
+    nxt = sync(pg, str(tmp_path))
+    assert [d.day for d in nxt.days] == [D3] and nxt.state["max_id"] > report.state["max_id"]
+    assert _lake_counts(tmp_path) == _pg_counts(pg)
+
+
+def test_a_failing_day_stops_the_workers_and_keeps_the_state(pg, tmp_path, monkeypatch):
+    _insert(pg, _history())
+    sync(pg, str(tmp_path))
+    state = (tmp_path / "_sync" / "state.json").read_text()
+    before = {d: pq.read_table(_part(tmp_path, d)) for d in DAYS}
+    _insert(pg, [{"chat_time": datetime(2026, 9, d.day, 13, 0, tzinfo=KST) + timedelta(seconds=d.day),
+                  "user_id": "new"} for d in DAYS], old=False)  # every day touched
+    monkeypatch.setenv("SYNC_WRITERS", "2")
+    real = Lake.write
+
+    def write(self, table, data, day=None):
+        if day == D2:
+            raise OSError("disk full (simulated) on D2")
+        return real(self, table, data, day)
+
+    monkeypatch.setattr(Lake, "write", write)
+    with pytest.raises(OSError, match="disk full"):
+        sync(pg, str(tmp_path))
+    monkeypatch.undo()
+    assert (tmp_path / "_sync" / "state.json").read_text() == state, "the cursor moved after a failed day"
+    assert pq.read_table(_part(tmp_path, D2)).equals(before[D2])
+    for d in DAYS:  # each partition is the old one or the new one, whole
+        rows = pq.read_table(_part(tmp_path, d)).num_rows
+        assert rows in (before[d].num_rows, before[d].num_rows + 1)
+    report = sync(pg, str(tmp_path))  # the next run completes the work
+    assert D2 in [d.day for d in report.days]
+    assert _lake_counts(tmp_path) == _pg_counts(pg)
+
+
+def test_snapshot_connection_sees_the_snapshot_not_later_rows(pg, pg_url):
+    _insert(pg, _history())
+    pg.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
+    try:
+        with pg.cursor() as cur:
+            cur.execute("SELECT count(*) FROM stream_chat")
+            seen = cur.fetchone()[0]
+        other = psycopg2.connect(pg_url)
+        _insert(other, [{"chat_time": datetime(2026, 9, 1, 12, tzinfo=KST), "user_id": "later"}], old=False)
+        other.close()
+        worker = sync_workers.snapshot_connection(pg)
+        with worker.cursor() as cur:
+            cur.execute("SELECT count(*) FROM stream_chat")
+            assert cur.fetchone()[0] == seen
+        worker.close()
+    finally:
+        pg.rollback()
+        pg.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_DEFAULT, readonly=False)

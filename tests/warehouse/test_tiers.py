@@ -1,0 +1,231 @@
+"""The chatter days (warehouse/read/accelerators/tiers.py): tier_split and new_vs_returning give the chat
+scan's answers with them, on both fixture lakes and for every filter; tier_split's counts
+and names are those of plain Python over the rows; a stale, type-filtered, live or
+unreadable table is never used, nor for new_vs_returning another zone, hours, or a
+midnight a clock change skips; the reader lets channels go beyond its cap; the sync and
+forget-user keep the table fresh."""
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import warehouse
+from tests.lakefixture import build_fixture_lake
+from tests.lakefixture_rich import build_rich_lake
+from tests.warehouse.test_rollups import KST, _filters, _pair, _rewrite_day
+from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
+from warehouse.lake.layout import Lake
+from warehouse.read.accelerators import rollups, tiers
+
+pytestmark = pytest.mark.integration
+
+
+def _assert_same(fast, scan, facts) -> int:
+    rows = 0
+    for filt in _filters(facts):
+        got, want = warehouse.tier_split(fast, **filt), warehouse.tier_split(scan, **filt)
+        assert got.equals(want), (filt, got.to_dicts(), want.to_dicts())
+        rows += want.height
+        for every in ("day", "week", "month", "hour"):
+            got, want = (warehouse.new_vs_returning(wh, every=every, **filt) for wh in (fast, scan))
+            assert got.equals(want), (every, filt, got.to_dicts(), want.to_dicts())
+            rows += want.height
+    return rows
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_same_answers_with_and_without_chatter_days(tmp_path, build):
+    facts, fast, scan = _pair(tmp_path, build)
+    assert fast.tiers() is not None and scan.tiers() is None
+    assert not fast.days_are_local()  # no sync recorded the zone: new_vs_returning scans
+    assert _assert_same(fast, scan, facts) > 20  # real answers, not empty frames
+    for root in ("rolled", "scan"):  # as a sync leaves it: the partitions' zone recorded
+        Lake(str(tmp_path / root)).write_state({"timezone": "Asia/Seoul"})
+    fast, scan = (warehouse.open(str(tmp_path / root)) for root in ("rolled", "scan"))
+    assert fast.days_are_local() and fast.tiers() is not None
+    lake = Lake(str(tmp_path / "rolled"))
+    for every in ("day", "week", "month"):  # the chatter days answer these now
+        assert fast.tiers().new_vs_returning(lake, None, None, None, every, "Asia/Seoul").height > 0
+    assert _assert_same(fast, scan, facts) > 20
+
+
+def _python_split(rows: list[dict], lo, hi) -> dict:
+    """{(channel_id, tier label): (channel_name, chatters, messages)} by plain Python."""
+    best, sent, last = {}, defaultdict(int), {}
+    for r in rows:
+        if not (lo <= r["day"] <= hi) or r["user_id"] == "SYSTEM_MESSAGE":
+            continue
+        if r["channel_name"] is not None and r["chat_time"] >= last.get(r["channel_id"], (r["chat_time"], None))[0]:
+            last[r["channel_id"]] = (r["chat_time"], r["channel_name"])  # any non-system line names the channel
+        if r["user_id"] in (None, "anonymous"):
+            continue
+        key = (r["channel_id"], r["user_id"])
+        tier = r["subscription_tier"] if (r["subscription_tier"] or 0) > 0 else 1 if (r["subscription_month"] or 0) > 0 else 0
+        best[key] = max(best.get(key, 0), tier)
+        sent[key] += 1
+    out: dict = {}
+    for (cid, user), tier in best.items():
+        label = "none" if tier == 0 else f"tier {tier}"
+        name, n, m = out.get((cid, label), (last.get(cid, (None, None))[1], 0, 0))
+        out[cid, label] = (name, n + 1, m + sent[cid, user])
+    return out
+
+
+@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
+def test_tier_split_equals_plain_python(tmp_path, build):
+    facts = build(tmp_path)
+    rollups.build_rollups(str(tmp_path), "Asia/Seoul")
+    wh = warehouse.open(str(tmp_path))
+    assert wh.tiers() is not None
+    days = sorted({r["day"] for r in facts["rows"]})
+    for lo, hi in ((days[0], days[-1]), (days[1], days[1]), (days[0], days[len(days) // 2])):
+        got = warehouse.tier_split(wh, start=lo, end=hi)
+        assert {(c, t): (name, n, m) for c, name, t, n, m in got.iter_rows()} == _python_split(facts["rows"], lo, hi)
+        assert got.select("channel_id", "tier").rows() == sorted(got.select("channel_id", "tier").rows(),
+                                                                 key=lambda k: (k[0], k[1] != "none", k[1]))
+
+
+def test_layout_sorted_and_counts(tmp_path):
+    facts = build_rich_lake(tmp_path)
+    rollups.build_rollups(str(tmp_path), "Asia/Seoul")
+    table = pq.read_table(tmp_path / "chatter_days" / "part-0.parquet")
+    assert table.schema.remove_metadata().equals(rollups.CHATTER_SCHEMA)
+    keys = list(zip(*(table.column(c).to_pylist() for c in ("channel_id", "day", "user_id")), strict=True))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    chatters = [r for r in facts["rows"] if r["user_id"] not in (None, "anonymous", "SYSTEM_MESSAGE")]
+    assert sum(table.column("messages").to_pylist()) == len(chatters)
+    assert len(keys) == len({(r["channel_id"], r["day"], r["user_id"]) for r in chatters})
+
+
+def test_stale_type_filtered_or_live_tables_are_not_used(tmp_path):
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake)
+    day = facts["days"][1]
+    for root in (tmp_path / "rolled", tmp_path / "scan"):  # behind the table's back
+        _rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
+    assert fast.tiers() is None
+    assert _assert_same(fast, scan, facts) > 0
+    rollups.build_rollups(str(tmp_path / "rolled"))
+    assert fast.tiers() is not None
+    assert _assert_same(fast, scan, facts) > 0
+    for kw in ({"types": ["chat"]}, {"types": ["donation", "chat"]}):
+        typed, typed_scan = warehouse.open(str(tmp_path / "rolled"), **kw), warehouse.open(str(tmp_path / "scan"), **kw)
+        assert typed.tiers() is None
+        assert _assert_same(typed, typed_scan, facts) > 0
+
+
+def test_a_channel_without_chatters(tmp_path):
+    """A channel whose lines are all anonymous is in the roll-ups but has no chatter days:
+    asked about alone or among all, it gives no rows, as the scan does."""
+    from tests.lakefixture import write_rows
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake)
+    anon = [r for r in facts["rows"] if r["user_id"] == "anonymous"]
+    assert anon
+    quiet = "f" * 32
+    rows = [dict(r, channel_id=quiet, id=10**6 + i) for i, r in enumerate(anon)]
+    for root in ("rolled", "scan"):
+        write_rows(Lake(str(tmp_path / root)), facts["rows"] + rows, [*facts["channel_ids"], quiet],
+                   [*facts["channel_names"].values(), "조용한 채널"], [1, 2, 3, 4])
+    rollups.build_rollups(str(tmp_path / "rolled"))
+    assert fast.tiers() is not None and quiet in fast.tiers()._channels(Lake(str(tmp_path / "rolled")))
+    assert warehouse.tier_split(fast, [quiet]).is_empty()
+    assert warehouse.new_vs_returning(fast, [quiet]).is_empty()
+    assert _assert_same(fast, scan, facts) > 0
+
+
+def test_another_zone_or_a_skipped_midnight_scans(tmp_path):
+    """new_vs_returning answers from the chatter days only for days of the partitions' zone,
+    and only when every bucket's local midnight exists: Havana's clocks skip 2026-03-08
+    00:00, so days scan there while weeks and months still come from the table."""
+    from tests.lakefixture import CHANNEL_NAMES, _rows, channel_ids, write_rows
+    facts, fast, _ = _pair(tmp_path, build_fixture_lake)
+    for tz in ("UTC", "America/New_York"):
+        other, other_scan = (warehouse.open(str(tmp_path / n), tz=tz) for n in ("rolled", "scan"))
+        assert not other.days_are_local()
+        for every in ("day", "week", "month"):
+            assert warehouse.new_vs_returning(other, every=every).equals(warehouse.new_vs_returning(other_scan, every=every))
+    havana = ZoneInfo("America/Havana")
+    shift = datetime(2026, 3, 8, 12, tzinfo=havana) - datetime(2026, 9, 2, 12, tzinfo=KST)
+    rows = [dict(r, chat_time=r["chat_time"] + shift) for r in _rows()]
+    rows = [dict(r, day=r["chat_time"].astimezone(havana).date()) for r in rows]
+    for name in ("h_fast", "h_scan"):
+        lake = Lake(str(tmp_path / name))
+        write_rows(lake, rows, channel_ids(), CHANNEL_NAMES, [1, 2, 3])
+        lake.write_state({"timezone": "America/Havana"})
+    rollups.build_rollups(str(tmp_path / "h_fast"))
+    fast, scan = (warehouse.open(str(tmp_path / n), tz="America/Havana") for n in ("h_fast", "h_scan"))
+    assert fast.days_are_local() and fast.tiers() is not None and date(2026, 3, 8) in {r["day"] for r in rows}
+    lake = Lake(str(tmp_path / "h_fast"))
+    assert fast.tiers().new_vs_returning(lake, None, None, None, "day", "America/Havana") is None
+    assert fast.tiers().new_vs_returning(lake, None, None, None, "week", "America/Havana") is not None
+    for every in ("day", "week", "month"):
+        got, want = warehouse.new_vs_returning(fast, every=every), warehouse.new_vs_returning(scan, every=every)
+        assert got.height > 0 and got.equals(want), every
+
+
+def test_reader_cap_lets_channels_go(tmp_path, monkeypatch):
+    facts, fast, scan = _pair(tmp_path, build_rich_lake)
+    monkeypatch.setattr(tiers, "CACHE_ROWS", 1)  # one channel held at a time
+    reader = fast.tiers()
+    assert _assert_same(fast, scan, facts) > 0
+    assert len(reader._held) == 1
+    monkeypatch.setattr(tiers, "CACHE_ROWS", 10**9)
+    assert _assert_same(fast, scan, facts) > 0
+    assert len(reader._held) == len(facts["channel_ids"])
+
+
+def test_unreadable_chatter_days_are_reported_once(tmp_path, caplog):
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake)
+    file = tmp_path / "rolled" / "chatter_days" / "part-0.parquet"
+    meta = pq.read_metadata(file).metadata
+    pq.write_table(pa.table({"channel_id": ["x"], "day": ["not a day"]}).replace_schema_metadata(meta), file)
+    fresh = warehouse.open(str(tmp_path / "rolled"))
+    assert _assert_same(fresh, scan, facts) > 0
+    assert caplog.text.count("chatter days side table") == 1  # once, not once per call
+    assert fresh.tiers() is None
+
+
+def test_chatter_days_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixture
+    root = s3_lake[0]
+    facts = build_fixture_lake(root)
+    build_fixture_lake(tmp_path)
+    rollups.build_rollups(root, "Asia/Seoul")
+    fast, scan = warehouse.open(root), warehouse.open(str(tmp_path))
+    assert fast.tiers() is not None
+    assert _assert_same(fast, scan, facts) > 0
+
+
+def test_sync_forget_user_and_live_rows(pg, tmp_path):
+    """The sync and forget-user keep the table fresh; with live rows the chat is scanned
+    (the overlay's days are not in the table) and the answer counts them."""
+    from tests.warehouse.test_sync import _delete_one_add_one_late, _history, _insert
+    from warehouse.sync import privacy
+    from warehouse.sync.export import sync
+    root = str(tmp_path / "lake")
+    _insert(pg, _history())
+    sync(pg, root)
+    wh = warehouse.open(root)
+    assert wh.tiers() is not None
+    _delete_one_add_one_late(pg)
+    sync(pg, root)
+    assert wh.tiers() is not None
+    report = privacy.forget_user(pg, root, "u3")
+    assert report.lake_rows_removed > 0 and wh.tiers() is not None
+    shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("chatter_days"))
+    scan = warehouse.open(str(tmp_path / "scan"))
+    assert scan.tiers() is None
+    assert warehouse.tier_split(wh).equals(warehouse.tier_split(scan))
+    assert "u3" not in pq.read_table(Lake(root).part_path(rollups.CHATTER_DAYS)).column("user_id").to_pylist()
+    before = warehouse.tier_split(wh)["chatters"].sum()
+    now = datetime.now(KST).replace(microsecond=0)
+    _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": f"new{m}", "month": 3}
+                 for m in range(4)], old=False)
+    with warehouse.open(root, live=True) as live:
+        assert live.overlay_days() and live.tiers() is None
+        got = warehouse.tier_split(live)
+        assert got["chatters"].sum() == before + 4
