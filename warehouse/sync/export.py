@@ -43,7 +43,7 @@ from core import db, settings
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, DAY_TABLES, TABLES, Table
-from warehouse.read.accelerators import rollups, user_tail, users_index
+from warehouse.read import accelerators
 from warehouse.sync import extract, extract_arrow, repair
 from warehouse.sync import workers as sync_workers
 from warehouse.sync.compact import Dictionaries, load_dictionaries
@@ -298,9 +298,7 @@ def _build_side_tables(conn, lake: Lake, tz: str, archived: set[date], opted_out
     left as the others, and the builds run again."""
     for attempt in (0, 1):
         try:
-            users_index.build_users_index(lake)
-            rollups.build_rollups(lake, tz)
-            user_tail.build_user_tail(lake)
+            accelerators.rebuild_all(lake, tz)
             return
         except Exception as exc:
             if attempt or not health.is_read_error(exc):

@@ -24,11 +24,10 @@ import pyarrow.parquet as pq
 from core.scrub import Forgetting, Target, names_id, scrub_row
 from warehouse.lake.layout import DAMAGED_DIR, PART, Lake
 from warehouse.lake.tables import CHAT, EVENTS, Table
-from warehouse.read.accelerators import rollups, user_tail, users_index
+from warehouse.read import accelerators
 
 log = logging.getLogger(__name__)
-DERIVED = frozenset({users_index.SPEC.name, rollups.SPEC.name, rollups.SPANS.name, rollups.CHATTER.name,
-                     user_tail.USER_TAIL.name})
+DERIVED = accelerators.folders()
 
 
 @dataclass
@@ -179,15 +178,3 @@ def scrub_lake(lake: Lake, forgetting: Forgetting | str, state: dict) -> LakeRep
             tables = state.setdefault("tables", {})
             tables.setdefault(file.table, {}).setdefault("days", {})[file.day.isoformat()] = rows
     return report
-
-
-def rebuild_side_tables(lake: Lake) -> None:
-    """Bring the side tables up to date with rewritten partitions (only changed days redone):
-    nor may they keep the user."""
-    users_index.build_users_index(lake)
-    rollups.build_rollups(lake)
-    try:
-        user_tail.build_user_tail(lake)
-    except Exception:
-        user_tail.remove(lake)  # it holds the text of their lines: gone rather than left stale
-        raise

@@ -40,6 +40,7 @@ from core import db, raw_codec, settings
 from core.scrub import REDACTED, Forgetting, Target, names_id, scrub_row
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import TABLES, Compact
+from warehouse.read import accelerators
 from warehouse.sync import compact, forget_lake
 from warehouse.sync.export import LOCK_ID
 
@@ -240,7 +241,7 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
                 log.warning("forget-user: %s (moved aside as damaged) cannot be checked for the user: delete it"
                             " unless a salvage of it is planned", path)
             if report.partitions_rewritten:
-                forget_lake.rebuild_side_tables(lake)
+                accelerators.rebuild_all(lake, forgetting=True)
                 if state:
                     lake.write_state(state)
         conn.commit()
