@@ -1,72 +1,26 @@
 """The Parquet warehouse: `python -m warehouse sync` exports PostgreSQL chat into a
-hive-partitioned lake (see warehouse.lake for the layout), and the query functions below
-read it with DuckDB into polars DataFrames (the dashboard and notebooks use only these)."""
-from warehouse.read.queries.activity import activity, subscriber_ratio, tier_split
-from warehouse.read.queries.audience import (
-    audience_overlap,
-    broadcast_retention,
-    chatter_cohorts,
-    heatmap,
-    new_vs_returning,
-    subscriber_change,
-    subscriber_tenure,
-    top_chatters,
-    top_share,
-)
-from warehouse.read.queries.broadcast import (
-    broadcast_activity,
-    broadcast_donors,
-    broadcast_list,
-    broadcast_peaks,
-    broadcast_timeline,
-    broadcast_top_chatters,
-)
-from warehouse.read.queries.catalog import (
-    lake_state,
-    lake_tables,
-    table_partitions,
-    table_preview,
-    table_schema,
-)
-from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
-from warehouse.read.queries.money import (
-    donation_distribution,
-    donation_ranking,
-    donations,
-    donations_over_broadcast,
-    gifted_subscriptions,
-    pending_missions,
-)
-from warehouse.read.queries.search import (
-    keyword_search,
-    keyword_trend,
-    name_history,
-    user_channels,
-    user_profile,
-)
-from warehouse.read.queries.status import channel_summary, sync_status
-from warehouse.read.queries.time import coverage, peaks
-from warehouse.read.queries.users import search_users, user_messages
-from warehouse.read.warehouse import Warehouse, open
+hive-partitioned lake (warehouse.lake: the layout; warehouse.sync: the export), and the
+analyst API (warehouse.api: the read side's Warehouse and query functions) reads it with
+DuckDB into polars DataFrames; the dashboard and notebooks use only these.
 
-__all__ = [
-    "Warehouse", "activity", "channel_directory", "daily_counts", "date_bounds", "list_channels", "open",
-    "search_users", "subscriber_ratio", "tier_split", "user_messages",
-    # audience
-    "audience_overlap", "broadcast_retention", "chatter_cohorts", "heatmap", "new_vs_returning",
-    "subscriber_change", "subscriber_tenure", "top_chatters", "top_share",
-    # money
-    "donation_distribution", "donation_ranking", "donations", "donations_over_broadcast",
-    "gifted_subscriptions", "pending_missions",
-    # users and words
-    "keyword_search", "keyword_trend", "name_history", "user_channels", "user_profile",
-    # broadcast timelines
-    "coverage", "peaks",
-    # one broadcast's report
-    "broadcast_activity", "broadcast_donors", "broadcast_list", "broadcast_peaks",
-    "broadcast_timeline", "broadcast_top_chatters",
-    # overview
-    "channel_summary", "sync_status",
-    # what the lake holds
-    "lake_state", "lake_tables", "table_partitions", "table_preview", "table_schema",
-]
+``import warehouse`` is cheap: the analyst API (polars, DuckDB, pyarrow) is imported on the
+first ``warehouse.<name>``, so ``python -m warehouse --help`` does not pay for it, and
+neither loads psycopg2 or the sync (tests/warehouse/test_import_graph.py)."""
+import importlib
+import importlib.util
+
+
+def __getattr__(name: str):
+    # a submodule (`from warehouse import lake`) is left to the import system
+    if name.startswith("__") and name != "__all__" or importlib.util.find_spec(f"{__name__}.{name}"):
+        raise AttributeError(name)
+    api = importlib.import_module("warehouse.api")
+    if name != "__all__" and name not in api.__all__:
+        raise AttributeError(f"module 'warehouse' has no attribute {name!r}")
+    value = getattr(api, name)
+    globals()[name] = value  # later look-ups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *importlib.import_module("warehouse.api").__all__})

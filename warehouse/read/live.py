@@ -20,17 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import duckdb
-import psycopg2.extensions
 import pyarrow as pa
 
 from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
-from core import db, settings
+from core import settings
 from core.redact import redact
 from warehouse.lake import health
 from warehouse.lake.layout import STATE_PATH, Lake, StateUnreadable
 from warehouse.lake.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
-from warehouse.sync import compact, extract
-from warehouse.sync import export as sync
 
 log = logging.getLogger(__name__)
 TYPES = tuple(sorted(set(MESSAGE_TYPES.values()) | {UNKNOWN_TYPE}))
@@ -75,6 +72,14 @@ def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
     """Read the overlay for `lake` from PostgreSQL (DATABASE_URL unless `url`). Days are
     the lake's partition days (the zone its syncs used, not the display zone). Raises the
     connection's error when PostgreSQL cannot be reached."""
+    # the PostgreSQL side is imported here, when a live warehouse is opened: the read side
+    # alone (a notebook's `import warehouse`) loads neither psycopg2 nor the sync
+    import psycopg2.extensions
+
+    from core import db
+    from warehouse.sync import compact, extract
+    from warehouse.sync import export as sync
+
     t0 = time.monotonic()
     read_at = datetime.now(UTC)
     state = lake.read_state()

@@ -1,0 +1,72 @@
+"""The analyst API: the Warehouse, open() and every query function that the dashboard and
+notebooks call (``warehouse.<name>`` loads this module on first use; see warehouse/__init__.py).
+Each takes the Warehouse first and returns a polars DataFrame; the lake is read with DuckDB."""
+from warehouse.read.queries.activity import activity, subscriber_ratio, tier_split
+from warehouse.read.queries.audience import (
+    audience_overlap,
+    broadcast_retention,
+    chatter_cohorts,
+    heatmap,
+    new_vs_returning,
+    subscriber_change,
+    subscriber_tenure,
+    top_chatters,
+    top_share,
+)
+from warehouse.read.queries.broadcast import (
+    broadcast_activity,
+    broadcast_donors,
+    broadcast_list,
+    broadcast_peaks,
+    broadcast_timeline,
+    broadcast_top_chatters,
+)
+from warehouse.read.queries.catalog import (
+    lake_state,
+    lake_tables,
+    table_partitions,
+    table_preview,
+    table_schema,
+)
+from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
+from warehouse.read.queries.money import (
+    donation_distribution,
+    donation_ranking,
+    donations,
+    donations_over_broadcast,
+    gifted_subscriptions,
+    pending_missions,
+)
+from warehouse.read.queries.search import (
+    keyword_search,
+    keyword_trend,
+    name_history,
+    user_channels,
+    user_profile,
+)
+from warehouse.read.queries.status import channel_summary, sync_status
+from warehouse.read.queries.time import coverage, peaks
+from warehouse.read.queries.users import search_users, user_messages
+from warehouse.read.warehouse import Warehouse, open
+
+__all__ = [
+    "Warehouse", "activity", "channel_directory", "daily_counts", "date_bounds", "list_channels", "open",
+    "search_users", "subscriber_ratio", "tier_split", "user_messages",
+    # audience
+    "audience_overlap", "broadcast_retention", "chatter_cohorts", "heatmap", "new_vs_returning",
+    "subscriber_change", "subscriber_tenure", "top_chatters", "top_share",
+    # money
+    "donation_distribution", "donation_ranking", "donations", "donations_over_broadcast",
+    "gifted_subscriptions", "pending_missions",
+    # users and words
+    "keyword_search", "keyword_trend", "name_history", "user_channels", "user_profile",
+    # broadcast timelines
+    "coverage", "peaks",
+    # one broadcast's report
+    "broadcast_activity", "broadcast_donors", "broadcast_list", "broadcast_peaks",
+    "broadcast_timeline", "broadcast_top_chatters",
+    # overview
+    "channel_summary", "sync_status",
+    # what the lake holds
+    "lake_state", "lake_tables", "table_partitions", "table_preview", "table_schema",
+]
