@@ -10,7 +10,7 @@ channels). SQL texts are static, values bound.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
@@ -84,14 +84,64 @@ def keyword_search(wh: Warehouse, keyword: str, channels: list[str] | None = Non
     stripped of surrounding blanks; "ㅋㅋ" finds "ㅋㅋㅋ", "gg" finds "GG", "100%" finds
     only a literal "100%".
 
+    The newest day partitions are searched first and the walk stops once the page is full
+    and no older day can hold a newer line (_newest_first); the answer is the one a scan of
+    every day gives (_search_scan), ties included.
+
     >>> keyword_search(wh, "대박", ["a1b2..."], limit=50)
     """
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
-        SELECT chat_time, channel_id, channel_name, user_id, nickname, message
-        FROM f WHERE has_text(message, ?)
-        ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?""",
-                  filter_params(channels, start, end) + [_needle(keyword), int(limit), int(offset)])
+    params = filter_params(channels, start, end)
+    needle, limit, offset = _needle(keyword), int(limit), int(offset)
+    if limit < 0 or offset < 0:  # DuckDB's own error for a bad page, as before
+        return _search_scan(wh, params, needle, limit, offset)
+    days = wh.sql(_DAYS_DESC, params[:2])["day"].to_list()
+    if not days or needle == _NO_MATCH or limit == 0:
+        return _search_scan(wh, params, needle, limit, offset)
+    return _newest_first(wh, params, needle, limit, offset, days)
+
+
+_SEARCH = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
+    SELECT chat_time, channel_id, channel_name, user_id, nickname, message{id}
+    FROM f WHERE has_text(message, ?)
+    ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
+_DAYS_DESC = "SELECT DISTINCT day FROM chat WHERE day BETWEEN ? AND ? ORDER BY day DESC"
+_COLUMNS = ["chat_time", "channel_id", "channel_name", "user_id", "nickname", "message"]
+
+
+def _search_scan(wh: Warehouse, params: list, needle: str, limit: int, offset: int) -> pl.DataFrame:
+    """The page from one query over every day of the range."""
+    return wh.sql(_SEARCH.format(id=""), params + [needle, limit, offset])
+
+
+def _newest_first(wh: Warehouse, params: list, needle: str, limit: int, offset: int,
+                  days: list[date]) -> pl.DataFrame:
+    """The page from windows of days, newest first (one day, then as many days as read so
+    far): each window gives its newest offset+limit hits; the walk stops when it holds that
+    many and the next older day cannot hold a line as new as the last of them.
+
+    A day partition holds the lines of one local day in the zone its sync used, and no
+    zone is more than 12 hours behind UTC, so no line of day d is as late as (d+1) 12:00
+    UTC (_after_day) — whatever zone each partition was cut in."""
+    need = offset + limit
+    query = _SEARCH.format(id=", id")
+    found: pl.DataFrame | None = None
+    i = 0
+    while i < len(days):
+        width = max(1, i)
+        newest, oldest = days[i], days[min(i + width, len(days)) - 1]
+        part = wh.sql(query, [oldest, newest, *params[2:], needle, need, 0])
+        found = part if found is None else pl.concat([found, part]).sort(
+            ["chat_time", "id"], descending=True).head(need)
+        i += width
+        if i < len(days) and found.height >= need and found["chat_time"][need - 1] >= _after_day(days[i]):
+            break
+    return found.slice(offset, limit).select(_COLUMNS)
+
+
+def _after_day(day: date) -> datetime:
+    """A time no line of the day partition `day` reaches, in any zone: (day+1) 12:00 UTC."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC) + timedelta(days=1)
 
 
 def keyword_trend(wh: Warehouse, keyword: str, channels: list[str] | None = None,
