@@ -12,6 +12,8 @@ VACUUM ANALYZE."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Iterator
 
@@ -56,30 +58,57 @@ def _dictionary(cur, renderer: Renderer) -> raw_codec.Dictionary:
     return raw_codec.Dictionary(1, data)
 
 
-def copy_chunks(renderer: Renderer, lo: int, hi: int, dictionary: raw_codec.Dictionary) -> Iterator[bytes]:
-    """COPY text (NULL ``\\N``) of lines lo..hi, COLUMNS order, in chunks of CHUNK_ROWS."""
+def chunk_text(renderer: Renderer, start: int, stop: int, dictionary: raw_codec.Dictionary,
+               badge_hex: dict[str, str]) -> bytes:
+    """COPY text (NULL ``\\N``) of lines start..stop, COLUMNS order."""
     z = str(dictionary.id)
-    badge_hex: dict[str, str] = {}
-    for start in range(lo, hi, CHUNK_ROWS):
-        heads, raws, badges = renderer.render(np.arange(start, min(hi, start + CHUNK_ROWS)))
-        frames = raw_codec.compress_many([r.encode() for r in raws], dictionary)
-        out = []
-        for head, frame, badge in zip(heads, frames, badges, strict=True):
-            if badge is None:
-                bz = "\\N"
-            else:
-                bz = badge_hex.get(badge)
-                if bz is None:
-                    bz = badge_hex[badge] = "\\\\x" + raw_codec.compress(badge, dictionary).hex()
-                    if len(badge_hex) > 200_000:
-                        badge_hex.clear()
-            out.append(f"{head}{bz}\t\\\\x{frame.hex()}\t{z}\n")
-        yield "".join(out).encode()
+    heads, raws, badges = renderer.render(np.arange(start, stop))
+    frames = raw_codec.compress_many([r.encode() for r in raws], dictionary)
+    out = []
+    for head, frame, badge in zip(heads, frames, badges, strict=True):
+        if badge is None:
+            bz = "\\N"
+        else:
+            bz = badge_hex.get(badge)
+            if bz is None:
+                bz = badge_hex[badge] = "\\\\x" + raw_codec.compress(badge, dictionary).hex()
+                if len(badge_hex) > 200_000:
+                    badge_hex.clear()
+        out.append(f"{head}{bz}\t\\\\x{frame.hex()}\t{z}\n")
+    return "".join(out).encode()
 
 
-def load(conn, shape: Shape, *, bulk: bool = True) -> dict:
-    """Generate `shape`'s history and COPY it into stream_chat (channels upserted first).
-    Returns counts and seconds."""
+_WORKER: tuple = ()  # (renderer, dictionary, badge cache) in a forked worker
+
+
+def _work(span: tuple[int, int]) -> bytes:
+    renderer, dictionary, cache = _WORKER
+    return chunk_text(renderer, span[0], span[1], dictionary, cache)
+
+
+def copy_chunks(renderer: Renderer, lo: int, hi: int, dictionary: raw_codec.Dictionary,
+                pool=None) -> Iterator[bytes]:
+    """COPY text of lines lo..hi in chunks of CHUNK_ROWS, made by `pool`'s workers when given."""
+    spans = [(s, min(hi, s + CHUNK_ROWS)) for s in range(lo, hi, CHUNK_ROWS)]
+    if pool is None:
+        cache: dict[str, str] = {}
+        return (chunk_text(renderer, a, b, dictionary, cache) for a, b in spans)
+    return pool.imap(_work, spans)
+
+
+def _pool(renderer: Renderer, dictionary: raw_codec.Dictionary, workers: int):
+    """Forked workers sharing the history (copy-on-write), or None for one process."""
+    global _WORKER
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _WORKER = (renderer, dictionary, {})
+    return multiprocessing.get_context("fork").Pool(workers)
+
+
+def load(conn, shape: Shape, *, bulk: bool = True, workers: int | None = None) -> dict:
+    """Generate `shape`'s history and COPY it into stream_chat (channels upserted first),
+    the rows' text built by `workers` forked processes (default: one a CPU). Returns counts
+    and seconds."""
     t0 = time.monotonic()
     h, renderer = prepare(shape)
     w = renderer.w
@@ -100,10 +129,15 @@ def load(conn, shape: Shape, *, bulk: bool = True) -> dict:
                 cur.execute("DROP INDEX " + name)  # names read from pg_indexes, not input
         n = len(h.time_ms)
         sql = f"COPY stream_chat ({', '.join(COLUMNS)}) FROM STDIN"  # constants only
-        for lo in range(0, n, COMMIT_ROWS):
-            hi = min(n, lo + COMMIT_ROWS)
-            cur.copy_expert(sql, Stream(copy_chunks(renderer, lo, hi, dictionary)), size=8192)
-            log.info("history: %d/%d lines written (%.0f lines/s)", hi, n, hi / (time.monotonic() - t0 - gen_s))
+        pool = _pool(renderer, dictionary, (os.cpu_count() or 1) if workers is None else workers)
+        try:
+            for lo in range(0, n, COMMIT_ROWS):
+                hi = min(n, lo + COMMIT_ROWS)
+                cur.copy_expert(sql, Stream(copy_chunks(renderer, lo, hi, dictionary, pool)), size=8192)
+                log.info("history: %d/%d lines written (%.0f lines/s)", hi, n, hi / (time.monotonic() - t0 - gen_s))
+        finally:
+            if pool is not None:
+                pool.terminate()
         copy_s = time.monotonic() - t0 - gen_s
         for _, ddl in indexes:
             cur.execute(ddl)
