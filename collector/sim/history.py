@@ -44,12 +44,14 @@ STATUS_SHARES = (0.9965, 0.001, 0.002, 0.0005)
 P_SUBSCRIBER = 0.25
 P_RENAME = 0.05             # share of chatters with 2+ lines whose nickname changes once
 P_HOME = 0.75               # share of a chatter's lines in its home channel (when it has others)
-ZIPF_TRUNCATE = 50_000      # most lines one chatter writes (per 10M lines; scaled with rows)
+ZIPF_TRUNCATE = 50_000      # most lines one chatter writes (rows / 50 below 2.5M rows)
+CASUAL = 0.9                # share of chatters who write 1-5 lines
+CHATTERS_PER_LINE = 0.12    # default chatters: 1.2M per 10M lines
 
 
 @dataclass(frozen=True)
 class Shape:
-    """What to generate. ``chatters`` None: rows / 10 (1M per 10M lines)."""
+    """What to generate. ``chatters`` None: CHATTERS_PER_LINE of rows (1.2M per 10M lines)."""
     rows: int = 1_000_000
     channels: int = 300
     chatters: int | None = None
@@ -59,7 +61,7 @@ class Shape:
     end: datetime = END
 
     def chatter_count(self) -> int:
-        return max(1, self.chatters if self.chatters is not None else self.rows // 10)
+        return max(1, self.chatters if self.chatters is not None else int(self.rows * CHATTERS_PER_LINE))
 
 
 @dataclass
@@ -107,25 +109,38 @@ def zipf_exponent(n: int, top_share: float) -> float:
     return (lo + hi) / 2
 
 
-def _truncated_zipf_pmf(mean: float, kmax: int) -> np.ndarray:
-    """P(k) ∝ k^-a over 1..kmax, with a solved so the mean is `mean`."""
-    k = np.arange(1, kmax + 1, dtype=np.float64)
-    lo, hi = 1.0001, 6.0
+def _zipf_pmf(mean: float, lo: int, hi: int) -> np.ndarray:
+    """P(k) ∝ k^-a over lo..hi, with a solved so the mean is `mean` (clamped to the range)."""
+    k = np.arange(lo, hi + 1, dtype=np.float64)
+    a_lo, a_hi = 0.0, 8.0
     for _ in range(60):
-        a = (lo + hi) / 2
+        a = (a_lo + a_hi) / 2
         p = k ** -a
         m = float(np.sum(k * p) / np.sum(p))
-        lo, hi = (a, hi) if m > mean else (lo, a)
-    p = k ** -((lo + hi) / 2)
+        a_lo, a_hi = (a, a_hi) if m > mean else (a_lo, a)
+    p = k ** -((a_lo + a_hi) / 2)
     return p / p.sum()
+
+
+def _lines_pmf(mean: float, kmax: int) -> np.ndarray:
+    """Lines per chatter over 1..kmax: CASUAL of the chatters write 1-5 lines (Zipf, mostly
+    one), the rest 6..kmax (Zipf with the exponent that makes the overall mean `mean`:
+    their tail writes thousands)."""
+    casual = np.arange(1, 6, dtype=np.float64) ** -1.6
+    casual /= casual.sum()
+    casual_mean = float(np.sum(np.arange(1, 6) * casual))
+    rest_mean = (mean - CASUAL * casual_mean) / (1 - CASUAL)
+    if rest_mean <= 8 or kmax <= 6:
+        return _zipf_pmf(mean, 1, kmax)
+    return np.concatenate([CASUAL * casual, (1 - CASUAL) * _zipf_pmf(rest_mean, 6, kmax)])
 
 
 def _line_counts(rng: np.random.Generator, chatters: int, lines: int) -> np.ndarray:
     """Lines per chatter (each >= 1) summing to `lines`, Zipf-distributed."""
-    kmax = max(10, min(lines, int(ZIPF_TRUNCATE * max(lines, 1) / 10_000_000) + 200))
+    kmax = int(np.clip(lines // 50, 10, ZIPF_TRUNCATE))
     if lines <= chatters:
         return np.ones(lines, dtype=np.int64)
-    pmf = _truncated_zipf_pmf(lines / chatters, kmax)
+    pmf = _lines_pmf(lines / chatters, kmax)
     counts = rng.choice(np.arange(1, kmax + 1), size=chatters, p=pmf).astype(np.int64)
     diff = lines - int(counts.sum())
     order = np.argsort(-counts, kind="stable")
