@@ -158,3 +158,13 @@ def build_fixture_lake(root: Path | str) -> dict:
         "old_nick": OLD_NICK,
         "new_nick": NEW_NICK,
     }
+
+
+def build_accelerators(root: Path | str | Lake, *accs, tz: str | None = None, full: bool = False) -> None:
+    """Build the accelerators `accs` (warehouse.read.accelerators declarations; none given:
+    every one, in the registry's build order) for the lake at `root`, in zone `tz` (None:
+    the last sync's)."""
+    from warehouse.read.accelerators import ACCELERATORS
+    lake = root if isinstance(root, Lake) else Lake(str(root))
+    for acc in accs or ACCELERATORS:
+        acc.build(lake, tz, full)

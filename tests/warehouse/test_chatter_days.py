@@ -1,4 +1,4 @@
-"""The chatter days (warehouse/read/accelerators/tiers.py): tier_split and new_vs_returning give the chat
+"""The chatter days (warehouse/read/accelerators/chatter_days.py): tier_split and new_vs_returning give the chat
 scan's answers with them, on both fixture lakes and for every filter; tier_split's counts
 and names are those of plain Python over the rows; a stale, type-filtered, live or
 unreadable table is never used, nor for new_vs_returning another zone, hours, or a
@@ -16,14 +16,15 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
-from tests.lakefixture import build_fixture_lake
+from tests.lakefixture import build_accelerators, build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
 from tests.warehouse.test_rollups import KST, _filters, _pair, _rewrite_day
 from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
 from warehouse.lake.layout import Lake
-from warehouse.read.accelerators import rollups, tiers
+from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, chatter_days
 
 pytestmark = pytest.mark.integration
+ROLLED = (ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS)
 
 
 def _assert_same(fast, scan, facts) -> int:
@@ -80,7 +81,7 @@ def _python_split(rows: list[dict], lo, hi) -> dict:
 @pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
 def test_tier_split_equals_plain_python(tmp_path, build):
     facts = build(tmp_path)
-    rollups.build_rollups(str(tmp_path), "Asia/Seoul")
+    build_accelerators(tmp_path, *ROLLED, tz="Asia/Seoul")
     wh = warehouse.open(str(tmp_path))
     assert wh.tiers() is not None
     days = sorted({r["day"] for r in facts["rows"]})
@@ -93,9 +94,9 @@ def test_tier_split_equals_plain_python(tmp_path, build):
 
 def test_layout_sorted_and_counts(tmp_path):
     facts = build_rich_lake(tmp_path)
-    rollups.build_rollups(str(tmp_path), "Asia/Seoul")
+    build_accelerators(tmp_path, *ROLLED, tz="Asia/Seoul")
     table = pq.read_table(tmp_path / "chatter_days" / "part-0.parquet")
-    assert table.schema.remove_metadata().equals(rollups.CHATTER_SCHEMA)
+    assert table.schema.remove_metadata().equals(chatter_days.CHATTER_SCHEMA)
     keys = list(zip(*(table.column(c).to_pylist() for c in ("channel_id", "day", "user_id")), strict=True))
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
     chatters = [r for r in facts["rows"] if r["user_id"] not in (None, "anonymous", "SYSTEM_MESSAGE")]
@@ -110,7 +111,7 @@ def test_stale_type_filtered_or_live_tables_are_not_used(tmp_path):
         _rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
     assert fast.tiers() is None
     assert _assert_same(fast, scan, facts) > 0
-    rollups.build_rollups(str(tmp_path / "rolled"))
+    build_accelerators(tmp_path / "rolled", *ROLLED)
     assert fast.tiers() is not None
     assert _assert_same(fast, scan, facts) > 0
     for kw in ({"types": ["chat"]}, {"types": ["donation", "chat"]}):
@@ -131,7 +132,7 @@ def test_a_channel_without_chatters(tmp_path):
     for root in ("rolled", "scan"):
         write_rows(Lake(str(tmp_path / root)), facts["rows"] + rows, [*facts["channel_ids"], quiet],
                    [*facts["channel_names"].values(), "조용한 채널"], [1, 2, 3, 4])
-    rollups.build_rollups(str(tmp_path / "rolled"))
+    build_accelerators(tmp_path / "rolled", *ROLLED)
     assert fast.tiers() is not None and quiet in fast.tiers()._channels(Lake(str(tmp_path / "rolled")))
     assert warehouse.tier_split(fast, [quiet]).is_empty()
     assert warehouse.new_vs_returning(fast, [quiet]).is_empty()
@@ -157,7 +158,7 @@ def test_another_zone_or_a_skipped_midnight_scans(tmp_path):
         lake = Lake(str(tmp_path / name))
         write_rows(lake, rows, channel_ids(), CHANNEL_NAMES, [1, 2, 3])
         lake.write_state({"timezone": "America/Havana"})
-    rollups.build_rollups(str(tmp_path / "h_fast"))
+    build_accelerators(tmp_path / "h_fast", *ROLLED)
     fast, scan = (warehouse.open(str(tmp_path / n), tz="America/Havana") for n in ("h_fast", "h_scan"))
     assert fast.days_are_local() and fast.tiers() is not None and date(2026, 3, 8) in {r["day"] for r in rows}
     lake = Lake(str(tmp_path / "h_fast"))
@@ -170,11 +171,11 @@ def test_another_zone_or_a_skipped_midnight_scans(tmp_path):
 
 def test_reader_cap_lets_channels_go(tmp_path, monkeypatch):
     facts, fast, scan = _pair(tmp_path, build_rich_lake)
-    monkeypatch.setattr(tiers, "CACHE_ROWS", 1)  # one channel held at a time
+    monkeypatch.setattr(chatter_days, "CACHE_ROWS", 1)  # one channel held at a time
     reader = fast.tiers()
     assert _assert_same(fast, scan, facts) > 0
     assert len(reader._held) == 1
-    monkeypatch.setattr(tiers, "CACHE_ROWS", 10**9)
+    monkeypatch.setattr(chatter_days, "CACHE_ROWS", 10**9)
     assert _assert_same(fast, scan, facts) > 0
     assert len(reader._held) == len(facts["channel_ids"])
 
@@ -194,7 +195,7 @@ def test_chatter_days_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the impo
     root = s3_lake[0]
     facts = build_fixture_lake(root)
     build_fixture_lake(tmp_path)
-    rollups.build_rollups(root, "Asia/Seoul")
+    build_accelerators(root, *ROLLED, tz="Asia/Seoul")
     fast, scan = warehouse.open(root), warehouse.open(str(tmp_path))
     assert fast.tiers() is not None
     assert _assert_same(fast, scan, facts) > 0
@@ -220,7 +221,7 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
     scan = warehouse.open(str(tmp_path / "scan"))
     assert scan.tiers() is None
     assert warehouse.tier_split(wh).equals(warehouse.tier_split(scan))
-    assert "u3" not in pq.read_table(Lake(root).part_path(rollups.CHATTER_DAYS)).column("user_id").to_pylist()
+    assert "u3" not in pq.read_table(Lake(root).part_path(chatter_days.CHATTER_DAYS)).column("user_id").to_pylist()
     before = warehouse.tier_split(wh)["chatters"].sum()
     now = datetime.now(KST).replace(microsecond=0)
     _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": f"new{m}", "month": 3}

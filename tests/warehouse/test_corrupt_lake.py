@@ -17,10 +17,11 @@ import warehouse
 from dashboard import data
 from dashboard.i18n import t
 from tests.lakedamage import HOWS, damage
+from tests.lakefixture import build_accelerators
 from tests.lakefixture_rich import build_rich_lake, user_rows
 from warehouse.lake.layout import Lake, StateUnreadable
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import rollups, user_tail, users_index
+from warehouse.read.accelerators import ACCELERATORS, USERS, users_index
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py")
 BAD = date(2026, 10, 4)  # a day of the rich lake inside the pages' default week (10-04..10-10)
@@ -32,9 +33,7 @@ def clean(tmp_path_factory):
     root = tmp_path_factory.mktemp("clean")
     facts = build_rich_lake(root)
     Lake(str(root)).write_state({"version": 2, "timezone": "Asia/Seoul", "last_sync": "2026-10-11T03:00:00+00:00"})
-    users_index.build_users_index(str(root))
-    rollups.build_rollups(str(root), "Asia/Seoul")
-    user_tail.build_user_tail(str(root))
+    build_accelerators(root, tz="Asia/Seoul")
     return root, facts
 
 
@@ -49,7 +48,8 @@ def _copy(clean, tmp_path) -> str:
     root = str(tmp_path / "lake")
     shutil.copytree(clean[0], root, copy_function=os.link)
     lake = Lake(root)
-    assert users_index.is_fresh(lake) and rollups.is_fresh(lake) and user_tail.FreshnessCache().fresh(lake)
+    assert all(acc.reader(None).fresh.fresh(lake) for acc in ACCELERATORS if acc is not USERS)
+    assert users_index.is_fresh(lake)
     return root
 
 

@@ -16,16 +16,17 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
-from tests.lakefixture import build_fixture_lake
+from tests.lakefixture import build_accelerators, build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
 from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import rollups
+from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, rollups
 
 pytestmark = pytest.mark.integration
 KST = ZoneInfo("Asia/Seoul")
 FUNCTIONS = ("activity", "subscriber_ratio")
+ROLLED = (ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS)
 
 
 def _pair(tmp_path, build):
@@ -33,7 +34,7 @@ def _pair(tmp_path, build):
     fixtures' partition zone), `scan` without them."""
     facts = build(tmp_path / "scan")
     shutil.copytree(tmp_path / "scan", tmp_path / "rolled")
-    assert rollups.build_rollups(str(tmp_path / "rolled"), "Asia/Seoul") > 0
+    build_accelerators(tmp_path / "rolled", *ROLLED, tz="Asia/Seoul")
     rolled, scan = warehouse.open(str(tmp_path / "rolled")), warehouse.open(str(tmp_path / "scan"))
     assert rolled.rollups() is not None and scan.rollups() is None
     return facts, rolled, scan
@@ -153,7 +154,7 @@ def test_stale_rollups_are_ignored_and_the_rebuild_catches_up(tmp_path):
         Lake(str(root)).write(CHAT, last.set_column(last.schema.get_field_index("chat_time"), "chat_time", moved),
                               new_day)
         Lake(str(root)).write(CHAT, CHAT.schema.empty_table(), facts["days"][0])
-    rollups.build_rollups(lake)
+    build_accelerators(lake, *ROLLED)
     assert rolled.rollups() is not None and rolled.broadcast_source() == "spans"
     assert _assert_same(rolled, scan, facts) > 0
     for a, b in zip(_broadcast_answers(rolled, facts), _broadcast_answers(scan, facts), strict=True):

@@ -5,28 +5,27 @@ which file to leave out next after a query failed reading the lake.
 A damaged file never fails a query: a chat day partition or the channels file that cannot
 be read is left out of the views — found by its footer when the views are made, or by a
 deep check after a query failed reading it, which then runs again without it — and damaged
-side tables are not used (the chat is scanned: ``users_or_scan``). Used by
-warehouse/read/warehouse.py (Warehouse.refresh, sql, damaged) and the queries_* modules."""
+accelerators are not used (the chat is scanned: Warehouse.accelerator and Warehouse.answer).
+Used by warehouse/read/warehouse.py (Warehouse.refresh, sql, damaged, accelerator) and the
+query modules."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from functools import partial
-from typing import TypeVar
 
 from warehouse.lake import health
 from warehouse.lake.health import Damage
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHANNELS, CHAT, TABLES
-from warehouse.read.accelerators import rollups, users_index
+from warehouse.read.accelerators import ACCELERATORS
+from warehouse.read.accelerators.base import Accelerator
 
 log = logging.getLogger(__name__)
 READ_RETRIES = 4  # a failed read: views over the files as they are now, then without each damaged one found
 # the one-file tables whose damage damaged() lists after the chat days
-_ONE_FILE_TABLES = [t.name for t in TABLES if not t.by_day] + [
-    users_index.NAME, rollups.ROLLUPS.name, rollups.BROADCAST_SPANS.name, rollups.CHATTER_DAYS.name]
-T = TypeVar("T")
+_ONE_FILE_TABLES = [t.name for t in TABLES if not t.by_day] + [a.name for a in ACCELERATORS if a.parquet]
 
 
 class DamageBook:
@@ -71,38 +70,25 @@ class DamageBook:
         files = [d for d in (health.check_file(lake, n) for n in _ONE_FILE_TABLES) if d is not None]
         return self.days + files
 
-    def locate(self, lake: Lake, exc: Exception, params: list | None, index_in_use: bool) -> bool:
+    def locate(self, lake: Lake, exc: Exception, params: list | None, views: list[str]) -> bool:
         """After a query failed reading the lake (not its first attempt): True when a damaged
-        file the views can leave out was found among those it read (the users index first
-        when in use, then files given as parameters, the channels file, chat days newest
-        first; health.locate), so that views made again may answer."""
-        index = users_index.index_path(lake)
-        files = ([index] if index_in_use else []) + [p for p in map(partial(health.lake_path, lake), params or ())
-                                                      if p]
+        file the views can leave out was found among those it read (the accelerator files
+        registered as views first (`views`), then files given as parameters, the channels
+        file, chat days newest first; health.locate), so that views made again may answer."""
+        files = list(views) + [p for p in map(partial(health.lake_path, lake), params or ()) if p]
         files += [lake.partition_dir(CHANNELS) + "/part-0.parquet", *reversed(self.chat_files)]
         found = health.locate(lake, exc, files)
-        return bool(set(found) - {index})  # the index is left out by users_or_scan, not the views
+        return bool(set(found) - set(views))  # an accelerator is left out by Warehouse.answer, not the views
 
-    def index_damaged(self, lake: Lake, key: tuple) -> bool:
-        """True when the users index at version `key` is known damaged (its footer, or pages
-        a failed query found: see users_or_scan)."""
-        path = users_index.index_path(lake)
-        return bool(health.footer_problem(lake, path, key) or health.known_problem(path, key))
+    def accelerator_damaged(self, lake: Lake, acc: Accelerator, key: tuple | None) -> bool:
+        """True when `acc`'s file at version `key` is known damaged: its Parquet footer, or
+        pages a failed query found (Warehouse.answer)."""
+        path = acc.path(lake)
+        if key is None:
+            return False
+        return bool(health.known_problem(path, key) or (acc.parquet and health.footer_problem(lake, path, key)))
 
     def read_error(self, lake: Lake, exc: Exception) -> health.LakeReadError:
         """The error a query raises when it failed reading the lake and no damaged file
         explains it: one line, no absolute path."""
         return health.LakeReadError(f"reading the lake failed: {health.one_line(lake, exc)}")
-
-
-def users_or_scan(has_index: Callable[[], bool], indexed: Callable[[], T], scan: Callable[[], T]) -> T:
-    """``indexed()`` (a query of the users side table) when has_index(), else — or when it
-    failed on a damaged index (remembered, so has_index() says False from then on) —
-    ``scan()``."""
-    if has_index():
-        try:
-            return indexed()
-        except health.LakeReadError:
-            if has_index():
-                raise
-    return scan()

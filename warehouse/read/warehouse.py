@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -29,9 +31,19 @@ from warehouse.lake.layout import STATE_PATH, Lake, is_uri
 from warehouse.lake.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 from warehouse.read import damage
 from warehouse.read import live as live_data
-from warehouse.read.accelerators import rollups, side_tables, tiers, user_tail, users_index
+from warehouse.read.accelerators import (
+    ACCELERATORS,
+    BROADCAST_SPANS,
+    CHATTER_DAYS,
+    ROLLUPS,
+    USER_TAIL,
+    USERS,
+    broadcast_spans,
+)
+from warehouse.read.accelerators.base import Accelerator, Need, Reader
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _DAY_SCHEMA = pa.schema([("day", pa.date32())])
 
 # Macros created on every connection, so each query below is one static SQL text.
@@ -50,30 +62,15 @@ _MACROS = (
 )
 
 
-# For the queries_* modules: a broadcast is one chat_channel_id of one channel, its span the
+# For the query modules: a broadcast is one chat_channel_id of one channel, its span the
 # first and last (non-system) line anywhere in the lake — from a scan of the channel's
-# whole history, or from the broadcast spans side table (warehouse/read/accelerators/rollups.py) when it
-# describes ``chat`` exactly (Warehouse._point_broadcasts).
+# whole history, or from the broadcast spans (warehouse/read/accelerators/broadcast_spans.py)
+# when they may answer (Warehouse._point_broadcasts).
 _BROADCASTS_SCAN = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
     SELECT channel_id, chat_channel_id AS broadcast, min(chat_time) AS started,
            max(chat_time) AS ended
     FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', all_ch, chs)
     WHERE chat_channel_id IS NOT NULL GROUP BY channel_id, chat_channel_id"""
-_BROADCASTS_SPANS = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
-    SELECT channel_id, broadcast, min(started) AS started, max(ended) AS ended
-    FROM broadcast_spans WHERE all_ch OR list_contains(chs, channel_id)
-    GROUP BY channel_id, broadcast"""
-# with live rows: the spans of the days the overlay does not hold, and the overlay's own
-# lines (the table live.compose made of them; live_days lists its days, rows or not)
-_BROADCASTS_SPANS_LIVE = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
-    SELECT channel_id, broadcast, min(started) AS started, max(ended) AS ended FROM (
-        SELECT channel_id, broadcast, started, ended FROM broadcast_spans
-        WHERE (all_ch OR list_contains(chs, channel_id)) AND day NOT IN (SELECT day FROM live_days)
-        UNION ALL
-        SELECT channel_id, chat_channel_id, chat_time, chat_time FROM chat_live
-        WHERE (all_ch OR list_contains(chs, channel_id)) AND chat_channel_id IS NOT NULL
-          AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE')
-    GROUP BY channel_id, broadcast"""
 
 
 # how many different schemas (column name, physical and logical type) the files have
@@ -95,7 +92,7 @@ class Warehouse:
 
     ``types``: None (all) or message types (collector.records.MESSAGE_TYPES values and
     "unknown"; others are a ValueError): ``chat`` — hence every function — sees only those
-    lines, and the users side table is not used (it counts every type).
+    lines, and the accelerators are not used (they count every type).
     ``live=True``: ``chat`` also holds PostgreSQL's rows the lake does not have yet — the
     days PostgreSQL touched since the last sync, taken whole from PostgreSQL as the next
     sync would write them, those days' partitions left out (warehouse/read/live.py,
@@ -104,12 +101,16 @@ class Warehouse:
     leaves the lake alone answering, the reason in "error" (its kind in "cause", live.load). The overlay is read at open, by
     refresh(), and again after a sync changes the lake's state.
 
-    A damaged file never fails a query: it is left out of the views, or a damaged side
-    table is not used (warehouse/read/damage.py, ``wh.damage``); ``wh.damaged()`` lists what is
-    left out."""
+    Accelerators (warehouse/read/accelerators/__init__.py) answer some questions from small
+    files; ``wh.accelerator(ACC)`` decides whether one may answer now, else the chat is
+    scanned. ``accelerate=False``: none is used (every answer is a scan; the tests compare).
+
+    A damaged file never fails a query: it is left out of the views, or a damaged
+    accelerator is not used (warehouse/read/damage.py, ``wh.damage``); ``wh.damaged()`` lists
+    what is left out."""
 
     def __init__(self, root: str | None = None, tz: str | None = None, *, live: bool = False,
-                 types=None):
+                 types=None, accelerate: bool = True):
         self.root = str(root or settings.warehouse_dir())
         self.tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
         ZoneInfo(self.tz)  # an unknown zone fails here, with its name, before any SQL
@@ -122,12 +123,8 @@ class Warehouse:
         # checks each file's version tag, so a partition a sync replaced is read afresh.
         self.con.execute("SET parquet_metadata_cache = true")
         self._stubs: list[pa.Table] = []
-        self._users_fresh = users_index.FreshnessCache()
-        self._users_view: tuple | None = None  # the index file the view was made for
-        self._rollups = rollups.Reader()
-        self._tiers = tiers.Reader()
-        self._tail = user_tail.Reader()
-        self._spans = side_tables.Loaded(rollups.SPANS)
+        self.accelerate = bool(accelerate)
+        self._readers: dict[str, Reader] = {}  # per accelerator's name, made when first asked
         self._spans_in_use: tuple | None = None  # the spans file the broadcasts macro reads, if any
         self._live_days: pa.Table | None = None  # the overlay's days, for the spans macro
         self._overlay: live_data.Overlay | None = None
@@ -251,94 +248,96 @@ class Warehouse:
         rows. Side tables built from the partitions describe ``chat`` only then."""
         return self.types is None and not (self._overlay is not None and self._overlay.days)
 
-    def has_users_index(self) -> bool:
-        """True when the lake's users side table (warehouse/read/accelerators/users_index.py) exists and
-        matches the chat partitions as they are now; it is then the view ``users_index``.
-        A stale, missing or damaged index gives False: callers scan the chat instead, as they do
-        when a type filter or the live overlay's rows are in ``chat`` (the index has
-        neither)."""
-        if not self.lake_only():
-            return False
-        lake = Lake(self.root)
-        if not self._users_fresh.fresh(lake, files_key(lake)):
-            return False
-        if self.damage.index_damaged(lake, self._users_fresh.key):
-            return False
-        path = users_index.index_path(lake)
-        remote = is_uri(self.root)
-        if not self._users_view or (remote and self._users_view != self._users_fresh.key):
-            if remote:  # a dataset pins the object's size: make a new one for a new file
-                self.con.register("users_index", pads.dataset(path, filesystem=lake.fs, format="parquet"))
-            else:
-                self.con.read_parquet(self._uri(path)).create_view("users_index")
-            self._users_view = self._users_fresh.key
-        return True
-
-    def rollups(self) -> rollups.Reader | None:
-        """The lake's activity roll-ups (warehouse/read/accelerators/rollups.py) when they describe the lake
-        as it is now, in this warehouse's zone, and no type filter narrows ``chat``; else
-        None (callers scan the chat). The live overlay's days are not in them: see
-        overlay_days()."""
-        if self._stale():
-            self.refresh()  # the overlay's days as of now
-        lake = Lake(self.root)
-        if self.types is not None or not self._rollups.usable(lake, self.tz, files_key(lake)):
-            return None
-        return self._rollups
-
-    def tiers(self) -> tiers.Reader | None:
-        """The lake's chatter days (warehouse/read/accelerators/tiers.py) when they describe ``chat`` exactly
-        (the partitions as they are now, no type filter, no live rows); else None (callers
-        scan the chat)."""
-        return self._lake_reader(self._tiers)
-
-    def user_tail(self) -> user_tail.Reader | None:
-        """The lake's user tail (warehouse/read/accelerators/user_tail.py) when it describes ``chat`` exactly
-        (the partitions as they are now, no type filter, no live rows, a local lake); else
-        None (callers read the chat)."""
-        return self._lake_reader(self._tail)
-
-    def _lake_reader(self, reader):
-        """`reader` (a side table's, with ``usable(lake, hint)``) when ``chat`` is exactly the
-        lake's partitions (the overlay re-read first if a sync changed them) and the reader
-        can answer for them; else None."""
-        if self._stale():
-            self.refresh()
-        lake = Lake(self.root)
-        if not self.lake_only() or not reader.usable(lake, files_key(lake)):
-            return None
-        return reader
-
     def overlay_days(self) -> set[date]:
         """The days ``chat`` takes from PostgreSQL's live rows instead of the lake."""
         return set(self._overlay.days) if self._overlay is not None else set()
 
-    def broadcast_source(self) -> str:
-        """Where the ``broadcasts`` macro takes each broadcast's span from now: "spans"
-        (the broadcast spans side table) or "scan" (the channel's whole history)."""
-        self._point_broadcasts()
-        return "spans" if self._spans_in_use is not None else "scan"
+    def accelerator(self, acc: Accelerator, also: frozenset[Need] = frozenset()) -> Reader | None:
+        """The reader of `acc` (one of warehouse.read.accelerators.ACCELERATORS) when it may
+        answer now, else None (the caller scans the chat). The one place that decides:
+        the conditions it declares (``acc.needs``) and the question's own (`also`, e.g.
+        LOCAL_DAYS) hold — no type filter, no live rows, the same zone, a local lake, local
+        days — and its file matches the chat partitions as they are now (the overlay
+        re-read first if a sync changed them), is not known damaged and could be read."""
+        if not self.accelerate:
+            return None
+        if self._stale():
+            self.refresh()
+        needs = acc.needs | also
+        if Need.NO_TYPE_FILTER in needs and self.types is not None:
+            return None
+        if Need.NO_LIVE_ROWS in needs and self._overlay is not None and self._overlay.days:
+            return None
+        if Need.LOCAL_LAKE in needs and is_uri(self.root):
+            return None
+        if Need.LOCAL_DAYS in needs and not self.days_are_local():
+            return None
+        reader = self._readers.get(acc.name)
+        if reader is None:
+            reader = self._readers[acc.name] = acc.reader(self.con)
+        lake = Lake(self.root)
+        hint = files_key(lake)
+        if not reader.fresh.fresh(lake, hint):
+            return None
+        if Need.SAME_ZONE in needs and (reader.fresh.doc or {}).get("timezone") != self.tz:
+            return None
+        if self.damage.accelerator_damaged(lake, acc, reader.fresh.key) or not reader.usable(lake, hint):
+            return None
+        return reader
+
+    def answer(self, acc: Accelerator, fast: Callable[[Reader], T | None], scan: Callable[[], T],
+               also: frozenset[Need] = frozenset()) -> T:
+        """``fast(reader)`` when `acc` may answer (accelerator()), else — or when it gave
+        None, or failed on a damaged file (remembered, so `acc` is not asked again until
+        the file is rewritten) — ``scan()``."""
+        reader = self.accelerator(acc, also)
+        if reader is not None:
+            try:
+                got = fast(reader)
+            except health.LakeReadError:
+                if self.accelerator(acc, also) is not None:
+                    raise
+                got = None
+            if got is not None:
+                return got
+        return scan()
 
     def _point_broadcasts(self) -> None:
-        """Point the ``broadcasts`` macro at the broadcast spans side table while it
-        describes the lake's partitions (a local lake, no type filter) — the live
-        overlay's days taken from its own rows — and at the scan otherwise."""
-        lake = Lake(self.root)
-        spans = None
-        if self.types is None and not is_uri(self.root):
-            spans = self._spans.get(lake, files_key(lake))
-        want = self._spans.key if spans is not None else None
+        """Point the ``broadcasts`` macro at the broadcast spans while they may answer — the
+        live overlay's days taken from its own rows — and at the scan otherwise."""
+        reader = self.accelerator(BROADCAST_SPANS)
+        want = reader.fresh.key if reader is not None else None
         if want == self._spans_in_use:
             return
         live = sorted(self.overlay_days())
-        if want is not None:
-            self.con.register("broadcast_spans", spans)
+        if reader is not None:
+            self.con.register("broadcast_spans", reader.table)
             if live:  # refresh() resets _spans_in_use, so a new overlay comes through here
                 self._live_days = pa.table({"day": pa.array(live, pa.date32())})
                 self.con.register("live_days", self._live_days)
-        macro = _BROADCASTS_SCAN if want is None else _BROADCASTS_SPANS_LIVE if live else _BROADCASTS_SPANS
+        macro = (_BROADCASTS_SCAN if reader is None else broadcast_spans.SPANS_LIVE_MACRO if live
+                 else broadcast_spans.SPANS_MACRO)
         self.con.execute(macro)
         self._spans_in_use = want
+
+    # The per-accelerator questions of before the registry, for callers outside warehouse/read
+    # (bench/query_bench.py, tests/warehouse/test_property.py, test_repair.py, test_s3.py):
+    # remove once they ask accelerator() instead.
+    def has_users_index(self) -> bool:
+        return self.accelerator(USERS) is not None
+
+    def rollups(self) -> Reader | None:
+        return self.accelerator(ROLLUPS)
+
+    def tiers(self) -> Reader | None:
+        return self.accelerator(CHATTER_DAYS)
+
+    def user_tail(self) -> Reader | None:
+        return self.accelerator(USER_TAIL)
+
+    def broadcast_source(self) -> str:
+        self._point_broadcasts()
+        return "spans" if self._spans_in_use is not None else "scan"
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         """Run SQL with bound parameters over the views; a polars DataFrame back."""
@@ -367,16 +366,12 @@ class Warehouse:
             log.info("lake %s: a read failed (%s); reopening the views", self.root, type(exc).__name__)
             self.refresh()
             return True
-        if not self.damage.locate(Lake(self.root), exc, params, bool(self._users_view)):
+        lake = Lake(self.root)
+        views = [a.path(lake) for a in ACCELERATORS if getattr(self._readers.get(a.name), "view", None)]
+        if not self.damage.locate(lake, exc, params, views):
             return False
         self.refresh()
         return True
-
-    def users_or_scan(self, indexed, scan):
-        """``indexed()`` (a query of the users side table) when has_users_index(), else — or
-        when it failed on a damaged index (remembered, so has_users_index() says False from
-        then on) — ``scan()``."""
-        return damage.users_or_scan(self.has_users_index, indexed, scan)
 
     def close(self) -> None:
         self.con.close()
@@ -405,13 +400,13 @@ def files_key(lake: Lake) -> tuple | None:
 
 
 def open(root: str | None = None, *, tz: str | None = None, live: bool = False,  # noqa: A001
-         types=None) -> Warehouse:
+         types=None, accelerate: bool = True) -> Warehouse:
     """Open the lake at `root` (default: WAREHOUSE_DIR); `tz` (default DISPLAY_TZ), `live`
-    (add PostgreSQL's rows since the last sync) and `types` (message types to keep) as
-    in Warehouse.
+    (add PostgreSQL's rows since the last sync), `types` (message types to keep) and
+    `accelerate` (False: no accelerator answers, every answer is a scan) as in Warehouse.
 
     >>> wh = warehouse.open("/data/warehouse")
     >>> warehouse.list_channels(wh)
     >>> today = warehouse.open(live=True, types=["chat", "donation"])
     """
-    return Warehouse(root, tz, live=live, types=types)
+    return Warehouse(root, tz, live=live, types=types, accelerate=accelerate)

@@ -1,28 +1,78 @@
 """Accelerators: small files built from the chat partitions that answer some questions
-without scanning every day of chat. The sync and forget-user keep every one of them up to
-date through ``rebuild_all``; ``folders`` names what they hold in the lake."""
+without scanning every day of chat. Each is declared once below (an Accelerator,
+warehouse/read/accelerators/base.py): its folder, what it is built from, its incremental
+build, its freshness rule, the conditions under which it may answer and the questions it
+answers. ACCELERATORS lists them in build order: the sync and forget-user keep every one up
+to date through ``rebuild_all``, ``folders`` names what they hold in the lake, and
+Warehouse.accelerator (warehouse/read/warehouse.py) is the one place that decides, per
+question, whether one may answer (else the chat is scanned).
+
+The shared mechanism (fingerprint, incremental build, freshness caches) is in
+side_tables.py; each accelerator's layout, build and reader in its own module.
+"""
 from __future__ import annotations
 
 from warehouse.lake.layout import Lake
-from warehouse.read.accelerators import rollups, user_tail, users_index
+from warehouse.read.accelerators import broadcast_spans, chatter_days, rollups, user_tail, users_index
+from warehouse.read.accelerators.base import LAKE_ONLY, Accelerator, Need
+
+_SIDE_TABLE_RULE = ("the chat partitions' fingerprint recorded in the file (per day: size, mtime, inode)"
+                    " equals theirs now (side_tables.py)")
+
+USERS = Accelerator(
+    name=users_index.NAME, file="part-0.parquet", built_from=("chat",), build=users_index.build,
+    freshness=_SIDE_TABLE_RULE, needs=LAKE_ONLY,
+    answers=("search_users", "user_messages", "new_vs_returning"),
+    reader=users_index.Reader)
+ROLLUPS = Accelerator(
+    name=rollups.SPEC.name, file="part-0.parquet", built_from=("chat",), build=rollups.build_rollups,
+    freshness=_SIDE_TABLE_RULE + ", built in the warehouse's zone",
+    # tolerates live days: it answers the lake's days, the overlay's days are scanned beside it
+    needs=frozenset({Need.NO_TYPE_FILTER, Need.SAME_ZONE}),
+    answers=("activity", "subscriber_ratio"),
+    reader=rollups.Reader)
+BROADCAST_SPANS = Accelerator(
+    name=broadcast_spans.SPANS.name, file="part-0.parquet", built_from=("chat",), build=broadcast_spans.build,
+    freshness=_SIDE_TABLE_RULE,
+    # tolerates live days: the overlay's days are taken from its own lines
+    needs=frozenset({Need.NO_TYPE_FILTER, Need.LOCAL_LAKE}),
+    answers=("peaks", "coverage", "broadcast_list", "broadcast_peaks", "donations_over_broadcast",
+             "broadcast_retention"),
+    reader=broadcast_spans.Reader)
+CHATTER_DAYS = Accelerator(
+    name=chatter_days.CHATTER.name, file="part-0.parquet", built_from=("chat",), build=chatter_days.build,
+    freshness=_SIDE_TABLE_RULE + "; the roll-ups (the channels' names) fresh too",
+    needs=LAKE_ONLY,
+    answers=("tier_split", "new_vs_returning"),
+    reader=lambda con: chatter_days.Reader(rollups.SPEC))
+USER_TAIL = Accelerator(
+    name=user_tail.NAME, file=user_tail.FILE, built_from=("chat", users_index.NAME), build=user_tail.build,
+    freshness="the chat partitions' fingerprint recorded in the Arrow file's schema equals theirs now",
+    needs=LAKE_ONLY | {Need.LOCAL_LAKE},
+    answers=("user_messages",),
+    reader=user_tail.Reader, parquet=False, remove=user_tail.remove)
+
+# in build order: the user tail places each chatter's cut with the users side table
+ACCELERATORS: tuple[Accelerator, ...] = (USERS, ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS, USER_TAIL)
 
 
 def folders() -> frozenset[str]:
     """The lake folders the accelerators live in (not chat: derived, rebuilt, never exported)."""
-    return frozenset({users_index.SPEC.name, rollups.SPEC.name, rollups.SPANS.name, rollups.CHATTER.name,
-                      user_tail.USER_TAIL.name})
+    return frozenset(a.name for a in ACCELERATORS)
 
 
 def rebuild_all(lake: Lake, tz: str | None = None, *, forgetting: bool = False) -> None:
     """Bring every accelerator up to date with the chat partitions (each redoes only the
     days whose partition changed). `tz`: the zone the partitions are cut in (None: the
-    last sync's). `forgetting` (forget-user): an accelerator holding the text of lines that
-    fails to rebuild is removed rather than left holding a forgotten user's lines."""
-    users_index.build_users_index(lake)
-    rollups.build_rollups(lake, tz)
-    try:
-        user_tail.build_user_tail(lake)
-    except Exception:
-        if forgetting:
-            user_tail.remove(lake)
-        raise
+    last sync's). `forgetting` (forget-user): when a rebuild fails, every accelerator
+    holding the text of lines (``remove``) not rebuilt yet is removed rather than left
+    holding a forgotten user's lines."""
+    for i, acc in enumerate(ACCELERATORS):
+        try:
+            acc.build(lake, tz, False)
+        except Exception:
+            if forgetting:
+                for later in ACCELERATORS[i:]:
+                    if later.remove is not None:
+                        later.remove(lake)
+            raise

@@ -1,15 +1,24 @@
-"""tier_split and new_vs_returning from the chatter days side table
-(``<root>/chatter_days/part-0.parquet``, its layout in warehouse/read/accelerators/rollups.py): per channel,
-day and chatter, their lines and highest subscription tier. Each chatter counts once, at
-the highest tier of the period, so a channel's period is a few thousand rows held in
-memory instead of every line of it. The channel's name (the name on the period's last
-line) comes from the roll-ups' day rows. new_vs_returning takes each chatter's first day
-in the channel from the same rows, for buckets of days, weeks and months of the zone the
-partitions are cut in.
+"""The chatter days: per channel, day and chatter, their lines and highest subscription
+tier, so tier_split (each chatter once, at the highest tier of the period) and
+new_vs_returning (each chatter's first day in the channel) count a channel's period from a
+few thousand rows held in memory instead of every line of it.
 
-Both files answer only while the chat partitions are exactly those they were built from
-(warehouse/read/accelerators/side_tables.py), and only for the lake's own lines (no type filter, no live
-rows); otherwise both functions scan the chat. The sync and forget-user rebuild them.
+Layout (part of the lake contract, see warehouse/lake/layout.py)::
+
+    <root>/chatter_days/part-0.parquet
+        One row per (channel_id, day, user_id) of the chat lines of real chatters (user_id
+        not NULL, ``anonymous`` or ``SYSTEM_MESSAGE``): messages (lines) and tier (the
+        highest subscription tier on them; a month > 0 without a tier counts as 1, none as
+        0). Sorted by channel_id, day, user_id; zstd.
+
+The channel's name (the name on the period's last line) comes from the roll-ups' day rows
+(warehouse/read/accelerators/rollups.py), so the reader needs them fresh too.
+new_vs_returning takes each chatter's first day in the channel from the same rows, for
+buckets of days, weeks and months of the zone the partitions are cut in. Declared in
+warehouse/read/accelerators/__init__.py (CHATTER_DAYS): it answers only while the chat
+partitions are exactly those it was built from (warehouse/read/accelerators/side_tables.py)
+and only for the lake's own lines (no type filter, no live rows); otherwise both functions
+scan the chat. The sync and forget-user rebuild it.
 
 A reader (``Reader``) holds the channels it was asked about, each read once from the files
 (their row groups found by their channel statistics) and kept while the files are unchanged;
@@ -29,12 +38,32 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from warehouse.lake.layout import Lake
-from warehouse.read.accelerators import rollups, side_tables
+from warehouse.read.accelerators import side_tables
 
 log = logging.getLogger(__name__)
 CACHE_ROWS = 4_000_000  # rows a reader holds (20 bytes each) before it lets channels go
-_READ = pa.schema([rollups.CHATTER_SCHEMA.field(n) for n in ("day", "user_id", "messages", "tier")])
-_NAMES = pa.schema([rollups.SCHEMA.field(n) for n in ("day", "channel_name")])
+# A line's subscription tier, as tier_split counts it: its tier, 1 for a month > 0 without
+# one, 0 for none (a constant SQL fragment, shared with warehouse/read/queries/activity.py)
+LINE_TIER = """CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
+                        WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END"""
+CHATTER_SCHEMA = pa.schema([
+    ("channel_id", pa.string()),
+    ("day", pa.date32()),
+    ("user_id", pa.string()),
+    ("messages", pa.int64()),
+    ("tier", pa.int32()),
+])
+CHATTER = side_tables.SideTable(
+    "chatter_days", CHATTER_SCHEMA, b"chzzk.chatter_days", 2,  # 1 (f8d69a7) had a channel_name column
+    aggregate="""
+        SELECT channel_id, day, user_id, count(*)::BIGINT AS messages, max(""" + LINE_TIER + """)::INTEGER AS tier
+        FROM src WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
+        GROUP BY channel_id, day, user_id""",  # noqa: S608 - constant fragments
+    order="channel_id, day, user_id")
+CHATTER_DAYS = CHATTER.table
+_READ = pa.schema([CHATTER_SCHEMA.field(n) for n in ("day", "user_id", "messages", "tier")])
+# what is read of the roll-ups' day rows: the channel's name on each day
+_NAMES = pa.schema([("day", pa.date32()), ("channel_name", pa.string())])
 _EPOCH = date(1970, 1, 1)
 _NVR = {"channel_id": pl.String, "bucket": pl.Date, "new_chatters": pl.Int64, "returning_chatters": pl.Int64}
 _OUT = {"channel_id": pl.String, "channel_name": pl.String, "tier": pl.String, "chatters": pl.Int64,
@@ -55,12 +84,19 @@ class _Channel:
     first: np.ndarray  # per chatter number: their first day in the channel
 
 
-class Reader:
-    """A warehouse's in-memory copy of the chatter days of the channels asked about."""
+def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
+    """Bring the chatter days up to date with the chat partitions (partition days: no zone
+    of their own, `tz` is not used); return their row count."""
+    return side_tables.build(CHATTER, lake, full)
 
-    def __init__(self) -> None:
-        self.fresh = side_tables.FreshnessCache(rollups.CHATTER)
-        self.names_fresh = side_tables.FreshnessCache(rollups.SPEC)
+
+class Reader:
+    """A warehouse's in-memory copy of the chatter days of the channels asked about;
+    `names`: the roll-ups' spec, whose day rows give the channels' names."""
+
+    def __init__(self, names: side_tables.SideTable) -> None:
+        self.fresh = side_tables.FreshnessCache(CHATTER)
+        self.names_fresh = side_tables.FreshnessCache(names)
         self._key: tuple | None = None  # the files the held channels were read from
         self._held: OrderedDict[str, _Channel] = OrderedDict()
         self._rows = 0
@@ -116,7 +152,7 @@ class Reader:
             return [(ch, self._channel(lake, ch)) for ch in chosen]
         except (OSError, ValueError, KeyError, pa.ArrowException):
             log.warning("chatter days side table %s or roll-ups %s unreadable: the chat is scanned instead",
-                        side_tables.path(rollups.CHATTER, lake), side_tables.path(rollups.SPEC, lake), exc_info=True)
+                        side_tables.path(CHATTER, lake), self.names_fresh.path(lake), exc_info=True)
             self._bad = self._key
             return None
 
@@ -124,7 +160,7 @@ class Reader:
         """Every channel with lines in the lake, sorted: the roll-ups' (tens of thousands of
         rows, not the chatter days' millions; a channel without chatters has no rows)."""
         if self._all is None:
-            with lake.fs.open_input_file(side_tables.path(rollups.SPEC, lake)) as f:
+            with lake.fs.open_input_file(self.names_fresh.path(lake)) as f:
                 ids = pq.read_table(f, columns=["channel_id"]).column(0)
             self._all = sorted(v for v in pc.unique(ids).to_pylist() if v is not None)
         return self._all
@@ -136,9 +172,9 @@ class Reader:
             self._held.move_to_end(ch)
             return self._held[ch]
         # both files are sorted by channel: the row groups' statistics leave out the others
-        with lake.fs.open_input_file(side_tables.path(rollups.CHATTER, lake)) as f:
+        with lake.fs.open_input_file(side_tables.path(CHATTER, lake)) as f:
             table = pq.read_table(f, columns=_READ.names, filters=[("channel_id", "=", ch)])
-        with lake.fs.open_input_file(side_tables.path(rollups.SPEC, lake)) as f:
+        with lake.fs.open_input_file(self.names_fresh.path(lake)) as f:
             names = pq.read_table(f, columns=_NAMES.names, filters=[("channel_id", "=", ch), ("grain", "=", "day")])
         c = _load(table.cast(_READ), names.cast(_NAMES))
         self._held[ch] = c

@@ -1,9 +1,7 @@
 """The activity roll-ups: per channel, per hour and per day of the chat partitions, the
 counts ``activity`` and ``subscriber_ratio`` return, so an hourly or daily question over
-any range reads a few thousand rows held in memory instead of every day of chat; and the
-broadcast spans, so where a broadcast started is a lookup (warehouse.read.queries.params' ``broadcasts``
-macro) instead of a scan of its channel's whole history; and the chatter days, for
-``tier_split`` and ``new_vs_returning`` (warehouse/read/accelerators/tiers.py).
+any range reads a few thousand rows held in memory instead of every day of chat. Their day
+rows also name the channels for the chatter days (warehouse/read/accelerators/chatter_days.py).
 
 Layout (part of the lake contract, see warehouse/lake/layout.py)::
 
@@ -17,23 +15,12 @@ Layout (part of the lake contract, see warehouse/lake/layout.py)::
         lines left out; chatters are distinct user ids other than ``anonymous``; a
         subscriber's line carries a tier or a month > 0). Sorted by channel_id, grain,
         bucket; zstd.
-    <root>/broadcast_spans/part-0.parquet
-        One row per (channel_id, broadcast, day): the first and last line's chat_time
-        (``started``, ``ended``) of that broadcast (chat_channel_id) on that day, system
-        lines left out. Sorted by channel_id, broadcast, day. A broadcast's span in the
-        lake is the min and max over its days.
-    <root>/chatter_days/part-0.parquet
-        One row per (channel_id, day, user_id) of the chat lines of real chatters (user_id
-        not NULL, ``anonymous`` or ``SYSTEM_MESSAGE``): messages (lines) and tier (the
-        highest subscription tier on them; a month > 0 without a tier counts as 1, none as
-        0). Sorted by channel_id, day, user_id; zstd. Read through warehouse/read/accelerators/tiers.py.
 
-Freshness follows warehouse/read/accelerators/side_tables.py: the roll-ups answer only while the chat
+Declared in warehouse/read/accelerators/__init__.py (ROLLUPS). Freshness follows
+warehouse/read/accelerators/side_tables.py: the roll-ups answer only while the chat
 partitions are exactly those they were built from, for a warehouse in their zone, and
 without a message-type filter; the live overlay's days are scanned and the other days come
-from the roll-ups. The broadcast spans answer under the same rule, on a local lake, the
-overlay's days taken from its own lines; the chatter days only without live rows. The
-sync and forget-user rebuild the days they rewrote.
+from the roll-ups. The sync and forget-user rebuild the days they rewrote.
 """
 from __future__ import annotations
 
@@ -96,47 +83,6 @@ SPEC = side_tables.SideTable(
     # 1.8 s, for 10M rows in one go): ~10 days of a 10M-row lake at a time
     chunk_bytes=64 * 1024 * 1024)
 ROLLUPS = SPEC.table
-# Each broadcast's first and last line per day, so the first line of a broadcast anywhere in
-# the lake (peaks' offsets, coverage, donations over a broadcast) is a lookup, not a scan of
-# the channel's whole history.
-SPANS_SCHEMA = pa.schema([
-    ("channel_id", pa.string()),
-    ("broadcast", pa.string()),
-    ("day", pa.date32()),
-    ("started", UTC_US),
-    ("ended", UTC_US),
-])
-SPANS = side_tables.SideTable(
-    "broadcast_spans", SPANS_SCHEMA, b"chzzk.broadcast_spans", 1,
-    aggregate="""
-        SELECT channel_id, chat_channel_id AS broadcast, day, min(chat_time) AS started, max(chat_time) AS ended
-        FROM src WHERE user_id IS DISTINCT FROM 'SYSTEM_MESSAGE' AND chat_channel_id IS NOT NULL
-        GROUP BY channel_id, chat_channel_id, day""",
-    order="channel_id, broadcast, day")
-BROADCAST_SPANS = SPANS.table
-# Each chatter's lines and highest tier per channel and day, so tier_split (each chatter
-# once, at the highest tier of the period) and new_vs_returning (each chatter's first day)
-# count a channel's period from a few thousand rows (warehouse/read/accelerators/tiers.py); tier_split's
-# channel names come from the roll-ups' day rows.
-# A line's subscription tier, as tier_split counts it: its tier, 1 for a month > 0 without
-# one, 0 for none (a constant SQL fragment, shared with warehouse/read/queries/activity.py)
-LINE_TIER = """CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
-                        WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END"""
-CHATTER_SCHEMA = pa.schema([
-    ("channel_id", pa.string()),
-    ("day", pa.date32()),
-    ("user_id", pa.string()),
-    ("messages", pa.int64()),
-    ("tier", pa.int32()),
-])
-CHATTER = side_tables.SideTable(
-    "chatter_days", CHATTER_SCHEMA, b"chzzk.chatter_days", 2,  # 1 (f8d69a7) had a channel_name column
-    aggregate="""
-        SELECT channel_id, day, user_id, count(*)::BIGINT AS messages, max(""" + LINE_TIER + """)::INTEGER AS tier
-        FROM src WHERE user_id IS NOT NULL AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
-        GROUP BY channel_id, day, user_id""",  # noqa: S608 - constant fragments
-    order="channel_id, day, user_id")
-CHATTER_DAYS = CHATTER.table
 # what activity / subscriber_ratio return, in order
 COLUMNS = {
     "activity": ("channel_id", "channel_name", "bucket", "messages", "chatters", "messages_per_chatter"),
@@ -148,8 +94,7 @@ COLUMNS = {
 def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -> int | None:
     """Bring ``<root>/rollups/part-0.parquet`` up to date with the chat partitions, their
     hours and days taken in `tz` (None: the zone of the last sync, else the roll-ups'
-    own; neither known: nothing is built, None back), and the broadcast spans and the
-    chatter days (warehouse/read/accelerators/tiers.py) with them. Returns the roll-ups' row count."""
+    own; neither known: nothing is built, None back). Returns its row count."""
     lake = root if isinstance(root, Lake) else Lake(str(root))
     if tz is None:
         doc = side_tables.read_doc(SPEC, lake)
@@ -157,8 +102,6 @@ def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -
     if not tz:
         log.info("rollups not built: the lake's zone is not known yet (no sync recorded it)")
         return None
-    side_tables.build(SPANS, lake, full)  # instants and partition days: no zone of its own
-    side_tables.build(CHATTER, lake, full)  # partition days: no zone of its own
     return side_tables.build(SPEC, lake, full, tz)
 
 
@@ -171,20 +114,21 @@ class Reader:
     """A warehouse's in-memory copy of the roll-ups, read again when the file changes:
     per grain a frame sorted by channel and bucket, and where each channel's rows are."""
 
-    def __init__(self) -> None:
+    def __init__(self, con=None) -> None:
         self.loaded = side_tables.Loaded(SPEC)
+        self.fresh = self.loaded.fresh
         self._key: tuple | None = None  # the file the grains were made from
         self._grains: dict[str, tuple[pl.DataFrame, dict[str, tuple[int, int]]]] = {}
 
-    def usable(self, lake: Lake, tz: str, hint: tuple | None = None) -> bool:
-        """True when the roll-ups describe the partitions as they are now, in zone `tz`,
-        and could be read; their frames are then up to date. `hint`: see
-        side_tables.FreshnessCache.fresh."""
+    def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
+        """True when the roll-ups describe the partitions as they are now and could be
+        read; their frames are then up to date (in the zone they were built in, the
+        ``timezone`` of ``fresh.doc``). `hint`: see side_tables.FreshnessCache.fresh."""
         table = self.loaded.get(lake, hint)
-        if table is None or self.loaded.fresh.doc.get("timezone") != tz:
+        if table is None:
             return False
         if self._key != self.loaded.key:
-            self._index(table, tz)
+            self._index(table, self.fresh.doc.get("timezone") or "UTC")
         return True
 
     def _index(self, table: pa.Table, tz: str) -> None:
@@ -235,3 +179,10 @@ def _share(num: pa.ChunkedArray, den: pa.ChunkedArray) -> pa.ChunkedArray:
     a reciprocal (20 / 7 gave 2.8571428571428568, DuckDB 2.857142857142857)."""
     return pc.if_else(pc.not_equal(den, 0), pc.divide(pc.cast(num, pa.float64()), pc.cast(den, pa.float64())),
                       pa.scalar(None, pa.float64()))
+
+
+# The broadcast spans and the chatter days were built here before they had modules of their
+# own: their names stay importable from here for callers outside warehouse/read (the data
+# catalog, the bench), which should take them from their modules or the registry.
+from warehouse.read.accelerators.broadcast_spans import BROADCAST_SPANS, SPANS  # noqa: E402,F401
+from warehouse.read.accelerators.chatter_days import CHATTER, CHATTER_DAYS, LINE_TIER  # noqa: E402,F401

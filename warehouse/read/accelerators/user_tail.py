@@ -15,8 +15,8 @@ Layout (part of the lake contract, see warehouse/lake/layout.py)::
         lines kept per chatter and the chat partitions' fingerprint it was built from.
 
 Its size is bounded by the number of chatters times USER_TAIL_LINES, not by the history
-kept. It answers only while the chat partitions are exactly those it was built from (the
-side tables' rule, warehouse/read/accelerators/side_tables.py) and only for the lake's own lines (no type
+kept. Declared in warehouse/read/accelerators/__init__.py (USER_TAIL). It answers only
+while the chat partitions are exactly those it was built from (the side tables' rule, warehouse/read/accelerators/side_tables.py) and only for the lake's own lines (no type
 filter, no live rows), on a local lake (an S3 lake has none: memory-mapping needs a local
 file). A user holding USER_TAIL_LINES lines in it may have older ones: a page reaching
 past what the tail holds for the filters asked is read from the chat instead.
@@ -149,7 +149,7 @@ class Reader:
     """A warehouse's view of the user tail: the file mapped into memory (zero-copy), and
     where each user's rows start, read again when the file changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, con=None) -> None:
         self.fresh = FreshnessCache()
         self._key: tuple | None = None
         self._table: pa.Table | None = None
@@ -264,6 +264,11 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
              os.path.getsize(file), "every chatter" if affected is None else f"{len(affected)} chatter(s)",
              len(changed), len(current), time.monotonic() - t0)
     return rows
+
+
+def build(lake: Lake, tz: str | None = None, full: bool = False) -> int | None:
+    """build_user_tail as the registry calls it (no zone: `tz` is not used)."""
+    return build_user_tail(lake, full)
 
 
 def _readable(file: str) -> bool:

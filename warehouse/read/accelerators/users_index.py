@@ -10,7 +10,8 @@ Layout (part of the lake contract, see warehouse/lake/layout.py)::
         messages (lines), first_seen and last_seen (min/max chat_time). Sorted by user_id,
         channel_id, day, nickname; zstd. ``nickname`` is NULL for lines without one.
 
-Freshness rule (warehouse/read/accelerators/side_tables.py): the file's Parquet key-value metadata (key
+Declared in warehouse/read/accelerators/__init__.py (USERS). Freshness rule
+(warehouse/read/accelerators/side_tables.py): the file's Parquet key-value metadata (key
 ``chzzk.users_index``) records the fingerprint of every chat partition it was built from.
 A reader uses the index only while the chat partitions have exactly that fingerprint; any
 partition rewritten, added or removed since (a sync, forget-user, retention, a hand edit)
@@ -21,9 +22,11 @@ index is fresh. The file is written to a temporary name and renamed.
 """
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
+import pyarrow.dataset as pads
 
-from warehouse.lake.layout import Lake
+from warehouse.lake.layout import Lake, is_uri
 from warehouse.lake.tables import UTC_US
 from warehouse.read.accelerators import side_tables
 from warehouse.read.accelerators.side_tables import FreshnessCache as _Freshness
@@ -84,3 +87,31 @@ def build_users_index(root: str | Lake, full: bool = False) -> int:
     its row count. Only days whose partition changed since the last build are aggregated
     again (``full``: every day); nothing is written when no partition changed."""
     return side_tables.build(SPEC, root, full)
+
+
+def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
+    """build_users_index as the registry calls it (the table has no zone: `tz` is not used)."""
+    return side_tables.build(SPEC, lake, full)
+
+
+class Reader:
+    """The users side table as the view ``users_index`` of one warehouse's connection `con`
+    (the queries read it with SQL), made again for a new file of a remote lake."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.fresh = FreshnessCache()
+        self.view: tuple | None = None  # the file version the view was made for
+
+    def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
+        """True when the table matches the chat partitions now; the view is then there."""
+        if not self.fresh.fresh(lake, hint):
+            return False
+        remote = is_uri(lake.root)
+        if self.view is None or (remote and self.view != self.fresh.key):
+            if remote:  # a dataset pins the object's size: make a new one for a new file
+                self.con.register("users_index", pads.dataset(index_path(lake), filesystem=lake.fs, format="parquet"))
+            else:
+                self.con.read_parquet(index_path(lake)).create_view("users_index")
+            self.view = self.fresh.key
+        return True

@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 
 from warehouse.lake.layout import Lake
-from warehouse.read.accelerators import rollups
+from warehouse.read.accelerators import CHATTER_DAYS, ROLLUPS, chatter_days, rollups
 from warehouse.read.queries.params import check_every, filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -58,17 +58,22 @@ def _scan(wh: Warehouse, name: str, every: str, channels: list[str] | None, star
 
 def _bucketed(wh: Warehouse, name: str, every: str, channels: list[str] | None, start: date | None,
               end: date | None) -> pl.DataFrame:
-    """Hours and days from the roll-ups (warehouse/read/accelerators/rollups.py) when they describe the
-    lake, the live overlay's days scanned beside them; otherwise a scan of the chat."""
+    """Hours and days from the roll-ups (warehouse/read/accelerators/rollups.py) when they may
+    answer, the live overlay's days scanned beside them; otherwise a scan of the chat."""
     every = check_every(every)
-    reader = wh.rollups() if every in rollups.GRAINS else None
-    if reader is None:
+
+    def rolled(reader: rollups.Reader) -> pl.DataFrame:
+        live = sorted(d for d in wh.overlay_days() if (start is None or d >= start) and (end is None or d <= end))
+        got = reader.select(name, every, channels, start, end, set(live))
+        if not live:
+            return got
+        return pl.concat([got, _scan(wh, name, every, channels, live[0], live[-1], live)]).sort("channel_id",
+                                                                                               "bucket")
+
+    def scan() -> pl.DataFrame:
         return _scan(wh, name, every, channels, start, end)
-    live = sorted(d for d in wh.overlay_days() if (start is None or d >= start) and (end is None or d <= end))
-    got = reader.select(name, every, channels, start, end, set(live))
-    if not live:
-        return got
-    return pl.concat([got, _scan(wh, name, every, channels, live[0], live[-1], live)]).sort("channel_id", "bucket")
+
+    return wh.answer(ROLLUPS, rolled, scan) if every in rollups.GRAINS else scan()
 
 
 def activity(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -104,18 +109,14 @@ def tier_split(wh: Warehouse, channels: list[str] | None = None, start: date | N
 
     >>> tier_split(wh, ["a1b2..."])
     """
-    reader = wh.tiers()
-    if reader is not None:  # the chatter days side table (warehouse/read/accelerators/tiers.py)
-        got = reader.split(Lake(wh.root), channels, start, end)
-        if got is not None:
-            return got
-    return wh.sql(_TIER_SPLIT, filter_params(channels, start, end))
+    return wh.answer(CHATTER_DAYS, lambda reader: reader.split(Lake(wh.root), channels, start, end),
+                     lambda: wh.sql(_TIER_SPLIT, filter_params(channels, start, end)))
 
 
 _TIER_SPLIT = """
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
         u AS (
-            SELECT channel_id, user_id, count(*) AS messages, max(""" + rollups.LINE_TIER + """) AS t
+            SELECT channel_id, user_id, count(*) AS messages, max(""" + chatter_days.LINE_TIER + """) AS t
             FROM f WHERE is_chatter(user_id) GROUP BY channel_id, user_id),
         n AS (SELECT channel_id, arg_max(channel_name, chat_time) AS channel_name
               FROM f GROUP BY channel_id)

@@ -13,6 +13,8 @@ from datetime import date
 import polars as pl
 
 from warehouse.lake.layout import Lake
+from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, USERS
+from warehouse.read.accelerators.base import LAKE_ONLY, Need
 from warehouse.read.queries.params import FIRST_DAY, check_bucket, filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -89,19 +91,21 @@ def new_vs_returning(wh: Warehouse, channels: list[str] | None = None, start: da
     >>> new_vs_returning(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30), every="week")
     """
     every = check_bucket(every, BUCKETS)
-    # days, weeks and months of the partitions' zone: from the chatter days held in memory
-    # (warehouse/read/accelerators/tiers.py), each chatter's first day among them
-    reader = wh.tiers() if every != "hour" and wh.days_are_local() else None
-    if reader is not None:
-        got = reader.new_vs_returning(Lake(wh.root), channels, start, end, every, wh.tz)
-        if got is not None:
-            return got
     d0, d1, all_ch, chs = filter_params(channels, start, end)
-    # a chatter's first line: from the users side table when it describes `chat` (one row
-    # per user, channel and day, with first_seen), else from every line up to `end`
+    # a chatter's first line: from the users side table when it may answer (one row per
+    # user, channel and day, with first_seen), else from every line up to `end`
     params = [d0, d1, all_ch, chs, every, every, FIRST_DAY, d1, all_ch, chs]
-    return wh.users_or_scan(lambda: wh.sql(_NEW_VS_RETURNING_INDEXED, params),
-                            lambda: wh.sql(_NEW_VS_RETURNING, params))
+
+    def lines() -> pl.DataFrame:
+        return wh.answer(USERS, lambda _: wh.sql(_NEW_VS_RETURNING_INDEXED, params),
+                         lambda: wh.sql(_NEW_VS_RETURNING, params))
+
+    if every == "hour":
+        return lines()
+    # days, weeks and months of the partitions' zone: from the chatter days held in memory
+    # (warehouse/read/accelerators/chatter_days.py), each chatter's first day among them
+    return wh.answer(CHATTER_DAYS, lambda r: r.new_vs_returning(Lake(wh.root), channels, start, end, every, wh.tz),
+                     lines, also=frozenset({Need.LOCAL_DAYS}))
 
 
 _NEW_VS_RETURNING = """
@@ -137,13 +141,17 @@ def broadcast_retention(wh: Warehouse, channels: list[str] | None = None, start:
     >>> broadcast_retention(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30))
     """
     d0, d1, all_ch, chs = filter_params(channels, start, end)
-    if wh.lake_only() and wh.broadcast_source() == "spans":
+
+    def in_days(_) -> pl.DataFrame:
         # the spans say on which days the wanted broadcasts and their predecessors have
         # lines: only those day files are read for their chatters, not the channels' whole
         # history (the day list is a bound parameter, so DuckDB prunes the other files)
         days = wh.sql(_RETENTION_DAYS, [all_ch, chs, d0, d1])["day"].to_list()
         return wh.sql(_RETENTION_IN_DAYS, [all_ch, chs, d0, d1, all_ch, chs, days])
-    return wh.sql(_RETENTION, [all_ch, chs, d0, d1, all_ch, chs])
+
+    # the spans' days are the lake's: with live rows the overlay's days would be missed
+    return wh.answer(BROADCAST_SPANS, in_days, lambda: wh.sql(_RETENTION, [all_ch, chs, d0, d1, all_ch, chs]),
+                     also=LAKE_ONLY)
 
 
 _RETENTION_SEQ = """

@@ -18,7 +18,8 @@ import polars as pl
 
 from warehouse.read.queries.money import ANONYMOUS_DONOR, counted_donation
 from warehouse.read.queries.params import filter_params
-from warehouse.read.queries.time import _table_file, coverage, peaks
+from warehouse.read.queries.session_tables import table_file
+from warehouse.read.queries.time import coverage, peaks
 from warehouse.read.warehouse import Warehouse
 
 _LIST_COLUMNS = {
@@ -68,7 +69,7 @@ def broadcast_list(wh: Warehouse, channels: list[str] | None = None, start: date
         FROM chat_rows(?, ?, ?, ?::VARCHAR[])
         WHERE list_contains(?::VARCHAR[], chat_channel_id) GROUP BY ALL""",  # noqa: S608 - constant fragments
                    [d0, d1, all_ch, chs, cov["broadcast"].unique().to_list()])
-    ls = _table_file(wh, "live_session", ("chat_channel_id", "live_title", "live_category_value"))
+    ls = table_file(wh, "live_session", ("chat_channel_id", "live_title", "live_category_value"))
     if ls:
         meta = wh.sql("""SELECT chat_channel_id AS broadcast, arg_max(live_title, opened_at) AS title,
                                 arg_max(live_category_value, opened_at) AS category
@@ -189,7 +190,7 @@ def broadcast_timeline(wh: Warehouse, channel_id: str, broadcast: str) -> pl.Dat
                                  "event": pl.Utf8, "status": pl.Utf8, "live_title": pl.Utf8,
                                  "live_category_value": pl.Utf8, "viewers": pl.Int64,
                                  "title_changed": pl.Boolean, "category_changed": pl.Boolean})
-    ls = _table_file(wh, "live_session", ("id", "chat_channel_id", "opened_at", "closed_at", "open_date",
+    ls = table_file(wh, "live_session", ("id", "chat_channel_id", "opened_at", "closed_at", "open_date",
                                           "live_title", "live_category_value", "close_reason"))
     span = _span(wh, channel_id, broadcast)
     if not ls or span is None:
@@ -199,7 +200,7 @@ def broadcast_timeline(wh: Warehouse, channel_id: str, broadcast: str) -> pl.Dat
                          FROM read_parquet(?) WHERE chat_channel_id = ? ORDER BY opened_at""", [ls, broadcast])
     if sessions.is_empty():
         return empty
-    polls_file = _table_file(wh, "live_session_poll", ("session_fk", "polled_at", "status", "live_title",
+    polls_file = table_file(wh, "live_session_poll", ("session_fk", "polled_at", "status", "live_title",
                                                        "live_category_value", "concurrent_user_count"))
     polls = None
     if polls_file:

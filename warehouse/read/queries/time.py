@@ -8,21 +8,14 @@ static (coverage picks between constant fragments), values bound.
 """
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-import tempfile
 from datetime import date, timedelta
 
 import polars as pl
-import pyarrow.fs as pafs
 
-from warehouse.lake import health
-from warehouse.lake.layout import Lake
 from warehouse.read.queries.params import FIRST_DAY, filter_params
+from warehouse.read.queries.session_tables import table_file
 from warehouse.read.warehouse import Warehouse
 
-log = logging.getLogger(__name__)
 PEAKS_BY = ("volume", "surge")
 SURGE_WINDOWS = 5          # the surge baseline: the mean of this many preceding windows
 MAX_WINDOW_MINUTES = 240   # so the baseline never reaches back more than a day
@@ -137,50 +130,6 @@ _COVERAGE = """
         ORDER BY channel_id, started, broadcast"""
 
 
-def _remote(root: str) -> bool:
-    return "://" in root and not root.startswith("file://")
-
-
-def _local_copy(wh: Warehouse, lake: Lake, path: str) -> str:
-    """A small whole-table file of a remote (s3://) lake, copied to a local temporary file so
-    DuckDB reads it without its httpfs extension (not installable here). Kept per Warehouse
-    and fetched again when the object's size or mtime changes."""
-    info = lake.fs.get_file_info(path)
-    stamp = (info.size, info.mtime_ns)
-    cache = wh.__dict__.setdefault("_side_copies", {})
-    if path in cache and cache[path][0] == stamp:
-        return cache[path][1]
-    folder = wh.__dict__.setdefault("_side_dir", tempfile.TemporaryDirectory(prefix="chzzk-side-"))
-    local = os.path.join(folder.name, path.replace("/", "_"))
-    with lake.fs.open_input_stream(path) as src, open(local + ".tmp", "wb") as dst:
-        shutil.copyfileobj(src, dst)
-    os.replace(local + ".tmp", local)
-    cache[path] = (stamp, local)
-    return local
-
-
-def _table_file(wh: Warehouse, name: str, columns: tuple[str, ...]) -> str | None:
-    """The lake's <name>/part-0.parquet when it exists, reads whole (warehouse/lake/health.py) and
-    has `columns`, else None."""
-    lake = Lake(wh.root)
-    path = f"{lake.base}/{name}/part-0.parquet"
-    if lake.fs.get_file_info(path).type != pafs.FileType.File:
-        return None
-    # every page read once per file version (these tables are small): a query given the file
-    # cannot be retried without it, as one over the chat view can
-    damage = health.check_file(lake, name, deep=True)
-    if damage is not None:  # answered as without the table (wh.damaged() names it)
-        wh.damage.tell([damage])
-        return None
-    uri = _local_copy(wh, lake, path) if _remote(wh.root) else wh._uri(path)
-    have = set(wh.sql("SELECT name FROM parquet_schema(?)", [uri])["name"])
-    missing = [c for c in columns if c not in have]
-    if missing:
-        log.warning("%s lacks %s; coverage falls back to chat", uri, ", ".join(missing))
-        return None
-    return uri
-
-
 def coverage(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
              end: date | None = None) -> pl.DataFrame:
     """How much of each broadcast was captured: [channel_id, broadcast (chat_channel_id),
@@ -200,8 +149,8 @@ def coverage(wh: Warehouse, channels: list[str] | None = None, start: date | Non
     """
     d0, d1, all_ch, chs = filter_params(channels, start, end)
     params = [all_ch, chs, d0, d1, d0, all_ch, chs]
-    ci = _table_file(wh, "capture_interval", ("chat_channel_id", "connected_at", "disconnected_at"))
-    ls = _table_file(wh, "live_session", ("chat_channel_id", "opened_at", "closed_at", "open_date")) if ci else None
+    ci = table_file(wh, "capture_interval", ("chat_channel_id", "connected_at", "disconnected_at"))
+    ls = table_file(wh, "live_session", ("chat_channel_id", "opened_at", "closed_at", "open_date")) if ci else None
     params += [ci] if ci else []
     params += [ls] if ls else []
     query = _COVERAGE.format(ci=_CI_FILE if ci else _CI_NONE, ls=_LS_FILE if ls else _LS_NONE)

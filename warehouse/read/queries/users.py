@@ -5,6 +5,7 @@ from datetime import date
 
 import polars as pl
 
+from warehouse.read.accelerators import USER_TAIL, USERS
 from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER, filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -23,7 +24,7 @@ def search_users(wh: Warehouse, query: str, channels: list[str] | None = None,
     if not query:
         query = "\x00no match\x00"
     params = filter_params(channels, start, end) + [query, query, int(limit)]
-    return wh.users_or_scan(lambda: wh.sql(_SEARCH_USERS_INDEXED, params), lambda: wh.sql(_SEARCH_USERS, params))
+    return wh.answer(USERS, lambda _: wh.sql(_SEARCH_USERS_INDEXED, params), lambda: wh.sql(_SEARCH_USERS, params))
 
 
 # search_users over the chat (always right, reads every day) ...
@@ -76,17 +77,12 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
     >>> user_messages(wh, "7f3c...", limit=50, offset=50)
     """
     limit, offset = int(limit), int(offset)
-    reader = wh.user_tail() if user_id not in (SYSTEM_USER, ANONYMOUS_USER) and min(limit, offset) >= 0 else None
-    if reader is not None:  # the user's newest lines, memory-mapped (warehouse/read/accelerators/user_tail.py)
-        page = reader.page(user_id, channels, start, end, limit, offset, wh.tz)
-        if page is not None:
-            return page
     params = filter_params(channels, start, end)
     tail = [user_id, limit, offset]
     if user_id in (SYSTEM_USER, ANONYMOUS_USER):
         return wh.sql(_USER_MESSAGES, params + tail)
 
-    def indexed() -> pl.DataFrame:
+    def indexed(_) -> pl.DataFrame:
         # The side table tells which days hold the user's lines and how many: the newest
         # days holding offset + limit of them are all the page can come from (a later day's
         # lines are all newer), so only those day partitions are read.
@@ -99,7 +95,13 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
             need -= n
         return wh.sql(_USER_MESSAGES_IN_DAYS, params + [days] + tail)
 
-    return wh.users_or_scan(indexed, lambda: wh.sql(_USER_MESSAGES, params + tail))
+    def days_read() -> pl.DataFrame:
+        return wh.answer(USERS, indexed, lambda: wh.sql(_USER_MESSAGES, params + tail))
+
+    if min(limit, offset) < 0:
+        return days_read()
+    # the user's newest lines, memory-mapped (warehouse/read/accelerators/user_tail.py)
+    return wh.answer(USER_TAIL, lambda r: r.page(user_id, channels, start, end, limit, offset, wh.tz), days_read)
 
 
 _USER_MESSAGES = """
