@@ -1,90 +1,53 @@
-"""Query benchmark: the analyst API on a lake (warm p50/p95 over repetitions) beside the
-same questions asked of PostgreSQL with sensible indexes, on the same machine, one run.
+"""Query benchmark (issue 18): every dashboard question (the functions of warehouse.__all__
+the dashboard's pages call, called as the pages call them) asked of the biggest channel, a
+median channel and a small one (by lines, over the lake's last week) and of the whole lake,
+beside the same question asked of PostgreSQL with indexes (bench_sql.py), same rows, one
+run: warm p50/p95 over repetitions, the first call after open (cold: a Warehouse opened
+for that question alone), and the ratio PostgreSQL p50 / lake p50.
 
-Targets (issue 4) are defined for a 10M-row lake: channel-scoped p95 <= 300 ms, user
-lookup p95 <= 500 ms, whole-lake daily totals p95 <= 1.5 s, and >= 10x faster than
-PostgreSQL. Functions of the analyst API that are not there (yet) are skipped.
-"""
+Targets (issue 18, at 10M realistic rows): every channel-scoped question p95 <= 100 ms and
+>= 1x PostgreSQL; the biggest channel and the whole lake >= 10x; keyword_search (newest
+200 hits) >= 1x; table_preview p95 <= 100 ms; no first call over 1 s."""
 from __future__ import annotations
 
-import importlib
 import logging
 import statistics
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import psycopg2
 
+from bench import bench_sql as S
+
 log = logging.getLogger(__name__)
 
-TARGET_MS = {"channel": 300.0, "user": 500.0, "lake": 1500.0}
+P95_MS = 100.0          # channel-scoped questions and table_preview
+COLD_MS = 1000.0        # first call after open
+RATIO = {"big": 10.0, "median": 1.0, "small": 1.0, "lake": 10.0}
+KEYWORD = "나이스"       # a word of the generator's corpus and vocabulary (collector.sim.history_rows)
 PG_INDEXES = (  # "sensible indexes" for the PostgreSQL side, beyond the migrations' ones
     "CREATE INDEX IF NOT EXISTS bench_chat_user_time ON stream_chat (user_id, chat_time)",
 )
-# optional analyst functions (other modules), channel-scoped, called as f(wh, channels, start, end)
-OPTIONAL = (("warehouse.read.queries.audience", "heatmap"), ("warehouse.read.queries.audience", "top_chatters"),
-            ("warehouse.read.queries.time", "peaks"), ("warehouse.read.queries.money", "donations"),
-            ("warehouse.read.queries.audience", "new_vs_returning"))
 
-# PostgreSQL equivalents (same filters and answers as the lake functions).
-_PG_CHANNEL_ACTIVITY = """
-    SELECT date_trunc(%(unit)s, c.chat_time AT TIME ZONE %(tz)s) AS bucket, count(*) AS messages,
-           count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')) AS chatters
-    FROM stream_chat c
-    WHERE c.channel_fk = (SELECT id FROM stream_channel WHERE channel_id = %(ch)s)
-      AND c.chat_time >= %(t0)s AND c.chat_time < %(t1)s AND c.user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'
-    GROUP BY 1 ORDER BY 1"""
-_PG_CHANNEL_SUBSCRIBERS = """
-    SELECT date_trunc('day', c.chat_time AT TIME ZONE %(tz)s) AS bucket, count(*) AS messages,
-           count(*) FILTER (WHERE coalesce(c.subscription_tier, 0) > 0 OR coalesce(c.subscription_month, 0) > 0)
-               AS subscriber_messages,
-           count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')) AS chatters,
-           count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
-               AND (coalesce(c.subscription_tier, 0) > 0 OR coalesce(c.subscription_month, 0) > 0))
-               AS subscriber_chatters
-    FROM stream_chat c
-    WHERE c.channel_fk = (SELECT id FROM stream_channel WHERE channel_id = %(ch)s)
-      AND c.chat_time >= %(t0)s AND c.chat_time < %(t1)s AND c.user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'
-    GROUP BY 1 ORDER BY 1"""
-_PG_CHANNEL_TIERS = """
-    SELECT t, count(*) AS chatters, sum(n) AS messages FROM (
-        SELECT c.user_id, count(*) AS n,
-               max(CASE WHEN coalesce(subscription_tier, 0) > 0 THEN subscription_tier
-                        WHEN coalesce(subscription_month, 0) > 0 THEN 1 ELSE 0 END) AS t
-        FROM stream_chat c
-        WHERE c.channel_fk = (SELECT id FROM stream_channel WHERE channel_id = %(ch)s)
-          AND c.chat_time >= %(t0)s AND c.chat_time < %(t1)s
-          AND c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')
-        GROUP BY c.user_id) u GROUP BY t ORDER BY t"""
-_PG_SEARCH = """
-    SELECT c.user_id, (array_agg(c.nickname ORDER BY c.chat_time DESC))[1] AS nickname, count(*) AS messages,
-           min(c.chat_time), max(c.chat_time)
-    FROM stream_chat c
-    WHERE c.user_id IN (SELECT DISTINCT user_id FROM stream_chat
-                        WHERE strpos(lower(nickname), lower(%(q)s)) > 0
-                          AND user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE'))
-    GROUP BY c.user_id ORDER BY messages DESC, c.user_id LIMIT 100"""
-_PG_USER_MESSAGES = """
-    SELECT c.chat_time, ch.channel_id, ch.channel_name, c.nickname, c.message_type, c.message
-    FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk
-    WHERE c.user_id = %(u)s ORDER BY c.chat_time DESC, c.id DESC LIMIT 1000"""
-_PG_ACTIVITY_DAY_ALL = """
-    SELECT ch.channel_id, (c.chat_time AT TIME ZONE %(tz)s)::date AS day, count(*) AS messages,
-           count(DISTINCT c.user_id) FILTER (WHERE c.user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')) AS chatters
-    FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk
-    WHERE c.user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'
-    GROUP BY 1, 2 ORDER BY 1, 2"""
-_PG_DAILY = """
-    SELECT (c.chat_time AT TIME ZONE %(tz)s)::date AS day, ch.channel_id, count(*) AS messages
-    FROM stream_chat c JOIN stream_channel ch ON ch.id = c.channel_fk GROUP BY 1, 2 ORDER BY 1, 2"""
+
+@dataclass
+class Scope:
+    """Who and when a question is asked about."""
+    name: str                 # big, median, small, lake
+    channels: list[str] | None
+    start: date | None
+    end: date | None
+    fks: list[int]            # stream_channel ids (PostgreSQL)
+    broadcast: str | None     # the channel's newest broadcast (chat_channel_id)
+    user: str                 # a busy chatter of the scope
+    needle: str               # two letters of their nickname
 
 
 def timed(fn: Callable[[], object], reps: int) -> dict:
-    """One cold call, then `reps` warm calls: cold ms, warm p50/p95/max ms."""
-    t0 = time.perf_counter()
+    """`reps` warm calls after one unmeasured call: p50/p95/max ms."""
     fn()
-    cold = (time.perf_counter() - t0) * 1000
     samples = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -92,127 +55,178 @@ def timed(fn: Callable[[], object], reps: int) -> dict:
         samples.append((time.perf_counter() - t0) * 1000)
     samples.sort()
     p95 = samples[min(len(samples) - 1, max(0, round(0.95 * len(samples)) - 1))]
-    # three decimals: a point lookup answers in hundredths of a millisecond
-    return {"cold_ms": round(cold, 3), "p50_ms": round(statistics.median(samples), 3),
-            "p95_ms": round(p95, 3), "max_ms": round(samples[-1], 3), "reps": reps}
+    return {"p50_ms": round(statistics.median(samples), 3), "p95_ms": round(p95, 3),
+            "max_ms": round(samples[-1], 3), "reps": reps}
 
 
-def _pick(wh, wmod) -> dict:
-    """The question's parameters: the busiest channel, the lake's last 7 days, a busy user
-    and a two-letter piece of their nickname."""
-    first, last = wmod.date_bounds(wh)
-    start = max(first, last - timedelta(days=6))
-    ch = wh.sql("SELECT channel_id, count(*) AS n FROM chat GROUP BY 1 ORDER BY 2 DESC LIMIT 1").row(0)[0]
-    user, nick = wh.sql("""SELECT user_id, any_value(nickname) AS nick, count(*) AS n FROM chat
-                           WHERE user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE') AND nickname IS NOT NULL
-                           GROUP BY 1 ORDER BY 3 DESC LIMIT 1""").row(0)[:2]
-    return {"channel": ch, "start": start, "end": last, "user": user, "needle": nick[:2]}
+def questions(w) -> dict[str, tuple[str, Callable]]:
+    """name -> (what it needs, call(wh, scope)) for every question the dashboard asks;
+    `w` is the warehouse package. Needs: "scoped" (channels + period), "user", "broadcast"
+    (one broadcast of one channel), "lake" (no scope)."""
+    def sc(fn, **kw):
+        return "scoped", lambda wh, s: fn(wh, channels=s.channels, start=s.start, end=s.end, **kw)
 
+    def bc(fn, **kw):
+        return "broadcast", lambda wh, s: fn(wh, s.channels[0], s.broadcast, **kw)
 
-def _cases(wh, wmod, p: dict) -> dict[str, tuple[str, Callable[[], object]]]:
-    """Every question timed: name -> (kind, call)."""
-    chs, s, e = [p["channel"]], p["start"], p["end"]
-    cases: dict[str, tuple[str, Callable[[], object]]] = {
-        "activity_hour_1ch_7d": ("channel", lambda: wmod.activity(wh, chs, s, e, every="hour")),
-        "activity_day_1ch_7d": ("channel", lambda: wmod.activity(wh, chs, s, e, every="day")),
-        "subscriber_ratio_1ch_7d": ("channel", lambda: wmod.subscriber_ratio(wh, chs, s, e)),
-        "tier_split_1ch_7d": ("channel", lambda: wmod.tier_split(wh, chs, s, e)),
+    def us(fn, **kw):
+        return "user", lambda wh, s: fn(wh, s.user, channels=s.channels, start=s.start, end=s.end, **kw)
+
+    return {
+        "channel_summary": sc(w.channel_summary), "activity_day": sc(w.activity, every="day"),
+        "activity_hour": sc(w.activity, every="hour"), "coverage": sc(w.coverage),
+        "subscriber_ratio": sc(w.subscriber_ratio), "tier_split": sc(w.tier_split),
+        "heatmap": sc(w.heatmap), "top_chatters": sc(w.top_chatters), "top_share": sc(w.top_share),
+        "new_vs_returning": sc(w.new_vs_returning, every="day"), "chatter_cohorts": sc(w.chatter_cohorts),
+        "audience_overlap": sc(w.audience_overlap), "broadcast_retention": sc(w.broadcast_retention),
+        "subscriber_change": sc(w.subscriber_change), "subscriber_tenure": sc(w.subscriber_tenure),
+        "peaks": sc(w.peaks), "donations": sc(w.donations), "donation_ranking": sc(w.donation_ranking),
+        "donation_distribution": sc(w.donation_distribution),
+        "donations_over_broadcast": sc(w.donations_over_broadcast, minutes=10),
+        "gifted_subscriptions": sc(w.gifted_subscriptions), "pending_missions": sc(w.pending_missions),
+        "broadcast_list": sc(w.broadcast_list), "keyword_trend": sc(lambda wh, **k: w.keyword_trend(wh, KEYWORD, **k)),
+        "keyword_search": sc(lambda wh, **k: w.keyword_search(wh, KEYWORD, limit=200, **k)),
+        "table_preview": sc(lambda wh, **k: w.table_preview(wh, "chat", **k)),
+        "search_users": ("user", lambda wh, s: w.search_users(wh, s.needle, channels=s.channels, start=s.start,
+                                                               end=s.end)),
+        "user_messages": us(w.user_messages), "name_history": us(w.name_history),
+        "user_channels": us(w.user_channels), "user_profile": us(w.user_profile),
+        "broadcast_activity": bc(w.broadcast_activity), "broadcast_timeline": bc(w.broadcast_timeline),
+        "broadcast_peaks": bc(w.broadcast_peaks), "broadcast_top_chatters": bc(w.broadcast_top_chatters),
+        "broadcast_donors": bc(w.broadcast_donors),
+        "date_bounds": ("lake", lambda wh, s: w.date_bounds(wh)),
+        "channel_directory": ("lake", lambda wh, s: w.channel_directory(wh)),
+        "sync_status": ("lake", lambda wh, s: w.sync_status(wh)),
+        "lake_state": ("lake", lambda wh, s: w.lake_state(wh)),
+        "lake_tables": ("lake", lambda wh, s: w.lake_tables(wh)),
+        "table_schema": ("lake", lambda wh, s: w.table_schema(wh, "chat")),
+        "table_partitions": ("lake", lambda wh, s: w.table_partitions(wh, "chat")),
     }
-    for module, name in OPTIONAL:
-        try:
-            fn = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-        cases[f"{name}_1ch_7d"] = ("channel", lambda fn=fn: fn(wh, chs, s, e))
-    cases.update({
-        "search_users": ("user", lambda: wmod.search_users(wh, p["needle"])),
-        "user_messages": ("user", lambda: wmod.user_messages(wh, p["user"])),
-        "daily_counts_all": ("lake", lambda: wmod.daily_counts(wh)),
-        "activity_day_all": ("lake", lambda: wmod.activity(wh, every="day")),
-    })
-    return cases
 
 
-def _time_cases(cases: dict, names, reps: int, note: str = "") -> dict:
+def scopes(wh, url: str | None, w) -> list[Scope]:
+    """The biggest, a median and a small channel by lines over the lake's last week (the
+    channel at the 90th percentile from the top), and the whole lake."""
+    first, last = w.date_bounds(wh)
+    start = max(first, last - timedelta(days=6))
+    ranked = wh.sql("SELECT channel_id, count(*) AS n FROM chat WHERE chat_time >= ? GROUP BY 1 ORDER BY 2 DESC,"
+                    " 1", [start]).rows()
+    picks = {"big": ranked[0][0], "median": ranked[len(ranked) // 2][0],
+             "small": ranked[min(len(ranked) - 1, int(len(ranked) * 0.9))][0]}
+    fk = {}
+    if url:
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT channel_id, id FROM stream_channel")
+            fk = dict(cur.fetchall())
+    out = []
+    for name, cid in [*picks.items(), ("lake", None)]:
+        where = "channel_id = ? AND " if cid else ""
+        args = [cid] if cid else []
+        user, nick = wh.sql(f"""SELECT user_id, any_value(nickname), count(*) AS n FROM chat
+                               WHERE {where} user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE') AND nickname IS NOT NULL
+                               GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 1""", args).row(0)[:2]  # noqa: S608 - constant
+        broadcast = None
+        if cid:
+            broadcast = wh.sql("SELECT chat_channel_id FROM chat WHERE channel_id = ? ORDER BY chat_time DESC LIMIT 1",
+                               [cid]).row(0)[0]
+        out.append(Scope(name, [cid] if cid else None, start if cid else None, last if cid else None,
+                         [fk[cid]] if cid and fk else list(fk.values()), broadcast, user, nick[:2]))
+    return out
+
+
+def _cold(lake: str, w, call, scope: Scope) -> float:
+    wh = w.open(lake)
+    try:
+        t0 = time.perf_counter()
+        call(wh, scope)
+        return round((time.perf_counter() - t0) * 1000, 1)
+    finally:
+        wh.close()
+
+
+def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/Seoul",
+        only: tuple[str, ...] = ()) -> dict:
+    """Every question of every scope on the lake at `lake`, beside PostgreSQL at `url` (the
+    same rows; None: the lake alone). Returns {"scopes": {...}, "results": {scope: {question: {...}}}}."""
+    import warehouse as w
+    wh = w.open(lake, tz=tz)
+    qs = {k: v for k, v in questions(w).items() if not only or k in only}
+    sc = scopes(wh, url, w)
+    conn = None
+    if url:
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for ddl in PG_INDEXES:
+                cur.execute(ddl)
+            cur.execute("ANALYZE stream_chat")
     results: dict = {}
-    for name in names:
-        kind, fn = cases[name]
-        try:
-            r = timed(fn, reps)
-        except Exception as exc:  # a WIP function of another module must not stop the run
-            log.warning("query %s failed: %s", name, exc)
-            results[name] = {"kind": kind, "error": str(exc)[:300]}
-            continue
-        r.update(kind=kind, target_ms=TARGET_MS[kind],
-                 result="PASS" if r["p95_ms"] <= TARGET_MS[kind] else "FAIL")
-        results[name] = r
-        log.info("lake %-28s p50 %8.1f ms  p95 %8.1f ms%s", name, r["p50_ms"], r["p95_ms"], note)
-    return results
-
-
-def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/Seoul") -> dict:
-    """Benchmark the lake at `lake` and PostgreSQL at `url` (holding the same rows; None:
-    the lake alone, as for a lake scaled up without PostgreSQL, bench/scale_lake.py)."""
-    import warehouse as wmod
-    wh = wmod.open(lake)
-    p = _pick(wh, wmod)
-    cases = _cases(wh, wmod, p)
-    results = _time_cases(cases, cases, reps)
+    for scope in sc:
+        res = results[scope.name] = {}
+        for name, (need, call) in qs.items():
+            if (need == "broadcast" and scope.broadcast is None) or (need == "lake" and scope.name != "lake"):
+                continue
+            r: dict = {"need": need}
+            try:
+                r["cold_ms"] = _cold(lake, w, call, scope)
+                r.update(timed(lambda call=call, scope=scope: call(wh, scope), reps))
+            except Exception as exc:  # one question failing must not cost the others
+                log.warning("lake %s/%s failed: %s", scope.name, name, exc)
+                res[name] = {"error": str(exc)[:300]}
+                continue
+            sql = S.SQL.get(name)
+            if conn is not None and sql is not None:
+                args = S.params(scope, tz, KEYWORD)
+                try:
+                    def q(sql=sql, args=args):
+                        with conn.cursor() as cur:
+                            cur.execute(sql, args)
+                            return cur.fetchall()
+                    pg = timed(q, pg_reps if scope.name != "lake" else max(1, pg_reps // 3))
+                    r.update(pg_p50_ms=pg["p50_ms"], pg_p95_ms=pg["p95_ms"],
+                             ratio=round(pg["p50_ms"] / max(r["p50_ms"], 1e-3), 2))
+                except Exception as exc:  # a broken twin is reported, not fatal
+                    log.warning("pg %s/%s failed: %s", scope.name, name, exc)
+                    r["pg_error"] = str(exc)[:200]
+            r["verdict"] = verdict(scope.name, name, r)
+            res[name] = r
+            log.info("%-7s %-24s cold %7.1f p50 %7.1f p95 %7.1f pg %7s ratio %6s  %s", scope.name, name, r["cold_ms"],
+                     r["p50_ms"], r["p95_ms"], r.get("pg_p50_ms", "-"), r.get("ratio", "-"), r["verdict"])
     wh.close()
-    pg = _postgres(url, p, tz, pg_reps) if url else {}
-    speedups = {}
-    for name, r in pg.items():
-        ours = results.get(name, {}).get("p50_ms")
-        if ours:
-            speedups[name] = {"lake_p50_ms": ours, "pg_p50_ms": r["p50_ms"],
-                              "speedup": round(r["p50_ms"] / ours, 1),
-                              "result": "PASS" if r["p50_ms"] / ours >= 10 else "FAIL"}
-    params = {k: str(v) for k, v in p.items()}
-    return {"params": params, "lake": results, "postgres": pg, "speedup": speedups}
+    if conn is not None:
+        conn.close()
+    return {"scopes": {s.name: {"channel": (s.channels or [None])[0], "start": str(s.start), "end": str(s.end),
+                                "broadcast": s.broadcast, "user": s.user, "needle": s.needle} for s in sc},
+            "keyword": KEYWORD, "results": results}
 
 
-USER_QUESTIONS = ("search_users", "user_messages")
-CHATTER_QUESTIONS = ("tier_split_1ch_7d", "new_vs_returning_1ch_7d")
-ROLLUP_QUESTIONS = ("activity_hour_1ch_7d", "activity_day_1ch_7d", "subscriber_ratio_1ch_7d", "activity_day_all")
+def verdict(scope: str, name: str, r: dict) -> str:
+    """met / NOT MET (with what failed) for one question of one scope."""
+    misses = []
+    if r["cold_ms"] > COLD_MS:
+        misses.append("cold")
+    if (scope != "lake" and r.get("need") != "lake" or name == "table_preview") and r["p95_ms"] > P95_MS:
+        misses.append("p95")
+    need = 1.0 if name == "keyword_search" else RATIO[scope]
+    if "ratio" in r and r["ratio"] < need:
+        misses.append(f"<{need:g}x")
+    return "met" if not misses else "NOT MET (" + ", ".join(misses) + ")"
 
 
-def some(lake: str, names: tuple[str, ...], reps: int = 20) -> dict:
-    """The questions `names` alone, timed as the lake is now (run.py times them once
-    without a side table, by moving its file aside, then with it)."""
-    import warehouse as wmod
-    wh = wmod.open(lake)
-    out = {"users_index": wh.has_users_index(), "rollups": wh.rollups() is not None,
-           "chatter_days": wh.tiers() is not None, "user_tail": wh.user_tail() is not None}
-    out.update(_time_cases(_cases(wh, wmod, _pick(wh, wmod)), names, reps,
-                           f" (users index: {out['users_index']}, rollups: {out['rollups']},"
-                           f" chatter days: {out['chatter_days']}, user tail: {out['user_tail']})"))
-    wh.close()
-    return out
-
-
-def _postgres(url: str, p: dict, tz: str, reps: int) -> dict:
-    from warehouse.sync.export import day_bounds
-    t0, _ = day_bounds(p["start"], tz)
-    _, t1 = day_bounds(p["end"], tz)
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for ddl in PG_INDEXES:
-            cur.execute(ddl)
-        cur.execute("ANALYZE stream_chat")
-    args = {"tz": tz, "ch": p["channel"], "t0": t0, "t1": t1, "u": p["user"], "q": p["needle"]}
-    out = {}
-    for name, sql, unit in (("activity_hour_1ch_7d", _PG_CHANNEL_ACTIVITY, "hour"),
-                            ("activity_day_1ch_7d", _PG_CHANNEL_ACTIVITY, "day"),
-                            ("subscriber_ratio_1ch_7d", _PG_CHANNEL_SUBSCRIBERS, None),
-                            ("tier_split_1ch_7d", _PG_CHANNEL_TIERS, None),
-                            ("search_users", _PG_SEARCH, None), ("user_messages", _PG_USER_MESSAGES, None),
-                            ("daily_counts_all", _PG_DAILY, None), ("activity_day_all", _PG_ACTIVITY_DAY_ALL, None)):
-        def q(sql=sql, unit=unit):
-            with conn.cursor() as cur:
-                cur.execute(sql, {**args, "unit": unit})
-                return cur.fetchall()
-        out[name] = timed(q, reps)
-        log.info("pg   %-28s p50 %8.1f ms", name, out[name]["p50_ms"])
-    conn.close()
-    return out
+def print_report(res: dict) -> None:
+    print(f"\n== every dashboard question (ms; PostgreSQL with indexes beside; keyword {res['keyword']!r})")
+    for name, s in res["scopes"].items():
+        print(f"   {name:<7} channel {s['channel']}  {s['start']}..{s['end']}  broadcast {s['broadcast']}")
+    print(f"   {'scope':<7} {'question':<25}{'cold':>8}{'p50':>8}{'p95':>8}{'pg p50':>9}{'ratio':>8}  target")
+    for scope, qs in res["results"].items():
+        for name, r in qs.items():
+            if "error" in r:
+                print(f"   {scope:<7} {name:<25} error: {r['error'][:70]}")
+                continue
+            pg = f"{r['pg_p50_ms']:.1f}" if "pg_p50_ms" in r else "-"
+            ratio = f"{r['ratio']:.2f}x" if "ratio" in r else "-"
+            print(f"   {scope:<7} {name:<25}{r['cold_ms']:>8.1f}{r['p50_ms']:>8.1f}{r['p95_ms']:>8.1f}{pg:>9}{ratio:>8}"
+                  f"  {r['verdict']}")
+    n = sum(1 for qs in res["results"].values() for r in qs.values() if r.get("verdict") == "met")
+    total = sum(1 for qs in res["results"].values() for r in qs.values())
+    print(f"   met: {n} of {total}")

@@ -1,8 +1,11 @@
 """`make demo`: the whole system on the embedded default, in one terminal.
 
-Starts the embedded PostgreSQL, the CHZZK simulator, backfills synthetic history, runs
-the collector against the simulator, syncs the warehouse (again every minute, so live
-chat shows up), and serves the dashboard. Ctrl-C stops all of it."""
+Starts the embedded PostgreSQL, the CHZZK simulator, loads a realistic synthetic history
+(collector.sim.history, the bench's generator: channels of very different sizes, the
+simulator's live channels among them, overlapping audiences, renames, subscribers,
+donations; a few hundred thousand lines), runs the collector against the simulator, syncs
+the warehouse (again every minute, so live chat shows up), and serves the dashboard.
+Ctrl-C stops all of it."""
 from __future__ import annotations
 
 import argparse
@@ -69,12 +72,42 @@ def run_step(name: str, args: list[str], env: dict) -> None:
     log.info("%s done in %.1fs", name, time.monotonic() - t0)
 
 
+def load_history(url: str, a: argparse.Namespace) -> None:
+    """The realistic history of the days before today (KST), its first channels the
+    simulator's; skipped when stream_chat already holds lines from before today (a rerun)."""
+    from datetime import datetime
+
+    from collector.sim.generator import make_channels
+    from collector.sim.history import KST, Shape
+    from collector.sim.history_load import load
+    end = datetime.now(KST).replace(hour=0, minute=0, second=0, microsecond=0)
+    conn = db.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT EXISTS (SELECT 1 FROM stream_chat WHERE chat_time < %s)", (end,))
+            if cur.fetchone()[0]:
+                log.info("synthetic history already loaded: skipped")
+                return
+        conn.rollback()
+        shape = Shape(rows=a.history_rows, channels=max(a.history_channels, a.channels), days=a.days,
+                      seed=a.seed, top_share=0.35, end=end)
+        live = [(c.channel_id, c.channel_name) for c in make_channels(a.channels, a.seed)]
+        info = load(conn, shape, bulk=False, channels=live)
+        log.info("synthetic history: %d lines, %d channels, %d chatters in %.1fs", info["rows"], info["channels"],
+                 info["chatters"], info["seconds"])
+    finally:
+        conn.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--port", type=int, default=8501, help="dashboard port")
     ap.add_argument("--sim-port", type=int, default=18080)
     ap.add_argument("--channels", type=int, default=5)
-    ap.add_argument("--days", type=int, default=7, help="days of synthetic history")
+    ap.add_argument("--days", type=int, default=14, help="days of synthetic history")
+    ap.add_argument("--history-rows", type=int, default=300_000, help="lines of synthetic history")
+    ap.add_argument("--history-channels", type=int, default=12,
+                    help="channels of synthetic history (the simulator's among them)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rate", type=float, default=4.0, help="live lines per second per channel")
     ap.add_argument("--sync-every", type=int, default=60, help="seconds between warehouse syncs")
@@ -115,9 +148,7 @@ def main() -> int:
         procs.append(("simulator", sim))
         sim_env = read_sim_env(sim)
         env.update(sim_env)
-        run_step("backfill of synthetic history",
-                 ["-m", "collector", "backfill-sim", "--days", str(a.days),
-                  "--channels", str(a.channels), "--seed", str(a.seed)], env)
+        load_history(url, a)
         procs.append(("collector", start("collector", ["-m", "collector", "run"],
                                          dict(env, FLUSH_SECONDS="5"), logs)))
         log.info("letting live chat flow for 15 s before the first sync")

@@ -5,7 +5,9 @@ form, not jsonb: it is what a database filled by today's collector holds (the sy
 it that way) and it is also faster to write (10x fewer bytes through COPY).
 
 The dictionary is raw_dictionary's newest when there is one, else one trained on a sample
-of the history's own lines (as the sink trains on its first lines) and stored. Lines are
+of the history's own lines with each line's user id and nickname taken out (the policy of
+collector/raw_dictionaries.py: no identity in a dictionary forget-user cannot rewrite) and
+stored. Lines are
 written in time order (ids rise with time, as a table grown day by day); with
 ``bulk=True`` the secondary indexes are dropped during the COPY and rebuilt after, then
 VACUUM ANALYZE."""
@@ -33,12 +35,16 @@ _SECONDARY = ("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'str
               " AND indexname NOT IN (SELECT conname FROM pg_constraint)")
 
 
-def prepare(shape: Shape) -> tuple[History, Renderer]:
-    """The history of `shape` and the renderer of its rows."""
+def prepare(shape: Shape, channels: list[tuple[str, str]] = ()) -> tuple[History, Renderer]:
+    """The history of `shape` and the renderer of its rows; `channels` (channel id, name)
+    name the first channels (the demo's: the simulator's live channels)."""
     t0 = time.monotonic()
     h = lines(shape)
     texts = Texts.make(shape.seed, max(1000, min(2_000_000, shape.rows // 4)))
-    renderer = Renderer(h, World.make(h), texts)
+    world = World.make(h)
+    for i, (cid, name) in enumerate(channels[:shape.channels]):
+        world.channel_ids[i], world.channel_names[i] = cid, name
+    renderer = Renderer(h, world, texts)
     log.info("history: %d lines, %d chatters, %d broadcasts in %.1fs", len(h.time_ms), h.n_chatters,
              len(h.b_channel), time.monotonic() - t0)
     return h, renderer
@@ -51,7 +57,14 @@ def _dictionary(cur, renderer: Renderer) -> raw_codec.Dictionary:
         return raw_codec.Dictionary(row[0], bytes(row[1]))
     n = len(renderer.h.time_ms)
     idx = np.linspace(0, n - 1, min(n, TRAIN_LINES)).astype(np.int64)
-    samples = [r.encode() for r in renderer.render(idx)[1]]
+    heads, raws, _ = renderer.render(idx)
+    samples = []
+    for head, raw in zip(heads, raws, strict=True):
+        data = raw.encode()
+        for name in head.split("\t")[2:4]:  # COLUMNS: user_id, nickname
+            if len(name) >= 2 and name != "\\N":
+                data = data.replace(name.encode(), b"")
+        samples.append(data)
     data = raw_codec.train(samples)
     cur.execute("INSERT INTO raw_dictionary (id, samples, sample_bytes, dict) VALUES (1, %s, %s, %s)",
                 (len(samples), sum(map(len, samples)), data))
@@ -105,12 +118,13 @@ def _pool(renderer: Renderer, dictionary: raw_codec.Dictionary, workers: int):
     return multiprocessing.get_context("fork").Pool(workers)
 
 
-def load(conn, shape: Shape, *, bulk: bool = True, workers: int | None = None) -> dict:
+def load(conn, shape: Shape, *, bulk: bool = True, workers: int | None = None,
+         channels: list[tuple[str, str]] = ()) -> dict:
     """Generate `shape`'s history and COPY it into stream_chat (channels upserted first),
-    the rows' text built by `workers` forked processes (default: one a CPU). Returns counts
-    and seconds."""
+    the rows' text built by `workers` forked processes (default: one a CPU); `channels`:
+    see prepare. Returns counts and seconds."""
     t0 = time.monotonic()
-    h, renderer = prepare(shape)
+    h, renderer = prepare(shape, channels)
     w = renderer.w
     with conn:
         fks = sink.upsert_channels(conn, [{"channel_id": cid, "channel_name": name, "follower_count": f}
