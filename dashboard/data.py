@@ -99,28 +99,37 @@ def _call_on(h: _Handle, fn, *args, **kwargs):
     return out
 
 
-def _run(root, tz, live, types, name, args, kwargs):
-    fn = getattr(warehouse, name)
+def api_key(fn) -> str:
+    """The cache key of an analyst function (``module.qualname``: Streamlit cannot hash a
+    function). A function that is not one of warehouse's (warehouse.__all__) is a ValueError."""
+    name = getattr(fn, "__name__", None)
+    if name not in warehouse.__all__ or getattr(warehouse, name) is not fn:
+        raise ValueError(f"{fn!r} is not one of warehouse's analyst functions (warehouse.__all__)")
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def _run(root, tz, live, types, fn, args, kwargs):
     return _call_on(handle(root, tz, live, types), fn, *args, **dict(kwargs))
 
 
+# `key` (api_key(fn)) is what the cache hashes; `_fn` (the function itself) it leaves out
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _cached(root, tz, live, types, name, args, kwargs):
-    return _run(root, tz, live, types, name, args, kwargs)
+def _cached(root, tz, live, types, key, args, kwargs, _fn):
+    return _run(root, tz, live, types, _fn, args, kwargs)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def _cached_live(root, tz, live, types, name, args, kwargs):
-    return _run(root, tz, live, types, name, args, kwargs)
+def _cached_live(root, tz, live, types, key, args, kwargs, _fn):
+    return _run(root, tz, live, types, _fn, args, kwargs)
 
 
-def query(f, name: str, *args, scoped: bool = True, **kwargs):
-    """``warehouse.<name>(wh, *args, channels=…, start=…, end=…, **kwargs)`` for the filters
-    `f` (any object with root, tz, live, types, channels, start, end — widgets.Filters),
-    cached. scoped=False leaves channels/start/end out (functions that take none).
-    Arguments must be hashable plain values (str, int, date, tuples)."""
-    if name not in warehouse.__all__:
-        raise ValueError(f"warehouse has no analyst function {name!r}")
+def query(f, fn, *args, scoped: bool = True, **kwargs):
+    """``fn(wh, *args, channels=…, start=…, end=…, **kwargs)`` for the filters `f` (any object
+    with root, tz, live, types, channels, start, end — widgets.Filters), cached; `fn` is one
+    of warehouse's analyst functions (``warehouse.donations``). scoped=False leaves
+    channels/start/end out (functions that take none). Arguments must be hashable plain
+    values (str, int, date, tuples)."""
+    key = api_key(fn)
     if scoped:
         kwargs = {"channels": _ch(f.channels), "start": f.start, "end": f.end, **kwargs}
     items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
@@ -129,9 +138,9 @@ def query(f, name: str, *args, scoped: bool = True, **kwargs):
     tz = getattr(f, "tz", None)
     runner = _cached_live if live else _cached
     try:
-        return runner(f.root, tz, live, types, name, tuple(args), items)
+        return runner(f.root, tz, live, types, key, tuple(args), items, fn)
     except LakeReadError:  # no damaged file explains it: a short message here, the cause in the log
-        log.error("%s failed reading the lake", name, exc_info=True)
+        log.error("%s failed reading the lake", fn.__name__, exc_info=True)
         st.error(t("lake_read_error"))
         st.stop()
 

@@ -31,10 +31,8 @@ log = logging.getLogger(__name__)
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
 LOOPBACK = "127.0.0.1"
 # what the app's pages import, slowest first (dashboard/app_pages/*.py)
-WARM_MODULES = ("altair", "polars", "duckdb", "pyarrow", "pyarrow.parquet", "warehouse", "dashboard.data",
-                "dashboard.charts", "dashboard.charts_broadcast", "dashboard.charts_channel",
-                "dashboard.charts_data", "dashboard.charts_money", "dashboard.charts_search",
-                "dashboard.charts_subs", "dashboard.summaries", "dashboard.login", "dashboard.urlpick",
+WARM_MODULES = ("altair", "polars", "duckdb", "pyarrow", "pyarrow.parquet", "warehouse.api", "dashboard.data",
+                "dashboard.charts", "dashboard.summaries", "dashboard.login", "dashboard.urlpick",
                 "dashboard.app_pages.widgets")
 QUIET = ("caching.cache_data_api", "scriptrunner_utils.script_run_context")
 

@@ -1,6 +1,6 @@
 """What the language switch must reach on a page run with AppTest: every table's column
 headers (st.dataframe's column_config labels) and the charts' titles. Shared by the page
-tests (dashboard/test_pages_a.py, _b.py, dashboard/test_search.py)."""
+tests (tests/dashboard/test_*_page.py, test_page_language.py, test_search.py)."""
 from __future__ import annotations
 
 import json

@@ -4,7 +4,8 @@ donations, coverage."""
 import polars as pl
 import streamlit as st
 
-from dashboard import charts_broadcast, data, summaries, urlpick
+import warehouse
+from dashboard import charts, data, summaries, urlpick
 from dashboard.app_pages import widgets
 from dashboard.i18n import current_lang, t
 
@@ -22,7 +23,7 @@ def badge(cov: pl.DataFrame, text: str) -> None:
 
 f = widgets.require_filters()
 st.title(t("page_broadcasts"))
-listing = data.query(f, "broadcast_list")
+listing = data.query(f, warehouse.broadcast_list)
 if listing.is_empty():
     st.info(t("broadcasts_none"))
     st.stop()
@@ -59,9 +60,9 @@ cols[4].metric(t("broadcasts_amount"), f"{row['amount']:,}")
 # -- timeline
 st.subheader(t("broadcasts_timeline"))
 window = st.selectbox(t("broadcasts_window"), (1, 5, 10), key="broadcast_window")
-activity = data.query(f, "broadcast_activity", cid, bc, scoped=False, window_minutes=window)
-timeline = data.query(f, "broadcast_timeline", cid, bc, scoped=False)
-st.altair_chart(charts_broadcast.timeline_figure(
+activity = data.query(f, warehouse.broadcast_activity, cid, bc, scoped=False, window_minutes=window)
+timeline = data.query(f, warehouse.broadcast_timeline, cid, bc, scoped=False)
+st.altair_chart(charts.timeline_figure(
     activity, timeline, f.tz, title=t("broadcasts_timeline"), messages=t("broadcasts_messages"),
     viewers=t("broadcasts_viewers"), title_change=t("broadcasts_title_change"),
     category_change=t("broadcasts_category_change"), lang=current_lang()), width="stretch", key="timeline_chart")
@@ -80,15 +81,15 @@ with st.expander(t("broadcasts_per_window")):
 
 # -- peaks, top chatters, donors
 st.subheader(t("broadcasts_peaks"))
-peaks = data.query(f, "broadcast_peaks", cid, bc, scoped=False, by="volume", window_minutes=window, limit=10)
+peaks = data.query(f, warehouse.broadcast_peaks, cid, bc, scoped=False, by="volume", window_minutes=window, limit=10)
 peaks = summaries.with_offsets(peaks.drop("channel_id", "broadcast"), "offset_from_start")
 widgets.table(peaks, f"{name}_peaks_{window}m", key="peaks", column_config=summaries.headers(peaks.columns, t))
 st.subheader(t("broadcasts_top_chatters"))
-top = data.query(f, "broadcast_top_chatters", cid, bc, scoped=False, limit=20)
+top = data.query(f, warehouse.broadcast_top_chatters, cid, bc, scoped=False, limit=20)
 widgets.table(top, f"{name}_top_chatters", key="top_chatters", column_config=summaries.headers(
     top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
 st.subheader(t("broadcasts_donors"))
-donors = data.query(f, "broadcast_donors", cid, bc, scoped=False, limit=20)
+donors = data.query(f, warehouse.broadcast_donors, cid, bc, scoped=False, limit=20)
 if donors.is_empty():
     st.info(t("broadcasts_no_donations"))
 else:

@@ -4,7 +4,8 @@ and chat peaks with their offset from the broadcast start; one tab each, and onl
 open tab is drawn and queried (widgets.sections)."""
 import streamlit as st
 
-from dashboard import charts, charts_channel, data, summaries, urlpick
+import warehouse
+from dashboard import charts, data, summaries, urlpick
 from dashboard.app_pages import widgets
 from dashboard.i18n import current_lang, t
 
@@ -13,7 +14,7 @@ lang = current_lang()  # for the charts, and format_func, which Streamlit may ca
 st.title(t("page_channel"))
 
 # the busiest channel of the period first (and so picked by default)
-busiest = data.query(f, "channel_summary")["channel_id"].to_list()
+busiest = data.query(f, warehouse.channel_summary)["channel_id"].to_list()
 options = [c for c in busiest if c in f.channels] + [c for c in f.channels if c not in busiest]
 urlpick.seed("channel", "channel_pick", options)
 cid = st.selectbox(t("channel_pick"), options=options, key="channel_pick",
@@ -22,7 +23,7 @@ urlpick.remember("channel", cid)
 one = [cid]
 every = st.radio(t("granularity"), data.EVERY, index=1, horizontal=True, key="every",
                  format_func=lambda e: t(f"every_{e}", lang))
-df = data.query(f, "activity", channels=one, every=every)
+df = data.query(f, warehouse.activity, channels=one, every=every)
 if df.is_empty():
     st.info(t("no_rows"))
     st.stop()
@@ -40,10 +41,10 @@ def activity() -> None:
 
 
 def heatmap() -> None:
-    heat = data.query(f, "heatmap", channels=one)
+    heat = data.query(f, warehouse.heatmap, channels=one)
     metric = st.radio(t("channel_heatmap_metric"), ("messages", "chatters"), horizontal=True, key="heat_metric",
                       format_func=lambda m: t(f"col_a_{m}", lang))
-    st.altair_chart(charts_channel.heatmap_figure(
+    st.altair_chart(charts.heatmap_figure(
         heat, metric, title=f"{t('channel_heatmap')} ({t(f'col_a_{metric}')})",
         weekdays=tuple(t("channel_weekdays").split(",")), hour_label=t("channel_hour"), lang=lang),
         width="stretch", key="heatmap_chart")
@@ -53,17 +54,17 @@ def heatmap() -> None:
 
 
 def top_chatters() -> None:
-    share = data.query(f, "top_share", channels=one, n=10)
+    share = data.query(f, warehouse.top_share, channels=one, n=10)
     if not share.is_empty():
         st.metric(t("channel_top10_share"), f"{share['share'][0] * 100:.1f}%")
-    top = data.query(f, "top_chatters", channels=one, limit=20).drop("channel_id")
+    top = data.query(f, warehouse.top_chatters, channels=one, limit=20).drop("channel_id")
     widgets.table(top, widgets.stem("top_chatters", f), key="top_chatters", column_config=summaries.headers(
         top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
 
 
 def new_returning() -> None:
-    nvr = data.query(f, "new_vs_returning", channels=one, every="day").drop("channel_id")
-    st.altair_chart(charts_channel.new_vs_returning_figure(
+    nvr = data.query(f, warehouse.new_vs_returning, channels=one, every="day").drop("channel_id")
+    st.altair_chart(charts.new_vs_returning_figure(
         nvr, f.tz, title=t("channel_new_returning"), new=t("channel_new"), returning=t("channel_returning"),
         y_label=t("channel_chatters_axis"), lang=lang), width="stretch", key="nvr_chart")
     widgets.table(nvr, widgets.stem("new_vs_returning", f), key="nvr",
@@ -75,7 +76,7 @@ def peaks() -> None:
     by = left.radio(t("channel_peaks_by"), ("volume", "surge"), horizontal=True, key="peaks_by",
                     format_func=lambda b: t(f"channel_by_{b}", lang))
     window = right.selectbox(t("channel_window"), (1, 5, 10, 30), key="peaks_window")
-    found = data.query(f, "peaks", channels=one, by=by, window_minutes=window, limit=10)
+    found = data.query(f, warehouse.peaks, channels=one, by=by, window_minutes=window, limit=10)
     if found.is_empty():
         st.info(t("channel_no_peaks"))
         return

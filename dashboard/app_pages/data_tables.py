@@ -4,7 +4,8 @@ state. Lake-wide figures (all channels' rows and sizes, state.json) are hidden f
 streamers, who see only their own channels."""
 import streamlit as st
 
-from dashboard import accounts, charts_data, data, summaries
+import warehouse
+from dashboard import accounts, charts, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import LABELS, current_lang, t
 from warehouse.read.queries.catalog import PREVIEW_LIMIT
@@ -16,15 +17,15 @@ lake_wide = accounts.sees_lake_wide(account)
 
 # -- sync status -----------------------------------------------------------------------
 st.subheader(t("data_sync"))
-state = data.query(f, "lake_state", scoped=False)
+state = data.query(f, warehouse.lake_state, scoped=False)
 if not state["present"]:
     st.info(t("data_never"))
 else:
-    ago = charts_data.hours_since(state["last_sync"])
+    ago = charts.hours_since(state["last_sync"])
     cols = st.columns(5 if lake_wide else 2)
-    cols[0].metric(t("data_last_sync"), charts_data.local_iso(state["last_sync"], f.tz, "%m-%d %H:%M"),
+    cols[0].metric(t("data_last_sync"), charts.local_iso(state["last_sync"], f.tz, "%m-%d %H:%M"),
                    t("data_ago").format(h=ago) if ago is not None else None, delta_color="off", delta_arrow="off",
-                   help=f"{charts_data.local_iso(state['last_sync'], f.tz)} ({f.tz})")
+                   help=f"{charts.local_iso(state['last_sync'], f.tz)} ({f.tz})")
     cols[1].metric(t("data_users_fresh"), t("data_fresh") if state["users_index_fresh"] else t("data_stale"))
     if lake_wide:
         cols[2].metric(t("data_days"), f"{state['days']:,}",
@@ -37,10 +38,10 @@ else:
 
 # -- the tables ------------------------------------------------------------------------
 st.subheader(t("data_tables"))
-tables = data.query(f, "lake_tables", scoped=False)
+tables = data.query(f, warehouse.lake_tables, scoped=False)
 names = tables["table"].to_list()
 descriptions = {n: t(f"data_desc_{n}") if f"data_desc_{n}" in LABELS else "" for n in names}
-view = charts_data.tables_view(tables, descriptions)
+view = charts.tables_view(tables, descriptions)
 if not lake_wide:
     st.caption(t("data_lake_wide"))
     view = view.select("table", "description", "by_day", "present", "columns")
@@ -55,7 +56,7 @@ if not present:
 
 
 def schema() -> None:
-    columns = data.query(f, "table_schema", table, scoped=False)
+    columns = data.query(f, warehouse.table_schema, table, scoped=False)
     widgets.table(columns, f"schema_{table}", key="data_schema",
                   column_config=summaries.headers(columns.columns, t))
 
@@ -66,20 +67,20 @@ def partitions() -> None:
         return
     if not present:
         return
-    parts = data.query(f, "table_partitions", table, scoped=False)
-    bad = charts_data.mismatched(parts)
+    parts = data.query(f, warehouse.table_partitions, table, scoped=False)
+    bad = charts.mismatched(parts)
     if not bad.is_empty():
         st.warning(t("data_mismatch").format(n=bad.height))
     if parts["day"].is_not_null().any():
-        st.altair_chart(charts_data.partitions_figure(parts, t("data_partitions_title"), t("col_a_rows"),
+        st.altair_chart(charts.partitions_figure(parts, t("data_partitions_title"), t("col_a_rows"),
                                                       current_lang()), width="stretch", key="data_parts_chart")
-    sized = charts_data.with_size(parts)
+    sized = charts.with_size(parts)
     widgets.table(sized, f"partitions_{table}", key="data_parts",
                   column_config=summaries.headers(sized.columns, t))
 
 
 def preview() -> None:
-    rows = data.query(f, "table_preview", table)
+    rows = data.query(f, warehouse.table_preview, table)
     if rows.is_empty():
         st.info(t("no_rows"))
     # the preview keeps the stored column names: it shows the table as the lake holds it,

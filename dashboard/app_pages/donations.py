@@ -5,7 +5,8 @@ pending with the gifted subscriptions; only the open tab is drawn and queried
 counted"); pending missions are shown apart."""
 import streamlit as st
 
-from dashboard import charts_money, data, summaries
+import warehouse
+from dashboard import charts, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import current_lang, t
 
@@ -23,9 +24,9 @@ every = st.radio(t("don_every"), EVERY, index=1 if days <= 62 else 2, horizontal
 
 
 def missions_and_gifts() -> None:
-    pending = data.query(f, "pending_missions")
-    waiting = charts_money.pending_total(pending)
-    gifts = data.query(f, "gifted_subscriptions")
+    pending = data.query(f, warehouse.pending_missions)
+    waiting = charts.pending_total(pending)
+    gifts = data.query(f, warehouse.gifted_subscriptions)
     left, mid, right = st.columns(3)
     left.metric(t("don_pending_count"), f"{waiting['missions']:,}")
     mid.metric(t("don_pending_amount"), f"{waiting['amount']:,}")
@@ -35,24 +36,24 @@ def missions_and_gifts() -> None:
     if pending.is_empty():
         st.info(t("don_pending_none"))
     else:
-        shown = charts_money.pending_shown(pending, f.names, f.tz)
+        shown = charts.pending_shown(pending, f.names, f.tz)
         widgets.table(shown, widgets.stem("pending_missions", f), key="don_pending",
                       column_config=summaries.headers(shown.columns, t))
     st.subheader(t("don_gifts"))
-    named = charts_money.with_names(gifts, f.names)
+    named = charts.with_names(gifts, f.names)
     widgets.table(named, widgets.stem("gifted_subscriptions", f), key="don_gifts",
                   column_config=summaries.headers(named.columns, t))
 
 
-per_bucket = data.query(f, "donations", every=every)
+per_bucket = data.query(f, warehouse.donations, every=every)
 if per_bucket.is_empty():
     st.info(t("don_none"))
-    if not data.query(f, "pending_missions").is_empty():  # pending while nothing counts yet
+    if not data.query(f, warehouse.pending_missions).is_empty():  # pending while nothing counts yet
         missions_and_gifts()
     st.stop()
 
-totals = charts_money.donation_totals(per_bucket)
-overall = charts_money.overall(totals)
+totals = charts.donation_totals(per_bucket)
+overall = charts.overall(totals)
 left, mid, right = st.columns(3)
 left.metric(t("don_count"), f"{overall['donations']:,}")
 mid.metric(t("don_amount"), f"{overall['amount']:,}")
@@ -60,16 +61,16 @@ right.metric(t("don_anon_share"), f"{overall['anonymous_share']:.1%}")
 
 st.caption(t("don_counting_rule"))
 st.subheader(t("don_totals"))
-named = charts_money.with_names(totals, f.names)
+named = charts.with_names(totals, f.names)
 widgets.table(named, widgets.stem("donation_totals", f), key="don_totals",
               column_config=summaries.headers(named.columns, t))
 
 
 def over_time() -> None:
-    st.altair_chart(charts_money.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"),
+    st.altair_chart(charts.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"),
                                               every, lang), width="stretch", key="don_time_chart")
     with st.expander(t("don_raw")):
-        named = charts_money.with_names(per_bucket, f.names)
+        named = charts.with_names(per_bucket, f.names)
         widgets.table(named, widgets.stem(f"donations_{every}", f), key="don_buckets",
                       column_config=summaries.headers(named.columns, t))
 
@@ -77,22 +78,22 @@ def over_time() -> None:
 def ranking() -> None:
     st.caption(t("don_ranking_help"))
     limit = st.number_input(t("don_limit"), min_value=1, max_value=100, value=20, step=5, key="don_limit")
-    ranks = data.query(f, "donation_ranking", limit=int(limit))
+    ranks = data.query(f, warehouse.donation_ranking, limit=int(limit))
     shown = [c for c in f.channels if c in set(ranks["channel_id"].to_list())]
     if shown:
         channel = shown[0] if len(shown) == 1 else st.selectbox(
             t("don_channel"), shown, key="don_channel", format_func=lambda c: f.names.get(c, c))
-        st.altair_chart(charts_money.ranking_figure(ranks.filter(ranks["channel_id"] == channel),
+        st.altair_chart(charts.ranking_figure(ranks.filter(ranks["channel_id"] == channel),
                                                     t("don_ranking_title"), t("don_amount"), lang),
                         width="stretch", key="don_rank_chart")
-    named = charts_money.with_names(ranks, f.names)
+    named = charts.with_names(ranks, f.names)
     widgets.table(named, widgets.stem("donation_ranking", f), key="don_ranking",
                   column_config=summaries.headers(named.columns, t))
 
 
 def sizes() -> None:
-    dist = data.query(f, "donation_distribution")
-    st.altair_chart(charts_money.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount"),
+    dist = data.query(f, warehouse.donation_distribution)
+    st.altair_chart(charts.distribution_figure(dist, t("don_distribution"), t("don_count"), t("don_amount"),
                                                      lang), width="stretch", key="don_dist_chart")
     widgets.table(dist, widgets.stem("donation_distribution", f), key="don_dist",
                   column_config=summaries.headers(dist.columns, t))
@@ -100,20 +101,20 @@ def sizes() -> None:
 
 def in_broadcast() -> None:
     slot = st.radio(t("don_slot"), SLOTS, index=1, horizontal=True, key="don_slot")
-    slots = data.query(f, "donations_over_broadcast", minutes=int(slot))
-    choices = charts_money.broadcast_choices(slots, data.query(f, "coverage"))
+    slots = data.query(f, warehouse.donations_over_broadcast, minutes=int(slot))
+    choices = charts.broadcast_choices(slots, data.query(f, warehouse.coverage))
     if choices.is_empty():
         st.info(t("don_none"))
         return
-    labels = {f"{c}:{b}": charts_money.broadcast_label(f.names.get(c, c), s, f.tz, n, a, t("don_unknown_start"))
+    labels = {f"{c}:{b}": charts.broadcast_label(f.names.get(c, c), s, f.tz, n, a, t("don_unknown_start"))
               for c, b, s, n, a in choices.iter_rows()}
     picked = st.selectbox(t("don_pick_broadcast"), list(labels), key="don_broadcast_pick",
                           format_func=lambda k: labels.get(k, k))
     cid, bid = picked.split(":", 1)
     one = slots.filter((slots["channel_id"] == cid) & (slots["broadcast"] == bid))
-    st.altair_chart(charts_money.broadcast_figure(one, t("don_broadcast_title"), t("don_minutes_axis"),
+    st.altair_chart(charts.broadcast_figure(one, t("don_broadcast_title"), t("don_minutes_axis"),
                                                   t("don_amount"), lang), width="stretch", key="don_broadcast_chart")
-    named = charts_money.with_names(slots, f.names)
+    named = charts.with_names(slots, f.names)
     widgets.table(named, widgets.stem(f"donations_over_broadcast_{slot}m", f), key="don_broadcast",
                   column_config=summaries.headers(named.columns, t))
 

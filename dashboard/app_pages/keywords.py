@@ -5,7 +5,8 @@ import math
 
 import streamlit as st
 
-from dashboard import charts_search, data, summaries
+import warehouse
+from dashboard import charts, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import current_lang, t
 
@@ -24,7 +25,7 @@ if not keyword:
     st.stop()
 
 widgets.audited(f, "keyword_search", keyword, f.channels)
-trend = data.query(f, "keyword_trend", keyword, every=every)
+trend = data.query(f, warehouse.keyword_trend, keyword, every=every)
 total = int(trend["matches"].sum()) if not trend.is_empty() else 0
 widgets.coverage_badge(f)
 st.metric(t("kw_total"), f"{total:,}")
@@ -32,7 +33,7 @@ if total == 0:
     st.info(t("kw_none"))
     st.stop()
 
-st.altair_chart(charts_search.keyword_trend_figure(
+st.altair_chart(charts.keyword_trend_figure(
     trend, f.names, f.tz, title=t("kw_trend_title"), y_title=t("kw_trend_y"), lang=lang),
     width="stretch", key="kw_chart")
 with st.expander(t("kw_trend_data")):
@@ -47,7 +48,7 @@ if st.session_state.get("_kw_page_of") != (keyword, f.channels):  # a new search
 st.session_state["kw_page"] = min(max(1, st.session_state.get("kw_page", 1)), pages)
 page = st.number_input(t("users_page"), min_value=1, max_value=pages, step=1, key="kw_page")
 offset = (int(page) - 1) * PAGE_SIZE
-found = data.query(f, "keyword_search", keyword, limit=PAGE_SIZE, offset=offset)
+found = data.query(f, warehouse.keyword_search, keyword, limit=PAGE_SIZE, offset=offset)
 st.caption(t("users_page_of").format(first=min(total, offset + 1), last=min(total, offset + found.height),
                                      total=total, size=PAGE_SIZE))
 widgets.table(found, widgets.stem(f"keyword_p{int(page)}", f), key="kw_found",

@@ -4,6 +4,7 @@ lake's last sync (with the lake's days and rows, except for streamers: those cou
 channel)."""
 import streamlit as st
 
+import warehouse
 from dashboard import accounts, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import t
@@ -11,7 +12,7 @@ from dashboard.i18n import t
 f = widgets.require_filters()
 st.title(t("page_overview"))
 
-status = data.query(f, "sync_status", scoped=False)
+status = data.query(f, warehouse.sync_status, scoped=False)
 rows = status["tables"].get("chat", 0)
 when = f"{status['last_sync']:%Y-%m-%d %H:%M %Z}" if status["last_sync"] is not None else None
 if not accounts.sees_lake_wide(f.account):  # a streamer: no figures of other channels' rows and days
@@ -21,7 +22,7 @@ elif when:
 else:
     st.caption(t("overview_never_synced").format(days=status["days"], rows=rows))
 
-summary = data.query(f, "channel_summary")
+summary = data.query(f, warehouse.channel_summary)
 if summary.is_empty():
     st.info(t("no_rows"))
     st.stop()
@@ -35,8 +36,8 @@ cols[2].metric(t("overview_donations"), f"{total['donations']:,}")
 cols[3].metric(t("overview_amount"), f"{total['donation_amount']:,}")
 
 st.subheader(t("overview_channels"))
-trend = summaries.daily_trend(data.query(f, "activity", every="day"), f.start, f.end)
-coverage = summaries.coverage_by_channel(data.query(f, "coverage"))
+trend = summaries.daily_trend(data.query(f, warehouse.activity, every="day"), f.start, f.end)
+coverage = summaries.coverage_by_channel(data.query(f, warehouse.coverage))
 table = summaries.overview_table(summary, trend, coverage, f.names)
 widgets.table(table, widgets.stem("overview", f), key="overview", column_config={
     "channel_name": st.column_config.TextColumn(t("overview_col_channel")),

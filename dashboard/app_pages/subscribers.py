@@ -5,7 +5,8 @@ import dataclasses
 
 import streamlit as st
 
-from dashboard import charts, charts_subs, data, summaries
+import warehouse
+from dashboard import charts, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import current_lang, t
 
@@ -18,7 +19,7 @@ widgets.coverage_badge(f)
 
 
 def share() -> None:
-    ratio = data.query(f, "subscriber_ratio", every="day")
+    ratio = data.query(f, warehouse.subscriber_ratio, every="day")
     if ratio.is_empty():
         st.info(t("no_rows"))
         return
@@ -28,7 +29,7 @@ def share() -> None:
 
 
 def tiers() -> None:
-    split = data.query(f, "tier_split")
+    split = data.query(f, warehouse.tier_split)
     st.altair_chart(charts.tier_split_figure(split, lang), width="stretch", key="tier_chart")
     widgets.table(split, widgets.stem("tier_split", f), key="tiers",
                   column_config=summaries.headers(split.columns, t))
@@ -40,25 +41,25 @@ def mix() -> None:
     days = (f.end - f.start).days + 1
     every = st.radio(t("subs_every"), EVERY, index=0 if days <= 31 else (1 if days <= 120 else 2),
                      horizontal=True, key="subs_every", format_func=lambda e: t(f"subs_every_{e}", lang))
-    tenure = data.query(f, "subscriber_tenure", every=every)
+    tenure = data.query(f, warehouse.subscriber_tenure, every=every)
     if tenure.is_empty():
         st.info(t("subs_no_subscribers"))
         return
     shown = [c for c in f.channels if c in set(tenure["channel_id"].to_list())]
     channel = shown[0] if len(shown) == 1 else st.selectbox(
         t("subs_channel"), shown, key="subs_channel", format_func=lambda c: f.names.get(c, c))
-    by_tier = charts_subs.group_shares(tenure, "tier")
-    by_tenure = charts_subs.group_shares(tenure, "tenure_bucket")
+    by_tier = charts.group_shares(tenure, "tier")
+    by_tenure = charts.group_shares(tenure, "tenure_bucket")
     left, right = st.columns(2)
     with left:
-        st.altair_chart(charts_subs.shares_figure(
+        st.altair_chart(charts.shares_figure(
             by_tier.filter(by_tier["channel_id"] == channel), t("subs_tier_title"), f.tz,
-            charts_subs.tier_colors(), t("subs_tier_legend"), every, charts_subs.tier_names(lang), lang=lang),
+            charts.tier_colors(), t("subs_tier_legend"), every, charts.tier_names(lang), lang=lang),
             width="stretch", key="subs_tier_chart")
     with right:
-        st.altair_chart(charts_subs.shares_figure(
+        st.altair_chart(charts.shares_figure(
             by_tenure.filter(by_tenure["channel_id"] == channel), t("subs_tenure_title"), f.tz,
-            charts_subs.TENURE_COLORS, t("subs_tenure_legend"), every, lang=lang), width="stretch",
+            charts.TENURE_COLORS, t("subs_tenure_legend"), every, lang=lang), width="stretch",
             key="subs_tenure_chart")
     st.caption(t("subs_mix_table"))
     widgets.table(tenure, widgets.stem(f"subscriber_tenure_{every}", f), key="subs_tenure",
@@ -72,18 +73,18 @@ def mix() -> None:
 
 def change() -> None:
     """Month over month: the calendar months around the range, the month before included."""
-    m0, m1 = charts_subs.month_span(f.start, f.end)
+    m0, m1 = charts.month_span(f.start, f.end)
     months = dataclasses.replace(f, start=m0, end=m1)
     st.caption(t("subs_change_help").format(m0=f"{m0:%Y-%m}", m1=f"{m1:%Y-%m}"))
     widgets.coverage_badge(months)
-    moves = data.query(months, "subscriber_change")
+    moves = data.query(months, warehouse.subscriber_change)
     if moves.is_empty():
         st.info(t("no_rows"))
         return
     shown = [c for c in f.channels if c in set(moves["channel_id"].to_list())]
     channel = shown[0] if len(shown) == 1 else st.selectbox(
         t("subs_channel"), shown, key="subs_change_channel", format_func=lambda c: f.names.get(c, c))
-    st.altair_chart(charts_subs.change_figure(
+    st.altair_chart(charts.change_figure(
         moves.filter(moves["channel_id"] == channel), t("subs_change_title"), f.tz,
         (t("subs_subscribers"), t("subs_gained"), t("subs_lost")), lang=lang), width="stretch",
         key="subs_change_chart")

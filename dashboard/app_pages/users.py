@@ -7,6 +7,7 @@ import math
 
 import streamlit as st
 
+import warehouse
 from dashboard import accounts, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.i18n import t
@@ -28,7 +29,7 @@ if not query:
     st.stop()
 
 widgets.audited(f, "user_search", query, scope)
-found = data.query(f, "search_users", query, channels=list(scope))
+found = data.query(f, warehouse.search_users, query, channels=list(scope))
 st.subheader(t("search_results"))
 if found.is_empty():
     st.info(t("no_results"))
@@ -45,11 +46,11 @@ st.text(labels[user_id])
 short = user_id[:12]
 
 st.subheader(t("users_name_history"))
-names = data.query(f, "name_history", user_id, channels=list(scope))
+names = data.query(f, warehouse.name_history, user_id, channels=list(scope))
 widgets.table(names, widgets.stem(f"names_{short}", f), key="names",
               column_config=summaries.headers(names.columns, t))
 st.subheader(t("users_channels"))
-chans = data.query(f, "user_channels", user_id, channels=list(scope))
+chans = data.query(f, warehouse.user_channels, user_id, channels=list(scope))
 widgets.table(chans, widgets.stem(f"channels_{short}", f), key="user_channels",
               column_config=summaries.headers(chans.columns, t))
 
@@ -62,7 +63,7 @@ if st.session_state.get("_user_page_of") != (user_id, scope):  # another user: b
 st.session_state["user_page"] = min(max(1, st.session_state.get("user_page", 1)), pages)
 page = st.number_input(t("users_page"), min_value=1, max_value=pages, step=1, key="user_page")
 offset = (int(page) - 1) * PAGE_SIZE
-messages = data.query(f, "user_messages", user_id, channels=list(scope), limit=PAGE_SIZE, offset=offset)
+messages = data.query(f, warehouse.user_messages, user_id, channels=list(scope), limit=PAGE_SIZE, offset=offset)
 st.caption(t("users_page_of").format(first=min(total, offset + 1), last=min(total, offset + messages.height),
                                      total=total, size=PAGE_SIZE))
 widgets.table(messages, widgets.stem(f"messages_{short}_p{int(page)}", f), key="messages",

@@ -10,6 +10,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+import warehouse
 from dashboard import accounts, audit, data, urlstate
 from dashboard.i18n import DEFAULT_LANG, LANG_KEY, LANGS, t
 
@@ -292,7 +293,7 @@ def coverage_badge(f: Filters, channels: tuple[str, ...] | None = None) -> dict 
     was captured, from warehouse.coverage; returns the figures shown (None when the period
     has no known broadcast). Put one next to every metric over a period."""
     scope = tuple(channels) if channels is not None else f.channels
-    cov = data.query(f, "coverage", channels=list(scope))
+    cov = data.query(f, warehouse.coverage, channels=list(scope))
     figures = data.coverage_figures(cov)
     if figures is None:
         st.caption(":material/help: " + t("coverage_none"))

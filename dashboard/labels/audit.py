@@ -11,4 +11,10 @@ LABELS = {
     "audit_failed": ("감사 로그를 기록하지 못해 검색 결과를 보여 줄 수 없습니다. 관리자에게 문의하세요.",
                      "The search could not be written to the audit log, so its results are not shown. "
                      "Ask the administrator."),
+    # column headers (col_a_<API column name>: summaries.headers)
+    "col_a_account": ("계정", "Account"),
+    "col_a_role": ("역할", "Role"),
+    "col_a_kind": ("종류", "Kind"),
+    "col_a_query": ("검색어", "Query"),
+    "col_a_peer": ("접속 주소", "Peer address"),
 }

@@ -26,4 +26,14 @@ LABELS = {
     "channel_hour": ("시", "Hour"),
     "channel_date": ("날짜", "Date"),
     "channel_chatters_axis": ("참여자", "Chatters"),
+    # column headers (col_a_<API column name>: summaries.headers)
+    "col_a_active_buckets": ("채팅이 있는 구간", "Buckets with chat"),
+    "col_a_peak_messages": ("최다 메시지", "Peak messages"),
+    "col_a_peak_chatters": ("최다 참여자", "Peak chatters"),
+    "col_a_peak_bucket": ("최다 구간", "Peak bucket"),
+    "col_a_weekday": ("요일 (0=월)", "Weekday (0 = Monday)"),
+    "col_a_hour": ("시", "Hour"),
+    "col_a_new_chatters": ("신규", "New"),
+    "col_a_returning_chatters": ("재방문", "Returning"),
+    "col_a_surge_ratio": ("급증 비율", "Surge ratio"),
 }

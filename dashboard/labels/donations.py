@@ -44,4 +44,12 @@ LABELS = {
     "col_a_mission": ("미션 내용", "Mission"),
     "col_a_gifts": ("선물 횟수", "Gifts"),
     "col_a_subscriptions": ("구독권 수", "Subscriptions"),
+    # column headers (col_a_<API column name>: summaries.headers)
+    "col_a_donations": ("후원 수", "Donations"),
+    "col_a_amount": ("후원 금액", "Amount"),
+    "col_a_donor": ("후원자", "Donor"),
+    "col_a_anonymous": ("익명 후원 수", "Anonymous donations"),
+    "col_a_anonymous_share": ("익명 비율", "Anonymous share"),
+    "col_a_average": ("평균 금액", "Average amount"),
+    "col_a_amount_bucket": ("금액 구간", "Amount range"),
 }

@@ -10,4 +10,6 @@ LABELS = {
     "kw_trend_data": ("추이 데이터", "Trend data"),
     "kw_results": ("일치하는 메시지 (최신순)", "Matching messages, newest first"),
     "kw_none": ("일치하는 메시지가 없습니다.", "No message contains it."),
+    # column headers (col_a_<API column name>: summaries.headers)
+    "col_a_matches": ("일치 메시지", "Matching messages"),
 }

@@ -23,4 +23,16 @@ LABELS = {
     "subs_gained": ("신규", "gained"),
     "subs_lost": ("이탈", "lost"),
     "subs_no_subscribers": ("이 기간에 채팅한 구독자가 없습니다.", "No subscriber chatted in this period."),
+    # column headers (col_a_<API column name>: summaries.headers)
+    "col_a_subscriber_messages": ("구독자 메시지", "Subscriber messages"),
+    "col_a_message_share": ("구독자 비율 (메시지)", "Subscriber share (messages)"),
+    "col_a_subscriber_chatters": ("구독자 참여자", "Subscriber chatters"),
+    "col_a_chatter_share": ("구독자 비율 (참여자)", "Subscriber share (chatters)"),
+    "col_a_tier": ("티어", "Tier"),
+    "col_a_tenure_bucket": ("구독 개월", "Months subscribed"),
+    "col_a_subscribers": ("구독자", "Subscribers"),
+    "col_a_group": ("구분", "Group"),
+    "col_a_month": ("월", "Month"),
+    "col_a_gained": ("신규", "Gained"),
+    "col_a_lost": ("이탈", "Lost"),
 }

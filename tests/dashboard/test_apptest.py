@@ -13,16 +13,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import (
-    charts,
-    charts_broadcast,
-    charts_channel,
-    charts_data,
-    charts_money,
-    charts_search,
-    charts_subs,
-    data,
-)
+from dashboard import charts, data
 from dashboard.i18n import t
 from tests import vega_checks as vega
 from tests.lakefixture import build_fixture_lake
@@ -57,7 +48,7 @@ def _user_lines(facts, day: date | None = None) -> Counter:
                    if r["user_id"] != SYSTEM and (day is None or r["day"] == day))
 
 
-# ---- every page: no channel (the channel pages' own tests: dashboard/test_pages_a.py) -----
+# ---- every page: no channel (each page's own tests: tests/dashboard/test_<page>_page.py) ----
 
 @pytest.mark.e2e
 def test_no_channel_selected_asks_for_one(app):
@@ -69,7 +60,7 @@ def test_no_channel_selected_asks_for_one(app):
     assert len(at.dataframe) == 0
 
 
-# (the Subscribers page's tests live in tests/dashboard/test_pages_b.py)
+# (the Subscribers page's tests live in tests/dashboard/test_subscribers_page.py)
 
 
 # ---- user search --------------------------------------------------------------------------
@@ -208,10 +199,10 @@ def test_time_charts_show_the_display_zone_whatever_the_browser_zone(tz):
     timeline = pl.DataFrame({"time": [at], "viewers": [5], "title_changed": [True], "category_changed": [False],
                              "live_title": ["t"], "live_category_value": [None]})
     built = [charts.activity_figure(one, tz), charts.subscriber_share_figure(one, tz),
-             charts_search.keyword_trend_figure(one, {}, tz), charts_channel.new_vs_returning_figure(one, tz),
-             charts_broadcast.timeline_figure(one.select(minute=pl.col("bucket"), offset_minutes=pl.lit(0),
+             charts.keyword_trend_figure(one, {}, tz), charts.new_vs_returning_figure(one, tz),
+             charts.timeline_figure(one.select(minute=pl.col("bucket"), offset_minutes=pl.lit(0),
                                                          messages=pl.lit(1)), timeline, tz),
-             charts_subs.change_figure(pl.DataFrame({"month": [at], "subscribers": [1], "gained": [1],
+             charts.change_figure(pl.DataFrame({"month": [at], "subscribers": [1], "gained": [1],
                                                      "lost": [0]}), "T", tz)]
     for chart in built:
         s = vega.spec(chart)
@@ -269,16 +260,16 @@ def test_chart_texts_follow_the_language(lang):
 def test_every_chart_builder_says_no_data_in_its_language(lang):
     empty = pl.DataFrame()
     figures = [charts.activity_figure(empty, lang=lang), charts.subscriber_share_figure(empty, lang=lang),
-               charts.tier_split_figure(empty, lang), charts_broadcast.timeline_figure(empty, empty, lang=lang),
-               charts_channel.heatmap_figure(empty, lang=lang),
-               charts_channel.new_vs_returning_figure(empty, lang=lang),
-               charts_data.partitions_figure(empty, "T", lang=lang),
-               charts_money.amount_figure(empty, {}, "T", lang=lang),
-               charts_money.ranking_figure(empty, "T", lang=lang),
-               charts_money.distribution_figure(empty, "T", lang=lang),
-               charts_money.broadcast_figure(empty, "T", lang=lang),
-               charts_search.keyword_trend_figure(empty, {}, lang=lang),
-               charts_subs.shares_figure(empty, "T", lang=lang), charts_subs.change_figure(empty, "T", lang=lang)]
+               charts.tier_split_figure(empty, lang), charts.timeline_figure(empty, empty, lang=lang),
+               charts.heatmap_figure(empty, lang=lang),
+               charts.new_vs_returning_figure(empty, lang=lang),
+               charts.partitions_figure(empty, "T", lang=lang),
+               charts.amount_figure(empty, {}, "T", lang=lang),
+               charts.ranking_figure(empty, "T", lang=lang),
+               charts.distribution_figure(empty, "T", lang=lang),
+               charts.broadcast_figure(empty, "T", lang=lang),
+               charts.keyword_trend_figure(empty, {}, lang=lang),
+               charts.shares_figure(empty, "T", lang=lang), charts.change_figure(empty, "T", lang=lang)]
     assert [vega.no_data_note(vega.spec(f)) for f in figures] == [t("chart_no_data", lang)] * len(figures)
 
 

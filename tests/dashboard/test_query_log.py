@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -28,3 +29,28 @@ def test_queries_log_at_debug_and_slow_ones_at_info(tmp_path, caplog, monkeypatc
     (slow,) = [r for r in caplog.records if r.name == "dashboard.data"]
     assert slow.levelno == logging.INFO and slow.getMessage().endswith("(slow)")
     h.wh.close()
+
+
+def test_query_takes_warehouse_functions_and_caches_by_function(tmp_path, caplog):
+    facts = build_fixture_lake(tmp_path)
+    f = SimpleNamespace(root=str(tmp_path), tz=None, live=False, types=None, channels=None, start=None, end=None)
+    caplog.set_level(logging.DEBUG, logger="dashboard.data")
+    data.clear_caches()
+    try:
+        counts = data.query(f, warehouse.daily_counts, scoped=False)
+        assert counts["messages"].sum() == len(facts["rows"])
+        assert data.query(f, warehouse.daily_counts, scoped=False).equals(counts)  # from the cache
+        listed = data.query(f, warehouse.list_channels, scoped=False)  # same arguments, another function
+        assert not listed.equals(counts)
+        ran = [r.getMessage().split(":")[0] for r in caplog.records if r.name == "dashboard.data"
+               and " rows in " in r.getMessage()]
+        assert ran == ["daily_counts", "list_channels"]
+        assert data.api_key(warehouse.donations) == "warehouse.read.queries.money.donations"
+
+        def daily_counts(wh):  # the right name, not the warehouse's function
+            return counts
+        for fn in (daily_counts, "daily_counts", lambda wh: counts, len):
+            with pytest.raises(ValueError, match="not one of warehouse's analyst functions"):
+                data.query(f, fn, scoped=False)
+    finally:
+        data.clear_caches()

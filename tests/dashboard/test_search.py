@@ -23,7 +23,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import warehouse
-from dashboard import audit, charts_search, data
+from dashboard import audit, charts, data
 from dashboard.i18n import t
 from tests import lakefixture
 from tests import vega_checks as vega
@@ -347,9 +347,9 @@ def test_keyword_trend_figure_keeps_names_as_typed_and_draws_local_time():
     df = pl.DataFrame({"channel_id": ["c1", "c1"], "bucket": [datetime(2026, 9, 1, 15, tzinfo=UTC),
                                                               datetime(2026, 9, 1, 16, tzinfo=UTC)],
                        "matches": [2, 0], "share": [0.5, 0.0]})
-    fig = vega.spec(charts_search.keyword_trend_figure(df, {"c1": "<b>채널</b>"}, "Asia/Seoul", title="T"))
+    fig = vega.spec(charts.keyword_trend_figure(df, {"c1": "<b>채널</b>"}, "Asia/Seoul", title="T"))
     drawn = vega.rows(fig)
     assert {r["channel_name"] for r in drawn} == {"<b>채널</b>"} and [r["matches"] for r in drawn] == [2, 0]
     assert drawn[0]["bucket"] == "2026-09-02T00:00:00Z" and fig["encoding"]["x"]["scale"]["type"] == "utc"
     assert vega.title(fig) == "T"
-    assert vega.no_data_note(vega.spec(charts_search.keyword_trend_figure(df.clear(), {})))
+    assert vega.no_data_note(vega.spec(charts.keyword_trend_figure(df.clear(), {})))

@@ -1,0 +1,82 @@
+"""Chat activity: messages and chatters over time per channel (Overview, Channel), the
+weekday × hour heatmap and new vs returning chatters (Channel)."""
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from dashboard.charts.clock import fill_gaps, local_time, time_axis, time_tip, time_x, wall_clock
+from dashboard.charts.style import channel_color, channel_pairs, empty, named, panel
+from dashboard.i18n import DEFAULT_LANG, t
+
+
+def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", every: str | None = None,
+                    lang: str = DEFAULT_LANG) -> alt.VConcatChart | alt.Chart:
+    """Messages (top) and unique chatters (bottom) per bucket, one line per channel.
+
+    `df`: warehouse.activity() output (channel_id, channel_name, bucket, messages, chatters);
+    with `every` ("minute", "hour", "day") quiet buckets are drawn as zeros."""
+    title = t("chart_activity", lang)
+    if df.is_empty():
+        return empty(title, lang)
+    df = local_time(df, "bucket", tz)
+    df = wall_clock(named(fill_gaps(df, every) if every else df).sort("channel_id", "bucket"), "bucket", tz)
+    data = df.select("channel_id", "channel_name", "bucket", "messages", "chatters")
+    legend = t("chart_channel", lang)
+    color = channel_color([name for _, name in channel_pairs(df)], legend)
+    tip = time_tip("bucket", time_axis(tz, lang))
+    points = df.group_by("channel_id").len()["len"].max() < 40
+    top = panel(data, "messages", t("chart_messages", lang), time_x("bucket", ""), color, legend, tips=[tip],
+                 points=points)
+    bottom = panel(data, "chatters", t("chart_chatters", lang), time_x("bucket", time_axis(tz, lang)), color,
+                    legend, tips=[tip], points=points)
+    return alt.vconcat(top, bottom, title=title).resolve_scale(x="shared")
+
+
+WEEKDAYS_KO = ("월", "화", "수", "목", "금", "토", "일")
+
+
+def heatmap_grid(df: pl.DataFrame, metric: str = "messages") -> list[list[int]]:
+    """7 × 24 counts (rows Monday..Sunday, columns hour 0..23; 0 for absent cells) of one
+    channel's heatmap() result."""
+    grid = [[0] * 24 for _ in range(7)]
+    for weekday, hour, value in df.select("weekday", "hour", metric).iter_rows():
+        grid[weekday][hour] = int(value)
+    return grid
+
+
+def heatmap_figure(df: pl.DataFrame, metric: str = "messages", title: str = "요일 × 시간",
+                   weekdays: tuple[str, ...] = WEEKDAYS_KO, hour_label: str = "시",
+                   lang: str = DEFAULT_LANG) -> alt.Chart:
+    """Hour × weekday heatmap of one channel's heatmap() result (`metric`: messages or
+    chatters), weekday rows from Monday at the top."""
+    if df.is_empty():
+        return empty(title, lang)
+    cells = pl.DataFrame([{"weekday": weekdays[wd], "hour": hour, "value": value}
+                          for wd, row in enumerate(heatmap_grid(df, metric)) for hour, value in enumerate(row)])
+    return (alt.Chart(cells, title=title, height=300).mark_rect()
+            .encode(x=alt.X("hour:O", title=hour_label, axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y("weekday:O", title=None, sort=list(weekdays)),
+                    color=alt.Color("value:Q", title=None, scale=alt.Scale(scheme="greens")),
+                    tooltip=[alt.Tooltip("weekday:O", title=" "), alt.Tooltip("hour:O", title=hour_label),
+                             alt.Tooltip("value:Q", format=",", title=title)]))
+
+
+def new_vs_returning_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", title: str = "신규 vs 재방문",
+                            new: str = "신규", returning: str = "재방문", y_label: str = "참여자",
+                            lang: str = DEFAULT_LANG) -> alt.Chart:
+    """Stacked bars of one channel's new_vs_returning() result per bucket (returning below)."""
+    if df.is_empty():
+        return empty(title, lang)
+    df = wall_clock(df, "bucket", tz).sort("bucket")
+    long = pl.concat([df.select("bucket", pl.lit(label).alias("kind"), pl.lit(i).alias("order"),
+                                pl.col(col).alias("chatters"))
+                      for i, (label, col) in enumerate(((returning, "returning_chatters"), (new, "new_chatters")))])
+    axis = time_axis(tz, lang)
+    return (alt.Chart(long, title=title, height=360).mark_bar()
+            .encode(x=time_x("bucket", axis), y=alt.Y("chatters:Q", title=y_label, stack="zero"),
+                    color=alt.Color("kind:N", title=None, sort=[returning, new],
+                                    scale=alt.Scale(domain=[returning, new], range=["#1f77b4", "#00c73c"])),
+                    order=alt.Order("order:Q"),
+                    tooltip=[time_tip("bucket", axis), alt.Tooltip("kind:N", title=" "),
+                             alt.Tooltip("chatters:Q", format=",", title=y_label)]))

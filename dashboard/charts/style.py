@@ -1,0 +1,61 @@
+"""What every chart shares: the palette and one color per channel, channel names filled in,
+the two-panel time chart's panel, the empty chart's note, and untrusted text made plain for
+Plotly figures (Vega-Lite takes text as it is)."""
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from dashboard.i18n import DEFAULT_LANG, t
+
+PALETTE = ("#00c73c", "#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b",
+           "#9e9e9e", "#17becf", "#e377c2", "#bcbd22")
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def channel_color(names: list[str], title: str) -> alt.Color:
+    """One palette color per channel name, in the order given (the legend's order)."""
+    return alt.Color("channel_name:N", title=title, sort=names,
+                     scale=alt.Scale(domain=names, range=[color(i) for i in range(len(names))]))
+
+
+def channel_pairs(df: pl.DataFrame) -> list[tuple[str, str]]:
+    """(channel_id, channel_name) pairs in a stable order (by name, then id)."""
+    pairs = df.select("channel_id", "channel_name").unique().sort("channel_name", "channel_id")
+    return [(cid, name or cid) for cid, name in pairs.iter_rows()]
+
+
+def named(df: pl.DataFrame) -> pl.DataFrame:
+    """`df` with channel_name filled in by the id where the name is unknown."""
+    return df.with_columns(pl.coalesce("channel_name", "channel_id").alias("channel_name"))
+
+
+def panel(data: pl.DataFrame, value: str, title: str, x: alt.X, color: alt.Color, legend: str,
+           y_format: str = ",", tips: list | None = None, points: bool = False, height: int = 240,
+           **y) -> alt.Chart:
+    """One panel of a two-panel time chart: a line per channel of `value`."""
+    return (alt.Chart(data, title=alt.TitleParams(title, fontSize=13), height=height)
+            .mark_line(point=points)
+            .encode(x=x, y=alt.Y(f"{value}:Q", title=None, axis=alt.Axis(format=y_format), **y), color=color,
+                    detail="channel_id:N",
+                    tooltip=[alt.Tooltip("channel_name:N", title=legend), *(tips or []),
+                             alt.Tooltip(f"{value}:Q", format=y_format, title=title)]))
+
+
+def empty(title: str, lang: str = DEFAULT_LANG) -> alt.Chart:
+    """A chart with only its title and the "no data" note."""
+    return (alt.Chart(alt.Data(values=[{"note": t("chart_no_data", lang)}]), title=title, height=300)
+            .mark_text(size=16, color="#888").encode(text="note:N"))
+
+
+def plain(text: object) -> str:
+    """Untrusted text (channel names, nicknames, messages) for a Plotly figure written out
+    without a renderer (fig.write_html): Plotly renders a subset of HTML (<b>, <br>, <a href>)
+    in trace names, axis categories and hover text, so the markup characters are turned into
+    entities and show as typed. A figure displayed in a notebook gets the same from
+    safe_display's renderer: do not apply both. Vega-Lite charts take text as it is."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            if text is not None else "")

@@ -1,0 +1,59 @@
+"""Fixtures of the dashboard's page tests: the lakes are built once a session and only read
+(a test that changes a lake builds its own)."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from tests.lakefixture_pages import build_pages_lake
+from tests.lakefixture_rich import build_rich_lake
+from tests.page_checks import APP, ok
+from warehouse.lake.layout import Lake
+from warehouse.read.accelerators import users_index
+
+
+@pytest.fixture(scope="session")
+def pages_lake(tmp_path_factory):
+    """The pages fixture lake (tests/lakefixture_pages.py): (root, facts)."""
+    root = tmp_path_factory.mktemp("pages")
+    return root, build_pages_lake(root)
+
+
+@pytest.fixture
+def pages_app(pages_lake, monkeypatch):
+    """The app started on the pages lake (its default page run): (AppTest, facts)."""
+    root, facts = pages_lake
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run(timeout=60)
+    ok(at)
+    yield at, facts
+    data.clear_caches()
+
+
+@pytest.fixture(scope="session")
+def rich_pages_lake(tmp_path_factory):
+    """A rich fixture lake for the Subscribers and Donations pages: (root, facts)."""
+    root = tmp_path_factory.mktemp("rich_pages")
+    return root, build_rich_lake(root)
+
+
+@pytest.fixture(scope="session")
+def synced_lake(tmp_path_factory):
+    """The rich lake plus what a sync leaves beside it: the users side table and a
+    _sync/state.json (day counts from the rows; one day deliberately off by one)."""
+    root = tmp_path_factory.mktemp("rich_synced")
+    facts = build_rich_lake(root)
+    lake = Lake(str(root))
+    users_index.build_users_index(lake)
+    days = Counter(r["day"].isoformat() for r in facts["rows"])
+    off = sorted(days)[3]
+    lake.write_state({"version": 2, "last_sync": "2026-10-11T03:00:00+00:00",
+                      "sync_started_at": "2026-10-11T02:59:58+00:00", "max_id": len(facts["rows"]),
+                      "timezone": "Asia/Seoul", "days": {**days, off: days[off] + 1},
+                      "tables": {"events": {"max_id": 0, "days": {}}}, "archived_days": ["2026-08-20"]})
+    return root, facts, off

@@ -1,0 +1,103 @@
+"""Driving the dashboard's pages in streamlit's AppTest (the page tests in tests/dashboard/
+share these): start the app on a lake, open a page with filters, read its tables and
+charts, and the plain-Python answers several pages are checked against."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from dashboard.i18n import t
+from tests import vega_checks as vega
+from tests.lakefixture_pages import ADV_NAME, ADV_NICKS, ADV_TITLES
+from tests.lakefixture_rich import KST, user_rows
+from warehouse.read.queries.catalog import PREVIEW_LIMIT
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
+PAGES_WEEK = (date(2026, 10, 4), date(2026, 10, 10))  # the last 7 days of the pages lake
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def goto(at: AppTest, name: str) -> AppTest:
+    at.switch_page(f"app_pages/{name}.py").run(timeout=60)
+    ok(at)
+    return at
+
+
+def spec_of(at: AppTest, i: int = 0) -> dict:
+    return vega.specs(at)[i]
+
+
+def no_adversarial_markup(at: AppTest) -> None:
+    """Untrusted text never reaches a markdown element (titles, captions, badges...)."""
+    for el in list(at.markdown) + list(at.caption) + list(at.title) + list(at.subheader) + list(at.info):
+        for text in (ADV_NAME, *ADV_NICKS, *ADV_TITLES, "**굵게**"):
+            assert text not in el.value, (text, el.value)
+
+
+def minutes_coverage(rows: list[dict]) -> tuple[float, float]:
+    """coverage()'s "chat" source in plain Python: (span in clock minutes, minutes with a line)."""
+    minutes = {r["chat_time"].replace(second=0, microsecond=0) for r in rows}
+    return (max(minutes) - min(minutes)) // timedelta(minutes=1) + 1, len(minutes)
+
+
+def lines_of(facts, cid, start=PAGES_WEEK[0], end=PAGES_WEEK[1]):
+    return user_rows(facts, [cid], start, end)
+
+
+def busiest(facts, start=PAGES_WEEK[0], end=PAGES_WEEK[1]):
+    counts = Counter(r["channel_id"] for r in user_rows(facts, start=start, end=end))
+    return sorted(counts, key=lambda c: (-counts[c], c))[0]
+
+
+SYSTEM, ANON = "SYSTEM_MESSAGE", "anonymous"
+
+
+FIRST, LAST = date(2026, 8, 20), date(2026, 10, 10)  # the rich lake's days
+
+
+def start_app(root, monkeypatch) -> AppTest:
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    data.clear_caches()
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def open_page(at: AppTest, page: str, start: date | None = None, end: date | None = None,
+              channels: list[str] | None = None) -> AppTest:
+    at.run(timeout=60)
+    if channels is not None:
+        at.multiselect(key="f_channels").set_value(channels).run(timeout=60)
+    if start is not None:
+        at.date_input(key="f_dates").set_value((start, end)).run(timeout=60)
+    at.switch_page(f"app_pages/{page}.py").run(timeout=60)
+    ok(at)
+    return at
+
+
+def frame_of(at: AppTest, *columns: str):
+    """The (pandas) data of the one table on the page whose columns start with `columns`."""
+    hits = [d.value for d in at.dataframe if tuple(d.value.columns[:len(columns)]) == columns]
+    assert len(hits) == 1, [tuple(d.value.columns) for d in at.dataframe]
+    return hits[0]
+
+
+def specs_of(at: AppTest) -> list[dict]:
+    return vega.specs(at)
+
+
+def kst_time(ts):
+    return ts.to_pydatetime().astimezone(KST)
+
+
+def day_of(value) -> date:
+    """A date cell as st.dataframe hands it back (a date, or a pandas Timestamp)."""
+    return value if type(value) is date else value.date()
+
+
+PREVIEW = t("data_preview").format(n=PREVIEW_LIMIT)  # the Data page's preview tab
