@@ -73,7 +73,7 @@ def test_cli_logs_one_line_per_day_without_a_terminal(pg_url, pg, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--all"], cwd=ROOT, env=_env(pg_url, tmp_path),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    days = re.findall(r"warehouse\.sync: chat day=(\S+) rows=(\d+) ", proc.stderr)
+    days = re.findall(r"warehouse\.sync\.export: chat day=(\S+) rows=(\d+) ", proc.stderr)
     # SYNC_WRITERS days are written at once: a line as each finishes, each day once
     assert sorted(days) == [(d.isoformat(), str(n)) for d, n in sorted(_pg_counts(pg).items())]
     assert "\r" not in proc.stderr and "%|" not in proc.stderr, "no bar in a log"
