@@ -27,8 +27,8 @@ def _snapshot_txn(pg) -> None:
         cur.execute("SELECT count(*) FROM stream_chat")
 
 
-def _read(pg) -> pa.Table:
-    return pa.Table.from_batches(list(extract.stream(pg, CHAT, BOUNDS)), schema=CHAT.schema)
+def _read(pg, reader) -> pa.Table:
+    return pa.Table.from_batches(list(extract.stream(pg, CHAT, BOUNDS, reader=reader)), schema=CHAT.schema)
 
 
 def test_binary_path_gives_exactly_the_cursor_rows(pg):
@@ -37,7 +37,7 @@ def test_binary_path_gives_exactly_the_cursor_rows(pg):
     _snapshot_txn(pg)
     with extract_arrow.snapshot_reader(pg) as reader:
         assert reader is not None
-        got = _read(pg)
+        got = _read(pg, reader)
     assert got.schema == CHAT.schema  # UTC timestamps, no driver metadata
     assert got.num_rows == want.num_rows == 300
     for name in CHAT.schema.names:
@@ -54,12 +54,12 @@ def test_binary_reader_sees_the_sync_snapshot_only(pg, pg_url):
                     " SELECT id, 'late', 'late', 'chat', %s, '{}', 'late-1' FROM stream_channel LIMIT 1", (T0,))
     late.commit()
     late.close()
-    with extract_arrow.snapshot_reader(pg):
-        got = _read(pg)
+    with extract_arrow.snapshot_reader(pg) as reader:
+        got = _read(pg, reader)
     assert got.num_rows == 30 and "late" not in got.column("user_id").to_pylist()
     pg.rollback()  # a new snapshot sees it
-    with extract_arrow.snapshot_reader(pg):
-        assert _read(pg).num_rows == 31
+    with extract_arrow.snapshot_reader(pg) as reader:
+        assert _read(pg, reader).num_rows == 31
 
 
 def test_reader_stopped_early_then_used_again(pg, monkeypatch):
@@ -67,20 +67,21 @@ def test_reader_stopped_early_then_used_again(pg, monkeypatch):
     _snapshot_txn(pg)
     with extract_arrow.snapshot_reader(pg) as reader:
         monkeypatch.setattr(extract_arrow, "PREFETCH", 1)
-        batches = extract.stream(pg, CHAT, BOUNDS)
+        batches = extract.stream(pg, CHAT, BOUNDS, reader=reader)
         assert next(batches).num_rows > 0
         batches.close()  # the reader thread finishes its statement and stops
-        assert _read(pg).num_rows == 400
-        assert extract_arrow.reader_for(pg) is reader
-    assert extract_arrow.reader_for(pg) is None  # detached after the block
+        assert _read(pg, reader).num_rows == 400
+    with pytest.raises(Exception):  # noqa: B017 - closed after the block, whatever the driver says
+        list(reader.batches(["SELECT 1 AS x"], pa.schema([("x", pa.int32())])))
+    assert _read(pg, None).num_rows == 400  # no reader passed: the CSV path, nothing attached to pg
 
 
 def test_a_failing_select_raises_through_the_binary_path(pg):
     _rows(pg, 10)
     broken = dataclasses.replace(CHAT, select_keys=CHAT.select_keys.replace("c.message,", "c.message::int,"))
     _snapshot_txn(pg)
-    with extract_arrow.snapshot_reader(pg), pytest.raises(Exception, match="integer"):
-        list(extract.stream(pg, broken, BOUNDS))
+    with extract_arrow.snapshot_reader(pg) as reader, pytest.raises(Exception, match="integer"):
+        list(extract.stream(pg, broken, BOUNDS, reader=reader))
 
 
 def test_without_the_driver_the_sync_reads_csv_and_writes_the_same_lake(pg, tmp_path, monkeypatch, caplog):
@@ -130,8 +131,8 @@ def test_grouped_reads_give_the_cursor_rows_in_order_whatever_the_cap(pg, monkey
     monkeypatch.setattr(extract_arrow, "GROUP_ROWS", cap)
     monkeypatch.setattr(extract_arrow, "SLICE_ROWS", 7)  # sorted rows handed on in many small batches
     _snapshot_txn(pg)
-    with extract_arrow.snapshot_reader(pg):
-        got = _read(pg)
+    with extract_arrow.snapshot_reader(pg) as reader:
+        got = _read(pg, reader)
     assert got.num_rows == want.num_rows == 330
     assert got.equals(want)
 
@@ -158,6 +159,6 @@ def test_a_refused_snapshot_import_falls_back_to_csv_with_a_warning(pg, caplog):
     pg.autocommit = True
     caplog.set_level("WARNING", logger="warehouse.sync.extract_arrow")
     with extract_arrow.snapshot_reader(pg) as reader:
-        assert reader is None and extract_arrow.reader_for(pg) is None
-        assert _read(pg).num_rows == 20
+        assert reader is None
+        assert _read(pg, reader).num_rows == 20
     assert "binary reader unavailable" in caplog.text and "COPY (FORMAT csv)" in caplog.text

@@ -30,6 +30,7 @@ from tests.warehouse.test_sync import (
     _pg_counts,
 )
 from warehouse.lake.layout import Lake
+from warehouse.lake.state import SyncState
 from warehouse.lake.tables import CHAT
 from warehouse.sync import retention
 from warehouse.sync.export import sync
@@ -200,13 +201,13 @@ def test_partition_rewrite_drops_only_that_user(tmp_path):
     rows = pa.Table.from_pylist([{"id": i, "user_id": u, "chat_time": datetime(2026, 9, 1, 1, i, tzinfo=KST)}
                                  for i, u in enumerate(["a", "b", None, "a"])])
     lake.write(CHAT, rows, date(2026, 9, 1))
-    state: dict = {}
-    got = scrub_lake(lake, "a", state)
+    got = scrub_lake(lake, "a")
     assert (got.rewritten, got.removed, got.scrubbed) == (1, 2, 0)
     assert lake.read(CHAT, date(2026, 9, 1)).column("user_id").to_pylist() == ["b", None]
-    assert state["days"] == {"2026-09-01": 2}
-    got = scrub_lake(lake, "a", state)
-    assert (got.rewritten, got.removed, got.scrubbed) == (0, 0, 0)
+    assert got.counts == {"chat": {date(2026, 9, 1): 2}}  # the state's day counts follow (SyncState.counted)
+    assert SyncState().counted("chat", got.counts["chat"]).to_dict()["days"] == {"2026-09-01": 2}
+    got = scrub_lake(lake, "a")
+    assert (got.rewritten, got.removed, got.scrubbed) == (0, 0, 0) and got.counts == {}
     assert not list(_part(tmp_path, D1).parent.glob(".part-*"))
 
 

@@ -41,7 +41,7 @@ def test_two_writers_write_the_same_files_as_one(pg, tmp_path, monkeypatch):
     assert {n for n in threads if n.startswith("wh-sync-")}, "the day partitions were written by the workers"
     assert [(d.day, d.rows) for d in three.days] == [(d.day, d.rows) for d in one.days]  # the days' order
     assert _files(tmp_path / "three") == _files(tmp_path / "one")
-    assert three.state["max_id"] == one.state["max_id"] and three.state["days"] == one.state["days"]
+    assert three.state.max_id == one.state.max_id and three.state.days == one.state.days
 
 
 def test_workers_read_the_syncs_snapshot(pg, pg_url, tmp_path, monkeypatch):
@@ -62,7 +62,7 @@ def test_workers_read_the_syncs_snapshot(pg, pg_url, tmp_path, monkeypatch):
     assert _lake_counts(tmp_path) == before, "a worker saw a row committed after the sync's snapshot"
     assert "late" not in pq.read_table(_part(tmp_path, D3)).column("user_id").to_pylist()
     nxt = sync(pg, str(tmp_path))
-    assert [d.day for d in nxt.days] == [D3] and nxt.state["max_id"] > report.state["max_id"]
+    assert [d.day for d in nxt.days] == [D3] and nxt.state.max_id > report.state.max_id
     assert _lake_counts(tmp_path) == _pg_counts(pg)
 
 

@@ -3,6 +3,7 @@ absorbed are deleted; those the next sync still needs (deleted within the overla
 the snapshot) and those of archived days stay; the lake stays equal to PostgreSQL."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
@@ -54,9 +55,8 @@ def test_absorbed_tombstones_are_pruned_those_in_the_overlap_kept(pg, tmp_path):
     _insert(pg, _history())
     sync(pg, str(tmp_path))
     lake = Lake(str(tmp_path))
-    state = lake.read_state()  # the last sync ran an hour ago
-    state["sync_started_at"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    lake.write_state(state)
+    # the last sync ran an hour ago
+    lake.write_state(replace(lake.state(), sync_started_at=datetime.now(UTC) - timedelta(hours=1)))
     old = [_delete(pg, "메시지 0-3"), _delete(pg, "메시지 1-4")]
     with pg.cursor() as cur:  # deleted half an hour ago: older than this sync's start minus OVERLAP
         cur.execute("UPDATE stream_chat_tombstone SET deleted_at = now() - interval '30 minutes'")

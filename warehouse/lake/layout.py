@@ -51,6 +51,8 @@ elsewhere)::
         ``tables``), per-day chat row counts (``days``), and ``archived_days``: days whose
         PostgreSQL rows the retention job dropped after verifying the lake holds them
         (the lake is the only copy of those days; the sync merges late rows into them).
+        Typed as warehouse/lake/state.py's SyncState (Lake.state parses it once;
+        Lake.write_state is its one writer: the sync, retention and forget-user).
 
 Chat rows of users on the opt-out list (``opt_out_user``) are never exported, and
 ``python -m warehouse forget-user`` rewrites every partition that holds a forgotten user.
@@ -68,7 +70,6 @@ at an S3-compatible server (MinIO, moto, Ceph...).
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterable
@@ -79,12 +80,13 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from core import settings
+from warehouse.lake.state import EMPTY as EMPTY_STATE
+from warehouse.lake.state import STATE_PATH, StateUnreadable, SyncState
 from warehouse.lake.tables import Table
 
 log = logging.getLogger(__name__)
 PART = "part-0.parquet"
 TMP_PREFIX = "." + PART + ".tmp-"
-STATE_PATH = "_sync/state.json"
 DAMAGED_DIR = "_damaged"
 COMPRESSION = "zstd"
 # zstd level 3 (Arrow's default is 1): 6 % smaller chat files at the same write time; 6 and
@@ -101,6 +103,7 @@ DATA_PAGE_BYTES = 16 << 20
 # Rows per Parquet row group: batches are gathered into groups of this size (the last one of
 # a file smaller), whatever size the extraction yields them in; memory holds one group.
 ROW_GROUP_ROWS = 131_072
+PAGE_INDEX = False  # Parquet page index (column and offset indexes) written beside each row group
 
 
 def is_uri(root: str) -> bool:
@@ -128,10 +131,6 @@ def modes() -> tuple[int, int]:
     inside it, e.g. the user tail, has the umask's mode but cannot be reached)."""
     group = (settings.get("WAREHOUSE_GROUP_READ") or "0").strip().lower() in ("1", "true", "yes", "on")
     return (0o750, 0o640) if group else (0o700, 0o600)
-
-
-class StateUnreadable(ValueError):
-    """The lake's _sync/state.json exists but does not parse (the message says what to do)."""
 
 
 class Lake:
@@ -235,8 +234,8 @@ class Lake:
             with self.fs.open_output_stream(tmp) as sink, \
                     pq.ParquetWriter(sink, table.schema, compression=COMPRESSION,
                                      compression_level=COMPRESSION_LEVEL, data_page_size=DATA_PAGE_BYTES,
-                                     use_dictionary=[n for n in table.schema.names if n not in NO_DICTIONARY]
-                                     ) as writer:
+                                     use_dictionary=[n for n in table.schema.names if n not in NO_DICTIONARY],
+                                     write_page_index=PAGE_INDEX) as writer:
                 pending: list[pa.RecordBatch] = []
                 held = 0
                 for batch in batches:
@@ -291,39 +290,39 @@ class Lake:
             log.debug("could not delete %s", path, exc_info=True)
 
     # -- state -------------------------------------------------------------------------
-    def read_state(self, strict: bool = True) -> dict:
-        """The last sync's state, or {} when the lake has none yet. A state file that does
-        not parse raises StateUnreadable (the sync, retention and forget-user must not run
-        without the days it says are archived); ``strict=False`` (readers): {} and a
-        warning instead."""
+    def state(self, strict: bool = True) -> SyncState:
+        """The last sync's state (warehouse/lake/state.py), or an empty one when the lake has
+        none yet. A state file that does not parse raises StateUnreadable (the sync,
+        retention and forget-user must not run without the days it says are archived);
+        ``strict=False`` (readers): an empty state and a warning instead."""
         path = self._path(STATE_PATH)
         if self.fs.get_file_info(path).type != pafs.FileType.File:
-            return {}
+            return EMPTY_STATE
         with self.fs.open_input_stream(path) as f:
             raw = f.read()
         try:
-            state = json.loads(raw.decode("utf-8"))
-            if not isinstance(state, dict):
-                raise ValueError(f"a JSON {type(state).__name__}, not an object")
-            return state
-        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError too
-            error = StateUnreadable(
-                f"the lake's {STATE_PATH} is unreadable ({' '.join(str(exc).split())[:120]}): restore it from a"
-                " backup of the lake (it holds the sync's high-water marks and the days retention archived,"
-                " whose only copy is the lake); the sync does not run without it")
+            return SyncState.parse(raw)
+        except StateUnreadable as exc:
             if strict:
-                raise error from exc
-            log.warning("%s", error)
-            return {}
+                raise
+            log.warning("%s", exc)
+            return EMPTY_STATE
 
-    def write_state(self, state: dict) -> None:
-        """Write state.json atomically (temporary file, then rename)."""
+    def read_state(self, strict: bool = True) -> dict:
+        """The state as its JSON object ({} when none): `state()` for readers that take a dict."""
+        return self.state(strict).to_dict()
+
+    def write_state(self, state: SyncState | dict) -> None:
+        """Write state.json atomically (temporary file, then rename): the one writer of the
+        state. A dict is read as state.json would be (StateUnreadable when it is not one)."""
+        if not isinstance(state, SyncState):
+            state = SyncState.from_dict(state)
         folder = self._path(STATE_PATH.rsplit("/", 1)[0])
         self._private_root()
         self.fs.create_dir(folder, recursive=True)
         tmp = self._path(STATE_PATH + f".tmp-{os.getpid()}")
         with self.fs.open_output_stream(tmp) as f:
-            f.write(json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+            f.write(state.to_json())
         self._private_file(tmp)
         self._replace(tmp, self._path(STATE_PATH))
 

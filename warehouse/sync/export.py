@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,16 +42,19 @@ import pyarrow.compute as pc
 from core import db, settings
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
+from warehouse.lake.state import EMPTY as EMPTY_STATE
+from warehouse.lake.state import VERSION as STATE_VERSION
+from warehouse.lake.state import SyncState, TableMarks
 from warehouse.lake.tables import CHAT, DAY_TABLES, TABLES, Table
 from warehouse.read import accelerators
-from warehouse.sync import extract, extract_arrow, repair
+from warehouse.sync import extract, repair
 from warehouse.sync import workers as sync_workers
 from warehouse.sync.compact import Dictionaries, load_dictionaries
+from warehouse.sync.extract_arrow import SnapshotReader, snapshot_reader
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)
 LOCK_ID = 72316002  # pg advisory lock: one sync (or forget-user, retention) at a time per database
-STATE_VERSION = 2
 SORT_KEYS = [("channel_id", "ascending"), ("chat_time", "ascending"), ("id", "ascending")]
 
 _MARKS = ("SELECT now(), coalesce(max(id), 0), max(created_at), max(blinded_at) FROM stream_chat")
@@ -81,7 +84,7 @@ class SyncReport:
     skipped: list[str] = field(default_factory=list)       # registry tables missing in PostgreSQL
     dry_run: bool = False
     seconds: float = 0.0
-    state: dict = field(default_factory=dict)
+    state: SyncState = EMPTY_STATE                          # what the sync wrote to state.json
     tombstones_pruned: int = 0                              # stream_chat_tombstone rows deleted
     repaired: list[health.Damage] = field(default_factory=list)  # damaged partitions rewritten from PostgreSQL
     dropped: list[tuple[health.Damage, str]] = field(default_factory=list)  # moved aside (--drop-damaged)
@@ -127,31 +130,30 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def _iso(ts: datetime | None) -> str | None:
-    return ts.astimezone(UTC).isoformat() if ts else None
+def _utc(ts: datetime | None) -> datetime | None:
+    return ts.astimezone(UTC) if ts else None
 
 
-def _table_state(state: dict, table: Table) -> dict:
-    """A day table's marks and day counts (chat's live at the top level, as in version 1)."""
-    if table is CHAT:
-        return {"max_id": state.get("max_id"), "days": state.get("days", {})} if state.get("sync_started_at") else {}
-    return state.get("tables", {}).get(table.name, {})
+def _typed(state: SyncState | dict) -> SyncState:
+    """The live overlay (warehouse/read/live.py) passes Lake.read_state()'s dict."""
+    return state if isinstance(state, SyncState) else SyncState.from_dict(state)
 
 
-def _days(cur, table: Table, tz: str, state: dict, all_days: bool) -> list[date]:
-    marks = _table_state(state, table)
-    if all_days or not state.get("sync_started_at") or marks.get("max_id") is None:
+def _days(cur, table: Table, tz: str, state: SyncState, all_days: bool) -> list[date]:
+    marks = state.marks(table.name)
+    if all_days or state.sync_started_at is None or marks.max_id is None:
         cur.execute(table.days_all, {"tz": tz})
     else:
-        since = datetime.fromisoformat(state["sync_started_at"]) - OVERLAP
-        cur.execute(table.days_touched, {"tz": tz, "max_id": marks["max_id"], "since": since})
+        since = state.sync_started_at - OVERLAP
+        cur.execute(table.days_touched, {"tz": tz, "max_id": marks.max_id, "since": since})
     return sorted({r[0] for r in cur.fetchall()})
 
 
-def plan(conn: psycopg2.extensions.connection, lake: Lake, state: dict, tz: str,
+def plan(conn: psycopg2.extensions.connection, lake: Lake, state: SyncState | dict, tz: str,
          days: list[date] | None, all_days: bool) -> tuple[dict[str, list[date]], dict[str, list[date]], list[str]]:
     """(days to write per day table, stale partitions to remove per table, tables missing
     in PostgreSQL). Runs in the caller's transaction."""
+    state = _typed(state)
     todo: dict[str, list[date]] = {}
     stale: dict[str, list[date]] = {}
     missing = [t.name for t in TABLES if not extract.exists(conn, t.source)]
@@ -171,10 +173,10 @@ def plan(conn: psycopg2.extensions.connection, lake: Lake, state: dict, tz: str,
 
 
 def _merge_archived(conn, lake: Lake, day: date, bounds: dict, opted_out: set[str],
-                    dictionaries: Dictionaries | None) -> pa.Table:
+                    dictionaries: Dictionaries | None, reader: SnapshotReader | None) -> pa.Table:
     """An archived day: the lake's rows not in PostgreSQL any more, plus PostgreSQL's rows
     (which win for the same id), minus tombstoned and opted-out rows; sorted."""
-    fresh = pa.Table.from_batches(list(extract.stream(conn, CHAT, bounds, dictionaries=dictionaries)),
+    fresh = pa.Table.from_batches(list(extract.stream(conn, CHAT, bounds, dictionaries=dictionaries, reader=reader)),
                                   schema=CHAT.schema)
     with conn.cursor() as cur:
         cur.execute(_TOMBSTONED, bounds)
@@ -188,9 +190,9 @@ def _merge_archived(conn, lake: Lake, day: date, bounds: dict, opted_out: set[st
     return pa.concat_tables([kept, fresh]).sort_by(SORT_KEYS)
 
 
-def archived_days(state: dict) -> set[date]:
+def archived_days(state: SyncState | dict) -> set[date]:
     """The days the state marks as archived (their PostgreSQL rows dropped by retention)."""
-    return {date.fromisoformat(d) for d in state.get("archived_days", [])}
+    return set(_typed(state).archived_days)
 
 
 def opted_out_users(conn) -> set[str]:
@@ -201,47 +203,41 @@ def opted_out_users(conn) -> set[str]:
 
 
 def day_rows(conn, lake: Lake, table: Table, day: date, tz: str, archived: set[date],
-             opted_out: set[str], dictionaries: Dictionaries | None = None) -> pa.Table | Iterator[pa.RecordBatch]:
+             opted_out: set[str], dictionaries: Dictionaries | None = None,
+             reader: SnapshotReader | None = None) -> pa.Table | Iterator[pa.RecordBatch]:
     """What partition `day` of `table` holds after a sync now: PostgreSQL's rows of the day
     (an archived chat day merged with the lake's, see _merge_archived), in partition order,
-    compact rows' JSON as text (`dictionaries`: raw_dictionary's, None: read here).
+    compact rows' JSON as text (`dictionaries`: raw_dictionary's, None: read here), read
+    through `reader` (a binary reader in `conn`'s snapshot; None: COPY as CSV).
     Also read by the live overlay (warehouse/read/live.py), so both are the same rows."""
     start, end = day_bounds(day, tz)
     bounds = {"start": start, "end": end}
     if table is CHAT and day in archived:
-        return _merge_archived(conn, lake, day, bounds, opted_out, dictionaries)
-    return extract.stream(conn, table, bounds, dictionaries=dictionaries)
+        return _merge_archived(conn, lake, day, bounds, opted_out, dictionaries, reader)
+    return extract.stream(conn, table, bounds, dictionaries=dictionaries, reader=reader)
 
 
-def _write_days(conn, lake: Lake, table: Table, todo: list[date], stale: list[date], tz: str,
-                archived: set[date], opted_out: set[str], report: SyncReport, progress: Progress) -> None:
-    """Write the `todo` partitions and remove the `stale` ones, SYNC_WRITERS at once."""
+def _write_days(conn, reader: SnapshotReader | None, lake: Lake, table: Table, todo: list[date],
+                stale: list[date], tz: str, archived: set[date], opted_out: set[str], report: SyncReport,
+                progress: Progress) -> None:
+    """Write the `todo` partitions and remove the `stale` ones, SYNC_WRITERS at once (each
+    reading through its own binary reader when `reader`, the sync's, is one)."""
     wanted = set(todo)
     # raw_dictionary is small and its rows never change: read once, in the sync's snapshot
     dictionaries = load_dictionaries(conn) if table.compact is not None and todo else None
 
-    def write(c, day: date) -> DayResult:  # c: `conn` or a worker's connection in its snapshot
+    def write(c, r: SnapshotReader | None, day: date) -> DayResult:  # c, r: `conn` or a worker's, in its snapshot
         t_day = time.monotonic()
-        data = day_rows(c, lake, table, day, tz, archived, opted_out, dictionaries) if day in wanted else []
+        data = day_rows(c, lake, table, day, tz, archived, opted_out, dictionaries, r) if day in wanted else []
         rows, size = lake.write(table, data, day)
         return DayResult(day, rows, size, time.monotonic() - t_day, table.name)
 
     order = {day: i for i, day in enumerate(todo + stale)}
     done = []
-    for result in sync_workers.run(conn, todo + stale, write, settings.get_int("SYNC_WRITERS")):
+    for result in sync_workers.run(conn, reader, todo + stale, write, settings.get_int("SYNC_WRITERS")):
         done.append(result)
         progress.written(result)  # as each finishes; the report keeps the days' order
     report.parts.extend(sorted(done, key=lambda r: order[r.day]))
-
-
-def _counts(old: dict, parts: list[DayResult]) -> dict[str, int]:
-    out = dict(old)
-    for r in parts:
-        if r.rows:
-            out[r.day.isoformat()] = r.rows
-        else:
-            out.pop(r.day.isoformat(), None)
-    return dict(sorted(out.items()))
 
 
 def prune_tombstones(conn: psycopg2.extensions.connection, lake: Lake, before: datetime, tz: str) -> int | None:
@@ -252,7 +248,7 @@ def prune_tombstones(conn: psycopg2.extensions.connection, lake: Lake, before: d
         cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
         if not cur.fetchone()[0]:
             return None
-        archived = sorted(archived_days(lake.read_state()))  # after the lock: retention writes it
+        archived = sorted(lake.state().archived_days)  # after the lock: retention writes it
         cur.execute(_PRUNE, {"before": before, "tz": tz, "archived": archived})
         pruned = cur.rowcount
         conn.commit()
@@ -270,7 +266,7 @@ def _prune_after_sync(conn, lake: Lake, before: datetime, tz: str, report: SyncR
         log.info("tombstones not pruned: another sync holds the lock (the next sync prunes them)")
         return
     report.tombstones_pruned = pruned
-    log.info("pruned %d tombstone(s) deleted before %s (archived days' kept)", pruned, _iso(before))
+    log.info("pruned %d tombstone(s) deleted before %s (archived days' kept)", pruned, _utc(before).isoformat())
 
 
 def _triage(conn, lake: Lake, todo: dict[str, list[date]], stale: dict[str, list[date]], archived: set[date],
@@ -312,10 +308,11 @@ def _build_side_tables(conn, lake: Lake, tz: str, archived: set[date], opted_out
                         " every page", sum(len(d) for d in found.values()))
             write = _triage(conn, lake, {CHAT.name: []}, {}, archived, tz, found, drop, days, False, report)
             if write.get(CHAT.name):
-                with extract_arrow.snapshot_reader(conn):
+                with snapshot_reader(conn) as reader:
                     before = len(report.parts)
-                    _write_days(conn, lake, CHAT, write[CHAT.name], [], tz, archived, opted_out, report, progress)
-                report.state["days"] = _counts(report.state["days"], report.parts[before:])
+                    _write_days(conn, reader, lake, CHAT, write[CHAT.name], [], tz, archived, opted_out, report,
+                                progress)
+                report.state = report.state.counted(CHAT.name, {r.day: r.rows for r in report.parts[before:]})
 
 
 def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | None = None,
@@ -347,11 +344,11 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
                     raise RuntimeError("another warehouse sync of this database is running; try again later")
             cur.execute(_MARKS)
             started, max_id, max_created, max_blinded = cur.fetchone()
-        state = lake.read_state()  # after the lock: retention and forget-user write it too
+        state = lake.state()  # after the lock: retention and forget-user write it too
         todo, stale, report.skipped = plan(conn, lake, state, tz, days, all_days)
         for name in report.skipped:
             log.info("table %s does not exist in PostgreSQL: skipped", name)
-        archived = archived_days(state)
+        archived = set(state.archived_days)
         found = repair.find(lake, [t for t in DAY_TABLES if t.name in todo])
         _triage(conn, lake, todo, stale, archived, tz, found, drop_damaged, days, dry_run, report)
         report.planned = {name: sorted(set(todo[name]) | set(stale.get(name, []))) for name in todo}
@@ -367,41 +364,31 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
             return report
 
         opted_out = opted_out_users(conn)
-        new_tables_state: dict[str, dict] = {}
+        after = state
         progress.planned(report.planned)
         for table in DAY_TABLES:
             if table.name in todo:
-                with extract_arrow.snapshot_reader(conn):  # binary reads in this snapshot
-                    _write_days(conn, lake, table, todo[table.name], stale.get(table.name, []), tz,
+                with snapshot_reader(conn) as reader:  # binary reads in this snapshot
+                    _write_days(conn, reader, lake, table, todo[table.name], stale.get(table.name, []), tz,
                                 archived, opted_out, report, progress)
                 with conn.cursor() as cur:
                     cur.execute(table.max_id)
                     table_max = cur.fetchone()[0]
-                old = _table_state(state, table)
-                mine = [r for r in report.parts if r.table == table.name]
-                new_tables_state[table.name] = {
-                    "max_id": old.get("max_id") if days else table_max,
-                    "days": _counts(old.get("days", {}), mine)}
+                old = state.marks(table.name)
+                after = after.with_marks(table.name, TableMarks(old.max_id if days else table_max, old.days)
+                                         ).counted(table.name, {r.day: r.rows for r in report.parts
+                                                                if r.table == table.name})
         for table in TABLES:
             if table.by_day or table.name in report.skipped:
                 continue
             resolved = extract.resolve(conn, table)
             report.tables[table.name], _ = lake.write(resolved, extract.stream(conn, resolved))
 
-        marks = {"sync_started_at": _iso(started), "max_id": max_id,
-                 "max_created_at": _iso(max_created), "max_blinded_at": _iso(max_blinded)}
+        marks = {"sync_started_at": _utc(started), "max_id": max_id,
+                 "max_created_at": _utc(max_created), "max_blinded_at": _utc(max_blinded)}
         if days:  # explicit days say nothing about the others: the cursor stays put
-            marks = {k: state.get(k) for k in marks}
-        chat_state = new_tables_state.pop(CHAT.name, {"days": state.get("days", {})})
-        report.state = {
-            **{k: v for k, v in state.items() if k not in ("version", "last_sync")},
-            "version": STATE_VERSION,
-            "last_sync": datetime.now(UTC).isoformat(),
-            **marks,
-            "timezone": tz,
-            "days": chat_state["days"],
-            "tables": {**state.get("tables", {}), **new_tables_state},
-        }
+            marks = {k: getattr(state, k) for k in marks}
+        report.state = replace(after, version=STATE_VERSION, last_sync=datetime.now(UTC), timezone=tz, **marks)
         _build_side_tables(conn, lake, tz, archived, opted_out, drop_damaged, days, report, progress)
         lake.write_state(report.state)  # last: the cursor moves only after every write
     if not days:

@@ -1,5 +1,5 @@
 """PostgreSQL → Arrow: day tables through binary COPY decoded by ADBC (extract_arrow, when the
-sync attaches it) or COPY (FORMAT csv) parsed by pyarrow; small tables through server-side cursors in batches of
+caller passes its binary reader) or COPY (FORMAT csv) parsed by pyarrow; small tables through server-side cursors in batches of
 tuples, fetched by a background thread a bounded number of batches ahead (PostgreSQL works
 while we convert and write) and turned column-wise into Arrow record batches; and
 `resolve`, which gives a registry entry without a fixed schema its columns from the
@@ -9,10 +9,10 @@ Every path reads a table's ``read_schema`` and hands on ``schema``: the compact 
 (tables.Compact) are turned into text (warehouse/sync/compact.py) before a batch leaves here."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import os
-import queue
 import threading
 from collections.abc import Iterator
 
@@ -22,11 +22,12 @@ import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 from warehouse.lake.tables import UTC_US, Table
-from warehouse.sync import compact, extract_arrow
+from warehouse.sync import background, compact
+from warehouse.sync.extract_arrow import SnapshotReader, day_batches
+from warehouse.sync.statements import queries, statements
 
 BATCH_ROWS = 20_000
 PREFETCH = 2      # batches fetched ahead by the producer thread
-_DONE = object()  # end of stream marker
 PIPE_BUFFER = 1 << 20
 CSV_BLOCK = 8 << 20  # pyarrow parses the COPY output in blocks of this many bytes
 CSV_THREADS = True
@@ -50,55 +51,27 @@ def to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _queries(conn: psycopg2.extensions.connection, table: Table,
-             params: dict | None) -> Iterator[tuple[str, dict | None]]:
-    """The SELECTs that make up `table` with `params`, in output order: one per key of
-    ``table.split`` when the table declares one (each an index range that needs no sort),
-    else ``table.select`` alone."""
-    if table.split is None or params is None:
-        yield table.select, params
-        return
-    with conn.cursor() as cur:
-        cur.execute(table.split)
-        keys = [r[0] for r in cur.fetchall()]
-    for key in keys:
-        yield table.select_split, {**params, "key": key}
-
-
-def statements(conn: psycopg2.extensions.connection, table: Table, params: dict) -> list[str]:
-    """The SELECTs of `table` with `params` (see _queries), parameters bound by psycopg2
-    (mogrify), for the paths that need plain statements (COPY, ADBC)."""
-    with conn.cursor() as cur:
-        return [cur.mogrify(query, args).decode() for query, args in _queries(conn, table, params)]
-
-
 def _fetch(conn: psycopg2.extensions.connection, table: Table, params: dict | None, batch_rows: int,
-           out: queue.Queue, stop: threading.Event) -> None:
-    """Producer: run the table's SELECTs through server-side cursors, put lists of tuples
-    (never empty) on `out`, then _DONE; an exception is put instead of _DONE."""
-    def put(item) -> bool:
-        return extract_arrow.put_until_stopped(out, item, stop)
-
-    try:
-        for query, args in _queries(conn, table, params):
-            with conn.cursor(name=f"wh_extract_{next(_cursor_ids)}") as cur:
-                cur.itersize = batch_rows
-                cur.execute(query, args)  # None: no %-interpolation at all
-                while rows := cur.fetchmany(batch_rows):
-                    if not put(rows):
-                        return
-        put(_DONE)
-    except BaseException as exc:  # handed to the consumer, raised there
-        put(exc)
+           put, stop: threading.Event) -> None:
+    """Producer (background.produced): run the table's SELECTs through server-side cursors,
+    put lists of tuples (never empty)."""
+    for query, args in queries(conn, table, params):
+        with conn.cursor(name=f"wh_extract_{next(_cursor_ids)}") as cur:
+            cur.itersize = batch_rows
+            cur.execute(query, args)  # None: no %-interpolation at all
+            while rows := cur.fetchmany(batch_rows):
+                if not put(rows):
+                    return
 
 
 def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | None = None,
            batch_rows: int = BATCH_ROWS, prefetch: int = PREFETCH,
-           dictionaries: compact.Dictionaries | None = None) -> Iterator[pa.RecordBatch]:
+           dictionaries: compact.Dictionaries | None = None,
+           reader: SnapshotReader | None = None) -> Iterator[pa.RecordBatch]:
     """Yield record batches of `table` run with `params` (rows in the table's order).
 
-    Runs inside the caller's transaction. Day tables go through the binary reader attached
-    to `conn` by extract_arrow.snapshot_reader (the sync does), else through ``COPY … TO
+    Runs inside the caller's transaction. Day tables go through `reader`, a binary reader
+    in `conn`'s snapshot (extract_arrow.snapshot_reader; the sync passes one), else through ``COPY … TO
     STDOUT (FORMAT csv)`` parsed by pyarrow (see copy_csv); the others through a server-side cursor, a
     background thread fetching up to `prefetch` batches ahead. Either way PostgreSQL
     produces the next rows while the caller converts and writes these, and memory stays
@@ -110,28 +83,15 @@ def stream(conn: psycopg2.extensions.connection, table: Table, params: dict | No
     if table.compact is not None and dictionaries is None:
         dictionaries = compact.load_dictionaries(conn)
     if table.by_day and params is not None:
-        reader = extract_arrow.reader_for(conn)
         if reader is not None:  # binary COPY decoded in C, in the sync's snapshot
-            yield from extract_arrow.day_batches(conn, reader, table, params, dictionaries)
+            yield from day_batches(conn, reader, table, params, dictionaries)
         else:
             yield from copy_csv(conn, table, params, dictionaries)
         return
-    out: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
-    stop = threading.Event()
-    worker = threading.Thread(target=_fetch, args=(conn, table, params, batch_rows, out, stop),
-                              name="wh-extract", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = out.get()
-            if item is _DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            yield compact.decode(to_batch(item, table.read_schema), table, dictionaries)
-    finally:
-        stop.set()
-        worker.join()
+    with contextlib.closing(background.produced(
+            lambda put, stop: _fetch(conn, table, params, batch_rows, put, stop), prefetch, "wh-extract")) as items:
+        for rows in items:  # closing this generator stops and joins the producer
+            yield compact.decode(to_batch(rows, table.read_schema), table, dictionaries)
 
 
 def _copy_out(conn, statements: list[str], sink, errors: list[BaseException]) -> None:

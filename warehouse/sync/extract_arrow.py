@@ -6,9 +6,10 @@ half the client CPU of the CSV path, and PostgreSQL sends binary values cheaper 
 The reader is a second connection that imports the sync's snapshot
 (``pg_export_snapshot()`` / ``SET TRANSACTION SNAPSHOT``), so what it reads is exactly what
 the sync's own REPEATABLE READ transaction sees: the lake stays in step with the high-water
-marks. `snapshot_reader(conn)` attaches it to `conn` for the length of a ``with`` block;
-`extract.stream` uses it for day tables while it is attached, and the CSV path otherwise
-(no ADBC driver installed, a server that refuses snapshot import, a pooler in between).
+marks. `snapshot_reader(conn)` opens one for the length of a ``with`` block (None when it
+cannot: no ADBC driver installed, a server that refuses snapshot import, a pooler in
+between); the caller passes it to `extract.stream`, which reads day tables through it, and
+through COPY (FORMAT csv) without one.
 
 A background thread reads the batches a bounded number ahead, so PostgreSQL and the
 decoding keep going while the caller compresses and writes."""
@@ -16,36 +17,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import threading
-import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from warehouse.lake.tables import Table
-from warehouse.sync import compact
+from warehouse.sync import background, compact
+from warehouse.sync.statements import statements
 
 log = logging.getLogger(__name__)
 PREFETCH = 4       # record batches read ahead by the reader thread
 GROUP_ROWS = 100_000  # rows of a day read in one statement and sorted here (memory: about 150 MB)
 SLICE_ROWS = 65_536   # sorted rows handed on per batch
-_DONE = object()
-_READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def put_until_stopped(out: queue.Queue, item, stop: threading.Event) -> bool:
-    """Put `item` on the bounded queue `out`, waiting for room until `stop` is set (a
-    consumer that went away); False when it was not put."""
-    while not stop.is_set():
-        try:
-            out.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            continue
-    return False
 
 
 def conninfo(conn: psycopg2.extensions.connection) -> str:
@@ -88,38 +74,23 @@ class SnapshotReader:
         (naive UTC timestamps labelled UTC, ADBC's field metadata dropped). Closing the
         iterator early lets the reader finish the statement it is in, so the connection
         stays usable."""
-        out: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
-        stop = threading.Event()
-        worker = threading.Thread(target=self._read, args=(statements, out, stop), name="wh-adbc", daemon=True)
-        with self._lock:
-            worker.start()
-            try:
-                while (item := out.get()) is not _DONE:
-                    if isinstance(item, BaseException):
-                        raise item
-                    yield pa.RecordBatch.from_arrays(
-                        [col if col.type == f.type else col.cast(f.type)
-                         for col, f in zip(item.columns, schema, strict=True)], schema=schema)
-            finally:
-                stop.set()
-                worker.join()
+        with self._lock, contextlib.closing(background.produced(
+                lambda put, stop: self._read(statements, put, stop), prefetch, "wh-adbc")) as items:
+            for item in items:
+                yield pa.RecordBatch.from_arrays(
+                    [col if col.type == f.type else col.cast(f.type)
+                     for col, f in zip(item.columns, schema, strict=True)], schema=schema)
 
-    def _read(self, statements: list[str], out: queue.Queue, stop: threading.Event) -> None:
-        def put(item) -> bool:
-            return put_until_stopped(out, item, stop)
-
-        try:
-            for statement in statements:
-                self._cur.execute(statement)
-                reader = self._cur.fetch_record_batch()
-                for batch in reader:  # read to the end even after a stop: the connection stays sound
-                    if batch.num_rows and not stop.is_set():
-                        put(batch)
-                if stop.is_set():
-                    return
-            put(_DONE)
-        except BaseException as exc:  # raised in the consumer
-            put(exc)
+    def _read(self, statements: list[str], put: Callable, stop: threading.Event) -> None:
+        """Producer (background.produced): the statements' batches, in order."""
+        for statement in statements:
+            self._cur.execute(statement)
+            reader = self._cur.fetch_record_batch()
+            for batch in reader:  # read to the end even after a stop: the connection stays sound
+                if batch.num_rows and not stop.is_set():
+                    put(batch)
+            if stop.is_set():
+                return
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -130,9 +101,10 @@ class SnapshotReader:
 
 @contextlib.contextmanager
 def snapshot_reader(conn: psycopg2.extensions.connection) -> Iterator[SnapshotReader | None]:
-    """Attach an ADBC reader sharing `conn`'s snapshot for the block (None, and the CSV path,
-    when the driver is missing or the server refuses). `conn` must be in a REPEATABLE READ
-    transaction that has not yet run a query, or has run only reads."""
+    """An ADBC reader sharing `conn`'s snapshot for the block, to pass to extract.stream
+    (None, hence the CSV path, when the driver is missing or the server refuses). `conn`
+    must be in a REPEATABLE READ transaction that has not yet run a query, or has run only
+    reads."""
     try:
         reader = SnapshotReader(conn)
     except ImportError:
@@ -147,17 +119,10 @@ def snapshot_reader(conn: psycopg2.extensions.connection) -> Iterator[SnapshotRe
     if reader is None:
         yield None
         return
-    _READERS[conn] = reader
     try:
         yield reader
     finally:
-        _READERS.pop(conn, None)
         reader.close()
-
-
-def reader_for(conn: psycopg2.extensions.connection) -> SnapshotReader | None:
-    """The reader attached to `conn` by snapshot_reader, if any."""
-    return _READERS.get(conn)
 
 
 def plan_groups(sizes: list[tuple], cap: int) -> list[tuple[str, list[tuple]]]:
@@ -217,8 +182,6 @@ def day_batches(conn: psycopg2.extensions.connection, reader: SnapshotReader, ta
     A table with ``split_sizes`` is read in groups of keys (plan_groups): each group one
     heap-order statement sorted here, a key larger than GROUP_ROWS in index order. Compact
     columns are decoded (compact.decode, with `dictionaries`) as each batch arrives."""
-    from warehouse.sync.extract import statements  # no cycle at import time
-
     def read(stmts: list[str]) -> Iterator[pa.RecordBatch]:
         for batch in reader.batches(stmts, table.read_schema):
             yield compact.decode(batch, table, dictionaries)

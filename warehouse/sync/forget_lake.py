@@ -12,7 +12,7 @@ A file is replaced atomically (``Lake.write``: temporary name, then rename)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -35,6 +35,7 @@ class LakeReport:
     rewritten: int = 0  # files replaced
     removed: int = 0    # rows dropped (their chat lines, events about them)
     scrubbed: int = 0   # other rows with them taken out
+    counts: dict[str, dict[date, int]] = field(default_factory=dict)  # day table -> day -> rows now
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,10 @@ def _without_them(lake: Lake, file: LakeFile, forgetting: Forgetting,
     return table, int(drop.sum()), scrubbed
 
 
-def scrub_lake(lake: Lake, forgetting: Forgetting | str, state: dict) -> LakeReport:
-    """Rewrite every Parquet file naming the target without them (see the module docstring)
-    and update the day counts in `state`. The side tables are the caller's to rebuild."""
+def scrub_lake(lake: Lake, forgetting: Forgetting | str) -> LakeReport:
+    """Rewrite every Parquet file naming the target without them (see the module docstring);
+    the report's ``counts`` are the rewritten partitions' rows, for the state's day counts
+    (SyncState.counted). The side tables are the caller's to rebuild."""
     forgetting = Forgetting(Target(forgetting)) if isinstance(forgetting, str) else forgetting
     report = LakeReport()
     for file in parquet_files(lake):
@@ -168,13 +170,6 @@ def scrub_lake(lake: Lake, forgetting: Forgetting | str, state: dict) -> LakeRep
         report.removed += dropped
         report.scrubbed += scrubbed
         log.info("forget-user: %s rewritten: %d row(s) removed, %d scrubbed", file.path, dropped, scrubbed)
-        if file.day is not None and file.table == CHAT.name:
-            days = state.setdefault("days", {})
-            if rows:
-                days[file.day.isoformat()] = rows
-            else:
-                days.pop(file.day.isoformat(), None)
-        elif file.day is not None:
-            tables = state.setdefault("tables", {})
-            tables.setdefault(file.table, {}).setdefault("days", {})[file.day.isoformat()] = rows
+        if file.day is not None:
+            report.counts.setdefault(file.table, {})[file.day] = rows
     return report

@@ -225,11 +225,13 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
             cur.execute("DELETE FROM events WHERE id = ANY(%s)", ([event_id for event_id, _ in about],))
             report.pg_events = cur.rowcount
             columns = text_columns(cur)
-            state = lake.read_state()
+            state = lake.state()
             for _ in range(MAX_PASSES):  # again only when a row named a nickname not known before
                 forgetting.grew = False
                 report.pg_rows_scrubbed += scrub_pg(cur, columns, forgetting)
-                lake_report = forget_lake.scrub_lake(lake, forgetting, state)
+                lake_report = forget_lake.scrub_lake(lake, forgetting)
+                for table, rows in lake_report.counts.items():
+                    state = state.counted(table, rows)
                 report.partitions_rewritten += lake_report.rewritten
                 report.lake_rows_removed += lake_report.removed
                 report.lake_rows_scrubbed += lake_report.scrubbed
@@ -242,7 +244,7 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
                             " unless a salvage of it is planned", path)
             if report.partitions_rewritten:
                 accelerators.rebuild_all(lake, forgetting=True)
-                if state:
+                if state.present:
                     lake.write_state(state)
         conn.commit()
     finally:

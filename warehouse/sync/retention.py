@@ -102,13 +102,12 @@ def apply(conn: psycopg2.extensions.connection, root: str, keep_days: int, tz: s
             per_day: dict[date, Counter] = {}
             for day, channel_id, n in cur.fetchall():
                 per_day.setdefault(day, Counter())[channel_id] = n
-            state = lake.read_state()
-            archived = set(state.get("archived_days", []))
+            state = lake.state()
             for day in sorted(per_day):
                 start, end = day_bounds(day, tz)
                 cur.execute(_DAY_IDS, {"start": start, "end": end})
                 ids = [r[0] for r in cur.fetchall()]
-                why = _lake_check(lake, day, per_day[day], ids, day.isoformat() in archived)
+                why = _lake_check(lake, day, per_day[day], ids, day in state.archived_days)
                 if why:
                     report.kept[day] = why
                     log.warning("retention: kept day=%s in PostgreSQL: %s", day, why)
@@ -117,8 +116,7 @@ def apply(conn: psycopg2.extensions.connection, root: str, keep_days: int, tz: s
                 report.dropped[day] = cur.rowcount
             if report.dropped:
                 # before the commit: once PostgreSQL forgets a day, the lake must know it is the only copy
-                state["archived_days"] = sorted(archived | {d.isoformat() for d in report.dropped})
-                lake.write_state(state)
+                lake.write_state(state.archive(report.dropped))
         conn.commit()
     report.seconds = time.monotonic() - t0
     for day, n in report.dropped.items():

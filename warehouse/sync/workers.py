@@ -48,15 +48,17 @@ def snapshot_connection(conn: psycopg2.extensions.connection) -> psycopg2.extens
     return other
 
 
-def run(conn: psycopg2.extensions.connection, days: list[date], write: Callable, writers: int) -> Iterator:
-    """Yield ``write(c, day)`` for every day, in the order the days finish. With one writer
-    (or one day, or no binary reader on `conn`: the CSV path, which shares `conn`), the days
-    are written in order on `conn`; else `writers` threads each write days on a connection
-    of their own in `conn`'s snapshot."""
+def run(conn: psycopg2.extensions.connection, reader: extract_arrow.SnapshotReader | None, days: list[date],
+        write: Callable, writers: int) -> Iterator:
+    """Yield ``write(c, r, day)`` for every day, in the order the days finish (`c` a
+    connection in `conn`'s snapshot, `r` its binary reader or None). With one writer (or one
+    day, or no binary `reader` for `conn`: the CSV path, which shares `conn`), the days are
+    written in order on `conn` with `reader`; else `writers` threads each write days on a
+    connection of their own in `conn`'s snapshot, with a reader of their own."""
     writers = min(writers, len(days))
-    if writers <= 1 or extract_arrow.reader_for(conn) is None:
+    if writers <= 1 or reader is None:
         for day in days:
-            yield write(conn, day)
+            yield write(conn, reader, day)
         return
     connections = [snapshot_connection(conn) for _ in range(writers)]  # in this thread: `conn` is not shared
     todo: queue.SimpleQueue = queue.SimpleQueue()
@@ -89,13 +91,13 @@ def run(conn: psycopg2.extensions.connection, days: list[date], write: Callable,
 def _work(c: psycopg2.extensions.connection, todo: queue.SimpleQueue, write: Callable, done: queue.Queue,
           stop: threading.Event) -> None:
     try:
-        with extract_arrow.snapshot_reader(c):
+        with extract_arrow.snapshot_reader(c) as reader:
             while not stop.is_set():
                 try:
                     day = todo.get_nowait()
                 except queue.Empty:
                     break
-                done.put(write(c, day))
+                done.put(write(c, reader, day))
     except BaseException as exc:  # raised by run() in the sync's thread
         stop.set()
         done.put(exc)
