@@ -1,5 +1,5 @@
 """keyword_search walks the newest days first and stops when its page is full: the same
-page as one query over every day (search._search_scan), ties and zones included, on the
+page as one query over every day (as it was before issue 18: SCAN), ties and zones included, on the
 rich fixture lake and on a lake built to trip the walk (equal times across a page's edge,
 day partitions cut in other zones, so that an older partition holds newer lines)."""
 from __future__ import annotations
@@ -25,8 +25,16 @@ RICH_DAYS = [None, date(2026, 8, 20), date(2026, 8, 29), date(2026, 9, 5), date(
              date(2026, 10, 4), date(2026, 10, 10)]
 
 
+# keyword_search as it was: one query over every day of the range
+SCAN = """
+    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
+    SELECT chat_time, channel_id, channel_name, user_id, nickname, message
+    FROM f WHERE has_text(message, ?)
+    ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
+
+
 def _scan(wh, keyword, channels, start, end, limit, offset):
-    return search._search_scan(wh, filter_params(channels, start, end), search._needle(keyword), limit, offset)
+    return wh.sql(SCAN, filter_params(channels, start, end) + [search._needle(keyword), limit, offset])
 
 
 def _same(wh, keyword, channels=None, start=None, end=None, limit=200, offset=0):

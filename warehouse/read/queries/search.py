@@ -6,24 +6,66 @@ Hangul (DuckDB's fts extension is unavailable and drops Hangul anyway), ignores 
 Latin letters, and takes %, _, quotes and backslashes literally (no LIKE, no regex). A
 blank keyword matches nothing. Conventions are warehouse.read.queries.params'; the user functions
 also take channels/start/end, so a caller can restrict them (e.g. to a streamer's own
-channels). SQL texts are static, values bound.
+channels). SQL texts are static (constant fragments joined), values bound.
+
+Every question reads the chat as ``chat_rows`` does, with the channel list as a condition
+of its own (_texts): DuckDB then pushes it into the Parquet scan, where ``all OR
+list_contains(...)`` is evaluated row by row (a median channel over a 3M-line lake: 62 ms
+instead of 612). A chatter's questions are answered from the users side table while it may
+(Warehouse.answer), else from the chat.
 """
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
+import pyarrow.fs as pafs
 
-from warehouse.read.queries.params import check_bucket, filter_params
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import USERS
+from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER, check_bucket, filter_params
 from warehouse.read.warehouse import Warehouse
 
 BUCKETS = ("minute", "hour", "day", "week", "month")
 _NO_MATCH = "\x00no match\x00"  # what a blank keyword searches for: nothing contains it
+# the chat lines a question reads (chat_rows' rows): every channel, or those of a list
+_ALL_CHANNELS = "SELECT * FROM chat WHERE day BETWEEN ? AND ? AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'"
+_SOME_CHANNELS = ("SELECT * FROM chat WHERE day BETWEEN ? AND ? AND list_contains(?::VARCHAR[], channel_id)"
+                  " AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'")
+# the same of the users side table (a chatter's lines per channel, day and nickname)
+_INDEXED = ("SELECT * FROM users_index WHERE day BETWEEN ? AND ?",
+            "SELECT * FROM users_index WHERE day BETWEEN ? AND ? AND list_contains(?::VARCHAR[], channel_id)")
 
 
 def _needle(keyword: str | None) -> str:
     keyword = (keyword or "").strip()
     return keyword or _NO_MATCH
+
+
+def _texts(template: str, rows: tuple[str, str] = (_ALL_CHANNELS, _SOME_CHANNELS)) -> tuple[str, str]:
+    """A question's two SQL texts, `template` with ``{rows}`` made the rows of every
+    channel and of a list (constant fragments: nothing of a caller's reaches the text)."""
+    return template.replace("{rows}", rows[0]), template.replace("{rows}", rows[1])
+
+
+def _pick(texts: tuple[str, str], channels: list[str] | None, start: date | None,
+          end: date | None) -> tuple[str, list]:
+    """(the text for `channels`, the parameters of its rows)."""
+    d0, d1, _, chs = filter_params(channels, start, end)
+    return (texts[0], [d0, d1]) if channels is None else (texts[1], [d0, d1, chs])
+
+
+def _of_user(wh: Warehouse, user_id: str, channels, start, end, scan: tuple[str, str],
+             indexed: tuple[str, str]) -> pl.DataFrame:
+    """A user's question: `indexed` over the users side table for a chatter while it may
+    answer, else `scan` over the chat."""
+    text, params = _pick(scan, channels, start, end)
+    by_scan = lambda: wh.sql(text, params + [user_id])  # noqa: E731
+    if user_id in (ANONYMOUS_USER, SYSTEM_USER):  # not in the side table: only chatters are
+        return by_scan()
+    itext, iparams = _pick(indexed, channels, start, end)
+    return wh.answer(USERS, lambda _: wh.sql(itext, iparams + [user_id]), by_scan)
 
 
 def user_profile(wh: Warehouse, user_id: str, channels: list[str] | None = None,
@@ -33,13 +75,19 @@ def user_profile(wh: Warehouse, user_id: str, channels: list[str] | None = None,
 
     >>> user_profile(wh, "7f3c...")
     """
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE user_id = ?)
-        SELECT user_id, arg_max(nickname, chat_time) AS nickname, min(chat_time) AS first_seen,
-               max(chat_time) AS last_seen, count(*) AS messages,
-               count(DISTINCT channel_id) AS channels
-        FROM f GROUP BY user_id""",
-                  filter_params(channels, start, end) + [user_id])
+    return _of_user(wh, user_id, channels, start, end, *_PROFILE)
+
+
+_PROFILE = (_texts("""
+    WITH f AS ({rows} AND user_id = ?)
+    SELECT user_id, arg_max(nickname, chat_time) AS nickname, min(chat_time) AS first_seen,
+           max(chat_time) AS last_seen, count(*) AS messages, count(DISTINCT channel_id) AS channels
+    FROM f GROUP BY user_id"""), _texts("""
+    WITH f AS ({rows} AND user_id = ?)
+    SELECT user_id, arg_max(nickname, last_seen) AS nickname, min(first_seen) AS first_seen,
+           max(last_seen) AS last_seen, sum(messages)::BIGINT AS messages,
+           count(DISTINCT channel_id) AS channels
+    FROM f GROUP BY user_id""", _INDEXED))
 
 
 def name_history(wh: Warehouse, user_id: str, channels: list[str] | None = None,
@@ -49,12 +97,17 @@ def name_history(wh: Warehouse, user_id: str, channels: list[str] | None = None,
 
     >>> name_history(wh, "7f3c...")
     """
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE user_id = ? AND nickname IS NOT NULL)
-        SELECT nickname, min(chat_time) AS first_seen, max(chat_time) AS last_seen,
-               count(*) AS messages
-        FROM f GROUP BY nickname ORDER BY first_seen, nickname""",
-                  filter_params(channels, start, end) + [user_id])
+    return _of_user(wh, user_id, channels, start, end, *_NAMES)
+
+
+_NAMES = (_texts("""
+    WITH f AS ({rows} AND user_id = ? AND nickname IS NOT NULL)
+    SELECT nickname, min(chat_time) AS first_seen, max(chat_time) AS last_seen, count(*) AS messages
+    FROM f GROUP BY nickname ORDER BY first_seen, nickname"""), _texts("""
+    WITH f AS ({rows} AND user_id = ? AND nickname IS NOT NULL)
+    SELECT nickname, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+           sum(messages)::BIGINT AS messages
+    FROM f GROUP BY nickname ORDER BY first_seen, nickname""", _INDEXED))
 
 
 def user_channels(wh: Warehouse, user_id: str, channels: list[str] | None = None,
@@ -64,16 +117,27 @@ def user_channels(wh: Warehouse, user_id: str, channels: list[str] | None = None
 
     >>> user_channels(wh, "7f3c...")
     """
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE user_id = ?),
-        c AS (SELECT channel_id, arg_max(channel_name, chat_time) AS chat_name,
-                     count(*) AS messages, min(chat_time) AS first_seen, max(chat_time) AS last_seen
-              FROM f GROUP BY channel_id)
-        SELECT c.channel_id, coalesce(ch.channel_name, c.chat_name) AS channel_name,
-               messages, first_seen, last_seen
-        FROM c LEFT JOIN channels ch USING (channel_id)
-        ORDER BY messages DESC, c.channel_id""",
-                  filter_params(channels, start, end) + [user_id])
+    return _of_user(wh, user_id, channels, start, end, *_CHANNELS)
+
+
+_CHANNELS = (_texts("""
+    WITH f AS ({rows} AND user_id = ?),
+    c AS (SELECT channel_id, arg_max(channel_name, chat_time) AS chat_name,
+                 count(*) AS messages, min(chat_time) AS first_seen, max(chat_time) AS last_seen
+          FROM f GROUP BY channel_id)
+    SELECT c.channel_id, coalesce(ch.channel_name, c.chat_name) AS channel_name,
+           messages, first_seen, last_seen
+    FROM c LEFT JOIN channels ch USING (channel_id)
+    ORDER BY messages DESC, c.channel_id"""), _texts("""
+    WITH f AS ({rows} AND user_id = ?),
+    c AS (SELECT channel_id, arg_max(channel_name, last_seen) AS chat_name,
+                 sum(messages)::BIGINT AS messages, min(first_seen) AS first_seen,
+                 max(last_seen) AS last_seen
+          FROM f GROUP BY channel_id)
+    SELECT c.channel_id, coalesce(ch.channel_name, c.chat_name) AS channel_name,
+           messages, first_seen, last_seen
+    FROM c LEFT JOIN channels ch USING (channel_id)
+    ORDER BY messages DESC, c.channel_id""", _INDEXED))
 
 
 def keyword_search(wh: Warehouse, keyword: str, channels: list[str] | None = None,
@@ -90,31 +154,49 @@ def keyword_search(wh: Warehouse, keyword: str, channels: list[str] | None = Non
 
     >>> keyword_search(wh, "대박", ["a1b2..."], limit=50)
     """
-    params = filter_params(channels, start, end)
     needle, limit, offset = _needle(keyword), int(limit), int(offset)
     if limit < 0 or offset < 0:  # DuckDB's own error for a bad page, as before
-        return _search_scan(wh, params, needle, limit, offset)
-    days = wh.sql(_DAYS_DESC, params[:2])["day"].to_list()
+        return _search_scan(wh, channels, start, end, needle, limit, offset)
+    days = _days_desc(wh, start, end)
     if not days or needle == _NO_MATCH or limit == 0:
-        return _search_scan(wh, params, needle, limit, offset)
-    return _newest_first(wh, params, needle, limit, offset, days)
+        return _search_scan(wh, channels, start, end, needle, limit, offset)
+    return _newest_first(wh, channels, needle, limit, offset, days)
 
 
-_SEARCH = """
-    WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
+_SEARCH_TEMPLATE = """
+    WITH f AS ({rows})
     SELECT chat_time, channel_id, channel_name, user_id, nickname, message{id}
     FROM f WHERE has_text(message, ?)
     ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
-_DAYS_DESC = "SELECT DISTINCT day FROM chat WHERE day BETWEEN ? AND ? ORDER BY day DESC"
+_SEARCH = _texts(_SEARCH_TEMPLATE.replace("{id}", ""))
+_SEARCH_IDS = _texts(_SEARCH_TEMPLATE.replace("{id}", ", id"))  # the walk merges its windows by id
 _COLUMNS = ["chat_time", "channel_id", "channel_name", "user_id", "nickname", "message"]
 
 
-def _search_scan(wh: Warehouse, params: list, needle: str, limit: int, offset: int) -> pl.DataFrame:
+def _search_scan(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None,
+                 needle: str, limit: int, offset: int) -> pl.DataFrame:
     """The page from one query over every day of the range."""
-    return wh.sql(_SEARCH.format(id=""), params + [needle, limit, offset])
+    text, params = _pick(_SEARCH, channels, start, end)
+    return wh.sql(text, params + [needle, limit, offset])
 
 
-def _newest_first(wh: Warehouse, params: list, needle: str, limit: int, offset: int,
+def _days_desc(wh: Warehouse, start: date | None, end: date | None) -> list[date]:
+    """The days ``chat`` may hold in [start, end], newest first: the lake's day folders (one
+    listing; a folder without a readable file only adds a day without lines) and the live
+    overlay's days."""
+    lake = Lake(wh.root)
+    days = set(wh.overlay_days())
+    for info in lake.fs.get_file_info(pafs.FileSelector(lake.table_dir(CHAT), allow_not_found=True)):
+        if info.type == pafs.FileType.Directory and info.base_name.startswith("day="):
+            try:
+                days.add(date.fromisoformat(info.base_name[4:]))
+            except ValueError:
+                continue  # not a partition: the views do not read it either
+    d0, d1, _, _ = filter_params(None, start, end)
+    return sorted((d for d in days if d0 <= d <= d1), reverse=True)
+
+
+def _newest_first(wh: Warehouse, channels: list[str] | None, needle: str, limit: int, offset: int,
                   days: list[date]) -> pl.DataFrame:
     """The page from windows of days, newest first (one day, then as many days as read so
     far): each window gives its newest offset+limit hits; the walk stops when it holds that
@@ -124,13 +206,13 @@ def _newest_first(wh: Warehouse, params: list, needle: str, limit: int, offset: 
     zone is more than 12 hours behind UTC, so no line of day d is as late as (d+1) 12:00
     UTC (_after_day) — whatever zone each partition was cut in."""
     need = offset + limit
-    query = _SEARCH.format(id=", id")
     found: pl.DataFrame | None = None
     i = 0
     while i < len(days):
         width = max(1, i)
         newest, oldest = days[i], days[min(i + width, len(days)) - 1]
-        part = wh.sql(query, [oldest, newest, *params[2:], needle, need, 0])
+        text, params = _pick(_SEARCH_IDS, channels, oldest, newest)
+        part = wh.sql(text, params + [needle, need, 0])
         found = part if found is None else pl.concat([found, part]).sort(
             ["chat_time", "id"], descending=True).head(need)
         i += width
@@ -156,10 +238,13 @@ def keyword_trend(wh: Warehouse, keyword: str, channels: list[str] | None = None
     """
     every = check_bucket(every, BUCKETS)
     needle = _needle(keyword)
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE ? <> ?)
-        SELECT channel_id, date_trunc(?, chat_time) AS bucket,
-               count(*) FILTER (WHERE has_text(message, ?)) AS matches,
-               count(*) FILTER (WHERE has_text(message, ?)) / count(*) AS share
-        FROM f GROUP BY ALL ORDER BY channel_id, bucket""",
-                  filter_params(channels, start, end) + [needle, _NO_MATCH, every, needle, needle])
+    text, params = _pick(_TREND, channels, start, end)
+    return wh.sql(text, params + [needle, _NO_MATCH, every, needle, needle])
+
+
+_TREND = _texts("""
+    WITH f AS ({rows} AND ? <> ?)
+    SELECT channel_id, date_trunc(?, chat_time) AS bucket,
+           count(*) FILTER (WHERE has_text(message, ?)) AS matches,
+           count(*) FILTER (WHERE has_text(message, ?)) / count(*) AS share
+    FROM f GROUP BY ALL ORDER BY channel_id, bucket""")

@@ -1,0 +1,78 @@
+"""A user's profile, name history and channels from the users side table equal the answers
+of a scan of the chat (the queries as they were before issue 18), for chatters, for
+``anonymous`` and unknown users, with channel and day filters."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+import warehouse
+from tests.lakefixture_rich import build_rich_lake
+from warehouse.lake.layout import Lake
+from warehouse.read import accelerators
+from warehouse.read.queries.params import filter_params
+
+pytestmark = pytest.mark.unit
+
+# the three questions as they were: one scan of the chat each
+SCANS = {
+    warehouse.user_profile: """
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE user_id = ?)
+        SELECT user_id, arg_max(nickname, chat_time) AS nickname, min(chat_time) AS first_seen,
+               max(chat_time) AS last_seen, count(*) AS messages,
+               count(DISTINCT channel_id) AS channels
+        FROM f GROUP BY user_id""",
+    warehouse.name_history: """
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE user_id = ? AND nickname IS NOT NULL)
+        SELECT nickname, min(chat_time) AS first_seen, max(chat_time) AS last_seen,
+               count(*) AS messages
+        FROM f GROUP BY nickname ORDER BY first_seen, nickname""",
+    warehouse.user_channels: """
+        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE user_id = ?),
+        c AS (SELECT channel_id, arg_max(channel_name, chat_time) AS chat_name,
+                     count(*) AS messages, min(chat_time) AS first_seen, max(chat_time) AS last_seen
+              FROM f GROUP BY channel_id)
+        SELECT c.channel_id, coalesce(ch.channel_name, c.chat_name) AS channel_name,
+               messages, first_seen, last_seen
+        FROM c LEFT JOIN channels ch USING (channel_id)
+        ORDER BY messages DESC, c.channel_id""",
+}
+FILTERS = [(None, None, None), ((0,), None, None), ((1, 2), date(2026, 9, 1), None),
+           (None, date(2026, 8, 28), date(2026, 9, 6)), ((), None, None), ((2,), date(2026, 10, 4), date(2026, 10, 4))]
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """The rich lake with its accelerators built: (Warehouse, facts)."""
+    root = tmp_path_factory.mktemp("users")
+    facts = build_rich_lake(root)
+    accelerators.rebuild_all(Lake(str(root)), "Asia/Seoul")
+    with warehouse.open(str(root)) as wh:
+        assert wh.has_users_index()
+        yield wh, facts
+
+
+def _users(facts) -> list[str]:
+    busy = sorted({r["user_id"] for r in facts["rows"]})
+    return [facts["renamed_user"], busy[0], busy[len(busy) // 2], "anonymous", "SYSTEM_MESSAGE", "nobody"]
+
+
+@pytest.mark.parametrize("fn", list(SCANS), ids=lambda f: f.__name__)
+@pytest.mark.parametrize(("chans", "start", "end"), FILTERS)
+def test_indexed_answers_equal_the_scan(indexed, fn, chans, start, end):
+    wh, facts = indexed
+    channels = None if chans is None else [facts["channel_ids"][i] for i in chans]
+    for user in _users(facts):
+        got = fn(wh, user, channels, start, end)
+        want = wh.sql(SCANS[fn], filter_params(channels, start, end) + [user])
+        assert got.schema == want.schema, (fn.__name__, user)
+        assert got.rows() == want.rows(), (fn.__name__, user, chans, start, end)
+    assert wh.has_users_index()  # the side table answered (a scan would not tell them apart)
+
+
+def test_the_renamed_user_has_every_name(indexed):
+    wh, facts = indexed
+    names = warehouse.name_history(wh, facts["renamed_user"])
+    assert names["nickname"].to_list() == ["호랑이", "사자왕", "용왕"]
+    assert names["messages"].sum() == sum(1 for r in facts["rows"] if r["user_id"] == facts["renamed_user"])
