@@ -115,6 +115,49 @@ def _metrics(path: Path) -> dict[str, float]:
     return out
 
 
+def _point(t: float, m: list[dict[str, float]]) -> dict[str, float]:
+    """One sample of the collectors' metrics files summed over the processes: stage CPU,
+    process CPU, lines received and stored."""
+    out = {"t": t}
+    for x in m:
+        for key, v in x.items():
+            name = key.removeprefix("chzzk_collector_")
+            if name.startswith("stage_cpu_seconds_total"):
+                name = re.search(r'stage="([^"]+)"', key).group(1)
+            elif name.startswith(("lines_received_total", "records_stored_total")):
+                name = name.split("{", 1)[0]
+            elif name not in ("cpu_seconds_total", "spool_backlog_records"):
+                continue
+            out[name] = out.get(name, 0.0) + v
+    return out
+
+
+RECEIVE_STAGES = ("receive", "spool_append")  # per line received; the others per line stored
+
+
+def _windows(timeline: list[dict[str, float]], parts: int = 3) -> list[dict]:
+    """CPU µs per line in `parts` equal windows of the flood (the metrics files are written
+    every METRICS_SECONDS, so a window needs a few of them): receive and spool_append per
+    line received, the drain's stages per line stored, the process per line stored — to see
+    whether a line costs more late in a long flood than early."""
+    points = [p for p in timeline if "cpu_seconds_total" in p]
+    if len(points) < parts + 1:
+        return []
+    out = []
+    for k in range(parts):
+        a, b = points[k * (len(points) - 1) // parts], points[(k + 1) * (len(points) - 1) // parts]
+        received = max(b.get("lines_received_total", 0) - a.get("lines_received_total", 0), 1)
+        stored = max(b.get("records_stored_total", 0) - a.get("records_stored_total", 0), 1)
+        w = {"from_s": round(a["t"]), "to_s": round(b["t"]), "received_per_s": round(received / (b["t"] - a["t"])),
+             "stored_per_s": round(stored / (b["t"] - a["t"])), "backlog": int(b.get("spool_backlog_records", 0)),
+             "process_us_per_stored": round(1e6 * (b["cpu_seconds_total"] - a["cpu_seconds_total"]) / stored, 1)}
+        for stage in sorted(set(a) & set(b) - {"t", "cpu_seconds_total", "lines_received_total",
+                                                 "records_stored_total", "spool_backlog_records"}):
+            w[stage] = round(1e6 * (b[stage] - a[stage]) / (received if stage in RECEIVE_STAGES else stored), 1)
+        out.append(w)
+    return out
+
+
 def _start_sim(rate: float, flood_channels: int, quiet: int, quiet_per_min: float, seed: int, log: Path):
     args = [sys.executable, "-m", "collector", "sim", "--port", "0", "--flood-rate", str(rate),
             "--flood-channels", str(flood_channels), "--channels", str(quiet), "--rate", str(quiet_per_min / 60),
@@ -173,7 +216,7 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
         cpu0 = [_cpu(p.pid) for p in procs]
         sim_cpu0, pg_cpu0 = _cpu(sim.pid), {p: _cpu(p) for p in _postgres_pids(srv.tmpdir)}
         peak_backlog = 0
-        samples = []
+        samples, timeline = [], []
         while time.monotonic() - t_start < seconds:
             time.sleep(min(2.0, seconds / 10))
             m = [_metrics(tmp / f"metrics{k}.prom") for k in range(processes)]
@@ -181,6 +224,7 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
             peak_backlog = max(peak_backlog, backlog)
             samples.append((time.monotonic() - t_start, backlog,
                             sum(v for x in m for k, v in x.items() if k.startswith("chzzk_collector_records_stored"))))
+            timeline.append(_point(time.monotonic() - t_start, m))
         _sim(env, "pause")
         t_pause = time.monotonic()
         flood_cpu = sum(_cpu(p.pid) for p in procs) - sum(cpu0)
@@ -235,6 +279,7 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
             "stage_cpu_s": {k: round(v, 2) for k, v in sorted(stages.items())},
             "ratio_target": round(lines / wall / TARGET, 2), "ratio_public": round(lines / wall / PUBLIC, 2),
             "backlog_samples": samples[-5:], "stored_per_process": per_process,
+            "windows": _windows(timeline),
         }
     finally:
         for p in procs:
@@ -273,6 +318,12 @@ def print_report(res: dict) -> None:
     print("   CPU share per stage          " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in res["stages"].items()))
     if res["processes"] > 1:
         print(f"   records stored per process   {res['stored_per_process']}")
+    for w in res.get("windows", []):
+        stages = ", ".join(f"{k} {v}" for k, v in w.items() if k not in (
+            "from_s", "to_s", "received_per_s", "stored_per_s", "backlog", "process_us_per_stored"))
+        print(f"   {w['from_s']:>4}-{w['to_s']:<4} s  received {w['received_per_s']:,}/s stored {w['stored_per_s']:,}/s "
+              f"backlog {w['backlog']:,}: process {w['process_us_per_stored']} µs per line stored; "
+              f"µs per line: {stages}")
 
 
 def main(argv: list[str] | None = None) -> int:
