@@ -59,7 +59,7 @@ class Buffer:
         self.spool.append(records)
         with self._lock:
             self.added += len(records)
-            crossed = self.spool.records >= self.max_events and not self.full.is_set()
+            crossed = not self.full.is_set() and self.spool.records >= self.max_events
             if crossed:
                 self.full.set()
         if crossed and self.on_full is not None:
@@ -69,9 +69,9 @@ class Buffer:
         """Append a received chat push to the spool as it is (``collector.wire``); when this
         returns its lines count as received."""
         self.spool.append_frame(frame)
-        with self._lock:
+        with self._lock:  # full first: spool.records sums over every segment (a flood's backlog: tens of them)
             self.added += frame.items
-            crossed = self.spool.records >= self.max_events and not self.full.is_set()
+            crossed = not self.full.is_set() and self.spool.records >= self.max_events
             if crossed:
                 self.full.set()
         if crossed and self.on_full is not None:
