@@ -59,7 +59,7 @@ def axis_title(s: dict, channel: str = "x") -> list:
 
 
 def no_data_note(s: dict) -> str | None:
-    """The note of an empty chart (charts._empty): its text mark's one value."""
+    """The note of an empty chart (charts.empty): its text mark's one value."""
     if s.get("mark", {}).get("type") != "text":
         return None
     return rows(s)[0]["note"]
