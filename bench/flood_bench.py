@@ -60,6 +60,28 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is pid (a collector's drain process, multiprocessing's helper)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d.name))
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def _tree_cpu(pid: int) -> float:
+    """user+sys CPU seconds of a collector and its child processes (--drain-process)."""
+    return _cpu(pid) + sum(_cpu(c) for c in _children(pid))
+
+
+def _tree_hwm_kb(pid: int) -> int:
+    return _hwm_kb(pid) + sum(_hwm_kb(c) for c in _children(pid))
+
+
 def _hwm_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -189,7 +211,8 @@ def _wait(cond, timeout: float, step: float = 0.5) -> bool:
 
 def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes: int = 1,
         flood_channels: int = 1, quiet_per_min: float = 3.0, seed: int = 7, drain_timeout: float = 900,
-        keep: bool = False, collector_root: str | None = None, poll_seconds: float = 10) -> dict:
+        keep: bool = False, collector_root: str | None = None, poll_seconds: float = 10,
+        drain_process: bool = False) -> dict:
     """``collector_root``: run the collector from another checkout (e.g. an older commit
     unpacked with ``git archive``), to compare it with this one under the same simulator."""
     croot = Path(collector_root) if collector_root else ROOT
@@ -206,14 +229,14 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
                     "COLLECTOR_METRICS_FILE": str(tmp / f"metrics{k}.prom"), "FLUSH_SECONDS": "1",
                     "FLUSH_MAX_EVENTS": "2000", "POLL_SECONDS": str(poll_seconds), "LOG_LEVEL": "INFO", "PYTHONPATH": str(croot),
                     "CHZZK_CHANNELS": ",".join(channels)}
-            args = [sys.executable, "-m", "collector", "run"]  # the processes share the channels by leases
+            args = [sys.executable, "-m", "collector", "run"] + (["--drain-process"] if drain_process else [])
             procs.append(subprocess.Popen(args, cwd=croot, env=penv, stdout=subprocess.DEVNULL,
                                           stderr=open(tmp / f"collector{k}.log", "w")))
         # the flood starts counting when the first flood socket joined (lines before were never sent)
         if not _wait(lambda: _sim(env, "health")["floodLines"] > 0, 120):
             raise RuntimeError("no collector joined the flood channel within 120 s")
         t_start = time.monotonic()
-        cpu0 = [_cpu(p.pid) for p in procs]
+        cpu0 = [_tree_cpu(p.pid) for p in procs]
         sim_cpu0, pg_cpu0 = _cpu(sim.pid), {p: _cpu(p) for p in _postgres_pids(srv.tmpdir)}
         peak_backlog = 0
         samples, timeline = [], []
@@ -227,7 +250,7 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
             timeline.append(_point(time.monotonic() - t_start, m))
         _sim(env, "pause")
         t_pause = time.monotonic()
-        flood_cpu = sum(_cpu(p.pid) for p in procs) - sum(cpu0)
+        flood_cpu = sum(_tree_cpu(p.pid) for p in procs) - sum(cpu0)
         sent_at_pause = _sim(env, "health")["floodLines"]
         m = [_metrics(tmp / f"metrics{k}.prom") for k in range(processes)]
         backlog_at_pause = sum(x.get("chzzk_collector_spool_backlog_records", 0) for x in m)
@@ -241,10 +264,10 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
                 return cur.fetchone()[0]
         drained = _wait(lambda: stored() >= sent, drain_timeout, step=1.0)
         t_end = time.monotonic()
-        cpu = sum(_cpu(p.pid) for p in procs) - sum(cpu0)
+        cpu = sum(_tree_cpu(p.pid) for p in procs) - sum(cpu0)
         sim_cpu = _cpu(sim.pid) - sim_cpu0
         pg_cpu = sum(_cpu(p) - pg_cpu0.get(p, 0.0) for p in _postgres_pids(srv.tmpdir))
-        hwm = max(_hwm_kb(p.pid) for p in procs)
+        hwm = max(_tree_hwm_kb(p.pid) for p in procs)  # a collector with its drain process: both
         for p in procs:
             p.send_signal(signal.SIGTERM)
         codes = [p.wait(drain_timeout) for p in procs]
@@ -338,11 +361,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="live-status poll interval of the collectors (default 10; the setting's default is 30: "
                          "500 channels polled every 10 s cost ~0.08 cores, each poll a new TCP connection to "
                          "the simulator)")
+    ap.add_argument("--drain-process", action="store_true", help="collector run --drain-process (parse and store "
+                    "in a child process)")
     ap.add_argument("--keep", action="store_true", help="keep the logs and metrics files (their folder is printed)")
     ap.add_argument("--collector-root", metavar="DIR", help="run the collector from this checkout instead")
     a = ap.parse_args(argv)
     print_report(run(a.seconds, a.rate, a.quiet, a.processes, a.flood_channels, a.quiet_per_min, keep=a.keep,
-                     collector_root=a.collector_root, poll_seconds=a.poll_seconds))
+                     collector_root=a.collector_root, poll_seconds=a.poll_seconds,
+                     drain_process=a.drain_process))
     return 0
 
 

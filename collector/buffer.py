@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from collector.spool import Spool
-from collector.wire import Frame
+from collector.wire import Frame, records_of
 from core import settings
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,15 @@ class Buffer:
         if crossed and self.on_full is not None:
             self.on_full()
 
-    def flush(self, store: Callable[[list[dict]], object], ready: Callable[[], object] | None = None) -> object | None:
+    def flush(self, store: Callable[[list[dict]], object], ready: Callable[[], object] | None = None,
+              expand: Callable[[Frame], list[dict]] | None = records_of) -> object | None:
         """Store what the spool holds (see ``Spool.drain``); one log line with rows,
         duration and spool size. Returns what the last ``store`` call returned, or None
         when nothing was stored or a store failed (the error is logged and kept in
         ``last_error``; the records stay in the spool). ``ready`` (e.g. open the database
         connection) is called first: when it raises, nothing is read or parsed, so a
-        database outage costs a flush no CPU however big the backlog."""
+        database outage costs a flush no CPU however big the backlog. ``expand``: see
+        ``Spool.drain`` (None: ``store`` gets the spool's entries, frames unparsed)."""
         with self._flush_lock:
             last = None
             while True:
@@ -91,7 +93,7 @@ class Buffer:
                 try:
                     if ready is not None:
                         ready()
-                    stored, result = self.spool.drain(store)
+                    stored, result = self.spool.drain(store, expand=expand)
                 except Exception as exc:  # database down, connection lost, ...: the spool keeps them
                     self.last_error = exc
                     log.warning("flush failed after %.3fs (%s); %d records stay in the spool (%s, %d segments) "

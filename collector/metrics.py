@@ -36,6 +36,11 @@ class Counts:
         self.stored.update(r.get("channel_id") or "" for r in batch)
         self.store_seconds += seconds
 
+    def add_counts(self, counts: dict[str, int], seconds: float) -> None:
+        """As ``add``, with the batch counted per channel already (collector.drain_worker)."""
+        self.stored.update(counts)
+        self.store_seconds += seconds
+
 
 def snapshot(buffer, counts: Counts, clients) -> dict:
     """The numbers of one collector process now (JSON-ready)."""

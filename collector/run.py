@@ -37,6 +37,7 @@ from collector import gaps, metrics, sessions, sink
 from collector.api import Api
 from collector.buffer import Buffer, flush
 from collector.client import CLOSE_GRACE
+from collector.drain_worker import DrainProcess
 from collector.leases import SOON_SECONDS, Leases
 from collector.lifecycle import Lifecycle
 from core import db, settings
@@ -65,6 +66,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="32-hex channel id to collect (repeatable; default: CHZZK_CHANNELS)")
     parser.add_argument("--duration", type=parse_duration, metavar="55m",
                         help="stop after this long (30s, 55m, 2h); default: run until SIGINT/SIGTERM")
+    parser.add_argument("--drain-process", action="store_true",
+                        help="parse and store the spool in a child process (receiving and storing then use "
+                             "two cores; the spool stays the hand-off)")
     parser.epilog = EXIT_CODES
 
 
@@ -72,10 +76,11 @@ class Flusher:
     """Stores the buffer through one PostgreSQL connection (reopened after a failure);
     serialised by a lock so the timer job, an early flush and the final flush never overlap."""
 
-    def __init__(self, buffer: Buffer, url: str):
+    def __init__(self, buffer: Buffer, url: str, drain_process: bool = False):
         self.buffer = buffer
         self.url = url
         self.conn = None
+        self.drain = DrainProcess(url) if drain_process else None  # parse + store in a child process
         self.lock = threading.Lock()
         self.totals = {"chat_inserted": 0, "chat_duplicates": 0, "blinds": 0, "events": 0, "dead_letters": 0}
         self.counts = metrics.Counts()
@@ -98,19 +103,36 @@ class Flusher:
             self.totals[key] += getattr(report, key)
         return report
 
+    def _store_entries(self, entries: list) -> sink.StoreReport:
+        """Store spool entries through the drain process (collector.drain_worker)."""
+        t0 = time.monotonic()
+        report, counts, parse_s, store_s, _ = self.drain.store(entries)
+        self.counts.add_counts(counts, time.monotonic() - t0)
+        cpu = self.buffer.spool.cpu
+        cpu["parse"] += parse_s
+        cpu["store"] += store_s
+        for key in self.totals:
+            self.totals[key] += getattr(report, key)
+        return report
+
     def flush(self, wait: bool = True) -> None:
         """Flush (see ``Buffer.flush``: it keeps draining while a flood keeps the backlog
         up); ``wait=False`` (the timer) returns at once when a flush is running already."""
         if not self.lock.acquire(blocking=wait):
             return
         try:
-            flush(self.buffer, self._store, ready=self._connect)
+            if self.drain is None:
+                flush(self.buffer, self._store, ready=self._connect)
+            else:
+                self.buffer.flush(self._store_entries, ready=self._connect, expand=None)
         finally:
             self.lock.release()
         if self.after_flush is not None:
             self.after_flush()
 
     def close(self) -> None:
+        if self.drain is not None:
+            self.drain.close()
         if self.conn is not None:
             try:
                 self.conn.close()
@@ -154,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     scheduler = BackgroundScheduler(timezone="UTC")
     buffer = Buffer(settings.get_int("FLUSH_MAX_EVENTS"), spool_dir=settings.spool_dir())
-    flusher = Flusher(buffer, url)
+    flusher = Flusher(buffer, url, drain_process=args.drain_process)
     if buffer.open():  # a stopped collector's spool: replayed before anything new
         flusher.flush()
 

@@ -61,7 +61,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.spool_lines import count_records, decode, encode, encode_frame, read_segment
+from collector.spool_lines import count_records, decode, encode, encode_frame, read_segment, record_count
 from collector.wire import Frame, records_of
 
 __all__ = ["Spool", "Segment", "count_records", "decode", "encode", "encode_frame", "read_segment"]
@@ -287,11 +287,13 @@ class Spool:
 
     # ------------------------------------------------------------ draining
     def drain(self, store: Callable[[list[dict]], object], batch_size: int = STORE_BATCH,
-              expand: Callable[[Frame], list[dict]] = records_of) -> tuple[int, object]:
+              expand: Callable[[Frame], list[dict]] | None = records_of) -> tuple[int, object]:
         """Seal the current segment and store every sealed segment, oldest first, in
         batches of about ``batch_size`` records (frames turned into records by ``expand``);
         delete each segment once all its records are stored. Returns (records stored, what
-        the last ``store`` returned). When ``store`` raises, the progress so far is kept and
+        the last ``store`` returned; ``expand`` None: ``store`` gets the spool entries as read,
+        frames unparsed, and records count as their spool lines say: collector.drain_worker).
+        When ``store`` raises, the progress so far is kept and
         the exception propagates. The next batch is read and parsed in a thread of its own
         while one is stored (PostgreSQL's share of a store overlaps the parse)."""
         self.seal()
@@ -304,7 +306,7 @@ class Spool:
                 result = store(batch)
                 self.cpu["store"] += time.thread_time() - t0
                 self.last_store_at = time.time()
-                stored += len(batch)
+                stored += len(batch) if expand is not None else sum(map(record_count, batch))
             for seg in finished:
                 self._remove(seg)
             if partial is not None:
@@ -401,7 +403,7 @@ def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
             thread.join(0.05)
 
 
-def _batches(segments: list[Segment], n: int, expand: Callable[[Frame], list[dict]], cpu: dict):
+def _batches(segments: list[Segment], n: int, expand: Callable[[Frame], list[dict]] | None, cpu: dict):
     """Yield (batch, segments finished before or with it, (segment, end offset, spool
     records of it in this batch) for a segment the batch ends inside, or None). A batch is
     the entries read until they count ``n`` records (a frame counts its items), then
@@ -430,11 +432,14 @@ def _batches(segments: list[Segment], n: int, expand: Callable[[Frame], list[dic
         yield batch, finished, None
 
 
-def _expand(entries: list, expand: Callable[[Frame], list[dict]], cpu: dict, t_read: float) -> tuple[list[dict], float]:
+def _expand(entries: list, expand: Callable[[Frame], list[dict]] | None, cpu: dict, t_read: float) -> tuple[list[dict], float]:
     """The records of the spool entries read since ``t_read`` (frames expanded), with the
     CPU split into spool_read (until now) and parse."""
     t0 = time.thread_time()
     cpu["spool_read"] += t0 - t_read
+    if expand is None:  # stored as read (collector.drain_worker parses them)
+        t1 = time.thread_time()
+        return entries, t1
     batch: list[dict] = []
     for entry in entries:
         if entry.__class__ is Frame:
