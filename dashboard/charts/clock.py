@@ -74,7 +74,7 @@ def time_tip(column: str, title: str = "") -> alt.Tooltip:
 
 def mark_time(chart: alt.VConcatChart | alt.Chart, when: datetime, tz: str,
               color: str = "#ff7f0e") -> alt.VConcatChart | alt.LayerChart:
-    """`chart` (a time chart of this module) with a dotted vertical line at `when` (a
+    """`chart` (a time chart of dashboard.charts) with a dotted vertical line at `when` (a
     tz-aware datetime) on each panel."""
     at = local_time(pl.DataFrame({"at": [when]}), "at", tz)["at"][0].strftime("%Y-%m-%dT%H:%M:%SZ")
     rule = alt.Chart(alt.Data(values=[{"at": at}])).mark_rule(strokeDash=[4, 4], color=color).encode(

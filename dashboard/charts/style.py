@@ -13,6 +13,7 @@ PALETTE = ("#00c73c", "#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b",
 
 
 def color(i: int) -> str:
+    """The i-th palette color (the palette repeats past its end)."""
     return PALETTE[i % len(PALETTE)]
 
 
