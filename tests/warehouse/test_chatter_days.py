@@ -1,9 +1,9 @@
-"""The chatter days (warehouse/read/accelerators/chatter_days.py): tier_split and new_vs_returning give the chat
-scan's answers with them, on both fixture lakes and for every filter; tier_split's counts
-and names are those of plain Python over the rows; a stale, type-filtered, live or
-unreadable table is never used, nor for new_vs_returning another zone, hours, or a
-midnight a clock change skips; the reader lets channels go beyond its cap; the sync and
-forget-user keep the table fresh."""
+"""The chatter days (warehouse/read/accelerators/chatter_days.py): tier_split's counts and
+names are those of plain Python over the rows; a stale, type-filtered, live or unreadable
+table is never used, nor for new_vs_returning another zone, hours, or a midnight a clock
+change skips; the reader lets channels go beyond its cap; the sync and forget-user keep the
+table fresh. That the answers equal the scan's on every lake and variant:
+tests/warehouse/test_accelerators.py."""
 from __future__ import annotations
 
 import shutil
@@ -16,44 +16,39 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
+from tests.accelerated import assert_same, pair, rewrite_day
 from tests.lakefixture import build_accelerators, build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
-from tests.warehouse.test_rollups import KST, _filters, _pair, _rewrite_day
-from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
+from tests.pghistory import KST, delete_one_add_one_late, history, insert
 from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, chatter_days
+from warehouse.read.accelerators.base import Need
 
 pytestmark = pytest.mark.integration
 ROLLED = (ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS)
 
 
+def _pair(tmp_path, build):
+    return pair(tmp_path, build, ROLLED)
+
+
 def _assert_same(fast, scan, facts) -> int:
-    rows = 0
-    for filt in _filters(facts):
-        got, want = warehouse.tier_split(fast, **filt), warehouse.tier_split(scan, **filt)
-        assert got.equals(want), (filt, got.to_dicts(), want.to_dicts())
-        rows += want.height
-        for every in ("day", "week", "month", "hour"):
-            got, want = (warehouse.new_vs_returning(wh, every=every, **filt) for wh in (fast, scan))
-            assert got.equals(want), (every, filt, got.to_dicts(), want.to_dicts())
-            rows += want.height
-    return rows
+    return assert_same(CHATTER_DAYS, fast, scan, facts)
 
 
-@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
-def test_same_answers_with_and_without_chatter_days(tmp_path, build):
-    facts, fast, scan = _pair(tmp_path, build)
-    assert fast.tiers() is not None and scan.tiers() is None
+def test_new_vs_returning_from_the_table_only_for_local_days(tmp_path):
+    """(The answers either way: tests/warehouse/test_accelerators.py, its "zone" variant.)"""
+    _pair(tmp_path, build_fixture_lake)
+    fast = warehouse.open(str(tmp_path / "rolled"))
+    local = frozenset({Need.LOCAL_DAYS})
     assert not fast.days_are_local()  # no sync recorded the zone: new_vs_returning scans
-    assert _assert_same(fast, scan, facts) > 20  # real answers, not empty frames
-    for root in ("rolled", "scan"):  # as a sync leaves it: the partitions' zone recorded
-        Lake(str(tmp_path / root)).write_state({"timezone": "Asia/Seoul"})
-    fast, scan = (warehouse.open(str(tmp_path / root)) for root in ("rolled", "scan"))
-    assert fast.days_are_local() and fast.tiers() is not None
+    assert fast.accelerator(CHATTER_DAYS) is not None and fast.accelerator(CHATTER_DAYS, local) is None
+    Lake(str(tmp_path / "rolled")).write_state({"timezone": "Asia/Seoul"})  # as a sync leaves it
+    fast = warehouse.open(str(tmp_path / "rolled"))
+    assert fast.days_are_local() and fast.accelerator(CHATTER_DAYS, local) is not None
     lake = Lake(str(tmp_path / "rolled"))
     for every in ("day", "week", "month"):  # the chatter days answer these now
-        assert fast.tiers().new_vs_returning(lake, None, None, None, every, "Asia/Seoul").height > 0
-    assert _assert_same(fast, scan, facts) > 20
+        assert fast.accelerator(CHATTER_DAYS).new_vs_returning(lake, None, None, None, every, "Asia/Seoul").height > 0
 
 
 def _python_split(rows: list[dict], lo, hi) -> dict:
@@ -83,7 +78,7 @@ def test_tier_split_equals_plain_python(tmp_path, build):
     facts = build(tmp_path)
     build_accelerators(tmp_path, *ROLLED, tz="Asia/Seoul")
     wh = warehouse.open(str(tmp_path))
-    assert wh.tiers() is not None
+    assert wh.accelerator(CHATTER_DAYS) is not None
     days = sorted({r["day"] for r in facts["rows"]})
     for lo, hi in ((days[0], days[-1]), (days[1], days[1]), (days[0], days[len(days) // 2])):
         got = warehouse.tier_split(wh, start=lo, end=hi)
@@ -108,16 +103,14 @@ def test_stale_type_filtered_or_live_tables_are_not_used(tmp_path):
     facts, fast, scan = _pair(tmp_path, build_fixture_lake)
     day = facts["days"][1]
     for root in (tmp_path / "rolled", tmp_path / "scan"):  # behind the table's back
-        _rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
-    assert fast.tiers() is None
+        rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
+    assert fast.accelerator(CHATTER_DAYS) is None
     assert _assert_same(fast, scan, facts) > 0
     build_accelerators(tmp_path / "rolled", *ROLLED)
-    assert fast.tiers() is not None
+    assert fast.accelerator(CHATTER_DAYS) is not None
     assert _assert_same(fast, scan, facts) > 0
     for kw in ({"types": ["chat"]}, {"types": ["donation", "chat"]}):
-        typed, typed_scan = warehouse.open(str(tmp_path / "rolled"), **kw), warehouse.open(str(tmp_path / "scan"), **kw)
-        assert typed.tiers() is None
-        assert _assert_same(typed, typed_scan, facts) > 0
+        assert warehouse.open(str(tmp_path / "rolled"), **kw).accelerator(CHATTER_DAYS) is None
 
 
 def test_a_channel_without_chatters(tmp_path):
@@ -133,7 +126,7 @@ def test_a_channel_without_chatters(tmp_path):
         write_rows(Lake(str(tmp_path / root)), facts["rows"] + rows, [*facts["channel_ids"], quiet],
                    [*facts["channel_names"].values(), "조용한 채널"], [1, 2, 3, 4])
     build_accelerators(tmp_path / "rolled", *ROLLED)
-    assert fast.tiers() is not None and quiet in fast.tiers()._channels(Lake(str(tmp_path / "rolled")))
+    assert fast.accelerator(CHATTER_DAYS) is not None and quiet in fast.accelerator(CHATTER_DAYS)._channels(Lake(str(tmp_path / "rolled")))
     assert warehouse.tier_split(fast, [quiet]).is_empty()
     assert warehouse.new_vs_returning(fast, [quiet]).is_empty()
     assert _assert_same(fast, scan, facts) > 0
@@ -160,10 +153,10 @@ def test_another_zone_or_a_skipped_midnight_scans(tmp_path):
         lake.write_state({"timezone": "America/Havana"})
     build_accelerators(tmp_path / "h_fast", *ROLLED)
     fast, scan = (warehouse.open(str(tmp_path / n), tz="America/Havana") for n in ("h_fast", "h_scan"))
-    assert fast.days_are_local() and fast.tiers() is not None and date(2026, 3, 8) in {r["day"] for r in rows}
+    assert fast.days_are_local() and fast.accelerator(CHATTER_DAYS) is not None and date(2026, 3, 8) in {r["day"] for r in rows}
     lake = Lake(str(tmp_path / "h_fast"))
-    assert fast.tiers().new_vs_returning(lake, None, None, None, "day", "America/Havana") is None
-    assert fast.tiers().new_vs_returning(lake, None, None, None, "week", "America/Havana") is not None
+    assert fast.accelerator(CHATTER_DAYS).new_vs_returning(lake, None, None, None, "day", "America/Havana") is None
+    assert fast.accelerator(CHATTER_DAYS).new_vs_returning(lake, None, None, None, "week", "America/Havana") is not None
     for every in ("day", "week", "month"):
         got, want = warehouse.new_vs_returning(fast, every=every), warehouse.new_vs_returning(scan, every=every)
         assert got.height > 0 and got.equals(want), every
@@ -172,7 +165,7 @@ def test_another_zone_or_a_skipped_midnight_scans(tmp_path):
 def test_reader_cap_lets_channels_go(tmp_path, monkeypatch):
     facts, fast, scan = _pair(tmp_path, build_rich_lake)
     monkeypatch.setattr(chatter_days, "CACHE_ROWS", 1)  # one channel held at a time
-    reader = fast.tiers()
+    reader = fast.accelerator(CHATTER_DAYS)
     assert _assert_same(fast, scan, facts) > 0
     assert len(reader._held) == 1
     monkeypatch.setattr(chatter_days, "CACHE_ROWS", 10**9)
@@ -188,45 +181,34 @@ def test_unreadable_chatter_days_are_reported_once(tmp_path, caplog):
     fresh = warehouse.open(str(tmp_path / "rolled"))
     assert _assert_same(fresh, scan, facts) > 0
     assert caplog.text.count("chatter days side table") == 1  # once, not once per call
-    assert fresh.tiers() is None
-
-
-def test_chatter_days_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixture
-    root = s3_lake[0]
-    facts = build_fixture_lake(root)
-    build_fixture_lake(tmp_path)
-    build_accelerators(root, *ROLLED, tz="Asia/Seoul")
-    fast, scan = warehouse.open(root), warehouse.open(str(tmp_path))
-    assert fast.tiers() is not None
-    assert _assert_same(fast, scan, facts) > 0
+    assert fresh.accelerator(CHATTER_DAYS) is None
 
 
 def test_sync_forget_user_and_live_rows(pg, tmp_path):
     """The sync and forget-user keep the table fresh; with live rows the chat is scanned
     (the overlay's days are not in the table) and the answer counts them."""
-    from tests.warehouse.test_sync import _delete_one_add_one_late, _history, _insert
     from warehouse.sync import privacy
     from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, root)
     wh = warehouse.open(root)
-    assert wh.tiers() is not None
-    _delete_one_add_one_late(pg)
+    assert wh.accelerator(CHATTER_DAYS) is not None
+    delete_one_add_one_late(pg)
     sync(pg, root)
-    assert wh.tiers() is not None
+    assert wh.accelerator(CHATTER_DAYS) is not None
     report = privacy.forget_user(pg, root, "u3")
-    assert report.lake_rows_removed > 0 and wh.tiers() is not None
+    assert report.lake_rows_removed > 0 and wh.accelerator(CHATTER_DAYS) is not None
     shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("chatter_days"))
     scan = warehouse.open(str(tmp_path / "scan"))
-    assert scan.tiers() is None
+    assert scan.accelerator(CHATTER_DAYS) is None
     assert warehouse.tier_split(wh).equals(warehouse.tier_split(scan))
     assert "u3" not in pq.read_table(Lake(root).part_path(chatter_days.CHATTER_DAYS)).column("user_id").to_pylist()
     before = warehouse.tier_split(wh)["chatters"].sum()
     now = datetime.now(KST).replace(microsecond=0)
-    _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": f"new{m}", "month": 3}
+    insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": f"new{m}", "month": 3}
                  for m in range(4)], old=False)
     with warehouse.open(root, live=True) as live:
-        assert live.overlay_days() and live.tiers() is None
+        assert live.overlay_days() and live.accelerator(CHATTER_DAYS) is None
         got = warehouse.tier_split(live)
         assert got["chatters"].sum() == before + 4

@@ -19,8 +19,9 @@ from polars.testing import assert_frame_equal
 
 import warehouse
 from tests.compact_rows import json_columns, make_compact
-from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401 - fixtures
+from tests.s3lake import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse.read import live
+from warehouse.read.accelerators import USERS
 from warehouse.sync.export import sync
 
 pytestmark = pytest.mark.integration
@@ -171,7 +172,7 @@ def test_live_equals_a_fresh_sync(lakes, pg):
             fresh_counts = warehouse.daily_counts(f)
         assert info["rows"] == fresh_counts.filter(fresh_counts["day"].is_in(info["days"]))["messages"].sum()
         assert abs(info["read_at"] - datetime.now(UTC)) < timedelta(minutes=5)
-        assert not wh.lake_only() and not wh.has_users_index()  # the index lacks PostgreSQL's rows
+        assert not wh.lake_only() and wh.accelerator(USERS) is None  # the index lacks PostgreSQL's rows
         _assert_same(_answers(wh), want)
         assert "새 채널" in warehouse.list_channels(wh)["channel_name"].to_list()
         assert "gone" not in wh.sql("SELECT DISTINCT user_id FROM chat")["user_id"].to_list()
@@ -182,7 +183,7 @@ def test_live_equals_a_fresh_sync(lakes, pg):
         assert {i: json.loads(r) for i, r in raws.items()} == {i: stored[i]["raw"] for i in raws}
     # the overlay changed nothing in the lake, and without live the lake answers as before
     with warehouse.open(synced) as wh:
-        assert wh.live_info == live.off_info() and wh.lake_only() and wh.has_users_index()
+        assert wh.live_info == live.off_info() and wh.lake_only() and wh.accelerator(USERS) is not None
         _assert_same(_answers(wh), before)
     assert before["list_channels"]["messages"].sum() != want["list_channels"]["messages"].sum()
 
@@ -315,7 +316,7 @@ def test_types_filter_matches_python(lakes, types):
     synced, _, fresh = lakes
     for root, is_live in ((synced, False), (synced, True)):
         with warehouse.open(root, live=is_live, types=types) as wh:
-            assert not wh.has_users_index()
+            assert wh.accelerator(USERS) is None
             got = {r["channel_id"]: (r["messages"], r["chatters"])
                    for r in warehouse.list_channels(wh).iter_rows(named=True) if r["messages"]}
             want = _python_counts(fresh if is_live else root, set(types))

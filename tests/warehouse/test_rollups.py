@@ -1,24 +1,25 @@
-"""The activity roll-ups (warehouse/read/accelerators/rollups.py): activity and subscriber_ratio give the
-chat scan's answers with them, on both fixture lakes and for every filter; the counts are
-those of plain Python over the rows; stale, foreign-zone or type-filtered roll-ups are never
-used; the incremental rebuild equals a full one; the sync and forget-user keep them fresh."""
+"""The activity roll-ups (warehouse/read/accelerators/rollups.py) and the broadcast spans
+(broadcast_spans.py): the counts are those of plain Python over the rows; stale,
+foreign-zone or type-filtered roll-ups are never used; the incremental rebuild equals a full
+one; the sync and forget-user keep them fresh; unreadable files are reported once. That
+their answers equal the scan's on every lake and variant: tests/warehouse/test_accelerators.py."""
 from __future__ import annotations
 
 import shutil
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 import warehouse
+from tests.accelerated import assert_same, pair, rewrite_day
 from tests.lakefixture import build_accelerators, build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
-from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
+from tests.pghistory import delete_one_add_one_late, history, insert
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
 from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, rollups
@@ -30,69 +31,17 @@ ROLLED = (ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS)
 
 
 def _pair(tmp_path, build):
-    """Two copies of one lake: `rolled` with fresh roll-ups (Seoul hours and days, the
-    fixtures' partition zone), `scan` without them."""
-    facts = build(tmp_path / "scan")
-    shutil.copytree(tmp_path / "scan", tmp_path / "rolled")
-    build_accelerators(tmp_path / "rolled", *ROLLED, tz="Asia/Seoul")
-    rolled, scan = warehouse.open(str(tmp_path / "rolled")), warehouse.open(str(tmp_path / "scan"))
-    assert rolled.rollups() is not None and scan.rollups() is None
-    return facts, rolled, scan
-
-
-def _filters(facts) -> list[dict]:
-    days = sorted({r["day"] for r in facts["rows"]})
-    cids = sorted(facts["channel_ids"])
-    return [{}, {"channels": cids[:1]}, {"channels": cids[1:]}, {"channels": [*cids[::-1], cids[0]]},
-            {"start": days[1]}, {"end": days[len(days) // 2]}, {"channels": [cids[-1]], "start": days[0], "end": days[-2]},
-            {"channels": []}, {"channels": ["0" * 32]}, {"start": days[-1], "end": days[0]},
-            {"start": date(2001, 1, 1), "end": date(2001, 1, 2)}, {"start": days[1], "end": days[1]}]
+    """`rolled` with fresh roll-ups, broadcast spans and chatter days (Seoul hours and days,
+    the fixtures' partition zone), `scan` without them."""
+    return pair(tmp_path, build, ROLLED)
 
 
 def _assert_same(rolled, scan, facts) -> int:
-    rows = 0
-    for name in FUNCTIONS:
-        for every in rollups.GRAINS:
-            for filt in _filters(facts):
-                got = getattr(warehouse, name)(rolled, every=every, **filt)
-                want = getattr(warehouse, name)(scan, every=every, **filt)
-                assert got.equals(want), (name, every, filt, got, want)
-                rows += want.height
-    return rows
+    return assert_same(ROLLUPS, rolled, scan, facts)
 
 
-@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
-def test_same_answers_with_and_without_rollups(tmp_path, build):
-    facts, rolled, scan = _pair(tmp_path, build)
-    assert _assert_same(rolled, scan, facts) > 100  # real answers, not empty frames
-    # minutes are not rolled up: the scan answers, the same for both
-    assert warehouse.activity(rolled, every="minute").equals(warehouse.activity(scan, every="minute"))
-
-
-def _broadcast_answers(wh, facts) -> list:
-    """Every answer that takes broadcasts' spans, for a few filters."""
-    days = sorted({r["day"] for r in facts["rows"]})
-    cids = sorted(facts["channel_ids"])
-    out = []
-    for filt in ({}, {"channels": cids[:1]}, {"start": days[1]}, {"channels": [cids[-1]], "start": days[-1]},
-                 {"channels": []}):
-        out += [warehouse.peaks(wh, **filt), warehouse.peaks(wh, by="surge", window_minutes=5, **filt),
-                warehouse.coverage(wh, **filt), warehouse.broadcast_retention(wh, **filt),
-                warehouse.donations_over_broadcast(wh, minutes=10, **filt)]
-    return out
-
-
-@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
-def test_broadcast_spans_give_the_scans_answers(tmp_path, build):
-    facts, rolled, scan = _pair(tmp_path, build)
-    assert rolled.broadcast_source() == "spans" and scan.broadcast_source() == "scan"
-    got, want = _broadcast_answers(rolled, facts), _broadcast_answers(scan, facts)
-    assert rolled.broadcast_source() == "spans"
-    for i, (a, b) in enumerate(zip(got, want, strict=True)):
-        assert a.equals(b), (i, a, b)
-    assert sum(b.height for b in want) > 20
-    # a type filter narrows `chat`, and so the spans: the scan answers
-    assert warehouse.open(str(tmp_path / "rolled"), types=["chat"]).broadcast_source() == "scan"
+def _broadcast_answers_same(rolled, scan, facts) -> None:
+    assert assert_same(BROADCAST_SPANS, rolled, scan, facts) > 0
 
 
 def test_rollup_counts_equal_plain_python(tmp_path):
@@ -132,18 +81,12 @@ def test_layout_sorted_and_nothing_rewritten_when_nothing_changed(tmp_path):
     assert (folder / "part-0.parquet").stat().st_mtime_ns == mtime
 
 
-def _rewrite_day(root, day: date, keep) -> None:
-    lake = Lake(str(root))
-    old = lake.read(CHAT, day)
-    lake.write(CHAT, old.filter(pa.array([keep(r) for r in old.to_pylist()], pa.bool_())), day)
-
-
 def test_stale_rollups_are_ignored_and_the_rebuild_catches_up(tmp_path):
     facts, rolled, scan = _pair(tmp_path, build_fixture_lake)
     day = facts["days"][1]
     for root in (tmp_path / "rolled", tmp_path / "scan"):  # behind the roll-ups' back
-        _rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
-    assert rolled.rollups() is None and rolled.broadcast_source() == "scan"
+        rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
+    assert rolled.accelerator(ROLLUPS) is None and rolled.accelerator(BROADCAST_SPANS) is None
     assert _assert_same(rolled, scan, facts) > 0
     # a new day (the last day's lines, a day later), then a removed one
     lake = Lake(str(tmp_path / "rolled"))
@@ -155,10 +98,9 @@ def test_stale_rollups_are_ignored_and_the_rebuild_catches_up(tmp_path):
                               new_day)
         Lake(str(root)).write(CHAT, CHAT.schema.empty_table(), facts["days"][0])
     build_accelerators(lake, *ROLLED)
-    assert rolled.rollups() is not None and rolled.broadcast_source() == "spans"
+    assert rolled.accelerator(ROLLUPS) is not None and rolled.accelerator(BROADCAST_SPANS) is not None
     assert _assert_same(rolled, scan, facts) > 0
-    for a, b in zip(_broadcast_answers(rolled, facts), _broadcast_answers(scan, facts), strict=True):
-        assert a.equals(b)
+    _broadcast_answers_same(rolled, scan, facts)
     incremental = pq.read_table(lake.part_path(rollups.ROLLUPS))
     rollups.build_rollups(lake, full=True)
     assert pq.read_table(lake.part_path(rollups.ROLLUPS)).equals(incremental)
@@ -167,19 +109,18 @@ def test_stale_rollups_are_ignored_and_the_rebuild_catches_up(tmp_path):
 
 
 def test_another_zone_or_a_type_filter_scans(tmp_path):
-    facts, _, _ = _pair(tmp_path, build_fixture_lake)
-    root, scan_root = str(tmp_path / "rolled"), str(tmp_path / "scan")
+    """(The answers under these: tests/warehouse/test_accelerators.py, tz="UTC" and types=["chat"].)"""
+    _pair(tmp_path, build_fixture_lake)
+    root = str(tmp_path / "rolled")
     for kw in ({"tz": "UTC"}, {"tz": "America/New_York"}, {"types": ["chat"]}, {"types": ["donation", "chat"]}):
-        rolled, scan = warehouse.open(root, **kw), warehouse.open(scan_root, **kw)
-        assert rolled.rollups() is None, kw
-        assert _assert_same(rolled, scan, facts) > 0, kw
+        assert warehouse.open(root, **kw).accelerator(ROLLUPS) is None, kw
     # roll-ups built in another zone than the warehouse's are not used either, and a
     # build for a new zone starts over
     rollups.build_rollups(root, "UTC")
-    assert warehouse.open(root).rollups() is None
-    assert warehouse.open(root, tz="UTC").rollups() is not None
+    assert warehouse.open(root).accelerator(ROLLUPS) is None
+    assert warehouse.open(root, tz="UTC").accelerator(ROLLUPS) is not None
     rollups.build_rollups(root, "Asia/Seoul")
-    assert warehouse.open(root).rollups() is not None
+    assert warehouse.open(root).accelerator(ROLLUPS) is not None
 
 
 def test_unknown_zone_builds_nothing_and_unreadable_rollups_are_ignored(tmp_path):
@@ -189,36 +130,26 @@ def test_unknown_zone_builds_nothing_and_unreadable_rollups_are_ignored(tmp_path
     (tmp_path / "rollups").mkdir()
     pq.write_table(pa.table({"x": [1]}), tmp_path / "rollups" / "part-0.parquet")  # no build record
     wh = warehouse.open(str(tmp_path))
-    assert wh.rollups() is None
+    assert wh.accelerator(ROLLUPS) is None
     assert warehouse.activity(wh)["messages"].sum() == sum(1 for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE")
 
 
-def test_rollups_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixture
-    root = s3_lake[0]
-    facts = build_fixture_lake(root)
-    build_fixture_lake(tmp_path)  # the same rows on local disk, no roll-ups: the reference
-    assert rollups.build_rollups(root, "Asia/Seoul") > 0
-    rolled, scan = warehouse.open(root), warehouse.open(str(tmp_path))
-    assert rolled.rollups() is not None
-    assert _assert_same(rolled, scan, facts) > 0
-
-
 def test_sync_and_forget_user_keep_rollups_fresh(pg, tmp_path):
-    from tests.warehouse.test_sync import _delete_one_add_one_late, _history, _insert
     from warehouse.sync import privacy
     from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, root)
     wh = warehouse.open(root)
-    assert wh.rollups() is not None
+    assert wh.accelerator(ROLLUPS) is not None
     before = warehouse.activity(wh, every="day")["messages"].sum()
-    _delete_one_add_one_late(pg)  # two days rewritten by the next sync
+    delete_one_add_one_late(pg)  # two days rewritten by the next sync
     sync(pg, root)
-    assert wh.rollups() is not None
+    assert wh.accelerator(ROLLUPS) is not None
     assert warehouse.activity(wh, every="day")["messages"].sum() == before
     report = privacy.forget_user(pg, root, "u3")
-    assert report.lake_rows_removed > 0 and wh.rollups() is not None and wh.broadcast_source() == "spans"
+    assert report.lake_rows_removed > 0 and wh.accelerator(ROLLUPS) is not None
+    assert wh.accelerator(BROADCAST_SPANS) is not None
     shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("rollups", "broadcast_spans"))
     scan = warehouse.open(str(tmp_path / "scan"))
     for name in FUNCTIONS:
@@ -243,13 +174,13 @@ def test_freshness_is_rechecked_on_every_write_and_after_a_hand_edit(tmp_path, m
     calls = []
     real = side_tables.chat_fingerprint
     monkeypatch.setattr(side_tables, "chat_fingerprint", lambda lk: calls.append(1) or real(lk))
-    assert rolled.rollups() is not None and rolled.rollups() is not None
+    assert rolled.accelerator(ROLLUPS) is not None and rolled.accelerator(ROLLUPS) is not None
     assert calls == []  # checked by _pair within RECHECK_SECONDS: nothing listed again
     time.sleep(0.02)  # past the file system's timestamp tick
-    _rewrite_day(root, day, lambda r: r["id"] % 2 == 0)
-    assert rolled.rollups() is None  # Lake.write touched the chat folder
+    rewrite_day(root, day, lambda r: r["id"] % 2 == 0)
+    assert rolled.accelerator(ROLLUPS) is None  # Lake.write touched the chat folder
     rollups.build_rollups(lake)
-    assert rolled.rollups() is not None
+    assert rolled.accelerator(ROLLUPS) is not None
     # by hand: a new file renamed over the partition, the chat folder's mtime put back
     chat_dir = root / "chat"
     st = chat_dir.stat()
@@ -260,7 +191,7 @@ def test_freshness_is_rechecked_on_every_write_and_after_a_hand_edit(tmp_path, m
     os.utime(chat_dir, ns=(st.st_atime_ns, st.st_mtime_ns))
     monkeypatch.setattr(side_tables, "RECHECK_SECONDS", 0.2)
     time.sleep(0.25)
-    assert rolled.rollups() is None
+    assert rolled.accelerator(ROLLUPS) is None
 
 
 def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path):
@@ -275,52 +206,6 @@ def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path):
     assert one.num_rows > 0 and one.to_pylist() == many.to_pylist()
 
 
-def test_live_overlay_days_scanned_beside_the_rollups(pg, tmp_path):
-    """With live rows for one day (today) and a late row for one old day, the other days
-    come from the roll-ups and the overlay's days from PostgreSQL: the answers equal a scan
-    of a lake synced afterwards."""
-    from tests.warehouse.test_sync import _history, _insert
-    from warehouse.sync.export import sync
-    root = str(tmp_path / "lake")
-    # broadcasts: one per channel and day of the history, one over midnight into D2
-    _insert(pg, [dict(r, broadcast=f"{r.get('channel', 'a')[:1]}-{r['chat_time'].astimezone(KST).date()}")
-                 for r in _history()])
-    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 23, 50, tzinfo=KST), "user_id": "u9", "broadcast": "night",
-                  "dedupe_key": "n1"}, {"chat_time": datetime(2026, 9, 2, 0, 20, tzinfo=KST), "user_id": "u9",
-                                        "broadcast": "night", "dedupe_key": "n2", "message_type": "donation"}])
-    sync(pg, root)
-    now = datetime.now(KST).replace(microsecond=0)
-    _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": f"t{m % 3}", "month": 2 if m % 2 else None,
-                  "channel": "b" * 32, "message": f"오늘 {m}", "broadcast": "today"} for m in range(5)], old=False)
-    _insert(pg, [{"chat_time": datetime(2026, 9, 2, 23, 30, tzinfo=KST), "user_id": "late"}], old=False)
-    fresh = str(tmp_path / "fresh")
-    sync(pg, fresh)
-    for name in ("rollups", "broadcast_spans"):
-        shutil.rmtree(tmp_path / "fresh" / name)
-    with warehouse.open(root, live=True) as wh, warehouse.open(fresh) as scan:
-        overlay = wh.overlay_days()
-        assert now.date() in overlay and date(2026, 9, 2) in overlay
-        assert wh.rollups() is not None and scan.rollups() is None
-        assert wh.broadcast_source() == "spans"  # the overlay's days from its own lines
-        lake_days = set(Lake(root).days(CHAT))
-        assert lake_days - overlay  # some days come from the roll-ups
-        for name in FUNCTIONS:
-            for every in rollups.GRAINS:
-                for kw in ({}, {"channels": ["b" * 32]}, {"start": date(2026, 9, 2)}, {"end": date(2026, 9, 2)}):
-                    got = getattr(warehouse, name)(wh, every=every, **kw)
-                    want = getattr(warehouse, name)(scan, every=every, **kw)
-                    assert got.equals(want), (name, every, kw, got.to_dicts(), want.to_dicts())
-        assert warehouse.activity(wh, every="day").filter(pl.col("bucket").dt.date() == now.date()).height == 1
-        for kw in ({}, {"channels": ["b" * 32]}, {"start": date(2026, 9, 2)}, {"start": now.date()}):
-            for fn in (warehouse.peaks, warehouse.coverage, warehouse.broadcast_retention,
-                       warehouse.donations_over_broadcast):
-                got, want = fn(wh, **kw), fn(scan, **kw)
-                assert got.equals(want), (fn.__name__, kw, got, want)
-        assert set(warehouse.peaks(wh, start=now.date())["broadcast"]) == {"today"}
-        night = warehouse.coverage(wh).filter(pl.col("broadcast") == "night")  # its first line on D1, from the spans
-        assert night["started"].dt.date().to_list() == [date(2026, 9, 1)]
-
-
 def test_rollups_with_a_right_record_but_wrong_rows_are_not_used(tmp_path, caplog):
     """Roll-ups and broadcast spans files whose build record matches the partitions but
     whose rows are not theirs (damaged, or another writer's) are reported once and the
@@ -332,10 +217,9 @@ def test_rollups_with_a_right_record_but_wrong_rows_are_not_used(tmp_path, caplo
     spans = tmp_path / "rolled" / "broadcast_spans" / "part-0.parquet"
     pq.write_table(pa.table({"channel_id": [1]}).replace_schema_metadata(pq.read_metadata(spans).metadata), spans)
     fresh = warehouse.open(str(tmp_path / "rolled"))
-    assert fresh.rollups() is None and fresh.rollups() is None
-    assert fresh.broadcast_source() == "scan" and fresh.broadcast_source() == "scan"
+    assert fresh.accelerator(ROLLUPS) is None and fresh.accelerator(ROLLUPS) is None
+    assert fresh.accelerator(BROADCAST_SPANS) is None and fresh.accelerator(BROADCAST_SPANS) is None
     assert caplog.text.count("unreadable") == 2  # once per file, not once per call
     assert "rollups" in caplog.text and "broadcast spans" in caplog.text
     assert _assert_same(fresh, scan, facts) > 0
-    for a, b in zip(_broadcast_answers(fresh, facts), _broadcast_answers(scan, facts), strict=True):
-        assert a.equals(b)
+    _broadcast_answers_same(fresh, scan, facts)

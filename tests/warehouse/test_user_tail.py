@@ -1,9 +1,9 @@
-"""The user tail (warehouse/read/accelerators/user_tail.py): user_messages gives the chat's answers with it,
-for every user, filter and page, on both fixture lakes, with a tail short enough that
-pages reach past it; the file holds each chatter's newest lines as plain Python picks
+"""The user tail (warehouse/read/accelerators/user_tail.py): the file holds each chatter's newest lines as plain Python picks
 them, in user order; an incremental build equals a full one after days are rewritten,
 added and removed; a stale, type-filtered, live, unreadable or remote tail is never used;
-an interrupted build leaves the old file; the sync and forget-user keep it fresh."""
+an interrupted build leaves the old file; the sync and forget-user keep it fresh. That
+user_messages gives the chat's answers with it, for every user, filter and page, on both
+fixture lakes and every variant: tests/warehouse/test_accelerators.py."""
 from __future__ import annotations
 
 import json
@@ -17,13 +17,14 @@ import pyarrow.ipc as ipc
 import pytest
 
 import warehouse
+from tests.accelerated import filters, rewrite_day, users
 from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
-from tests.warehouse.test_rollups import KST, _filters, _rewrite_day
-from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
+from tests.pghistory import KST, delete_one_add_one_late, history, insert
+from tests.s3lake import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import side_tables, user_tail
+from warehouse.read.accelerators import USER_TAIL, side_tables, user_tail
 
 pytestmark = pytest.mark.integration
 PAGES = [(1000, 0), (2, 1), (3, 2), (0, 0), (1, 50)]
@@ -36,23 +37,17 @@ def _pair(tmp_path, build, lines: int):
     shutil.copytree(tmp_path / "scan", tmp_path / "tail")
     assert user_tail.build_user_tail(str(tmp_path / "tail"), lines=lines) > 0
     fast, scan = warehouse.open(str(tmp_path / "tail")), warehouse.open(str(tmp_path / "scan"))
-    assert fast.user_tail() is not None and scan.user_tail() is None
+    assert fast.accelerator(USER_TAIL) is not None and scan.accelerator(USER_TAIL) is None
     return facts, fast, scan
-
-
-def _users(facts, most: int = 16) -> list[str]:
-    """Up to `most` of the lake's users, spread over the sorted list, and one it lacks."""
-    users = sorted({r["user_id"] for r in facts["rows"] if r["user_id"]})
-    return users[::max(1, len(users) // most)] + ["anonymous", "nobody"]
 
 
 def _assert_same(fast, scan, facts, most: int = 16) -> tuple[int, int]:
     """Compare `most` users for every filter and page; return (rows compared, pages the tail
     answered)."""
     rows = answered = 0
-    reader = fast.user_tail()
-    for user in _users(facts, most):
-        for filt in _filters(facts):
+    reader = fast.accelerator(USER_TAIL)
+    for user in users(facts, most):
+        for filt in filters(facts):
             every = warehouse.user_messages(scan, user, limit=10**6, **filt)  # the scan's order is total
             for limit, offset in PAGES:
                 got = warehouse.user_messages(fast, user, limit=limit, offset=offset, **filt)
@@ -63,19 +58,6 @@ def _assert_same(fast, scan, facts, most: int = 16) -> tuple[int, int]:
                     answered += reader.page(user, filt.get("channels"), filt.get("start"), filt.get("end"),
                                             limit, offset, fast.tz) is not None
     return rows, answered
-
-
-@pytest.mark.parametrize(("build", "lines"), [(build_fixture_lake, SHORT), (build_rich_lake, SHORT),
-                                              (build_fixture_lake, 1000)], ids=["fixture", "rich", "default"])
-def test_same_pages_with_and_without_the_tail(tmp_path, build, lines):
-    facts, fast, scan = _pair(tmp_path, build, lines)
-    rows, answered = _assert_same(fast, scan, facts)
-    assert rows > 100 and answered > 50  # real pages, and the tail answered many of them
-    if lines == SHORT:  # pages past a short tail were read from the chat, and still equal
-        reader = fast.user_tail()
-        busy = max(_users(facts), key=lambda u: sum(r["user_id"] == u for r in facts["rows"]))
-        assert reader.page(busy, None, None, None, 2, SHORT, fast.tz) is None
-        assert reader.page(busy, None, None, None, SHORT, 0, fast.tz).height == SHORT
 
 
 def _newest(rows: list[dict], k: int) -> dict[str, list[int]]:
@@ -132,8 +114,8 @@ def test_incremental_build_equals_a_full_one(tmp_path, caplog, monkeypatch, batc
     user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT)
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     for root in (tmp_path / "a", tmp_path / "b"):
-        _rewrite_day(root, days[-1], lambda r: r["id"] % 3 != 0)  # lines deleted from the newest day
-        _rewrite_day(root, days[1], lambda r: r["id"] % 2 == 0)  # ... and an old one
+        rewrite_day(root, days[-1], lambda r: r["id"] % 3 != 0)  # lines deleted from the newest day
+        rewrite_day(root, days[1], lambda r: r["id"] % 2 == 0)  # ... and an old one
         _move_day(root, days[-1], days[-1] + timedelta(days=1))  # a new day
         Lake(str(root)).fs.delete_dir(Lake(str(root)).partition_dir(CHAT, days[0]))  # a day gone
     caplog.set_level("INFO", "warehouse.read.accelerators.user_tail")
@@ -152,23 +134,23 @@ def test_incremental_build_equals_a_full_one(tmp_path, caplog, monkeypatch, batc
     assert json.loads(_read(tmp_path / "a").schema.metadata[user_tail.META_KEY])["lines"] == SHORT + 1
     Lake(str(tmp_path / "a")).fs.delete_dir(Lake(str(tmp_path / "a")).table_dir(CHAT))  # every day gone
     assert user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT + 1) == 0
-    assert warehouse.open(str(tmp_path / "a")).user_tail() is not None
+    assert warehouse.open(str(tmp_path / "a")).accelerator(USER_TAIL) is not None
 
 
 def test_stale_type_filtered_live_or_disabled_tails_are_not_used(tmp_path, monkeypatch):
     facts, fast, scan = _pair(tmp_path, build_fixture_lake, SHORT)
     day = facts["days"][1]
     for root in (tmp_path / "tail", tmp_path / "scan"):  # behind the tail's back
-        _rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
-    assert fast.user_tail() is None
+        rewrite_day(root, day, lambda r: r["id"] % 3 != 0)
+    assert fast.accelerator(USER_TAIL) is None
     facts["rows"] = [r for r in facts["rows"] if r["day"] != day or r["id"] % 3 != 0]
     assert _assert_same(fast, scan, facts, most=6)[0] > 50
     user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT)
-    assert fast.user_tail() is not None
-    assert warehouse.open(str(tmp_path / "tail"), types=["chat"]).user_tail() is None
+    assert fast.accelerator(USER_TAIL) is not None
+    assert warehouse.open(str(tmp_path / "tail"), types=["chat"]).accelerator(USER_TAIL) is None
     monkeypatch.setenv("USER_TAIL_LINES", "0")
     assert user_tail.build_user_tail(str(tmp_path / "tail")) is None
-    assert not (tmp_path / "tail" / "user_tail" / "part-0.arrow").exists() and fast.user_tail() is None
+    assert not (tmp_path / "tail" / "user_tail" / "part-0.arrow").exists() and fast.accelerator(USER_TAIL) is None
     assert _assert_same(fast, scan, facts, most=6)[0] > 50
 
 
@@ -181,18 +163,18 @@ def test_unreadable_tail_is_reported_once(tmp_path, caplog):
         writer.write_batch(pa.record_batch([pa.array(["x"])], schema=bad))
     fresh = warehouse.open(str(tmp_path / "tail"))
     assert _assert_same(fresh, scan, facts, most=6)[0] > 50
-    assert caplog.text.count("user tail") == 1 and fresh.user_tail() is None
+    assert caplog.text.count("user tail") == 1 and fresh.accelerator(USER_TAIL) is None
     with open(file, "wb") as f:  # not an Arrow file at all
         f.write(b"garbage")
-    assert warehouse.open(str(tmp_path / "tail")).user_tail() is None
+    assert warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL) is None
     assert user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT) > 0  # rebuilt whole
-    assert warehouse.open(str(tmp_path / "tail")).user_tail() is not None
+    assert warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL) is not None
 
 
 def test_an_interrupted_build_leaves_the_old_file(tmp_path, monkeypatch):
     facts, fast, scan = _pair(tmp_path, build_fixture_lake, SHORT)
     before = _read(tmp_path / "tail")
-    _rewrite_day(tmp_path / "tail", facts["days"][-1], lambda r: r["id"] % 2 == 0)
+    rewrite_day(tmp_path / "tail", facts["days"][-1], lambda r: r["id"] % 2 == 0)
 
     def boom(*args):
         raise OSError("disk full")
@@ -201,11 +183,11 @@ def test_an_interrupted_build_leaves_the_old_file(tmp_path, monkeypatch):
         user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT)
     assert _read(tmp_path / "tail").equals(before)  # intact, no temporary file left beside it
     assert [p.name for p in (tmp_path / "tail" / "user_tail").iterdir()] == ["part-0.arrow"]
-    assert fast.user_tail() is None  # and stale: the partitions changed since
+    assert fast.accelerator(USER_TAIL) is None  # and stale: the partitions changed since
     monkeypatch.undo()
     (tmp_path / "tail" / "user_tail" / ".part-0.arrow.tmp-1").write_bytes(b"half")  # a killed build's
     assert user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT) > 0
-    assert fast.user_tail() is not None
+    assert fast.accelerator(USER_TAIL) is not None
     assert [p.name for p in (tmp_path / "tail" / "user_tail").iterdir()] == ["part-0.arrow"]
 
 
@@ -215,7 +197,7 @@ def test_no_tail_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported 
     build_fixture_lake(tmp_path)
     assert user_tail.build_user_tail(root, lines=SHORT) is None
     remote, local = warehouse.open(root), warehouse.open(str(tmp_path))
-    assert remote.user_tail() is None
+    assert remote.accelerator(USER_TAIL) is None
     user = facts["renamed_user"]
     assert warehouse.user_messages(remote, user).equals(warehouse.user_messages(local, user))
 
@@ -223,22 +205,21 @@ def test_no_tail_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported 
 def test_sync_forget_user_and_live_rows(pg, tmp_path):
     """The sync and forget-user keep the tail fresh and equal to a full build; with live
     rows the chat is read (the overlay's lines are not in the tail) and the page has them."""
-    from tests.warehouse.test_sync import _delete_one_add_one_late, _history, _insert
     from warehouse.sync import privacy
     from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, root)
     wh = warehouse.open(root)
-    assert wh.user_tail() is not None
-    _delete_one_add_one_late(pg)
+    assert wh.accelerator(USER_TAIL) is not None
+    delete_one_add_one_late(pg)
     sync(pg, root)
-    assert wh.user_tail() is not None
+    assert wh.accelerator(USER_TAIL) is not None
     synced = _read(root)
     assert user_tail.build_user_tail(root, full=True) == synced.num_rows and _read(root).equals(synced)
     assert "u3" in synced.column("user_id").to_pylist()
     report = privacy.forget_user(pg, root, "u3")
-    assert report.lake_rows_removed > 0 and wh.user_tail() is not None
+    assert report.lake_rows_removed > 0 and wh.accelerator(USER_TAIL) is not None
     assert "u3" not in _read(root).column("user_id").to_pylist()
     assert warehouse.user_messages(wh, "u3").height == 0
     lines = warehouse.user_messages(wh, "u2").height
@@ -251,20 +232,20 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
         mp.setattr(user_tail, "_take", boom)
         with pytest.raises(OSError, match="disk full"):
             privacy.forget_user(pg, root, "u2")
-    assert not Path(user_tail.path(Lake(root))).exists() and wh.user_tail() is None
+    assert not Path(user_tail.path(Lake(root))).exists() and wh.accelerator(USER_TAIL) is None
     assert warehouse.user_messages(wh, "u2").height == 0
-    assert user_tail.build_user_tail(root) > 0 and wh.user_tail() is not None
+    assert user_tail.build_user_tail(root) > 0 and wh.accelerator(USER_TAIL) is not None
     before = warehouse.user_messages(wh, "u1")
     now = datetime.now(KST).replace(microsecond=0)
-    _insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": "u1"} for m in range(3)], old=False)
+    insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": "u1"} for m in range(3)], old=False)
     with warehouse.open(root, live=True) as live:
-        assert live.overlay_days() and live.user_tail() is None
+        assert live.overlay_days() and live.accelerator(USER_TAIL) is None
         assert warehouse.user_messages(live, "u1").height == before.height + 3
 
 
 def test_an_empty_lake_has_an_empty_tail(tmp_path):
     assert user_tail.build_user_tail(str(tmp_path), lines=SHORT) == 0
     wh = warehouse.open(str(tmp_path))
-    assert wh.user_tail() is not None
+    assert wh.accelerator(USER_TAIL) is not None
     page = warehouse.user_messages(wh, "u1")
     assert page.height == 0 and page.columns == user_tail.COLUMNS

@@ -1,7 +1,8 @@
-"""The users side table (warehouse/read/accelerators/users_index.py): search_users and user_messages give
-the same answers with the index as without it (the chat scan), on both fixture lakes; a
-stale index (a day rewritten, added or removed after the build) is never used; the
-incremental rebuild equals a full one."""
+"""The users side table (warehouse/read/accelerators/users_index.py): a stale index (a day
+rewritten, added or removed after the build) is never used; the incremental rebuild equals
+a full one; its layout; the sync and forget-user keep it fresh. That search_users,
+user_messages and new_vs_returning give the chat scan's answers with it on both fixture
+lakes and every variant: tests/warehouse/test_accelerators.py."""
 from __future__ import annotations
 
 import shutil
@@ -14,12 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
+from tests.accelerated import pair
 from tests.lakefixture import build_fixture_lake
-from tests.lakefixture_rich import build_rich_lake
-from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401,F811 - fixtures
+from tests.pghistory import delete_one_add_one_late, history, insert
+from tests.s3lake import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import side_tables, users_index
+from warehouse.read.accelerators import USERS, side_tables, users_index
 from warehouse.read.queries.users import search_users, user_messages
 
 pytestmark = pytest.mark.integration
@@ -28,60 +30,7 @@ KST = ZoneInfo("Asia/Seoul")
 
 def _pair(tmp_path, build):
     """Two copies of one lake: `idx` with a fresh users index, `scan` without one."""
-    facts = build(tmp_path / "scan")
-    shutil.copytree(tmp_path / "scan", tmp_path / "idx")
-    rows = users_index.build_users_index(str(tmp_path / "idx"))
-    assert rows > 0
-    idx, scan = warehouse.open(str(tmp_path / "idx")), warehouse.open(str(tmp_path / "scan"))
-    assert idx.has_users_index() and not scan.has_users_index()
-    return facts, idx, scan
-
-
-def _queries(facts) -> list[str]:
-    nicks = sorted({r["nickname"] for r in facts["rows"] if r["nickname"]})
-    users = sorted({r["user_id"] for r in facts["rows"] if r["user_id"]})
-    pieces = ["김", "%", "_", "'", "\\", "mixed", "LEE", "왕", "  ", "", "nobody", "anonymous", "SYSTEM_MESSAGE"]
-    return nicks[::max(1, len(nicks) // 8)] + sorted({n[:1] for n in nicks})[:6] + users[:3] + pieces
-
-
-def _filters(facts):
-    days = sorted({r["day"] for r in facts["rows"]})
-    cids = facts["channel_ids"]
-    return [{}, {"channels": cids[:1]}, {"channels": cids[1:]}, {"start": days[1]},
-            {"end": days[len(days) // 2]}, {"channels": [cids[2]], "start": days[0], "end": days[-2]},
-            {"channels": []}, {"start": date(2001, 1, 1), "end": date(2001, 1, 2)}]
-
-
-@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
-def test_search_users_same_with_and_without_index(tmp_path, build):
-    facts, idx, scan = _pair(tmp_path, build)
-    checked = 0
-    for query in _queries(facts):
-        for filt in _filters(facts):
-            for limit in ((100, 2) if not filt else (100,)):
-                want = search_users(scan, query, limit=limit, **filt)
-                got = search_users(idx, query, limit=limit, **filt)
-                assert got.equals(want), (query, filt, limit, got, want)
-                checked += want.height
-    assert checked > 50  # the comparisons were about real answers, not empty frames
-
-
-@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
-def test_user_messages_same_with_and_without_index(tmp_path, build):
-    facts, idx, scan = _pair(tmp_path, build)
-    users = sorted({r["user_id"] for r in facts["rows"] if r["user_id"]})
-    users = sorted(set(users[::max(1, len(users) // 6)]) | {facts["renamed_user"], "anonymous"})
-    checked = 0
-    for user in users + ["nobody"]:
-        n = sum(1 for r in facts["rows"] if r["user_id"] == user)
-        pages = [(1000, 0), (1, 0), (3, n // 2), (5, max(0, n - 2)), (10, n + 5), (0, 0)]
-        for filt in _filters(facts)[:4]:
-            for limit, offset in pages:
-                want = user_messages(scan, user, limit=limit, offset=offset, **filt)
-                got = user_messages(idx, user, limit=limit, offset=offset, **filt)
-                assert got.equals(want), (user, filt, limit, offset)
-                checked += want.height
-    assert checked > 100
+    return pair(tmp_path, build, (USERS,), fast="idx", tz=None)
 
 
 def _rewrite_day_without(root, day: date, user: str) -> None:
@@ -98,13 +47,13 @@ def test_stale_index_is_ignored_and_rebuild_catches_up(tmp_path):
     # a day rewritten behind the index's back (as forget-user or a sync without the hook would)
     _rewrite_day_without(tmp_path / "idx", day, user)
     _rewrite_day_without(tmp_path / "scan", day, user)
-    assert not idx.has_users_index() and not users_index.is_fresh(str(tmp_path / "idx"))
+    assert idx.accelerator(USERS) is None and not users_index.is_fresh(str(tmp_path / "idx"))
     assert user_messages(idx, user).equals(user_messages(scan, user))
     assert user_messages(idx, user).height < before.height
     assert search_users(idx, user).equals(search_users(scan, user))
     # the rebuild aggregates the changed day again and equals a full build
     users_index.build_users_index(str(tmp_path / "idx"))
-    assert idx.has_users_index()
+    assert idx.accelerator(USERS) is not None
     path = users_index.index_path(Lake(str(tmp_path / "idx")))
     incremental = pq.read_table(path)
     users_index.build_users_index(str(tmp_path / "idx"), full=True)
@@ -120,13 +69,13 @@ def test_added_and_removed_days_make_the_index_stale(tmp_path):
     # a new day (a copy of the last one's rows, one day later)
     new_day = date(last.year, last.month, last.day + 1)
     lake.write(CHAT, lake.read(CHAT, last), new_day)
-    assert not idx.has_users_index()
+    assert idx.accelerator(USERS) is None
     users_index.build_users_index(lake)
-    assert idx.has_users_index()
+    assert idx.accelerator(USERS) is not None
     assert new_day in set(pq.read_table(users_index.index_path(lake)).column("day").to_pylist())
     # a day removed (an empty rewrite removes the partition)
     lake.write(CHAT, CHAT.schema.empty_table(), first)
-    assert not idx.has_users_index()
+    assert idx.accelerator(USERS) is None
     users_index.build_users_index(lake)
     days = set(pq.read_table(users_index.index_path(lake)).column("day").to_pylist())
     assert first not in days and new_day in days
@@ -159,10 +108,10 @@ def test_index_layout_and_atomic_write(tmp_path):
 def test_empty_lake_index(tmp_path):
     assert users_index.build_users_index(str(tmp_path)) == 0
     wh = warehouse.open(str(tmp_path))
-    assert wh.has_users_index()
+    assert wh.accelerator(USERS) is not None
     assert search_users(wh, "김").height == 0 and user_messages(wh, "x").height == 0
     build_fixture_lake(tmp_path)  # chat arrives after the (empty) index: stale until rebuilt
-    assert not wh.has_users_index()
+    assert wh.accelerator(USERS) is None
     assert search_users(wh, "김").height > 0
 
 
@@ -171,10 +120,10 @@ def test_unreadable_index_is_ignored(tmp_path):
     (tmp_path / "users").mkdir()
     pq.write_table(pa.table({"x": [1]}), tmp_path / "users" / "part-0.parquet")  # no fingerprint
     wh = warehouse.open(str(tmp_path))
-    assert not wh.has_users_index()
+    assert wh.accelerator(USERS) is None
     assert search_users(wh, "김").height > 0
     users_index.build_users_index(str(tmp_path))  # replaced by a real one
-    assert wh.has_users_index()
+    assert wh.accelerator(USERS) is not None
 
 
 def test_index_on_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixture
@@ -183,16 +132,16 @@ def test_index_on_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported fixtu
     build_fixture_lake(tmp_path)  # the same rows on local disk, no index: the reference
     assert users_index.build_users_index(root) > 0
     idx, scan = warehouse.open(root), warehouse.open(str(tmp_path))
-    assert idx.has_users_index()
+    assert idx.accelerator(USERS) is not None
     user = facts["renamed_user"]
     for query in ("김", facts["special_nick"], facts["new_nick"], user):
         assert search_users(idx, query).equals(search_users(scan, query))
     assert user_messages(idx, user, limit=7, offset=3).equals(user_messages(scan, user, limit=7, offset=3))
     _rewrite_day_without(root, facts["days"][1], user)
-    assert not idx.has_users_index()
+    assert idx.accelerator(USERS) is None
     users_index.build_users_index(root)
     _rewrite_day_without(tmp_path, facts["days"][1], user)
-    assert idx.has_users_index()
+    assert idx.accelerator(USERS) is not None
     assert user_messages(idx, user).equals(user_messages(scan, user))
 
 
@@ -207,24 +156,23 @@ def test_forget_user_leaves_no_trace_in_the_index(pg, tmp_path):
     assert report.lake_rows_removed > 0
     assert user not in set(pq.read_table(path).column("user_id").to_pylist())
     wh = warehouse.open(str(tmp_path))
-    assert wh.has_users_index()
+    assert wh.accelerator(USERS) is not None
     assert search_users(wh, user).height == 0 and search_users(wh, facts["new_nick"]).height == 0
     assert search_users(wh, "김").height > 0
 
 
 def test_every_sync_leaves_a_fresh_index(pg, tmp_path):
-    from tests.warehouse.test_sync import _delete_one_add_one_late, _history, _insert
     from warehouse.sync.export import sync
     root = str(tmp_path / "lake")
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, root)
     wh = warehouse.open(root)
-    assert wh.has_users_index()
+    assert wh.accelerator(USERS) is not None
     before = user_messages(wh, "u3")
     assert before.height > 0
-    _delete_one_add_one_late(pg)  # two days rewritten by the next sync
+    delete_one_add_one_late(pg)  # two days rewritten by the next sync
     sync(pg, root)
-    assert wh.has_users_index()
+    assert wh.accelerator(USERS) is not None
     assert user_messages(wh, "u3").height == before.height - 1
     assert search_users(wh, "late")["user_id"].to_list() == ["late"]
     shutil.copytree(root, tmp_path / "scan", ignore=shutil.ignore_patterns("users"))
@@ -232,21 +180,6 @@ def test_every_sync_leaves_a_fresh_index(pg, tmp_path):
     for query in ("김", "late", "u3"):
         assert search_users(wh, query).equals(search_users(scan, query))
     assert user_messages(wh, "u3", limit=4, offset=2).equals(user_messages(scan, "u3", limit=4, offset=2))
-
-
-@pytest.mark.parametrize("build", [build_fixture_lake, build_rich_lake], ids=["fixture", "rich"])
-def test_new_vs_returning_same_with_and_without_index(tmp_path, build):
-    """new_vs_returning takes each chatter's first line from the users side table when it is
-    fresh: every bucket, channel set and period gives the chat scan's answer."""
-    facts, idx, scan = _pair(tmp_path, build)
-    days = sorted({r["day"] for r in facts["rows"]})
-    channels = sorted({r["channel_id"] for r in facts["rows"]})
-    for every in ("hour", "day", "week", "month"):
-        for chs, start, end in [(None, None, None), (channels[:1], days[1], days[-1]), (channels, days[-1], days[-1])]:
-            got = warehouse.new_vs_returning(idx, chs, start, end, every=every)
-            want = warehouse.new_vs_returning(scan, chs, start, end, every=every)
-            assert got.equals(want), (every, chs, start, end)
-            assert want["returning_chatters"].sum() + want["new_chatters"].sum() > 0
 
 
 def test_a_build_in_chunks_of_days_gives_the_same_file(tmp_path, monkeypatch):

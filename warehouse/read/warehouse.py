@@ -192,7 +192,7 @@ class Warehouse:
         """The lake's files that cannot be read now, each a health.Damage (table, day,
         file relative to the root, reason, ``repair`` command): chat day partitions (left
         out of ``chat``), then one-file tables (``channels`` and the broadcasts' tables:
-        left out of the answers that use them; side tables: the chat is scanned instead).
+        left out of the answers that use them; accelerators: the chat is scanned instead).
         The chat days are those the views left out when last made (made again first if the
         lake changed since): footers are checked once per file version, and damage a failed
         query found is remembered; the pages of a file no query has read yet are not.
@@ -245,7 +245,7 @@ class Warehouse:
 
     def lake_only(self) -> bool:
         """True when ``chat`` is exactly the lake's partitions: no type filter, no live
-        rows. Side tables built from the partitions describe ``chat`` only then."""
+        rows (what an accelerator declaring base.LAKE_ONLY needs)."""
         return self.types is None and not (self._overlay is not None and self._overlay.days)
 
     def overlay_days(self) -> set[date]:

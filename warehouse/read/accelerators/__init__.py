@@ -20,19 +20,19 @@ _SIDE_TABLE_RULE = ("the chat partitions' fingerprint recorded in the file (per 
                     " equals theirs now (side_tables.py)")
 
 USERS = Accelerator(
-    name=users_index.NAME, file="part-0.parquet", built_from=("chat",), build=users_index.build,
+    table=users_index.USERS, file="part-0.parquet", built_from=("chat",), build=users_index.build,
     freshness=_SIDE_TABLE_RULE, needs=LAKE_ONLY,
     answers=("search_users", "user_messages", "new_vs_returning"),
     reader=users_index.Reader)
 ROLLUPS = Accelerator(
-    name=rollups.SPEC.name, file="part-0.parquet", built_from=("chat",), build=rollups.build_rollups,
+    table=rollups.ROLLUPS, file="part-0.parquet", built_from=("chat",), build=rollups.build_rollups,
     freshness=_SIDE_TABLE_RULE + ", built in the warehouse's zone",
     # tolerates live days: it answers the lake's days, the overlay's days are scanned beside it
     needs=frozenset({Need.NO_TYPE_FILTER, Need.SAME_ZONE}),
     answers=("activity", "subscriber_ratio"),
     reader=rollups.Reader)
 BROADCAST_SPANS = Accelerator(
-    name=broadcast_spans.SPANS.name, file="part-0.parquet", built_from=("chat",), build=broadcast_spans.build,
+    table=broadcast_spans.BROADCAST_SPANS, file="part-0.parquet", built_from=("chat",), build=broadcast_spans.build,
     freshness=_SIDE_TABLE_RULE,
     # tolerates live days: the overlay's days are taken from its own lines
     needs=frozenset({Need.NO_TYPE_FILTER, Need.LOCAL_LAKE}),
@@ -40,13 +40,13 @@ BROADCAST_SPANS = Accelerator(
              "broadcast_retention"),
     reader=broadcast_spans.Reader)
 CHATTER_DAYS = Accelerator(
-    name=chatter_days.CHATTER.name, file="part-0.parquet", built_from=("chat",), build=chatter_days.build,
+    table=chatter_days.CHATTER_DAYS, file="part-0.parquet", built_from=("chat",), build=chatter_days.build,
     freshness=_SIDE_TABLE_RULE + "; the roll-ups (the channels' names) fresh too",
     needs=LAKE_ONLY,
     answers=("tier_split", "new_vs_returning"),
     reader=lambda con: chatter_days.Reader(rollups.SPEC))
 USER_TAIL = Accelerator(
-    name=user_tail.NAME, file=user_tail.FILE, built_from=("chat", users_index.NAME), build=user_tail.build,
+    table=user_tail.USER_TAIL, file=user_tail.FILE, built_from=("chat", users_index.NAME), build=user_tail.build,
     freshness="the chat partitions' fingerprint recorded in the Arrow file's schema equals theirs now",
     needs=LAKE_ONLY | {Need.LOCAL_LAKE},
     answers=("user_messages",),
@@ -54,6 +54,12 @@ USER_TAIL = Accelerator(
 
 # in build order: the user tail places each chatter's cut with the users side table
 ACCELERATORS: tuple[Accelerator, ...] = (USERS, ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS, USER_TAIL)
+
+
+def fresh(lake: Lake) -> dict[str, bool]:
+    """{name: whether the accelerator's file matches the chat partitions now} (the data
+    catalog's lake_state)."""
+    return {a.name: a.reader(None).fresh.fresh(lake) for a in ACCELERATORS}
 
 
 def folders() -> frozenset[str]:

@@ -12,6 +12,7 @@ from typing import Protocol
 import duckdb
 
 from warehouse.lake.layout import Lake
+from warehouse.lake.tables import Table
 from warehouse.read.accelerators.side_tables import FreshnessCache
 
 
@@ -40,16 +41,17 @@ class Reader(Protocol):
 class Accelerator:
     """One accelerator of the lake.
 
-    name: its folder (``<root>/<name>/<file>``); built_from: what the build reads ("chat",
-    other accelerators' names); build(lake, tz, full): bring it up to date with the chat
+    table: its layout as a lake table (``name``: its folder, ``<root>/<name>/<file>``);
+    built_from: what the build reads ("chat", other accelerators' names); build(lake, tz, full): bring it up to date with the chat
     partitions, only the days whose partition changed unless `full` (tz: the zone the
     partitions are cut in, None: the last sync's); freshness: the rule in words (its
     reader's ``fresh`` applies it); needs: the conditions under which it may answer;
     answers: the analyst functions (warehouse.<name>) it answers, the chat scanned when it
     may not; reader(con): a new Reader for one Warehouse (`con`: its DuckDB connection);
-    forget_removes: it holds the text of lines, so a forget-user whose rebuild fails
-    removes it (``remove``) rather than leave a forgotten user's lines in it."""
-    name: str
+    parquet: its file is Parquet (its footer is checked for damage); remove(lake): set when
+    it holds the text of lines, so that a forget-user whose rebuild fails deletes it rather
+    than leave a forgotten user's lines in it."""
+    table: Table
     file: str
     built_from: tuple[str, ...]
     build: Callable[[Lake, str | None, bool], int | None]
@@ -59,6 +61,10 @@ class Accelerator:
     reader: Callable[[duckdb.DuckDBPyConnection], Reader]
     parquet: bool = True
     remove: Callable[[Lake], None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.table.name
 
     def path(self, lake: Lake) -> str:
         """Where it lives in this lake."""

@@ -1,9 +1,9 @@
 """Side tables: small summaries of the chat partitions that answer some questions from one
-file instead of every day of chat — the users side table (warehouse/read/accelerators/users_index.py),
-the activity roll-ups and broadcast spans (warehouse/read/accelerators/rollups.py) and the chatter days
-(warehouse/read/accelerators/tiers.py). This module holds what they share: the
-fingerprint that says whether a side table still describes the partitions, and the
-incremental build.
+file instead of every day of chat — the Parquet accelerators declared in
+warehouse/read/accelerators/__init__.py (users_index.py, rollups.py, broadcast_spans.py,
+chatter_days.py). This module holds what they share (the user tail too, for its
+freshness): the fingerprint that says whether a side table still describes the
+partitions, the freshness caches a reader keeps, and the incremental build.
 
 A side table is one Parquet file, ``<root>/<name>/part-0.parquet``. Its key-value metadata
 (under the table's key) records ``{"version", "timezone", "parts"}``: ``parts`` is the

@@ -1,0 +1,161 @@
+"""The questions each accelerator answers (warehouse.read.accelerators.ACCELERATORS), asked
+of one warehouse over a test lake, for the equivalence test (tests/warehouse/test_accelerators.py:
+a warehouse that may use the accelerator and one that scans give equal frames) and the
+per-accelerator tests.
+
+``QUESTIONS[acc](wh, facts, few)``: [(label, frame)] in a fixed order; `facts` as the lake
+fixtures return them (rows with day, user_id, nickname, channel_id; channel_ids; days);
+`few`: 0 for every filter, else only the first `few` filters and fewer users and terms
+(the variants beside the plain lake).
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import polars as pl
+import pyarrow as pa
+
+import warehouse
+from tests.lakefixture import build_accelerators
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, USER_TAIL, USERS, rollups
+
+USER_PAGES = [(1000, 0), (2, 1), (3, 2), (0, 0), (1, 50)]
+
+
+def filters(facts: dict, few: int = 0) -> list[dict]:
+    """Channel and day filters over the lake: all, some, none, unknown, reversed, empty."""
+    days = sorted({r["day"] for r in facts["rows"]})
+    cids = sorted(facts["channel_ids"])
+    out = [{}, {"channels": cids[:1]}, {"start": days[1]},
+           {"channels": cids[1:]}, {"channels": [*cids[::-1], cids[0]]}, {"end": days[len(days) // 2]},
+           {"channels": [cids[-1]], "start": days[0], "end": days[-2]},
+           {"channels": []}, {"channels": ["0" * 32]}, {"start": days[-1], "end": days[0]},
+           {"start": date(2001, 1, 1), "end": date(2001, 1, 2)}, {"start": days[1], "end": days[1]}]
+    return out[:few] if few else out
+
+
+def users(facts: dict, most: int = 16) -> list[str]:
+    """Up to `most` of the lake's users, spread over the sorted list, and ones it lacks or
+    that are not chatters."""
+    ids = sorted({r["user_id"] for r in facts["rows"] if r["user_id"]})
+    return ids[::max(1, len(ids) // most)] + ["anonymous", "nobody"]
+
+
+def search_terms(facts: dict) -> list[str]:
+    """Nicknames, their first letters, user ids and LIKE/quote metacharacters."""
+    nicks = sorted({r["nickname"] for r in facts["rows"] if r["nickname"]})
+    ids = sorted({r["user_id"] for r in facts["rows"] if r["user_id"]})
+    pieces = ["김", "%", "_", "'", "\\", "mixed", "LEE", "왕", "  ", "", "nobody", "anonymous",
+              "SYSTEM_MESSAGE"]
+    return nicks[::max(1, len(nicks) // 8)] + sorted({n[:1] for n in nicks})[:6] + ids[:3] + pieces
+
+
+def _users_answers(wh, facts, few):
+    out = []
+    terms = search_terms(facts)
+    for term in terms[::4] if few else terms:
+        for filt in filters(facts, few)[:8]:
+            for limit in ((100, 2) if not filt else (100,)):
+                out.append((("search_users", term, filt, limit), warehouse.search_users(wh, term, limit=limit, **filt)))
+    for user in users(facts, 4 if few else 8):
+        n = sum(1 for r in facts["rows"] if r["user_id"] == user)
+        for filt in filters(facts, few)[:4]:
+            for limit, offset in [(1000, 0), (1, 0), (3, n // 2), (5, max(0, n - 2)), (10, n + 5), (0, 0)]:
+                # most reach past a short user tail's lines: the users side table answers them
+                out.append((("user_messages", user, filt, limit, offset),
+                            warehouse.user_messages(wh, user, limit=limit, offset=offset, **filt)))
+    for filt in filters(facts, few):  # days, weeks and months too: the chatter days may not answer
+        for every in ("hour", "day", "week", "month"):
+            out.append((("new_vs_returning", every, filt), warehouse.new_vs_returning(wh, every=every, **filt)))
+    return out
+
+
+def _rollups_answers(wh, facts, few):
+    out = []
+    for fn in (warehouse.activity, warehouse.subscriber_ratio):
+        for every in rollups.GRAINS:
+            for filt in filters(facts, few):
+                out.append(((fn.__name__, every, filt), fn(wh, every=every, **filt)))
+    # minutes are not rolled up: the scan answers, the same for both
+    out.append((("activity", "minute"), warehouse.activity(wh, every="minute")))
+    return out
+
+
+def _spans_answers(wh, facts, few):
+    out = []
+    last = max(r["day"] for r in facts["rows"])
+    for filt in filters(facts, few)[:3] + ([] if few else [{"channels": [sorted(facts["channel_ids"])[-1]],
+                                                            "start": last}, {"channels": []}]):
+        out += [(("peaks", filt), warehouse.peaks(wh, **filt)),
+                (("peaks", "surge", filt), warehouse.peaks(wh, by="surge", window_minutes=5, **filt)),
+                (("coverage", filt), warehouse.coverage(wh, **filt)),
+                (("broadcast_list", filt), warehouse.broadcast_list(wh, **filt)),
+                (("broadcast_retention", filt), warehouse.broadcast_retention(wh, **filt)),
+                (("donations_over_broadcast", filt), warehouse.donations_over_broadcast(wh, minutes=10, **filt))]
+    listed = warehouse.coverage(wh).sort("channel_id", "broadcast").head(3)
+    for ch, b in listed.select("channel_id", "broadcast").iter_rows():
+        out.append((("broadcast_peaks", ch, b), warehouse.broadcast_peaks(wh, ch, b, by="surge")))
+    return out
+
+
+def _chatter_days_answers(wh, facts, few):
+    out = []
+    for filt in filters(facts, few):
+        out.append((("tier_split", filt), warehouse.tier_split(wh, **filt)))
+        for every in ("day", "week", "month", "hour"):
+            out.append((("new_vs_returning", every, filt), warehouse.new_vs_returning(wh, every=every, **filt)))
+    return out
+
+
+def _user_tail_answers(wh, facts, few):
+    out = []
+    for user in users(facts, 6 if few else 16):
+        for filt in filters(facts, few):
+            for limit, offset in USER_PAGES:
+                out.append((("user_messages", user, filt, limit, offset),
+                            warehouse.user_messages(wh, user, limit=limit, offset=offset, **filt)))
+    return out
+
+
+QUESTIONS = {USERS: _users_answers, ROLLUPS: _rollups_answers, BROADCAST_SPANS: _spans_answers,
+             CHATTER_DAYS: _chatter_days_answers, USER_TAIL: _user_tail_answers}
+# the analyst functions each one asks, to check against the declarations' ``answers``
+ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning"), ROLLUPS: ("activity", "subscriber_ratio"),
+         BROADCAST_SPANS: ("peaks", "coverage", "broadcast_list", "broadcast_retention", "donations_over_broadcast",
+                           "broadcast_peaks"),
+         CHATTER_DAYS: ("tier_split", "new_vs_returning"), USER_TAIL: ("user_messages",)}
+
+
+def assert_same(acc, fast, scan, facts, few: int = 0) -> int:
+    """Ask `acc`'s questions of both warehouses; every frame equal. Returns the rows compared."""
+    got, want = QUESTIONS[acc](fast, facts, few), QUESTIONS[acc](scan, facts, few)
+    assert len(got) == len(want)
+    rows = 0
+    for (label, a), (_, b) in zip(got, want, strict=True):
+        assert isinstance(a, pl.DataFrame) and a.equals(b), (acc.name, label, a, b)
+        rows += b.height
+    return rows
+
+
+def pair(tmp_path, build, accs, fast: str = "rolled", tz: str | None = "Asia/Seoul"):
+    """Two copies of one lake built by `build`: tmp_path/`fast` with the accelerators `accs`
+    built (hours and days of `tz`, the fixtures' partition zone), tmp_path/"scan" without
+    them; (facts, fast warehouse, scan warehouse), each accelerator asserted answering."""
+    facts = build(tmp_path / "scan")
+    shutil.copytree(tmp_path / "scan", tmp_path / fast)
+    build_accelerators(tmp_path / fast, *accs, tz=tz)
+    rolled, scan = warehouse.open(str(tmp_path / fast)), warehouse.open(str(tmp_path / "scan"))
+    for acc in accs:
+        assert rolled.accelerator(acc) is not None and scan.accelerator(acc) is None, acc.name
+    return facts, rolled, scan
+
+
+def rewrite_day(root, day: date, keep) -> None:
+    """Rewrite a chat partition with only the rows `keep(row dict)` says (behind the
+    accelerators' back, as a sync or forget-user without their rebuild would)."""
+    lake = Lake(str(root))
+    old = lake.read(CHAT, day)
+    lake.write(CHAT, old.filter(pa.array([keep(r) for r in old.to_pylist()], pa.bool_())), day)
