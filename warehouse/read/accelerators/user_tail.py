@@ -131,13 +131,18 @@ class FreshnessCache(side_tables.FreshnessCache):
         return read_doc(lake)
 
 
-def _index(users: pl.Series) -> dict[str, tuple[int, int]]:
-    """{user_id: (first row, rows)} of a column sorted by user. Pure."""
-    runs = users.rle()
-    lens = runs.struct.field("len").to_numpy().astype(np.int64)
-    starts = np.cumsum(lens) - lens
-    return dict(zip(runs.struct.field("value").to_list(), zip(starts.tolist(), lens.tolist(), strict=True),
-                    strict=True))
+class _Users:
+    """The tail's user_id column as a sequence of Python strings, for bisect: a user's rows
+    are found by reading log2(rows) values, with no index built when the file is opened."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self.column = column
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __getitem__(self, i: int) -> str:
+        return self.column[i].as_py()
 
 
 def _open(file: str) -> pa.Table:
@@ -146,17 +151,20 @@ def _open(file: str) -> pa.Table:
 
 
 class Reader:
-    """A warehouse's view of the user tail: the file mapped into memory (zero-copy), and
-    where each user's rows start, read again when the file changes."""
+    """A warehouse's view of the user tail: the file mapped into memory (zero-copy), read
+    again when the file changes. Opening it costs no pass over its rows: a user's rows are
+    found by bisecting the sorted user_id column, and checked in full (IPC files carry no
+    checksums: damaged bytes show as views out of bounds or bad UTF-8) before a page of
+    them is given; a damaged file is reported once and not used until it is rewritten."""
 
     def __init__(self, con=None) -> None:
         self.fresh = FreshnessCache()
         self._key: tuple | None = None
         self._table: pa.Table | None = None
-        self._frames: dict[str, pl.DataFrame] = {}  # per display zone: user_messages' columns
-        self._index: dict[str, tuple[int, int]] = {}
+        self._users: _Users | None = None
         self._lines = 0
         self._bad: tuple | None = None
+        self._path = ""
 
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
         """True when the user tail describes the chat partitions as they are now and could
@@ -164,49 +172,59 @@ class Reader:
         if is_uri(lake.root) or not self.fresh.fresh(lake, hint):
             return False
         key = self.fresh.key
-        if key == self._key:
-            return True
         if key == self._bad:
             return False
+        if key == self._key:
+            return True
         try:
             table = _open(path(lake))
             if not table.schema.remove_metadata().equals(SCHEMA):
                 raise ValueError(f"unexpected schema {table.schema}")
-            table.validate(full=True)  # damaged bytes (no checksums in IPC): views out of bounds, bad UTF-8
-            index = _index(pl.from_arrow(table.column("user_id")))
-        except (OSError, ValueError, pa.ArrowException, pl.exceptions.PolarsError):
-            log.warning("user tail %s unreadable: user lines are read from the chat", path(lake), exc_info=True)
-            self._bad = key
+            table.validate()  # the structure: buffers as long as the rows need (the values: per page)
+        except (OSError, ValueError, pa.ArrowException):
+            self._damaged(path(lake), key)
             return False
-        self._key, self._table, self._index, self._frames = key, table, index, {}
+        self._key, self._table, self._users, self._path = key, table, _Users(table.column("user_id")), path(lake)
         self._lines = int(self.fresh.doc["lines"])  # type: ignore[index]
         return True
+
+    def _damaged(self, file: str, key: tuple | None) -> None:
+        log.warning("user tail %s unreadable: user lines are read from the chat", file, exc_info=True)
+        self._bad, self._key = key, None
 
     def page(self, user_id: str, channels: list[str] | None, start: date | None, end: date | None,
              limit: int, offset: int, tz: str = "UTC") -> pl.DataFrame | None:
         """The user's lines newest first, filtered, rows offset..offset+limit, in
         user_messages' columns (chat_time in the zone `tz`); None when the page may need
-        lines older than the tail holds for this user."""
-        assert self._table is not None
-        frame = self._frames.get(tz)
-        if frame is None:  # the zone is the column's type only: no value is copied
-            table = self._table.select(COLUMNS)
-            frame = pl.from_arrow(table.cast(table.schema.set(0, pa.field("chat_time", pa.timestamp("us", tz)))),
-                                  rechunk=False)
-            self._frames[tz] = frame
-        first, rows = self._index.get(user_id, (0, 0))
+        lines older than the tail holds for this user, or the user's rows are damaged."""
+        assert self._table is not None and self._users is not None
+        first = bisect.bisect_left(self._users, user_id)
+        rows = bisect.bisect_right(self._users, user_id, first) - first
+        mine = self._table.slice(first, rows)
+        try:
+            mine.validate(full=True)
+        except (ValueError, pa.ArrowException):
+            self._damaged(self._path, self._key)
+            return None
         if channels is None and start is None and end is None:
             if offset + limit > rows and rows >= self._lines:
                 return None  # older lines than the tail holds are needed
-            return frame.slice(first + min(offset, rows), max(0, min(limit, rows - offset)))
-        keys = pl.from_arrow(self._table.select(["day", "channel_id"]).slice(first, rows))
+            return _frame(mine.slice(min(offset, rows), max(0, min(limit, rows - offset))), tz)
+        keys = pl.from_arrow(mine.select(["day", "channel_id"]))
         keep = pl.col("day").is_between(start or date.min, end or date.max)
         if channels is not None:
             keep &= pl.col("channel_id").is_in(list(channels))
-        part = frame.slice(first, rows).filter(keys.select(keep).to_series())
+        part = _frame(mine, tz).filter(keys.select(keep).to_series())
         if part.height < offset + limit and rows >= self._lines:
             return None  # all this user's lines that pass are in the tail only when it is not full
         return part.slice(offset, limit)
+
+
+def _frame(rows: pa.Table, tz: str) -> pl.DataFrame:
+    """user_messages' columns of tail rows, chat_time in the zone `tz` (the column's type
+    only: no value is changed)."""
+    table = rows.select(COLUMNS)
+    return pl.from_arrow(table.cast(table.schema.set(0, pa.field("chat_time", pa.timestamp("us", tz)))))
 
 
 def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = None) -> int | None:
