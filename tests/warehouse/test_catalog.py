@@ -88,6 +88,46 @@ def test_chat_preview_is_the_first_rows_of_the_range(lake, channel, start, end):
         assert got["chat_time"].to_list()[0] == want[0]["chat_time"]
 
 
+def _preview_as_it_was(wh, table, channels, start, end, limit):
+    """table_preview before issue 18: one dataset over every file of the range, head()."""
+    import pyarrow.dataset as pads
+
+    from warehouse.read.queries import catalog
+    lake = Lake(wh.root)
+    spec = catalog._table(lake, table)
+    files = [f for f in catalog._files(lake, spec) if not spec.by_day
+             or ((start is None or f[0] >= start) and (end is None or f[0] <= end))]
+    schema = catalog._unified(lake, files)
+    cond = catalog._day_filter(spec, schema, start, end, wh.tz) if not spec.by_day else None
+    if channels is not None:
+        by_channel = catalog._channel_filter(wh, lake, schema, list(channels))
+        cond = by_channel if cond is None else cond & by_channel
+    day = pa.schema([("day", pa.date32())])
+    options = {"partitioning": pads.partitioning(day, flavor="hive"),
+               "partition_base_dir": lake.table_dir(spec)} if spec.by_day else {}
+    if spec.by_day:
+        schema = schema.append(day.field("day"))
+    rows = pads.dataset([p for _, p, _ in files], schema=schema, filesystem=lake.fs, format="parquet",
+                        **options).head(limit, filter=cond)
+    return catalog._frame(rows, wh.tz)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("table", ["chat", "capture_interval", "live_session", "channels"])
+@pytest.mark.parametrize(("chans", "start", "end"), [
+    (None, None, None), ((0,), None, None), ((2,), None, None), ((1, 2), date(2026, 9, 5), date(2026, 9, 26)),
+    ((), None, None), (None, date(2026, 10, 4), None), ((0,), date(2026, 8, 28), date(2026, 8, 29))])
+@pytest.mark.parametrize("limit", [1, 100, 10_000])
+def test_preview_equals_the_dataset_head_it_replaced(lake, table, chans, start, end, limit):
+    """Streaming file by file, stopping when full, gives the rows one dataset's head() gave."""
+    wh, facts, _ = lake
+    channels = None if chans is None else [facts["channel_ids"][i] for i in chans]
+    got = warehouse.table_preview(wh, table, channels, start, end, limit=limit)
+    want = _preview_as_it_was(wh, table, channels, start, end, limit)
+    assert got.schema == want.schema
+    assert got.rows() == want.rows()
+
+
 @pytest.mark.unit
 def test_small_table_previews_follow_channels_and_days(lake):
     wh, facts, _ = lake
@@ -112,6 +152,7 @@ def test_a_column_added_later_reads_as_null_in_older_partitions(tmp_path):
     pq.write_table(table.append_column("new_col", table.column("id")), second)
     wh = warehouse.open(str(tmp_path))
     got = warehouse.table_preview(wh, "chat", limit=1000)
+    assert got.rows() == _preview_as_it_was(wh, "chat", None, None, None, 1000).rows()
     assert got.height == len(facts["rows"]) and "new_col" in got.columns
     old_day = date.fromisoformat(first.parent.name[4:])
     assert got.filter(got["day"] == old_day)["new_col"].null_count() == pq.read_metadata(first).num_rows
@@ -181,7 +222,7 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     pg.rollback()
     wh = warehouse.open(str(tmp_path))
     state = warehouse.lake_state(wh)
-    assert state["present"] and state["last_sync"] == report.state["last_sync"]
+    assert state["present"] and state["last_sync"] == report.state.last_sync.isoformat()
     assert state["days"] == len(pg_days) and state["rows"] == sum(pg_days.values())
     assert state["max_id"] == max_id and state["timezone"] == "Asia/Seoul"
     assert (state["first_day"], state["last_day"]) == (min(pg_days).isoformat(), max(pg_days).isoformat())

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -36,9 +37,16 @@ PREVIEW_LIMIT = 100
 MAX_PREVIEW_LIMIT = 10_000
 # How a preview of each table is narrowed to the filter's days when it is not partitioned
 # by day: the timestamp column whose local day counts (tables not listed: no day filter).
+# the columns that tell a row's channel, in the order _channel_filter tries them
+_CHANNEL_COLUMNS = ("channel_id", "chat_channel_id", "session_fk")
 TIME_COLUMN = {"live_session": "opened_at", "capture_interval": "connected_at",
                "live_session_poll": "polled_at"}
-_DAY = pa.schema([("day", pa.date32())])
+# footers by (path, file version): a file rewritten has another version (see _metadata)
+_FOOTERS: dict[tuple, pq.FileMetaData] = {}
+_FOOTERS_MAX = 50_000
+# rows a filtered preview decodes at a time (a file's rows stream in; a 60k-line day's raw
+# column alone is ~58 MB decoded, so a whole row group is never materialized)
+_BATCH_ROWS = 4096
 _BROADCASTS_OF = """SELECT DISTINCT chat_channel_id FROM chat
                     WHERE list_contains(?::VARCHAR[], channel_id) AND chat_channel_id IS NOT NULL"""
 
@@ -102,8 +110,18 @@ def _all_files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
 
 
 def _metadata(lake: Lake, path: str) -> pq.FileMetaData:
-    with lake.fs.open_input_file(path) as f:
-        return pq.read_metadata(f)
+    """The file's footer, read once per file version (size, mtime, inode): the Data page
+    asks for every footer of a table on each visit."""
+    key = (path, health.file_key(lake, path))
+    meta = _FOOTERS.get(key) if key[1] is not None else None
+    if meta is None:
+        with lake.fs.open_input_file(path) as f:
+            meta = pq.read_metadata(f)
+        if key[1] is not None:
+            if len(_FOOTERS) >= _FOOTERS_MAX:
+                _FOOTERS.clear()
+            _FOOTERS[key] = meta
+    return meta
 
 
 def lake_tables(wh: Warehouse) -> pl.DataFrame:
@@ -158,8 +176,7 @@ def table_partitions(wh: Warehouse, table: str) -> pl.DataFrame:
 
 def _schema(lake: Lake, spec: Table, files: list) -> pa.Schema | None:
     if files:
-        with lake.fs.open_input_file(files[-1][1]) as f:
-            return pq.read_schema(f)
+        return _metadata(lake, files[-1][1]).schema.to_arrow_schema()
     return spec.schema
 
 
@@ -211,19 +228,15 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
     if schema is None:
         return _frame((spec.schema or pa.schema([])).empty_table(), wh.tz)
     cond = _day_filter(spec, schema, start, end, wh.tz) if not spec.by_day else None
+    by_channel = None
     if channels is not None:
         by_channel = _channel_filter(wh, lake, schema, list(channels))
         if by_channel is None:
             return _frame(schema.empty_table(), wh.tz)
         cond = by_channel if cond is None else cond & by_channel
-    options = {"partitioning": pads.partitioning(_DAY, flavor="hive"),
-               "partition_base_dir": lake.table_dir(spec)} if spec.by_day else {}
-    if spec.by_day:
-        schema = schema.append(pa.field("day", pa.date32()))
-    dataset = pads.dataset([path for _, path, _ in files], schema=schema, filesystem=lake.fs,
-                           format="parquet", **options)
+    probe = (next(c for c in _CHANNEL_COLUMNS if c in schema.names), by_channel) if by_channel is not None else None
     try:
-        rows = dataset.head(int(limit), filter=cond)
+        rows = _head(lake, files, schema, cond, int(limit), probe)
     except (OSError, pa.ArrowException) as exc:  # a file whose footer reads but whose pages do not
         if not health.locate(lake, exc, [path for _, path, _ in files]):
             raise health.LakeReadError(f"reading {spec.name} failed: {health.one_line(lake, exc)}") from exc
@@ -233,12 +246,59 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
     return _frame(rows, wh.tz)
 
 
+def _head(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe) -> pa.Table:
+    """The first `limit` rows of the files (day, path, size), in order, that pass `cond`, as
+    `schema` (plus ``day`` for a day table's files): their rows stream in and the reading
+    stops when the preview is full. `probe`: (column, filter) of the channel condition — a
+    row group none of whose rows pass is skipped after reading that column alone, and one
+    is read no further than its last row that passes (a channel's rows are together in a
+    file sorted by channel)."""
+    parts, held = [], 0
+    for day, path, _ in files:
+        with lake.fs.open_input_file(path) as f:
+            pf = pq.ParquetFile(f)
+            for group in range(pf.metadata.num_row_groups):
+                last = pf.metadata.row_group(group).num_rows - 1  # the last row that may pass
+                if probe is not None and probe[0] in pf.schema_arrow.names:
+                    column = pf.read_row_group(group, columns=[probe[0]])
+                    ones = pa.repeat(pa.scalar(1, pa.int64()), column.num_rows)
+                    hits = column.append_column("_row", pc.cumulative_sum(ones)).filter(probe[1]).column("_row")
+                    if not len(hits):
+                        continue
+                    last = hits[-1].as_py() - 1  # _row counts from 1
+                size = _BATCH_ROWS if cond is not None else max(1, min(limit - held, _BATCH_ROWS))
+                seen = 0
+                for batch in pf.iter_batches(batch_size=size, row_groups=[group], use_threads=False):
+                    if seen > last:
+                        break  # no row further on passes the channel condition
+                    seen += batch.num_rows
+                    rows = _conform(batch, schema, day)
+                    if cond is not None:
+                        rows = rows.filter(cond)
+                    if rows.num_rows:
+                        parts.append(rows.slice(0, limit - held))
+                        held += parts[-1].num_rows
+                    if held >= limit:
+                        return pa.concat_tables(parts)
+    empty = _conform(schema.empty_table(), schema, files[0][0] if files else None)
+    return pa.concat_tables(parts) if parts else empty
+
+
+def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema, day: date | None) -> pa.Table:
+    """`batch` with `schema`'s columns in its order (a column the file lacks read as null,
+    others cast, as a dataset with that schema reads them), then ``day`` for a day file."""
+    columns = [batch.column(f.name).cast(f.type) if f.name in batch.schema.names
+               else pa.nulls(batch.num_rows, f.type) for f in schema]
+    fields = list(schema)
+    if day is not None:
+        columns.append(pa.array([day] * batch.num_rows, pa.date32()))
+        fields.append(pa.field("day", pa.date32()))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
 def _unified(lake: Lake, files: list) -> pa.Schema:
     """One schema over the files (a column added later reads as null in older files)."""
-    schemas = []
-    for _, path, _ in files:
-        with lake.fs.open_input_file(path) as f:
-            schemas.append(pq.read_schema(f).remove_metadata())
+    schemas = [_metadata(lake, path).schema.to_arrow_schema().remove_metadata() for _, path, _ in files]
     return pa.unify_schemas(schemas[::-1])  # newest first: its column order wins
 
 
@@ -273,7 +333,7 @@ def _channel_filter(wh: Warehouse, lake: Lake, schema: pa.Schema, channels: list
     channel_id; else by chat_channel_id (the channels' broadcasts in the chat); else by
     session_fk (the live_session rows of the channels, found the same way)."""
     if "channel_id" in schema.names:
-        return pads.field("channel_id").isin(channels)
+        return pads.field("channel_id").isin(pa.array(channels, pa.string()))
     if "chat_channel_id" in schema.names:
         ids = wh.sql(_BROADCASTS_OF, [channels])["chat_channel_id"].to_list()
         return pads.field("chat_channel_id").isin(pa.array(ids, pa.string()))
