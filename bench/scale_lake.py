@@ -8,8 +8,9 @@ the lake's span (so the lake covers `times` × its days), and each row appears u
 channels, and the same users. Rows stay unique (`id` offset, `dedupe_key` suffixed) and
 every partition is written by the lake's own writer (warehouse.lake.Lake.write: same row
 groups, compression and order — channel, time, id). The small tables (channels) are
-copied with the new channel ids; the users side table is built afresh; state.json is the
-source's, so the lake's days count as display-zone days as they did.
+copied with the new channel ids; every accelerator is built afresh (rebuild_all, the list the
+sync goes through); state.json is the source's, so the lake's days count as display-zone
+days as they did.
 
     python -m bench.scale_lake --src LAKE --dst DIR [--times 5] [--channels 2] [--bench]
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import sys
 import time
@@ -58,7 +58,7 @@ def _ordered(table: pa.Table) -> pa.Table:
 def scale(src: str, dst: str, times: int, channels: int) -> dict:
     from warehouse.lake.layout import Lake
     from warehouse.lake.tables import CHANNELS, CHAT
-    from warehouse.read.accelerators import rollups, user_tail, users_index
+    from warehouse.read import accelerators
     t0 = time.monotonic()
     source, target = Lake(src), Lake(dst)
     days = source.days(CHAT)
@@ -87,16 +87,11 @@ def scale(src: str, dst: str, times: int, channels: int) -> dict:
         (Path(dst) / "_sync").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(state_src, Path(dst) / "_sync" / "state.json")
     t1 = time.monotonic()
-    users = users_index.build_users_index(dst, full=True)
-    t2 = time.monotonic()
-    rolled = rollups.build_rollups(dst, full=True)
-    t3 = time.monotonic()
-    tail = user_tail.build_user_tail(dst, full=True)
+    accelerators.rebuild_all(target)  # every accelerator, through the one list the sync uses
+    sizes = {name: sum(f.stat().st_size for f in (Path(dst) / name).rglob("*") if f.is_file())
+             for name in sorted(accelerators.folders())}
     return {"rows": rows, "days": len(days) * times, "channels_factor": channels, "write_seconds": round(t1 - t0, 1),
-            "users_index_rows": users, "users_index_seconds": round(t2 - t1, 1),
-            "rollups_rows": rolled, "rollups_seconds": round(t3 - t2, 1),
-            "user_tail_rows": tail, "user_tail_seconds": round(time.monotonic() - t3, 1),
-            "user_tail_bytes": os.path.getsize(user_tail.path(Lake(dst))) if tail is not None else None}
+            "accelerators_seconds": round(time.monotonic() - t1, 1), "accelerator_bytes": sizes}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.bench:
         from bench import query_bench
         out["queries"] = query_bench.run(a.dst, None, reps=a.reps)
-        for name, r in out["queries"]["lake"].items():
-            print(f"{name:28} p50 {r.get('p50_ms', 0):8.1f} ms  p95 {r.get('p95_ms', 0):8.1f} ms"
-                  f"  target {r.get('target_ms', 0):6.0f}  {r.get('result', r.get('error'))}")
+        query_bench.print_report(out["queries"])
     if a.json:
         a.json.write_text(json.dumps(out, indent=1, default=str))
     return 0
