@@ -228,7 +228,9 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert (state["first_day"], state["last_day"]) == (min(pg_days).isoformat(), max(pg_days).isoformat())
     assert state["tables"]["events"]["rows"] == 2
     assert state["users_index_fresh"] is True and state["rollups_fresh"] is True and state["chatter_days_fresh"] is True
-    assert state["user_tail_fresh"] is True
+    assert state["user_tail_fresh"] is True and state["broadcast_spans_fresh"] is True
+    assert sorted(k for k in state if k.endswith("_fresh")) == [  # one per accelerator of the registry
+        "broadcast_spans_fresh", "chatter_days_fresh", "rollups_fresh", "user_tail_fresh", "users_index_fresh"]
     assert "user_tail" not in set(warehouse.lake_tables(wh)["table"])  # not a Parquet table: not listed
 
     parts = warehouse.table_partitions(wh, "chat")
@@ -256,6 +258,7 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     state = warehouse.lake_state(wh)
     assert state["users_index_fresh"] is False and state["rollups_fresh"] is False
     assert state["chatter_days_fresh"] is False and state["user_tail_fresh"] is False
+    assert state["broadcast_spans_fresh"] is False
     wh.close()
 
 

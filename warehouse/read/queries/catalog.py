@@ -1,4 +1,4 @@
-"""What the lake holds: its tables (the sync's registry plus the users side table), their
+"""What the lake holds: its tables (the sync's registry plus the accelerators'), their
 partitions, schemas, a preview of their rows, and the last sync's state — for the
 dashboard's Data page and for anyone checking a lake by hand.
 
@@ -27,12 +27,14 @@ import pyarrow.parquet as pq
 from warehouse.lake import health
 from warehouse.lake.layout import PART, Lake
 from warehouse.lake.tables import CHAT, TABLES, Table
-from warehouse.read.accelerators import rollups, side_tables, user_tail, users_index
+from warehouse.read import accelerators
 from warehouse.read.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
-CATALOG: tuple[Table, ...] = (*TABLES, users_index.USERS, rollups.ROLLUPS, rollups.BROADCAST_SPANS,
-                               rollups.CHATTER_DAYS)
+# the sync's tables, then the accelerators stored as Parquet tables (the registry's order)
+CATALOG: tuple[Table, ...] = (*TABLES, *(a.table for a in accelerators.ACCELERATORS if a.parquet))
+# lake_state's freshness flag of each accelerator is "<name>_fresh", but for these names
+_FRESH_KEYS = {"users": "users_index_fresh"}
 PREVIEW_LIMIT = 100
 MAX_PREVIEW_LIMIT = 10_000
 # How a preview of each table is narrowed to the filter's days when it is not partitioned
@@ -363,9 +365,10 @@ def lake_state(wh: Warehouse) -> dict:
     high-water mark), days (chat days the state counts), rows (their rows), first_day,
     last_day, archived_days (days whose PostgreSQL rows retention dropped: the lake is
     their only copy), tables ({name: {max_id, days, rows}} of the other day tables),
-    users_index_fresh, rollups_fresh, chatter_days_fresh and user_tail_fresh (the side
-    tables and the user tail match the chat partitions) and raw (the whole file, for
-    anything else).
+    one ``<name>_fresh`` per accelerator of the registry (warehouse/read/accelerators:
+    users_index_fresh for the users side table, rollups_fresh, broadcast_spans_fresh,
+    chatter_days_fresh, user_tail_fresh; true when it matches the chat partitions) and raw
+    (the whole file, for anything else).
 
     >>> lake_state(wh)["last_sync"]
     """
@@ -382,9 +385,6 @@ def lake_state(wh: Warehouse) -> dict:
         "tables": {name: {"max_id": t.get("max_id"), "days": len(t.get("days", {}) or {}),
                           "rows": sum(int(n) for n in (t.get("days", {}) or {}).values())}
                    for name, t in sorted((state.get("tables", {}) or {}).items()) if name != CHAT.name},
-        "users_index_fresh": users_index.is_fresh(lake),
-        "rollups_fresh": rollups.is_fresh(lake),
-        "chatter_days_fresh": side_tables.is_fresh(rollups.CHATTER, lake),
-        "user_tail_fresh": user_tail.FreshnessCache().fresh(lake),
+        **{_FRESH_KEYS.get(name, f"{name}_fresh"): ok for name, ok in accelerators.fresh(lake).items()},
         "raw": state,
     }
