@@ -146,13 +146,13 @@ def _cold(lake: str, w, call, scope: Scope) -> float:
 
 
 def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = "Asia/Seoul",
-        only: tuple[str, ...] = ()) -> dict:
+        only: tuple[str, ...] = (), only_scopes: tuple[str, ...] = ()) -> dict:
     """Every question of every scope on the lake at `lake`, beside PostgreSQL at `url` (the
     same rows; None: the lake alone). Returns {"scopes": {...}, "results": {scope: {question: {...}}}}."""
     import warehouse as w
     wh = w.open(lake, tz=tz)
     qs = {k: v for k, v in questions(w).items() if not only or k in only}
-    sc = scopes(wh, url, w)
+    sc = [s for s in scopes(wh, url, w) if not only_scopes or s.name in only_scopes]
     conn = None
     if url:
         conn = psycopg2.connect(url)
