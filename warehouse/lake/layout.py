@@ -6,7 +6,9 @@ elsewhere)::
     <root>/chat/day=YYYY-MM-DD/part-0.parquet
         One partition per day in DISPLAY_TZ (default Asia/Seoul): the stream_chat rows whose
         chat_time falls on that local day, joined with stream_channel for channel_id (the
-        streamer's 32-hex id) and channel_name. Sorted by channel_id, chat_time, id; zstd.
+        streamer's 32-hex id) and channel_name. Sorted by channel_id, chat_time, id; zstd;
+        row groups of ROW_GROUP_ROWS rows (16,384; 131,072 in files written before issue
+        18), so a reader's min/max pruning on channel_id skips the other channels' groups.
         Columns: id, channel_id, channel_name, chat_channel_id, user_id, nickname, message,
         message_type, msg_type_code, message_status, chat_time, created_at,
         subscription_month, subscription_tier, os_type, user_role, pay_amount, pay_type,
@@ -102,7 +104,11 @@ NO_DICTIONARY = frozenset({"id", "raw", "dedupe_key", "chat_time", "created_at",
 DATA_PAGE_BYTES = 16 << 20
 # Rows per Parquet row group: batches are gathered into groups of this size (the last one of
 # a file smaller), whatever size the extraction yields them in; memory holds one group.
-ROW_GROUP_ROWS = 131_072
+# 16,384 (131,072 before issue 18): a day file is sorted by channel, so a small channel's
+# day lies in one or two groups and DuckDB's min/max pruning reads those only, for about
+# 1 % more bytes (docs/BENCHMARKS.md, "Chat partitions for small channels"). Files written
+# before keep their groups; both read alike.
+ROW_GROUP_ROWS = 16_384
 PAGE_INDEX = False  # Parquet page index (column and offset indexes) written beside each row group
 
 
