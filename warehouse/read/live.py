@@ -82,15 +82,15 @@ def read_overlay(lake: Lake, url: str | None = None) -> Overlay:
 
     t0 = time.monotonic()
     read_at = datetime.now(UTC)
-    state = lake.read_state()
-    tz = state.get("timezone") or settings.get("DISPLAY_TZ") or "Asia/Seoul"
+    state = lake.state()
+    tz = state.timezone or settings.get("DISPLAY_TZ") or "Asia/Seoul"
     conn = db.connect(url, migrate_schema=False)
     try:
         conn.autocommit = False
         conn.isolation_level = psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ
         conn.readonly = True
         todo, _, missing = sync.plan(conn, lake, state, tz, None, False)
-        archived = sync.archived_days(state)
+        archived = set(state.archived_days)
         # an archived day whose partition is damaged cannot be merged: left out, as the lake's views leave it
         days = [d for d in todo.get(CHAT.name, [])
                 if d not in archived or not health.unreadable(lake, lake.part_path(CHAT, d))]

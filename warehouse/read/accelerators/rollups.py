@@ -98,7 +98,7 @@ def build_rollups(root: str | Lake, tz: str | None = None, full: bool = False) -
     lake = root if isinstance(root, Lake) else Lake(str(root))
     if tz is None:
         doc = side_tables.read_doc(SPEC, lake)
-        tz = lake.read_state().get("timezone") or (doc or {}).get("timezone")
+        tz = lake.state().timezone or (doc or {}).get("timezone")
     if not tz:
         log.info("rollups not built: the lake's zone is not known yet (no sync recorded it)")
         return None

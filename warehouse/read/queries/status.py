@@ -8,7 +8,7 @@ other than ``anonymous``/``SYSTEM_MESSAGE``). SQL texts are static, values bound
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -85,9 +85,8 @@ def sync_status(wh: Warehouse) -> dict:
     >>> sync_status(wh)["last_sync"]
     """
     lake = Lake(wh.root)
-    state = lake.read_state(strict=False)
-    last = state.get("last_sync")
-    last_sync = datetime.fromisoformat(last).astimezone(ZoneInfo(wh.tz)) if last else None
+    state = lake.state(strict=False)
+    last_sync = state.last_sync.astimezone(ZoneInfo(wh.tz)) if state.last_sync else None
     tables: dict[str, int] = {}
     for table in TABLES:
         if table.by_day:
@@ -100,10 +99,10 @@ def sync_status(wh: Warehouse) -> dict:
     chat_days = lake.days(CHAT)
     return {
         "last_sync": last_sync,
-        "timezone": state.get("timezone"),
+        "timezone": state.timezone,
         "days": len(chat_days),
         "first_day": chat_days[0] if chat_days else None,
         "last_day": chat_days[-1] if chat_days else None,
-        "archived_days": len(state.get("archived_days", [])),
+        "archived_days": len(state.archived_days),
         "tables": tables,
     }
