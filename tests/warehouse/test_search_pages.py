@@ -45,7 +45,7 @@ def _same(wh, keyword, channels=None, start=None, end=None, limit=200, offset=0)
     return got
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(keyword=st.sampled_from(KEYWORDS), chans=st.sampled_from([None, (0,), (1, 2), (2,), ()]),
        start=st.sampled_from(RICH_DAYS), end=st.sampled_from(RICH_DAYS),
        limit=st.sampled_from([1, 2, 7, 50, 200]), offset=st.sampled_from([0, 1, 3, 40, 500]))
