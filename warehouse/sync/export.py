@@ -134,11 +134,6 @@ def _utc(ts: datetime | None) -> datetime | None:
     return ts.astimezone(UTC) if ts else None
 
 
-def _typed(state: SyncState | dict) -> SyncState:
-    """The live overlay (warehouse/read/live.py) passes Lake.read_state()'s dict."""
-    return state if isinstance(state, SyncState) else SyncState.from_dict(state)
-
-
 def _days(cur, table: Table, tz: str, state: SyncState, all_days: bool) -> list[date]:
     marks = state.marks(table.name)
     if all_days or state.sync_started_at is None or marks.max_id is None:
@@ -149,15 +144,14 @@ def _days(cur, table: Table, tz: str, state: SyncState, all_days: bool) -> list[
     return sorted({r[0] for r in cur.fetchall()})
 
 
-def plan(conn: psycopg2.extensions.connection, lake: Lake, state: SyncState | dict, tz: str,
+def plan(conn: psycopg2.extensions.connection, lake: Lake, state: SyncState, tz: str,
          days: list[date] | None, all_days: bool) -> tuple[dict[str, list[date]], dict[str, list[date]], list[str]]:
     """(days to write per day table, stale partitions to remove per table, tables missing
     in PostgreSQL). Runs in the caller's transaction."""
-    state = _typed(state)
     todo: dict[str, list[date]] = {}
     stale: dict[str, list[date]] = {}
     missing = [t.name for t in TABLES if not extract.exists(conn, t.source)]
-    archived = archived_days(state)
+    archived = set(state.archived_days)
     with conn.cursor() as cur:
         for table in DAY_TABLES:
             if table.name in missing:
@@ -188,11 +182,6 @@ def _merge_archived(conn, lake: Lake, day: date, bounds: dict, opted_out: set[st
                                           False))
     kept = old.filter(pc.invert(drop)).cast(CHAT.schema)
     return pa.concat_tables([kept, fresh]).sort_by(SORT_KEYS)
-
-
-def archived_days(state: SyncState | dict) -> set[date]:
-    """The days the state marks as archived (their PostgreSQL rows dropped by retention)."""
-    return set(_typed(state).archived_days)
 
 
 def opted_out_users(conn) -> set[str]:
