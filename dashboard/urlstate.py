@@ -10,6 +10,9 @@ from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
 from dashboard.i18n import LANGS
 
 KEYS = ("channels", "from", "to", "types", "live", "lang", "tz")
+# the channel picker's "every channel this viewer may see" (one chip instead of hundreds); in
+# the URL as ``channels=*`` (a channel id is never "*")
+ALL_CHANNELS = "*"
 TYPES: tuple[str, ...] = tuple(dict.fromkeys([*MESSAGE_TYPES.values(), UNKNOWN_TYPE]))
 ZONES = ("Asia/Seoul", "UTC", "Asia/Tokyo", "America/Los_Angeles", "America/New_York", "Europe/London")
 

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 _STATE_KEY = "_dashboard_filters"
 _LAST_KEY = "_dashboard_last_day"  # the newest day the date picker offered on the last run
+_PICKED_KEY = "_dashboard_picked"  # the channel picker's value on the last run (its on_change compares)
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,18 @@ def sidebar_filters(account=None) -> Filters | None:
     all_names = data.channel_names(chans)
     allowed = accounts.visible_channels(account, list(all_names))
     names = {cid: all_names[cid] for cid in allowed}
+    offered = _channel_choices(names)
     if "f_channels" not in st.session_state:
-        kept, dropped = urlstate.pick(q.get("channels"), allowed)
+        kept, dropped = urlstate.pick(q.get("channels"), offered)
         if dropped:
             log.warning("URL channels dropped for %s: %d not visible", getattr(account, "name", "local"), len(dropped))
             st.warning(t("sidebar_url_dropped").format(n=len(dropped)))
-        st.session_state["f_channels"] = kept or list(allowed)
+        st.session_state["f_channels"] = _one_or_all(kept) or offered[:1]
     else:  # never trust state either: only what this account may see
-        st.session_state["f_channels"] = [c for c in st.session_state["f_channels"] if c in names]
+        kept = [c for c in st.session_state["f_channels"] if c in offered]
+        if urlstate.ALL_CHANNELS in st.session_state["f_channels"] and not kept:  # "all" is one channel now
+            kept = offered[:1]
+        st.session_state["f_channels"] = kept
     if "f_types" not in st.session_state:
         kept, dropped = urlstate.pick(q.get("types"), urlstate.TYPES)
         if dropped:
@@ -112,23 +117,51 @@ def sidebar_filters(account=None) -> Filters | None:
         st.header(t("filters"))
         if not names:
             st.warning(t("sidebar_no_channels"))
-        picked = st.multiselect(t("channels"), options=list(names), format_func=lambda cid: names.get(cid, cid),
-                                key="f_channels")
+        picked = st.multiselect(t("channels"), options=offered, format_func=lambda cid: _channel_label(names, cid),
+                                key="f_channels", on_change=_all_or_some)
         value = st.date_input(t("date_range"), min_value=first, max_value=last, key="f_dates")
         types = st.multiselect(t("sidebar_types"), options=urlstate.TYPES, key="f_types",
                                placeholder=t("sidebar_types_all"))
         live = st.toggle(t("sidebar_live"), key="f_live", help=t("sidebar_live_help"))
         tz = st.selectbox(t("sidebar_timezone"), zones, key="f_tz")
+    st.session_state[_PICKED_KEY] = list(picked)
     start, end = data.normalize_range(value, first, last)
-    picked = tuple(c for c in picked if c in names)
+    shown = tuple(names) if urlstate.ALL_CHANNELS in picked else tuple(c for c in picked if c in names)
     types_used = _types(types)
     live = _live(root, tz, live, types_used, account)
     lang = st.session_state.get(LANG_KEY, DEFAULT_LANG)
-    _write_url(urlstate.encode(picked, start, end, types, live, lang, tz))
-    filters = Filters(root, picked, start, end, names, tz, lang=lang,
+    _write_url(urlstate.encode(_one_or_all(picked), start, end, types, live, lang, tz))
+    filters = Filters(root, shown, start, end, names, tz, lang=lang,
                       live=live, types=types_used, account=account)
     st.session_state[_STATE_KEY] = filters
     return filters
+
+
+def _channel_choices(names: dict[str, str]) -> list[str]:
+    """The channel picker's options: "all channels" first when there are several (the
+    default: one chip, not one per channel), then each channel the viewer may see."""
+    return ([urlstate.ALL_CHANNELS] if len(names) > 1 else []) + list(names)
+
+
+def _channel_label(names: dict[str, str], cid: str) -> str:
+    return t("sidebar_all_channels") if cid == urlstate.ALL_CHANNELS else names.get(cid, cid)
+
+
+def _one_or_all(picked) -> list[str]:
+    """"All channels" and some channels at once mean all channels."""
+    return [urlstate.ALL_CHANNELS] if urlstate.ALL_CHANNELS in picked else list(picked)
+
+
+def _all_or_some() -> None:
+    """The channel picker's on_change: picking "all channels" drops the single channels
+    picked before; picking a channel while "all" is picked drops "all"."""
+    picked = list(st.session_state.get("f_channels") or ())
+    if urlstate.ALL_CHANNELS not in picked or len(picked) == 1:
+        return
+    if urlstate.ALL_CHANNELS in st.session_state.get(_PICKED_KEY, ()):
+        st.session_state["f_channels"] = [c for c in picked if c != urlstate.ALL_CHANNELS]
+    else:
+        st.session_state["f_channels"] = [urlstate.ALL_CHANNELS]
 
 
 MAX_DAYS_NAMED = 5  # damaged days named in the notice (and its command); "…" for more

@@ -465,7 +465,8 @@ def test_analyst_searches_users_one_channel_at_a_time_unless_granted(app):
     _make(path, ("ana", "analyst", [], False), ("ana2", "analyst", [], True))
     at = _login(new(), "ana")
     _ok(at)
-    assert set(at.multiselect(key="f_channels").value) == set(facts["channel_ids"])  # reads every channel
+    assert at.multiselect(key="f_channels").value == [urlstate.ALL_CHANNELS]  # "all channels", one choice
+    assert set(at.session_state["_dashboard_filters"].channels) == set(facts["channel_ids"])  # reads every channel
     at.switch_page("app_pages/users.py").run()
     scope = at.selectbox(key="users_channel")
     assert len(scope.options) == len(facts["channel_ids"]) and scope.value in facts["channel_ids"]
@@ -519,6 +520,27 @@ def test_url_restores_the_filters_and_follows_changes(app):
     at.multiselect(key="f_channels").set_value([cid, other]).run()
     assert at.query_params["channels"] == f"{cid},{other}"
     assert at.query_params["from"] == day.isoformat() and at.query_params["tz"] == "UTC"
+
+
+@pytest.mark.e2e
+def test_all_channels_is_one_choice_that_replaces_single_ones(app):
+    new, facts, _ = app
+    cid, every = facts["channel_ids"][2], set(facts["channel_ids"])
+    at = new().run()  # no channels in the URL: "all channels", one chip
+    _ok(at)
+    picker = at.multiselect(key="f_channels")
+    assert picker.value == [urlstate.ALL_CHANNELS] and picker.options[0] == t("sidebar_all_channels")
+    assert set(at.session_state["_dashboard_filters"].channels) == every
+    assert at.query_params["channels"] == urlstate.ALL_CHANNELS
+    at.multiselect(key="f_channels").set_value([urlstate.ALL_CHANNELS, cid]).run()  # a channel picked: "all" goes
+    assert at.multiselect(key="f_channels").value == [cid] and at.query_params["channels"] == cid
+    assert at.session_state["_dashboard_filters"].channels == (cid,)
+    at.multiselect(key="f_channels").set_value([cid, urlstate.ALL_CHANNELS]).run()  # "all" picked: the rest go
+    assert at.multiselect(key="f_channels").value == [urlstate.ALL_CHANNELS]
+    assert set(at.session_state["_dashboard_filters"].channels) == every
+    again = new(channels=urlstate.ALL_CHANNELS).run()  # a copied URL with "all"
+    _ok(again)
+    assert again.multiselect(key="f_channels").value == [urlstate.ALL_CHANNELS]
 
 
 @pytest.mark.e2e
@@ -610,7 +632,7 @@ def test_todays_data_lists_a_channel_the_lake_does_not_have_yet(pg, tmp_path, mo
     at.toggle(key="f_live").set_value(True).run()
     _ok(at)
     picker = at.multiselect(key="f_channels")
-    assert sorted(picker.options) == ["새 채널", "어제 방송"]
+    assert picker.options[0] == t("sidebar_all_channels") and sorted(picker.options[1:]) == ["새 채널", "어제 방송"]
     picker.set_value(["b" * 32]).run()
     _ok(at)
     summary = at.dataframe[0].value
