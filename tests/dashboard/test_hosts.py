@@ -54,6 +54,7 @@ def test_serve_hides_error_details_unless_asked(monkeypatch):
     config = serve_cli.streamlit_config("127.0.0.1", 8600)
     assert config["client.showErrorDetails"] == "none"
     assert (config["server.address"], config["server.port"], config["server.headless"]) == ("127.0.0.1", 8600, True)
+    assert config["server.fileWatcherType"] == "none"  # no source watching in a served dashboard (CPU per visit)
     assert serve_cli.streamlit_config("127.0.0.1", 1, "Full")["client.showErrorDetails"] == "full"
     with pytest.raises(SystemExit, match="DASHBOARD_ERROR_DETAILS='yes': use one of none, type"):
         serve_cli.streamlit_config("127.0.0.1", 1, "yes")
