@@ -223,7 +223,8 @@ def _searches(lake: str) -> dict[str, str]:
     try:
         wh = warehouse.open(lake)
         try:
-            return {"users": query_bench._pick(wh, warehouse)["needle"], "keywords": KEYWORD}
+            lake_scope = query_bench.scopes(wh, None, warehouse)[-1]  # the whole lake's busiest chatter
+            return {"users": lake_scope.needle, "keywords": KEYWORD}
         finally:
             wh.close()
     except Exception as exc:  # no user to pick: the users page is timed without a search
