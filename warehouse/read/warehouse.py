@@ -137,7 +137,7 @@ class Warehouse:
         """(Re)create the views (re-reading the live overlay); a missing or empty lake
         gives empty views."""
         lake = Lake(self.root)
-        self.partition_tz = lake.read_state(strict=False).get("timezone")  # None: not known, no shortcut
+        self.partition_tz = lake.state(strict=False).timezone  # None: not known, no shortcut
         if self.live:
             self._state_key = live_data.state_key(lake)
             self._overlay, self.live_info = live_data.load(lake)

@@ -167,10 +167,9 @@ def table_partitions(wh: Warehouse, table: str) -> pl.DataFrame:
     """
     lake = Lake(wh.root)
     spec = _table(lake, table)
-    state = lake.read_state(strict=False)
-    recorded = state.get("days", {}) if spec is CHAT else state.get("tables", {}).get(spec.name, {}).get("days", {})
+    recorded = lake.state(strict=False).day_counts(spec.name)
     rows = [{"day": day, "rows": _metadata(lake, path).num_rows, "bytes": size,
-             "state_rows": recorded.get(day.isoformat()) if day else None}
+             "state_rows": recorded.get(day) if day else None}
             for day, path, size in _files(lake, spec)]
     return pl.DataFrame(rows, schema={"day": pl.Date, "rows": pl.Int64, "bytes": pl.Int64,
                                       "state_rows": pl.Int64})
@@ -359,6 +358,10 @@ def _frame(table: pa.Table, tz: str) -> pl.DataFrame:
     return df.with_columns(zoned) if zoned else df
 
 
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def lake_state(wh: Warehouse) -> dict:
     """The last sync's state (_sync/state.json) in a few plain fields: present (a sync has
     run), last_sync and sync_started_at (ISO UTC), timezone, version, max_id (chat's
@@ -373,18 +376,17 @@ def lake_state(wh: Warehouse) -> dict:
     >>> lake_state(wh)["last_sync"]
     """
     lake = Lake(wh.root)
-    state = lake.read_state(strict=False)
-    days = state.get("days", {}) or {}
+    state = lake.state(strict=False)
+    days = state.days
     return {
-        "present": bool(state), "last_sync": state.get("last_sync"),
-        "sync_started_at": state.get("sync_started_at"), "timezone": state.get("timezone"),
-        "version": state.get("version"), "max_id": state.get("max_id"), "days": len(days),
-        "rows": sum(int(n) for n in days.values()), "first_day": min(days) if days else None,
-        "last_day": max(days) if days else None,
-        "archived_days": sorted(state.get("archived_days", []) or []),
-        "tables": {name: {"max_id": t.get("max_id"), "days": len(t.get("days", {}) or {}),
-                          "rows": sum(int(n) for n in (t.get("days", {}) or {}).values())}
-                   for name, t in sorted((state.get("tables", {}) or {}).items()) if name != CHAT.name},
+        "present": state.present, "last_sync": _iso(state.last_sync),
+        "sync_started_at": _iso(state.sync_started_at), "timezone": state.timezone,
+        "version": state.version, "max_id": state.max_id, "days": len(days),
+        "rows": sum(days.values()), "first_day": _iso(min(days)) if days else None,
+        "last_day": _iso(max(days)) if days else None,
+        "archived_days": sorted(d.isoformat() for d in state.archived_days),
+        "tables": {name: {"max_id": t.max_id, "days": len(t.days), "rows": sum(t.days.values())}
+                   for name, t in sorted(state.tables.items()) if name != CHAT.name},
         **{_FRESH_KEYS.get(name, f"{name}_fresh"): ok for name, ok in accelerators.fresh(lake).items()},
-        "raw": state,
+        "raw": state.to_dict(),
     }
