@@ -190,9 +190,14 @@ def sidebar(page: Page):
     return page.locator('[data-testid="stSidebar"]')
 
 
-def remove_channel(page: Page, name: str) -> None:
-    sidebar(page).get_by_role("button", name=f"Remove {name}").click()
-    rerun_done(page)
+def pick_channels(page: Page, names: list[str]) -> None:
+    """Narrow the sidebar's channel picker (which opens on "All channels") to `names`, one
+    pick at a time: the first drops "all"."""
+    for name in names:
+        sidebar(page).locator('[data-testid="stMultiSelect"]').first.click()
+        page.get_by_role("option", name=name, exact=True).click()
+        page.keyboard.press("Escape")
+        rerun_done(page)
 
 
 def pick_dates(page: Page, start: date, end: date) -> None:
