@@ -198,8 +198,8 @@ def _days_desc(wh: Warehouse, start: date | None, end: date | None) -> list[date
 
 def _newest_first(wh: Warehouse, channels: list[str] | None, needle: str, limit: int, offset: int,
                   days: list[date]) -> pl.DataFrame:
-    """The page from windows of days, newest first (one day, then as many days as read so
-    far): each window gives its newest offset+limit hits; the walk stops when it holds that
+    """The page from windows of days, newest first (one day, then as many as the hits so
+    far say the page needs, _width): each window gives its newest offset+limit hits; the walk stops when it holds that
     many and the next older day cannot hold a line as new as the last of them.
 
     A day partition holds the lines of one local day in the zone its sync used, and no
@@ -209,7 +209,7 @@ def _newest_first(wh: Warehouse, channels: list[str] | None, needle: str, limit:
     found: pl.DataFrame | None = None
     i = 0
     while i < len(days):
-        width = max(1, i)
+        width = _width(i, 0 if found is None else found.height, need, len(days) - i)
         newest, oldest = days[i], days[min(i + width, len(days)) - 1]
         text, params = _pick(_SEARCH_IDS, channels, oldest, newest)
         part = wh.sql(text, params + [needle, need, 0])
@@ -219,6 +219,18 @@ def _newest_first(wh: Warehouse, channels: list[str] | None, needle: str, limit:
         if i < len(days) and found.height >= need and found["chat_time"][need - 1] >= _after_day(days[i]):
             break
     return found.slice(offset, limit).select(_COLUMNS)
+
+
+def _width(read: int, held: int, need: int, left: int) -> int:
+    """How many days the next window takes: the newest day first; one more when the page
+    is full (its last hit may be older than the next day's newest line); every day left
+    when none hit yet; else the days the hits so far say the rest of the page needs, a
+    fifth more (one query where a sparse channel's walk would take one per doubling)."""
+    if read == 0 or held >= need:
+        return 1
+    if held == 0:
+        return left
+    return max(1, min(left, -(-read * (need - held) * 6 // (held * 5))))
 
 
 def _after_day(day: date) -> datetime:
