@@ -27,7 +27,7 @@ from core import raw_codec
 from tests.compact_rows import TEST_DICTIONARY, add_dictionary, json_columns
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import user_tail
+from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, USER_TAIL, user_tail
 from warehouse.sync import export as sync_module
 from warehouse.sync.export import sync
 from warehouse.sync.privacy import forget_user
@@ -151,20 +151,20 @@ def _assert_rollups_equal_the_scan(root: str) -> None:
     shutil.copytree(root, root + "-scan",
                     ignore=shutil.ignore_patterns("rollups", "broadcast_spans", "chatter_days", "user_tail"))
     with warehouse.open(root) as rolled, warehouse.open(root + "-scan") as scan:
-        assert rolled.user_tail() is not None and scan.user_tail() is None
+        assert rolled.accelerator(USER_TAIL) is not None and scan.accelerator(USER_TAIL) is None
         for user in scan.sql("SELECT DISTINCT user_id FROM chat WHERE user_id IS NOT NULL").to_series().to_list():
             for limit, offset in ((1000, 0), (1, 1)):
                 got, want = (warehouse.user_messages(wh, user, limit=limit, offset=offset) for wh in (rolled, scan))
                 assert got.equals(want), (user, limit, offset)
-        assert rolled.rollups() is not None and scan.rollups() is None
-        assert rolled.tiers() is not None and scan.tiers() is None
+        assert rolled.accelerator(ROLLUPS) is not None and scan.accelerator(ROLLUPS) is None
+        assert rolled.accelerator(CHATTER_DAYS) is not None and scan.accelerator(CHATTER_DAYS) is None
         assert warehouse.tier_split(rolled).equals(warehouse.tier_split(scan))
         for every in ("day", "week"):
             assert warehouse.new_vs_returning(rolled, every=every).equals(warehouse.new_vs_returning(scan, every=every))
         for every in ("hour", "day"):
             for fn in (warehouse.activity, warehouse.subscriber_ratio):
                 assert fn(rolled, every=every).equals(fn(scan, every=every)), (fn.__name__, every)
-        assert rolled.broadcast_source() == "spans" and scan.broadcast_source() == "scan"
+        assert rolled.accelerator(BROADCAST_SPANS) is not None and scan.accelerator(BROADCAST_SPANS) is None
         assert warehouse.peaks(rolled, limit=50).equals(warehouse.peaks(scan, limit=50))
         assert warehouse.broadcast_retention(rolled).equals(warehouse.broadcast_retention(scan))
     # the tail every sync brought up to date is the one a full build makes

@@ -20,7 +20,7 @@ import warehouse
 from tests.lakedamage import damage
 from warehouse.lake.layout import Lake, StateUnreadable
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import users_index
+from warehouse.read.accelerators import ROLLUPS, USER_TAIL, USERS, users_index
 from warehouse.sync import retention
 from warehouse.sync.export import sync
 
@@ -119,7 +119,7 @@ def test_damaged_side_tables_and_channels_are_rebuilt_by_the_next_sync(pg, tmp_p
     assert report.damaged == [] and report.repaired == []
     with warehouse.open(root) as wh:
         assert wh.damaged() == []
-        assert wh.has_users_index() and wh.rollups() is not None and wh.user_tail() is not None
+        assert all(wh.accelerator(acc) is not None for acc in (USERS, ROLLUPS, USER_TAIL))
         assert sum(warehouse.search_users(wh, "김")["messages"]) == 18  # 5 + 7 + 4 + 2 lines
 
 

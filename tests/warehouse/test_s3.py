@@ -6,41 +6,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
+from tests.s3lake import BUCKET, s3_lake, s3_server  # noqa: F401 - fixtures
 from tests.warehouse.test_sync import D1, D2, D3, _delete_one_add_one_late, _history, _insert, _pg_counts
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
+from warehouse.read.accelerators import ROLLUPS, USERS
 from warehouse.sync.export import sync
-
-BUCKET = "lake"
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_lake(s3_server, monkeypatch):
-    """s3://lake/<unique prefix> on the local server, with the env pyarrow reads."""
-    import uuid
-
-    import boto3
-
-    monkeypatch.setenv("S3_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
-    if BUCKET not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
-        client.create_bucket(Bucket=BUCKET)
-    prefix = "lake-" + uuid.uuid4().hex[:8]
-    return f"s3://{BUCKET}/{prefix}", client, prefix
 
 
 def _lake_day_counts(root: str) -> dict:
@@ -52,7 +23,7 @@ def _lake_day_counts(root: str) -> dict:
 
 
 @pytest.mark.integration
-def test_sync_to_s3_and_read_back(pg, s3_lake):
+def test_sync_to_s3_and_read_back(pg, s3_lake):  # noqa: F811 - the imported fixture
     root, client, prefix = s3_lake
     _insert(pg, _history())
     report = sync(pg, root)
@@ -81,7 +52,7 @@ def test_sync_to_s3_and_read_back(pg, s3_lake):
     _delete_one_add_one_late(pg)  # two days change: the side tables keep D3's rows, read from S3
     assert [d.day for d in sync(pg, root).days] == [D1, D2]
     with warehouse.open(root) as wh:
-        assert wh.has_users_index() and wh.rollups() is not None
+        assert wh.accelerator(USERS) is not None and wh.accelerator(ROLLUPS) is not None
         lines = wh.sql("SELECT count(*) AS n FROM chat WHERE user_id NOT IN ('anonymous', 'SYSTEM_MESSAGE')")["n"][0]
         assert wh.sql("SELECT sum(messages) AS n FROM users_index")["n"][0] == lines
         per_day = wh.sql("SELECT day, sum(messages) AS n FROM users_index GROUP BY day ORDER BY day")
@@ -89,7 +60,7 @@ def test_sync_to_s3_and_read_back(pg, s3_lake):
 
 
 @pytest.mark.integration
-def test_s3_lake_files_are_plain_parquet(pg, s3_lake):
+def test_s3_lake_files_are_plain_parquet(pg, s3_lake):  # noqa: F811 - the imported fixture
     root, client, prefix = s3_lake
     _insert(pg, _history()[:5])
     sync(pg, root)
