@@ -49,7 +49,7 @@ def indexed(tmp_path_factory):
     facts = build_rich_lake(root)
     accelerators.rebuild_all(Lake(str(root)), "Asia/Seoul")
     with warehouse.open(str(root)) as wh:
-        assert wh.has_users_index()
+        assert wh.accelerator(accelerators.USERS) is not None
         yield wh, facts
 
 
@@ -68,7 +68,7 @@ def test_indexed_answers_equal_the_scan(indexed, fn, chans, start, end):
         want = wh.sql(SCANS[fn], filter_params(channels, start, end) + [user])
         assert got.schema == want.schema, (fn.__name__, user)
         assert got.rows() == want.rows(), (fn.__name__, user, chans, start, end)
-    assert wh.has_users_index()  # the side table answered (a scan would not tell them apart)
+    assert wh.accelerator(accelerators.USERS) is not None  # the side table answered (a scan would not tell them apart)
 
 
 def test_the_renamed_user_has_every_name(indexed):

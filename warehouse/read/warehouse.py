@@ -34,10 +34,6 @@ from warehouse.read import live as live_data
 from warehouse.read.accelerators import (
     ACCELERATORS,
     BROADCAST_SPANS,
-    CHATTER_DAYS,
-    ROLLUPS,
-    USER_TAIL,
-    USERS,
     broadcast_spans,
 )
 from warehouse.read.accelerators.base import Accelerator, Need, Reader
@@ -323,22 +319,6 @@ class Warehouse:
     # The per-accelerator questions of before the registry, for callers outside warehouse/read
     # (bench/query_bench.py, tests/warehouse/test_property.py, test_repair.py, test_s3.py):
     # remove once they ask accelerator() instead.
-    def has_users_index(self) -> bool:
-        return self.accelerator(USERS) is not None
-
-    def rollups(self) -> Reader | None:
-        return self.accelerator(ROLLUPS)
-
-    def tiers(self) -> Reader | None:
-        return self.accelerator(CHATTER_DAYS)
-
-    def user_tail(self) -> Reader | None:
-        return self.accelerator(USER_TAIL)
-
-    def broadcast_source(self) -> str:
-        self._point_broadcasts()
-        return "spans" if self._spans_in_use is not None else "scan"
-
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         """Run SQL with bound parameters over the views; a polars DataFrame back."""
         if self._stale():

@@ -179,10 +179,3 @@ def _share(num: pa.ChunkedArray, den: pa.ChunkedArray) -> pa.ChunkedArray:
     a reciprocal (20 / 7 gave 2.8571428571428568, DuckDB 2.857142857142857)."""
     return pc.if_else(pc.not_equal(den, 0), pc.divide(pc.cast(num, pa.float64()), pc.cast(den, pa.float64())),
                       pa.scalar(None, pa.float64()))
-
-
-# The broadcast spans and the chatter days were built here before they had modules of their
-# own: their names stay importable from here for callers outside warehouse/read (the data
-# catalog, the bench), which should take them from their modules or the registry.
-from warehouse.read.accelerators.broadcast_spans import BROADCAST_SPANS, SPANS  # noqa: E402,F401
-from warehouse.read.accelerators.chatter_days import CHATTER, CHATTER_DAYS, LINE_TIER  # noqa: E402,F401
