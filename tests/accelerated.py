@@ -67,6 +67,8 @@ def _users_answers(wh, facts, few):
                 # most reach past a short user tail's lines: the users side table answers them
                 out.append((("user_messages", user, filt, limit, offset),
                             warehouse.user_messages(wh, user, limit=limit, offset=offset, **filt)))
+            for fn in (warehouse.user_profile, warehouse.name_history, warehouse.user_channels):
+                out.append(((fn.__name__, user, filt), fn(wh, user, **filt)))
     for filt in filters(facts, few):  # days, weeks and months too: the chatter days may not answer
         for every in ("hour", "day", "week", "month"):
             out.append((("new_vs_returning", every, filt), warehouse.new_vs_returning(wh, every=every, **filt)))
@@ -117,13 +119,16 @@ def _user_tail_answers(wh, facts, few):
             for limit, offset in USER_PAGES:
                 out.append((("user_messages", user, filt, limit, offset),
                             warehouse.user_messages(wh, user, limit=limit, offset=offset, **filt)))
+            for fn in (warehouse.user_profile, warehouse.name_history, warehouse.user_channels):
+                out.append(((fn.__name__, user, filt), fn(wh, user, **filt)))
     return out
 
 
 QUESTIONS = {USERS: _users_answers, ROLLUPS: _rollups_answers, BROADCAST_SPANS: _spans_answers,
              CHATTER_DAYS: _chatter_days_answers, USER_TAIL: _user_tail_answers}
 # the analyst functions each one asks, to check against the declarations' ``answers``
-ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning"), ROLLUPS: ("activity", "subscriber_ratio"),
+ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_profile", "name_history",
+                 "user_channels"), ROLLUPS: ("activity", "subscriber_ratio"),
          BROADCAST_SPANS: ("peaks", "coverage", "broadcast_list", "broadcast_retention", "donations_over_broadcast",
                            "broadcast_peaks"),
          CHATTER_DAYS: ("tier_split", "new_vs_returning"), USER_TAIL: ("user_messages",)}

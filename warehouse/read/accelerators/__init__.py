@@ -22,7 +22,8 @@ _SIDE_TABLE_RULE = ("the chat partitions' fingerprint recorded in the file (per 
 USERS = Accelerator(
     table=users_index.USERS, file="part-0.parquet", built_from=("chat",), build=users_index.build,
     freshness=_SIDE_TABLE_RULE, needs=LAKE_ONLY,
-    answers=("search_users", "user_messages", "new_vs_returning"),
+    answers=("search_users", "user_messages", "new_vs_returning", "user_profile", "name_history",
+             "user_channels"),
     reader=users_index.Reader)
 ROLLUPS = Accelerator(
     table=rollups.ROLLUPS, file="part-0.parquet", built_from=("chat",), build=rollups.build_rollups,
