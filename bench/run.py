@@ -30,12 +30,15 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
 from bench import (  # noqa: E402
+    cold_bench,
     collector_bench,
     dashboard_bench,
     datagen,
     lake_bytes,
+    layout_bench,
     parse_bench,
     query_bench,
+    search_bench,
     sync_bench,
 )
 from collector.sim.history import Shape  # noqa: E402
@@ -73,6 +76,9 @@ def print_report(res: dict) -> None:
         print(f"   {k:<40}{v:>8}")
     lake_bytes.print_report(res["lake_bytes"])
     query_bench.print_report(res["queries"])
+    for key, module in (("search", search_bench), ("cold", cold_bench), ("layouts", layout_bench)):
+        if "skipped" not in res[key]:
+            module.print_report(res[key])
     dashboard_bench.print_report(res["dashboard"], res["data"]["rows"])
     if "skipped" not in res["parse"]:
         parse_bench.print_report(res["parse"])
@@ -140,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pg-reps", type=int, default=5, help="warm repetitions per PostgreSQL question (default 5;"
                                                             " a third of it for the whole lake)")
     ap.add_argument("--only", default="", help="comma-separated question names (default: every question)")
+    ap.add_argument("--no-search", action="store_true",
+                    help="skip keyword_search's newest page and the catalog, old way vs new (bench/search_bench.py)")
+    ap.add_argument("--no-cold", action="store_true",
+                    help="skip the first calls after open, accelerated vs scanned (bench/cold_bench.py)")
+    ap.add_argument("--layouts", action="store_true",
+                    help="also rewrite the lake's chat in each candidate layout and time them (bench/layout_bench.py)")
     ap.add_argument("--no-peer", action="store_true", help="skip the DuckDB postgres-scanner peer")
     ap.add_argument("--no-dashboard", action="store_true", help="skip the dashboard pages in Chromium")
     ap.add_argument("--dashboard-reps", type=int, default=3, help="warm visits per dashboard page (default 3)")
@@ -168,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         res["lake_bytes"] = lake_bytes.run(lake)
         res["queries"] = query_bench.run(lake, srv.url, reps=a.reps, pg_reps=a.pg_reps,
                                          only=tuple(filter(None, a.only.split(","))))
+        res["search"] = {"skipped": "--no-search"} if a.no_search else search_bench.run(lake, srv.url)
+        res["cold"] = {"skipped": "--no-cold"} if a.no_cold else cold_bench.run(lake)
+        res["layouts"] = (layout_bench.run(lake, srv.url, workdir=str(work / "layouts")) if a.layouts
+                          else {"skipped": "without --layouts"})
         res["dashboard"] = {"skipped": "--no-dashboard"}
         if not a.no_dashboard:
             try:
