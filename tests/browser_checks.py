@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -25,6 +26,16 @@ TITLES = {"overview": "page_overview", "channel": "page_channel", "broadcasts": 
 # what the search pages are given: one user's exact nickname, a phrase of many messages
 SEARCH = {"users": ("search_prompt", "김철수"), "keywords": ("kw_prompt", "메시지 1")}
 TIMEOUT = 30_000
+
+# the browser both test files launch, and where `make screenshots` writes
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# url path -> screenshot name of the pages shot without accounts; the keyword and audit
+# pages are shot signed in, by dashboard/test_browser_auth.py
+PAGES = {path: name for name, path in PATHS.items() if name not in ("keywords", "audit")}
+
 
 
 def t(key: str) -> str:

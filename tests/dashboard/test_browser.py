@@ -13,19 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests import browser_checks as checks
+from tests.browser_checks import CHROMIUM, CHROMIUM_ARGS, PAGES, SHOTS
 from tests.lakefixture import build_fixture_lake
 from tests.served_process import free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-# url path -> screenshot name; the keyword and audit pages are shot signed in, by
-# dashboard/test_browser_auth.py
-PAGES = {path: name for name, path in checks.PATHS.items() if name not in ("keywords", "audit")}
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,7 @@ import pytest
 
 from dashboard import accounts, audit
 from tests import browser_checks as checks
-from tests.browser_checks import t
-from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, PAGES, SHOTS
+from tests.browser_checks import CHROMIUM, CHROMIUM_ARGS, PAGES, SHOTS, t
 from tests.lakefixture import build_fixture_lake
 from tests.served_process import free_port, stop, wait_healthy
 
