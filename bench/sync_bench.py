@@ -7,6 +7,13 @@ columns it always read (our SELECT without the frames): it gets no raw and no ba
 cannot read the frames — so its ``raw_nulls`` counts the rows whose raw it lost; the peer
 on ``SELECT *`` copies the frames as bytes.
 
+Our sync is timed whole and split in its phases (warehouse/sync/phases.py): the export
+(PostgreSQL → the lake's Parquet partitions and small tables: what COPY and the peer do)
+and the accelerators built after it (which neither COPY nor the peer builds); the ratios are
+given for both. The export's rows carry zstd frames ours turns into text and the peer
+cannot: ``decode`` is that work, and ``ours_export_undecoded`` an estimate of the export
+without it (export wall minus the decoding's share of the writers' time).
+
 Each contender runs in its own child process; wall time is the contender's own timing of
 its work (imports and interpreter start excluded for all), peak RSS comes from
 ``os.wait4`` (the child's ru_maxrss). Run one contender alone with
@@ -55,7 +62,15 @@ def _child_ours(url: str, out: str) -> dict:
     report = sync(conn, out, all_days=True)
     dt = time.perf_counter() - t0
     conn.close()
-    return {"rows": report.rows, "seconds": round(dt, 3), "bytes": report.bytes, "days": len(report.days)}
+    worker = report.read_seconds + report.write_seconds  # the partitions' writers' time, summed
+    return {"rows": report.rows, "seconds": round(dt, 3), "bytes": report.bytes, "days": len(report.days),
+            "phases": {"export": round(report.export_seconds, 3),
+                       "read": round(report.read_seconds, 3), "decode": round(report.decode_seconds, 3),
+                       "parquet": round(report.write_seconds, 3),
+                       "small_tables": round(report.small_tables_seconds, 3),
+                       "accelerators": {k: round(v, 3) for k, v in report.accelerators.items()},
+                       "export_undecoded": round(report.export_seconds * (1 - report.decode_seconds / worker)
+                                                 if worker else report.export_seconds, 3)}}
 
 
 class _NullSink:
@@ -165,15 +180,26 @@ def run(url: str, dsn: str, workdir: Path, peer: bool = True) -> dict:
     peer_py = peer_python() if peer else None
     res = _contenders(url, dsn, workdir, peer_py, "", env)
     ours = res["ours"]
-    ratios = {"ours_vs_copy_table_time": round(ours["seconds"] / res["copy_table"]["seconds"], 2),
-              "ours_vs_copy_ours_select_time": round(ours["seconds"] / res["copy_ours_select"]["seconds"], 2)}
-    for name in ("peer_table", "peer_ours_select"):
-        if name in res:
-            ratios[f"ours_vs_{name}_throughput"] = round(ours["rows_per_s"] / res[name]["rows_per_s"], 2)
+    # ours: the whole sync; ours_export: without the accelerators (like for like with COPY and
+    # the peer); ours_export_undecoded: also without turning the frames into text (estimate)
+    mine = {"ours": ours["seconds"], "ours_export": ours["phases"]["export"],
+            "ours_export_undecoded": ours["phases"]["export_undecoded"]}
+    ratios = {}
+    for who, seconds in mine.items():
+        for copy in ("copy_table", "copy_ours_select"):
+            ratios[f"{who}_vs_{copy}_time"] = round(seconds / res[copy]["seconds"], 2)
+        for name in ("peer_table", "peer_ours_select"):
+            if name in res:  # rows a second, ours over the peer's
+                ratios[f"{who}_vs_{name}_throughput"] = round(ours["rows"] / seconds / res[name]["rows_per_s"], 2)
     targets = {
         "throughput >= peer (same SELECT)": _verdict(ratios.get("ours_vs_peer_ours_select_throughput"), ">=", 1.0),
         "throughput >= peer (SELECT *)": _verdict(ratios.get("ours_vs_peer_table_throughput"), ">=", 1.0),
         "time <= 1.5x COPY of the rows": _verdict(ratios["ours_vs_copy_table_time"], "<=", 1.5),
+        "export throughput >= peer (same SELECT)": _verdict(
+            ratios.get("ours_export_vs_peer_ours_select_throughput"), ">=", 1.0),
+        "export throughput >= peer (SELECT *)": _verdict(ratios.get("ours_export_vs_peer_table_throughput"),
+                                                         ">=", 1.0),
+        "export time <= 1.5x COPY of the rows": _verdict(ratios["ours_export_vs_copy_table_time"], "<=", 1.5),
         "peak RSS < 1.5 GiB": _verdict(ours["peak_rss_bytes"] and ours["peak_rss_bytes"] / GIB, "<", 1.5),
     }
     return {"contenders": res, "ratios": ratios, "targets": targets,
@@ -189,11 +215,45 @@ def _verdict(value, op: str, limit: float) -> dict:
     return {"value": round(value, 3), "limit": f"{op} {limit}", "result": "PASS" if ok else "FAIL"}
 
 
+def print_report(res: dict) -> None:
+    """The contenders, our sync's phases (seconds and shares) and the ratios."""
+    print("\n== sync PostgreSQL -> Parquet (same rows, one run)")
+    print(f"   {'contender':<20}{'rows':>12}{'seconds':>10}{'peak RSS MiB':>14}")
+    for name, r in res["contenders"].items():
+        rss = f"{r['peak_rss_bytes'] / 2**20:,.0f}" if r.get("peak_rss_bytes") else "-"
+        print(f"   {name:<20}{r['rows']:>12,}{r['seconds']:>10.2f}{rss:>14}")
+    ph = res["contenders"]["ours"]["phases"]
+    total = res["contenders"]["ours"]["seconds"]
+    print(f"   ours, by phase (wall; of {total:.2f}s):")
+    print(f"     {'export (partitions + small tables)':<40}{ph['export']:>8.2f}s {ph['export'] / total:>6.1%}")
+    for name, seconds in ph["accelerators"].items():
+        print(f"     {'accelerator ' + name:<40}{seconds:>8.2f}s {seconds / total:>6.1%}")
+    worker = ph["read"] + ph["parquet"]
+    if worker:
+        print("   the partitions' writers (seconds summed over the writer threads):")
+        for name in ("read", "decode", "parquet"):
+            label = {"read": "read (PostgreSQL, transfer, decode, sort)", "decode": "  of which decoding frames",
+                     "parquet": "Parquet writing"}[name]
+            print(f"     {label:<40}{ph[name]:>8.2f}s {ph[name] / worker:>6.1%}")
+    for k, v in res["ratios"].items():
+        print(f"   {k:<48}{v:>8}")
+    for name, v in res["targets"].items():
+        print(f"   target {name:<42}{v['value']!s:>8} {v['limit']:<8} {v['result']}")
+
+
 def main(argv: list[str]) -> int:
-    kind, url, arg = argv
+    """``ours|copy URL OUT`` (one contender, a child) or ``URL DSN WORKDIR [--no-peer]`` (all)."""
     logging.basicConfig(level=logging.WARNING)
-    result = _child_ours(url, arg) if kind == "ours" else _child_copy(url, arg)
-    print(json.dumps(result))
+    if argv and argv[0] in ("ours", "copy"):
+        kind, url, arg = argv
+        result = _child_ours(url, arg) if kind == "ours" else _child_copy(url, arg)
+        print(json.dumps(result))
+        return 0
+    url, dsn, workdir = argv[:3]
+    logging.getLogger().setLevel(logging.INFO)
+    res = run(url, dsn, Path(workdir), peer="--no-peer" not in argv)
+    print_report(res)
+    print(json.dumps(res))
     return 0
 
 

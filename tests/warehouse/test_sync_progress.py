@@ -16,7 +16,9 @@ import time
 
 import pytest
 
+from tests.compact_rows import make_compact
 from tests.warehouse.test_sync import D1, D2, D3, ROOT, _history, _insert, _lake_counts, _pg_counts
+from warehouse.read import accelerators
 from warehouse.sync.export import DayResult, Progress, sync
 
 ROWS = len(_history())
@@ -101,3 +103,26 @@ def test_sync_tells_its_progress_the_plan_then_each_partition(pg, tmp_path):
     dry = _Recorder()
     sync(pg, str(tmp_path), dry_run=True, progress=dry)
     assert dry.calls == [], "a dry run writes nothing, so it tells nothing"
+
+
+@pytest.mark.integration
+def test_sync_times_and_logs_each_phase(pg, tmp_path, caplog):
+    """The report splits the sync's time (issue 18: the export alone is what COPY and the
+    DuckDB scanner compare with): each partition's reading (decoding the compact rows'
+    frames among it) and writing, the export's wall time, each accelerator's build; one log
+    line a phase."""
+    _insert(pg, _history())
+    make_compact(pg)
+    caplog.set_level("INFO", logger="warehouse.sync.export")
+    report = sync(pg, str(tmp_path))
+    assert report.rows == ROWS
+    for d in report.days:
+        assert 0 < d.decode_seconds <= d.read_seconds <= d.seconds, d
+        assert d.write_seconds > 0 and abs(d.read_seconds + d.write_seconds - d.seconds) < 1e-9
+    assert report.decode_seconds == sum(d.decode_seconds for d in report.days) > 0
+    assert list(report.accelerators) == [a.name for a in accelerators.ACCELERATORS], "every build, in order"
+    assert all(s > 0 for s in report.accelerators.values())
+    assert 0 < report.export_seconds and report.export_seconds + report.accelerator_seconds <= report.seconds
+    for phase in (f"extract: 3 partition(s), {ROWS} rows", "parquet: 3 partition(s)", "small tables:",
+                  "export:", *(f"accelerator {a.name}: built in" for a in accelerators.ACCELERATORS)):
+        assert "sync phase " + phase in caplog.text, phase

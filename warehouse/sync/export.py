@@ -47,7 +47,7 @@ from warehouse.lake.state import VERSION as STATE_VERSION
 from warehouse.lake.state import SyncState, TableMarks
 from warehouse.lake.tables import CHAT, DAY_TABLES, TABLES, Table
 from warehouse.read import accelerators
-from warehouse.sync import extract, repair
+from warehouse.sync import compact, extract, phases, repair
 from warehouse.sync import workers as sync_workers
 from warehouse.sync.compact import Dictionaries, load_dictionaries
 from warehouse.sync.extract_arrow import SnapshotReader, snapshot_reader
@@ -74,6 +74,13 @@ class DayResult:
     bytes: int
     seconds: float
     table: str = "chat"
+    read_seconds: float = 0.0    # of `seconds`, waiting for the rows: PostgreSQL, transfer, decoding, sorting
+    decode_seconds: float = 0.0  # of `read_seconds`, turning compact rows' frames into text (compact.decode)
+
+    @property
+    def write_seconds(self) -> float:
+        """Of `seconds`, the Parquet writing (encoding, compression, the file)."""
+        return max(self.seconds - self.read_seconds, 0.0)
 
 
 @dataclass
@@ -89,6 +96,11 @@ class SyncReport:
     repaired: list[health.Damage] = field(default_factory=list)  # damaged partitions rewritten from PostgreSQL
     dropped: list[tuple[health.Damage, str]] = field(default_factory=list)  # moved aside (--drop-damaged)
     damaged: list[repair.Unrepaired] = field(default_factory=list)  # damaged partitions left as they are
+    # phase timing: the export (plan, day partitions, small tables: what a plain COPY or the
+    # DuckDB scanner does) apart from the accelerators built after it, wall seconds each
+    export_seconds: float = 0.0
+    small_tables_seconds: float = 0.0
+    accelerators: dict[str, float] = field(default_factory=dict)  # accelerator -> build seconds, in build order
 
     @property
     def days(self) -> list[DayResult]:
@@ -106,6 +118,24 @@ class SyncReport:
     @property
     def bytes(self) -> int:
         return sum(d.bytes for d in self.parts)
+
+    # the day partitions' phases, summed over the writer threads (SYNC_WRITERS run at once,
+    # so these add up to about SYNC_WRITERS x the partitions' wall time)
+    @property
+    def read_seconds(self) -> float:
+        return sum(d.read_seconds for d in self.parts)
+
+    @property
+    def decode_seconds(self) -> float:
+        return sum(d.decode_seconds for d in self.parts)
+
+    @property
+    def write_seconds(self) -> float:
+        return sum(d.write_seconds for d in self.parts)
+
+    @property
+    def accelerator_seconds(self) -> float:
+        return sum(self.accelerators.values())
 
 
 class Progress:
@@ -216,10 +246,13 @@ def _write_days(conn, reader: SnapshotReader | None, lake: Lake, table: Table, t
     dictionaries = load_dictionaries(conn) if table.compact is not None and todo else None
 
     def write(c, r: SnapshotReader | None, day: date) -> DayResult:  # c, r: `conn` or a worker's, in its snapshot
-        t_day = time.monotonic()
-        data = day_rows(c, lake, table, day, tz, archived, opted_out, dictionaries, r) if day in wanted else []
+        t_day, decoded = time.monotonic(), compact.decode_seconds()  # decoding runs in this thread
+        clock = phases.ReadClock()
+        data = clock.timed(lambda: day_rows(c, lake, table, day, tz, archived, opted_out, dictionaries, r)
+                           if day in wanted else [])
         rows, size = lake.write(table, data, day)
-        return DayResult(day, rows, size, time.monotonic() - t_day, table.name)
+        return DayResult(day, rows, size, time.monotonic() - t_day, table.name, clock.seconds,
+                         compact.decode_seconds() - decoded)
 
     order = {day: i for i, day in enumerate(todo + stale)}
     done = []
@@ -283,7 +316,13 @@ def _build_side_tables(conn, lake: Lake, tz: str, archived: set[date], opted_out
     left as the others, and the builds run again."""
     for attempt in (0, 1):
         try:
-            accelerators.rebuild_all(lake, tz)
+            # accelerators.rebuild_all(lake, tz), one build at a time so that each is timed
+            for acc in accelerators.ACCELERATORS:
+                t0 = time.monotonic()
+                try:
+                    acc.build(lake, tz, False)
+                finally:
+                    report.accelerators[acc.name] = report.accelerators.get(acc.name, 0.0) + time.monotonic() - t0
             return
         except Exception as exc:
             if attempt or not health.is_read_error(exc):
@@ -367,24 +406,29 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
                 after = after.with_marks(table.name, TableMarks(old.max_id if days else table_max, old.days)
                                          ).counted(table.name, {r.day: r.rows for r in report.parts
                                                                 if r.table == table.name})
+        t_small = time.monotonic()
         for table in TABLES:
             if table.by_day or table.name in report.skipped:
                 continue
             resolved = extract.resolve(conn, table)
             report.tables[table.name], _ = lake.write(resolved, extract.stream(conn, resolved))
+        report.small_tables_seconds = time.monotonic() - t_small
 
         marks = {"sync_started_at": _utc(started), "max_id": max_id,
                  "max_created_at": _utc(max_created), "max_blinded_at": _utc(max_blinded)}
         if days:  # explicit days say nothing about the others: the cursor stays put
             marks = {k: getattr(state, k) for k in marks}
         report.state = replace(after, version=STATE_VERSION, last_sync=datetime.now(UTC), timezone=tz, **marks)
+        report.export_seconds = time.monotonic() - t0
         _build_side_tables(conn, lake, tz, archived, opted_out, drop_damaged, days, report, progress)
         lake.write_state(report.state)  # last: the cursor moves only after every write
     if not days:
         _prune_after_sync(conn, lake, started - OVERLAP, tz, report)
     report.seconds = time.monotonic() - t0
-    log.info("synced %d day(s): %d rows, %d bytes, %d channels in %.2fs%s",
+    phases.log_phases(report, settings.get_int("SYNC_WRITERS"))
+    log.info("synced %d day(s): %d rows, %d bytes, %d channels in %.2fs (export %.2fs, accelerators %.2fs)%s",
              len(report.days), report.rows, report.bytes, report.channels, report.seconds,
+             report.export_seconds, report.accelerator_seconds,
              f"; {len(report.repaired)} damaged partition(s) rewritten from PostgreSQL" if report.repaired else "")
     repair.report(report.damaged)
     return report
