@@ -204,28 +204,3 @@ def test_the_lake_and_the_sync_import_no_circle_and_keep_no_reader_registry():
     assert "warehouse.sync.extract" not in graph["warehouse.sync.extract_arrow"]
     from warehouse.sync import extract_arrow
     assert not hasattr(extract_arrow, "reader_for") and not hasattr(extract_arrow, "_READERS")
-
-
-def test_frames_decoded_in_one_pass_equal_the_frame_by_frame_texts():
-    """compact's one-call decompression (issue 18: the sync's hot spot) gives what
-    raw_codec.decompress_array gives, frame by frame: nulls kept, a sliced batch, Hangul;
-    and a batch it cannot take in one pass (a damaged frame) still ends as text with a
-    dead letter for that row only."""
-    from core import raw_codec
-    from tests.compact_rows import TEST_DICTIONARY
-    from warehouse.sync import compact
-
-    texts = [None if i % 4 == 0 else json.dumps({"msg": NASTY[i % len(NASTY)] * (i % 7), "i": i},
-                                               ensure_ascii=False) for i in range(400)]
-    frames = pa.array(raw_codec.compress_many(texts, TEST_DICTIONARY), pa.binary()).slice(3, 390)
-    ids = pa.array([None if t is None else TEST_DICTIONARY.id for t in texts], pa.int32()).slice(3, 390)
-    dictionaries = {TEST_DICTIONARY.id: TEST_DICTIONARY}
-    one_pass = compact._one_pass(frames, ids, dictionaries)
-    assert one_pass is not None and one_pass.equals(raw_codec.decompress_array(frames, ids, dictionaries))
-    assert one_pass.to_pylist() == texts[3:393]
-    damaged = frames.to_pylist()
-    damaged[6] = damaged[6][:6] + b"\x00\xff\x00\xff"
-    out, bad = compact._texts(pa.array(damaged, pa.binary()), ids, dictionaries)
-    assert [i for i, _ in bad] == [6]
-    assert json.loads(out[6].as_py())[compact.DEAD_LETTER_KEY]["dictionary"] == TEST_DICTIONARY.id
-    assert out.to_pylist()[:6] + out.to_pylist()[7:] == texts[3:9] + texts[10:393]

@@ -17,10 +17,8 @@ import threading
 import time
 from collections.abc import Mapping
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import zstandard
 
 from core import raw_codec
 from core.raw_codec import load_dictionaries  # noqa: F401  (the readers' name for it)
@@ -55,52 +53,8 @@ def text(frame: bytes | memoryview | None, dict_id: int | None, dictionaries: Di
     return raw_codec.decompress(frame, raw_codec.lookup(dictionaries, dict_id))
 
 
-def _one_pass(frames: pa.Array, ids: pa.Array, dictionaries: Dictionaries) -> pa.Array | None:
-    """The frames' texts decompressed in one call (zstandard's multi_decompress_to_buffer:
-    no Python object per frame; about 3.5x faster than raw_codec.decompress_array on
-    realistic rows), when every frame names the same loaded dictionary and claims at most
-    raw_codec.MAX_OUTPUT bytes; else None. zstandard.ZstdError or pa.ArrowInvalid (not
-    UTF-8) when one does not read back: the caller then goes the careful way."""
-    frames = frames.combine_chunks() if isinstance(frames, pa.ChunkedArray) else frames
-    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-    if not (pa.types.is_binary(frames.type) or pa.types.is_large_binary(frames.type)):
-        return None
-    valid = frames.is_valid()
-    named = pc.unique(ids.filter(valid))
-    if len(named) != 1 or not named[0].is_valid or named[0].as_py() not in dictionaries:
-        return None  # no dictionary (a deployment's first rows), several, or one missing
-    width = np.int32 if pa.types.is_binary(frames.type) else np.int64
-    bounds = np.frombuffer(frames.buffers()[1], width)[frames.offset:frames.offset + len(frames) + 1]
-    at = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
-    starts = bounds[at].astype(np.uint64)
-    segments = np.column_stack([starts, bounds[at + 1].astype(np.uint64) - starts])
-    data = memoryview(frames.buffers()[2] or b"")
-    for start, size in segments.tolist():  # the header's claim, before zstd allocates it
-        claimed = zstandard.frame_content_size(data[start:start + size])
-        if claimed < 0 or claimed > raw_codec.MAX_OUTPUT:
-            return None
-    out = dictionaries[named[0].as_py()].decompressor.multi_decompress_to_buffer(
-        zstandard.BufferWithSegments(data, np.ascontiguousarray(segments).tobytes()), threads=0)
-    pieces = [out[i] for i in range(len(out))]
-    lengths = np.zeros(len(frames), np.int64)
-    lengths[at] = np.fromiter((len(p) for p in pieces), np.int64, len(pieces))
-    offsets = np.zeros(len(frames) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    mask = valid.buffers()[1] if frames.null_count else None
-    texts = pa.Array.from_buffers(pa.large_binary(), len(frames), [mask, pa.py_buffer(offsets),
-                                                                    pa.py_buffer(b"".join(pieces))],
-                                  null_count=frames.null_count, offset=valid.offset if mask else 0)
-    return texts.cast(pa.large_string()).cast(pa.string())
-
-
 def _texts(frames: pa.Array, ids: pa.Array, dictionaries: Dictionaries) -> tuple[pa.Array, list[tuple[int, str]]]:
     """The frames' texts, and (index, error) of those that do not read back (dead letters)."""
-    try:
-        texts = _one_pass(frames, ids, dictionaries)
-        if texts is not None:
-            return texts, []
-    except (zstandard.ZstdError, pa.ArrowInvalid):
-        pass  # one (or more) bad frames: found below
     try:
         return raw_codec.decompress_array(frames, ids, dictionaries), []
     except raw_codec.CodecError:
