@@ -81,7 +81,9 @@ def test_file_holds_each_chatters_newest_lines(tmp_path, k):
     assert user_tail.build_user_tail(str(tmp_path), lines=k) == sum(map(len, _newest(facts["rows"], k).values()))
     table = _read(tmp_path)
     assert table.schema.remove_metadata().equals(user_tail.SCHEMA)
-    assert pa.types.is_string_view(table.schema.field("message").type)
+    assert pa.types.is_string(table.schema.field("message").type)  # plain utf8: compresses better than views
+    file = ipc.open_file(user_tail.path(Lake(str(tmp_path))))  # compressed, in WRITE_ROWS-row batches
+    assert all(file.get_batch(i).num_rows == user_tail.WRITE_ROWS for i in range(file.num_record_batches - 1))
     doc = json.loads(table.schema.metadata[user_tail.META_KEY])
     assert doc["lines"] == k and doc["version"] == user_tail.VERSION and len(doc["parts"]) == len({r["day"] for r in facts["rows"]})
     got: dict[str, list[int]] = {}
@@ -249,3 +251,21 @@ def test_an_empty_lake_has_an_empty_tail(tmp_path):
     assert wh.accelerator(USER_TAIL) is not None
     page = warehouse.user_messages(wh, "u1")
     assert page.height == 0 and page.columns == user_tail.COLUMNS
+
+
+def test_an_old_version_tail_is_stale_and_rebuilt(tmp_path):
+    """A VERSION 1 file (uncompressed, string_view) is not read: the next build rewrites it
+    whole, compressed."""
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake, SHORT)
+    file = user_tail.path(Lake(str(tmp_path / "tail")))
+    new = _read(tmp_path / "tail")
+    doc = json.loads(new.schema.metadata[user_tail.META_KEY]) | {"version": 1}
+    old = pa.schema([f.with_type(pa.string_view()) if pa.types.is_string(f.type) else f for f in new.schema])
+    with ipc.new_file(file, old.with_metadata({user_tail.META_KEY: json.dumps(doc).encode()})) as writer:
+        writer.write_table(new.cast(old))
+    assert warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL) is None
+    assert _assert_same(fast, scan, facts, most=3)[0] > 10
+    assert user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT) == new.num_rows
+    assert _read(tmp_path / "tail").equals(new) and warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL)
+    again = warehouse.open(str(tmp_path / "tail"))
+    assert _assert_same(again, scan, facts, most=3)[1] > 10  # the compressed tail answers pages itself

@@ -1,24 +1,27 @@
-"""The user tail: each chatter's newest lines, sorted by user, memory-mapped — so a user's
-last page of lines (``user_messages``) is a slice of one file instead of a read of every day
-file holding them.
+"""The user tail: each chatter's newest lines, sorted by user, in small compressed record
+batches — so a user's last page of lines (``user_messages``) is one or two batches of one
+file instead of a read of every day file holding them.
 
 Layout (part of the lake contract, see warehouse/lake/layout.py)::
 
     <root>/user_tail/part-0.arrow
-        An Arrow IPC file, uncompressed (so it maps into memory without a copy): for every
-        real chatter (user_id not NULL, ``anonymous`` or ``SYSTEM_MESSAGE``) their newest
+        An Arrow IPC file, its buffers zstd-compressed (level ZSTD_LEVEL), in record batches
+        of WRITE_ROWS (8,192) rows: for every real chatter (user_id not NULL, ``anonymous`` or ``SYSTEM_MESSAGE``) their newest
         USER_TAIL_LINES lines (all of them when they have fewer), sorted by user_id, then
         chat_time and id descending. Columns: user_id, day, id, chat_time, channel_id,
         channel_name, nickname, message_type, message, message_status, pay_amount,
-        subscription_tier, subscription_month; the strings as string_view. The schema's
+        subscription_tier, subscription_month; the strings as plain utf8 (string_view's
+        16-byte views compress worse). A user's rows are found by bisecting the batches'
+        user_id columns (log2(batches) small reads, nothing built on open). The schema's
         metadata (key ``chzzk.user_tail``) records {"version", "lines", "parts"}: the
         lines kept per chatter and the chat partitions' fingerprint it was built from.
 
 Its size is bounded by the number of chatters times USER_TAIL_LINES, not by the history
 kept. Declared in warehouse/read/accelerators/__init__.py (USER_TAIL). It answers only
 while the chat partitions are exactly those it was built from (the side tables' rule, warehouse/read/accelerators/side_tables.py) and only for the lake's own lines (no type
-filter, no live rows), on a local lake (an S3 lake has none: memory-mapping needs a local
-file). A user holding USER_TAIL_LINES lines in it may have older ones: a page reaching
+filter, no live rows), on a local lake (an S3 lake has none: the file is read by batch
+from a local memory map). VERSION 1 files (uncompressed, string_view) read as stale and are
+rebuilt whole by the next sync. A user holding USER_TAIL_LINES lines in it may have older ones: a page reaching
 past what the tail holds for the filters asked is read from the chat instead.
 
 The sync and forget-user bring it up to date (``build_user_tail``): the chatters with
@@ -43,7 +46,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import duckdb
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -58,14 +60,17 @@ log = logging.getLogger(__name__)
 NAME = "user_tail"
 FILE = "part-0.arrow"
 META_KEY = b"chzzk.user_tail"
-VERSION = 1
-WRITE_ROWS = 65_536  # rows per record batch written
+VERSION = 2  # 2: zstd-compressed 8,192-row batches of plain strings (1: uncompressed string_view)
+WRITE_ROWS = 8_192  # rows per record batch written: a user's page decompresses one or two
+# zstd level: 14 is where this data's size drops (2M-line lake: level 3 55.6 MB, 13 52.5 MB,
+# 14 41.2 MB), at ~3x level 3's write time (docs/BENCHMARKS.md)
+ZSTD_LEVEL = 14
+_STR = pa.string()
 TMP = "." + FILE + ".tmp-"  # + pid: a write in progress, renamed over FILE when complete
-_SV = pa.string_view()
 SCHEMA = pa.schema([
-    ("user_id", _SV), ("day", pa.date32()), ("id", pa.int64()), ("chat_time", pa.timestamp("us", "UTC")),
-    ("channel_id", _SV), ("channel_name", _SV), ("nickname", _SV), ("message_type", _SV), ("message", _SV),
-    ("message_status", _SV), ("pay_amount", pa.int32()), ("subscription_tier", pa.int32()),
+    ("user_id", _STR), ("day", pa.date32()), ("id", pa.int64()), ("chat_time", pa.timestamp("us", "UTC")),
+    ("channel_id", _STR), ("channel_name", _STR), ("nickname", _STR), ("message_type", _STR), ("message", _STR),
+    ("message_status", _STR), ("pay_amount", pa.int32()), ("subscription_tier", pa.int32()),
     ("subscription_month", pa.int32()),
 ])
 # what user_messages returns, in its order
@@ -94,6 +99,7 @@ _NEWEST = """
 _TOUCHED_USERS = "SELECT DISTINCT user_id FROM src WHERE " + _REAL + " AND list_contains(?::DATE[], day)"  # noqa: S608 - constants
 _AFFECTED = " AND user_id IN (SELECT user_id FROM affected)"
 USER_TAIL = Table(NAME, SCHEMA, None, by_day=False)
+_WRITE = ipc.IpcWriteOptions(compression=pa.Codec("zstd", ZSTD_LEVEL))
 
 
 def path(lake: Lake) -> str:
@@ -131,37 +137,42 @@ class FreshnessCache(side_tables.FreshnessCache):
         return read_doc(lake)
 
 
-class _Users:
-    """The tail's user_id column as a sequence of Python strings, for bisect: a user's rows
-    are found by reading log2(rows) values, with no index built when the file is opened."""
+class _Lasts:
+    """The last user_id of each record batch, as a sequence for bisect: batch i's is read
+    (only its user_id column decompressed) when bisect first asks for it, then kept."""
 
-    def __init__(self, column: pa.ChunkedArray) -> None:
-        self.column = column
+    def __init__(self, users: ipc.RecordBatchFileReader) -> None:
+        self.users = users
+        self.known: dict[int, str] = {}
 
     def __len__(self) -> int:
-        return len(self.column)
+        return self.users.num_record_batches
 
     def __getitem__(self, i: int) -> str:
-        return self.column[i].as_py()
+        if i not in self.known:
+            self.known[i] = self.users.get_batch(i).column(0)[-1].as_py()
+        return self.known[i]
 
 
-def _open(file: str) -> pa.Table:
-    with pa.memory_map(file) as src:
-        return ipc.open_file(src).read_all()  # buffers point into the map, which they keep open
+def _open(file: str, fields: list[int] | None = None) -> ipc.RecordBatchFileReader:
+    """A reader of the file mapped into memory (only the columns `fields`, when given); it
+    keeps the map open for its batches (a file renamed over this one leaves it intact)."""
+    options = ipc.IpcReadOptions(included_fields=fields) if fields else None
+    return ipc.open_file(pa.memory_map(file), options=options)
 
 
 class Reader:
-    """A warehouse's view of the user tail: the file mapped into memory (zero-copy), read
-    again when the file changes. Opening it costs no pass over its rows: a user's rows are
-    found by bisecting the sorted user_id column, and checked in full (IPC files carry no
-    checksums: damaged bytes show as views out of bounds or bad UTF-8) before a page of
-    them is given; a damaged file is reported once and not used until it is rewritten."""
+    """A warehouse's view of the user tail: the file's footer read (no pass over its rows),
+    read again when the file changes. A user's rows are found by bisecting the batches'
+    last user_ids, their batches decompressed and checked in full (damaged bytes show as
+    failed decompression, views out of bounds or bad UTF-8) before a page of them is given;
+    a damaged file is reported once and not used until it is rewritten."""
 
     def __init__(self, con=None) -> None:
         self.fresh = FreshnessCache()
         self._key: tuple | None = None
-        self._table: pa.Table | None = None
-        self._users: _Users | None = None
+        self._file: ipc.RecordBatchFileReader | None = None
+        self._lasts: _Lasts | None = None
         self._lines = 0
         self._bad: tuple | None = None
         self._path = ""
@@ -172,19 +183,19 @@ class Reader:
         if is_uri(lake.root) or not self.fresh.fresh(lake, hint):
             return False
         key = self.fresh.key
-        if key == self._bad:
-            return False
         if key == self._key:
             return True
+        if key == self._bad:
+            return False
         try:
-            table = _open(path(lake))
-            if not table.schema.remove_metadata().equals(SCHEMA):
-                raise ValueError(f"unexpected schema {table.schema}")
-            table.validate()  # the structure: buffers as long as the rows need (the values: per page)
+            file = _open(path(lake))
+            if not file.schema.remove_metadata().equals(SCHEMA):
+                raise ValueError(f"unexpected schema {file.schema}")
+            lasts = _Lasts(_open(path(lake), [0]))
         except (OSError, ValueError, pa.ArrowException):
             self._damaged(path(lake), key)
             return False
-        self._key, self._table, self._users, self._path = key, table, _Users(table.column("user_id")), path(lake)
+        self._key, self._file, self._lasts, self._path = key, file, lasts, path(lake)
         self._lines = int(self.fresh.doc["lines"])  # type: ignore[index]
         return True
 
@@ -192,20 +203,34 @@ class Reader:
         log.warning("user tail %s unreadable: user lines are read from the chat", file, exc_info=True)
         self._bad, self._key = key, None
 
+    def _rows(self, user_id: str) -> pa.Table:
+        """The user's rows: the batches from the first whose last user is not before
+        theirs, while a batch may still begin with theirs."""
+        assert self._file is not None and self._lasts is not None
+        batches = []
+        for i in range(bisect.bisect_left(self._lasts, user_id), self._file.num_record_batches):
+            batch = self._file.get_batch(i)
+            if batch.num_rows:
+                batches.append(batch)
+                if self._lasts[i] > user_id:
+                    break
+        table = pa.Table.from_batches(batches, SCHEMA)
+        users = table.column("user_id").to_pylist()
+        first = bisect.bisect_left(users, user_id)
+        return table.slice(first, bisect.bisect_right(users, user_id, first) - first)
+
     def page(self, user_id: str, channels: list[str] | None, start: date | None, end: date | None,
              limit: int, offset: int, tz: str = "UTC") -> pl.DataFrame | None:
         """The user's lines newest first, filtered, rows offset..offset+limit, in
         user_messages' columns (chat_time in the zone `tz`); None when the page may need
         lines older than the tail holds for this user, or the user's rows are damaged."""
-        assert self._table is not None and self._users is not None
-        first = bisect.bisect_left(self._users, user_id)
-        rows = bisect.bisect_right(self._users, user_id, first) - first
-        mine = self._table.slice(first, rows)
         try:
+            mine = self._rows(user_id)
             mine.validate(full=True)
-        except (ValueError, pa.ArrowException):
+        except (OSError, ValueError, IndexError, pa.ArrowException):
             self._damaged(self._path, self._key)
             return None
+        rows = mine.num_rows
         if channels is None and start is None and end is None:
             if offset + limit > rows and rows >= self._lines:
                 return None  # older lines than the tail holds are needed
@@ -271,7 +296,7 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
         else:
             affected = _affected(con, file, touched, bool(current))
             taken_file = os.path.join(spill, "taken.arrow")
-            with ipc.new_file(taken_file, SCHEMA) as spilled:
+            with ipc.new_file(taken_file, SCHEMA) as spilled:  # uncompressed: read once, soon
                 _take(con, bool(current) and bool(affected), _AFFECTED, k, spilled)
             with _replacing(file, schema) as writer:
                 rows = _merge(file, affected, taken_file, writer)
@@ -290,10 +315,12 @@ def build(lake: Lake, tz: str | None = None, full: bool = False) -> int | None:
 
 
 def _readable(file: str) -> bool:
-    """True when the tail file's rows read and validate in full (IPC files carry no
-    checksums: damaged bytes show as out-of-bounds views or bad UTF-8); else logged."""
+    """True when the tail file's rows read and validate in full, a batch at a time (IPC
+    files carry no checksums: damaged bytes show as failed decompression, out-of-bounds
+    offsets or bad UTF-8); else logged."""
     try:
-        _open(file).validate(full=True)
+        for batch in _batches(file):
+            batch.validate(full=True)
         return True
     except (OSError, ValueError, pa.ArrowException):
         log.warning("user tail %s is damaged: taken again for every chatter", file, exc_info=True)
@@ -310,10 +337,9 @@ def remove(lake: Lake) -> None:
 
 
 def rows_in(file: str) -> int:
-    """Rows of an Arrow IPC file (its record batches' lengths)."""
-    with pa.memory_map(file) as src:
-        reader = ipc.open_file(src)
-        return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    """Rows of an Arrow IPC file (its record batches' lengths; only the day column is
+    decompressed)."""
+    return sum(batch.num_rows for batch in _batches(file, [1]))
 
 
 @contextlib.contextmanager
@@ -328,7 +354,7 @@ def _replacing(file: str, schema: pa.Schema) -> Iterator[ipc.RecordBatchFileWrit
             os.remove(os.path.join(folder, name))
     tmp = os.path.join(folder, f"{TMP}{os.getpid()}")
     try:
-        with ipc.new_file(tmp, schema) as writer:
+        with ipc.new_file(tmp, schema, options=_WRITE) as writer:
             yield writer
         os.replace(tmp, file)
     finally:
@@ -369,13 +395,12 @@ def _take(con: duckdb.DuckDBPyConnection, any_rows: bool, users: str, k: int,
         return 0
     con.execute(_CUT.format(users=users, k=int(k)))
     cols = ", ".join(("s." if f.name in ("user_id", "day", "id", "chat_time") else "") + f.name for f in SCHEMA)
-    rows = 0
+    out = _Out(writer)
     for batch in con.sql(_NEWEST.format(cols=cols, real=_REAL, users=users)).to_arrow_reader(side_tables.BATCH_ROWS):
-        # a cast from plain strings makes compact views
-        writer.write_batch(pa.RecordBatch.from_arrays(
-            [c.cast(f.type) for c, f in zip(batch.columns, SCHEMA, strict=True)], schema=SCHEMA))
-        rows += batch.num_rows
-    return rows
+        out.add(pa.RecordBatch.from_arrays(
+            [c.cast(f.type) for c, f in zip(batch.columns, SCHEMA, strict=True)], schema=SCHEMA), False)
+    out.flush()
+    return out.rows
 
 
 def _merge(old: str, affected: set[str], taken: str, writer: ipc.RecordBatchFileWriter) -> int:
@@ -400,17 +425,13 @@ def _merge(old: str, affected: set[str], taken: str, writer: ipc.RecordBatchFile
 
 def _unaffected(file: str, affected: pa.Array) -> Iterator[tuple[pa.RecordBatch, bool]]:
     """The file's batches without the `affected` users' rows, each with whether it is
-    whole (as read: its buffers hold only its own rows). A batch with affected users
-    gives its runs of other users' rows as slices (no kernel filters string_view)."""
+    whole (as read)."""
     for batch in _batches(file):
-        drop = pc.is_in(batch.column(0).cast(pa.string()), value_set=affected)
+        drop = pc.is_in(batch.column(0), value_set=affected)
         if not pc.any(drop).as_py():
             yield batch, True
-            continue
-        keep = np.concatenate([[0], ~drop.to_numpy(zero_copy_only=False), [0]]).astype(np.int8)
-        edges = np.flatnonzero(np.diff(keep))  # where each run of kept rows starts and ends
-        for start, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-            yield batch.slice(start, end - start), False
+        else:
+            yield batch.filter(pc.invert(drop)), False
 
 
 class _Cursor:
@@ -454,8 +475,8 @@ class _Cursor:
 
 
 class _Out:
-    """The new file's rows as they come: pieces gathered into record batches of about
-    WRITE_ROWS rows, a whole batch written as it is."""
+    """The new file's rows as they come: pieces gathered into record batches of WRITE_ROWS
+    rows (the last one fewer), a whole batch of that size written as it is."""
 
     def __init__(self, writer: ipc.RecordBatchFileWriter) -> None:
         self.writer, self.pending, self.held, self.rows = writer, [], 0, 0
@@ -464,14 +485,18 @@ class _Out:
         if not piece.num_rows:
             return
         self.rows += piece.num_rows
-        if whole:
-            self.flush()
+        if whole and not self.pending and piece.num_rows == WRITE_ROWS:
             self.writer.write_batch(piece)
             return
         self.pending.append(piece)
         self.held += piece.num_rows
         if self.held >= WRITE_ROWS:
-            self.flush()
+            batch, at = _compact(self.pending, SCHEMA), 0
+            while batch.num_rows - at >= WRITE_ROWS:
+                self.writer.write_batch(batch.slice(at, WRITE_ROWS))  # written: only the slice's bytes
+                at += WRITE_ROWS
+            rest = batch.slice(at)
+            self.pending, self.held = ([rest] if rest.num_rows else []), rest.num_rows
 
     def flush(self) -> None:
         if self.pending:
@@ -480,13 +505,6 @@ class _Out:
 
 
 def _compact(parts: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:
-    """One record batch of `parts`' rows. A string_view slice still points into its
-    source's whole data buffers (written whole to a file): the strings go through
-    large_string, which copies only the bytes the rows use."""
-    arrays = []
-    for i, field in enumerate(schema):
-        chunks = [p.column(i) for p in parts]
-        if pa.types.is_string_view(field.type):
-            chunks = [c.cast(pa.large_string()) for c in chunks]
-        arrays.append(pa.concat_arrays(chunks).cast(field.type))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    """One record batch of `parts`' rows (their strings' bytes copied: only those the rows use)."""
+    return pa.RecordBatch.from_arrays(
+        [pa.concat_arrays([p.column(i) for p in parts]) for i in range(len(schema))], schema=schema)
