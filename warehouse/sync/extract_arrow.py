@@ -154,8 +154,9 @@ def _sorted(batches: Iterator[pa.RecordBatch], group: list[tuple], table: Table)
     """The rows of `batches` (a group's statement) in the table's order, as batches of at
     most SLICE_ROWS: ``group_order``'s first column holds each row's key as text; rows go by
     the key's place in `group` (``split_sizes`` rows), then the other columns ascending; the
-    ``group_fill`` columns get the group's values for the key."""
-    schema = table.schema
+    ``group_fill`` columns get the group's values for the key. The rows are as read
+    (``read_schema``): compact rows' frames are moved, not their (about 5x larger) text."""
+    schema = table.read_schema
     data = pa.Table.from_batches(list(batches), schema=schema)
     if not data.num_rows:
         return
@@ -181,13 +182,17 @@ def day_batches(conn: psycopg2.extensions.connection, reader: SnapshotReader, ta
     """Record batches of a day table with `params` through `reader`, in the table's order.
     A table with ``split_sizes`` is read in groups of keys (plan_groups): each group one
     heap-order statement sorted here, a key larger than GROUP_ROWS in index order. Compact
-    columns are decoded (compact.decode, with `dictionaries`) as each batch arrives."""
-    def read(stmts: list[str]) -> Iterator[pa.RecordBatch]:
-        for batch in reader.batches(stmts, table.read_schema):
+    columns are decoded (compact.decode, with `dictionaries`) as each batch leaves, after the
+    sort (a row's text depends on its own frame alone)."""
+    def decoded(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
             yield compact.decode(batch, table, dictionaries)
 
+    def read(stmts: list[str]) -> Iterator[pa.RecordBatch]:
+        return reader.batches(stmts, table.read_schema)
+
     if table.split_sizes is None:
-        yield from read(statements(conn, table, params))
+        yield from decoded(read(statements(conn, table, params)))
         return
     with conn.cursor() as cur:
         cur.execute(table.split_sizes, params)
@@ -197,7 +202,4 @@ def day_batches(conn: psycopg2.extensions.connection, reader: SnapshotReader, ta
                  for kind, group in plan_groups(sizes, GROUP_ROWS)]
     for kind, group, statement in reads:
         batches = read([statement])
-        if kind == "ordered":
-            yield from batches
-        else:
-            yield from _sorted(batches, group, table)
+        yield from decoded(batches if kind == "ordered" else _sorted(batches, group, table))
