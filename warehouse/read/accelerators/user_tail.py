@@ -65,6 +65,7 @@ WRITE_ROWS = 8_192  # rows per record batch written: a user's page decompresses 
 # zstd level: 14 is where this data's size drops (2M-line lake: level 3 55.6 MB, 13 52.5 MB,
 # 14 41.2 MB), at ~3x level 3's write time (docs/BENCHMARKS.md)
 ZSTD_LEVEL = 14
+RECENT_BATCHES = 4  # decompressed batches a reader keeps (~2 MB each at 1,000 lines per chatter)
 _STR = pa.string()
 TMP = "." + FILE + ".tmp-"  # + pid: a write in progress, renamed over FILE when complete
 SCHEMA = pa.schema([
@@ -173,6 +174,7 @@ class Reader:
         self._key: tuple | None = None
         self._file: ipc.RecordBatchFileReader | None = None
         self._lasts: _Lasts | None = None
+        self._recent: dict[int, pa.RecordBatch] = {}  # the last batches decompressed, oldest first
         self._lines = 0
         self._bad: tuple | None = None
         self._path = ""
@@ -195,7 +197,7 @@ class Reader:
         except (OSError, ValueError, pa.ArrowException):
             self._damaged(path(lake), key)
             return False
-        self._key, self._file, self._lasts, self._path = key, file, lasts, path(lake)
+        self._key, self._file, self._lasts, self._path, self._recent = key, file, lasts, path(lake), {}
         self._lines = int(self.fresh.doc["lines"])  # type: ignore[index]
         return True
 
@@ -209,7 +211,7 @@ class Reader:
         assert self._file is not None and self._lasts is not None
         batches = []
         for i in range(bisect.bisect_left(self._lasts, user_id), self._file.num_record_batches):
-            batch = self._file.get_batch(i)
+            batch = self._batch(i)
             if batch.num_rows:
                 batches.append(batch)
                 if self._lasts[i] > user_id:
@@ -218,6 +220,16 @@ class Reader:
         users = table.column("user_id").to_pylist()
         first = bisect.bisect_left(users, user_id)
         return table.slice(first, bisect.bisect_right(users, user_id, first) - first)
+
+    def _batch(self, i: int) -> pa.RecordBatch:
+        """Record batch i decompressed; the last RECENT_BATCHES are kept (a user's next page
+        reads the same ones)."""
+        assert self._file is not None
+        batch = self._recent.pop(i) if i in self._recent else self._file.get_batch(i)
+        self._recent[i] = batch
+        if len(self._recent) > RECENT_BATCHES:
+            del self._recent[next(iter(self._recent))]
+        return batch
 
     def page(self, user_id: str, channels: list[str] | None, start: date | None, end: date | None,
              limit: int, offset: int, tz: str = "UTC") -> pl.DataFrame | None:
