@@ -52,6 +52,8 @@ LABELS = {
                               "The dates in the URL are not usable; showing the default range."),
     "sidebar_url_bad_types": ("주소(URL)의 알 수 없는 메시지 종류를 제외했습니다.",
                               "Unknown message types in the URL were dropped."),
-    "sidebar_all_channels": ("전체 채널", "All channels"),
+    # one text in both languages: Streamlit keeps a multiselect's value by its option's label,
+    # so a label that changed with the language would drop "all channels" on the next rerun
+    "sidebar_all_channels": ("전체 채널 · All channels", "전체 채널 · All channels"),
     "sidebar_no_channels": ("이 계정에 연결된 채널의 데이터가 없습니다.", "No data for the channels of this account."),
 }

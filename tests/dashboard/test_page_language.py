@@ -123,3 +123,21 @@ def test_money_and_data_pages_table_headers_and_chart_titles_follow_the_language
         preview = at.dataframe[-1]
         assert "channel_id" in preview.value.columns
         assert set(headers(at)[-1].values()) == {None}
+
+
+@pytest.mark.e2e
+def test_all_channels_stays_picked_on_a_rerun_in_english(synced_lake, monkeypatch):
+    """The picker keeps its value by the option's label: "all channels" must survive a rerun
+    in English (its label was read in the default language when the value came back, so the
+    choice was dropped, leaving "select at least one channel")."""
+    from dashboard import urlstate
+    from dashboard.i18n import LANG_KEY
+    root, _, _ = synced_lake
+    at = start_app(root, monkeypatch)
+    at.session_state[LANG_KEY] = "en"
+    at.run(timeout=60)
+    assert at.session_state["f_channels"] == [urlstate.ALL_CHANNELS]
+    at.date_input(key="f_dates").set_value((FIRST, LAST)).run(timeout=60)
+    ok(at)
+    assert at.session_state["f_channels"] == [urlstate.ALL_CHANNELS]
+    assert not at.warning, [w.value for w in at.warning]
