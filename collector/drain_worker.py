@@ -102,6 +102,9 @@ class DrainProcess:
         """(sink.StoreReport, {channel_id: records}, parse CPU s, store CPU s, records) of the
         batch, once the child's transaction committed; raises DrainProcessError otherwise."""
         if self._proc is None or not self._proc.is_alive():
+            if self._proc is not None:  # died between batches: nothing of it was in flight
+                log.warning("drain process %d ended (exit code %s) between batches; starting another",
+                            self._proc.pid, self._proc.exitcode)
             self._stop()
             self._start()
         try:

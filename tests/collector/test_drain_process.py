@@ -65,7 +65,10 @@ def test_a_killed_drain_process_loses_and_duplicates_nothing(pg_url, tmp_path):
     log = log_path.read_text()
     assert code == 0, log[-3000:]
     assert len(re.findall(r"drain process \d+ started", log)) >= 2, "a second drain process was started"
-    assert "flush failed" in log and "drain process ended" in log, "the kill failed a flush, which kept the spool"
+    # the kill lands in a flush (which fails: its entries stay in the spool and are stored
+    # again) or between two (the next batch finds the process gone): the log says which
+    assert ("flush failed" in log and "drain process ended" in log) or "between batches; starting another" in log, \
+        "the parent should say how it learned the drain process was gone"
     assert _drain_children(proc.pid) == []
     check = truth_check(pg_url, sim)
     assert check["exact"] and check["lost"] == 0 and check["extra"] == 0, check
