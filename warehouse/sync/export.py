@@ -316,13 +316,7 @@ def _build_side_tables(conn, lake: Lake, tz: str, archived: set[date], opted_out
     left as the others, and the builds run again."""
     for attempt in (0, 1):
         try:
-            # accelerators.rebuild_all(lake, tz), one build at a time so that each is timed
-            for acc in accelerators.ACCELERATORS:
-                t0 = time.monotonic()
-                try:
-                    acc.build(lake, tz, False)
-                finally:
-                    report.accelerators[acc.name] = report.accelerators.get(acc.name, 0.0) + time.monotonic() - t0
+            accelerators.rebuild_all(lake, tz, seconds=report.accelerators)
             return
         except Exception as exc:
             if attempt or not health.is_read_error(exc):

@@ -12,6 +12,8 @@ side_tables.py; each accelerator's layout, build and reader in its own module.
 """
 from __future__ import annotations
 
+import time
+
 from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import broadcast_spans, chatter_days, rollups, user_tail, users_index
 from warehouse.read.accelerators.base import LAKE_ONLY, Accelerator, Need
@@ -68,13 +70,16 @@ def folders() -> frozenset[str]:
     return frozenset(a.name for a in ACCELERATORS)
 
 
-def rebuild_all(lake: Lake, tz: str | None = None, *, forgetting: bool = False) -> None:
+def rebuild_all(lake: Lake, tz: str | None = None, *, forgetting: bool = False,
+                seconds: dict[str, float] | None = None) -> None:
     """Bring every accelerator up to date with the chat partitions (each redoes only the
     days whose partition changed). `tz`: the zone the partitions are cut in (None: the
     last sync's). `forgetting` (forget-user): when a rebuild fails, every accelerator
     holding the text of lines (``remove``) not rebuilt yet is removed rather than left
-    holding a forgotten user's lines."""
+    holding a forgotten user's lines. `seconds`: each build's time is added to it, by name
+    (the sync reports them)."""
     for i, acc in enumerate(ACCELERATORS):
+        t0 = time.monotonic()
         try:
             acc.build(lake, tz, False)
         except Exception:
@@ -83,3 +88,6 @@ def rebuild_all(lake: Lake, tz: str | None = None, *, forgetting: bool = False) 
                     if later.remove is not None:
                         later.remove(lake)
             raise
+        finally:
+            if seconds is not None:
+                seconds[acc.name] = seconds.get(acc.name, 0.0) + time.monotonic() - t0
