@@ -205,7 +205,8 @@ def pick_channels(page: Page, names: list[str]) -> None:
     """Narrow the sidebar's channel picker (which opens on "All channels") to `names`, one
     pick at a time: the first drops "all"."""
     for name in names:
-        sidebar(page).locator('[data-testid="stMultiSelect"]').first.click()
+        # its text box, not the middle of the widget: a wide chip's remove button may sit there
+        sidebar(page).locator('[data-testid="stMultiSelect"]').first.locator("input").click()
         page.get_by_role("option", name=name, exact=True).click()
         page.keyboard.press("Escape")
         rerun_done(page)
