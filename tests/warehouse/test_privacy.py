@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,26 +16,16 @@ import pytest
 from collector import forgotten, sink
 from tests.compact_rows import json_columns, make_compact, make_jsonb
 from tests.conftest import DATA
+from tests.pghistory import D1, D2, D3, KST, channels, history, insert, lake_counts, part, pg_counts
 from tests.privacy_scan import pg_user_rows
-from tests.warehouse.test_sync import (
-    D1,
-    D2,
-    D3,
-    KST,
-    ROOT,
-    _channels,
-    _history,
-    _insert,
-    _lake_counts,
-    _part,
-    _pg_counts,
-)
 from warehouse.lake.layout import Lake
 from warehouse.lake.state import SyncState
 from warehouse.lake.tables import CHAT
 from warehouse.sync import retention
 from warehouse.sync.export import sync
 from warehouse.sync.privacy import forget_user
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TODAY = D3 + timedelta(days=1)  # keep 1 day: D1 and D2 are old enough to drop
 VICTIM = "u3"                   # chats on every day in the fixture history
@@ -52,9 +43,9 @@ def _lake_users(root) -> set[str]:
 
 @pytest.mark.integration
 def test_retention_drops_only_verified_days(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
-    counts = _pg_counts(pg)
+    counts = pg_counts(pg)
     # D2's partition loses a row behind the sync's back: its count no longer matches
     lake = Lake(str(tmp_path))
     d2 = lake.read(CHAT, D2)
@@ -63,30 +54,30 @@ def test_retention_drops_only_verified_days(pg, tmp_path):
     report = retention.apply(pg, str(tmp_path), keep_days=1, today=TODAY)
     assert report.dropped == {D1: counts[D1]}
     assert set(report.kept) == {D2} and "not in the lake" in report.kept[D2]
-    assert _pg_counts(pg) == {D2: counts[D2], D3: counts[D3]}
+    assert pg_counts(pg) == {D2: counts[D2], D3: counts[D3]}
     with pg.cursor() as cur:
         cur.execute("SELECT count(*) FROM stream_chat_tombstone")
         assert cur.fetchone()[0] == 0, "retention deletes leave no tombstones"
     pg.rollback()
     assert lake.read_state()["archived_days"] == [D1.isoformat()]
-    assert _lake_counts(tmp_path)[D1] == counts[D1], "the lake keeps the dropped day"
+    assert lake_counts(tmp_path)[D1] == counts[D1], "the lake keeps the dropped day"
 
     # the next sync does not touch the archived day; a late row is merged into it
     assert sync(pg, str(tmp_path)).days == []
     sync(pg, str(tmp_path), all_days=True)
-    assert _lake_counts(tmp_path)[D1] == counts[D1], "--all keeps archived partitions"
-    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 20, 0, tzinfo=KST), "user_id": "late"}], old=False)
+    assert lake_counts(tmp_path)[D1] == counts[D1], "--all keeps archived partitions"
+    insert(pg, [{"chat_time": datetime(2026, 9, 1, 20, 0, tzinfo=KST), "user_id": "late"}], old=False)
     assert [d.day for d in sync(pg, str(tmp_path)).days] == [D1]
-    assert _lake_counts(tmp_path)[D1] == counts[D1] + 1
+    assert lake_counts(tmp_path)[D1] == counts[D1] + 1
     # retention drops that late row next time (the lake holds it), and D2, repaired by --all
     again = retention.apply(pg, str(tmp_path), keep_days=1, today=TODAY)
     assert again.dropped == {D1: 1, D2: counts[D2]} and again.kept == {}
-    assert _lake_counts(tmp_path)[D1] == counts[D1] + 1
+    assert lake_counts(tmp_path)[D1] == counts[D1] + 1
 
 
 @pytest.mark.integration
 def test_retention_is_off_unless_set(pg, tmp_path, monkeypatch):
-    _insert(pg, _history())
+    insert(pg, history())
     report = sync(pg, str(tmp_path))
     monkeypatch.delenv("PG_RETENTION_DAYS", raising=False)
     assert retention.after_sync(pg, str(tmp_path), report) is None
@@ -95,13 +86,13 @@ def test_retention_is_off_unless_set(pg, tmp_path, monkeypatch):
         retention.after_sync(pg, str(tmp_path), report)
     monkeypatch.setenv("PG_RETENTION_DAYS", "36500")
     assert retention.after_sync(pg, str(tmp_path), report).dropped == {}
-    assert _pg_counts(pg) == _lake_counts(tmp_path)
+    assert pg_counts(pg) == lake_counts(tmp_path)
 
 
 @pytest.mark.integration
 def test_forget_user_everywhere_and_idempotent(pg, tmp_path):
-    _insert(pg, _history())
-    fks = _channels(pg)
+    insert(pg, history())
+    fks = channels(pg)
     with pg.cursor() as cur:
         cur.execute("INSERT INTO events (channel_fk, cmd, event_type, event_time, received_at, body, dedupe_key)"
                     " VALUES (%s, 93006, 'DONATION', %s, %s, %s, 'ev1'), (%s, 93006, 'DONATION', %s, %s, %s, 'ev2')",
@@ -127,7 +118,7 @@ def test_forget_user_everywhere_and_idempotent(pg, tmp_path):
     events = pq.read_table(tmp_path / "events" / "day=2026-09-02" / "part-0.parquet").to_pylist()
     assert [json.loads(e["body"])["userIdHash"] for e in events] == ["u33"], "a longer id is not a match"
     state = Lake(str(tmp_path)).read_state()
-    assert state["days"] == {d.isoformat(): n for d, n in _lake_counts(tmp_path).items()}
+    assert state["days"] == {d.isoformat(): n for d, n in lake_counts(tmp_path).items()}
 
     again = forget_user(pg, str(tmp_path), VICTIM)
     assert (again.newly_opted_out, again.pg_chat_rows, again.pg_events, again.partitions_rewritten,
@@ -140,7 +131,7 @@ def test_forget_user_everywhere_and_idempotent(pg, tmp_path):
     # the tombstones make the next sync rewrite the days; the user stays gone
     sync(pg, str(tmp_path))
     assert VICTIM not in _lake_users(tmp_path)
-    assert _lake_counts(tmp_path)[D3] == _pg_counts(pg)[D3]
+    assert lake_counts(tmp_path)[D3] == pg_counts(pg)[D3]
 
 
 @pytest.mark.integration
@@ -155,7 +146,7 @@ def test_opted_out_user_is_neither_stored_nor_exported(pg, tmp_path):
     assert report.chat_inserted == 1 and pg_user_rows(pg, "gone") == 0 and pg_user_rows(pg, "stay") == 1
 
     # a row that slipped in anyway (inserted before the list was re-read) is never exported
-    _insert(pg, [{"chat_time": datetime(2026, 9, 2, 12, tzinfo=KST), "user_id": "gone"}])
+    insert(pg, [{"chat_time": datetime(2026, 9, 2, 12, tzinfo=KST), "user_id": "gone"}])
     sync(pg, str(tmp_path))
     assert _lake_users(tmp_path) == {"stay"}
 
@@ -173,7 +164,7 @@ def test_sink_reads_the_list_in_every_store(pg, tmp_path):
 
 @pytest.mark.integration
 def test_cli_forget_user_reports(pg_url, pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     env = {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO"}
     assert subprocess.run([sys.executable, "-m", "warehouse", "sync"], cwd=ROOT, env=env,
                           capture_output=True, timeout=120).returncode == 0
@@ -208,7 +199,7 @@ def test_partition_rewrite_drops_only_that_user(tmp_path):
     assert SyncState().counted("chat", got.counts["chat"]).to_dict()["days"] == {"2026-09-01": 2}
     got = scrub_lake(lake, "a")
     assert (got.rewritten, got.removed, got.scrubbed) == (0, 0, 0) and got.counts == {}
-    assert not list(_part(tmp_path, D1).parent.glob(".part-*"))
+    assert not list(part(tmp_path, D1).parent.glob(".part-*"))
 
 
 # The receiver of the recorded gift line (tests/data/frames/gift_lines_same_ms.json): the
@@ -339,10 +330,10 @@ def test_rows_keep_other_users_names_and_nicknames_are_found_next_to_the_id():
 
 @pytest.mark.integration
 def test_forget_user_stops_on_an_unreadable_partition_and_names_quarantined_files(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
-    part = _part(tmp_path, D2)
-    part.write_bytes(part.read_bytes()[:200])  # torn: neither footer nor pages
+    torn = part(tmp_path, D2)
+    torn.write_bytes(torn.read_bytes()[:200])  # torn: neither footer nor pages
     with pytest.raises(RuntimeError, match=r"day=2026-09-02/part-0.parquet cannot be read .*nothing was changed.*"
                                            r"--day 2026-09-02"):
         forget_user(pg, str(tmp_path), VICTIM)

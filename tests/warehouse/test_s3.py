@@ -6,8 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import warehouse
+from tests.pghistory import D1, D2, D3, delete_one_add_one_late, history, insert, pg_counts
 from tests.s3lake import BUCKET, s3_lake, s3_server  # noqa: F401 - fixtures
-from tests.warehouse.test_sync import D1, D2, D3, _delete_one_add_one_late, _history, _insert, _pg_counts
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
 from warehouse.read.accelerators import ROLLUPS, USERS
@@ -25,7 +25,7 @@ def _lake_day_counts(root: str) -> dict:
 @pytest.mark.integration
 def test_sync_to_s3_and_read_back(pg, s3_lake):  # noqa: F811 - the imported fixture
     root, client, prefix = s3_lake
-    _insert(pg, _history())
+    insert(pg, history())
     report = sync(pg, root)
     assert [d.day for d in report.days] == [D1, D2, D3]
 
@@ -34,7 +34,7 @@ def test_sync_to_s3_and_read_back(pg, s3_lake):  # noqa: F811 - the imported fix
     assert f"{prefix}/channels/part-0.parquet" in keys and f"{prefix}/_sync/state.json" in keys
     assert not [k for k in keys if ".tmp-" in k], "no temporary object is left behind"
 
-    expected = _pg_counts(pg)
+    expected = pg_counts(pg)
     assert _lake_day_counts(root) == expected
     with warehouse.open(root) as wh:
         channels = warehouse.list_channels(wh)
@@ -49,7 +49,7 @@ def test_sync_to_s3_and_read_back(pg, s3_lake):  # noqa: F811 - the imported fix
         assert lake.read(CHAT, d).equals(first[d]), "a second sync gives the same rows"
     assert sync(pg, root).days == [], "nothing new: nothing rewritten"
     assert _lake_day_counts(root) == expected
-    _delete_one_add_one_late(pg)  # two days change: the side tables keep D3's rows, read from S3
+    delete_one_add_one_late(pg)  # two days change: the side tables keep D3's rows, read from S3
     assert [d.day for d in sync(pg, root).days] == [D1, D2]
     with warehouse.open(root) as wh:
         assert wh.accelerator(USERS) is not None and wh.accelerator(ROLLUPS) is not None
@@ -62,10 +62,10 @@ def test_sync_to_s3_and_read_back(pg, s3_lake):  # noqa: F811 - the imported fix
 @pytest.mark.integration
 def test_s3_lake_files_are_plain_parquet(pg, s3_lake):  # noqa: F811 - the imported fixture
     root, client, prefix = s3_lake
-    _insert(pg, _history()[:5])
+    insert(pg, history()[:5])
     sync(pg, root)
     lake = Lake(root)
     with lake.fs.open_input_file(lake.part_path(CHAT, D1)) as f:
         meta = pq.ParquetFile(f).metadata
-    assert meta.num_rows == _pg_counts(pg)[D1]
+    assert meta.num_rows == pg_counts(pg)[D1]
     assert meta.row_group(0).column(0).compression == "ZSTD"

@@ -7,110 +7,36 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import psycopg2.extras
 import pyarrow.parquet as pq
 import pytest
 
-import warehouse
+from tests.pghistory import (
+    AT_MIDNIGHT,
+    BEFORE_MIDNIGHT,
+    CHANNELS,
+    D1,
+    D2,
+    D3,
+    KST,
+    channels,
+    history,
+    insert,
+    lake_counts,
+    part,
+    pg_counts,
+)
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, CHAT_SCHEMA
 from warehouse.sync import extract
 from warehouse.sync.export import day_bounds, sync
 
-KST = ZoneInfo("Asia/Seoul")
 ROOT = Path(__file__).resolve().parents[2]
-CHANNELS = {"a" * 32: "침착맨", "b" * 32: "풍월량"}
-D1, D2, D3 = date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 3)
-# 23:59:59 KST on D1 is still D1 (14:59:59 UTC); 00:00:00 KST on D2 is D2 though UTC says D1
-BEFORE_MIDNIGHT = datetime(2026, 9, 1, 23, 59, 59, tzinfo=KST)
-AT_MIDNIGHT = datetime(2026, 9, 2, 0, 0, 0, tzinfo=KST)
-
-_COLS = ("channel_fk", "user_id", "nickname", "message", "message_type", "chat_time", "created_at",
-         "subscription_tier", "subscription_month", "badges", "raw", "dedupe_key", "chat_channel_id")
 
 
-def _channels(pg) -> dict[str, int]:
-    with pg.cursor() as cur:
-        psycopg2.extras.execute_values(
-            cur, "INSERT INTO stream_channel (channel_id, channel_name) VALUES %s ON CONFLICT DO NOTHING",
-            list(CHANNELS.items()))
-        cur.execute("SELECT channel_id, id FROM stream_channel")
-        ids = dict(cur.fetchall())
-    pg.commit()
-    return ids
-
-
-def _insert(pg, rows: list[dict], old: bool = True) -> None:
-    """Insert chat rows; old=True gives created_at = chat_time + 1 s (history already
-    synced), old=False leaves created_at to the database (now())."""
-    fks = _channels(pg)
-    values = []
-    for r in rows:
-        when = r["chat_time"]
-        values.append((
-            fks[r.get("channel", "a" * 32)], r.get("user_id", "u1"), r.get("nickname", "김치"),
-            r.get("message", "안녕"), r.get("message_type", "chat"), when,
-            when + timedelta(seconds=1) if old else datetime.now(UTC),
-            r.get("tier"), r.get("month"), json.dumps([{"badge": "x"}]),
-            json.dumps({"msg": r.get("message", "안녕")}, ensure_ascii=False),
-            r.get("dedupe_key") or f"k-{when.isoformat()}-{r.get('user_id', 'u1')}-{r.get('channel', 'a')}",
-            r.get("broadcast"),
-        ))
-    with pg.cursor() as cur:
-        psycopg2.extras.execute_values(
-            cur, "INSERT INTO stream_chat (" + ", ".join(_COLS) + ") VALUES %s", values)
-    pg.commit()
-
-
-def _delete_one_add_one_late(pg) -> None:
-    """After a sync of _history(): one of u3's lines deleted (D2) and a late line for D1,
-    so the next sync rewrites two days and the row count stays the same."""
-    with pg.cursor() as cur:
-        cur.execute("DELETE FROM stream_chat WHERE user_id = 'u3' AND message = '메시지 1-3'")
-        assert cur.rowcount == 1
-    pg.commit()
-    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 12, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}])
-
-
-def _history() -> list[dict]:
-    rows = [
-        {"chat_time": BEFORE_MIDNIGHT, "user_id": "edge1", "message": "자정 직전"},
-        {"chat_time": AT_MIDNIGHT, "user_id": "edge2", "message": "자정"},
-    ]
-    for i, day in enumerate((D1, D2, D3)):
-        base = datetime(day.year, day.month, day.day, 9, 0, tzinfo=KST)
-        for n in range(20 + 5 * i):
-            rows.append({"chat_time": base + timedelta(minutes=17 * n), "user_id": f"u{n % 7}",
-                         "channel": "a" * 32 if n % 3 else "b" * 32, "tier": 1 if n % 4 == 0 else None,
-                         "month": 3 if n % 4 == 0 else None, "message": f"메시지 {i}-{n}"})
-    return rows
-
-
-def _pg_counts(pg) -> dict[date, int]:
-    with pg.cursor() as cur:
-        cur.execute("SELECT (chat_time AT TIME ZONE 'Asia/Seoul')::date, count(*) FROM stream_chat GROUP BY 1")
-        out = dict(cur.fetchall())
-    pg.rollback()
-    return out
-
-
-def _lake_counts(root) -> dict[date, int]:
-    counts = warehouse.daily_counts(warehouse.open(str(root)))
-    out: dict[date, int] = {}
-    for day, _, n in counts.iter_rows():
-        out[day] = out.get(day, 0) + n
-    return out
-
-
-def _part(root, day: date) -> Path:
-    return Path(root) / "chat" / f"day={day.isoformat()}" / "part-0.parquet"
-
-
-@pytest.mark.unit
 def test_day_bounds_are_local_days():
     assert day_bounds(D2, "Asia/Seoul") == (datetime(2026, 9, 1, 15, tzinfo=UTC), datetime(2026, 9, 2, 15, tzinfo=UTC))
     assert day_bounds(D2, "UTC") == (datetime(2026, 9, 2, tzinfo=UTC), datetime(2026, 9, 3, tzinfo=UTC))
@@ -126,20 +52,20 @@ def test_to_batch_builds_typed_columns():
 
 @pytest.mark.integration
 def test_round_trip_counts_days_in_seoul_and_layout(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     report = sync(pg, str(tmp_path))
     assert [d.day for d in report.days] == [D1, D2, D3]
-    assert _lake_counts(tmp_path) == _pg_counts(pg)
-    assert report.rows == sum(_pg_counts(pg).values())
+    assert lake_counts(tmp_path) == pg_counts(pg)
+    assert report.rows == sum(pg_counts(pg).values())
 
-    d1 = pq.read_table(_part(tmp_path, D1))
-    d2 = pq.read_table(_part(tmp_path, D2))
+    d1 = pq.read_table(part(tmp_path, D1))
+    d2 = pq.read_table(part(tmp_path, D2))
     assert "자정 직전" in d1.column("message").to_pylist()
     assert "자정" in d2.column("message").to_pylist() and "자정" not in d1.column("message").to_pylist()
     # the file carries exactly the contract's columns (no `day`), zstd, sorted
     assert d1.schema.names == CHAT_SCHEMA.names and "day" not in d1.schema.names
     assert d1.schema.field("chat_time").type == CHAT_SCHEMA.field("chat_time").type
-    meta = pq.ParquetFile(_part(tmp_path, D1)).metadata.row_group(0)
+    meta = pq.ParquetFile(part(tmp_path, D1)).metadata.row_group(0)
     columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
     assert {c.compression for c in columns.values()} == {"ZSTD"}
     # unique columns carry no dictionary (lake.NO_DICTIONARY), repeating ones do
@@ -153,41 +79,41 @@ def test_round_trip_counts_days_in_seoul_and_layout(pg, tmp_path):
     assert json.loads(d1.column("raw")[0].as_py())["msg"]
 
     state = json.loads((tmp_path / "_sync" / "state.json").read_text())
-    assert state["days"] == {d.isoformat(): n for d, n in _pg_counts(pg).items()}
+    assert state["days"] == {d.isoformat(): n for d, n in pg_counts(pg).items()}
     channels = pq.read_table(tmp_path / "channels" / "part-0.parquet").to_pylist()
     assert {c["channel_id"]: c["channel_name"] for c in channels} == CHANNELS
 
 
 @pytest.mark.integration
 def test_rerun_gives_the_same_rows(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
-    before = {d: pq.read_table(_part(tmp_path, d)) for d in (D1, D2, D3)}
+    before = {d: pq.read_table(part(tmp_path, d)) for d in (D1, D2, D3)}
     report = sync(pg, str(tmp_path), all_days=True)
     assert [d.day for d in report.days] == [D1, D2, D3]
     for d in (D1, D2, D3):
-        assert pq.read_table(_part(tmp_path, d)).equals(before[d])
+        assert pq.read_table(part(tmp_path, d)).equals(before[d])
 
 
 @pytest.mark.integration
 def test_late_row_rewrites_only_its_day(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
-    mtimes = {d: _part(tmp_path, d).stat().st_mtime_ns for d in (D1, D2, D3)}
+    mtimes = {d: part(tmp_path, d).stat().st_mtime_ns for d in (D1, D2, D3)}
     assert sync(pg, str(tmp_path)).days == []  # nothing new: nothing rewritten
 
-    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 12, 0, tzinfo=KST), "user_id": "late"}], old=False)
+    insert(pg, [{"chat_time": datetime(2026, 9, 1, 12, 0, tzinfo=KST), "user_id": "late"}], old=False)
     report = sync(pg, str(tmp_path))
     assert [d.day for d in report.days] == [D1]
-    assert _part(tmp_path, D1).stat().st_mtime_ns != mtimes[D1]
-    assert _part(tmp_path, D2).stat().st_mtime_ns == mtimes[D2]
-    assert _part(tmp_path, D3).stat().st_mtime_ns == mtimes[D3]
-    assert _lake_counts(tmp_path) == _pg_counts(pg)
+    assert part(tmp_path, D1).stat().st_mtime_ns != mtimes[D1]
+    assert part(tmp_path, D2).stat().st_mtime_ns == mtimes[D2]
+    assert part(tmp_path, D3).stat().st_mtime_ns == mtimes[D3]
+    assert lake_counts(tmp_path) == pg_counts(pg)
 
 
 @pytest.mark.integration
 def test_blind_shows_after_next_sync(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
     with pg.cursor() as cur:
         cur.execute("UPDATE stream_chat SET message_status = 'BLIND', blind_type = 'BLIND', blinded_at = now()"
@@ -196,18 +122,18 @@ def test_blind_shows_after_next_sync(pg, tmp_path):
     pg.commit()
     report = sync(pg, str(tmp_path))
     assert [d.day for d in report.days] == [D3]
-    rows = {r["id"]: r for r in pq.read_table(_part(tmp_path, D3)).to_pylist()}
+    rows = {r["id"]: r for r in pq.read_table(part(tmp_path, D3)).to_pylist()}
     assert rows[blinded_id]["message_status"] == "BLIND"
     assert rows[blinded_id]["blinded_at"] is not None
 
 
 @pytest.mark.integration
 def test_crash_between_write_and_rename_keeps_previous_partition(pg, tmp_path, monkeypatch):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
-    before = pq.read_table(_part(tmp_path, D2))
+    before = pq.read_table(part(tmp_path, D2))
     state_before = (tmp_path / "_sync" / "state.json").read_text()
-    _insert(pg, [{"chat_time": datetime(2026, 9, 2, 13, 0, tzinfo=KST), "user_id": "new"}], old=False)
+    insert(pg, [{"chat_time": datetime(2026, 9, 2, 13, 0, tzinfo=KST), "user_id": "new"}], old=False)
 
     def crash(self, tmp, final):
         raise OSError("simulated crash before rename")
@@ -216,21 +142,21 @@ def test_crash_between_write_and_rename_keeps_previous_partition(pg, tmp_path, m
     with pytest.raises(OSError, match="simulated crash"):
         sync(pg, str(tmp_path))
     monkeypatch.undo()
-    leftovers = list(_part(tmp_path, D2).parent.glob(".part-0.parquet.tmp-*"))
+    leftovers = list(part(tmp_path, D2).parent.glob(".part-0.parquet.tmp-*"))
     assert leftovers, "the crashed run leaves its temporary file, like a killed process would"
-    assert pq.read_table(_part(tmp_path, D2)).equals(before)
+    assert pq.read_table(part(tmp_path, D2)).equals(before)
     assert (tmp_path / "_sync" / "state.json").read_text() == state_before
-    assert _lake_counts(tmp_path)[D2] == before.num_rows  # readers ignore the temporary file
+    assert lake_counts(tmp_path)[D2] == before.num_rows  # readers ignore the temporary file
 
     report = sync(pg, str(tmp_path))
     assert [d.day for d in report.days] == [D2]
-    assert not list(_part(tmp_path, D2).parent.glob(".part-0.parquet.tmp-*"))
-    assert _lake_counts(tmp_path) == _pg_counts(pg)
+    assert not list(part(tmp_path, D2).parent.glob(".part-0.parquet.tmp-*"))
+    assert lake_counts(tmp_path) == pg_counts(pg)
 
 
 @pytest.mark.integration
 def test_day_option_and_empty_day_removes_partition(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     report = sync(pg, str(tmp_path), days=[D2])
     assert [d.day for d in report.days] == [D2]
     assert Lake(str(tmp_path)).days(CHAT) == [D2]
@@ -245,13 +171,13 @@ def test_day_option_and_empty_day_removes_partition(pg, tmp_path):
 
 @pytest.mark.integration
 def test_cli_sync_all(pg_url, pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     env = {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO"}
     proc = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--all"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "synced 3 day(s)" in proc.stderr
-    assert _lake_counts(tmp_path / "lake") == _pg_counts(pg)
+    assert lake_counts(tmp_path / "lake") == pg_counts(pg)
     bad = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--day", "2026-13-01"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "is not a day" in bad.stderr
@@ -276,7 +202,7 @@ def _tree(root) -> dict[str, int]:
 
 @pytest.mark.integration
 def test_deleted_rows_rewrite_their_day(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
     with pg.cursor() as cur:
         cur.execute("DELETE FROM stream_chat WHERE message = %s", ("메시지 1-4",))
@@ -285,26 +211,26 @@ def test_deleted_rows_rewrite_their_day(pg, tmp_path):
     pg.commit()
     report = sync(pg, str(tmp_path))
     assert [d.day for d in report.days] == [D2]
-    assert "메시지 1-4" not in pq.read_table(_part(tmp_path, D2)).column("message").to_pylist()
-    assert _lake_counts(tmp_path) == _pg_counts(pg)
+    assert "메시지 1-4" not in pq.read_table(part(tmp_path, D2)).column("message").to_pylist()
+    assert lake_counts(tmp_path) == pg_counts(pg)
 
 
 @pytest.mark.integration
 def test_edit_without_blinded_at_is_found_by_updated_at(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
     with pg.cursor() as cur:
         cur.execute("UPDATE stream_chat SET message_status = 'HIDDEN' WHERE message = %s", ("메시지 0-2",))
     pg.commit()
     report = sync(pg, str(tmp_path))
     assert [d.day for d in report.days] == [D1]
-    rows = pq.read_table(_part(tmp_path, D1)).to_pylist()
+    rows = pq.read_table(part(tmp_path, D1)).to_pylist()
     assert [r["message_status"] for r in rows if r["message"] == "메시지 0-2"] == ["HIDDEN"]
 
 
 @pytest.mark.integration
 def test_dry_run_lists_days_and_writes_nothing(pg, tmp_path, caplog):
-    _insert(pg, _history())
+    insert(pg, history())
     caplog.set_level("INFO", logger="warehouse.sync.export")
     report = sync(pg, str(tmp_path), dry_run=True)
     assert report.planned["chat"] == [D1, D2, D3] and report.parts == []
@@ -312,7 +238,7 @@ def test_dry_run_lists_days_and_writes_nothing(pg, tmp_path, caplog):
     assert "would sync chat: 3 day(s) to write: 2026-09-01, 2026-09-02, 2026-09-03" in caplog.text
 
     sync(pg, str(tmp_path))
-    _insert(pg, [{"chat_time": datetime(2026, 9, 3, 12, 0, tzinfo=KST), "user_id": "late"}], old=False)
+    insert(pg, [{"chat_time": datetime(2026, 9, 3, 12, 0, tzinfo=KST), "user_id": "late"}], old=False)
     before = _tree(tmp_path)
     assert sync(pg, str(tmp_path), dry_run=True).planned["chat"] == [D3]
     assert _tree(tmp_path) == before, "a dry run touches no file, not even state.json"
@@ -321,7 +247,7 @@ def test_dry_run_lists_days_and_writes_nothing(pg, tmp_path, caplog):
 
 @pytest.mark.integration
 def test_cli_dry_run(pg_url, pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     env = {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO"}
     proc = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--dry-run"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -332,8 +258,8 @@ def test_cli_dry_run(pg_url, pg, tmp_path):
 
 @pytest.mark.integration
 def test_events_and_small_tables_are_exported(pg, tmp_path):
-    _insert(pg, _history())
-    fks = _channels(pg)
+    insert(pg, history())
+    fks = channels(pg)
     with pg.cursor() as cur:
         cur.execute("INSERT INTO events (channel_fk, cmd, event_type, event_time, received_at, body, dedupe_key)"
                     " VALUES (%s, 93006, 'DONATION_MISSION', %s, %s, %s, 'e1'),"
@@ -359,7 +285,7 @@ def test_events_and_small_tables_are_exported(pg, tmp_path):
 
 @pytest.mark.integration
 def test_a_table_missing_in_postgres_is_skipped(pg, tmp_path, caplog):
-    _insert(pg, _history()[:3])
+    insert(pg, history()[:3])
     with pg.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS capture_interval CASCADE")
     pg.commit()
@@ -375,7 +301,7 @@ def test_lock_keeps_two_syncs_apart(pg_url, pg, tmp_path, caplog):
     from warehouse.sync import schedule
     from warehouse.sync.export import LOCK_ID
 
-    _insert(pg, _history()[:3])
+    insert(pg, history()[:3])
     other = psycopg2.connect(pg_url)
     try:
         with other.cursor() as cur:

@@ -13,15 +13,19 @@ import subprocess
 import sys
 import termios
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.compact_rows import make_compact
-from tests.warehouse.test_sync import D1, D2, D3, ROOT, _history, _insert, _lake_counts, _pg_counts
+from tests.pghistory import D1, D2, D3, history, insert, lake_counts, pg_counts
 from warehouse.read import accelerators
 from warehouse.sync.export import DayResult, Progress, sync
 
-ROWS = len(_history())
+ROOT = Path(__file__).resolve().parents[2]
+
+
+ROWS = len(history())
 
 
 def _env(pg_url, tmp_path) -> dict[str, str]:
@@ -59,25 +63,25 @@ def _run_on_terminal(args: list[str], env: dict[str, str], timeout: float = 120)
 
 @pytest.mark.integration
 def test_cli_shows_a_progress_bar_on_a_terminal(pg_url, pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     code, shown = _run_on_terminal([sys.executable, "-m", "warehouse", "sync", "--all"], _env(pg_url, tmp_path))
     assert code == 0, shown
     assert re.search(r"sync: 100%\|[^\r\n]*\| 3/3 ", shown), shown
     assert f"rows={ROWS}" in shown and "\r" in shown  # the bar redraws its line
     assert "chat day=" not in shown, "the bar replaces the per-day log lines"
     assert "synced 3 day(s)" in shown, "other log lines still show, above the bar"
-    assert _lake_counts(tmp_path / "lake") == _pg_counts(pg)
+    assert lake_counts(tmp_path / "lake") == pg_counts(pg)
 
 
 @pytest.mark.integration
 def test_cli_logs_one_line_per_day_without_a_terminal(pg_url, pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     proc = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--all"], cwd=ROOT, env=_env(pg_url, tmp_path),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     days = re.findall(r"warehouse\.sync\.export: chat day=(\S+) rows=(\d+) ", proc.stderr)
     # SYNC_WRITERS days are written at once: a line as each finishes, each day once
-    assert sorted(days) == [(d.isoformat(), str(n)) for d, n in sorted(_pg_counts(pg).items())]
+    assert sorted(days) == [(d.isoformat(), str(n)) for d, n in sorted(pg_counts(pg).items())]
     assert "\r" not in proc.stderr and "%|" not in proc.stderr, "no bar in a log"
 
 
@@ -94,7 +98,7 @@ class _Recorder(Progress):
 
 @pytest.mark.integration
 def test_sync_tells_its_progress_the_plan_then_each_partition(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     seen = _Recorder()
     report = sync(pg, str(tmp_path), progress=seen)
     assert seen.calls[0] == ("planned", {"chat": [D1, D2, D3], "events": []})
@@ -111,7 +115,7 @@ def test_sync_times_and_logs_each_phase(pg, tmp_path, caplog):
     DuckDB scanner compare with): each partition's reading (decoding the compact rows'
     frames among it) and writing, the export's wall time, each accelerator's build; one log
     line a phase."""
-    _insert(pg, _history())
+    insert(pg, history())
     make_compact(pg)
     caplog.set_level("INFO", logger="warehouse.sync.export")
     report = sync(pg, str(tmp_path))

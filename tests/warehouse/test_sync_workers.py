@@ -11,7 +11,7 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
-from tests.warehouse.test_sync import D1, D2, D3, KST, _history, _insert, _lake_counts, _part, _pg_counts
+from tests.pghistory import D1, D2, D3, KST, history, insert, lake_counts, part, pg_counts
 from warehouse.lake.layout import Lake
 from warehouse.sync import workers as sync_workers
 from warehouse.sync.export import Progress, sync
@@ -21,11 +21,11 @@ DAYS = [D1, D2, D3]
 
 
 def _files(root) -> dict:
-    return {d: _part(root, d).read_bytes() for d in DAYS}
+    return {d: part(root, d).read_bytes() for d in DAYS}
 
 
 def test_two_writers_write_the_same_files_as_one(pg, tmp_path, monkeypatch):
-    _insert(pg, _history())
+    insert(pg, history())
     monkeypatch.setenv("SYNC_WRITERS", "1")
     one = sync(pg, str(tmp_path / "one"), all_days=True)
     monkeypatch.setenv("SYNC_WRITERS", "3")
@@ -47,31 +47,31 @@ def test_two_writers_write_the_same_files_as_one(pg, tmp_path, monkeypatch):
 def test_workers_read_the_syncs_snapshot(pg, pg_url, tmp_path, monkeypatch):
     """A row committed while the sync runs (after its snapshot, before the workers start)
     is written by none of them; the next sync writes it."""
-    _insert(pg, _history())
+    insert(pg, history())
     monkeypatch.setenv("SYNC_WRITERS", "2")
     late = datetime(2026, 9, 3, 12, 0, 30, tzinfo=KST)
 
     class InsertWhilePlanning(Progress):
         def planned(self, days):
             other = psycopg2.connect(pg_url)
-            _insert(other, [{"chat_time": late, "user_id": "late"}], old=False)
+            insert(other, [{"chat_time": late, "user_id": "late"}], old=False)
             other.close()
 
-    before = _pg_counts(pg)
+    before = pg_counts(pg)
     report = sync(pg, str(tmp_path), progress=InsertWhilePlanning())
-    assert _lake_counts(tmp_path) == before, "a worker saw a row committed after the sync's snapshot"
-    assert "late" not in pq.read_table(_part(tmp_path, D3)).column("user_id").to_pylist()
+    assert lake_counts(tmp_path) == before, "a worker saw a row committed after the sync's snapshot"
+    assert "late" not in pq.read_table(part(tmp_path, D3)).column("user_id").to_pylist()
     nxt = sync(pg, str(tmp_path))
     assert [d.day for d in nxt.days] == [D3] and nxt.state.max_id > report.state.max_id
-    assert _lake_counts(tmp_path) == _pg_counts(pg)
+    assert lake_counts(tmp_path) == pg_counts(pg)
 
 
 def test_a_failing_day_stops_the_workers_and_keeps_the_state(pg, tmp_path, monkeypatch):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
     state = (tmp_path / "_sync" / "state.json").read_text()
-    before = {d: pq.read_table(_part(tmp_path, d)) for d in DAYS}
-    _insert(pg, [{"chat_time": datetime(2026, 9, d.day, 13, 0, tzinfo=KST) + timedelta(seconds=d.day),
+    before = {d: pq.read_table(part(tmp_path, d)) for d in DAYS}
+    insert(pg, [{"chat_time": datetime(2026, 9, d.day, 13, 0, tzinfo=KST) + timedelta(seconds=d.day),
                   "user_id": "new"} for d in DAYS], old=False)  # every day touched
     monkeypatch.setenv("SYNC_WRITERS", "2")
     real = Lake.write
@@ -86,24 +86,24 @@ def test_a_failing_day_stops_the_workers_and_keeps_the_state(pg, tmp_path, monke
         sync(pg, str(tmp_path))
     monkeypatch.undo()
     assert (tmp_path / "_sync" / "state.json").read_text() == state, "the cursor moved after a failed day"
-    assert pq.read_table(_part(tmp_path, D2)).equals(before[D2])
+    assert pq.read_table(part(tmp_path, D2)).equals(before[D2])
     for d in DAYS:  # each partition is the old one or the new one, whole
-        rows = pq.read_table(_part(tmp_path, d)).num_rows
+        rows = pq.read_table(part(tmp_path, d)).num_rows
         assert rows in (before[d].num_rows, before[d].num_rows + 1)
     report = sync(pg, str(tmp_path))  # the next run completes the work
     assert D2 in [d.day for d in report.days]
-    assert _lake_counts(tmp_path) == _pg_counts(pg)
+    assert lake_counts(tmp_path) == pg_counts(pg)
 
 
 def test_snapshot_connection_sees_the_snapshot_not_later_rows(pg, pg_url):
-    _insert(pg, _history())
+    insert(pg, history())
     pg.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
     try:
         with pg.cursor() as cur:
             cur.execute("SELECT count(*) FROM stream_chat")
             seen = cur.fetchone()[0]
         other = psycopg2.connect(pg_url)
-        _insert(other, [{"chat_time": datetime(2026, 9, 1, 12, tzinfo=KST), "user_id": "later"}], old=False)
+        insert(other, [{"chat_time": datetime(2026, 9, 1, 12, tzinfo=KST), "user_id": "later"}], old=False)
         other.close()
         worker = sync_workers.snapshot_connection(pg)
         with worker.cursor() as cur:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg2
 import pytest
 
-from tests.warehouse.test_sync import D1, D2, D3, KST, _history, _insert
+from tests.pghistory import D1, D2, D3, KST, history, insert
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
 from warehouse.sync import export as sync_module
@@ -52,7 +52,7 @@ def _lake_ids(root) -> dict:
 
 @pytest.mark.integration
 def test_absorbed_tombstones_are_pruned_those_in_the_overlap_kept(pg, tmp_path):
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
     lake = Lake(str(tmp_path))
     # the last sync ran an hour ago
@@ -78,7 +78,7 @@ def test_absorbed_tombstones_are_pruned_those_in_the_overlap_kept(pg, tmp_path):
 @pytest.mark.integration
 def test_a_deletion_after_the_snapshot_is_kept_for_the_next_sync(pg_url, pg, tmp_path, monkeypatch):
     monkeypatch.setattr(sync_module, "OVERLAP", timedelta(0))
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(tmp_path))
     first = _delete(pg, "메시지 0-3")
 
@@ -113,11 +113,11 @@ def _archive_with_a_late_row(pg, root, monkeypatch) -> dict:
     """History synced, D1 and D2 archived by retention, then a late row ("늦은") for D1
     synced (merged into the archived day); returns the lake's ids per day before it."""
     monkeypatch.setattr(sync_module, "OVERLAP", timedelta(0))
-    _insert(pg, _history())
+    insert(pg, history())
     sync(pg, str(root))
     assert set(retention.apply(pg, str(root), keep_days=1, today=TODAY).dropped) == {D1, D2}
     archived = _lake_ids(root)
-    _insert(pg, [{"chat_time": datetime(2026, 9, 1, 20, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}],
+    insert(pg, [{"chat_time": datetime(2026, 9, 1, 20, 0, tzinfo=KST), "user_id": "late", "message": "늦은"}],
             old=False)
     sync(pg, str(root))
     return archived
