@@ -60,6 +60,18 @@ def timed(fn: Callable[[], object], reps: int, warm_up: bool = True) -> dict:
             "max_ms": round(samples[-1], 3), "reps": reps}
 
 
+def connect_indexed(url: str, indexes: tuple[str, ...]):
+    """An autocommit connection to the PostgreSQL twin, after `indexes` (CREATE INDEX IF NOT
+    EXISTS statements) and an ANALYZE of stream_chat: PostgreSQL as a user would index it."""
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for ddl in indexes:
+            cur.execute(ddl)
+        cur.execute("ANALYZE stream_chat")
+    return conn
+
+
 def questions(w) -> dict[str, tuple[str, Callable]]:
     """name -> (what it needs, call(wh, scope)) for every question the dashboard asks;
     `w` is the warehouse package. Needs: "scoped" (channels + period), "user", "broadcast"
@@ -153,14 +165,7 @@ def run(lake: str, url: str | None, reps: int = 20, pg_reps: int = 5, tz: str = 
     wh = w.open(lake, tz=tz)
     qs = {k: v for k, v in questions(w).items() if not only or k in only}
     sc = [s for s in scopes(wh, url, w) if not only_scopes or s.name in only_scopes]
-    conn = None
-    if url:
-        conn = psycopg2.connect(url)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            for ddl in PG_INDEXES:
-                cur.execute(ddl)
-            cur.execute("ANALYZE stream_chat")
+    conn = connect_indexed(url, PG_INDEXES) if url else None
     results: dict = {}
     for scope in sc:
         res = results[scope.name] = {}

@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-import psycopg2
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from bench.query_bench import timed
+from bench.query_bench import connect_indexed, timed
 
 log = logging.getLogger(__name__)
 KEYWORDS = ("ㅋㅋ", "대박")  # a common word and a less common one (Korean chat's own)
@@ -166,12 +165,7 @@ def run(lake: str, url: str | None, reps: int = 10, pg_reps: int = 10, tz: str =
     wh.close()
     pg_res = {}
     if url:
-        conn = psycopg2.connect(url)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            for ddl in PG_INDEXES:
-                cur.execute(ddl)
-            cur.execute("ANALYZE stream_chat")
+        conn = connect_indexed(url, PG_INDEXES)
         pg_res = {name: timed(fn, pg_reps) for name, fn in _pg_cases(conn, p, tz).items()}
         conn.close()
     ratios = {}
