@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -57,3 +58,18 @@ def synced_lake(tmp_path_factory):
                       "timezone": "Asia/Seoul", "days": {**days, off: days[off] + 1},
                       "tables": {"events": {"max_id": 0, "days": {}}}, "archived_days": ["2026-08-20"]})
     return root, facts, off
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per browser test module (skipped without it)."""
+    from tests.browser_checks import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -22,7 +22,7 @@ import pytest
 
 from dashboard import accounts, audit
 from tests import browser_checks as checks
-from tests.browser_checks import CHROMIUM, CHROMIUM_ARGS, PAGES, SHOTS, t
+from tests.browser_checks import PAGES, SHOTS, t
 from tests.lakefixture import build_fixture_lake
 from tests.served_process import free_port, stop, wait_healthy
 
@@ -56,18 +56,6 @@ def server(tmp_path_factory):
     finally:
         stop(proc, timeout=10)
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
