@@ -5,6 +5,7 @@ from warehouse.read.queries.activity import activity, subscriber_ratio, tier_spl
 from warehouse.read.queries.audience import (
     audience_overlap,
     broadcast_retention,
+    broadcast_top_chatters,
     chatter_cohorts,
     heatmap,
     new_vs_returning,
@@ -15,11 +16,9 @@ from warehouse.read.queries.audience import (
 )
 from warehouse.read.queries.broadcast import (
     broadcast_activity,
-    broadcast_donors,
     broadcast_list,
     broadcast_peaks,
     broadcast_timeline,
-    broadcast_top_chatters,
 )
 from warehouse.read.queries.catalog import (
     lake_state,
@@ -30,6 +29,7 @@ from warehouse.read.queries.catalog import (
 )
 from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
 from warehouse.read.queries.money import (
+    broadcast_donors,
     donation_distribution,
     donation_ranking,
     donations,

@@ -16,6 +16,7 @@ from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, USERS
 from warehouse.read.accelerators.base import LAKE_ONLY, Need
 from warehouse.read.queries.params import FIRST_DAY, check_bucket, filter_params
+from warehouse.read.queries.spans import broadcast_span
 from warehouse.read.warehouse import Warehouse
 
 BUCKETS = ("hour", "day", "week", "month")
@@ -321,3 +322,21 @@ def audience_overlap(wh: Warehouse, channels: list[str] | None = None, start: da
         LEFT JOIN sh ON sh.channel_a = na.channel_id AND sh.channel_b = nb.channel_id
         ORDER BY channel_a, channel_b""",
                   filter_params(channels, start, end))
+
+
+def broadcast_top_chatters(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
+    """The broadcast's `limit` busiest chatters: [user_id, nickname (latest), messages,
+    share (of the broadcast's messages, 0..1), rank (1 = most; ties by user_id)].
+
+    >>> broadcast_top_chatters(wh, "a1b2...", "N1x2y3", limit=10)
+    """
+    span = broadcast_span(wh, channel_id, broadcast)
+    d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
+    return wh.sql("""
+        WITH f AS (FROM chat_rows(?, ?, false, ?::VARCHAR[]) WHERE chat_channel_id = ?),
+        u AS (SELECT user_id, arg_max(nickname, chat_time) AS nickname, count(*) AS messages
+              FROM f WHERE is_chatter(user_id) GROUP BY user_id),
+        r AS (SELECT *, messages / (SELECT count(*) FROM f) AS share,
+                     row_number() OVER (ORDER BY messages DESC, user_id) AS rank FROM u)
+        SELECT * FROM r WHERE rank <= ? ORDER BY rank""",
+                  [d0, d1, [channel_id], broadcast, int(limit)])

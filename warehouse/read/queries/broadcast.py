@@ -1,5 +1,6 @@
 """One broadcast at a time: the list to pick from, and one report per broadcast — its chat
-over time, title and category changes, peaks, top chatters and donors.
+over time, title and category changes, peaks (its top chatters are warehouse.read.queries.audience's,
+its donors warehouse.read.queries.money's).
 
 A broadcast is one chat_channel_id of a channel (as in warehouse.read.queries.time). Its lines
 are every line with that chat_channel_id anywhere in the lake; offsets (``offset_minutes``)
@@ -16,9 +17,10 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from warehouse.read.queries.money import ANONYMOUS_DONOR, counted_donation
+from warehouse.read.queries.money import counted_donation
 from warehouse.read.queries.params import filter_params
 from warehouse.read.queries.session_tables import table_file
+from warehouse.read.queries.spans import broadcast_span
 from warehouse.read.queries.time import coverage, peaks
 from warehouse.read.warehouse import Warehouse
 
@@ -31,14 +33,6 @@ _LIST_COLUMNS = {
 }
 _TIMELINE_COLUMNS = ("time", "offset_minutes", "event", "status", "live_title",
                      "live_category_value", "viewers", "title_changed", "category_changed")
-
-
-def _span(wh: Warehouse, channel_id: str, broadcast: str) -> tuple[date, date, object] | None:
-    """(first day, last day, first line's time) of the broadcast's lines, or None."""
-    row = wh.sql("""SELECT min(day), max(day), min(chat_time) FROM chat
-                    WHERE channel_id = ? AND chat_channel_id = ?
-                      AND user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'""", [channel_id, broadcast]).row(0)
-    return None if row[0] is None else row
 
 
 def broadcast_list(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -94,7 +88,7 @@ def broadcast_activity(wh: Warehouse, channel_id: str, broadcast: str,
     width = int(window_minutes)
     if width < 1:
         raise ValueError(f"window_minutes={window_minutes!r}: use a whole number of minutes >= 1")
-    span = _span(wh, channel_id, broadcast)
+    span = broadcast_span(wh, channel_id, broadcast)
     d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
     width_us = width * 60_000_000
     counted = counted_donation(wh)
@@ -113,49 +107,6 @@ def broadcast_activity(wh: Warehouse, channel_id: str, broadcast: str,
                   [d0, d1, [channel_id], broadcast, width_us, width_us, width_us])
 
 
-def broadcast_top_chatters(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
-    """The broadcast's `limit` busiest chatters: [user_id, nickname (latest), messages,
-    share (of the broadcast's messages, 0..1), rank (1 = most; ties by user_id)].
-
-    >>> broadcast_top_chatters(wh, "a1b2...", "N1x2y3", limit=10)
-    """
-    span = _span(wh, channel_id, broadcast)
-    d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
-    return wh.sql("""
-        WITH f AS (FROM chat_rows(?, ?, false, ?::VARCHAR[]) WHERE chat_channel_id = ?),
-        u AS (SELECT user_id, arg_max(nickname, chat_time) AS nickname, count(*) AS messages
-              FROM f WHERE is_chatter(user_id) GROUP BY user_id),
-        r AS (SELECT *, messages / (SELECT count(*) FROM f) AS share,
-                     row_number() OVER (ORDER BY messages DESC, user_id) AS rank FROM u)
-        SELECT * FROM r WHERE rank <= ? ORDER BY rank""",
-                  [d0, d1, [channel_id], broadcast, int(limit)])
-
-
-def broadcast_donors(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
-    """The broadcast's donors by amount, as donation_ranking() ranks them: [donor (latest
-    nickname, else the user id; every anonymous donation together as "익명", user_id
-    null), user_id, donations, amount, rank].
-
-    >>> broadcast_donors(wh, "a1b2...", "N1x2y3", limit=10)
-    """
-    span = _span(wh, channel_id, broadcast)
-    d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
-    return wh.sql("""
-        WITH d AS (SELECT *, is_anon(user_id, is_anonymous) AS anon
-                   FROM chat_rows(?, ?, false, ?::VARCHAR[])
-                   WHERE chat_channel_id = ? AND """ + counted_donation(wh) + """),
-        g AS (SELECT anon, CASE WHEN anon THEN NULL ELSE user_id END AS uid,
-                     arg_max(nickname, chat_time) AS nick, count(*) AS donations,
-                     coalesce(sum(pay_amount), 0)::BIGINT AS amount
-              FROM d GROUP BY anon, uid),
-        r AS (SELECT CASE WHEN anon THEN ? ELSE coalesce(nick, uid) END AS donor, uid AS user_id,
-                     donations, amount,
-                     row_number() OVER (ORDER BY amount DESC, donations DESC, anon, uid) AS rank
-              FROM g)
-        SELECT * FROM r WHERE rank <= ? ORDER BY rank""",  # noqa: S608 - constant fragments
-                  [d0, d1, [channel_id], broadcast, ANONYMOUS_DONOR, int(limit)])
-
-
 def broadcast_peaks(wh: Warehouse, channel_id: str, broadcast: str, by: str = "volume",
                     window_minutes: int = 1, limit: int = 10) -> pl.DataFrame:
     """peaks() of this broadcast only: [channel_id, broadcast, minute, messages,
@@ -163,7 +114,7 @@ def broadcast_peaks(wh: Warehouse, channel_id: str, broadcast: str, by: str = "v
 
     >>> broadcast_peaks(wh, "a1b2...", "N1x2y3", by="surge", window_minutes=5)
     """
-    span = _span(wh, channel_id, broadcast)
+    span = broadcast_span(wh, channel_id, broadcast)
     if span is None:
         return peaks(wh, [channel_id], date(1, 1, 1), date(1, 1, 1), by=by, window_minutes=window_minutes)
     # every window of the broadcast's days, so no other broadcast crowds it out
@@ -192,7 +143,7 @@ def broadcast_timeline(wh: Warehouse, channel_id: str, broadcast: str) -> pl.Dat
                                  "title_changed": pl.Boolean, "category_changed": pl.Boolean})
     ls = table_file(wh, "live_session", ("id", "chat_channel_id", "opened_at", "closed_at", "open_date",
                                           "live_title", "live_category_value", "close_reason"))
-    span = _span(wh, channel_id, broadcast)
+    span = broadcast_span(wh, channel_id, broadcast)
     if not ls or span is None:
         return empty
     sessions = wh.sql("""SELECT id, least(coalesce(open_date, opened_at), opened_at) AS opened, closed_at,

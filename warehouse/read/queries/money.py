@@ -20,6 +20,7 @@ from datetime import date
 import polars as pl
 
 from warehouse.read.queries.params import check_bucket, filter_params
+from warehouse.read.queries.spans import broadcast_span
 from warehouse.read.warehouse import Warehouse
 
 BUCKETS = ("hour", "day", "week", "month")
@@ -189,3 +190,28 @@ def gifted_subscriptions(wh: Warehouse, channels: list[str] | None = None, start
                    GROUP BY channel_id, gift)
         SELECT channel_id, count(*) AS gifts, sum(n)::BIGINT AS subscriptions
         FROM g GROUP BY channel_id ORDER BY channel_id""", filter_params(channels, start, end))
+
+
+def broadcast_donors(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
+    """The broadcast's donors by amount, as donation_ranking() ranks them: [donor (latest
+    nickname, else the user id; every anonymous donation together as "익명", user_id
+    null), user_id, donations, amount, rank].
+
+    >>> broadcast_donors(wh, "a1b2...", "N1x2y3", limit=10)
+    """
+    span = broadcast_span(wh, channel_id, broadcast)
+    d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
+    return wh.sql("""
+        WITH d AS (SELECT *, is_anon(user_id, is_anonymous) AS anon
+                   FROM chat_rows(?, ?, false, ?::VARCHAR[])
+                   WHERE chat_channel_id = ? AND """ + counted_donation(wh) + """),
+        g AS (SELECT anon, CASE WHEN anon THEN NULL ELSE user_id END AS uid,
+                     arg_max(nickname, chat_time) AS nick, count(*) AS donations,
+                     coalesce(sum(pay_amount), 0)::BIGINT AS amount
+              FROM d GROUP BY anon, uid),
+        r AS (SELECT CASE WHEN anon THEN ? ELSE coalesce(nick, uid) END AS donor, uid AS user_id,
+                     donations, amount,
+                     row_number() OVER (ORDER BY amount DESC, donations DESC, anon, uid) AS rank
+              FROM g)
+        SELECT * FROM r WHERE rank <= ? ORDER BY rank""",  # noqa: S608 - constant fragments
+                  [d0, d1, [channel_id], broadcast, ANONYMOUS_DONOR, int(limit)])
