@@ -88,6 +88,11 @@ def _remember(key: tuple, verdict: str | None) -> str | None:
     return verdict
 
 
+def _forget(key: tuple) -> None:
+    with _memo_lock:
+        _memo.pop(key, None)
+
+
 def _recall(key: tuple) -> tuple[bool, str | None]:
     with _memo_lock:
         return (key in _memo), _memo.get(key)
@@ -159,11 +164,27 @@ def footer_problem(lake: Lake, path: str, key: tuple | None = None) -> str | Non
         return verdict
     try:
         with lake.fs.open_input_file(path) as f:
-            pq.read_metadata(f)
+            schema = pq.read_metadata(f).schema.to_arrow_schema()
+        _remember(("columns", path, key), ",".join(f"{f.name}:{f.type}" for f in schema))
         verdict = None
     except (OSError, ValueError, pa.ArrowException) as exc:
         verdict = one_line(lake, exc)
     return _remember(("footer", path, key), verdict)
+
+
+def columns_of(lake: Lake, path: str, key: tuple | None = None) -> str | None:
+    """The file's columns and their Arrow types as one text (read with its footer, so
+    remembered per file version), None when the footer cannot be read or there is no
+    file: files with equal texts have the same columns and types."""
+    key = key or file_key(lake, path)
+    if key is None or footer_problem(lake, path, key) is not None:
+        return None
+    known, text = _recall(("columns", path, key))
+    if not known:  # the memo started over between the two calls: read the footer again
+        _forget(("footer", path, key))
+        footer_problem(lake, path, key)
+        text = _recall(("columns", path, key))[1]
+    return text
 
 
 def deep_problem(lake: Lake, path: str, key: tuple | None = None) -> str | None:

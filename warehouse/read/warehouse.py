@@ -69,14 +69,6 @@ _BROADCASTS_SCAN = """CREATE OR REPLACE MACRO broadcasts(all_ch, chs) AS TABLE
     WHERE chat_channel_id IS NOT NULL GROUP BY channel_id, chat_channel_id"""
 
 
-# how many different schemas (column name, physical and logical type) the files have
-_SCHEMAS = """
-    SELECT count(DISTINCT cols) FROM (
-        SELECT string_agg(name || ':' || coalesce(type, '') || ':' || coalesce(logical_type::VARCHAR, ''),
-                          ',' ORDER BY name) AS cols
-        FROM parquet_schema(?) GROUP BY file_name)"""
-
-
 class Warehouse:
     """An in-memory DuckDB connection with the views ``chat`` (hive-partitioned, with a
     ``day`` DATE column) and ``channels`` over the lake at ``root``.
@@ -164,7 +156,7 @@ class Warehouse:
             # 5.6); _stale() says when the list may have changed
             files = [self._uri(lake.part_path(CHAT, d)) for d in kept]
             self.con.read_parquet(files, hive_partitioning=True,
-                                  union_by_name=not self._same_columns(files)).create_view(chat)
+                                  union_by_name=not self._same_columns(lake, files)).create_view(chat)
         else:
             empty = CHAT_SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
             self._stub(chat, empty, watch="chat" if not days and not some_damaged else None)
@@ -199,14 +191,14 @@ class Warehouse:
             self.refresh()
         return self.damage.listed(Lake(self.root))
 
-    def _same_columns(self, files: list[str]) -> bool:
+    def _same_columns(self, lake: Lake, files: list[str]) -> bool:
         """True when every file has the same columns and types (what this version's sync
         writes). Only then is ``union_by_name`` left off: it costs each query ~2 ms, and
-        it is what lets partitions written before a column was added be read (as null)."""
-        try:
-            return self.con.sql(_SCHEMAS, params=[files]).fetchall()[0][0] == 1
-        except duckdb.Error:
-            return False
+        it is what lets partitions written before a column was added be read (as null).
+        The columns come from the footers the damage check read (health.columns_of,
+        remembered per file version: a Warehouse opened again reads none)."""
+        texts = {health.columns_of(lake, path) for path in files}
+        return len(texts) == 1 and None not in texts
 
     def _uri(self, path: str) -> str:
         if is_uri(self.root):
