@@ -21,7 +21,7 @@ from tests.lakefixture import build_accelerators, build_fixture_lake
 from tests.lakefixture_rich import build_rich_lake
 from tests.pghistory import KST, delete_one_add_one_late, history, insert
 from warehouse.lake.layout import Lake
-from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, chatter_days
+from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, chatter_days, chatter_frames
 from warehouse.read.accelerators.base import Need
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,8 @@ def test_new_vs_returning_from_the_table_only_for_local_days(tmp_path):
     assert fast.days_are_local() and fast.accelerator(CHATTER_DAYS, local) is not None
     lake = Lake(str(tmp_path / "rolled"))
     for every in ("day", "week", "month"):  # the chatter days answer these now
-        assert fast.accelerator(CHATTER_DAYS).new_vs_returning(lake, None, None, None, every, "Asia/Seoul").height > 0
+        reader = fast.accelerator(CHATTER_DAYS)
+        assert chatter_frames.new_vs_returning(reader, lake, None, None, None, every, "Asia/Seoul").height > 0
 
 
 def _python_split(rows: list[dict], lo, hi) -> dict:
@@ -92,11 +93,45 @@ def test_layout_sorted_and_counts(tmp_path):
     build_accelerators(tmp_path, *ROLLED, tz="Asia/Seoul")
     table = pq.read_table(tmp_path / "chatter_days" / "part-0.parquet")
     assert table.schema.remove_metadata().equals(chatter_days.CHATTER_SCHEMA)
-    keys = list(zip(*(table.column(c).to_pylist() for c in ("channel_id", "day", "user_id")), strict=True))
-    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    got = table.to_pylist()
+    order = [(r["channel_id"], r["user_id"] is None, r["user_id"] or "", r["day"], r["seq"]) for r in got]
+    assert order == sorted(order) and len(set(order)) == len(order)
+    assert {(r["channel_id"], r["user_id"], r["day"], r["broadcast"]): r for r in got} == _python_days(facts["rows"])
     chatters = [r for r in facts["rows"] if r["user_id"] not in (None, "anonymous", "SYSTEM_MESSAGE")]
-    assert sum(table.column("messages").to_pylist()) == len(chatters)
-    assert len(keys) == len({(r["channel_id"], r["day"], r["user_id"]) for r in chatters})
+    assert sum(r["messages"] for r in got if r["user_id"]) == len(chatters)
+    assert len({(r["channel_id"], r["day"], r["user_id"]) for r in got if r["user_id"]}) == len(
+        {(r["channel_id"], r["day"], r["user_id"]) for r in chatters})
+
+
+def _python_days(rows: list[dict]) -> dict:
+    """The chatter days' rows by plain Python: {(channel, user or None, day, broadcast): row}
+    (hours of Asia/Seoul; seq: the row's place among the chatter's rows of the day by its
+    latest named line)."""
+    out: dict = {}
+    for r in sorted(rows, key=lambda r: r["chat_time"]):
+        if r["user_id"] == "SYSTEM_MESSAGE":
+            continue
+        user = None if r["user_id"] in (None, "anonymous") else r["user_id"]
+        key = (r["channel_id"], user, r["day"], r["chat_channel_id"])
+        row = out.setdefault(key, {"channel_id": key[0], "user_id": user, "day": key[2], "broadcast": key[3],
+                                   "messages": 0, "tier": 0, "month": 0, "nickname": None, "seq": 0, "hours": 0,
+                                   "named": None})
+        row["messages"] += 1
+        if user is None:
+            continue
+        tier, month = r["subscription_tier"] or 0, r["subscription_month"] or 0
+        if tier > 0 or month > 0:
+            row["tier"], row["month"] = max(row["tier"], tier if tier > 0 else 1), max(row["month"], month)
+        if r["nickname"] is not None:
+            row["nickname"], row["named"] = r["nickname"], r["chat_time"]
+        row["hours"] |= 1 << r["chat_time"].astimezone(KST).hour
+    for (ch, user, d, _), row in out.items():
+        peers = [k for k in out if k[:3] == (ch, user, d)]
+        row["seq"] = sorted(peers, key=lambda k: (out[k]["named"] is not None, out[k]["named"] or 0,
+                                                  k[3] is not None, k[3] or "")).index((ch, user, d, row["broadcast"]))
+    for row in out.values():
+        del row["named"]
+    return out
 
 
 def test_stale_type_filtered_or_live_tables_are_not_used(tmp_path):
@@ -155,8 +190,9 @@ def test_another_zone_or_a_skipped_midnight_scans(tmp_path):
     fast, scan = (warehouse.open(str(tmp_path / n), tz="America/Havana") for n in ("h_fast", "h_scan"))
     assert fast.days_are_local() and fast.accelerator(CHATTER_DAYS) is not None and date(2026, 3, 8) in {r["day"] for r in rows}
     lake = Lake(str(tmp_path / "h_fast"))
-    assert fast.accelerator(CHATTER_DAYS).new_vs_returning(lake, None, None, None, "day", "America/Havana") is None
-    assert fast.accelerator(CHATTER_DAYS).new_vs_returning(lake, None, None, None, "week", "America/Havana") is not None
+    reader = fast.accelerator(CHATTER_DAYS)
+    assert chatter_frames.new_vs_returning(reader, lake, None, None, None, "day", "America/Havana") is None
+    assert chatter_frames.new_vs_returning(reader, lake, None, None, None, "week", "America/Havana") is not None
     for every in ("day", "week", "month"):
         got, want = warehouse.new_vs_returning(fast, every=every), warehouse.new_vs_returning(scan, every=every)
         assert got.height > 0 and got.equals(want), every

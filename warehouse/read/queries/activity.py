@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 
 from warehouse.lake.layout import Lake
-from warehouse.read.accelerators import CHATTER_DAYS, ROLLUPS, chatter_days, rollups
+from warehouse.read.accelerators import CHATTER_DAYS, ROLLUPS, chatter_days, chatter_frames, rollups
 from warehouse.read.queries.params import check_every, filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -109,7 +109,7 @@ def tier_split(wh: Warehouse, channels: list[str] | None = None, start: date | N
 
     >>> tier_split(wh, ["a1b2..."])
     """
-    return wh.answer(CHATTER_DAYS, lambda reader: reader.split(Lake(wh.root), channels, start, end),
+    return wh.answer(CHATTER_DAYS, lambda r: chatter_frames.tier_split(r, Lake(wh.root), channels, start, end),
                      lambda: wh.sql(_TIER_SPLIT, filter_params(channels, start, end)))
 
 

@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from warehouse.lake.layout import Lake
-from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, USERS
+from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, USERS, chatter_frames
 from warehouse.read.accelerators.base import LAKE_ONLY, Need
 from warehouse.read.queries.params import FIRST_DAY, check_bucket, filter_params
 from warehouse.read.queries.spans import broadcast_span
@@ -22,6 +22,10 @@ from warehouse.read.warehouse import Warehouse
 BUCKETS = ("hour", "day", "week", "month")
 TENURE_BUCKETS = ("1", "2-3", "4-6", "7-12", "13-24", "25+")
 COHORT_BUCKETS = ("day", "week", "month")
+# the chatter days (warehouse/read/accelerators/chatter_days.py) answer buckets of days, weeks
+# and months only when they are the partitions' days; hours only in the zone they were taken in
+_LOCAL = frozenset({Need.LOCAL_DAYS})
+_LOCAL_HOURS = frozenset({Need.LOCAL_DAYS, Need.SAME_ZONE})
 
 
 def heatmap(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -32,6 +36,15 @@ def heatmap(wh: Warehouse, channels: list[str] | None = None, start: date | None
 
     >>> heatmap(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30))
     """
+    def fast(reader) -> pl.DataFrame | None:
+        # the lines per hour from the roll-ups, the chatters from each chatter's hours of each day
+        hours = wh.answer(ROLLUPS, lambda r: r.select("activity", "hour", channels, start, end, set()), lambda: None)
+        return None if hours is None else chatter_frames.heatmap(reader, Lake(wh.root), channels, start, end, hours)
+
+    return wh.answer(CHATTER_DAYS, fast, lambda: _heatmap_scan(wh, channels, start, end), also=_LOCAL_HOURS)
+
+
+def _heatmap_scan(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame:
     return wh.sql("""
         WITH f AS (SELECT channel_id, user_id, chat_time::TIMESTAMP AS local_time  -- one zone conversion a row
                    FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
@@ -50,7 +63,11 @@ def top_chatters(wh: Warehouse, channels: list[str] | None = None, start: date |
 
     >>> top_chatters(wh, ["a1b2..."], limit=10)
     """
-    return wh.sql("""
+    return wh.answer(CHATTER_DAYS, lambda r: chatter_frames.top_chatters(r, Lake(wh.root), channels, start, end, limit),
+                     lambda: wh.sql(_TOP_CHATTERS, filter_params(channels, start, end) + [int(limit)]))
+
+
+_TOP_CHATTERS = """
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
         tot AS (SELECT channel_id, count(*) AS total FROM f GROUP BY channel_id),
         u AS (SELECT channel_id, user_id, arg_max(nickname, chat_time) AS nickname,
@@ -59,8 +76,7 @@ def top_chatters(wh: Warehouse, channels: list[str] | None = None, start: date |
         r AS (SELECT u.channel_id, user_id, nickname, messages, messages / total AS share,
                      row_number() OVER (PARTITION BY u.channel_id ORDER BY messages DESC, user_id) AS rank
               FROM u JOIN tot USING (channel_id))
-        SELECT * FROM r WHERE rank <= ? ORDER BY channel_id, rank""",
-                  filter_params(channels, start, end) + [int(limit)])
+        SELECT * FROM r WHERE rank <= ? ORDER BY channel_id, rank"""
 
 
 def top_share(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -70,7 +86,11 @@ def top_share(wh: Warehouse, channels: list[str] | None = None, start: date | No
 
     >>> top_share(wh, start=date(2026, 9, 1), n=10)
     """
-    return wh.sql("""
+    return wh.answer(CHATTER_DAYS, lambda r: chatter_frames.top_share(r, Lake(wh.root), channels, start, end, n),
+                     lambda: wh.sql(_TOP_SHARE, filter_params(channels, start, end) + [int(n)]))
+
+
+_TOP_SHARE = """
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
         tot AS (SELECT channel_id, count(*) AS messages FROM f GROUP BY channel_id),
         u AS (SELECT channel_id, count(*) AS m,
@@ -79,8 +99,7 @@ def top_share(wh: Warehouse, channels: list[str] | None = None, start: date | No
         t AS (SELECT channel_id, sum(m)::BIGINT AS top_messages FROM u WHERE rk <= ? GROUP BY channel_id)
         SELECT tot.channel_id, messages, coalesce(top_messages, 0)::BIGINT AS top_messages,
                coalesce(top_messages, 0) / messages AS share
-        FROM tot LEFT JOIN t USING (channel_id) ORDER BY channel_id""",
-                  filter_params(channels, start, end) + [int(n)])
+        FROM tot LEFT JOIN t USING (channel_id) ORDER BY channel_id"""
 
 
 def new_vs_returning(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -105,8 +124,9 @@ def new_vs_returning(wh: Warehouse, channels: list[str] | None = None, start: da
         return lines()
     # days, weeks and months of the partitions' zone: from the chatter days held in memory
     # (warehouse/read/accelerators/chatter_days.py), each chatter's first day among them
-    return wh.answer(CHATTER_DAYS, lambda r: r.new_vs_returning(Lake(wh.root), channels, start, end, every, wh.tz),
-                     lines, also=frozenset({Need.LOCAL_DAYS}))
+    return wh.answer(CHATTER_DAYS, lambda r: chatter_frames.new_vs_returning(r, Lake(wh.root), channels, start, end,
+                                                                             every, wh.tz),
+                     lines, also=_LOCAL)
 
 
 _NEW_VS_RETURNING = """
@@ -150,9 +170,20 @@ def broadcast_retention(wh: Warehouse, channels: list[str] | None = None, start:
         days = wh.sql(_RETENTION_DAYS, [all_ch, chs, d0, d1])["day"].to_list()
         return wh.sql(_RETENTION_IN_DAYS, [all_ch, chs, d0, d1, all_ch, chs, days])
 
-    # the spans' days are the lake's: with live rows the overlay's days would be missed
-    return wh.answer(BROADCAST_SPANS, in_days, lambda: wh.sql(_RETENTION, [all_ch, chs, d0, d1, all_ch, chs]),
-                     also=LAKE_ONLY)
+    def scan() -> pl.DataFrame:
+        # the spans' days are the lake's: with live rows the overlay's days would be missed
+        return wh.answer(BROADCAST_SPANS, in_days, lambda: wh.sql(_RETENTION, [all_ch, chs, d0, d1, all_ch, chs]),
+                         also=LAKE_ONLY)
+
+    def fast(reader) -> pl.DataFrame | None:
+        # the broadcasts and their predecessors from the spans (or a scan), their chatters
+        # from the chatter days' broadcast column
+        want = wh.sql(_RETENTION_WANT, [all_ch, chs, d0, d1])
+        got = chatter_frames.retention_chatters(reader, Lake(wh.root), want)
+        return None if got is None else pl.concat([want.select("channel_id", "broadcast", "started"), got],
+                                                  how="horizontal")
+
+    return wh.answer(CHATTER_DAYS, fast, scan)
 
 
 _RETENTION_SEQ = """
@@ -186,6 +217,8 @@ _RETENTION = _RETENTION_TEMPLATE.replace("{in_days}", "")
 # the same, the chatters read only from the days of a bound list (every day on which a
 # wanted broadcast or its predecessor has a line: _RETENTION_DAYS, from the spans)
 _RETENTION_IN_DAYS = _RETENTION_TEMPLATE.replace("{in_days}", " AND list_contains(?::DATE[], day)")
+_RETENTION_WANT = _RETENTION_SEQ.rstrip().rstrip(",") + """
+        SELECT channel_id, broadcast, started, prev FROM want ORDER BY channel_id, started, broadcast"""  # noqa: S608
 _RETENTION_DAYS = _RETENTION_SEQ + """
         b AS (SELECT channel_id, broadcast FROM want
               UNION SELECT channel_id, prev FROM want WHERE prev IS NOT NULL)
@@ -207,7 +240,13 @@ def chatter_cohorts(wh: Warehouse, channels: list[str] | None = None, start: dat
     """
     every = check_bucket(every, COHORT_BUCKETS)
     d0, d1, all_ch, chs = filter_params(channels, start, end)
-    return wh.sql("""
+    return wh.answer(CHATTER_DAYS,
+                     lambda r: chatter_frames.chatter_cohorts(r, Lake(wh.root), channels, start, end, every, wh.tz),
+                     lambda: wh.sql(_COHORTS, [every, all_ch, chs, d0, d1, every, d0, d1, all_ch, chs, every]),
+                     also=_LOCAL)
+
+
+_COHORTS = """
         WITH firsts AS (
             SELECT channel_id, user_id, min(day) AS first_day, date_trunc(?, min(chat_time)) AS cohort
             FROM chat_rows(DATE '0001-01-01', DATE '9999-12-31', ?, ?::VARCHAR[])
@@ -222,8 +261,7 @@ def chatter_cohorts(wh: Warehouse, channels: list[str] | None = None, start: dat
         FROM members m
         JOIN active a USING (channel_id, user_id)
         JOIN size s USING (channel_id, cohort)
-        GROUP BY m.channel_id, m.cohort, a.period ORDER BY m.channel_id, m.cohort, a.period""",
-                  [every, all_ch, chs, d0, d1, every, d0, d1, all_ch, chs, every])
+        GROUP BY m.channel_id, m.cohort, a.period ORDER BY m.channel_id, m.cohort, a.period"""
 
 
 def subscriber_tenure(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -238,7 +276,12 @@ def subscriber_tenure(wh: Warehouse, channels: list[str] | None = None, start: d
     >>> subscriber_tenure(wh, ["a1b2..."], every="month")
     """
     every = check_bucket(every, ("day", "week", "month"))
-    return wh.sql("""
+    return wh.answer(CHATTER_DAYS,
+                     lambda r: chatter_frames.subscriber_tenure(r, Lake(wh.root), channels, start, end, every, wh.tz),
+                     lambda: wh.sql(_TENURE, filter_params(channels, start, end) + [every]), also=_LOCAL)
+
+
+_TENURE = """
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])
                    WHERE is_chatter(user_id) AND is_sub(subscription_tier, subscription_month)),
         s AS (SELECT channel_id, date_trunc(?, chat_time) AS bucket, user_id,
@@ -253,8 +296,7 @@ def subscriber_tenure(wh: Warehouse, channels: list[str] | None = None, start: d
         SELECT channel_id, bucket, 'tier ' || t AS tier, tenure_bucket, count(*) AS subscribers
         FROM l GROUP BY channel_id, bucket, t, tenure_bucket
         ORDER BY channel_id, bucket, t,
-                 list_position(['1', '2-3', '4-6', '7-12', '13-24', '25+'], tenure_bucket)""",
-                  filter_params(channels, start, end) + [every])
+                 list_position(['1', '2-3', '4-6', '7-12', '13-24', '25+'], tenure_bucket)"""
 
 
 def subscriber_change(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -271,7 +313,12 @@ def subscriber_change(wh: Warehouse, channels: list[str] | None = None, start: d
 
     >>> subscriber_change(wh, ["a1b2..."], date(2026, 1, 1), date(2026, 12, 31))
     """
-    return wh.sql("""
+    return wh.answer(CHATTER_DAYS, lambda r: chatter_frames.subscriber_change(r, Lake(wh.root), channels, start, end,
+                                                                              wh.tz),
+                     lambda: wh.sql(_CHANGE, filter_params(channels, start, end)), also=_LOCAL)
+
+
+_CHANGE = """
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
         s AS (SELECT DISTINCT channel_id, date_trunc('month', chat_time) AS month, user_id FROM f
               WHERE is_chatter(user_id) AND is_sub(subscription_tier, subscription_month)),
@@ -296,8 +343,7 @@ def subscriber_change(wh: Warehouse, channels: list[str] | None = None, start: d
         LEFT JOIN cnt USING (channel_id, month)
         LEFT JOIN gained USING (channel_id, month)
         LEFT JOIN lost USING (channel_id, month)
-        ORDER BY m.channel_id, m.month""",
-                  filter_params(channels, start, end))
+        ORDER BY m.channel_id, m.month"""
 
 
 def audience_overlap(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -308,7 +354,11 @@ def audience_overlap(wh: Warehouse, channels: list[str] | None = None, start: da
 
     >>> audience_overlap(wh, start=date(2026, 9, 1)).sort("jaccard", descending=True)
     """
-    return wh.sql("""
+    return wh.answer(CHATTER_DAYS, lambda r: chatter_frames.audience_overlap(r, Lake(wh.root), channels, start, end),
+                     lambda: wh.sql(_OVERLAP, filter_params(channels, start, end)))
+
+
+_OVERLAP = """
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
         u AS (SELECT DISTINCT channel_id, user_id FROM f WHERE is_chatter(user_id)),
         n AS (SELECT channel_id, count(*) AS c FROM u GROUP BY channel_id),
@@ -320,8 +370,7 @@ def audience_overlap(wh: Warehouse, channels: list[str] | None = None, start: da
                coalesce(sh.s, 0) / (na.c + nb.c - coalesce(sh.s, 0)) AS jaccard
         FROM n na JOIN n nb ON na.channel_id < nb.channel_id
         LEFT JOIN sh ON sh.channel_a = na.channel_id AND sh.channel_b = nb.channel_id
-        ORDER BY channel_a, channel_b""",
-                  filter_params(channels, start, end))
+        ORDER BY channel_a, channel_b"""
 
 
 def broadcast_top_chatters(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
@@ -330,6 +379,12 @@ def broadcast_top_chatters(wh: Warehouse, channel_id: str, broadcast: str, limit
 
     >>> broadcast_top_chatters(wh, "a1b2...", "N1x2y3", limit=10)
     """
+    return wh.answer(CHATTER_DAYS, lambda r: chatter_frames.broadcast_top_chatters(r, Lake(wh.root), channel_id,
+                                                                                   broadcast, limit),
+                     lambda: _broadcast_top_scan(wh, channel_id, broadcast, limit))
+
+
+def _broadcast_top_scan(wh: Warehouse, channel_id: str, broadcast: str, limit: int) -> pl.DataFrame:
     span = broadcast_span(wh, channel_id, broadcast)
     d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
     return wh.sql("""

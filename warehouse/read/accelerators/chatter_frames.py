@@ -1,0 +1,181 @@
+"""The audience questions' frames (columns, dtypes, order: those of the chat scans in
+warehouse/read/queries/audience.py and activity.py) from the chatter days a Reader holds
+(warehouse/read/accelerators/chatter_days.py), each channel counted by chatter_answers.py.
+Each function returns None when the reader cannot answer (a file unreadable, a local
+midnight that does not exist once in the zone): the caller scans."""
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from warehouse.lake.layout import Lake
+from warehouse.read.accelerators import chatter_answers as A
+from warehouse.read.accelerators.chatter_days import Reader
+
+_S, _I, _I32, _F = pl.String, pl.Int64, pl.Int32, pl.Float64
+_TZ = pl.Int32  # a day column made a local midnight by A.local_midnights
+TOP = {"channel_id": _S, "user_id": _S, "nickname": _S, "messages": _I, "share": _F, "rank": _I}
+BROADCAST_TOP = {k: v for k, v in TOP.items() if k != "channel_id"}
+SHARE = {"channel_id": _S, "messages": _I, "top_messages": _I, "share": _F}
+SPLIT = {"channel_id": _S, "channel_name": _S, "tier": _S, "chatters": _I, "messages": _I}
+NEW = {"channel_id": _S, "bucket": _TZ, "new_chatters": _I, "returning_chatters": _I}
+COHORTS = {"channel_id": _S, "cohort": _TZ, "period": _TZ, "periods_after": _I32, "cohort_size": _I,
+           "chatters": _I, "retention": _F}
+TENURE = {"channel_id": _S, "bucket": _TZ, "tier": _S, "tenure_bucket": _S, "subscribers": _I}
+CHANGE = {"channel_id": _S, "month": _TZ, "subscribers": _I, "gained": _I, "lost": _I}
+OVERLAP = {"channel_a": _S, "channel_b": _S, "chatters_a": _I, "chatters_b": _I, "shared": _I, "jaccard": _F}
+HEATMAP = {"channel_id": _S, "weekday": _I32, "hour": _I32, "messages": _I, "chatters": _I}
+
+
+def _frame(rows: list | None, schema: dict) -> pl.DataFrame | None:
+    return None if rows is None else pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _local(rows: list | None, schema: dict, cols: tuple[str, ...], tz: str) -> pl.DataFrame | None:
+    frame = _frame(rows, schema)
+    return None if frame is None else A.local_midnights(frame, cols, tz)
+
+
+def top_chatters(r: Reader, lake: Lake, channels, start, end, limit: int) -> pl.DataFrame | None:
+    lo, hi = A.days(start, end)
+
+    def one(ch, c):
+        total = c.total(lo, hi)
+        ids, nicks, lines = A.ranked(c, c.within(lo, hi), int(limit))
+        return [(ch, u, n, m, m / total, i + 1) for i, (u, n, m) in enumerate(zip(ids, nicks, lines.tolist(), strict=True))]
+    return _frame(r.each(lake, channels, one), TOP)
+
+
+def top_share(r: Reader, lake: Lake, channels, start, end, n: int) -> pl.DataFrame | None:
+    lo, hi = A.days(start, end)
+
+    def one(ch, c):
+        total = c.total(lo, hi)
+        top = A.top_lines(c, c.within(lo, hi), int(n))
+        return [(ch, total, top, top / total)] if total else []
+    return _frame(r.each(lake, channels, one), SHARE)
+
+
+def broadcast_top_chatters(r: Reader, lake: Lake, channel_id: str, broadcast: str,
+                           limit: int) -> pl.DataFrame | None:
+    held = r.channels(lake, [channel_id])
+    if held is None:
+        return None
+    rows: list = []
+    if held:
+        c = held[0][1]
+        code = A.broadcast_code(c, broadcast)
+        if code >= 0:
+            total = int(c.messages[c.broadcast == code].sum() + c.o_messages[c.o_broadcast == code].sum())
+            ids, nicks, lines = A.ranked(c, np.flatnonzero(c.broadcast == code), int(limit))
+            rows = [(u, n, m, m / total, i + 1) for i, (u, n, m) in enumerate(zip(ids, nicks, lines.tolist(), strict=True))]
+    return _frame(rows, BROADCAST_TOP)
+
+
+def tier_split(r: Reader, lake: Lake, channels, start, end) -> pl.DataFrame | None:
+    lo, hi = A.days(start, end)
+
+    def one(ch, c):
+        name = c.name(lo, hi)
+        return [(ch, name, "none" if t == 0 else f"tier {t}", n, m) for t, n, m in A.split(c, lo, hi)]
+    return _frame(r.each(lake, channels, one), SPLIT)
+
+
+def new_vs_returning(r: Reader, lake: Lake, channels, start, end, every: str, tz: str) -> pl.DataFrame | None:
+    lo, hi = A.days(start, end)
+
+    def one(ch, c):
+        bucket, new, old = A.new_vs_returning(c, lo, hi, every)
+        return list(zip([ch] * len(bucket), bucket.tolist(), new.tolist(), old.tolist(), strict=True))
+    return _local(r.each(lake, channels, one), NEW, ("bucket",), tz)
+
+
+def chatter_cohorts(r: Reader, lake: Lake, channels, start, end, every: str, tz: str) -> pl.DataFrame | None:
+    lo, hi = A.days(start, end)
+
+    def one(ch, c):
+        return [(ch, k, p, after, size, n, n / size) for k, p, after, size, n in A.cohorts(c, lo, hi, every)]
+    return _local(r.each(lake, channels, one), COHORTS, ("cohort", "period"), tz)
+
+
+def subscriber_tenure(r: Reader, lake: Lake, channels, start, end, every: str, tz: str) -> pl.DataFrame | None:
+    lo, hi = A.days(start, end)
+
+    def one(ch, c):
+        return [(ch, b, f"tier {t}", A.TENURE[k], n) for b, t, k, n in A.tenure(c, lo, hi, every)]
+    return _local(r.each(lake, channels, one), TENURE, ("bucket",), tz)
+
+
+def subscriber_change(r: Reader, lake: Lake, channels, start, end, tz: str) -> pl.DataFrame | None:
+    lo, hi = A.days(start, end)
+    return _local(r.each(lake, channels, lambda ch, c: [(ch, *row) for row in A.subscriber_change(c, lo, hi)]),
+                  CHANGE, ("month",), tz)
+
+
+def chatters(r: Reader, lake: Lake, channels: list[str] | None, start: date | None,
+             end: date | None) -> dict[str, tuple[int, int]] | None:
+    """{channel_id: (chatters, subscriber chatters)} of the period, for the channels with
+    chatters in it (channel_summary's counts); None when the reader cannot answer."""
+    lo, hi = A.days(start, end)
+    got = r.each(lake, channels, lambda ch, c: [(ch, A.chatters(c, lo, hi))])
+    return None if got is None else {ch: n for ch, n in got if n[0]}
+
+
+def audience_overlap(r: Reader, lake: Lake, channels, start, end) -> pl.DataFrame | None:
+    lo, hi = A.days(start, end)
+    got = r.each(lake, channels, lambda ch, c: [(ch, A.period_users(c, lo, hi))])
+    if got is None:
+        return None
+    got = [(ch, ids) for ch, ids in got if len(ids)]
+    if len(got) < 2:
+        return _frame([], OVERLAP)
+    sizes = [len(ids) for _, ids in got]
+    users = pa.chunked_array([ids for _, ids in got], pa.string()).combine_chunks().dictionary_encode().indices
+    pairs = pl.DataFrame({"c": np.repeat(np.arange(len(got), dtype=np.int32), sizes),
+                          "u": users.to_numpy(zero_copy_only=False)})
+    shared = (pairs.join(pairs, on="u", suffix="_b").filter(pl.col("c") < pl.col("c_b"))
+              .group_by("c", "c_b").len())
+    counts = np.zeros((len(got), len(got)), np.int64)
+    counts[shared["c"].to_numpy(), shared["c_b"].to_numpy()] = shared["len"].to_numpy()
+    rows = [(got[a][0], got[b][0], sizes[a], sizes[b], int(counts[a, b]),
+             int(counts[a, b]) / (sizes[a] + sizes[b] - int(counts[a, b])))
+            for a in range(len(got)) for b in range(a + 1, len(got))]
+    return _frame(rows, OVERLAP)
+
+
+def heatmap(r: Reader, lake: Lake, channels, start, end, hours: pl.DataFrame) -> pl.DataFrame | None:
+    """`hours`: the roll-ups' hour rows of the period [channel_id, bucket (local), messages]."""
+    lo, hi = A.days(start, end)
+    got = r.each(lake, channels, lambda ch, c: [(ch, A.hour_chatters(c, lo, hi))])
+    if got is None:
+        return None
+    lines = (hours.select("channel_id", weekday=(pl.col("bucket").dt.weekday() - 1).cast(pl.Int32),
+                          hour=pl.col("bucket").dt.hour().cast(pl.Int32), messages="messages")
+             .group_by("channel_id", "weekday", "hour").agg(pl.col("messages").sum())
+             .sort("channel_id", "weekday", "hour"))
+    counts = dict(got)
+    rows = [(ch, wd, h, m, counts.get(ch, {}).get((wd, h), 0)) for ch, wd, h, m in lines.iter_rows()]
+    return _frame(rows, HEATMAP)
+
+
+def retention_chatters(r: Reader, lake: Lake, wanted: pl.DataFrame) -> pl.DataFrame | None:
+    """[chatters, returning_from_previous, retention] of each row of `wanted` [channel_id,
+    broadcast, prev] (prev null: the channel's first broadcast), in its order."""
+    held = r.channels(lake, sorted(set(wanted["channel_id"].to_list())))
+    if held is None:
+        return None
+    by = dict(held)
+    rows = []
+    for ch, b, p in wanted.select("channel_id", "broadcast", "prev").iter_rows():
+        c = by.get(ch)
+        cur = A.broadcast_users(c, A.broadcast_code(c, b)) if c is not None else np.zeros(0, np.int32)
+        if p is None:
+            rows.append((len(cur), None, None))
+            continue
+        before = A.broadcast_users(c, A.broadcast_code(c, p)) if c is not None else np.zeros(0, np.int32)
+        back = len(np.intersect1d(cur, before, assume_unique=True))
+        rows.append((len(cur), back, back / len(before) if len(before) else None))
+    return _frame(rows, {"chatters": _I, "returning_from_previous": _I, "retention": _F})
