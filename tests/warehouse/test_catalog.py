@@ -101,6 +101,7 @@ def _preview_as_it_was(wh, table, channels, start, end, limit):
     cond = catalog._day_filter(spec, schema, start, end, wh.tz) if not spec.by_day else None
     if channels is not None:
         by_channel = catalog._channel_filter(wh, lake, schema, list(channels))
+        by_channel = by_channel[0] if by_channel is not None else None  # (filter, the values it keeps)
         cond = by_channel if cond is None else cond & by_channel
     day = pa.schema([("day", pa.date32())])
     options = {"partitioning": pads.partitioning(day, flavor="hive"),
@@ -126,6 +127,35 @@ def test_preview_equals_the_dataset_head_it_replaced(lake, table, chans, start, 
     want = _preview_as_it_was(wh, table, channels, start, end, limit)
     assert got.schema == want.schema
     assert got.rows() == want.rows()
+
+
+@pytest.mark.unit
+def test_preview_skips_row_groups_by_their_channel_statistics(tmp_path, monkeypatch):
+    """Chat files in row groups of 4 rows (a channel's rows in a few of them): the preview
+    reads no row group whose channel statistics rule the channels out, and gives the rows
+    the dataset's head() gave."""
+    from warehouse.read.queries import catalog
+    facts = build_rich_lake(tmp_path)
+    lake = Lake(str(tmp_path))
+    for day in lake.days(CHAT):
+        path = lake.part_path(CHAT, day)
+        pq.write_table(pq.read_table(path), path, row_group_size=4)
+    read = []
+    real = pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group",
+                        lambda self, i, *a, **k: read.append(i) or real(self, i, *a, **k))
+    with warehouse.open(str(tmp_path)) as wh:
+        for chans in ([0], [2], [1, 2]):
+            channels = [facts["channel_ids"][i] for i in chans]
+            for limit in (1, 7, 10_000):
+                read.clear()
+                got = warehouse.table_preview(wh, "chat", channels, limit=limit)
+                assert got.rows() == _preview_as_it_was(wh, "chat", channels, None, None, limit).rows()
+                groups = sum(pq.ParquetFile(lake.part_path(CHAT, d)).metadata.num_row_groups for d in lake.days(CHAT))
+                # one channel of three: its row groups, a third of them or so, not every one
+                assert read and (len(chans) > 1 or len(read) < groups / 2), (chans, limit, len(read), groups)
+    assert catalog._may_hold(pq.ParquetFile(lake.part_path(CHAT, lake.days(CHAT)[0])).metadata.row_group(0), 1,
+                             ["~" * 32]) is False
 
 
 @pytest.mark.unit

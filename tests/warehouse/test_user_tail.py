@@ -269,3 +269,26 @@ def test_an_old_version_tail_is_stale_and_rebuilt(tmp_path):
     assert _read(tmp_path / "tail").equals(new) and warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL)
     again = warehouse.open(str(tmp_path / "tail"))
     assert _assert_same(again, scan, facts, most=3)[1] > 10  # the compressed tail answers pages itself
+
+
+def test_a_full_tail_holding_every_line_that_passes_answers_the_page(tmp_path):
+    """Told how many of a user's lines pass the filters (the users side table knows), a
+    full tail that holds that many of them answers a page reaching past them, the scan's
+    page; told one more, it leaves the page to the chat."""
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake, SHORT)
+    reader = fast.accelerator(USER_TAIL)
+    newly = 0
+    for user in users(facts):
+        if user in ("anonymous", "nobody", "SYSTEM_MESSAGE"):  # not chatters: not in the tail
+            continue
+        full = sum(r["user_id"] == user for r in facts["rows"]) > SHORT
+        for filt in filters(facts):
+            every = warehouse.user_messages(scan, user, limit=10**6, **filt)
+            args = (user, filt.get("channels"), filt.get("start"), filt.get("end"), 1000, 0, fast.tz)
+            page = reader.page(*args, passing=every.height)
+            if page is not None:
+                assert page.equals(every), (user, filt)
+                newly += reader.page(*args) is None
+            if full:
+                assert reader.page(*args, passing=every.height + 1) is None, (user, filt)
+    assert newly > 3

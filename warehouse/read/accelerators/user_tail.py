@@ -232,10 +232,12 @@ class Reader:
         return batch
 
     def page(self, user_id: str, channels: list[str] | None, start: date | None, end: date | None,
-             limit: int, offset: int, tz: str = "UTC") -> pl.DataFrame | None:
+             limit: int, offset: int, tz: str = "UTC", passing: int | None = None) -> pl.DataFrame | None:
         """The user's lines newest first, filtered, rows offset..offset+limit, in
         user_messages' columns (chat_time in the zone `tz`); None when the page may need
-        lines older than the tail holds for this user, or the user's rows are damaged."""
+        lines older than the tail holds for this user, or the user's rows are damaged.
+        `passing`: how many of the user's lines pass the filters (the users side table
+        knows), None when not known: a full tail holding that many of them holds all."""
         try:
             mine = self._rows(user_id)
             mine.validate(full=True)
@@ -244,7 +246,7 @@ class Reader:
             return None
         rows = mine.num_rows
         if channels is None and start is None and end is None:
-            if offset + limit > rows and rows >= self._lines:
+            if offset + limit > rows and rows >= self._lines and passing != rows:
                 return None  # older lines than the tail holds are needed
             return _frame(mine.slice(min(offset, rows), max(0, min(limit, rows - offset))), tz)
         keys = pl.from_arrow(mine.select(["day", "channel_id"]))
@@ -252,8 +254,8 @@ class Reader:
         if channels is not None:
             keep &= pl.col("channel_id").is_in(list(channels))
         part = _frame(mine, tz).filter(keys.select(keep).to_series())
-        if part.height < offset + limit and rows >= self._lines:
-            return None  # all this user's lines that pass are in the tail only when it is not full
+        if part.height < offset + limit and rows >= self._lines and passing != part.height:
+            return None  # all this user's lines that pass are in a full tail only when it holds `passing`
         return part.slice(offset, limit)
 
 

@@ -234,8 +234,11 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
         by_channel = _channel_filter(wh, lake, schema, list(channels))
         if by_channel is None:
             return _frame(schema.empty_table(), wh.tz)
-        cond = by_channel if cond is None else cond & by_channel
-    probe = (next(c for c in _CHANNEL_COLUMNS if c in schema.names), by_channel) if by_channel is not None else None
+        cond = by_channel[0] if cond is None else cond & by_channel[0]
+    probe = None
+    if by_channel is not None:
+        by_channel, values = by_channel
+        probe = (next(c for c in _CHANNEL_COLUMNS if c in schema.names), by_channel, values)
     try:
         rows = _head(lake, files, schema, cond, int(limit), probe)
     except (OSError, pa.ArrowException) as exc:  # a file whose footer reads but whose pages do not
@@ -250,17 +253,21 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
 def _head(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe) -> pa.Table:
     """The first `limit` rows of the files (day, path, size), in order, that pass `cond`, as
     `schema` (plus ``day`` for a day table's files): their rows stream in and the reading
-    stops when the preview is full. `probe`: (column, filter) of the channel condition — a
-    row group none of whose rows pass is skipped after reading that column alone, and one
-    is read no further than its last row that passes (a channel's rows are together in a
-    file sorted by channel)."""
+    stops when the preview is full. `probe`: (column, filter, values) of the channel
+    condition — a row group whose statistics of that column hold none of the `values`
+    (None: not known) is skipped unread, one none of whose rows pass after reading that
+    column alone, and one is read no further than its last row that passes (a channel's
+    rows are together in a file sorted by channel). Footers come from _metadata's cache."""
     parts, held = [], 0
     for day, path, _ in files:
         with lake.fs.open_input_file(path) as f:
-            pf = pq.ParquetFile(f)
+            pf = pq.ParquetFile(f, metadata=_metadata(lake, path))
             for group in range(pf.metadata.num_row_groups):
                 last = pf.metadata.row_group(group).num_rows - 1  # the last row that may pass
                 if probe is not None and probe[0] in pf.schema_arrow.names:
+                    if not _may_hold(pf.metadata.row_group(group), pf.schema_arrow.get_field_index(probe[0]),
+                                     probe[2]):
+                        continue
                     column = pf.read_row_group(group, columns=[probe[0]])
                     ones = pa.repeat(pa.scalar(1, pa.int64()), column.num_rows)
                     hits = column.append_column("_row", pc.cumulative_sum(ones)).filter(probe[1]).column("_row")
@@ -283,6 +290,20 @@ def _head(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe) -
                         return pa.concat_tables(parts)
     empty = _conform(schema.empty_table(), schema, files[0][0] if files else None)
     return pa.concat_tables(parts) if parts else empty
+
+
+def _may_hold(group: pq.RowGroupMetaData, column: int, values: list | None) -> bool:
+    """False when the row group's statistics of `column` show none of `values` can be
+    there (True when not known: no values, no statistics)."""
+    if values is None or column < 0:
+        return True
+    stats = group.column(column).statistics
+    if stats is None or not stats.has_min_max:
+        return True
+    try:
+        return any(v is not None and stats.min <= v <= stats.max for v in values)
+    except TypeError:  # statistics of another type than the values: not known
+        return True
 
 
 def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema, day: date | None) -> pa.Table:
@@ -330,14 +351,15 @@ def _day_filter(spec: Table, schema: pa.Schema, start: date | None, end: date | 
 
 
 def _channel_filter(wh: Warehouse, lake: Lake, schema: pa.Schema, channels: list[str], hops: int = 1):
-    """A filter keeping the rows of `channels`, or None when the table cannot tell: by
-    channel_id; else by chat_channel_id (the channels' broadcasts in the chat); else by
-    session_fk (the live_session rows of the channels, found the same way)."""
+    """(a filter keeping the rows of `channels`, the values it keeps), or None when the
+    table cannot tell: by channel_id; else by chat_channel_id (the channels' broadcasts in
+    the chat); else by session_fk (the live_session rows of the channels, found the same
+    way)."""
     if "channel_id" in schema.names:
-        return pads.field("channel_id").isin(pa.array(channels, pa.string()))
+        return pads.field("channel_id").isin(pa.array(channels, pa.string())), list(channels)
     if "chat_channel_id" in schema.names:
         ids = wh.sql(_BROADCASTS_OF, [channels])["chat_channel_id"].to_list()
-        return pads.field("chat_channel_id").isin(pa.array(ids, pa.string()))
+        return pads.field("chat_channel_id").isin(pa.array(ids, pa.string())), ids
     sessions = _table(lake, "live_session")
     files = _files(lake, sessions)
     if "session_fk" in schema.names and hops > 0 and files:
@@ -346,8 +368,8 @@ def _channel_filter(wh: Warehouse, lake: Lake, schema: pa.Schema, channels: list
         if own is None or "id" not in session_schema.names:
             return None
         ids = pads.dataset([p for _, p, _ in files], schema=session_schema, filesystem=lake.fs,
-                           format="parquet").to_table(columns=["id"], filter=own).column("id")
-        return pads.field("session_fk").isin(ids)
+                           format="parquet").to_table(columns=["id"], filter=own[0]).column("id")
+        return pads.field("session_fk").isin(ids), ids.to_pylist()
     return None
 
 

@@ -1,10 +1,11 @@
 """One user: finding them by name or id, and reading their lines."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
+from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import USER_TAIL, USERS
 from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER, filter_params
 from warehouse.read.warehouse import Warehouse
@@ -82,38 +83,60 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
     if user_id in (SYSTEM_USER, ANONYMOUS_USER):
         return wh.sql(_USER_MESSAGES, params + tail)
 
-    def indexed(_) -> pl.DataFrame:
+    d0, d1 = params[0], params[1]
+    lines_per_day: dict[date, int] | None = None  # the user's lines passing the filters, per day
+
+    def per_day(reader) -> dict[date, int] | None:
+        nonlocal lines_per_day
+        if lines_per_day is None:
+            rows = reader.user_rows(Lake(wh.root), user_id)
+            if rows is None:
+                return None
+            lines_per_day = {}
+            for i in rows.where(d0, d1, channels):
+                day = _EPOCH + timedelta(days=rows.day[i])
+                lines_per_day[day] = lines_per_day.get(day, 0) + rows.messages[i]
+        return lines_per_day
+
+    def indexed(reader) -> pl.DataFrame | None:
         # The side table tells which days hold the user's lines and how many: the newest
         # days holding offset + limit of them are all the page can come from (a later day's
         # lines are all newer), so only those day partitions are read.
-        per_day = wh.sql(_USER_DAYS, [user_id] + params)
+        counts = per_day(reader)
+        if counts is None:
+            return None
         days, need = [], int(offset) + int(limit)
-        for day, n in per_day.iter_rows():
+        for day in sorted(counts, reverse=True):
             if need <= 0:
                 break
             days.append(day)
-            need -= n
+            need -= counts[day]
         return wh.sql(_USER_MESSAGES_IN_DAYS, params + [days] + tail)
 
     def days_read() -> pl.DataFrame:
         return wh.answer(USERS, indexed, lambda: wh.sql(_USER_MESSAGES, params + tail))
 
+    def from_tail(reader) -> pl.DataFrame | None:
+        # how many lines pass the filters, when the users side table may say: a full tail
+        # holding that many holds them all
+        users = wh.accelerator(USERS)
+        counts = per_day(users) if users is not None else None
+        passing = None if counts is None else sum(counts.values())
+        return reader.page(user_id, channels, start, end, limit, offset, wh.tz, passing)
+
     if min(limit, offset) < 0:
         return days_read()
     # the user's newest lines, memory-mapped (warehouse/read/accelerators/user_tail.py)
-    return wh.answer(USER_TAIL, lambda r: r.page(user_id, channels, start, end, limit, offset, wh.tz), days_read)
+    return wh.answer(USER_TAIL, from_tail, days_read)
 
 
+_EPOCH = date(1970, 1, 1)
 _USER_MESSAGES = """
     WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
     SELECT chat_time, channel_id, channel_name, nickname, message_type, message,
            message_status, pay_amount, subscription_tier, subscription_month
     FROM f WHERE user_id = ?
     ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
-_USER_DAYS = """
-    SELECT day, sum(messages)::BIGINT AS n FROM users_index
-    WHERE user_id = ? AND day BETWEEN ? AND ? AND (? OR list_contains(?::VARCHAR[], channel_id))
-    GROUP BY day ORDER BY day DESC"""
 # the day list is a bound parameter: DuckDB prunes the other day files
 _USER_MESSAGES_IN_DAYS = """
     WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE list_contains(?::DATE[], day))
