@@ -50,23 +50,25 @@ class Channel:
         return len(self.user) + len(self.o_day)
 
     @classmethod
-    def load(cls, cols: dict[str, np.ndarray], codes: dict[str, np.ndarray], values: dict[str, pa.Array],
-             name_days: np.ndarray, names: list[str | None]) -> Channel:
-        """A channel's rows as read (sorted by user id, NULLs last, day, seq; `codes`: a
-        number per string into `values`, -1 for NULL) and its roll-ups' day names."""
-        user = codes["user_id"]
-        n = int(np.count_nonzero(user >= 0))
-        new = np.r_[True, user[1:n] != user[:n - 1]] if n else np.zeros(0, bool)
+    def load(cls, cols: dict[str, np.ndarray], users: pa.Array, nicknames: pa.Array, broadcast: np.ndarray,
+             broadcasts: pa.Array, name_days: np.ndarray, names: list[str | None]) -> Channel:
+        """A channel's rows as read (sorted by user id, NULLs last, day, seq; `broadcast`: a
+        number per row into `broadcasts`, -1 for NULL) and its roll-ups' day names."""
+        n = len(users) - users.null_count  # NULLs last
+        new = np.ones(n, bool)
+        if n > 1:  # sorted: a chatter's rows are a run
+            new[1:] = pc.not_equal(users[1:n], users[:n - 1]).to_numpy(zero_copy_only=False)
         starts = np.flatnonzero(new)
         order = np.argsort(name_days, kind="stable")
+        named = pc.is_valid(nicknames[:n]).to_numpy(zero_copy_only=False)
         return cls(user=(np.cumsum(new) - 1).astype(np.int32), day=cols["day"][:n].astype(np.int32),
-                   broadcast=codes["broadcast"][:n], messages=cols["messages"][:n].astype(np.int64),
+                   broadcast=broadcast[:n], messages=cols["messages"][:n].astype(np.int64),
                    tier=cols["tier"][:n].astype(np.int32), month=cols["month"][:n].astype(np.int32),
-                   hours=cols["hours"][:n].astype(np.uint32), nick=codes["nickname"][:n],
-                   ids=values["user_id"].take(pa.array(user[starts], pa.int32())), first=cols["day"][starts],
-                   o_day=cols["day"][n:].astype(np.int32), o_broadcast=codes["broadcast"][n:],
-                   o_messages=cols["messages"][n:].astype(np.int64), broadcasts=values["broadcast"],
-                   nicknames=values["nickname"], name_days=name_days[order],
+                   hours=cols["hours"][:n].astype(np.uint32), nick=np.where(named, np.arange(n, dtype=np.int32), -1),
+                   ids=users.take(pa.array(starts, pa.int64())), first=cols["day"][starts],
+                   o_day=cols["day"][n:].astype(np.int32), o_broadcast=broadcast[n:],
+                   o_messages=cols["messages"][n:].astype(np.int64), broadcasts=broadcasts,
+                   nicknames=nicknames[:n], name_days=name_days[order],
                    names=[names[i] for i in order.tolist()])
 
     def name(self, lo: int, hi: int) -> str | None:
@@ -160,14 +162,12 @@ def split(c: Channel, lo: int, hi: int) -> list[tuple]:
     return list(zip(tiers.tolist(), chatters.tolist(), messages.tolist(), strict=True))
 
 
-def _pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (a, b) pairs of two int arrays (b >= 0), sorted by a then b."""
-    if not len(a):
-        return a.astype(np.int64), b.astype(np.int64)
-    width = int(b.max()) + 1
-    low = int(a.min())
-    keys = np.unique((a.astype(np.int64) - low) * width + b)
-    return keys // width + low, keys % width
+def _runs(user: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Where each run of equal (user, key) starts, rows sorted by user and `key` never
+    decreasing within a user (a day, or its week or month): the distinct pairs without a sort."""
+    new = np.ones(len(user), bool)
+    new[1:] = (user[1:] != user[:-1]) | (key[1:] != key[:-1])
+    return np.flatnonzero(new)
 
 
 def new_vs_returning(c: Channel, lo: int, hi: int, every: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,11 +176,14 @@ def new_vs_returning(c: Channel, lo: int, hi: int, every: str) -> tuple[np.ndarr
     rows = c.within(lo, hi)
     if not len(rows):
         return np.array([], np.int32), np.array([], np.int64), np.array([], np.int64)
-    bucket, who = _pairs(trunc(c.day[rows], every), c.user[rows])
-    new = (trunc(c.first[who], every) == bucket).astype(np.int64)
-    starts = _groups(bucket)
-    fresh, total = np.add.reduceat(new, starts), np.diff(np.append(starts, len(bucket)))
-    return bucket[starts].astype(np.int32), fresh, (total - fresh).astype(np.int64)
+    bucket, who = trunc(c.day[rows], every), c.user[rows]
+    at = _runs(who, bucket)
+    bucket, who = bucket[at], who[at]
+    low = int(bucket.min())
+    total = np.bincount(bucket - low)
+    fresh = np.bincount(bucket - low, weights=trunc(c.first[who], every) == bucket, minlength=len(total))
+    has = np.flatnonzero(total)
+    return (has + low).astype(np.int32), fresh[has].astype(np.int64), (total[has] - fresh[has]).astype(np.int64)
 
 
 def cohorts(c: Channel, lo: int, hi: int, every: str) -> list[tuple]:
@@ -188,19 +191,22 @@ def cohorts(c: Channel, lo: int, hi: int, every: str) -> list[tuple]:
     chatters whose first day is in lo..hi, by their lines in lo..hi."""
     member = (c.first >= lo) & (c.first <= hi)
     cohort = trunc(c.first, every)
-    size = {int(k): int(v) for k, v in zip(*np.unique(cohort[member], return_counts=True), strict=True)}
     rows = c.within(lo, hi)
     rows = rows[member[c.user[rows]]]
     if not len(rows):
         return []
-    period, who = _pairs(trunc(c.day[rows], every), c.user[rows])
-    keys = np.unique(np.stack([cohort[who], period]), axis=1, return_counts=True)
-    out = []
-    for k, p, n in zip(keys[0][0].tolist(), keys[0][1].tolist(), keys[1].tolist(), strict=True):
-        after = (int(months(np.array([p]))[0] - months(np.array([k]))[0]) if every == "month"
-                 else (p - k) // 7 if every == "week" else p - k)
-        out.append((k, p, after, size[k], n))
-    return out
+    period, who = trunc(c.day[rows], every), c.user[rows]
+    at = _runs(who, period)
+    period, group = period[at], cohort[who[at]]
+    p0, k0 = int(period.min()), int(group.min())
+    width = int(period.max()) - p0 + 1
+    counts = np.bincount((group - k0).astype(np.int64) * width + (period - p0))
+    keys = np.flatnonzero(counts)
+    k, p = keys // width + k0, keys % width + p0
+    sizes = np.bincount(cohort[member] - k0)
+    after = (months(p) - months(k) if every == "month" else (p - k) // 7 if every == "week" else p - k)
+    return list(zip(k.tolist(), p.tolist(), after.tolist(), sizes[k - k0].tolist(), counts[keys].tolist(),
+                    strict=True))
 
 
 def tenure(c: Channel, lo: int, hi: int, every: str) -> list[tuple]:
@@ -210,16 +216,16 @@ def tenure(c: Channel, lo: int, hi: int, every: str) -> list[tuple]:
     rows = rows[c.tier[rows] > 0]
     if not len(rows):
         return []
-    bucket = trunc(c.day[rows], every).astype(np.int64)
-    user = c.user[rows].astype(np.int64)
-    order = np.lexsort((user, bucket))
-    bucket, user, rows = bucket[order], user[order], rows[order]
-    starts = np.flatnonzero(np.r_[True, (bucket[1:] != bucket[:-1]) | (user[1:] != user[:-1])])
-    t = np.maximum.reduceat(c.tier[rows], starts)
-    m = np.maximum.reduceat(c.month[rows], starts)
-    label = np.searchsorted(_TENURE_TOPS, m, "left")  # m <= 1: 0, <= 3: 1, ... else 5
-    keys, counts = np.unique(np.stack([bucket[starts], t, label]), axis=1, return_counts=True)
-    return list(zip(keys[0].tolist(), keys[1].tolist(), keys[2].tolist(), counts.tolist(), strict=True))
+    bucket = trunc(c.day[rows], every)
+    at = _runs(c.user[rows], bucket)
+    t = np.maximum.reduceat(c.tier[rows], at).astype(np.int64)
+    label = np.searchsorted(_TENURE_TOPS, np.maximum.reduceat(c.month[rows], at), "left")  # <= 1: 0, ... else 5
+    b = bucket[at].astype(np.int64)
+    tiers = int(t.max()) + 1
+    keys, counts = np.unique((b * tiers + t) * len(TENURE) + label, return_counts=True)
+    bt, lab = np.divmod(keys, len(TENURE))
+    b, t = np.divmod(bt, tiers)
+    return list(zip(b.tolist(), t.tolist(), lab.tolist(), counts.tolist(), strict=True))
 
 
 def subscriber_change(c: Channel, lo: int, hi: int) -> list[tuple]:
@@ -230,14 +236,17 @@ def subscriber_change(c: Channel, lo: int, hi: int) -> list[tuple]:
         return []
     rows = c.within(lo, hi)
     rows = rows[c.tier[rows] > 0]
-    month, who = _pairs(months(c.day[rows]), c.user[rows])
+    month = months(c.day[rows])
+    at = _runs(c.user[rows], month)
+    month, who = month[at], c.user[rows][at]
     m0, m1 = (int(v) for v in months(np.array(span)))
     out = []
-    held: set[int] = set()
+    held = np.zeros(0, np.int32)
     for m in range(m0, m1 + 1):
-        now = set(who[month == m].tolist())
-        out.append((int(month_days(np.array([m]))[0]), len(now), None if m == m0 else len(now - held),
-                    None if m == m0 else len(held - now)))
+        now = who[month == m]  # sorted, distinct: the rows are by user
+        both = len(np.intersect1d(now, held, assume_unique=True))
+        out.append((int(month_days(np.array([m]))[0]), len(now), None if m == m0 else len(now) - both,
+                    None if m == m0 else len(held) - both))
         held = now
     return out
 
@@ -245,12 +254,14 @@ def subscriber_change(c: Channel, lo: int, hi: int) -> list[tuple]:
 def chatters(c: Channel, lo: int, hi: int) -> tuple[int, int]:
     """(chatters, subscriber chatters) of days lo..hi."""
     rows = c.within(lo, hi)
-    return len(np.unique(c.user[rows])), len(np.unique(c.user[rows[c.tier[rows] > 0]]))
+    subs = rows[c.tier[rows] > 0]
+    return len(_groups(c.user[rows])), len(_groups(c.user[subs]))
 
 
 def period_users(c: Channel, lo: int, hi: int) -> pa.Array:
     """The user ids with lines in days lo..hi."""
-    return c.ids.take(pa.array(np.unique(c.user[c.within(lo, hi)]), pa.int32()))
+    who = c.user[c.within(lo, hi)]
+    return c.ids.take(pa.array(who[_groups(who)], pa.int32()))
 
 
 def hour_chatters(c: Channel, lo: int, hi: int) -> dict[tuple[int, int], int]:
@@ -259,22 +270,21 @@ def hour_chatters(c: Channel, lo: int, hi: int) -> dict[tuple[int, int], int]:
     rows = c.within(lo, hi)
     if not len(rows):
         return {}
-    key = c.user[rows].astype(np.int64) * 7 + (c.day[rows] + 3) % 7
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    starts = _groups(key)
-    masks = np.bitwise_or.reduceat(c.hours[rows][order], starts)
-    weekday = key[starts] % 7
-    out = {}
-    for h in range(24):
-        counts = np.bincount(weekday, weights=(masks >> np.uint32(h)) & np.uint32(1), minlength=7)
-        out.update({(wd, h): int(n) for wd, n in enumerate(counts.tolist()) if n})
-    return out
+    who = c.user[rows]
+    dense = np.cumsum(np.r_[False, who[1:] != who[:-1]])  # the period's chatters numbered 0..
+    grid = np.zeros((int(dense[-1]) + 1, 7), np.uint32)
+    np.bitwise_or.at(grid, (dense, (c.day[rows] + 3) % 7), c.hours[rows])  # 1970-01-01 was a Thursday
+    counts = np.unpackbits(np.ascontiguousarray(grid).view(np.uint8).reshape(len(grid), 7, 4), axis=2,
+                           bitorder="little").sum(axis=0, dtype=np.int64)  # [weekday, bit] (little-endian words)
+    return {(wd, h): int(counts[wd, h]) for wd in range(7) for h in range(24) if counts[wd, h]}
 
 
 def broadcast_users(c: Channel, code: int) -> np.ndarray:
     """The user numbers with lines in broadcast `code` (sorted, distinct; none for -1)."""
-    return np.unique(c.user[c.broadcast == code]) if code >= 0 else np.zeros(0, np.int32)
+    if code < 0:
+        return np.zeros(0, np.int32)
+    who = c.user[c.broadcast == code]
+    return who[_groups(who)]
 
 
 def broadcast_code(c: Channel, broadcast: str | None) -> int:

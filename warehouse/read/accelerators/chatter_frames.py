@@ -146,18 +146,19 @@ def audience_overlap(r: Reader, lake: Lake, channels, start, end) -> pl.DataFram
     return _frame(rows, OVERLAP)
 
 
-def heatmap(r: Reader, lake: Lake, channels, start, end, hours: pl.DataFrame) -> pl.DataFrame | None:
-    """`hours`: the roll-ups' hour rows of the period [channel_id, bucket (local), messages]."""
+def heatmap(r: Reader, lake: Lake, channels, start, end, cells: list[tuple[str, np.ndarray]]) -> pl.DataFrame | None:
+    """`cells`: the roll-ups' lines per weekday x hour cell of each channel with lines in
+    the period (rollups.Reader.hour_cells)."""
     lo, hi = A.days(start, end)
-    got = r.each(lake, channels, lambda ch, c: [(ch, A.hour_chatters(c, lo, hi))])
+    got = r.each(lake, [ch for ch, _ in cells], lambda ch, c: [(ch, A.hour_chatters(c, lo, hi))])
     if got is None:
         return None
-    lines = (hours.select("channel_id", weekday=(pl.col("bucket").dt.weekday() - 1).cast(pl.Int32),
-                          hour=pl.col("bucket").dt.hour().cast(pl.Int32), messages="messages")
-             .group_by("channel_id", "weekday", "hour").agg(pl.col("messages").sum())
-             .sort("channel_id", "weekday", "hour"))
     counts = dict(got)
-    rows = [(ch, wd, h, m, counts.get(ch, {}).get((wd, h), 0)) for ch, wd, h, m in lines.iter_rows()]
+    rows = []
+    for ch, lines in cells:
+        seen = counts.get(ch, {})
+        rows.extend((ch, i // 24, i % 24, int(lines[i]), seen.get((i // 24, i % 24), 0))
+                    for i in np.flatnonzero(lines).tolist())
     return _frame(rows, HEATMAP)
 
 

@@ -28,6 +28,7 @@ import logging
 import time
 from datetime import date
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +38,7 @@ from warehouse.lake.tables import UTC_US
 from warehouse.read.accelerators import side_tables
 
 log = logging.getLogger(__name__)
+_EPOCH = date(1970, 1, 1)
 GRAINS = ("hour", "day")
 SCHEMA = pa.schema([
     ("channel_id", pa.string()),
@@ -119,6 +121,7 @@ class Reader:
         self.fresh = self.loaded.fresh
         self._key: tuple | None = None  # the file the grains were made from
         self._grains: dict[str, tuple[pl.DataFrame, dict[str, tuple[int, int]]]] = {}
+        self._cells: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the hour rows' (day, cell, messages)
 
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
         """True when the roll-ups describe the partitions as they are now and could be
@@ -145,6 +148,13 @@ class Reader:
                 index[ch] = (at, n)
                 at += n
             grains[grain] = (part, index)
+        hours = grains["hour"][0]
+        # each hour row's day (days since 1970), heatmap cell (weekday * 24 + hour, local) and lines
+        us = hours["bucket"].dt.replace_time_zone(None).dt.epoch("us").to_numpy()
+        local_day = us // 86_400_000_000
+        self._cells = (hours["day"].cast(pl.Int32).to_numpy(),
+                       (((local_day + 3) % 7) * 24 + (us // 3_600_000_000) % 24).astype(np.int64),  # 1970-01-01: Thu
+                       hours["messages"].to_numpy())
         self._grains, self._key = grains, self.loaded.key
         log.info("rollups loaded: %d rows in %.3fs", frame.height, time.monotonic() - t0)
 
@@ -166,6 +176,24 @@ class Reader:
         if skip:
             out = out.filter(~pl.col("day").is_in(sorted(skip)))
         return out.select(COLUMNS[name])
+
+
+    def hour_cells(self, channels: list[str] | None, start: date | None,
+                   end: date | None) -> list[tuple[str, np.ndarray]]:
+        """[(channel_id, lines per weekday x hour cell: 168 counts, weekday * 24 + hour, in
+        the roll-ups' zone)] of the channels with lines in [start, end], sorted by id."""
+        _, index = self._grains["hour"]
+        day, cell, messages = self._cells
+        lo, hi = ((-(1 << 30) if start is None else (start - _EPOCH).days),
+                  (1 << 30) if end is None else (end - _EPOCH).days)
+        out = []
+        for ch in sorted(index) if channels is None else sorted(set(channels) & index.keys()):
+            at, n = index[ch]
+            a = at + np.searchsorted(day[at:at + n], lo, "left")
+            b = at + np.searchsorted(day[at:at + n], hi, "right")
+            if a < b:
+                out.append((ch, np.bincount(cell[a:b], weights=messages[a:b], minlength=168).astype(np.int64)))
+        return out
 
 
 # the ratios the answers carry: (column, numerator, denominator)

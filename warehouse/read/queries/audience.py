@@ -38,8 +38,8 @@ def heatmap(wh: Warehouse, channels: list[str] | None = None, start: date | None
     """
     def fast(reader) -> pl.DataFrame | None:
         # the lines per hour from the roll-ups, the chatters from each chatter's hours of each day
-        hours = wh.answer(ROLLUPS, lambda r: r.select("activity", "hour", channels, start, end, set()), lambda: None)
-        return None if hours is None else chatter_frames.heatmap(reader, Lake(wh.root), channels, start, end, hours)
+        cells = wh.answer(ROLLUPS, lambda r: r.hour_cells(channels, start, end), lambda: None)
+        return None if cells is None else chatter_frames.heatmap(reader, Lake(wh.root), channels, start, end, cells)
 
     return wh.answer(CHATTER_DAYS, fast, lambda: _heatmap_scan(wh, channels, start, end), also=_LOCAL_HOURS)
 
