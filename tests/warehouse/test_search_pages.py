@@ -148,3 +148,19 @@ def test_bad_pages_are_refused_as_before(rich_lake):
         with pytest.raises(Exception, match="(?i)limit|offset|negative|out of range"):
             warehouse.keyword_search(wh, "ㅋㅋ", limit=limit, offset=offset)
     assert warehouse.keyword_search(wh, "ㅋㅋ", limit=0).is_empty()
+
+
+def test_uncased_keywords_match_without_lower(rich_lake):
+    """Hangul, jamo, digits and spaces are matched with contains() (no lower() of every
+    message): the same trend and pages as has_text; a keyword with a letter that has case
+    keeps has_text."""
+    assert search._uncased("나이스") and search._uncased("ㅋㅋ 1004") and search._uncased("ᄀ")
+    assert not any(search._uncased(k) for k in ("gg", "%_", "대박!", "Ｋ", "\x00no match\x00", "ⅰ"))
+    wh, facts = rich_lake
+    for keyword in ("ㅋㅋ", "대박", "ㅋ", "없는말", "1"):
+        needle = search._needle(keyword)
+        for chans in (None, [facts["channel_ids"][0]]):
+            text, params = search._pick(search._TREND, chans, None, None)
+            want = wh.sql(text, params + [needle, search._NO_MATCH, "day", needle, needle])
+            assert warehouse.keyword_trend(wh, keyword, chans).rows() == want.rows(), (keyword, chans)
+            _same(wh, keyword, chans, limit=5)

@@ -249,13 +249,36 @@ _SEARCH_TEMPLATE = """
     ORDER BY chat_time DESC, id DESC LIMIT ? OFFSET ?"""
 _SEARCH = _texts(_SEARCH_TEMPLATE.replace("{id}", ""))
 _SEARCH_IDS = _texts(_SEARCH_TEMPLATE.replace("{id}", ", id"))  # the walk merges its windows by id
+
+
+def _uncased(needle: str) -> bool:
+    """True when `needle` is only Hangul (syllables, jamo), digits and spaces: characters
+    no lower() changes and none lowercases to, so ``has_text(message, needle)`` is a plain
+    ``contains`` — without lower() copying every message (the biggest channel's trend at
+    10M lines: about half the time)."""
+    return all(c.isdigit() and c.isascii() or c == " " or "\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e"
+               or "\u1100" <= c <= "\u11ff" for c in needle)
+
+
+def _plain(texts: tuple[str, str]) -> tuple[str, str]:
+    """`texts` with has_text(message, ?) made contains(message, ?) (for _uncased needles)."""
+    out = tuple(t.replace("has_text(message, ?)", "contains(message, ?)") for t in texts)
+    assert out != texts
+    return out  # type: ignore[return-value]
+
+
+def _matching(texts: tuple[str, str], plain: tuple[str, str], needle: str) -> tuple[str, str]:
+    return plain if _uncased(needle) else texts
+
+
+_SEARCH_PLAIN, _SEARCH_IDS_PLAIN = _plain(_SEARCH), _plain(_SEARCH_IDS)
 _COLUMNS = ["chat_time", "channel_id", "channel_name", "user_id", "nickname", "message"]
 
 
 def _search_scan(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None,
                  needle: str, limit: int, offset: int) -> pl.DataFrame:
     """The page from one query over every day of the range."""
-    text, params = _pick(_SEARCH, channels, start, end)
+    text, params = _pick(_matching(_SEARCH, _SEARCH_PLAIN, needle), channels, start, end)
     return wh.sql(text, params + [needle, limit, offset])
 
 
@@ -291,7 +314,7 @@ def _newest_first(wh: Warehouse, channels: list[str] | None, needle: str, limit:
     while i < len(days):
         width = _width(i, 0 if found is None else found.height, need, len(days) - i)
         newest, oldest = days[i], days[min(i + width, len(days)) - 1]
-        text, params = _pick(_SEARCH_IDS, channels, oldest, newest)
+        text, params = _pick(_matching(_SEARCH_IDS, _SEARCH_IDS_PLAIN, needle), channels, oldest, newest)
         part = wh.sql(text, params + [needle, need, 0])
         found = part if found is None else pl.concat([found, part]).sort(
             ["chat_time", "id"], descending=True).head(need)
@@ -378,7 +401,7 @@ def keyword_trend(wh: Warehouse, keyword: str, channels: list[str] | None = None
     """
     every = check_bucket(every, BUCKETS)
     needle = _needle(keyword)
-    text, params = _pick(_TREND, channels, start, end)
+    text, params = _pick(_matching(_TREND, _TREND_PLAIN, needle), channels, start, end)
     return wh.sql(text, params + [needle, _NO_MATCH, every, needle, needle])
 
 
@@ -388,3 +411,4 @@ _TREND = _texts("""
            count(*) FILTER (WHERE has_text(message, ?)) AS matches,
            count(*) FILTER (WHERE has_text(message, ?)) / count(*) AS share
     FROM f GROUP BY ALL ORDER BY channel_id, bucket""")
+_TREND_PLAIN = _plain(_TREND)
