@@ -67,8 +67,10 @@ widgets.table(named, widgets.stem("donation_totals", f), key="don_totals",
 
 
 def over_time() -> None:
-    st.altair_chart(charts.amount_figure(per_bucket, f.names, t("don_over_time"), f.tz, t("don_amount"),
-                                              every, lang), width="stretch", key="don_time_chart")
+    drawn = charts.busiest(per_bucket, "amount")
+    st.altair_chart(charts.amount_figure(drawn, f.names, t("don_over_time"), f.tz, t("don_amount"),
+                                         every, lang), width="stretch", key="don_time_chart")
+    widgets.busiest_note(per_bucket, drawn)
     with st.expander(t("don_raw")):
         named = charts.with_names(per_bucket, f.names)
         widgets.table(named, widgets.stem(f"donations_{every}", f), key="don_buckets",

@@ -33,9 +33,11 @@ if total == 0:
     st.info(t("kw_none"))
     st.stop()
 
+drawn = charts.busiest(trend, "matches")
 st.altair_chart(charts.keyword_trend_figure(
-    trend, f.names, f.tz, title=t("kw_trend_title"), y_title=t("kw_trend_y"), lang=lang),
+    drawn, f.names, f.tz, title=t("kw_trend_title"), y_title=t("kw_trend_y"), lang=lang),
     width="stretch", key="kw_chart")
+widgets.busiest_note(trend, drawn)
 with st.expander(t("kw_trend_data")):
     widgets.table(trend, widgets.stem(f"keyword_trend_{every}", f), key="kw_trend",
                   column_config=summaries.headers(trend.columns, t))

@@ -23,14 +23,18 @@ def share() -> None:
     if ratio.is_empty():
         st.info(t("no_rows"))
         return
-    st.altair_chart(charts.subscriber_share_figure(ratio, f.tz, lang), width="stretch", key="share_chart")
+    drawn = charts.busiest(ratio, "messages")
+    st.altair_chart(charts.subscriber_share_figure(drawn, f.tz, lang), width="stretch", key="share_chart")
+    widgets.busiest_note(ratio, drawn)
     widgets.table(ratio, widgets.stem("subscriber_ratio", f), key="ratio",
                   column_config=summaries.headers(ratio.columns, t))
 
 
 def tiers() -> None:
     split = data.query(f, warehouse.tier_split)
-    st.altair_chart(charts.tier_split_figure(split, lang), width="stretch", key="tier_chart")
+    drawn = charts.busiest(split, "chatters")
+    st.altair_chart(charts.tier_split_figure(drawn, lang), width="stretch", key="tier_chart")
+    widgets.busiest_note(split, drawn)
     widgets.table(split, widgets.stem("tier_split", f), key="tiers",
                   column_config=summaries.headers(split.columns, t))
 

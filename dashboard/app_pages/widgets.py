@@ -316,6 +316,16 @@ def sections(key: str, parts: dict[str, tuple[str, Callable[[], None]]]) -> str:
     return opened
 
 
+def busiest_note(df: pl.DataFrame, drawn: pl.DataFrame) -> None:
+    """Under a chart drawn from charts.busiest(df, ...): a caption saying how many of the
+    frame's channels it draws, when it left some out (its table lists them all)."""
+    if df.is_empty() or drawn.is_empty():
+        return
+    total, n = df["channel_id"].n_unique(), drawn["channel_id"].n_unique()
+    if n < total:
+        st.caption(t("chart_busiest").format(n=n, total=total))
+
+
 def stem(name: str, filters: Filters) -> str:
     """A download file name: what, and the date range."""
     return f"{name}_{filters.start:%Y%m%d}-{filters.end:%Y%m%d}"

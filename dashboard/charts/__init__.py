@@ -63,7 +63,9 @@ from dashboard.charts.keywords import (  # noqa: F401
     keyword_trend_figure,
 )
 from dashboard.charts.style import (  # noqa: F401
+    MAX_CHANNELS,
     PALETTE,
+    busiest,
     channel_color,
     channel_pairs,
     color,

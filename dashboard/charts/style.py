@@ -12,6 +12,13 @@ PALETTE = ("#00c73c", "#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b",
            "#9e9e9e", "#17becf", "#e377c2", "#bcbd22")
 
 
+# A chart draws at most this many channels, one palette color each: with "all channels"
+# picked (300 on a realistic lake) a line or bar per channel repeats every color thirty
+# times and costs the browser seconds to lay out (its legend alone has a row per channel).
+# The busiest are drawn; the page's table keeps every channel.
+MAX_CHANNELS = len(PALETTE)
+
+
 def color(i: int) -> str:
     """The i-th palette color (the palette repeats past its end)."""
     return PALETTE[i % len(PALETTE)]
@@ -27,6 +34,17 @@ def channel_pairs(df: pl.DataFrame) -> list[tuple[str, str]]:
     """(channel_id, channel_name) pairs in a stable order (by name, then id)."""
     pairs = df.select("channel_id", "channel_name").unique().sort("channel_name", "channel_id")
     return [(cid, name or cid) for cid, name in pairs.iter_rows()]
+
+
+def busiest(df: pl.DataFrame, by: str, n: int | None = None) -> pl.DataFrame:
+    """The rows of the `n` (default MAX_CHANNELS) channels with the most `by` (summed over
+    their rows; ties by channel_id), in `df`'s order; `df` itself when it has no more."""
+    n = MAX_CHANNELS if n is None else n
+    if df.is_empty() or df["channel_id"].n_unique() <= n:
+        return df
+    top = (df.group_by("channel_id").agg(pl.col(by).sum())
+           .sort([by, "channel_id"], descending=[True, False], nulls_last=True).head(n)["channel_id"])
+    return df.filter(pl.col("channel_id").is_in(top.implode()))
 
 
 def named(df: pl.DataFrame) -> pl.DataFrame:

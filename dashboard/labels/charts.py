@@ -18,4 +18,6 @@ LABELS = {
     "chart_tier_none": ("비구독", "Not subscribed"),
     "chart_tier_1": ("티어 1", "Tier 1"),
     "chart_tier_2": ("티어 2", "Tier 2"),
+    "chart_busiest": ("차트에는 채널 {total}개 중 가장 활발한 {n}개만 그립니다 (표에는 모든 채널).",
+                      "The chart draws the {n} busiest of {total} channels (the table lists them all)."),
 }

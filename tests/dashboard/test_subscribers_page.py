@@ -207,3 +207,31 @@ def test_group_shares_count_people_and_add_up_to_one():
     assert charts.group_shares(tenure.clear(), "tier").is_empty()
     with pytest.raises(ValueError, match="tier or tenure_bucket"):
         charts.group_shares(tenure, "month")
+
+
+@pytest.mark.unit
+def test_busiest_keeps_the_channels_with_the_most_and_their_rows_in_order():
+    df = pl.DataFrame({"channel_id": ["a", "b", "c", "a", "b", "c", "d"], "n": [1, 5, 2, 1, 0, 2, None]})
+    assert charts.busiest(df, "n", 2)["channel_id"].to_list() == ["b", "c", "b", "c"]  # 5, 4 beat 2
+    assert charts.busiest(df, "n", 3)["channel_id"].to_list() == ["a", "b", "c", "a", "b", "c"]  # d: null, 0
+    tie = pl.DataFrame({"channel_id": ["z", "y", "x"], "n": [3, 3, 3]})
+    assert charts.busiest(tie, "n", 2)["channel_id"].to_list() == ["y", "x"]  # ties by channel id, df's order
+    assert charts.busiest(tie, "n", 1)["channel_id"].to_list() == ["x"]
+    assert charts.busiest(df, "n", 4) is df and charts.busiest(df.clear(), "n", 1).is_empty()
+    assert charts.busiest(df, "n")["channel_id"].n_unique() == 4 <= charts.MAX_CHANNELS
+
+
+@pytest.mark.e2e
+def test_share_chart_draws_the_busiest_channels_and_the_table_lists_all(rich_pages_lake, monkeypatch):
+    """With more channels than a chart draws (MAX_CHANNELS, lowered to 1 here: the fixture
+    has few), the chart has the busiest channel's rows only and says so; the table has all."""
+    root, facts = rich_pages_lake
+    monkeypatch.setattr("dashboard.charts.style.MAX_CHANNELS", 1)
+    at = open_page(start_app(root, monkeypatch), "subscribers", FIRST, LAST)
+    ratio = frame_of(at, "channel_id", "channel_name", "bucket", "messages")
+    per = ratio.groupby("channel_id")["messages"].sum()
+    assert len(per) > 1
+    top = sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    drawn = vega.rows(specs_of(at)[0])
+    assert drawn and {r["channel_id"] for r in drawn} == {top}
+    assert any(c.value == t("chart_busiest").format(n=1, total=len(per)) for c in at.caption)
