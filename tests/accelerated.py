@@ -20,7 +20,15 @@ import warehouse
 from tests.lakefixture import build_accelerators
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, USER_TAIL, USERS, rollups
+from warehouse.read.accelerators import (
+    BROADCAST_SPANS,
+    CHATTER_DAYS,
+    MONEY,
+    ROLLUPS,
+    USER_TAIL,
+    USERS,
+    rollups,
+)
 
 USER_PAGES = [(1000, 0), (2, 1), (3, 2), (0, 0), (1, 50)]
 
@@ -124,14 +132,34 @@ def _user_tail_answers(wh, facts, few):
     return out
 
 
+def _money_answers(wh, facts, few):
+    out = []
+    for filt in filters(facts, few):
+        for every in ("hour", "day", "week", "month"):
+            out.append((("donations", every, filt), warehouse.donations(wh, every=every, **filt)))
+        for limit in (1, 20):
+            out.append((("donation_ranking", limit, filt), warehouse.donation_ranking(wh, limit=limit, **filt)))
+        out += [(("donation_distribution", filt), warehouse.donation_distribution(wh, **filt)),
+                (("donations_over_broadcast", filt), warehouse.donations_over_broadcast(wh, minutes=7, **filt)),
+                (("gifted_subscriptions", filt), warehouse.gifted_subscriptions(wh, **filt)),
+                (("pending_missions", filt), warehouse.pending_missions(wh, **filt))]
+    listed = warehouse.coverage(wh).sort("channel_id", "broadcast")
+    for ch, b in [*listed.select("channel_id", "broadcast").head(2 if few else 6).iter_rows(), ("0" * 32, "none")]:
+        for limit in (1, 20):
+            out.append((("broadcast_donors", ch, b, limit), warehouse.broadcast_donors(wh, ch, b, limit=limit)))
+    return out
+
+
 QUESTIONS = {USERS: _users_answers, ROLLUPS: _rollups_answers, BROADCAST_SPANS: _spans_answers,
-             CHATTER_DAYS: _chatter_days_answers, USER_TAIL: _user_tail_answers}
+             CHATTER_DAYS: _chatter_days_answers, USER_TAIL: _user_tail_answers, MONEY: _money_answers}
 # the analyst functions each one asks, to check against the declarations' ``answers``
 ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_profile", "name_history",
                  "user_channels"), ROLLUPS: ("activity", "subscriber_ratio"),
          BROADCAST_SPANS: ("peaks", "coverage", "broadcast_list", "broadcast_retention", "donations_over_broadcast",
                            "broadcast_peaks"),
-         CHATTER_DAYS: ("tier_split", "new_vs_returning"), USER_TAIL: ("user_messages",)}
+         CHATTER_DAYS: ("tier_split", "new_vs_returning"), USER_TAIL: ("user_messages",),
+         MONEY: ("donations", "donation_ranking", "donation_distribution", "donations_over_broadcast",
+                 "gifted_subscriptions", "pending_missions", "broadcast_donors")}
 
 
 def assert_same(acc, fast, scan, facts, few: int = 0) -> int:

@@ -22,6 +22,7 @@ from warehouse.read.accelerators import (
     ACCELERATORS,
     BROADCAST_SPANS,
     CHATTER_DAYS,
+    MONEY,
     ROLLUPS,
     USER_TAIL,
     USERS,
@@ -34,8 +35,8 @@ SHORT = 3  # lines per chatter in the user tail: most fixture users have more, s
 LAKES = {"fixture": build_fixture_lake, "rich": build_rich_lake}
 # warehouse.open arguments of each variant over a local lake, and the conditions it breaks
 # rows the plain lake's answers hold at least (those of the per-accelerator tests they replace)
-PLAIN_ROWS = {USERS: 150, ROLLUPS: 100, BROADCAST_SPANS: 20, CHATTER_DAYS: 20, USER_TAIL: 100}
-VARIANTS = {"plain": ({}, set()), "types": ({"types": ["chat"]}, {Need.NO_TYPE_FILTER}),
+PLAIN_ROWS = {USERS: 150, ROLLUPS: 100, BROADCAST_SPANS: 20, CHATTER_DAYS: 20, USER_TAIL: 100, MONEY: 100}
+VARIANTS = {"plain": ({}, set()), "types": ({"types": ["chat", "donation"]}, {Need.NO_TYPE_FILTER}),
             "zone": ({"tz": "UTC"}, {Need.SAME_ZONE, Need.LOCAL_DAYS})}
 
 

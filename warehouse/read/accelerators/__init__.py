@@ -15,7 +15,14 @@ from __future__ import annotations
 import time
 
 from warehouse.lake.layout import Lake
-from warehouse.read.accelerators import broadcast_spans, chatter_days, rollups, user_tail, users_index
+from warehouse.read.accelerators import (
+    broadcast_spans,
+    chatter_days,
+    money_lines,
+    rollups,
+    user_tail,
+    users_index,
+)
 from warehouse.read.accelerators.base import LAKE_ONLY, Accelerator, Need
 
 _SIDE_TABLE_RULE = ("the chat partitions' fingerprint recorded in the file (per day: size, mtime, inode)"
@@ -55,8 +62,16 @@ USER_TAIL = Accelerator(
     answers=("user_messages",),
     reader=user_tail.Reader, parquet=False, remove=user_tail.remove)
 
+MONEY = Accelerator(
+    table=money_lines.MONEY_LINES, file="part-0.parquet", built_from=("chat",), build=money_lines.build,
+    freshness=_SIDE_TABLE_RULE, needs=LAKE_ONLY,
+    # donations_over_broadcast also needs the broadcast spans (where each broadcast started)
+    answers=("donations", "donation_ranking", "donation_distribution", "donations_over_broadcast",
+             "gifted_subscriptions", "pending_missions", "broadcast_donors"),
+    reader=money_lines.Reader)
+
 # in build order: the user tail places each chatter's cut with the users side table
-ACCELERATORS: tuple[Accelerator, ...] = (USERS, ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS, USER_TAIL)
+ACCELERATORS: tuple[Accelerator, ...] = (USERS, ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS, USER_TAIL, MONEY)
 
 
 def fresh(lake: Lake) -> dict[str, bool]:

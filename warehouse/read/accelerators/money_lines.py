@@ -78,7 +78,9 @@ ANONYMOUS_DONOR = "익명"
 MISSION_TYPES = ("MISSION", "MISSION_PARTICIPATION")
 SETTLED = ("APPROVED", "COMPLETED")
 _EPOCH = date(1970, 1, 1)
-_TRUNC = {"hour": "1h", "day": "1d", "week": "1w", "month": "1mo"}
+# what the reader turns into polars to tell the kinds of line apart (the text columns stay Arrow)
+_FLAGS = ["message_type", "donation_type", "donation_status", "is_anonymous", "pay_amount", "chat_time", "day",
+          "gift_quantity", "gift_received"]
 
 
 def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
@@ -141,10 +143,13 @@ def _codes(values: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
     """A number per row and the distinct values in text order (bytes, as DuckDB orders
     them), numbered in that order; a null row gets the number after the last value, whose
     entry is null (so it sorts last, as NULLS LAST). Pure."""
-    uniq = pc.unique(values).drop_null()
-    uniq = uniq.take(pc.array_sort_indices(uniq))
-    codes = pc.fill_null(pc.index_in(values, value_set=uniq), len(uniq))
-    return codes.to_numpy().astype(np.int64), [*uniq.to_pylist(), None]
+    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+    order = pc.array_sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order) + 1, np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = len(order)  # null
+    indices = pc.fill_null(encoded.indices, len(order)).to_numpy()
+    return rank[indices], [*encoded.dictionary.take(order).to_pylist(), None]
 
 
 def _index(ch: np.ndarray, names: list[str | None]) -> dict[str, tuple[int, int]]:
@@ -220,12 +225,15 @@ class Reader:
         nicks, self.nicks = _codes(table.column("nickname"))
         bcs, self.broadcasts = _codes(table.column("chat_channel_id"))
         self.broadcast_code = {b: i for i, b in enumerate(self.broadcasts[:-1])}
-        lines = pl.from_arrow(table)
+        # the columns the kinds of line are told by (not the text ones: polars would copy them)
+        lines = pl.from_arrow(table.select(_FLAGS)).with_columns(
+            named_anonymous=pl.Series(pc.equal(table.column("user_id"), "anonymous")),
+            no_user=pl.Series(pc.is_null(table.column("user_id"))))
         donation = pl.col("message_type") == "donation"
         settled = (~pl.col("donation_type").fill_null("").is_in(MISSION_TYPES)
                    | pl.col("donation_status").fill_null("").is_in(SETTLED))
         # is_anon(user_id, is_anonymous) of the SQL: 0 false, 1 true, 2 NULL (user_id NULL, flag not true)
-        anon = pl.col("is_anonymous").fill_null(False) | (pl.col("user_id") == "anonymous")
+        anon = pl.col("is_anonymous").fill_null(False) | pl.col("named_anonymous")
         kinds = lines.select(
             counted=(donation & settled).fill_null(False),
             gift=(pl.col("message_type") == "subscription_gift").fill_null(False),
@@ -233,9 +241,12 @@ class Reader:
                      & (pl.col("donation_status").fill_null("PENDING") == "PENDING")).fill_null(False),
             anon=anon.cast(pl.Int8).fill_null(2),
             amount=pl.col("pay_amount").fill_null(0).cast(pl.Int64),
+            qty=pl.col("gift_quantity").fill_null(0).cast(pl.Int64),
+            received=pl.col("gift_received").fill_null(False).cast(pl.Int64),
             t=pl.col("chat_time").dt.epoch("us"),
             day=pl.col("day").cast(pl.Int32))
-        day, t, amount, anon_code = (kinds[c].to_numpy() for c in ("day", "t", "amount", "anon"))
+        day, t, amount, anon_code, qty, received = (kinds[c].to_numpy() for c in
+                                                    ("day", "t", "amount", "anon", "qty", "received"))
         self.times = (int(t.min()), int(t.max())) if len(t) else (0, 0)
         rows = np.flatnonzero(kinds["counted"].to_numpy())
         self.counted = _Part({"ch": ch[rows], "t": t[rows], "amount": amount[rows], "anon": anon_code[rows],
@@ -243,11 +254,10 @@ class Reader:
                              _index(ch[rows], self.channels), day[rows])
         rows = np.flatnonzero(kinds["gift"].to_numpy())
         gift, self.gift_names = _codes(table.column("gift").take(pa.array(rows)))
-        qty = lines["gift_quantity"].fill_null(0).cast(pl.Int64).to_numpy()
-        received = lines["gift_received"].fill_null(False).cast(pl.Int64).to_numpy()
         self.gifts = _Part({"ch": ch[rows], "gift": gift, "qty": qty[rows], "received": received[rows]},
                            _index(ch[rows], self.channels), day[rows])
-        pending = (lines.with_columns(anon=kinds["anon"]).filter(kinds["pending"])
+        rows = np.flatnonzero(kinds["pending"].to_numpy())
+        pending = (pl.from_arrow(table.take(pa.array(rows))).with_columns(anon=pl.Series(anon_code[rows]))
                    .sort(["channel_id", "chat_time", "mission_id"], descending=[False, True, False], nulls_last=True,
                          maintain_order=True))
         self.pending = pending.select(

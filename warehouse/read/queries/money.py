@@ -15,10 +15,13 @@ values bound. README, "How donations are counted".
 """
 from __future__ import annotations
 
+import weakref
 from datetime import date
 
 import polars as pl
 
+from warehouse.read.accelerators import BROADCAST_SPANS, MONEY
+from warehouse.read.accelerators.money_lines import ANONYMOUS_DONOR
 from warehouse.read.queries.params import check_bucket, filter_params
 from warehouse.read.queries.spans import broadcast_span
 from warehouse.read.warehouse import Warehouse
@@ -33,14 +36,26 @@ COUNTED_DONATION = """message_type = 'donation'
          OR coalesce(donation_status, '') IN ('APPROVED', 'COMPLETED'))"""
 COUNTED_DONATION_BEFORE_010 = """message_type = 'donation'
     AND coalesce(donation_type, '') NOT IN ('MISSION', 'MISSION_PARTICIPATION')"""
-ANONYMOUS_DONOR = "익명"
 # (label, lowest amount) in order; a bucket holds amounts from its lowest to the next's
 AMOUNT_BUCKETS = (("0", 0), ("1-999", 1), ("1,000-4,999", 1_000), ("5,000-9,999", 5_000),
                   ("10,000-49,999", 10_000), ("50,000-99,999", 50_000), ("100,000+", 100_000))
 
 
+# per Warehouse: (the views it answered for, whether ``chat`` has the money columns)
+_COLUMNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _has_money_columns(wh: Warehouse) -> bool:
-    return "donation_status" in set(wh.sql("SELECT column_name FROM (DESCRIBE chat)")["column_name"])
+    """Whether ``chat`` has the columns of migration 010: asked of DuckDB once per making of
+    the views (a DESCRIBE costs 1.5-2 ms; every money question and the overview ask)."""
+    if wh._stale():  # noqa: SLF001 - the views made again first, as sql() does
+        wh.refresh()
+    views = wh._stub_names  # noqa: SLF001 - a new object each time refresh() makes the views
+    held = _COLUMNS.get(wh)
+    if held is None or held[0] is not views:
+        has = "donation_status" in set(wh.sql("SELECT column_name FROM (DESCRIBE chat)")["column_name"])
+        held = _COLUMNS[wh] = (views, has)
+    return held[1]
 
 
 def counted_donation(wh: Warehouse) -> str:
@@ -63,13 +78,13 @@ def donations(wh: Warehouse, channels: list[str] | None = None, start: date | No
     >>> donations(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30), every="week")
     """
     every = check_bucket(every, BUCKETS)
-    return wh.sql("""
+    return wh.answer(MONEY, lambda r: r.donations(channels, start, end, every, wh.tz), lambda: wh.sql("""
         WITH d AS (""" + _counted(wh) + """)
         SELECT channel_id, date_trunc(?, chat_time) AS bucket, count(*) AS donations,
                coalesce(sum(pay_amount), 0)::BIGINT AS amount,
                count(*) FILTER (WHERE is_anon(user_id, is_anonymous)) / count(*) AS anonymous_share
         FROM d GROUP BY ALL ORDER BY channel_id, bucket""",  # noqa: S608 - constant fragments only
-                  filter_params(channels, start, end) + [every])
+                  filter_params(channels, start, end) + [every]))
 
 
 def donation_ranking(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -81,7 +96,7 @@ def donation_ranking(wh: Warehouse, channels: list[str] | None = None, start: da
 
     >>> donation_ranking(wh, ["a1b2..."], limit=10)
     """
-    return wh.sql("""
+    return wh.answer(MONEY, lambda r: r.ranking(channels, start, end, int(limit)), lambda: wh.sql("""
         WITH d AS (SELECT *, is_anon(user_id, is_anonymous) AS anon """ + _counted(wh) + """),
         g AS (SELECT channel_id, anon, CASE WHEN anon THEN NULL ELSE user_id END AS uid,
                      arg_max(nickname, chat_time) AS nick, count(*) AS donations,
@@ -93,7 +108,7 @@ def donation_ranking(wh: Warehouse, channels: list[str] | None = None, start: da
                                         ORDER BY amount DESC, donations DESC, anon, uid) AS rank
               FROM g)
         SELECT * FROM r WHERE rank <= ? ORDER BY channel_id, rank""",  # noqa: S608 - constant fragments only
-                  filter_params(channels, start, end) + [ANONYMOUS_DONOR, int(limit)])
+                  filter_params(channels, start, end) + [ANONYMOUS_DONOR, int(limit)]))
 
 
 def donation_distribution(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -106,7 +121,7 @@ def donation_distribution(wh: Warehouse, channels: list[str] | None = None, star
     """
     labels = [label for label, _ in AMOUNT_BUCKETS]
     lows = [low for _, low in AMOUNT_BUCKETS]
-    return wh.sql("""
+    return wh.answer(MONEY, lambda r: r.distribution(channels, start, end, AMOUNT_BUCKETS), lambda: wh.sql("""
         WITH d AS (SELECT coalesce(pay_amount, 0) AS a """ + _counted(wh) + """),
         -- idx: the last bucket whose lowest amount is <= a (1-based, as DuckDB lists)
         b AS (SELECT a, (SELECT max(i) FROM range(1, len(?::BIGINT[]) + 1) t(i)
@@ -114,7 +129,7 @@ def donation_distribution(wh: Warehouse, channels: list[str] | None = None, star
         SELECT (?::VARCHAR[])[idx] AS amount_bucket, count(*) AS donations,
                sum(a)::BIGINT AS amount
         FROM b GROUP BY idx ORDER BY idx""",  # noqa: S608 - constant fragments only
-                  filter_params(channels, start, end) + [lows, lows, labels])
+                  filter_params(channels, start, end) + [lows, lows, labels]))
 
 
 def donations_over_broadcast(wh: Warehouse, channels: list[str] | None = None,
@@ -130,7 +145,12 @@ def donations_over_broadcast(wh: Warehouse, channels: list[str] | None = None,
     if int(minutes) < 1:
         raise ValueError(f"minutes={minutes!r}: use a whole number of minutes >= 1")
     d0, d1, all_ch, chs = filter_params(channels, start, end)
-    return wh.sql("""
+
+    def fast(reader):
+        spans = wh.accelerator(BROADCAST_SPANS)  # where each broadcast started
+        return None if spans is None else reader.over_broadcast(channels, start, end, int(minutes), spans.table,
+                                                                 spans.fresh.key)
+    return wh.answer(MONEY, fast, lambda: wh.sql("""
         WITH d AS (""" + _counted(wh) + """ AND chat_channel_id IS NOT NULL)
         SELECT d.channel_id, d.chat_channel_id AS broadcast,
                (epoch_us(d.chat_time) - epoch_us(b.started)) // (60000000::BIGINT * ?) * ? AS offset_minutes,
@@ -138,7 +158,7 @@ def donations_over_broadcast(wh: Warehouse, channels: list[str] | None = None,
         FROM d JOIN broadcasts(?, ?::VARCHAR[]) b
              ON b.channel_id = d.channel_id AND b.broadcast = d.chat_channel_id
         GROUP BY ALL ORDER BY d.channel_id, min(b.started), broadcast, offset_minutes""",  # noqa: S608 - constant fragments only
-                  [d0, d1, all_ch, chs, int(minutes), int(minutes), all_ch, chs])
+                  [d0, d1, all_ch, chs, int(minutes), int(minutes), all_ch, chs]))
 
 
 def pending_missions(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -155,7 +175,7 @@ def pending_missions(wh: Warehouse, channels: list[str] | None = None, start: da
         return pl.DataFrame(schema={"channel_id": pl.String, "mission_id": pl.String,
                                     "chat_time": pl.Datetime("us", "UTC"), "donor": pl.String,
                                     "amount": pl.Int64, "status": pl.String, "mission": pl.String})
-    return wh.sql("""
+    return wh.answer(MONEY, lambda r: r.pending_missions(channels, start, end, wh.tz), lambda: wh.sql("""
         SELECT channel_id, mission_id, chat_time,
                CASE WHEN is_anon(user_id, is_anonymous) THEN ? ELSE coalesce(nickname, user_id) END AS donor,
                coalesce(pay_amount, 0)::BIGINT AS amount, donation_status AS status, message AS mission
@@ -163,7 +183,7 @@ def pending_missions(wh: Warehouse, channels: list[str] | None = None, start: da
         WHERE message_type = 'donation' AND donation_type = 'MISSION'
           AND coalesce(donation_status, 'PENDING') = 'PENDING'
         ORDER BY chat_time DESC, channel_id, mission_id""",
-                  [ANONYMOUS_DONOR] + filter_params(channels, start, end))
+                  [ANONYMOUS_DONOR] + filter_params(channels, start, end)))
 
 
 def gifted_subscriptions(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -182,14 +202,14 @@ def gifted_subscriptions(wh: Warehouse, channels: list[str] | None = None, start
             SELECT channel_id, count(*) AS gifts, count(*) AS subscriptions
             FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE message_type = 'subscription_gift'
             GROUP BY channel_id ORDER BY channel_id""", filter_params(channels, start, end))
-    return wh.sql("""
+    return wh.answer(MONEY, lambda r: r.gifted(channels, start, end), lambda: wh.sql("""
         WITH g AS (SELECT channel_id, coalesce(gift_id, dedupe_key) AS gift,
                           greatest(coalesce(max(gift_quantity), 0),
                                    count(*) FILTER (WHERE gift_receiver_id IS NOT NULL), 1) AS n
                    FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE message_type = 'subscription_gift'
                    GROUP BY channel_id, gift)
         SELECT channel_id, count(*) AS gifts, sum(n)::BIGINT AS subscriptions
-        FROM g GROUP BY channel_id ORDER BY channel_id""", filter_params(channels, start, end))
+        FROM g GROUP BY channel_id ORDER BY channel_id""", filter_params(channels, start, end)))
 
 
 def broadcast_donors(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
@@ -199,6 +219,11 @@ def broadcast_donors(wh: Warehouse, channel_id: str, broadcast: str, limit: int 
 
     >>> broadcast_donors(wh, "a1b2...", "N1x2y3", limit=10)
     """
+    return wh.answer(MONEY, lambda r: r.broadcast_donors(channel_id, broadcast, int(limit)),
+                     lambda: _broadcast_donors_scan(wh, channel_id, broadcast, limit))
+
+
+def _broadcast_donors_scan(wh: Warehouse, channel_id: str, broadcast: str, limit: int) -> pl.DataFrame:
     span = broadcast_span(wh, channel_id, broadcast)
     d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
     return wh.sql("""
@@ -215,3 +240,18 @@ def broadcast_donors(wh: Warehouse, channel_id: str, broadcast: str, limit: int 
               FROM g)
         SELECT * FROM r WHERE rank <= ? ORDER BY rank""",  # noqa: S608 - constant fragments
                   [d0, d1, [channel_id], broadcast, ANONYMOUS_DONOR, int(limit)])
+
+
+def money_totals(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
+                 end: date | None = None, by_broadcast: bool = False) -> pl.DataFrame | None:
+    """The donations that count and their amount, per channel ([channel_id, donations,
+    amount]) or per broadcast (`by_broadcast`: [channel_id, broadcast (chat_channel_id, not
+    null), donations, amount]) on days in [start, end], sorted by those keys, groups
+    without donations absent — from the money lines in memory; None when they may not
+    answer (type filter, live rows, stale: the caller counts them in its own scan). For
+    channel_summary and broadcast_list, so their scans need not read the money columns.
+
+    >>> money_totals(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 7))
+    """
+    reader = wh.accelerator(MONEY)
+    return None if reader is None else reader.totals(channels, start, end, by_broadcast)
