@@ -12,6 +12,11 @@ total (PARTY_DONATION_INFO events) is never added. A donation is anonymous when
 is_anonymous is true or user_id is ``anonymous``. Conventions are warehouse.read.queries.params'
 (channels, inclusive start/end days in DISPLAY_TZ, tz-aware times); SQL texts are static,
 values bound. README, "How donations are counted".
+
+Every question here is answered from the money lines held in memory (the MONEY accelerator,
+warehouse/read/accelerators/money_lines.py, which applies these rules to the same lines)
+when they may answer, and by the SQL below over the chat otherwise; both give equal frames
+(tests/warehouse/test_accelerators.py, test_money_lines.py).
 """
 from __future__ import annotations
 
