@@ -44,6 +44,8 @@ class Channel:
     nicknames: pa.Array
     name_days: np.ndarray
     names: list[str | None] = field(default_factory=list)
+    broadcast_codes: dict[str, int] = field(default_factory=dict)  # the number of each of ``broadcasts``
+    _by_broadcast: tuple[np.ndarray, np.ndarray] | None = None  # rows by broadcast, where each one's start
 
     @property
     def rows(self) -> int:
@@ -51,7 +53,8 @@ class Channel:
 
     @classmethod
     def load(cls, cols: dict[str, np.ndarray], users: pa.Array, nicknames: pa.Array, broadcast: np.ndarray,
-             broadcasts: pa.Array, name_days: np.ndarray, names: list[str | None]) -> Channel:
+             broadcasts: pa.Array, broadcast_codes: dict[str, int], name_days: np.ndarray,
+             names: list[str | None]) -> Channel:
         """A channel's rows as read (sorted by user id, NULLs last, day, seq; `broadcast`: a
         number per row into `broadcasts`, -1 for NULL) and its roll-ups' day names."""
         n = len(users) - users.null_count  # NULLs last
@@ -69,7 +72,7 @@ class Channel:
                    o_day=cols["day"][n:].astype(np.int32), o_broadcast=broadcast[n:],
                    o_messages=cols["messages"][n:].astype(np.int64), broadcasts=broadcasts,
                    nicknames=nicknames[:n], name_days=name_days[order],
-                   names=[names[i] for i in order.tolist()])
+                   names=[names[i] for i in order.tolist()], broadcast_codes=broadcast_codes)
 
     def name(self, lo: int, hi: int) -> str | None:
         """The name on the period's last line (arg_max skips NULL names): the last named day's."""
@@ -283,15 +286,17 @@ def broadcast_users(c: Channel, code: int) -> np.ndarray:
     """The user numbers with lines in broadcast `code` (sorted, distinct; none for -1)."""
     if code < 0:
         return np.zeros(0, np.int32)
-    who = c.user[c.broadcast == code]
+    if c._by_broadcast is None:  # once per channel held: the rows grouped by broadcast, by user within each
+        order = np.argsort(c.broadcast, kind="stable")
+        c._by_broadcast = (order, np.searchsorted(c.broadcast[order], np.arange(len(c.broadcasts) + 1)))
+    order, at = c._by_broadcast
+    who = c.user[order[at[code]:at[code + 1]]]
     return who[_groups(who)]
 
 
 def broadcast_code(c: Channel, broadcast: str | None) -> int:
     """The number of `broadcast` in the channel's rows, -1 when it has none."""
-    if broadcast is None:
-        return -1
-    return pc.index(c.broadcasts, broadcast).as_py()
+    return c.broadcast_codes.get(broadcast, -1)
 
 
 def local_midnights(frame: pl.DataFrame, cols: tuple[str, ...], tz: str) -> pl.DataFrame | None:

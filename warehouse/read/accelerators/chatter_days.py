@@ -198,12 +198,13 @@ class Reader:
         broadcast, broadcasts = _codes(table.column("broadcast")), _dictionary(table.column("broadcast"))
         users, nicknames = (table.column(c).combine_chunks() for c in ("user_id", "nickname"))
         name_days, name_list, named = self._names
+        codes = {b: i for i, b in enumerate(broadcasts.to_pylist())}
         out = {}
         for ch in channels:
             a, b = rows.get(ch, (0, 0))
             na, nb = named.get(ch, (0, 0))
             out[ch] = Channel.load({k: v[a:b] for k, v in cols.items()}, users[a:b], nicknames[a:b], broadcast[a:b],
-                                   broadcasts, name_days[na:nb], name_list[na:nb])
+                                   broadcasts, codes, name_days[na:nb], name_list[na:nb])
         log.info("chatter days: %d channel(s), %d rows read in %.3fs", len(channels), table.num_rows,
                  time.monotonic() - t0)
         return out

@@ -134,8 +134,9 @@ def audience_overlap(r: Reader, lake: Lake, channels, start, end) -> pl.DataFram
         return _frame([], OVERLAP)
     sizes = [len(ids) for _, ids in got]
     users = pa.chunked_array([ids for _, ids in got], pa.string()).combine_chunks().dictionary_encode().indices
-    pairs = pl.DataFrame({"c": np.repeat(np.arange(len(got), dtype=np.int32), sizes),
-                          "u": users.to_numpy(zero_copy_only=False)})
+    users = users.to_numpy(zero_copy_only=False)
+    several = np.bincount(users)[users] > 1  # only chatters of two channels or more can be shared
+    pairs = pl.DataFrame({"c": np.repeat(np.arange(len(got), dtype=np.int32), sizes)[several], "u": users[several]})
     shared = (pairs.join(pairs, on="u", suffix="_b").filter(pl.col("c") < pl.col("c_b"))
               .group_by("c", "c_b").len())
     counts = np.zeros((len(got), len(got)), np.int64)
