@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -37,6 +36,19 @@ import pyarrow.compute as pc
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import UTC_US
 from warehouse.read.accelerators import side_tables
+from warehouse.read.accelerators.channel_columns import (
+    DAY,
+    HOUR,
+    Part,
+    channel_index,
+    codes,
+    frame,
+    one_offset,
+    runs,
+    sizes,
+    sums,
+    take,
+)
 
 log = logging.getLogger(__name__)
 SCHEMA = pa.schema([
@@ -77,7 +89,6 @@ MONEY_LINES = SPEC.table
 ANONYMOUS_DONOR = "익명"
 MISSION_TYPES = ("MISSION", "MISSION_PARTICIPATION")
 SETTLED = ("APPROVED", "COMPLETED")
-_EPOCH = date(1970, 1, 1)
 # what the reader turns into polars to tell the kinds of line apart (the text columns stay Arrow)
 _FLAGS = ["message_type", "donation_type", "donation_status", "is_anonymous", "pay_amount", "chat_time", "day",
           "gift_quantity", "gift_received"]
@@ -89,7 +100,6 @@ def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
     return side_tables.build(SPEC, lake, full)
 
 
-_HOUR, _DAY = 3_600_000_000, 86_400_000_000  # microseconds
 _DONATIONS = {"channel_id": pl.String, "bucket": pl.Datetime("us", "UTC"), "donations": pl.Int64,
               "amount": pl.Int64, "anonymous_share": pl.Float64}
 _RANKING = {"channel_id": pl.String, "donor": pl.String, "user_id": pl.String, "donations": pl.Int64,
@@ -97,101 +107,6 @@ _RANKING = {"channel_id": pl.String, "donor": pl.String, "user_id": pl.String, "
 _OVER = {"channel_id": pl.String, "broadcast": pl.String, "offset_minutes": pl.Int64, "donations": pl.Int64,
          "amount": pl.Int64}
 _GIFTS = {"channel_id": pl.String, "gifts": pl.Int64, "subscriptions": pl.Int64}
-
-
-@dataclass
-class _Part:
-    """Rows of one kind as numpy columns (``cols``), sorted by channel and then by ``days``
-    (days since 1970; negated for a part kept newest first): where each channel's rows are."""
-    cols: dict[str, np.ndarray]
-    index: dict[str, tuple[int, int]]
-    days: np.ndarray
-    newest_first: bool = False
-
-    def select(self, channels: list[str] | None, start: date | None, end: date | None) -> slice | np.ndarray:
-        """The rows of `channels` (None: all) on days in [start, end], in the part's order."""
-        lo, hi = _days(start, end)
-        if self.newest_first:
-            lo, hi = -hi, -lo
-        if channels is None:
-            if start is None and end is None:
-                return slice(0, len(self.days))
-            return np.flatnonzero((self.days >= lo) & (self.days <= hi))
-        spans = []
-        for ch in sorted(set(channels).intersection(self.index)):
-            at, n = self.index[ch]
-            days = self.days[at:at + n]
-            a, b = at + int(np.searchsorted(days, lo, "left")), at + int(np.searchsorted(days, hi, "right"))
-            if a < b:
-                spans.append((a, b))
-        if len(spans) == 1:
-            return slice(*spans[0])
-        return np.concatenate([np.arange(a, b) for a, b in spans]) if spans else np.arange(0)
-
-    def channel(self, channel_id: str) -> slice:
-        at, n = self.index.get(channel_id, (0, 0))
-        return slice(at, at + n)
-
-
-def _days(start: date | None, end: date | None) -> tuple[int, int]:
-    """[start, end] as days since 1970, open ends far out. Pure."""
-    return (-(1 << 30) if start is None else (start - _EPOCH).days,
-            1 << 30 if end is None else (end - _EPOCH).days)
-
-
-def _codes(values: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
-    """A number per row and the distinct values in text order (bytes, as DuckDB orders
-    them), numbered in that order; a null row gets the number after the last value, whose
-    entry is null (so it sorts last, as NULLS LAST). Pure."""
-    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
-    order = pc.array_sort_indices(encoded.dictionary).to_numpy()
-    rank = np.empty(len(order) + 1, np.int64)
-    rank[order] = np.arange(len(order))
-    rank[-1] = len(order)  # null
-    indices = pc.fill_null(encoded.indices, len(order)).to_numpy()
-    return rank[indices], [*encoded.dictionary.take(order).to_pylist(), None]
-
-
-def _index(ch: np.ndarray, names: list[str | None]) -> dict[str, tuple[int, int]]:
-    """{channel_id: (first row, rows)} of rows sorted by channel code `ch`. Pure."""
-    if not len(ch):
-        return {}
-    starts = np.flatnonzero(np.concatenate([[True], ch[1:] != ch[:-1]]))
-    ends = np.append(starts[1:], len(ch))
-    return {names[int(c)]: (int(a), int(b - a)) for c, a, b in zip(ch[starts], starts, ends, strict=True)
-            if names[int(c)] is not None}
-
-
-def _runs(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(order, starts): the rows ordered by `keys` (first the primary; stable), and where
-    each run of equal keys starts in that order. Pure."""
-    order = np.lexsort(keys[::-1])
-    change = np.zeros(len(order), bool)
-    if len(order):
-        change[0] = True
-        for k in keys:
-            ks = k[order]
-            change[1:] |= ks[1:] != ks[:-1]
-    return order, np.flatnonzero(change)
-
-
-def _take(names: list[str | None], codes: np.ndarray) -> list[str | None]:
-    return [names[i] for i in codes.tolist()]
-
-
-def _frame(schema: dict[str, pl.DataType], values: dict[str, object]) -> pl.DataFrame:
-    """A frame of `schema` from columns of numpy arrays or lists (the cheapest way for a few
-    rows: one Series each)."""
-    return pl.DataFrame([pl.Series(name, values[name], dtype) for name, dtype in schema.items()])
-
-
-def _sizes(starts: np.ndarray, n: int) -> np.ndarray:
-    return np.diff(np.append(starts, n)).astype(np.int64)
-
-
-def _sums(values: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Per run, the sum of int64 `values` (exact). Pure."""
-    return np.add.reduceat(values[order], starts) if len(starts) else np.zeros(0, np.int64)
 
 
 class Reader:
@@ -220,10 +135,10 @@ class Reader:
 
     def _load(self, table: pa.Table) -> None:
         t0 = time.monotonic()
-        ch, self.channels = _codes(table.column("channel_id"))
-        users, self.users = _codes(table.column("user_id"))
-        nicks, self.nicks = _codes(table.column("nickname"))
-        bcs, self.broadcasts = _codes(table.column("chat_channel_id"))
+        ch, self.channels = codes(table.column("channel_id"))
+        users, self.users = codes(table.column("user_id"))
+        nicks, self.nicks = codes(table.column("nickname"))
+        bcs, self.broadcasts = codes(table.column("chat_channel_id"))
         self.broadcast_code = {b: i for i, b in enumerate(self.broadcasts[:-1])}
         # the columns the kinds of line are told by (not the text ones: polars would copy them)
         lines = pl.from_arrow(table.select(_FLAGS)).with_columns(
@@ -249,13 +164,13 @@ class Reader:
                                                     ("day", "t", "amount", "anon", "qty", "received"))
         self.times = (int(t.min()), int(t.max())) if len(t) else (0, 0)
         rows = np.flatnonzero(kinds["counted"].to_numpy())
-        self.counted = _Part({"ch": ch[rows], "t": t[rows], "amount": amount[rows], "anon": anon_code[rows],
+        self.counted = Part({"ch": ch[rows], "t": t[rows], "amount": amount[rows], "anon": anon_code[rows],
                               "user": users[rows], "nick": nicks[rows], "bc": bcs[rows]},
-                             _index(ch[rows], self.channels), day[rows])
+                             channel_index(ch[rows], self.channels), day[rows])
         rows = np.flatnonzero(kinds["gift"].to_numpy())
-        gift, self.gift_names = _codes(table.column("gift").take(pa.array(rows)))
-        self.gifts = _Part({"ch": ch[rows], "gift": gift, "qty": qty[rows], "received": received[rows]},
-                           _index(ch[rows], self.channels), day[rows])
+        gift, self.gift_names = codes(table.column("gift").take(pa.array(rows)))
+        self.gifts = Part({"ch": ch[rows], "gift": gift, "qty": qty[rows], "received": received[rows]},
+                           channel_index(ch[rows], self.channels), day[rows])
         rows = np.flatnonzero(kinds["pending"].to_numpy())
         pending = (pl.from_arrow(table.take(pa.array(rows))).with_columns(anon=pl.Series(anon_code[rows]))
                    .sort(["channel_id", "chat_time", "mission_id"], descending=[False, True, False], nulls_last=True,
@@ -266,7 +181,7 @@ class Reader:
             .otherwise(pl.coalesce("nickname", "user_id")).alias("donor"),
             pl.col("pay_amount").fill_null(0).cast(pl.Int64).alias("amount"),
             pl.col("donation_status").alias("status"), "mission")
-        self.pending_part = _Part({}, _index(*_codes(pending["channel_id"].to_arrow())),
+        self.pending_part = Part({}, channel_index(*codes(pending["channel_id"].to_arrow())),
                                   -pending["day"].cast(pl.Int32).to_numpy(), newest_first=True)
         self._started, self._zones, self._pending_tz, self._key = None, {}, {}, self.loaded.key
         log.info("money lines loaded: %d rows in %.3fs", table.num_rows, time.monotonic() - t0)
@@ -283,12 +198,12 @@ class Reader:
         if bucket is None:
             return None
         ch = part.cols["ch"][sel]
-        order, starts = _runs(ch, bucket)
-        n = _sizes(starts, len(order))
+        order, starts = runs(ch, bucket)
+        n = sizes(starts, len(order))
         anon = (part.cols["anon"][sel] == 1).astype(np.int64)
-        return _frame({**_DONATIONS, "bucket": pl.Datetime("us", tz)}, {
-            "channel_id": _take(self.channels, ch[order][starts]), "bucket": bucket[order][starts], "donations": n,
-            "amount": _sums(part.cols["amount"][sel], order, starts), "anonymous_share": _sums(anon, order, starts) / n})
+        return frame({**_DONATIONS, "bucket": pl.Datetime("us", tz)}, {
+            "channel_id": take(self.channels, ch[order][starts]), "bucket": bucket[order][starts], "donations": n,
+            "amount": sums(part.cols["amount"][sel], order, starts), "anonymous_share": sums(anon, order, starts) / n})
 
     def ranking(self, channels: list[str] | None, start: date | None, end: date | None,
                 limit: int) -> pl.DataFrame:
@@ -309,9 +224,9 @@ class Reader:
         c = {k: v[sel] for k, v in self.counted.cols.items()}
         anon = c["anon"]
         uid = np.where(anon == 1, len(self.users) - 1, c["user"])  # the anonymous have no user id
-        order, starts = _runs(c["ch"], anon, uid)  # stable: each run in time order
-        n = _sizes(starts, len(order))
-        amount = _sums(c["amount"], order, starts)
+        order, starts = runs(c["ch"], anon, uid)  # stable: each run in time order
+        n = sizes(starts, len(order))
+        amount = sums(c["amount"], order, starts)
         # the latest nickname of each donor (arg_max skips NULL names)
         nick = c["nick"][order]
         seen = np.where(nick < len(self.nicks) - 1, np.arange(len(order)), -1)
@@ -321,13 +236,13 @@ class Reader:
         rank_order = np.lexsort((g_uid, g_anon, -n, -amount, g_ch))
         g_ch = g_ch[rank_order]
         first = np.flatnonzero(np.concatenate([[True], g_ch[1:] != g_ch[:-1]])) if len(g_ch) else np.zeros(0, np.int64)
-        rank = np.arange(len(g_ch)) - np.repeat(first, _sizes(first, len(g_ch))) + 1
+        rank = np.arange(len(g_ch)) - np.repeat(first, sizes(first, len(g_ch))) + 1
         keep = rank_order[rank <= limit]
-        user_id = _take(self.users, g_uid[keep])
-        nick = _take(self.nicks, g_nick[keep])
+        user_id = take(self.users, g_uid[keep])
+        nick = take(self.nicks, g_nick[keep])
         donor = [ANONYMOUS_DONOR if a == 1 else name if name is not None else u
                  for a, name, u in zip(g_anon[keep].tolist(), nick, user_id, strict=True)]
-        return _frame(_RANKING, {"channel_id": _take(self.channels, g_ch[rank <= limit]), "donor": donor,
+        return frame(_RANKING, {"channel_id": take(self.channels, g_ch[rank <= limit]), "donor": donor,
                                  "user_id": user_id, "donations": n[keep], "amount": amount[keep],
                                  "rank": rank[rank <= limit]})
 
@@ -341,7 +256,7 @@ class Reader:
         total = np.zeros(len(buckets), np.int64)
         np.add.at(total, idx, amount)
         kept = np.flatnonzero(n)
-        return _frame({"amount_bucket": pl.String, "donations": pl.Int64, "amount": pl.Int64},
+        return frame({"amount_bucket": pl.String, "donations": pl.Int64, "amount": pl.Int64},
                       {"amount_bucket": [buckets[i][0] for i in kept.tolist()],
                        "donations": n[kept].astype(np.int64), "amount": total[kept]})
 
@@ -359,19 +274,19 @@ class Reader:
         c = {k: v[ok] for k, v in c.items()}
         m = int(minutes)
         offset = (c["t"] - c["started"]) // (60_000_000 * m) * m
-        order, starts = _runs(c["ch"], c["started"], c["bc"], offset)
-        return _frame(_OVER, {"channel_id": _take(self.channels, c["ch"][order][starts]),
-                              "broadcast": _take(self.broadcasts, c["bc"][order][starts]),
-                              "offset_minutes": offset[order][starts], "donations": _sizes(starts, len(order)),
-                              "amount": _sums(c["amount"], order, starts)})
+        order, starts = runs(c["ch"], c["started"], c["bc"], offset)
+        return frame(_OVER, {"channel_id": take(self.channels, c["ch"][order][starts]),
+                              "broadcast": take(self.broadcasts, c["bc"][order][starts]),
+                              "offset_minutes": offset[order][starts], "donations": sizes(starts, len(order)),
+                              "amount": sums(c["amount"], order, starts)})
 
     def _first_lines(self, spans: pa.Table) -> np.ndarray:
         """Per counted donation, its broadcast's first line anywhere in the lake
         (microseconds since 1970; -1 without a span)."""
         first = (pl.from_arrow(spans).group_by("channel_id", "broadcast")
                  .agg(pl.col("started").min().dt.epoch("us").alias("started")))
-        rows = pl.DataFrame({"channel_id": _take(self.channels, self.counted.cols["ch"]),
-                             "broadcast": _take(self.broadcasts, self.counted.cols["bc"])},
+        rows = pl.DataFrame({"channel_id": take(self.channels, self.counted.cols["ch"]),
+                             "broadcast": take(self.broadcasts, self.counted.cols["bc"])},
                             schema={"channel_id": pl.String, "broadcast": pl.String})
         joined = rows.join(first, on=["channel_id", "broadcast"], how="left", maintain_order="left")
         return joined["started"].fill_null(-1).to_numpy()
@@ -379,24 +294,24 @@ class Reader:
     def gifted(self, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame:
         """gifted_subscriptions()' frame."""
         c = {k: v[self.gifts.select(channels, start, end)] for k, v in self.gifts.cols.items()}
-        order, starts = _runs(c["ch"], c["gift"])
+        order, starts = runs(c["ch"], c["gift"])
         if not len(starts):
             return pl.DataFrame(schema=_GIFTS)
         most = np.maximum.reduceat(c["qty"][order], starts)
-        n = np.maximum(np.maximum(most, _sums(c["received"], order, starts)), 1)
+        n = np.maximum(np.maximum(most, sums(c["received"], order, starts)), 1)
         g_ch = c["ch"][order][starts]
         first = np.flatnonzero(np.concatenate([[True], g_ch[1:] != g_ch[:-1]]))
-        return _frame(_GIFTS, {"channel_id": _take(self.channels, g_ch[first]), "gifts": _sizes(first, len(g_ch)),
+        return frame(_GIFTS, {"channel_id": take(self.channels, g_ch[first]), "gifts": sizes(first, len(g_ch)),
                                "subscriptions": np.add.reduceat(n, first)})
 
     def pending_missions(self, channels: list[str] | None, start: date | None, end: date | None,
                          tz: str) -> pl.DataFrame:
         """pending_missions()' frame, `tz` the warehouse's zone."""
-        frame = self._pending_tz.get(tz)
-        if frame is None:
-            frame = self._pending_tz[tz] = self.pending.with_columns(pl.col("chat_time").dt.convert_time_zone(tz))
+        held = self._pending_tz.get(tz)
+        if held is None:
+            held = self._pending_tz[tz] = self.pending.with_columns(pl.col("chat_time").dt.convert_time_zone(tz))
         sel = self.pending_part.select(channels, start, end)
-        rows = frame[sel] if isinstance(sel, slice) else frame[pl.Series(sel)]
+        rows = held[sel] if isinstance(sel, slice) else held[pl.Series(sel)]
         if channels is None or len(set(channels).intersection(self.pending_part.index)) > 1:
             rows = rows.sort(["chat_time", "channel_id", "mission_id"], descending=[True, False, False],
                              nulls_last=True, maintain_order=True)
@@ -411,11 +326,11 @@ class Reader:
         if by_broadcast:
             ok = bc < len(self.broadcasts) - 1
             ch, bc, amount = ch[ok], bc[ok], amount[ok]
-        order, starts = _runs(ch, bc) if by_broadcast else _runs(ch)
-        out = {"channel_id": _take(self.channels, ch[order][starts]),
-               "broadcast": _take(self.broadcasts, bc[order][starts]),
-               "donations": _sizes(starts, len(order)), "amount": _sums(amount, order, starts)}
-        return _frame({k: pl.Int64 if k in ("donations", "amount") else pl.String for k in out
+        order, starts = runs(ch, bc) if by_broadcast else runs(ch)
+        out = {"channel_id": take(self.channels, ch[order][starts]),
+               "broadcast": take(self.broadcasts, bc[order][starts]),
+               "donations": sizes(starts, len(order)), "amount": sums(amount, order, starts)}
+        return frame({k: pl.Int64 if k in ("donations", "amount") else pl.String for k in out
                        if by_broadcast or k != "broadcast"}, out)
 
     def _bucket(self, t: np.ndarray, every: str, tz: str) -> np.ndarray | None:
@@ -424,28 +339,18 @@ class Reader:
         None when `tz` changes its offset around the lake's lines (a clock change: the
         caller scans)."""
         if tz not in self._zones:
-            self._zones[tz] = _one_offset(tz, *self.times)
+            self._zones[tz] = one_offset(tz, *self.times)
         off = self._zones[tz]
         if off is None:
             return None
         local = t + off
         if every == "hour":
-            start = local // _HOUR * _HOUR
+            start = local // HOUR * HOUR
         elif every == "month":
             start = local.astype("datetime64[us]").astype("datetime64[M]").astype("datetime64[us]").astype(np.int64)
         else:
-            days = local // _DAY
+            days = local // DAY
             if every == "week":
                 days = days - (days + 3) % 7  # 1970-01-01 was a Thursday
-            start = days * _DAY
+            start = days * DAY
         return start - off
-
-
-def _one_offset(tz: str, first: int, last: int) -> int | None:
-    """The UTC offset (microseconds) `tz` keeps from a month before `first` to a day after
-    `last` (microseconds since 1970), checked hour by hour; None when it changes. Pure."""
-    grid = pl.Series(np.arange(first - 32 * _DAY, last + _DAY + _HOUR, _HOUR, dtype=np.int64)).cast(
-        pl.Datetime("us", "UTC"))
-    local = grid.dt.convert_time_zone(tz).dt.replace_time_zone(None).dt.epoch("us")
-    offsets = (local - grid.dt.epoch("us")).unique()
-    return int(offsets[0]) if len(offsets) == 1 else None
