@@ -86,6 +86,10 @@ def test_tier_split_equals_plain_python(tmp_path, build):
         assert {(c, t): (name, n, m) for c, name, t, n, m in got.iter_rows()} == _python_split(facts["rows"], lo, hi)
         assert got.select("channel_id", "tier").rows() == sorted(got.select("channel_id", "tier").rows(),
                                                                  key=lambda k: (k[0], k[1] != "none", k[1]))
+        # channel_summary's chatters and subscriber chatters, as chatter_frames.chatters counts them
+        summary = warehouse.channel_summary(wh, start=lo, end=hi).select("channel_id", "chatters", "subscriber_chatters")
+        want = {c: (n, subs) for c, n, subs in summary.iter_rows() if n}
+        assert want and chatter_frames.chatters(wh.accelerator(CHATTER_DAYS), Lake(str(tmp_path)), None, lo, hi) == want
 
 
 def test_layout_sorted_and_counts(tmp_path):
