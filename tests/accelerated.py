@@ -117,6 +117,18 @@ def _chatter_days_answers(wh, facts, few):
         out.append((("tier_split", filt), warehouse.tier_split(wh, **filt)))
         for every in ("day", "week", "month", "hour"):
             out.append((("new_vs_returning", every, filt), warehouse.new_vs_returning(wh, every=every, **filt)))
+    for i, filt in enumerate(filters(facts, few)):  # the arguments taken in turn: fewer scans, each case seen
+        every = ("day", "week", "month")[i % 3]
+        for fn, kw in ((warehouse.top_chatters, {"limit": (20, 3)[i % 2]}), (warehouse.top_share, {"n": (10, 2)[i % 2]}),
+                       (warehouse.audience_overlap, {}), (warehouse.heatmap, {}), (warehouse.subscriber_change, {}),
+                       (warehouse.broadcast_retention, {}), (warehouse.chatter_cohorts, {"every": every}),
+                       (warehouse.subscriber_tenure, {"every": ("month", "day", "week")[i % 3]})):
+            out.append(((fn.__name__, kw, filt), fn(wh, **kw, **filt)))
+    listed = warehouse.coverage(wh).sort("channel_id", "broadcast")
+    for ch, b in [*listed.select("channel_id", "broadcast").head(2 if few else 8).iter_rows(), ("0" * 32, "none"),
+                  (facts["channel_ids"][0], "none")]:
+        for limit in (2, 20):
+            out.append((("broadcast_top_chatters", ch, b, limit), warehouse.broadcast_top_chatters(wh, ch, b, limit)))
     return out
 
 
@@ -157,7 +169,9 @@ ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_prof
                  "user_channels"), ROLLUPS: ("activity", "subscriber_ratio"),
          BROADCAST_SPANS: ("peaks", "coverage", "broadcast_list", "broadcast_retention", "donations_over_broadcast",
                            "broadcast_peaks"),
-         CHATTER_DAYS: ("tier_split", "new_vs_returning"), USER_TAIL: ("user_messages",),
+         CHATTER_DAYS: ("tier_split", "new_vs_returning", "top_chatters", "top_share", "chatter_cohorts",
+                        "subscriber_tenure", "subscriber_change", "audience_overlap", "heatmap", "broadcast_retention",
+                        "broadcast_top_chatters"), USER_TAIL: ("user_messages",),
          MONEY: ("donations", "donation_ranking", "donation_distribution", "donations_over_broadcast",
                  "gifted_subscriptions", "pending_missions", "broadcast_donors")}
 

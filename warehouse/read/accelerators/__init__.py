@@ -53,7 +53,9 @@ CHATTER_DAYS = Accelerator(
     table=chatter_days.CHATTER_DAYS, file="part-0.parquet", built_from=("chat",), build=chatter_days.build,
     freshness=_SIDE_TABLE_RULE + "; the roll-ups (the channels' names) fresh too",
     needs=LAKE_ONLY,
-    answers=("tier_split", "new_vs_returning"),
+    # heatmap takes its lines per hour from the roll-ups; broadcast_retention its broadcasts from the spans
+    answers=("tier_split", "new_vs_returning", "top_chatters", "top_share", "chatter_cohorts", "subscriber_tenure",
+             "subscriber_change", "audience_overlap", "heatmap", "broadcast_retention", "broadcast_top_chatters"),
     reader=lambda con: chatter_days.Reader(rollups.SPEC))
 USER_TAIL = Accelerator(
     table=user_tail.USER_TAIL, file=user_tail.FILE, built_from=("chat", users_index.NAME), build=user_tail.build,
