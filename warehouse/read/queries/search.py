@@ -4,15 +4,23 @@ keyword trends in messages.
 Matching is a plain substring test, ``strpos(lower(text), lower(needle))``: it works for
 Hangul (DuckDB's fts extension is unavailable and drops Hangul anyway), ignores case for
 Latin letters, and takes %, _, quotes and backslashes literally (no LIKE, no regex). A
-blank keyword matches nothing. Conventions are warehouse.read.queries.params'; the user functions
+keyword of only Hangul, jamo, digits and spaces is matched with ``contains`` (the same
+lines, without lowering every message: _uncased). A blank keyword matches nothing. Conventions are warehouse.read.queries.params'; the user functions
 also take channels/start/end, so a caller can restrict them (e.g. to a streamer's own
 channels). SQL texts are static (constant fragments joined), values bound.
 
 Every question reads the chat as ``chat_rows`` does, with the channel list as a condition
 of its own (_texts): DuckDB then pushes it into the Parquet scan, where ``all OR
 list_contains(...)`` is evaluated row by row (a median channel over a 3M-line lake: 62 ms
-instead of 612). A chatter's questions are answered from the users side table while it may
-(Warehouse.answer), else from the chat.
+instead of 612). A chatter's questions are answered from their rows of the users side
+table while it may (Warehouse.answer; user_rows.py), else from the chat.
+
+Why the keyword questions stay slower than PostgreSQL for a median or small channel: a
+channel's week is 7 day files whose rows are in row groups of 16,384 lines sorted by
+channel, so the scan decodes the message column of at least one whole row group per day
+(a median channel at 10M lines: 1,153 lines in 7 of 125 row groups), plus DuckDB's 2-12 ms
+of planning per query; PostgreSQL reads the channel's rows alone through its index
+(1-2 ms).
 """
 from __future__ import annotations
 
@@ -26,9 +34,10 @@ import pyarrow.parquet as pq
 
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
-from warehouse.lake.tables import CHANNELS, CHAT
+from warehouse.lake.tables import CHAT
 from warehouse.read.accelerators import USERS
 from warehouse.read.accelerators.users_index import UserRows
+from warehouse.read.queries import user_rows
 from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER, check_bucket, filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -70,99 +79,10 @@ def _of_user(wh: Warehouse, user_id: str, channels, start, end, scan: tuple[str,
     d0, d1, _, _ = filter_params(channels, start, end)
 
     def indexed(reader) -> pl.DataFrame | None:
-        rows = reader.user_rows(_lake(wh.root), user_id)
+        rows = reader.user_rows(user_rows.lake(wh.root), user_id)
         return None if rows is None else fast(wh, user_id, rows, rows.where(d0, d1, channels))
 
     return wh.answer(USERS, indexed, by_scan)
-
-
-def _arg_max(values: list, by: list, at: list[int]):
-    """DuckDB's arg_max(value, by) over the rows `at`: the value of the first row with the
-    greatest `by` among those whose value is not NULL (None when there is none)."""
-    best, got = None, None
-    for i in at:
-        if values[i] is not None and (best is None or by[i] > best):
-            best, got = by[i], values[i]
-    return got
-
-
-def _profile_rows(wh: Warehouse, user_id: str, r: UserRows, at: list[int]) -> pl.DataFrame:
-    if not at:
-        return _frame({"user_id": [], "nickname": [], "first_seen": [], "last_seen": [], "messages": [],
-                       "channels": []}, wh.tz)
-    return _frame({"user_id": [user_id], "nickname": [_arg_max(r.nickname, r.last_seen, at)],
-                   "first_seen": [min(r.first_seen[i] for i in at)], "last_seen": [max(r.last_seen[i] for i in at)],
-                   "messages": [sum(r.messages[i] for i in at)],
-                   "channels": [len({r.channel_id[i] for i in at})]}, wh.tz)
-
-
-def _names_rows(wh: Warehouse, user_id: str, r: UserRows, at: list[int]) -> pl.DataFrame:
-    groups: dict[str, list] = {}
-    for i in at:
-        name = r.nickname[i]
-        if name is None:
-            continue
-        g = groups.get(name)
-        if g is None:
-            groups[name] = [r.first_seen[i], r.last_seen[i], r.messages[i]]
-        else:
-            g[0], g[1], g[2] = min(g[0], r.first_seen[i]), max(g[1], r.last_seen[i]), g[2] + r.messages[i]
-    names = sorted(groups, key=lambda n: (groups[n][0], n))
-    return _frame({"nickname": names, "first_seen": [groups[n][0] for n in names],
-                   "last_seen": [groups[n][1] for n in names], "messages": [groups[n][2] for n in names]}, wh.tz)
-
-
-def _channels_rows(wh: Warehouse, user_id: str, r: UserRows, at: list[int]) -> pl.DataFrame:
-    groups: dict[str, list[int]] = {}
-    for i in at:
-        groups.setdefault(r.channel_id[i], []).append(i)
-    known = _channel_names(wh) if groups else {}
-    rows = []
-    for cid, mine in groups.items():
-        name = known.get(cid)
-        rows.append((cid, name if name is not None else _arg_max(r.channel_name, r.last_seen, mine),
-                     sum(r.messages[i] for i in mine), min(r.first_seen[i] for i in mine),
-                     max(r.last_seen[i] for i in mine)))
-    rows.sort(key=lambda row: (-row[2], row[0]))
-    cols = ("channel_id", "channel_name", "messages", "first_seen", "last_seen")
-    return _frame({c: [row[k] for row in rows] for k, c in enumerate(cols)}, wh.tz)
-
-
-_KINDS = {"user_id": pl.Utf8, "nickname": pl.Utf8, "channel_id": pl.Utf8, "channel_name": pl.Utf8,
-          "messages": pl.Int64, "channels": pl.Int64}
-
-
-def _frame(columns: dict[str, list], tz: str) -> pl.DataFrame:
-    """The scan's frame of these columns: strings, BIGINT counts, and first/last_seen
-    (microseconds since the epoch) as timestamps shown in `tz`."""
-    when = pl.Datetime("us", tz)
-    return pl.DataFrame(columns, schema={k: when if k in ("first_seen", "last_seen") else _KINDS[k] for k in columns})
-
-
-_NAMES_CACHE: dict[tuple, dict[str, str | None]] = {}
-_LAKES: dict[str, Lake] = {}
-
-
-def _lake(root: str) -> Lake:
-    """The Lake at `root`, made once (its filesystem is looked up on creation)."""
-    lake = _LAKES.get(root)
-    if lake is None:
-        lake = _LAKES[root] = Lake(root)
-    return lake
-
-
-def _channel_names(wh: Warehouse) -> dict[str, str | None]:
-    """{channel_id: channel_name} of the ``channels`` view, read again when the lake's
-    files, its channels file or the live overlay changed."""
-    lake = _lake(wh.root)
-    key = (id(wh), wh.files_key, health.file_key(lake, lake.partition_dir(CHANNELS) + "/part-0.parquet"),
-           wh.live_info.get("read_at"))
-    got = _NAMES_CACHE.get(key)
-    if got is None:
-        got = dict(wh.sql("SELECT channel_id, channel_name FROM channels").iter_rows())
-        _NAMES_CACHE.clear()  # one warehouse's names at a time: the dashboard has one
-        _NAMES_CACHE[key] = got
-    return got
 
 
 def user_profile(wh: Warehouse, user_id: str, channels: list[str] | None = None,
@@ -179,7 +99,7 @@ _PROFILE = (_texts("""
     WITH f AS ({rows} AND user_id = ?)
     SELECT user_id, arg_max(nickname, chat_time) AS nickname, min(chat_time) AS first_seen,
            max(chat_time) AS last_seen, count(*) AS messages, count(DISTINCT channel_id) AS channels
-    FROM f GROUP BY user_id"""), _profile_rows)
+    FROM f GROUP BY user_id"""), user_rows.profile)
 
 
 def name_history(wh: Warehouse, user_id: str, channels: list[str] | None = None,
@@ -195,7 +115,7 @@ def name_history(wh: Warehouse, user_id: str, channels: list[str] | None = None,
 _NAMES = (_texts("""
     WITH f AS ({rows} AND user_id = ? AND nickname IS NOT NULL)
     SELECT nickname, min(chat_time) AS first_seen, max(chat_time) AS last_seen, count(*) AS messages
-    FROM f GROUP BY nickname ORDER BY first_seen, nickname"""), _names_rows)
+    FROM f GROUP BY nickname ORDER BY first_seen, nickname"""), user_rows.names)
 
 
 def user_channels(wh: Warehouse, user_id: str, channels: list[str] | None = None,
@@ -216,7 +136,7 @@ _CHANNELS = (_texts("""
     SELECT c.channel_id, coalesce(ch.channel_name, c.chat_name) AS channel_name,
            messages, first_seen, last_seen
     FROM c LEFT JOIN channels ch USING (channel_id)
-    ORDER BY messages DESC, c.channel_id"""), _channels_rows)
+    ORDER BY messages DESC, c.channel_id"""), user_rows.channels)
 
 
 def keyword_search(wh: Warehouse, keyword: str, channels: list[str] | None = None,
@@ -346,7 +266,7 @@ class _Bounds:
     without statistics or one that does not read: damage is the views' to report)."""
 
     def __init__(self, wh: Warehouse, days: list[date]) -> None:
-        self.lake, self.days, self.live = _lake(wh.root), days, wh.overlay_days()
+        self.lake, self.days, self.live = user_rows.lake(wh.root), days, wh.overlay_days()
         self.suffix: dict[int, datetime] = {}
 
     def newest(self, i: int) -> datetime:
