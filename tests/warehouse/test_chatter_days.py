@@ -252,3 +252,13 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
         assert live.overlay_days() and live.accelerator(CHATTER_DAYS) is None
         got = warehouse.tier_split(live)
         assert got["chatters"].sum() == before + 4
+
+
+def test_row_groups_of_a_few_rows(tmp_path, monkeypatch):
+    """A chatter's rows split over row groups (each read with its own dictionaries) are
+    still one chatter: the answers equal the scan's with row groups of 7 rows."""
+    from warehouse.lake import layout
+    monkeypatch.setattr(layout, "ROW_GROUP_ROWS", 7)
+    facts, fast, scan = _pair(tmp_path, build_rich_lake)
+    assert pq.ParquetFile(tmp_path / "rolled" / "chatter_days" / "part-0.parquet").metadata.num_row_groups > 20
+    assert _assert_same(fast, scan, facts) > 0

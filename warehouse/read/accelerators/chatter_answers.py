@@ -52,15 +52,15 @@ class Channel:
         return len(self.user) + len(self.o_day)
 
     @classmethod
-    def load(cls, cols: dict[str, np.ndarray], users: pa.Array, nicknames: pa.Array, broadcast: np.ndarray,
+    def load(cls, cols: dict[str, np.ndarray], users: pa.ChunkedArray, nicknames: pa.ChunkedArray,
+             broadcast: np.ndarray,
              broadcasts: pa.Array, broadcast_codes: dict[str, int], name_days: np.ndarray,
              names: list[str | None]) -> Channel:
-        """A channel's rows as read (sorted by user id, NULLs last, day, seq; `broadcast`: a
-        number per row into `broadcasts`, -1 for NULL) and its roll-ups' day names."""
+        """A channel's rows as read (sorted by user id, NULLs last, day, seq; `users` and
+        `nicknames`: dictionary arrays, a dictionary per chunk; `broadcast`: a number per row
+        into `broadcasts`, -1 for NULL) and its roll-ups' day names."""
         n = len(users) - users.null_count  # NULLs last
-        new = np.ones(n, bool)
-        if n > 1:  # sorted: a chatter's rows are a run
-            new[1:] = pc.not_equal(users[1:n], users[:n - 1]).to_numpy(zero_copy_only=False)
+        new, ids = _runs_of_strings(users, n)
         starts = np.flatnonzero(new)
         order = np.argsort(name_days, kind="stable")
         named = pc.is_valid(nicknames[:n]).to_numpy(zero_copy_only=False)
@@ -68,7 +68,7 @@ class Channel:
                    broadcast=broadcast[:n], messages=cols["messages"][:n].astype(np.int64),
                    tier=cols["tier"][:n].astype(np.int32), month=cols["month"][:n].astype(np.int32),
                    hours=cols["hours"][:n].astype(np.uint32), nick=np.where(named, np.arange(n, dtype=np.int32), -1),
-                   ids=users.take(pa.array(starts, pa.int64())), first=cols["day"][starts],
+                   ids=ids, first=cols["day"][starts],
                    o_day=cols["day"][n:].astype(np.int32), o_broadcast=broadcast[n:],
                    o_messages=cols["messages"][n:].astype(np.int64), broadcasts=broadcasts,
                    nicknames=nicknames[:n], name_days=name_days[order],
@@ -92,6 +92,28 @@ class Channel:
         """(first, last) day of lo..hi with a line, None for none."""
         d = np.concatenate([self.day[self.within(lo, hi)], self.o_day[(self.o_day >= lo) & (self.o_day <= hi)]])
         return (int(d.min()), int(d.max())) if len(d) else None
+
+
+def _runs_of_strings(column: pa.ChunkedArray, n: int) -> tuple[np.ndarray, pa.Array]:
+    """For the first `n` values of a sorted dictionary column (a dictionary per chunk):
+    where each run of equal values starts (a bool per value) and the values of the runs.
+    Within a chunk equal values have equal numbers; across chunks the strings are compared."""
+    new = np.ones(n, bool)
+    values, at, last = [], 0, None
+    for chunk in column.chunks:
+        m = min(len(chunk), n - at)
+        if m <= 0:
+            break
+        idx = pc.fill_null(chunk.indices, 0).to_numpy(zero_copy_only=False)[:m]
+        runs = np.ones(m, bool)
+        runs[1:] = idx[1:] != idx[:-1]
+        if at and chunk.dictionary[int(idx[0])].as_py() == last:
+            runs[0] = False  # the run goes on from the chunk before
+        new[at:at + m] = runs
+        values.append(chunk.dictionary.take(pa.array(idx[runs])).cast(pa.string()))
+        last = chunk.dictionary[int(idx[m - 1])].as_py()
+        at += m
+    return new, pa.concat_arrays(values) if values else pa.array([], pa.string())
 
 
 def days(start: date | None, end: date | None) -> tuple[int, int]:

@@ -96,9 +96,11 @@ CHATTER = side_tables.SideTable(
     order="channel_id, user_id NULLS LAST, day, seq")
 CHATTER_DAYS = CHATTER.table
 _COLUMNS = ["channel_id", "user_id", "day", "broadcast", "messages", "tier", "month", "nickname", "hours"]
-# read as dictionaries (few values a row group: unified cheaply); user ids and nicknames are
-# read as plain strings (unifying their row groups' dictionaries cost 3 s for the biggest channel)
-_DICTIONARIES = ["channel_id", "broadcast"]
+# every string column is read as the file's dictionaries: those of channel_id and broadcast
+# (few values a row group) unified into one, those of user_id and nickname kept per row group
+# (unifying them cost 3 s for the biggest channel, copying their strings 0.4 s for the lake)
+_DICTIONARIES = ["channel_id", "broadcast", "user_id", "nickname"]
+_UNIFIED = ["channel_id", "broadcast", "day", "messages", "tier", "month", "hours"]
 # what is read of the roll-ups' day rows: the channel's name on each day
 _NAMES = pa.schema([("channel_id", pa.string()), ("day", pa.date32()), ("channel_name", pa.string())])
 
@@ -180,6 +182,7 @@ class Reader:
         there for every day it has lines; tens of thousands of rows, read once)."""
         if self._names is None:
             names = _row_groups(lake, self.names_fresh.path(lake), [*_NAMES.names, "grain"], ["channel_id"], None)
+            names = names.unify_dictionaries().combine_chunks()
             names = names.filter(pc.equal(names.column("grain"), "day")).select(_NAMES.names)
             if not names.schema.field("day").type.equals(pa.date32()):
                 raise ValueError(f"roll-ups' day column is {names.schema.field('day').type}, not date32")
@@ -192,18 +195,20 @@ class Reader:
         them: it is sorted by channel, so the row groups' statistics leave out the others
         (one read per channel cost 30 ms each: 9 s for a 300-channel lake)."""
         t0 = time.monotonic()
-        table = _row_groups(lake, side_tables.path(CHATTER, lake), _COLUMNS, _DICTIONARIES, None if every else channels)
+        read = _row_groups(lake, side_tables.path(CHATTER, lake), _COLUMNS, _DICTIONARIES, None if every else channels)
+        table = read.select(_UNIFIED).unify_dictionaries().combine_chunks()
         rows = _by_channel(table)
         cols = {c: _numpy(table, c) for c in ("day", "messages", "tier", "month", "hours")}
         broadcast, broadcasts = _codes(table.column("broadcast")), _dictionary(table.column("broadcast"))
-        users, nicknames = (table.column(c).combine_chunks() for c in ("user_id", "nickname"))
+        users, nicknames = read.column("user_id"), read.column("nickname")
         name_days, name_list, named = self._names
         codes = {b: i for i, b in enumerate(broadcasts.to_pylist())}
         out = {}
         for ch in channels:
             a, b = rows.get(ch, (0, 0))
             na, nb = named.get(ch, (0, 0))
-            out[ch] = Channel.load({k: v[a:b] for k, v in cols.items()}, users[a:b], nicknames[a:b], broadcast[a:b],
+            out[ch] = Channel.load({k: v[a:b] for k, v in cols.items()}, users.slice(a, b - a),
+                                   nicknames.slice(a, b - a), broadcast[a:b],
                                    broadcasts, codes, name_days[na:nb], name_list[na:nb])
         log.info("chatter days: %d channel(s), %d rows read in %.3fs", len(channels), table.num_rows,
                  time.monotonic() - t0)
@@ -225,8 +230,8 @@ class Reader:
 def _row_groups(lake: Lake, path: str, columns: list[str], dictionaries: list[str],
                 channels: list[str] | None) -> pa.Table:
     """The row groups of a Parquet file sorted by channel_id that may hold `channels` (None:
-    every one), the strings of `dictionaries` as read from the file's dictionaries (a
-    number per value without hashing them again). Chosen by their channel_id statistics
+    every one), a chunk each, the strings of `dictionaries` as read from the file's
+    dictionaries (a number per value without hashing them again). Chosen by their channel_id statistics
     here: pyarrow's filtered read_table took 7.5 s for one channel's 1,422 rows of a 10M-line
     lake (it decoded every row group), this 0.03 s."""
     with lake.fs.open_input_file(path) as f:
@@ -241,7 +246,7 @@ def _row_groups(lake: Lake, path: str, columns: list[str], dictionaries: list[st
             elif bisect.bisect_left(wanted, stats.min) < bisect.bisect_right(wanted, stats.max):
                 groups.append(i)
         table = file.read_row_groups(groups, columns=columns) if groups else file.schema_arrow.empty_table()
-    return table.select(columns).unify_dictionaries().combine_chunks()
+    return table.select(columns)
 
 
 def _by_channel(table: pa.Table) -> dict[str, tuple[int, int]]:
