@@ -21,6 +21,7 @@ from tests.lakefixture import build_accelerators
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
 from warehouse.read.accelerators import (
+    BROADCAST_MINUTES,
     BROADCAST_SPANS,
     CHATTER_DAYS,
     MONEY,
@@ -111,6 +112,26 @@ def _spans_answers(wh, facts, few):
     return out
 
 
+def _minutes_answers(wh, facts, few):
+    out = []
+    for filt in filters(facts, few):
+        for by, width, limit in (("volume", 1, 10), ("surge", 1, 10), ("volume", 5, 3), ("surge", 7, 1000),
+                                 ("volume", 60, 0))[:2 if few else 5]:
+            out.append((("peaks", by, width, limit, filt), warehouse.peaks(wh, by=by, window_minutes=width,
+                                                                          limit=limit, **filt)))
+        out += [(("coverage", filt), warehouse.coverage(wh, **filt)),
+                (("broadcast_list", filt), warehouse.broadcast_list(wh, **filt))]
+    listed = warehouse.coverage(wh).sort("channel_id", "broadcast")
+    picked = listed if not few else listed.head(few)
+    for ch, b in [*picked.select("channel_id", "broadcast").iter_rows(), (facts["channel_ids"][0], "nope")]:
+        for width in (1, 5, 10, 3):
+            out.append((("broadcast_activity", ch, b, width), warehouse.broadcast_activity(wh, ch, b, width)))
+        for by, width in (("volume", 1), ("surge", 5), ("volume", 7)):
+            out.append((("broadcast_peaks", ch, b, by, width),
+                        warehouse.broadcast_peaks(wh, ch, b, by=by, window_minutes=width, limit=5)))
+    return out
+
+
 def _chatter_days_answers(wh, facts, few):
     out = []
     for filt in filters(facts, few):
@@ -163,7 +184,8 @@ def _money_answers(wh, facts, few):
 
 
 QUESTIONS = {USERS: _users_answers, ROLLUPS: _rollups_answers, BROADCAST_SPANS: _spans_answers,
-             CHATTER_DAYS: _chatter_days_answers, USER_TAIL: _user_tail_answers, MONEY: _money_answers}
+             CHATTER_DAYS: _chatter_days_answers, USER_TAIL: _user_tail_answers, MONEY: _money_answers,
+             BROADCAST_MINUTES: _minutes_answers}
 # the analyst functions each one asks, to check against the declarations' ``answers``
 ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_profile", "name_history",
                  "user_channels"), ROLLUPS: ("activity", "subscriber_ratio"),
@@ -173,7 +195,8 @@ ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_prof
                         "subscriber_tenure", "subscriber_change", "audience_overlap", "heatmap", "broadcast_retention",
                         "broadcast_top_chatters"), USER_TAIL: ("user_messages",),
          MONEY: ("donations", "donation_ranking", "donation_distribution", "donations_over_broadcast",
-                 "gifted_subscriptions", "pending_missions", "broadcast_donors")}
+                 "gifted_subscriptions", "pending_missions", "broadcast_donors"),
+         BROADCAST_MINUTES: ("peaks", "coverage", "broadcast_list", "broadcast_activity", "broadcast_peaks")}
 
 
 def assert_same(acc, fast, scan, facts, few: int = 0) -> int:

@@ -20,6 +20,7 @@ from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
 from warehouse.read.accelerators import (
     ACCELERATORS,
+    BROADCAST_MINUTES,
     BROADCAST_SPANS,
     CHATTER_DAYS,
     MONEY,
@@ -35,7 +36,8 @@ SHORT = 3  # lines per chatter in the user tail: most fixture users have more, s
 LAKES = {"fixture": build_fixture_lake, "rich": build_rich_lake}
 # warehouse.open arguments of each variant over a local lake, and the conditions it breaks
 # rows the plain lake's answers hold at least (those of the per-accelerator tests they replace)
-PLAIN_ROWS = {USERS: 150, ROLLUPS: 100, BROADCAST_SPANS: 20, CHATTER_DAYS: 20, USER_TAIL: 100, MONEY: 100}
+PLAIN_ROWS = {USERS: 150, ROLLUPS: 100, BROADCAST_SPANS: 20, CHATTER_DAYS: 20, USER_TAIL: 100,
+              BROADCAST_MINUTES: 100, MONEY: 100}
 VARIANTS = {"plain": ({}, set()), "types": ({"types": ["chat", "donation"]}, {Need.NO_TYPE_FILTER}),
             "zone": ({"tz": "UTC"}, {Need.SAME_ZONE, Need.LOCAL_DAYS})}
 

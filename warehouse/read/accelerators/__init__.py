@@ -16,6 +16,7 @@ import time
 
 from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import (
+    broadcast_minutes,
     broadcast_spans,
     chatter_days,
     money_lines,
@@ -71,9 +72,16 @@ MONEY = Accelerator(
     answers=("donations", "donation_ranking", "donation_distribution", "donations_over_broadcast",
              "gifted_subscriptions", "pending_missions", "broadcast_donors"),
     reader=money_lines.Reader)
+BROADCAST_MINUTES = Accelerator(
+    table=broadcast_minutes.BROADCAST_MINUTES, file="part-0.parquet", built_from=("chat",),
+    build=broadcast_minutes.build, freshness=_SIDE_TABLE_RULE, needs=LAKE_ONLY,
+    # coverage and broadcast_list also need local days (Need.LOCAL_DAYS) and no capture intervals
+    answers=("peaks", "coverage", "broadcast_list", "broadcast_activity", "broadcast_peaks"),
+    reader=broadcast_minutes.Reader)
 
 # in build order: the user tail places each chatter's cut with the users side table
-ACCELERATORS: tuple[Accelerator, ...] = (USERS, ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS, USER_TAIL, MONEY)
+ACCELERATORS: tuple[Accelerator, ...] = (USERS, ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS, USER_TAIL, MONEY,
+                                         BROADCAST_MINUTES)
 
 
 def fresh(lake: Lake) -> dict[str, bool]:

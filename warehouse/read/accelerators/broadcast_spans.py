@@ -17,6 +17,8 @@ lines (SPANS_LIVE_MACRO), and at a scan of the chat otherwise.
 """
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pyarrow as pa
 
 from warehouse.lake.layout import Lake
@@ -70,8 +72,22 @@ class Reader:
         self.loaded = side_tables.Loaded(SPANS)
         self.fresh = self.loaded.fresh
         self.table: pa.Table | None = None
+        self._spans: dict[tuple[str, str], tuple] | None = None  # of `table`, made when first asked
 
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
         """True when the spans describe the chat partitions as they are now and could be read."""
-        self.table = self.loaded.get(lake, hint)
+        table = self.loaded.get(lake, hint)
+        if table is not self.table:
+            self.table, self._spans = table, None
         return self.table is not None
+
+    def span(self, channel_id: str, broadcast: str) -> tuple[date, date, datetime] | None:
+        """(first day, last day, first line's time (UTC)) of the broadcast's lines, or None."""
+        if self._spans is None:
+            out: dict[tuple[str, str], tuple] = {}
+            cols = [self.table.column(c).to_pylist() for c in ("channel_id", "broadcast", "day", "started")]
+            for ch, b, day, started in zip(*cols, strict=True):  # sorted by channel, broadcast, day
+                have = out.get((ch, b))
+                out[(ch, b)] = (day, day, started) if have is None else (have[0], day, min(have[2], started))
+            self._spans = out
+        return self._spans.get((channel_id, broadcast))

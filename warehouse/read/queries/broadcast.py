@@ -17,11 +17,13 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from warehouse.read.accelerators import BROADCAST_MINUTES, broadcast_answers
+from warehouse.read.accelerators.base import Need
 from warehouse.read.queries.money import counted_donation
-from warehouse.read.queries.params import filter_params
+from warehouse.read.queries.params import FIRST_DAY, LAST_DAY, filter_params
 from warehouse.read.queries.session_tables import table_file
 from warehouse.read.queries.spans import broadcast_span
-from warehouse.read.queries.time import coverage, peaks
+from warehouse.read.queries.time import check_peaks, coverage, peaks, session_rows
 from warehouse.read.warehouse import Warehouse
 
 _LIST_COLUMNS = {
@@ -46,9 +48,17 @@ def broadcast_list(wh: Warehouse, channels: list[str] | None = None, start: date
 
     >>> broadcast_list(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30)).head(5)
     """
+    if session_rows(wh, "capture_interval") == 0:  # coverage's source is "chat": every line counted
+        return wh.answer(BROADCAST_MINUTES, lambda r: _titled(wh, broadcast_answers.listed(
+            r, channels, start or FIRST_DAY, end or LAST_DAY, wh.tz)),
+                         lambda: _list_scan(wh, channels, start, end), also=frozenset({Need.LOCAL_DAYS}))
+    return _list_scan(wh, channels, start, end)
+
+
+def _list_scan(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame:
     cov = coverage(wh, channels, start, end)
     if cov.is_empty():
-        return pl.DataFrame(schema={k: v or pl.Datetime("us", wh.tz) for k, v in _LIST_COLUMNS.items()})
+        return _listed(wh, cov)
     d0, _, all_ch, chs = filter_params(channels, start, end)
     # a broadcast's lines lie between its first line's day and its end (a day of slack
     # for lines after live_session's close)
@@ -63,15 +73,30 @@ def broadcast_list(wh: Warehouse, channels: list[str] | None = None, start: date
         FROM chat_rows(?, ?, ?, ?::VARCHAR[])
         WHERE list_contains(?::VARCHAR[], chat_channel_id) GROUP BY ALL""",  # noqa: S608 - constant fragments
                    [d0, d1, all_ch, chs, cov["broadcast"].unique().to_list()])
-    ls = table_file(wh, "live_session", ("chat_channel_id", "live_title", "live_category_value"))
+    return _listed(wh, cov.join(stats, on=["channel_id", "broadcast"], how="left"))
+
+
+def _titled(wh: Warehouse, listed: pl.DataFrame) -> pl.DataFrame:
+    """The list from the broadcast minutes' rows (titles and categories null)."""
+    if session_rows(wh, "live_session") != 0:
+        return _listed(wh, listed.drop("title", "category"))
+    return listed.sort(["started", "channel_id", "broadcast"], descending=[True, False, False])
+
+
+def _listed(wh: Warehouse, cov: pl.DataFrame) -> pl.DataFrame:
+    """The list from coverage()'s rows joined with each broadcast's figures, with the
+    latest title and category of live_session."""
+    if cov.is_empty():
+        return pl.DataFrame(schema={k: v or pl.Datetime("us", wh.tz) for k, v in _LIST_COLUMNS.items()})
+    ls = table_file(wh, "live_session", ("chat_channel_id", "live_title", "live_category_value")) \
+        if session_rows(wh, "live_session") != 0 else None
     if ls:
         meta = wh.sql("""SELECT chat_channel_id AS broadcast, arg_max(live_title, opened_at) AS title,
                                 arg_max(live_category_value, opened_at) AS category
                          FROM read_parquet(?) GROUP BY chat_channel_id""", [ls])
     else:
         meta = pl.DataFrame(schema={"broadcast": pl.Utf8, "title": pl.Utf8, "category": pl.Utf8})
-    out = (cov.join(stats, on=["channel_id", "broadcast"], how="left")
-           .join(meta, on="broadcast", how="left")
+    out = (cov.join(meta, on="broadcast", how="left")
            .with_columns(pl.col(c).fill_null(0) for c in ("messages", "chatters", "donations", "amount"))
            .sort(["started", "channel_id", "broadcast"], descending=[True, False, False]))
     return out.select(list(_LIST_COLUMNS))
@@ -88,6 +113,11 @@ def broadcast_activity(wh: Warehouse, channel_id: str, broadcast: str,
     width = int(window_minutes)
     if width < 1:
         raise ValueError(f"window_minutes={window_minutes!r}: use a whole number of minutes >= 1")
+    return wh.answer(BROADCAST_MINUTES, lambda r: broadcast_answers.activity(r, channel_id, broadcast, width, wh.tz),
+                     lambda: _activity_scan(wh, channel_id, broadcast, width))
+
+
+def _activity_scan(wh: Warehouse, channel_id: str, broadcast: str, width: int) -> pl.DataFrame:
     span = broadcast_span(wh, channel_id, broadcast)
     d0, d1, _ = span or (date(1, 1, 1), date(1, 1, 1), None)
     width_us = width * 60_000_000
@@ -114,6 +144,14 @@ def broadcast_peaks(wh: Warehouse, channel_id: str, broadcast: str, by: str = "v
 
     >>> broadcast_peaks(wh, "a1b2...", "N1x2y3", by="surge", window_minutes=5)
     """
+    width = check_peaks(by, window_minutes)
+    return wh.answer(BROADCAST_MINUTES, lambda r: broadcast_answers.broadcast_peaks(
+        r, channel_id, broadcast, by, width, limit, wh.tz),
+                     lambda: _broadcast_peaks_scan(wh, channel_id, broadcast, by, window_minutes, limit))
+
+
+def _broadcast_peaks_scan(wh: Warehouse, channel_id: str, broadcast: str, by: str, window_minutes: int,
+                          limit: int) -> pl.DataFrame:
     span = broadcast_span(wh, channel_id, broadcast)
     if span is None:
         return peaks(wh, [channel_id], date(1, 1, 1), date(1, 1, 1), by=by, window_minutes=window_minutes)
@@ -141,6 +179,8 @@ def broadcast_timeline(wh: Warehouse, channel_id: str, broadcast: str) -> pl.Dat
                                  "event": pl.Utf8, "status": pl.Utf8, "live_title": pl.Utf8,
                                  "live_category_value": pl.Utf8, "viewers": pl.Int64,
                                  "title_changed": pl.Boolean, "category_changed": pl.Boolean})
+    if session_rows(wh, "live_session") == 0:  # no sessions: nothing to look up
+        return empty
     ls = table_file(wh, "live_session", ("id", "chat_channel_id", "opened_at", "closed_at", "open_date",
                                           "live_title", "live_category_value", "close_reason"))
     span = broadcast_span(wh, channel_id, broadcast)

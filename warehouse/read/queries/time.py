@@ -8,11 +8,16 @@ static (coverage picks between constant fragments), values bound.
 """
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 
 import polars as pl
+import pyarrow.parquet as pq
 
-from warehouse.read.queries.params import FIRST_DAY, filter_params
+from warehouse.lake.layout import Lake, is_uri
+from warehouse.read.accelerators import BROADCAST_MINUTES, broadcast_answers
+from warehouse.read.accelerators.base import Need
+from warehouse.read.queries.params import FIRST_DAY, LAST_DAY, filter_params
 from warehouse.read.queries.session_tables import table_file
 from warehouse.read.warehouse import Warehouse
 
@@ -38,14 +43,28 @@ def peaks(wh: Warehouse, channels: list[str] | None = None, start: date | None =
 
     >>> peaks(wh, ["a1b2..."], date(2026, 9, 5), date(2026, 9, 5), by="surge", limit=5)
     """
+    width = check_peaks(by, window_minutes)
+    d0, d1, all_ch, chs = filter_params(channels, start, end)
+    # one day earlier too, so the first windows of the period have their baseline
+    d0_ext = d0 - timedelta(days=1) if d0 > FIRST_DAY else d0
+    return wh.answer(BROADCAST_MINUTES, lambda r: broadcast_answers.peaks(
+        r, channels, (d0_ext, d0, d1), by, width, int(limit), wh.tz),
+                     lambda: _peaks_scan(wh, [d0_ext, d1, all_ch, chs], d0, d1, by, width, limit))
+
+
+def check_peaks(by: str, window_minutes: int) -> int:
+    """The window width in minutes, once `by` and `window_minutes` are known good (else a ValueError)."""
     if by not in PEAKS_BY:
         raise ValueError(f"by={by!r}: use one of {', '.join(PEAKS_BY)}")
     width = int(window_minutes)
     if not 1 <= width <= MAX_WINDOW_MINUTES:
         raise ValueError(f"window_minutes={window_minutes!r}: use 1..{MAX_WINDOW_MINUTES}")
-    d0, d1, all_ch, chs = filter_params(channels, start, end)
-    # one day earlier too, so the first windows of the period have their baseline
-    d0_ext = d0 - timedelta(days=1) if d0 > FIRST_DAY else d0
+    return width
+
+
+def _peaks_scan(wh: Warehouse, rows: list, d0: date, d1: date, by: str, width: int, limit: int) -> pl.DataFrame:
+    """peaks() from the chat: `rows` = chat_rows' parameters."""
+    d0_ext, d1_ext, all_ch, chs = rows
     width_us = width * 60_000_000
     return wh.sql("""
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE chat_channel_id IS NOT NULL),
@@ -73,7 +92,7 @@ def peaks(wh: Warehouse, channels: list[str] | None = None, start: date | None =
               FROM y)
         SELECT channel_id, broadcast, minute, messages, surge_ratio, offset_from_start
         FROM r WHERE rk <= ? ORDER BY channel_id, rk""",
-                  [d0_ext, d1, all_ch, chs, width_us, width_us, all_ch, chs, width_us, width_us,
+                  [d0_ext, d1_ext, all_ch, chs, width_us, width_us, all_ch, chs, width_us, width_us,
                    d0, d1, by, by, int(limit)])
 
 
@@ -147,6 +166,14 @@ def coverage(wh: Warehouse, channels: list[str] | None = None, start: date | Non
 
     >>> coverage(wh, ["a1b2..."], date(2026, 9, 1), date(2026, 9, 30))
     """
+    if session_rows(wh, "capture_interval") == 0:  # every broadcast's source is "chat"
+        return wh.answer(BROADCAST_MINUTES, lambda r: broadcast_answers.coverage(
+            r, channels, start or FIRST_DAY, end or LAST_DAY, wh.tz), lambda: _coverage_scan(wh, channels, start, end),
+                         also=frozenset({Need.LOCAL_DAYS}))
+    return _coverage_scan(wh, channels, start, end)
+
+
+def _coverage_scan(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame:
     d0, d1, all_ch, chs = filter_params(channels, start, end)
     params = [all_ch, chs, d0, d1, d0, all_ch, chs]
     ci = table_file(wh, "capture_interval", ("chat_channel_id", "connected_at", "disconnected_at"))
@@ -155,3 +182,27 @@ def coverage(wh: Warehouse, channels: list[str] | None = None, start: date | Non
     params += [ls] if ls else []
     query = _COVERAGE.format(ci=_CI_FILE if ci else _CI_NONE, ls=_LS_FILE if ls else _LS_NONE)
     return wh.sql(query, params)
+
+
+def session_rows(wh: Warehouse, name: str) -> int | None:
+    """The rows of the lake's collector table `name` (<name>/part-0.parquet): 0 when there is
+    none, None when they are not known cheaply (a remote lake, an unreadable footer: the
+    caller reads the table as before). Its footer is read once per file version."""
+    if is_uri(wh.root):
+        return None
+    path = f"{Lake(wh.root).base}/{name}/part-0.parquet"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return 0
+    except OSError:
+        return None
+    key = (st.st_size, st.st_mtime_ns, st.st_ino)
+    cache = wh.__dict__.setdefault("_session_rows", {})
+    if cache.get(name, (None,))[0] != key:
+        try:
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, ValueError):
+            rows = None
+        cache[name] = (key, rows)
+    return cache[name][1]
