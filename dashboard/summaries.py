@@ -57,6 +57,15 @@ def overview_table(summary: pl.DataFrame, trend: pl.DataFrame, coverage: pl.Data
     return out.select(OVERVIEW_COLUMNS).sort(["messages", "channel_id"], descending=[True, False])
 
 
+def busiest_first(activity: pl.DataFrame) -> list[str]:
+    """The channel ids of an activity() result, most messages over all its buckets first
+    (ties by id): channel_summary's order, from the buckets."""
+    if activity.is_empty():
+        return []
+    per = activity.group_by("channel_id").agg(pl.col("messages").sum())
+    return per.sort(["messages", "channel_id"], descending=[True, False])["channel_id"].to_list()
+
+
 def totals(summary: pl.DataFrame) -> dict:
     """Sums over channels of a channel_summary() result (chatters are not summed: one
     person in two channels would count twice)."""

@@ -13,8 +13,9 @@ f = widgets.require_filters()
 lang = current_lang()  # for the charts, and format_func, which Streamlit may call outside this run
 st.title(t("page_channel"))
 
-# the busiest channel of the period first (and so picked by default)
-busiest = data.query(f, warehouse.channel_summary)["channel_id"].to_list()
+# the busiest channel of the period first (and so picked by default): the messages per day
+# the Overview asks too (the roll-ups answer them), not channel_summary's scan of every line
+busiest = summaries.busiest_first(data.query(f, warehouse.activity, every="day"))
 options = [c for c in busiest if c in f.channels] + [c for c in f.channels if c not in busiest]
 urlpick.seed("channel", "channel_pick", options)
 cid = st.selectbox(t("channel_pick"), options=options, key="channel_pick",

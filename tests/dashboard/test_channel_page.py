@@ -130,3 +130,23 @@ def test_channel_page_markup_channel_and_nicknames_show_as_typed(pages_app):
         no_adversarial_markup(at)
         if label == t("channel_top_chatters"):
             assert set(at.dataframe[0].value["nickname"]) == set(ADV_NICKS)
+
+
+def test_channel_picker_orders_channels_as_channel_summary_does(pages_lake):
+    """The picker's order comes from activity per day (busiest_first), the Overview's
+    question, and must be channel_summary's: most messages in the period first, ties by id."""
+    import polars as pl
+
+    import warehouse
+    from dashboard import summaries
+    root, _ = pages_lake
+    wh = warehouse.Warehouse(str(root))
+    try:
+        for start, end in ((None, None), (date(2026, 10, 4), date(2026, 10, 6))):
+            want = warehouse.channel_summary(wh, start=start, end=end)["channel_id"].to_list()
+            assert len(want) > (1 if start is None else 0)
+            assert summaries.busiest_first(warehouse.activity(wh, start=start, end=end, every="day")) == want
+    finally:
+        wh.close()
+    tie = pl.DataFrame({"channel_id": ["b", "a", "c", "b"], "messages": [2, 3, 1, 1]})
+    assert summaries.busiest_first(tie) == ["a", "b", "c"] and summaries.busiest_first(tie.clear()) == []
