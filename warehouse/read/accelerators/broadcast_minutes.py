@@ -5,23 +5,26 @@ broadcast_peaks) slice a few hundred rows held in memory instead of scanning its
 Layout (part of the lake contract, see warehouse/lake/layout.py)::
 
     <root>/broadcast_minutes/part-0.parquet
-        Two kinds of rows, by ``grain``:
-        - grain 1, 5, 10: one row per (channel_id, broadcast, day, grain, window) of the
-          lines with a chat_channel_id (the broadcast), system lines left out; ``window``
-          = the line's epoch minute // grain (clock-aligned windows, as peaks() cuts
-          them); ``day`` the partition's; messages, chatters (distinct user ids other than
-          ``anonymous``), donations and amount (counted as warehouse.read.queries.money
-          counts them) of that window and day.
-        - grain 0: one row per (channel_id, broadcast) over all its lines in the lake:
-          ``day`` / ``last_day`` its first and last line's partition days, ``started`` /
-          ``ended`` their times, ``channel_name`` the name on its last line (arg_max),
-          messages, chatters, donations, amount and ``captured`` (clock minutes with a line).
-        Sorted by channel_id, grain, broadcast, window; zstd.
+        Every broadcast (a channel_id and chat_channel_id with lines other than system
+        lines) has a number ``b``, in channel and broadcast order. Two kinds of rows, by
+        ``grain``:
+        - grain 0: one row per broadcast over all its lines in the lake: ``channel_id``,
+          ``broadcast``, ``day`` / ``last_day`` its first and last line's partition days,
+          ``started`` / ``ended`` their times, ``channel_name`` the name on its last line
+          (arg_max), messages, chatters (distinct user ids other than ``anonymous``),
+          donations and amount (counted as warehouse.read.queries.money counts them) and
+          ``captured`` (clock minutes with a line).
+        - grain 1, 5, 10: one row per (b, day, window): ``window`` = the lines' epoch
+          minute // grain (clock-aligned windows, as peaks() cuts them), ``day`` the
+          partition's; messages, chatters, donations and amount of that window and day
+          (the text columns null).
+        Sorted by grain, b, window (row groups of 16,384 rows: a channel's windows of a
+        grain are a row group or two, found by their statistics); zstd.
 
 Built from the chat partitions whose fingerprint changed (warehouse/read/accelerators/side_tables.py:
 its freshness rule and build record): their windows are aggregated again, and the totals of
 the broadcasts with a line on such a day (before or after) are computed again from every
-day they have lines on. Declared in warehouse/read/accelerators/__init__.py
+day they have lines on; then every broadcast is numbered again. Declared in warehouse/read/accelerators/__init__.py
 (BROADCAST_MINUTES); it answers only for the lake's own lines (no type filter, no live rows);
 the questions check the rest (the days local for coverage and the list).
 """
@@ -125,17 +128,19 @@ def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
         else:
             con.register("old_table", SCHEMA.empty_table())
         keep = [date.fromisoformat(d) for d in current if d not in changed]
-        # the old file's windows of the days kept, keyed again by channel and broadcast
-        con.sql("""SELECT t.channel_id, t.broadcast, w.grain, w.day, w."window", w.messages, w.chatters,
-                          w.donations, w.amount
-                   FROM old_table w JOIN (SELECT * FROM old_table WHERE grain = 0) t ON t.b = w.b
-                   WHERE w.grain > 0 AND list_contains(?::DATE[], w.day)""", params=[keep]).create_view("old_windows")
+        con.register("keep_days", pa.table({"day": pa.array(keep, pa.date32())}))
+        # the old file's windows of the days kept (their old numbers) and its broadcasts' keys
+        con.execute("""CREATE VIEW old_windows AS SELECT * FROM old_table SEMI JOIN keep_days USING (day)
+                       WHERE grain > 0""")
+        con.execute("CREATE VIEW old_keys AS SELECT b AS old_b, channel_id, broadcast FROM old_table WHERE grain = 0")
         parts = []
         for i, days in enumerate(side_tables.chunks(changed, current, CHUNK_BYTES)):
             _source(con, lake, days)
             parts.append(os.path.join(spill, f"windows-{i:05d}.parquet"))
             con.sql(_WINDOWS, params=[list(GRAINS)]).write_parquet(parts[-1])
-        _view(con, "new_windows", parts, "SELECT * FROM old_windows LIMIT 0")
+        _view(con, "new_windows", parts, """SELECT k.channel_id, k.broadcast, w.grain, w.day, w."window", w.messages,
+                                                   w.chatters, w.donations, w.amount
+                                            FROM old_windows w, old_keys k LIMIT 0""")
         # the broadcasts whose totals change: a line on a changed day now, or before
         touched = [date.fromisoformat(d) for d in changed + gone]
         con.register("todo", con.sql("""
@@ -144,8 +149,10 @@ def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
                   WHERE grain = 0 AND EXISTS (SELECT 1 FROM unnest(?::DATE[]) t(d) WHERE d BETWEEN day AND last_day)""",
                                              params=[touched]).to_arrow_table())
         days = [r[0].isoformat() for r in con.execute("""
-            SELECT DISTINCT day FROM (SELECT channel_id, broadcast, day FROM old_windows WHERE grain = 1
-                                      UNION ALL SELECT channel_id, broadcast, day FROM new_windows WHERE grain = 1)
+            SELECT DISTINCT day FROM (
+                SELECT k.channel_id, k.broadcast, w.day FROM old_windows w JOIN old_keys k ON k.old_b = w.b
+                WHERE w.grain = 1
+                UNION ALL SELECT channel_id, broadcast, day FROM new_windows WHERE grain = 1)
             SEMI JOIN todo USING (channel_id, broadcast) ORDER BY day""").fetchall()]
         totals = os.path.join(spill, "totals.parquet")
         if days:
@@ -153,18 +160,23 @@ def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
             con.sql(_TOTALS).write_parquet(totals)
         _view(con, "new_totals", [totals] if days else [],
               "SELECT " + _TOTAL_COLUMNS + " FROM old_table LIMIT 0")  # noqa: S608 - constant fragments
-        # every broadcast numbered (b) in channel and broadcast order
+        # every broadcast numbered (b) in channel and broadcast order; the old numbers mapped
         con.register("numbered", con.sql("""
             SELECT (row_number() OVER (ORDER BY channel_id, broadcast) - 1)::INTEGER AS b, * FROM (
                 SELECT """ + _TOTAL_COLUMNS + """ FROM old_table ANTI JOIN todo USING (channel_id, broadcast)
                 WHERE grain = 0
                 UNION ALL SELECT """ + _TOTAL_COLUMNS + """ FROM new_totals)""").to_arrow_table())  # noqa: S608
+        con.register("renumbered", con.sql("""SELECT k.old_b, n.b FROM old_keys k
+                                              JOIN numbered n USING (channel_id, broadcast)""").to_arrow_table())
         merged = con.sql("""
-            SELECT w.grain, n.b, w.day, w."window", w.messages, w.chatters, w.donations, w.amount,
+            SELECT w.grain, w.b, w.day, w."window", w.messages, w.chatters, w.donations, w.amount,
                    NULL AS channel_id, NULL AS broadcast, NULL AS last_day, NULL AS started, NULL AS ended,
                    NULL AS captured, NULL AS channel_name
-            FROM (SELECT * FROM old_windows UNION ALL SELECT * FROM new_windows) w
-            JOIN numbered n USING (channel_id, broadcast)
+            FROM (SELECT o.grain, m.b, o.day, o."window", o.messages, o.chatters, o.donations, o.amount
+                  FROM old_windows o JOIN renumbered m ON m.old_b = o.b
+                  UNION ALL
+                  SELECT w.grain, n.b, w.day, w."window", w.messages, w.chatters, w.donations, w.amount
+                  FROM new_windows w JOIN numbered n USING (channel_id, broadcast)) w
             UNION ALL
             SELECT 0, b, day, NULL, messages, chatters, donations, amount, channel_id, broadcast, last_day, started,
                    ended, captured, channel_name FROM numbered
