@@ -147,3 +147,30 @@ def test_the_sync_writers_decode_at_the_same_time_safely():
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+@pytest.mark.unit
+def test_bulk_decoding_equals_the_frame_by_frame_texts_and_leaves_odd_batches_to_it():
+    """The sync decodes a batch's frames in bulk (compact._bulk: one buffer, no Python object
+    per text): the same texts and NULLs as raw_codec's frame-by-frame reading, sliced arrays
+    included; a batch it cannot take whole (two dictionaries, a frame that does not read back)
+    goes the general way, so a bad frame still costs only itself."""
+    from warehouse.sync import compact
+
+    dictionary = raw_codec.Dictionary(TEST_DICTIONARY.id, TEST_DICTIONARY.data)
+    known = {dictionary.id: dictionary}
+    texts = [json.dumps(_raw(i), ensure_ascii=False) for i in range(300)]
+    frames = raw_codec.compress_many(texts, dictionary)
+    holes = [None if i % 3 == 0 else f for i, f in enumerate(frames)]
+    for array in (pa.array(frames, pa.binary()), pa.array(holes, pa.binary()), pa.array(holes, pa.binary()).slice(7)):
+        ids = pa.array([dictionary.id] * len(array), pa.int16())
+        fast = compact._bulk(array, ids, known)
+        assert fast is not None and fast.equals(raw_codec.decompress_array(array, ids, known))
+        assert fast.null_count == array.null_count
+    mixed = pa.array([dictionary.id, None] * 150, pa.int16())  # a frame without a dictionary: general path
+    assert compact._bulk(pa.array(frames, pa.binary()), mixed, known) is None
+    bad = pa.array(frames[:5] + [b"\x28\xb5\x2f\xfd\x20\x05junk"] + frames[6:], pa.binary())
+    ids = pa.array([dictionary.id] * len(bad), pa.int16())
+    assert compact._bulk(bad, ids, known) is None
+    got, dead = compact._texts(bad, ids, known)
+    assert [i for i, _ in dead] == [5] and got[4].as_py() == texts[4] and got[6].as_py() == texts[6]

@@ -110,6 +110,12 @@ DATA_PAGE_BYTES = 16 << 20
 # before keep their groups; both read alike.
 ROW_GROUP_ROWS = 16_384
 PAGE_INDEX = False  # Parquet page index (column and offset indexes) written beside each row group
+# The Parquet writer's buffers (and the sync's sort, warehouse/sync/extract_arrow.py) come from
+# the C library's malloc, which keeps freed blocks for the next row group, not from Arrow's
+# default pool (mimalloc), which hands them back to the kernel: every row group then faulted
+# in and zeroed fresh pages (perf, 1M-row sync: a fifth of the process's CPU in the kernel's
+# page clearing; docs/BENCHMARKS.md).
+WRITE_POOL = pa.system_memory_pool()
 
 
 def is_uri(root: str) -> bool:
@@ -241,7 +247,7 @@ class Lake:
                     pq.ParquetWriter(sink, table.schema, compression=COMPRESSION,
                                      compression_level=COMPRESSION_LEVEL, data_page_size=DATA_PAGE_BYTES,
                                      use_dictionary=[n for n in table.schema.names if n not in NO_DICTIONARY],
-                                     write_page_index=PAGE_INDEX) as writer:
+                                     write_page_index=PAGE_INDEX, memory_pool=WRITE_POOL) as writer:
                 pending: list[pa.RecordBatch] = []
                 held = 0
                 for batch in batches:
