@@ -11,14 +11,18 @@ import logging
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, TABLES
-from warehouse.read.queries.money import counted_donation
+from warehouse.read.accelerators import CHATTER_DAYS, ROLLUPS, chatter_frames
+from warehouse.read.accelerators.base import LAKE_ONLY
+from warehouse.read.queries.money import counted_donation, money_totals
 from warehouse.read.queries.params import filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -35,8 +39,48 @@ def channel_summary(wh: Warehouse, channels: list[str] | None = None, start: dat
     A subscriber is as in subscriber_ratio (a tier or a month > 0 on a line); a chatter
     counts as a subscriber when any of their lines in the period says so.
 
+    Answered in memory from the roll-ups (lines, names, first and last line), the chatter
+    days (chatters) and the money lines (donations) when all three may answer (the lake's
+    own lines in their zone), else from one scan of the chat.
+
     >>> channel_summary(wh, start=date(2026, 9, 1), end=date(2026, 9, 7))
     """
+    return wh.answer(ROLLUPS, lambda r: _summary_in_memory(wh, r, channels, start, end),
+                     lambda: _summary_scan(wh, channels, start, end), also=LAKE_ONLY)
+
+
+_SUMMARY = ("channel_id", "channel_name", "messages", "chatters", "subscriber_messages", "message_share",
+            "subscriber_chatters", "chatter_share", "donations", "donation_amount")
+
+
+def _summary_in_memory(wh: Warehouse, rolled, channels: list[str] | None, start: date | None,
+                       end: date | None) -> pl.DataFrame | None:
+    """channel_summary from the accelerators, None when one of them may not answer."""
+    reader = wh.accelerator(CHATTER_DAYS)
+    counts = None if reader is None else chatter_frames.chatters(reader, Lake(wh.root), channels, start, end)
+    money = money_totals(wh, channels, start, end)
+    if counts is None or money is None:
+        return None
+    who = pl.DataFrame([(ch, n, subs) for ch, (n, subs) in counts.items()], orient="row",
+                       schema={"channel_id": pl.String, "chatters": pl.Int64, "subscriber_chatters": pl.Int64})
+    paid = money.select("channel_id", pl.col("donations"), pl.col("amount").alias("donation_amount"))
+    out = (rolled.totals(channels, start, end)
+           .join(who, on="channel_id", how="left", maintain_order="left")
+           .join(paid, on="channel_id", how="left", maintain_order="left")
+           .with_columns(pl.col(c).fill_null(0).cast(pl.Int64)
+                         for c in ("chatters", "subscriber_chatters", "donations", "donation_amount")))
+    # the shares as DuckDB divides: one IEEE division each (numpy, not polars' reciprocal), null for no chatters
+    msgs, subs = out["messages"].to_numpy(), out["subscriber_messages"].to_numpy()
+    chatters, sub_chatters = out["chatters"].to_numpy(), out["subscriber_chatters"].to_numpy()
+    chatter_share = pa.array(sub_chatters / np.maximum(chatters, 1), pa.float64(), mask=chatters == 0)
+    out = out.with_columns(pl.Series("message_share", subs / msgs, pl.Float64),
+                           pl.Series("chatter_share", chatter_share, pl.Float64))
+    return out.select(*_SUMMARY, "first_chat", "last_chat").sort(["messages", "channel_id"],
+                                                                  descending=[True, False])
+
+
+def _summary_scan(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame:
+    """channel_summary from one scan of the chat rows of the period."""
     counted = counted_donation(wh)
     return wh.sql("""
         WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
