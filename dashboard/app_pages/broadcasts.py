@@ -1,6 +1,7 @@
 """방송 (Broadcasts): the broadcasts that started in the period (a table to download); one
-report of the one picked — timeline with title and category changes, peaks, top chatters,
-donations, coverage."""
+report of the one picked — its coverage and figures, then one tab each for the timeline with
+title and category changes, peaks, top chatters and donors; only the open tab is drawn and
+queried (widgets.sections)."""
 import polars as pl
 import streamlit as st
 
@@ -57,40 +58,54 @@ cols[2].metric(t("broadcasts_chatters"), f"{row['chatters']:,}")
 cols[3].metric(t("broadcasts_donations"), f"{row['donations']:,}")
 cols[4].metric(t("broadcasts_amount"), f"{row['amount']:,}")
 
-# -- timeline
-st.subheader(t("broadcasts_timeline"))
 window = st.selectbox(t("broadcasts_window"), (1, 5, 10), key="broadcast_window")
-activity = data.query(f, warehouse.broadcast_activity, cid, bc, scoped=False, window_minutes=window)
-timeline = data.query(f, warehouse.broadcast_timeline, cid, bc, scoped=False)
-st.altair_chart(charts.timeline_figure(
-    activity, timeline, f.tz, title=t("broadcasts_timeline"), messages=t("broadcasts_messages"),
-    viewers=t("broadcasts_viewers"), title_change=t("broadcasts_title_change"),
-    category_change=t("broadcasts_category_change"), lang=current_lang()), width="stretch", key="timeline_chart")
-st.markdown(f"**{t('broadcasts_changes')}**")
-if timeline.is_empty():
-    st.caption(t("broadcasts_no_session"))
-else:
-    if not (timeline["event"] == "poll").any():
-        st.caption(t("broadcasts_no_history"))
-    changes = summaries.with_offsets(summaries.timeline_changes(timeline), "offset_minutes")
-    widgets.table(changes, f"{name}_timeline", key="timeline", column_config=summaries.headers(changes.columns, t))
-with st.expander(t("broadcasts_per_window")):
-    per_window = summaries.with_offsets(activity, "offset_minutes")
-    widgets.table(per_window, f"{name}_activity_{window}m", key="activity",
-                  column_config=summaries.headers(per_window.columns, t))
 
-# -- peaks, top chatters, donors
-st.subheader(t("broadcasts_peaks"))
-peaks = data.query(f, warehouse.broadcast_peaks, cid, bc, scoped=False, by="volume", window_minutes=window, limit=10)
-peaks = summaries.with_offsets(peaks.drop("channel_id", "broadcast"), "offset_from_start")
-widgets.table(peaks, f"{name}_peaks_{window}m", key="peaks", column_config=summaries.headers(peaks.columns, t))
-st.subheader(t("broadcasts_top_chatters"))
-top = data.query(f, warehouse.broadcast_top_chatters, cid, bc, scoped=False, limit=20)
-widgets.table(top, f"{name}_top_chatters", key="top_chatters", column_config=summaries.headers(
-    top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
-st.subheader(t("broadcasts_donors"))
-donors = data.query(f, warehouse.broadcast_donors, cid, bc, scoped=False, limit=20)
-if donors.is_empty():
-    st.info(t("broadcasts_no_donations"))
-else:
-    widgets.table(donors, f"{name}_donors", key="donors", column_config=summaries.headers(donors.columns, t))
+
+def timeline() -> None:
+    activity = data.query(f, warehouse.broadcast_activity, cid, bc, scoped=False, window_minutes=window)
+    events = data.query(f, warehouse.broadcast_timeline, cid, bc, scoped=False)
+    st.altair_chart(charts.timeline_figure(
+        activity, events, f.tz, title=t("broadcasts_timeline"), messages=t("broadcasts_messages"),
+        viewers=t("broadcasts_viewers"), title_change=t("broadcasts_title_change"),
+        category_change=t("broadcasts_category_change"), lang=current_lang()), width="stretch",
+        key="timeline_chart")
+    st.markdown(f"**{t('broadcasts_changes')}**")
+    if events.is_empty():
+        st.caption(t("broadcasts_no_session"))
+    else:
+        if not (events["event"] == "poll").any():
+            st.caption(t("broadcasts_no_history"))
+        changes = summaries.with_offsets(summaries.timeline_changes(events), "offset_minutes")
+        widgets.table(changes, f"{name}_timeline", key="timeline",
+                      column_config=summaries.headers(changes.columns, t))
+    with st.expander(t("broadcasts_per_window")):
+        per_window = summaries.with_offsets(activity, "offset_minutes")
+        widgets.table(per_window, f"{name}_activity_{window}m", key="activity",
+                      column_config=summaries.headers(per_window.columns, t))
+
+
+def peaks() -> None:
+    found = data.query(f, warehouse.broadcast_peaks, cid, bc, scoped=False, by="volume", window_minutes=window,
+                       limit=10)
+    found = summaries.with_offsets(found.drop("channel_id", "broadcast"), "offset_from_start")
+    widgets.table(found, f"{name}_peaks_{window}m", key="peaks", column_config=summaries.headers(found.columns, t))
+
+
+def top_chatters() -> None:
+    top = data.query(f, warehouse.broadcast_top_chatters, cid, bc, scoped=False, limit=20)
+    widgets.table(top, f"{name}_top_chatters", key="top_chatters", column_config=summaries.headers(
+        top.columns, t, share=st.column_config.NumberColumn(t("col_a_share"), format="percent")))
+
+
+def donors() -> None:
+    found = data.query(f, warehouse.broadcast_donors, cid, bc, scoped=False, limit=20)
+    if found.is_empty():
+        st.info(t("broadcasts_no_donations"))
+    else:
+        widgets.table(found, f"{name}_donors", key="donors", column_config=summaries.headers(found.columns, t))
+
+
+# the report's parts one tab each: only the open one is drawn and queried (widgets.sections)
+widgets.sections("broadcast_section", {
+    "timeline": (t("broadcasts_timeline"), timeline), "peaks": (t("broadcasts_peaks"), peaks),
+    "top": (t("broadcasts_top_chatters"), top_chatters), "donors": (t("broadcasts_donors"), donors)})

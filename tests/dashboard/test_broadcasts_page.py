@@ -20,6 +20,9 @@ from tests.page_checks import (
     ok,
     spec_of,
 )
+from tests.section_tabs import open_section
+
+SECTION = "broadcast_section"
 
 pytestmark = pytest.mark.e2e
 
@@ -78,12 +81,17 @@ def test_broadcast_report_numbers_and_title_timeline(pages_app):
     assert sum(r["messages"] for r in bars) == len(rows)
     assert [p[3] for p in POLLS_0] == [r["viewers"] for r in polls]  # viewers
     assert any("capture_interval" in m.value and "%" in m.value for m in at.markdown)  # this broadcast's badge
-    top = at.dataframe[4].value
+    assert len(at.dataframe) == 3  # the list, the changes and the windows: the timeline tab alone is drawn
+    open_section(at, SECTION, t("broadcasts_top_chatters"))
+    top = at.dataframe[1].value
     counts = Counter(r["user_id"] for r in rows if is_chatter(r))
     assert list(zip(top["user_id"], top["messages"], strict=True)) == sorted(
         counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-    donors = at.dataframe[5].value
+    open_section(at, SECTION, t("broadcasts_donors"))
+    donors = at.dataframe[1].value
     assert int(donors["amount"].sum()) == sum(r["pay_amount"] or 0 for r in donations)
+    open_section(at, SECTION, t("broadcasts_peaks"))
+    assert len(at.dataframe[1].value) > 0 and "offset" in at.dataframe[1].value.columns
 
 
 def test_broadcast_window_changes_the_timeline(pages_app):
@@ -105,13 +113,17 @@ def test_broadcast_markup_title_nicknames_show_as_typed(pages_app):
     assert f"{t('broadcasts_title')}: {ADV_TITLES[1]}" in at.text[0].value
     changes = at.dataframe[1].value
     assert list(changes["live_title"])[1:3] == list(ADV_TITLES)
-    assert set(at.dataframe[4].value["nickname"]) == set(ADV_NICKS)
-    assert at.dataframe[5].value["donor"].iloc[0] == ADV_NICKS[0]
     chart = spec_of(at, 0)
     hover = [r["change"] for rule, rows in zip(vega.marks(chart), vega.view_rows(chart), strict=True)
              if rule == "rule" for r in rows]
     assert hover and all("&lt;" not in h for h in hover)  # as typed: Vega's tooltips escape it themselves
     assert any("<script>alert(2)</script>" in h for h in hover)
+    no_adversarial_markup(at)
+    open_section(at, SECTION, t("broadcasts_top_chatters"))
+    assert set(at.dataframe[1].value["nickname"]) == set(ADV_NICKS)
+    no_adversarial_markup(at)
+    open_section(at, SECTION, t("broadcasts_donors"))
+    assert at.dataframe[1].value["donor"].iloc[0] == ADV_NICKS[0]
     no_adversarial_markup(at)
 
 
