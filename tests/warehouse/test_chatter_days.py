@@ -33,7 +33,8 @@ def _pair(tmp_path, build):
 
 
 def _assert_same(fast, scan, facts) -> int:
-    return assert_same(CHATTER_DAYS, fast, scan, facts)
+    # the first three filters (every case: tests/warehouse/test_accelerators.py)
+    return assert_same(CHATTER_DAYS, fast, scan, facts, few=3)
 
 
 def test_new_vs_returning_from_the_table_only_for_local_days(tmp_path):
