@@ -174,7 +174,17 @@ class Warehouse:
             live_data.compose(self.con, self._overlay, self.types, self._stubs)
         for macro in (*_MACROS, _BROADCASTS_SCAN):
             self.con.execute(macro)
+        self._chat_columns: frozenset[str] | None = None  # asked of the new views when first needed
         self._spans_in_use = None  # the broadcasts macro scans until _point_broadcasts says otherwise
+
+    def chat_columns(self) -> frozenset[str]:
+        """The columns of the ``chat`` view as it is now (one DESCRIBE per making of the
+        views: a question asks it for free), e.g. whether the lake has a migration's columns."""
+        if self._stale():
+            self.refresh()
+        if self._chat_columns is None:
+            self._chat_columns = frozenset(self.sql("SELECT column_name FROM (DESCRIBE chat)")["column_name"])
+        return self._chat_columns
 
     def damaged(self) -> list[health.Damage]:
         """The lake's files that cannot be read now, each a health.Damage (table, day,

@@ -20,7 +20,6 @@ when they may answer, and by the SQL below over the chat otherwise; both give eq
 """
 from __future__ import annotations
 
-import weakref
 from datetime import date
 
 import polars as pl
@@ -46,21 +45,10 @@ AMOUNT_BUCKETS = (("0", 0), ("1-999", 1), ("1,000-4,999", 1_000), ("5,000-9,999"
                   ("10,000-49,999", 10_000), ("50,000-99,999", 50_000), ("100,000+", 100_000))
 
 
-# per Warehouse: (the views it answered for, whether ``chat`` has the money columns)
-_COLUMNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _has_money_columns(wh: Warehouse) -> bool:
-    """Whether ``chat`` has the columns of migration 010: asked of DuckDB once per making of
-    the views (a DESCRIBE costs 1.5-2 ms; every money question and the overview ask)."""
-    if wh._stale():  # noqa: SLF001 - the views made again first, as sql() does
-        wh.refresh()
-    views = wh._stub_names  # noqa: SLF001 - a new object each time refresh() makes the views
-    held = _COLUMNS.get(wh)
-    if held is None or held[0] is not views:
-        has = "donation_status" in set(wh.sql("SELECT column_name FROM (DESCRIBE chat)")["column_name"])
-        held = _COLUMNS[wh] = (views, has)
-    return held[1]
+    """Whether ``chat`` has the columns of migration 010 (Warehouse.chat_columns: asked of
+    DuckDB once per making of the views, not on every money question)."""
+    return "donation_status" in wh.chat_columns()
 
 
 def counted_donation(wh: Warehouse) -> str:
