@@ -54,7 +54,8 @@ def _peaks(r: Reader, ranges: list[tuple[int, int]], days: tuple[date, date, dat
                                           for n in _PEAK_COLUMNS}
     day = g["day"]
     at = (day >= days_since_epoch(days[0])) & (day <= days_since_epoch(days[2]))
-    b, w, m = g["b"][at], g["window"][at].astype(np.int64) // width, g["messages"][at]
+    b, w, m = (g[n] if at.all() else g[n][at] for n in ("b", "window", "messages"))
+    w = w // width
     if len(b):  # windows: runs of one broadcast and window (rows are sorted by b, minute)
         starts = np.flatnonzero(np.concatenate([[True], (np.diff(b) != 0) | (np.diff(w) != 0)]))
         m, b, w = np.add.reduceat(m, starts), b[starts], w[starts]
@@ -64,7 +65,8 @@ def _peaks(r: Reader, ranges: list[tuple[int, int]], days: tuple[date, date, dat
     cum = np.concatenate([[0], np.cumsum(m)])
     width_us = width * MINUTE_US
     lo, hi = _day_bounds(days[1], days[2], tz)
-    at = np.flatnonzero((w * width_us >= lo) & (w * width_us < hi))
+    start_us = w * width_us
+    at = np.flatnonzero((start_us >= lo) & (start_us < hi))
 
     def surge_of(at: np.ndarray) -> np.ndarray:
         prev = cum[at] - cum[np.searchsorted(key, key[at] - SURGE_WINDOWS, "left")]

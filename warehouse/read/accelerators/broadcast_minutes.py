@@ -41,6 +41,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from warehouse.lake.layout import Lake
@@ -312,13 +313,16 @@ class Reader:
             except (OSError, ValueError, KeyError, pa.ArrowException):
                 self._unreadable(self._lake, self._key)
                 return None
-            cols = {n: table.column(n).combine_chunks() for n in ("grain", *columns)}
+            # the totals' rows (no window) in the same row groups are dropped below: nulls as 0
+            cols = {n: pc.fill_null(table.column(n).combine_chunks(), 0) for n in ("grain", *columns)}
             arrays = {n: (c.view(pa.int32()) if n == "day" else c).to_numpy(zero_copy_only=False)
                       for n, c in cols.items()}
-            # searched with Python ints: an int32 array would be cast whole each time
-            arrays["b"] = arrays["b"].astype(np.int64)
+            # searched with Python ints and shifted: an int32 array would be cast whole each time
+            for name in ("b", "window"):
+                if name in arrays:
+                    arrays[name] = arrays[name].astype(np.int64)
             keep = (arrays.pop("grain") == grain) & (arrays["b"] >= lo) & (arrays["b"] < hi)
-            out = {n: a[keep] for n, a in arrays.items()}
+            out = arrays if keep.all() else {n: a[keep] for n, a in arrays.items()}
             if self._held + len(out["b"]) > CACHE_ROWS:
                 self._windows, self._held = {}, 0
             self._windows[key] = out
