@@ -6,11 +6,12 @@ equivalence test, tests/warehouse/test_accelerators.py, compares the frames). Pu
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -159,9 +160,18 @@ def ranked(c: Channel, rows: np.ndarray, limit: int) -> tuple[list, list, np.nda
     top = np.lexsort((user[starts], -lines))[:limit]  # user numbers are in id order
     names = np.where(last[top] >= 0, nick[np.maximum(last[top], 0)], -1)
     return (c.ids.take(pa.array(user[starts][top])).to_pylist(),
-            [None if i < 0 else v for i, v in zip(names.tolist(), c.nicknames.take(
-                pa.array(np.maximum(names, 0), pa.int32())).to_pylist(), strict=True)],
-            lines[top])
+            [None if i < 0 else _string_at(c.nicknames, i) for i in names.tolist()], lines[top])
+
+
+def _string_at(column: pa.ChunkedArray, at: int) -> str | None:
+    """The value at row `at` of a dictionary column (a dictionary per chunk), without
+    taking from the whole column (which copies every chunk's dictionary)."""
+    for chunk in column.chunks:
+        if at < len(chunk):
+            i = chunk.indices[at]
+            return None if not i.is_valid else chunk.dictionary[i.as_py()].as_py()
+        at -= len(chunk)
+    raise IndexError(at)
 
 
 def top_lines(c: Channel, rows: np.ndarray, n: int) -> int:
@@ -321,11 +331,23 @@ def broadcast_code(c: Channel, broadcast: str | None) -> int:
     return c.broadcast_codes.get(broadcast, -1)
 
 
-def local_midnights(frame: pl.DataFrame, cols: tuple[str, ...], tz: str) -> pl.DataFrame | None:
-    """`frame` with the day columns `cols` (days since 1970, Int32) as the local midnights
-    of `tz` (Datetime us); None when one does not exist once there (a clock change)."""
-    try:
-        return frame.with_columns(pl.col(c).cast(pl.Date).cast(pl.Datetime("us")).dt.replace_time_zone(tz)
-                                  for c in cols)
-    except pl.exceptions.ComputeError:
+def local_midnights(days: list[int], tz: str) -> dict[int, datetime] | None:
+    """{day (days since 1970): its local midnight in `tz`}; None when one does not exist
+    once there (a clock change skips or repeats it: the caller scans, as DuckDB places it)."""
+    out = {}
+    for d in set(days):
+        got = _midnight(d, tz)
+        if got is None:
+            return None
+        out[d] = got
+    return out
+
+
+@functools.lru_cache(maxsize=65_536)
+def _midnight(d: int, tz: str) -> datetime | None:
+    zone = ZoneInfo(tz)
+    wall = datetime.combine(EPOCH + timedelta(days=d), datetime.min.time())
+    first, second = wall.replace(tzinfo=zone), wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():  # skipped or repeated
         return None
+    return first

@@ -16,7 +16,7 @@ from warehouse.read.accelerators import chatter_answers as A
 from warehouse.read.accelerators.chatter_days import Reader
 
 _S, _I, _I32, _F = pl.String, pl.Int64, pl.Int32, pl.Float64
-_TZ = pl.Int32  # a day column made a local midnight by A.local_midnights
+_TZ = pl.Int32  # days since 1970, made local midnights by _local
 TOP = {"channel_id": _S, "user_id": _S, "nickname": _S, "messages": _I, "share": _F, "rank": _I}
 BROADCAST_TOP = {k: v for k, v in TOP.items() if k != "channel_id"}
 SHARE = {"channel_id": _S, "messages": _I, "top_messages": _I, "share": _F}
@@ -35,8 +35,16 @@ def _frame(rows: list | None, schema: dict) -> pl.DataFrame | None:
 
 
 def _local(rows: list | None, schema: dict, cols: tuple[str, ...], tz: str) -> pl.DataFrame | None:
-    frame = _frame(rows, schema)
-    return None if frame is None else A.local_midnights(frame, cols, tz)
+    """The frame of `rows` whose columns `cols` hold days since 1970, made their local
+    midnights in `tz` (Datetime us, tz); None when one does not exist once there."""
+    if rows is None:
+        return None
+    at = [i for i, name in enumerate(schema) if name in cols]
+    midnights = A.local_midnights([r[i] for r in rows for i in at], tz)
+    if midnights is None:
+        return None
+    rows = [tuple(midnights[v] if i in at else v for i, v in enumerate(r)) for r in rows]
+    return _frame(rows, {k: pl.Datetime("us", tz) if k in cols else v for k, v in schema.items()})
 
 
 def top_chatters(r: Reader, lake: Lake, channels, start, end, limit: int) -> pl.DataFrame | None:
