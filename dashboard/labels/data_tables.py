@@ -38,6 +38,8 @@ LABELS = {
                                "Chatter days (lines and highest tier per channel, day and chatter)"),
     "data_desc_rollups": ("활동 요약 (채널별 시간·일 단위 메시지·채팅 참여자·구독자)",
                           "Activity roll-ups (messages, chatters, subscribers per channel, hour and day)"),
+    "data_desc_money_lines": ("후원 줄 (후원·선물 구독 줄과 금액 집계에 쓰는 열)",
+                              "Money lines (every donation and gift line, with the columns the money figures read)"),
     # column headers (col_a_<API column name>: summaries.headers)
     "col_a_table": ("테이블", "Table"),
     "col_a_description": ("설명", "Description"),
