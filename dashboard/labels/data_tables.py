@@ -40,6 +40,8 @@ LABELS = {
                           "Activity roll-ups (messages, chatters, subscribers per channel, hour and day)"),
     "data_desc_money_lines": ("후원 줄 (후원·선물 구독 줄과 금액 집계에 쓰는 열)",
                               "Money lines (every donation and gift line, with the columns the money figures read)"),
+    "data_desc_broadcast_minutes": ("방송별 분 단위 채팅 (방송·분별 줄 수와 방송 합계: 수집률·피크용)",
+                                    "Broadcast minutes (chat per broadcast and minute, and totals: coverage, peaks)"),
     # column headers (col_a_<API column name>: summaries.headers)
     "col_a_table": ("테이블", "Table"),
     "col_a_description": ("설명", "Description"),
