@@ -42,7 +42,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import duckdb
@@ -232,12 +232,14 @@ class Reader:
         return batch
 
     def page(self, user_id: str, channels: list[str] | None, start: date | None, end: date | None,
-             limit: int, offset: int, tz: str = "UTC", passing: int | None = None) -> pl.DataFrame | None:
+             limit: int, offset: int, tz: str = "UTC",
+             passing: Callable[[], int | None] | None = None) -> pl.DataFrame | None:
         """The user's lines newest first, filtered, rows offset..offset+limit, in
         user_messages' columns (chat_time in the zone `tz`); None when the page may need
         lines older than the tail holds for this user, or the user's rows are damaged.
-        `passing`: how many of the user's lines pass the filters (the users side table
-        knows), None when not known: a full tail holding that many of them holds all."""
+        `passing()`: how many of the user's lines pass the filters (the users side table
+        knows; None when not known), asked only when the tail is full and the page reaches
+        past what it holds: a full tail holding that many of them holds all."""
         try:
             mine = self._rows(user_id)
             mine.validate(full=True)
@@ -246,17 +248,17 @@ class Reader:
             return None
         rows = mine.num_rows
         if channels is None and start is None and end is None:
-            if offset + limit > rows and rows >= self._lines and passing != rows:
+            if offset + limit > rows and rows >= self._lines and (passing is None or passing() != rows):
                 return None  # older lines than the tail holds are needed
             return _frame(mine.slice(min(offset, rows), max(0, min(limit, rows - offset))), tz)
         keys = pl.from_arrow(mine.select(["day", "channel_id"]))
         keep = pl.col("day").is_between(start or date.min, end or date.max)
         if channels is not None:
             keep &= pl.col("channel_id").is_in(list(channels))
-        part = _frame(mine, tz).filter(keys.select(keep).to_series())
-        if part.height < offset + limit and rows >= self._lines and passing != part.height:
+        part = mine.filter(keys.select(keep).to_series().to_arrow())  # only the page's rows become a frame
+        if part.num_rows < offset + limit and rows >= self._lines and (passing is None or passing() != part.num_rows):
             return None  # all this user's lines that pass are in a full tail only when it holds `passing`
-        return part.slice(offset, limit)
+        return _frame(part.slice(min(offset, part.num_rows), limit), tz)
 
 
 def _frame(rows: pa.Table, tz: str) -> pl.DataFrame:

@@ -116,12 +116,14 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
     def days_read() -> pl.DataFrame:
         return wh.answer(USERS, indexed, lambda: wh.sql(_USER_MESSAGES, params + tail))
 
-    def from_tail(reader) -> pl.DataFrame | None:
+    def passing() -> int | None:
         # how many lines pass the filters, when the users side table may say: a full tail
         # holding that many holds them all
         users = wh.accelerator(USERS)
         counts = per_day(users) if users is not None else None
-        passing = None if counts is None else sum(counts.values())
+        return None if counts is None else sum(counts.values())
+
+    def from_tail(reader) -> pl.DataFrame | None:
         return reader.page(user_id, channels, start, end, limit, offset, wh.tz, passing)
 
     if min(limit, offset) < 0:
