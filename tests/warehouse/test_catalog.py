@@ -35,7 +35,8 @@ def lake(tmp_path_factory):
 def test_lake_tables_match_the_files(lake):
     wh, facts, root = lake
     got = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
-    assert list(got) == [t.name for t in TABLES] + ["users", "rollups", "broadcast_spans", "chatter_days", "money_lines"]  # the registry, then the side tables
+    assert list(got) == [t.name for t in TABLES] + ["users", "rollups", "broadcast_spans", "chatter_days", "money_lines",
+                          "broadcast_minutes"]  # the registry, then the side tables
     files = sorted((root / "chat").glob("day=*/part-0.parquet"))
     days = sorted(date.fromisoformat(p.parent.name[4:]) for p in files)
     assert got["chat"] == {
@@ -259,8 +260,9 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert state["tables"]["events"]["rows"] == 2
     assert state["users_index_fresh"] is True and state["rollups_fresh"] is True and state["chatter_days_fresh"] is True
     assert state["user_tail_fresh"] is True and state["broadcast_spans_fresh"] is True
+    assert state["broadcast_minutes_fresh"] is True
     assert sorted(k for k in state if k.endswith("_fresh")) == [  # one per accelerator of the registry
-        "broadcast_spans_fresh", "chatter_days_fresh", "money_lines_fresh", "rollups_fresh", "user_tail_fresh",
+        "broadcast_minutes_fresh", "broadcast_spans_fresh", "chatter_days_fresh", "money_lines_fresh", "rollups_fresh", "user_tail_fresh",
         "users_index_fresh"]
     assert "user_tail" not in set(warehouse.lake_tables(wh)["table"])  # not a Parquet table: not listed
 
