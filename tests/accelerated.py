@@ -207,7 +207,7 @@ def assert_same(acc, fast, scan, facts, few: int = 0) -> int:
     assert len(got) == len(want)
     rows = 0
     for (label, a), (_, b) in zip(got, want, strict=True):
-        assert isinstance(a, pl.DataFrame) and a.equals(b), (acc.name, label, a, b)
+        assert isinstance(a, pl.DataFrame) and a.schema == b.schema and a.equals(b), (acc.name, label, a, b)
         rows += b.height
     return rows
 
