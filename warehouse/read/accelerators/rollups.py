@@ -160,6 +160,12 @@ class Reader:
         self._cells = (hours["day"].cast(pl.Int32).to_numpy(),
                        (((local_day + 3) % 7) * 24 + (us // 3_600_000_000) % 24).astype(np.int64),  # 1970-01-01: Thu
                        hours["messages"].to_numpy())
+        days = grains["day"][0]
+        # the day rows as numpy (days since 1970, counts, first/last line in µs UTC) for totals()
+        self._days = (days["day"].cast(pl.Int32).to_numpy(), days["messages"].to_numpy(),
+                      days["subscriber_messages"].to_numpy(),
+                      *(days[c].dt.epoch("us").to_numpy() for c in ("first_time", "last_time")),
+                      days["channel_name"].to_list())
         self._grains, self._key = grains, self.loaded.key
         log.info("rollups loaded: %d rows in %.3fs", frame.height, time.monotonic() - t0)
 
@@ -183,23 +189,24 @@ class Reader:
         return out.select(COLUMNS[name])
 
 
-    def totals(self, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame:
-        """Per channel with lines on days in [start, end] (sorted by channel_id): [channel_id,
-        channel_name (on the period's last line), messages, subscriber_messages, first_chat,
-        last_chat] from the day rows — channel_summary's line counts."""
-        frame, index = self._grains["day"]
-        parts = []
+    def totals(self, channels: list[str] | None, start: date | None,
+               end: date | None) -> list[tuple[str, str | None, int, int, int, int]]:
+        """Per channel with lines on days in [start, end], sorted by channel_id: (channel_id,
+        channel_name on the period's last line, messages, subscriber_messages, first and
+        last line in µs since 1970 UTC) from the day rows — channel_summary's line counts."""
+        _, index = self._grains["day"]
+        day, msgs, subs, first, last, names = self._days
+        lo, hi = ((-(1 << 30) if start is None else (start - _EPOCH).days),
+                  (1 << 30) if end is None else (end - _EPOCH).days)
+        out = []
         for ch in sorted(index) if channels is None else sorted(set(channels) & index.keys()):
             at, n = index[ch]
-            days = frame["day"].slice(at, n)
-            lo = 0 if start is None else days.search_sorted(start, side="left")
-            hi = n if end is None else days.search_sorted(end, side="right")
-            if lo < hi:
-                parts.append(frame.slice(at + lo, hi - lo))
-        rows = pl.concat(parts) if parts else frame.clear()
-        return rows.group_by("channel_id", maintain_order=True).agg(
-            pl.col("channel_name").last(), pl.col("messages").sum(), pl.col("subscriber_messages").sum(),
-            pl.col("first_time").min().alias("first_chat"), pl.col("last_time").max().alias("last_chat"))
+            a = at + int(np.searchsorted(day[at:at + n], lo, "left"))
+            b = at + int(np.searchsorted(day[at:at + n], hi, "right"))
+            if a < b:
+                out.append((ch, names[b - 1], int(msgs[a:b].sum()), int(subs[a:b].sum()), int(first[a:b].min()),
+                            int(last[a:b].max())))
+        return out
 
     def hour_cells(self, channels: list[str] | None, start: date | None,
                    end: date | None) -> list[tuple[str, np.ndarray]]:

@@ -11,9 +11,7 @@ import logging
 from datetime import date
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -49,8 +47,10 @@ def channel_summary(wh: Warehouse, channels: list[str] | None = None, start: dat
                      lambda: _summary_scan(wh, channels, start, end), also=LAKE_ONLY)
 
 
-_SUMMARY = ("channel_id", "channel_name", "messages", "chatters", "subscriber_messages", "message_share",
-            "subscriber_chatters", "chatter_share", "donations", "donation_amount")
+_SUMMARY = {"channel_id": pl.String, "channel_name": pl.String, "messages": pl.Int64, "chatters": pl.Int64,
+            "subscriber_messages": pl.Int64, "message_share": pl.Float64, "subscriber_chatters": pl.Int64,
+            "chatter_share": pl.Float64, "donations": pl.Int64, "donation_amount": pl.Int64,
+            "first_chat": pl.Int64, "last_chat": pl.Int64}  # µs since 1970 UTC, made times at the end
 
 
 def _summary_in_memory(wh: Warehouse, rolled, channels: list[str] | None, start: date | None,
@@ -61,22 +61,18 @@ def _summary_in_memory(wh: Warehouse, rolled, channels: list[str] | None, start:
     money = money_totals(wh, channels, start, end)
     if counts is None or money is None:
         return None
-    who = pl.DataFrame([(ch, n, subs) for ch, (n, subs) in counts.items()], orient="row",
-                       schema={"channel_id": pl.String, "chatters": pl.Int64, "subscriber_chatters": pl.Int64})
-    paid = money.select("channel_id", pl.col("donations"), pl.col("amount").alias("donation_amount"))
-    out = (rolled.totals(channels, start, end)
-           .join(who, on="channel_id", how="left", maintain_order="left")
-           .join(paid, on="channel_id", how="left", maintain_order="left")
-           .with_columns(pl.col(c).fill_null(0).cast(pl.Int64)
-                         for c in ("chatters", "subscriber_chatters", "donations", "donation_amount")))
-    # the shares as DuckDB divides: one IEEE division each (numpy, not polars' reciprocal), null for no chatters
-    msgs, subs = out["messages"].to_numpy(), out["subscriber_messages"].to_numpy()
-    chatters, sub_chatters = out["chatters"].to_numpy(), out["subscriber_chatters"].to_numpy()
-    chatter_share = pa.array(sub_chatters / np.maximum(chatters, 1), pa.float64(), mask=chatters == 0)
-    out = out.with_columns(pl.Series("message_share", subs / msgs, pl.Float64),
-                           pl.Series("chatter_share", chatter_share, pl.Float64))
-    return out.select(*_SUMMARY, "first_chat", "last_chat").sort(["messages", "channel_id"],
-                                                                  descending=[True, False])
+    paid = dict(zip(money["channel_id"].to_list(), zip(money["donations"].to_list(), money["amount"].to_list(),
+                                                       strict=True), strict=True))
+    rows = []
+    for ch, name, msgs, subs, first, last in rolled.totals(channels, start, end):
+        chatters, sub_chatters = counts.get(ch, (0, 0))
+        # the shares as DuckDB divides: one IEEE division each, null without chatters
+        rows.append((ch, name, msgs, chatters, subs, subs / msgs, sub_chatters,
+                     sub_chatters / chatters if chatters else None, *paid.get(ch, (0, 0)), first, last))
+    rows.sort(key=lambda r: (-r[2], r[0]))
+    out = pl.DataFrame(rows, schema=_SUMMARY, orient="row")
+    return out.with_columns(pl.col("first_chat", "last_chat").cast(pl.Datetime("us", "UTC"))
+                            .dt.convert_time_zone(wh.tz))
 
 
 def _summary_scan(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame:
