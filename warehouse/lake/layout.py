@@ -32,13 +32,14 @@ elsewhere)::
         the PostgreSQL tables have (timestamps as timestamp[us, tz=UTC], JSON as text);
         absent while those tables do not exist in PostgreSQL.
     <root>/users/part-0.parquet, <root>/rollups/part-0.parquet,
-    <root>/broadcast_spans/part-0.parquet, <root>/chatter_days/part-0.parquet
-        Side tables rebuilt from the chat partitions by every sync and forget-user, read
-        only while they match them: the users side table (warehouse/read/accelerators/users_index.py), the
-        activity roll-ups per channel, hour and day, and each broadcast's first and last
-        line per day (warehouse/read/accelerators/rollups.py), each chatter's lines and highest tier per
-        channel and day (warehouse/read/accelerators/tiers.py); warehouse/read/accelerators/side_tables.py has the freshness
-        rule.
+    <root>/broadcast_spans/part-0.parquet, <root>/chatter_days/part-0.parquet,
+    <root>/money_lines/part-0.parquet, <root>/broadcast_minutes/part-0.parquet
+        The accelerators (warehouse/read/accelerators/__init__.py lists them, each in its
+        own module there): side tables rebuilt from the chat partitions by every sync and
+        forget-user, read only while they match them (side_tables.py has the freshness
+        rule) — the users side table, the activity roll-ups per channel, hour and day,
+        each broadcast's first and last line per day, each chatter's lines per channel,
+        day and broadcast, every money line, each broadcast's windows and totals.
     <root>/user_tail/part-0.arrow
         Each chatter's newest USER_TAIL_LINES lines, sorted by user then newest first, as
         an uncompressed Arrow IPC file (strings as string_view) mapped into memory by
