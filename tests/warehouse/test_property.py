@@ -120,7 +120,7 @@ def _lake_days(root: str) -> dict:
 
 
 @pytest.mark.integration
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=st.lists(insert, min_size=1, max_size=8), steps=st.lists(op, min_size=1, max_size=14))
 def test_incremental_sync_keeps_lake_equal_to_postgres(pg, monkeypatch, history, steps):
     monkeypatch.setattr(sync_module, "OVERLAP", timedelta(0))
