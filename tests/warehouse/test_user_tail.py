@@ -24,7 +24,7 @@ from tests.pghistory import KST, delete_one_add_one_late, history, insert
 from tests.s3lake import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import USER_TAIL, side_tables, user_tail
+from warehouse.read.accelerators import MONEY, USER_TAIL, side_tables, user_tail
 
 pytestmark = pytest.mark.integration
 PAGES = [(1000, 0), (2, 1), (3, 2), (0, 0), (1, 50)]
@@ -235,6 +235,7 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
         with pytest.raises(OSError, match="disk full"):
             privacy.forget_user(pg, root, "u2")
     assert not Path(user_tail.path(Lake(root))).exists() and wh.accelerator(USER_TAIL) is None
+    assert not Path(MONEY.path(Lake(root))).exists()  # built after the tail and holding mission texts: gone too
     assert warehouse.user_messages(wh, "u2").height == 0
     assert user_tail.build_user_tail(root) > 0 and wh.accelerator(USER_TAIL) is not None
     before = warehouse.user_messages(wh, "u1")

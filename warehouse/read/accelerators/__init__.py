@@ -12,9 +12,14 @@ side_tables.py; each accelerator's layout, build and reader in its own module.
 """
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
+
+import pyarrow.fs as pafs
 
 from warehouse.lake.layout import Lake
+from warehouse.lake.tables import Table
 from warehouse.read.accelerators import (
     broadcast_minutes,
     broadcast_spans,
@@ -25,6 +30,19 @@ from warehouse.read.accelerators import (
     users_index,
 )
 from warehouse.read.accelerators.base import LAKE_ONLY, Accelerator, Need
+
+log = logging.getLogger(__name__)
+
+def _removed_file(table: Table) -> Callable[[Lake], None]:
+    """An accelerator's ``remove``: delete its one file (``<root>/<table>/part-0.parquet``) if
+    it is there."""
+    def remove(lake: Lake) -> None:
+        file = f"{lake.base}/{table.name}/part-0.parquet"
+        if lake.fs.get_file_info(file).type == pafs.FileType.File:
+            lake.fs.delete_file(file)
+            log.info("%s removed", file)
+    return remove
+
 
 _SIDE_TABLE_RULE = ("the chat partitions' fingerprint recorded in the file (per day: size, mtime, inode)"
                     " equals theirs now (side_tables.py)")
@@ -72,7 +90,8 @@ MONEY = Accelerator(
     # donations_over_broadcast also needs the broadcast spans (where each broadcast started)
     answers=("donations", "donation_ranking", "donation_distribution", "donations_over_broadcast",
              "gifted_subscriptions", "pending_missions", "broadcast_donors"),
-    reader=money_lines.Reader)
+    reader=money_lines.Reader,
+    remove=_removed_file(money_lines.MONEY_LINES))  # it holds mission texts
 BROADCAST_MINUTES = Accelerator(
     table=broadcast_minutes.BROADCAST_MINUTES, file="part-0.parquet", built_from=("chat",),
     build=broadcast_minutes.build, freshness=_SIDE_TABLE_RULE, needs=LAKE_ONLY,
