@@ -110,7 +110,7 @@ def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
     """Bring the broadcast minutes up to date with the chat partitions (epoch minutes and
     partition days: no zone of their own, `tz` is not used); return their row count."""
     t0 = time.monotonic()
-    current = side_tables._jsonable(side_tables.chat_fingerprint(lake))
+    current = side_tables.jsonable(side_tables.chat_fingerprint(lake))
     doc = None if full else side_tables.read_doc(SPEC, lake)
     old = doc["parts"] if doc is not None else None
     if old == current:
@@ -125,7 +125,7 @@ def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
     con = side_tables.connect(spill, "UTC")
     try:
         if old is not None:
-            side_tables._file_source(con, lake, side_tables.path(SPEC, lake), "old_table")
+            side_tables.file_source(con, lake, side_tables.path(SPEC, lake), "old_table")
         else:
             con.register("old_table", SCHEMA.empty_table())
         keep = [date.fromisoformat(d) for d in current if d not in changed]
@@ -195,7 +195,7 @@ def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
 def _source(con, lake: Lake, days: list[str]) -> None:
     """The chat partitions of `days` as ``lines_src``, with a donation_status column (NULL
     when none of them has one)."""
-    side_tables._chat_source(con, lake, days)
+    side_tables.chat_source(con, lake, days)
     missing = "donation_status" not in {r[0] for r in con.execute("DESCRIBE src").fetchall()}
     con.execute(_NO_STATUS if missing else "CREATE OR REPLACE VIEW lines_src AS SELECT * FROM src")
 

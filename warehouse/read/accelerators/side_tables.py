@@ -138,7 +138,7 @@ class FreshnessCache:
             return last[3]
         if key != self.key:
             self.key, self.doc = key, self.read_doc(lake)
-        answer = self.doc is not None and self.doc["parts"] == _jsonable(chat_fingerprint(lake))
+        answer = self.doc is not None and self.doc["parts"] == jsonable(chat_fingerprint(lake))
         self._checked = (key, hint, now, answer)
         return answer
 
@@ -186,11 +186,12 @@ class Loaded:
         return table
 
 
-def _jsonable(fp: Fingerprint) -> Fingerprint:
+def jsonable(fp: Fingerprint) -> Fingerprint:
+    """The fingerprint as a file records it (JSON: tuples become lists), for comparing with one."""
     return json.loads(json.dumps(fp))
 
 
-def _chat_source(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[str]) -> None:
+def chat_source(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[str]) -> None:
     """Register the chat partitions of `days` as the relation ``src`` (with `day`). A damaged
     partition (warehouse/lake/health.py: its footer, or damage found before) is left out, as the
     readers' chat view leaves it out: the table then describes it as a day without rows
@@ -228,7 +229,7 @@ def connect(spill: str, tz: str = "UTC") -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _file_source(con: duckdb.DuckDBPyConnection, lake: Lake, file: str, name: str) -> None:
+def file_source(con: duckdb.DuckDBPyConnection, lake: Lake, file: str, name: str) -> None:
     """Register one Parquet file of the lake as the relation `name`."""
     if not is_uri(lake.root):
         con.read_parquet(file).create_view(name)
@@ -275,7 +276,7 @@ def build(spec: SideTable, root: str | Lake, full: bool = False, tz: str = "UTC"
 
 def _build(spec: SideTable, lake: Lake, full: bool, tz: str) -> int:
     t0 = time.monotonic()
-    current = _jsonable(chat_fingerprint(lake))  # before reading: a later rewrite shows as stale
+    current = jsonable(chat_fingerprint(lake))  # before reading: a later rewrite shows as stale
     doc = None if full else read_doc(spec, lake)
     old = doc["parts"] if doc is not None and doc.get("timezone", "UTC") == tz else None
     if old is not None and old == current:
@@ -292,12 +293,12 @@ def _build(spec: SideTable, lake: Lake, full: bool, tz: str) -> int:
     con = connect(spill, tz)
     try:
         if old is not None:  # read by DuckDB as it merges: a big table is never held whole in memory
-            _file_source(con, lake, path(spec, lake), "old_table")
+            file_source(con, lake, path(spec, lake), "old_table")
         else:
             con.register("old_table", spec.schema.empty_table())
         parts = []
         for i, days in enumerate(chunks(changed, current, spec.chunk_bytes)):
-            _chat_source(con, lake, days)
+            chat_source(con, lake, days)
             parts.append(os.path.join(spill, f"aggregate-{i:05d}.parquet"))
             con.sql(spec.aggregate).write_parquet(parts[-1])
         if parts:

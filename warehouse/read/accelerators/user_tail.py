@@ -303,7 +303,7 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
     con = side_tables.connect(spill)
     try:
         if current:
-            side_tables._chat_source(con, lake, list(current))
+            side_tables.chat_source(con, lake, list(current))
             con.read_parquet(users_index.index_path(lake)).create_view("users_index")
         if old is None:  # every chatter, straight into the file
             affected = None
