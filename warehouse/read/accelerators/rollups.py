@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from datetime import date
 
 import numpy as np
@@ -189,41 +190,36 @@ class Reader:
         return out.select(COLUMNS[name])
 
 
-    def totals(self, channels: list[str] | None, start: date | None,
-               end: date | None) -> list[tuple[str, str | None, int, int, int, int]]:
-        """Per channel with lines on days in [start, end], sorted by channel_id: (channel_id,
-        channel_name on the period's last line, messages, subscriber_messages, first and
-        last line in µs since 1970 UTC) from the day rows — channel_summary's line counts."""
-        _, index = self._grains["day"]
-        day, msgs, subs, first, last, names = self._days
+    def _slices(self, grain: str, day: np.ndarray, channels: list[str] | None, start: date | None,
+                end: date | None) -> Iterator[tuple[str, int, int]]:
+        """(channel_id, a, b) of the channels with `grain` rows on days in [start, end],
+        sorted by id: rows a..b-1 of the grain (`day`: its rows' days since 1970)."""
+        _, index = self._grains[grain]
         lo, hi = ((-(1 << 30) if start is None else (start - _EPOCH).days),
                   (1 << 30) if end is None else (end - _EPOCH).days)
-        out = []
         for ch in sorted(index) if channels is None else sorted(set(channels) & index.keys()):
             at, n = index[ch]
             a = at + int(np.searchsorted(day[at:at + n], lo, "left"))
             b = at + int(np.searchsorted(day[at:at + n], hi, "right"))
             if a < b:
-                out.append((ch, names[b - 1], int(msgs[a:b].sum()), int(subs[a:b].sum()), int(first[a:b].min()),
-                            int(last[a:b].max())))
-        return out
+                yield ch, a, b
+
+    def totals(self, channels: list[str] | None, start: date | None,
+               end: date | None) -> list[tuple[str, str | None, int, int, int, int]]:
+        """Per channel with lines on days in [start, end], sorted by channel_id: (channel_id,
+        channel_name on the period's last line, messages, subscriber_messages, first and
+        last line in µs since 1970 UTC) from the day rows — channel_summary's line counts."""
+        day, msgs, subs, first, last, names = self._days
+        return [(ch, names[b - 1], int(msgs[a:b].sum()), int(subs[a:b].sum()), int(first[a:b].min()),
+                 int(last[a:b].max())) for ch, a, b in self._slices("day", day, channels, start, end)]
 
     def hour_cells(self, channels: list[str] | None, start: date | None,
                    end: date | None) -> list[tuple[str, np.ndarray]]:
         """[(channel_id, lines per weekday x hour cell: 168 counts, weekday * 24 + hour, in
         the roll-ups' zone)] of the channels with lines in [start, end], sorted by id."""
-        _, index = self._grains["hour"]
         day, cell, messages = self._cells
-        lo, hi = ((-(1 << 30) if start is None else (start - _EPOCH).days),
-                  (1 << 30) if end is None else (end - _EPOCH).days)
-        out = []
-        for ch in sorted(index) if channels is None else sorted(set(channels) & index.keys()):
-            at, n = index[ch]
-            a = at + np.searchsorted(day[at:at + n], lo, "left")
-            b = at + np.searchsorted(day[at:at + n], hi, "right")
-            if a < b:
-                out.append((ch, np.bincount(cell[a:b], weights=messages[a:b], minlength=168).astype(np.int64)))
-        return out
+        return [(ch, np.bincount(cell[a:b], weights=messages[a:b], minlength=168).astype(np.int64))
+                for ch, a, b in self._slices("hour", day, channels, start, end)]
 
 
 # the ratios the answers carry: (column, numerator, denominator)
