@@ -27,7 +27,7 @@ from warehouse.read.accelerators import (
     ROLLUPS,
     USER_TAIL,
     USERS,
-    user_tail,
+    user_tail_build,
 )
 from warehouse.read.accelerators.base import Need
 
@@ -53,7 +53,7 @@ def _build(root, build, tail_lines: int = SHORT) -> dict:
     Lake(str(root)).write_state({"timezone": "Asia/Seoul"})
     build_accelerators(root, *(a for a in ACCELERATORS if a is not USER_TAIL), tz="Asia/Seoul")
     if "://" not in str(root):
-        user_tail.build_user_tail(str(root), lines=tail_lines)
+        user_tail_build.build_user_tail(str(root), lines=tail_lines)
     return facts
 
 

@@ -27,7 +27,14 @@ from core import raw_codec
 from tests.compact_rows import TEST_DICTIONARY, add_dictionary, json_columns
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import BROADCAST_SPANS, CHATTER_DAYS, ROLLUPS, USER_TAIL, user_tail
+from warehouse.read.accelerators import (
+    BROADCAST_SPANS,
+    CHATTER_DAYS,
+    ROLLUPS,
+    USER_TAIL,
+    user_tail,
+    user_tail_build,
+)
 from warehouse.sync import export as sync_module
 from warehouse.sync.export import sync
 from warehouse.sync.privacy import forget_user
@@ -168,6 +175,6 @@ def _assert_rollups_equal_the_scan(root: str) -> None:
         assert warehouse.peaks(rolled, limit=50).equals(warehouse.peaks(scan, limit=50))
         assert warehouse.broadcast_retention(rolled).equals(warehouse.broadcast_retention(scan))
     # the tail every sync brought up to date is the one a full build makes
-    user_tail.build_user_tail(root + "-scan", full=True)
+    user_tail_build.build_user_tail(root + "-scan", full=True)
     tails = [ipc.open_file(pa.memory_map(user_tail.path(Lake(r)))).read_all() for r in (root, root + "-scan")]
     assert tails[0].equals(tails[1])

@@ -24,7 +24,7 @@ from tests.pghistory import KST, delete_one_add_one_late, history, insert
 from tests.s3lake import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read.accelerators import MONEY, USER_TAIL, side_tables, user_tail
+from warehouse.read.accelerators import MONEY, USER_TAIL, side_tables, user_tail, user_tail_build
 
 pytestmark = pytest.mark.integration
 PAGES = [(1000, 0), (2, 1), (3, 2), (0, 0), (1, 50)]
@@ -35,7 +35,7 @@ def _pair(tmp_path, build, lines: int):
     """Two copies of one lake: `tail` with a user tail of `lines` lines, `scan` without."""
     facts = build(tmp_path / "scan")
     shutil.copytree(tmp_path / "scan", tmp_path / "tail")
-    assert user_tail.build_user_tail(str(tmp_path / "tail"), lines=lines) > 0
+    assert user_tail_build.build_user_tail(str(tmp_path / "tail"), lines=lines) > 0
     fast, scan = warehouse.open(str(tmp_path / "tail")), warehouse.open(str(tmp_path / "scan"))
     assert fast.accelerator(USER_TAIL) is not None and scan.accelerator(USER_TAIL) is None
     return facts, fast, scan
@@ -78,7 +78,7 @@ def _read(root) -> pa.Table:
 @pytest.mark.parametrize("k", [1, SHORT, 1000])
 def test_file_holds_each_chatters_newest_lines(tmp_path, k):
     facts = build_rich_lake(tmp_path)
-    assert user_tail.build_user_tail(str(tmp_path), lines=k) == sum(map(len, _newest(facts["rows"], k).values()))
+    assert user_tail_build.build_user_tail(str(tmp_path), lines=k) == sum(map(len, _newest(facts["rows"], k).values()))
     table = _read(tmp_path)
     assert table.schema.remove_metadata().equals(user_tail.SCHEMA)
     assert pa.types.is_string(table.schema.field("message").type)  # plain utf8: compresses better than views
@@ -110,32 +110,32 @@ def _move_day(root, src: date, dst: date) -> None:
 def test_incremental_build_equals_a_full_one(tmp_path, caplog, monkeypatch, batch):
     if batch:  # files of many small record batches: the merge crosses batch edges everywhere
         monkeypatch.setattr(side_tables, "BATCH_ROWS", batch)
-        monkeypatch.setattr(user_tail, "WRITE_ROWS", batch + 3)
+        monkeypatch.setattr(user_tail_build, "WRITE_ROWS", batch + 3)
     facts = build_rich_lake(tmp_path / "a")
     days = sorted({r["day"] for r in facts["rows"]})
-    user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT)
+    user_tail_build.build_user_tail(str(tmp_path / "a"), lines=SHORT)
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     for root in (tmp_path / "a", tmp_path / "b"):
         rewrite_day(root, days[-1], lambda r: r["id"] % 3 != 0)  # lines deleted from the newest day
         rewrite_day(root, days[1], lambda r: r["id"] % 2 == 0)  # ... and an old one
         _move_day(root, days[-1], days[-1] + timedelta(days=1))  # a new day
         Lake(str(root)).fs.delete_dir(Lake(str(root)).partition_dir(CHAT, days[0]))  # a day gone
-    caplog.set_level("INFO", "warehouse.read.accelerators.user_tail")
-    rows = user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT)
+    caplog.set_level("INFO", "warehouse.read.accelerators.user_tail_build")
+    rows = user_tail_build.build_user_tail(str(tmp_path / "a"), lines=SHORT)
     assert "chatter(s) taken again" in caplog.text  # incremental, not every chatter
-    assert user_tail.build_user_tail(str(tmp_path / "b"), lines=SHORT, full=True) == rows
+    assert user_tail_build.build_user_tail(str(tmp_path / "b"), lines=SHORT, full=True) == rows
     a, b = _read(tmp_path / "a"), _read(tmp_path / "b")
     if batch:
         assert ipc.open_file(user_tail.path(Lake(str(tmp_path / "a")))).num_record_batches > 5
     docs = [json.loads(t.schema.metadata[user_tail.META_KEY]) for t in (a, b)]
     assert a.equals(b) and docs[0]["parts"].keys() == docs[1]["parts"].keys() and docs[0]["lines"] == SHORT
     caplog.clear()
-    assert user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT) == rows  # nothing changed: not written
+    assert user_tail_build.build_user_tail(str(tmp_path / "a"), lines=SHORT) == rows  # nothing changed: not written
     assert "up to date" in caplog.text
-    assert user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT + 1) > rows  # another length: rebuilt
+    assert user_tail_build.build_user_tail(str(tmp_path / "a"), lines=SHORT + 1) > rows  # another length: rebuilt
     assert json.loads(_read(tmp_path / "a").schema.metadata[user_tail.META_KEY])["lines"] == SHORT + 1
     Lake(str(tmp_path / "a")).fs.delete_dir(Lake(str(tmp_path / "a")).table_dir(CHAT))  # every day gone
-    assert user_tail.build_user_tail(str(tmp_path / "a"), lines=SHORT + 1) == 0
+    assert user_tail_build.build_user_tail(str(tmp_path / "a"), lines=SHORT + 1) == 0
     assert warehouse.open(str(tmp_path / "a")).accelerator(USER_TAIL) is not None
 
 
@@ -147,11 +147,11 @@ def test_stale_type_filtered_live_or_disabled_tails_are_not_used(tmp_path, monke
     assert fast.accelerator(USER_TAIL) is None
     facts["rows"] = [r for r in facts["rows"] if r["day"] != day or r["id"] % 3 != 0]
     assert _assert_same(fast, scan, facts, most=6)[0] > 50
-    user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT)
+    user_tail_build.build_user_tail(str(tmp_path / "tail"), lines=SHORT)
     assert fast.accelerator(USER_TAIL) is not None
     assert warehouse.open(str(tmp_path / "tail"), types=["chat"]).accelerator(USER_TAIL) is None
     monkeypatch.setenv("USER_TAIL_LINES", "0")
-    assert user_tail.build_user_tail(str(tmp_path / "tail")) is None
+    assert user_tail_build.build_user_tail(str(tmp_path / "tail")) is None
     assert not (tmp_path / "tail" / "user_tail" / "part-0.arrow").exists() and fast.accelerator(USER_TAIL) is None
     assert _assert_same(fast, scan, facts, most=6)[0] > 50
 
@@ -169,7 +169,7 @@ def test_unreadable_tail_is_reported_once(tmp_path, caplog):
     with open(file, "wb") as f:  # not an Arrow file at all
         f.write(b"garbage")
     assert warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL) is None
-    assert user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT) > 0  # rebuilt whole
+    assert user_tail_build.build_user_tail(str(tmp_path / "tail"), lines=SHORT) > 0  # rebuilt whole
     assert warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL) is not None
 
 
@@ -180,15 +180,15 @@ def test_an_interrupted_build_leaves_the_old_file(tmp_path, monkeypatch):
 
     def boom(*args):
         raise OSError("disk full")
-    monkeypatch.setattr(user_tail._Out, "add", boom)  # the new file half written
+    monkeypatch.setattr(user_tail_build._Out, "add", boom)  # the new file half written
     with pytest.raises(OSError, match="disk full"):
-        user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT)
+        user_tail_build.build_user_tail(str(tmp_path / "tail"), lines=SHORT)
     assert _read(tmp_path / "tail").equals(before)  # intact, no temporary file left beside it
     assert [p.name for p in (tmp_path / "tail" / "user_tail").iterdir()] == ["part-0.arrow"]
     assert fast.accelerator(USER_TAIL) is None  # and stale: the partitions changed since
     monkeypatch.undo()
     (tmp_path / "tail" / "user_tail" / ".part-0.arrow.tmp-1").write_bytes(b"half")  # a killed build's
-    assert user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT) > 0
+    assert user_tail_build.build_user_tail(str(tmp_path / "tail"), lines=SHORT) > 0
     assert fast.accelerator(USER_TAIL) is not None
     assert [p.name for p in (tmp_path / "tail" / "user_tail").iterdir()] == ["part-0.arrow"]
 
@@ -197,7 +197,7 @@ def test_no_tail_on_an_s3_lake(tmp_path, s3_lake):  # noqa: F811 - the imported 
     root = s3_lake[0]
     facts = build_fixture_lake(root)
     build_fixture_lake(tmp_path)
-    assert user_tail.build_user_tail(root, lines=SHORT) is None
+    assert user_tail_build.build_user_tail(root, lines=SHORT) is None
     remote, local = warehouse.open(root), warehouse.open(str(tmp_path))
     assert remote.accelerator(USER_TAIL) is None
     user = facts["renamed_user"]
@@ -218,7 +218,7 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
     sync(pg, root)
     assert wh.accelerator(USER_TAIL) is not None
     synced = _read(root)
-    assert user_tail.build_user_tail(root, full=True) == synced.num_rows and _read(root).equals(synced)
+    assert user_tail_build.build_user_tail(root, full=True) == synced.num_rows and _read(root).equals(synced)
     assert "u3" in synced.column("user_id").to_pylist()
     report = privacy.forget_user(pg, root, "u3")
     assert report.lake_rows_removed > 0 and wh.accelerator(USER_TAIL) is not None
@@ -230,14 +230,14 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
     def boom(*args):
         raise OSError("disk full")
     with pytest.MonkeyPatch.context() as mp:  # the rebuild fails: the tail must not keep u2's lines
-        mp.setattr(user_tail._Out, "add", boom)
-        mp.setattr(user_tail, "_take", boom)
+        mp.setattr(user_tail_build._Out, "add", boom)
+        mp.setattr(user_tail_build, "_take", boom)
         with pytest.raises(OSError, match="disk full"):
             privacy.forget_user(pg, root, "u2")
     assert not Path(user_tail.path(Lake(root))).exists() and wh.accelerator(USER_TAIL) is None
     assert not Path(MONEY.path(Lake(root))).exists()  # built after the tail and holding mission texts: gone too
     assert warehouse.user_messages(wh, "u2").height == 0
-    assert user_tail.build_user_tail(root) > 0 and wh.accelerator(USER_TAIL) is not None
+    assert user_tail_build.build_user_tail(root) > 0 and wh.accelerator(USER_TAIL) is not None
     before = warehouse.user_messages(wh, "u1")
     now = datetime.now(KST).replace(microsecond=0)
     insert(pg, [{"chat_time": now - timedelta(minutes=m), "user_id": "u1"} for m in range(3)], old=False)
@@ -247,7 +247,7 @@ def test_sync_forget_user_and_live_rows(pg, tmp_path):
 
 
 def test_an_empty_lake_has_an_empty_tail(tmp_path):
-    assert user_tail.build_user_tail(str(tmp_path), lines=SHORT) == 0
+    assert user_tail_build.build_user_tail(str(tmp_path), lines=SHORT) == 0
     wh = warehouse.open(str(tmp_path))
     assert wh.accelerator(USER_TAIL) is not None
     page = warehouse.user_messages(wh, "u1")
@@ -266,7 +266,7 @@ def test_an_old_version_tail_is_stale_and_rebuilt(tmp_path):
         writer.write_table(new.cast(old))
     assert warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL) is None
     assert _assert_same(fast, scan, facts, most=3)[0] > 10
-    assert user_tail.build_user_tail(str(tmp_path / "tail"), lines=SHORT) == new.num_rows
+    assert user_tail_build.build_user_tail(str(tmp_path / "tail"), lines=SHORT) == new.num_rows
     assert _read(tmp_path / "tail").equals(new) and warehouse.open(str(tmp_path / "tail")).accelerator(USER_TAIL)
     again = warehouse.open(str(tmp_path / "tail"))
     assert _assert_same(again, scan, facts, most=3)[1] > 10  # the compressed tail answers pages itself

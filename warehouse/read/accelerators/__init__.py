@@ -27,6 +27,7 @@ from warehouse.read.accelerators import (
     money_lines,
     rollups,
     user_tail,
+    user_tail_build,
     users_index,
 )
 from warehouse.read.accelerators.base import LAKE_ONLY, Accelerator, Need
@@ -78,7 +79,7 @@ CHATTER_DAYS = Accelerator(
              "subscriber_change", "audience_overlap", "heatmap", "broadcast_retention", "broadcast_top_chatters"),
     reader=lambda con: chatter_days.Reader(rollups.SPEC))
 USER_TAIL = Accelerator(
-    table=user_tail.USER_TAIL, file=user_tail.FILE, built_from=("chat", users_index.NAME), build=user_tail.build,
+    table=user_tail.USER_TAIL, file=user_tail.FILE, built_from=("chat", users_index.NAME), build=user_tail_build.build,
     freshness="the chat partitions' fingerprint recorded in the Arrow file's schema equals theirs now",
     needs=LAKE_ONLY | {Need.LOCAL_LAKE},
     answers=("user_messages",),
