@@ -35,6 +35,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import date
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -53,6 +54,7 @@ WRITE_ROWS = 8_192  # rows per record batch written: a user's page decompresses 
 # 14 41.2 MB), at ~3x level 3's write time (docs/BENCHMARKS.md)
 ZSTD_LEVEL = 14
 RECENT_BATCHES = 4  # decompressed batches a reader keeps (~2 MB each at 1,000 lines per chatter)
+RECENT_USERS = 16  # users whose rows a reader keeps as frames (a user's pages read the same rows)
 _STR = pa.string()
 TMP = "." + FILE + ".tmp-"  # + pid: a write in progress, renamed over FILE when complete
 SCHEMA = pa.schema([
@@ -119,6 +121,20 @@ class _Lasts:
         return self.known[i]
 
 
+class _Strings:
+    """An Arrow string array as a sequence of Python strings for bisect: only the log2(n)
+    values bisect asks for become Python strings (not the batch's 8,192)."""
+
+    def __init__(self, values: pa.Array) -> None:
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, i: int) -> str:
+        return self.values[i].as_py()
+
+
 def _open(file: str, fields: list[int] | None = None) -> ipc.RecordBatchFileReader:
     """A reader of the file mapped into memory (only the columns `fields`, when given); it
     keeps the map open for its batches (a file renamed over this one leaves it intact)."""
@@ -126,12 +142,46 @@ def _open(file: str, fields: list[int] | None = None) -> ipc.RecordBatchFileRead
     return ipc.open_file(pa.memory_map(file), options=options)
 
 
+# what a page needs of the file: the user, the day (the filter) and user_messages' columns
+# (not ``id``: the file's order already is chat_time and id descending)
+_READ = ["user_id", "day", *COLUMNS]
+_READ_FIELDS = [SCHEMA.get_field_index(c) for c in _READ]
+_READ_SCHEMA = pa.schema([SCHEMA.field(c) for c in _READ])
+_EPOCH = date(1970, 1, 1)
+
+
+class _Lines:
+    """One user's rows of the tail, ready for pages: user_messages' frame of them (chat_time
+    in the reader's zone), and per row its day (days since 1970) and a number for its channel."""
+
+    def __init__(self, rows: pa.Table, tz: str) -> None:
+        self.frame = _frame(rows, tz)
+        self.rows = rows.num_rows
+        self.day = rows.column("day").combine_chunks().view(pa.int32()).to_numpy(zero_copy_only=False)
+        ids = rows.column("channel_id").to_pylist()
+        self.codes = {ch: i for i, ch in enumerate(dict.fromkeys(ids))}
+        self.channel = np.array([self.codes[ch] for ch in ids], dtype=np.int32)
+
+    def where(self, channels: list[str] | None, start: date | None, end: date | None) -> np.ndarray:
+        """The positions of the rows on days [start, end] of `channels` (None: all), in order."""
+        keep = np.ones(self.rows, dtype=bool)
+        if start is not None:
+            keep &= self.day >= (start - _EPOCH).days
+        if end is not None:
+            keep &= self.day <= (end - _EPOCH).days
+        if channels is not None:
+            wanted = [self.codes[ch] for ch in set(channels) if ch in self.codes]
+            keep &= np.isin(self.channel, np.array(wanted, dtype=np.int32))
+        return np.flatnonzero(keep)
+
+
 class Reader:
     """A warehouse's view of the user tail: the file's footer read (no pass over its rows),
     read again when the file changes. A user's rows are found by bisecting the batches'
-    last user_ids, their batches decompressed and checked in full (damaged bytes show as
-    failed decompression, views out of bounds or bad UTF-8) before a page of them is given;
-    a damaged file is reported once and not used until it is rewritten."""
+    last user_ids, their batches decompressed (user_messages' columns only) and checked in
+    full (damaged bytes show as failed decompression, views out of bounds or bad UTF-8)
+    once, then kept as a frame for their pages (the last RECENT_USERS users); a damaged
+    file is reported once and not used until it is rewritten."""
 
     def __init__(self, con=None) -> None:
         self.fresh = FreshnessCache()
@@ -139,6 +189,7 @@ class Reader:
         self._file: ipc.RecordBatchFileReader | None = None
         self._lasts: _Lasts | None = None
         self._recent: dict[int, pa.RecordBatch] = {}  # the last batches decompressed, oldest first
+        self._users: dict[tuple[str, str], _Lines] = {}  # (user, zone) -> their rows, oldest first
         self._lines = 0
         self._bad: tuple | None = None
         self._path = ""
@@ -158,32 +209,34 @@ class Reader:
             if not file.schema.remove_metadata().equals(SCHEMA):
                 raise ValueError(f"unexpected schema {file.schema}")
             lasts = _Lasts(_open(path(lake), [0]))
+            file = _open(path(lake), _READ_FIELDS)
         except (OSError, ValueError, pa.ArrowException):
             self._damaged(path(lake), key)
             return False
-        self._key, self._file, self._lasts, self._path, self._recent = key, file, lasts, path(lake), {}
+        self._key, self._file, self._lasts, self._path = key, file, lasts, path(lake)
+        self._recent, self._users = {}, {}
         self._lines = int(self.fresh.doc["lines"])  # type: ignore[index]
         return True
 
     def _damaged(self, file: str, key: tuple | None) -> None:
         log.warning("user tail %s unreadable: user lines are read from the chat", file, exc_info=True)
-        self._bad, self._key = key, None
+        self._bad, self._key, self._users = key, None, {}
 
     def _rows(self, user_id: str) -> pa.Table:
-        """The user's rows: the batches from the first whose last user is not before
-        theirs, while a batch may still begin with theirs."""
+        """The user's rows (the columns _READ): the batches from the first whose last user
+        is not before theirs, while a batch may still begin with theirs."""
         assert self._file is not None and self._lasts is not None
-        batches = []
+        parts = []
         for i in range(bisect.bisect_left(self._lasts, user_id), self._file.num_record_batches):
             batch = self._batch(i)
-            if batch.num_rows:
-                batches.append(batch)
-                if self._lasts[i] > user_id:
-                    break
-        table = pa.Table.from_batches(batches, SCHEMA)
-        users = table.column("user_id").to_pylist()
-        first = bisect.bisect_left(users, user_id)
-        return table.slice(first, bisect.bisect_right(users, user_id, first) - first)
+            users = _Strings(batch.column(0))
+            first = bisect.bisect_left(users, user_id)
+            end = bisect.bisect_right(users, user_id, first)
+            if end > first:
+                parts.append(batch.slice(first, end - first))
+            if end < batch.num_rows:
+                break
+        return pa.Table.from_batches(parts, _READ_SCHEMA)
 
     def _batch(self, i: int) -> pa.RecordBatch:
         """Record batch i decompressed; the last RECENT_BATCHES are kept (a user's next page
@@ -195,6 +248,18 @@ class Reader:
             del self._recent[next(iter(self._recent))]
         return batch
 
+    def _user(self, user_id: str, tz: str) -> _Lines:
+        """The user's rows ready for pages in the zone `tz` (kept for the last RECENT_USERS)."""
+        got = self._users.pop((user_id, tz), None)
+        if got is None:
+            mine = self._rows(user_id)
+            mine.validate(full=True)
+            got = _Lines(mine, tz)
+        self._users[(user_id, tz)] = got
+        if len(self._users) > RECENT_USERS:
+            del self._users[next(iter(self._users))]
+        return got
+
     def page(self, user_id: str, channels: list[str] | None, start: date | None, end: date | None,
              limit: int, offset: int, tz: str = "UTC",
              passing: Callable[[], int | None] | None = None) -> pl.DataFrame | None:
@@ -205,24 +270,22 @@ class Reader:
         knows; None when not known), asked only when the tail is full and the page reaches
         past what it holds: a full tail holding that many of them holds all."""
         try:
-            mine = self._rows(user_id)
-            mine.validate(full=True)
+            mine = self._user(user_id, tz)
         except (OSError, ValueError, IndexError, pa.ArrowException):
             self._damaged(self._path, self._key)
             return None
-        rows = mine.num_rows
+        rows = mine.rows
         if channels is None and start is None and end is None:
             if offset + limit > rows and rows >= self._lines and (passing is None or passing() != rows):
                 return None  # older lines than the tail holds are needed
-            return _frame(mine.slice(min(offset, rows), max(0, min(limit, rows - offset))), tz)
-        keys = pl.from_arrow(mine.select(["day", "channel_id"]))
-        keep = pl.col("day").is_between(start or date.min, end or date.max)
-        if channels is not None:
-            keep &= pl.col("channel_id").is_in(list(channels))
-        part = mine.filter(keys.select(keep).to_series().to_arrow())  # only the page's rows become a frame
-        if part.num_rows < offset + limit and rows >= self._lines and (passing is None or passing() != part.num_rows):
+            return mine.frame.slice(min(offset, rows), max(0, min(limit, rows - offset)))
+        at = mine.where(channels, start, end)
+        if len(at) < offset + limit and rows >= self._lines and (passing is None or passing() != len(at)):
             return None  # all this user's lines that pass are in a full tail only when it holds `passing`
-        return _frame(part.slice(min(offset, part.num_rows), limit), tz)
+        at = at[offset:offset + limit]
+        if not len(at) or at[-1] - at[0] == len(at) - 1:  # a run of rows: a slice, no copy
+            return mine.frame.slice(int(at[0]) if len(at) else 0, len(at))
+        return mine.frame[at]
 
 
 def _frame(rows: pa.Table, tz: str) -> pl.DataFrame:

@@ -124,7 +124,21 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
         return None if counts is None else sum(counts.values())
 
     def from_tail(reader) -> pl.DataFrame | None:
-        return reader.page(user_id, channels, start, end, limit, offset, wh.tz, passing)
+        # the count stands while this tail file answers: it is fresh only while the chat is
+        # the chat it was built from, as it was when the count was taken
+        key = (id(reader), reader.fresh.key, user_id, None if channels is None else tuple(sorted(set(channels))),
+               start, end)
+
+        def counted() -> int | None:
+            got = _PASSING.get(key)
+            if got is None:
+                got = passing()
+                if got is not None:
+                    if len(_PASSING) >= _PASSING_KEPT:
+                        _PASSING.clear()
+                    _PASSING[key] = got
+            return got
+        return reader.page(user_id, channels, start, end, limit, offset, wh.tz, counted)
 
     if min(limit, offset) < 0:
         return days_read()
@@ -133,6 +147,10 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
 
 
 _EPOCH = date(1970, 1, 1)
+# a user's count of lines passing a filter, per user tail file (user_messages' passing()):
+# asking the users side table costs a freshness check and a pass over the user's rows
+_PASSING: dict[tuple, int] = {}
+_PASSING_KEPT = 256
 _USER_MESSAGES = """
     WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[]))
     SELECT chat_time, channel_id, channel_name, nickname, message_type, message,
