@@ -82,7 +82,7 @@ def _frame(columns: dict[str, list], tz: str) -> pl.DataFrame:
     return pl.DataFrame(columns, schema={k: when if k in ("first_seen", "last_seen") else _KINDS[k] for k in columns})
 
 
-_NAMES_CACHE: dict[tuple, dict[str, str | None]] = {}
+_NAMES_CACHE: dict[tuple, tuple[list[tuple], dict[str, str | None]]] = {}
 _LAKES: dict[str, Lake] = {}
 
 
@@ -94,15 +94,25 @@ def lake(root: str) -> Lake:
     return lake
 
 
+def channel_rows(wh: Warehouse) -> list[tuple[str | None, str | None]]:
+    """The ``channels`` view's rows (channel_id, channel_name) in its order, read again when
+    the lake's files, its channels file or the live overlay changed."""
+    return _channels_view(wh)[0]
+
+
 def _channel_names(wh: Warehouse) -> dict[str, str | None]:
-    """{channel_id: channel_name} of the ``channels`` view, read again when the lake's
-    files, its channels file or the live overlay changed."""
+    """{channel_id: channel_name} of the ``channels`` view (channel_rows)."""
+    return _channels_view(wh)[1]
+
+
+def _channels_view(wh: Warehouse) -> tuple[list[tuple], dict[str, str | None]]:
     where = lake(wh.root)
     key = (id(wh), wh.files_key, health.file_key(where, where.partition_dir(CHANNELS) + "/part-0.parquet"),
            wh.live_info.get("read_at"))
     got = _NAMES_CACHE.get(key)
     if got is None:
-        got = dict(wh.sql("SELECT channel_id, channel_name FROM channels").iter_rows())
+        rows = wh.sql("SELECT channel_id, channel_name FROM channels").rows()
+        got = (rows, dict(rows))
         _NAMES_CACHE.clear()  # one warehouse's names at a time: the dashboard has one
         _NAMES_CACHE[key] = got
     return got
