@@ -8,8 +8,10 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import psycopg2.extras
 import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 
@@ -157,6 +159,32 @@ def test_preview_skips_row_groups_by_their_channel_statistics(tmp_path, monkeypa
                 assert read and (len(chans) > 1 or len(read) < groups / 2), (chans, limit, len(read), groups)
     assert catalog._may_hold(pq.ParquetFile(lake.part_path(CHAT, lake.days(CHAT)[0])).metadata.row_group(0), 1,
                              ["~" * 32]) is False
+
+
+@pytest.mark.unit
+def test_a_preview_asked_again_is_kept_until_its_files_change(tmp_path, monkeypatch):
+    """The same preview again reads no file (kept per version of the files); a day file
+    rewritten (a new version) is read afresh, and a kept frame changed by a caller does
+    not change the next answer."""
+    facts = build_rich_lake(tmp_path)
+    lake = Lake(str(tmp_path))
+    read = []
+    real = pq.ParquetFile.iter_batches
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", lambda self, *a, **k: read.append(1) or real(self, *a, **k))
+    channels = facts["channel_ids"][:1]
+    with warehouse.open(str(tmp_path)) as wh:
+        first = warehouse.table_preview(wh, "chat", channels, limit=50)
+        assert read and first.height == 50
+        read.clear()
+        first.insert_column(0, pl.Series("mine", [1] * 50))  # a caller's change stays the caller's
+        again = warehouse.table_preview(wh, "chat", channels, limit=50)
+        assert not read and again.columns == first.columns[1:] and again.equals(first.drop("mine"))
+        day = lake.days(CHAT)[0]
+        old = lake.read(CHAT, day)
+        lake.write(CHAT, old.filter(pa.compute.not_equal(old.column("channel_id"), channels[0])), day)
+        after = warehouse.table_preview(wh, "chat", channels, limit=50)
+        assert read and day not in set(after["day"]) and day in set(first["day"])
+        assert after.rows() == _preview_as_it_was(wh, "chat", channels, None, None, 50).rows()
 
 
 @pytest.mark.unit

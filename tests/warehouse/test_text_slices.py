@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute
 import pytest
 
 import warehouse
@@ -137,6 +138,19 @@ def test_a_damaged_day_is_left_out_as_the_views_leave_it(tmp_path, text_lake):
     assert DAYS[2] not in set(scan.sql("SELECT DISTINCT day FROM chat")["day"])
     _no_sql(fast)
     assert _same(fast, scan, few=True) > 50
+
+
+def test_a_day_file_rewritten_is_read_afresh(tmp_path, text_lake):
+    root = str(tmp_path / "lake")
+    shutil.copytree(text_lake, root)
+    fast, scan = warehouse.open(root), warehouse.open(root, accelerate=False)
+    before = warehouse.keyword_trend(fast, "gg", CIDS[:2])
+    old = Lake(root).read(CHAT, DAYS[1])
+    Lake(root).write(CHAT, old.filter(pa.compute.not_equal(old.column("channel_id"), CIDS[0])), DAYS[1])
+    after = warehouse.keyword_trend(fast, "gg", CIDS[:2])
+    assert after.equals(warehouse.keyword_trend(scan, "gg", CIDS[:2])) and not after.equals(before)
+    assert warehouse.keyword_search(fast, "gg", CIDS[:1], limit=1000).equals(
+        warehouse.keyword_search(scan, "gg", CIDS[:1], limit=1000))
 
 
 def test_slices_on_an_s3_lake_answer_as_the_scan(text_lake, s3_lake):  # noqa: F811 - the imported fixture

@@ -13,7 +13,9 @@ never reaches the filesystem. The one SQL text is static, with bound values.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,6 +51,12 @@ _FOOTERS_MAX = 50_000
 # rows a filtered preview decodes at a time (a file's rows stream in; a 60k-line day's raw
 # column alone is ~58 MB decoded, so a whole row group is never materialized)
 _BATCH_ROWS = 4096
+# previews kept (_head_kept) and the schemas of file lists (_unified), by the files' versions
+_PREVIEW_BYTES = 64 << 20
+_PREVIEWS: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
+_HELD = [0]
+_SCHEMAS: dict[tuple, pa.Schema] = {}
+_LOCK = threading.Lock()
 _BROADCASTS_OF = """SELECT DISTINCT chat_channel_id FROM chat
                     WHERE list_contains(?::VARCHAR[], channel_id) AND chat_channel_id IS NOT NULL"""
 
@@ -240,14 +248,40 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
         by_channel, values = by_channel
         probe = (next(c for c in _CHANNEL_COLUMNS if c in schema.names), by_channel, values)
     try:
-        rows = _head(lake, files, schema, cond, int(limit), probe)
+        rows = _head_kept(lake, files, schema, cond, int(limit), probe, wh.tz)
     except (OSError, pa.ArrowException) as exc:  # a file whose footer reads but whose pages do not
         if not health.locate(lake, exc, [path for _, path, _ in files]):
             raise health.LakeReadError(f"reading {spec.name} failed: {health.one_line(lake, exc)}") from exc
         return table_preview(wh, table, channels, start, end, limit)  # without it (remembered damaged)
-    log.info("table_preview %s: %d rows from %d file(s) in %.3fs", spec.name, rows.num_rows, len(files),
+    log.info("table_preview %s: %d rows from %d file(s) in %.3fs", spec.name, rows.height, len(files),
              time.monotonic() - t0)
-    return _frame(rows, wh.tz)
+    return rows.clone()
+
+
+def _head_kept(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe, tz: str) -> pl.DataFrame:
+    """_head's rows as the preview's frame, kept per version of the files (and per
+    question) while _PREVIEW_BYTES allow: the Data page asks the same preview again on
+    every visit, and a preview of a small channel decodes a whole row group of every
+    column (its raw JSON alone ~16 MB) for its 100 rows. A file a sync rewrote has a new
+    version: its rows are read afresh."""
+    versions = tuple((path, health.file_key(lake, path)) for _, path, _ in files)
+    if any(v is None for _, v in versions):
+        return _frame(_head(lake, files, schema, cond, limit, probe), tz)
+    key = (versions, schema.to_string(), str(cond), limit, tz,
+           None if probe is None else (probe[0], str(probe[1]), tuple(map(str, probe[2] or ()))))
+    with _LOCK:
+        rows = _PREVIEWS.get(key)
+        if rows is not None:
+            _PREVIEWS.move_to_end(key)
+            return rows
+    rows = _frame(_head(lake, files, schema, cond, limit, probe), tz)
+    with _LOCK:
+        if key not in _PREVIEWS:
+            _PREVIEWS[key] = rows
+            _HELD[0] += rows.estimated_size()
+        while _HELD[0] > _PREVIEW_BYTES and len(_PREVIEWS) > 1:
+            _HELD[0] -= _PREVIEWS.popitem(last=False)[1].estimated_size()
+    return rows
 
 
 def _head(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe) -> pa.Table:
@@ -319,9 +353,18 @@ def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema, day: date | No
 
 
 def _unified(lake: Lake, files: list) -> pa.Schema:
-    """One schema over the files (a column added later reads as null in older files)."""
-    schemas = [_metadata(lake, path).schema.to_arrow_schema().remove_metadata() for _, path, _ in files]
-    return pa.unify_schemas(schemas[::-1])  # newest first: its column order wins
+    """One schema over the files (a column added later reads as null in older files),
+    made once per version of the files."""
+    versions = tuple((path, health.file_key(lake, path)) for _, path, _ in files)
+    got = _SCHEMAS.get(versions)
+    if got is None:
+        schemas = [_metadata(lake, path).schema.to_arrow_schema().remove_metadata() for _, path, _ in files]
+        got = pa.unify_schemas(schemas[::-1])  # newest first: its column order wins
+        if all(v is not None for _, v in versions):
+            if len(_SCHEMAS) >= 256:
+                _SCHEMAS.clear()
+            _SCHEMAS[versions] = got
+    return got
 
 
 def _day_start(day: date, tz: str) -> datetime:
