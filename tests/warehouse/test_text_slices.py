@@ -22,7 +22,7 @@ from tests.s3lake import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse.lake import layout
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, CHAT_SCHEMA
-from warehouse.read import text_slices
+from warehouse.read import text_match, text_slices
 
 pytestmark = pytest.mark.unit
 KST = ZoneInfo("Asia/Seoul")
@@ -189,9 +189,9 @@ def test_lower_is_duckdbs_for_every_code_point():
     con = duckdb.connect(":memory:")
     con.register("p", pa.table({"p": points}))
     duck = con.execute("SELECT lower(p) AS l FROM p").to_arrow_table().column("l").combine_chunks()
-    ours = text_slices.lower(pa.chunked_array([pa.array(points)])).combine_chunks()
+    ours = text_match.lower(pa.chunked_array([pa.array(points)])).combine_chunks()
     assert duck.cast(pa.string()).equals(ours.cast(pa.string()))
-    assert text_slices.lower_text("ΣÄİ\ua7cbGG") == con.execute("SELECT lower(?)", ["ΣÄİ\ua7cbGG"]).fetchone()[0]
+    assert text_match.lower_text("ΣÄİ\ua7cbGG") == con.execute("SELECT lower(?)", ["ΣÄİ\ua7cbGG"]).fetchone()[0]
 
 
 def test_contains_is_a_substring_test_per_line():
@@ -205,7 +205,7 @@ def test_contains_is_a_substring_test_per_line():
         if trial % 4 == 0 and values:
             arr = pa.chunked_array([pa.array(["x", *values], pa.string()).slice(1)])
         for needle in ("a", "ab", "ㅋㅋ", "나이스", "😀a", "Ä", " b"):
-            got = text_slices.contains(arr, needle).tolist()
+            got = text_match.contains(arr, needle).tolist()
             assert got == [v is not None and needle in v for v in arr.to_pylist()], (values, needle)
     across = pa.chunked_array([pa.array(["xa", "ab", "b", "aab", None, "a", "ab"])])
-    assert text_slices.contains(across, "ab").tolist() == [False, True, False, True, False, False, True]
+    assert text_match.contains(across, "ab").tolist() == [False, True, False, True, False, False, True]

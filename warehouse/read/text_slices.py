@@ -18,10 +18,7 @@ always scans), no live day in the range. A type filter is applied here as the vi
 it. A file that fails to read raises ``Unreadable``: the caller scans (which finds and
 reports the damage).
 
-Matching: ``lower`` is DuckDB's lower() (the keyword questions' has_text is
-``strpos(lower(message), lower(needle)) > 0``): Arrow's utf8_lower, but for the few code
-points the two Unicode versions disagree on (letters newer than DuckDB's tables), which
-DuckDB leaves as they are (``_duck_only``, asked of DuckDB once per process).
+Matching is text_match.py's (DuckDB's lower() and a byte substring test).
 """
 from __future__ import annotations
 
@@ -29,12 +26,13 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import duckdb
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -42,6 +40,7 @@ import pyarrow.parquet as pq
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
+from warehouse.read import text_match
 from warehouse.read.queries.params import SYSTEM_USER, filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -65,7 +64,7 @@ class Slice:
 
     def lowered(self) -> pa.ChunkedArray:
         if self._low is None:
-            self._low = lower(self.rows.column("message"))
+            self._low = text_match.lower(self.rows.column("message"))
         return self._low
 
     @property
@@ -186,91 +185,69 @@ def _may_hold(group: pq.RowGroupMetaData, column: int, values: list[str]) -> boo
         return True
 
 
-def contains(values: pa.ChunkedArray, needle: str) -> np.ndarray:
-    """Which of `values` hold `needle` (a null holds nothing), a byte substring test as
-    DuckDB's strpos and contains are: bytes.find over each chunk's UTF-8 bytes while the
-    needle is rare there (one step per occurrence, the lines found with one searchsorted),
-    Arrow's match_substring (a step per line) when it is common."""
-    word = needle.encode("utf-8")
-    out = []
-    for chunk in values.chunks:
-        _, offsets, data = chunk.buffers()
-        ends = np.frombuffer(offsets, np.int32, len(chunk) + 1, chunk.offset * 4).astype(np.int64)
-        blob = memoryview(data)[ends[0]:ends[-1]].tobytes() if data is not None else b""
-        ends -= ends[0]
-        count = blob.count(word)
-        if count * 8 > len(chunk):
-            out.append(pc.fill_null(pc.match_substring(chunk, needle), False).to_numpy(zero_copy_only=False))
-            continue
-        found, at = [], blob.find(word)
-        while at >= 0:  # non-overlapping occurrences, as count() counted them
-            found.append(at)
-            at = blob.find(word, at + len(word))
-        hit = np.zeros(len(chunk), bool)
-        if found:
-            at = np.array(found, np.int64)
-            row = np.searchsorted(ends, at, "right") - 1
-            inside = at + len(word) <= ends[row + 1]
-            hit[row[inside]] = True
-            # an occurrence running over a line's end hides none in its own line, but may
-            # hide one that starts in the next line before it ends: look there again
-            for r in row[~inside] + 1:
-                if r < len(chunk) and word in blob[ends[r]:ends[r + 1]]:
-                    hit[r] = True
-        out.append(hit)
-    return np.concatenate(out) if out else np.zeros(0, bool)
+# ---- the keyword questions' answers from slices ------------------------------------
+
+Match = Callable[[Slice], np.ndarray]  # which of a slice's lines the keyword matches
 
 
-# ---- DuckDB's lower() -------------------------------------------------------------------
-
-def lower(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """`values` as DuckDB's lower() gives them (nulls stay null): Arrow's, the few lines
-    holding a code point the two disagree on lowered again one by one."""
-    low = pc.utf8_lower(values)
-    odd = _duck_only()
-    if not odd or not len(values):
-        return low
-    mask = pc.fill_null(pc.match_substring_regex(values, "[" + "".join(sorted(odd)) + "]"), False)
-    if not pc.any(mask).as_py():
-        return low
-    fixed = pa.array([lower_text(v) for v in values.filter(mask).to_pylist()], pa.string())
-    return pa.chunked_array([pc.replace_with_mask(low.combine_chunks(), mask.combine_chunks(), fixed)])
-
-
-def lower_text(text: str) -> str:
-    """One text as DuckDB's lower() gives it (both lower a code point to one code point)."""
-    low = pc.utf8_lower(pa.scalar(text)).as_py()
-    odd = _duck_only()
-    if not any(c in odd for c in text):
-        return low
-    return "".join(c if c in odd else d for c, d in zip(text, low, strict=True))
+def newest(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tuple]], match: Match, need: int,
+           bound: Callable[[int], datetime]) -> pl.DataFrame:
+    """The `need` newest matching lines of the channels in `files` (day order), chat_time,
+    then id, descending (nulls last, as DuckDB orders): the newest day first, stopping once
+    `need` are held and ``bound(i)`` (a time no line of the i-th newest file on passes)
+    says no older file can hold a line as new as the last of them. Times in the
+    warehouse's zone; columns of a slice."""
+    parts: list[pa.Table] = []
+    for i, (_, path, key) in enumerate(reversed(files)):
+        parts += [h for h in (s.rows.filter(match(s)) for s in slices(wh, path, key, channels)) if h.num_rows]
+        if need and i + 1 < len(files) and sum(p.num_rows for p in parts) >= need:
+            parts = [_newest(parts, need)]
+            if parts[0].column("chat_time")[need - 1].as_py() > bound(i + 1):
+                break
+    page = pl.from_arrow(_newest(parts, need) if parts else empty())
+    return page.with_columns(pl.col("chat_time").dt.convert_time_zone(wh.tz))
 
 
-_CASED_BELOW = 0x20000
+def _newest(parts: list[pa.Table], n: int) -> pa.Table:
+    rows = pa.concat_tables(parts)
+    order = pc.sort_indices(rows, [("chat_time", "descending", "at_end"), ("id", "descending", "at_end")])
+    return rows.take(order[:n])
 
 
-@functools.cache
-def _duck_only() -> frozenset[str]:
-    """The code points whose lowercase DuckDB's lower() and Arrow's utf8_lower disagree on
-    (letters newer than DuckDB's Unicode tables, which it leaves as they are): every code
-    point below U+20000 either changes, compared once per process (~0.05 s). Above it lie
-    ideographs and private use only: no letter there has a case."""
-    points = np.concatenate([np.arange(0, 0xD800), np.arange(0xE000, _CASED_BELOW)]).astype(np.uint32)
-    width = np.where(points < 0x80, 1, np.where(points < 0x800, 2, np.where(points < 0x10000, 3, 4)))
-    offsets = np.concatenate([[0], np.cumsum(width)]).astype(np.int32)
-    data = points.tobytes().decode("utf-32-le").encode("utf-8")
-    every = pa.StringArray.from_buffers(len(points), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
-    arrow_low = pc.utf8_lower(every)
-    changed = pc.indices_nonzero(pc.not_equal(every, arrow_low)).to_numpy()
-    arrow = {chr(points[i]): arrow_low[int(i)].as_py() for i in changed}
-    con = duckdb.connect(":memory:")
-    try:
-        duck = dict(con.execute("""SELECT chr(i::INTEGER), lower(chr(i::INTEGER)) FROM range(1, ?) t(i)
-                                   WHERE (i < 55296 OR i > 57343) AND lower(chr(i::INTEGER)) <> chr(i::INTEGER)""",
-                                [_CASED_BELOW]).fetchall())
-    finally:
-        con.close()
-    return frozenset(c for c in set(arrow) | set(duck) if arrow.get(c, c) != duck.get(c, c))
+def trend(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tuple]], match: Match,
+          every: str) -> pl.DataFrame | None:
+    """keyword_trend's frame from the channels' slices, counted per channel with numpy:
+    [channel_id, bucket (date_trunc(every) in the warehouse's zone), matches, share], by
+    channel and bucket; None when ``buckets`` cannot tell them (an offset change) or a line
+    has no time: the caller scans."""
+    times: dict[str, list] = {}
+    hits: dict[str, list] = {}
+    for _, path, key in files:
+        for s in slices(wh, path, key, channels):
+            ch = s.rows.column("channel_id")[0].as_py()
+            times.setdefault(ch, []).append(s.rows.column("chat_time"))
+            hits.setdefault(ch, []).append(match(s))
+    names, starts, matches, lines = [], [], [], []
+    for ch in sorted(times):
+        stamps = pa.chunked_array([c for t in times[ch] for c in t.chunks], pa.timestamp("us", "UTC"))
+        cut = None if stamps.null_count else buckets(stamps.cast(pa.int64()).to_numpy(), every, wh.tz)
+        if cut is None:
+            return None
+        hit = np.concatenate(hits[ch]).astype(np.int64)
+        if len(cut) > 1 and (np.diff(cut) < 0).any():  # partitions cut in other zones overlap
+            order = np.argsort(cut, kind="stable")
+            cut, hit = cut[order], hit[order]
+        first = np.flatnonzero(np.concatenate([[True], cut[1:] != cut[:-1]]))
+        names += [ch] * len(first)
+        starts.append(cut[first])
+        matches.append(np.add.reduceat(hit, first))
+        lines.append(np.diff(np.append(first, len(cut))))
+    frame = pl.DataFrame({"channel_id": pl.Series(names, dtype=pl.String),
+                          "bucket": pl.Series(np.concatenate(starts) if starts else [], dtype=pl.Int64),
+                          "matches": pl.Series(np.concatenate(matches) if matches else [], dtype=pl.Int64),
+                          "lines": pl.Series(np.concatenate(lines) if lines else [], dtype=pl.Int64)})
+    return frame.select("channel_id", pl.col("bucket").cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(wh.tz),
+                        "matches", share=pl.col("matches") / pl.col("lines"))
 
 
 # ---- buckets as DuckDB's date_trunc(every, chat_time) in a zone -------------------------

@@ -30,14 +30,13 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read import text_slices
+from warehouse.read import text_match, text_slices
 from warehouse.read.accelerators import USERS
 from warehouse.read.accelerators.users_index import UserRows
 from warehouse.read.queries import user_rows
@@ -160,50 +159,17 @@ def keyword_search(wh: Warehouse, keyword: str, channels: list[str] | None = Non
     if limit < 0 or offset < 0:  # DuckDB's own error for a bad page, as before
         return _search_scan(wh, channels, start, end, needle, limit, offset)
     if text_slices.may_answer(wh, channels, start, end):
-        try:
-            return _search_slices(wh, channels, needle, limit, offset, text_slices.day_files(wh, start, end))
+        files = text_slices.day_files(wh, start, end) if needle != _NO_MATCH and limit else []
+        try:  # the newest day first, stopping as _newest_first does
+            page = text_slices.newest(wh, channels, files, _matcher(needle), offset + limit,
+                                      _Bounds(wh, [d for d, _, _ in files][::-1]).newest)
+            return page.slice(offset, limit).select(_COLUMNS)
         except text_slices.Unreadable:
             pass  # the scan reads it, or finds and reports the damage
     days = _days_desc(wh, start, end)
     if not days or needle == _NO_MATCH or limit == 0:
         return _search_scan(wh, channels, start, end, needle, limit, offset)
     return _newest_first(wh, channels, needle, limit, offset, days)
-
-
-def _hits(s: text_slices.Slice, needle: str) -> pa.Table:
-    """The slice's lines whose message contains `needle` as has_text (or contains, for an
-    _uncased needle) says."""
-    if _uncased(needle):
-        return s.rows.filter(text_slices.contains(s.rows.column("message"), needle))
-    return s.rows.filter(text_slices.contains(s.lowered(), text_slices.lower_text(needle)))
-
-
-def _search_slices(wh: Warehouse, channels: list[str], needle: str, limit: int, offset: int,
-                   files: list[tuple[date, str, tuple]]) -> pl.DataFrame:
-    """The page from the channels' slices (text_slices), newest day first, stopping as
-    _newest_first does: once the page is full and no older day can hold a line as new."""
-    need = offset + limit
-    if not limit or needle == _NO_MATCH:
-        files = []  # an empty page
-    parts: list[pa.Table] = []
-    found = None
-    bounds = _Bounds(wh, [d for d, _, _ in files][::-1])
-    for i, (_, path, key) in enumerate(reversed(files)):
-        parts += [h for h in (_hits(s, needle) for s in text_slices.slices(wh, path, key, channels)) if h.num_rows]
-        if i + 1 < len(files) and sum(p.num_rows for p in parts) >= need:
-            found = _newest(parts, need)
-            parts = [found]
-            if found.column("chat_time")[need - 1].as_py() > bounds.newest(i + 1):
-                break
-    page = pl.from_arrow(_newest(parts, need) if parts else text_slices.empty())
-    return page.slice(offset, limit).select(_COLUMNS).with_columns(pl.col("chat_time").dt.convert_time_zone(wh.tz))
-
-
-def _newest(parts: list[pa.Table], n: int) -> pa.Table:
-    """The `n` newest lines of `parts` (chat_time, then id, descending; nulls last as in DuckDB)."""
-    rows = pa.concat_tables(parts)
-    order = pc.sort_indices(rows, [("chat_time", "descending", "at_end"), ("id", "descending", "at_end")])
-    return rows.take(order[:n])
 
 
 _SEARCH_TEMPLATE = """
@@ -233,6 +199,14 @@ def _plain(texts: tuple[str, str]) -> tuple[str, str]:
 
 def _matching(texts: tuple[str, str], plain: tuple[str, str], needle: str) -> tuple[str, str]:
     return plain if _uncased(needle) else texts
+
+
+def _matcher(needle: str) -> Callable[[text_slices.Slice], np.ndarray]:
+    """has_text(message, needle) — or contains, for an _uncased needle — of a slice's lines."""
+    if _uncased(needle):
+        return lambda s: text_match.contains(s.rows.column("message"), needle)
+    low = text_match.lower_text(needle)
+    return lambda s: text_match.contains(s.lowered(), low)
 
 
 _SEARCH_PLAIN, _SEARCH_IDS_PLAIN = _plain(_SEARCH), _plain(_SEARCH_IDS)
@@ -366,8 +340,9 @@ def keyword_trend(wh: Warehouse, keyword: str, channels: list[str] | None = None
     every = check_bucket(every, BUCKETS)
     needle = _needle(keyword)
     if text_slices.may_answer(wh, channels, start, end):
+        files = text_slices.day_files(wh, start, end) if needle != _NO_MATCH else []  # blank: no rows
         try:
-            got = _trend_slices(wh, channels, needle, every, text_slices.day_files(wh, start, end))
+            got = text_slices.trend(wh, channels, files, _matcher(needle), every)
         except text_slices.Unreadable:
             got = None  # the scan reads it, or finds and reports the damage
         if got is not None:
@@ -384,43 +359,3 @@ _TREND = _texts("""
     FROM f GROUP BY ALL ORDER BY channel_id, bucket""")
 _TREND_PLAIN = _plain(_TREND)
 
-
-def _trend_slices(wh: Warehouse, channels: list[str], needle: str, every: str,
-                  files: list[tuple[date, str, tuple]]) -> pl.DataFrame | None:
-    """keyword_trend from the channels' slices, counted per channel with numpy: the buckets
-    of date_trunc in the warehouse's zone (text_slices.buckets; None when the zone's offset
-    changes over them, or a line has no time: the scan answers)."""
-    times: dict[str, list] = {}
-    hits: dict[str, list] = {}
-    if needle != _NO_MATCH:  # a blank keyword: no rows, as the scan's ``? <> ?``
-        plain = _uncased(needle)
-        pattern = needle if plain else text_slices.lower_text(needle)
-        for _, path, key in files:
-            for s in text_slices.slices(wh, path, key, channels):
-                ch = s.rows.column("channel_id")[0].as_py()
-                times.setdefault(ch, []).append(s.rows.column("chat_time"))
-                hits.setdefault(ch, []).append(text_slices.contains(s.rows.column("message") if plain
-                                                                    else s.lowered(), pattern))
-    names, starts, matches, lines = [], [], [], []
-    for ch in sorted(times):
-        stamps = pa.chunked_array([c for t in times[ch] for c in t.chunks], pa.timestamp("us", "UTC"))
-        if stamps.null_count:
-            return None
-        cut = text_slices.buckets(stamps.cast(pa.int64()).to_numpy(), every, wh.tz)
-        if cut is None:
-            return None
-        hit = np.concatenate(hits[ch]).astype(np.int64)
-        if len(cut) > 1 and (np.diff(cut) < 0).any():  # partitions cut in other zones overlap
-            order = np.argsort(cut, kind="stable")
-            cut, hit = cut[order], hit[order]
-        first = np.flatnonzero(np.concatenate([[True], cut[1:] != cut[:-1]]))
-        names += [ch] * len(first)
-        starts.append(cut[first])
-        matches.append(np.add.reduceat(hit, first))
-        lines.append(np.diff(np.append(first, len(cut))))
-    frame = pl.DataFrame({"channel_id": pl.Series(names, dtype=pl.String),
-                          "bucket": pl.Series(np.concatenate(starts) if starts else [], dtype=pl.Int64),
-                          "matches": pl.Series(np.concatenate(matches) if matches else [], dtype=pl.Int64),
-                          "lines": pl.Series(np.concatenate(lines) if lines else [], dtype=pl.Int64)})
-    return frame.select("channel_id", pl.col("bucket").cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(wh.tz),
-                        "matches", share=pl.col("matches") / pl.col("lines"))
