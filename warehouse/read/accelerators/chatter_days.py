@@ -38,6 +38,7 @@ unchanged; the least recently asked channels are let go beyond CACHE_ROWS rows h
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -48,6 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import side_tables
 from warehouse.read.accelerators.chatter_answers import Channel
@@ -95,11 +97,11 @@ CHATTER = side_tables.SideTable(
         FROM g""",  # noqa: S608 - constant fragments
     order="channel_id, user_id NULLS LAST, day, seq")
 CHATTER_DAYS = CHATTER.table
-_COLUMNS = ["channel_id", "user_id", "day", "broadcast", "messages", "tier", "month", "nickname", "hours"]
+_COLUMNS = ["channel_id", "user_id", "day", "broadcast", "messages", "tier", "month", "hours"]  # nickname: when asked
 # every string column is read as the file's dictionaries: those of channel_id and broadcast
 # (few values a row group) unified into one, those of user_id and nickname kept per row group
 # (unifying them cost 3 s for the biggest channel, copying their strings 0.4 s for the lake)
-_DICTIONARIES = ["channel_id", "broadcast", "user_id", "nickname"]
+_DICTIONARIES = ["channel_id", "broadcast", "user_id"]
 _UNIFIED = ["channel_id", "broadcast", "day", "messages", "tier", "month", "hours"]
 # what is read of the roll-ups' day rows: the channel's name on each day
 _NAMES = pa.schema([("channel_id", pa.string()), ("day", pa.date32()), ("channel_name", pa.string())])
@@ -143,15 +145,18 @@ class Reader:
         """The zone the hours were taken in."""
         return (self.fresh.doc or {}).get("timezone")
 
-    def channels(self, lake: Lake, channels: list[str] | None) -> list[tuple[str, Channel]] | None:
+    def channels(self, lake: Lake, channels: list[str] | None,
+                 nicknames: bool = False) -> list[tuple[str, Channel]] | None:
         """[(channel_id, its rows)] of the channels asked about (all: None) that have lines,
-        sorted by id; those not held are read now. None when a file cannot be read
-        (reported once): the caller scans."""
+        sorted by id; those not held are read now (`nicknames`: their nicknames too, else
+        when first asked). None when a file cannot be read (reported once): the caller scans."""
         try:
             known = self._channels(lake)
             chosen = known if channels is None else sorted(set(channels).intersection(known))
             missing = [ch for ch in chosen if ch not in self._held]
             read = self._read(lake, missing, every=len(missing) == len(known)) if missing else {}
+            for ch in chosen if nicknames else ():
+                (read[ch] if ch in read else self._held[ch]).nicknames  # noqa: B018 - read now, where a failure is caught
         except (OSError, ValueError, KeyError, pa.ArrowException):
             log.warning("chatter days side table %s or roll-ups %s unreadable: the chat is scanned instead",
                         side_tables.path(CHATTER, lake), self.names_fresh.path(lake), exc_info=True)
@@ -163,10 +168,11 @@ class Reader:
         return out
 
     def each(self, lake: Lake, channels: list[str] | None,
-             answer: Callable[[str, Channel], list | None]) -> list | None:
+             answer: Callable[[str, Channel], list | None], nicknames: bool = False) -> list | None:
         """The concatenated lists `answer(channel_id, rows)` gives for each channel asked
-        about; None when a file cannot be read or an answer is None (the caller scans)."""
-        held = self.channels(lake, channels)
+        about (`nicknames`: see channels()); None when a file cannot be read or an answer is
+        None (the caller scans)."""
+        held = self.channels(lake, channels, nicknames)
         if held is None:
             return None
         out: list = []
@@ -181,7 +187,7 @@ class Reader:
         """Every channel with lines in the lake, sorted: the roll-ups' (a channel has day rows
         there for every day it has lines; tens of thousands of rows, read once)."""
         if self._names is None:
-            names = _row_groups(lake, self.names_fresh.path(lake), [*_NAMES.names, "grain"], ["channel_id"], None)
+            names, _ = _row_groups(lake, self.names_fresh.path(lake), [*_NAMES.names, "grain"], ["channel_id"], None)
             names = names.unify_dictionaries().combine_chunks()
             names = names.filter(pc.equal(names.column("grain"), "day")).select(_NAMES.names)
             if not names.schema.field("day").type.equals(pa.date32()):
@@ -193,24 +199,38 @@ class Reader:
     def _read(self, lake: Lake, channels: list[str], every: bool) -> dict[str, Channel]:
         """The rows of `channels` (`every`: all the lake's), one read of the file for all of
         them: it is sorted by channel, so the row groups' statistics leave out the others
-        (one read per channel cost 30 ms each: 9 s for a 300-channel lake)."""
+        (one read per channel cost 30 ms each: 9 s for a 300-channel lake). The columns are
+        taken apart once for all of them (each channel's arrays are slices: a whole lake's
+        300 channels one by one cost ~1 s); the nicknames are read when first asked."""
         t0 = time.monotonic()
-        read = _row_groups(lake, side_tables.path(CHATTER, lake), _COLUMNS, _DICTIONARIES, None if every else channels)
-        table = read.select(_UNIFIED).unify_dictionaries().combine_chunks()
-        rows = _by_channel(table)
-        cols = {c: _numpy(table, c) for c in ("day", "messages", "tier", "month", "hours")}
-        broadcast, broadcasts = _codes(table.column("broadcast")), _dictionary(table.column("broadcast"))
-        users, nicknames = read.column("user_id"), read.column("nickname")
+        file = side_tables.path(CHATTER, lake)
+        read, groups = _row_groups(lake, file, _COLUMNS, _DICTIONARIES, None if every else channels)
+        keyed = read.select(["channel_id", "broadcast"]).unify_dictionaries().combine_chunks()
+        rows = _by_channel(keyed)
+        day, messages, tier, month, hours = (_numpy(read, c) for c in ("day", "messages", "tier", "month", "hours"))
+        broadcast, broadcasts = _codes(keyed.column("broadcast")), _dictionary(keyed.column("broadcast"))
+        new, run, ids = _chatter_runs(read.column("user_id"), sorted(a for a, _ in rows.values()))
+        first = day[new]  # each run's first day
+        anonymous = np.flatnonzero(_nulls(read.column("user_id")))  # few: lines of no chatter
+        nicknames = _Nicknames(lake, file, self.fresh.key, groups, read.num_rows)
         name_days, name_list, named = self._names
         codes = {b: i for i, b in enumerate(broadcasts.to_pylist())}
         out = {}
         for ch in channels:
             a, b = rows.get(ch, (0, 0))
+            n = b - a - int(np.searchsorted(anonymous, b) - np.searchsorted(anonymous, a))  # chatter rows: NULLs last
+            r0 = int(run[a]) if n else 0
+            runs = int(run[a + n - 1]) - r0 + 1 if n else 0
             na, nb = named.get(ch, (0, 0))
-            out[ch] = Channel.load({k: v[a:b] for k, v in cols.items()}, users.slice(a, b - a),
-                                   nicknames.slice(a, b - a), broadcast[a:b],
-                                   broadcasts, codes, name_days[na:nb], name_list[na:nb])
-        log.info("chatter days: %d channel(s), %d rows read in %.3fs", len(channels), table.num_rows,
+            order = np.argsort(name_days[na:nb], kind="stable")
+            out[ch] = Channel(
+                user=(run[a:a + n] - r0).astype(np.int32), day=day[a:a + n], broadcast=broadcast[a:a + n],
+                messages=messages[a:a + n], tier=tier[a:a + n], month=month[a:a + n], hours=hours[a:a + n],
+                ids=ids.slice(r0, runs), first=first[r0:r0 + runs], o_day=day[a + n:b],
+                o_broadcast=broadcast[a + n:b], o_messages=messages[a + n:b], broadcasts=broadcasts,
+                name_days=name_days[na:nb][order], names=[name_list[na + i] for i in order.tolist()],
+                broadcast_codes=codes, nickname_source=functools.partial(nicknames.slice, a, n))
+        log.info("chatter days: %d channel(s), %d rows read in %.3fs", len(channels), read.num_rows,
                  time.monotonic() - t0)
         return out
 
@@ -228,9 +248,9 @@ class Reader:
 
 
 def _row_groups(lake: Lake, path: str, columns: list[str], dictionaries: list[str],
-                channels: list[str] | None) -> pa.Table:
+                channels: list[str] | None) -> tuple[pa.Table, list[int]]:
     """The row groups of a Parquet file sorted by channel_id that may hold `channels` (None:
-    every one), a chunk each, the strings of `dictionaries` as read from the file's
+    every one), a chunk each, and their numbers, the strings of `dictionaries` as read from the file's
     dictionaries (a number per value without hashing them again). Chosen by their channel_id statistics
     here: pyarrow's filtered read_table took 7.5 s for one channel's 1,422 rows of a 10M-line
     lake (it decoded every row group), this 0.03 s."""
@@ -246,7 +266,7 @@ def _row_groups(lake: Lake, path: str, columns: list[str], dictionaries: list[st
             elif bisect.bisect_left(wanted, stats.min) < bisect.bisect_right(wanted, stats.max):
                 groups.append(i)
         table = file.read_row_groups(groups, columns=columns) if groups else file.schema_arrow.empty_table()
-    return table.select(columns)
+    return table.select(columns), groups
 
 
 def _by_channel(table: pa.Table) -> dict[str, tuple[int, int]]:
@@ -282,3 +302,64 @@ def _numpy(table: pa.Table, column: str) -> np.ndarray:
     if pa.types.is_date32(col.type):
         col = col.view(pa.int32())
     return col.to_numpy(zero_copy_only=False)
+
+
+class _Nicknames:
+    """The nickname column of the row groups one read took (`rows` rows), read from the
+    same file when first asked — only if it is still the file (`key`) those rows came from."""
+
+    def __init__(self, lake: Lake, path: str, key: tuple | None, groups: list[int], rows: int) -> None:
+        self.lake, self.path, self.key, self.groups, self.rows = lake, path, key, groups, rows
+        self.column: pa.ChunkedArray | None = None
+
+    def slice(self, at: int, n: int) -> pa.ChunkedArray | None:
+        """Rows at..at+n of the column; None when the file changed since."""
+        if self.column is None:
+            if self.key is None or health.file_key(self.lake, self.path) != self.key:
+                return None
+            with self.lake.fs.open_input_file(self.path) as f:
+                file = pq.ParquetFile(f, read_dictionary=["nickname"])
+                column = (file.read_row_groups(self.groups, columns=["nickname"]).column(0) if self.groups
+                          else pa.chunked_array([], pa.dictionary(pa.int32(), pa.string())))
+            if len(column) != self.rows:
+                return None
+            self.column = column
+        return self.column.slice(at, n)
+
+
+def _chatter_runs(column: pa.ChunkedArray, starts: list[int]) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """Of a dictionary column (a dictionary per chunk) sorted within each channel (whose
+    first rows are `starts`): whether each row starts a run of equal values (runs never
+    cross a channel's start; rows without a value start none), the number of each row's run
+    (0, 1, ...; a row without a value carries the run before's), and the value of each run.
+    Within a chunk equal values have equal numbers; across chunks the strings are compared.
+    Pure."""
+    n = len(column)
+    code = np.empty(n, np.int32)
+    new = np.ones(n, bool)
+    bounds, at, last = [], 0, None
+    for chunk in column.chunks:
+        m = len(chunk)
+        if not m:
+            continue
+        idx = pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
+        code[at:at + m] = idx
+        new[at + 1:at + m] = idx[1:] != idx[:-1]
+        head = chunk.dictionary[int(idx[0])].as_py() if idx[0] >= 0 else None
+        new[at] = at == 0 or head != last
+        last = chunk.dictionary[int(idx[-1])].as_py() if idx[-1] >= 0 else None
+        bounds.append((chunk, at, m))
+        at += m
+    new[starts] = True
+    valid = code >= 0
+    new &= valid
+    values = [chunk.dictionary.take(pa.array(code[a:a + m][new[a:a + m]])).cast(pa.string()) for chunk, a, m in bounds]
+    run = np.cumsum(new, dtype=np.int32) - 1
+    return new, run, pa.concat_arrays(values) if values else pa.array([], pa.string())
+
+
+def _nulls(column: pa.ChunkedArray) -> np.ndarray:
+    """A bool per value: NULL. Pure."""
+    if not column.null_count:
+        return np.zeros(len(column), bool)
+    return pc.is_null(column).to_numpy(zero_copy_only=False)

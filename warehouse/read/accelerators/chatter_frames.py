@@ -54,7 +54,7 @@ def top_chatters(r: Reader, lake: Lake, channels, start, end, limit: int) -> pl.
         total = c.total(lo, hi)
         ids, nicks, lines = A.ranked(c, c.within(lo, hi), int(limit))
         return [(ch, u, n, m, m / total, i + 1) for i, (u, n, m) in enumerate(zip(ids, nicks, lines.tolist(), strict=True))]
-    return _frame(r.each(lake, channels, one), TOP)
+    return _frame(r.each(lake, channels, one, nicknames=True), TOP)
 
 
 def top_share(r: Reader, lake: Lake, channels, start, end, n: int) -> pl.DataFrame | None:
@@ -69,7 +69,7 @@ def top_share(r: Reader, lake: Lake, channels, start, end, n: int) -> pl.DataFra
 
 def broadcast_top_chatters(r: Reader, lake: Lake, channel_id: str, broadcast: str,
                            limit: int) -> pl.DataFrame | None:
-    held = r.channels(lake, [channel_id])
+    held = r.channels(lake, [channel_id], nicknames=True)
     if held is None:
         return None
     rows: list = []
