@@ -16,6 +16,7 @@ from itertools import chain, repeat
 
 import msgspec
 
+from collector import chat_binary
 from collector.items import clean_json, clean_text
 from collector.records import CHAT_FIELDS
 from core import raw_codec
@@ -157,17 +158,52 @@ def _refuse_oversized(offset: int, raws: list, badges: list) -> None:
         raise Oversized(sizes)
 
 
+_FRAMES: dict = {}  # dictionary -> {badges JSON: its frame}: most lines' badges are one of a few lists
+FRAMES_KEPT = 4096   # per dictionary (cleared when full)
+
+
+def _badge_frames(texts: list, dictionary: raw_codec.Dictionary | None) -> list:
+    """raw_codec.compress_many of badges' JSON texts, each distinct text compressed once
+    (the same frame: level and dictionary fixed; measured 4 distinct badge lists in 9,834
+    lines of the samples style, 959 in 4,788 of sim)."""
+    cache = _FRAMES.get(dictionary)
+    if cache is None or len(cache) >= FRAMES_KEPT:
+        if len(_FRAMES) >= 4:
+            _FRAMES.clear()
+        cache = _FRAMES[dictionary] = {}
+    out = list(map(cache.get, texts))
+    if out.count(None) != texts.count(None):
+        missing = list({t: None for t, f in zip(texts, out, strict=True) if f is None and t is not None})
+        cache.update(zip(missing, raw_codec.compress_many(missing, dictionary), strict=True))
+        out = list(map(cache.get, texts))
+    return out
+
+
+def _binary(chats, fks, badges_z, raw_z, zdict: int | None) -> bytes:
+    """The chunk as binary COPY tuples (collector/chat_binary.py; NotBinary if a value needs the text way)."""
+    try:
+        values = list(zip(*map(_GET, chats), strict=True))
+    except KeyError:  # a record without some optional column
+        values = [[rec.get(c) for rec in chats] for c in _RECORD_COLUMNS]
+    values += [list(map(fks.__getitem__, map(_CHANNEL, chats))), badges_z, raw_z, [zdict] * len(chats)]
+    return chat_binary.rows(COLUMNS, values)
+
+
 def chunks(chats: list[dict], fks: dict[str, int], dictionary: raw_codec.Dictionary | None,
            raw_texts: list | None = None, badge_texts: list | None = None, chunk_rows: int = CHUNK_ROWS,
-           tally: list | None = None, raws_out: list | None = None) -> Iterator[bytes]:
-    """The COPY data (text format, UTF-8, NULL ``None``) of `chats`, columns in COLUMNS
-    order, in chunks of `chunk_rows` rows, compressed as each chunk is built.
+           tally: list | None = None, raws_out: list | None = None, binary: bool = False) -> Iterator[bytes]:
+    """The COPY data of `chats`, columns in COLUMNS order, in chunks of `chunk_rows` rows,
+    compressed as each chunk is built: text format (UTF-8, NULL ``None``), or ``binary``
+    (``COPY … WITH (FORMAT binary)``: header first, trailer last; raises
+    chat_binary.NotBinary for a value only the text format takes as it should).
     ``raw_texts``/``badge_texts``: the records' JSON already made (json_text), else made here
     chunk by chunk (while the server works on the previous one); ``raws_out`` gets the raw
     JSON texts, ``tally`` [raw bytes, compressed raw bytes] added up. Raises Oversized for a
     record whose JSON is too big to store."""
     z = NULL if dictionary is None else str(dictionary.id)
     compress = raw_codec.compress_many
+    if binary:
+        yield chat_binary.HEADER
     for i in range(0, len(chats), chunk_rows):
         part = chats[i:i + chunk_rows]
         raws = raw_texts[i:i + chunk_rows] if raw_texts is not None else _json_texts(part, "raw")
@@ -176,12 +212,17 @@ def chunks(chats: list[dict], fks: dict[str, int], dictionary: raw_codec.Diction
         if raws_out is not None:
             raws_out.extend(raws)
         raw_z = compress(raws, dictionary)
-        badges_z = compress(badges, dictionary)
+        badges_z = _badge_frames(badges, dictionary)
         if tally is not None:
             tally[0] += sum(map(len, filter(None, raws)))
             tally[1] += sum(map(len, filter(None, raw_z)))
+        if binary:
+            yield _binary(part, fks, badges_z, raw_z, None if dictionary is None else dictionary.id)
+            continue
         data = _fast(part, fks, badges_z, raw_z, z)
         yield data if data is not None else _careful(part, fks, badges_z, raw_z, z).encode("utf-8")
+    if binary:
+        yield chat_binary.TRAILER
 
 
 class Stream:

@@ -24,7 +24,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
-from collector import chat_copy, raw_dictionaries
+from collector import chat_binary, chat_copy, raw_dictionaries
 from collector.forgotten import forget_opted_out, read_opt_out, stored_body, without_opted_out
 from collector.items import clean_text  # the parser's cleaning, one definition
 from core import raw_codec
@@ -36,6 +36,10 @@ CHAT_COLUMNS = chat_copy.COLUMNS
 DEFAULT_BLIND_STATUS = "BLIND"
 _SQL = {"staging": sql.Identifier(STAGING), "cols": sql.SQL(", ").join(map(sql.Identifier, CHAT_COLUMNS))}
 _COPY_OPTIONS = sql.SQL("(NULL {})").format(sql.Literal(chat_copy.NULL))
+_BINARY_OPTIONS = sql.SQL("(FORMAT binary)")
+# chat lines go in as binary COPY (collector/chat_binary.py: less server and collector CPU than
+# text, docs/COLLECTOR_STORAGE.md); False: text (the bench compares the two in one run)
+COPY_BINARY = True
 
 # channel_id -> stream_channel.id, per database (dsn); filled only after a commit
 _channel_cache: dict[str, dict[str, int]] = {}
@@ -118,22 +122,30 @@ class _Lines:
 
 def _copy(cur, table: sql.Composable, lines: _Lines, fks: dict[str, int],
           dictionary: raw_codec.Dictionary | None, tally: list, letters: list[dict]) -> None:
-    """COPY the lines into `table`; a line whose JSON is too big to store becomes a dead
-    letter in `letters` (the COPY is done again without it)."""
+    """COPY the lines into `table`, in the binary format (COPY_BINARY) unless a value
+    needs the text format's input functions (chat_binary.NotBinary: the batch is copied
+    again as text); a line whose JSON is too big to store becomes a dead letter in
+    `letters` (the COPY is done again without it)."""
+    binary = COPY_BINARY
     while True:
         lines.raws.clear()
         tally[:] = [0, 0]
-        stream = chat_copy.Stream(chat_copy.chunks(lines.chats, fks, dictionary, tally=tally, raws_out=lines.raws))
+        stream = chat_copy.Stream(chat_copy.chunks(lines.chats, fks, dictionary, tally=tally, raws_out=lines.raws,
+                                                   binary=binary))
         cur.execute("SAVEPOINT chat_lines")
         try:
             cur.copy_expert(sql.SQL("COPY {} ({cols}) FROM STDIN WITH {opts}").format(
-                table, cols=_SQL["cols"], opts=_COPY_OPTIONS), stream)
+                table, cols=_SQL["cols"], opts=_BINARY_OPTIONS if binary else _COPY_OPTIONS), stream)
             cur.execute("RELEASE SAVEPOINT chat_lines")
             return
         except psycopg2.errors.QueryCanceled:
-            if not isinstance(stream.error, chat_copy.Oversized):
+            if not isinstance(stream.error, (chat_copy.Oversized, chat_binary.NotBinary)):
                 raise
         cur.execute("ROLLBACK TO SAVEPOINT chat_lines")
+        if isinstance(stream.error, chat_binary.NotBinary):
+            log.info("chat lines copied as text: %s", stream.error)
+            binary = False
+            continue
         sizes = stream.error.sizes
         for pos, size in sizes.items():
             letters.append(_dead_letter_for(lines.chats[pos], f"chat line's JSON is {size:,} bytes, over the "

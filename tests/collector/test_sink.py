@@ -9,13 +9,12 @@ import pytest
 
 from collector import sink
 from collector.items import clean_json
-from collector.records import CHAT_FIELDS
 from tests.conftest import DATA
+from tests.sink_records import CHANNEL, NASTY, chat
 from tests.stored_chat import json_of
 
 pytestmark = pytest.mark.integration
 
-CHANNEL = "17f0cfcba4ff608de5eabb5110d134d0"
 
 
 def sample_records() -> list[dict]:
@@ -32,18 +31,6 @@ def sample_records() -> list[dict]:
                 rec["channel_id"] = CHANNEL
             records.append(rec)
     return records
-
-
-def chat(i: int = 0, **overrides) -> dict:
-    """A chat record following collector/records.py."""
-    rec = {f: None for f in CHAT_FIELDS}
-    rec.update(kind="chat", channel_id=CHANNEL, chat_channel_id="N2mCH5", user_id=f"{i:032x}",
-               nickname=f"viewer{i}", message=f"hello {i}", message_type="chat", msg_type_code=1,
-               message_status="NORMAL", chat_time=f"2026-09-30T14:10:{i % 60:02d}.{i % 1000:03d}Z",
-               os_type="PC", badges=[{"imageUrl": "https://x/b.png"}], raw={"msg": f"hello {i}"},
-               dedupe_key=f"key-{i}")
-    rec.update(overrides)
-    return rec
 
 
 def count(pg, table: str) -> int:
@@ -122,23 +109,6 @@ def test_event_and_dead_letter_land_in_their_tables(pg):
                                    CHANNEL)]
         cur.execute("SELECT error, raw FROM dead_letter")
         assert cur.fetchall() == [("not JSON", "{broken")]
-
-
-NASTY = [
-    "plain",
-    "",
-    "emoji 😀🇰🇷 and 한국어 {:d_63:}",
-    'quotes " and "" and \'',
-    "back\\slash \\N \\. \\u0000 literal",
-    "new\nline\r\nand\ttab",
-    "commas, ,, and ,",
-    '"starts with quote',
-    "\\.",
-    "trailing space ",
-    "None",
-    "\\None",
-    "\\x00ff",
-]
 
 
 @pytest.mark.parametrize("text", NASTY)
