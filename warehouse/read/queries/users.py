@@ -5,8 +5,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from warehouse.lake.layout import Lake
+from warehouse.lake.layout import Lake, is_uri
 from warehouse.read.accelerators import USER_TAIL, USERS
+from warehouse.read.queries import user_search
 from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER, filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -25,6 +26,12 @@ def search_users(wh: Warehouse, query: str, channels: list[str] | None = None,
     if not query:
         query = "\x00no match\x00"
     params = filter_params(channels, start, end) + [query, query, int(limit)]
+    if channels and int(limit) >= 0 and wh.accelerate:
+        wh.chat_columns()  # the views as the lake is now
+        if wh.lake_only() and not is_uri(wh.root):  # the lake's own lines, on this machine
+            got = user_search.search(wh, query, list(channels), params[0], params[1], int(limit))
+            if got is not None:
+                return got
     return wh.answer(USERS, lambda _: wh.sql(_SEARCH_USERS_INDEXED, params), lambda: wh.sql(_SEARCH_USERS, params))
 
 
