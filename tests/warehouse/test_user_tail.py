@@ -293,3 +293,19 @@ def test_a_full_tail_holding_every_line_that_passes_answers_the_page(tmp_path):
             if full:
                 assert reader.page(*args, passing=lambda n=every.height + 1: n) is None, (user, filt)
     assert newly > 3
+
+
+def test_the_users_side_table_is_built_once_a_rebuild(tmp_path, caplog):
+    """rebuild_all builds the users side table, then the user tail, which places its cuts
+    with it: the tail builds it again only when it does not match the partitions."""
+    from warehouse.read import accelerators
+    build_fixture_lake(tmp_path)
+    caplog.set_level("INFO", "warehouse.read.accelerators.side_tables")
+    accelerators.rebuild_all(Lake(str(tmp_path)))
+    assert len([r for r in caplog.records if r.getMessage().startswith("users side table")]) == 1
+    assert warehouse.open(str(tmp_path)).accelerator(USER_TAIL) is not None
+    rewrite_day(tmp_path, sorted(Lake(str(tmp_path)).days(CHAT))[0], lambda r: r["id"] % 2 == 0)
+    caplog.clear()
+    assert user_tail_build.build_user_tail(str(tmp_path)) > 0  # alone, after a change: it builds the users table
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("users side table")]
+    assert warehouse.open(str(tmp_path)).accelerator(USER_TAIL) is not None

@@ -84,11 +84,15 @@ def build_user_tail(root: str | Lake, full: bool = False, lines: int | None = No
     if k <= 0:
         remove(lake)
         return None
-    users_index.build_users_index(lake)  # its lines per user and day place each user's cut
-    current = json.loads(json.dumps(side_tables.chat_fingerprint(lake)))  # before reading
-    if users_index.read_fingerprint(lake) != current:  # a partition changed in between: the cuts would be wrong
-        log.warning("user tail not built: the chat partitions changed while the users side table was built")
-        return None
+    # the users side table's lines per user and day place each user's cut: built here only
+    # when it does not match the partitions (rebuild_all builds it just before this)
+    current = side_tables.jsonable(side_tables.chat_fingerprint(lake))  # before reading
+    if users_index.read_fingerprint(lake) != current:
+        users_index.build_users_index(lake)
+        current = side_tables.jsonable(side_tables.chat_fingerprint(lake))
+        if users_index.read_fingerprint(lake) != current:  # a partition changed in between: the cuts would be wrong
+            log.warning("user tail not built: the chat partitions changed while the users side table was built")
+            return None
     doc = None if full else read_doc(lake)
     old = doc["parts"] if doc is not None and doc["lines"] == k else None
     if old is not None and old != current and not _readable(file):  # its rows are copied: never garbage
