@@ -94,6 +94,7 @@ def _rollups_answers(wh, facts, few):
         out.append((("channel_summary", filt), warehouse.channel_summary(wh, **filt)))
     # minutes are not rolled up: the scan answers, the same for both
     out.append((("activity", "minute"), warehouse.activity(wh, every="minute")))
+    out.append((("channel_directory",), warehouse.channel_directory(wh)))
     return out
 
 
@@ -190,7 +191,8 @@ QUESTIONS = {USERS: _users_answers, ROLLUPS: _rollups_answers, BROADCAST_SPANS: 
              BROADCAST_MINUTES: _minutes_answers}
 # the analyst functions each one asks, to check against the declarations' ``answers``
 ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_profile", "name_history",
-                 "user_channels"), ROLLUPS: ("activity", "subscriber_ratio", "channel_summary"),
+                 "user_channels"), ROLLUPS: ("activity", "subscriber_ratio", "channel_summary",
+                                             "channel_directory"),
          BROADCAST_SPANS: ("peaks", "coverage", "broadcast_list", "broadcast_retention", "donations_over_broadcast",
                            "broadcast_peaks"),
          CHATTER_DAYS: ("tier_split", "new_vs_returning", "top_chatters", "top_share", "chatter_cohorts",

@@ -59,8 +59,9 @@ ROLLUPS = Accelerator(
     freshness=_SIDE_TABLE_RULE + ", built in the warehouse's zone",
     # tolerates live days: it answers the lake's days, the overlay's days are scanned beside it
     needs=frozenset({Need.NO_TYPE_FILTER, Need.SAME_ZONE}),
-    # channel_summary also needs the chatter days and the money lines (and no live rows)
-    answers=("activity", "subscriber_ratio", "channel_summary"),
+    # channel_summary also needs the chatter days and the money lines (and no live rows);
+    # channel_directory no live rows
+    answers=("activity", "subscriber_ratio", "channel_summary", "channel_directory"),
     reader=rollups.Reader)
 BROADCAST_SPANS = Accelerator(
     table=broadcast_spans.BROADCAST_SPANS, file="part-0.parquet", built_from=("chat",), build=broadcast_spans.build,

@@ -29,10 +29,12 @@ _COLUMNS = ["channel_id", "user_id", "nickname", "channel_name", "chat_time"]
 _KEPT_FOOTERS = 4_096
 # (path, size, mtime_ns, inode) -> (footer, [(row group, first channel_id, last channel_id)])
 _FOOTERS: dict[tuple, tuple[pq.FileMetaData, list[tuple]]] = {}
-# the lines of the channels last asked, per day file version: (file key, channels) -> lines
 FLAT_ROWS = 20_000  # up to this many lines asked about are searched in one pass, more per distinct value
 PYTHON_ROWS = 2_000  # up to this many lines of the users found are summed in Python, more with polars
-KEPT_ROWS = 2_000_000  # lines held (4 columns, strings as the file's dictionaries) before the oldest go
+# the lines of the channels last asked, per day file version: (file key, channels) -> lines
+# (strings as dictionaries: ~25 bytes a line, the biggest channel's week of a 10M-line lake
+# 640,000 lines)
+KEPT_ROWS = 2_000_000
 _SLICES: OrderedDict[tuple, pa.Table] = OrderedDict()
 _held = [0]
 
@@ -100,13 +102,12 @@ def _slice(path: str, channels: tuple[str, ...]) -> pa.Table:
         keep = pc.is_in(table.column("channel_id").cast(pa.string()), pa.array(channels, pa.string()))
         user = table.column("user_id").cast(pa.string())
         keep = pc.and_kleene(keep, pc.fill_null(pc.not_equal(user, SYSTEM_USER), True))
-        table = table.filter(keep)
-        nickname = table.column("nickname").cast(pa.string())
-        got = pa.table({"user_id": table.column("user_id").cast(pa.string()), "nickname": nickname,
-                        # per distinct value: a question matches each once, not each line
-                        "users": pc.dictionary_encode(table.column("user_id").cast(pa.string())).combine_chunks(),
-                        "lower": pc.dictionary_encode(pc.utf8_lower(nickname)).combine_chunks(),
-                        "channel_name": table.column("channel_name").cast(pa.string()),
+        table = table.filter(keep).select(_COLUMNS[1:]).unify_dictionaries().combine_chunks()
+        nick = _dictionary(table.column("nickname"))
+        got = pa.table({"users": _dictionary(table.column("user_id")), "nickname": nick,
+                        # each distinct name in lower case once (a dictionary may then repeat a value)
+                        "lower": pa.DictionaryArray.from_arrays(nick.indices, pc.utf8_lower(nick.dictionary)),
+                        "channel_name": _dictionary(table.column("channel_name")),
                         "chat_time": table.column("chat_time").cast(pa.timestamp("us", "UTC")).cast(pa.int64())})
     else:
         got = _EMPTY
@@ -117,26 +118,29 @@ def _slice(path: str, channels: tuple[str, ...]) -> pa.Table:
     return got
 
 
-_EMPTY = pa.table({"user_id": pa.array([], pa.string()), "nickname": pa.array([], pa.string()),
-                   "users": pa.array([], pa.dictionary(pa.int32(), pa.string())),
-                   "lower": pa.array([], pa.dictionary(pa.int32(), pa.string())),
-                   "channel_name": pa.array([], pa.string()), "chat_time": pa.array([], pa.int64())})
+def _dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """A string column as one dictionary array (as read: a file's dictionary; else encoded)."""
+    col = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col.cast(pa.string()))
+
+
+_DICT = pa.dictionary(pa.int32(), pa.string())
+_EMPTY = pa.table({c: pa.array([], _DICT) for c in ("users", "nickname", "lower", "channel_name")}
+                  | {"chat_time": pa.array([], pa.int64())})
 
 
 def _answer(parts: list[pa.Table], query: str, limit: int, tz: str) -> pl.DataFrame:
     """The scan's frame from the day files' lines of the channels asked (_slice), in file
     order: the users one of whose nicknames holds `query` (lower case) or whose id is it."""
     if not parts or limit <= 0:
-        return _per_user(_EMPTY, tz)
+        return _per_user(_plain(_EMPTY), tz)
     needle = pc.utf8_lower(pa.scalar(query, pa.string())).as_py()
     if sum(part.num_rows for part in parts) <= FLAT_ROWS:  # a few lines: one pass over them all
-        lines = pa.concat_tables(parts)
+        lines = _plain(pa.concat_tables(parts))
         users = lines.column("user_id")
-        rows = pc.or_(pc.fill_null(pc.match_substring(lines.column("lower").cast(pa.string()), needle), False),
+        rows = pc.or_(pc.fill_null(pc.match_substring(lines.column("lower"), needle), False),
                       pc.fill_null(pc.equal(users, query), False))
         hits = set(pc.unique(pc.filter(users, rows)).to_pylist()) - {None, ANONYMOUS_USER, SYSTEM_USER}
-        if not hits:
-            return _per_user(_EMPTY, tz)
         mine = lines.filter(pc.is_in(users, pa.array(sorted(hits), pa.string())))
     else:  # many: each distinct nickname and user id is looked at once
         hits = set()
@@ -144,20 +148,27 @@ def _answer(parts: list[pa.Table], query: str, limit: int, tz: str) -> pl.DataFr
             users, lower = part.column("users").chunk(0), part.column("lower").chunk(0)
             rows = _by_value(lower, pc.match_substring(lower.dictionary, needle))
             rows = pc.or_(rows, _by_value(users, pc.equal(users.dictionary, query)))
-            hits.update(pc.unique(pc.filter(part.column("user_id"), rows)).to_pylist())
+            hits.update(pc.unique(pc.filter(users, rows).cast(pa.string())).to_pylist())
         hits -= {None, ANONYMOUS_USER, SYSTEM_USER}
-        if not hits:
-            return _per_user(_EMPTY, tz)
         wanted = pa.array(sorted(hits), pa.string())
-        mine = pa.concat_tables([part.filter(_by_value(part.column("users").chunk(0),
-                                                       pc.is_in(part.column("users").chunk(0).dictionary, wanted)))
-                                 for part in parts])
+        mine = _plain(pa.concat_tables([
+            part.filter(_by_value(part.column("users").chunk(0), pc.is_in(part.column("users").chunk(0).dictionary,
+                                                                          wanted))) for part in parts]))
     # only the `limit` users with the most lines (then the smallest id) are answered
     counts = pc.value_counts(mine.column("user_id")).to_pylist()
     if len(counts) > limit:
         top = sorted((-c["counts"], c["values"]) for c in counts)[:limit]
         mine = mine.filter(pc.is_in(mine.column("user_id"), pa.array([u for _, u in top], pa.string())))
     return _per_user(mine, tz)
+
+
+def _plain(lines: pa.Table) -> pa.Table:
+    """The lines with plain strings: user_id, nickname, lower, channel_name, chat_time."""
+    return pa.table({"user_id": lines.column("users").cast(pa.string()),
+                     "nickname": lines.column("nickname").cast(pa.string()),
+                     "lower": lines.column("lower").cast(pa.string()),
+                     "channel_name": lines.column("channel_name").cast(pa.string()),
+                     "chat_time": lines.column("chat_time")})
 
 
 def _by_value(column: pa.DictionaryArray, per_value: pa.Array) -> pa.Array:
