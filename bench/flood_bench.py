@@ -5,6 +5,7 @@ mode (one channel at thousands of lines/s beside hundreds of quiet ones), websoc
     .venv/bin/python -m bench.flood_bench                                   # 600 s at 15,000 lines/s
     .venv/bin/python -m bench.flood_bench --seconds 30 --rate 5000 --quiet 50   # a short look
     .venv/bin/python -m bench.flood_bench --processes 2 --flood-channels 2     # two processes
+    .venv/bin/python -m bench.flood_bench --processes 1,2 --flood-channels 2 --rate 7500   # scaling: 1 then 2
 
 A throwaway embedded PostgreSQL (bench.datagen.start_server, migrated, every index), the
 simulator as a process of its own (`collector sim --flood-rate`), and `processes` collector
@@ -264,7 +265,8 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
                 return cur.fetchone()[0]
         drained = _wait(lambda: stored() >= sent, drain_timeout, step=1.0)
         t_end = time.monotonic()
-        cpu = sum(_tree_cpu(p.pid) for p in procs) - sum(cpu0)
+        cpu_each = [_tree_cpu(p.pid) - c0 for p, c0 in zip(procs, cpu0, strict=True)]
+        cpu = sum(cpu_each)
         sim_cpu = _cpu(sim.pid) - sim_cpu0
         pg_cpu = sum(_cpu(p) - pg_cpu0.get(p, 0.0) for p in _postgres_pids(srv.tmpdir))
         hwm = max(_tree_hwm_kb(p.pid) for p in procs)  # a collector with its drain process: both
@@ -302,6 +304,9 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
             "stage_cpu_s": {k: round(v, 2) for k, v in sorted(stages.items())},
             "ratio_target": round(lines / wall / TARGET, 2), "ratio_public": round(lines / wall / PUBLIC, 2),
             "backlog_samples": samples[-5:], "stored_per_process": per_process,
+            "cpu_s_per_process": [round(c, 2) for c in cpu_each],
+            "cpu_s_per_1000_per_process": [round(1000 * c / max(k, 1), 4) for c, k in zip(cpu_each, per_process,
+                                                                                       strict=True)],
             "windows": _windows(timeline),
         }
     finally:
@@ -341,12 +346,39 @@ def print_report(res: dict) -> None:
     print("   CPU share per stage          " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in res["stages"].items()))
     if res["processes"] > 1:
         print(f"   records stored per process   {res['stored_per_process']}")
+        print(f"   CPU s per 1,000 lines stored {res['cpu_s_per_1000_per_process']} (each process: its CPU over the"
+              f" lines it stored)")
     for w in res.get("windows", []):
         stages = ", ".join(f"{k} {v}" for k, v in w.items() if k not in (
             "from_s", "to_s", "received_per_s", "stored_per_s", "backlog", "process_us_per_stored"))
         print(f"   {w['from_s']:>4}-{w['to_s']:<4} s  received {w['received_per_s']:,}/s stored {w['stored_per_s']:,}/s "
               f"backlog {w['backlog']:,}: process {w['process_us_per_stored']} µs per line stored; "
               f"µs per line: {stages}")
+
+
+def scaling(counts: tuple[int, ...], **kwargs) -> dict:
+    """The same flood (``flood_channels`` channels sharing ``rate``, so the load is the same
+    whatever the count) collected by each number of processes in `counts`, one run after the
+    other, each against its own simulator and PostgreSQL."""
+    return {"runs": [run(processes=k, **kwargs) for k in counts]}
+
+
+def print_scaling(res: dict) -> None:
+    for r in res["runs"]:
+        print_report(r)
+    base = res["runs"][0]
+    print(f"\n== scaling: the same flood, {base['flood_channels']} flood channel(s) x {base['rate']:,.0f} lines/s +"
+          f" {base['quiet']} quiet, {base['seconds']:.0f} s")
+    print("   processes  lines/s end to end  CPU s per 1,000 lines (all; each)      lost  duplicated  digest")
+    for r in res["runs"]:
+        print(f"   {r['processes']:>9}  {r['lines_per_s']:>18,}  {r['cpu_s_per_1000']:<7} "
+              f"{str(r['cpu_s_per_1000_per_process']):<28} {r['lost']:>5}  {r['extra']:>10}  "
+              f"{'equal' if r['exact'] else 'DIFFERS'}")
+    for r in res["runs"][1:]:
+        ratio = r["cpu_s_per_1000"] / max(base["cpu_s_per_1000"], 1e-9)
+        print(f"   {r['processes']} processes: CPU per line {ratio:.2f}x that of {base['processes']} (1.00 = each"
+              f" process does the same work per line, so N processes on N free cores store N times the lines;"
+              f" lines/s here is bounded by the machine's shared cores)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", type=int, default=500, help="quiet channels (default 500)")
     ap.add_argument("--quiet-per-min", type=float, default=3.0, help="lines/min of a quiet channel (default 3)")
     ap.add_argument("--flood-channels", type=int, default=1, help="flood channels (default 1)")
-    ap.add_argument("--processes", type=int, default=1, help="collector processes (default 1)")
+    ap.add_argument("--processes", default="1", help="collector processes (default 1); a list (1,2): the same "
+                    "flood collected by each count in turn, compared (the scaling mode)")
     ap.add_argument("--poll-seconds", type=float, default=10,
                     help="live-status poll interval of the collectors (default 10; the setting's default is 30: "
                          "500 channels polled every 10 s cost ~0.08 cores, each poll a new TCP connection to "
@@ -366,9 +399,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the logs and metrics files (their folder is printed)")
     ap.add_argument("--collector-root", metavar="DIR", help="run the collector from this checkout instead")
     a = ap.parse_args(argv)
-    print_report(run(a.seconds, a.rate, a.quiet, a.processes, a.flood_channels, a.quiet_per_min, keep=a.keep,
-                     collector_root=a.collector_root, poll_seconds=a.poll_seconds,
-                     drain_process=a.drain_process))
+    counts = tuple(int(k) for k in a.processes.split(","))
+    common = {"seconds": a.seconds, "rate": a.rate, "quiet": a.quiet, "flood_channels": a.flood_channels,
+              "quiet_per_min": a.quiet_per_min, "keep": a.keep, "collector_root": a.collector_root,
+              "poll_seconds": a.poll_seconds, "drain_process": a.drain_process}
+    if len(counts) > 1:
+        print_scaling(scaling(counts, **common))
+    else:
+        print_report(run(processes=counts[0], **common))
     return 0
 
 

@@ -11,7 +11,7 @@ import time
 
 import psycopg2.errors
 
-from bench import store_bench as sb
+from bench import store_common as sb
 from collector import chat_copy, forgotten, raw_dictionaries, sink
 
 INSERT = ("INSERT INTO stream_chat ({cols}) SELECT {cols} FROM {stage} s WHERE NOT EXISTS "
@@ -102,7 +102,7 @@ def _run_way(conn, way, lines: list[dict], batch: int = sb.BATCH) -> float:
 def _timed(conn, reps: int, fn) -> float:
     out = []
     for _ in range(reps):
-        sb._reset(conn)
+        sb.reset(conn)
         out.append(fn())
     return statistics.median(out)
 
@@ -118,8 +118,10 @@ def _python_side(lines: list[dict], fks, dictionary, old) -> dict:
             best = min(best, time.process_time() - t0)
         return round(best * 1e6 / len(lines), 1)
 
-    out = {"compact rows (chat_copy: msgspec, zstd, % formatting, chunk checks)":
-           per_1000(lambda part: b"".join(chat_copy.chunks(part, fks, dictionary)))}
+    out = {"compact rows, text COPY (chat_copy: msgspec, zstd, % formatting, chunk checks)":
+           per_1000(lambda part: b"".join(chat_copy.chunks(part, fks, dictionary))),
+           "compact rows, binary COPY (chat_binary: msgspec, zstd, column-wise packing; the sink's)":
+           per_1000(lambda part: b"".join(chat_copy.chunks(part, fks, dictionary, binary=True)))}
     if old is not None:
         out["before: jsonb CSV (json.dumps + clean_json + clean_text per field)"] = per_1000(
             lambda part: old.chat_csv(part, fks).getvalue())
@@ -128,8 +130,8 @@ def _python_side(lines: list[dict], fks, dictionary, old) -> dict:
 
 def _formats(conn, reps: int, lines: list[dict], fks, dictionary) -> dict:
     """Server side of COPY FROM in text, CSV and binary (payloads PostgreSQL wrote itself)."""
-    sb._reset(conn)
-    sb._copy(conn, b"".join(chat_copy.chunks(lines, fks, dictionary)))
+    sb.reset(conn)
+    sb.copy(conn, b"".join(chat_copy.chunks(lines, fks, dictionary)))
     payloads = {}
     with conn, conn.cursor() as cur:
         for fmt in ("text", "csv", "binary"):
@@ -137,7 +139,7 @@ def _formats(conn, reps: int, lines: list[dict], fks, dictionary) -> dict:
             cur.copy_expert(f"COPY stream_chat ({sb.COLS}) TO STDOUT WITH (FORMAT {fmt})", buf)
             payloads[fmt] = buf.getvalue()
     return {f"COPY FROM ({fmt}, {len(data) / len(lines):,.0f} B/line)": round(len(lines) / _timed(
-        conn, reps, lambda d=data, f=fmt: sb._copy(conn, d, f"COPY stream_chat ({sb.COLS}) FROM STDIN WITH (FORMAT {f})")))
+        conn, reps, lambda d=data, f=fmt: sb.copy(conn, d, f"COPY stream_chat ({sb.COLS}) FROM STDIN WITH (FORMAT {f})")))
             for fmt, data in payloads.items()}
 
 
@@ -156,31 +158,31 @@ def _indexes(conn, reps: int, lines: list[dict], recs: list[dict], fks, dictiona
     out = {}
     for name, ddl in _INDEXES.items():
         sb.ddl(conn, ddl)
-        copy_s = _timed(conn, reps, lambda: sb._copy(conn, data))
-        sink_s = None if ddl else _timed(conn, reps, lambda: sb._store(conn, recs))
-        sizes = sb._sizes(conn)
+        copy_s = _timed(conn, reps, lambda: sb.copy(conn, data))
+        sink_s = None if ddl else _timed(conn, reps, lambda: sb.store(conn, recs))
+        sizes = sb.sizes(conn)
         out[name] = {"copy_lines_per_s": round(len(lines) / copy_s),
                      "sink_lines_per_s": round(len(lines) / sink_s) if sink_s else None,
                      "bytes_per_line": sizes["bytes_per_line"], "indexes": sizes["indexes"],
                      "index": sizes["index"]}
-        sb._reset(conn)
+        sb.reset(conn)
         sb.ddl(conn, sb.AFTER_012)
     return out
 
 
 def measure(conn, recs: list[dict], reps: int, old) -> dict:
-    lines = sb._firsts(recs)
-    fks = sb._fks(conn, lines)
+    lines = sb.firsts(recs)
+    fks = sb.fks(conn, lines)
     dictionary = raw_dictionaries.current(conn)
     conn.commit()
     data = b"".join(chat_copy.chunks(lines, fks, dictionary))
-    peer = _timed(conn, reps, lambda: sb._copy(conn, data))
+    peer = _timed(conn, reps, lambda: sb.copy(conn, data))
     res: dict = {"lines": len(lines), "copy_lines_per_s": round(len(lines) / peer), "ways": {}, "batches": {}}
     for name, way in _ways(fks, dictionary).items():
         s = _timed(conn, reps, lambda w=way: _run_way(conn, w, lines))
         res["ways"][name] = {"lines_per_s": round(len(lines) / s), "ratio": round(peer / s, 2)}
     for batch in (1_000, 5_000, 20_000):
-        s = _timed(conn, reps, lambda b=batch: sb._store(conn, recs, batch=b))
+        s = _timed(conn, reps, lambda b=batch: sb.store(conn, recs, batch=b))
         res["batches"][batch] = {"lines_per_s": round(len(lines) / s), "ratio": round(peer / s, 2)}
     res["python_us_per_line"] = _python_side(lines, fks, dictionary, old)
     res["formats_lines_per_s"] = _formats(conn, reps, lines, fks, dictionary)

@@ -20,13 +20,10 @@ compare ratios within one run.
 from __future__ import annotations
 
 import argparse
-import io
 import logging
-import os
 import statistics
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -34,50 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
+from bench import store_alternatives  # noqa: E402
+from bench import store_common as sc  # noqa: E402
 from bench.datagen import start_server  # noqa: E402
-from bench.frames import frame_lines  # noqa: E402
 from collector import chat_copy, raw_dictionaries, sink  # noqa: E402
-from collector.protocol import parse_frame  # noqa: E402
 from core import db  # noqa: E402
 
 TARGET_RATIO = 0.6
 TARGET_BYTES = 800
-BATCH = 5_000
-FIRST_LINES = 20_000
-DEFAULT_CHANNEL = "0" * 31 + "1"  # lines whose item names no channel: the one listened to
-COLS = ", ".join(chat_copy.COLUMNS)
-COPY_SQL = f"COPY stream_chat ({COLS}) FROM STDIN WITH (NULL 'None')"
-TABLES = "stream_chat, events, dead_letter, stream_chat_tombstone"
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# the indexes as they were before migration 012, and back to 012's
-BEFORE_012 = ["CREATE INDEX stream_chat_blind ON stream_chat (chat_channel_id, user_id, chat_time)",
-              "ALTER TABLE stream_chat ADD CONSTRAINT stream_chat_dedupe UNIQUE (dedupe_key)",
-              "DROP INDEX stream_chat_dedupe_md5"]
-AFTER_012 = ["DROP INDEX IF EXISTS stream_chat_blind",
-             "ALTER TABLE stream_chat DROP CONSTRAINT IF EXISTS stream_chat_dedupe",
-             "CREATE UNIQUE INDEX IF NOT EXISTS stream_chat_dedupe_md5 ON stream_chat ((md5(dedupe_key)::uuid))"]
-
-
-def ddl(conn, statements: list[str]) -> None:
-    with conn, conn.cursor() as cur:
-        for stmt in statements:
-            cur.execute(stmt)
-
-
-def records(lines: int, seed: int, style: str) -> list[dict]:
-    """The parser's records of `lines` chat lines of realistic frames (blinds and events too;
-    control records dropped), every chat line given a channel as the collector does."""
-    out = []
-    for frame in frame_lines(lines, seed, style):
-        for rec in parse_frame(frame):
-            if rec["kind"] == "control":
-                continue
-            if rec["kind"] in ("chat", "event") and not rec.get("channel_id"):
-                rec["channel_id"] = DEFAULT_CHANNEL
-            out.append(rec)
-    return out
 
 
 def _old_sink() -> types.ModuleType | None:
@@ -92,66 +53,6 @@ def _old_sink() -> types.ModuleType | None:
     return module
 
 
-def _reset(conn, dictionaries: bool = False) -> None:
-    with conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {TABLES}" + (", raw_dictionary" if dictionaries else ""))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("CHECKPOINT")
-    conn.autocommit = False
-    if dictionaries:
-        raw_dictionaries.forget(conn)
-
-
-def _store(conn, recs: list[dict], batch: int = BATCH, store=None) -> float:
-    store = store or sink.store
-    t0 = time.perf_counter()
-    for i in range(0, len(recs), batch):
-        store(conn, recs[i:i + batch], log_level=logging.DEBUG)
-    return time.perf_counter() - t0
-
-
-def _copy(conn, data: bytes, sql: str = COPY_SQL) -> float:
-    t0 = time.perf_counter()
-    with conn, conn.cursor() as cur:
-        cur.copy_expert(sql, io.BytesIO(data))
-    return time.perf_counter() - t0
-
-
-def _sizes(conn) -> dict:
-    """Bytes per stored line: heap, TOAST, each index, total (after VACUUM ANALYZE)."""
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("VACUUM ANALYZE stream_chat")
-        cur.execute("""SELECT count(*), pg_relation_size('stream_chat'),
-                              coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0),
-                              pg_table_size('stream_chat'), pg_indexes_size('stream_chat')
-                         FROM stream_chat, pg_class c WHERE c.oid = 'stream_chat'::regclass
-                        GROUP BY c.reltoastrelid""")
-        lines, heap, toast, table, indexes = cur.fetchone() or (0, 0, 0, 0, 0)
-        cur.execute("""SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index
-                        WHERE indrelid = 'stream_chat'::regclass ORDER BY 2 DESC""")
-        each = cur.fetchall()
-        cur.execute("SELECT avg(octet_length(raw_z)), avg(coalesce(octet_length(badges_z), 0)),"
-                    " avg(pg_column_size(raw)), avg(coalesce(pg_column_size(badges), 0)) FROM stream_chat")
-        raw_z, badges_z, raw_j, badges_j = cur.fetchone()
-    conn.autocommit = False
-    per = max(lines, 1)
-    return {"lines": lines, "bytes_per_line": round((table + indexes) / per), "heap": round(heap / per),
-            "toast": round(toast / per), "indexes": round(indexes / per),
-            "index": {name: round(size / per) for name, size in each},
-            "raw": round(float(raw_z or raw_j or 0)), "badges": round(float(badges_z or badges_j or 0))}
-
-
-def _firsts(recs: list[dict]) -> list[dict]:
-    return sink._first_copies([r for r in recs if r["kind"] == "chat"])
-
-
-def _fks(conn, chats: list[dict]) -> dict[str, int]:
-    with conn:
-        return sink._channel_ids(conn, {r["channel_id"] for r in chats})
-
-
 def _jsonb_payload(chats: list[dict], fks: dict[str, int]) -> bytes:
     """The rows as stored before issue 17: raw and badges jsonb, no frames (text COPY;
     columns as COLS with badges, raw in place of badges_z, raw_z, zdict)."""
@@ -163,79 +64,81 @@ def _jsonb_payload(chats: list[dict], fks: dict[str, int]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _backend_cpu(conn) -> float:
-    """CPU seconds the connection's server process has used (Linux /proc; the embedded
-    server runs on this machine)."""
-    fields = Path(f"/proc/{conn.get_backend_pid()}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-def _cpu_of(conn, fn) -> tuple[float, float, float]:
-    """(wall seconds, server CPU seconds, collector CPU seconds) of fn()."""
-    server, client = _backend_cpu(conn), time.process_time()
-    wall = fn()
-    return wall, _backend_cpu(conn) - server, time.process_time() - client
-
-
-def _median_pair(conn, reps: int, ours, peer, cpu: dict | None = None) -> tuple[float, float]:
-    """Median seconds of ours() and peer(), alternating, the table emptied before each.
-    `cpu` gets the medians of their server and collector CPU seconds."""
-    a, b = [], []
+def _medians(conn, reps: int, ways: dict) -> dict[str, tuple[float, float, float]]:
+    """{way: median (wall s, server CPU s, collector CPU s)} of each way(), run in turn
+    `reps` times, the table emptied before each."""
+    runs: dict[str, list] = {name: [] for name in ways}
     for _ in range(reps):
-        _reset(conn)
-        a.append(_cpu_of(conn, ours))
-        _reset(conn)
-        b.append(_cpu_of(conn, peer))
-    if cpu is not None:
-        cpu.update(sink_server=statistics.median(x[1] for x in a), sink_client=statistics.median(x[2] for x in a),
-                   copy_server=statistics.median(x[1] for x in b), copy_client=statistics.median(x[2] for x in b))
-    return statistics.median(x[0] for x in a), statistics.median(x[0] for x in b)
+        for name, way in ways.items():
+            sc.reset(conn)
+            runs[name].append(sc.cpu_of(conn, way))
+    return {name: tuple(statistics.median(x[k] for x in r) for k in range(3)) for name, r in runs.items()}
+
+
+def _sink(conn, recs: list[dict], binary: bool):
+    def way() -> float:
+        sink.COPY_BINARY = binary
+        try:
+            return sc.store(conn, recs)
+        finally:
+            sink.COPY_BINARY = True
+    return way
 
 
 def _style(conn, style: str, lines: int, seed: int, reps: int, old) -> dict:
-    recs = records(lines, seed, style)
-    chats = _firsts(recs)
+    recs = sc.records(lines, seed, style)
+    chats = sc.firsts(recs)
     n = len(chats)
     res: dict = {"style": style, "records": len(recs), "lines": n}
     # a fresh deployment: its first 20,000 lines, the first 5,000 before any dictionary exists
-    _reset(conn, dictionaries=True)
-    first = [r for r in recs if r["kind"] == "chat"][:FIRST_LINES]
-    _store(conn, first)
-    res["first_lines"] = _sizes(conn)
+    sc.reset(conn, dictionaries=True)
+    first = [r for r in recs if r["kind"] == "chat"][:sc.FIRST_LINES]
+    sc.store(conn, first)
+    res["first_lines"] = sc.sizes(conn)
     dictionary = raw_dictionaries.current(conn)
     conn.commit()
-    # steady state: every line with the dictionary trained on this deployment's lines
-    fks = _fks(conn, chats)
-    compact = b"".join(chat_copy.chunks(chats, fks, dictionary))
-    cpu: dict = {}
-    ours, peer = _median_pair(conn, reps, lambda: _store(conn, recs), lambda: _copy(conn, compact), cpu)
-    _reset(conn)
-    _store(conn, recs)
-    res["compact"] = _sizes(conn)
-    res["sink"] = {"seconds": round(ours, 3), "lines_per_s": round(n / ours)}
-    res["copy"] = {"seconds": round(peer, 3), "lines_per_s": round(n / peer)}
-    res["ratio"] = round(peer / ours, 2)
+    # steady state: every line with the dictionary trained on this deployment's lines. The
+    # peer: one COPY of the same compact rows, in text (the reference) and in binary
+    fks = sc.fks(conn, chats)
+    text = b"".join(chat_copy.chunks(chats, fks, dictionary))
+    binary = b"".join(chat_copy.chunks(chats, fks, dictionary, binary=True))
+    m = _medians(conn, reps, {"sink": _sink(conn, recs, True), "copy": lambda: sc.copy(conn, text),
+                              "sink_text": _sink(conn, recs, False),
+                              "copy_binary": lambda: sc.copy(conn, binary, sc.COPY_BINARY_SQL)})
+    sc.reset(conn)
+    sc.store(conn, recs)
+    res["compact"] = sc.sizes(conn)
+    for name, (wall, server, client) in m.items():
+        res[name] = {"seconds": round(wall, 3), "lines_per_s": round(n / wall),
+                     "server_us": round(server * 1e6 / n, 1), "collector_us": round(client * 1e6 / n, 1)}
+    peer = m["copy"][0]
+    res["ratio"] = round(peer / m["sink"][0], 2)
+    res["ratio_text_sink"] = round(peer / m["sink_text"][0], 2)
+    res["ratio_binary_peer"] = round(m["copy_binary"][0] / m["sink"][0], 2)
     # CPU: what the machine's load does not change. The sink's collector CPU and its server
     # CPU can overlap (two processes); on a saturated machine they add up: the lower bound
+    cpu = {"sink_server": m["sink"][1], "sink_client": m["sink"][2], "copy_server": m["copy"][1],
+           "copy_client": m["copy"][2]}
     res["cpu_ms_per_1000"] = {k: round(v * 1e6 / n, 1) for k, v in cpu.items()}
     res["ratio_cpu"] = round(cpu["copy_server"] / (cpu["sink_server"] + cpu["sink_client"]), 2)
     res["ratio_cpu_overlapped"] = round(cpu["copy_server"] / max(cpu["sink_server"], cpu["sink_client"]), 2)
     # before issue 17: the old sink, the rows as it stored them (jsonb) and the indexes as
     # they were, in the same run
     jsonb = _jsonb_payload(chats, fks)
-    cols_old = COLS.replace(", badges_z, raw_z, zdict", ", badges, raw")
-    _reset(conn)
-    ddl(conn, BEFORE_012)
+    cols_old = sc.COLS.replace(", badges_z, raw_z, zdict", ", badges, raw")
+    old_sql = sc.COPY_SQL.replace(sc.COLS, cols_old)
+    sc.reset(conn)
+    sc.ddl(conn, sc.BEFORE_012)
     if old is not None:
-        before, before_copy = _median_pair(conn, reps, lambda: _store(conn, recs, store=old.store),
-                                           lambda: _copy(conn, jsonb, COPY_SQL.replace(COLS, cols_old)))
-        res["before"] = {"sink_lines_per_s": round(n / before), "copy_lines_per_s": round(n / before_copy),
-                         "ratio": round(before_copy / before, 2)}
-    _reset(conn)
-    _copy(conn, jsonb, COPY_SQL.replace(COLS, cols_old))
-    res["jsonb"] = _sizes(conn)
-    _reset(conn)
-    ddl(conn, AFTER_012)
+        b = _medians(conn, reps, {"sink": lambda: sc.store(conn, recs, store=old.store),
+                                  "copy": lambda: sc.copy(conn, jsonb, old_sql)})
+        res["before"] = {"sink_lines_per_s": round(n / b["sink"][0]), "copy_lines_per_s": round(n / b["copy"][0]),
+                         "ratio": round(b["copy"][0] / b["sink"][0], 2)}
+    sc.reset(conn)
+    sc.copy(conn, jsonb, old_sql)
+    res["jsonb"] = sc.sizes(conn)
+    sc.reset(conn)
+    sc.ddl(conn, sc.AFTER_012)
     return res
 
 
@@ -244,13 +147,11 @@ def run(lines: int = 20_000, reps: int = 3, styles: tuple[str, ...] = ("sim", "s
     srv = start_server()
     conn = db.connect(srv.url)
     old = _old_sink()
-    res: dict = {"lines": lines, "reps": reps, "batch": BATCH, "styles": []}
+    res: dict = {"lines": lines, "reps": reps, "batch": sc.BATCH, "styles": []}
     for style in styles:
         res["styles"].append(_style(conn, style, lines, seed, reps, old))
     if alternatives:
-        from bench.store_alternatives import measure
-
-        res["alternatives"] = measure(conn, records(lines, seed, styles[0]), reps, old)
+        res["alternatives"] = store_alternatives.measure(conn, sc.records(lines, seed, styles[0]), reps, old)
     ok = all(s["ratio"] >= TARGET_RATIO and s["compact"]["bytes_per_line"] <= TARGET_BYTES
              for s in res["styles"])
     res["result"] = "PASS" if ok else "FAIL"
@@ -272,25 +173,24 @@ def print_report(res: dict) -> None:
           f" median of {res['reps']} (shared machine)")
     for s in res["styles"]:
         print(f"-- {s['style']}: {s['lines']:,} lines ({s['records']:,} records with blinds and events)")
-        c = s["cpu_ms_per_1000"]
-        print(f"   sink.store      {s['sink']['lines_per_s']:>8,} lines/s  ({s['sink']['seconds']:.2f}s; CPU ms per"
-              f" 1,000 lines: collector {c['sink_client']}, server {c['sink_server']})")
-        print(f"   COPY (compact)  {s['copy']['lines_per_s']:>8,} lines/s  ({s['copy']['seconds']:.2f}s; server CPU"
-              f" {c['copy_server']} ms per 1,000 lines)")
-        print(f"   ratio sink/COPY {s['ratio']:>8}   target >= {TARGET_RATIO} (wall time)")
-        print(f"   ratio by CPU    {s['ratio_cpu']:>8}   collector + server CPU added up (no overlap);"
+        for name, label in (("sink", "sink.store (binary COPY)"), ("sink_text", "sink.store, text COPY"),
+                            ("copy", "COPY (text, peer)"), ("copy_binary", "COPY (binary)")):
+            r = s[name]
+            print(f"   {label:<26} {r['lines_per_s']:>8,} lines/s  ({r['seconds']:.2f}s; CPU µs a line: server"
+                  f" {r['server_us']}, collector {r['collector_us']})")
+        print(f"   ratio sink/COPY     {s['ratio']:>6}   target >= {TARGET_RATIO} (wall time; the text sink in the same run:"
+              f" {s['ratio_text_sink']}; against the binary COPY: {s['ratio_binary_peer']})")
+        print(f"   ratio by CPU        {s['ratio_cpu']:>6}   collector + server CPU added up (no overlap);"
               f" {s['ratio_cpu_overlapped']} if they overlap fully (two free cores)")
         if "before" in s:
             b = s["before"]
             print(f"   before (old sink, jsonb rows, indexes before 012): sink {b['sink_lines_per_s']:,} lines/s, COPY"
                   f" {b['copy_lines_per_s']:,} lines/s, ratio {b['ratio']}")
         print(f"   compact rows        {_split(s['compact'])}")
-        print(f"   first {FIRST_LINES:,} lines    {_split(s['first_lines'])}")
+        print(f"   first {sc.FIRST_LINES:,} lines    {_split(s['first_lines'])}")
         print(f"   before (jsonb rows, indexes before 012) {_split(s['jsonb'])}")
     if "alternatives" in res:
-        from bench.store_alternatives import print_alternatives
-
-        print_alternatives(res["alternatives"])
+        store_alternatives.print_alternatives(res["alternatives"])
     print(f"   targets: ratio >= {TARGET_RATIO}, <= {TARGET_BYTES} B/line: {res['result']}")
 
 

@@ -162,6 +162,11 @@ def rows(columns: tuple[str, ...], values: list) -> bytes:
         if nones == n:
             constant += NULL
             continue
+        if kind == TEXT and not nones and col.count(col[0]) == n and col[0].__class__ is str:
+            one = _texts(col[:1], False)[0]  # the same text in every row (the chat channel, the type, ...)
+            if b"\x00" not in one:
+                constant += _LENGTH(len(one)) + one
+                continue
         if kind == TEXT or kind == BYTEA:
             if kind == TEXT:
                 data = _texts(col, nones > 0)

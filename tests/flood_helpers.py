@@ -3,25 +3,22 @@ simulator's flood mode, its state file, and PostgreSQL's side of the simulator's
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg2
 
 from collector.sim.flood import TRUTH_SQL, compare
 from collector.sim.server import SimServer
+from tests import collector_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_collector(pg_url: str, sim: SimServer, spool_dir: Path, log_path: Path, **env: str) -> subprocess.Popen:
     """The collector as a user runs it, logging to ``log_path``, flushing every second."""
-    full = {**os.environ, **sim.env(), "DATABASE_URL": pg_url, "SPOOL_DIR": str(spool_dir), "FLUSH_SECONDS": "1",
-            "FLUSH_MAX_EVENTS": "2000", "POLL_SECONDS": "2", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **env}
-    return subprocess.Popen([sys.executable, "-m", "collector", "run"], cwd=ROOT, env=full,
-                            stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
+    return collector_process.start_collector(pg_url, sim, spool_dir=spool_dir, log_path=log_path, flush_seconds=1,
+                                             flush_max=2000, stdout_to_log=False, **env)
 
 
 def state(spool_dir: Path, pid: int) -> dict | None:

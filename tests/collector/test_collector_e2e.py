@@ -16,6 +16,7 @@ import requests
 
 from collector.protocol import parse_frame
 from collector.sim.server import SimServer
+from tests.collector_process import start_collector, start_sim
 from tests.conftest import DATA
 from tests.waiting import wait_for
 
@@ -29,20 +30,9 @@ MIN_LINES = RATE * CHANNELS * 6  # what the simulator must have sent for a run t
 
 @pytest.fixture
 def sim(tmp_path):
-    server = SimServer(channels=CHANNELS, seed=11, rate=RATE, truth_path=str(tmp_path / "truth.jsonl"),
-                       ping_seconds=3.0)
-    server.start_in_thread(port=0)
+    server = start_sim(tmp_path, channels=CHANNELS, seed=11, rate=RATE)
     yield server
     server.stop()
-
-
-def start_collector(pg_url: str, sim: SimServer, *args: str, flush_seconds: int = 2,
-                    flush_max: int = 1000) -> subprocess.Popen:
-    env = {**os.environ, **sim.env(), "DATABASE_URL": pg_url, "FLUSH_SECONDS": str(flush_seconds),
-           "FLUSH_MAX_EVENTS": str(flush_max), "POLL_SECONDS": "2", "LOG_LEVEL": "INFO",
-           "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "collector", "run", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def truth_keys(sim: SimServer) -> list[str]:

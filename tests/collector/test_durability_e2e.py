@@ -14,12 +14,9 @@ collector run` as a subprocess, the simulator over loopback, a real PostgreSQL.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +28,7 @@ import requests
 from collector.protocol import parse_frame
 from collector.sim.server import SimServer
 from core import db
+from tests.collector_process import start_collector, start_sim
 from tests.conftest import DATA
 from tests.waiting import wait_for
 
@@ -41,27 +39,14 @@ CHANNELS = 3
 RATE = 4.0            # lines/s per channel: the sim's last 50 cover 12 s of a restart gap
 OUTAGE_SECONDS = 6    # the issue says 60; nothing in the collector depends on the length
 MIN_LINES = RATE * CHANNELS * 8  # what the simulator must have sent for a run to be a test
+FLUSH_MAX = 100_000  # no flush by count: by time only
 
 
 @pytest.fixture
 def sim(tmp_path):
-    server = SimServer(channels=CHANNELS, seed=23, rate=RATE, truth_path=str(tmp_path / "truth.jsonl"),
-                       ping_seconds=3.0)
-    server.start_in_thread(port=0)
+    server = start_sim(tmp_path, channels=CHANNELS, seed=23, rate=RATE)
     yield server
     server.stop()
-
-
-def start_collector(url: str, sim: SimServer, spool_dir: Path, log_path: Path, *args: str,
-                    flush_seconds: int, **env_extra: str) -> subprocess.Popen:
-    env = {**os.environ, **sim.env(), "DATABASE_URL": url, "SPOOL_DIR": str(spool_dir),
-           "FLUSH_SECONDS": str(flush_seconds), "FLUSH_MAX_EVENTS": "100000", "POLL_SECONDS": "2",
-           "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **env_extra}
-    with open(log_path, "a", encoding="utf-8") as log:  # a file, not a pipe: nothing blocks on a full pipe
-        return subprocess.Popen([sys.executable, "-m", "collector", "run", *args], cwd=ROOT, env=env,
-                                stdout=log, stderr=log, text=True)
-
-
 
 
 def spooled(spool_dir: Path) -> int:
@@ -100,7 +85,8 @@ def assert_exactly_the_truth(keys: list[str], truth: list[str]) -> None:
 
 def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(pg_url, sim, tmp_path):
     spool_dir, log_path = tmp_path / "spool", tmp_path / "collector.log"
-    first = start_collector(pg_url, sim, spool_dir, log_path, flush_seconds=60)  # no flush: all in the spool
+    first = start_collector(pg_url, sim, spool_dir=spool_dir, log_path=log_path,
+                            flush_max=FLUSH_MAX, flush_seconds=60)  # no flush: all in the spool
     try:
         wait_for(lambda: spooled(spool_dir) >= RATE * CHANNELS * 6, 40, "records in the spool")
     finally:
@@ -109,7 +95,8 @@ def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(pg_url, sim
     at_kill = spooled(spool_dir)
     assert stored_keys(pg_url) == [], "nothing should have been flushed before the kill"
 
-    second = start_collector(pg_url, sim, spool_dir, log_path, flush_seconds=1)
+    second = start_collector(pg_url, sim, spool_dir=spool_dir, log_path=log_path,
+                             flush_max=FLUSH_MAX, flush_seconds=1)
     try:  # stop once every channel is rejoined and as many lines are stored as were sent by then
         wait_for(lambda: sim.joins >= 2 * CHANNELS, 40, "the rejoin of every channel")
         sent = max(sim.truth_count, MIN_LINES + 1)
@@ -154,7 +141,8 @@ def flush_lines(log: str) -> list[tuple[int, int]]:
 def test_postgresql_outage_during_collection_loses_and_duplicates_nothing(own_pg, sim, tmp_path):
     server, url = own_pg
     spool_dir, log_path = tmp_path / "spool", tmp_path / "collector.log"
-    proc = start_collector(url, sim, spool_dir, log_path, flush_seconds=1)
+    proc = start_collector(url, sim, spool_dir=spool_dir, log_path=log_path,
+                           flush_max=FLUSH_MAX, flush_seconds=1)
     try:
         wait_for(lambda: len(stored_keys(url)) >= RATE * CHANNELS * 2, 40, "rows stored before the outage")
         pg_ctl(server, "-w", "-m", "fast", "stop")
@@ -196,21 +184,22 @@ def test_kill_9_and_a_restart_gap_longer_than_the_replay_are_filled_from_the_vod
     """kill -9 of a busy collector, a restart after more lines than the 50-line replay holds,
     the broadcast ends: the gap is recorded and filled from the broadcast's replay (VOD), so
     every line the broadcast aired since the first join is stored once."""
-    sim = SimServer(channels=1, seed=29, rate=FAST_RATE, truth_path=str(tmp_path / "truth.jsonl"),
-                    ping_seconds=3.0, restart_pause=3600.0)  # the ended broadcast does not come back
-    sim.start_in_thread(port=0)
+    sim = start_sim(tmp_path, channels=1, seed=29, rate=FAST_RATE,
+                    restart_pause=3600.0)  # the ended broadcast does not come back
     channel = sim.channels[0]
     spool_dir, log_path = tmp_path / "spool", tmp_path / "collector.log"
     fast = {"POLL_SECONDS": "1", "GAP_FILL_SECONDS": "1"}
     try:
-        first = start_collector(pg_url, sim, spool_dir, log_path, flush_seconds=1, **fast)
+        first = start_collector(pg_url, sim, spool_dir=spool_dir, log_path=log_path,
+                                flush_max=FLUSH_MAX, flush_seconds=1, **fast)
         try:
             wait_for(lambda: spooled(spool_dir) + len(stored_keys(pg_url)) >= FAST_RATE, 30, "lines collected")
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(10)
         time.sleep(RESTART_GAP)  # the broadcast goes on unheard
-        second = start_collector(pg_url, sim, spool_dir, log_path, flush_seconds=1, **fast)
+        second = start_collector(pg_url, sim, spool_dir=spool_dir, log_path=log_path,
+                                 flush_max=FLUSH_MAX, flush_seconds=1, **fast)
         try:
             wait_for(lambda: log_path.read_text().count("joined chat of") >= 2, 30, "the rejoin")
             time.sleep(1.0)
