@@ -76,3 +76,13 @@ def test_a_rewritten_day_and_a_renamed_user(lake, tmp_path):
     rewrite_day(tmp_path / "lake", row["day"], lambda r: r["user_id"] != row["user_id"])
     after = warehouse.search_users(fast, term, channels=[cid])
     assert after.equals(warehouse.search_users(scan, term, channels=[cid])) and not after.equals(before)
+
+
+def test_more_row_groups_than_allowed_are_left_to_sql(lake, monkeypatch):
+    root, facts = lake
+    monkeypatch.setattr(user_search, "MAX_GROUPS", 0)
+    fast, scan = warehouse.open(str(root)), warehouse.open(str(root), accelerate=False)
+    cids = sorted(facts["channel_ids"])
+    assert user_search.search(fast, "김", cids, FIRST_DAY, LAST_DAY, 100) is None
+    want = warehouse.search_users(scan, "김", channels=cids)
+    assert want.height and warehouse.search_users(fast, "김", channels=cids).equals(want)

@@ -35,6 +35,7 @@ PYTHON_ROWS = 2_000  # up to this many lines of the users found are summed in Py
 # (strings as dictionaries: ~25 bytes a line, the biggest channel's week of a 10M-line lake
 # 640,000 lines)
 KEPT_ROWS = 2_000_000
+MAX_GROUPS = 256  # row groups (16,384 lines each) read for one question at most: beyond, SQL answers
 _SLICES: OrderedDict[tuple, pa.Table] = OrderedDict()
 _held = [0]
 
@@ -46,7 +47,10 @@ def search(wh: Warehouse, query: str, channels: list[str], start: date, end: dat
     SQL, which reports damage)."""
     wanted = tuple(sorted(set(channels)))
     try:
-        parts = [_slice(path, wanted) for path in _day_files(wh, start, end)]
+        chosen = [_chosen(path, wanted) for path in _day_files(wh, start, end)]
+        if sum(len(groups) for _, _, _, groups in chosen) > MAX_GROUPS:
+            return None  # most of the lake: the users side table answers that with SQL
+        parts = [_slice(*c, wanted) for c in chosen]
     except (OSError, ValueError, KeyError, pa.ArrowException):
         return None
     return _answer([p for p in parts if p.num_rows], query, int(limit), wh.tz)
@@ -83,19 +87,23 @@ def _footer(path: str, key: tuple) -> tuple[pq.FileMetaData, list[tuple]]:
     return got
 
 
-def _slice(path: str, channels: tuple[str, ...]) -> pa.Table:
-    """The lines of `channels` in one day file, other than SYSTEM_MESSAGE's (user_id,
-    nickname, channel_name, chat_time): the row groups whose channel_id range holds one of
-    them; kept per file version (the last KEPT_ROWS lines)."""
+def _chosen(path: str, channels: tuple[str, ...]) -> tuple[str, tuple, pq.FileMetaData, list[int]]:
+    """(path, file key, footer, the row groups whose channel_id range holds one of `channels`)."""
     st = os.stat(path)
     key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+    meta, groups = _footer(path, key)
+    return path, key, meta, [i for i, lo, hi in groups
+                             if lo is None or bisect.bisect_left(channels, lo) < bisect.bisect_right(channels, hi)]
+
+
+def _slice(path: str, key: tuple, meta: pq.FileMetaData, chosen: list[int], channels: tuple[str, ...]) -> pa.Table:
+    """The lines of `channels` in one day file (row groups `chosen`), other than
+    SYSTEM_MESSAGE's: users, nickname, its lower case, channel_name (dictionaries) and
+    chat_time (µs); kept per file version (the last KEPT_ROWS lines)."""
     got = _SLICES.get((key, channels))
     if got is not None:
         _SLICES.move_to_end((key, channels))
         return got
-    meta, groups = _footer(path, key)
-    chosen = [i for i, lo, hi in groups
-              if lo is None or bisect.bisect_left(channels, lo) < bisect.bisect_right(channels, hi)]
     if chosen:
         file = pq.ParquetFile(path, metadata=meta, memory_map=True, read_dictionary=_COLUMNS[:4])
         table = file.read_row_groups(chosen, columns=_COLUMNS, use_threads=False)
