@@ -12,8 +12,11 @@ Layout (part of the lake contract, see warehouse/lake/layout.py)::
 
 A chatter's profile, name history, channels and lines per day are read without SQL: the
 row groups whose user_id statistics hold theirs (``Reader.user_rows``; a 16,384-row group
-decodes in ~3 ms, the footer is read once per file version). search_users and
-new_vs_returning read the table with SQL (the view ``users_index``).
+decodes in ~3 ms, the footer is read once per file version). search_users over all
+channels (or most of the lake) and new_vs_returning read the table with SQL (the view
+``users_index``); search_users over a few channels reads their lines of the chat instead
+(warehouse/read/queries/user_search.py: the table is sorted by user, a channel's week
+lies in all of its row groups).
 
 Declared in warehouse/read/accelerators/__init__.py (USERS). Freshness rule
 (warehouse/read/accelerators/side_tables.py): the file's Parquet key-value metadata (key
