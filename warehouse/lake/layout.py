@@ -103,6 +103,11 @@ COMPRESSION_LEVEL = 3
 NO_DICTIONARY = frozenset({"id", "raw", "dedupe_key", "chat_time", "created_at", "blinded_at", "body",
                            "event_time", "received_at", "first_seen", "last_seen"})
 DATA_PAGE_BYTES = 16 << 20
+# Columns written without min/max statistics: nothing prunes by a JSON text's range, and a
+# chat row group's raw min and max (about a kilobyte each) were a third of a day file's
+# footer, which every reader parses (10M realistic lines: footers 31 % smaller, files
+# 0.2 % smaller, the day's write ~10 % less CPU).
+NO_STATISTICS = frozenset({"raw"})
 # Rows per Parquet row group: batches are gathered into groups of this size (the last one of
 # a file smaller), whatever size the extraction yields them in; memory holds one group.
 # 16,384 (131,072 before issue 18): a day file is sorted by channel, so a small channel's
@@ -248,6 +253,7 @@ class Lake:
                     pq.ParquetWriter(sink, table.schema, compression=COMPRESSION,
                                      compression_level=COMPRESSION_LEVEL, data_page_size=DATA_PAGE_BYTES,
                                      use_dictionary=[n for n in table.schema.names if n not in NO_DICTIONARY],
+                                     write_statistics=[n for n in table.schema.names if n not in NO_STATISTICS],
                                      write_page_index=PAGE_INDEX, memory_pool=WRITE_POOL) as writer:
                 pending: list[pa.RecordBatch] = []
                 held = 0
