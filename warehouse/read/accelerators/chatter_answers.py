@@ -21,6 +21,21 @@ TENURE = ("1", "2-3", "4-6", "7-12", "13-24", "25+")
 _TENURE_TOPS = np.array([1, 3, 6, 12, 24])  # the highest month of each tenure bucket but the last
 
 
+class Chatters:
+    """The user ids of the chatter runs of every channel read together (``ids``), each
+    numbered once for all of them (``codes``, when first asked): the same number is the
+    same chatter in any of those channels."""
+
+    def __init__(self, ids: pa.Array) -> None:
+        self.ids = ids
+        self._codes: np.ndarray | None = None
+
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes = pc.dictionary_encode(self.ids).indices.to_numpy(zero_copy_only=False)
+        return self._codes
+
+
 @dataclass
 class Channel:
     """One channel's chatter days. Chatter rows (user not NULL), sorted by user id, day and
@@ -49,6 +64,8 @@ class Channel:
     names: list[str | None] = field(default_factory=list)
     broadcast_codes: dict[str, int] = field(default_factory=dict)  # the number of each of ``broadcasts``
     nickname_source: Callable[[], pa.ChunkedArray] | None = None
+    chatters: Chatters | None = None  # the user ids of every channel read with this one; ``ids`` from ``run0``
+    run0: int = 0
     _nicknames: pa.ChunkedArray | None = None
     _nick: np.ndarray | None = None
     _by_broadcast: tuple[np.ndarray, np.ndarray] | None = None  # rows by broadcast, where each one's start
@@ -273,6 +290,31 @@ def period_users(c: Channel, lo: int, hi: int) -> pa.Array:
     """The user ids with lines in days lo..hi."""
     who = c.user[c.within(lo, hi)]
     return c.ids.take(pa.array(who[_groups(who)], pa.int32()))
+
+
+def period_codes(c: Channel, lo: int, hi: int) -> np.ndarray:
+    """The numbers (Chatters.codes) of the chatters with lines in days lo..hi."""
+    who = c.user[c.within(lo, hi)]
+    return c.chatters.codes()[c.run0 + who[_groups(who)]]
+
+
+def shared_pairs(users: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """[a, b]: the chatters sets a and b share (a < b; a set: `sizes[a]` distinct
+    numbers of `users`, the sets one after the other). Only chatters of two sets or more
+    are looked at; each pair of their sets counted by walking their sorted rows."""
+    k = len(sizes)
+    which = np.repeat(np.arange(k, dtype=np.int64), sizes)
+    several = np.bincount(users)[users] > 1
+    order = np.argsort(users[several], kind="stable")  # by chatter, their sets ascending
+    u, c = users[several][order], which[several][order]
+    counts = np.zeros(k * k, np.int64)
+    at, d = np.arange(len(u) - 1), 1
+    while len(at):
+        at = at[at + d < len(u)]
+        at = at[u[at + d] == u[at]]  # the chatter's d-th set after this row's
+        counts += np.bincount(c[at] * k + c[at + d], minlength=k * k)
+        d += 1
+    return counts.reshape(k, k)
 
 
 def hour_chatters(c: Channel, lo: int, hi: int) -> dict[tuple[int, int], int]:

@@ -52,7 +52,7 @@ import pyarrow.parquet as pq
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import side_tables
-from warehouse.read.accelerators.chatter_answers import Channel
+from warehouse.read.accelerators.chatter_answers import Channel, Chatters
 
 log = logging.getLogger(__name__)
 CACHE_ROWS = 4_000_000  # rows a reader holds (~30 bytes each) before it lets channels go
@@ -213,6 +213,7 @@ class Reader:
         first = day[new]  # each run's first day
         anonymous = np.flatnonzero(_nulls(read.column("user_id")))  # few: lines of no chatter
         nicknames = _Nicknames(lake, file, self.fresh.key, groups, read.num_rows)
+        chatters = Chatters(ids)
         name_days, name_list, named = self._names
         codes = {b: i for i, b in enumerate(broadcasts.to_pylist())}
         out = {}
@@ -229,7 +230,8 @@ class Reader:
                 ids=ids.slice(r0, runs), first=first[r0:r0 + runs], o_day=day[a + n:b],
                 o_broadcast=broadcast[a + n:b], o_messages=messages[a + n:b], broadcasts=broadcasts,
                 name_days=name_days[na:nb][order], names=[name_list[na + i] for i in order.tolist()],
-                broadcast_codes=codes, nickname_source=functools.partial(nicknames.slice, a, n))
+                broadcast_codes=codes, nickname_source=functools.partial(nicknames.slice, a, n),
+                chatters=chatters, run0=r0)
         log.info("chatter days: %d channel(s), %d rows read in %.3fs", len(channels), read.num_rows,
                  time.monotonic() - t0)
         return out

@@ -134,25 +134,27 @@ def chatters(r: Reader, lake: Lake, channels: list[str] | None, start: date | No
 
 def audience_overlap(r: Reader, lake: Lake, channels, start, end) -> pl.DataFrame | None:
     lo, hi = A.days(start, end)
-    got = r.each(lake, channels, lambda ch, c: [(ch, A.period_users(c, lo, hi))])
-    if got is None:
+    held = r.channels(lake, channels)
+    if held is None:
         return None
-    got = [(ch, ids) for ch, ids in got if len(ids)]
-    if len(got) < 2:
+    held = [(ch, c) for ch, c in held if len(c.within(lo, hi))]
+    if len(held) < 2:
         return _frame([], OVERLAP)
-    sizes = [len(ids) for _, ids in got]
-    users = pa.chunked_array([ids for _, ids in got], pa.string()).combine_chunks().dictionary_encode().indices
-    users = users.to_numpy(zero_copy_only=False)
-    several = np.bincount(users)[users] > 1  # only chatters of two channels or more can be shared
-    pairs = pl.DataFrame({"c": np.repeat(np.arange(len(got), dtype=np.int32), sizes)[several], "u": users[several]})
-    shared = (pairs.join(pairs, on="u", suffix="_b").filter(pl.col("c") < pl.col("c_b"))
-              .group_by("c", "c_b").len())
-    counts = np.zeros((len(got), len(got)), np.int64)
-    counts[shared["c"].to_numpy(), shared["c_b"].to_numpy()] = shared["len"].to_numpy()
-    rows = [(got[a][0], got[b][0], sizes[a], sizes[b], int(counts[a, b]),
-             int(counts[a, b]) / (sizes[a] + sizes[b] - int(counts[a, b])))
-            for a in range(len(got)) for b in range(a + 1, len(got))]
-    return _frame(rows, OVERLAP)
+    if len({id(c.chatters) for _, c in held}) == 1:  # read together: one numbering of their chatters
+        got = [A.period_codes(c, lo, hi) for _, c in held]
+        users = np.concatenate(got)
+    else:
+        got = [A.period_users(c, lo, hi) for _, c in held]
+        users = pa.chunked_array(got, pa.string()).combine_chunks().dictionary_encode().indices
+        users = users.to_numpy(zero_copy_only=False)
+    sizes = [len(ids) for ids in got]
+    counts = A.shared_pairs(users, sizes)
+    a, b = np.triu_indices(len(got), 1)  # every pair, a before b
+    names, n = pl.Series([ch for ch, _ in held], dtype=_S), np.asarray(sizes, np.int64)
+    both = counts[a, b]
+    return pl.DataFrame({"channel_a": names.gather(a), "channel_b": names.gather(b), "chatters_a": n[a],
+                         "chatters_b": n[b], "shared": both, "jaccard": both / (n[a] + n[b] - both)},
+                        schema=OVERLAP)
 
 
 def heatmap(r: Reader, lake: Lake, channels, start, end, cells: list[tuple[str, np.ndarray]]) -> pl.DataFrame | None:

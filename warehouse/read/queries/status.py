@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, TABLES
-from warehouse.read.accelerators import CHATTER_DAYS, ROLLUPS, chatter_frames
+from warehouse.read.accelerators import CHATTER_DAYS, MONEY, ROLLUPS, chatter_frames
 from warehouse.read.accelerators.base import LAKE_ONLY
-from warehouse.read.queries.money import counted_donation, money_totals
+from warehouse.read.queries.money import counted_donation
 from warehouse.read.queries.params import filter_params
 from warehouse.read.warehouse import Warehouse
 
@@ -55,24 +55,30 @@ _SUMMARY = {"channel_id": pl.String, "channel_name": pl.String, "messages": pl.I
 
 def _summary_in_memory(wh: Warehouse, rolled, channels: list[str] | None, start: date | None,
                        end: date | None) -> pl.DataFrame | None:
-    """channel_summary from the accelerators, None when one of them may not answer."""
+    """channel_summary from the accelerators, None when one of them may not answer. The
+    frame is made from columns at the end (no polars plan: a small channel's whole answer
+    costs less than one)."""
     reader = wh.accelerator(CHATTER_DAYS)
     counts = None if reader is None else chatter_frames.chatters(reader, Lake(wh.root), channels, start, end)
-    money = money_totals(wh, channels, start, end)
-    if counts is None or money is None:
+    money = wh.accelerator(MONEY) if counts is not None else None
+    if money is None:
         return None
-    paid = dict(zip(money["channel_id"].to_list(), zip(money["donations"].to_list(), money["amount"].to_list(),
-                                                       strict=True), strict=True))
-    rows = []
-    for ch, name, msgs, subs, first, last in rolled.totals(channels, start, end):
-        chatters, sub_chatters = counts.get(ch, (0, 0))
-        # the shares as DuckDB divides: one IEEE division each, null without chatters
-        rows.append((ch, name, msgs, chatters, subs, subs / msgs, sub_chatters,
-                     sub_chatters / chatters if chatters else None, *paid.get(ch, (0, 0)), first, last))
+    paid = money.channel_totals(channels, start, end)
+    rows = rolled.totals(channels, start, end)
     rows.sort(key=lambda r: (-r[2], r[0]))
-    out = pl.DataFrame(rows, schema=_SUMMARY, orient="row")
-    return out.with_columns(pl.col("first_chat", "last_chat").cast(pl.Datetime("us", "UTC"))
-                            .dt.convert_time_zone(wh.tz))
+    cols: dict[str, list] = {k: [] for k in _SUMMARY}
+    for ch, name, msgs, subs, first, last in rows:
+        chatters, sub_chatters = counts.get(ch, (0, 0))
+        donations, amount = paid.get(ch, (0, 0))
+        # the shares as DuckDB divides: one IEEE division each, null without chatters
+        for k, v in zip(_SUMMARY, (ch, name, msgs, chatters, subs, subs / msgs, sub_chatters,
+                                   sub_chatters / chatters if chatters else None, donations, amount, first, last),
+                        strict=True):
+            cols[k].append(v)
+    # first_chat, last_chat: µs since 1970 UTC, a zoned time's physical value
+    dtypes = {**_SUMMARY, "first_chat": pl.Datetime("us", wh.tz), "last_chat": pl.Datetime("us", wh.tz)}
+    return pl.DataFrame([pl.Series(k, cols[k], pl.Int64).cast(t) if k in ("first_chat", "last_chat")
+                         else pl.Series(k, cols[k], t) for k, t in dtypes.items()])
 
 
 def _summary_scan(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame:
