@@ -153,6 +153,21 @@ def test_a_day_file_rewritten_is_read_afresh(tmp_path, text_lake):
         warehouse.keyword_search(scan, "gg", CIDS[:1], limit=1000))
 
 
+def test_a_day_file_not_sorted_by_channel_gives_the_same_answers(tmp_path, text_lake):
+    """Another writer's file, its lines in no order: a channel's lines are not together, so
+    they are picked one by one, not taken as one run."""
+    import pyarrow.parquet as pq
+    root = str(tmp_path / "lake")
+    shutil.copytree(text_lake, root)
+    path = Lake(root).part_path(CHAT, DAYS[0])
+    table = pq.read_table(path)
+    pq.write_table(table.take(pa.array(random.Random(3).sample(range(table.num_rows), table.num_rows))), path,
+                   row_group_size=16)
+    fast, scan = warehouse.open(root), warehouse.open(root, accelerate=False)
+    _no_sql(fast)
+    assert _same(fast, scan, few=True) > 50
+
+
 def test_slices_on_an_s3_lake_answer_as_the_scan(text_lake, s3_lake):  # noqa: F811 - the imported fixture
     _write(s3_lake[0])
     fast, scan = warehouse.open(s3_lake[0]), warehouse.open(text_lake, accelerate=False)

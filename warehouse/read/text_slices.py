@@ -57,9 +57,12 @@ class Unreadable(Exception):
 
 @dataclass
 class Slice:
-    """One channel's lines of one day file (COLUMNS, file order: chat_time, id), the system
-    lines left out; ``lowered()``: the messages through DuckDB's lower(), made when first asked."""
+    """One channel's lines of one day file (COLUMNS, file order: chat_time, id) and which
+    of them ``chat`` holds (``lines``: user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'; taking
+    the system lines out would copy every column again); ``lowered()``: the messages
+    through DuckDB's lower(), made when first asked."""
     rows: pa.Table
+    lines: np.ndarray
     _low: pa.ChunkedArray | None = field(default=None, repr=False)
 
     def lowered(self) -> pa.ChunkedArray:
@@ -99,9 +102,10 @@ def day_files(wh: Warehouse, start: date | None, end: date | None) -> list[tuple
     return out
 
 
-def slices(wh: Warehouse, path: str, key: tuple, channels: list[str]) -> list[Slice]:
-    """The slices of `channels` (distinct, sorted: the file's order) in one day file, the
-    warehouse's type filter applied; a channel without lines there gives none."""
+def slices(wh: Warehouse, path: str, key: tuple, channels: list[str]) -> list[tuple[Slice, np.ndarray]]:
+    """(slice, which of its lines ``chat`` holds: the system lines out, the warehouse's type
+    filter applied) of `channels` (distinct, sorted: the file's order) in one day file; a
+    channel without such lines there gives none."""
     wanted = sorted(set(channels))
     got: dict[str, Slice] = {}
     with _LOCK:
@@ -113,11 +117,15 @@ def slices(wh: Warehouse, path: str, key: tuple, channels: list[str]) -> list[Sl
     missing = [ch for ch in wanted if ch not in got]
     if missing:
         got.update(_read(Lake(wh.root), path, key, missing))
-    out = [got[ch] for ch in wanted if got[ch].rows.num_rows]
-    if wh.types is not None:
-        out = [Slice(s.rows.filter(pc.is_in(s.rows.column("message_type"), pa.array(wh.types, pa.string()))))
-               for s in out]
-        out = [s for s in out if s.rows.num_rows]
+    out = []
+    for ch in wanted:
+        s = got[ch]
+        keep = s.lines
+        if wh.types is not None:
+            kinds = pc.is_in(s.rows.column("message_type"), pa.array(wh.types, pa.string()))
+            keep = keep & pc.fill_null(kinds, False).to_numpy(zero_copy_only=False)
+        if keep.any():
+            out.append((s, keep))
     return out
 
 
@@ -132,18 +140,21 @@ def _read(lake: Lake, path: str, key: tuple, channels: list[str]) -> dict[str, S
         col = names.index("channel_id")
         groups = [g for g in range(meta.num_row_groups) if _may_hold(meta.row_group(g), col, channels)]
         with lake.fs.open_input_file(path) as f:
-            table = pq.ParquetFile(f, metadata=meta).read_row_groups(groups, columns=list(COLUMNS),
-                                                                     use_threads=False)
+            table = pq.ParquetFile(f, metadata=meta, read_dictionary=_BY_DICTIONARY).read_row_groups(
+                groups, columns=list(COLUMNS), use_threads=False)
+        system = _equal(table.column("user_id"), SYSTEM_USER)  # user_id IS DISTINCT FROM it: kept
+        out = {}
+        for ch in channels:
+            mine = _equal(table.column("channel_id"), ch)
+            at = np.flatnonzero(mine)
+            lo, hi = (int(at[0]), int(at[-1]) + 1) if len(at) else (0, 0)
+            if hi - lo == len(at):  # together, as the sync sorts a day: a slice of the table
+                rows, lines = table.slice(lo, hi - lo), ~system[lo:hi]
+            else:
+                rows, lines = table.filter(pa.array(mine)), ~system[mine]
+            out[ch] = Slice(rows.cast(pa.schema([_TYPES[c] for c in COLUMNS])).combine_chunks(), lines)
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise Unreadable(f"{path}: {exc}") from exc
-    table = table.cast(pa.schema([_TYPES[c] for c in COLUMNS]))
-    user = table.column("user_id")
-    keep = pc.or_kleene(pc.is_null(user), pc.not_equal(user, SYSTEM_USER))  # IS DISTINCT FROM
-    ids = table.column("channel_id")
-    out = {}
-    for ch in channels:
-        rows = table.filter(pc.and_(pc.fill_null(pc.equal(ids, ch), False), pc.fill_null(keep, True)))
-        out[ch] = Slice(rows.combine_chunks())
     with _LOCK:
         for ch, s in out.items():
             if (path, key, ch) not in _SLICES:
@@ -156,6 +167,24 @@ def _read(lake: Lake, path: str, key: tuple, channels: list[str]) -> dict[str, S
 
 
 _TYPES = {f.name: f for f in CHAT.schema}
+# read as dictionaries (the file's own encoding; a row group holds a few channels and the
+# system user once): the lines are picked by comparing dictionary codes, not every string,
+# and only the kept lines' strings are made
+_BY_DICTIONARY = ["channel_id", "user_id"]
+
+
+def _equal(column: pa.ChunkedArray, value: str) -> np.ndarray:
+    """column == value per line (a null is not equal), dictionary chunks by their codes."""
+    out = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            same = np.append(pc.fill_null(pc.equal(chunk.dictionary, value), False).to_numpy(zero_copy_only=False),
+                             False)  # code -1 (a null line) lands on the appended False
+            codes = pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
+            out.append(same[codes])
+        else:
+            out.append(pc.fill_null(pc.equal(chunk, value), False).to_numpy(zero_copy_only=False))
+    return np.concatenate(out) if out else np.zeros(0, bool)
 
 
 def empty() -> pa.Table:
@@ -199,7 +228,8 @@ def newest(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tupl
     warehouse's zone; columns of a slice."""
     parts: list[pa.Table] = []
     for i, (_, path, key) in enumerate(reversed(files)):
-        parts += [h for h in (s.rows.filter(match(s)) for s in slices(wh, path, key, channels)) if h.num_rows]
+        parts += [h for h in (s.rows.filter(pa.array(match(s) & keep)) for s, keep in slices(wh, path, key, channels))
+                  if h.num_rows]
         if need and i + 1 < len(files) and sum(p.num_rows for p in parts) >= need:
             parts = [_newest(parts, need)]
             if parts[0].column("chat_time")[need - 1].as_py() > bound(i + 1):
@@ -223,14 +253,16 @@ def trend(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tuple
     times: dict[str, list] = {}
     hits: dict[str, list] = {}
     for _, path, key in files:
-        for s in slices(wh, path, key, channels):
+        for s, keep in slices(wh, path, key, channels):
+            stamps = s.rows.column("chat_time")
+            if pc.any(pc.is_null(stamps)).as_py():
+                return None
             ch = s.rows.column("channel_id")[0].as_py()
-            times.setdefault(ch, []).append(s.rows.column("chat_time"))
-            hits.setdefault(ch, []).append(match(s))
+            times.setdefault(ch, []).append(stamps.cast(pa.int64()).to_numpy()[keep])
+            hits.setdefault(ch, []).append(match(s)[keep])
     names, starts, matches, lines = [], [], [], []
     for ch in sorted(times):
-        stamps = pa.chunked_array([c for t in times[ch] for c in t.chunks], pa.timestamp("us", "UTC"))
-        cut = None if stamps.null_count else buckets(stamps.cast(pa.int64()).to_numpy(), every, wh.tz)
+        cut = buckets(np.concatenate(times[ch]), every, wh.tz)
         if cut is None:
             return None
         hit = np.concatenate(hits[ch]).astype(np.int64)
