@@ -8,7 +8,9 @@ S3, live rows: the SQL answers) are in tests/warehouse/test_accelerators.py (USE
 from __future__ import annotations
 
 import shutil
+from datetime import UTC
 
+import pyarrow as pa
 import pytest
 
 import warehouse
@@ -86,3 +88,43 @@ def test_more_row_groups_than_allowed_are_left_to_sql(lake, monkeypatch):
     assert user_search.search(fast, "김", cids, FIRST_DAY, LAST_DAY, 100) is None
     want = warehouse.search_users(scan, "김", channels=cids)
     assert want.height and warehouse.search_users(fast, "김", channels=cids).equals(want)
+
+
+def test_hostile_nicknames_match_as_duckdb_lowers_them():
+    """Kept lines searched as the SQL searches the same lines (DuckDB's lower(), strpos,
+    arg_max, list order): case, Hangul, emoji, %, _, quotes, backslash, a letter newer than
+    DuckDB's Unicode tables (Arrow lowers it, DuckDB does not), NULL nicknames, renames."""
+    from datetime import datetime
+
+    import duckdb
+
+    nicks = ["Mixed가Case", "mixed가case", "100%_done", "it's\\ok", "😀 smile", "\ua7cbX", "\ua7ccy", None, "ẞig"]
+    rows = []
+    for i in range(60):
+        rows.append({"user_id": f"u{i % 7}", "nickname": nicks[(i * 5) % len(nicks)],
+                     "channel_name": ["ch", None, "ch2"][i % 3],
+                     "chat_time": datetime(2026, 1, 1, tzinfo=UTC).replace(minute=i % 50, second=i // 50)})
+    table = pa.Table.from_pylist(rows, pa.schema([("user_id", pa.string()), ("nickname", pa.string()),
+                                                  ("channel_name", pa.string()),
+                                                  ("chat_time", pa.timestamp("us", "UTC"))]))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("ur0", table)
+    sql = """WITH hit AS (SELECT DISTINCT user_id FROM ur0 WHERE strpos(lower(nickname), lower(?)) > 0 OR user_id = ?),
+             ur AS (SELECT ur0.* FROM ur0 JOIN hit USING (user_id)),
+             names AS (SELECT user_id, list(nickname ORDER BY first_t, nickname) AS nicknames
+                       FROM (SELECT user_id, nickname, min(chat_time) AS first_t FROM ur WHERE nickname IS NOT NULL
+                             GROUP BY ALL) GROUP BY user_id)
+             SELECT r.user_id, arg_max(r.nickname, r.chat_time) AS nickname, any_value(names.nicknames) AS nicknames,
+                    count(*) AS messages, list_sort(list(DISTINCT r.channel_name)) AS channels,
+                    min(r.chat_time) AS first_seen, max(r.chat_time) AS last_seen
+             FROM ur r LEFT JOIN names USING (user_id) GROUP BY r.user_id ORDER BY messages DESC, r.user_id LIMIT ?"""
+    kept = user_search.lines(table)
+    for term in ["mixed가", "MIXED", "%", "_", "'", "\\", "😀", "\ua7cb", "\ua7cbx", "\ua7ccY", "\u0264", "\ua7cd", "ß", "u3",
+                 "x"]:
+        for limit, python in ((100, 10**9), (2, 10**9), (100, 0)):
+            want = con.sql(sql, params=[term, term, limit]).pl()
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(user_search, "PYTHON_ROWS", python)
+                got = user_search.answer([kept], term, limit, "UTC")
+            assert got.equals(want) and got.schema == want.schema, (term, limit, got, want)

@@ -8,7 +8,7 @@ of its row groups); PostgreSQL answers a median channel's week in ~2 ms.
 The answer equals the scan's (users.py's _SEARCH_USERS): the same users, nicknames in
 order of first use, lines, channel names, first and last line, order, dtypes and NULLs;
 DuckDB's arg_max is followed (the value of the first line with the greatest time among
-those whose value is not NULL), lower() is Arrow's (utf8proc, as DuckDB's).
+those whose value is not NULL), lower() is DuckDB's (warehouse/read/text_match.py).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from warehouse.read import text_match
 from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER
 from warehouse.read.warehouse import Warehouse
 
@@ -110,13 +111,7 @@ def _slice(path: str, key: tuple, meta: pq.FileMetaData, chosen: list[int], chan
         keep = pc.is_in(table.column("channel_id").cast(pa.string()), pa.array(channels, pa.string()))
         user = table.column("user_id").cast(pa.string())
         keep = pc.and_kleene(keep, pc.fill_null(pc.not_equal(user, SYSTEM_USER), True))
-        table = table.filter(keep).select(_COLUMNS[1:]).unify_dictionaries().combine_chunks()
-        nick = _dictionary(table.column("nickname"))
-        got = pa.table({"users": _dictionary(table.column("user_id")), "nickname": nick,
-                        # each distinct name in lower case once (a dictionary may then repeat a value)
-                        "lower": pa.DictionaryArray.from_arrays(nick.indices, pc.utf8_lower(nick.dictionary)),
-                        "channel_name": _dictionary(table.column("channel_name")),
-                        "chat_time": table.column("chat_time").cast(pa.timestamp("us", "UTC")).cast(pa.int64())})
+        got = lines(table.filter(keep).select(_COLUMNS[1:]))
     else:
         got = _EMPTY
     _SLICES[(key, channels)] = got
@@ -124,6 +119,24 @@ def _slice(path: str, key: tuple, meta: pq.FileMetaData, chosen: list[int], chan
     while _held[0] > KEPT_ROWS and len(_SLICES) > 1:
         _held[0] -= _SLICES.popitem(last=False)[1].num_rows
     return got
+
+
+def lines(table: pa.Table) -> pa.Table:
+    """Lines (user_id, nickname, channel_name, chat_time) as the search keeps them: users,
+    nickname, its lower case (DuckDB's, once per distinct name: a dictionary may then repeat
+    a value) and channel_name as dictionaries, chat_time as µs since the epoch. Pure."""
+    table = table.unify_dictionaries().combine_chunks()
+    nick = _dictionary(table.column("nickname"))
+    low = text_match.lower(pa.chunked_array([nick.dictionary], pa.string())).combine_chunks()
+    return pa.table({"users": _dictionary(table.column("user_id")), "nickname": nick,
+                     "lower": pa.DictionaryArray.from_arrays(nick.indices, low),
+                     "channel_name": _dictionary(table.column("channel_name")),
+                     "chat_time": table.column("chat_time").cast(pa.timestamp("us", "UTC")).cast(pa.int64())})
+
+
+def answer(parts: list[pa.Table], query: str, limit: int, tz: str) -> pl.DataFrame:
+    """search_users' frame from kept lines (``lines``), for `query` (not blank)."""
+    return _answer([p for p in parts if p.num_rows], query, limit, tz)
 
 
 def _dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
@@ -142,7 +155,7 @@ def _answer(parts: list[pa.Table], query: str, limit: int, tz: str) -> pl.DataFr
     order: the users one of whose nicknames holds `query` (lower case) or whose id is it."""
     if not parts or limit <= 0:
         return _per_user(_plain(_EMPTY), tz)
-    needle = pc.utf8_lower(pa.scalar(query, pa.string())).as_py()
+    needle = text_match.lower_text(query)
     if sum(part.num_rows for part in parts) <= FLAT_ROWS:  # a few lines: one pass over them all
         lines = _plain(pa.concat_tables(parts))
         users = lines.column("user_id")
