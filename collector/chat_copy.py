@@ -1,6 +1,8 @@
 """The COPY payload of compact chat rows (issue 17): chat records -> PostgreSQL COPY text
-format, ``raw`` and ``badges`` as zstd frames (core/raw_codec.py) in ``raw_z``/``badges_z``
-with the dictionary's id in ``zdict``; ``raw``/``badges`` (jsonb) are left NULL.
+format (or binary: ``chunks(binary=True)``, the rows packed by collector/chat_binary.py, what
+the sink sends), ``raw`` and ``badges`` as zstd frames (core/raw_codec.py) in
+``raw_z``/``badges_z`` with the dictionary's id in ``zdict``; ``raw``/``badges`` (jsonb) are
+left NULL.
 
 Built for speed (measured in bench/store_bench.py; docs/COLLECTOR_STORAGE.md): JSON by
 orjson, one compressor call per value, and text values cleaned (NUL removed, lone
