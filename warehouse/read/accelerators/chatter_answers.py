@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -45,24 +46,21 @@ class Channel:
     the rows of lines of no chatter. ``name_days``/``names``: the roll-ups' channel name per
     day (sorted by day). ``nicknames`` (the chatter rows' latest nicknames, a dictionary
     array, a dictionary per chunk) and ``nick`` (the row's own index where it has a
-    nickname, else -1) are read from the file when first asked (``nickname_source``): only
-    the top chatters need them, and they are a quarter of the file's bytes."""
+    nickname, else -1) come from ``nickname_source``. broadcast, messages, tier, month and
+    hours are rows at..at+n (chatters) and at+n..end (others) of the columns ``source``
+    gives (``source.get(name)``; ``source.broadcasts()``/``broadcast_codes()``): read
+    from the file when a question first needs them (a whole lake's first question reads
+    only its own columns)."""
     user: np.ndarray
     day: np.ndarray
-    broadcast: np.ndarray
-    messages: np.ndarray
-    tier: np.ndarray
-    month: np.ndarray
-    hours: np.ndarray
     ids: pa.Array
     first: np.ndarray
     o_day: np.ndarray
-    o_broadcast: np.ndarray
-    o_messages: np.ndarray
-    broadcasts: pa.Array
     name_days: np.ndarray
+    source: Any
+    at: int
+    end: int
     names: list[str | None] = field(default_factory=list)
-    broadcast_codes: dict[str, int] = field(default_factory=dict)  # the number of each of ``broadcasts``
     nickname_source: Callable[[], pa.ChunkedArray] | None = None
     chatters: Chatters | None = None  # the user ids of every channel read with this one; ``ids`` from ``run0``
     run0: int = 0
@@ -72,7 +70,23 @@ class Channel:
 
     @property
     def rows(self) -> int:
-        return len(self.user) + len(self.o_day)
+        return self.end - self.at
+
+    def _mine(self, name: str) -> np.ndarray:
+        return self.source.get(name)[self.at:self.at + len(self.user)]
+
+    def _others(self, name: str) -> np.ndarray:
+        return self.source.get(name)[self.at + len(self.user):self.end]
+
+    broadcast = property(lambda self: self._mine("broadcast"))
+    messages = property(lambda self: self._mine("messages"))
+    tier = property(lambda self: self._mine("tier"))
+    month = property(lambda self: self._mine("month"))
+    hours = property(lambda self: self._mine("hours"))
+    o_broadcast = property(lambda self: self._others("broadcast"))
+    o_messages = property(lambda self: self._others("messages"))
+    broadcasts = property(lambda self: self.source.broadcasts())
+    broadcast_codes = property(lambda self: self.source.broadcast_codes())  # the number of each of ``broadcasts``
 
     @property
     def nicknames(self) -> pa.ChunkedArray:

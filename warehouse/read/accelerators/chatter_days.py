@@ -97,12 +97,12 @@ CHATTER = side_tables.SideTable(
         FROM g""",  # noqa: S608 - constant fragments
     order="channel_id, user_id NULLS LAST, day, seq")
 CHATTER_DAYS = CHATTER.table
-_COLUMNS = ["channel_id", "user_id", "day", "broadcast", "messages", "tier", "month", "hours"]  # nickname: when asked
+_COLUMNS = ["channel_id", "user_id", "day"]  # the others when a question needs them (_Columns)
 # every string column is read as the file's dictionaries: those of channel_id and broadcast
 # (few values a row group) unified into one, those of user_id and nickname kept per row group
 # (unifying them cost 3 s for the biggest channel, copying their strings 0.4 s for the lake)
-_DICTIONARIES = ["channel_id", "broadcast", "user_id"]
-_UNIFIED = ["channel_id", "broadcast", "day", "messages", "tier", "month", "hours"]
+_DICTIONARIES = ["channel_id", "user_id"]
+_DICTIONARIES_LATER = ("broadcast", "nickname")
 # what is read of the roll-ups' day rows: the channel's name on each day
 _NAMES = pa.schema([("channel_id", pa.string()), ("day", pa.date32()), ("channel_name", pa.string())])
 
@@ -146,17 +146,20 @@ class Reader:
         return (self.fresh.doc or {}).get("timezone")
 
     def channels(self, lake: Lake, channels: list[str] | None,
-                 nicknames: bool = False) -> list[tuple[str, Channel]] | None:
+                 need: tuple[str, ...] = ()) -> list[tuple[str, Channel]] | None:
         """[(channel_id, its rows)] of the channels asked about (all: None) that have lines,
-        sorted by id; those not held are read now (`nicknames`: their nicknames too, else
-        when first asked). None when a file cannot be read (reported once): the caller scans."""
+        sorted by id; those not held are read now, and the columns of `need` (broadcast,
+        messages, tier, month, hours, nickname) the channels lack (else read when first
+        asked). None when a file cannot be read (reported once): the caller scans."""
         try:
             known = self._channels(lake)
             chosen = known if channels is None else sorted(set(channels).intersection(known))
             missing = [ch for ch in chosen if ch not in self._held]
             read = self._read(lake, missing, every=len(missing) == len(known)) if missing else {}
-            for ch in chosen if nicknames else ():
-                (read[ch] if ch in read else self._held[ch]).nicknames  # noqa: B018 - read now, where a failure is caught
+            for ch in chosen if need else ():  # read now, where a failure is caught
+                c = read[ch] if ch in read else self._held[ch]
+                for name in need:
+                    _ = c.nicknames if name == "nickname" else c.source.get(name)
         except (OSError, ValueError, KeyError, pa.ArrowException):
             log.warning("chatter days side table %s or roll-ups %s unreadable: the chat is scanned instead",
                         side_tables.path(CHATTER, lake), self.names_fresh.path(lake), exc_info=True)
@@ -168,11 +171,11 @@ class Reader:
         return out
 
     def each(self, lake: Lake, channels: list[str] | None,
-             answer: Callable[[str, Channel], list | None], nicknames: bool = False) -> list | None:
+             answer: Callable[[str, Channel], list | None], need: tuple[str, ...] = ()) -> list | None:
         """The concatenated lists `answer(channel_id, rows)` gives for each channel asked
-        about (`nicknames`: see channels()); None when a file cannot be read or an answer is
-        None (the caller scans)."""
-        held = self.channels(lake, channels, nicknames)
+        about (`need`: see channels()); None when a file cannot be read or an answer is None
+        (the caller scans)."""
+        held = self.channels(lake, channels, need)
         if held is None:
             return None
         out: list = []
@@ -199,23 +202,21 @@ class Reader:
     def _read(self, lake: Lake, channels: list[str], every: bool) -> dict[str, Channel]:
         """The rows of `channels` (`every`: all the lake's), one read of the file for all of
         them: it is sorted by channel, so the row groups' statistics leave out the others
-        (one read per channel cost 30 ms each: 9 s for a 300-channel lake). The columns are
-        taken apart once for all of them (each channel's arrays are slices: a whole lake's
-        300 channels one by one cost ~1 s); the nicknames are read when first asked."""
+        (one read per channel cost 30 ms each: 9 s for a 300-channel lake). Read now: the
+        channel, chatter and day of each row, taken apart once for all the channels (each
+        channel's arrays are slices: 300 channels one by one cost ~1 s); the other columns
+        when a question first needs them (_Columns)."""
         t0 = time.monotonic()
         file = side_tables.path(CHATTER, lake)
         read, groups = _row_groups(lake, file, _COLUMNS, _DICTIONARIES, None if every else channels)
-        keyed = read.select(["channel_id", "broadcast"]).unify_dictionaries().combine_chunks()
-        rows = _by_channel(keyed)
-        day, messages, tier, month, hours = (_numpy(read, c) for c in ("day", "messages", "tier", "month", "hours"))
-        broadcast, broadcasts = _codes(keyed.column("broadcast")), _dictionary(keyed.column("broadcast"))
+        rows = _by_channel(read.select(["channel_id"]).unify_dictionaries().combine_chunks())
+        day = _numpy(read, "day")
         new, run, ids = _chatter_runs(read.column("user_id"), sorted(a for a, _ in rows.values()))
         first = day[new]  # each run's first day
         anonymous = np.flatnonzero(_nulls(read.column("user_id")))  # few: lines of no chatter
-        nicknames = _Nicknames(lake, file, self.fresh.key, groups, read.num_rows)
+        source = _Columns(lake, file, self.fresh.key, groups, read.num_rows)
         chatters = Chatters(ids)
         name_days, name_list, named = self._names
-        codes = {b: i for i, b in enumerate(broadcasts.to_pylist())}
         out = {}
         for ch in channels:
             a, b = rows.get(ch, (0, 0))
@@ -225,13 +226,10 @@ class Reader:
             na, nb = named.get(ch, (0, 0))
             order = np.argsort(name_days[na:nb], kind="stable")
             out[ch] = Channel(
-                user=(run[a:a + n] - r0).astype(np.int32), day=day[a:a + n], broadcast=broadcast[a:a + n],
-                messages=messages[a:a + n], tier=tier[a:a + n], month=month[a:a + n], hours=hours[a:a + n],
-                ids=ids.slice(r0, runs), first=first[r0:r0 + runs], o_day=day[a + n:b],
-                o_broadcast=broadcast[a + n:b], o_messages=messages[a + n:b], broadcasts=broadcasts,
-                name_days=name_days[na:nb][order], names=[name_list[na + i] for i in order.tolist()],
-                broadcast_codes=codes, nickname_source=functools.partial(nicknames.slice, a, n),
-                chatters=chatters, run0=r0)
+                user=(run[a:a + n] - r0).astype(np.int32), day=day[a:a + n], ids=ids.slice(r0, runs),
+                first=first[r0:r0 + runs], o_day=day[a + n:b], name_days=name_days[na:nb][order], source=source,
+                at=a, end=b, names=[name_list[na + i] for i in order.tolist()],
+                nickname_source=functools.partial(source.nicknames, a, n), chatters=chatters, run0=r0)
         log.info("chatter days: %d channel(s), %d rows read in %.3fs", len(channels), read.num_rows,
                  time.monotonic() - t0)
         return out
@@ -306,27 +304,56 @@ def _numpy(table: pa.Table, column: str) -> np.ndarray:
     return col.to_numpy(zero_copy_only=False)
 
 
-class _Nicknames:
-    """The nickname column of the row groups one read took (`rows` rows), read from the
-    same file when first asked — only if it is still the file (`key`) those rows came from."""
+class _Columns:
+    """The columns of the row groups one read took (`rows` rows) beyond its channel, chatter
+    and day: each read from the same file when first asked — only if it is still the file
+    (`key`) those rows came from (else ValueError; the nicknames: None)."""
 
     def __init__(self, lake: Lake, path: str, key: tuple | None, groups: list[int], rows: int) -> None:
         self.lake, self.path, self.key, self.groups, self.rows = lake, path, key, groups, rows
-        self.column: pa.ChunkedArray | None = None
+        self._got: dict[str, object] = {}
 
-    def slice(self, at: int, n: int) -> pa.ChunkedArray | None:
-        """Rows at..at+n of the column; None when the file changed since."""
-        if self.column is None:
-            if self.key is None or health.file_key(self.lake, self.path) != self.key:
+    def get(self, name: str) -> np.ndarray:
+        """Column `name` (broadcast: a number per row into broadcasts(), -1 for NULL)."""
+        if name not in self._got:
+            column = self._column(name)
+            if name == "broadcast":
+                column = pa.table({name: column}).unify_dictionaries().column(0)
+                names = _dictionary(column)
+                self._got["broadcasts"] = names
+                self._got["broadcast_codes"] = {b: i for i, b in enumerate(names.to_pylist())}
+                self._got[name] = _codes(column)
+            else:
+                self._got[name] = _numpy(pa.table({name: column}), name)
+        return self._got[name]
+
+    def broadcasts(self) -> pa.Array:
+        self.get("broadcast")
+        return self._got["broadcasts"]
+
+    def broadcast_codes(self) -> dict[str, int]:
+        self.get("broadcast")
+        return self._got["broadcast_codes"]
+
+    def nicknames(self, at: int, n: int) -> pa.ChunkedArray | None:
+        """Rows at..at+n of the nicknames (a dictionary per chunk); None when the file changed."""
+        if "nickname" not in self._got:
+            try:
+                self._got["nickname"] = self._column("nickname")
+            except ValueError:
                 return None
-            with self.lake.fs.open_input_file(self.path) as f:
-                file = pq.ParquetFile(f, read_dictionary=["nickname"])
-                column = (file.read_row_groups(self.groups, columns=["nickname"]).column(0) if self.groups
-                          else pa.chunked_array([], pa.dictionary(pa.int32(), pa.string())))
-            if len(column) != self.rows:
-                return None
-            self.column = column
-        return self.column.slice(at, n)
+        return self._got["nickname"].slice(at, n)
+
+    def _column(self, name: str) -> pa.ChunkedArray:
+        if self.key is None or health.file_key(self.lake, self.path) != self.key:
+            raise ValueError(f"{self.path} changed since its rows were read")
+        with self.lake.fs.open_input_file(self.path) as f:
+            file = pq.ParquetFile(f, read_dictionary=[name] if name in _DICTIONARIES_LATER else None)
+            column = (file.read_row_groups(self.groups, columns=[name]).column(0) if self.groups
+                      else file.schema_arrow.empty_table().column(name))
+        if len(column) != self.rows:
+            raise ValueError(f"{self.path} changed since its rows were read")
+        return column
 
 
 def _chatter_runs(column: pa.ChunkedArray, starts: list[int]) -> tuple[np.ndarray, np.ndarray, pa.Array]:

@@ -54,7 +54,7 @@ def top_chatters(r: Reader, lake: Lake, channels, start, end, limit: int) -> pl.
         total = c.total(lo, hi)
         ids, nicks, lines = A.ranked(c, c.within(lo, hi), int(limit))
         return [(ch, u, n, m, m / total, i + 1) for i, (u, n, m) in enumerate(zip(ids, nicks, lines.tolist(), strict=True))]
-    return _frame(r.each(lake, channels, one, nicknames=True), TOP)
+    return _frame(r.each(lake, channels, one, ("messages", "nickname")), TOP)
 
 
 def top_share(r: Reader, lake: Lake, channels, start, end, n: int) -> pl.DataFrame | None:
@@ -64,12 +64,12 @@ def top_share(r: Reader, lake: Lake, channels, start, end, n: int) -> pl.DataFra
         total = c.total(lo, hi)
         top = A.top_lines(c, c.within(lo, hi), int(n))
         return [(ch, total, top, top / total)] if total else []
-    return _frame(r.each(lake, channels, one), SHARE)
+    return _frame(r.each(lake, channels, one, ("messages",)), SHARE)
 
 
 def broadcast_top_chatters(r: Reader, lake: Lake, channel_id: str, broadcast: str,
                            limit: int) -> pl.DataFrame | None:
-    held = r.channels(lake, [channel_id], nicknames=True)
+    held = r.channels(lake, [channel_id], ("broadcast", "messages", "nickname"))
     if held is None:
         return None
     rows: list = []
@@ -89,7 +89,7 @@ def tier_split(r: Reader, lake: Lake, channels, start, end) -> pl.DataFrame | No
     def one(ch, c):
         name = c.name(lo, hi)
         return [(ch, name, "none" if t == 0 else f"tier {t}", n, m) for t, n, m in A.split(c, lo, hi)]
-    return _frame(r.each(lake, channels, one), SPLIT)
+    return _frame(r.each(lake, channels, one, ("tier", "messages")), SPLIT)
 
 
 def new_vs_returning(r: Reader, lake: Lake, channels, start, end, every: str, tz: str) -> pl.DataFrame | None:
@@ -114,12 +114,12 @@ def subscriber_tenure(r: Reader, lake: Lake, channels, start, end, every: str, t
 
     def one(ch, c):
         return [(ch, b, f"tier {t}", A.TENURE[k], n) for b, t, k, n in A.tenure(c, lo, hi, every)]
-    return _local(r.each(lake, channels, one), TENURE, ("bucket",), tz)
+    return _local(r.each(lake, channels, one, ("tier", "month")), TENURE, ("bucket",), tz)
 
 
 def subscriber_change(r: Reader, lake: Lake, channels, start, end, tz: str) -> pl.DataFrame | None:
     lo, hi = A.days(start, end)
-    return _local(r.each(lake, channels, lambda ch, c: [(ch, *row) for row in A.subscriber_change(c, lo, hi)]),
+    return _local(r.each(lake, channels, lambda ch, c: [(ch, *row) for row in A.subscriber_change(c, lo, hi)], ("tier",)),
                   CHANGE, ("month",), tz)
 
 
@@ -128,7 +128,7 @@ def chatters(r: Reader, lake: Lake, channels: list[str] | None, start: date | No
     """{channel_id: (chatters, subscriber chatters)} of the period, for the channels with
     chatters in it (channel_summary's counts); None when the reader cannot answer."""
     lo, hi = A.days(start, end)
-    got = r.each(lake, channels, lambda ch, c: [(ch, A.chatters(c, lo, hi))])
+    got = r.each(lake, channels, lambda ch, c: [(ch, A.chatters(c, lo, hi))], ("tier",))
     return None if got is None else {ch: n for ch, n in got if n[0]}
 
 
@@ -161,7 +161,7 @@ def heatmap(r: Reader, lake: Lake, channels, start, end, cells: list[tuple[str, 
     """`cells`: the roll-ups' lines per weekday x hour cell of each channel with lines in
     the period (rollups.Reader.hour_cells)."""
     lo, hi = A.days(start, end)
-    got = r.each(lake, [ch for ch, _ in cells], lambda ch, c: [(ch, A.hour_chatters(c, lo, hi))])
+    got = r.each(lake, [ch for ch, _ in cells], lambda ch, c: [(ch, A.hour_chatters(c, lo, hi))], ("hours",))
     if got is None:
         return None
     counts = dict(got)
@@ -176,7 +176,7 @@ def heatmap(r: Reader, lake: Lake, channels, start, end, cells: list[tuple[str, 
 def retention_chatters(r: Reader, lake: Lake, wanted: pl.DataFrame) -> pl.DataFrame | None:
     """[chatters, returning_from_previous, retention] of each row of `wanted` [channel_id,
     broadcast, prev] (prev null: the channel's first broadcast), in its order."""
-    held = r.channels(lake, sorted(set(wanted["channel_id"].to_list())))
+    held = r.channels(lake, sorted(set(wanted["channel_id"].to_list())), ("broadcast",))
     if held is None:
         return None
     by = dict(held)
