@@ -20,7 +20,12 @@ start and at the end (the mean is the reference), warm once before each warm pag
 lake. The pages that wait for a query (users, keywords) are also timed from the Enter key
 of a search to every result drawn: reported, without a target.
 
-    python -m bench.dashboard_bench --lake PATH [--reps 3] [--pages channel,users]"""
+*Before → after in one run*: `--baseline DIR` serves each page from another checkout of the
+app too (DIR holds a `dashboard/` package, e.g. the last commit's, beside links to this
+tree's other folders), right before this tree's, paired with the same hello-world visits:
+on a shared machine the two are compared within the run, page − hello each.
+
+    python -m bench.dashboard_bench --lake PATH [--reps 3] [--pages channel,users] [--baseline DIR]"""
 from __future__ import annotations
 
 import argparse
@@ -98,11 +103,11 @@ class Server:
     accounts: the dashboard binds 127.0.0.1); stop() ends it. Ready when /_stcore/health
     answers."""
 
-    def __init__(self, script: Path, env: dict, warm_up: bool = True):
+    def __init__(self, script: Path, env: dict, warm_up: bool = True, root: Path = ROOT):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()
-        if script == APP:
+        if script == APP:  # the app of the checkout at `root`
             cmd = [sys.executable, "-m", "dashboard", "serve", "--port", str(self.port),
                    *([] if warm_up else ["--no-warm-up"])]
         else:
@@ -110,7 +115,7 @@ class Server:
                    "--server.address", "127.0.0.1", "--server.port", str(self.port),
                    "--browser.gatherUsageStats", "false"]
         env = {**env, "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -171,10 +176,11 @@ def _context(browser):
     return context
 
 
-def _cold(browser, script: Path, env: dict, path: str, search: str | None, warm_up: bool = True):
+def _cold(browser, script: Path, env: dict, path: str, search: str | None, warm_up: bool = True,
+          root: Path = ROOT):
     """A fresh server and a fresh browser profile; (server, context, first visit) — the
     caller makes the warm visits, then closes both."""
-    server = Server(script, env, warm_up)
+    server = Server(script, env, warm_up, root)
     try:
         context = _context(browser)
     except Exception:
@@ -196,9 +202,10 @@ def _figures(cold: dict, warm: list[dict]) -> dict:
 
 
 def _page(browser, env: dict, path: str, reps: int, search: str | None, hello_ctx, hello_url: str,
-          warm_up: bool = True) -> dict:
-    """Cold visit, then `reps` warm visits each right after a warm hello-world visit."""
-    server, context, cold = _cold(browser, APP, env, path, search, warm_up)
+          warm_up: bool = True, root: Path = ROOT) -> dict:
+    """Cold visit, then `reps` warm visits each right after a warm hello-world visit; the
+    app of the checkout at `root`."""
+    server, context, cold = _cold(browser, APP, env, path, search, warm_up, root)
     warm, hello = [], []
     try:
         for _ in range(reps):
@@ -232,10 +239,13 @@ def _searches(lake: str) -> dict[str, str]:
         return {"keywords": KEYWORD}
 
 
-def run(lake: str, reps: int = 3, pages: list[str] | None = None, warm_up: bool = True) -> dict:
+def run(lake: str, reps: int = 3, pages: list[str] | None = None, warm_up: bool = True,
+        baseline: str | None = None) -> dict:
     """Hello-world and every page of the app (or `pages`, url paths, "" = the default one)
     served over `lake`. A page that fails is reported with its error; the others go on.
-    `warm_up=False`: the app's server skips its warm-up (what that costs the cold visit)."""
+    `warm_up=False`: the app's server skips its warm-up (what that costs the cold visit).
+    `baseline`: a checkout whose app is measured too, each page right before this tree's
+    (out["baseline"], the same figures)."""
     if not Path(CHROMIUM).exists():
         return {"skipped": f"{CHROMIUM} not found (make system-deps)"}
     try:
@@ -245,6 +255,8 @@ def run(lake: str, reps: int = 3, pages: list[str] | None = None, warm_up: bool 
     t0 = time.monotonic()
     searches = _searches(lake)
     out: dict = {"lake": lake, "reps": reps, "warm_up": warm_up, "searches": searches, "pages": {}}
+    if baseline is not None:
+        out["baseline"] = {"root": baseline, "pages": {}}
     with tempfile.TemporaryDirectory(prefix="chzzk-dash-bench-") as own, sync_playwright() as p:
         env = {**os.environ, "WAREHOUSE_DIR": lake, "DATA_DIR": own, "LOG_LEVEL": "WARNING",
                "DASHBOARD_ACCOUNTS_FILE": f"{own}/accounts.toml",  # none: no login, like localhost
@@ -258,6 +270,13 @@ def run(lake: str, reps: int = 3, pages: list[str] | None = None, warm_up: bool 
             while todo:
                 path = todo.pop(0)
                 name = path or "(default)"
+                if baseline is not None:
+                    try:
+                        out["baseline"]["pages"][name] = _page(browser, env, path, reps, searches.get(path), hello_ctx,
+                                                               hello_server.url, warm_up, Path(baseline))
+                    except Exception as exc:
+                        log.warning("baseline page %s failed: %s", name, exc)
+                        out["baseline"]["pages"][name] = {"error": str(exc)[:300]}
                 try:
                     r = _page(browser, env, path, reps, searches.get(path), hello_ctx, hello_server.url, warm_up)
                 except Exception as exc:  # one page must not cost the run its other figures
@@ -286,7 +305,7 @@ def run(lake: str, reps: int = 3, pages: list[str] | None = None, warm_up: bool 
                     "cold_script_s": [round(v["script_s"], 3) for v in hello_cold],
                     "warm_median_s": round(statistics.median(r["hello_warm_median_s"] for r in done), 3) if done else None,
                     "warm_script_s": round(statistics.median(r["hello_warm_script_s"] for r in done), 3) if done else None}
-    for r in out["pages"].values():
+    for r in [*out["pages"].values(), *out.get("baseline", {}).get("pages", {}).values()]:
         if "error" in r:
             continue
         r.pop("nav")
@@ -311,13 +330,18 @@ def print_report(res: dict, lake_rows: int | None = None) -> None:
           f" warm p50 {h['warm_median_s'] or 0:.2f} (script ends at {h['warm_script_s'] or 0:.2f});"
           f" targets: cold - hello <= {COLD_TARGET:.0f} s, warm - hello <= {WARM_TARGET:.0f} s")
     print("   'script' = when the script run ended, cold / warm p50: the rest is the browser loading and drawing")
-    print(f"   {'page':<14}{'cold':>7}{'warm p50':>10}{'warm max':>10}{'cold-hello':>12}{'warm-hello':>12}"
+    print(f"   {'page':<20}{'cold':>7}{'warm p50':>10}{'warm max':>10}{'cold-hello':>12}{'warm-hello':>12}"
           f"{'script':>13}{'charts':>8}{'tables':>8}  result")
-    for name, r in res["pages"].items():
+    before = res.get("baseline", {}).get("pages", {})
+    rows = [(f"{name} before", before[name]) if k == 0 else (name, r)
+            for name, r in res["pages"].items() for k in ((0, 1) if name in before else (1,))]
+    if before:
+        print(f"   'before': the app of {res['baseline']['root']}, measured right before this tree's, same hello visits")
+    for name, r in rows:
         if "error" in r:
-            print(f"   {name:<14} error: {r['error'][:80]}")
+            print(f"   {name:<20} error: {r['error'][:80]}")
             continue
-        print(f"   {name:<14}{r['cold_s']:>7.2f}{r['warm_median_s']:>10.2f}{r['warm_max_s']:>10.2f}"
+        print(f"   {name:<20}{r['cold_s']:>7.2f}{r['warm_median_s']:>10.2f}{r['warm_max_s']:>10.2f}"
               f"{r['cold_over_hello_s']:>12.2f}{r['warm_over_hello_s']:>12.2f}"
               f"{r['cold_script_s']:>7.2f}/{r['warm_script_median_s']:<5.2f}{r['charts']:>8}{r['tables']:>8}"
               f"  {r['result']}")
@@ -337,9 +361,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated url paths, '' for the default page (default: every page in the nav)")
     ap.add_argument("--no-warm-up", action="store_true",
                     help="serve the app with --no-warm-up (what the server's warm-up saves the cold visit)")
+    ap.add_argument("--baseline", default=None,
+                    help="another checkout (a dashboard/ package beside this tree's other folders) measured too,"
+                         " each page right before this tree's: before -> after in one run")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    res = run(a.lake, a.reps, a.pages.split(",") if a.pages is not None else None, not a.no_warm_up)
+    res = run(a.lake, a.reps, a.pages.split(",") if a.pages is not None else None, not a.no_warm_up, a.baseline)
     print_report(res)
     if a.json:
         a.json.write_text(json.dumps(res, indent=1, ensure_ascii=False))

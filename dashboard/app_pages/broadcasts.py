@@ -30,11 +30,11 @@ if listing.is_empty():
     st.stop()
 badge(listing, t("coverage_badge") + " · " + t("coverage_detail").format(
     n=listing.height, gaps=data.coverage_figures(listing)["gaps"]))
-with st.expander(f"{t('broadcasts_list')} ({listing.height:,})"):
-    widgets.table(listing, widgets.stem("broadcasts", f), key="broadcast_list", column_config=summaries.headers(
+widgets.folded(f"{t('broadcasts_list')} ({listing.height:,})", "broadcast_list_open", lambda: widgets.table(
+    listing, widgets.stem("broadcasts", f), key="broadcast_list", column_config=summaries.headers(
         listing.columns, t, title=t("broadcasts_title"), category=t("broadcasts_category"),
         minutes=t("broadcasts_minutes"), coverage=st.column_config.ProgressColumn(
-            t("coverage_badge"), format="percent", min_value=0, max_value=1)))
+            t("coverage_badge"), format="percent", min_value=0, max_value=1))))
 
 rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
 untitled = t("broadcasts_untitled")
@@ -78,10 +78,10 @@ def timeline() -> None:
         changes = summaries.with_offsets(summaries.timeline_changes(events), "offset_minutes")
         widgets.table(changes, f"{name}_timeline", key="timeline",
                       column_config=summaries.headers(changes.columns, t))
-    with st.expander(t("broadcasts_per_window")):
-        per_window = summaries.with_offsets(activity, "offset_minutes")
-        widgets.table(per_window, f"{name}_activity_{window}m", key="activity",
-                      column_config=summaries.headers(per_window.columns, t))
+    per_window = summaries.with_offsets(activity, "offset_minutes")
+    widgets.folded(t("broadcasts_per_window"), "activity_open", lambda: widgets.table(
+        per_window, f"{name}_activity_{window}m", key="activity",
+        column_config=summaries.headers(per_window.columns, t)))
 
 
 def peaks() -> None:

@@ -36,9 +36,8 @@ def activity() -> None:
     summary = data.activity_summary(df)
     widgets.table(summary, widgets.stem("activity_summary", f), key="summary",
                   column_config=summaries.headers(summary.columns, t))
-    with st.expander(t("channel_raw_buckets")):
-        widgets.table(df, widgets.stem(f"activity_{every}", f), key="buckets",
-                      column_config=summaries.headers(df.columns, t))
+    widgets.folded(t("channel_raw_buckets"), "buckets_open", lambda: widgets.table(
+        df, widgets.stem(f"activity_{every}", f), key="buckets", column_config=summaries.headers(df.columns, t)))
 
 
 def heatmap() -> None:
@@ -49,9 +48,8 @@ def heatmap() -> None:
         heat, metric, title=f"{t('channel_heatmap')} ({t(f'col_a_{metric}')})",
         weekdays=tuple(t("channel_weekdays").split(",")), hour_label=t("channel_hour"), lang=lang),
         width="stretch", key="heatmap_chart")
-    with st.expander(t("channel_heatmap_data")):
-        widgets.table(heat, widgets.stem("heatmap", f), key="heatmap",
-                      column_config=summaries.headers(heat.columns, t))
+    widgets.folded(t("channel_heatmap_data"), "heatmap_open", lambda: widgets.table(
+        heat, widgets.stem("heatmap", f), key="heatmap", column_config=summaries.headers(heat.columns, t)))
 
 
 def top_chatters() -> None:

@@ -33,8 +33,7 @@ else:
                        delta_arrow="off")
         cols[3].metric(t("data_rows"), f"{state['rows']:,}")
         cols[4].metric(t("data_archived"), f"{len(state['archived_days']):,}", help=t("data_archived_help"))
-        with st.expander(t("data_state_json")):
-            st.json(state["raw"], expanded=False)
+        widgets.folded(t("data_state_json"), "state_json_open", lambda: st.json(state["raw"], expanded=False))
 
 # -- the tables ------------------------------------------------------------------------
 st.subheader(t("data_tables"))

@@ -71,10 +71,12 @@ def over_time() -> None:
     st.altair_chart(charts.amount_figure(drawn, f.names, t("don_over_time"), f.tz, t("don_amount"),
                                          every, lang), width="stretch", key="don_time_chart")
     widgets.busiest_note(per_bucket, drawn)
-    with st.expander(t("don_raw")):
+
+    def buckets() -> None:
         named = charts.with_names(per_bucket, f.names)
         widgets.table(named, widgets.stem(f"donations_{every}", f), key="don_buckets",
                       column_config=summaries.headers(named.columns, t))
+    widgets.folded(t("don_raw"), "don_buckets_open", buckets)
 
 
 def ranking() -> None:

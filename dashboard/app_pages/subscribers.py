@@ -68,11 +68,13 @@ def mix() -> None:
     st.caption(t("subs_mix_table"))
     widgets.table(tenure, widgets.stem(f"subscriber_tenure_{every}", f), key="subs_tenure",
                   column_config=summaries.headers(tenure.columns, t))
-    with st.expander(f"{t('subs_tier_title')} / {t('subs_tenure_title')}"):
+
+    def shares() -> None:
         widgets.table(by_tier, widgets.stem(f"subscriber_tier_share_{every}", f), key="subs_tier_share",
                       column_config=summaries.headers(by_tier.columns, t))
         widgets.table(by_tenure, widgets.stem(f"subscriber_tenure_share_{every}", f), key="subs_tenure_share",
                       column_config=summaries.headers(by_tenure.columns, t))
+    widgets.folded(f"{t('subs_tier_title')} / {t('subs_tenure_title')}", "subs_shares_open", shares)
 
 
 def change() -> None:

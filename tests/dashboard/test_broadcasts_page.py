@@ -20,7 +20,7 @@ from tests.page_checks import (
     ok,
     spec_of,
 )
-from tests.section_tabs import open_section
+from tests.section_tabs import open_fold, open_section
 
 SECTION = "broadcast_section"
 
@@ -36,6 +36,8 @@ def _pick(at: AppTest, cid: str, bc: str) -> AppTest:
 def test_broadcasts_page_lists_the_periods_broadcasts_newest_first(pages_app):
     at, facts = pages_app
     goto(at, "broadcasts")
+    assert not at.dataframe  # the list's expander is drawn closed (widgets.folded): no table sent
+    open_fold(at, "broadcast_list_open")
     options = at.selectbox(key="broadcast_pick").options
     expected = sorted((b for b in facts["broadcasts"] if PAGES_WEEK[0] <= b["start"].date() <= PAGES_WEEK[1]),
                       key=lambda b: b["start"], reverse=True)
@@ -60,7 +62,7 @@ def test_broadcasts_page_lists_the_periods_broadcasts_newest_first(pages_app):
 
 def test_broadcast_report_numbers_and_title_timeline(pages_app):
     at, facts = pages_app
-    goto(at, "broadcasts")
+    open_fold(goto(at, "broadcasts"), "broadcast_list_open")
     b = facts["broadcasts"][0]
     at.date_input(key="f_dates").set_value((b["start"].date(), b["start"].date())).run(timeout=60)
     ok(_pick(at, b["channel_id"], b["broadcast"]))
@@ -81,6 +83,7 @@ def test_broadcast_report_numbers_and_title_timeline(pages_app):
     assert sum(r["messages"] for r in bars) == len(rows)
     assert [p[3] for p in POLLS_0] == [r["viewers"] for r in polls]  # viewers
     assert any("capture_interval" in m.value and "%" in m.value for m in at.markdown)  # this broadcast's badge
+    open_fold(at, "activity_open")
     assert len(at.dataframe) == 3  # the list, the changes and the windows: the timeline tab alone is drawn
     open_section(at, SECTION, t("broadcasts_top_chatters"))
     top = at.dataframe[1].value
@@ -108,7 +111,7 @@ def test_broadcast_window_changes_the_timeline(pages_app):
 
 def test_broadcast_markup_title_nicknames_show_as_typed(pages_app):
     at, facts = pages_app
-    goto(at, "broadcasts")
+    open_fold(goto(at, "broadcasts"), "broadcast_list_open")
     _pick(at, facts["adv_channel"], facts["adv_broadcast"])
     assert f"{t('broadcasts_title')}: {ADV_TITLES[1]}" in at.text[0].value
     changes = at.dataframe[1].value

@@ -19,7 +19,7 @@ from tests.page_checks import (
     ok,
     spec_of,
 )
-from tests.section_tabs import open_section
+from tests.section_tabs import open_fold, open_section
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,8 @@ def test_channel_page_granularity_day_gives_one_bucket_per_day_with_chat(pages_a
     cid = at.selectbox(key="channel_pick").value
     at.radio(key="every").set_value("day").run(timeout=60)
     ok(at)
-    buckets = at.dataframe[1].value  # the raw buckets, in the expander
+    assert len(at.dataframe) == 1  # the raw buckets' expander is drawn closed: its table is not sent
+    buckets = open_fold(at, "buckets_open").dataframe[1].value  # the raw buckets, in the expander
     per_day = Counter(r["day"] for r in lines_of(facts, cid, *sept))
     assert len(buckets) == len(per_day)
     assert int(buckets["messages"].sum()) == sum(per_day.values())
@@ -74,7 +75,7 @@ def test_channel_page_heatmap_top_chatters_new_returning_and_peaks(pages_app):
     ok(at)
     rows = lines_of(facts, cid, *period)
     # heatmap: weekday × hour in Asia/Seoul
-    heat = open_section(at, "channel_section", t("channel_heatmap")).dataframe[0].value
+    heat = open_fold(open_section(at, "channel_section", t("channel_heatmap")), "heatmap_open").dataframe[0].value
     cells = Counter((r["chat_time"].astimezone(KST).weekday(), r["chat_time"].astimezone(KST).hour) for r in rows)
     assert {(w, h): n for w, h, n in zip(heat["weekday"], heat["hour"], heat["messages"], strict=True)} == cells
     z = [r["value"] for r in vega.rows(spec_of(at, 0))]

@@ -23,6 +23,7 @@ from tests.page_checks import (
     specs_of,
     start_app,
 )
+from tests.section_tabs import open_fold
 from tests.section_tabs import open_section as _tab
 
 
@@ -102,6 +103,7 @@ def test_donations_filters_change_the_output(rich_pages_lake, monkeypatch):
     at = open_page(start_app(root, monkeypatch), "donations", FIRST, LAST)
     at.radio(key="don_every").set_value("month").run(timeout=60)
     ok(at)
+    open_fold(at, "don_buckets_open")  # the buckets' expander, drawn closed
     buckets = frame_of(at, "channel_id", "channel_name", "bucket", "donations", "amount")
     want = Counter((r["channel_id"], trunc(r["chat_time"], "month")) for r in _donations(facts))
     assert {(c, kst_time(b)): n for c, _, b, n, *_ in buckets.itertuples(index=False)} == dict(want)

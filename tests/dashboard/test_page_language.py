@@ -52,6 +52,8 @@ def test_activity_pages_table_headers_and_chart_titles_follow_the_language(pages
     at.switch_page(f"app_pages/{page}.py")
     if lang != "ko":
         at.query_params["lang"] = lang
+    if page == "broadcasts":  # the list's expander open (widgets.folded): its table's headers are checked too
+        at.session_state["broadcast_list_open"] = True
     at.run(timeout=60)
     ok(at)
     assert_headers_follow(at, lang, shared=page != "overview")  # the Overview words its own headers

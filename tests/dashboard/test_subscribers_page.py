@@ -25,6 +25,7 @@ from tests.page_checks import (
     specs_of,
     start_app,
 )
+from tests.section_tabs import open_fold
 from tests.section_tabs import open_section as _tab
 
 
@@ -102,6 +103,8 @@ def test_subscribers_page_matches_plain_python(rich_pages_lake, monkeypatch):
     assert len(at.get("download_button")) == 2 * len(at.dataframe)
 
     _tab(at, "subs_section", t("subs_mix"))
+    assert len(at.dataframe) == 1  # the share tables' expander is drawn closed: only the mix table is sent
+    open_fold(at, "subs_shares_open")
     assert at.radio(key="subs_every").value == "week"  # 52 days: weekly buckets by default
     tenure = frame_of(at, "channel_id", "bucket", "tier", "tenure_bucket", "subscribers")
     got = {(c, kst_time(b), t_, tb): n for c, b, t_, tb, n in tenure.itertuples(index=False)}
