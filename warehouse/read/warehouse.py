@@ -100,6 +100,7 @@ class Warehouse:
     def __init__(self, root: str | None = None, tz: str | None = None, *, live: bool = False,
                  types=None, accelerate: bool = True):
         self.root = str(root or settings.warehouse_dir())
+        self.lake = Lake(self.root)  # read only: one filesystem handle, not one per question
         self.tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
         ZoneInfo(self.tz)  # an unknown zone fails here, with its name, before any SQL
         self.live, self.types = bool(live), live_data.check_types(types)
@@ -124,7 +125,7 @@ class Warehouse:
     def refresh(self) -> None:
         """(Re)create the views (re-reading the live overlay); a missing or empty lake
         gives empty views."""
-        lake = Lake(self.root)
+        lake = self.lake
         self.partition_tz = lake.state(strict=False).timezone  # None: not known, no shortcut
         if self.live:
             self._state_key = live_data.state_key(lake)
@@ -199,7 +200,7 @@ class Warehouse:
         """
         if self._stale():
             self.refresh()
-        return self.damage.listed(Lake(self.root))
+        return self.damage.listed(self.lake)
 
     def _same_columns(self, lake: Lake, files: list[str]) -> bool:
         """True when every file has the same columns and types (what this version's sync
@@ -223,11 +224,13 @@ class Warehouse:
             self._stub_names.add(watch)
         self.con.register(name, table)
 
-    def _stale(self) -> bool:
-        lake = Lake(self.root)
+    def _stale(self, hint: tuple | None = None) -> bool:
+        """True when the views must be re-read; `hint`: files_key(self.lake), when the
+        caller has just taken it."""
+        lake = self.lake
         if self.live and live_data.state_key(lake) != self._state_key:
             return True  # a sync ran: re-read the overlay against the new state
-        if self.files_key is not None and files_key(lake) != self.files_key:
+        if self.files_key is not None and (hint or files_key(lake)) != self.files_key:
             return True  # a day folder came or went, or a sync (retention, forget-user) ended
         if not self._stub_names:
             return False
@@ -259,8 +262,11 @@ class Warehouse:
         re-read first if a sync changed them), is not known damaged and could be read."""
         if not self.accelerate:
             return None
-        if self._stale():
+        lake = self.lake
+        hint = files_key(lake)
+        if self._stale(hint):
             self.refresh()
+            hint = files_key(lake)
         needs = acc.needs | also
         if Need.NO_TYPE_FILTER in needs and self.types is not None:
             return None
@@ -273,8 +279,6 @@ class Warehouse:
         reader = self._readers.get(acc.name)
         if reader is None:
             reader = self._readers[acc.name] = acc.reader(self.con)
-        lake = Lake(self.root)
-        hint = files_key(lake)
         if not reader.fresh.fresh(lake, hint):
             return None
         if Need.SAME_ZONE in needs and (reader.fresh.doc or {}).get("timezone") != self.tz:
@@ -333,7 +337,7 @@ class Warehouse:
             except Exception as exc:
                 if attempt == damage.READ_RETRIES or not self._recover(exc, attempt, params):
                     if attempt and health.is_read_error(exc):  # no damaged file explains it
-                        raise self.damage.read_error(Lake(self.root), exc) from exc
+                        raise self.damage.read_error(self.lake, exc) from exc
                     raise
         raise AssertionError("unreachable")
 
@@ -348,7 +352,7 @@ class Warehouse:
             log.info("lake %s: a read failed (%s); reopening the views", self.root, type(exc).__name__)
             self.refresh()
             return True
-        lake = Lake(self.root)
+        lake = self.lake
         views = [a.path(lake) for a in ACCELERATORS if getattr(self._readers.get(a.name), "view", None)]
         if not self.damage.locate(lake, exc, params, views):
             return False
