@@ -48,7 +48,7 @@ lock: ## re-resolve requirements.lock from pyproject.toml: every transitive vers
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dashboard --extra notebooks --extra dev --universal \
 	  --python-version 3.11 --no-emit-package chzzk-analytics --quiet $(ARGS) -o $(LOCK)
 
-check-wheels: install-dev ## every locked package has a wheel for CPython $(WHEEL_PYTHONS) on manylinux $(WHEEL_PLATFORMS) (asks PyPI, downloads nothing)
+check-wheels: install-dev ## every locked package has a wheel for CPython $(WHEEL_PYTHONS) on manylinux $(WHEEL_PLATFORMS) (reads the index and wheel metadata only)
 	$(PY) scripts/check_wheels.py --lock $(LOCK) --pythons "$(WHEEL_PYTHONS)" --platforms "$(WHEEL_PLATFORMS)"
 
 demo: install ## the whole system: embedded PostgreSQL, simulator, collector, sync, dashboard on localhost:8501
