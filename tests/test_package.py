@@ -83,13 +83,12 @@ def test_each_console_script_runs_from_any_directory(installed, script, tmp_path
 
 def test_the_installed_package_opens_a_lake_from_another_directory(installed, tmp_path):
     facts = build_fixture_lake(tmp_path / "lake")
-    code = ("import json, warehouse, core.db\n"
-            "wh = warehouse.open(%r)\n"
+    code = ("import json, sys, warehouse, core.db\n"
+            "wh = warehouse.open(sys.argv[1])\n"
             "ch = warehouse.list_channels(wh)\n"
             "print(json.dumps({'file': warehouse.__file__, 'channels': ch.height,"
-            " 'messages': int(ch['messages'].sum()), 'migrations': len(core.db.migrations())}))"
-            % str(tmp_path / "lake"))
-    out = run_in(installed, "python", "-c", code, cwd=Path("/"))
+            " 'messages': int(ch['messages'].sum()), 'migrations': len(core.db.migrations())}))")
+    out = run_in(installed, "python", "-c", code, str(tmp_path / "lake"), cwd=Path("/"))
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["file"].startswith(str(installed.parent)), got["file"]  # the wheel's copy, not the repo's
