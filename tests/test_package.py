@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -20,10 +22,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from packaging.specifiers import SpecifierSet
 
 from tests.lakefixture import build_fixture_lake
 
-pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("collector", "core", "dashboard", "warehouse")
 SCRIPTS = ("chzzk-collector", "chzzk-warehouse", "chzzk-dashboard")
@@ -60,6 +62,7 @@ def run_in(bin_dir: Path, *args: str, cwd: Path, env: dict | None = None) -> sub
                           env={**clean, "PATH": f"{bin_dir}{os.pathsep}{clean.get('PATH', '')}", **(env or {})})
 
 
+@pytest.mark.integration
 def test_the_wheel_holds_every_package_and_the_migrations_and_nothing_else(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/", 1)[0] for n in names if not n.startswith("chzzk_analytics-")}
@@ -74,6 +77,7 @@ def test_the_wheel_holds_every_package_and_the_migrations_and_nothing_else(wheel
         assert f"{script} = " in entry_points
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_each_console_script_runs_from_any_directory(installed, script, tmp_path):
     out = run_in(installed, script, "--help", cwd=tmp_path)
@@ -81,6 +85,7 @@ def test_each_console_script_runs_from_any_directory(installed, script, tmp_path
     assert out.stdout.startswith(f"usage: {script} ")
 
 
+@pytest.mark.integration
 def test_the_installed_package_opens_a_lake_from_another_directory(installed, tmp_path):
     facts = build_fixture_lake(tmp_path / "lake")
     code = ("import json, sys, warehouse, core.db\n"
@@ -97,18 +102,21 @@ def test_the_installed_package_opens_a_lake_from_another_directory(installed, tm
     assert got["migrations"] == len(list((REPO / "core" / "migrations").glob("*.sql")))
 
 
+@pytest.mark.integration
 def test_the_python_m_forms_still_run(installed, tmp_path):
     for package in ("collector", "warehouse", "dashboard"):
         out = run_in(installed, "python", "-m", package, "--help", cwd=tmp_path)
         assert out.returncode == 0 and out.stdout.startswith(f"usage: {package} "), out.stderr
 
 
+@pytest.mark.unit
 def test_no_notebook_edits_sys_path():
     for path in sorted((REPO / "notebooks").glob("*.ipynb")):
         code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
         assert "sys.path" not in code, path.name
 
 
+@pytest.mark.integration
 def test_a_notebook_runs_on_the_installed_package_outside_the_repository(installed, tmp_path, monkeypatch):
     facts = build_fixture_lake(tmp_path / "lake")
     spec = tmp_path / "jupyter" / "kernels" / "python3"
@@ -129,3 +137,15 @@ def test_a_notebook_runs_on_the_installed_package_outside_the_repository(install
     assert f"FROM {installed.parent}" in text
     assert facts["channel_names"][facts["channel_ids"][0]] in json.dumps(
         [o for c in nb.cells if c.cell_type == "code" for o in c.outputs], ensure_ascii=False)
+
+
+@pytest.mark.unit
+def test_requires_python_is_exactly_the_versions_whose_wheels_are_checked():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    supported = SpecifierSet(project["requires-python"])
+    checked = re.search(r"^WHEEL_PYTHONS \?= (.+)$", (REPO / "Makefile").read_text(), re.M).group(1).split()
+    assert checked == ["3.11", "3.12", "3.13", "3.14"]
+    assert [f"3.{m}" for m in range(8, 20) if f"3.{m}.0" in supported] == checked
+    assert "plotly" not in " ".join(project["dependencies"]) and any(d.startswith("plotly") for d in
+                                                                      project["optional-dependencies"]["notebooks"])
+    assert any(d.startswith("numpy") for d in project["dependencies"])
