@@ -105,6 +105,9 @@ def upgrade_embedded(pgdata: Path | None = None) -> int:
     if running is not None and running.is_running():
         raise RuntimeError(f"{pgdata} is in use (PostgreSQL pid {running.pid}): stop the collector, the API, the "
                            "dashboard and every other process using it, then run this again")
+    old = pgdata.with_name(pgdata.name + ".old")
+    if old.exists():
+        raise RuntimeError(f"{old} exists (an earlier upgrade's old folder?): move or remove it, then run this again")
     log.info("upgrading %s from PostgreSQL %s to %s (pg_upgrade)", pgdata, before, target)
     old_bin = POSTGRES_VERSIONS[before]
     new_dir = Path(tempfile.mkdtemp(dir=pgdata.parent, prefix=".pg-upgrade-"))
@@ -125,7 +128,6 @@ def upgrade_embedded(pgdata: Path | None = None) -> int:
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    old = pgdata.with_name(pgdata.name + ".old")
     pgdata.rename(old)
     new_dir.rename(pgdata)
     log.info("%s now holds PostgreSQL %s; the old folder is %s (remove it once the data looks right)",
