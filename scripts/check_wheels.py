@@ -27,8 +27,7 @@ def resolve(lock: Path, python: str, arch: str) -> tuple[str, bool, str, float]:
     """(target, ok, uv's explanation, seconds) for one target."""
     started = time.monotonic()
     cmd = [str(UV), "pip", "compile", str(lock), "--no-deps", "--only-binary", ":all:", "--quiet",
-           "--no-header", "--python-version", python, "--python-platform", f"{arch}-{GLIBC}",
-           "--output-file", "-"]
+           "--no-header", "--python-version", python, "--python-platform", f"{arch}-{GLIBC}"]  # the resolution goes to stdout
     out = subprocess.run(cmd, capture_output=True, text=True)
     why = "\n".join(line for line in out.stderr.splitlines() if line.strip())
     return f"CPython {python} {GLIBC}_{arch}", out.returncode == 0, why, time.monotonic() - started
