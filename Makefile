@@ -8,33 +8,54 @@ NB_PORT ?= 8888
 CHANNELS ?=
 DURATION ?=
 ARGS ?=
+# `make test-newest`: the newest CPython 3.12-3.14 on PATH or in pyenv, in a venv of its own
+NEWEST_PYTHON ?= $(shell for v in 3.14 3.13 3.12; do for p in "$$(pyenv prefix $$v 2>/dev/null)/bin/python$$v" "$$(command -v python$$v)"; do "$$p" -c '' 2>/dev/null && { echo "$$p"; exit; }; done; done)
+NEWEST_VENV ?= .venv-newest
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo notebooks test test-fast bench screenshots lint format collect sync dashboard sim api system-deps clean
+.PHONY: help install install-dev lock check-wheels test-newest pg-upgrade demo notebooks test test-fast bench screenshots lint format collect sync dashboard sim api system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.runtime: requirements.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+LOCK := requirements.lock
+# every CPython and platform the lock must have wheels for (make check-wheels)
+WHEEL_PYTHONS ?= 3.11 3.12 3.13 3.14
+WHEEL_PLATFORMS ?= x86_64 aarch64
+
+# The project itself, editable (console scripts chzzk-collector/-warehouse/-dashboard), with
+# every version taken from the lock (constraints: only what the extras ask for is installed).
+$(VENV)/.runtime: $(LOCK) pyproject.toml
+	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 14), "Python 3.11 to 3.14 is needed, found " + sys.version'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PIP) -c $(LOCK) setuptools
+	$(PIP) -c $(LOCK) --no-build-isolation -e '.[dashboard]'
 	@touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-conformance.txt
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-conformance.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements-conformance.txt
+	$(PIP) -c $(LOCK) --no-build-isolation -e '.[dev]'
+	$(PIP) --no-deps -r requirements-conformance.txt
 	@touch $@
 
 install: $(VENV)/.runtime ## create .venv and install the runtime dependencies
 
 install-dev: $(VENV)/.dev ## install runtime + test/lint dependencies
 
+lock: ## re-resolve requirements.lock from pyproject.toml: every transitive version, for CPython 3.11-3.14 on every OS
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) 'uv>=0.13.8,<0.14'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dashboard --extra notebooks --extra dev --universal \
+	  --python-version 3.11 --no-emit-package chzzk-analytics --quiet $(ARGS) -o $(LOCK)
+
+check-wheels: install-dev ## every locked package has a wheel for CPython $(WHEEL_PYTHONS) on manylinux $(WHEEL_PLATFORMS) (reads the index and wheel metadata only)
+	$(PY) scripts/check_wheels.py --lock $(LOCK) --pythons "$(WHEEL_PYTHONS)" --platforms "$(WHEEL_PLATFORMS)"
+
 demo: install ## the whole system: embedded PostgreSQL, simulator, collector, sync, dashboard on localhost:8501
 	$(PY) scripts/demo.py --port $(PORT) $(ARGS)
 
-$(VENV)/.notebooks: $(VENV)/.runtime requirements-notebooks.txt
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-notebooks.txt
+$(VENV)/.notebooks: $(VENV)/.runtime
+	$(PIP) -c $(LOCK) --no-build-isolation -e '.[notebooks]'
 	@touch $@
 
 notebooks: $(VENV)/.notebooks ## JupyterLab on notebooks/ (127.0.0.1:$(NB_PORT)) over the demo lake, .data/warehouse (WAREHOUSE_DIR overrides)
@@ -48,6 +69,15 @@ test: install-dev ## run the whole test suite (real PostgreSQL, simulator, AppTe
 
 test-fast: install-dev ## unit tests only (nothing running)
 	$(PY) -m pytest -m unit $(ARGS)
+
+test-newest: ## the unit and integration tests on the newest CPython here (3.14, else 3.13, ...) in $(NEWEST_VENV), from the lock
+	@test -n "$(NEWEST_PYTHON)" || { echo "no CPython 3.12-3.14 found (PATH or pyenv); set NEWEST_PYTHON"; exit 1; }
+	$(MAKE) --no-print-directory install-dev PYTHON=$(NEWEST_PYTHON) VENV=$(NEWEST_VENV)
+	$(NEWEST_VENV)/bin/python -c 'import sys; print("newest CPython here:", sys.version.split()[0])'
+	$(NEWEST_VENV)/bin/python -m pytest -m "unit or integration" -p no:cacheprovider $(ARGS)
+
+pg-upgrade: install ## move .data/pg (PostgreSQL 16, made by pgserver 0.1.4) to PostgreSQL 18; stop the collector, API and dashboard first
+	$(PY) -c 'from core import cli, db, settings; settings.load_dotenv_once(); cli.setup_logging(); db.upgrade_embedded()'
 
 bench: install-dev ## time sync, queries and dashboard pages beside DuckDB's postgres scanner, COPY, PostgreSQL and a hello-world page: make bench [ARGS="--rows 10000000"]
 	$(PY) bench/run.py $(ARGS)

@@ -16,5 +16,11 @@ COMMANDS = {
     "status": ("collector.status", "per channel: state, session, last message, lag, reconnects, coverage"),
 }
 
+
+def cli() -> int:
+    """The `chzzk-collector` console script (pyproject.toml): the same commands as `python -m collector`."""
+    return main("chzzk-collector", __doc__, COMMANDS)
+
+
 if __name__ == "__main__":
     sys.exit(main("collector", __doc__, COMMANDS))

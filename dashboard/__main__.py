@@ -8,5 +8,11 @@ COMMANDS = {
     "accounts": ("dashboard.accounts_cli", "add, remove or list dashboard accounts"),
 }
 
+
+def cli() -> int:
+    """The `chzzk-dashboard` console script (pyproject.toml): the same commands as `python -m dashboard`."""
+    return main("chzzk-dashboard", __doc__, COMMANDS)
+
+
 if __name__ == "__main__":
     sys.exit(main("dashboard", __doc__, COMMANDS))

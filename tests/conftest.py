@@ -33,7 +33,7 @@ def pg_server_url():
 
 
 def _swap_db(url: str, name: str) -> str:
-    # pgserver URIs look like postgresql://postgres:@/postgres?host=/sock
+    # embedded-server URIs look like postgresql://postgres:@/postgres?host=/sock
     base, sep, query = url.partition("?")
     head = base.rsplit("/", 1)[0]
     return f"{head}/{name}{sep}{query}"

