@@ -35,7 +35,8 @@ INFO = "realistic.json"
 def server(folder: Path, cleanup_mode: str | None = None):
     """The embedded PostgreSQL of `folder` (started when needed) and its `bench` database's URL."""
     pgserver = db.import_pgserver()
-    srv = pgserver.get_server(folder / "pg", cleanup_mode=cleanup_mode)
+    pgdata = folder / "pg"  # a folder made before (PostgreSQL 16, pgserver 0.1.4) runs on its own major
+    srv = pgserver.get_server(pgdata, postgres_version=db.embedded_version(pgdata), cleanup_mode=cleanup_mode)
     import psycopg2
     conn = psycopg2.connect(srv.get_uri())
     conn.autocommit = True
