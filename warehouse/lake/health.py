@@ -121,8 +121,10 @@ def file_key(lake: Lake, path: str) -> tuple | None:
     return (info.size, info.mtime_ns, None) if info.type == pafs.FileType.File else None
 
 
-def day_files(lake: Lake, table: Table) -> dict[date, tuple[str, tuple]]:
-    """{day: (path, file key)} of a day table's partitions now, days in order."""
+def day_files(lake: Lake, table: Table, first: date = date.min, last: date = date.max
+              ) -> dict[date, tuple[str, tuple]]:
+    """{day: (path, file key)} of a day table's partitions now, days in order; only the days
+    in [first, last] (a local lake stats only their files)."""
     out: dict[date, tuple[str, tuple]] = {}
     folder = lake.table_dir(table)
     if not is_uri(lake.root):
@@ -131,17 +133,18 @@ def day_files(lake: Lake, table: Table) -> dict[date, tuple[str, tuple]]:
         except FileNotFoundError:
             return out
         for entry in entries:
-            if entry.name.startswith("day=") and entry.is_dir():
+            day = _day(entry.name)
+            if day is not None and first <= day <= last and entry.is_dir():
                 file = os.path.join(entry.path, PART)
-                key, day = file_key(lake, file), _day(entry.name)
-                if key is not None and day is not None:
+                key = file_key(lake, file)
+                if key is not None:
                     out[day] = (file, key)
     else:
         selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
         for info in lake.fs.get_file_info(selector):
             parent = info.path.rsplit("/", 2)
             day = _day(parent[-2]) if len(parent) == 3 else None
-            if info.type == pafs.FileType.File and info.base_name == PART and day is not None:
+            if info.type == pafs.FileType.File and info.base_name == PART and day is not None and first <= day <= last:
                 out[day] = (info.path, (info.size, info.mtime_ns, None))
     return dict(sorted(out.items()))
 

@@ -93,11 +93,11 @@ def may_answer(wh: Warehouse, channels: list[str] | None, start: date | None, en
 
 def day_files(wh: Warehouse, start: date | None, end: date | None) -> list[tuple[date, str, tuple]]:
     """(day, path, file version) of the chat's readable day files in [start, end], in day order."""
-    lake = Lake(wh.root)
+    lake = wh.lake
     d0, d1, _, _ = filter_params(None, start, end)
     out = []
-    for day, (path, key) in sorted(health.day_files(lake, CHAT).items()):
-        if d0 <= day <= d1 and not health.unreadable(lake, path):
+    for day, (path, key) in health.day_files(lake, CHAT, d0, d1).items():
+        if not health.unreadable(lake, path):
             out.append((day, path, key))
     return out
 
@@ -220,12 +220,13 @@ Match = Callable[[Slice], np.ndarray]  # which of a slice's lines the keyword ma
 
 
 def newest(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tuple]], match: Match, need: int,
-           bound: Callable[[int], datetime]) -> pl.DataFrame:
+           bound: Callable[[int], datetime], offset: int = 0, columns: list[str] | None = None) -> pl.DataFrame:
     """The `need` newest matching lines of the channels in `files` (day order), chat_time,
     then id, descending (nulls last, as DuckDB orders): the newest day first, stopping once
     `need` are held and ``bound(i)`` (a time no line of the i-th newest file on passes)
-    says no older file can hold a line as new as the last of them. Times in the
-    warehouse's zone; columns of a slice."""
+    says no older file can hold a line as new as the last of them; the rows from `offset`
+    on, the `columns` asked (default: a slice's). Times in the warehouse's zone (a type
+    change in Arrow: the instants stay, no polars plan is run)."""
     parts: list[pa.Table] = []
     for i, (_, path, key) in enumerate(reversed(files)):
         parts += [h for h in (s.rows.filter(pa.array(match(s) & keep)) for s, keep in slices(wh, path, key, channels))
@@ -234,8 +235,11 @@ def newest(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tupl
             parts = [_newest(parts, need)]
             if parts[0].column("chat_time")[need - 1].as_py() > bound(i + 1):
                 break
-    page = pl.from_arrow(_newest(parts, need) if parts else empty())
-    return page.with_columns(pl.col("chat_time").dt.convert_time_zone(wh.tz))
+    page = (_newest(parts, need) if parts else empty()).slice(offset).select(columns or list(COLUMNS))
+    at = page.schema.get_field_index("chat_time")
+    if at >= 0:
+        page = page.cast(page.schema.set(at, pa.field("chat_time", pa.timestamp("us", wh.tz))))
+    return pl.from_arrow(page)
 
 
 def _newest(parts: list[pa.Table], n: int) -> pa.Table:
