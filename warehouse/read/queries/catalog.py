@@ -97,10 +97,17 @@ def _table(lake: Lake, name: str) -> Table:
                      f"{', '.join(t.name for t in known)}")
 
 
-def _files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
-    """(day or None, path, bytes) of every readable Parquet file of `table`, days in order
-    (a damaged file is left out, as the views leave it out: Warehouse.damaged names it)."""
-    return [f for f in _all_files(lake, table) if not health.unreadable(lake, f[1])]
+def _files(lake: Lake, table: Table, start: date | None = None, end: date | None = None
+           ) -> list[tuple[date | None, str, int]]:
+    """(day or None, path, bytes) of every readable Parquet file of `table` (of a day table,
+    the days in [start, end] only: no other file is looked at), days in order (a damaged
+    file is left out, as the views leave it out: Warehouse.damaged names it)."""
+    if table.by_day and (start is not None or end is not None):
+        found = [(day, path, key[0]) for day, (path, key)
+                 in health.day_files(lake, table, start or date.min, end or date.max).items()]
+    else:
+        found = _all_files(lake, table)
+    return [f for f in found if not health.unreadable(lake, f[1])]
 
 
 def _all_files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
@@ -225,14 +232,12 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
 
     >>> table_preview(wh, "events", ["a1b2..."], date(2026, 9, 1), date(2026, 9, 7))
     """
-    lake = Lake(wh.root)
+    lake = wh.lake
     spec = _table(lake, table)
     if not 1 <= int(limit) <= MAX_PREVIEW_LIMIT:
         raise ValueError(f"limit={limit!r}: use 1..{MAX_PREVIEW_LIMIT}")
     t0 = time.monotonic()
-    files = _files(lake, spec)
-    if spec.by_day:
-        files = [f for f in files if (start is None or f[0] >= start) and (end is None or f[0] <= end)]
+    files = _files(lake, spec, start, end)
     schema = _unified(lake, files) if files else None
     if schema is None:
         return _frame((spec.schema or pa.schema([])).empty_table(), wh.tz)
