@@ -278,12 +278,14 @@ def trend(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tuple
         starts.append(cut[first])
         matches.append(np.add.reduceat(hit, first))
         lines.append(np.diff(np.append(first, len(cut))))
-    frame = pl.DataFrame({"channel_id": pl.Series(names, dtype=pl.String),
-                          "bucket": pl.Series(np.concatenate(starts) if starts else [], dtype=pl.Int64),
-                          "matches": pl.Series(np.concatenate(matches) if matches else [], dtype=pl.Int64),
-                          "lines": pl.Series(np.concatenate(lines) if lines else [], dtype=pl.Int64)})
-    return frame.select("channel_id", pl.col("bucket").cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(wh.tz),
-                        "matches", share=pl.col("matches") / pl.col("lines"))
+    count = np.concatenate(matches) if matches else np.zeros(0, np.int64)
+    total = np.concatenate(lines) if lines else np.zeros(0, np.int64)
+    start = pl.Series("bucket", np.concatenate(starts) if starts else [], dtype=pl.Int64)
+    return pl.DataFrame([  # Series built eagerly: no polars plan for a few rows
+        pl.Series("channel_id", names, dtype=pl.String),
+        start.cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(wh.tz),
+        pl.Series("matches", count, dtype=pl.Int64),
+        pl.Series("share", count / np.maximum(total, 1) if len(total) else [], dtype=pl.Float64)])
 
 
 # ---- buckets as DuckDB's date_trunc(every, chat_time) in a zone -------------------------
