@@ -11,6 +11,12 @@ ARGS ?=
 # `make test-newest`: the newest CPython 3.12-3.14 on PATH or in pyenv, in a venv of its own
 NEWEST_PYTHON ?= $(shell for v in 3.14 3.13 3.12; do for p in "$$(pyenv prefix $$v 2>/dev/null)/bin/python$$v" "$$(command -v python$$v)"; do "$$p" -c '' 2>/dev/null && { echo "$$p"; exit; }; done; done)
 NEWEST_VENV ?= .venv-newest
+# the three longest integration tests (2.5 of the leg's 11 minutes; random sync histories, the
+# S3 twin of every accelerator, the rich user tail) run on the main interpreter only: .ci/run
+# stays near its 30 minutes (2026-12-07, quiet: make test 16.3 min, this leg 12.5)
+NEWEST_SKIP ?= --deselect tests/warehouse/test_property.py::test_incremental_sync_keeps_lake_equal_to_postgres \
+  --deselect tests/warehouse/test_accelerators.py::test_accelerated_answers_equal_the_scan_on_an_s3_lake \
+  --deselect "tests/warehouse/test_accelerators.py::test_accelerated_answers_equal_the_scan[user_tail-rich-plain]"
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev lock check-wheels test-newest pg-upgrade demo notebooks test test-fast bench screenshots lint format collect sync dashboard sim api system-deps clean
@@ -74,7 +80,7 @@ test-newest: ## the unit and integration tests on the newest CPython here (3.14,
 	@test -n "$(NEWEST_PYTHON)" || { echo "no CPython 3.12-3.14 found (PATH or pyenv); set NEWEST_PYTHON"; exit 1; }
 	$(MAKE) --no-print-directory install-dev PYTHON=$(NEWEST_PYTHON) VENV=$(NEWEST_VENV)
 	$(NEWEST_VENV)/bin/python -c 'import sys; print("newest CPython here:", sys.version.split()[0])'
-	$(NEWEST_VENV)/bin/python -m pytest -m "unit or integration" -p no:cacheprovider $(ARGS)
+	$(NEWEST_VENV)/bin/python -m pytest -m "unit or integration" -p no:cacheprovider $(NEWEST_SKIP) $(ARGS)
 
 pg-upgrade: install ## move .data/pg (PostgreSQL 16, made by pgserver 0.1.4) to PostgreSQL 18; stop the collector, API and dashboard first
 	$(PY) -c 'from core import cli, db, settings; settings.load_dotenv_once(); cli.setup_logging(); db.upgrade_embedded()'
