@@ -18,6 +18,7 @@ import pytest
 import warehouse
 from tests.lakefixture_rich import KST, build_rich_lake
 from tests.warehouse.test_s3 import s3_lake, s3_server  # noqa: F401 - fixtures
+from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, CHAT_SCHEMA, EVENTS_SCHEMA, TABLES
 from warehouse.sync.export import sync
@@ -137,7 +138,6 @@ def test_preview_skips_row_groups_by_their_channel_statistics(tmp_path, monkeypa
     """Chat files in row groups of 4 rows (a channel's rows in a few of them): the preview
     reads no row group whose channel statistics rule the channels out, and gives the rows
     the dataset's head() gave."""
-    from warehouse.read.queries import catalog
     facts = build_rich_lake(tmp_path)
     lake = Lake(str(tmp_path))
     for day in lake.days(CHAT):
@@ -157,7 +157,7 @@ def test_preview_skips_row_groups_by_their_channel_statistics(tmp_path, monkeypa
                 groups = sum(pq.ParquetFile(lake.part_path(CHAT, d)).metadata.num_row_groups for d in lake.days(CHAT))
                 # one channel of three: its row groups, a third of them or so, not every one
                 assert read and (len(chans) > 1 or len(read) < groups / 2), (chans, limit, len(read), groups)
-    assert catalog._may_hold(pq.ParquetFile(lake.part_path(CHAT, lake.days(CHAT)[0])).metadata.row_group(0), 1,
+    assert health.may_hold(pq.ParquetFile(lake.part_path(CHAT, lake.days(CHAT)[0])).metadata.row_group(0), 1,
                              ["~" * 32]) is False
 
 

@@ -149,6 +149,39 @@ def day_files(lake: Lake, table: Table, first: date = date.min, last: date = dat
     return dict(sorted(out.items()))
 
 
+_FOOTERS: dict[tuple, pq.FileMetaData] = {}
+_FOOTERS_MAX = 50_000
+
+
+def footer(lake: Lake, path: str, key: tuple | None = None) -> pq.FileMetaData:
+    """The file's Parquet footer, read once per file version (`key`: its file_key, taken
+    now when not given; a file with no key is read and not kept)."""
+    key = key if key is not None else file_key(lake, path)
+    meta = _FOOTERS.get((path, key)) if key is not None else None
+    if meta is None:
+        with lake.fs.open_input_file(path) as f:
+            meta = pq.read_metadata(f)
+        if key is not None:
+            if len(_FOOTERS) >= _FOOTERS_MAX:
+                _FOOTERS.clear()
+            _FOOTERS[(path, key)] = meta
+    return meta
+
+
+def may_hold(group: pq.RowGroupMetaData, column: int, values: list | None) -> bool:
+    """False when the row group's statistics of `column` show none of `values` can be
+    there (True when not known: no values, no column, no statistics)."""
+    if values is None or column < 0:
+        return True
+    stats = group.column(column).statistics
+    if stats is None or not stats.has_min_max:
+        return True
+    try:
+        return any(v is not None and stats.min <= v <= stats.max for v in values)
+    except TypeError:  # statistics of another type than the values: not known
+        return True
+
+
 def _day(folder: str) -> date | None:
     try:
         return date.fromisoformat(folder[4:]) if folder.startswith("day=") else None

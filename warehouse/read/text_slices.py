@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 # the columns kept of a channel's lines (what keyword_search and keyword_trend read)
 COLUMNS = ("id", "channel_id", "channel_name", "user_id", "nickname", "message", "message_type", "chat_time")
 SLICE_BYTES = 256 << 20  # memory the kept slices may take together (the biggest channel's week: ~40 MB)
-_FOOTERS_MAX = 10_000
 
 
 class Unreadable(Exception):
@@ -78,7 +77,6 @@ class Slice:
 _LOCK = threading.Lock()
 _SLICES: OrderedDict[tuple, Slice] = OrderedDict()
 _HELD = [0]
-_FOOTERS: dict[tuple, pq.FileMetaData] = {}
 
 
 def may_answer(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None) -> bool:
@@ -133,12 +131,12 @@ def _read(lake: Lake, path: str, key: tuple, channels: list[str]) -> dict[str, S
     """Read `channels`' lines of the file (only the row groups whose statistics may hold
     them) and keep them."""
     try:
-        meta = _footer(lake, path, key)
+        meta = health.footer(lake, path, key)
         names = meta.schema.to_arrow_schema().names
         if any(c not in names for c in COLUMNS):
             raise Unreadable(f"{path}: a column of {COLUMNS} is missing")
         col = names.index("channel_id")
-        groups = [g for g in range(meta.num_row_groups) if _may_hold(meta.row_group(g), col, channels)]
+        groups = [g for g in range(meta.num_row_groups) if health.may_hold(meta.row_group(g), col, channels)]
         with lake.fs.open_input_file(path) as f:
             table = pq.ParquetFile(f, metadata=meta, read_dictionary=_BY_DICTIONARY).read_row_groups(
                 groups, columns=list(COLUMNS), use_threads=False)
@@ -190,28 +188,6 @@ def _equal(column: pa.ChunkedArray, value: str) -> np.ndarray:
 def empty() -> pa.Table:
     """No lines, with a slice's columns."""
     return pa.schema([_TYPES[c] for c in COLUMNS]).empty_table()
-
-
-def _footer(lake: Lake, path: str, key: tuple) -> pq.FileMetaData:
-    meta = _FOOTERS.get((path, key))
-    if meta is None:
-        with lake.fs.open_input_file(path) as f:
-            meta = pq.read_metadata(f)
-        if len(_FOOTERS) >= _FOOTERS_MAX:
-            _FOOTERS.clear()
-        _FOOTERS[(path, key)] = meta
-    return meta
-
-
-def _may_hold(group: pq.RowGroupMetaData, column: int, values: list[str]) -> bool:
-    """False when the row group's channel_id statistics show none of `values` is there."""
-    stats = group.column(column).statistics
-    if stats is None or not stats.has_min_max:
-        return True
-    try:
-        return any(stats.min <= v <= stats.max for v in values)
-    except TypeError:
-        return True
 
 
 # ---- the keyword questions' answers from slices ------------------------------------

@@ -45,9 +45,7 @@ MAX_PREVIEW_LIMIT = 10_000
 _CHANNEL_COLUMNS = ("channel_id", "chat_channel_id", "session_fk")
 TIME_COLUMN = {"live_session": "opened_at", "capture_interval": "connected_at",
                "live_session_poll": "polled_at"}
-# footers by (path, file version): a file rewritten has another version (see _metadata)
-_FOOTERS: dict[tuple, pq.FileMetaData] = {}
-_FOOTERS_MAX = 50_000
+
 # rows a filtered preview decodes at a time (a file's rows stream in; a 60k-line day's raw
 # column alone is ~58 MB decoded, so a whole row group is never materialized)
 _BATCH_ROWS = 4096
@@ -126,21 +124,6 @@ def _all_files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
     return sorted(out, key=lambda f: f[0])
 
 
-def _metadata(lake: Lake, path: str) -> pq.FileMetaData:
-    """The file's footer, read once per file version (size, mtime, inode): the Data page
-    asks for every footer of a table on each visit."""
-    key = (path, health.file_key(lake, path))
-    meta = _FOOTERS.get(key) if key[1] is not None else None
-    if meta is None:
-        with lake.fs.open_input_file(path) as f:
-            meta = pq.read_metadata(f)
-        if key[1] is not None:
-            if len(_FOOTERS) >= _FOOTERS_MAX:
-                _FOOTERS.clear()
-            _FOOTERS[key] = meta
-    return meta
-
-
 def lake_tables(wh: Warehouse) -> pl.DataFrame:
     """One row per table the lake can hold (the sync's registry, the users side table,
     then any other table folder at the root; see ``tables``): [table, by_day (partitioned
@@ -156,7 +139,7 @@ def lake_tables(wh: Warehouse) -> pl.DataFrame:
     out = []
     for table in tables(lake):
         files = _files(lake, table)
-        metas = [_metadata(lake, path) for _, path, _ in files]
+        metas = [health.footer(lake, path) for _, path, _ in files]
         days = [d for d, _, _ in files if d is not None]
         out.append({
             "table": table.name, "by_day": table.by_day, "present": bool(files),
@@ -183,7 +166,7 @@ def table_partitions(wh: Warehouse, table: str) -> pl.DataFrame:
     lake = Lake(wh.root)
     spec = _table(lake, table)
     recorded = lake.state(strict=False).day_counts(spec.name)
-    rows = [{"day": day, "rows": _metadata(lake, path).num_rows, "bytes": size,
+    rows = [{"day": day, "rows": health.footer(lake, path).num_rows, "bytes": size,
              "state_rows": recorded.get(day) if day else None}
             for day, path, size in _files(lake, spec)]
     return pl.DataFrame(rows, schema={"day": pl.Date, "rows": pl.Int64, "bytes": pl.Int64,
@@ -192,7 +175,7 @@ def table_partitions(wh: Warehouse, table: str) -> pl.DataFrame:
 
 def _schema(lake: Lake, spec: Table, files: list) -> pa.Schema | None:
     if files:
-        return _metadata(lake, files[-1][1]).schema.to_arrow_schema()
+        return health.footer(lake, files[-1][1]).schema.to_arrow_schema()
     return spec.schema
 
 
@@ -296,15 +279,15 @@ def _head(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe) -
     condition — a row group whose statistics of that column hold none of the `values`
     (None: not known) is skipped unread, one none of whose rows pass after reading that
     column alone, and one is read no further than its last row that passes (a channel's
-    rows are together in a file sorted by channel). Footers come from _metadata's cache."""
+    rows are together in a file sorted by channel). Footers come from health.footer's memory."""
     parts, held = [], 0
     for day, path, _ in files:
         with lake.fs.open_input_file(path) as f:
-            pf = pq.ParquetFile(f, metadata=_metadata(lake, path))
+            pf = pq.ParquetFile(f, metadata=health.footer(lake, path))
             for group in range(pf.metadata.num_row_groups):
                 last = pf.metadata.row_group(group).num_rows - 1  # the last row that may pass
                 if probe is not None and probe[0] in pf.schema_arrow.names:
-                    if not _may_hold(pf.metadata.row_group(group), pf.schema_arrow.get_field_index(probe[0]),
+                    if not health.may_hold(pf.metadata.row_group(group), pf.schema_arrow.get_field_index(probe[0]),
                                      probe[2]):
                         continue
                     column = pf.read_row_group(group, columns=[probe[0]])
@@ -331,20 +314,6 @@ def _head(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe) -
     return pa.concat_tables(parts) if parts else empty
 
 
-def _may_hold(group: pq.RowGroupMetaData, column: int, values: list | None) -> bool:
-    """False when the row group's statistics of `column` show none of `values` can be
-    there (True when not known: no values, no statistics)."""
-    if values is None or column < 0:
-        return True
-    stats = group.column(column).statistics
-    if stats is None or not stats.has_min_max:
-        return True
-    try:
-        return any(v is not None and stats.min <= v <= stats.max for v in values)
-    except TypeError:  # statistics of another type than the values: not known
-        return True
-
-
 def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema, day: date | None) -> pa.Table:
     """`batch` with `schema`'s columns in its order (a column the file lacks read as null,
     others cast, as a dataset with that schema reads them), then ``day`` for a day file."""
@@ -363,7 +332,7 @@ def _unified(lake: Lake, files: list) -> pa.Schema:
     versions = tuple((path, health.file_key(lake, path)) for _, path, _ in files)
     got = _SCHEMAS.get(versions)
     if got is None:
-        schemas = [_metadata(lake, path).schema.to_arrow_schema().remove_metadata() for _, path, _ in files]
+        schemas = [health.footer(lake, path).schema.to_arrow_schema().remove_metadata() for _, path, _ in files]
         got = pa.unify_schemas(schemas[::-1])  # newest first: its column order wins
         if all(v is not None for _, v in versions):
             if len(_SCHEMAS) >= 256:
