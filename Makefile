@@ -51,7 +51,7 @@ install-dev: $(VENV)/.dev ## install runtime + test/lint dependencies
 lock: ## re-resolve requirements.lock from pyproject.toml: every transitive version, for CPython 3.11-3.14 on every OS
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) 'uv>=0.13.8,<0.14'
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dashboard --extra notebooks --extra dev --universal \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dashboard --extra notebooks --extra dev --extra spark --universal \
 	  --python-version 3.11 --no-emit-package chzzk-analytics --quiet $(ARGS) -o $(LOCK)
 
 check-wheels: install-dev ## every locked package has a wheel for CPython $(WHEEL_PYTHONS) on manylinux $(WHEEL_PLATFORMS) (reads the index and wheel metadata only)
