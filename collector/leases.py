@@ -324,5 +324,17 @@ class Leases:
         self._held = held
 
 
+def presence(cur) -> dict:
+    """Who collects now, by the database's clock (read by `collector status`): ``running``,
+    the owners whose presence row has not expired and whose process is not known dead on
+    this host; ``last_renewal``, the newest renewal by any collector (a lease or a presence
+    row), None when none is left (never ran, or every one stopped cleanly and released)."""
+    cur.execute("""SELECT coalesce(array_agg(owner ORDER BY owner) FILTER (WHERE expires_at > now()), '{}'),
+                          greatest(max(seen_at), (SELECT max(renewed_at) FROM channel_lease))
+                     FROM lease_owner""")
+    running, last = cur.fetchone()
+    return {"running": [o for o in running if not dead_here(o)], "last_renewal": last}
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__

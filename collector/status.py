@@ -1,5 +1,7 @@
 """``python -m collector status [--json] [--all]``: one line per channel from PostgreSQL: state
-(live / offline / unavailable:<reason> / disabled / unknown), whether a socket is open,
+(live / offline / unavailable:<reason> / disabled / unknown, or ``stale`` when no running
+collector holds the channel's lease: the state is then the last one a collector reported,
+and COLLECTOR says since when it is down), whether a socket is open,
 the current (or last) broadcast's chat channel and start, the last stored message and the
 lag behind now, reconnects today (DISPLAY_TZ day) and the broadcast's coverage (share of
 its minutes inside capture intervals, from the ``broadcast_coverage`` view) and the
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import psycopg2
 
-from collector import channels, metrics
+from collector import channels, leases, metrics
 from collector.spool import SUFFIX, count_records
 from core import db, settings
 from core.cli import json_line, one_line, plain_table, terminal_text
@@ -36,8 +38,12 @@ QUERY = """
            (SELECT count(*) FROM capture_interval ci
              WHERE ci.channel_fk = c.id AND ci.disconnected_at IS NULL) AS open_sockets,
            bc.minutes, bc.captured_minutes, bc.coverage,
-           gp.gaps_open, gp.gaps_filled, gp.gaps_no_replay, gp.gap_lines_filled
+           gp.gaps_open, gp.gaps_filled, gp.gaps_no_replay, gp.gap_lines_filled,
+           cl.owner AS lease_owner, cl.renewed_at AS lease_renewed_at, cl.expires_at > now() AS leased,
+           (SELECT max(coalesce(ci.disconnected_at, ci.last_seen_at, ci.connected_at)) FROM capture_interval ci
+             WHERE ci.channel_fk = c.id) AS last_capture_at
       FROM stream_channel c
+      LEFT JOIN channel_lease cl ON cl.channel_id = c.channel_id
       LEFT JOIN LATERAL (SELECT id, chat_channel_id, opened_at, closed_at FROM live_session
                           WHERE channel_fk = c.id ORDER BY opened_at DESC, id DESC LIMIT 1) s ON true
       LEFT JOIN broadcast_coverage bc ON bc.session_id = s.id
@@ -67,11 +73,45 @@ def collect(conn, include_disabled: bool = False, now: datetime | None = None) -
         rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     for r in rows:
         r["state"] = channels.state_of(r)
+        _collector(r)
         last = r["last_message_at"]
         r["lag_seconds"] = round((now - last).total_seconds(), 1) if last else None
         for k in ("minutes", "captured_minutes", "coverage"):
             r[k] = None if r[k] is None else round(float(r[k]), 4)
     return rows
+
+
+def _collector(r: dict) -> None:
+    """Who collects the channel: ``collector``, the owner of its unexpired lease (not one of a
+    process of this host known dead). With none, a state a collector reported (live,
+    offline, unavailable) is out of date: ``state`` becomes ``stale`` (``reported_state``
+    keeps what was reported) and ``collector_down_since`` is the collector's last sign:
+    its lease's last renewal, or its socket's last moment after a clean stop released it."""
+    owner = r.pop("lease_owner")
+    alive = bool(r.pop("leased")) and not leases.dead_here(owner)
+    r["collector"] = owner if alive else None
+    renewed, captured = r.pop("lease_renewed_at"), r.pop("last_capture_at")
+    r["reported_state"], r["collector_down_since"] = r["state"], None
+    if not alive and r["state"] not in ("disabled", "unknown"):
+        r["state"] = "stale"
+        r["collector_down_since"] = max((t for t in (renewed, captured) if t), default=None)
+
+
+def collectors(conn) -> dict:
+    """The collectors running now and the newest lease renewal (collector.leases.presence)."""
+    with conn, conn.cursor() as cur:
+        return leases.presence(cur)
+
+
+def format_collectors(c: dict, now: datetime | None = None) -> str:
+    """One line: which collectors run, or since when none has renewed a lease."""
+    if c["running"]:
+        return f"collectors: {len(c['running'])} running ({', '.join(c['running'])})"
+    if c["last_renewal"] is None:
+        return "collectors: none running"
+    ago = ((now or datetime.now(UTC)) - c["last_renewal"]).total_seconds()
+    return (f"collectors: none running: collector down since {_when(c['last_renewal'])} ({_ago(ago)} ago, its last "
+            "lease renewal); a 'stale' state is the last one it reported")
 
 
 def _ago(seconds: float | None) -> str:
@@ -88,15 +128,24 @@ def _when(dt: datetime | None) -> str:
 def format_table(rows: list[dict]) -> str:
     """The plain-text table (names are untrusted text: controls, bidi and zero-width characters shown escaped)."""
     head = ("CHANNEL", "NAME", "STATE", "SOCKET", "CHAT CHANNEL", "SINCE", "LAST MESSAGE", "LAG",
-            "RECONNECTS TODAY", "COVERAGE", "RESTART GAPS")
+            "RECONNECTS TODAY", "COVERAGE", "RESTART GAPS", "COLLECTOR")
     body = []
     for r in rows:
         cov = "-" if r["coverage"] is None else f"{100 * r['coverage']:.1f}%"
         body.append((r["channel_id"], (r["channel_name"] or "-")[:30], r["state"],
                      "open" if r["open_sockets"] else "-", r["chat_channel_id"] or "-", _when(r["opened_at"]),
                      _when(r["last_message_at"]), _ago(r["lag_seconds"]), str(r["reconnects_today"]), cov,
-                     _gaps(r)))
+                     _gaps(r), _who(r)))
     return plain_table(head, body)
+
+
+def _who(r: dict) -> str:
+    """The COLLECTOR cell: the lease holder (host:pid), 'down since …' for a stale state, or '-'."""
+    if r["collector"]:
+        return r["collector"].rsplit(":", 1)[0]
+    if r["state"] == "stale":
+        return f"down since {_when(r['collector_down_since'])}" if r["collector_down_since"] else "down"
+    return "-"
 
 
 def _gaps(r: dict) -> str:
@@ -176,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         rows = collect(conn, include_disabled=args.all)
+        running = collectors(conn)
     finally:
         conn.close()
     if args.json:  # one JSON object a line, each saying its kind: the channels, then the spool
@@ -184,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
         print(json_line(backlog))
     elif rows:
         print(format_table(rows))
+        print(format_collectors(running))
         print(format_backlog(backlog))
     else:
         print("no channel yet: add one with `python -m collector channels add ID`", file=sys.stderr)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -91,7 +93,6 @@ def test_session_store_writes_lifecycle_in_order(pg_url, pg):
 def test_intervals_of_a_dead_process_are_closed_at_their_last_known_time(pg):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True)
-    import socket
     host = socket.gethostname()
     now = datetime.now(UTC)
     apply(pg,
@@ -125,6 +126,10 @@ def test_status_rows_table_and_json(pg_url, pg, capsys):
                        SELECT id, 'c1', 'chat', %s, '{}', 'd1' FROM stream_channel WHERE channel_id = %s""",
                     (now - timedelta(seconds=42), A))
         cur.execute("UPDATE stream_channel SET enabled = false WHERE channel_id = %s", (C,))
+        # a running collector (this process) holds their leases: their states are current
+        cur.execute("""INSERT INTO channel_lease (channel_id, owner, expires_at)
+                       SELECT c, %s, now() + interval '10 minutes' FROM unnest(%s::text[]) AS c""",
+                    (f"{socket.gethostname()}:{os.getpid()}:x", [A, B]))
     got = {r["channel_id"]: r for r in status.collect(pg, include_disabled=True, now=now)}
     a = got[A]
     assert (a["state"], a["chat_channel_id"], a["open_sockets"], a["lag_seconds"]) == ("live", "c1", 1, 42.0)
