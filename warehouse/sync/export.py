@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import db, settings
-from warehouse.lake import health
+from warehouse.lake import catalog_file, health
 from warehouse.lake.layout import Lake
 from warehouse.lake.state import EMPTY as EMPTY_STATE
 from warehouse.lake.state import VERSION as STATE_VERSION
@@ -51,6 +51,7 @@ from warehouse.sync import compact, extract, phases, repair
 from warehouse.sync import workers as sync_workers
 from warehouse.sync.compact import Dictionaries, load_dictionaries
 from warehouse.sync.extract_arrow import SnapshotReader, snapshot_reader
+from warehouse.sync.lock import LockHeld
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)
@@ -363,7 +364,7 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
             if not dry_run:
                 cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
                 if not cur.fetchone()[0]:
-                    raise RuntimeError("another warehouse sync of this database is running; try again later")
+                    raise LockHeld("another warehouse sync of this database is running; try again later")
             cur.execute(_MARKS)
             started, max_id, max_created, max_blinded = cur.fetchone()
         state = lake.state()  # after the lock: retention and forget-user write it too
@@ -418,6 +419,7 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
         lake.write_state(report.state)  # last: the cursor moves only after every write
     if not days:
         _prune_after_sync(conn, lake, started - OVERLAP, tz, report)
+    catalog_file.refresh(lake)  # views for outside tools over the files as they are now
     report.seconds = time.monotonic() - t0
     phases.log_phases(report, settings.get_int("SYNC_WRITERS"))
     log.info("synced %d day(s): %d rows, %d bytes, %d channels in %.2fs (export %.2fs, accelerators %.2fs)%s",
