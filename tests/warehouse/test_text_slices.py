@@ -36,6 +36,7 @@ FILTERS = [{"channels": CIDS[:1]}, {"channels": [CIDS[2], CIDS[0]]}, {"channels"
            {"channels": CIDS[1:3], "end": DAYS[2]}, {"channels": [CIDS[3]], "start": DAYS[2], "end": DAYS[2]},
            {"channels": []}, {"channels": ["0" * 32]}, {"channels": CIDS[:2], "start": DAYS[3], "end": DAYS[1]}]
 PAGES = [(200, 0), (3, 0), (2, 5), (1000, 40), (5, 10_000)]
+USERS = ["u1", "u4", "u9", "anonymous", "SYSTEM_MESSAGE", "nobody"]
 
 
 def _rows() -> list[dict]:
@@ -52,11 +53,14 @@ def _rows() -> list[dict]:
                 when = start + timedelta(minutes=37 * n + 7 * c) if n % 9 else start + timedelta(minutes=37 * (n - 1))
                 i = len(rows) + 1
                 row = {f.name: None for f in CHAT_SCHEMA}
-                user = ("SYSTEM_MESSAGE" if n % 11 == 5 else None if n % 13 == 7 else f"u{rng.randint(1, 9)}")
+                user = ("SYSTEM_MESSAGE" if n % 11 == 5 else None if n % 13 == 7 else "anonymous" if n % 17 == 3
+                        else f"u{rng.randint(1, 9)}")
                 row.update(id=(i * 7919) % 100_003, channel_id=cid, channel_name=f"채널{c}", user_id=user,
                            nickname=f"닉{n % 5}", message=rng.choice(TEXTS),
                            message_type="donation" if n % 4 == 0 else "chat", chat_time=when, created_at=when,
-                           raw="{}", dedupe_key=f"k{i}", day=day)
+                           raw="{}", dedupe_key=f"k{i}", day=day, message_status=("NORMAL", "BLIND", None)[n % 3],
+                           pay_amount=1000 * (n % 3) if n % 4 == 0 else None,
+                           subscription_tier=n % 2 + 1 if n % 5 == 0 else None, subscription_month=n % 7 or None)
                 rows.append(row)
     return rows
 
@@ -91,6 +95,11 @@ def _answers(wh, few: bool = False) -> list:
             out += [(("trend", keyword, every, filt), warehouse.keyword_trend(wh, keyword, every=every, **filt)),
                     (("search", keyword, limit, offset, filt),
                      warehouse.keyword_search(wh, keyword, limit=limit, offset=offset, **filt))]
+    for i, user in enumerate(USERS[::2] if few else USERS):  # no user tail in this lake: the slices answer
+        for j, filt in enumerate(FILTERS[:4] if few else FILTERS):
+            limit, offset = (*PAGES, (0, 0))[(i + j) % (len(PAGES) + 1)]
+            out.append((("user_messages", user, limit, offset, filt),
+                        warehouse.user_messages(wh, user, limit=limit, offset=offset, **filt)))
     return out
 
 

@@ -22,10 +22,12 @@ A damage's text never holds the lake's absolute path (pages show it): the file i
 relative to the lake root."""
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -128,17 +130,13 @@ def day_files(lake: Lake, table: Table, first: date = date.min, last: date = dat
     out: dict[date, tuple[str, tuple]] = {}
     folder = lake.table_dir(table)
     if not is_uri(lake.root):
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            return out
-        for entry in entries:
-            day = _day(entry.name)
-            if day is not None and first <= day <= last and entry.is_dir():
-                file = os.path.join(entry.path, PART)
-                key = file_key(lake, file)
-                if key is not None:
-                    out[day] = (file, key)
+        listed = _day_folders(folder)
+        for day, file in listed[bisect.bisect_left(listed, (first, "")):]:
+            if day > last:
+                break
+            key = file_key(lake, file)
+            if key is not None:
+                out[day] = (file, key)
     else:
         selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
         for info in lake.fs.get_file_info(selector):
@@ -147,6 +145,39 @@ def day_files(lake: Lake, table: Table, first: date = date.min, last: date = dat
             if info.type == pafs.FileType.File and info.base_name == PART and day is not None and first <= day <= last:
                 out[day] = (info.path, (info.size, info.mtime_ns, None))
     return dict(sorted(out.items()))
+
+
+_FOLDERS: dict[str, tuple[int, list[tuple[date, str]]]] = {}
+_FOLDERS_SETTLED_NS = 2_000_000_000  # a listing is kept only of a folder unchanged this long
+
+
+def _day_folders(folder: str) -> list[tuple[date, str]]:
+    """[(day, its file's path)] of a local day table's day=... folders, in day order. The
+    listing is kept while the folder's mtime stays (a day folder made or removed changes
+    it) — once that mtime is _FOLDERS_SETTLED_NS old, so a change in the same clock tick
+    is never missed; the files themselves are stat-ed by the caller."""
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+    except FileNotFoundError:
+        return []
+    got = _FOLDERS.get(folder)
+    if got is not None and got[0] == mtime:
+        return got[1]
+    listed = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        day = _day(entry.name)
+        if day is not None and entry.is_dir():
+            listed.append((day, os.path.join(entry.path, PART)))
+    listed.sort()
+    if time.time_ns() - mtime > _FOLDERS_SETTLED_NS:
+        if len(_FOLDERS) >= 1_000:
+            _FOLDERS.clear()
+        _FOLDERS[folder] = (mtime, listed)
+    return listed
 
 
 _FOOTERS: dict[tuple, pq.FileMetaData] = {}
@@ -166,6 +197,44 @@ def footer(lake: Lake, path: str, key: tuple | None = None) -> pq.FileMetaData:
                 _FOOTERS.clear()
             _FOOTERS[(path, key)] = meta
     return meta
+
+
+_RANGES: dict[tuple, list[tuple]] = {}
+
+
+def ranges(lake: Lake, path: str, key: tuple, column: str) -> list[tuple[int, object, object, int]]:
+    """[(row group, min, max of `column`, rows)] of the file's non-empty row groups (min and
+    max None when the group has no statistics of it, or there is no such column), from its
+    footer; derived once per file version and column (kept beside ``footer``'s memory)."""
+    got = _RANGES.get((path, key, column))
+    if got is None:
+        meta = footer(lake, path, key)
+        at = meta.schema.to_arrow_schema().get_field_index(column)
+        got = []
+        for g in range(meta.num_row_groups):
+            rg = meta.row_group(g)
+            if not rg.num_rows:
+                continue
+            stats = rg.column(at).statistics if at >= 0 else None
+            ok = stats is not None and stats.has_min_max
+            got.append((g, stats.min if ok else None, stats.max if ok else None, rg.num_rows))
+        if len(_RANGES) >= _FOOTERS_MAX:
+            _RANGES.clear()
+        _RANGES[(path, key, column)] = got
+    return got
+
+
+def groups_holding(ranges_: list[tuple[int, object, object, int]], values: list) -> list[int]:
+    """The row groups of ``ranges`` whose [min, max] may hold one of `values` (sorted,
+    distinct; none may be None): those without statistics always."""
+    out = []
+    for g, lo, hi, _ in ranges_:
+        try:
+            if lo is None or bisect.bisect_left(values, lo) < bisect.bisect_right(values, hi):
+                out.append(g)
+        except TypeError:  # statistics of another type than the values: not known
+            out.append(g)
+    return out
 
 
 def may_hold(group: pq.RowGroupMetaData, column: int, values: list | None) -> bool:

@@ -45,8 +45,10 @@ from warehouse.read.queries.params import SYSTEM_USER, filter_params
 from warehouse.read.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
-# the columns kept of a channel's lines (what keyword_search and keyword_trend read)
-COLUMNS = ("id", "channel_id", "channel_name", "user_id", "nickname", "message", "message_type", "chat_time")
+# the columns kept of a channel's lines (what keyword_search, keyword_trend and
+# user_messages read)
+COLUMNS = ("id", "channel_id", "channel_name", "user_id", "nickname", "message", "message_type", "chat_time",
+           "message_status", "pay_amount", "subscription_tier", "subscription_month")
 SLICE_BYTES = 256 << 20  # memory the kept slices may take together (the biggest channel's week: ~40 MB)
 
 
@@ -63,17 +65,44 @@ class Slice:
     rows: pa.Table
     lines: np.ndarray
     _low: pa.ChunkedArray | None = field(default=None, repr=False)
+    _users: dict[str | None, np.ndarray] | None = field(default=None, repr=False)
+    _keys: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    channel: str = ""  # the channel whose lines these are
+    null_times: bool = False  # some line has no chat_time
 
     def lowered(self) -> pa.ChunkedArray:
         if self._low is None:
             self._low = text_match.lower(self.rows.column("message"))
         return self._low
 
+    def keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chat_time as µs, id) per line as int64, NULL as the smallest int64 (made when
+        first asked): the newest-first order's keys."""
+        if self._keys is None:
+            self._keys = tuple(pc.fill_null(self.rows.column(c).cast(pa.int64()), _NULL_LAST).to_numpy()
+                               for c in ("chat_time", "id"))  # type: ignore[assignment]
+        return self._keys  # type: ignore[return-value]
+
+    def of_user(self, user_id: str) -> np.ndarray:
+        """Which lines are `user_id`'s (an index of the slice's users, made when first asked)."""
+        if self._users is None:
+            codes = pc.dictionary_encode(self.rows.column("user_id")).combine_chunks()
+            at = pc.fill_null(codes.indices, -1).to_numpy(zero_copy_only=False)
+            order = np.argsort(at, kind="stable")
+            cuts = np.flatnonzero(np.diff(at[order])) + 1
+            names = codes.dictionary.to_pylist()
+            self._users = {(names[at[run[0]]] if at[run[0]] >= 0 else None): run
+                           for run in np.split(order, cuts) if len(run)}
+        mine = np.zeros(self.rows.num_rows, bool)
+        mine[self._users.get(user_id, _NONE)] = True
+        return mine
+
     @property
     def nbytes(self) -> int:
         return self.rows.nbytes * 2  # the lowered messages, when made, about as much again
 
 
+_NONE = np.zeros(0, np.int64)
 _LOCK = threading.Lock()
 _SLICES: OrderedDict[tuple, Slice] = OrderedDict()
 _HELD = [0]
@@ -95,7 +124,7 @@ def day_files(wh: Warehouse, start: date | None, end: date | None) -> list[tuple
     d0, d1, _, _ = filter_params(None, start, end)
     out = []
     for day, (path, key) in health.day_files(lake, CHAT, d0, d1).items():
-        if not health.unreadable(lake, path):
+        if not (health.footer_problem(lake, path, key) or health.known_problem(path, key)):
             out.append((day, path, key))
     return out
 
@@ -114,7 +143,7 @@ def slices(wh: Warehouse, path: str, key: tuple, channels: list[str]) -> list[tu
                 got[ch] = hit
     missing = [ch for ch in wanted if ch not in got]
     if missing:
-        got.update(_read(Lake(wh.root), path, key, missing))
+        got.update(_read(wh.lake, path, key, missing))
     out = []
     for ch in wanted:
         s = got[ch]
@@ -135,8 +164,7 @@ def _read(lake: Lake, path: str, key: tuple, channels: list[str]) -> dict[str, S
         names = meta.schema.to_arrow_schema().names
         if any(c not in names for c in COLUMNS):
             raise Unreadable(f"{path}: a column of {COLUMNS} is missing")
-        col = names.index("channel_id")
-        groups = [g for g in range(meta.num_row_groups) if health.may_hold(meta.row_group(g), col, channels)]
+        groups = health.groups_holding(health.ranges(lake, path, key, "channel_id"), channels)
         with lake.fs.open_input_file(path) as f:
             table = pq.ParquetFile(f, metadata=meta, read_dictionary=_BY_DICTIONARY).read_row_groups(
                 groups, columns=list(COLUMNS), use_threads=False)
@@ -150,7 +178,8 @@ def _read(lake: Lake, path: str, key: tuple, channels: list[str]) -> dict[str, S
                 rows, lines = table.slice(lo, hi - lo), ~system[lo:hi]
             else:
                 rows, lines = table.filter(pa.array(mine)), ~system[mine]
-            out[ch] = Slice(rows.cast(pa.schema([_TYPES[c] for c in COLUMNS])).combine_chunks(), lines)
+            rows = rows.cast(pa.schema([_TYPES[c] for c in COLUMNS])).combine_chunks()
+            out[ch] = Slice(rows, lines, channel=ch, null_times=rows.column("chat_time").null_count > 0)
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise Unreadable(f"{path}: {exc}") from exc
     with _LOCK:
@@ -196,32 +225,139 @@ Match = Callable[[Slice], np.ndarray]  # which of a slice's lines the keyword ma
 
 
 def newest(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tuple]], match: Match, need: int,
-           bound: Callable[[int], datetime], offset: int = 0, columns: list[str] | None = None) -> pl.DataFrame:
+           offset: int = 0, columns: list[str] | None = None) -> pl.DataFrame:
     """The `need` newest matching lines of the channels in `files` (day order), chat_time,
     then id, descending (nulls last, as DuckDB orders): the newest day first, stopping once
-    `need` are held and ``bound(i)`` (a time no line of the i-th newest file on passes)
-    says no older file can hold a line as new as the last of them; the rows from `offset`
-    on, the `columns` asked (default: a slice's). Times in the warehouse's zone (a type
-    change in Arrow: the instants stay, no polars plan is run)."""
-    parts: list[pa.Table] = []
+    `need` are held and no older file can hold a line as new as the last of them
+    (``_Bound``); the rows from `offset` on, the `columns` asked (default: a slice's).
+    Times in the warehouse's zone (a type change in Arrow: the instants stay, no polars
+    plan is run)."""
+    columns = list(columns or COLUMNS)
+    bound = _Bound(wh.lake, files[::-1])
+    held: list[tuple[Slice, np.ndarray]] = []  # (slice, positions of its matching lines)
+    count = 0
     for i, (_, path, key) in enumerate(reversed(files)):
-        parts += [h for h in (s.rows.filter(pa.array(match(s) & keep)) for s, keep in slices(wh, path, key, channels))
-                  if h.num_rows]
-        if need and i + 1 < len(files) and sum(p.num_rows for p in parts) >= need:
-            parts = [_newest(parts, need)]
-            if parts[0].column("chat_time")[need - 1].as_py() > bound(i + 1):
+        for s, keep in slices(wh, path, key, channels):
+            hit = np.flatnonzero(match(s) & keep)
+            if len(hit):
+                held.append((s, hit))
+                count += len(hit)
+        if need and i + 1 < len(files) and count >= need:
+            held = _newest(held, need)
+            count = need
+            last = held[-1]
+            if last[0].keys()[0][last[1][-1]] > _us(bound(i + 1)):
                 break
-    page = (_newest(parts, need) if parts else empty()).slice(offset).select(columns or list(COLUMNS))
-    at = page.schema.get_field_index("chat_time")
-    if at >= 0:
-        page = page.cast(page.schema.set(at, pa.field("chat_time", pa.timestamp("us", wh.tz))))
+    # the page's rows: one take over the held slices' rows, in the page's order
+    held = _newest(held, need)
+    tables: dict[int, tuple[int, pa.Table]] = {}  # slice -> (its first row in the concatenation, rows)
+    rows = 0
+    at: list[np.ndarray] = []
+    for s, pos in held:
+        got = tables.get(id(s))
+        if got is None:
+            got = tables[id(s)] = (rows, s.rows.select(columns))
+            rows += s.rows.num_rows
+        at.append(pos + got[0])
+    if not at or sum(len(a) for a in at) <= offset:
+        return _empty_frame(tuple(columns), wh.tz).clear()
+    page = pa.concat_tables([t for _, t in tables.values()]).take(np.concatenate(at)[offset:]).combine_chunks()
+    where = page.schema.get_field_index("chat_time")
+    if where >= 0:
+        page = page.set_column(where, _when(wh.tz), page.column(where).cast(_when(wh.tz).type))
     return pl.from_arrow(page)
 
 
-def _newest(parts: list[pa.Table], n: int) -> pa.Table:
-    rows = pa.concat_tables(parts)
-    order = pc.sort_indices(rows, [("chat_time", "descending", "at_end"), ("id", "descending", "at_end")])
-    return rows.take(order[:n])
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_NULL_LAST = np.iinfo(np.int64).min  # a NULL time or id, as a key ordered last when descending
+
+
+def _us(t: datetime) -> int:
+    return (t - _EPOCH_UTC) // timedelta(microseconds=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _when(tz: str) -> pa.Field:
+    return pa.field("chat_time", pa.timestamp("us", tz))
+
+
+@functools.lru_cache(maxsize=64)
+def _empty_frame(columns: tuple[str, ...], tz: str) -> pl.DataFrame:
+    page = empty().select(list(columns))
+    at = page.schema.get_field_index("chat_time")
+    if at >= 0:
+        page = page.set_column(at, _when(tz), page.column(at).cast(_when(tz).type))
+    return pl.from_arrow(page)
+
+
+def _newest(held: list[tuple[Slice, np.ndarray]], n: int) -> list[tuple[Slice, np.ndarray]]:
+    """The `n` newest of the held lines, chat_time then id descending (NULLs last), ties in
+    the order held: [(slice, position)] runs in that order."""
+    if not held:
+        return held
+    times = np.concatenate([s.keys()[0][pos] for s, pos in held])
+    ids = np.concatenate([s.keys()[1][pos] for s, pos in held])
+    which = np.concatenate([np.full(len(pos), j, np.int64) for j, (_, pos) in enumerate(held)])
+    at = np.concatenate([pos for _, pos in held])
+    order = np.lexsort((-np.arange(len(at)), ids, times))[::-1][:n]
+    which, at = which[order], at[order]
+    runs = np.flatnonzero(np.diff(which)) + 1
+    return [(held[int(w[0])][0], a) for w, a in zip(np.split(which, runs), np.split(at, runs), strict=True)]
+
+
+class _Bound:
+    """For a walk over day files newest first: ``bound(i)``, a time no line of the i-th
+    file on passes — the greatest chat_time statistic of those files' footers, each at
+    most the day's _after_day (a file without statistics: its _after_day)."""
+
+    def __init__(self, lake: Lake, files: list[tuple[date, str, tuple]]) -> None:
+        self.lake, self.files, self.suffix = lake, files, {}
+
+    def __call__(self, i: int) -> datetime:
+        if i not in self.suffix:
+            day, path, key = self.files[i]
+            here = min(_newest_time(self.lake, path, key, day), after_day(day))
+            self.suffix[i] = here if i + 1 >= len(self.files) else max(here, self(i + 1))
+        return self.suffix[i]
+
+
+def _newest_time(lake: Lake, path: str, key: tuple, day: date) -> datetime:
+    """The file's greatest chat_time by its row groups' statistics (after_day(day) when
+    one has none)."""
+    try:
+        spans = health.ranges(lake, path, key, "chat_time")
+        if any(hi is None or getattr(hi, "tzinfo", None) is None for _, _, hi, _ in spans):
+            return after_day(day)
+        return max((hi for _, _, hi, _ in spans), default=after_day(day))
+    except (OSError, ValueError, TypeError, pa.ArrowException):
+        return after_day(day)
+
+
+def after_day(day: date) -> datetime:
+    """A time no line of the day partition `day` reaches, in any zone (none is more than
+    12 hours behind UTC): (day+1) 12:00 UTC."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC) + timedelta(days=1)
+
+
+def lines(wh: Warehouse, files: list[tuple[date, str, tuple]], channels: list[str]) -> int:
+    """How many lines the row groups of `files` that may hold `channels`' lines (by their
+    statistics) have: what reading their slices would decode."""
+    wanted = sorted(set(channels))
+    lake = wh.lake
+    try:
+        out = 0
+        for _, path, key in files:
+            spans = health.ranges(lake, path, key, "channel_id")
+            chosen = set(health.groups_holding(spans, wanted))
+            out += sum(rows for g, _, _, rows in spans if g in chosen)
+        return out
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise Unreadable(str(exc)) from exc
+
+
+def of_user(user_id: str) -> Match:
+    """user_id = `user_id`, per line of a slice."""
+    return lambda s: s.of_user(user_id)
 
 
 def trend(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tuple]], match: Match,
@@ -234,12 +370,11 @@ def trend(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tuple
     hits: dict[str, list] = {}
     for _, path, key in files:
         for s, keep in slices(wh, path, key, channels):
-            stamps = s.rows.column("chat_time")
-            if pc.any(pc.is_null(stamps)).as_py():
+            stamps = s.keys()[0]
+            if s.null_times:
                 return None
-            ch = s.rows.column("channel_id")[0].as_py()
-            times.setdefault(ch, []).append(stamps.cast(pa.int64()).to_numpy()[keep])
-            hits.setdefault(ch, []).append(match(s)[keep])
+            times.setdefault(s.channel, []).append(stamps[keep])
+            hits.setdefault(s.channel, []).append(match(s)[keep])
     names, starts, matches, lines = [], [], [], []
     for ch in sorted(times):
         cut = buckets(np.concatenate(times[ch]), every, wh.tz)

@@ -161,8 +161,7 @@ def keyword_search(wh: Warehouse, keyword: str, channels: list[str] | None = Non
     if text_slices.may_answer(wh, channels, start, end):
         files = text_slices.day_files(wh, start, end) if needle != _NO_MATCH and limit else []
         try:  # the newest day first, stopping as _newest_first does
-            return text_slices.newest(wh, channels, files, _matcher(needle), offset + limit,
-                                      _Bounds(wh, [d for d, _, _ in files][::-1]).newest, offset, _COLUMNS)
+            return text_slices.newest(wh, channels, files, _matcher(needle), offset + limit, offset, _COLUMNS)
         except text_slices.Unreadable:
             pass  # the scan reads it, or finds and reports the damage
     days = _days_desc(wh, start, end)

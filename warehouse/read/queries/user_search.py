@@ -12,8 +12,6 @@ those whose value is not NULL), lower() is DuckDB's (warehouse/read/text_match.p
 """
 from __future__ import annotations
 
-import bisect
-import os
 from collections import OrderedDict
 from datetime import date
 
@@ -22,14 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from warehouse.read import text_match
+from warehouse.lake import health
+from warehouse.lake.layout import Lake
+from warehouse.read import text_match, text_slices
 from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER
 from warehouse.read.warehouse import Warehouse
 
 _COLUMNS = ["channel_id", "user_id", "nickname", "channel_name", "chat_time"]
-_KEPT_FOOTERS = 4_096
-# (path, size, mtime_ns, inode) -> (footer, [(row group, first channel_id, last channel_id)])
-_FOOTERS: dict[tuple, tuple[pq.FileMetaData, list[tuple]]] = {}
 FLAT_ROWS = 20_000  # up to this many lines asked about are searched in one pass, more per distinct value
 PYTHON_ROWS = 2_000  # up to this many lines of the users found are summed in Python, more with polars
 # the lines of the channels last asked, per day file version: (file key, channels) -> lines
@@ -47,74 +44,37 @@ def search(wh: Warehouse, query: str, channels: list[str], start: date, end: dat
     the chat view's day files; None when a file cannot be read this way (the caller asks
     SQL, which reports damage)."""
     wanted = tuple(sorted(set(channels)))
+    lake = wh.lake
     try:
-        chosen = [_chosen(path, wanted) for path in _day_files(wh, start, end)]
-        if sum(len(groups) for _, _, _, groups in chosen) > MAX_GROUPS:
+        chosen = [(path, key, health.groups_holding(health.ranges(lake, path, key, "channel_id"), list(wanted)))
+                  for _, path, key in text_slices.day_files(wh, start, end)]
+        if sum(len(groups) for _, _, groups in chosen) > MAX_GROUPS:
             return None  # most of the lake: the users side table answers that with SQL
-        parts = [_slice(*c, wanted) for c in chosen]
+        parts = [_slice(lake, *c, wanted) for c in chosen]
     except (OSError, ValueError, KeyError, pa.ArrowException):
         return None
     return _answer([p for p in parts if p.num_rows], query, int(limit), wh.tz)
 
 
-def _day_files(wh: Warehouse, start: date, end: date) -> list[str]:
-    """The chat view's day files (wh.damage.chat_files: damaged days left out) of days
-    [start, end], oldest first."""
-    lo, hi = f"day={start.isoformat()}", f"day={end.isoformat()}"
-    out = []
-    for path in wh.damage.chat_files:
-        day = os.path.basename(os.path.dirname(path))
-        if lo <= day <= hi:
-            out.append(path)
-    return out
-
-
-def _footer(path: str, key: tuple) -> tuple[pq.FileMetaData, list[tuple]]:
-    """The file's footer and its non-empty row groups' channel_id ranges (None: no statistics)."""
-    got = _FOOTERS.get(key)
-    if got is None:
-        meta = pq.read_metadata(path)
-        at = meta.schema.to_arrow_schema().get_field_index("channel_id")
-        groups = []
-        for i in range(meta.num_row_groups):
-            rg = meta.row_group(i)
-            stats = rg.column(at).statistics if at >= 0 else None
-            if rg.num_rows:
-                ok = stats is not None and stats.has_min_max
-                groups.append((i, stats.min if ok else None, stats.max if ok else None))
-        if len(_FOOTERS) >= _KEPT_FOOTERS:
-            _FOOTERS.clear()
-        got = _FOOTERS[key] = (meta, groups)
-    return got
-
-
-def _chosen(path: str, channels: tuple[str, ...]) -> tuple[str, tuple, pq.FileMetaData, list[int]]:
-    """(path, file key, footer, the row groups whose channel_id range holds one of `channels`)."""
-    st = os.stat(path)
-    key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
-    meta, groups = _footer(path, key)
-    return path, key, meta, [i for i, lo, hi in groups
-                             if lo is None or bisect.bisect_left(channels, lo) < bisect.bisect_right(channels, hi)]
-
-
-def _slice(path: str, key: tuple, meta: pq.FileMetaData, chosen: list[int], channels: tuple[str, ...]) -> pa.Table:
+def _slice(lake: Lake, path: str, key: tuple, chosen: list[int], channels: tuple[str, ...]) -> pa.Table:
     """The lines of `channels` in one day file (row groups `chosen`), other than
     SYSTEM_MESSAGE's: users, nickname, its lower case, channel_name (dictionaries) and
     chat_time (µs); kept per file version (the last KEPT_ROWS lines)."""
-    got = _SLICES.get((key, channels))
+    got = _SLICES.get((path, key, channels))
     if got is not None:
-        _SLICES.move_to_end((key, channels))
+        _SLICES.move_to_end((path, key, channels))
         return got
     if chosen:
-        file = pq.ParquetFile(path, metadata=meta, memory_map=True, read_dictionary=_COLUMNS[:4])
-        table = file.read_row_groups(chosen, columns=_COLUMNS, use_threads=False)
+        with lake.fs.open_input_file(path) as f:
+            file = pq.ParquetFile(f, metadata=health.footer(lake, path, key), read_dictionary=_COLUMNS[:4])
+            table = file.read_row_groups(chosen, columns=_COLUMNS, use_threads=False)
         keep = pc.is_in(table.column("channel_id").cast(pa.string()), pa.array(channels, pa.string()))
         user = table.column("user_id").cast(pa.string())
         keep = pc.and_kleene(keep, pc.fill_null(pc.not_equal(user, SYSTEM_USER), True))
         got = lines(table.filter(keep).select(_COLUMNS[1:]))
     else:
         got = _EMPTY
-    _SLICES[(key, channels)] = got
+    _SLICES[(path, key, channels)] = got
     _held[0] += got.num_rows
     while _held[0] > KEPT_ROWS and len(_SLICES) > 1:
         _held[0] -= _SLICES.popitem(last=False)[1].num_rows
