@@ -8,7 +8,8 @@ simulator; each workaround names the library line.
 
 ``ConformanceRun`` does the steps in one background thread, in the order the checks need:
 (a) the channel lookups and (b) the chat access token, each with a client of its own, then
-the chat session of at least SESSION_SECONDS (c-f), then it stops the simulator. (a) and
+the chat session of at least SESSION_SECONDS (c-f), drained before it closes (``Session._drain``),
+then it stops the simulator. (a) and
 (b) come first because ahttp_client/session.py:70 (chzzkpy's HTTP layer) binds each request
 method, a class attribute, to the last session created (``func.session = self``), so two
 clients alive at once share one. tests/conftest.py starts the run as soon as the module's
@@ -60,6 +61,8 @@ SESSION_SECONDS = 62.0
 PING_SECONDS = 5.0   # the simulator PINGs every 5 s: 12 ping/pong rounds in the session
 PING_ROUNDS = int(60 / PING_SECONDS)
 LATE_SECONDS = 30.0  # how much longer the session may run for its last PING while the machine is busy
+DRAIN_SECONDS = 30.0  # at the end, how long the lines already sent may take to arrive (a busy machine)
+CHAT_EVENTS = ("chat", "donation", "subscription", "subscription_gift", "system_message")
 
 
 class LiveDetailAsServed(LiveDetail):
@@ -208,6 +211,25 @@ async def _token(client, sim: SimServer):
     return (await client._game_session.chat_access_token(channel_id=sim.channels[0].chat_channel_id)).content
 
 
+def truth_items(sim: SimServer, cid: str) -> list[dict]:
+    """The chat items the simulator's truth file records as sent on chat channel ``cid``
+    (complete lines only: the file may be read while it is written)."""
+    text = FilePath(sim.truth_path).read_text(encoding="utf-8")
+    lines = text.splitlines() if text.endswith("\n") else text.splitlines()[:-1]
+    return [item for item in map(json.loads, lines) if item["cid"] == cid]
+
+
+def truth_key(item: dict) -> tuple:
+    """(user, time in ms, gift receiver) of a truth item: what identifies its line."""
+    extras = json.loads(item["extras"]) if item["extras"] else {}
+    return item["uid"], item["msgTime"], extras.get("receiverUserIdHash")
+
+
+def event_key(event) -> tuple:
+    """The same identity for chzzkpy's typed event."""
+    return event.user_id, round(event.time.timestamp() * 1000), getattr(event.extras, "receiver_user_id", None)
+
+
 class Session:
     """What one chzzkpy chat session on channel 0 saw: its events and when they came."""
 
@@ -222,10 +244,21 @@ class Session:
         self.connected_at: float | None = None
         self.ended_at: float | None = None
 
+    def chat_events(self) -> list:
+        """Every chat line chzzkpy handed over: live events of each kind and the replayed lines."""
+        events = [e for kind in CHAT_EVENTS for e in self.events[kind]]
+        return events + [m for recent in self.events["recent_chat"] for m in recent.message_list]
+
+    def missing(self) -> list[dict]:
+        """The truth items of this session's chat channel that arrived as no event."""
+        seen = {event_key(e) for e in self.chat_events()}
+        cid = self.server._by_channel[self.channel.channel_id].cid
+        return [item for item in truth_items(self.server, cid) if truth_key(item) not in seen]
+
     async def run(self) -> None:
         """Connect, ask for recent chat, and stay SESSION_SECONDS, longer (up to
         LATE_SECONDS) until the simulator has counted PING_ROUNDS pongs: on a busy machine its
-        PINGs drift later than every PING_SECONDS."""
+        PINGs drift later than every PING_SECONDS. Then drain (``_drain``) and close."""
         client = _client_class(self.server.env()["CHZZK_API_BASE"])(channel_id=self.channel.channel_id)
         per_line = _per_line(client._connection)
         client._connection.parsers[ChatCmd.CHAT] = per_line
@@ -242,6 +275,7 @@ class Session:
             late = time.monotonic() + LATE_SECONDS
             while self.server.pongs < PING_ROUNDS and time.monotonic() < late and not task.done():
                 await asyncio.sleep(0.2)
+            await self._drain(task)
             self.ended_at = time.monotonic()
             if task.done():
                 task.result()  # the polling loop ended early: surface why
@@ -249,6 +283,23 @@ class Session:
             await client.close()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def _drain(self, task: asyncio.Task) -> None:
+        """End the session without losing the lines in flight. Closing while the simulator
+        still sends loses them: chzzkpy's close (aiohttp's ``ClientWebSocketResponse.close``)
+        reads and drops frames until the server's close frame comes back, and the simulator
+        records a line as sent once its send succeeded (under load, 17 of 3,176 lines once;
+        a 3 s session under 3 busy loops lost 5-7 lines in 2 of 4 runs). So: the simulator
+        stops chatting (``pause``: nothing more is produced), every line already queued for
+        this socket is written (``unsentBytes`` 0: then the truth file is final), and the
+        session waits until each line the truth file holds has arrived as an event, or
+        DRAIN_SECONDS pass (the test then names the lines that never came)."""
+        await asyncio.to_thread(self.server.pause)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline and not task.done():
+            if self.server.health()["unsentBytes"] == 0 and not self.missing():
+                return
+            await asyncio.sleep(0.1)
 
     def _recorder(self, name: str):
         async def record(*args):

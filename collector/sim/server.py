@@ -131,11 +131,14 @@ def _ws_text(payload: bytes) -> bytes:
 
 
 class _Outbox:
-    """The ticks of chat waiting for one socket, and the task that sends them."""
+    """The ticks of chat waiting for one socket, and the task that sends them. ``unsent``:
+    bytes of chat text queued or being sent (``health()["unsentBytes"]`` counts them with
+    the socket's write buffer, so 0 means every line recorded as sent is on its way)."""
 
     def __init__(self):
         self.queue: asyncio.Queue = asyncio.Queue()
         self.task: asyncio.Task | None = None
+        self.unsent = 0
 
 
 class SimServer:
@@ -347,10 +350,12 @@ class SimServer:
             return
         if box.queue.qsize() * TICK_SECONDS < BACKLOG_SECONDS:
             box.queue.put_nowait((lv, frames))
+            box.unsent += sum(len(text) for text, _ in frames)
             return
         lv.conns.discard(conn)  # nothing more is queued for it; what is queued is dropped unsent
         while not box.queue.empty():
-            box.queue.get_nowait()
+            _, dropped = box.queue.get_nowait()
+            box.unsent -= sum(len(text) for text, _ in dropped)
         self.slow_closed += 1
         log.warning("chat socket from %s read nothing for %.0fs of chat (cid %s): closing it (1008)",
                     conn.remote_address, BACKLOG_SECONDS, lv.cid)
@@ -359,7 +364,9 @@ class SimServer:
     async def _send_loop(self, conn: ServerConnection, box: _Outbox) -> None:
         while True:
             lv, frames = await box.queue.get()
-            if not await self._push(conn, lv, frames):
+            sent = await self._push(conn, lv, frames)
+            box.unsent -= sum(len(text) for text, _ in frames)
+            if not sent:
                 return
 
     async def _push(self, conn: ServerConnection, lv: _Live, frames: list[tuple[str, list]]) -> bool:
@@ -600,15 +607,28 @@ class SimServer:
         return [t.as_dict() for t in self._tallies]
 
     def pause(self) -> None:
-        """Every channel stops chatting (the broadcasts stay open): a flood test pauses,
-        waits for ``unsentBytes`` 0, so the truth holds only lines the collector can read."""
-        for lv in self._lives:
-            lv.rate = 0.0
+        """Every channel stops chatting (the broadcasts stay open): a test pauses, waits for
+        ``unsentBytes`` 0, and the truth then holds only lines the reader can still read.
+        Called from another thread, it returns once the simulator's own loop has paused (a
+        tick half produced when it was called is queued, and so counted, by then)."""
+        loop = self._loop
+        try:
+            in_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            in_loop = False
+        if loop is None or in_loop or loop.is_closed():
+            for lv in self._lives:
+                lv.rate = 0.0
+            return
+        done = threading.Event()
+        loop.call_soon_threadsafe(lambda: (self.pause(), done.set()))
+        done.wait(10)
 
     def health(self) -> dict:
         """Counters for tests and the demo (also ``GET /_sim/health``)."""
         return {"channels": len(self._lives), "sockets": len(self._conns),
-                "unsentBytes": sum(c.transport.get_write_buffer_size() for c in list(self._conns)),
+                "unsentBytes": sum(c.transport.get_write_buffer_size() for c in list(self._conns))
+                + sum(box.unsent for box in list(self._outboxes.values())),
                 "floodLines": sum(t.lines for t in self._tallies),
                 "generated": sum(lv.generated for lv in self._lives), "framesSent": self.frames_sent,
                 "truthItems": self.truth_count, "slowClosed": self.slow_closed, "joins": self.joins,

@@ -9,7 +9,7 @@ reconnect.
 
 The driver, with chzzkpy's bugs it works around (each naming the library line), is
 tests/chzzkpy_driver.py. One simulator and one run of it serve the whole module: (a), (b),
-then one 62-second chat session, in a background thread that tests/conftest.py starts as
+then one 62-second chat session, drained before it closes (no line in flight is lost), in a background thread that tests/conftest.py starts as
 soon as this module's tests are collected, so the minute of ping/pong overlaps the tests
 that run before these (started by the fixture when run alone). Each test asserts on what
 the run observed."""
@@ -18,13 +18,12 @@ import collections
 import datetime
 import json
 import logging
-import pathlib
 import re
 
 import pytest
 from chzzkpy.unofficial.channel import PartialChannel
 
-from tests.chzzkpy_driver import PING_ROUNDS, conformance_run
+from tests.chzzkpy_driver import PING_ROUNDS, conformance_run, event_key, truth_items, truth_key
 
 pytestmark = pytest.mark.e2e
 log = logging.getLogger(__name__)
@@ -143,15 +142,11 @@ def _event_fields(event, wanted: dict) -> dict:
 
 def test_d_every_line_the_truth_file_records_arrives_typed_with_equal_fields(sim, session):
     cid = sim._by_channel[session.channel.channel_id].cid
-    truth = [json.loads(line) for line in pathlib.Path(sim.truth_path).read_text(encoding="utf-8").splitlines()]
-    truth = [i for i in truth if i["cid"] == cid]
-    events = [e for kind in ("chat", "donation", "subscription", "subscription_gift", "system_message")
-              for e in session.events[kind]]
-    events += [m for recent in session.events["recent_chat"] for m in recent.message_list]
+    truth = truth_items(sim, cid)
+    events = session.chat_events()
     seen: dict[tuple, list] = {}
     for e in events:
-        receiver = getattr(e.extras, "receiver_user_id", None)
-        seen.setdefault((e.user_id, round(e.time.timestamp() * 1000), receiver), []).append(e)
+        seen.setdefault(event_key(e), []).append(e)
     kinds = {i["msgTypeCode"] for i in truth}
     donation_kinds = collections.Counter(json.loads(i["extras"])["donationType"] for i in truth
                                          if i["msgTypeCode"] == 10)
@@ -161,8 +156,7 @@ def test_d_every_line_the_truth_file_records_arrives_typed_with_equal_fields(sim
     assert len(truth) > 2500
     missing, differ = [], []
     for item in truth:
-        extras = json.loads(item["extras"]) if item["extras"] else {}
-        key = (item["uid"], item["msgTime"], extras.get("receiverUserIdHash"))
+        key = truth_key(item)
         if key not in seen:
             missing.append(item)
             continue
@@ -176,8 +170,7 @@ def test_d_every_line_the_truth_file_records_arrives_typed_with_equal_fields(sim
              len(events))
     assert missing == [], f"{len(missing)} of {len(truth)} lines never arrived as events: {missing[:2]}"
     assert differ == [], differ[:2]
-    assert len(seen) == len({(i["uid"], i["msgTime"], json.loads(i["extras"] or "{}").get("receiverUserIdHash"))
-                             for i in truth}), "chzzkpy saw lines the truth file does not hold"
+    assert len(seen) == len({truth_key(i) for i in truth}), "chzzkpy saw lines the truth file does not hold"
 
 
 def test_e_recent_chat_parses_with_its_pinned_notice(sim, session):
