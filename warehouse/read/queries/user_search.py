@@ -34,7 +34,7 @@ PYTHON_ROWS = 2_000  # up to this many lines of the users found are summed in Py
 # 640,000 lines)
 KEPT_ROWS = 2_000_000
 MAX_GROUPS = 256  # row groups (16,384 lines each) read for one question at most: beyond, SQL answers
-_SLICES: OrderedDict[tuple, pa.Table] = OrderedDict()
+_SLICES: OrderedDict[tuple, _Part] = OrderedDict()
 _held = [0]
 
 
@@ -53,10 +53,55 @@ def search(wh: Warehouse, query: str, channels: list[str], start: date, end: dat
         parts = [_slice(lake, *c, wanted) for c in chosen]
     except (OSError, ValueError, KeyError, pa.ArrowException):
         return None
-    return _answer([p for p in parts if p.num_rows], query, int(limit), wh.tz)
+    parts = [p for p in parts if p.table.num_rows]
+    if sum(p.table.num_rows for p in parts) <= PYTHON_ROWS and int(limit) > 0:
+        return _in_python(parts, query, int(limit), wh.tz)
+    return _answer([p.table for p in parts], query, int(limit), wh.tz)
 
 
-def _slice(lake: Lake, path: str, key: tuple, chosen: list[int], channels: tuple[str, ...]) -> pa.Table:
+class _Part:
+    """One day file's kept lines (``lines``) and, made when first asked, the same as Python
+    lists (user_id, nickname, lower, channel_name, chat_time): a few hundred lines are
+    searched faster in Python than by a dozen Arrow calls."""
+    __slots__ = ("table", "_py")
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table, self._py = table, None
+
+    def py(self) -> tuple[list, ...]:
+        if self._py is None:
+            plain = _plain(self.table)
+            self._py = tuple(plain.column(c).to_pylist() for c in ("user_id", "nickname", "lower", "channel_name",
+                                                                    "chat_time"))
+        return self._py
+
+
+def _in_python(parts: list[_Part], query: str, limit: int, tz: str) -> pl.DataFrame:
+    """_answer's frame for a few lines (at most PYTHON_ROWS), in Python: the same users
+    (a nickname's lower case holding the query's, or the id equal to it), lines and order."""
+    needle = text_match.lower_text(query)
+    hits = set()
+    for part in parts:
+        users, _, lower, _, _ = part.py()
+        for u, low in zip(users, lower, strict=True):
+            if u == query or (low is not None and needle in low):
+                hits.add(u)
+    hits -= {None, ANONYMOUS_USER, SYSTEM_USER}
+    cols: tuple[list, ...] = ([], [], [], [])  # user_id, nickname, channel_name, chat_time of their lines
+    for part in parts:
+        users, nicks, _, names, times = part.py()
+        for i, u in enumerate(users):
+            if u in hits:
+                cols[0].append(u)
+                cols[1].append(nicks[i])
+                cols[2].append(names[i])
+                cols[3].append(times[i])
+    rows = _rows_of(*cols)
+    rows.sort(key=lambda r: (-r[3], r[0]))
+    return _frame(rows[:limit], tz)
+
+
+def _slice(lake: Lake, path: str, key: tuple, chosen: list[int], channels: tuple[str, ...]) -> _Part:
     """The lines of `channels` in one day file (row groups `chosen`), other than
     SYSTEM_MESSAGE's: users, nickname, its lower case, channel_name (dictionaries) and
     chat_time (µs); kept per file version (the last KEPT_ROWS lines)."""
@@ -74,10 +119,10 @@ def _slice(lake: Lake, path: str, key: tuple, chosen: list[int], channels: tuple
         got = lines(table.filter(keep).select(_COLUMNS[1:]))
     else:
         got = _EMPTY
-    _SLICES[(path, key, channels)] = got
-    _held[0] += got.num_rows
+    got = _SLICES[(path, key, channels)] = _Part(got)
+    _held[0] += got.table.num_rows
     while _held[0] > KEPT_ROWS and len(_SLICES) > 1:
-        _held[0] -= _SLICES.popitem(last=False)[1].num_rows
+        _held[0] -= _SLICES.popitem(last=False)[1].table.num_rows
     return got
 
 
@@ -167,10 +212,7 @@ def _per_user(lines: pa.Table, tz: str) -> pl.DataFrame:
     if lines.num_rows <= PYTHON_ROWS:
         rows = _rows(lines)
         rows.sort(key=lambda r: (-r[3], r[0]))
-        schema = {"user_id": pl.Utf8, "nickname": pl.Utf8, "nicknames": pl.List(pl.Utf8), "messages": pl.Int64,
-                  "channels": pl.List(pl.Utf8), "first_seen": when, "last_seen": when}
-        cols = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-        return pl.DataFrame({name: list(col) for name, col in zip(schema, cols, strict=True)}, schema=schema)
+        return _frame(rows, tz)
     df = pl.from_arrow(lines.select(["user_id", "nickname", "channel_name", "chat_time"])).with_row_index("row")
     named = df.filter(pl.col("nickname").is_not_null())
     latest = (named.sort(["user_id", "chat_time", "row"], descending=[False, True, False])
@@ -191,13 +233,25 @@ def _per_user(lines: pa.Table, tz: str) -> pl.DataFrame:
     return out
 
 
+def _frame(rows: list[tuple], tz: str) -> pl.DataFrame:
+    """_per_user's frame of rows in Python (_rows_of), in their order."""
+    when = pl.Datetime("us", tz)
+    schema = {"user_id": pl.Utf8, "nickname": pl.Utf8, "nicknames": pl.List(pl.Utf8), "messages": pl.Int64,
+              "channels": pl.List(pl.Utf8), "first_seen": when, "last_seen": when}
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    return pl.DataFrame({name: list(col) for name, col in zip(schema, cols, strict=True)}, schema=schema)
+
+
 def _rows(lines: pa.Table) -> list[tuple]:
     """_per_user's rows in Python, times in µs since the epoch."""
-    us = lines.column("chat_time").to_pylist()
-    nicks = lines.column("nickname").to_pylist()
-    names = lines.column("channel_name").to_pylist()
+    return _rows_of(lines.column("user_id").to_pylist(), lines.column("nickname").to_pylist(),
+                    lines.column("channel_name").to_pylist(), lines.column("chat_time").to_pylist())
+
+
+def _rows_of(users: list, nicks: list, names: list, us: list) -> list[tuple]:
+    """_rows of the lines' columns as lists (in file order)."""
     acc: dict[str, list] = {}
-    for i, u in enumerate(lines.column("user_id").to_pylist()):
+    for i, u in enumerate(users):
         t = us[i]
         a = acc.get(u)
         if a is None:
