@@ -8,7 +8,11 @@ the counts, because the viewer re-sends a whole batch on any other status. Whole
 problems (no or wrong key, a key without that scope, not sent as JSON, not JSON, more than
 1000 items, body too large) are 4xx with nothing stored; PostgreSQL unreachable is 503 with
 nothing stored (retry later). Keys and their scopes: collector/api_keys.py; the Host check
-and the access log: collector/ingest_guard.py."""
+and the access log: collector/ingest_guard.py.
+
+Operations: ``GET /metrics`` (Prometheus: requests and errors by route and status, items by
+outcome; collector/ingest_metrics.py) and ``GET /healthz`` (200 when PostgreSQL answers, 503
+with the reason otherwise) need no API key; like every route they obey the Host check."""
 from __future__ import annotations
 
 import logging
@@ -24,16 +28,16 @@ import psycopg2
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from swagger_ui_bundle import swagger_ui_path
 
-from collector import api_keys, channels, ingest_db, ingest_guard, ingest_items
+from collector import api_keys, channels, ingest_db, ingest_guard, ingest_items, ingest_metrics
 from collector.api_keys import ApiKey
 from collector.ingest_items import MAX_ITEMS, BodyError, ChatItem
-from core import db, settings
+from core import db, metrics_http, settings
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +189,8 @@ def _ingest(request: Request, what: str, items: list, key: ApiKey) -> SaveResult
     done = _db_call(request, what, ingest_db.store, records, letters, names, state.enable)
     result = SaveResult(saved=done.saved, duplicates=done.duplicates, dropped=done.dropped,
                         refused=len(refused), errors=[ItemError(**r.as_dict()) for r in refused])
+    state.metrics.count_items(saved=result.saved, duplicates=result.duplicates, dropped=result.dropped,
+                              refused=result.refused)
     log.info("%s by key %r: %d item(s): %d saved, %d duplicates, %d dropped (opt-out), %d refused in %.3fs", what,
              key.name, len(items), result.saved, result.duplicates, result.dropped, result.refused, time.monotonic() - t0)
     return result
@@ -214,6 +220,8 @@ def create_app(database_url: str | None = None, legacy_keys: Sequence[str] | Non
                                    swagger_css_url=f"{_SWAGGER}/swagger-ui.css",
                                    swagger_favicon_url=f"{_SWAGGER}/favicon-32x32.png")
     app.add_middleware(ingest_guard.RequestGuard, policy=policy)
+    app.state.metrics = ingest_metrics.IngestMetrics()
+    app.add_middleware(ingest_metrics.MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts refusals
     logging.getLogger("uvicorn.access").addFilter(ingest_guard.ACCESS_LOG_FILTER)
     app.state.database_url = database_url
     app.state.ring = api_keys.KeyRing(keys_file or api_keys.keys_file(), legacy_keys)
@@ -269,5 +277,17 @@ def create_app(database_url: str | None = None, legacy_keys: Sequence[str] | Non
         rows = _db_call(request, "GET /chat/channels", ingest_db.channel_rows, channels=key.channels)
         log.info("GET /chat/channels by key %r: %d channel(s)", key.name, len(rows))
         return rows
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_page() -> Response:
+        status, media, body = metrics_http.metrics_page(app.state.metrics.registry)
+        return Response(body, status, media_type=media)
+
+    @app.get("/healthz", summary="Ready: 200 when PostgreSQL answers, 503 with the reason otherwise (no key)")
+    def healthz(request: Request) -> Response:
+        down = metrics_http.pg_probe(request.app.state.database_url or db.database_url())
+        status, media, body = metrics_http.health_page([down] if down else [])
+        return Response(body, status, media_type=media,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if down else None)
 
     return app

@@ -192,16 +192,23 @@ def run(args: argparse.Namespace) -> int:
     # "maximum number of running instances" warning every FLUSH_SECONDS
     scheduler.add_job(flusher.flush, "interval", kwargs={"wait": False}, seconds=settings.get_int("FLUSH_SECONDS"),
                       id="flush", max_instances=2, coalesce=True)
-    lifecycle = Lifecycle(api, buffer.add, store, settings.get_int("POLL_SECONDS"), add_frame=buffer.add_frame)
+    activity = metrics.Activity()  # each channel's newest chat line: its age and lag (metrics)
+    lifecycle = Lifecycle(api, activity.records(buffer.add), store, settings.get_int("POLL_SECONDS"),
+                          add_frame=activity.frames(buffer.add_frame))
     metrics_file = settings.get("COLLECTOR_METRICS_FILE")
 
+    def take_metrics() -> dict:
+        return metrics.snapshot(buffer, flusher.counts, lifecycle.clients(), totals=flusher.totals,
+                                activity=activity, leases_held=len(leases.owned()))
+
     def report_metrics() -> None:  # job and after every flush: state file (status) and textfile
-        metrics.write(metrics.snapshot(buffer, flusher.counts, lifecycle.clients()), metrics_file)
+        metrics.write(take_metrics(), metrics_file)
 
     flusher.after_flush = report_metrics
     scheduler.add_job(report_metrics, "interval", seconds=metrics.METRICS_SECONDS, id="metrics",
                       max_instances=1, coalesce=True)
     leases = Leases(lambda: db.connect(url))
+    metrics_server = metrics.serve(take_metrics, url)  # /metrics and /healthz (COLLECTOR_METRICS_PORT)
     wanted_count, ever_held = 0, False
 
     def refresh_channel_set(first: bool = False) -> None:  # job: the set may change at run time
@@ -271,6 +278,8 @@ def run(args: argparse.Namespace) -> int:
         flusher.close()
         leases.close()
         report_metrics()  # the final numbers (the textfile keeps them; the state file goes)
+        if metrics_server is not None:
+            metrics_server.close()
         metrics.remove_state(buffer.spool.directory)
         buffer.close()  # what the final flush could not store stays in the spool
         api.close()

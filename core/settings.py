@@ -54,6 +54,21 @@ SETTINGS: tuple[Setting, ...] = (
             "every 5 s with its metrics in Prometheus text format (lines received/stored per channel, spool backlog "
             "records/bytes/age, store seconds, last store time, CPU per stage), e.g. for node_exporter's textfile "
             "collector. Unset: not written (`collector status` shows the backlog either way)."),
+    Setting("COLLECTOR_METRICS_ADDRESS", "127.0.0.1", "Address a running `collector run` serves its Prometheus "
+            "metrics (/metrics) and readiness (/healthz) on; loopback by default. Only GET is answered, and only "
+            "to loopback, IP address and COLLECTOR_METRICS_ALLOWED_HOSTS names in Host."),
+    Setting("COLLECTOR_METRICS_PORT", "9464", "Port of the collector's /metrics and /healthz (0: not served; a "
+            "port in use is logged and the collector runs without). Give each process on a host its own."),
+    Setting("COLLECTOR_METRICS_ALLOWED_HOSTS", "", "Host names the collector's /metrics and /healthz answer "
+            "besides loopback and IP addresses (comma-separated; `*`: any), e.g. the name Prometheus scrapes it "
+            "by. Others get 421 (DNS rebinding protection)."),
+    Setting("COLLECTOR_HEALTH_MAX_BACKLOG_SECONDS", "300", "The collector's /healthz says 503 (not ready) when "
+            "the spool's oldest unstored record is older than this (the spool is not draining), as it does "
+            "when PostgreSQL does not answer."),
+    Setting("SYNC_METRICS_FILE", None, "File every `python -m warehouse sync` and scheduled sync rewrites "
+            "(atomically) at its end, success or failure, with Prometheus metrics: last success and failure "
+            "times, runs, and rows, bytes, partitions and seconds per table of the last successful sync "
+            "(node_exporter's textfile collector). Unset: not written."),
     Setting("S3_ENDPOINT_URL", None, "S3-compatible endpoint for an s3:// WAREHOUSE_DIR (MinIO, moto...); "
             "unset: AWS. Credentials: the standard AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_REGION."),
     Setting("PG_RETENTION_DAYS", None, "Drop PostgreSQL chat older than this many days after each sync, only for "

@@ -3,6 +3,7 @@ a real PostgreSQL: every chat line the simulator sent (its truth file) is stored
 once, across forced reconnects (15101 replays duplicates) and a SIGTERM mid-run."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ from collector.protocol import parse_frame
 from collector.sim.server import SimServer
 from tests.collector_process import start_collector, start_sim
 from tests.conftest import DATA
+from tests.metrics_helpers import curl, free_port, samples, value
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -33,6 +35,18 @@ def sim(tmp_path):
     server = start_sim(tmp_path, channels=CHANNELS, seed=11, rate=RATE)
     yield server
     server.stop()
+
+
+def scrape(base: str) -> dict:
+    """/healthz and /metrics of a running collector as curl sees them (and a wrong Host, a
+    POST refused); the metrics parsed."""
+    status, body = curl(base + "/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok", body
+    assert curl(base + "/metrics", host="evil.example")[0] == 421  # DNS rebinding: refused on loopback too
+    assert curl(base + "/metrics", method="POST")[0] == 405
+    status, text = curl(base + "/metrics")
+    assert status == 200, text
+    return samples(text)
 
 
 def truth_keys(sim: SimServer) -> list[str]:
@@ -75,7 +89,8 @@ def sent(sim: SimServer, more_than: float) -> bool:
 
 
 def test_collector_stores_every_line_once_across_reconnects(pg_url, pg, sim):
-    proc = start_collector(pg_url, sim)
+    port = free_port()
+    proc = start_collector(pg_url, sim, COLLECTOR_METRICS_PORT=str(port))
     dropped = []
     try:  # drop every socket once all channels are joined and chatting, twice; stop after the rejoins
         for round_ in (1, 2, 3):
@@ -85,11 +100,23 @@ def test_collector_stores_every_line_once_across_reconnects(pg_url, pg, sim):
             if round_ < 3:
                 dropped.append(drop_sockets(sim))
         wait_for(lambda: sent(sim, MIN_LINES), 40, "enough chat to be a test")
+        scraped = scrape(f"http://127.0.0.1:{port}")
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-3000:]
     assert sum(dropped) >= CHANNELS, f"drops closed {dropped} sockets"
+    ids = [c.channel_id for c in sim.channels]
+    assert all(value(scraped, "chzzk_collector_lines_received_total", channel=c) > 0 for c in ids)
+    assert all(0 <= value(scraped, "chzzk_collector_channel_last_message_age_seconds", channel=c) < 10 for c in ids)
+    assert all(-5 < value(scraped, "chzzk_collector_channel_lag_seconds", channel=c) < 10 for c in ids)
+    assert sum(value(scraped, "chzzk_collector_reconnects_total", channel=c) for c in ids) >= CHANNELS
+    assert value(scraped, "chzzk_collector_leases_held") == CHANNELS
+    assert value(scraped, "chzzk_collector_rows_stored_total", kind="chat") > 0
+    assert value(scraped, "chzzk_collector_dead_letters_total") == 0
+    assert value(scraped, "chzzk_collector_spool_segments") >= 1
+    assert ("chzzk_collector_duplicates_total", frozenset()) in scraped
+    assert ("chzzk_collector_spool_backlog_bytes", frozenset()) in scraped
 
     truth = truth_keys(sim)
     keys, channels = stored(pg)
@@ -138,14 +165,18 @@ def test_no_channel_is_a_usage_error(pg_url):
 
 
 def test_final_flush_failure_exits_1_and_says_what_was_lost(pg_url, pg_server_url, sim):
-    proc = start_collector(pg_url, sim, flush_seconds=300)
+    port = free_port()
+    proc = start_collector(pg_url, sim, flush_seconds=300, COLLECTOR_METRICS_PORT=str(port))
     wait_for(lambda: sent(sim, RATE * CHANNELS), 40, "a second of chat")
+    assert curl(f"http://127.0.0.1:{port}/healthz")[0] == 200
     name = pg_url.split("?")[0].rsplit("/", 1)[1]
     admin = psycopg2.connect(pg_server_url)
     admin.autocommit = True
     with admin.cursor() as cur:  # the database goes away under the running collector
         cur.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     admin.close()
+    status, body = curl(f"http://127.0.0.1:{port}/healthz")  # not ready: PostgreSQL does not answer
+    assert status == 503 and json.loads(body)["reasons"][0].startswith("PostgreSQL unreachable:"), body
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1, err[-3000:]

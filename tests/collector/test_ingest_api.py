@@ -23,6 +23,7 @@ import requests
 
 from tests.conftest import DATA
 from tests.ingest_helpers import AUTH, CAT, KEY, NOKDU, count, item, serve
+from tests.metrics_helpers import curl, samples, value
 from tests.stored_chat import json_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -323,6 +324,9 @@ def test_postgresql_unreachable_answers_503(pg_url):
             assert r.headers["Retry-After"] == "30"
         one = requests.post(base + "/chat", json=item(0), headers=AUTH, timeout=20)
         assert one.status_code == 503 and "nothing was stored" in one.json()["detail"]
+        status, body = curl(base + "/healthz")  # not ready: no key needed to ask
+        assert status == 503 and json.loads(body)["status"] == "unavailable", body
+        assert json.loads(body)["reasons"][0].startswith("PostgreSQL unreachable: "), body
 
 
 def test_postgresql_lost_mid_batch_stores_nothing_and_a_retry_stores_all(api, pg_url, pg):
@@ -395,6 +399,22 @@ def test_the_command_serves_and_never_logs_the_key(pg_url):
         assert requests.get(base + "/chat", headers={"X-API-Key": KEY}, timeout=10).ok
         # a key in the URL is refused, and uvicorn's access line shows no query value
         assert requests.get(base + f"/chat?limit=1&api_key={KEY}", timeout=10).status_code == 400
+        # health and metrics: no key, but the Host check and GET only
+        assert curl(base + "/healthz") == (200, '{"status": "ok"}')
+        assert curl(base + "/healthz", host="evil.example")[0] == 421
+        assert curl(base + "/metrics", host=f"evil.example:{port}")[0] == 421
+        assert curl(base + "/healthz", method="POST")[0] == 405
+        status, text = curl(base + "/metrics")
+        assert status == 200
+        found = samples(text)
+        assert value(found, "chzzk_ingest_requests_total", route="/chat/bulk", method="POST", status="200") == 1
+        assert value(found, "chzzk_ingest_requests_total", route="/chat/bulk", method="POST", status="403") == 1
+        assert value(found, "chzzk_ingest_errors_total", route="/chat/bulk", status="403") == 1
+        assert value(found, "chzzk_ingest_errors_total", route="other", status="421") == 2  # refused hosts
+        assert value(found, "chzzk_ingest_requests_total", route="/healthz", method="GET", status="200") == 1
+        assert value(found, "chzzk_ingest_items_total", result="saved") == 1
+        assert value(found, "chzzk_ingest_errors_total", route="other", status="400") == 1  # the key in the URL
+        assert value(found, "chzzk_ingest_request_duration_seconds_count", route="/chat") == 1
     finally:
         proc.send_signal(signal.SIGINT)
         try:

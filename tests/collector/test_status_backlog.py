@@ -36,7 +36,7 @@ def test_a_running_collectors_backlog_and_its_age_in_status_and_the_textfile(tmp
     assert "backlog 6 records" in line and "oldest 90s old" in line and "last store never" in line
 
     prom = (tmp_path / "collector.prom").read_text()
-    assert "chzzk_collector_spool_backlog_records 6\n" in prom
+    assert "chzzk_collector_spool_backlog_records 6.0\n" in prom
     assert "# TYPE chzzk_collector_spool_backlog_age_seconds gauge" in prom
     assert float(prom.split("\nchzzk_collector_spool_backlog_age_seconds ")[1].split()[0]) >= 90
 

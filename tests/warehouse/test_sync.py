@@ -14,6 +14,7 @@ import psycopg2.extras
 import pyarrow.parquet as pq
 import pytest
 
+from tests.metrics_helpers import samples, value
 from tests.pghistory import (
     AT_MIDNIGHT,
     BEFORE_MIDNIGHT,
@@ -174,7 +175,10 @@ def test_day_option_and_empty_day_removes_partition(pg, tmp_path):
 @pytest.mark.integration
 def test_cli_sync_all(pg_url, pg, tmp_path):
     insert(pg, history())
-    env = {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO"}
+    prom = tmp_path / "sync.prom"  # SYNC_METRICS_FILE: rewritten at the end of every sync, success or failure
+    env = {**os.environ, "DATABASE_URL": pg_url, "WAREHOUSE_DIR": str(tmp_path / "lake"), "LOG_LEVEL": "INFO",
+           "SYNC_METRICS_FILE": str(prom)}
+    t0 = time.time()
     proc = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--all"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -183,6 +187,31 @@ def test_cli_sync_all(pg_url, pg, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "warehouse", "sync", "--day", "2026-13-01"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "is not a day" in bad.stderr
+
+    ok = samples(prom.read_text())  # prometheus-client's own parser
+    last_success = value(ok, "chzzk_sync_last_success_timestamp_seconds")
+    assert t0 <= last_success <= time.time() and value(ok, "chzzk_sync_last_run_success") == 1
+    assert (value(ok, "chzzk_sync_runs_total", result="success"), value(ok, "chzzk_sync_runs_total",
+                                                                         result="failure")) == (1, 0)
+    assert value(ok, "chzzk_sync_table_rows", table="chat") == sum(pg_counts(pg).values())
+    assert value(ok, "chzzk_sync_table_partitions", table="chat") == 3
+    assert value(ok, "chzzk_sync_table_bytes", table="chat") == sum(
+        f.stat().st_size for f in (tmp_path / "lake" / "chat").rglob("*.parquet"))
+    assert value(ok, "chzzk_sync_table_seconds", table="chat") > 0
+    assert value(ok, "chzzk_sync_table_rows", table="channels") == len(CHANNELS)
+    assert value(ok, "chzzk_sync_last_run_duration_seconds") > 0
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()), "the textfile is written atomically"
+
+    down = subprocess.run([sys.executable, "-m", "warehouse", "sync"], cwd=ROOT, capture_output=True, text=True,
+                          env={**env, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"}, timeout=60)
+    assert down.returncode == 1, down.stderr
+    failed = samples(prom.read_text())
+    assert (value(failed, "chzzk_sync_runs_total", result="success"), value(failed, "chzzk_sync_runs_total",
+                                                                             result="failure")) == (1, 1)
+    assert value(failed, "chzzk_sync_last_run_success") == 0
+    assert value(failed, "chzzk_sync_last_failure_timestamp_seconds") >= last_success
+    assert value(failed, "chzzk_sync_last_success_timestamp_seconds") == last_success, "a failure keeps it"
+    assert value(failed, "chzzk_sync_table_rows", table="chat") == value(ok, "chzzk_sync_table_rows", table="chat")
 
 
 @pytest.mark.unit
@@ -196,6 +225,26 @@ def test_schedule_runs_at_the_configured_hour(monkeypatch):
     assert (fields["hour"], fields["minute"]) == ("5", "30")
     assert str(job.trigger.timezone) == "Asia/Seoul"
     assert job.max_instances == 1 and job.coalesce is True
+
+
+@pytest.mark.integration
+def test_a_scheduled_sync_records_its_metrics(pg_url, pg, tmp_path, monkeypatch):
+    from warehouse.sync import schedule
+
+    prom = tmp_path / "sync.prom"
+    monkeypatch.setenv("SYNC_METRICS_FILE", str(prom))
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    insert(pg, history())
+    schedule.sync_job()
+    ok = samples(prom.read_text())
+    assert value(ok, "chzzk_sync_runs_total", result="success") == 1
+    assert value(ok, "chzzk_sync_table_rows", table="chat") == sum(pg_counts(pg).values())
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/x")
+    schedule.sync_job()  # logged; the scheduler waits for the next night
+    failed = samples(prom.read_text())
+    assert value(failed, "chzzk_sync_runs_total", result="failure") == 1
+    assert value(failed, "chzzk_sync_last_run_success") == 0
 
 
 def _tree(root) -> dict[str, int]:

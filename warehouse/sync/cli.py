@@ -16,6 +16,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from core import db, settings
+from warehouse.sync import metrics as sync_metrics
 from warehouse.sync import repair, retention
 from warehouse.sync.export import DayResult, Progress, sync
 
@@ -65,14 +66,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     bar = Bar() if sys.stderr.isatty() and not args.dry_run else None
-    conn = db.connect()
+    conn = sync_metrics.connected(db.connect, dry_run=args.dry_run)  # SYNC_METRICS_FILE
     try:
         root = settings.warehouse_dir()
         # other log lines (plan, summary) are printed above the bar instead of through it
         with logging_redirect_tqdm() if bar is not None else nullcontext():
             try:
-                report = sync(conn, root, days=args.day, all_days=args.all, dry_run=args.dry_run, progress=bar,
-                              drop_damaged=args.drop_damaged)
+                report = sync_metrics.recorded(sync, conn, root, days=args.day, all_days=args.all,
+                                               dry_run=args.dry_run, progress=bar, drop_damaged=args.drop_damaged)
             finally:
                 if bar is not None:
                     bar.close()

@@ -12,6 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from core import db, settings
+from warehouse.sync import metrics as sync_metrics
 from warehouse.sync import retention
 from warehouse.sync.export import sync
 
@@ -23,10 +24,10 @@ MISFIRE_GRACE_SECONDS = 3600  # a run missed by less than this (machine asleep) 
 def sync_job() -> None:
     """One scheduled sync; errors are logged, and the scheduler waits for the next night."""
     try:
-        conn = db.connect()
+        conn = sync_metrics.connected(db.connect)  # SYNC_METRICS_FILE
         try:
             root = settings.warehouse_dir()
-            retention.after_sync(conn, root, sync(conn, root))
+            retention.after_sync(conn, root, sync_metrics.recorded(sync, conn, root))
         finally:
             conn.close()
     except Exception:
