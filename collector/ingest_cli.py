@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import threading
 
 import uvicorn
 
 from collector import api_keys, ingest_guard
 from collector.ingest_api import create_app
 from core import db, settings
+from core.stopping import stop_signals
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    with stop_signals(stop.set):  # SIGTERM as Ctrl-C, from the start: exit 0 and the embedded PostgreSQL stopped
+        app = build_app(args)
+        if not stop.is_set():  # uvicorn stops itself on a signal and raises it again: handled here
+            uvicorn.run(app, host=args.host, port=args.port, log_config=None, server_header=False)
+    log.info("ingest API stopped")
+    return 0
+
+
+def build_app(args: argparse.Namespace):
+    """The ingest API's ASGI app, after the checks that refuse to serve (keys file, host
+    policy, a key to listen beyond loopback) and a first connection to PostgreSQL."""
     legacy = [k for k in (settings.get("INGEST_API_KEY") or "").split(",") if k.strip()]
     path = api_keys.keys_file()
     try:
@@ -55,5 +69,4 @@ def run(args: argparse.Namespace) -> int:
     n = len(named) + len(legacy)
     log.info("ingest API on http://%s:%d (OpenAPI page /docs); %s", args.host, args.port,
              f"{n} API key(s) accepted ({len(named)} from {path})" if n else "no API key asked (loopback only)")
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, server_header=False)
-    return 0
+    return app

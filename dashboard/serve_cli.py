@@ -24,10 +24,12 @@ import importlib
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 from core import settings
+from core.stopping import stop_signals
 from dashboard import accounts, hosts
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,17 @@ def warm_up() -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    with stop_signals(stop.set):  # SIGTERM as Ctrl-C from the start (warm-up included): exit 0, not 143
+        app, config = prepare(args)
+        if not stop.is_set():  # uvicorn's run loop stops on a signal and raises it again: handled here
+            app.run(config=config)
+    log.info("dashboard stopped")
+    return 0
+
+
+def prepare(args: argparse.Namespace):
+    """(the st.App to serve, its Streamlit config), after the warm-up."""
     found = accounts.load()  # a broken file stops here, with what to fix
     configured = settings.get("DASHBOARD_ADDRESS")
     address = bind_address(bool(found), configured)
@@ -124,9 +137,7 @@ def run(args: argparse.Namespace) -> int:
     from starlette.middleware import Middleware
     app = st.App(str(APP), middleware=[Middleware(hosts.HostGuard, policy=guard)])
     sys.argv = [str(APP)]  # the script Streamlit anchors its config and secrets on, as `streamlit run` does
-    # uvicorn's own run loop: Ctrl-C and make demo's SIGTERM stop the server
-    app.run(config=config)
-    return 0
+    return app, config
 
 
 def describe(guard: hosts.HostPolicy) -> str:

@@ -51,6 +51,7 @@ from warehouse.sync import compact, extract, phases, repair
 from warehouse.sync import workers as sync_workers
 from warehouse.sync.compact import Dictionaries, load_dictionaries
 from warehouse.sync.extract_arrow import SnapshotReader, snapshot_reader
+from warehouse.sync.lock import LockHeld
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)
@@ -363,7 +364,7 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
             if not dry_run:
                 cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
                 if not cur.fetchone()[0]:
-                    raise RuntimeError("another warehouse sync of this database is running; try again later")
+                    raise LockHeld("another warehouse sync of this database is running; try again later")
             cur.execute(_MARKS)
             started, max_id, max_created, max_blinded = cur.fetchone()
         state = lake.state()  # after the lock: retention and forget-user write it too

@@ -23,7 +23,8 @@ user everywhere: their own rows, and their id and nicknames in everybody else's.
    included; state.json's day counts follow; the side tables are rebuilt.
 
 All of it under the sync's advisory lock, in one PostgreSQL transaction that commits after
-the lake is rewritten. Running it again finds nothing and reports zeros (idempotent)."""
+the lake is rewritten. Running it again finds nothing and reports zeros (idempotent).
+Exit status 75 (EX_TEMPFAIL) when a sync holds that lock: nothing changed, try again later."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +45,7 @@ from warehouse.lake.tables import TABLES, Compact
 from warehouse.read import accelerators
 from warehouse.sync import compact, forget_lake
 from warehouse.sync.export import LOCK_ID
+from warehouse.sync.lock import LockHeld, busy
 
 log = logging.getLogger(__name__)
 TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
@@ -199,7 +201,7 @@ def scrub_pg(cur, columns: dict[str, list[Column]], forgetting: Forgetting) -> i
 def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
                 reason: str | None = None, nicknames: tuple[str, ...] = ()) -> ForgetReport:
     """Forget `user_id` (and `nicknames`, with those found next to the id) in PostgreSQL and
-    the lake at `root`, and opt them out. Raises RuntimeError while a sync holds the lock."""
+    the lake at `root`, and opt them out. Raises LockHeld while a sync holds the lock."""
     t0 = time.monotonic()
     report = ForgetReport(user_id)
     lake = Lake(root)
@@ -210,7 +212,7 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
         with conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
             if not cur.fetchone()[0]:
-                raise RuntimeError("a warehouse sync of this database is running; try forget-user again later")
+                raise LockHeld("a warehouse sync of this database is running; try forget-user again later")
             cur.execute("INSERT INTO opt_out_user (user_id, reason) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                         (user_id, reason))
             report.newly_opted_out = cur.rowcount == 1
@@ -275,6 +277,8 @@ def run(args: argparse.Namespace) -> int:
     conn = db.connect()
     try:
         r = forget_user(conn, settings.warehouse_dir(), args.user_id, args.reason, tuple(args.nickname))
+    except LockHeld as exc:
+        return busy("warehouse forget-user", exc)
     finally:
         conn.close()
     print(f"user {r.user_id}: {'added to' if r.newly_opted_out else 'already on'} the opt-out list; "

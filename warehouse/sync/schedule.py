@@ -2,16 +2,20 @@
 DISPLAY_TZ with APScheduler (one run at a time; missed runs coalesce into one), then the
 retention job when PG_RETENTION_DAYS is set. Across processes (a cron sync, a second
 scheduler), the sync's PostgreSQL advisory lock keeps two runs from overlapping: the later
-one fails at once with "another warehouse sync … is running" and changes nothing."""
+one fails at once with "another warehouse sync … is running" and changes nothing.
+
+SIGINT and SIGTERM stop it cleanly (exit 0): a sync in progress finishes first."""
 from __future__ import annotations
 
 import argparse
 import logging
+import threading
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from core import db, settings
+from core.stopping import stop_signals
 from warehouse.sync import metrics as sync_metrics
 from warehouse.sync import retention
 from warehouse.sync.export import sync
@@ -34,9 +38,9 @@ def sync_job() -> None:
         log.exception("scheduled warehouse sync failed; the next run will retry the same days")
 
 
-def build_scheduler() -> BlockingScheduler:
+def build_scheduler() -> BackgroundScheduler:
     tz = settings.get("DISPLAY_TZ") or "Asia/Seoul"
-    scheduler = BlockingScheduler(timezone=tz)
+    scheduler = BackgroundScheduler(timezone=tz)
     trigger = CronTrigger(hour=settings.get_int("SYNC_HOUR"), minute=settings.get_int("SYNC_MINUTE"),
                           timezone=tz)
     scheduler.add_job(sync_job, trigger, id=JOB_ID, max_instances=1, coalesce=True,
@@ -49,10 +53,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.now:
-        sync_job()
-    scheduler = build_scheduler()
-    job = scheduler.get_job(JOB_ID)
-    log.info("warehouse sync scheduled: %s (%s)", job.trigger, scheduler.timezone)
-    scheduler.start()  # blocks; Ctrl-C or SIGTERM ends it
+    stop = threading.Event()
+    with stop_signals(stop.set):
+        if args.now:
+            sync_job()
+        scheduler = build_scheduler()
+        job = scheduler.get_job(JOB_ID)
+        scheduler.start()
+        log.info("warehouse sync scheduled: %s (%s)", job.trigger, scheduler.timezone)
+        stop.wait()  # until Ctrl-C or SIGTERM
+        scheduler.shutdown(wait=True)  # a sync in progress finishes first
+    log.info("warehouse sync schedule stopped")
     return 0
