@@ -33,7 +33,7 @@ from tests.pghistory import (
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, CHAT_SCHEMA
 from warehouse.sync import extract
-from warehouse.sync.export import day_bounds, sync
+from warehouse.sync.export import LOCK_ID, day_bounds, sync
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -240,6 +240,16 @@ def test_a_scheduled_sync_records_its_metrics(pg_url, pg, tmp_path, monkeypatch)
     ok = samples(prom.read_text())
     assert value(ok, "chzzk_sync_runs_total", result="success") == 1
     assert value(ok, "chzzk_sync_table_rows", table="chat") == sum(pg_counts(pg).values())
+    holder = psycopg2.connect(pg_url)  # another sync holds the lock: counted as locked, not as a failure
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
+        schedule.sync_job()
+    finally:
+        holder.close()
+    busy = samples(prom.read_text())
+    assert [value(busy, "chzzk_sync_runs_total", result=r) for r in ("success", "failure", "locked")] == [1, 0, 1]
+    assert value(busy, "chzzk_sync_last_run_success") == 1
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/x")
     schedule.sync_job()  # logged; the scheduler waits for the next night
     failed = samples(prom.read_text())

@@ -5,8 +5,9 @@ success or failure, for node_exporter's textfile collector.
 A success sets the last success time and the per-table figures of that sync (rows, bytes,
 partitions and writer seconds of the day tables; rows of the small tables), the accelerators'
 build seconds and the damaged partitions left; a failure (PostgreSQL unreachable, the lock
-held, an error mid-sync) sets only the last failure time, and both count in
-``chzzk_sync_runs_total{result}``. The file is its own memory: what a run does not change is
+an error mid-sync) sets only the last failure time, and both count in
+``chzzk_sync_runs_total{result}``; a sync that found the lock held by another run (exit 75,
+EX_TEMPFAIL: nothing changed, try later) counts as ``result="locked"`` and changes nothing else. The file is its own memory: what a run does not change is
 read back from it (prometheus-client's parser), so counters keep counting and a failure
 keeps the last success's figures. A dry run writes nothing. The usual alert:
 ``time() - chzzk_sync_last_success_timestamp_seconds > 26 * 3600``.
@@ -26,10 +27,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
 from core import metrics_http, settings
+from warehouse.sync.lock import LockHeld
 
 log = logging.getLogger(__name__)
 
 PREFIX = "chzzk_sync_"
+RESULTS = ("success", "failure", "locked")
 T = TypeVar("T")
 
 
@@ -42,7 +45,8 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("runs_total", True, "Syncs ended, by result (success, failure).", "result"),
+    Metric("runs_total", True, "Syncs ended, by result (success, failure; locked: another run held the lock, "
+           "nothing changed).", "result"),
     Metric("last_run_timestamp_seconds", False, "Unix time the last sync ended (success or failure)."),
     Metric("last_run_success", False, "1 when the last sync succeeded, 0 when it failed."),
     Metric("last_run_duration_seconds", False, "Seconds the last sync took (success or failure)."),
@@ -133,11 +137,22 @@ def failed(values: Values, seconds: float, now: float) -> Values:
     return values
 
 
-def _ended(values: Values, result: str, seconds: float, now: float) -> None:
+def locked(values: Values) -> Values:
+    """`values` after a sync that found the lock held: only counted."""
+    values = {name: dict(v) for name, v in values.items()}
+    _count(values, "locked")
+    return values
+
+
+def _count(values: Values, result: str) -> None:
     runs = values.setdefault("runs_total", {})
-    for key in ("success", "failure"):
+    for key in RESULTS:
         runs.setdefault(key, 0)
     runs[result] += 1
+
+
+def _ended(values: Values, result: str, seconds: float, now: float) -> None:
+    _count(values, result)
     values["last_run_timestamp_seconds"] = {"": now}
     values["last_run_success"] = {"": 1 if result == "success" else 0}
     values["last_run_duration_seconds"] = {"": round(seconds, 3)}
@@ -163,6 +178,9 @@ def recorded(run_sync: Callable[..., T], *args, **kwargs) -> T:
     t0 = time.monotonic()
     try:
         report = run_sync(*args, **kwargs)
+    except LockHeld:
+        _write(locked)
+        raise
     except BaseException:
         _write(lambda v: failed(v, time.monotonic() - t0, time.time()))
         raise
