@@ -114,9 +114,8 @@ def test_collector_stores_every_line_once_across_reconnects(pg_url, pg, sim):
     assert value(scraped, "chzzk_collector_leases_held") == CHANNELS
     assert value(scraped, "chzzk_collector_rows_stored_total", kind="chat") > 0
     assert value(scraped, "chzzk_collector_dead_letters_total") == 0
-    assert value(scraped, "chzzk_collector_spool_segments") >= 1
-    assert ("chzzk_collector_duplicates_total", frozenset()) in scraped
-    assert ("chzzk_collector_spool_backlog_bytes", frozenset()) in scraped
+    for name in ("duplicates_total", "spool_segments", "spool_backlog_bytes", "spool_backlog_records"):
+        assert (f"chzzk_collector_{name}", frozenset()) in scraped, name  # a flush may have just emptied the spool
 
     truth = truth_keys(sim)
     keys, channels = stored(pg)
