@@ -132,10 +132,10 @@ def format_table(rows: list[dict]) -> str:
     body = []
     for r in rows:
         cov = "-" if r["coverage"] is None else f"{100 * r['coverage']:.1f}%"
-        body.append((r["channel_id"], (r["channel_name"] or "-")[:30], r["state"],
-                     "open" if r["open_sockets"] else "-", r["chat_channel_id"] or "-", _when(r["opened_at"]),
-                     _when(r["last_message_at"]), _ago(r["lag_seconds"]), str(r["reconnects_today"]), cov,
-                     _gaps(r), _who(r)))
+        socket = "open" if r["open_sockets"] and r["state"] != "stale" else "-"  # a dead collector's stay open
+        body.append((r["channel_id"], (r["channel_name"] or "-")[:30], r["state"], socket, r["chat_channel_id"] or "-",
+                     _when(r["opened_at"]), _when(r["last_message_at"]), _ago(r["lag_seconds"]),
+                     str(r["reconnects_today"]), cov, _gaps(r), _who(r)))
     return plain_table(head, body)
 
 

@@ -30,10 +30,12 @@ def _live(cid: str) -> LiveStatus:
 
 
 def _report_live(pg, *channels: str) -> None:
-    """What a collector writes while it collects: the broadcast opened, the state `live`."""
+    """What a collector writes while it collects: the broadcast opened, the state `live`, a
+    socket open (a killed collector leaves it open until the next one starts)."""
     with pg, pg.cursor() as cur:
         for n, cid in enumerate(channels):
             sessions.op_open_session(cid, _live(f"c{n}"), datetime.now(UTC))(cur)
+            sessions.op_capture_open(f"k{n}", cid, f"c{n}", datetime.now(UTC), "h:1:x", 1)(cur)
 
 
 def _status(capsys, *argv: str) -> tuple[int, str]:
@@ -53,6 +55,7 @@ def test_live_while_leased_then_stale_once_the_leases_expire(pg_url, pg, capsys)
         assert got[A]["collector"] == lease.owner and got[A]["collector_down_since"] is None
         code, out = _status(capsys)
         assert code == 0 and f"collectors: 1 running ({lease.owner})" in out
+        assert " live " in out.splitlines()[1] and " open " in out.splitlines()[1]
         renewed = {r["channel_id"]: r["renewed_at"] for r in _leases(pg)}
         time.sleep(1.5)  # the process stops renewing (it died): its leases expire
         got = {r["channel_id"]: r for r in status.collect(pg)}
@@ -62,7 +65,7 @@ def test_live_while_leased_then_stale_once_the_leases_expire(pg_url, pg, capsys)
         code, out = _status(capsys)
         assert code == 0
         line = next(x for x in out.splitlines() if x.startswith(A))
-        assert " stale " in line and " live " not in line
+        assert " stale " in line and " live " not in line and " open " not in line  # its socket died with it
         assert f"down since {renewed[A].astimezone(UTC):%Y-%m-%d %H:%M:%S}Z" in line
         assert "collectors: none running: collector down since" in out
         code, out = _status(capsys, "--json")
@@ -101,7 +104,7 @@ def test_a_clean_stop_is_stale_since_its_last_socket(pg_url, pg):
         lease.close()
     [row] = status.collect(pg)
     with pg.cursor() as cur:
-        cur.execute("SELECT disconnected_at FROM capture_interval")
+        cur.execute("SELECT disconnected_at FROM capture_interval WHERE key = %s", ("k",))
         (closed,) = cur.fetchone()
     pg.commit()
     assert (row["state"], row["collector_down_since"]) == ("stale", closed)
