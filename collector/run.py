@@ -40,7 +40,7 @@ from collector.client import CLOSE_GRACE
 from collector.drain_worker import DrainProcess
 from collector.leases import SOON_SECONDS, Leases
 from collector.lifecycle import Lifecycle
-from core import db, settings
+from core import db, sd_notify, settings
 from core.cli import one_line
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,9 @@ def run(args: argparse.Namespace) -> int:
         lifecycle.start()
         log.info("collecting %d channel(s)%s", len(lifecycle.channel_ids()),
                  f" for {args.duration:.0f}s" if args.duration else " until SIGINT/SIGTERM")
-        stop.wait(args.duration)
+        sd_notify.notify("READY=1", f"STATUS=collecting {len(lifecycle.channel_ids())} channel(s)")
+        sd_notify.wait(stop, args.duration, alive=lambda: scheduler.running)  # WATCHDOG=1 (systemd)
+        sd_notify.notify("STOPPING=1")
         stop.set()  # a gap fill in progress ends after its current replay page
         for cid in lifecycle.stop(STOP_JOIN_SECONDS):  # all close at once, then wait for each
             log.warning("client of %s did not stop within %.0fs", cid, STOP_JOIN_SECONDS)

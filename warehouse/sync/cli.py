@@ -4,7 +4,8 @@ partitions written of those planned, with rows; otherwise one log line per parti
 
 Exit status: 0 synced; 1 failed (one line on stderr says why); 3 (repair.EXIT_DAMAGED)
 synced, but a damaged partition could not be rewritten from PostgreSQL: it was left as it
-is, and stderr says, per partition, exactly which command repairs it."""
+is, and stderr says, per partition, exactly which command repairs it; 75 (EX_TEMPFAIL) another
+sync, forget-user or retention run of this database holds the lock: nothing changed, try later."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +20,7 @@ from core import db, settings
 from warehouse.sync import metrics as sync_metrics
 from warehouse.sync import repair, retention
 from warehouse.sync.export import DayResult, Progress, sync
+from warehouse.sync.lock import EX_TEMPFAIL, LockHeld, busy
 
 
 class Bar(Progress):
@@ -61,7 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              " to <WAREHOUSE_DIR>/_damaged/ and write their days from what PostgreSQL has")
     parser.epilog = ("Without --day or --all: the days touched since the last sync (all days on the first run)."
                      " Unreadable partitions are rewritten from PostgreSQL when it still holds their day; exit"
-                     f" status {repair.EXIT_DAMAGED} when one could not be (stderr says what repairs it).")
+                     f" status {repair.EXIT_DAMAGED} when one could not be (stderr says what repairs it);"
+                     f" {EX_TEMPFAIL} when another sync or forget-user of this database is running (try later).")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
                     bar.close()
         if not args.dry_run:
             retention.after_sync(conn, root, report)
+    except LockHeld as exc:  # another sync, forget-user or retention: nothing changed, try later
+        return busy("warehouse sync", exc)
     finally:
         conn.close()
     if report.damaged:  # each one's ERROR line (warehouse.repair) says what repairs it
