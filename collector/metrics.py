@@ -287,7 +287,8 @@ def serve(take: Callable[[], dict], url: str) -> metrics_http.Server | None:
         log.warning("metrics and health not served on %s:%d (COLLECTOR_METRICS_ADDRESS/PORT): %s; collecting "
                     "without them", address, port, exc)
         return None
-    log.info("metrics on http://%s:%d/metrics, health on /healthz", address, server.port)
+    shown = f"[{address}]" if ":" in address else address  # an IPv6 literal
+    log.info("metrics on http://%s:%d/metrics, health on /healthz", shown, server.port)
     return server
 
 
