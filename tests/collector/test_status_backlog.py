@@ -3,6 +3,7 @@
 running collector's state file or from the segments a stopped one left."""
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -67,3 +68,17 @@ def test_a_dead_collectors_state_file_is_ignored(tmp_path):
     snap = {"pid": 2 ** 22 + 12345, "at": time.time(), "spool_dir": str(tmp_path)}  # no such process
     metrics.write(snap, None)
     assert metrics.read_states(tmp_path) == []
+
+
+@pytest.mark.integration
+def test_health_is_503_while_the_spool_does_not_drain(pg_url):
+    snap = {"backlog_age_seconds": 400.0, "backlog_records": 7, "last_store_at": None, "leases_held": 1}
+    status, _, body = metrics.health(snap, pg_url, 300)
+    assert status == 503 and json.loads(body)["reasons"] == [
+        "spool not draining: its oldest unstored record is 400 s old (more than "
+        "COLLECTOR_HEALTH_MAX_BACKLOG_SECONDS=300); 7 records wait"]
+    status, _, body = metrics.health({**snap, "backlog_age_seconds": 12.0}, pg_url, 300)
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, _, body = metrics.health(snap, "postgresql://postgres@127.0.0.1:1/x", 300)  # both reasons
+    assert status == 503 and [r.split(":")[0] for r in json.loads(body)["reasons"]] == [
+        "PostgreSQL unreachable", "spool not draining"]
