@@ -45,7 +45,7 @@ from warehouse.lake.tables import TABLES, Compact
 from warehouse.read import accelerators
 from warehouse.sync import compact, forget_lake
 from warehouse.sync.export import LOCK_ID
-from warehouse.sync.lock import LockHeld, busy
+from warehouse.sync.lock import EX_TEMPFAIL, LockHeld, busy
 
 log = logging.getLogger(__name__)
 TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
@@ -269,6 +269,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="a nickname of theirs to remove too (repeatable; those shown next to their id "
                              "are found without it)")
     parser.add_argument("--reason", help="kept in opt_out_user.reason (e.g. a ticket number)")
+    parser.epilog = (f"Exit status: 0 forgotten (or nothing left to forget); 1 failed; {EX_TEMPFAIL} (EX_TEMPFAIL) a sync "
+                     "of this database holds the lock: nothing changed, run it again later.")
 
 
 def run(args: argparse.Namespace) -> int:
