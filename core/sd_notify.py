@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 def notify(*states: str) -> bool:
     """Send 'READY=1', 'WATCHDOG=1', 'STOPPING=1', 'STATUS=…' (one datagram, newline-joined).
-    True when sent; False without $NOTIFY_SOCKET or when the send failed (logged once per
-    at DEBUG: a service manager that went away must not stop the command)."""
+    True when sent; False without $NOTIFY_SOCKET or when the send failed (logged at DEBUG:
+    a service manager that went away must not stop the command)."""
     address = os.environ.get("NOTIFY_SOCKET")
     if not address or not states:
         return False
