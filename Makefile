@@ -60,6 +60,12 @@ check-wheels: install-dev ## every locked package has a wheel for CPython $(WHEE
 demo: install ## the whole system: embedded PostgreSQL, simulator, collector, sync, dashboard on localhost:8501
 	$(PY) scripts/demo.py --port $(PORT) $(ARGS)
 
+# pyspark (the spark extra: tests/warehouse/test_spark.py reads the lake with Spark) for `make test`
+# only, not install-dev: it is a 456 MB sdist, and the 3.13 leg (test-newest) runs no Spark.
+$(VENV)/.spark: $(VENV)/.dev
+	$(PIP) -c $(LOCK) --no-build-isolation -e '.[spark]'
+	@touch $@
+
 $(VENV)/.notebooks: $(VENV)/.runtime
 	$(PIP) -c $(LOCK) --no-build-isolation -e '.[notebooks]'
 	@touch $@
@@ -69,8 +75,9 @@ notebooks: $(VENV)/.notebooks ## JupyterLab on notebooks/ (127.0.0.1:$(NB_PORT))
 	  $(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NB_PORT) --ServerApp.root_dir=notebooks \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
-test: install-dev ## run the whole test suite (real PostgreSQL, simulator, AppTest, Chromium if installed)
+test: install-dev $(VENV)/.spark ## run the whole test suite (real PostgreSQL, simulator, AppTest, Chromium and Java if installed)
 	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium not found; browser tests will be skipped (make system-deps installs it)"
+	@command -v java >/dev/null || echo "note: java not found; the Spark test will be skipped (make system-deps installs a JRE)"
 	$(PY) -m pytest $(ARGS)
 
 test-fast: install-dev ## unit tests only (nothing running)
@@ -113,12 +120,14 @@ sim: install ## run the local CHZZK simulator on :18080
 api: install ## serve the ChzzkChat-compatible ingest API on 127.0.0.1:8000 (INGEST_API_KEY)
 	$(PY) -m collector api $(ARGS)
 
-system-deps: ## install the system packages the tests need (Debian: chromium, Korean fonts, LibreOffice Calc for the CSV check)
-	@if test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi 'noto.*cjk' && command -v soffice >/dev/null; then echo "chromium, fonts-noto-cjk and soffice present"; \
+system-deps: ## install the system packages the tests need (Debian: chromium, Korean fonts, LibreOffice Calc for the CSV check, Java 17 for Spark)
+	@if test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi 'noto.*cjk' && command -v soffice >/dev/null && command -v java >/dev/null; then echo "chromium, fonts-noto-cjk, soffice and java present"; \
 	elif command -v apt-get >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk libreoffice-calc-nogui; \
-	else echo "install chromium, a CJK font and LibreOffice Calc with your package manager"; fi
+	  JRE=openjdk-17-jre-headless; \
+	  $$SUDO apt-get update -q && { apt-cache show $$JRE >/dev/null 2>&1 || JRE=default-jre-headless; } && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk libreoffice-calc-nogui $$JRE; \
+	else echo "install chromium, a CJK font, LibreOffice Calc and a Java 17+ runtime with your package manager"; fi
 
 clean: ## remove caches (keeps .data and .venv)
 	rm -rf .pytest_cache .ruff_cache
