@@ -23,13 +23,21 @@ _TENURE_TOPS = np.array([1, 3, 6, 12, 24])  # the highest month of each tenure b
 
 
 class Chatters:
-    """The user ids of the chatter runs of every channel read together (``ids``), each
-    numbered once for all of them (``codes``, when first asked): the same number is the
-    same chatter in any of those channels."""
+    """The user ids of the chatter runs of every channel read together (``ids``: made from
+    `ids` when first asked, a callable — most questions count chatters by number and never
+    need their ids' strings, a whole lake's 1.5M of them), each numbered once for all of
+    them (``codes``, when first asked): the same number is the same chatter in any of those
+    channels."""
 
-    def __init__(self, ids: pa.Array) -> None:
-        self.ids = ids
+    def __init__(self, ids: pa.Array | Callable[[], pa.Array]) -> None:
+        self._ids, self._make = (ids, None) if isinstance(ids, pa.Array) else (None, ids)
         self._codes: np.ndarray | None = None
+
+    @property
+    def ids(self) -> pa.Array:
+        if self._ids is None:
+            self._ids = self._make()
+        return self._ids
 
     def codes(self) -> np.ndarray:
         if self._codes is None:
@@ -53,7 +61,7 @@ class Channel:
     only its own columns)."""
     user: np.ndarray
     day: np.ndarray
-    ids: pa.Array
+    runs: int  # chatters (runs of a user's rows): ``ids`` are chatters.ids[run0:run0 + runs]
     first: np.ndarray
     o_day: np.ndarray
     name_days: np.ndarray
@@ -71,6 +79,12 @@ class Channel:
     @property
     def rows(self) -> int:
         return self.end - self.at
+
+    @property
+    def ids(self) -> pa.Array:
+        """The user id of each number of ``user``."""
+        assert self.chatters is not None
+        return self.chatters.ids.slice(self.run0, self.runs)
 
     def _mine(self, name: str) -> np.ndarray:
         return self.source.get(name)[self.at:self.at + len(self.user)]

@@ -209,7 +209,7 @@ class Reader:
         t0 = time.monotonic()
         file = side_tables.path(CHATTER, lake)
         read, groups = _row_groups(lake, file, _COLUMNS, _DICTIONARIES, None if every else channels)
-        rows = _by_channel(read.select(["channel_id"]).unify_dictionaries().combine_chunks())
+        rows = _by_channel(read.select(["channel_id"]))
         day = _numpy(read, "day")
         new, run, ids = _chatter_runs(read.column("user_id"), sorted(a for a, _ in rows.values()))
         first = day[new]  # each run's first day
@@ -226,7 +226,7 @@ class Reader:
             na, nb = named.get(ch, (0, 0))
             order = np.argsort(name_days[na:nb], kind="stable")
             out[ch] = Channel(
-                user=(run[a:a + n] - r0).astype(np.int32), day=day[a:a + n], ids=ids.slice(r0, runs),
+                user=(run[a:a + n] - r0).astype(np.int32), day=day[a:a + n], runs=runs,
                 first=first[r0:r0 + runs], o_day=day[a + n:b], name_days=name_days[na:nb][order], source=source,
                 at=a, end=b, names=[name_list[na + i] for i in order.tolist()],
                 nickname_source=functools.partial(source.nicknames, a, n), chatters=chatters, run0=r0)
@@ -270,14 +270,27 @@ def _row_groups(lake: Lake, path: str, columns: list[str], dictionaries: list[st
 
 
 def _by_channel(table: pa.Table) -> dict[str, tuple[int, int]]:
-    """{channel_id: (first row, end row)} of a table sorted by channel. Pure."""
-    if not table.num_rows:
-        return {}
-    codes = _codes(table.column("channel_id"))
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1])
-    ends = np.append(starts[1:], len(codes))
-    ids = _dictionary(table.column("channel_id")).take(pa.array(codes[starts])).to_pylist()
-    return dict(zip(ids, zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
+    """{channel_id: (first row, end row)} of a table sorted by channel (a channel's rows
+    together; were they not, its last run). Chunk by chunk, by each chunk's own codes: a
+    row group holds a channel or a few, so no dictionary of the whole column is made
+    (unifying them cost 0.19 s of CPU for the 3.3M rows of a 10M-line lake). Pure."""
+    out: dict[str, tuple[int, int]] = {}
+    at = 0
+    for chunk in table.column("channel_id").chunks:
+        m = len(chunk)
+        if not m:
+            continue
+        chunk = chunk if pa.types.is_dictionary(chunk.type) else chunk.dictionary_encode()
+        codes = pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
+        names = chunk.dictionary.cast(pa.string()).to_pylist()
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1]).tolist()
+        for a, b in zip(starts, [*starts[1:], m], strict=True):
+            code = int(codes[a])
+            ch = names[code] if code >= 0 else None
+            got = out.get(ch)
+            out[ch] = (got[0], at + b) if got is not None and got[1] == at + a else (at + a, at + b)
+        at += m
+    return out
 
 
 def _encoded(column: pa.ChunkedArray) -> pa.DictionaryArray:
@@ -356,11 +369,13 @@ class _Columns:
         return column
 
 
-def _chatter_runs(column: pa.ChunkedArray, starts: list[int]) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+def _chatter_runs(column: pa.ChunkedArray, starts: list[int]
+                  ) -> tuple[np.ndarray, np.ndarray, Callable[[], pa.Array]]:
     """Of a dictionary column (a dictionary per chunk) sorted within each channel (whose
     first rows are `starts`): whether each row starts a run of equal values (runs never
     cross a channel's start; rows without a value start none), the number of each row's run
-    (0, 1, ...; a row without a value carries the run before's), and the value of each run.
+    (0, 1, ...; a row without a value carries the run before's), and what makes the value
+    of each run (their strings only when asked: most questions never do).
     Within a chunk equal values have equal numbers; across chunks the strings are compared.
     Pure."""
     n = len(column)
@@ -382,9 +397,13 @@ def _chatter_runs(column: pa.ChunkedArray, starts: list[int]) -> tuple[np.ndarra
     new[starts] = True
     valid = code >= 0
     new &= valid
-    values = [chunk.dictionary.take(pa.array(code[a:a + m][new[a:a + m]])).cast(pa.string()) for chunk, a, m in bounds]
     run = np.cumsum(new, dtype=np.int32) - 1
-    return new, run, pa.concat_arrays(values) if values else pa.array([], pa.string())
+    picks = [(chunk.dictionary, code[a:a + m][new[a:a + m]]) for chunk, a, m in bounds]
+
+    def values() -> pa.Array:
+        got = [names.take(pa.array(at)).cast(pa.string()) for names, at in picks]
+        return pa.concat_arrays(got) if got else pa.array([], pa.string())
+    return new, run, values
 
 
 def _nulls(column: pa.ChunkedArray) -> np.ndarray:
