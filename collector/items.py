@@ -28,6 +28,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 
+from collector.nesting import text_too_deep, too_deep_message
 from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
 
 # live key -> recent (15101 / VOD) key
@@ -173,8 +174,14 @@ def decode_object(value, name: str, warnings: list[str], *, null_ok: bool) -> di
         warnings.append(f"{name} is an empty string")
         return {}
     try:
+        if text_too_deep(value):  # collector/nesting.py: before json, whose limit depends on the interpreter
+            warnings.append(too_deep_message(name))
+            return {}
         decoded = json.loads(value)
         if isinstance(decoded, str):  # double-encoded: a JSON string holding the JSON
+            if text_too_deep(decoded):
+                warnings.append(too_deep_message(name))
+                return {}
             decoded = json.loads(decoded)
             warnings.append(f"{name} was double-encoded JSON")
     except (ValueError, RecursionError) as exc:
