@@ -48,6 +48,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("USER_TAIL_LINES", "1000", "Newest lines per chatter the lake's user tail keeps (warehouse/read/accelerators/user_tail.py), "
             "so a user's last page of lines is one slice of a memory-mapped file (0: no tail; a user's lines are "
             "then read from the day files holding them)."),
+    Setting("TEXT_SLICES_MB", "256", "Memory (MB) a reading process keeps of channels' lines of the chat's day files "
+            "for keyword_search, keyword_trend and user_messages over a few channels (warehouse/read/text_slices.py; "
+            "the biggest channel's week of a 10M-line lake ~40 MB); the least recently used let go first."),
+    Setting("TABLE_PREVIEW_MB", "64", "Memory (MB) a reading process keeps of the Data page's table previews, each "
+            "per version of the files it read (warehouse/read/queries/catalog.py)."),
+    Setting("USER_SEARCH_LINES", "2000000", "Lines (~25 bytes each) a reading process keeps of the channels "
+            "search_users last read from the day files (warehouse/read/queries/user_search.py)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
     Setting("SPOOL_DIR", None, "Local spool of collected records not yet stored in PostgreSQL. Default: DATA_DIR/spool."),
     Setting("COLLECTOR_METRICS_FILE", None, "File a running `collector run` rewrites (atomically) after every flush and "

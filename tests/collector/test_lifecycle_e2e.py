@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +22,6 @@ import requests
 
 from collector.protocol import parse_frame
 from collector.sim.server import SimServer
-from tests.collector_process import terminate
 from tests.conftest import DATA
 from tests.waiting import wait_for as wait_until
 
@@ -87,7 +87,8 @@ def test_socket_drops_reconnect_dedupe_and_record_gaps(pg_url, pg, tmp_path):
                          proc=proc)
             wait_until(lambda: sim.truth_count > 100, 30, "100 lines sent")
         finally:
-            _, err = terminate(proc, 60)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err[-3000:]
     finally:
         sim.stop()
@@ -158,7 +159,8 @@ def test_restart_offline_adult_channel_set_and_status(pg_url, pg):
         listing = cli(pg_url, "channels", "list").stdout
         assert extra in listing and "disabled" in listing
     finally:
-        _, err = terminate(proc, 30)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
         sim.stop()
     assert proc.returncode == 0, err[-3000:]
     open_left = query(pg, "SELECT count(*) FROM capture_interval WHERE disconnected_at IS NULL")

@@ -233,3 +233,34 @@ def test_contains_is_a_substring_test_per_line():
             assert got == [v is not None and needle in v for v in arr.to_pylist()], (values, needle)
     across = pa.chunked_array([pa.array(["xa", "ab", "b", "aab", None, "a", "ab"])])
     assert text_match.contains(across, "ab").tolist() == [False, True, False, True, False, False, True]
+
+
+def test_a_kept_day_listing_sees_a_day_folder_made_later(tmp_path, text_lake):
+    """health.day_files keeps the listing of a settled chat folder: a day written after it
+    (its folder made: the chat folder's mtime changes) is listed, and a day removed is gone."""
+    import os
+    from warehouse.lake import health
+    root = str(tmp_path / "lake")
+    shutil.copytree(text_lake, root)
+    lake = Lake(root)
+    folder = lake.table_dir(CHAT)
+    os.utime(folder, ns=(0, 1_000_000_000))  # settled long ago: the listing is kept
+    assert list(health.day_files(lake, CHAT)) == DAYS
+    assert health._FOLDERS[folder][0] == 1_000_000_000
+    new = DAYS[-1] + timedelta(days=1)
+    lake.write(CHAT, lake.read(CHAT, DAYS[0]), new)
+    assert list(health.day_files(lake, CHAT)) == [*DAYS, new]
+    shutil.rmtree(os.path.dirname(lake.part_path(CHAT, DAYS[0])))
+    assert list(health.day_files(lake, CHAT, DAYS[0], new)) == [*DAYS[1:], new]
+    fast, scan = warehouse.open(root), warehouse.open(root, accelerate=False)
+    assert warehouse.keyword_search(fast, "gg", CIDS, limit=1000).equals(warehouse.keyword_search(scan, "gg", CIDS,
+                                                                                                    limit=1000))
+
+
+def test_slices_kept_within_text_slices_mb(text_lake, monkeypatch):
+    """TEXT_SLICES_MB=0 keeps one slice at most: every answer is read again, and the same."""
+    monkeypatch.setenv("TEXT_SLICES_MB", "0")
+    fast, scan = warehouse.open(text_lake), warehouse.open(text_lake, accelerate=False)
+    _no_sql(fast)
+    assert _same(fast, scan, few=True) > 50
+    assert len(text_slices._SLICES) <= 1

@@ -6,7 +6,7 @@ message column of each and spends 2-12 ms planning the query, where PostgreSQL r
 channel's few hundred lines from its (channel, chat_time) index in 1-2 ms. Here the row
 groups that may hold a channel are found by their channel_id statistics (footers read once
 per file version), only the columns the questions read are decoded (pyarrow), and the
-channel's lines of a file version are kept in memory (SLICE_BYTES in all, least recently
+channel's lines of a file version are kept in memory (TEXT_SLICES_MB in all, least recently
 used dropped first): a file is never changed in place, a sync writes a new one (a new
 version: size, mtime, inode), so a kept slice is the file's as long as it is there.
 
@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core import settings
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 # user_messages read)
 COLUMNS = ("id", "channel_id", "channel_name", "user_id", "nickname", "message", "message_type", "chat_time",
            "message_status", "pay_amount", "subscription_tier", "subscription_month")
-SLICE_BYTES = 256 << 20  # memory the kept slices may take together (the biggest channel's week: ~40 MB)
+# memory the kept slices may take together: settings TEXT_SLICES_MB (the biggest channel's week: ~40 MB)
 
 
 class Unreadable(Exception):
@@ -187,7 +188,8 @@ def _read(lake: Lake, path: str, key: tuple, channels: list[str]) -> dict[str, S
             if (path, key, ch) not in _SLICES:
                 _SLICES[(path, key, ch)] = s
                 _HELD[0] += s.nbytes
-        while _HELD[0] > SLICE_BYTES and len(_SLICES) > 1:
+        most = settings.get_int("TEXT_SLICES_MB") << 20
+        while _HELD[0] > most and len(_SLICES) > 1:
             _, old = _SLICES.popitem(last=False)
             _HELD[0] -= old.nbytes
     return out

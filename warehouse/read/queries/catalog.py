@@ -26,6 +26,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from core import settings
 from warehouse.lake import health
 from warehouse.lake.layout import PART, Lake
 from warehouse.lake.tables import CHAT, TABLES, Table
@@ -50,7 +51,6 @@ TIME_COLUMN = {"live_session": "opened_at", "capture_interval": "connected_at",
 # column alone is ~58 MB decoded, so a whole row group is never materialized)
 _BATCH_ROWS = 4096
 # previews kept (_head_kept) and the schemas of file lists (_unified), by the files' versions
-_PREVIEW_BYTES = 64 << 20
 _PREVIEWS: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
 _HELD = [0]
 _SCHEMAS: dict[tuple, pa.Schema] = {}
@@ -86,7 +86,11 @@ def table_names(lake: Lake | None = None) -> list[str]:
 
 def _table(lake: Lake, name: str) -> Table:
     """The table called `name`; a name that is not one of the lake's tables (a path, a
-    typo) is refused before it becomes a path."""
+    typo) is refused before it becomes a path. A declared table is one without a look at
+    the lake's folders."""
+    for table in CATALOG:
+        if table.name == name:
+            return table
     known = tables(lake)
     for table in known:
         if table.name == name:
@@ -96,32 +100,19 @@ def _table(lake: Lake, name: str) -> Table:
 
 
 def _files(lake: Lake, table: Table, start: date | None = None, end: date | None = None
-           ) -> list[tuple[date | None, str, int]]:
-    """(day or None, path, bytes) of every readable Parquet file of `table` (of a day table,
-    the days in [start, end] only: no other file is looked at), days in order (a damaged
-    file is left out, as the views leave it out: Warehouse.damaged names it)."""
-    if table.by_day and (start is not None or end is not None):
-        found = [(day, path, key[0]) for day, (path, key)
+           ) -> list[tuple[date | None, str, tuple]]:
+    """(day or None, path, file key: (bytes, mtime, inode)) of every readable Parquet file
+    of `table` (of a day table, the days in [start, end] only: no other file is looked at),
+    days in order (a damaged file is left out, as the views leave it out:
+    Warehouse.damaged names it). Day folders are health.day_files' listing."""
+    if table.by_day:
+        found = [(day, path, key) for day, (path, key)
                  in health.day_files(lake, table, start or date.min, end or date.max).items()]
     else:
-        found = _all_files(lake, table)
-    return [f for f in found if not health.unreadable(lake, f[1])]
-
-
-def _all_files(lake: Lake, table: Table) -> list[tuple[date | None, str, int]]:
-    if not table.by_day:
-        info = lake.fs.get_file_info(lake.part_path(table))
-        return [(None, info.path, info.size or 0)] if info.type == pafs.FileType.File else []
-    out = []
-    selector = pafs.FileSelector(lake.table_dir(table), recursive=True, allow_not_found=True)
-    for info in lake.fs.get_file_info(selector):
-        folder = info.path.rsplit("/", 2)[-2] if info.path.count("/") >= 2 else ""
-        if info.type == pafs.FileType.File and info.base_name == PART and folder.startswith("day="):
-            try:
-                out.append((date.fromisoformat(folder[4:]), info.path, info.size or 0))
-            except ValueError:
-                log.warning("ignoring %s: not a day=YYYY-MM-DD folder", info.path)
-    return sorted(out, key=lambda f: f[0])
+        path = lake.part_path(table)
+        key = health.file_key(lake, path)
+        found = [(None, path, key)] if key is not None else []
+    return [f for f in found if not (health.footer_problem(lake, f[1], f[2]) or health.known_problem(f[1], f[2]))]
 
 
 def lake_tables(wh: Warehouse) -> pl.DataFrame:
@@ -145,7 +136,7 @@ def lake_tables(wh: Warehouse) -> pl.DataFrame:
             "table": table.name, "by_day": table.by_day, "present": bool(files),
             "partitions": len(files), "first_day": min(days) if days else None,
             "last_day": max(days) if days else None,
-            "rows": sum(m.num_rows for m in metas), "bytes": sum(size for _, _, size in files),
+            "rows": sum(m.num_rows for m in metas), "bytes": sum(key[0] for _, _, key in files),
             "columns": metas[-1].num_columns if metas else 0,
         })
     log.info("lake_tables: %d tables, %d files in %.3fs", len(out), sum(r["partitions"] for r in out),
@@ -166,9 +157,9 @@ def table_partitions(wh: Warehouse, table: str) -> pl.DataFrame:
     lake = Lake(wh.root)
     spec = _table(lake, table)
     recorded = lake.state(strict=False).day_counts(spec.name)
-    rows = [{"day": day, "rows": health.footer(lake, path).num_rows, "bytes": size,
+    rows = [{"day": day, "rows": health.footer(lake, path, key).num_rows, "bytes": key[0],
              "state_rows": recorded.get(day) if day else None}
-            for day, path, size in _files(lake, spec)]
+            for day, path, key in _files(lake, spec)]
     return pl.DataFrame(rows, schema={"day": pl.Date, "rows": pl.Int64, "bytes": pl.Int64,
                                       "state_rows": pl.Int64})
 
@@ -248,14 +239,12 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
 
 def _head_kept(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe, tz: str) -> pl.DataFrame:
     """_head's rows as the preview's frame, kept per version of the files (and per
-    question) while _PREVIEW_BYTES allow: the Data page asks the same preview again on
+    question) while TABLE_PREVIEW_MB allow: the Data page asks the same preview again on
     every visit, and a preview of a small channel decodes a whole row group of every
     column (its raw JSON alone ~16 MB) for its 100 rows. A file a sync rewrote has a new
     version: its rows are read afresh."""
-    versions = tuple((path, health.file_key(lake, path)) for _, path, _ in files)
-    if any(v is None for _, v in versions):
-        return _frame(_head(lake, files, schema, cond, limit, probe), tz)
-    key = (versions, schema.to_string(), str(cond), limit, tz,
+    versions = tuple((path, key) for _, path, key in files)
+    key = (versions, str(cond), limit, tz,  # the schema is the files' (_unified)
            None if probe is None else (probe[0], str(probe[1]), tuple(map(str, probe[2] or ()))))
     with _LOCK:
         rows = _PREVIEWS.get(key)
@@ -267,7 +256,8 @@ def _head_kept(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, pro
         if key not in _PREVIEWS:
             _PREVIEWS[key] = rows
             _HELD[0] += rows.estimated_size()
-        while _HELD[0] > _PREVIEW_BYTES and len(_PREVIEWS) > 1:
+        most = settings.get_int("TABLE_PREVIEW_MB") << 20
+        while _HELD[0] > most and len(_PREVIEWS) > 1:
             _HELD[0] -= _PREVIEWS.popitem(last=False)[1].estimated_size()
     return rows
 
@@ -329,15 +319,15 @@ def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema, day: date | No
 def _unified(lake: Lake, files: list) -> pa.Schema:
     """One schema over the files (a column added later reads as null in older files),
     made once per version of the files."""
-    versions = tuple((path, health.file_key(lake, path)) for _, path, _ in files)
+    versions = tuple((path, key) for _, path, key in files)
     got = _SCHEMAS.get(versions)
     if got is None:
-        schemas = [health.footer(lake, path).schema.to_arrow_schema().remove_metadata() for _, path, _ in files]
+        schemas = [health.footer(lake, path, key).schema.to_arrow_schema().remove_metadata()
+                   for _, path, key in files]
         got = pa.unify_schemas(schemas[::-1])  # newest first: its column order wins
-        if all(v is not None for _, v in versions):
-            if len(_SCHEMAS) >= 256:
-                _SCHEMAS.clear()
-            _SCHEMAS[versions] = got
+        if len(_SCHEMAS) >= 256:
+            _SCHEMAS.clear()
+        _SCHEMAS[versions] = got
     return got
 
 

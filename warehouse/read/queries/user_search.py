@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core import settings
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.read import text_match, text_slices
@@ -29,10 +30,9 @@ from warehouse.read.warehouse import Warehouse
 _COLUMNS = ["channel_id", "user_id", "nickname", "channel_name", "chat_time"]
 FLAT_ROWS = 20_000  # up to this many lines asked about are searched in one pass, more per distinct value
 PYTHON_ROWS = 2_000  # up to this many lines of the users found are summed in Python, more with polars
-# the lines of the channels last asked, per day file version: (file key, channels) -> lines
-# (strings as dictionaries: ~25 bytes a line, the biggest channel's week of a 10M-line lake
-# 640,000 lines)
-KEPT_ROWS = 2_000_000
+# the lines of the channels last asked, per day file version: (path, file key, channels) ->
+# lines, settings USER_SEARCH_LINES in all (strings as dictionaries: ~25 bytes a line, the
+# biggest channel's week of a 10M-line lake 640,000 lines)
 MAX_GROUPS = 256  # row groups (16,384 lines each) read for one question at most: beyond, SQL answers
 _SLICES: OrderedDict[tuple, _Part] = OrderedDict()
 _held = [0]
@@ -104,7 +104,7 @@ def _in_python(parts: list[_Part], query: str, limit: int, tz: str) -> pl.DataFr
 def _slice(lake: Lake, path: str, key: tuple, chosen: list[int], channels: tuple[str, ...]) -> _Part:
     """The lines of `channels` in one day file (row groups `chosen`), other than
     SYSTEM_MESSAGE's: users, nickname, its lower case, channel_name (dictionaries) and
-    chat_time (µs); kept per file version (the last KEPT_ROWS lines)."""
+    chat_time (µs); kept per file version (the last USER_SEARCH_LINES lines)."""
     got = _SLICES.get((path, key, channels))
     if got is not None:
         _SLICES.move_to_end((path, key, channels))
@@ -121,7 +121,8 @@ def _slice(lake: Lake, path: str, key: tuple, chosen: list[int], channels: tuple
         got = _EMPTY
     got = _SLICES[(path, key, channels)] = _Part(got)
     _held[0] += got.table.num_rows
-    while _held[0] > KEPT_ROWS and len(_SLICES) > 1:
+    most = settings.get_int("USER_SEARCH_LINES")
+    while _held[0] > most and len(_SLICES) > 1:
         _held[0] -= _SLICES.popitem(last=False)[1].table.num_rows
     return got
 
