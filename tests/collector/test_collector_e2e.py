@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import requests
 
 from collector.protocol import parse_frame
 from collector.sim.server import SimServer
-from tests.collector_process import start_collector, start_sim
+from tests.collector_process import start_collector, start_sim, terminate
 from tests.conftest import DATA
 from tests.metrics_helpers import curl, free_port, samples, value
 from tests.waiting import wait_for
@@ -102,8 +101,7 @@ def test_collector_stores_every_line_once_across_reconnects(pg_url, pg, sim):
         wait_for(lambda: sent(sim, MIN_LINES), 40, "enough chat to be a test")
         scraped = scrape(f"http://127.0.0.1:{port}")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        _, err = terminate(proc, 60)
     assert proc.returncode == 0, err[-3000:]
     assert sum(dropped) >= CHANNELS, f"drops closed {dropped} sockets"
     ids = [c.channel_id for c in sim.channels]
@@ -142,8 +140,7 @@ def test_sigterm_mid_run_flushes_the_buffer(pg_url, pg, sim):
         cur.execute("SELECT count(*) FROM stream_chat")
         assert cur.fetchone()[0] == 0, "nothing should be flushed before the stop"
     pg.commit()
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    _, err = terminate(proc, 30)
     assert proc.returncode == 0, err[-3000:]
     assert "received SIGTERM" in err
 
@@ -176,8 +173,7 @@ def test_final_flush_failure_exits_1_and_says_what_was_lost(pg_url, pg_server_ur
     admin.close()
     status, body = curl(f"http://127.0.0.1:{port}/healthz")  # not ready: PostgreSQL does not answer
     assert status == 503 and json.loads(body)["reasons"][0].startswith("PostgreSQL unreachable:"), body
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    _, err = terminate(proc, 30)
     assert proc.returncode == 1, err[-3000:]
     last = err.strip().splitlines()[-1]
     assert re.search(r"final flush failed .*; \d+ records were not stored", last), last
@@ -189,8 +185,7 @@ def test_full_buffer_flushes_early(pg_url, pg, sim):
     try:  # no timed flush: rows stored while it runs come from flushes of a full buffer
         wait_for(lambda: flushes(pg) >= 2, 40, "two flushes before the stop")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        _, err = terminate(proc, 60)
     assert proc.returncode == 0, err[-3000:]
     before_stop = err.split("client stopped")[0]
     assert before_stop.count("collector.sink: stored") >= 2, "FLUSH_MAX_EVENTS=10 should flush early"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from collector.sim.server import SimServer
+from tests.collector_process import terminate
 from tests.flood_helpers import state, stored_lines, truth_check
 from tests.waiting import wait_for
 
@@ -59,8 +60,8 @@ def test_a_killed_drain_process_loses_and_duplicates_nothing(pg_url, tmp_path):
         wait_for(lambda: stored_lines(pg_url) >= sent, 60, "the spool drained")
         wait_for(lambda: state(spool_dir, proc.pid)["backlog_records"] == 0, 10, "an empty backlog")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(60)
+        terminate(proc, 60)
+        code = proc.returncode
         sim.stop()
     log = log_path.read_text()
     assert code == 0, log[-3000:]

@@ -28,7 +28,7 @@ import requests
 from collector.protocol import parse_frame
 from collector.sim.server import SimServer
 from core import db
-from tests.collector_process import start_collector, start_sim
+from tests.collector_process import start_collector, start_sim, terminate
 from tests.conftest import DATA
 from tests.waiting import wait_for
 
@@ -106,8 +106,8 @@ def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(pg_url, sim
         except AssertionError:
             pass  # asserted below with the numbers
     finally:
-        second.send_signal(signal.SIGTERM)
-    assert second.wait(60) == 0, log_path.read_text()[-3000:]
+        terminate(second, 60)
+    assert second.returncode == 0, log_path.read_text()[-3000:]
     log = log_path.read_text()
     assert f"1 segment(s) with {at_kill} records left by a stopped collector" in log, log[-3000:]
 
@@ -164,8 +164,7 @@ def test_postgresql_outage_during_collection_loses_and_duplicates_nothing(own_pg
         wait_for(lambda: any(n for n, _ in flush_lines(log_path.read_text())[after:])
                  and sim.truth_count > MIN_LINES, 30, "a flush after the drain")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        terminate(proc, 30)
     log = log_path.read_text()
     assert proc.returncode == 0, log[-3000:]
 
@@ -218,8 +217,8 @@ def test_kill_9_and_a_restart_gap_longer_than_the_replay_are_filled_from_the_vod
             except AssertionError:
                 pass  # asserted below with the numbers
         finally:
-            second.send_signal(signal.SIGTERM)
-            assert second.wait(30) == 0, log_path.read_text()[-3000:]
+            terminate(second, 30)
+            assert second.returncode == 0, log_path.read_text()[-3000:]
         lost = missing()
         assert not lost, f"{len(lost)} of {len(aired)} aired lines not stored"
         keys = stored_keys(pg_url)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import time
 
 import psycopg2
@@ -18,6 +17,7 @@ import pytest
 
 from collector import status
 from collector.sim.server import SimServer
+from tests.collector_process import terminate
 from tests.flood_helpers import rss_kb, start_collector, state, stored_lines, truth_check
 from tests.waiting import wait_for
 
@@ -83,8 +83,8 @@ def test_flood_through_a_database_outage_is_stored_exactly_once(pg_url, pg_serve
                          "the state file showing an empty backlog")
         assert after["backlog_age_seconds"] is None and after["last_error"] is None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(60)
+        terminate(proc, 60)
+        code = proc.returncode
         sim.stop()
         admin.close()
     log = (tmp_path / "collector.log").read_text()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import requests
 
 from collector.protocol import parse_frame
 from collector.sim.server import SimServer
+from tests.collector_process import terminate
 from tests.conftest import DATA
 from tests.waiting import wait_for as wait_until
 
@@ -87,8 +87,7 @@ def test_socket_drops_reconnect_dedupe_and_record_gaps(pg_url, pg, tmp_path):
                          proc=proc)
             wait_until(lambda: sim.truth_count > 100, 30, "100 lines sent")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=60)
+            _, err = terminate(proc, 60)
         assert proc.returncode == 0, err[-3000:]
     finally:
         sim.stop()
@@ -159,8 +158,7 @@ def test_restart_offline_adult_channel_set_and_status(pg_url, pg):
         listing = cli(pg_url, "channels", "list").stdout
         assert extra in listing and "disabled" in listing
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        _, err = terminate(proc, 30)
         sim.stop()
     assert proc.returncode == 0, err[-3000:]
     open_left = query(pg, "SELECT count(*) FROM capture_interval WHERE disconnected_at IS NULL")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import pytest
 from collector.protocol import parse_frame
 from collector.sim.population import chat_channel_id, hex32, make_channels
 from collector.sim.server import SimServer
+from tests.collector_process import terminate
 from tests.conftest import DATA
 from tests.waiting import wait_for
 
@@ -119,8 +119,7 @@ def test_one_process_collects_500_channels(pg_url, tmp_path):
         seen = wait_for(ready, 120, "every channel recorded, every live one stored, every lease renewed and "
                         "250+ lines sent", every=0.5)
         assert "exited" not in seen, f"the collector stopped early: {''.join(err)[-3000:]}"
-        proc.send_signal(signal.SIGTERM)  # the clean stop: clients closed, final flush, leases released
-        proc.wait(timeout=90)
+        terminate(proc, 90)  # the clean stop: clients closed, final flush, leases released
     finally:
         done.set()
         proc.kill()
