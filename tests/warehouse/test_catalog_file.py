@@ -5,6 +5,7 @@ folder; the file is replaced atomically, a failure never fails the sync, a real 
 it, an S3 lake gets lake.sql with s3:// URLs, and the DuckDB command line opens it too."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -20,7 +21,7 @@ import warehouse
 from tests.engine_answers import api_answers, engine_answers
 from tests.lakefixture import build_fixture_lake
 from tests.lakefixture_drift import MIGRATION_010, build_drift_lake
-from tests.pghistory import history, insert
+from tests.pghistory import KST, channels, history, insert
 from tests.s3lake import s3_lake, s3_server  # noqa: F401 - fixtures
 from warehouse.lake import catalog_file
 from warehouse.lake.layout import Lake
@@ -177,6 +178,33 @@ def test_a_sync_writes_the_catalog_and_a_dry_run_does_not(pg, tmp_path, monkeypa
     finally:
         con.close()
         wh.close()
+
+
+@pytest.mark.integration
+def test_forget_user_rewrites_the_catalog_when_a_table_loses_its_last_file(pg, tmp_path):
+    """The lake's only event names the user: forget-user removes its day file, and the
+    view of events becomes an empty one (a view over no file would fail to open)."""
+    from warehouse.sync.export import sync
+    from warehouse.sync.privacy import forget_user
+
+    insert(pg, history())
+    when = datetime(2026, 9, 2, 10, tzinfo=KST)
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO events (channel_fk, cmd, event_type, event_time, received_at, body, dedupe_key)"
+                    " VALUES (%s, 93006, 'DONATION', %s, %s, %s, 'ev-gone')",
+                    (channels(pg)["a" * 32], when, when, json.dumps({"userIdHash": "gone-user"})))
+    pg.commit()
+    root = tmp_path / "lake"
+    sync(pg, str(root))
+    con = duckdb.connect(str(root / CATALOG), read_only=True)
+    assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
+    con.close()
+    forget_user(pg, str(root), "gone-user")
+    assert not Lake(str(root)).days(EVENTS)
+    con = duckdb.connect(str(root / CATALOG), read_only=True)
+    assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM chat").fetchone()[0] > 0
+    con.close()
 
 
 @pytest.mark.integration
