@@ -6,6 +6,7 @@ mode (one channel at thousands of lines/s beside hundreds of quiet ones), websoc
     .venv/bin/python -m bench.flood_bench --seconds 30 --rate 5000 --quiet 50   # a short look
     .venv/bin/python -m bench.flood_bench --processes 2 --flood-channels 2     # two processes
     .venv/bin/python -m bench.flood_bench --processes 1,2 --flood-channels 2 --rate 7500   # scaling: 1 then 2
+    .venv/bin/python -m bench.flood_bench --modes in,drain      # the drain in the process, then in a child
 
 A throwaway embedded PostgreSQL (bench.datagen.start_server, migrated, every index), the
 simulator as a process of its own (`collector sim --flood-rate`), and `processes` collector
@@ -276,6 +277,8 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
         with psycopg2.connect(srv.url) as conn, conn.cursor() as cur:
             cur.execute(TRUTH_SQL)
             check = compare(_sim(env, "truth"), cur.fetchall())
+            cur.execute("SELECT pg_total_relation_size('stream_chat')")
+            pg_bytes = cur.fetchone()[0]
         left = sum(len(list((tmp / f"spool{k}").glob("*.jsonl"))) for k in range(processes))
         stages = {}
         for k in range(processes):
@@ -300,6 +303,7 @@ def run(seconds: float = 600, rate: float = 15_000, quiet: int = 500, processes:
             "peak_rss_mb": round(hwm / 1024, 1), "peak_backlog": int(peak_backlog),
             "backlog_at_pause": int(backlog_at_pause), "segments_left": left, "exit_codes": codes,
             "lost": check["lost"], "extra": check["extra"], "exact": check["exact"], "stored": check["stored"],
+            "pg_bytes_per_line": round(pg_bytes / max(check["stored"], 1)), "drain_process": drain_process,
             "stages": {k: round(v / total_stage, 3) for k, v in sorted(stages.items())},
             "stage_cpu_s": {k: round(v, 2) for k, v in sorted(stages.items())},
             "ratio_target": round(lines / wall / TARGET, 2), "ratio_public": round(lines / wall / PUBLIC, 2),
@@ -331,7 +335,8 @@ def print_report(res: dict) -> None:
         print(f"\n== flood: skipped ({res['skipped']})")
         return
     print(f"\n== collector flood: {res['flood_channels']} channel(s) at {res['rate']:,.0f} lines/s + {res['quiet']} quiet,"
-          f" {res['seconds']:.0f} s, {res['processes']} process(es)")
+          f" {res['seconds']:.0f} s, {res['processes']} process(es)"
+          f"{' (each with its drain in a child process: --drain-process)' if res.get('drain_process') else ''}")
     print(f"   lines sent / stored          {res['lines']:>12,} / {res['stored']:,}   lost {res['lost']}  "
           f"duplicated {res['extra']}  digest {'equal' if res['exact'] else 'DIFFERS'}")
     print(f"   stored end to end            {res['lines_per_s']:>12,} lines/s  (flood {res['during_flood_per_s']:,}/s sent;"
@@ -341,6 +346,8 @@ def print_report(res: dict) -> None:
     print(f"   collector CPU                {res['cpu_s_per_1000']:>12} s per 1,000 lines, {res['cores']} cores "
           f"({res['cores_during_flood']} during the flood); simulator {res['sim_cores']}, PostgreSQL {res['pg_cores']}")
     print(f"   peak RSS                     {res['peak_rss_mb']:>12} MB (per process, max)")
+    if "pg_bytes_per_line" in res:
+        print(f"   PostgreSQL bytes a line      {res['pg_bytes_per_line']:>12,} (stream_chat with its TOAST and indexes)")
     print(f"   spool backlog                peak {res['peak_backlog']:,} records, {res['backlog_at_pause']:,} when the "
           f"flood stopped, {res['segments_left']} segment(s) left at the end")
     print("   CPU share per stage          " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in res["stages"].items()))
@@ -381,6 +388,33 @@ def print_scaling(res: dict) -> None:
               f" lines/s here is bounded by the machine's shared cores)")
 
 
+MODES = {"in": False, "drain": True}  # --modes: where the drain (parse + store) runs
+
+
+def modes(names: tuple[str, ...], **kwargs) -> dict:
+    """The same flood collected with the drain in the collector's process (``in``) and in a
+    child process (``drain``: ``collector run --drain-process``), one run after the other,
+    each against its own simulator and PostgreSQL."""
+    return {"runs": [run(drain_process=MODES[name], **kwargs) | {"mode": name} for name in names]}
+
+
+def print_modes(res: dict) -> None:
+    for r in res["runs"]:
+        print_report(r)
+    base = res["runs"][0]
+    print(f"\n== where the drain runs: the same flood, {base['rate']:,.0f} lines/s + {base['quiet']} quiet,"
+          f" {base['seconds']:.0f} s")
+    print("   mode    lines/s end to end  vs 12,000  CPU s per 1,000 lines  cores  RSS MB  lost  duplicated  digest")
+    for r in res["runs"]:
+        print(f"   {r['mode']:<6}  {r['lines_per_s']:>18,}  {r['ratio_target']:>8}x  {r['cpu_s_per_1000']:>21}"
+              f"  {r['cores']:>5}  {r['peak_rss_mb']:>6}  {r['lost']:>4}  {r['extra']:>10}  "
+              f"{'equal' if r['exact'] else 'DIFFERS'}")
+    for r in res["runs"][1:]:
+        print(f"   {r['mode']} / {base['mode']}: lines/s {r['lines_per_s'] / max(base['lines_per_s'], 1):.2f}x, "
+              f"CPU per line {r['cpu_s_per_1000'] / max(base['cpu_s_per_1000'], 1e-9):.2f}x (a shared machine's "
+              f"lines/s says what the cores it gave allowed; the CPU per line compares the code)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=600, help="flood duration (default 600)")
@@ -396,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
                          "the simulator)")
     ap.add_argument("--drain-process", action="store_true", help="collector run --drain-process (parse and store "
                     "in a child process)")
+    ap.add_argument("--modes", metavar="in,drain", help="run the flood once per mode, in turn, and compare: in = the"
+                    " drain in the collector's process, drain = in a child process (--drain-process)")
     ap.add_argument("--keep", action="store_true", help="keep the logs and metrics files (their folder is printed)")
     ap.add_argument("--collector-root", metavar="DIR", help="run the collector from this checkout instead")
     a = ap.parse_args(argv)
@@ -403,7 +439,12 @@ def main(argv: list[str] | None = None) -> int:
     common = {"seconds": a.seconds, "rate": a.rate, "quiet": a.quiet, "flood_channels": a.flood_channels,
               "quiet_per_min": a.quiet_per_min, "keep": a.keep, "collector_root": a.collector_root,
               "poll_seconds": a.poll_seconds, "drain_process": a.drain_process}
-    if len(counts) > 1:
+    if a.modes:
+        if not a.modes or set(a.modes.split(",")) - MODES.keys():
+            ap.error(f"--modes: a list of {', '.join(MODES)}")
+        common.pop("drain_process")
+        print_modes(modes(tuple(a.modes.split(",")), processes=counts[0], **common))
+    elif len(counts) > 1:
         print_scaling(scaling(counts, **common))
     else:
         print_report(run(processes=counts[0], **common))
