@@ -5,6 +5,7 @@ DST, where the trend scans), S3, live rows and a damaged day; and the pieces the
 rest on: DuckDB's lower() and a byte substring test."""
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +20,7 @@ import pytest
 import warehouse
 from tests.lakefixture import write_rows
 from tests.s3lake import s3_lake, s3_server  # noqa: F401 - fixtures
-from warehouse.lake import layout
+from warehouse.lake import health, layout
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, CHAT_SCHEMA
 from warehouse.read import text_match, text_slices
@@ -238,8 +239,6 @@ def test_contains_is_a_substring_test_per_line():
 def test_a_kept_day_listing_sees_a_day_folder_made_later(tmp_path, text_lake):
     """health.day_files keeps the listing of a settled chat folder: a day written after it
     (its folder made: the chat folder's mtime changes) is listed, and a day removed is gone."""
-    import os
-    from warehouse.lake import health
     root = str(tmp_path / "lake")
     shutil.copytree(text_lake, root)
     lake = Lake(root)
@@ -257,10 +256,12 @@ def test_a_kept_day_listing_sees_a_day_folder_made_later(tmp_path, text_lake):
                                                                                                     limit=1000))
 
 
-def test_slices_kept_within_text_slices_mb(text_lake, monkeypatch):
+def test_slices_kept_within_text_slices_mb(tmp_path, text_lake, monkeypatch):
     """TEXT_SLICES_MB=0 keeps one slice at most: every answer is read again, and the same."""
     monkeypatch.setenv("TEXT_SLICES_MB", "0")
-    fast, scan = warehouse.open(text_lake), warehouse.open(text_lake, accelerate=False)
+    root = str(tmp_path / "lake")  # files not read before: their slices are read here
+    shutil.copytree(text_lake, root)
+    fast, scan = warehouse.open(root), warehouse.open(root, accelerate=False)
     _no_sql(fast)
     assert _same(fast, scan, few=True) > 50
     assert len(text_slices._SLICES) <= 1

@@ -1,5 +1,7 @@
 """A channel's lines of the chat's day files, with their text, read without SQL: what the
-keyword questions (warehouse/read/queries/search.py) answer from for one or a few channels.
+keyword questions (warehouse/read/queries/search.py) and a user's page of lines when the
+user tail does not hold it (warehouse/read/queries/users.py) answer from for one or a few
+channels.
 
 Why: a channel's week is one 16,384-line row group per day file; DuckDB decodes the
 message column of each and spends 2-12 ms planning the query, where PostgreSQL reads the
@@ -18,7 +20,11 @@ always scans), no live day in the range. A type filter is applied here as the vi
 it. A file that fails to read raises ``Unreadable``: the caller scans (which finds and
 reports the damage).
 
-Matching is text_match.py's (DuckDB's lower() and a byte substring test).
+Matching is text_match.py's (DuckDB's lower() and a byte substring test). A page
+(``newest``) is ordered by numpy keys each slice keeps (chat_time, id; NULLs last) and
+taken from the slices in one take; day files come from health.day_files' listing (kept per
+chat-folder mtime) and row groups from health.ranges (each footer's channel ranges, once
+per file version).
 """
 from __future__ import annotations
 
@@ -100,7 +106,8 @@ class Slice:
 
     @property
     def nbytes(self) -> int:
-        return self.rows.nbytes * 2  # the lowered messages, when made, about as much again
+        # the lowered messages, when made, about as much again; and the entry itself
+        return self.rows.nbytes * 2 + 1024
 
 
 _NONE = np.zeros(0, np.int64)
@@ -318,14 +325,14 @@ class _Bound:
     def __call__(self, i: int) -> datetime:
         if i not in self.suffix:
             day, path, key = self.files[i]
-            here = min(_newest_time(self.lake, path, key, day), after_day(day))
+            here = min(newest_time(self.lake, path, key, day), after_day(day))
             self.suffix[i] = here if i + 1 >= len(self.files) else max(here, self(i + 1))
         return self.suffix[i]
 
 
-def _newest_time(lake: Lake, path: str, key: tuple, day: date) -> datetime:
+def newest_time(lake: Lake, path: str, key: tuple, day: date) -> datetime:
     """The file's greatest chat_time by its row groups' statistics (after_day(day) when
-    one has none)."""
+    one has none, or the footer does not read)."""
     try:
         spans = health.ranges(lake, path, key, "chat_time")
         if any(hi is None or getattr(hi, "tzinfo", None) is None for _, _, hi, _ in spans):

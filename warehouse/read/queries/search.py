@@ -25,13 +25,11 @@ of planning per query; PostgreSQL reads the channel's rows alone through its ind
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
@@ -242,7 +240,7 @@ def _newest_first(wh: Warehouse, channels: list[str] | None, needle: str, limit:
 
     A day partition holds the lines of one local day in the zone its sync used, and no
     zone is more than 12 hours behind UTC, so no line of day d is as late as (d+1) 12:00
-    UTC (_after_day) — whatever zone each partition was cut in."""
+    UTC (text_slices.after_day) — whatever zone each partition was cut in."""
     need = offset + limit
     found: pl.DataFrame | None = None
     bounds = _Bounds(wh, days)
@@ -278,8 +276,9 @@ def _width(read: int, held: int, need: int, left: int) -> int:
 class _Bounds:
     """For the walk over `days` (newest first): a time no line of days[i:] passes
     (``newest(i)``), from each day file's chat_time statistics (its footer, kept per file
-    version) where there is one, else _after_day (a day of the live overlay, a file
-    without statistics or one that does not read: damage is the views' to report)."""
+    version: health.ranges) where there is one, else text_slices.after_day (a day of the
+    live overlay, a file without statistics or one that does not read: damage is the
+    views' to report)."""
 
     def __init__(self, wh: Warehouse, days: list[date]) -> None:
         self.lake, self.days, self.live = user_rows.lake(wh.root), days, wh.overlay_days()
@@ -293,36 +292,12 @@ class _Bounds:
 
     def _newest_of(self, day: date) -> datetime:
         if day in self.live:
-            return _after_day(day)
+            return text_slices.after_day(day)
         path = self.lake.part_path(CHAT, day)
-        key = (path, health.file_key(self.lake, path))
-        got = _NEWEST.get(key)
-        if got is None:
-            try:
-                with self.lake.fs.open_input_file(path) as f:
-                    meta = pq.read_metadata(f)
-                col = meta.schema.to_arrow_schema().get_field_index("chat_time")
-                stats = [meta.row_group(g).column(col).statistics for g in range(meta.num_row_groups)]
-                if col < 0 or any(st is None or not st.has_min_max for st in stats):
-                    raise ValueError("no chat_time statistics")
-                got = max((st.max for st in stats), default=datetime(1970, 1, 1, tzinfo=UTC))
-                if got.tzinfo is None:
-                    raise ValueError("chat_time statistics without a zone")
-            except (OSError, ValueError, TypeError, pa.ArrowException):
-                got = _after_day(day)
-            if key[1] is not None:
-                if len(_NEWEST) > 10_000:
-                    _NEWEST.clear()
-                _NEWEST[key] = got
-        return min(got, _after_day(day))
-
-
-_NEWEST: dict[tuple, datetime] = {}  # (day file, its version) -> its newest chat_time
-
-
-def _after_day(day: date) -> datetime:
-    """A time no line of the day partition `day` reaches, in any zone: (day+1) 12:00 UTC."""
-    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC) + timedelta(days=1)
+        key = health.file_key(self.lake, path)
+        if key is None:
+            return text_slices.after_day(day)
+        return min(text_slices.newest_time(self.lake, path, key, day), text_slices.after_day(day))
 
 
 def keyword_trend(wh: Warehouse, keyword: str, channels: list[str] | None = None,

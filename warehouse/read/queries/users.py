@@ -81,7 +81,9 @@ def user_messages(wh: Warehouse, user_id: str, channels: list[str] | None = None
     """One user's lines, newest first: [chat_time, channel_id, channel_name, nickname,
     message_type, message, message_status, pay_amount, subscription_tier,
     subscription_month]. Page with limit/offset. A page the user tail holds is a slice of
-    it (warehouse/read/accelerators/user_tail.py); others read the day files holding the user's lines.
+    it (warehouse/read/accelerators/user_tail.py); for a few channels, others are the
+    channels' own lines of the day files (warehouse/read/text_slices.py, no SQL); the rest
+    read the day files holding the user's lines.
 
     >>> user_messages(wh, "7f3c...", limit=50, offset=50)
     """
