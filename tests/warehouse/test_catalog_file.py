@@ -147,7 +147,10 @@ def test_a_catalog_that_cannot_be_written_is_a_warning_not_a_failure(tmp_path, c
     assert "lake catalog not written" in caplog.text and "the next sync writes it again" in caplog.text
     assert not [p for p in root.iterdir() if p.name.startswith(".")]  # its temporary file removed
     (root / CATALOG).rmdir()
+    (root / f".{CATALOG}.tmp-99999").write_bytes(b"half")  # a killed run's
+    (root / f".{CATALOG}.tmp-99999.wal").write_bytes(b"half")
     assert catalog_file.refresh(Lake(str(root))) is not None
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == [CATALOG, SCRIPT]
 
 
 @pytest.mark.unit
