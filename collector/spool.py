@@ -61,7 +61,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.spool_lines import count_records, decode, encode, encode_frame, read_segment, record_count
+from collector.spool_lines import count_records, decode, encode, encode_frame, read_lines, read_segment
 from collector.wire import Frame, records_of
 
 __all__ = ["Spool", "Segment", "count_records", "decode", "encode", "encode_frame", "read_segment"]
@@ -291,8 +291,9 @@ class Spool:
         """Seal the current segment and store every sealed segment, oldest first, in
         batches of about ``batch_size`` records (frames turned into records by ``expand``);
         delete each segment once all its records are stored. Returns (records stored, what
-        the last ``store`` returned; ``expand`` None: ``store`` gets the spool entries as read,
-        frames unparsed, and records count as their spool lines say: collector.drain_worker).
+        the last ``store`` returned; ``expand`` None: ``store`` gets the spool's lines undecoded
+        (bytes), and records count as their lines say: collector.drain_worker decodes them in its
+        child process).
         When ``store`` raises, the progress so far is kept and
         the exception propagates. The next batch is read and parsed in a thread of its own
         while one is stored (PostgreSQL's share of a store overlaps the parse)."""
@@ -300,13 +301,13 @@ class Spool:
         with self._lock:
             segments = list(self._sealed)
         stored, result = 0, None
-        for batch, finished, partial in _prefetched(_batches(segments, batch_size, expand, self.cpu)):
+        for batch, count, finished, partial in _prefetched(_batches(segments, batch_size, expand, self.cpu)):
             if batch:
                 t0 = time.thread_time()
                 result = store(batch)
                 self.cpu["store"] += time.thread_time() - t0
                 self.last_store_at = time.time()
-                stored += len(batch) if expand is not None else sum(map(record_count, batch))
+                stored += len(batch) if expand is not None else count
             for seg in finished:
                 self._remove(seg)
             if partial is not None:
@@ -404,10 +405,11 @@ def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
 
 
 def _batches(segments: list[Segment], n: int, expand: Callable[[Frame], list[dict]] | None, cpu: dict):
-    """Yield (batch, segments finished before or with it, (segment, end offset, spool
-    records of it in this batch) for a segment the batch ends inside, or None). A batch is
-    the entries read until they count ``n`` records (a frame counts its items), then
-    expanded in one pass: the thread's CPU clock is read twice a batch, not around every
+    """Yield (batch, spool records it counts, segments finished before or with it,
+    (segment, end offset, spool records of it in this batch) for a segment the batch ends
+    inside, or None). A batch is the entries read until they count ``n`` records (a frame
+    counts its items), then expanded in one pass (``expand`` None: the lines as read, not
+    decoded): the thread's CPU clock is read twice a batch, not around every
     frame (``time.thread_time`` is a system call, 3.5-5 µs on this VM: read around each
     frame it cost more than reading the frame's spool line)."""
     entries: list = []
@@ -416,20 +418,29 @@ def _batches(segments: list[Segment], n: int, expand: Callable[[Frame], list[dic
     t_read = time.thread_time()
     for seg in segments:
         in_seg = 0
-        for entry, end in read_segment(seg.path, seg.done):
+        for entry, end, k in _entries(seg, expand is None):
             entries.append(entry)
-            k = entry.items if entry.__class__ is Frame else 1
             in_seg += k
             count += k
             if count >= n:
                 batch, t_read = _expand(entries, expand, cpu, t_read)
-                yield batch, finished, (seg, end, in_seg)
+                yield batch, count, finished, (seg, end, in_seg)
                 entries, finished, in_seg, count = [], [], 0, 0
                 t_read = time.thread_time()
         finished.append(seg)
     batch, _ = _expand(entries, expand, cpu, t_read)
     if batch or finished:
-        yield batch, finished, None
+        yield batch, count, finished, None
+
+
+def _entries(seg: Segment, undecoded: bool) -> Iterator[tuple]:
+    """(entry, end offset, records it counts) of a segment's lines not stored yet: the
+    lines as bytes (``undecoded``) or their records and frames."""
+    if undecoded:
+        yield from read_lines(seg.path, seg.done)
+        return
+    for entry, end in read_segment(seg.path, seg.done):
+        yield entry, end, entry.items if entry.__class__ is Frame else 1
 
 
 def _expand(entries: list, expand: Callable[[Frame], list[dict]] | None, cpu: dict, t_read: float) -> tuple[list[dict], float]:

@@ -71,6 +71,42 @@ def record_count(entry: dict | Frame) -> int:
     return entry.items if isinstance(entry, Frame) else 1
 
 
+def line_count(line: bytes) -> int:
+    """Records a spool line counts for, read from a frame line's head (``F<items>``) without
+    decoding the rest; ValueError when the head is not a count."""
+    if line[:1] == b"F":
+        tab = line.find(b"\t", 1, 24)
+        if tab < 2:
+            raise ValueError("bad frame line (no item count)")
+        return int(line[1:tab])
+    if line[:1] == b"E":
+        return record_count(decode(line))
+    return 1
+
+
+def read_lines(path: Path, start: int = 0) -> Iterator[tuple[bytes, int, int]]:
+    """(line, byte offset after it, records it counts for) for every complete line from byte
+    ``start`` on, undecoded (collector.drain_worker decodes them in its child process); a torn
+    last line or a line without a readable count is skipped with a warning, as ``read_segment`` does."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        offset = start
+        for line in f:
+            end = offset + len(line)
+            if not line.endswith(b"\n"):
+                log.warning("spool %s: torn last line at byte %d skipped (%d bytes without a newline: "
+                            "the writer died mid-write)", path, offset, len(line))
+            else:
+                try:
+                    count = line_count(line)
+                except ValueError as exc:
+                    log.warning("spool %s: bad line at byte %d skipped (%s)", path, offset,
+                                " ".join(str(exc).split())[:200])
+                else:
+                    yield line, end, count
+            offset = end
+
+
 def read_segment(path: Path, start: int = 0) -> Iterator[tuple[dict | Frame, int]]:
     """(record or frame, byte offset after it) for every good line from byte ``start`` on; a torn
     last line or a bad line is skipped with a warning naming the file and offset."""

@@ -80,6 +80,31 @@ def test_drain_parses_frames_into_the_records_the_client_produced(tmp_path):
 
 
 @pytest.mark.unit
+def test_a_drain_for_the_drain_process_hands_over_undecoded_lines_counted_by_their_heads(tmp_path, caplog):
+    """expand=None (collector.drain_worker): the batches are the spool's lines as bytes, counted
+    from a frame line's head; the child's decode gives the records the in-process drain gives,
+    and a line that does not decode is skipped with a warning, in the parent or the child."""
+    from collector.drain_worker import _records
+    sp = Spool(tmp_path)
+    sp.append([{"kind": "event", "dedupe_key": "ev-0"}])
+    for n in (3, 1, 6):
+        sp.append_frame(Frame(CHANNEL, "N2abcd", push(n), n))
+    sp.append_frame(Frame(CHANNEL, "N2\tab", push(2), 2))  # an E line (a tab in a name)
+    (path,) = tmp_path.glob("*.jsonl")
+    with open(path, "ab") as f:  # bad lines: a head without a count (parent), a name not UTF-8 (child), torn
+        f.write(b"Fx\tb\tc\t{}\n" + b"F1\t\xff\tN2abcd\t" + push(1) + b"\n" + b"F1\tb\tc\t{")
+    expected = [r for e, _ in read_segment(path) for r in ([e] if isinstance(e, dict) else records_of(e))]
+    batches, counts = [], []
+    stored, _ = sp.drain(lambda lines: batches.append(lines) or counts.append(len(_records(lines))),
+                         batch_size=4, expand=None)
+    assert all(type(line) is bytes for batch in batches for line in batch)
+    assert [r for batch in batches for r in _records(batch)] == expected
+    assert stored == 1 + 3 + 1 + 6 + 2 + 1 and sp.records == 0  # the undecodable frame line counts as its head says
+    assert "bad line at byte" in caplog.text and "spool line skipped" in caplog.text and "torn last line" in caplog.text
+    sp.close()
+
+
+@pytest.mark.unit
 def test_adopted_segment_counts_lines_of_frames(tmp_path):
     sp = Spool(tmp_path)
     sp.append_frame(Frame(CHANNEL, "N2abcd", push(4), 4))
