@@ -30,6 +30,7 @@ from collector.items import (
     md5_key,
     ms_to_iso,
 )
+from collector.nesting import SHALLOW_CHARS, text_too_deep
 from collector.records import MESSAGE_TYPES, UNKNOWN_TYPE
 
 Int32 = Annotated[int, msgspec.Meta(ge=-INT32_MAX - 1, le=INT32_MAX)]  # PostgreSQL integer, as items.as_int
@@ -161,6 +162,8 @@ def chat_record(item: dict, frame_cid) -> dict | None:
             if seen is None:
                 if "\\" in profile_text and "\\u0000" in profile_text:
                     return None
+                if len(profile_text) > SHALLOW_CHARS and text_too_deep(profile_text):
+                    return None  # nested past the parser's limit: the reference item parser warns
                 seen = _profile_fields(_decode_profile(profile_text))
                 if len(_PROFILES) >= PROFILES_KEPT:
                     _PROFILES.clear()
@@ -169,7 +172,8 @@ def chat_record(item: dict, frame_cid) -> dict | None:
             return None
         if extras_text is None:
             extras, money = _EMPTY_EXTRAS, _NO_MONEY
-        elif type(extras_text) is str and not ("\\" in extras_text and "\\u0000" in extras_text):
+        elif type(extras_text) is str and not ("\\" in extras_text and "\\u0000" in extras_text) and not (
+                len(extras_text) > SHALLOW_CHARS and text_too_deep(extras_text)):
             extras = _decode_extras(extras_text)
             money = _money_fields(type_code, _decode(extras_text)) if type_code == 10 or type_code == 12 else _NO_MONEY
         else:

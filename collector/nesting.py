@@ -1,6 +1,7 @@
 """The parser's nesting limit: a frame (or a ``profile``/``extras`` JSON text inside one)
-whose arrays and objects nest deeper than MAX_NESTING levels is refused before any JSON
-library reads it, so the answer is the same on every supported CPython.
+whose arrays and objects nest deeper than MAX_NESTING levels is refused by this limit,
+not by how deep the running interpreter's JSON library happens to go, so the answer is the
+same on every supported CPython.
 
 Without it the answer depended on the interpreter: 3.11's ``json`` and msgspec stop near
 1,000 levels minus the caller's stack (~490 for the parser's own walks, two Python frames a
@@ -8,32 +9,27 @@ level), while 3.12+ parse thousands of levels. CHZZK's frames nest about 5 level
 far above that, above every deep case the parse corpus keeps as parsed (300-level values),
 and below what 3.11 reaches from a deep call stack.
 
-Cheap for ordinary frames: fewer opening brackets than the limit, counted with two C-speed
-``count`` calls, cannot nest deeper (``may_nest_deeper``, which also looks for a ``\\u``
-escape that could spell a bracket inside a string); only past that does ``text_too_deep``
-walk the brackets outside strings."""
+Where it is checked: text the standard library decodes is scanned first (``text_too_deep``:
+two C-speed ``count`` calls say no for a text with fewer opening brackets than the limit;
+only past that are the brackets outside strings walked); a frame msgspec decoded that the
+fast path does not take is walked (``value_too_deep``); collector/fast_items.py checks a
+profile/extras text only when it is longer than SHALLOW_CHARS (a profile once, when first
+seen). Not checked on the fast path: arrays/objects inside a 93101/93102 item's own values
+(real items hold none; see the module docstring of collector/protocol.py)."""
 from __future__ import annotations
 
 import re
 
 MAX_NESTING = 400
+# valid JSON no longer than this cannot nest past MAX_NESTING (2 bracket characters a level):
+# the fast path, whose msgspec accepts only valid JSON, checks only longer texts
+SHALLOW_CHARS = 2 * MAX_NESTING + 1
 
 # a string (its escapes skipped; an unterminated one runs to the end) or one bracket
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
 _TOKENS_BYTES = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
 _OPEN = frozenset(("[", "{", ord("["), ord("{")))
 _CLOSE = frozenset(("]", "}", ord("]"), ord("}")))
-
-
-def may_nest_deeper(text: str | bytes, limit: int = MAX_NESTING) -> bool:
-    """False when neither the JSON text nor any JSON text inside one of its strings (a
-    frame's ``profile``/``extras``) can nest deeper than ``limit``: it holds at most ``limit``
-    opening brackets and no ``\\u`` escape (which could spell more). Two counts and a search."""
-    if len(text) <= limit:
-        return False
-    if type(text) is str:
-        return text.count("[") + text.count("{") > limit or "\\u" in text
-    return text.count(b"[") + text.count(b"{") > limit or b"\\u" in text
 
 
 def text_too_deep(text: str | bytes, limit: int = MAX_NESTING) -> bool:

@@ -9,8 +9,10 @@ record. How each input is treated:
 - bytes that are not UTF-8, text that is not JSON (NaN/Infinity included), empty input,
   JSON that is not an object -> ``dead_letter`` (``error`` says which, ``raw`` the input).
   So is a frame nested deeper than ``collector.nesting.MAX_NESTING`` (400) levels, on every
-  interpreter (checked before any JSON library reads it); a ``profile``/``extras`` nested
-  deeper becomes {} with a warning.
+  interpreter (the limit decides, not the JSON library); a ``profile``/``extras`` nested
+  deeper becomes {} with a warning. Not yet on the fast path: a 93101/93102 frame whose
+  items' own values hold arrays/objects nested that deep (hostile; CHZZK's items hold
+  none) is parsed as far as msgspec goes there.
 - 93101 CHAT / 93102 SPECIAL: ``bdy`` a list -> one chat record per item (a single object
   is taken as a one-item list); ``bdy`` of any other type -> dead letter. Within the list,
   a non-object item or an item without a usable ``msgTime`` -> a dead letter for that item,
@@ -72,7 +74,7 @@ from collector.items import (  # noqa: F401  (re-exported)
     to_live_keys,
     to_recent_keys,
 )
-from collector.nesting import MAX_NESTING, may_nest_deeper, text_too_deep, too_deep_message, value_too_deep
+from collector.nesting import text_too_deep, too_deep_message, value_too_deep
 
 PING = 0
 PONG = 10000
@@ -311,18 +313,19 @@ def parse_frame(data: str | bytes | dict) -> list[dict]:
     a 93101/93102 frame without a ``\\u0000`` escape go to ``collector.fast_items``.
     The records are exactly those of ``parse_frame_stdlib``."""
     if type(data) is bytes or type(data) is str:
-        suspect = may_nest_deeper(data)  # collector/nesting.py: False for every usual frame
-        if suspect and text_too_deep(data):  # the reference path refuses it, on every interpreter
-            return _parse(data, _NOT_DECODED)
         try:
             obj = _fast_loads(data)
         except Exception:  # msgspec's errors, RecursionError, UnicodeEncodeError (str surrogates)
             return _parse(data, _NOT_DECODED)
         try:
-            records = _fast_chat(obj, data, suspect)
+            records = _fast_chat(obj, data)
         except Exception:  # a bug on the fast path: the reference path decides
             records = None
-        return _parse(data, obj) if records is None else records
+        if records is not None:
+            return records
+        if value_too_deep(obj):  # msgspec reads deeper than 3.11's json: the limit decides (collector/nesting.py)
+            return _parse(data, _NOT_DECODED)
+        return _parse(data, obj)
     return _parse(data, _NOT_DECODED)
 
 
@@ -333,10 +336,9 @@ def parse_frame_stdlib(data: str | bytes | dict) -> list[dict]:
     return _parse(data, _NOT_DECODED)
 
 
-def _fast_chat(obj, data, check_texts: bool = False) -> list[dict] | None:
+def _fast_chat(obj, data) -> list[dict] | None:
     """The records of a 93101/93102 frame whose bdy is a list of items and whose text has
-    no \\u0000 escape, else None. ``check_texts``: an item's profile/extras text may nest
-    past the limit (``_deep_texts``)."""
+    no \\u0000 escape, else None."""
     if type(obj) is not dict:
         return None
     cmd = obj.get("cmd")
@@ -346,17 +348,8 @@ def _fast_chat(obj, data, check_texts: bool = False) -> list[dict] | None:
     if (_NUL_BYTES if type(data) is bytes else _NUL_TEXT)(data):
         return None
     cid = obj.get("cid")
-    return [(fast_chat_record(item, cid) if type(item) is dict and not (check_texts and _deep_texts(item)) else None)
-            or chat_record(item, cid) for item in body]
-
-
-def _deep_texts(item: dict) -> bool:
-    """Whether the item's profile or extras JSON text nests past MAX_NESTING: then the
-    reference item parser says so in a warning (fast_items would decode it as far as its
-    interpreter goes). Asked only of frames ``may_nest_deeper`` flags."""
-    profile, extras = item.get("profile"), item.get("extras")
-    return ((type(profile) is str and len(profile) > MAX_NESTING and text_too_deep(profile))
-            or (type(extras) is str and len(extras) > MAX_NESTING and text_too_deep(extras)))
+    return [(fast_chat_record(item, cid) if type(item) is dict else None) or chat_record(item, cid)
+            for item in body]
 
 
 def _parse(data, decoded) -> list[dict]:
