@@ -15,9 +15,12 @@ cannot: ``decode`` is that work, and ``ours_export_undecoded`` an estimate of th
 without it (export wall minus the decoding's share of the writers' time).
 
 Each contender runs in its own child process; wall time is the contender's own timing of
-its work (imports and interpreter start excluded for all), peak RSS comes from
-``os.wait4`` (the child's ru_maxrss). Run one contender alone with
-``python -m bench.sync_bench ours|copy URL OUT``.
+its work (imports and interpreter start excluded for all), peak RSS and CPU seconds (user +
+system, the child's whole life: steadier than wall time on a shared machine) come from GNU
+time. Run one contender alone with ``python -m bench.sync_bench ours|copy URL OUT``.
+``--baseline DIR`` also runs ours from another checkout (``ours_baseline``, same rows, right
+before ours), so that a change is measured before and after in one run; ``--reps N`` runs
+the whole comparison N times and keeps each contender's median run.
 """
 from __future__ import annotations
 
@@ -98,15 +101,15 @@ def _child_copy(url: str, query: str) -> dict:
 
 
 # -- parent -----------------------------------------------------------------------------
-def measure(cmd: list[str], env: dict | None = None) -> dict:
-    """Run `cmd` (prints one JSON line last) and add wall time and peak RSS.
+def measure(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
+    """Run `cmd` (prints one JSON line last) and add wall time, peak RSS and CPU seconds.
 
-    Peak RSS comes from GNU time (its wait4 on the child). Not from our own wait4: a
+    Peak RSS and CPU come from GNU time (its wait4 on the child). Not from our own wait4: a
     child spawned from this (big) process inherits its ru_maxrss at exec."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss, tempfile.TemporaryFile("w+") as errf:
-        wrapped = ([TIME, "-f", "%M", "-o", rss.name] if os.path.exists(TIME) else []) + cmd
+        wrapped = ([TIME, "-f", "%M %U %S", "-o", rss.name] if os.path.exists(TIME) else []) + cmd
         t0 = time.perf_counter()
-        proc = subprocess.run(wrapped, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=errf, text=True)
+        proc = subprocess.run(wrapped, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=errf, text=True)
         wall = time.perf_counter() - t0
         errf.seek(0)
         if proc.returncode != 0:
@@ -115,7 +118,9 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     result = json.loads(lines[-1])
     result["wall_seconds"] = round(wall, 3)
-    result["peak_rss_bytes"] = int(kib[-1]) * 1024 if kib and kib[-1].isdigit() else None
+    got = kib[-1].split() if kib else []
+    result["peak_rss_bytes"] = int(got[0]) * 1024 if len(got) == 3 and got[0].isdigit() else None
+    result["cpu_seconds"] = round(float(got[1]) + float(got[2]), 2) if len(got) == 3 else None
     result["rows_per_s"] = round(result["rows"] / result["seconds"]) if result["seconds"] else None
     return result
 
@@ -134,8 +139,10 @@ def peer_python() -> str | None:
     return out.stdout.strip().splitlines()[-1]
 
 
-def _contenders(url: str, dsn: str, workdir: Path, peer_py: str | None, suffix: str, env: dict) -> dict:
-    """COPY, ours and the peer on the rows as they are now, named with `suffix`."""
+def _contenders(url: str, dsn: str, workdir: Path, peer_py: str | None, suffix: str, env: dict,
+                baseline: Path | None = None) -> dict:
+    """COPY, ours (and ours from the checkout `baseline`) and the peer on the rows as they
+    are now, named with `suffix`."""
     py = sys.executable
     lake = workdir / ("lake" + suffix)
     shutil.rmtree(lake, ignore_errors=True)
@@ -144,6 +151,11 @@ def _contenders(url: str, dsn: str, workdir: Path, peer_py: str | None, suffix: 
     res["copy_table" + suffix] = measure([py, "-m", "bench.sync_bench", "copy", url, "SELECT * FROM stream_chat"], env)
     log.info("sync bench%s: COPY (our sync's SELECT) TO STDOUT", suffix)
     res["copy_ours_select" + suffix] = measure([py, "-m", "bench.sync_bench", "copy", url, chat_select_all()], env)
+    if baseline is not None:
+        log.info("sync bench%s: ours from %s", suffix, baseline)
+        res["ours_baseline" + suffix] = measure([py, "-m", "bench.sync_bench", "ours", url, str(lake)],
+                                                {**env, "PYTHONPATH": str(baseline)}, cwd=baseline)
+        shutil.rmtree(lake, ignore_errors=True)
     log.info("sync bench%s: ours (warehouse.sync.sync all_days=True)", suffix)
     res["ours" + suffix] = measure([py, "-m", "bench.sync_bench", "ours", url, str(lake)], env)
     if suffix:
@@ -172,18 +184,31 @@ def _nulls(path: Path, column: str) -> int | None:
     return sum(s.null_count for s in stats) if all(s is not None and s.has_null_count for s in stats) else None
 
 
-def run(url: str, dsn: str, workdir: Path, peer: bool = True) -> dict:
+def _median_runs(runs: list[dict]) -> dict:
+    """Each contender's median run (by its seconds) of several runs of _contenders."""
+    out = {}
+    for name in runs[0]:
+        ordered = sorted((r[name] for r in runs), key=lambda r: r["seconds"])
+        out[name] = {**ordered[len(ordered) // 2], "runs_seconds": [r[name]["seconds"] for r in runs]}
+    return out
+
+
+def run(url: str, dsn: str, workdir: Path, peer: bool = True, baseline: Path | None = None, reps: int = 1) -> dict:
     """All contenders on the same database (rows as the collector stores them: compact);
     returns the results, the ratios and the targets (issue 18: >= 1x the peer, <= 1.5x
-    COPY, peak RSS < 1.5 GiB). The lake is left at workdir/lake."""
+    COPY, peak RSS < 1.5 GiB). The lake is left at workdir/lake. `baseline`: also ours from
+    that checkout (ratios ``ours_baseline_*``); `reps`: runs, each contender's median kept."""
     env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     peer_py = peer_python() if peer else None
-    res = _contenders(url, dsn, workdir, peer_py, "", env)
+    res = _median_runs([_contenders(url, dsn, workdir, peer_py, "", env, baseline) for _ in range(max(reps, 1))])
     ours = res["ours"]
     # ours: the whole sync; ours_export: without the accelerators (like for like with COPY and
     # the peer); ours_export_undecoded: also without turning the frames into text (estimate)
     mine = {"ours": ours["seconds"], "ours_export": ours["phases"]["export"],
             "ours_export_undecoded": ours["phases"]["export_undecoded"]}
+    if "ours_baseline" in res:
+        mine |= {"ours_baseline": res["ours_baseline"]["seconds"],
+                 "ours_baseline_export": res["ours_baseline"]["phases"]["export"]}
     ratios = {}
     for who, seconds in mine.items():
         for copy in ("copy_table", "copy_ours_select"):
@@ -218,16 +243,21 @@ def _verdict(value, op: str, limit: float) -> dict:
 def print_report(res: dict) -> None:
     """The contenders, our sync's phases (seconds and shares) and the ratios."""
     print("\n== sync PostgreSQL -> Parquet (same rows, one run)")
-    print(f"   {'contender':<20}{'rows':>12}{'seconds':>10}{'peak RSS MiB':>14}")
+    print(f"   {'contender':<20}{'rows':>12}{'seconds':>10}{'CPU s':>8}{'peak RSS MiB':>14}")
     for name, r in res["contenders"].items():
         rss = f"{r['peak_rss_bytes'] / 2**20:,.0f}" if r.get("peak_rss_bytes") else "-"
-        print(f"   {name:<20}{r['rows']:>12,}{r['seconds']:>10.2f}{rss:>14}")
+        cpu = f"{r['cpu_seconds']:.1f}" if r.get("cpu_seconds") is not None else "-"
+        print(f"   {name:<20}{r['rows']:>12,}{r['seconds']:>10.2f}{cpu:>8}{rss:>14}")
+    for who in ("ours_baseline", "ours"):
+        if who not in res["contenders"]:
+            continue
+        ph = res["contenders"][who]["phases"]
+        total = res["contenders"][who]["seconds"]
+        print(f"   {who}, by phase (wall; of {total:.2f}s):")
+        print(f"     {'export (partitions + small tables)':<40}{ph['export']:>8.2f}s {ph['export'] / total:>6.1%}")
+        for name, seconds in ph["accelerators"].items():
+            print(f"     {'accelerator ' + name:<40}{seconds:>8.2f}s {seconds / total:>6.1%}")
     ph = res["contenders"]["ours"]["phases"]
-    total = res["contenders"]["ours"]["seconds"]
-    print(f"   ours, by phase (wall; of {total:.2f}s):")
-    print(f"     {'export (partitions + small tables)':<40}{ph['export']:>8.2f}s {ph['export'] / total:>6.1%}")
-    for name, seconds in ph["accelerators"].items():
-        print(f"     {'accelerator ' + name:<40}{seconds:>8.2f}s {seconds / total:>6.1%}")
     worker = ph["read"] + ph["parquet"]
     if worker:
         print("   the partitions' writers (seconds summed over the writer threads):")
@@ -242,7 +272,8 @@ def print_report(res: dict) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``ours|copy URL OUT`` (one contender, a child) or ``URL DSN WORKDIR [--no-peer]`` (all)."""
+    """``ours|copy URL OUT`` (one contender, a child) or ``URL DSN WORKDIR [--no-peer]
+    [--baseline DIR] [--reps N]`` (all)."""
     logging.basicConfig(level=logging.WARNING)
     if argv and argv[0] in ("ours", "copy"):
         kind, url, arg = argv
@@ -251,7 +282,9 @@ def main(argv: list[str]) -> int:
         return 0
     url, dsn, workdir = argv[:3]
     logging.getLogger().setLevel(logging.INFO)
-    res = run(url, dsn, Path(workdir), peer="--no-peer" not in argv)
+    baseline = Path(argv[argv.index("--baseline") + 1]).resolve() if "--baseline" in argv else None
+    reps = int(argv[argv.index("--reps") + 1]) if "--reps" in argv else 1
+    res = run(url, dsn, Path(workdir), peer="--no-peer" not in argv, baseline=baseline, reps=reps)
     print_report(res)
     print(json.dumps(res))
     return 0

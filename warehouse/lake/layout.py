@@ -42,8 +42,9 @@ elsewhere)::
         day and broadcast, every money line, each broadcast's windows and totals.
     <root>/user_tail/part-0.arrow
         Each chatter's newest USER_TAIL_LINES lines, sorted by user then newest first, as
-        an uncompressed Arrow IPC file (strings as string_view) mapped into memory by
-        readers; kept by the same rule (warehouse/read/accelerators/user_tail.py). Local lakes only.
+        an Arrow IPC file of zstd-compressed 8,192-row batches (the repeated strings run-end
+        encoded) mapped into memory by readers; kept by the same rule
+        (warehouse/read/accelerators/user_tail.py). Local lakes only.
     <root>/_damaged/<table>/day=YYYY-MM-DD/part-0.parquet.<UTC time>
         Unreadable partitions that ``python -m warehouse sync --drop-damaged`` moved aside
         (Lake.quarantine) before writing their day from what PostgreSQL holds: kept for

@@ -10,9 +10,12 @@ Layout (part of the lake contract, see warehouse/lake/layout.py)::
         USER_TAIL_LINES lines (all of them when they have fewer), sorted by user_id, then
         chat_time and id descending. Columns: user_id, day, id, chat_time, channel_id,
         channel_name, nickname, message_type, message, message_status, pay_amount,
-        subscription_tier, subscription_month; the strings as plain utf8 (string_view's
-        16-byte views compress worse). A user's rows are found by bisecting the batches'
-        user_id columns (log2(batches) small reads, nothing built on open). The schema's
+        subscription_tier, subscription_month (PLAIN); the string columns that repeat along
+        the rows (RUNS: user_id, channel_id, channel_name, nickname, message_type,
+        message_status) run-end encoded, each batch on its own (SCHEMA), the others plain
+        (message as plain utf8: string_view's 16-byte views compress worse). A user's rows
+        are found by bisecting the batches' user_id runs (log2(batches) small reads, nothing
+        built on open). The schema's
         metadata (key ``chzzk.user_tail``) records {"version", "lines", "parts"}: the
         lines kept per chatter and the chat partitions' fingerprint it was built from.
 
@@ -20,8 +23,8 @@ Its size is bounded by the number of chatters times USER_TAIL_LINES, not by the 
 kept. Declared in warehouse/read/accelerators/__init__.py (USER_TAIL). It answers only
 while the chat partitions are exactly those it was built from (the side tables' rule, warehouse/read/accelerators/side_tables.py) and only for the lake's own lines (no type
 filter, no live rows), on a local lake (an S3 lake has none: the file is read by batch
-from a local memory map). VERSION 1 files (uncompressed, string_view) read as stale and are
-rebuilt whole by the next sync. A user holding USER_TAIL_LINES lines in it may have older ones: a page reaching
+from a local memory map). Files of another VERSION (1: uncompressed string_view; 2: plain
+strings at zstd level 14) read as stale and are rebuilt whole by the next sync. A user holding USER_TAIL_LINES lines in it may have older ones: a page reaching
 past what the tail holds for the filters asked is read from the chat instead.
 
 The sync and forget-user bring it up to date: warehouse/read/accelerators/user_tail_build.py.
@@ -38,6 +41,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from warehouse.lake.layout import Lake, is_uri
@@ -48,25 +52,59 @@ log = logging.getLogger(__name__)
 NAME = "user_tail"
 FILE = "part-0.arrow"
 META_KEY = b"chzzk.user_tail"
-VERSION = 2  # 2: zstd-compressed 8,192-row batches of plain strings (1: uncompressed string_view)
+VERSION = 3  # 3: RUNS run-end encoded, zstd level 3 (2: plain, level 14; 1: uncompressed string_view)
 WRITE_ROWS = 8_192  # rows per record batch written: a user's page decompresses one or two
-# zstd level: 14 is where this data's size drops (2M-line lake: level 3 55.6 MB, 13 52.5 MB,
-# 14 41.2 MB), at ~3x level 3's write time (docs/BENCHMARKS.md)
-ZSTD_LEVEL = 14
+# zstd level: with the repeated strings run-end encoded, level 3 is as small as plain strings
+# at level 14 were (64 of the 10M lake's 829 batches: 16.0 MB vs 16.2 MB; level 14 took 9.6
+# CPU-s, this 0.3) — level 14 only paid for matching the repeated strings' int32 offsets
+ZSTD_LEVEL = 3
 RECENT_BATCHES = 4  # decompressed batches a reader keeps (~2 MB each at 1,000 lines per chatter)
 RECENT_USERS = 16  # users whose rows a reader keeps as frames (a user's pages read the same rows)
 _STR = pa.string()
 TMP = "." + FILE + ".tmp-"  # + pid: a write in progress, renamed over FILE when complete
-SCHEMA = pa.schema([
+# the rows, as built and as read back for pages
+PLAIN = pa.schema([
     ("user_id", _STR), ("day", pa.date32()), ("id", pa.int64()), ("chat_time", pa.timestamp("us", "UTC")),
     ("channel_id", _STR), ("channel_name", _STR), ("nickname", _STR), ("message_type", _STR), ("message", _STR),
     ("message_status", _STR), ("pay_amount", pa.int32()), ("subscription_tier", pa.int32()),
     ("subscription_month", pa.int32()),
 ])
+# run-end encoded in the file: the strings that repeat along a user's rows (a chatter writes
+# in few channels under one name, mostly plain chat lines). Not the ints (day, tiers): their
+# run ends take more bytes than zstd makes of them plain
+RUNS = frozenset({"user_id", "channel_id", "channel_name", "nickname", "message_type", "message_status"})
+_RUN_ENDS = pa.int32()
+# the file's schema
+SCHEMA = pa.schema([pa.field(f.name, pa.run_end_encoded(_RUN_ENDS, f.type)) if f.name in RUNS else f
+                    for f in PLAIN])
 # what user_messages returns, in its order
 COLUMNS = ["chat_time", "channel_id", "channel_name", "nickname", "message_type", "message", "message_status",
            "pay_amount", "subscription_tier", "subscription_month"]
 USER_TAIL = Table(NAME, SCHEMA, None, by_day=False)
+
+
+def encode(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch of PLAIN rows as the file stores them (SCHEMA: RUNS run-end encoded); a batch
+    already stored so is returned as it is."""
+    if batch.schema.equals(SCHEMA):
+        return batch
+    return pa.RecordBatch.from_arrays(
+        [pc.run_end_encode(col, run_end_type=_RUN_ENDS) if f.name in RUNS else col
+         for col, f in zip(batch.columns, batch.schema, strict=True)], schema=SCHEMA)
+
+
+def decode(rows: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
+    """Rows read from the file (any of its columns) with their run-end encoded columns
+    decoded (PLAIN's types)."""
+    if not any(pa.types.is_run_end_encoded(f.type) for f in rows.schema):
+        return rows
+    fields = [pa.field(f.name, f.type.value_type) if pa.types.is_run_end_encoded(f.type) else f
+              for f in rows.schema]
+    columns = [pc.run_end_decode(col) if pa.types.is_run_end_encoded(f.type) else col
+               for col, f in zip(rows.columns, rows.schema, strict=True)]
+    if isinstance(rows, pa.Table):
+        return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
 
 
 def path(lake: Lake) -> str:
@@ -229,9 +267,7 @@ class Reader:
         parts = []
         for i in range(bisect.bisect_left(self._lasts, user_id), self._file.num_record_batches):
             batch = self._batch(i)
-            users = _Strings(batch.column(0))
-            first = bisect.bisect_left(users, user_id)
-            end = bisect.bisect_right(users, user_id, first)
+            first, end = _run_of(batch.column(0), user_id)
             if end > first:
                 parts.append(batch.slice(first, end - first))
             if end < batch.num_rows:
@@ -254,7 +290,7 @@ class Reader:
         if got is None:
             mine = self._rows(user_id)
             mine.validate(full=True)
-            got = _Lines(mine, tz)
+            got = _Lines(decode(mine), tz)
         self._users[(user_id, tz)] = got
         if len(self._users) > RECENT_USERS:
             del self._users[next(iter(self._users))]
@@ -286,6 +322,18 @@ class Reader:
         if not len(at) or at[-1] - at[0] == len(at) - 1:  # a run of rows: a slice, no copy
             return mine.frame.slice(int(at[0]) if len(at) else 0, len(at))
         return mine.frame[at]
+
+
+def _run_of(users: pa.Array, user_id: str) -> tuple[int, int]:
+    """[first, end) rows of `user_id` in a batch's user_id column (run-end encoded and sorted:
+    the user's rows are one run, found by bisecting the runs' values)."""
+    start, runs = users.find_physical_offset(), users.find_physical_length()
+    values, ends = users.values.slice(start, runs), users.run_ends.slice(start, runs)
+    at = bisect.bisect_left(_Strings(values), user_id)
+    if at == runs or values[at].as_py() != user_id:
+        return 0, 0
+    first = ends[at - 1].as_py() - users.offset if at else 0
+    return max(first, 0), min(ends[at].as_py() - users.offset, len(users))
 
 
 def _frame(rows: pa.Table, tz: str) -> pl.DataFrame:

@@ -31,12 +31,15 @@ from warehouse.lake.layout import Lake, is_uri
 from warehouse.read.accelerators import side_tables, users_index
 from warehouse.read.accelerators.user_tail import (
     META_KEY,
+    PLAIN,
     SCHEMA,
     TMP,
     VERSION,
     WRITE_ROWS,
     ZSTD_LEVEL,
     batches,
+    decode,
+    encode,
     path,
     read_doc,
     remove,
@@ -174,7 +177,7 @@ def _affected(con: duckdb.DuckDBPyConnection, old: str, touched: list[date], cha
     days = pa.array(touched, pa.date32())
     affected: set[str] = set()
     for batch in batches(old, [0, 1]):  # user_id, day
-        users = batch.column(0).cast(pa.string())
+        users = decode(batch).column(0)
         affected.update(users.filter(pc.is_in(batch.column(1), value_set=days)).unique().to_pylist())
     if chat:
         affected.update(u for (u,) in con.execute(_TOUCHED_USERS, [touched]).fetchall())
@@ -189,11 +192,11 @@ def _take(con: duckdb.DuckDBPyConnection, any_rows: bool, users: str, k: int,
     if not any_rows:
         return 0
     con.execute(_CUT.format(users=users, k=int(k)))
-    cols = ", ".join(("s." if f.name in ("user_id", "day", "id", "chat_time") else "") + f.name for f in SCHEMA)
+    cols = ", ".join(("s." if f.name in ("user_id", "day", "id", "chat_time") else "") + f.name for f in PLAIN)
     out = _Out(writer)
     for batch in con.sql(_NEWEST.format(cols=cols, real=_REAL, users=users)).to_arrow_reader(side_tables.BATCH_ROWS):
         out.add(pa.RecordBatch.from_arrays(
-            [c.cast(f.type) for c, f in zip(batch.columns, SCHEMA, strict=True)], schema=SCHEMA), False)
+            [c.cast(f.type) for c, f in zip(batch.columns, PLAIN, strict=True)], schema=PLAIN), False)
     out.flush()
     return out.rows
 
@@ -202,7 +205,7 @@ def _merge(old: str, affected: set[str], taken: str, writer: ipc.RecordBatchFile
     """Write the rows of the `old` tail file whose users are not `affected` and the rows of
     the file `taken` (lines taken again), in user order, to `writer`; return how many. Both
     files are read a record batch at a time; an old batch without affected users is
-    written again as it is."""
+    written again as it is (still encoded: only its compression is redone)."""
     out = _Out(writer)
     kept = _Cursor(_unaffected(old, pa.array(sorted(affected), pa.string())))
     again = _Cursor((batch, True) for batch in batches(taken))
@@ -220,13 +223,13 @@ def _merge(old: str, affected: set[str], taken: str, writer: ipc.RecordBatchFile
 
 def _unaffected(file: str, affected: pa.Array) -> Iterator[tuple[pa.RecordBatch, bool]]:
     """The file's batches without the `affected` users' rows, each with whether it is
-    whole (as read)."""
+    whole (as read, encoded) or not (decoded)."""
     for batch in batches(file):
-        drop = pc.is_in(batch.column(0), value_set=affected)
-        if not pc.any(drop).as_py():
+        if not pc.any(pc.is_in(batch.column(0).values, value_set=affected)).as_py():  # the batch's users' runs
             yield batch, True
         else:
-            yield batch.filter(pc.invert(drop)), False
+            batch = decode(batch)
+            yield batch.filter(pc.invert(pc.is_in(batch.column(0), value_set=affected))), False
 
 
 class _Cursor:
@@ -241,7 +244,7 @@ class _Cursor:
         for batch, whole in self.batches:
             if batch.num_rows:
                 self.batch, self.whole, self.at = batch, whole, 0
-                self._users = batch.column(0).cast(pa.string())
+                self._users = decode(batch.select([0])).column(0)
                 self._last = self._users[-1].as_py()
                 self._sorted: list[str] | None = None  # as Python strings, once a bound falls inside
                 return
@@ -270,8 +273,9 @@ class _Cursor:
 
 
 class _Out:
-    """The new file's rows as they come: pieces gathered into record batches of WRITE_ROWS
-    rows (the last one fewer), a whole batch of that size written as it is."""
+    """The new file's rows as they come (PLAIN, or as the file stores them): pieces gathered
+    into record batches of WRITE_ROWS rows (the last one fewer) and encoded, a whole batch
+    of that size written as it is (encoded if it is not)."""
 
     def __init__(self, writer: ipc.RecordBatchFileWriter) -> None:
         self.writer, self.pending, self.held, self.rows = writer, [], 0, 0
@@ -281,21 +285,21 @@ class _Out:
             return
         self.rows += piece.num_rows
         if whole and not self.pending and piece.num_rows == WRITE_ROWS:
-            self.writer.write_batch(piece)
+            self.writer.write_batch(encode(piece))
             return
-        self.pending.append(piece)
+        self.pending.append(decode(piece))
         self.held += piece.num_rows
         if self.held >= WRITE_ROWS:
-            batch, at = _compact(self.pending, SCHEMA), 0
+            batch, at = _compact(self.pending, PLAIN), 0
             while batch.num_rows - at >= WRITE_ROWS:
-                self.writer.write_batch(batch.slice(at, WRITE_ROWS))  # written: only the slice's bytes
+                self.writer.write_batch(encode(batch.slice(at, WRITE_ROWS)))  # written: only the slice's bytes
                 at += WRITE_ROWS
             rest = batch.slice(at)
             self.pending, self.held = ([rest] if rest.num_rows else []), rest.num_rows
 
     def flush(self) -> None:
         if self.pending:
-            self.writer.write_batch(_compact(self.pending, SCHEMA))
+            self.writer.write_batch(encode(_compact(self.pending, PLAIN)))
             self.pending, self.held = [], 0
 
 
