@@ -46,8 +46,7 @@ from warehouse.lake.state import EMPTY as EMPTY_STATE
 from warehouse.lake.state import VERSION as STATE_VERSION
 from warehouse.lake.state import SyncState, TableMarks
 from warehouse.lake.tables import CHAT, DAY_TABLES, TABLES, Table
-from warehouse.read import accelerators
-from warehouse.sync import compact, extract, phases, repair
+from warehouse.sync import builds, compact, extract, phases, repair
 from warehouse.sync import workers as sync_workers
 from warehouse.sync.compact import Dictionaries, load_dictionaries
 from warehouse.sync.extract_arrow import SnapshotReader, snapshot_reader
@@ -101,7 +100,8 @@ class SyncReport:
     # DuckDB scanner does) apart from the accelerators built after it, wall seconds each
     export_seconds: float = 0.0
     small_tables_seconds: float = 0.0
-    accelerators: dict[str, float] = field(default_factory=dict)  # accelerator -> build seconds, in build order
+    accelerators: dict[str, float] = field(default_factory=dict)  # accelerator -> build seconds, declaration order
+    builds_seconds: float = 0.0  # wall seconds of the accelerators' builds together (SYNC_WRITERS at once: they overlap)
 
     @property
     def days(self) -> list[DayResult]:
@@ -136,7 +136,9 @@ class SyncReport:
 
     @property
     def accelerator_seconds(self) -> float:
-        return sum(self.accelerators.values())
+        """Wall seconds the accelerators took together (less than the sum of their builds'
+        own seconds when they overlap)."""
+        return self.builds_seconds
 
 
 class Progress:
@@ -312,14 +314,18 @@ def _triage(conn, lake: Lake, todo: dict[str, list[date]], stale: dict[str, list
 def _build_side_tables(conn, lake: Lake, tz: str, archived: set[date], opted_out: set[str], drop: bool,
                        days: list[date] | None, report: SyncReport, progress: Progress) -> None:
     """The side tables follow the partitions just written (each build leaves damaged
-    partitions out). A build that fails reading the chat: every day is read whole
-    (health.deep_problem, once per file version), the damaged ones found are repaired or
-    left as the others, and the builds run again."""
+    partitions out), SYNC_WRITERS built at once (warehouse/sync/builds.py). A build that
+    fails reading the chat: every day is read whole (health.deep_problem, once per file
+    version), the damaged ones found are repaired or left as the others, and the builds
+    run again."""
     for attempt in (0, 1):
+        t0 = time.monotonic()
         try:
-            accelerators.rebuild_all(lake, tz, seconds=report.accelerators)
+            builds.build_all(lake, tz, report.accelerators, settings.get_int("SYNC_WRITERS"))
+            report.builds_seconds += time.monotonic() - t0
             return
         except Exception as exc:
+            report.builds_seconds += time.monotonic() - t0
             if attempt or not health.is_read_error(exc):
                 raise
             known = {(u.damage.table, u.damage.day) for u in report.damaged}

@@ -59,3 +59,5 @@ def log_phases(report, writers: int) -> None:
     log.info("sync phase export: %.2fs wall (plan, partitions, small tables)", report.export_seconds)
     for name, seconds in report.accelerators.items():
         log.info("sync phase accelerator %s: built in %.2fs", name, seconds)
+    log.info("sync phase accelerators: %d built in %.2fs wall (up to %d at once)", len(report.accelerators),
+             report.accelerator_seconds, writers)
