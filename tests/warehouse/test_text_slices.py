@@ -265,3 +265,12 @@ def test_slices_kept_within_text_slices_mb(tmp_path, text_lake, monkeypatch):
     _no_sql(fast)
     assert _same(fast, scan, few=True) > 50
     assert len(text_slices._SLICES) <= 1
+
+
+def test_slices_matched_by_arrow_answer_as_in_python(text_lake, monkeypatch):
+    """A slice of more than PYTHON_LINES lines is matched by text_match.contains, a smaller
+    one in Python: the same answers either way (and the scan's)."""
+    monkeypatch.setattr(text_slices, "PYTHON_LINES", 0)
+    fast, scan = warehouse.open(text_lake), warehouse.open(text_lake, accelerate=False)
+    _no_sql(fast)
+    assert _same(fast, scan, few=True) > 50

@@ -59,6 +59,9 @@ COLUMNS = ("id", "channel_id", "channel_name", "user_id", "nickname", "message",
 # memory the kept slices may take together: settings TEXT_SLICES_MB (the biggest channel's week: ~40 MB)
 
 
+PYTHON_LINES = 2_048  # a slice of up to this many lines is matched in Python (Slice.holding)
+
+
 class Unreadable(Exception):
     """A day file's pages did not read: the caller answers by the scan."""
 
@@ -74,6 +77,7 @@ class Slice:
     _low: pa.ChunkedArray | None = field(default=None, repr=False)
     _users: dict[str | None, np.ndarray] | None = field(default=None, repr=False)
     _keys: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _texts: dict[bool, list] = field(default_factory=dict, repr=False)  # messages (lowered or not) as lists
     channel: str = ""  # the channel whose lines these are
     null_times: bool = False  # some line has no chat_time
 
@@ -81,6 +85,17 @@ class Slice:
         if self._low is None:
             self._low = text_match.lower(self.rows.column("message"))
         return self._low
+
+    def holding(self, needle: str, lowered: bool) -> np.ndarray:
+        """Which lines' messages (``lowered``: through DuckDB's lower()) hold `needle`, a
+        substring test (text_match.contains); a slice of a few lines in Python over its
+        messages as a list, made once (each Arrow call costs more than those lines' test)."""
+        if self.rows.num_rows > PYTHON_LINES:
+            return text_match.contains(self.lowered() if lowered else self.rows.column("message"), needle)
+        got = self._texts.get(lowered)
+        if got is None:
+            got = self._texts[lowered] = (self.lowered() if lowered else self.rows.column("message")).to_pylist()
+        return np.fromiter((t is not None and needle in t for t in got), bool, len(got))
 
     def keys(self) -> tuple[np.ndarray, np.ndarray]:
         """(chat_time as µs, id) per line as int64, NULL as the smallest int64 (made when
@@ -107,7 +122,8 @@ class Slice:
     @property
     def nbytes(self) -> int:
         # the lowered messages, when made, about as much again; and the entry itself
-        return self.rows.nbytes * 2 + 1024
+        # (and a few lines' messages as Python lists, Slice.holding)
+        return self.rows.nbytes * 2 + 1024 + (256 * self.rows.num_rows if self.rows.num_rows <= PYTHON_LINES else 0)
 
 
 _NONE = np.zeros(0, np.int64)

@@ -200,9 +200,9 @@ def _matching(texts: tuple[str, str], plain: tuple[str, str], needle: str) -> tu
 def _matcher(needle: str) -> Callable[[text_slices.Slice], np.ndarray]:
     """has_text(message, needle) — or contains, for an _uncased needle — of a slice's lines."""
     if _uncased(needle):
-        return lambda s: text_match.contains(s.rows.column("message"), needle)
+        return lambda s: s.holding(needle, lowered=False)
     low = text_match.lower_text(needle)
-    return lambda s: text_match.contains(s.lowered(), low)
+    return lambda s: s.holding(low, lowered=True)
 
 
 _SEARCH_PLAIN, _SEARCH_IDS_PLAIN = _plain(_SEARCH), _plain(_SEARCH_IDS)
