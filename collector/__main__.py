@@ -14,6 +14,7 @@ COMMANDS = {
     "api": ("collector.ingest_cli", "serve the ChzzkChat-compatible ingest API (POST /chat/bulk, GET /chat)"),
     "api-keys": ("collector.api_keys_cli", "add, list or remove ingest API keys (channels, read/write; stored hashed)"),
     "status": ("collector.status", "per channel: state, session, last message, lag, reconnects, coverage"),
+    "settings": ("collector.settings_cli", "list every setting: value, default, source and help (secrets masked)"),
 }
 
 

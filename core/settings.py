@@ -56,6 +56,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("USER_SEARCH_LINES", "2000000", "Lines (~25 bytes each) a reading process keeps of the channels "
             "search_users last read from the day files (warehouse/read/queries/user_search.py)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the command-line tools."),
+    Setting("LOG_FORMAT", "text", "Log lines of the command-line tools on stderr: text (time level logger: message) "
+            "or json (one JSON object a line: time in ISO 8601 UTC, level, logger, message, exception), secrets "
+            "redacted and hidden characters escaped either way."),
     Setting("SPOOL_DIR", None, "Local spool of collected records not yet stored in PostgreSQL. Default: DATA_DIR/spool."),
     Setting("COLLECTOR_METRICS_FILE", None, "File a running `collector run` rewrites (atomically) after every flush and "
             "every 5 s with its metrics in Prometheus text format (lines received/stored per channel, spool backlog "
