@@ -40,7 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SYNC_HOUR", "4", "Hour (0-23, in DISPLAY_TZ) of the nightly `python -m warehouse schedule` sync."),
     Setting("SYNC_MINUTE", "0", "Minute of the nightly warehouse sync."),
     Setting("SYNC_WRITERS", "2", "Day partitions the warehouse sync writes at once, each on a connection of its own "
-            "in the sync's snapshot (1: one after another)."),
+            "in the sync's snapshot, and accelerators it builds at once after them (1: one after another)."),
     Setting("LIVE_MAX_DAYS", "14", "Most days the dashboard's \"today's data\" (a live Warehouse) reads whole from "
             "PostgreSQL; more days not yet synced and it shows the lake alone, saying why (0: no limit)."),
     Setting("LIVE_MAX_ROWS", "1000000", "Most rows the dashboard's \"today's data\" holds in memory (~1.4 KB each, the raw frame most of it); "

@@ -35,3 +35,18 @@ def test_lock_held_exits_75_and_changes_nothing(argv, pg_url, pg, tmp_path, monk
     pg.commit()
     assert not (tmp_path / "lake" / "_sync").exists()
     assert main("warehouse", "", COMMANDS, argv) == 0  # the lock free: the same command succeeds
+
+
+def test_retention_finds_the_lock_held_as_lock_held(pg_url, pg, tmp_path):
+    """Retention (after a sync, PG_RETENTION_DAYS) raises the same LockHeld, so the command
+    exits 75 for it too, and drops nothing."""
+    from warehouse.sync import retention
+    from warehouse.sync.lock import LockHeld
+    holder = psycopg2.connect(pg_url)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
+        with pytest.raises(LockHeld, match="retention waits"):
+            retention.apply(pg, str(tmp_path / "lake"), keep_days=1, tz="UTC")
+    finally:
+        holder.close()

@@ -24,6 +24,7 @@ from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
 from warehouse.sync.export import LOCK_ID, SyncReport, day_bounds
+from warehouse.sync.lock import LockHeld
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def _lake_check(lake: Lake, day: date, pg_counts: Counter, pg_ids: list[int], ar
 def apply(conn: psycopg2.extensions.connection, root: str, keep_days: int, tz: str | None = None,
           today: date | None = None) -> RetentionReport:
     """Drop PostgreSQL chat of verified days before ``today - keep_days`` (days in `tz`).
-    Raises RuntimeError while a sync (or forget-user) holds the lock."""
+    Raises LockHeld (a RuntimeError; the command exits 75) while a sync or forget-user holds the lock."""
     tz = tz or settings.get("DISPLAY_TZ") or "Asia/Seoul"
     t0 = time.monotonic()
     today = today or datetime.now(ZoneInfo(tz)).date()
@@ -96,7 +97,7 @@ def apply(conn: psycopg2.extensions.connection, root: str, keep_days: int, tz: s
         with conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
             if not cur.fetchone()[0]:
-                raise RuntimeError("a warehouse sync of this database is running; retention waits for the next run")
+                raise LockHeld("a warehouse sync of this database is running; retention waits for the next run")
             cur.execute("SET LOCAL warehouse.retention = 'on'")
             cur.execute(_OLD_COUNTS, {"tz": tz, "before": day_bounds(report.cutoff, tz)[0]})
             per_day: dict[date, Counter] = {}
