@@ -84,10 +84,10 @@ def line_count(line: bytes) -> int:
     return 1
 
 
-def read_lines(path: Path, start: int = 0) -> Iterator[tuple[bytes, int, int]]:
-    """(line, byte offset after it, records it counts for) for every complete line from byte
-    ``start`` on, undecoded (collector.drain_worker decodes them in its child process); a torn
-    last line or a line without a readable count is skipped with a warning, as ``read_segment`` does."""
+def _good_lines(path: Path, start: int, take) -> Iterator[tuple[object, int]]:
+    """(``take(line)``, byte offset after it) for every complete line from byte ``start`` on; a
+    torn last line, or a line ``take`` refuses with ValueError, is skipped with a warning naming
+    the file and offset."""
     with open(path, "rb") as f:
         f.seek(start)
         offset = start
@@ -98,35 +98,31 @@ def read_lines(path: Path, start: int = 0) -> Iterator[tuple[bytes, int, int]]:
                             "the writer died mid-write)", path, offset, len(line))
             else:
                 try:
-                    count = line_count(line)
+                    taken = take(line)
                 except ValueError as exc:
                     log.warning("spool %s: bad line at byte %d skipped (%s)", path, offset,
                                 " ".join(str(exc).split())[:200])
                 else:
-                    yield line, end, count
+                    yield taken, end
             offset = end
+
+
+def _counted(line: bytes) -> tuple[bytes, int]:
+    return line, line_count(line)
+
+
+def read_lines(path: Path, start: int = 0) -> Iterator[tuple[bytes, int, int]]:
+    """(line, byte offset after it, records it counts for) for every complete line from byte
+    ``start`` on, undecoded (collector.drain_worker decodes them in its child process); a torn
+    last line or a line without a readable count is skipped with a warning, as ``read_segment`` does."""
+    for (line, count), end in _good_lines(path, start, _counted):
+        yield line, end, count
 
 
 def read_segment(path: Path, start: int = 0) -> Iterator[tuple[dict | Frame, int]]:
     """(record or frame, byte offset after it) for every good line from byte ``start`` on; a torn
     last line or a bad line is skipped with a warning naming the file and offset."""
-    with open(path, "rb") as f:
-        f.seek(start)
-        offset = start
-        for line in f:
-            end = offset + len(line)
-            if not line.endswith(b"\n"):
-                log.warning("spool %s: torn last line at byte %d skipped (%d bytes without a newline: "
-                            "the writer died mid-write)", path, offset, len(line))
-            else:
-                try:
-                    rec = decode(line)
-                except ValueError as exc:
-                    log.warning("spool %s: bad line at byte %d skipped (%s)", path, offset,
-                                " ".join(str(exc).split())[:200])
-                else:
-                    yield rec, end
-            offset = end
+    return _good_lines(path, start, decode)
 
 
 def count_records(path: Path) -> int:
