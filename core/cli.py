@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 import logging
+import signal
 import sys
 import threading
 import time
@@ -181,6 +182,11 @@ def main(prog: str, description: str, commands: dict[str, tuple[str, str]], argv
             importlib.import_module(module).configure(sp)
     args = parser.parse_args(argv)
     setup_logging()
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (systemd, kill, containers) ends any command as Ctrl-C does: its `finally`
+        # blocks and atexit run (the sync's temporary files, the embedded PostgreSQL), exit 130,
+        # where Python's default kills it at once (143). Servers install their own (core.stopping).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
     except KeyboardInterrupt:

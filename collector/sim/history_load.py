@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -115,7 +116,10 @@ def _pool(renderer: Renderer, dictionary: raw_codec.Dictionary, workers: int):
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     _WORKER = (renderer, dictionary, {})
-    return multiprocessing.get_context("fork").Pool(workers)
+    # the pool ends its workers with SIGTERM: Python's default there (core.cli makes it
+    # Ctrl-C's KeyboardInterrupt in the parent, which a fork would inherit)
+    return multiprocessing.get_context("fork").Pool(workers, initializer=signal.signal,
+                                                    initargs=(signal.SIGTERM, signal.SIG_DFL))
 
 
 def load(conn, shape: Shape, *, bulk: bool = True, workers: int | None = None,

@@ -125,3 +125,35 @@ def test_log_lines_escape_hidden_characters_and_redact_secrets():
     text = stream.getvalue()
     assert text.startswith("WARNING joined \\u202eevil\\u001b[2J\\u000aforged line\nTraceback")
     assert "pw-in-trace" not in text and "postgresql://bob:***@h/db" in text
+
+
+def test_sigterm_ends_any_command_as_ctrl_c_does(tmp_path):
+    """A command with no handler of its own (a sync, an import) gets SIGTERM as Ctrl-C: its
+    `finally` runs and it exits 130, not Python's default (killed at once, 143, no cleanup)."""
+    import signal
+    import textwrap
+    import time
+    (tmp_path / "slowcmd.py").write_text(textwrap.dedent("""
+        import sys, time
+        def configure(parser): pass
+        def run(args):
+            try:
+                print("ready", flush=True)
+                time.sleep(60)
+            finally:
+                open(sys.argv[-1] + ".cleaned", "w").close()
+    """))
+    code = ("import sys; from core.cli import main; "
+            "sys.exit(main('t', '', {'slow': ('slowcmd', 'sleeps')}, ['slow']))")
+    marker = tmp_path / "m"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(marker)], cwd=ROOT, stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 130
+        assert time.monotonic() - started < 10
+    finally:
+        proc.kill()
+    assert (tmp_path / "m.cleaned").exists()
