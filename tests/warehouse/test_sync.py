@@ -199,6 +199,8 @@ def test_cli_sync_all(pg_url, pg, tmp_path):
         f.stat().st_size for f in (tmp_path / "lake" / "chat").rglob("*.parquet"))
     assert value(ok, "chzzk_sync_table_seconds", table="chat") > 0
     assert value(ok, "chzzk_sync_table_rows", table="channels") == len(CHANNELS)
+    assert value(ok, "chzzk_sync_table_bytes", table="channels") == sum(  # a small table: one file
+        f.stat().st_size for f in (tmp_path / "lake" / "channels").rglob("*.parquet")) > 0
     assert value(ok, "chzzk_sync_last_run_duration_seconds") > 0
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()), "the textfile is written atomically"
 

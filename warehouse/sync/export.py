@@ -87,6 +87,7 @@ class DayResult:
 class SyncReport:
     parts: list[DayResult] = field(default_factory=list)   # every day partition written
     tables: dict[str, int] = field(default_factory=dict)   # small tables: name -> rows
+    table_bytes: dict[str, int] = field(default_factory=dict)  # small tables: name -> Parquet bytes written
     planned: dict[str, list[date]] = field(default_factory=dict)  # table -> days to write
     skipped: list[str] = field(default_factory=list)       # registry tables missing in PostgreSQL
     dry_run: bool = False
@@ -412,7 +413,7 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
             if table.by_day or table.name in report.skipped:
                 continue
             resolved = extract.resolve(conn, table)
-            report.tables[table.name], _ = lake.write(resolved, extract.stream(conn, resolved))
+            report.tables[table.name], report.table_bytes[table.name] = lake.write(resolved, extract.stream(conn, resolved))
         report.small_tables_seconds = time.monotonic() - t_small
 
         marks = {"sync_started_at": _utc(started), "max_id": max_id,

@@ -53,7 +53,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("last_success_timestamp_seconds", False, "Unix time the last successful sync ended."),
     Metric("last_failure_timestamp_seconds", False, "Unix time the last failed sync ended."),
     Metric("table_rows", False, "Rows the last successful sync wrote, per table.", "table"),
-    Metric("table_bytes", False, "Parquet bytes the last successful sync wrote, per day-partitioned table.",
+    Metric("table_bytes", False, "Parquet bytes the last successful sync wrote, per table.",
            "table"),
     Metric("table_partitions", False, "Day partitions the last successful sync wrote, per table.", "table"),
     Metric("table_seconds", False, "Seconds the last successful sync spent writing a day-partitioned table's "
@@ -120,7 +120,8 @@ def succeeded(values: Values, report, seconds: float, now: float) -> Values:
         t["seconds"] += part.seconds
     for name in ("rows", "bytes", "partitions", "seconds"):
         values[f"table_{name}"] = {table: round(t[name], 3) for table, t in tables.items()}
-    values["table_rows"].update(report.tables)  # the small tables: rows only
+    values["table_rows"].update(report.tables)  # the small tables: one file each
+    values["table_bytes"].update(report.table_bytes)
     for table in values["table_rows"]:
         values["table_last_success_timestamp_seconds"][table] = now
     values["export_seconds"] = {"": round(report.export_seconds, 3)}
