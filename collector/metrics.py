@@ -28,9 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from collector import protocol
 from core import hosts, metrics_http, settings
 
@@ -192,37 +189,17 @@ METRICS: tuple[Metric, ...] = (
 
 def families(snap: dict):
     """``snap`` as prometheus-client metric families (``METRICS``; a value None is left out)."""
-    for m in METRICS:
-        kind = CounterMetricFamily if m.counter else GaugeMetricFamily
-        family = kind(PREFIX + m.name, m.help, labels=[m.label] if m.label else None)
-        value = m.value(snap)
-        if m.label:
-            for key, v in sorted(value.items()):
-                family.add_metric([str(key)], v)
-        elif value is not None:
-            family.add_metric([], value)
-        yield family
+    return (metrics_http.family(PREFIX, m, m.value(snap)) for m in METRICS)
 
 
-class _Snapshots:
-    """A prometheus-client collector: the families of a snapshot taken at each collect."""
-
-    def __init__(self, take: Callable[[], dict]):
-        self.take = take
-
-    def collect(self):
-        yield from families(self.take())
-
-
-def registry(take: Callable[[], dict]) -> CollectorRegistry:
-    reg = CollectorRegistry(auto_describe=False)
-    reg.register(_Snapshots(take))
-    return reg
+def registry(take: Callable[[], dict]):
+    """A registry whose every scrape takes a fresh snapshot (``take``)."""
+    return metrics_http.registry(lambda: families(take()))
 
 
 def prometheus(snap: dict) -> str:
     """``snap`` in the Prometheus text exposition format (0.0.4)."""
-    return generate_latest(registry(lambda: snap)).decode()
+    return metrics_http.exposition(lambda: families(snap))
 
 
 def state_path(spool_dir: str | os.PathLike, pid: int | None = None) -> Path:

@@ -15,13 +15,14 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import psycopg2
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from core import hosts
@@ -61,6 +62,42 @@ def health_page(reasons: list[str], **details) -> Page:
         body = {"status": "unavailable", "reasons": reasons, **details}
         return 503, JSON, json.dumps(body).encode()
     return 200, JSON, json.dumps({"status": "ok", **details}).encode()
+
+
+def family(prefix: str, metric, value):
+    """One metric family from a declaration (`metric`: ``name``, ``counter``, ``help``,
+    ``label``) and its `value`: a number, or with a label a {label value: number} dict
+    (sorted by label value); None or {} gives the family without a sample."""
+    kind = CounterMetricFamily if metric.counter else GaugeMetricFamily
+    out = kind(prefix + metric.name, metric.help, labels=[metric.label] if metric.label else None)
+    if metric.label:
+        for key, v in sorted((value or {}).items()):
+            out.add_metric([str(key)], v)
+    elif value is not None:
+        out.add_metric([], value)
+    return out
+
+
+class _Families:
+    """A prometheus-client collector: the families `collect()` gives, made at each scrape."""
+
+    def __init__(self, collect: Callable[[], Iterable]):
+        self._collect = collect
+
+    def collect(self):
+        yield from self._collect()
+
+
+def registry(collect: Callable[[], Iterable]) -> CollectorRegistry:
+    """A registry holding only the families `collect()` makes (called at each scrape)."""
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(_Families(collect))
+    return reg
+
+
+def exposition(collect: Callable[[], Iterable]) -> str:
+    """The families `collect()` makes, in the Prometheus text format (0.0.4)."""
+    return generate_latest(registry(collect)).decode()
 
 
 def metrics_page(registry: CollectorRegistry) -> Page:

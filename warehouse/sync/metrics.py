@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
 from core import metrics_http, settings
@@ -92,18 +90,10 @@ def read(path: str) -> Values:
 
 def text(values: Values) -> str:
     """`values` in the Prometheus text format (``METRICS``' order, helps and types)."""
-    class _Values:
-        def collect(self):
-            for m in METRICS:
-                kind = CounterMetricFamily if m.counter else GaugeMetricFamily
-                family = kind(PREFIX + m.name, m.help, labels=[m.label] if m.label else None)
-                for key, v in sorted(values.get(m.name, {}).items()):
-                    family.add_metric([key] if m.label else [], v)
-                yield family
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Values())
-    return generate_latest(registry).decode()
+    def value(m: Metric):
+        given = values.get(m.name, {})
+        return given if m.label else given.get("")
+    return metrics_http.exposition(lambda: (metrics_http.family(PREFIX, m, value(m)) for m in METRICS))
 
 
 def succeeded(values: Values, report, seconds: float, now: float) -> Values:
