@@ -237,20 +237,6 @@ def groups_holding(ranges_: list[tuple[int, object, object, int]], values: list)
     return out
 
 
-def may_hold(group: pq.RowGroupMetaData, column: int, values: list | None) -> bool:
-    """False when the row group's statistics of `column` show none of `values` can be
-    there (True when not known: no values, no column, no statistics)."""
-    if values is None or column < 0:
-        return True
-    stats = group.column(column).statistics
-    if stats is None or not stats.has_min_max:
-        return True
-    try:
-        return any(v is not None and stats.min <= v <= stats.max for v in values)
-    except TypeError:  # statistics of another type than the values: not known
-        return True
-
-
 def _day(folder: str) -> date | None:
     try:
         return date.fromisoformat(folder[4:]) if folder.startswith("day=") else None

@@ -271,14 +271,18 @@ def _head(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe) -
     column alone, and one is read no further than its last row that passes (a channel's
     rows are together in a file sorted by channel). Footers come from health.footer's memory."""
     parts, held = [], 0
-    for day, path, _ in files:
+    for day, path, key in files:
         with lake.fs.open_input_file(path) as f:
-            pf = pq.ParquetFile(f, metadata=health.footer(lake, path))
+            pf = pq.ParquetFile(f, metadata=health.footer(lake, path, key))
+            probing = probe is not None and probe[0] in pf.schema_arrow.names
+            holding = None  # the row groups whose statistics may hold one of the values (None: any)
+            if probing and probe[2] is not None:
+                holding = set(health.groups_holding(health.ranges(lake, path, key, probe[0]),
+                                                    sorted({v for v in probe[2] if v is not None})))
             for group in range(pf.metadata.num_row_groups):
                 last = pf.metadata.row_group(group).num_rows - 1  # the last row that may pass
-                if probe is not None and probe[0] in pf.schema_arrow.names:
-                    if not health.may_hold(pf.metadata.row_group(group), pf.schema_arrow.get_field_index(probe[0]),
-                                     probe[2]):
+                if probing:
+                    if holding is not None and group not in holding:
                         continue
                     column = pf.read_row_group(group, columns=[probe[0]])
                     ones = pa.repeat(pa.scalar(1, pa.int64()), column.num_rows)
