@@ -254,11 +254,12 @@ def newest(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tupl
     """The `need` newest matching lines of the channels in `files` (day order), chat_time,
     then id, descending (nulls last, as DuckDB orders): the newest day first, stopping once
     `need` are held and no older file can hold a line as new as the last of them
-    (``_Bound``); the rows from `offset` on, the `columns` asked (default: a slice's).
+    (``Bound``); the rows from `offset` on, the `columns` asked (default: a slice's).
     Times in the warehouse's zone (a type change in Arrow: the instants stay, no polars
     plan is run)."""
     columns = list(columns or COLUMNS)
-    bound = _Bound(wh.lake, files[::-1])
+    walk = files[::-1]
+    bound = Bound(len(walk), lambda j: file_bound(wh.lake, walk[j][1], walk[j][2], walk[j][0]))
     held: list[tuple[Slice, np.ndarray]] = []  # (slice, positions of its matching lines)
     count = 0
     for i, (_, path, key) in enumerate(reversed(files)):
@@ -330,20 +331,25 @@ def _newest(held: list[tuple[Slice, np.ndarray]], n: int) -> list[tuple[Slice, n
     return [(held[int(w[0])][0], a) for w, a in zip(np.split(which, runs), np.split(at, runs), strict=True)]
 
 
-class _Bound:
-    """For a walk over day files newest first: ``bound(i)``, a time no line of the i-th
-    file on passes — the greatest chat_time statistic of those files' footers, each at
-    most the day's _after_day (a file without statistics: its _after_day)."""
+class Bound:
+    """For a walk over `n` days newest first: ``bound(i)``, a time no line of the i-th day
+    on passes — the greatest of ``newest_of(j)`` for j >= i (each asked once, when first
+    needed; for a day file ``file_bound``)."""
 
-    def __init__(self, lake: Lake, files: list[tuple[date, str, tuple]]) -> None:
-        self.lake, self.files, self.suffix = lake, files, {}
+    def __init__(self, n: int, newest_of: Callable[[int], datetime]) -> None:
+        self.n, self.newest_of, self.suffix = n, newest_of, {}
 
     def __call__(self, i: int) -> datetime:
         if i not in self.suffix:
-            day, path, key = self.files[i]
-            here = min(newest_time(self.lake, path, key, day), after_day(day))
-            self.suffix[i] = here if i + 1 >= len(self.files) else max(here, self(i + 1))
+            here = self.newest_of(i)
+            self.suffix[i] = here if i + 1 >= self.n else max(here, self(i + 1))
         return self.suffix[i]
+
+
+def file_bound(lake: Lake, path: str, key: tuple, day: date) -> datetime:
+    """A time no line of the day file passes: its greatest chat_time statistic, at most
+    after_day(day) (a file without statistics: after_day)."""
+    return min(newest_time(lake, path, key, day), after_day(day))
 
 
 def newest_time(lake: Lake, path: str, key: tuple, day: date) -> datetime:

@@ -243,7 +243,7 @@ def _newest_first(wh: Warehouse, channels: list[str] | None, needle: str, limit:
     UTC (text_slices.after_day) — whatever zone each partition was cut in."""
     need = offset + limit
     found: pl.DataFrame | None = None
-    bounds = _Bounds(wh, days)
+    bounds = _bounds(wh, days)
     i = 0
     while i < len(days):
         width = _width(i, 0 if found is None else found.height, need, len(days) - i)
@@ -253,7 +253,7 @@ def _newest_first(wh: Warehouse, channels: list[str] | None, needle: str, limit:
         found = part if found is None else pl.concat([found, part]).sort(
             ["chat_time", "id"], descending=True).head(need)
         i += width
-        if i < len(days) and found.height >= need and found["chat_time"][need - 1] > bounds.newest(i):
+        if i < len(days) and found.height >= need and found["chat_time"][need - 1] > bounds(i):
             break
     return found.slice(offset, limit).select(_COLUMNS)
 
@@ -273,31 +273,21 @@ def _width(read: int, held: int, need: int, left: int) -> int:
     return max(1, min(left, -(-read * (need - held) * 6 // (held * 5))))
 
 
-class _Bounds:
+def _bounds(wh: Warehouse, days: list[date]) -> text_slices.Bound:
     """For the walk over `days` (newest first): a time no line of days[i:] passes
-    (``newest(i)``), from each day file's chat_time statistics (its footer, kept per file
+    (``bounds(i)``), from each day file's chat_time statistics (its footer, kept per file
     version: health.ranges) where there is one, else text_slices.after_day (a day of the
     live overlay, a file without statistics or one that does not read: damage is the
     views' to report)."""
+    lake, live = user_rows.lake(wh.root), wh.overlay_days()
 
-    def __init__(self, wh: Warehouse, days: list[date]) -> None:
-        self.lake, self.days, self.live = user_rows.lake(wh.root), days, wh.overlay_days()
-        self.suffix: dict[int, datetime] = {}
+    def newest_of(i: int) -> datetime:
+        day = days[i]
+        path = lake.part_path(CHAT, day)
+        key = None if day in live else health.file_key(lake, path)
+        return text_slices.after_day(day) if key is None else text_slices.file_bound(lake, path, key, day)
 
-    def newest(self, i: int) -> datetime:
-        if i not in self.suffix:
-            here = self._newest_of(self.days[i])
-            self.suffix[i] = here if i + 1 >= len(self.days) else max(here, self.newest(i + 1))
-        return self.suffix[i]
-
-    def _newest_of(self, day: date) -> datetime:
-        if day in self.live:
-            return text_slices.after_day(day)
-        path = self.lake.part_path(CHAT, day)
-        key = health.file_key(self.lake, path)
-        if key is None:
-            return text_slices.after_day(day)
-        return min(text_slices.newest_time(self.lake, path, key, day), text_slices.after_day(day))
+    return text_slices.Bound(len(days), newest_of)
 
 
 def keyword_trend(wh: Warehouse, keyword: str, channels: list[str] | None = None,
