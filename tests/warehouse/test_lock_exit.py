@@ -9,8 +9,7 @@ import pytest
 
 from core.cli import main
 from warehouse.__main__ import COMMANDS
-from warehouse.sync.export import LOCK_ID
-from warehouse.sync.lock import EX_TEMPFAIL
+from warehouse.sync.lock import EX_TEMPFAIL, LOCK_ID
 
 pytestmark = pytest.mark.integration
 USER = "u" * 32

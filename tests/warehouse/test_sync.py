@@ -33,7 +33,8 @@ from tests.pghistory import (
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT, CHAT_SCHEMA
 from warehouse.sync import extract
-from warehouse.sync.export import LOCK_ID, day_bounds, sync
+from warehouse.sync.export import day_bounds, sync
+from warehouse.sync.lock import LOCK_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -362,7 +363,7 @@ def test_a_table_missing_in_postgres_is_skipped(pg, tmp_path, caplog):
 @pytest.mark.integration
 def test_lock_keeps_two_syncs_apart(pg_url, pg, tmp_path, caplog):
     from warehouse.sync import schedule
-    from warehouse.sync.export import LOCK_ID
+    from warehouse.sync.lock import LOCK_ID
 
     insert(pg, history()[:3])
     other = psycopg2.connect(pg_url)

@@ -46,15 +46,13 @@ from warehouse.lake.state import EMPTY as EMPTY_STATE
 from warehouse.lake.state import VERSION as STATE_VERSION
 from warehouse.lake.state import SyncState, TableMarks
 from warehouse.lake.tables import CHAT, DAY_TABLES, TABLES, Table
-from warehouse.sync import builds, compact, extract, phases, repair
+from warehouse.sync import builds, compact, extract, lock, phases, repair
 from warehouse.sync import workers as sync_workers
 from warehouse.sync.compact import Dictionaries, load_dictionaries
 from warehouse.sync.extract_arrow import SnapshotReader, snapshot_reader
-from warehouse.sync.lock import LockHeld
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)
-LOCK_ID = 72316002  # pg advisory lock: one sync (or forget-user, retention) at a time per database
 SORT_KEYS = [("channel_id", "ascending"), ("chat_time", "ascending"), ("id", "ascending")]
 
 _MARKS = ("SELECT now(), coalesce(max(id), 0), max(created_at), max(blinded_at) FROM stream_chat")
@@ -271,8 +269,7 @@ def prune_tombstones(conn: psycopg2.extensions.connection, lake: Lake, before: d
     days (see the module docstring), in a transaction of its own under the sync's lock.
     Returns how many, or None when another sync (or retention, forget-user) holds the lock."""
     with db.transaction(conn, psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED), conn.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
-        if not cur.fetchone()[0]:
+        if not lock.take(cur):
             return None
         archived = sorted(lake.state().archived_days)  # after the lock: retention writes it
         cur.execute(_PRUNE, {"before": before, "tz": tz, "archived": archived})
@@ -369,9 +366,7 @@ def sync(conn: psycopg2.extensions.connection, root: str, days: list[date] | Non
     with db.transaction(conn, psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True):
         with conn.cursor() as cur:
             if not dry_run:
-                cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
-                if not cur.fetchone()[0]:
-                    raise LockHeld("another warehouse sync of this database is running; try again later")
+                lock.require(cur, "another warehouse sync of this database is running; try again later")
             cur.execute(_MARKS)
             started, max_id, max_created, max_blinded = cur.fetchone()
         state = lake.state()  # after the lock: retention and forget-user write it too

@@ -43,8 +43,7 @@ from warehouse.lake import catalog_file
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import TABLES, Compact
 from warehouse.read import accelerators
-from warehouse.sync import compact, forget_lake
-from warehouse.sync.export import LOCK_ID
+from warehouse.sync import compact, forget_lake, lock
 from warehouse.sync.lock import EX_TEMPFAIL, LockHeld, busy
 
 log = logging.getLogger(__name__)
@@ -210,9 +209,7 @@ def forget_user(conn: psycopg2.extensions.connection, root: str, user_id: str,
     conn.autocommit = False
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
-            if not cur.fetchone()[0]:
-                raise LockHeld("a warehouse sync of this database is running; try forget-user again later")
+            lock.require(cur, "a warehouse sync of this database is running; try forget-user again later")
             cur.execute("INSERT INTO opt_out_user (user_id, reason) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                         (user_id, reason))
             report.newly_opted_out = cur.rowcount == 1

@@ -23,8 +23,8 @@ from core import db, settings
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.sync.export import LOCK_ID, SyncReport, day_bounds
-from warehouse.sync.lock import LockHeld
+from warehouse.sync import lock
+from warehouse.sync.export import SyncReport, day_bounds
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,7 @@ def apply(conn: psycopg2.extensions.connection, root: str, keep_days: int, tz: s
     lake = Lake(root)
     with db.transaction(conn, psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ):
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_ID,))
-            if not cur.fetchone()[0]:
-                raise LockHeld("a warehouse sync of this database is running; retention waits for the next run")
+            lock.require(cur, "a warehouse sync of this database is running; retention waits for the next run")
             cur.execute("SET LOCAL warehouse.retention = 'on'")
             cur.execute(_OLD_COUNTS, {"tz": tz, "before": day_bounds(report.cutoff, tz)[0]})
             per_day: dict[date, Counter] = {}
