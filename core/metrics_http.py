@@ -16,7 +16,6 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -25,7 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from core import hosts
+from core import files, hosts
 from core.hosts import HostPolicy
 from core.redact import redact
 
@@ -106,18 +105,10 @@ def metrics_page(registry: CollectorRegistry) -> Page:
 
 
 def write_textfile(path: str | os.PathLike, text: str) -> None:
-    """`text` to `path` whole or not at all (a temporary name beside it, then renamed), so a
-    scraper (node_exporter's textfile collector) never reads half a file; the mode follows
-    the umask (node_exporter runs as another user). The folder must exist."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """`text` to `path` whole or not at all (files.replace_text), so a scraper
+    (node_exporter's textfile collector) never reads half a file; the mode follows the umask
+    (node_exporter runs as another user). The folder must exist."""
+    files.replace_text(path, text)
 
 
 def _answer(start_response, status: int, content_type: str, body: bytes, extra=()) -> list[bytes]:

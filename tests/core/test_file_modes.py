@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from collector.spool import Spool
+from core import files
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHANNELS, CHAT
 
@@ -87,3 +88,20 @@ def test_the_spool_is_owner_only_and_an_old_one_is_tightened(tmp_path, umask_022
         reopened.close()
     assert _mode(old) == 0o700
     assert [r.getMessage() for r in caplog.records if "0755" in r.getMessage() and "0700" in r.getMessage()]
+
+
+def test_whole_text_files_keep_their_mode_and_leave_nothing_behind(tmp_path, umask_022):
+    secret = tmp_path / "keys" / "api_keys.toml"
+    files.write_private(secret, "k = 1\n")
+    files.write_private(secret, "k = 2\n")
+    assert secret.read_text() == "k = 2\n" and _mode(secret) == 0o600
+    shared = tmp_path / "lake.sql"
+    files.replace_text(shared, "select 1;\n", mode=0o640)  # wider than 0600, narrower than the umask's 0644
+    assert _mode(shared) == 0o640
+    files.replace_text(shared, "select 2;\n")  # no mode: the umask's
+    assert _mode(shared) == 0o644 and shared.read_text() == "select 2;\n"
+    with pytest.raises(TypeError):
+        files.replace_text(shared, None)  # fails mid-write: the old file stays, no temporary is left
+    assert shared.read_text() == "select 2;\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys", "lake.sql"] == sorted(os.listdir(tmp_path))
+    assert os.listdir(tmp_path / "keys") == ["api_keys.toml"]

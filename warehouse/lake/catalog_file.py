@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from core import files
 from warehouse.lake.layout import PART, Lake, is_uri, modes
 from warehouse.lake.tables import TABLES, UTC_US, Table
 
@@ -194,15 +195,7 @@ def _remove(*paths: str) -> None:
 
 def _replace_text(final: str, text: str) -> None:
     _remove_stale(final)
-    tmp = _temporary(final)
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, modes()[1])
-        os.replace(tmp, final)
-    except BaseException:
-        _remove(tmp)
-        raise
+    files.replace_text(final, text, mode=modes()[1])
 
 
 def _replace_database(final: str, statements: str) -> None:
