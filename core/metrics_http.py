@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -31,15 +32,27 @@ from core.redact import redact
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_SECONDS = 3  # the health probe's connect timeout: a health check must answer quickly
+PROBE_FRESH_SECONDS = 1.0  # a probe's answer serves the /healthz requests of the next second
 JSON = "application/json"
 Page = tuple[int, str, bytes]  # status, content type, body
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             421: "Misdirected Request", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
-def pg_probe(url: str, timeout: int = PROBE_TIMEOUT_SECONDS) -> str | None:
+def pg_probe(url: str, timeout: int = PROBE_TIMEOUT_SECONDS, fresh_for: float = PROBE_FRESH_SECONDS) -> str | None:
     """None when PostgreSQL at `url` answers ``SELECT 1`` within `timeout` seconds, else why
-    not (one line, secrets redacted)."""
+    not (one line, secrets redacted). One probe at a time per process, and an answer at most
+    `fresh_for` seconds old is given again: a burst of /healthz requests opens one connection,
+    not one each."""
+    with _probe_lock:
+        at, answer = _probed.get(url, (None, None))
+        if at is None or time.monotonic() - at >= fresh_for:
+            answer = _probe(url, timeout)
+            _probed[url] = (time.monotonic(), answer)
+        return answer
+
+
+def _probe(url: str, timeout: int) -> str | None:
     try:
         conn = psycopg2.connect(url, connect_timeout=timeout, application_name="chzzk-healthz")
     except psycopg2.Error as exc:
@@ -52,6 +65,10 @@ def pg_probe(url: str, timeout: int = PROBE_TIMEOUT_SECONDS) -> str | None:
         return "PostgreSQL failed: " + " ".join(redact(str(exc), url).split())[:300]
     finally:
         conn.close()
+
+
+_probe_lock = threading.Lock()
+_probed: dict[str, tuple[float, str | None]] = {}  # url -> (monotonic time, answer)
 
 
 def health_page(reasons: list[str], **details) -> Page:

@@ -74,3 +74,31 @@ def test_textfile_is_replaced_whole(tmp_path):
     assert path.read_text() == "a 2\n" and [p.name for p in tmp_path.iterdir()] == ["x.prom"]
     with pytest.raises(OSError):
         metrics_http.write_textfile(tmp_path / "missing" / "x.prom", "a 1\n")
+
+
+def test_a_burst_of_health_probes_opens_one_connection():
+    """A listener that counts the connections made to it and closes each at once (PostgreSQL
+    as a probe meets it when it is down): eight probes inside a second connect once and give
+    the first answer; one older than `fresh_for` connects again."""
+    accepted = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        url = f"postgresql://bob:s3cret-pw@127.0.0.1:{port}/x?sslmode=disable"
+
+        def accept_all():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    return
+                accepted.append(1)
+                conn.close()
+
+        answers = [metrics_http.pg_probe(url, timeout=2, fresh_for=60) for _ in range(8)]
+        accept_all()
+        assert len(accepted) == 1 and len(set(answers)) == 1
+        assert answers[0].startswith("PostgreSQL unreachable: ") and "s3cret-pw" not in answers[0]
+        metrics_http.pg_probe(url, timeout=2, fresh_for=0)
+        accept_all()
+        assert len(accepted) == 2
