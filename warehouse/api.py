@@ -20,6 +20,7 @@ from warehouse.read.queries.broadcast import (
     broadcast_peaks,
     broadcast_timeline,
 )
+from warehouse.read.queries.categories import categories
 from warehouse.read.queries.catalog import (
     lake_state,
     lake_tables,
@@ -47,6 +48,7 @@ from warehouse.read.queries.search import (
 from warehouse.read.queries.status import channel_summary, sync_status
 from warehouse.read.queries.time import coverage, peaks
 from warehouse.read.queries.users import search_users, user_messages
+from warehouse.read.queries.viewers import broadcast_viewers, channel_viewers, follower_trend, viewer_curve
 from warehouse.read.warehouse import Warehouse, open
 
 __all__ = [
@@ -67,6 +69,8 @@ __all__ = [
     "broadcast_timeline", "broadcast_top_chatters",
     # overview
     "channel_summary", "sync_status",
+    # viewers and categories (issue 20)
+    "broadcast_viewers", "categories", "channel_viewers", "follower_trend", "viewer_curve",
     # what the lake holds
     "lake_state", "lake_tables", "table_partitions", "table_preview", "table_schema",
 ]

@@ -1,0 +1,60 @@
+"""Plain-Python answers of the viewer and category questions (issue 20 §1, §5) from a
+fixture's live_session / live_session_poll tables (pyarrow) and rows: what
+tests/warehouse/test_viewers.py and test_categories.py compare the API with."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+
+def held_polls(facts: dict, gap_seconds: float) -> dict[str, list[dict]]:
+    """broadcast -> its polls in time order, each with ``held`` seconds: until the next poll,
+    the close or ``gap_seconds``, whichever comes first."""
+    sessions = {s["id"]: s for s in facts["live_session"].to_pylist()}
+    by_bc = defaultdict(list)
+    for p in facts["live_session_poll"].to_pylist():
+        s = sessions[p["session_fk"]]
+        by_bc[s["chat_channel_id"]].append({**p, "closed_at": s["closed_at"]})
+    for polls in by_bc.values():
+        polls.sort(key=lambda p: p["polled_at"])
+        for i, p in enumerate(polls):
+            ends = [p["polled_at"] + timedelta(seconds=gap_seconds)]
+            ends += [polls[i + 1]["polled_at"]] if i + 1 < len(polls) else []
+            ends += [p["closed_at"]] if p["closed_at"] is not None else []
+            p["held"] = max(0.0, (min(ends) - p["polled_at"]).total_seconds())
+            p["next"] = polls[i + 1]["polled_at"] if i + 1 < len(polls) else None
+    return dict(by_bc)
+
+
+def broadcast_viewers(facts: dict, gap_seconds: float) -> dict[str, dict]:
+    """broadcast -> its viewer figures (viewers.py's definitions)."""
+    sessions = {s["chat_channel_id"]: s for s in facts["live_session"].to_pylist()}
+    out = {}
+    for bc, polls in held_polls(facts, gap_seconds).items():
+        s = sessions[bc]
+        start = min(s["open_date"] or s["opened_at"], s["opened_at"])
+        end = s["closed_at"] or max(p["polled_at"] + timedelta(seconds=p["held"]) for p in polls)
+        seen = [p for p in polls if p["concurrent_user_count"] is not None]
+        polled = sum(p["held"] for p in seen)
+        watched = sum(p["held"] * p["concurrent_user_count"] for p in seen)
+        minutes = (end - start).total_seconds() / 60
+        out[bc] = {"viewer_minutes": minutes, "polled_minutes": polled / 60,
+                   "viewer_coverage": min(polled / 60 / minutes, 1.0), "polls": len(seen),
+                   "avg_viewers": watched / polled if polled else None,
+                   "peak_viewers": max(p["concurrent_user_count"] for p in seen),
+                   "hours_watched": watched / 3600}
+    return out
+
+
+def line_category(facts: dict, gap_seconds: float):
+    """A function: chat row -> its category (categories.py's rule)."""
+    polls = held_polls(facts, gap_seconds)
+    latest = {s["chat_channel_id"]: s["live_category_value"] for s in facts["live_session"].to_pylist()}
+
+    def category(row: dict) -> str | None:
+        mine = polls.get(row["chat_channel_id"])
+        if not mine:
+            return latest.get(row["chat_channel_id"])
+        before = [p for p in mine if p["polled_at"] <= row["chat_time"]]
+        return (before[-1] if before else mine[0])["live_category_value"]
+    return category
