@@ -20,7 +20,6 @@ from warehouse.read.queries.broadcast import (
     broadcast_peaks,
     broadcast_timeline,
 )
-from warehouse.read.queries.categories import categories
 from warehouse.read.queries.catalog import (
     lake_state,
     lake_tables,
@@ -28,6 +27,7 @@ from warehouse.read.queries.catalog import (
     table_preview,
     table_schema,
 )
+from warehouse.read.queries.categories import categories
 from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
 from warehouse.read.queries.money import (
     broadcast_donors,
