@@ -34,9 +34,12 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60, log_path
 
 
 def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
-    """SIGTERM (a graceful stop), then kill after `timeout` seconds."""
+    """SIGTERM (a graceful stop, which every served command promises), then kill after
+    `timeout` seconds and fail: a server that ignores SIGTERM is a defect the test reports."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=timeout)
+        raise AssertionError(f"{proc.args!r} did not stop within {timeout:g} s of SIGTERM (killed)") from None
