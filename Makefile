@@ -120,14 +120,14 @@ sim: install ## run the local CHZZK simulator on :18080
 api: install ## serve the ChzzkChat-compatible ingest API on 127.0.0.1:8000 (INGEST_API_KEY)
 	$(PY) -m collector api $(ARGS)
 
-system-deps: ## install the system packages the tests need (Debian: chromium, Korean fonts, LibreOffice Calc for the CSV check, Java 17 for Spark)
-	@if test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi 'noto.*cjk' && command -v soffice >/dev/null && command -v java >/dev/null; then echo "chromium, fonts-noto-cjk, soffice and java present"; \
+system-deps: ## install the system packages the tests need (Debian: chromium, Korean and emoji fonts, LibreOffice Calc for the CSV check, Java 17 for Spark)
+	@if test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi 'noto.*cjk' && fc-list 2>/dev/null | grep -qi 'color emoji' && command -v soffice >/dev/null && command -v java >/dev/null; then echo "chromium, fonts-noto-cjk, fonts-noto-color-emoji, soffice and java present"; \
 	elif command -v apt-get >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  JRE=openjdk-17-jre-headless; \
 	  $$SUDO apt-get update -q && { apt-cache show $$JRE >/dev/null 2>&1 || JRE=default-jre-headless; } && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk libreoffice-calc-nogui $$JRE; \
-	else echo "install chromium, a CJK font, LibreOffice Calc and a Java 17+ runtime with your package manager"; fi
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji libreoffice-calc-nogui $$JRE; \
+	else echo "install chromium, a CJK font, a colour emoji font, LibreOffice Calc and a Java 17+ runtime with your package manager"; fi
 
 clean: ## remove caches (keeps .data and .venv)
 	rm -rf .pytest_cache .ruff_cache
