@@ -24,10 +24,12 @@ from warehouse.read.accelerators import (
     BROADCAST_MINUTES,
     BROADCAST_SPANS,
     CHATTER_DAYS,
+    EMOTES,
     MONEY,
     ROLLUPS,
     USER_TAIL,
     USERS,
+    WORDS,
     rollups,
 )
 
@@ -186,9 +188,30 @@ def _money_answers(wh, facts, few):
     return out
 
 
+def _emote_answers(wh, facts, few):
+    out = []
+    for filt in filters(facts, few):
+        out += [(("emote_ranking", filt), warehouse.emote_ranking(wh, **filt)),
+                (("emote_summary", filt), warehouse.emote_summary(wh, **filt)),
+                (("emote_users", filt), warehouse.emote_users(wh, **filt))]
+    listed = warehouse.coverage(wh).sort("channel_id", "broadcast")
+    for ch, b in [*listed.select("channel_id", "broadcast").head(2 if few else 4).iter_rows(), ("0" * 32, "none")]:
+        out += [(("emote_ranking", ch, b), warehouse.emote_ranking(wh, broadcast=(ch, b))),
+                (("emote_trend", ch, b), warehouse.emote_trend(wh, ch, b))]
+    return out
+
+
+def _word_answers(wh, facts, few):
+    out = [(("top_words", filt), warehouse.top_words(wh, limit=5, **filt)) for filt in filters(facts, few)]
+    listed = warehouse.coverage(wh).sort("channel_id", "broadcast")
+    for ch, b in [*listed.select("channel_id", "broadcast").head(2 if few else 4).iter_rows(), ("0" * 32, "none")]:
+        out.append((("top_words", ch, b), warehouse.top_words(wh, broadcast=(ch, b), limit=5)))
+    return out
+
+
 QUESTIONS = {USERS: _users_answers, ROLLUPS: _rollups_answers, BROADCAST_SPANS: _spans_answers,
              CHATTER_DAYS: _chatter_days_answers, USER_TAIL: _user_tail_answers, MONEY: _money_answers,
-             BROADCAST_MINUTES: _minutes_answers}
+             BROADCAST_MINUTES: _minutes_answers, EMOTES: _emote_answers, WORDS: _word_answers}
 # the analyst functions each one asks, to check against the declarations' ``answers``
 ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_profile", "name_history",
                  "user_channels"), ROLLUPS: ("activity", "subscriber_ratio", "channel_summary",
@@ -200,7 +223,8 @@ ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_prof
                         "broadcast_top_chatters"), USER_TAIL: ("user_messages",),
          MONEY: ("donations", "donation_ranking", "donation_distribution", "donations_over_broadcast",
                  "gifted_subscriptions", "pending_missions", "broadcast_donors"),
-         BROADCAST_MINUTES: ("peaks", "coverage", "broadcast_list", "broadcast_activity", "broadcast_peaks")}
+         BROADCAST_MINUTES: ("peaks", "coverage", "broadcast_list", "broadcast_activity", "broadcast_peaks"),
+         EMOTES: ("emote_ranking", "emote_summary", "emote_users", "emote_trend"), WORDS: ("top_words",)}
 
 
 def assert_same(acc, fast, scan, facts, few: int = 0) -> int:

@@ -29,6 +29,7 @@ from warehouse.read.queries.catalog import (
 )
 from warehouse.read.queries.categories import categories
 from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
+from warehouse.read.queries.emotes import emote_ranking, emote_summary, emote_trend, emote_users
 from warehouse.read.queries.money import (
     broadcast_donors,
     donation_distribution,
@@ -49,6 +50,7 @@ from warehouse.read.queries.status import channel_summary, sync_status
 from warehouse.read.queries.time import coverage, peaks
 from warehouse.read.queries.users import search_users, user_messages
 from warehouse.read.queries.viewers import broadcast_viewers, channel_viewers, follower_trend, viewer_curve
+from warehouse.read.queries.words import top_words
 from warehouse.read.warehouse import Warehouse, open
 
 __all__ = [
@@ -62,6 +64,8 @@ __all__ = [
     "gifted_subscriptions", "pending_missions",
     # users and words
     "keyword_search", "keyword_trend", "name_history", "user_channels", "user_profile",
+    # emotes and top words
+    "emote_ranking", "emote_summary", "emote_trend", "emote_users", "top_words",
     # broadcast timelines
     "coverage", "peaks",
     # one broadcast's report

@@ -24,11 +24,13 @@ from warehouse.read.accelerators import (
     broadcast_minutes,
     broadcast_spans,
     chatter_days,
+    emote_counts,
     money_lines,
     rollups,
     user_tail,
     user_tail_build,
     users_index,
+    word_counts,
 )
 from warehouse.read.accelerators.base import LAKE_ONLY, Accelerator, Need
 
@@ -101,9 +103,19 @@ BROADCAST_MINUTES = Accelerator(
     answers=("peaks", "coverage", "broadcast_list", "broadcast_activity", "broadcast_peaks"),
     reader=broadcast_minutes.Reader)
 
+EMOTES = Accelerator(
+    table=emote_counts.EMOTE_COUNTS, file="part-0.parquet", built_from=("chat",), build=emote_counts.build,
+    freshness=_SIDE_TABLE_RULE, needs=LAKE_ONLY,
+    answers=("emote_ranking", "emote_summary", "emote_users", "emote_trend"),
+    reader=emote_counts.Reader, remove=_removed_file(emote_counts.EMOTE_COUNTS))  # it holds nicknames
+WORDS = Accelerator(
+    table=word_counts.WORD_COUNTS, file="part-0.parquet", built_from=("chat",), build=word_counts.build,
+    freshness=_SIDE_TABLE_RULE, needs=LAKE_ONLY, answers=("top_words",),
+    reader=word_counts.Reader, remove=_removed_file(word_counts.WORD_COUNTS))  # it holds words of lines
+
 # in build order: the user tail places each chatter's cut with the users side table
 ACCELERATORS: tuple[Accelerator, ...] = (USERS, ROLLUPS, BROADCAST_SPANS, CHATTER_DAYS, USER_TAIL, MONEY,
-                                         BROADCAST_MINUTES)
+                                         BROADCAST_MINUTES, EMOTES, WORDS)
 
 
 def fresh(lake: Lake) -> dict[str, bool]:

@@ -1,0 +1,84 @@
+"""top_words (warehouse/read/queries/words.py) equals a plain-Python cut of the fixture's
+lines (tests/lakefixture_emotes.py), from the word counts accelerator and from the scan."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+import warehouse
+from tests.lakefixture import build_accelerators
+from tests.lakefixture_emotes import build_emote_lake
+from warehouse.read.accelerators import WORDS
+from warehouse.read.queries.words import KINDS, STOP_WORDS
+
+pytestmark = pytest.mark.unit
+RUN = re.compile(r"ㅋ{2,}|ㅎ{2,}|[ㅠㅜ]{2,}")
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("words")
+    facts = build_emote_lake(root)
+    build_accelerators(root, WORDS, tz="Asia/Seoul")
+    return str(root), facts
+
+
+@pytest.fixture(scope="module", params=["accelerated", "scan"])
+def wh(request, lake):
+    got = warehouse.open(lake[0], tz="Asia/Seoul", accelerate=request.param == "accelerated")
+    assert (got.accelerator(WORDS) is not None) == (request.param == "accelerated")
+    return got
+
+
+def cut(message: str) -> list[tuple[str, str]]:
+    """(kind, token) of one line, the rule of words.py written out in Python."""
+    text = re.sub(r"\{:[^{}:]+:\}", " ", message).lower()
+    out = [("laugh" if r[0] in "ㅋㅎ" else "cry", {"ㅋ": "ㅋㅋ", "ㅎ": "ㅎㅎ"}.get(r[0], "ㅠㅠ")) for r in RUN.findall(text)]
+    words = re.findall(r"[^\W_]+", RUN.sub(" ", text))
+    keep = [len(w) >= 2 and w not in STOP_WORDS for w in words]
+    out += [("word", w) for w, k in zip(words, keep, strict=True) if k]
+    out += [("phrase", f"{words[i]} {words[i + 1]}") for i in range(len(words) - 1) if keep[i] and keep[i + 1]]
+    return out
+
+
+def plain_top(rows, channels=None, broadcast=None, days=None, limit=30, kinds=KINDS) -> list[tuple]:
+    uses, lines, total = Counter(), Counter(), 0
+    for r in rows:
+        if r["user_id"] == "SYSTEM_MESSAGE" or (channels is not None and r["channel_id"] not in channels) or \
+                (broadcast is not None and (r["channel_id"], r["chat_channel_id"]) != broadcast) or \
+                (days is not None and r["day"] not in days):
+            continue
+        total += 1
+        toks = cut(r["message"])
+        uses.update(toks)
+        lines.update(set(toks))
+    out = []
+    for kind in kinds:
+        ranked = sorted(((t, n) for (k, t), n in uses.items() if k == kind), key=lambda x: (-x[1], x[0]))[:limit]
+        out += [(kind, t, n, lines[(kind, t)], lines[(kind, t)] / total, i + 1) for i, (t, n) in enumerate(ranked)]
+    return out
+
+
+def test_top_words_equal_plain_python(wh, lake):
+    _, facts = lake
+    rows, a = facts["rows"], facts["A"]
+    assert warehouse.top_words(wh).rows() == plain_top(rows)
+    assert warehouse.top_words(wh, [a], limit=3).rows() == plain_top(rows, channels=[a], limit=3)
+    for bc in facts["broadcasts"]:
+        assert warehouse.top_words(wh, broadcast=bc).rows() == plain_top(rows, broadcast=bc)
+    d2 = facts["days"][1]
+    assert warehouse.top_words(wh, start=d2, kinds=("laugh", "word")).rows() == \
+        plain_top(rows, days={d2}, kinds=("laugh", "word"))
+    assert warehouse.top_words(wh, ["0" * 32]).is_empty()
+
+
+def test_runs_are_normalised_and_counted_apart(wh, lake):
+    got = {(k, t): n for k, t, n in warehouse.top_words(wh, [lake[1]["A"]]).select("kind", "token", "uses").rows()}
+    assert got[("laugh", "ㅋㅋ")] == 2 and got[("laugh", "ㅎㅎ")] == 1  # ㅋㅋㅋㅋ and ㅋㅋ are one token
+    assert got[("cry", "ㅠㅠ")] == 2  # ㅠㅠㅠ and ㅜㅜ
+    assert got[("word", "hello")] == 2 and ("word", "그냥") not in got  # lowered; a stop word
+    assert got[("phrase", "방송 재밌다")] == 3 and ("word", "d_47") not in got  # emote codes are not words
+    with pytest.raises(ValueError, match="kinds"):
+        warehouse.top_words(wh, kinds=("words",))

@@ -1,0 +1,90 @@
+"""The reader of a side table sorted by channel_id then day (the emote counts, the word
+counts): the rows of some channels and days, read from the file's row groups that may hold
+them (their channel_id and day statistics), never the whole file held in memory — a
+channel's week is a few row groups of a file of millions of rows."""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from warehouse.lake.layout import Lake
+from warehouse.read.accelerators import side_tables
+from warehouse.read.queries.params import filter_params
+
+log = logging.getLogger(__name__)
+
+
+class RowsReader:
+    """One warehouse's reader of `spec`: ``fresh`` (the side table rule) and ``rows``."""
+
+    def __init__(self, spec: side_tables.SideTable) -> None:
+        self.spec = spec
+        self.fresh = side_tables.FreshnessCache(spec)
+        self._file: tuple | None = None  # (freshness key, the open ParquetFile)
+
+    def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
+        """True when the file matches the chat partitions now and its footer reads."""
+        if not self.fresh.fresh(lake, hint):
+            return False
+        return self._parquet(lake) is not None
+
+    def _parquet(self, lake: Lake) -> pq.ParquetFile | None:
+        key = self.fresh.key
+        if self._file is not None and self._file[0] == key:
+            return self._file[1]
+        try:
+            source = lake.fs.open_input_file(side_tables.path(self.spec, lake))
+            self._file = (key, pq.ParquetFile(source))
+        except (OSError, ValueError, pa.ArrowException):
+            log.warning("%s unreadable: the chat is scanned instead", self.spec.name, exc_info=True)
+            return None
+        return self._file[1]
+
+    def rows(self, lake: Lake, channels: list[str] | None, start: date | None, end: date | None) -> pl.DataFrame | None:
+        """The rows of `channels` (None: every channel) on the days [start, end] (None: open),
+        in the file's order; None when the file does not read (the caller scans)."""
+        t0 = time.monotonic()
+        pf = self._parquet(lake)
+        if pf is None:
+            return None
+        d0, d1, _, chs = filter_params(channels, start, end)
+        groups = _groups(pf, None if channels is None else set(chs), d0, d1)
+        try:
+            table = pf.read_row_groups(groups) if groups else self.spec.schema.empty_table()
+        except (OSError, ValueError, pa.ArrowException):
+            log.warning("%s unreadable: the chat is scanned instead", self.spec.name, exc_info=True)
+            self._file = None
+            return None
+        frame = pl.from_arrow(table.cast(self.spec.schema))
+        keep = pl.col("day").is_between(d0, d1)
+        if channels is not None:
+            keep &= pl.col("channel_id").is_in(chs)
+        frame = frame.filter(keep)
+        log.debug("%s: %d rows of %d row groups in %.3fs", self.spec.name, frame.height, len(groups),
+                  time.monotonic() - t0)
+        return frame
+
+
+def _groups(pf: pq.ParquetFile, channels: set[str] | None, d0: date, d1: date) -> list[int]:
+    """The row groups whose channel_id range holds one of `channels` (None: any) and whose
+    day range meets [d0, d1]; a group without statistics is read."""
+    meta = pf.metadata
+    names = pf.schema_arrow.names
+    ci, di = names.index("channel_id"), names.index("day")
+    ordered = sorted(channels) if channels is not None else None
+    out = []
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        cs, ds = rg.column(ci).statistics, rg.column(di).statistics
+        if ordered is not None and cs is not None and cs.has_min_max:
+            if not any(cs.min <= c <= cs.max for c in ordered):
+                continue
+        if ds is not None and ds.has_min_max and (ds.max < d0 or ds.min > d1):
+            continue
+        out.append(g)
+    return out

@@ -1,0 +1,95 @@
+"""The emote counts: how often each emote code ``{:name:}`` was used, per channel, day,
+broadcast, chatter and minute, with the image URL the line's ``extras.emojis`` gave it, and
+every chatter's lines per channel, day and broadcast (the share's denominator), so the emote
+questions (warehouse/read/queries/emotes.py) read a channel's rows of a few days instead of
+parsing every line's text and raw JSON.
+
+Layout (part of the lake contract, see warehouse/lake/layout.py)::
+
+    <root>/emote_counts/part-0.parquet
+        ``AGGREGATE``'s rows over every chat partition, sorted by channel_id, day,
+        chat_channel_id, user_id, emote (NULLs first), minute; zstd. Two kinds of row:
+        an emote row (emote set): one emote's uses in one minute by one chatter, the lines
+        holding it, those that are only emotes, the greatest URL ``extras.emojis`` named it
+        with; a chatter row (emote NULL): all the chatter's lines of that channel, day and
+        broadcast, those holding any emote, those only of emotes, and their emote uses.
+
+Declared in warehouse/read/accelerators/__init__.py (EMOTES); freshness follows
+side_tables.py; it answers only for the lake's own lines (no type filter, no live rows).
+The scan (queries/emotes.py) runs the same ``AGGREGATE`` over ``chat_rows``, so both give
+the same rows and one reduction answers from either.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import UTC_US
+from warehouse.read.accelerators import side_tables
+from warehouse.read.accelerators.counted_rows import RowsReader
+
+# An emote code: ``{:`` name ``:}``, the name without braces or colons (CHZZK's are like d_47).
+CODE = r"\{:([^{}:]+):\}"
+CODE_ONLY = r"\{:[^{}:]+:\}"
+SCHEMA = pa.schema([
+    ("channel_id", pa.string()),
+    ("day", pa.date32()),
+    ("chat_channel_id", pa.string()),
+    ("user_id", pa.string()),
+    ("nickname", pa.string()),        # the chatter's name on their latest line of the group
+    ("last_time", UTC_US),            # the group's latest line
+    ("minute", UTC_US),               # NULL on a chatter row
+    ("emote", pa.string()),           # NULL on a chatter row
+    ("url", pa.string()),             # the greatest URL extras.emojis gave the emote (NULL: none)
+    ("uses", pa.int64()),             # codes (a line may hold one several times)
+    ("lines", pa.int64()),            # emote row: lines holding it; chatter row: all lines
+    ("emote_lines", pa.int64()),      # lines holding any emote
+    ("emote_only", pa.int64()),       # lines of nothing but emote codes and blanks
+])
+# Over ``src`` (chat lines with their hive ``day``); the scan puts chat_rows(...) in its place.
+# extras is a JSON string inside raw (or an object); a raw, extras or emojis that is not
+# JSON, not an object or missing gives no URL (try), never an error.
+AGGREGATE = r"""
+    WITH l AS (
+        SELECT channel_id, day, chat_channel_id, user_id, nickname, chat_time, id, message, raw,
+               CASE WHEN contains(message, '{:') THEN regexp_extract_all(message, '\{:([^{}:]+):\}', 1)
+                    ELSE []::VARCHAR[] END AS codes
+        FROM src WHERE user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'),
+    f AS (
+        SELECT *, len(codes) > 0 AS has_code,
+               len(codes) > 0 AND regexp_replace(message, '\{:[^{}:]+:\}|[ \t\r\n]', '', 'g') = '' AS bare
+        FROM l),
+    e AS (
+        SELECT channel_id, day, chat_channel_id, user_id, nickname, chat_time, id, bare,
+               try(json_transform(json_extract_string(json_extract_string(raw, '$.extras'), '$.emojis'),
+                                  '"MAP(VARCHAR, VARCHAR)"')) AS urls,
+               unnest(codes) AS emote
+        FROM f WHERE has_code),
+    per_line AS (
+        SELECT channel_id, day, chat_channel_id, user_id, id, emote, any_value(nickname) AS nickname,
+               any_value(chat_time) AS chat_time, bool_or(bare) AS bare, count(*) AS uses,
+               max(urls[emote]) AS url
+        FROM e GROUP BY channel_id, day, chat_channel_id, user_id, id, emote)
+    SELECT channel_id, day, chat_channel_id, user_id, arg_max(nickname, chat_time) AS nickname,
+           max(chat_time) AS last_time, date_trunc('minute', chat_time) AS minute, emote, max(url) AS url,
+           sum(uses)::BIGINT AS uses, count(*) AS lines, count(*) AS emote_lines,
+           count(*) FILTER (WHERE bare) AS emote_only
+    FROM per_line GROUP BY channel_id, day, chat_channel_id, user_id, date_trunc('minute', chat_time), emote
+    UNION ALL
+    SELECT channel_id, day, chat_channel_id, user_id, arg_max(nickname, chat_time), max(chat_time), NULL, NULL,
+           NULL, sum(len(codes))::BIGINT, count(*), count(*) FILTER (WHERE has_code),
+           count(*) FILTER (WHERE bare)
+    FROM f GROUP BY channel_id, day, chat_channel_id, user_id"""
+SPEC = side_tables.SideTable("emote_counts", SCHEMA, b"chzzk.emote_counts", 1, aggregate=AGGREGATE,
+                             order="channel_id, day, chat_channel_id, user_id, emote NULLS FIRST, minute")
+EMOTE_COUNTS = SPEC.table
+
+
+def build(lake: Lake, tz: str | None = None, full: bool = False) -> int:
+    """Bring the emote counts up to date with the chat partitions (minutes are instants and
+    days the partitions': `tz` is not used); return their row count."""
+    return side_tables.build(SPEC, lake, full)
+
+
+def Reader(con=None) -> RowsReader:  # noqa: N802 - the Accelerator's reader factory
+    return RowsReader(SPEC)
