@@ -15,7 +15,7 @@ import logging
 import re
 from pathlib import Path
 
-from collector import sink
+from collector import followers, sink
 from collector.api import Api, ApiError
 from collector.protocol import ProtocolError
 from core import settings
@@ -130,6 +130,7 @@ def refresh_info(conn, api: Api, ids: list[str]) -> int:
     if rows:
         with conn:
             sink.upsert_channels(conn, rows)
+            followers.record(conn, [(r["channel_id"], r["follower_count"]) for r in rows])  # the daily trend
             with conn.cursor() as cur:
                 cur.execute("UPDATE stream_channel SET info_refreshed_at = now() WHERE channel_id = ANY(%s)",
                             ([r["channel_id"] for r in rows],))

@@ -31,6 +31,7 @@ LABELS = {
     "data_desc_live_session": ("방송 (시작·종료, 제목, 카테고리)", "Broadcasts (open/close, title, category)"),
     "data_desc_live_session_poll": ("방송 제목·카테고리·시청자 추이 (폴링)", "Broadcast title, category and viewers over time (polling)"),
     "data_desc_capture_interval": ("수집기가 연결되어 있던 구간", "When the collector was connected"),
+    "data_desc_channel_follower_day": ("채널별 일일 팔로워 수", "Each channel's follower count per day"),
     "data_desc_daily": ("일별 요약 (날짜·채널별 줄·메시지·채팅 참여자)", "Daily side table (lines, messages, chatters per day and channel)"),
     "data_desc_users": ("사용자 색인 (사용자·채널·날짜·닉네임별 요약)", "Users side table (per user, channel, day, nickname)"),
     "data_desc_broadcast_spans": ("방송별 첫·마지막 채팅 시각 (방송·날짜별)", "Broadcast spans (first and last line per broadcast and day)"),

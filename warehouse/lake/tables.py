@@ -244,5 +244,9 @@ CAPTURE_INTERVAL = Table("capture_interval", None, None, by_day=False, source="c
 # few minutes while live; session_fk = live_session.id): small enough to rewrite whole.
 LIVE_SESSION_POLL = Table("live_session_poll", None, None, by_day=False, source="live_session_poll")
 
-TABLES: tuple[Table, ...] = (CHAT, EVENTS, CHANNELS, LIVE_SESSION, CAPTURE_INTERVAL, LIVE_SESSION_POLL)
+# Each channel's follower count per day (migration 014, collector/followers.py): small.
+CHANNEL_FOLLOWER_DAY = Table("channel_follower_day", None, None, by_day=False, source="channel_follower_day")
+
+TABLES: tuple[Table, ...] = (CHAT, EVENTS, CHANNELS, LIVE_SESSION, CAPTURE_INTERVAL, LIVE_SESSION_POLL,
+                             CHANNEL_FOLLOWER_DAY)
 DAY_TABLES: tuple[Table, ...] = tuple(t for t in TABLES if t.by_day)
