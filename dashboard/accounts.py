@@ -132,6 +132,15 @@ def may_read_audit(account: Account | None) -> bool:
     return account is None or account.is_admin
 
 
+def may_see_moderation(account: Account | None, channel_id: str | None = None) -> bool:
+    """Whether blinded lines, restrictions and notices of `channel_id` (None: of any
+    channel) may be shown: admins and the local user (no accounts) for every channel, a
+    streamer for their own channels, analysts never."""
+    if account is None or account.is_admin:
+        return True
+    return account.role == "streamer" and (channel_id is None or channel_id in account.channels)
+
+
 # ---- the file -----------------------------------------------------------------------------
 
 def check(account: Account) -> Account:

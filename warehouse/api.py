@@ -30,6 +30,8 @@ from warehouse.read.queries.catalog import (
 from warehouse.read.queries.categories import categories
 from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
 from warehouse.read.queries.emotes import emote_ranking, emote_summary, emote_trend, emote_users
+from warehouse.read.queries.highlights import highlights
+from warehouse.read.queries.moderation import moderation_broadcasts, moderation_users, notices, restrictions
 from warehouse.read.queries.money import (
     broadcast_donors,
     donation_distribution,
@@ -71,6 +73,8 @@ __all__ = [
     # one broadcast's report
     "broadcast_activity", "broadcast_donors", "broadcast_list", "broadcast_peaks",
     "broadcast_timeline", "broadcast_top_chatters",
+    # highlights (issue 20 §4) and moderation (§6)
+    "highlights", "moderation_broadcasts", "moderation_users", "notices", "restrictions",
     # overview
     "channel_summary", "sync_status",
     # viewers and categories (issue 20)

@@ -1,0 +1,38 @@
+"""Labels of the Moderation page (app_pages/moderation.py)."""
+LABELS = {
+    "mod_page_title": ("채팅 관리", "Moderation"),
+    "mod_denied": ("채팅 관리 기록은 관리자와 채널의 스트리머만 볼 수 있습니다.",
+                   "Moderation is shown to admins and the channel's own streamer only."),
+    "mod_intro": ("가려진 메시지(클린봇 CBOTBLIND, HIDDEN, 운영자 BLIND), 임시 제한, 공지를 방송별·사용자별로 셉니다. "
+                  "가려진 메시지의 내용은 보여 주지 않습니다.",
+                  "Blinded lines (clean bot CBOTBLIND, HIDDEN, BLIND by the streamer or a manager), temporary "
+                  "restrictions and notices, per broadcast and per user. The text of blinded lines is not shown."),
+    "mod_lines": ("메시지", "Lines"),
+    "mod_blinded": ("가려진 메시지", "Blinded lines"),
+    "mod_blinded_share": ("가려진 비율", "Share blinded"),
+    "mod_restrictions": ("임시 제한", "Restrictions"),
+    "mod_restricted_users": ("제한된 사용자", "Users restricted"),
+    "mod_notices": ("공지", "Notices"),
+    "mod_broadcasts": ("방송별", "Per broadcast"),
+    "mod_users": ("사용자별", "Per user"),
+    "mod_restriction_list": ("임시 제한 목록", "Restrictions"),
+    "mod_notice_list": ("공지 기록", "Notices"),
+    "mod_none": ("선택한 채널과 기간에 채팅 관리 기록이 없습니다.", "No moderation in the selected channels and dates."),
+    "mod_no_events": ("이 기간의 이벤트(임시 제한, 공지)가 레이크에 없습니다.",
+                      "The lake holds no events (restrictions, notices) for this period."),
+    # column headers (col_a_<API column name>: summaries.headers)
+    "col_a_first_line": ("첫 메시지", "First line"),
+    "col_a_blinded": ("가려짐", "Blinded"),
+    "col_a_blinded_share": ("가려진 비율", "Share blinded"),
+    "col_a_cbotblind": ("클린봇", "Clean bot"),
+    "col_a_hidden": ("숨김", "Hidden"),
+    "col_a_blind": ("운영자 가림", "Blinded by staff"),
+    "col_a_restrictions": ("임시 제한", "Restrictions"),
+    "col_a_restricted_users": ("제한된 사용자", "Users restricted"),
+    "col_a_notices": ("공지", "Notices"),
+    "col_a_restricted_seconds": ("제한 시간 (초)", "Seconds restricted"),
+    "col_a_last_restricted": ("마지막 제한", "Last restricted"),
+    "col_a_duration": ("제한 (초)", "Duration (s)"),
+    "col_a_times": ("횟수", "Times"),
+    "col_a_text": ("내용", "Text"),
+}
