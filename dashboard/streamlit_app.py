@@ -26,6 +26,8 @@ def pages(audit_log: bool) -> list:
         st.Page(PAGES / "overview.py", title=t("page_overview"), icon=":material/dashboard:", default=True),
         st.Page(PAGES / "channel.py", title=t("page_channel"), icon=":material/monitoring:"),
         st.Page(PAGES / "broadcasts.py", title=t("page_broadcasts"), icon=":material/live_tv:"),
+        st.Page(PAGES / "viewers.py", title=t("page_viewers"), icon=":material/groups:"),
+        st.Page(PAGES / "categories.py", title=t("page_categories"), icon=":material/category:"),
         st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
         st.Page(PAGES / "donations.py", title=t("don_title"), icon=":material/payments:"),
         st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),

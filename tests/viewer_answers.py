@@ -4,7 +4,40 @@ tests/warehouse/test_viewers.py and test_categories.py compare the API with."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from tests.lakefixture_pages import build_pages_lake
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import Table
+
+# (channel index, day, followers); channel 1 has no reading on 2026-10-02..03 (a gap stays a gap)
+FOLLOWERS = [(0, date(2026, 10, 1), 1000), (0, date(2026, 10, 2), 1010), (0, date(2026, 10, 3), 1004),
+             (1, date(2026, 10, 1), 50), (1, date(2026, 10, 4), 80), (2, date(2026, 10, 2), None)]
+
+
+def build_viewers_lake(root: Path | str) -> dict:
+    """The pages fixture lake (tests/lakefixture_pages.py: polls for two broadcasts) plus a
+    channel_follower_day table of FOLLOWERS, shaped as the sync exports it; its facts."""
+    facts = build_pages_lake(root)
+    cids = facts["channel_ids"]
+    schema = pa.schema([("channel_fk", pa.int64()), ("day", pa.date32()), ("follower_count", pa.int32()),
+                        ("recorded_at", pa.timestamp("us", tz="UTC")), ("channel_id", pa.string())])
+    rows = [{"channel_fk": i + 1, "day": d, "follower_count": n, "recorded_at": None, "channel_id": cids[i]}
+            for i, d, n in FOLLOWERS]
+    Lake(str(root)).write(Table("channel_follower_day", schema, "", False), pa.Table.from_pylist(rows, schema))
+    return facts
+
+
+def follower_rows(facts: dict, channels=None) -> list[tuple]:
+    """follower_trend()'s rows in plain Python: (channel_id, day, followers, change)."""
+    cids = facts["channel_ids"]
+    known = sorted((cids[i], d, n) for i, d, n in FOLLOWERS if n is not None
+                   and (channels is None or cids[i] in channels))
+    return [(c, d, n, n - known[k - 1][2] if k and known[k - 1][0] == c else None)
+            for k, (c, d, n) in enumerate(known)]
 
 
 def held_polls(facts: dict, gap_seconds: float) -> dict[str, list[dict]]:

@@ -7,7 +7,7 @@ import streamlit as st
 
 import warehouse
 from dashboard import charts, data, summaries, urlpick
-from dashboard.app_pages import widgets
+from dashboard.app_pages import viewer_parts, widgets
 from dashboard.i18n import current_lang, t
 
 
@@ -24,7 +24,7 @@ def badge(cov: pl.DataFrame, text: str) -> None:
 
 f = widgets.require_filters()
 st.title(t("page_broadcasts"))
-listing = data.query(f, warehouse.broadcast_list)
+listing = data.query(f, warehouse.broadcast_viewers)  # broadcast_list() with viewer columns
 if listing.is_empty():
     st.info(t("broadcasts_none"))
     st.stop()
@@ -69,6 +69,7 @@ def timeline() -> None:
         viewers=t("broadcasts_viewers"), title_change=t("broadcasts_title_change"),
         category_change=t("broadcasts_category_change"), lang=current_lang()), width="stretch",
         key="timeline_chart")
+    viewer_parts.curve(f, cid, bc, row)  # the viewer curve under the chat curve (issue 20 §1)
     st.markdown(f"**{t('broadcasts_changes')}**")
     if events.is_empty():
         st.caption(t("broadcasts_no_session"))

@@ -25,6 +25,7 @@ from dashboard.charts.activity import (  # noqa: F401
 from dashboard.charts.broadcasts import (  # noqa: F401
     timeline_figure,
 )
+from dashboard.charts.categories import hours_figure  # noqa: F401
 from dashboard.charts.clock import (  # noqa: F401
     BUCKET_FORMAT,
     NUMERIC_TIME_LABELS,
@@ -87,4 +88,10 @@ from dashboard.charts.subscribers import (  # noqa: F401
     tier_labels,
     tier_names,
     tier_split_figure,
+)
+from dashboard.charts.viewers import (  # noqa: F401
+    curve_segments,
+    followers_figure,
+    viewer_curve_figure,
+    weekly_figure,
 )

@@ -5,30 +5,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pyarrow as pa
 import pytest
 
 import warehouse
 from tests import viewer_answers
-from tests.lakefixture_pages import build_pages_lake
-from warehouse.lake.layout import Lake
-from warehouse.lake.tables import Table
-
-# (channel index, day, followers); channel 1 has no reading on 2026-10-03 (a gap stays a gap)
-FOLLOWERS = [(0, date(2026, 10, 1), 1000), (0, date(2026, 10, 2), 1010), (0, date(2026, 10, 3), 1004),
-             (1, date(2026, 10, 1), 50), (1, date(2026, 10, 4), 80), (2, date(2026, 10, 2), None)]
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
     root = tmp_path_factory.mktemp("viewers")
-    facts = build_pages_lake(root)
-    cids = facts["channel_ids"]
-    schema = pa.schema([("channel_fk", pa.int64()), ("day", pa.date32()), ("follower_count", pa.int32()),
-                        ("recorded_at", pa.timestamp("us", tz="UTC")), ("channel_id", pa.string())])
-    rows = [{"channel_fk": i + 1, "day": d, "follower_count": n, "recorded_at": None, "channel_id": cids[i]}
-            for i, d, n in FOLLOWERS]
-    Lake(str(root)).write(Table("channel_follower_day", schema, "", False), pa.Table.from_pylist(rows, schema))
+    facts = viewer_answers.build_viewers_lake(root)
     wh = warehouse.open(str(root))
     yield wh, facts
     wh.close()
@@ -103,7 +89,7 @@ def test_follower_trend_by_day_with_gaps(lake):
     wh, facts = lake
     cids = facts["channel_ids"]
     got = warehouse.follower_trend(wh)
-    assert got.rows() == [(cids[i], d, n, c) for i, d, n, c in sorted(
+    assert got.rows() == viewer_answers.follower_rows(facts) == [(cids[i], d, n, c) for i, d, n, c in sorted(
         [(0, date(2026, 10, 1), 1000, None), (0, date(2026, 10, 2), 1010, 10), (0, date(2026, 10, 3), 1004, -6),
          (1, date(2026, 10, 1), 50, None), (1, date(2026, 10, 4), 80, 30)], key=lambda r: (cids[r[0]], r[1]))]
     one = warehouse.follower_trend(wh, [cids[0]], date(2026, 10, 2), date(2026, 10, 9))
