@@ -3,9 +3,14 @@
 helpers that shape results for display and download. Pages never write SQL.
 
 Every cached wrapper takes the lake root as its first argument, so a different
-WAREHOUSE_DIR (tests, a second lake) never shares cache entries with another."""
+WAREHOUSE_DIR (tests, a second lake) never shares cache entries with another; and the
+lake's sync token (`sync_token`: the identity of its _sync/state.json, which the sync,
+retention and forget-user rewrite last), read once per run by the sidebar, so what a sync
+wrote shows at the next rerun instead of when a cached answer expires. Today's data
+(PostgreSQL's rows since the sync) refreshes at its own interval, LIVE_TTL."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -20,11 +25,13 @@ import streamlit as st
 import warehouse
 from core import settings
 from dashboard.i18n import t
-from warehouse.lake.health import WHOLE_TABLES, LakeReadError
+from warehouse.lake.health import WHOLE_TABLES, LakeReadError, file_key
+from warehouse.lake.layout import Lake
+from warehouse.lake.state import STATE_PATH
 
 log = logging.getLogger(__name__)
 
-TTL = 300  # seconds a query result is reused; the lake changes once a night
+TTL = 300  # seconds a query result is reused at most (a sync shows sooner: sync_token is in the key)
 LIVE_TTL = 60  # with today's data from PostgreSQL: at most a minute old
 SLOW_QUERY_SECONDS = 1.0  # a query this slow is logged at INFO; the others at DEBUG (LOG_LEVEL=DEBUG)
 DEFAULT_DAYS = 7
@@ -78,6 +85,24 @@ def handle(root: str, tz: str | None = None, live: bool = False,
     return _live_handle(root, tz, types) if live else _handle(root, tz, False, types)
 
 
+@st.cache_resource(show_spinner=False)
+def _lake(root: str) -> Lake:
+    return Lake(root)  # one filesystem handle per root (an S3 one is not free to make)
+
+
+def sync_token(root: str) -> tuple | None:
+    """What changes when the lake's content may have: the identity (size, mtime_ns, inode)
+    of its _sync/state.json, which every sync, retention run and forget-user writes last
+    (a rename, so a new inode too); None without one. One stat (a HEAD request on S3): the
+    sidebar reads it once per run and every cached answer of that run is keyed by it."""
+    try:
+        lake = _lake(root)
+        return file_key(lake, lake.base + "/" + STATE_PATH)
+    except OSError as exc:  # unreadable: answers are keyed as for a lake without a state
+        log.debug("sync state of %s not read: %s", root, exc)
+        return None
+
+
 def live_days(root: str, tz: str | None, types: tuple[str, ...] | None) -> list[date]:
     """The lake days that today's data reads from PostgreSQL (the live Warehouse's overlay,
     days the lake may not have yet); empty when PostgreSQL cannot be read."""
@@ -112,23 +137,32 @@ def _run(root, tz, live, types, fn, args, kwargs):
     return _call_on(handle(root, tz, live, types), fn, *args, **dict(kwargs))
 
 
-# `key` (api_key(fn)) is what the cache hashes; `_fn` (the function itself) it leaves out
+def _digest(key: str, args: tuple, items: tuple) -> str:
+    """One string for a call's function and arguments (plain values, whose repr is their
+    value): Streamlit hashes it instead of walking every argument (the Overview's 300
+    channel ids, five queries a run: ~50 ms of a warm run's 220)."""
+    return hashlib.blake2b(repr((key, args, items)).encode("utf-8"), digest_size=16).hexdigest()
+
+
+# the cache hashes root, tz, live, types, synced (sync_token) and `call` (_digest of the function and
+# its arguments); the arguments and the function themselves (leading _) it leaves out
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _cached(root, tz, live, types, key, args, kwargs, _fn):
-    return _run(root, tz, live, types, _fn, args, kwargs)
+def _cached(root, tz, live, types, synced, call, _args, _kwargs, _fn):
+    return _run(root, tz, live, types, _fn, _args, _kwargs)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def _cached_live(root, tz, live, types, key, args, kwargs, _fn):
-    return _run(root, tz, live, types, _fn, args, kwargs)
+def _cached_live(root, tz, live, types, synced, call, _args, _kwargs, _fn):
+    return _run(root, tz, live, types, _fn, _args, _kwargs)
 
 
 def query(f, fn, *args, scoped: bool = True, **kwargs):
     """``fn(wh, *args, channels=…, start=…, end=…, **kwargs)`` for the filters `f` (any object
-    with root, tz, live, types, channels, start, end — widgets.Filters), cached; `fn` is one
-    of warehouse's analyst functions (``warehouse.donations``). scoped=False leaves
-    channels/start/end out (functions that take none). Arguments must be hashable plain
-    values (str, int, date, tuples)."""
+    with root, tz, live, types, channels, start, end — widgets.Filters), cached until the
+    lake's sync token changes (f.synced, read once per run by the sidebar; read here when `f`
+    has none) or TTL; `fn` is one of warehouse's analyst functions (``warehouse.donations``).
+    scoped=False leaves channels/start/end out (functions that take none). Arguments must be
+    hashable plain values (str, int, date, tuples)."""
     key = api_key(fn)
     if scoped:
         kwargs = {"channels": _ch(f.channels), "start": f.start, "end": f.end, **kwargs}
@@ -136,9 +170,10 @@ def query(f, fn, *args, scoped: bool = True, **kwargs):
     live = bool(getattr(f, "live", False))
     types = tuple(getattr(f, "types", None) or ()) or None
     tz = getattr(f, "tz", None)
+    synced = f.synced if hasattr(f, "synced") else sync_token(f.root)
     runner = _cached_live if live else _cached
     try:
-        return runner(f.root, tz, live, types, key, tuple(args), items, fn)
+        return runner(f.root, tz, live, types, synced, _digest(key, tuple(args), items), tuple(args), items, fn)
     except LakeReadError:  # no damaged file explains it: a short message here, the cause in the log
         log.error("%s failed reading the lake", fn.__name__, exc_info=True)
         st.error(t("lake_read_error"))
@@ -161,12 +196,17 @@ def _ch(channels: list[str] | tuple[str, ...] | None) -> list[str] | None:
 
 
 # The lake's catalog (its channels and days), which every page's sidebar reads: one shared
-# copy (st.cache_resource: not copied per session, so callers must not modify it), which
-# `python -m dashboard serve` reads before it listens (serve_cli.warm_up)
-@st.cache_resource(ttl=TTL, show_spinner=False)
-def channels(root: str) -> pl.DataFrame:
+# copy (st.cache_resource: not copied per session, so callers must not modify it) per sync
+# token, which `python -m dashboard serve` reads before it listens (serve_cli.warm_up)
+def channels(root: str, synced: tuple | None = ...) -> pl.DataFrame:
     """warehouse.channel_directory (the sidebar's channel list): channel_id, channel_name,
-    messages. Re-reads the lake's file list first, so partitions a sync added since show up."""
+    messages, as of the sync `synced` (sync_token(root) when not given). Re-reads the lake's
+    file list first, so partitions a sync added since show up."""
+    return _channels(root, sync_token(root) if synced is ... else synced)
+
+
+@st.cache_resource(ttl=TTL, show_spinner=False)
+def _channels(root: str, synced: tuple | None) -> pl.DataFrame:
     h = handle(root)
     with h.lock:
         h.wh.refresh()
@@ -181,9 +221,14 @@ def live_channels(root: str, tz: str) -> pl.DataFrame:
     return _call_on(handle(root, tz, True), warehouse.channel_directory)
 
 
+def bounds(root: str, synced: tuple | None = ...) -> tuple[date | None, date | None]:
+    """warehouse.date_bounds: the first and last day present in the lake (or Nones), as of
+    the sync `synced` (sync_token(root) when not given)."""
+    return _bounds(root, sync_token(root) if synced is ... else synced)
+
+
 @st.cache_resource(ttl=TTL, show_spinner=False)
-def bounds(root: str) -> tuple[date | None, date | None]:
-    """warehouse.date_bounds: the first and last day present in the lake (or Nones)."""
+def _bounds(root: str, synced: tuple | None) -> tuple[date | None, date | None]:
     return _call(root, warehouse.date_bounds)
 
 

@@ -34,6 +34,7 @@ class Filters:
     live: bool = False  # add PostgreSQL's rows collected since the last sync
     types: tuple[str, ...] | None = None  # message types to keep (None: all)
     account: object | None = None  # the signed-in account (None: no accounts configured)
+    synced: tuple | None = None  # the lake's sync token this run (data.sync_token): in every cached answer's key
 
 
 def seed_language() -> None:
@@ -64,14 +65,15 @@ def sidebar_filters(account=None) -> Filters | None:
     back to it on every run. None when there is nothing to show: an empty lake, and
     today's data off or without rows (the sidebar then offers only the today's-data switch)."""
     root = data.root()
+    synced = data.sync_token(root)  # once per run: a sync since the last run shows in this one
     q = st.query_params
     _seed("f_live", urlstate.flag(q.get("live")))
     zones = urlstate.zones(data.display_tz())
     _seed("f_tz", urlstate.choice(q.get("tz"), zones, zones[0]))
     damage_notice(root)
     try:
-        chans = data.channels(root)
-        first, last = data.bounds(root)
+        chans = data.channels(root, synced)
+        first, last = data.bounds(root, synced)
     except FileNotFoundError:
         chans, first, last = None, None, None
     empty = chans is None or chans.is_empty() or first is None or last is None
@@ -132,7 +134,7 @@ def sidebar_filters(account=None) -> Filters | None:
     lang = st.session_state.get(LANG_KEY, DEFAULT_LANG)
     _write_url(urlstate.encode(_one_or_all(picked), start, end, types, live, lang, tz))
     filters = Filters(root, shown, start, end, names, tz, lang=lang,
-                      live=live, types=types_used, account=account)
+                      live=live, types=types_used, account=account, synced=synced)
     st.session_state[_STATE_KEY] = filters
     return filters
 
