@@ -32,6 +32,8 @@ def pages(audit_log: bool) -> list:
         st.Page(PAGES / "donations.py", title=t("don_title"), icon=":material/payments:"),
         st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
         st.Page(PAGES / "keywords.py", title=t("kw_page_title"), icon=":material/search:"),
+        st.Page(PAGES / "emotes.py", title=t("emo_page_title"), icon=":material/mood:"),
+        st.Page(PAGES / "words.py", title=t("words_page_title"), icon=":material/text_fields:"),
         st.Page(PAGES / "data_tables.py", title=t("data_title"), icon=":material/database:"),
     ]
     if audit_log:
