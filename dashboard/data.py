@@ -232,6 +232,31 @@ def _bounds(root: str, synced: tuple | None) -> tuple[date | None, date | None]:
     return _call(root, warehouse.date_bounds)
 
 
+# What the default page (the Overview, every channel over the default range) asks, in its order
+_DEFAULT_QUESTIONS = ((warehouse.channel_summary, {}), (warehouse.activity, {"every": "day"}),
+                      (warehouse.coverage, {}))
+
+
+def load_accelerators(root: str) -> float:
+    """Ask the shared Warehouse the default page's questions once, answers discarded (the
+    answer cache stays empty): the accelerators they read are then loaded in the process
+    (the chatter days of 300 channels: ~2.5 s on their first read on the 10M lake, ~0.1 s
+    after), so the first visit after a server start runs its queries on them. For a server's
+    warm-up, before it listens; seconds taken. A lake without days does nothing."""
+    started = time.monotonic()
+    first, last = bounds(root)
+    if first is None or last is None:
+        return 0.0
+    start, end = default_range(first, last)
+    every = channels(root)["channel_id"].to_list()
+    h = handle(root)
+    for fn, kwargs in _DEFAULT_QUESTIONS:
+        _call_on(h, fn, channels=every, start=start, end=end, **kwargs)
+    took = time.monotonic() - started
+    log.info("accelerators of the default page loaded in %.2fs", took)
+    return took
+
+
 def clear_caches() -> None:
     """Forget cached query results and the open Warehouse (tests; after a sync)."""
     st.cache_data.clear()

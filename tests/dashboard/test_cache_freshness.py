@@ -76,3 +76,22 @@ def test_a_sync_shows_at_the_next_rerun_and_the_sync_state_is_read_once_a_run(pg
         assert str(len(rows) + 3) in " ".join(c.value for c in at.caption)  # the last sync's rows, read again
     finally:
         data.clear_caches()
+
+
+def test_loading_the_accelerators_before_a_first_visit_caches_no_answer(pages_lake, monkeypatch, caplog):
+    """data.load_accelerators (for a server's warm-up) asks the default page's questions with
+    their answers discarded: the first visit still runs its queries, and gets their answers."""
+    root, _ = pages_lake
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    caplog.set_level(logging.DEBUG, logger="dashboard.data")
+    data.clear_caches()
+    try:
+        assert data.load_accelerators(str(root)) > 0
+        assert {"channel_summary", "activity", "coverage"} <= set(_queries(caplog))
+        caplog.clear()
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        ok(at)
+        assert {"channel_summary", "activity", "coverage"} <= set(_queries(caplog))  # asked again, not cached
+        assert at.dataframe[0].value["messages"].sum() > 0
+    finally:
+        data.clear_caches()
