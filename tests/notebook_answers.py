@@ -214,3 +214,18 @@ def raw_sql(facts: dict) -> list[str]:
     cells = {(r["day"], r["channel_id"]) for r in rows}
     out.append(f"DuckDB and Polars agree: {len(rows):,} rows in {len(cells)} (day, channel) cells")
     return out
+
+
+def emotes_and_words(facts: dict) -> list[str]:
+    """07: per channel, its lines, those holding an emote code and its ㅋㅋ runs (of any length)."""
+    import re
+    code = re.compile(r"\{:[^{}:]+:\}")
+    out = []
+    for cid, name in sorted(facts["channel_names"].items()):
+        rows = user_rows(facts, [cid])
+        if not rows:
+            continue
+        coded = sum(bool(code.search(r["message"] or "")) for r in rows)
+        kk = sum(len(re.findall("ㅋ{2,}", code.sub(" ", r["message"] or "").lower())) for r in rows)
+        out.append(f"{name}: {len(rows):,} lines, {coded:,} with an emote code, ㅋㅋ ×{kk:,}")
+    return out

@@ -33,6 +33,7 @@ EXPECTED = {
     "03_subscribers_and_retention.ipynb": lambda facts, p: answers.subscribers_and_retention(facts),
     "04_users_and_keywords.ipynb": lambda facts, p: answers.users_and_keywords(facts, p["query"], p["keywords"]),
     "05_raw_sql.ipynb": lambda facts, p: answers.raw_sql(facts),
+    "07_emotes_and_words.ipynb": lambda facts, p: answers.emotes_and_words(facts),
 }
 
 
