@@ -90,6 +90,12 @@ def test_ranking_equals_plain_python(wh, lake):
     assert warehouse.emote_ranking(wh, start=facts["days"][1]).rows() == plain_ranking(day2)
     assert warehouse.emote_ranking(wh, ["0" * 32]).is_empty()
     assert warehouse.emote_ranking(wh, broadcast=(a, "nope")).is_empty()
+    with pytest.raises(ValueError, match="not both"):
+        warehouse.emote_ranking(wh, broadcast=(a, "NA1"), user_id="u2")
+    # a user's summary counts all their lines, those without an emote too
+    u3 = list(_lines(rows, channels=[a], user="u3"))
+    assert warehouse.emote_summary(wh, [a], user_id="u3").select("lines", "emote_lines").row(0) == \
+        (len(u3), sum(bool(c) for _, c, _ in u3))
 
 
 def test_ranking_facts(wh, lake):
@@ -112,7 +118,8 @@ def test_summary_users_and_trend(wh, lake):
     assert warehouse.emote_summary(wh, [a]).to_dicts() == [want]
     users = warehouse.emote_users(wh, [a])
     u2 = users.filter(pl.col("user_id") == "u2").to_dicts()[0]
-    assert (u2["uses"], u2["emote_lines"], u2["lines"], u2["favourite"]) == (2, 1, 3, "d_47")
+    all_uses = sum(len(c) for _, c, _ in lines)
+    assert (u2["uses"], u2["emote_lines"], u2["share"], u2["favourite"]) == (2, 1, 2 / all_uses, "d_47")
     assert users["user_id"].to_list()[0] == "u4" and "anonymous" not in users["user_id"].to_list()
     assert users.filter(pl.col("user_id") == "u1")["nickname"].item() == "김치2"  # the latest name
     trend = warehouse.emote_trend(wh, a, "NA1", top=2)

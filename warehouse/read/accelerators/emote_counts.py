@@ -1,6 +1,6 @@
 """The emote counts: how often each emote code ``{:name:}`` was used, per channel, day,
-broadcast, chatter and minute, with the image URL the line's ``extras.emojis`` gave it, and
-every chatter's lines per channel, day and broadcast (the share's denominator), so the emote
+broadcast, user and minute, with the image URL the line's ``extras.emojis`` gave it, and
+the lines per channel, day and broadcast (the share's denominator), so the emote
 questions (warehouse/read/queries/emotes.py) read a channel's rows of a few days instead of
 parsing every line's text and raw JSON.
 
@@ -8,11 +8,12 @@ Layout (part of the lake contract, see warehouse/lake/layout.py)::
 
     <root>/emote_counts/part-0.parquet
         ``AGGREGATE``'s rows over every chat partition, sorted by channel_id, day,
-        chat_channel_id, user_id, emote (NULLs first), minute; zstd. Two kinds of row:
-        an emote row (emote set): one emote's uses in one minute by one chatter, the lines
-        holding it, those that are only emotes, the greatest URL ``extras.emojis`` named it
-        with; a chatter row (emote NULL): all the chatter's lines of that channel, day and
-        broadcast, those holding any emote, those only of emotes, and their emote uses.
+        chat_channel_id, kind, user_id, emote, minute; zstd. Three kinds of row: *emote*:
+        one emote's uses in one minute by one user, the lines holding it, those that are
+        only emotes, the greatest URL ``extras.emojis`` named it with; *chatter*: a user's
+        lines of that channel, day and broadcast, those holding an emote, those only of
+        emotes, their codes — only for users who used one there (a row per chatter and day
+        would be most of the table); *total*: the same of every line of the broadcast's day.
 
 Declared in warehouse/read/accelerators/__init__.py (EMOTES); freshness follows
 side_tables.py; it answers only for the lake's own lines (no type filter, no live rows).
@@ -32,20 +33,22 @@ from warehouse.read.accelerators.counted_rows import RowsReader
 CODE = r"\{:([^{}:]+):\}"
 CODE_ONLY = r"\{:[^{}:]+:\}"
 SCHEMA = pa.schema([
+    ("kind", pa.string()),            # emote, chatter or total (KINDS)
     ("channel_id", pa.string()),
     ("day", pa.date32()),
     ("chat_channel_id", pa.string()),
     ("user_id", pa.string()),
     ("nickname", pa.string()),        # the chatter's name on their latest line of the group
     ("last_time", UTC_US),            # the group's latest line
-    ("minute", UTC_US),               # NULL on a chatter row
-    ("emote", pa.string()),           # NULL on a chatter row
+    ("minute", UTC_US),               # an emote row's minute
+    ("emote", pa.string()),           # an emote row's code
     ("url", pa.string()),             # the greatest URL extras.emojis gave the emote (NULL: none)
     ("uses", pa.int64()),             # codes (a line may hold one several times)
-    ("lines", pa.int64()),            # emote row: lines holding it; chatter row: all lines
+    ("lines", pa.int64()),            # emote row: lines holding it; else all the lines
     ("emote_lines", pa.int64()),      # lines holding any emote
     ("emote_only", pa.int64()),       # lines of nothing but emote codes and blanks
 ])
+KINDS = ("emote", "chatter", "total")
 # Over ``src`` (chat lines with their hive ``day``); the scan puts chat_rows(...) in its place.
 # extras is a JSON string inside raw (or an object); a raw, extras or emojis that is not
 # JSON, not an object or missing gives no URL (try), never an error.
@@ -70,18 +73,22 @@ AGGREGATE = r"""
                any_value(chat_time) AS chat_time, bool_or(bare) AS bare, count(*) AS uses,
                max(urls[emote]) AS url
         FROM e GROUP BY channel_id, day, chat_channel_id, user_id, id, emote)
-    SELECT channel_id, day, chat_channel_id, user_id, arg_max(nickname, chat_time) AS nickname,
+    SELECT 'emote' AS kind, channel_id, day, chat_channel_id, user_id, arg_max(nickname, chat_time) AS nickname,
            max(chat_time) AS last_time, date_trunc('minute', chat_time) AS minute, emote, max(url) AS url,
            sum(uses)::BIGINT AS uses, count(*) AS lines, count(*) AS emote_lines,
            count(*) FILTER (WHERE bare) AS emote_only
     FROM per_line GROUP BY channel_id, day, chat_channel_id, user_id, date_trunc('minute', chat_time), emote
     UNION ALL
-    SELECT channel_id, day, chat_channel_id, user_id, arg_max(nickname, chat_time), max(chat_time), NULL, NULL,
-           NULL, sum(len(codes))::BIGINT, count(*), count(*) FILTER (WHERE has_code),
+    SELECT 'chatter', channel_id, day, chat_channel_id, user_id, arg_max(nickname, chat_time), max(chat_time), NULL,
+           NULL, NULL, sum(len(codes))::BIGINT, count(*), count(*) FILTER (WHERE has_code),
            count(*) FILTER (WHERE bare)
-    FROM f GROUP BY channel_id, day, chat_channel_id, user_id"""
-SPEC = side_tables.SideTable("emote_counts", SCHEMA, b"chzzk.emote_counts", 1, aggregate=AGGREGATE,
-                             order="channel_id, day, chat_channel_id, user_id, emote NULLS FIRST, minute")
+    FROM f GROUP BY channel_id, day, chat_channel_id, user_id HAVING bool_or(has_code)
+    UNION ALL
+    SELECT 'total', channel_id, day, chat_channel_id, NULL, NULL, max(chat_time), NULL, NULL, NULL,
+           sum(len(codes))::BIGINT, count(*), count(*) FILTER (WHERE has_code), count(*) FILTER (WHERE bare)
+    FROM f GROUP BY channel_id, day, chat_channel_id"""
+SPEC = side_tables.SideTable("emote_counts", SCHEMA, b"chzzk.emote_counts", 2, aggregate=AGGREGATE,
+                             order="channel_id, day, chat_channel_id, kind, user_id, emote, minute")
 EMOTE_COUNTS = SPEC.table
 
 

@@ -20,6 +20,7 @@ import polars as pl
 from warehouse.read.accelerators import EMOTES
 from warehouse.read.accelerators.emote_counts import AGGREGATE, SCHEMA
 from warehouse.read.queries.params import ANONYMOUS_USER, SYSTEM_USER, filter_params
+from warehouse.read.queries.search import user_profile
 from warehouse.read.queries.spans import broadcast_span
 from warehouse.read.warehouse import Warehouse
 
@@ -65,6 +66,8 @@ def _scanned(wh: Warehouse, channels, start, end) -> pl.DataFrame:
 
 def _scope(wh: Warehouse, channels, start, end, broadcast: tuple[str, str] | None,
            user_id: str | None) -> pl.DataFrame:
+    if broadcast is not None and user_id is not None:
+        raise ValueError("give broadcast or user_id, not both: a user's emotes are asked of channels and a period")
     if broadcast is not None:
         channel_id, bc = broadcast
         span = broadcast_span(wh, channel_id, bc)
@@ -73,7 +76,7 @@ def _scope(wh: Warehouse, channels, start, end, broadcast: tuple[str, str] | Non
         rows = emote_rows(wh, [channel_id], span[0], span[1]).filter(pl.col("chat_channel_id") == bc)
     else:
         rows = emote_rows(wh, channels, start, end)
-    return rows if user_id is None else rows.filter(pl.col("user_id") == user_id)
+    return rows if user_id is None else rows.filter((pl.col("kind") != "total") & (pl.col("user_id") == user_id))
 
 
 def _chatter() -> pl.Expr:
@@ -86,14 +89,14 @@ def emote_ranking(wh: Warehouse, channels: list[str] | None = None, start: date 
     """The most used emotes: [emote, url (None: unknown), uses (codes), lines (holding it),
     share (lines / all lines of the scope, 0..1), chatters (using it), emote_only (lines of
     nothing but codes holding it), rank (1 = most uses; ties by emote)], at most `limit`.
-    Scope: `channels` on [start, end]; or one `broadcast` (channel_id, chat_channel_id); and
-    one chatter's lines alone with `user_id` (share of their lines).
+    Scope: `channels` on [start, end], or one `broadcast` (channel_id, chat_channel_id); or
+    one user's lines of `channels` on [start, end] with `user_id` (share of their lines).
 
     >>> emote_ranking(wh, ["a1b2..."], limit=20)
     """
     rows = _scope(wh, channels, start, end, broadcast, user_id)
-    total = int(rows.filter(pl.col("emote").is_null())["lines"].sum() or 0)
-    got = (rows.filter(pl.col("emote").is_not_null())
+    total = _lines(wh, rows, channels, start, end, user_id)
+    got = (rows.filter(pl.col("kind") == "emote")
            .group_by("emote").agg(pl.col("url").max(), pl.col("uses").sum(), pl.col("lines").sum(),
                                   pl.col("user_id").filter(_chatter()).n_unique().alias("chatters"),
                                   pl.col("emote_only").sum())
@@ -101,6 +104,15 @@ def emote_ranking(wh: Warehouse, channels: list[str] | None = None, start: date 
            .sort(["uses", "emote"], descending=[True, False])
            .with_row_index("rank", offset=1).head(int(limit)))
     return got.select(list(_RANKING)).cast(_RANKING)
+
+
+def _lines(wh: Warehouse, rows: pl.DataFrame, channels, start, end, user_id: str | None) -> int:
+    """The lines of the scope: the total rows' sum; a user's, from user_profile (the emote
+    counts keep a user's lines only where they used an emote)."""
+    if user_id is None:
+        return int(rows.filter(pl.col("kind") == "total")["lines"].sum() or 0)
+    profile = user_profile(wh, user_id, channels, start, end)
+    return int(profile["messages"].sum() or 0)
 
 
 def emote_summary(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -113,9 +125,9 @@ def emote_summary(wh: Warehouse, channels: list[str] | None = None, start: date 
     >>> emote_summary(wh, broadcast=("a1b2...", "N1x2y3"))
     """
     rows = _scope(wh, channels, start, end, broadcast, user_id)
-    per = rows.filter(pl.col("emote").is_null())
-    used = rows.filter(pl.col("emote").is_not_null())
-    lines, emote_lines = int(per["lines"].sum() or 0), int(per["emote_lines"].sum() or 0)
+    per = rows.filter(pl.col("kind") == ("total" if user_id is None else "chatter"))
+    used = rows.filter(pl.col("kind") == "emote")
+    lines, emote_lines = _lines(wh, rows, channels, start, end, user_id), int(per["emote_lines"].sum() or 0)
     return pl.DataFrame({
         "lines": [lines], "emote_lines": [emote_lines], "emote_only": [int(per["emote_only"].sum() or 0)],
         "uses": [int(per["uses"].sum() or 0)], "emotes": [used["emote"].n_unique()],
@@ -128,24 +140,26 @@ def emote_summary(wh: Warehouse, channels: list[str] | None = None, start: date 
 def emote_users(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
                 end: date | None = None, broadcast: tuple[str, str] | None = None,
                 limit: int = 50) -> pl.DataFrame:
-    """The chatters who use emotes most: [user_id, nickname (latest), uses, emote_lines,
-    lines (all theirs), share (emote_lines / lines), emote_only, favourite (their most used
-    emote; ties by emote), rank (1 = most uses; ties by user_id)], at most `limit`.
+    """The chatters who use emotes most: [user_id, nickname (on their latest line of a
+    broadcast day they used one), uses, emote_lines, share (their uses / all uses of the
+    scope, 0..1), emote_only, favourite (their most used emote; ties by emote), rank (1 = most
+    uses; ties by user_id)], at most `limit`.
 
     >>> emote_users(wh, ["a1b2..."], limit=20)
     """
-    rows = _scope(wh, channels, start, end, broadcast, None).filter(_chatter())
-    per = (rows.filter(pl.col("emote").is_null())
+    rows = _scope(wh, channels, start, end, broadcast, None)
+    total = int(rows.filter(pl.col("kind") == "total")["uses"].sum() or 0)
+    rows = rows.filter(_chatter())
+    per = (rows.filter(pl.col("kind") == "chatter")
            .group_by("user_id").agg(pl.col("nickname").sort_by("last_time").last(), pl.col("uses").sum(),
-                                    pl.col("emote_lines").sum(), pl.col("lines").sum(), pl.col("emote_only").sum())
-           .filter(pl.col("uses") > 0))
-    fav = (rows.filter(pl.col("emote").is_not_null()).group_by("user_id", "emote").agg(pl.col("uses").sum())
+                                    pl.col("emote_lines").sum(), pl.col("emote_only").sum()))
+    fav = (rows.filter(pl.col("kind") == "emote").group_by("user_id", "emote").agg(pl.col("uses").sum())
            .sort(["user_id", "uses", "emote"], descending=[False, True, False])
            .group_by("user_id", maintain_order=True).first().select("user_id", favourite="emote"))
     got = (per.join(fav, on="user_id", how="left")
-           .with_columns(share=pl.col("emote_lines") / pl.col("lines"))
+           .with_columns(share=pl.col("uses") / total if total else pl.lit(0.0))
            .sort(["uses", "user_id"], descending=[True, False]).with_row_index("rank", offset=1).head(int(limit)))
-    return got.select("user_id", "nickname", "uses", "emote_lines", "lines", "share", "emote_only", "favourite",
+    return got.select("user_id", "nickname", "uses", "emote_lines", "share", "emote_only", "favourite",
                       "rank").cast({"rank": pl.Int64, "uses": pl.Int64, "share": pl.Float64})
 
 
@@ -164,7 +178,7 @@ def emote_trend(wh: Warehouse, channel_id: str, broadcast: str, top: int = 5) ->
         return pl.DataFrame(schema=schema)
     first = pl.lit(span[2]).dt.convert_time_zone("UTC").dt.truncate("1m")
     rows = _scope(wh, None, None, None, (channel_id, broadcast), None)
-    got = (rows.filter(pl.col("emote").is_in(ranking["emote"].to_list()))
+    got = (rows.filter((pl.col("kind") == "emote") & pl.col("emote").is_in(ranking["emote"].to_list()))
            .group_by("minute", "emote").agg(pl.col("uses").sum())
            .with_columns(offset_minutes=((pl.col("minute") - first).dt.total_minutes()),
                          minute=pl.col("minute").dt.convert_time_zone(wh.tz))
