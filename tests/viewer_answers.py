@@ -91,3 +91,18 @@ def line_category(facts: dict, gap_seconds: float):
         before = [p for p in mine if p["polled_at"] <= row["chat_time"]]
         return (before[-1] if before else mine[0])["live_category_value"]
     return category
+
+
+def notebook(facts: dict) -> list[str]:
+    """What notebooks/06_viewers_and_categories.ipynb prints on a lake without a live-status
+    timeline (the rich fixture): broadcasts and lines from the chat, no viewer counts."""
+    from tests.lakefixture_rich import user_rows
+
+    rows = [r for r in user_rows(facts) if r["chat_channel_id"]]
+    per_channel = defaultdict(set)
+    for r in rows:
+        per_channel[r["channel_id"]].add(r["chat_channel_id"])
+    names = facts["channel_names"]
+    return [f"broadcasts: {sum(map(len, per_channel.values()))}, with viewer counts: 0",
+            *(f"{names[c]}: {len(b)} broadcasts, 0 with viewer counts" for c, b in per_channel.items()),
+            f"lines in broadcasts: {len(rows)}, categories: 0", "follower readings: 0"]

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests import highlight_answers
+from tests import highlight_answers, viewer_answers
 from tests import notebook_answers as answers
 from tests.hostile_text import html_problems, plotly_markup
 from tests.lakefixture_rich import CHANNEL_NAMES, build_rich_lake
@@ -34,6 +34,7 @@ EXPECTED = {
     "03_subscribers_and_retention.ipynb": lambda facts, p: answers.subscribers_and_retention(facts),
     "04_users_and_keywords.ipynb": lambda facts, p: answers.users_and_keywords(facts, p["query"], p["keywords"]),
     "05_raw_sql.ipynb": lambda facts, p: answers.raw_sql(facts),
+    "06_viewers_and_categories.ipynb": lambda facts, p: viewer_answers.notebook(facts),
     "07_emotes_and_words.ipynb": lambda facts, p: answers.emotes_and_words(facts),
     "08_highlights_and_moderation.ipynb": lambda facts, p: highlight_answers.notebook(facts, p["keywords"]),
 }
