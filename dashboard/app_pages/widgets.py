@@ -10,6 +10,11 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+# Streamlit imports its emoji table (one regex of every emoji, compiled at import: ~0.3 s) when a
+# page first draws an alert or an icon: here instead, so `dashboard serve`'s warm-up (which imports
+# this module) pays it before it listens, not the first visit
+import streamlit.emojis  # noqa: F401
+
 import warehouse
 from dashboard import accounts, audit, data, urlstate
 from dashboard.i18n import DEFAULT_LANG, LANG_KEY, LANGS, t
