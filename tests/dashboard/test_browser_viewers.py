@@ -1,0 +1,125 @@
+"""The Viewers and Categories pages (issue 20 §1, §5) in a real browser: `python -m dashboard
+serve` with an accounts file over the viewers fixture lake (tests/viewer_answers.py), Debian's
+Chromium through Playwright. Each role (admin, a streamer of channel 0, an analyst) signs in,
+opens both pages for the lake's whole range, and downloads their first table: its rows are
+the broadcasts and categories of the channels that role may see, with the viewer figures
+computed in plain Python; a streamer sees no other channel's name."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dashboard import accounts
+from tests import browser_checks as checks
+from tests import viewer_answers
+from tests.browser_checks import t
+from tests.lakefixture_rich import user_rows
+from tests.page_checks import FIRST, LAST
+from tests.served_process import free_port, stop, wait_healthy
+from warehouse.read.queries.viewers import GAP_SECONDS
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "browser pass 1"
+RANGE = f"from={FIRST.isoformat()}&to={LAST.isoformat()}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """(base url, facts) of `python -m dashboard serve` with an admin, a streamer and an analyst."""
+    lake = tmp_path_factory.mktemp("lake")
+    facts = viewer_answers.build_viewers_lake(lake)
+    own = tmp_path_factory.mktemp("dashboard")
+    acc = own / "accounts.toml"
+    make = lambda name, role, chans=(): accounts.Account(  # noqa: E731
+        name, role, tuple(chans), False, accounts.hash_password(PASSWORD, n=2**12))
+    accounts.save({"boss": make("boss", "admin"), "mgr": make("mgr", "streamer", [facts["channel_ids"][0]]),
+                   "ana": make("ana", "analyst")}, acc)
+    port = free_port()
+    env = {**os.environ, "WAREHOUSE_DIR": str(lake), "DASHBOARD_ACCOUNTS_FILE": str(acc),
+           "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"), "DASHBOARD_ADDRESS": "127.0.0.1",
+           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    log = (own / "streamlit.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)], cwd=REPO,
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, timeout=40)
+        yield url, facts
+    finally:
+        stop(proc, timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
+    checks.watch(context)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def _sign_in(page, address: str, name: str) -> None:
+    page.goto(address, wait_until="domcontentloaded")
+    page.get_by_label("아이디").fill(name)
+    page.get_by_label("비밀번호").fill(PASSWORD)
+    page.get_by_role("button", name="로그인").click()
+    checks.sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=checks.TIMEOUT)
+    checks.rerun_done(page)
+
+
+def _csv(page) -> pl.DataFrame:
+    """The page's first table, through its CSV download."""
+    with page.expect_download(timeout=30_000) as got:
+        page.get_by_role("button", name=t("download_csv")).first.click()
+    raw = Path(got.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    return pl.read_csv(io.BytesIO(raw[3:]), infer_schema_length=None)
+
+
+def _clean(page, facts, visible) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    body = page.inner_text("body")
+    assert "Traceback" not in body
+    assert not any(facts["channel_names"][c] in body for c in facts["channel_ids"] if c not in visible)
+
+
+@pytest.mark.parametrize("name", ["boss", "mgr", "ana"])
+def test_each_role_sees_its_channels_viewers_and_categories(server, page, name):
+    url, facts = server
+    visible = facts["channel_ids"][:1] if name == "mgr" else facts["channel_ids"]
+    _sign_in(page, f"{url}/viewers?{RANGE}", name)
+    checks.settle(page, "page_viewers")
+    _clean(page, facts, visible)
+    table = _csv(page)
+    broadcasts = {r["chat_channel_id"] for r in user_rows(facts, visible) if r["chat_channel_id"]}
+    assert set(table["broadcast"]) == broadcasts and set(table["channel_id"]) <= set(visible)
+    expected = viewer_answers.broadcast_viewers(facts, GAP_SECONDS)
+    for row in table.iter_rows(named=True):
+        e = expected.get(row["broadcast"])
+        assert (row["avg_viewers"] is None) == (e is None)
+        if e:
+            assert (round(row["avg_viewers"], 6), row["peak_viewers"]) == (round(e["avg_viewers"], 6),
+                                                                         e["peak_viewers"])
+
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=t("page_categories")).click()
+    checks.settle(page, "page_categories")
+    _clean(page, facts, visible)
+    page.locator(checks.CHART).first.wait_for(timeout=checks.TIMEOUT)
+    hours: dict = defaultdict(float)
+    sessions = {s["id"]: s["chat_channel_id"] for s in facts["live_session"].to_pylist()}
+    for bc, polls in viewer_answers.held_polls(facts, GAP_SECONDS).items():
+        if bc in broadcasts:
+            for p in polls:
+                hours[p["live_category_value"]] += p["held"] / 3600
+    assert sessions  # the fixture's sessions are there to be scoped
+    got = {r["category"]: r["hours"] for r in _csv(page).iter_rows(named=True) if r["category"] is not None}
+    assert got == pytest.approx(dict(hours)) and hours
