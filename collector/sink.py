@@ -180,8 +180,8 @@ def _apply_blinds(cur, blinds: list[dict]) -> int:
            SET message_status = v.blind_type, blind_type = v.blind_type, blinded_at = now()
           FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[])
                AS v(chat_channel_id, user_id, chat_time, blind_type)
-         WHERE c.chat_channel_id = v.chat_channel_id AND c.user_id = v.user_id
-           AND c.chat_time = v.chat_time""", (cids, uids, times, types))
+         WHERE c.chat_time = ANY(%s::timestamptz[]) AND c.chat_channel_id = v.chat_channel_id
+           AND c.user_id = v.user_id AND c.chat_time = v.chat_time""", (cids, uids, times, types, times))
     return cur.rowcount
 
 
@@ -222,7 +222,7 @@ def _settle_gifts(cur, gift_ids: list[str], chats: list[dict]) -> int:
                AND coalesce(jsonb_typeof(body -> 'partialRefundedQuantity'), 'number') = 'number'),
         best AS (SELECT gift_id, max(n) AS n FROM seen GROUP BY gift_id HAVING max(n) IS NOT NULL)
         UPDATE stream_chat c SET gift_quantity = best.n FROM best
-         WHERE c.gift_id = best.gift_id AND c.gift_quantity IS DISTINCT FROM best.n""",
+         WHERE c.gift_id = ANY(%(ids)s) AND c.gift_id = best.gift_id AND c.gift_quantity IS DISTINCT FROM best.n""",
                 {"ids": gift_ids, "event": GIFT_EVENT, "copies": ids, "quantities": quantities})
     return cur.rowcount
 
@@ -244,7 +244,8 @@ def _settle_missions(cur, mission_ids: list[str], chats: list[dict]) -> int:
             SELECT DISTINCT ON (mission_id) mission_id, status FROM seen WHERE status IS NOT NULL
             ORDER BY mission_id, mission_status_rank(status) DESC, status DESC)
         UPDATE stream_chat c SET donation_status = best.status FROM best
-         WHERE c.mission_id = best.mission_id AND c.donation_status IS DISTINCT FROM best.status""",
+         WHERE c.mission_id = ANY(%(ids)s) AND c.mission_id = best.mission_id
+           AND c.donation_status IS DISTINCT FROM best.status""",
                 {"ids": mission_ids, "event": MISSION_EVENT, "copies": ids, "statuses": statuses})
     return cur.rowcount
 
