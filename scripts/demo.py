@@ -92,7 +92,7 @@ def load_history(url: str, a: argparse.Namespace) -> None:
         shape = Shape(rows=a.history_rows, channels=max(a.history_channels, a.channels), days=a.days,
                       seed=a.seed, top_share=0.35, end=end)
         live = [(c.channel_id, c.channel_name) for c in make_channels(a.channels, a.seed)]
-        info = load(conn, shape, bulk=False, channels=live)
+        info = load(conn, shape, bulk=False, channels=live, sessions=True)  # viewers and categories too
         log.info("synthetic history: %d lines, %d channels, %d chatters in %.1fs", info["rows"], info["channels"],
                  info["chatters"], info["seconds"])
     finally:

@@ -24,6 +24,7 @@ import numpy as np
 
 from collector import sink
 from collector.chat_copy import Stream
+from collector.sim import history_sessions
 from collector.sim.history import History, Shape, lines
 from collector.sim.history_rows import COLUMNS, Renderer, Texts, World
 from core import raw_codec
@@ -123,10 +124,11 @@ def _pool(renderer: Renderer, dictionary: raw_codec.Dictionary, workers: int):
 
 
 def load(conn, shape: Shape, *, bulk: bool = True, workers: int | None = None,
-         channels: list[tuple[str, str]] = ()) -> dict:
+         channels: list[tuple[str, str]] = (), sessions: bool = False) -> dict:
     """Generate `shape`'s history and COPY it into stream_chat (channels upserted first),
     the rows' text built by `workers` forked processes (default: one a CPU); `channels`:
-    see prepare. Returns counts and seconds."""
+    see prepare; `sessions`: also its broadcasts' live-status timeline and follower days
+    (collector.sim.history_sessions, for the demo). Returns counts and seconds."""
     t0 = time.monotonic()
     h, renderer = prepare(shape, channels)
     w = renderer.w
@@ -163,6 +165,8 @@ def load(conn, shape: Shape, *, bulk: bool = True, workers: int | None = None,
             cur.execute("VACUUM ANALYZE stream_chat")
             cur.execute("VACUUM ANALYZE stream_channel")
     conn.autocommit = False
+    if sessions:
+        history_sessions.load(conn, h, w, fks, shape.seed)
     info = {"rows": n, "channels": shape.channels, "chatters": h.n_chatters, "broadcasts": len(h.b_channel),
             "days": shape.days, "seed": shape.seed, "generate_seconds": round(gen_s, 1),
             "copy_seconds": round(copy_s, 1), "seconds": round(time.monotonic() - t0, 1)}
