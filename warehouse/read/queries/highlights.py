@@ -88,7 +88,7 @@ def highlights(wh: Warehouse, channel_id: str, broadcast: str, window_minutes: i
     moments = _merged(windows, width).sort(
         ["score", "n_reasons", "messages", "start"], descending=[True, True, True, False]).head(limit)
     opened = _replay_start(wh, broadcast, span[2])
-    details = _details(wh, channel_id, broadcast, span, moments)
+    details = _details(wh, channel_id, broadcast, span, moments, width)
     out = (moments.join(details, on="start", how="left")
            .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"),
                          ((pl.col("start") - pl.lit(opened)).dt.total_seconds().clip(0, None)
@@ -226,24 +226,33 @@ def _replay_start(wh: Warehouse, broadcast: str, first_line):
     return first_line if opened is None or opened > first_line else opened
 
 
-def _details(wh: Warehouse, channel_id: str, broadcast: str, span: tuple, moments: pl.DataFrame) -> pl.DataFrame:
-    """Per moment (by start): its busiest chatter, their share of its lines, and its most
-    repeated line — one scan of the broadcast's lines inside the moments."""
-    return wh.sql("""
-        WITH m AS (SELECT unnest(?::TIMESTAMPTZ[]) AS s, unnest(?::TIMESTAMPTZ[]) AS e),
-        f AS (SELECT m.s, c.user_id, c.nickname, c.message, c.chat_time
-              FROM chat_rows(?, ?, false, ?::VARCHAR[]) c JOIN m ON c.chat_time >= m.s AND c.chat_time < m.e
-              WHERE c.chat_channel_id = ? AND c.chat_time >= ? AND c.chat_time < ?),
-        n AS (SELECT s, count(*) AS lines FROM f GROUP BY s),
-        u AS (SELECT s, user_id, arg_max(nickname, chat_time) AS nickname, count(*) AS k FROM f
-              WHERE is_chatter(user_id) GROUP BY s, user_id),
-        top AS (SELECT s, arg_min(user_id, (-k, user_id)) AS top_user_id,
-                       arg_min(nickname, (-k, user_id)) AS top_nickname, max(k) AS k FROM u GROUP BY s),
-        l AS (SELECT s, message, count(*) AS k, min(chat_time) AS first FROM f
-              WHERE coalesce(message, '') <> '' GROUP BY s, message),
-        line AS (SELECT s, arg_max(message, (k, -epoch_us(first))) AS top_line FROM l GROUP BY s)
-        SELECT n.s AS start, top.top_user_id, top.top_nickname, coalesce(top.k, 0) / n.lines AS top_share,
-               line.top_line
-        FROM n LEFT JOIN top USING (s) LEFT JOIN line USING (s)""",
-                  [moments["start"].to_list(), moments["end"].to_list(), span[0], span[1],
-                   [channel_id], broadcast, moments["start"].min(), moments["end"].max()])
+def _details(wh: Warehouse, channel_id: str, broadcast: str, span: tuple, moments: pl.DataFrame,
+             width: int) -> pl.DataFrame:
+    """Per moment (by start): its busiest chatter (ties: the smallest user id; their latest
+    nickname), their share of its lines, and its most repeated line (ties: the earliest) —
+    one scan of the broadcast's lines between the first moment's start and the last one's
+    end, each line matched to its moment by its window (a hash join)."""
+    width_us = width * 60_000_000
+    windows = moments.select(
+        pl.datetime_ranges("start", pl.col("end") - timedelta(minutes=width), interval=f"{width}m").alias("w"),
+        pl.col("start").alias("s")).explode("w")
+    lines = wh.sql("""
+        WITH m AS (SELECT unnest(?::BIGINT[]) AS widx, unnest(?::TIMESTAMPTZ[]) AS s)
+        SELECT m.s, c.user_id, c.nickname, c.message, c.chat_time
+        FROM chat_rows(?, ?, false, ?::VARCHAR[]) c JOIN m ON epoch_us(c.chat_time) // ? = m.widx
+        WHERE c.chat_channel_id = ? AND c.chat_time >= ? AND c.chat_time < ?""",
+                   [(windows["w"].dt.epoch("us") // width_us).to_list(), windows["s"].to_list(), span[0], span[1],
+                    [channel_id], width_us, broadcast, moments["start"].min(), moments["end"].max()])
+    # the scan once, its aggregates in polars (a CTE read three times would scan three times)
+    n = lines.group_by("s").agg(pl.len().alias("lines"))
+    chatters = lines.filter(~pl.col("user_id").is_in(["anonymous", "SYSTEM_MESSAGE"]) & pl.col("user_id").is_not_null())
+    top = (chatters.group_by("s", "user_id").agg(pl.len().alias("k"), pl.col("nickname").sort_by("chat_time").last())
+           .sort(["s", "k", "user_id"], descending=[False, True, False]).group_by("s", maintain_order=True).first()
+           .select("s", pl.col("user_id").alias("top_user_id"), pl.col("nickname").alias("top_nickname"), "k"))
+    line = (lines.filter(pl.col("message").fill_null("") != "")
+            .group_by("s", "message").agg(pl.len().alias("k"), pl.col("chat_time").min().alias("first"))
+            .sort(["s", "k", "first"], descending=[False, True, False]).group_by("s", maintain_order=True).first()
+            .select("s", pl.col("message").alias("top_line")))
+    return (n.join(top, on="s", how="left").join(line, on="s", how="left")
+            .select(pl.col("s").alias("start"), "top_user_id", "top_nickname",
+                    (pl.col("k").fill_null(0) / pl.col("lines")).alias("top_share"), "top_line"))

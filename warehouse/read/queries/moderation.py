@@ -47,9 +47,11 @@ _BLINDED_USERS = """
     SELECT DISTINCT channel_id, user_id FROM chat_rows(?, ?, ?, ?::VARCHAR[])
     WHERE """ + _BLINDED + " AND is_chatter(user_id)"  # noqa: S608 - constant fragments
 _PER_USER = """
-    SELECT channel_id, user_id, arg_max(nickname, chat_time) AS nickname, count(*) AS lines,
+    WITH who AS (SELECT unnest(?::VARCHAR[]) AS channel_id, unnest(?::VARCHAR[]) AS user_id)
+    SELECT c.channel_id, c.user_id, arg_max(c.nickname, c.chat_time) AS nickname, count(*) AS lines,
            count(*) FILTER (WHERE """ + _BLINDED + """) AS blinded
-    FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE list_contains(?::VARCHAR[], user_id) GROUP BY ALL"""  # noqa: S608
+    FROM chat_rows(?, ?, ?, ?::VARCHAR[]) c JOIN who ON c.channel_id = who.channel_id AND c.user_id = who.user_id
+    GROUP BY ALL"""  # noqa: S608 - constant fragments
 
 
 def moderation_broadcasts(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
@@ -96,9 +98,8 @@ def moderation_users(wh: Warehouse, channels: list[str] | None = None, start: da
         pl.len().cast(pl.Int64).alias("restrictions"),
         pl.col("duration").sum().cast(pl.Int64).alias("restricted_seconds"),
         pl.col("time").max().alias("last_restricted"))
-    who = sorted(set(flagged["user_id"].to_list()) | set(per_event["user_id"].drop_nulls().to_list()))
-    counted = wh.sql(_PER_USER, [*params, who])
     keys = pl.concat([flagged, per_event.select("channel_id", "user_id").drop_nulls()]).unique()
+    counted = _per_user(wh, keys, params)
     out = (keys.join(counted, on=["channel_id", "user_id"], how="left")
            .join(per_event, on=["channel_id", "user_id"], how="left")
            .with_columns(pl.col(c).fill_null(0).cast(pl.Int64)
@@ -119,8 +120,8 @@ def restrictions(wh: Warehouse, channels: list[str] | None = None, start: date |
     >>> restrictions(wh, ["a1b2..."], date(2026, 10, 1), date(2026, 10, 7))
     """
     ev = _events(wh, channels, start, end).filter(pl.col("event_type") == RESTRICT).drop("nickname")
-    who = sorted(set(ev["user_id"].drop_nulls().to_list()))
-    names = wh.sql(_PER_USER, [*filter_params(channels, start, end), who]).select("channel_id", "user_id", "nickname")
+    keys = ev.select("channel_id", "user_id").drop_nulls().unique()
+    names = _per_user(wh, keys, filter_params(channels, start, end)).select("channel_id", "user_id", "nickname")
     return (ev.join(names, on=["channel_id", "user_id"], how="left")
             .sort(["time", "channel_id"], descending=[True, False])
             .select("time", "channel_id", "broadcast", "user_id", "nickname", "duration", "times"))
@@ -138,6 +139,15 @@ def notices(wh: Warehouse, channels: list[str] | None = None, start: date | None
     return ev.sort(["time", "channel_id"], descending=[True, False]).select(
         "time", "channel_id", "broadcast", pl.col("event_type").alias("event"), "text",
         pl.col("user_id"), "nickname")
+
+
+def _per_user(wh: Warehouse, keys: pl.DataFrame, params: list) -> pl.DataFrame:
+    """[channel_id, user_id, nickname, lines, blinded] of the (channel_id, user_id) `keys` in
+    the period (a hash join with them: one pass over the chat, none without keys)."""
+    if keys.is_empty():
+        return pl.DataFrame(schema={"channel_id": pl.Utf8, "user_id": pl.Utf8, "nickname": pl.Utf8,
+                                    "lines": pl.Int64, "blinded": pl.Int64})
+    return wh.sql(_PER_USER, [keys["channel_id"].to_list(), keys["user_id"].to_list(), *params])
 
 
 # ---- the events partitions ----------------------------------------------------------------
