@@ -21,11 +21,12 @@ from dashboard.i18n import t  # noqa: E402
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
 
-def pages(audit_log: bool) -> list:
+def pages(audit_log: bool, moderation: bool = True) -> list:
     listed = [
         st.Page(PAGES / "overview.py", title=t("page_overview"), icon=":material/dashboard:", default=True),
         st.Page(PAGES / "channel.py", title=t("page_channel"), icon=":material/monitoring:"),
         st.Page(PAGES / "broadcasts.py", title=t("page_broadcasts"), icon=":material/live_tv:"),
+        st.Page(PAGES / "highlights.py", title=t("hl_page_title"), icon=":material/movie:"),
         st.Page(PAGES / "viewers.py", title=t("page_viewers"), icon=":material/groups:"),
         st.Page(PAGES / "categories.py", title=t("page_categories"), icon=":material/category:"),
         st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
@@ -36,6 +37,8 @@ def pages(audit_log: bool) -> list:
         st.Page(PAGES / "words.py", title=t("words_page_title"), icon=":material/text_fields:"),
         st.Page(PAGES / "data_tables.py", title=t("data_title"), icon=":material/database:"),
     ]
+    if moderation:
+        listed.append(st.Page(PAGES / "moderation.py", title=t("mod_page_title"), icon=":material/shield:"))
     if audit_log:
         listed.append(st.Page(PAGES / "audit.py", title=t("audit_page_title"), icon=":material/policy:"))
     return listed
@@ -45,7 +48,8 @@ widgets.seed_language()
 st.set_page_config(page_title=t("app_title"), layout="wide")
 widgets.language_switch()
 account = login.gate(pages(audit_log=True))  # stops here with the login form until someone signs in
-page = st.navigation(pages(audit_log=accounts.may_read_audit(account)))
+page = st.navigation(pages(audit_log=accounts.may_read_audit(account),
+                          moderation=accounts.may_see_moderation(account)))
 if account is None:
     st.caption(":material/lan: " + t("localhost"))
 filters = widgets.sidebar_filters(account)
