@@ -96,6 +96,18 @@ def _timeline(polls: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
         {"broadcast": pl.Utf8, "t_us": pl.Int64, "category": pl.Utf8})
 
 
+def _runs(timeline: pl.DataFrame) -> pl.DataFrame:
+    """The timeline as runs of one category: [broadcast, t0, t1 (the next run's t0, or past
+    every line), category] — a line's category is its run's, so the lines join a few runs per
+    broadcast instead of every poll (pure)."""
+    ordered = timeline.sort("broadcast", "t_us")
+    starts = ordered.filter(
+        (pl.col("category").ne_missing(pl.col("category").shift(1)))
+        | (pl.col("broadcast") != pl.col("broadcast").shift(1)).fill_null(True))
+    return starts.select("broadcast", pl.col("t_us").alias("t0"),
+                         pl.col("t_us").shift(-1).over("broadcast").fill_null(2**62).alias("t1"), "category")
+
+
 def _line_counts(wh: Warehouse, listed: pl.DataFrame, channels: list[str] | None, start: date | None,
                  timeline: pl.DataFrame, per_channel: bool) -> dict[str, pl.DataFrame]:
     """The broadcasts' lines by category: "figures" [(channel_id,) category, messages,
@@ -105,21 +117,23 @@ def _line_counts(wh: Warehouse, listed: pl.DataFrame, channels: list[str] | None
     d1 = (last.date() if last is not None else d0) + timedelta(days=1)
     counted = counted_donation(wh)
     group = "channel_id, category" if per_channel else "category"
+    runs = _runs(timeline)
     pairs = wh.sql("""
-        WITH t AS (SELECT unnest(?::VARCHAR[]) AS broadcast, unnest(?::BIGINT[]) AS t_us,
+        WITH t AS (SELECT unnest(?::VARCHAR[]) AS broadcast, unnest(?::BIGINT[]) AS t0, unnest(?::BIGINT[]) AS t1,
                           unnest(?::VARCHAR[]) AS category),
         f AS (SELECT channel_id, chat_channel_id AS broadcast, epoch_us(chat_time) AS t_us, user_id,
                      (""" + counted + """) AS counted, pay_amount
               FROM chat_rows(?, ?, ?, ?::VARCHAR[]) WHERE list_contains(?::VARCHAR[], chat_channel_id)),
-        a AS (SELECT f.*, t.category FROM f ASOF LEFT JOIN t ON f.broadcast = t.broadcast AND f.t_us >= t.t_us)
+        a AS (SELECT f.*, t.category FROM f LEFT JOIN t
+              ON f.broadcast = t.broadcast AND f.t_us >= t.t0 AND f.t_us < t.t1)
         SELECT """ + group + """, count(*) AS messages,
                count(DISTINCT user_id) FILTER (WHERE is_chatter(user_id)) AS chatters,
                count(*) FILTER (WHERE counted) AS donations,
                coalesce(sum(pay_amount) FILTER (WHERE counted), 0)::BIGINT AS amount,
                list(DISTINCT broadcast) AS broadcast_ids
         FROM a GROUP BY ALL""",  # noqa: S608 - constant fragments
-                   [timeline["broadcast"].to_list(), timeline["t_us"].to_list(), timeline["category"].to_list(),
-                    d0, d1, all_ch, chs, listed["broadcast"].unique().to_list()])
+                   [runs["broadcast"].to_list(), runs["t0"].to_list(), runs["t1"].to_list(),
+                    runs["category"].to_list(), d0, d1, all_ch, chs, listed["broadcast"].unique().to_list()])
     keys = group.split(", ")
     figures = pairs.select(*keys, *(pl.col(c).cast(pl.Int64) for c in ("messages", "chatters", "donations", "amount")))
     seen = pairs.select("category", pl.col("broadcast_ids").alias("broadcast")).explode("broadcast") \
