@@ -1,0 +1,117 @@
+"""The Emotes and Top words pages in a real browser (Debian's Chromium through Playwright),
+`python -m dashboard serve` over the emote lake (tests/lakefixture_emotes.py) with an admin,
+a streamer of channel A and an analyst. Each role signs in and opens both pages: the figures
+are those of the lines it may see (counted in plain Python), the browser fetches emote
+images only from CHZZK's image host — never a hostile URL of the lake (javascript:, data:,
+http, another host, a quote break-out) — no dialog opens, and the CSV download holds the
+words of its channels only."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dashboard import accounts
+from tests import browser_checks as checks
+from tests.browser_checks import t
+from tests.lakefixture import build_accelerators
+from tests.lakefixture_emotes import HOSTILE, build_emote_lake
+from tests.served_process import free_port, stop, wait_healthy
+from warehouse.read.accelerators import EMOTES, WORDS
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "emote browser 1"
+CODE = re.compile(r"\{:[^{}:]+:\}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    lake = tmp_path_factory.mktemp("emote_lake")
+    facts = build_emote_lake(lake)
+    build_accelerators(lake, EMOTES, WORDS, tz="Asia/Seoul")
+    own = tmp_path_factory.mktemp("emote_dashboard")
+    acc = own / "accounts.toml"
+    make = lambda name, role, chans=(): accounts.Account(  # noqa: E731
+        name, role, tuple(chans), False, accounts.hash_password(PASSWORD, n=2**12))
+    accounts.save({"boss": make("boss", "admin"), "mgr": make("mgr", "streamer", [facts["A"]]),
+                   "ana": make("ana", "analyst")}, acc)
+    port = free_port()
+    env = {**os.environ, "WAREHOUSE_DIR": str(lake), "DASHBOARD_ACCOUNTS_FILE": str(acc),
+           "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"), "DASHBOARD_ADDRESS": "127.0.0.1",
+           "DISPLAY_TZ": "Asia/Seoul", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    log = (own / "streamlit.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)], cwd=REPO,
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, timeout=40)
+        yield url, facts
+    finally:
+        stop(proc, timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
+    checks.watch(context)
+    pg = context.new_page()
+    pg.requested = []  # every URL the page asked for
+    pg.dialogs = []
+    pg.on("request", lambda r: pg.requested.append(r.url))
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+    context.close()
+
+
+def _sign_in(page, url: str, name: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label("아이디").fill(name)
+    page.get_by_label("비밀번호").fill(PASSWORD)
+    page.get_by_role("button", name="로그인").click()
+    checks.sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=checks.TIMEOUT)
+    checks.rerun_done(page)
+
+
+def _lines(facts: dict, channels: list[str]) -> list[dict]:
+    return [r for r in facts["rows"] if r["channel_id"] in channels and r["user_id"] != "SYSTEM_MESSAGE"]
+
+
+@pytest.mark.parametrize("name", ["boss", "mgr", "ana"])
+def test_each_role_sees_its_emotes_and_words(server, page, name):
+    url, facts = server
+    channels = [facts["A"]] if name == "mgr" else facts["channel_ids"]
+    _sign_in(page, f"{url}/emotes", name)  # the sidebar folds pages past ten: open them by address
+    checks.settle(page, "emo_page_title")
+    lines = _lines(facts, channels)
+    checks.expect_metrics(page, {t("emo_lines"): f"{sum(bool(CODE.search(r['message'])) for r in lines):,}"})
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=checks.TIMEOUT)
+    page.wait_for_timeout(500)  # the grid asks for its images as it draws
+    assert page.locator('[data-testid="stException"]').count() == 0
+    hosts = {re.sub(r"^https?://([^/]+)/.*$", r"\1", u) for u in page.requested if u.startswith("http")}
+    # the server, the admitted image's host and the web fonts Streamlit's own page asks for
+    assert hosts <= {"127.0.0.1:" + url.rsplit(":", 1)[1], "nng-phinf.pstatic.net", "fonts.gstatic.com",
+                     "fonts.googleapis.com"}, hosts
+    assert not [u for u in page.requested if u.startswith(("javascript:", "data:image/png;base64,AAAA"))]
+    assert not any(h in u for u in page.requested for h in ("evil.example.com", "onerror", HOSTILE["http"]))
+    assert any("nng-phinf.pstatic.net" in u for u in page.requested)  # the admitted image was asked for
+    body = page.inner_text("body")
+    assert HOSTILE["quote"] not in body and not page.dialogs
+
+    _sign_in(page, f"{url}/words", name)
+    checks.settle(page, "words_page_title")
+    with page.expect_download(timeout=checks.TIMEOUT) as got:
+        page.get_by_role("button", name=t("download_csv")).last.click()
+    raw = Path(got.value.path()).read_bytes()
+    table = pl.read_csv(io.BytesIO(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw))
+    tokens = set(table["token"])
+    assert {"방송", "오늘", "재밌다"} <= tokens
+    assert ("game" in tokens) == (name != "mgr")  # channel B's word, not the streamer's
+    assert not page.dialogs and page.locator('[data-testid="stException"]').count() == 0
