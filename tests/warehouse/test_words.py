@@ -45,13 +45,19 @@ def cut(message: str) -> list[tuple[str, str]]:
 
 def plain_top(rows, channels=None, broadcast=None, days=None, limit=30, kinds=KINDS) -> list[tuple]:
     uses, lines, total = Counter(), Counter(), 0
+    phrases = Counter()  # (channel, day, broadcast, token) -> uses: a phrase counts where said twice
+    for r in rows:
+        if r["user_id"] != "SYSTEM_MESSAGE":
+            for kind, tok in cut(r["message"]):
+                phrases[(r["channel_id"], r["day"], r["chat_channel_id"], tok)] += kind == "phrase"
     for r in rows:
         if r["user_id"] == "SYSTEM_MESSAGE" or (channels is not None and r["channel_id"] not in channels) or \
                 (broadcast is not None and (r["channel_id"], r["chat_channel_id"]) != broadcast) or \
                 (days is not None and r["day"] not in days):
             continue
         total += 1
-        toks = cut(r["message"])
+        toks = [(k, tok) for k, tok in cut(r["message"])
+                if k != "phrase" or phrases[(r["channel_id"], r["day"], r["chat_channel_id"], tok)] >= 2]
         uses.update(toks)
         lines.update(set(toks))
     out = []
@@ -79,6 +85,7 @@ def test_runs_are_normalised_and_counted_apart(wh, lake):
     assert got[("laugh", "ㅋㅋ")] == 2 and got[("laugh", "ㅎㅎ")] == 1  # ㅋㅋㅋㅋ and ㅋㅋ are one token
     assert got[("cry", "ㅠㅠ")] == 2  # ㅠㅠㅠ and ㅜㅜ
     assert got[("word", "hello")] == 2 and ("word", "그냥") not in got  # lowered; a stop word
-    assert got[("phrase", "방송 재밌다")] == 3 and ("word", "d_47") not in got  # emote codes are not words
+    # said twice in broadcast NA1's day, once in NA2's: counted in NA1 only; emote codes are not words
+    assert got[("phrase", "방송 재밌다")] == 2 and ("word", "d_47") not in got
     with pytest.raises(ValueError, match="kinds"):
         warehouse.top_words(wh, kinds=("words",))

@@ -6,7 +6,8 @@ emote codes ``{:name:}`` out, text lowered; every run of two or more ㅋ is the 
 ``ㅋㅋ``, of ㅎ the laugh ``ㅎㅎ``, of ㅠ/ㅜ the cry ``ㅠㅠ`` (ㅋㅋㅋㅋㅋ and ㅋㅋ are one
 token, ㅜㅜ and ㅠㅠㅠ too); what is left is cut into runs of letters and digits (Hangul
 syllables and jamo, Latin, ...); a *word* is a run of two characters or more not in
-STOP_WORDS, a *phrase* two words next to each other. Every line of the scope counts
+STOP_WORDS, a *phrase* two words next to each other, counted on a broadcast's day (one
+chat_channel_id, one partition day) only where it was said at least twice there. Every line of the scope counts
 (system lines aside), whatever its type. Korean particles stay on their word ("방송이",
 "방송을" are two words): a morphological analyser (kiwipiepy) would join them, but it takes
 seconds to load, ~0.5 GB, and cuts about 3,000 lines a second on one core — hours for a lake
