@@ -116,7 +116,7 @@ def broadcast_viewers(wh: Warehouse, channels: list[str] | None = None, start: d
 
 def _with_viewers(wh: Warehouse, listed: pl.DataFrame, gap_seconds: float) -> pl.DataFrame:
     ids = listed["broadcast"].unique().to_list()
-    per = _per_broadcast(poll_rows(wh, ids, gap_seconds), session_spans(wh, ids))
+    per = _per_broadcast(wh, ids, gap_seconds)
     out = listed.join(per, on="broadcast", how="left").with_columns(
         pl.col("polled_minutes", "viewer_coverage", "hours_watched").fill_null(0.0),
         pl.col("polls").fill_null(0))
@@ -126,28 +126,48 @@ def _with_viewers(wh: Warehouse, listed: pl.DataFrame, gap_seconds: float) -> pl
     ).select(*listed.columns, *_VIEWER_COLUMNS).cast(_VIEWER_COLUMNS)
 
 
-def _per_broadcast(polls: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
-    """Viewer figures per broadcast from poll_rows() and session_spans() (pure)."""
-    seen = polls.filter(pl.col("viewers").is_not_null())
-    agg = seen.group_by("broadcast").agg(
-        (pl.col("viewers") * pl.col("held_seconds")).sum().alias("viewer_seconds"),
-        pl.col("held_seconds").sum().alias("polled_seconds"),
-        pl.len().cast(pl.Int64).alias("polls"), pl.col("viewers").max().alias("peak_viewers"))
-    ends = polls.group_by("broadcast").agg(
-        (pl.col("time") + pl.duration(microseconds=(pl.col("held_seconds") * 1e6).cast(pl.Int64))).max()
-        .alias("polled_end"))
-    length = (pl.coalesce("session_end", "polled_end") - pl.col("session_start")).dt.total_microseconds() / 6e7
-    per = spans.join(ends, on="broadcast", how="left").select(
-        "broadcast", pl.max_horizontal(length, 0.0).alias("viewer_minutes"))
-    return agg.join(per, on="broadcast", how="left").select(
+_PER_BROADCAST = """
+    WITH s AS (SELECT id, chat_channel_id AS broadcast, least(coalesce(open_date, opened_at), opened_at) AS s0,
+                      closed_at FROM read_parquet(?) WHERE list_contains(?::VARCHAR[], chat_channel_id)),
+    p AS (SELECT s.broadcast, p.concurrent_user_count::BIGINT AS v, epoch_us(p.polled_at) AS t,
+                 greatest(0, least(coalesce(epoch_us(lead(p.polled_at) OVER (PARTITION BY s.broadcast
+                                                                             ORDER BY p.polled_at)), 9e18),
+                                   coalesce(epoch_us(s.closed_at), 9e18), epoch_us(p.polled_at) + ? * 1e6)
+                                   - epoch_us(p.polled_at)) / 1e6 AS held
+          FROM read_parquet(?) p JOIN s ON s.id = p.session_fk),
+    a AS (SELECT broadcast, sum(v * held) FILTER (WHERE v IS NOT NULL) AS viewer_seconds,
+                 sum(held) FILTER (WHERE v IS NOT NULL) AS polled_seconds, count(v) AS polls, max(v) AS peak_viewers,
+                 max(t + held * 1e6) AS polled_end
+          FROM p GROUP BY broadcast),
+    b AS (SELECT broadcast, min(epoch_us(s0)) AS s0,
+                 CASE WHEN count(*) = count(closed_at) THEN max(epoch_us(closed_at)) END AS s1
+          FROM s GROUP BY broadcast)
+    SELECT a.broadcast, greatest((coalesce(b.s1, a.polled_end) - b.s0) / 6e7, 0) AS viewer_minutes,
+           a.polled_seconds, a.polls, a.peak_viewers, a.viewer_seconds
+    FROM a JOIN b USING (broadcast) WHERE a.polls > 0"""
+
+
+def _per_broadcast(wh: Warehouse, broadcasts: list[str], gap_seconds: float) -> pl.DataFrame:
+    """Viewer figures per broadcast (one query over live_session and live_session_poll): the
+    rows of poll_rows() and the spans of session_spans() summed as the module docstring says."""
+    gap = check_gap(gap_seconds)
+    files = session_rows(wh, "live_session_poll") and session_rows(wh, "live_session")
+    ls = table_file(wh, "live_session", ("id", "chat_channel_id", "opened_at", "closed_at", "open_date")) \
+        if files else None
+    lp = table_file(wh, "live_session_poll", ("session_fk", "polled_at", "concurrent_user_count")) if ls else None
+    if not lp or not broadcasts:
+        return pl.DataFrame(schema={"broadcast": pl.Utf8, **{c: _VIEWER_COLUMNS[c] for c in (
+            "viewer_minutes", "polled_minutes", "viewer_coverage", "polls", "avg_viewers", "peak_viewers",
+            "hours_watched")}})
+    per = wh.sql(_PER_BROADCAST, [ls, broadcasts, gap, lp])
+    return per.select(
         "broadcast", "viewer_minutes", (pl.col("polled_seconds") / 60).alias("polled_minutes"),
         pl.when(pl.col("viewer_minutes") > 0)
         .then(pl.min_horizontal(pl.col("polled_seconds") / 60 / pl.col("viewer_minutes"), 1.0))
         .alias("viewer_coverage"),
         "polls", pl.when(pl.col("polled_seconds") > 0)
         .then(pl.col("viewer_seconds") / pl.col("polled_seconds")).alias("avg_viewers"),
-        "peak_viewers", (pl.col("viewer_seconds") / 3600).alias("hours_watched"),
-        "viewer_seconds")
+        "peak_viewers", (pl.col("viewer_seconds") / 3600).alias("hours_watched"))
 
 
 def channel_viewers(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
