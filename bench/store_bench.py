@@ -2,6 +2,7 @@
 PostgreSQL holds per line.
 
     .venv/bin/python -m bench.store_bench [--lines 20000] [--reps 3] [--styles sim,samples] [--alternatives]
+                                          [--prefill 2000000]
 
 Realistic frames (bench/frames.py, both styles) go through the collector's own parser
 (collector.protocol.parse_frame, raw payload kept) and then, in ONE run against a migrated
@@ -14,16 +15,22 @@ pg_indexes_size) / lines after VACUUM ANALYZE, with the heap/TOAST/index split (
 lines (the first 5,000 stored before any dictionary exists), and the rows as stored before
 issue 17 (raw and badges jsonb). ``--alternatives`` also measures what
 docs/COLLECTOR_STORAGE.md compares: staging tables, MERGE, a key pre-check, batch sizes,
-text/CSV/binary COPY, the Python side, fewer and narrower indexes. The machine is shared:
+text/CSV/binary COPY, the Python side, fewer and narrower indexes. ``--prefill N`` measures
+the sink and the COPY again on top of N lines already stored (synthetic lines, every index
+built as they arrive), CPU and WAL bytes a line beside the empty table, and the COPY without
+the dedupe key's unique index (what idempotency costs at that size). The machine is shared:
 compare ratios within one run.
 """
 from __future__ import annotations
 
 import argparse
+import functools
+import itertools
 import logging
 import statistics
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -142,8 +149,76 @@ def _style(conn, style: str, lines: int, seed: int, reps: int, old) -> dict:
     return res
 
 
+# N synthetic lines (80-byte raw_z, 50 chat channels, 200,000 users), inserted as one statement
+PREFILL_SQL = """
+    INSERT INTO stream_chat (channel_fk, chat_channel_id, user_id, nickname, message, message_type,
+                             chat_time, dedupe_key, raw_z, zdict)
+    SELECT %s, 'ch' || (g %% 50), md5('u' || (g %% 200000)), 'nick', 'hello there ' || g, 'chat',
+           timestamptz '2026-01-01' + g * interval '5 ms', md5('prefill' || g),
+           decode(md5('a' || g) || md5('b' || g) || md5('c' || g) || md5('d' || g) || md5('e' || g), 'hex'), %s
+      FROM generate_series(1, %s) g"""
+_TAGS = itertools.count()  # a new dedupe key suffix for each appended run
+UNIQUE = "CREATE UNIQUE INDEX stream_chat_dedupe_md5 ON stream_chat ((md5(dedupe_key)::uuid))"
+
+
+def _wal(conn) -> int:
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+        return int(cur.fetchone()[0])
+
+
+def _appended(conn, recs: list[dict], fks: dict, dictionary, reps: int, ways: tuple[str, ...]) -> dict:
+    """{way: {wall, server, collector µs a line; WAL bytes a line}}, medians of `reps`, each run
+    appending the lines again under new dedupe keys (the table keeps its size to within 0.1 %)."""
+    runs: dict[str, list] = {w: [] for w in ways}
+    for _ in range(reps):
+        for way in ways:
+            tag = f"-{next(_TAGS)}"
+            rs = [dict(r, dedupe_key=r["dedupe_key"] + tag) if r["kind"] == "chat" else r for r in recs]
+            chats = sc.firsts(rs)
+            text = b"".join(chat_copy.chunks(chats, fks, dictionary))
+            w0 = _wal(conn)
+            fn = functools.partial(sc.copy, conn, text) if way == "copy" else functools.partial(sc.store, conn, rs)
+            wall, server, client = sc.cpu_of(conn, fn)
+            runs[way].append([x * 1e6 / len(chats) for x in (wall, server, client)] + [(_wal(conn) - w0) / len(chats)])
+    keys = ("wall_us", "server_us", "collector_us", "wal_bytes")
+    return {w: {k: round(statistics.median(x[i] for x in r), 1) for i, k in enumerate(keys)} for w, r in runs.items()}
+
+
+def _prefilled(conn, style: str, lines: int, seed: int, reps: int, prefill: int) -> dict:
+    """The sink and the COPY on an empty table, then on top of `prefill` lines (CPU, WAL)."""
+    recs = sc.records(lines, seed, style)
+    sc.reset(conn)
+    dictionary = raw_dictionaries.current(conn)
+    fks = sc.fks(conn, sc.firsts(recs))
+    conn.commit()
+    res: dict = {"style": style, "prefill": prefill, "empty": _appended(conn, recs, fks, dictionary, reps,
+                                                                        ("copy", "sink"))}
+    t0 = time.perf_counter()
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(PREFILL_SQL, (next(iter(fks.values())), dictionary.id if dictionary else None, prefill))
+        cur.execute("VACUUM ANALYZE stream_chat")
+        cur.execute("CHECKPOINT")
+        cur.execute("SELECT pg_relation_size('stream_chat'), pg_indexes_size('stream_chat'),"
+                    " pg_relation_size('stream_chat_dedupe_md5')")
+        res["heap_mb"], res["indexes_mb"], res["md5_mb"] = (round(b / 2**20) for b in cur.fetchone())
+    conn.autocommit = False
+    res["fill_seconds"] = round(time.perf_counter() - t0)
+    # the first lines after a checkpoint: each index page they touch is written whole to the WAL once
+    res["after_checkpoint"] = _appended(conn, recs, fks, dictionary, 1, ("copy",))
+    res["full"] = _appended(conn, recs, fks, dictionary, reps, ("copy", "sink"))
+    sc.ddl(conn, ["DROP INDEX stream_chat_dedupe_md5"])
+    res["full_no_unique"] = _appended(conn, recs, fks, dictionary, reps, ("copy",))
+    sc.reset(conn)
+    sc.ddl(conn, [UNIQUE])
+    for key in ("empty", "full"):
+        res[key]["ratio"] = round(res[key]["copy"]["wall_us"] / res[key]["sink"]["wall_us"], 2)
+    return res
+
+
 def run(lines: int = 20_000, reps: int = 3, styles: tuple[str, ...] = ("sim", "samples"), seed: int = 7,
-        alternatives: bool = False) -> dict:
+        alternatives: bool = False, prefill: int = 0) -> dict:
     srv = start_server()
     conn = db.connect(srv.url)
     old = _old_sink()
@@ -152,6 +227,8 @@ def run(lines: int = 20_000, reps: int = 3, styles: tuple[str, ...] = ("sim", "s
         res["styles"].append(_style(conn, style, lines, seed, reps, old))
     if alternatives:
         res["alternatives"] = store_alternatives.measure(conn, sc.records(lines, seed, styles[0]), reps, old)
+    if prefill:
+        res["prefilled"] = _prefilled(conn, styles[-1], lines, seed, reps, prefill)
     ok = all(s["ratio"] >= TARGET_RATIO and s["compact"]["bytes_per_line"] <= TARGET_BYTES
              for s in res["styles"])
     res["result"] = "PASS" if ok else "FAIL"
@@ -191,7 +268,23 @@ def print_report(res: dict) -> None:
         print(f"   before (jsonb rows, indexes before 012) {_split(s['jsonb'])}")
     if "alternatives" in res:
         store_alternatives.print_alternatives(res["alternatives"])
+    if "prefilled" in res:
+        _print_prefilled(res["prefilled"])
     print(f"   targets: ratio >= {TARGET_RATIO}, <= {TARGET_BYTES} B/line: {res['result']}")
+
+
+def _print_prefilled(p: dict) -> None:
+    print(f"-- {p['style']} lines appended to an empty table, then to {p['prefill']:,} lines (heap {p['heap_mb']} MB,"
+          f" indexes {p['indexes_mb']} MB of which the dedupe key's {p['md5_mb']} MB; filled in {p['fill_seconds']} s)")
+    for key, label in (("empty", "empty table"), ("after_checkpoint", "first run after a checkpoint"),
+                       ("full", f"{p['prefill']:,} lines"),
+                       ("full_no_unique", f"{p['prefill']:,} lines, no unique key")):
+        for way, r in p[key].items():
+            if way != "ratio":
+                print(f"   {label:<28} {way:<5} wall {r['wall_us']:>6} µs a line, CPU server {r['server_us']},"
+                      f" collector {r['collector_us']}; WAL {r['wal_bytes']:,} B a line")
+        if "ratio" in p[key]:
+            print(f"   {label:<28} ratio COPY/sink {p[key]['ratio']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,9 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--styles", default="sim,samples", help="frame styles (bench/frames.py)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--alternatives", action="store_true", help="also measure the alternatives (slower)")
+    ap.add_argument("--prefill", type=int, default=0, help="also measure on top of N stored lines (slow: minutes)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    print_report(run(a.lines, a.reps, tuple(a.styles.split(",")), a.seed, a.alternatives))
+    print_report(run(a.lines, a.reps, tuple(a.styles.split(",")), a.seed, a.alternatives, a.prefill))
     return 0
 
 
