@@ -42,5 +42,7 @@ LABELS = {
     "col_a_messages_per_100_viewers": ("시청자 100명당 메시지", "Messages per 100 viewers"),
     "col_a_broadcasts_with_viewers": ("시청자 기록 있는 방송", "Broadcasts with viewers"),
     "col_a_followers": ("팔로워", "Followers"),
+    "col_a_broadcasts": ("방송 수", "Broadcasts"),
+    "col_a_week": ("주 (월요일 시작)", "Week (from Monday)"),
     "col_a_follower_change": ("증감", "Change"),
 }

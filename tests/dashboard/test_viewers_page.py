@@ -12,6 +12,7 @@ from dashboard import charts
 from dashboard.i18n import t
 from tests import vega_checks as vega
 from tests import viewer_answers
+from tests.lang_checks import assert_headers_follow
 from tests.page_checks import FIRST, LAST, frame_of, no_adversarial_markup, ok, open_page, start_app
 from tests.section_tabs import open_fold, open_section
 from warehouse.read.queries.viewers import GAP_SECONDS
@@ -110,3 +111,23 @@ def test_curve_segments_break_at_gaps():
     curve = pl.DataFrame({"viewers": [1, None, 2, 3, None, None, 4]})
     assert charts.curve_segments(curve).rows() == [(1, 0), (2, 1), (3, 1), (4, 3)]
     assert vega.no_data_note(vega.spec(charts.viewer_curve_figure(curve.filter(pl.col("viewers").is_null()))))
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_pages_follow_the_language(app, lang):
+    """Titles, tabs, every table header and chart title in the session's language."""
+    at, _ = app
+    at.session_state["lang"] = lang
+    open_page(at, "viewers", FIRST, LAST)
+    assert at.title[0].value == t("page_viewers", lang)
+    if lang == "en":
+        assert all(not any("\uac00" <= ch <= "\ud7a3" for ch in tab.label) for tab in at.tabs)
+    for section in ("viewers_broadcasts", "viewers_channels", "viewers_followers"):
+        open_section(at, "viewers_section", t(section, lang))
+        assert_headers_follow(at, lang)
+    assert vega.title(vega.specs(at)[0]) == t("viewers_followers_title", lang)
+    at.switch_page("app_pages/categories.py").run(timeout=60)
+    ok(at)
+    assert at.title[0].value == t("page_categories", lang)
+    assert_headers_follow(at, lang)
+    assert vega.title(vega.specs(at)[0]) == t("cat_chart_title", lang)
