@@ -4,8 +4,12 @@ sync began is in no partition and in no high-water mark), and a failing day that
 others after their current day, leaves only whole partitions and no state."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import psycopg2
 import pyarrow.parquet as pq
@@ -17,6 +21,7 @@ from warehouse.sync import workers as sync_workers
 from warehouse.sync.export import Progress, sync
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 DAYS = [D1, D2, D3]
 
 
@@ -32,9 +37,9 @@ def test_two_writers_write_the_same_files_as_one(pg, tmp_path, monkeypatch):
     threads = []
     real = Lake.write
 
-    def write(self, table, data, day=None):  # which threads wrote the partitions
+    def write(self, table, data, day=None, **kw):  # which threads wrote the partitions
         threads.append(threading.current_thread().name)
-        return real(self, table, data, day)
+        return real(self, table, data, day, **kw)
 
     monkeypatch.setattr(Lake, "write", write)
     three = sync(pg, str(tmp_path / "three"), all_days=True)
@@ -76,10 +81,10 @@ def test_a_failing_day_stops_the_workers_and_keeps_the_state(pg, tmp_path, monke
     monkeypatch.setenv("SYNC_WRITERS", "2")
     real = Lake.write
 
-    def write(self, table, data, day=None):
+    def write(self, table, data, day=None, **kw):
         if day == D2:
             raise OSError("disk full (simulated) on D2")
-        return real(self, table, data, day)
+        return real(self, table, data, day, **kw)
 
     monkeypatch.setattr(Lake, "write", write)
     with pytest.raises(OSError, match="disk full"):
@@ -113,3 +118,16 @@ def test_snapshot_connection_sees_the_snapshot_not_later_rows(pg, pg_url):
     finally:
         pg.rollback()
         pg.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_DEFAULT, readonly=False)
+
+
+@pytest.mark.parametrize(("given", "pool"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_a_sync_process_takes_arrows_buffers_from_malloc(given, pool):
+    """A process that imports the sync before pyarrow gets Arrow's default pool from malloc,
+    the pool Parquet's column encoders take their buffers from (warehouse/sync/__init__.py);
+    a pool the environment names is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if given:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = given
+    code = "import warehouse.sync.export, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [pool]

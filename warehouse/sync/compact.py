@@ -77,9 +77,12 @@ def _bulk(frames: pa.Array, ids: pa.Array, dictionaries: Dictionaries) -> pa.Arr
     except zstandard.ZstdError:
         return None
     data = b"".join(texts)
-    if len(data) >= 1 << 31:  # int32 offsets
+    # each text's length is its header's claim: zstd checks a frame's output against its
+    # content size, and none can be longer (its buffer is the claimed size), so equal sums
+    # mean equal lengths
+    lengths = np.array(claimed, np.int64)
+    if len(data) >= 1 << 31 or len(data) != int(lengths.sum()):  # int32 offsets
         return None
-    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     if some_null:
         full = np.zeros(len(frames), np.int64)
         full[np.flatnonzero(valid.to_numpy(zero_copy_only=False))] = lengths
