@@ -87,14 +87,14 @@ def _peaks(r: Reader, ranges: list[tuple[int, int]], days: tuple[date, date, dat
     order = order[rank < limit]
     bb, start_us = b[order], w[order] * width_us
     offset = np.maximum(0, _trunc_div(start_us - r.started_us[bb] // MINUTE_US * MINUTE_US, MINUTE_US))
-    return pl.DataFrame({
-        "channel_id": pl.Series(r.channel_ids[bb], dtype=pl.String),
-        "broadcast": pl.Series(r.broadcasts[bb], dtype=pl.String),
-        "minute": pl.Series(start_us, dtype=pl.Int64).cast(pl.Datetime("us", tz)),
-        "messages": pl.Series(m[order], dtype=pl.Int64),
-        "surge_ratio": pl.Series(surge[order], dtype=pl.Float64, nan_to_null=True),
-        "offset_from_start": pl.Series(offset, dtype=pl.Int64),
-    })
+    return pl.DataFrame([  # from lists: a Series from an object array is ~10x slower for a few rows
+        pl.Series("channel_id", r.channel_ids[bb].tolist(), dtype=pl.String),
+        pl.Series("broadcast", r.broadcasts[bb].tolist(), dtype=pl.String),
+        pl.Series("minute", start_us.tolist(), dtype=pl.Int64).cast(pl.Datetime("us", tz)),
+        pl.Series("messages", m[order].tolist(), dtype=pl.Int64),
+        pl.Series("surge_ratio", surge[order], dtype=pl.Float64, nan_to_null=True),
+        pl.Series("offset_from_start", offset.tolist(), dtype=pl.Int64),
+    ])
 
 
 def _top(codes: np.ndarray, metric: np.ndarray, limit: int) -> np.ndarray:

@@ -126,6 +126,7 @@ class Reader:
         self.fresh = self.loaded.fresh
         self._key: tuple | None = None  # the file the grains were made from
         self._grains: dict[str, tuple[pl.DataFrame, dict[str, tuple[int, int]]]] = {}
+        self._day_numbers: dict[str, np.ndarray] = {}
         self._cells: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the hour rows' (day, cell, messages)
 
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
@@ -167,27 +168,22 @@ class Reader:
                       days["subscriber_messages"].to_numpy(),
                       *(days[c].dt.epoch("us").to_numpy() for c in ("first_time", "last_time")),
                       days["channel_name"].to_list())
-        self._grains, self._key = grains, self.loaded.key
+        self._grains, self._key, self._day_numbers = grains, self.loaded.key, {}
         log.info("rollups loaded: %d rows in %.3fs", frame.height, time.monotonic() - t0)
 
     def select(self, name: str, grain: str, channels: list[str] | None, start: date | None,
                end: date | None, skip: set[date]) -> pl.DataFrame:
         """`name`'s answer (activity or subscriber_ratio) for the roll-ups' days, the days
         in `skip` left out; sorted by channel_id, bucket."""
-        frame, index = self._grains[grain]
-        chosen = sorted(index) if channels is None else sorted(set(channels) & index.keys())
-        parts = []
-        for ch in chosen:
-            at, n = index[ch]
-            rows = frame.slice(at, n)
-            days = rows["day"]
-            lo = 0 if start is None else days.search_sorted(start, side="left")
-            hi = n if end is None else days.search_sorted(end, side="right")
-            parts.append(rows.slice(lo, max(0, hi - lo)))
-        out = pl.concat(parts) if parts else frame.clear()
+        frame, _ = self._grains[grain]
+        if grain not in self._day_numbers:  # each row's day as days since 1970 (numpy: no polars plan a channel)
+            self._day_numbers[grain] = frame["day"].cast(pl.Int32).to_numpy()
+        parts = [frame.slice(a, b - a) for _, a, b in self._slices(grain, self._day_numbers[grain], channels,
+                                                                   start, end)]
+        out = (parts[0] if len(parts) == 1 else pl.concat(parts)) if parts else frame.clear()
         if skip:
             out = out.filter(~pl.col("day").is_in(sorted(skip)))
-        return out.select(COLUMNS[name])
+        return out[list(COLUMNS[name])]
 
 
     def _slices(self, grain: str, day: np.ndarray, channels: list[str] | None, start: date | None,

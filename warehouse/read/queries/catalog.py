@@ -52,6 +52,9 @@ TIME_COLUMN = {"live_session": "opened_at", "capture_interval": "connected_at",
 _BATCH_ROWS = 4096
 # previews kept (_head_kept) and the schemas of file lists (_unified), by the files' versions
 _PREVIEWS: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
+# the _PREVIEWS key of each question asked of the same file versions (a few hundred kept)
+_ASKED: OrderedDict[tuple, tuple] = OrderedDict()
+ASKED_KEPT = 256
 _HELD = [0]
 _SCHEMAS: dict[tuple, pa.Schema] = {}
 _LOCK = threading.Lock()
@@ -212,6 +215,17 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
         raise ValueError(f"limit={limit!r}: use 1..{MAX_PREVIEW_LIMIT}")
     t0 = time.monotonic()
     files = _files(lake, spec, start, end)
+    # the same question of the same file versions: its answer as given (no filter rebuilt)
+    asked = (tuple((path, key) for _, path, key in files), spec.name,
+             None if channels is None else tuple(channels), start, end, int(limit), wh.tz)
+    with _LOCK:
+        kept = _PREVIEWS.get(_ASKED.get(asked))  # None once _PREVIEWS let it go
+        if kept is not None:
+            _ASKED.move_to_end(asked)
+            _PREVIEWS.move_to_end(_ASKED[asked])
+    if kept is not None:
+        log.debug("table_preview %s: %d rows kept", spec.name, kept.height)
+        return kept.clone()
     schema = _unified(lake, files) if files else None
     if schema is None:
         return _frame((spec.schema or pa.schema([])).empty_table(), wh.tz)
@@ -227,19 +241,26 @@ def table_preview(wh: Warehouse, table: str, channels: list[str] | None = None,
         by_channel, values = by_channel
         probe = (next(c for c in _CHANNEL_COLUMNS if c in schema.names), by_channel, values)
     try:
-        rows = _head_kept(lake, files, schema, cond, int(limit), probe, wh.tz)
+        rows, read, key = _head_kept(lake, files, schema, cond, int(limit), probe, wh.tz)
     except (OSError, pa.ArrowException) as exc:  # a file whose footer reads but whose pages do not
         if not health.locate(lake, exc, [path for _, path, _ in files]):
             raise health.LakeReadError(f"reading {spec.name} failed: {health.one_line(lake, exc)}") from exc
         return table_preview(wh, table, channels, start, end, limit)  # without it (remembered damaged)
-    log.info("table_preview %s: %d rows from %d file(s) in %.3fs", spec.name, rows.height, len(files),
-             time.monotonic() - t0)
+    if read:
+        log.info("table_preview %s: %d rows from %d file(s) in %.3fs", spec.name, rows.height, len(files),
+                 time.monotonic() - t0)
+    if by_channel is None or probe[0] == "channel_id":  # else the channels' rows depend on other tables
+        with _LOCK:
+            _ASKED[asked] = key
+            while len(_ASKED) > ASKED_KEPT:
+                _ASKED.popitem(last=False)
     return rows.clone()
 
 
-def _head_kept(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe, tz: str) -> pl.DataFrame:
-    """_head's rows as the preview's frame, kept per version of the files (and per
-    question) while TABLE_PREVIEW_MB allow: the Data page asks the same preview again on
+def _head_kept(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe,
+               tz: str) -> tuple[pl.DataFrame, bool, tuple]:
+    """(_head's rows as the preview's frame, whether they were read now, their key), kept per version
+    of the files (and per question) while TABLE_PREVIEW_MB allow: the Data page asks the same preview again on
     every visit, and a preview of a small channel decodes a whole row group of every
     column (its raw JSON alone ~16 MB) for its 100 rows. A file a sync rewrote has a new
     version: its rows are read afresh."""
@@ -250,7 +271,7 @@ def _head_kept(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, pro
         rows = _PREVIEWS.get(key)
         if rows is not None:
             _PREVIEWS.move_to_end(key)
-            return rows
+            return rows, False, key
     rows = _frame(_head(lake, files, schema, cond, limit, probe), tz)
     with _LOCK:
         if key not in _PREVIEWS:
@@ -259,7 +280,7 @@ def _head_kept(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, pro
         most = settings.get_int("TABLE_PREVIEW_MB") << 20
         while _HELD[0] > most and len(_PREVIEWS) > 1:
             _HELD[0] -= _PREVIEWS.popitem(last=False)[1].estimated_size()
-    return rows
+    return rows, True, key
 
 
 def _head(lake: Lake, files: list, schema: pa.Schema, cond, limit: int, probe) -> pa.Table:
