@@ -39,7 +39,7 @@ def test_lake_tables_match_the_files(lake):
     wh, facts, root = lake
     got = {r["table"]: r for r in warehouse.lake_tables(wh).to_dicts()}
     assert list(got) == [t.name for t in TABLES] + ["users", "rollups", "broadcast_spans", "chatter_days", "money_lines",
-                          "broadcast_minutes"]  # the registry, then the side tables
+                          "broadcast_minutes", "emote_counts", "word_counts"]  # the registry, then the side tables
     files = sorted((root / "chat").glob("day=*/part-0.parquet"))
     days = sorted(date.fromisoformat(p.parent.name[4:]) for p in files)
     assert got["chat"] == {
