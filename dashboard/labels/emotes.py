@@ -44,4 +44,9 @@ LABELS = {
                    "Runs like ㅋㅋㅋ, ㅎㅎ, ㅠㅠ are merged and counted apart. Particles stay on their word "
                    "(\"방송이\", \"방송을\")."),
     "col_a_token": ("말", "Token"),
+    # the Data page's descriptions of the two side tables these pages read
+    "data_desc_emote_counts": ("이모티콘 집계 (채널·날짜·방송·사용자·분별 이모티콘 사용과 줄 수)",
+                               "Emote counts (emote uses and lines per channel, day, broadcast, user and minute)"),
+    "data_desc_word_counts": ("단어 집계 (채널·날짜·방송별 단어·구절·웃음·울음 횟수)",
+                              "Word counts (words, phrases, laughs and cries per channel, day and broadcast)"),
 }

@@ -34,7 +34,8 @@ def test_data_page_lists_tables_schema_partitions_and_state(synced_lake, monkeyp
     tables = frame_of(at, "table", "description")
     by_name = {r.table: r for r in tables.itertuples(index=False)}
     assert list(by_name) == [t_.name for t_ in TABLES] + ["users", "rollups", "broadcast_spans", "chatter_days", "money_lines",
-                                                           "broadcast_minutes"]  # the registry, then the side tables
+                                                           "broadcast_minutes", "emote_counts", "word_counts"]
+    # the registry, then the side tables
     assert not by_name["chatter_days"].present and "채팅 참여자" in by_name["chatter_days"].description  # not built here
     chat = by_name["chat"]
     assert chat.rows == len(facts["rows"]) and chat.partitions == len({r["day"] for r in facts["rows"]})
