@@ -35,15 +35,23 @@ def _cases(facts):
     return [(term, f, limit) for term in search_terms(facts) for f in scoped for limit in (100, 2, 0)]
 
 
-@pytest.mark.parametrize("flat, python", [(10**9, 10**9), (0, 0)], ids=["one-pass-python", "per-value-polars"])
-def test_channel_searches_equal_the_scan(lake, monkeypatch, flat, python):
+@pytest.fixture(scope="module")
+def scanned(lake):
+    """[(term, filter, limit, the scan's answer)] of every case: asked once for both ways."""
     root, facts = lake
+    scan = warehouse.open(str(root), accelerate=False)
+    return [(term, f, limit, warehouse.search_users(scan, term, limit=limit, **f)) for term, f, limit in _cases(facts)]
+
+
+@pytest.mark.parametrize("flat, python", [pytest.param(10**9, 10**9, id="one-pass-python"),
+                                          pytest.param(0, 0, id="per-value-polars", marks=pytest.mark.slow)])
+def test_channel_searches_equal_the_scan(lake, scanned, monkeypatch, flat, python):
+    root, _ = lake
     monkeypatch.setattr(user_search, "FLAT_ROWS", flat)
     monkeypatch.setattr(user_search, "PYTHON_ROWS", python)
-    fast, scan = warehouse.open(str(root)), warehouse.open(str(root), accelerate=False)
+    fast = warehouse.open(str(root))
     found = 0
-    for term, f, limit in _cases(facts):
-        want = warehouse.search_users(scan, term, limit=limit, **f)
+    for term, f, limit, want in scanned:
         mine = user_search.search(fast, term.strip() or "\x00no match\x00", f["channels"], f.get("start") or FIRST_DAY,
                                   f.get("end") or LAST_DAY, limit)  # the fast way itself, not the SQL behind it
         assert mine is not None and mine.schema == want.schema and mine.equals(want), (term, f, limit, mine, want)
