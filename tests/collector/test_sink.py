@@ -193,6 +193,20 @@ def test_a_batch_of_stored_and_new_lines_stores_the_new_once(pg):
     assert len(json_of(pg)) == 4
 
 
+def test_the_careful_way_twice_in_one_session_leaves_no_rows_behind(pg):
+    """A batch meeting stored keys goes through the session's staging table, made once and
+    emptied by each commit: a second such batch on the same connection stores only its new
+    line, and nothing stays staged."""
+    sink.store(pg, [chat(1)])
+    assert sink.store(pg, [chat(1), chat(2)]).chat_inserted == 1
+    assert sink.store(pg, [chat(2), chat(3), chat(1)]).chat_inserted == 1
+    with pg.cursor() as cur:
+        cur.execute("SELECT count(*) FROM chat_staging")
+        assert cur.fetchone()[0] == 0
+    pg.rollback()
+    assert count(pg, "stream_chat") == 3
+
+
 @pytest.mark.parametrize("stored_before", [False, True])
 def test_a_line_too_big_to_store_becomes_a_dead_letter(pg, monkeypatch, stored_before):
     """Found while its chunk is built (the COPY is done again without it); with a line
