@@ -112,6 +112,7 @@ def truth_keys(sim: SimServer) -> list[str]:
         return [parse_frame(line)[0]["dedupe_key"] for line in f if line.strip()]
 
 
+@pytest.mark.slow  # lease expiries and takeovers waited out in real time (~21 s)
 def test_processes_share_channels_and_take_over(pg_url, sim, tmp_path):
     ids = {c.channel_id for c in sim.channels}
     watch = Watch(sim)

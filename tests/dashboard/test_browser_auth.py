@@ -162,6 +162,7 @@ def test_admin_searches_downloads_and_reads_the_audit_log(server, page, tmp_path
 ROLE_PAGES = {name: [p for p in checks.PATHS if p != "audit" or name == "boss"] for name in ("boss", "mgr", "ana")}
 
 
+@pytest.mark.slow  # every page of the role, one after another (10-13 s each)
 @pytest.mark.parametrize("name", list(ROLE_PAGES))
 def test_each_role_opens_every_page_it_may_see(server, page, name):
     """One sign-in per role, then every page through the sidebar (one session): each shows

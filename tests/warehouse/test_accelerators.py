@@ -118,6 +118,7 @@ def test_a_long_user_tail_gives_the_scans_pages(tmp_path):
     assert assert_same(USER_TAIL, fast, scan, facts) > 100
 
 
+@pytest.mark.slow  # every question lists the lake on the local S3 server first (52 s on 2 quiet cores)
 def test_accelerated_answers_equal_the_scan_on_an_s3_lake(lakes, s3_lake):  # noqa: F811 - the imported fixture
     root = s3_lake[0]
     facts = _build(root, build_fixture_lake)
