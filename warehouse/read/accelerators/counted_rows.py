@@ -1,11 +1,15 @@
 """The reader of a side table sorted by channel_id then day (the emote counts, the word
 counts): the rows of some channels and days, read from the file's row groups that may hold
 them (their channel_id and day statistics), never the whole file held in memory — a
-channel's week is a few row groups of a file of millions of rows."""
+channel's week is a few row groups of a file of millions of rows. The last KEPT_GROUPS row
+groups read stay decoded (least recently used dropped first; all dropped when the file
+changes): a page asks several questions of the same channel and week."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from datetime import date
 
 import polars as pl
@@ -17,6 +21,7 @@ from warehouse.read.accelerators import side_tables
 from warehouse.read.queries.params import filter_params
 
 log = logging.getLogger(__name__)
+KEPT_GROUPS = 24  # decoded row groups kept per reader (16,384 rows each: the biggest channel's week is ~5)
 
 
 class RowsReader:
@@ -26,6 +31,8 @@ class RowsReader:
         self.spec = spec
         self.fresh = side_tables.FreshnessCache(spec)
         self._file: tuple | None = None  # (freshness key, the open ParquetFile)
+        self._kept: OrderedDict[int, pa.Table] = OrderedDict()  # row group -> its rows, of _file
+        self._lock = threading.Lock()  # the dashboard's sessions share a warehouse
 
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
         """True when the file matches the chat partitions now and its footer reads."""
@@ -39,7 +46,9 @@ class RowsReader:
             return self._file[1]
         try:
             source = lake.fs.open_input_file(side_tables.path(self.spec, lake))
-            self._file = (key, pq.ParquetFile(source))
+            with self._lock:
+                self._file = (key, pq.ParquetFile(source))
+                self._kept.clear()
         except (OSError, ValueError, pa.ArrowException):
             log.warning("%s unreadable: the chat is scanned instead", self.spec.name, exc_info=True)
             return None
@@ -55,7 +64,7 @@ class RowsReader:
         d0, d1, _, chs = filter_params(channels, start, end)
         groups = _groups(pf, None if channels is None else set(chs), d0, d1)
         try:
-            table = pf.read_row_groups(groups) if groups else self.spec.schema.empty_table()
+            table = pa.concat_tables([self._group(pf, g) for g in groups]) if groups else self.spec.schema.empty_table()
         except (OSError, ValueError, pa.ArrowException):
             log.warning("%s unreadable: the chat is scanned instead", self.spec.name, exc_info=True)
             self._file = None
@@ -68,6 +77,22 @@ class RowsReader:
         log.debug("%s: %d rows of %d row groups in %.3fs", self.spec.name, frame.height, len(groups),
                   time.monotonic() - t0)
         return frame
+
+
+    def _group(self, pf: pq.ParquetFile, g: int) -> pa.Table:
+        with self._lock:
+            got = self._kept.get(g)
+            if got is not None:
+                self._kept.move_to_end(g)
+                return got
+        got = pf.read_row_group(g)
+        with self._lock:
+            if self._file is None or self._file[1] is not pf:  # the file changed meanwhile: not kept
+                return got
+            self._kept[g] = got
+            while len(self._kept) > KEPT_GROUPS:
+                self._kept.popitem(last=False)
+        return got
 
 
 def _groups(pf: pq.ParquetFile, channels: set[str] | None, d0: date, d1: date) -> list[int]:
