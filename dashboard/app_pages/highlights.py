@@ -58,7 +58,8 @@ if dominated:
 
 shown = moments.select("rank", pl.col("offset_seconds").map_elements(lambda s: files.clock(s, hours=True),
                                                                       return_dtype=pl.Utf8).alias("at"),
-                       pl.exclude("rank"))
+                       pl.col("reason").map_elements(lambda r: charts.reason_text(r, lang), return_dtype=pl.Utf8)
+                       .alias("why"), pl.exclude("rank"))
 stem = f"highlights_{summaries.safe_stem(bc)}"
 widgets.table(shown, f"{stem}_{window}m", key="hl_table", column_config=summaries.headers(
     shown.columns, t, top_share=st.column_config.NumberColumn(t("col_a_top_share"), format="percent"),

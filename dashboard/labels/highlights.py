@@ -32,6 +32,7 @@ LABELS = {
     "hl_marker_dominated": ("한 사람 주도", "one chatter"),
     # column headers (col_a_<API column name>: summaries.headers)
     "col_a_at": ("다시보기 시각", "Replay time"),
+    "col_a_why": ("이유 (설명)", "Why"),
     "col_a_offset_seconds": ("시작 후 (초)", "Seconds from start"),
     "col_a_duration_seconds": ("길이 (초)", "Duration (s)"),
     "col_a_start": ("시작", "Start"),
