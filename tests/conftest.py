@@ -1,5 +1,7 @@
 """Shared fixtures. PostgreSQL is real: one throwaway embedded server per test session
-(or DATABASE_URL's server), and a fresh database per test that asks for `pg_url`."""
+(or TEST_DATABASE_URL's server), and a fresh database per test that asks for `pg_url`.
+Under pytest-xdist (`make test`: -n 2) each worker is a session of its own: its own server
+in its own temp folder, its own session lakes under its own basetemp, its own ports (0)."""
 from __future__ import annotations
 
 import os
@@ -92,7 +94,9 @@ def _dashboard_files(tmp_path_factory, monkeypatch):
 
 def pytest_collection_finish(session):
     """The chzzkpy conformance run (tests/chzzkpy_driver.py) starts as soon as its tests are
-    collected: its minute of ping/pong then overlaps the tests that run before them."""
+    collected: its minute of ping/pong then overlaps the tests that run before them. Under
+    pytest-xdist every worker collects every test and starts one: which worker gets the module
+    is not known yet, and the other run (one simulator at 50 lines/s) is closed at its end."""
     if not session.config.option.collectonly and any(
             item.path.name == "test_sim_conformance.py" for item in session.items):
         from tests.chzzkpy_driver import start_early
