@@ -134,8 +134,10 @@ def _python_days(rows: list[dict]) -> dict:
         peers = [k for k in out if k[:3] == (ch, user, d)]
         row["seq"] = sorted(peers, key=lambda k: (out[k]["named"] is not None, out[k]["named"] or 0,
                                                   k[3] is not None, k[3] or "")).index((ch, user, d, row["broadcast"]))
+    ids = sorted({user for _, user, _, _ in out if user is not None})  # chatter: the user's place among them
     for row in out.values():
         del row["named"]
+        row["chatter"] = None if row["user_id"] is None else ids.index(row["user_id"])
     return out
 
 
@@ -151,6 +153,28 @@ def test_stale_type_filtered_or_live_tables_are_not_used(tmp_path):
     assert _assert_same(fast, scan, facts) > 0
     for kw in ({"types": ["chat"]}, {"types": ["donation", "chat"]}):
         assert warehouse.open(str(tmp_path / "rolled"), **kw).accelerator(CHATTER_DAYS) is None
+
+
+def test_top_chatters_names_and_ids_read_at_their_rows(tmp_path):
+    """top_chatters reads the user ids and nicknames of its top rows only (their row
+    groups): a chatter whose latest days have no nickname keeps the last one they had, one
+    renamed shows the newer name, and the ids are the rows' — as the scan finds them."""
+    from tests.lakefixture import write_rows
+    facts, fast, scan = _pair(tmp_path, build_fixture_lake)
+    chatters = [r for r in facts["rows"] if r["user_id"] not in ("anonymous", "SYSTEM_MESSAGE", None)]
+    top = max({r["user_id"] for r in chatters}, key=lambda u: (sum(r["user_id"] == u for r in chatters), u))
+    last = max(r["day"] for r in chatters if r["user_id"] == top)
+    rows = [dict(r, nickname=None) if r["user_id"] == top and r["day"] == last else r for r in facts["rows"]]
+    for root in ("rolled", "scan"):
+        write_rows(Lake(str(tmp_path / root)), rows, facts["channel_ids"], list(facts["channel_names"].values()),
+                   list(range(1, len(facts["channel_ids"]) + 1)))
+    build_accelerators(tmp_path / "rolled", *ROLLED)
+    assert fast.accelerator(CHATTER_DAYS) is not None
+    for kw in ({}, {"limit": 3}, {"start": last, "end": last}, {"channels": facts["channel_ids"][:1]}):
+        got, want = warehouse.top_chatters(fast, **kw), warehouse.top_chatters(scan, **kw)
+        assert got.equals(want) and got.height, kw
+    mine = warehouse.top_chatters(fast).to_dicts()
+    assert any(r["user_id"] == top and r["nickname"] is not None for r in mine)  # a name from an earlier day
 
 
 def test_a_channel_without_chatters(tmp_path):

@@ -235,12 +235,15 @@ class Lake:
 
     # -- writing -----------------------------------------------------------------------
     def write(self, table: Table, data: pa.Table | Iterable[pa.RecordBatch],
-              day: date | None = None) -> tuple[int, int]:
+              day: date | None = None, encodings: dict[str, str] | None = None) -> tuple[int, int]:
         """Replace one partition atomically with `data`; return (rows, bytes).
 
         `data` is a table or an iterable of record batches (streamed into the file, so
         memory stays bounded by one batch). Columns are cast to the table's schema; a
-        partition that ends up with no rows is removed rather than written empty."""
+        partition that ends up with no rows is removed rather than written empty.
+        `encodings`: {column: Parquet encoding} for columns written without a dictionary
+        (e.g. DELTA_BINARY_PACKED for ascending numbers)."""
+        encodings = encodings or {}
         folder = self.partition_dir(table, day)
         self._private_root()
         self.fs.create_dir(folder, recursive=True)
@@ -253,7 +256,9 @@ class Lake:
             with self.fs.open_output_stream(tmp) as sink, \
                     pq.ParquetWriter(sink, table.schema, compression=COMPRESSION,
                                      compression_level=COMPRESSION_LEVEL, data_page_size=DATA_PAGE_BYTES,
-                                     use_dictionary=[n for n in table.schema.names if n not in NO_DICTIONARY],
+                                     use_dictionary=[n for n in table.schema.names
+                                                     if n not in NO_DICTIONARY and n not in encodings],
+                                     column_encoding=encodings or None,
                                      write_statistics=[n for n in table.schema.names if n not in NO_STATISTICS],
                                      write_page_index=PAGE_INDEX, memory_pool=WRITE_POOL) as writer:
                 pending: list[pa.RecordBatch] = []

@@ -14,8 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 EPOCH = date(1970, 1, 1)
 TENURE = ("1", "2-3", "4-6", "7-12", "13-24", "25+")
@@ -23,26 +21,24 @@ _TENURE_TOPS = np.array([1, 3, 6, 12, 24])  # the highest month of each tenure b
 
 
 class Chatters:
-    """The user ids of the chatter runs of every channel read together (``ids``: made from
-    `ids` when first asked, a callable — most questions count chatters by number and never
-    need their ids' strings, a whole lake's 1.5M of them), each numbered once for all of
-    them (``codes``, when first asked): the same number is the same chatter in any of those
-    channels."""
+    """The chatters of every channel read together, a run of rows each: ``codes()``, each
+    run's number in the file's ``chatter`` column (the same number is the same chatter in
+    any channel of the file: what audience overlap compares), and ``ids_of(runs)``, their
+    user ids — strings read only for the runs asked about (a question's top rows), from the
+    row groups holding them (`strings(rows)`: the user ids at rows of the read)."""
 
-    def __init__(self, ids: pa.Array | Callable[[], pa.Array]) -> None:
-        self._ids, self._make = (ids, None) if isinstance(ids, pa.Array) else (None, ids)
-        self._codes: np.ndarray | None = None
-
-    @property
-    def ids(self) -> pa.Array:
-        if self._ids is None:
-            self._ids = self._make()
-        return self._ids
+    def __init__(self, codes: np.ndarray, rows: np.ndarray, strings: Callable[[np.ndarray], list]) -> None:
+        self._codes, self._rows, self._strings = codes, rows, strings
 
     def codes(self) -> np.ndarray:
-        if self._codes is None:
-            self._codes = pc.dictionary_encode(self.ids).indices.to_numpy(zero_copy_only=False)
         return self._codes
+
+    def ids_of(self, runs: np.ndarray) -> list[str | None]:
+        return self._strings(self._rows[np.asarray(runs, np.int64)]) if len(runs) else []
+
+    def first_rows(self, runs: np.ndarray) -> np.ndarray:
+        """The read's row where each run starts."""
+        return self._rows[runs]
 
 
 @dataclass
@@ -50,18 +46,16 @@ class Channel:
     """One channel's chatter days. Chatter rows (user not NULL), sorted by user id, day and
     then the order of their nicknames: user (a number per user id, in id order), day,
     broadcast (a number into ``broadcasts``, -1 for none), messages, tier, month, hours;
-    ``ids`` the user id of each number, ``first`` their first day in the channel. ``o_*``:
+    ``ids_of`` the user id of numbers, ``first`` their first day in the channel. ``o_*``:
     the rows of lines of no chatter. ``name_days``/``names``: the roll-ups' channel name per
-    day (sorted by day). ``nicknames`` (the chatter rows' latest nicknames, a dictionary
-    array, a dictionary per chunk) and ``nick`` (the row's own index where it has a
-    nickname, else -1) come from ``nickname_source``. broadcast, messages, tier, month and
-    hours are rows at..at+n (chatters) and at+n..end (others) of the columns ``source``
-    gives (``source.get(name)``; ``source.broadcasts()``/``broadcast_codes()``): read
-    from the file when a question first needs them (a whole lake's first question reads
-    only its own columns)."""
+    day (sorted by day). broadcast, messages, tier, month and hours are rows at..at+n
+    (chatters) and at+n..end (others) of the columns ``source`` gives
+    (``source.get(name)``; ``source.broadcasts()``/``broadcast_codes()``): read from the
+    file when a question first needs them (a whole lake's first question reads only its
+    own columns); the nicknames of a few rows by ``nicknames_at`` (``source.values``)."""
     user: np.ndarray
     day: np.ndarray
-    runs: int  # chatters (runs of a user's rows): ``ids`` are chatters.ids[run0:run0 + runs]
+    runs: int  # chatters (runs of a user's rows): runs run0..run0 + runs of ``chatters``
     first: np.ndarray
     o_day: np.ndarray
     name_days: np.ndarray
@@ -69,22 +63,22 @@ class Channel:
     at: int
     end: int
     names: list[str | None] = field(default_factory=list)
-    nickname_source: Callable[[], pa.ChunkedArray] | None = None
-    chatters: Chatters | None = None  # the user ids of every channel read with this one; ``ids`` from ``run0``
+    chatters: Chatters | None = None  # the chatters of every channel read with this one; ours from ``run0``
     run0: int = 0
-    _nicknames: pa.ChunkedArray | None = None
-    _nick: np.ndarray | None = None
     _by_broadcast: tuple[np.ndarray, np.ndarray] | None = None  # rows by broadcast, where each one's start
 
     @property
     def rows(self) -> int:
         return self.end - self.at
 
-    @property
-    def ids(self) -> pa.Array:
-        """The user id of each number of ``user``."""
+    def ids_of(self, users: np.ndarray) -> list[str | None]:
+        """The user ids of numbers of ``user``."""
         assert self.chatters is not None
-        return self.chatters.ids.slice(self.run0, self.runs)
+        return self.chatters.ids_of(self.run0 + np.asarray(users, np.int64))
+
+    def nicknames_at(self, rows: np.ndarray) -> list[str | None]:
+        """The nicknames of chatter rows (indices, as ``within`` gives)."""
+        return self.source.values("nickname", self.at + np.asarray(rows, np.int64))
 
     def _mine(self, name: str) -> np.ndarray:
         return self.source.get(name)[self.at:self.at + len(self.user)]
@@ -101,22 +95,6 @@ class Channel:
     o_messages = property(lambda self: self._others("messages"))
     broadcasts = property(lambda self: self.source.broadcasts())
     broadcast_codes = property(lambda self: self.source.broadcast_codes())  # the number of each of ``broadcasts``
-
-    @property
-    def nicknames(self) -> pa.ChunkedArray:
-        if self._nicknames is None:
-            got = self.nickname_source() if self.nickname_source is not None else None
-            if got is None or len(got) != len(self.user):
-                raise ValueError("the chatter days' nicknames do not match the rows held")
-            self._nicknames = got
-        return self._nicknames
-
-    @property
-    def nick(self) -> np.ndarray:
-        if self._nick is None:
-            named = pc.is_valid(self.nicknames).to_numpy(zero_copy_only=False)
-            self._nick = np.where(named, np.arange(len(named), dtype=np.int32), -1)
-        return self._nick
 
     def name(self, lo: int, hi: int) -> str | None:
         """The name on the period's last line (arg_max skips NULL names): the last named day's."""
@@ -168,31 +146,58 @@ def _groups(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
 
 
-def ranked(c: Channel, rows: np.ndarray, limit: int) -> tuple[list, list, np.ndarray]:
+@dataclass
+class Top:
+    """The `limit` chatters with the most lines among some rows of a channel (``top``):
+    their numbers (``users``), lines, and their rows among those (``first``..``last``), whose
+    strings ``named`` reads."""
+    c: Channel
+    rows: np.ndarray
+    users: np.ndarray
+    lines: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+    def wanted(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the read's rows whose user ids ``named`` needs, those whose nicknames it reads first)."""
+        c = self.c
+        assert c.chatters is not None
+        return (c.chatters.first_rows(c.run0 + self.users.astype(np.int64)),
+                c.at + self.rows[self.last - 1].astype(np.int64))
+
+
+def top(c: Channel, rows: np.ndarray, limit: int) -> Top:
     """The `limit` chatters with the most lines among `rows` (chatter row indices in
-    order): (user ids, latest nicknames, lines), most first, ties by user id."""
+    order), most first, ties by user id (numbers only: ``named`` gives their strings)."""
     if not len(rows) or limit <= 0:
-        return [], [], np.zeros(0, np.int64)
+        none = np.zeros(0, np.int64)
+        return Top(c, rows, none, none, none, none)
     user = c.user[rows]
     starts = _groups(user)
     lines = np.add.reduceat(c.messages[rows], starts)
-    nick = c.nick[rows]
-    last = np.maximum.reduceat(np.where(nick >= 0, np.arange(len(rows)), -1), starts)  # the latest named row
-    top = np.lexsort((user[starts], -lines))[:limit]  # user numbers are in id order
-    names = np.where(last[top] >= 0, nick[np.maximum(last[top], 0)], -1)
-    return (c.ids.take(pa.array(user[starts][top])).to_pylist(),
-            [None if i < 0 else _string_at(c.nicknames, i) for i in names.tolist()], lines[top])
+    at = np.lexsort((user[starts], -lines))[:limit]  # user numbers are in id order
+    ends = np.append(starts[1:], len(rows))
+    return Top(c, rows, user[starts][at], lines[at], starts[at], ends[at])
 
 
-def _string_at(column: pa.ChunkedArray, at: int) -> str | None:
-    """The value at row `at` of a dictionary column (a dictionary per chunk), without
-    taking from the whole column (which copies every chunk's dictionary)."""
-    for chunk in column.chunks:
-        if at < len(chunk):
-            i = chunk.indices[at]
-            return None if not i.is_valid else chunk.dictionary[i.as_py()].as_py()
-        at -= len(chunk)
-    raise IndexError(at)
+def named(t: Top) -> tuple[list, list, np.ndarray]:
+    """(user ids, latest nicknames, lines) of the top chatters. The name on each one's
+    latest row that has one (arg_max skips NULLs): their last rows first, the rows before
+    only for those whose last row has none (few)."""
+    if not len(t.users):
+        return [], [], t.lines
+    c = t.c
+    nicks = c.nicknames_at(t.rows[t.last - 1])
+    for k in [k for k, n in enumerate(nicks) if n is None]:
+        names = c.nicknames_at(t.rows[t.first[k]:t.last[k] - 1])
+        nicks[k] = next((n for n in reversed(names) if n is not None), None)
+    return c.ids_of(t.users), nicks, t.lines
+
+
+def ranked(c: Channel, rows: np.ndarray, limit: int) -> tuple[list, list, np.ndarray]:
+    """(user ids, latest nicknames, lines) of the `limit` chatters with the most lines among
+    `rows` (``top``, then ``named``): only their ids and nicknames are read as strings."""
+    return named(top(c, rows, limit))
 
 
 def top_lines(c: Channel, rows: np.ndarray, n: int) -> int:
@@ -312,12 +317,6 @@ def chatters(c: Channel, lo: int, hi: int) -> tuple[int, int]:
     rows = c.within(lo, hi)
     subs = rows[c.tier[rows] > 0]
     return len(_groups(c.user[rows])), len(_groups(c.user[subs]))
-
-
-def period_users(c: Channel, lo: int, hi: int) -> pa.Array:
-    """The user ids with lines in days lo..hi."""
-    who = c.user[c.within(lo, hi)]
-    return c.ids.take(pa.array(who[_groups(who)], pa.int32()))
 
 
 def period_codes(c: Channel, lo: int, hi: int) -> np.ndarray:

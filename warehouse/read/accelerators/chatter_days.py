@@ -15,9 +15,10 @@ Layout (part of the lake contract, see warehouse/lake/layout.py)::
         the subscriber's lines, 0 for none); nickname (the one on the latest line that has
         one); seq (0, 1, ...: the row's place among the chatter's rows of that day by the
         time of that latest named line, so the file's order is the nicknames' order); hours
-        (bit h set: a line in hour h of the day, in the zone recorded as ``timezone``).
-        Lines of no chatter (user_id NULL or ``anonymous``) are a row with user_id NULL
-        (messages only). Sorted by channel_id, user_id (NULLs last), day, seq; zstd.
+        (bit h set: a line in hour h of the day, in the zone recorded as ``timezone``);
+        chatter (the user's number in the file: 0, 1, ... in user id order, the same in
+        every channel; delta encoded). Lines of no chatter (user_id NULL or
+        ``anonymous``) are a row with user_id NULL (messages only). Sorted by channel_id, user_id (NULLs last), day, seq; zstd.
         Sorting by chatter rather than day keeps the bytes small (a chatter's id, name
         and days repeat): 52 MB with every column at 10M lines, 47 MB for the two of
         version 2.
@@ -43,16 +44,17 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import side_tables
-from warehouse.read.accelerators.chatter_answers import Channel, Chatters
+from warehouse.read.accelerators.chatter_answers import Channel, Chatters, Top
+from warehouse.read.accelerators.chatter_columns import Columns, chatter_runs, numpy_of
 
 log = logging.getLogger(__name__)
 CACHE_ROWS = 4_000_000  # rows a reader holds (~30 bytes each) before it lets channels go
@@ -71,10 +73,12 @@ CHATTER_SCHEMA = pa.schema([
     ("nickname", pa.string()),
     ("seq", pa.int32()),
     ("hours", pa.uint32()),
+    ("chatter", pa.int32()),
 ])
 CHATTER = side_tables.SideTable(
     # 1 (f8d69a7) had a channel_name column; 2 was (channel_id, day, user_id, messages, tier) by day
-    "chatter_days", CHATTER_SCHEMA, b"chzzk.chatter_days", 3,
+    # 3 had no chatter column
+    "chatter_days", CHATTER_SCHEMA, b"chzzk.chatter_days", 4,
     aggregate="""
         WITH g AS (
             SELECT channel_id, CASE WHEN user_id <> 'anonymous' THEN user_id END AS user_id, day,
@@ -93,16 +97,24 @@ CHATTER = side_tables.SideTable(
                CASE WHEN user_id IS NOT NULL THEN nickname END,
                (row_number() OVER (PARTITION BY channel_id, user_id, day
                                    ORDER BY named NULLS FIRST, broadcast NULLS FIRST) - 1)::INTEGER AS seq,
-               CASE WHEN user_id IS NOT NULL THEN hours ELSE 0 END::UINTEGER
+               CASE WHEN user_id IS NOT NULL THEN hours ELSE 0 END::UINTEGER,
+               NULL::INTEGER AS chatter
         FROM g""",  # noqa: S608 - constant fragments
-    order="channel_id, user_id NULLS LAST, day, seq")
+    order="channel_id, user_id NULLS LAST, day, seq",
+    # the chatter's number in the whole table (0, 1, ...: user ids in order), numbered when the
+    # file is written: the distinct ids numbered and joined (at 10M lines +3 s of CPU; a window over every row +8)
+    written="""WITH m AS ({rows}),
+        n AS (SELECT user_id, (row_number() OVER (ORDER BY user_id) - 1)::INTEGER AS number
+              FROM (SELECT DISTINCT user_id FROM m WHERE user_id IS NOT NULL))
+        SELECT m.* REPLACE (n.number AS chatter) FROM m LEFT JOIN n ON m.user_id = n.user_id""",
+    encodings=(("chatter", "DELTA_BINARY_PACKED"),))  # a channel's numbers ascend: 9 MB -> 2 MB at 10M lines
 CHATTER_DAYS = CHATTER.table
-_COLUMNS = ["channel_id", "user_id", "day"]  # the others when a question needs them (_Columns)
+_COLUMNS = ["channel_id", "chatter", "day"]  # the others when a question needs them (Columns)
 # every string column is read as the file's dictionaries: those of channel_id and broadcast
-# (few values a row group) unified into one, those of user_id and nickname kept per row group
-# (unifying them cost 3 s for the biggest channel, copying their strings 0.4 s for the lake)
-_DICTIONARIES = ["channel_id", "user_id"]
-_DICTIONARIES_LATER = ("broadcast", "nickname")
+# (few values a row group) unified into one; user_id and nickname only at the rows a
+# question's answer shows (Columns.values: their row groups; decoding the whole lake's
+# user ids cost 0.3-0.4 s of a first question, numbering them 0.7 s)
+_DICTIONARIES = ["channel_id"]
 # what is read of the roll-ups' day rows: the channel's name on each day
 _NAMES = pa.schema([("channel_id", pa.string()), ("day", pa.date32()), ("channel_name", pa.string())])
 
@@ -149,7 +161,7 @@ class Reader:
                  need: tuple[str, ...] = ()) -> list[tuple[str, Channel]] | None:
         """[(channel_id, its rows)] of the channels asked about (all: None) that have lines,
         sorted by id; those not held are read now, and the columns of `need` (broadcast,
-        messages, tier, month, hours, nickname) the channels lack (else read when first
+        messages, tier, month, hours) the channels lack (else read when first
         asked). None when a file cannot be read (reported once): the caller scans."""
         try:
             known = self._channels(lake)
@@ -159,7 +171,7 @@ class Reader:
             for ch in chosen if need else ():  # read now, where a failure is caught
                 c = read[ch] if ch in read else self._held[ch]
                 for name in need:
-                    _ = c.nicknames if name == "nickname" else c.source.get(name)
+                    _ = c.source.get(name)
         except (OSError, ValueError, KeyError, pa.ArrowException):
             log.warning("chatter days side table %s or roll-ups %s unreadable: the chat is scanned instead",
                         side_tables.path(CHATTER, lake), self.names_fresh.path(lake), exc_info=True)
@@ -176,26 +188,56 @@ class Reader:
         about (`need`: see channels()); None when a file cannot be read or an answer is None
         (the caller scans)."""
         held = self.channels(lake, channels, need)
-        if held is None:
-            return None
+        return None if held is None else self.answers(lake, held, answer)
+
+    def answers(self, lake: Lake, items: list[tuple[str, Any]], answer: Callable[[str, Any], list | None]
+                ) -> list | None:
+        """The concatenated lists `answer(channel_id, value)` gives for each item; None when
+        an answer is None or reading strings at its rows failed (reported; the caller scans)."""
         out: list = []
-        for ch, c in held:
-            got = answer(ch, c)
-            if got is None:
-                return None
-            out.extend(got)
+        try:
+            for ch, value in items:
+                got = answer(ch, value)
+                if got is None:
+                    return None
+                out.extend(got)
+        except (OSError, ValueError, IndexError, pa.ArrowException):  # a string read at an answer's rows
+            log.warning("chatter days side table %s unreadable: the chat is scanned instead",
+                        side_tables.path(CHATTER, lake), exc_info=True)
+            return None
         return out
+
+    def load_strings(self, lake: Lake, tops: list[Top]) -> bool:
+        """Read at once the row groups holding the user ids and latest nicknames the top
+        chatters of `tops` show (chatter_answers.named then finds them held); False when
+        they cannot be read (reported; the caller scans)."""
+        wanted: dict[int, tuple[Columns, list, list]] = {}
+        for t in tops:
+            if len(t.users):
+                ids, nicks = t.wanted()
+                got = wanted.setdefault(id(t.c.source), (t.c.source, [], []))
+                got[1].append(ids)
+                got[2].append(nicks)
+        try:
+            for source, ids, nicks in wanted.values():  # both columns in one read, decoded side by side
+                source.load(("user_id", "nickname"), np.concatenate(ids + nicks))
+        except (OSError, ValueError, IndexError, pa.ArrowException):
+            log.warning("chatter days side table %s unreadable: the chat is scanned instead",
+                        side_tables.path(CHATTER, lake), exc_info=True)
+            return False
+        return True
 
     def _channels(self, lake: Lake) -> list[str]:
         """Every channel with lines in the lake, sorted: the roll-ups' (a channel has day rows
         there for every day it has lines; tens of thousands of rows, read once)."""
         if self._names is None:
-            names, _ = _row_groups(lake, self.names_fresh.path(lake), [*_NAMES.names, "grain"], ["channel_id"], None)
+            names, _, _ = _row_groups(lake, self.names_fresh.path(lake), [*_NAMES.names, "grain"], ["channel_id"],
+                                      None)
             names = names.unify_dictionaries().combine_chunks()
             names = names.filter(pc.equal(names.column("grain"), "day")).select(_NAMES.names)
             if not names.schema.field("day").type.equals(pa.date32()):
                 raise ValueError(f"roll-ups' day column is {names.schema.field('day').type}, not date32")
-            self._names = (_numpy(names, "day"), names.column("channel_name").cast(pa.string()).to_pylist(),
+            self._names = (numpy_of(names, "day"), names.column("channel_name").cast(pa.string()).to_pylist(),
                            _by_channel(names))
         return sorted(self._names[2])
 
@@ -205,17 +247,18 @@ class Reader:
         (one read per channel cost 30 ms each: 9 s for a 300-channel lake). Read now: the
         channel, chatter and day of each row, taken apart once for all the channels (each
         channel's arrays are slices: 300 channels one by one cost ~1 s); the other columns
-        when a question first needs them (_Columns)."""
+        when a question first needs them (Columns)."""
         t0 = time.monotonic()
         file = side_tables.path(CHATTER, lake)
-        read, groups = _row_groups(lake, file, _COLUMNS, _DICTIONARIES, None if every else channels)
+        read, groups, sizes = _row_groups(lake, file, _COLUMNS, _DICTIONARIES, None if every else channels)
         rows = _by_channel(read.select(["channel_id"]))
-        day = _numpy(read, "day")
-        new, run, ids = _chatter_runs(read.column("user_id"), sorted(a for a, _ in rows.values()))
+        day = numpy_of(read, "day")
+        code = pc.fill_null(read.column("chatter").combine_chunks(), -1).to_numpy(zero_copy_only=False)
+        new, run = chatter_runs(code, sorted(a for a, _ in rows.values()))
         first = day[new]  # each run's first day
-        anonymous = np.flatnonzero(_nulls(read.column("user_id")))  # few: lines of no chatter
-        source = _Columns(lake, file, self.fresh.key, groups, read.num_rows)
-        chatters = Chatters(ids)
+        anonymous = np.flatnonzero(code < 0)  # few: lines of no chatter
+        source = Columns(lake, file, self.fresh.key, groups, sizes)
+        chatters = Chatters(code[new], np.flatnonzero(new), functools.partial(source.values, "user_id"))
         name_days, name_list, named = self._names
         out = {}
         for ch in channels:
@@ -228,8 +271,7 @@ class Reader:
             out[ch] = Channel(
                 user=(run[a:a + n] - r0).astype(np.int32), day=day[a:a + n], runs=runs,
                 first=first[r0:r0 + runs], o_day=day[a + n:b], name_days=name_days[na:nb][order], source=source,
-                at=a, end=b, names=[name_list[na + i] for i in order.tolist()],
-                nickname_source=functools.partial(source.nicknames, a, n), chatters=chatters, run0=r0)
+                at=a, end=b, names=[name_list[na + i] for i in order.tolist()], chatters=chatters, run0=r0)
         log.info("chatter days: %d channel(s), %d rows read in %.3fs", len(channels), read.num_rows,
                  time.monotonic() - t0)
         return out
@@ -248,9 +290,9 @@ class Reader:
 
 
 def _row_groups(lake: Lake, path: str, columns: list[str], dictionaries: list[str],
-                channels: list[str] | None) -> tuple[pa.Table, list[int]]:
+                channels: list[str] | None) -> tuple[pa.Table, list[int], list[int]]:
     """The row groups of a Parquet file sorted by channel_id that may hold `channels` (None:
-    every one), a chunk each, and their numbers, the strings of `dictionaries` as read from the file's
+    every one), a chunk each, their numbers and rows, the strings of `dictionaries` as read from the file's
     dictionaries (a number per value without hashing them again). Chosen by their channel_id statistics
     here: pyarrow's filtered read_table took 7.5 s for one channel's 1,422 rows of a 10M-line
     lake (it decoded every row group), this 0.03 s."""
@@ -266,7 +308,8 @@ def _row_groups(lake: Lake, path: str, columns: list[str], dictionaries: list[st
             elif bisect.bisect_left(wanted, stats.min) < bisect.bisect_right(wanted, stats.max):
                 groups.append(i)
         table = file.read_row_groups(groups, columns=columns) if groups else file.schema_arrow.empty_table()
-    return table.select(columns), groups
+        sizes = [meta.row_group(i).num_rows for i in groups]
+    return table.select(columns), groups, sizes
 
 
 def _by_channel(table: pa.Table) -> dict[str, tuple[int, int]]:
@@ -291,123 +334,3 @@ def _by_channel(table: pa.Table) -> dict[str, tuple[int, int]]:
             out[ch] = (got[0], at + b) if got is not None and got[1] == at + a else (at + a, at + b)
         at += m
     return out
-
-
-def _encoded(column: pa.ChunkedArray) -> pa.DictionaryArray:
-    """The column as one dictionary array (its dictionary one for every chunk). Pure."""
-    col = column.combine_chunks()
-    return col if pa.types.is_dictionary(col.type) else col.dictionary_encode()
-
-
-def _codes(column: pa.ChunkedArray) -> np.ndarray:
-    """A number per distinct value of the column, per row, -1 for NULL (int32). Pure."""
-    return pc.fill_null(_encoded(column).indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-
-
-def _dictionary(column: pa.ChunkedArray) -> pa.Array:
-    """The distinct values the column's codes (_codes) number, as strings. Pure."""
-    return _encoded(column).dictionary.cast(pa.string())
-
-
-def _numpy(table: pa.Table, column: str) -> np.ndarray:
-    """A column as numpy, dates as days since 1970. Pure."""
-    col = table.column(column).combine_chunks()
-    if pa.types.is_date32(col.type):
-        col = col.view(pa.int32())
-    return col.to_numpy(zero_copy_only=False)
-
-
-class _Columns:
-    """The columns of the row groups one read took (`rows` rows) beyond its channel, chatter
-    and day: each read from the same file when first asked — only if it is still the file
-    (`key`) those rows came from (else ValueError; the nicknames: None)."""
-
-    def __init__(self, lake: Lake, path: str, key: tuple | None, groups: list[int], rows: int) -> None:
-        self.lake, self.path, self.key, self.groups, self.rows = lake, path, key, groups, rows
-        self._got: dict[str, object] = {}
-
-    def get(self, name: str) -> np.ndarray:
-        """Column `name` (broadcast: a number per row into broadcasts(), -1 for NULL)."""
-        if name not in self._got:
-            column = self._column(name)
-            if name == "broadcast":
-                column = pa.table({name: column}).unify_dictionaries().column(0)
-                names = _dictionary(column)
-                self._got["broadcasts"] = names
-                self._got["broadcast_codes"] = {b: i for i, b in enumerate(names.to_pylist())}
-                self._got[name] = _codes(column)
-            else:
-                self._got[name] = _numpy(pa.table({name: column}), name)
-        return self._got[name]
-
-    def broadcasts(self) -> pa.Array:
-        self.get("broadcast")
-        return self._got["broadcasts"]
-
-    def broadcast_codes(self) -> dict[str, int]:
-        self.get("broadcast")
-        return self._got["broadcast_codes"]
-
-    def nicknames(self, at: int, n: int) -> pa.ChunkedArray | None:
-        """Rows at..at+n of the nicknames (a dictionary per chunk); None when the file changed."""
-        if "nickname" not in self._got:
-            try:
-                self._got["nickname"] = self._column("nickname")
-            except ValueError:
-                return None
-        return self._got["nickname"].slice(at, n)
-
-    def _column(self, name: str) -> pa.ChunkedArray:
-        if self.key is None or health.file_key(self.lake, self.path) != self.key:
-            raise ValueError(f"{self.path} changed since its rows were read")
-        with self.lake.fs.open_input_file(self.path) as f:
-            file = pq.ParquetFile(f, read_dictionary=[name] if name in _DICTIONARIES_LATER else None)
-            column = (file.read_row_groups(self.groups, columns=[name]).column(0) if self.groups
-                      else file.schema_arrow.empty_table().column(name))
-        if len(column) != self.rows:
-            raise ValueError(f"{self.path} changed since its rows were read")
-        return column
-
-
-def _chatter_runs(column: pa.ChunkedArray, starts: list[int]
-                  ) -> tuple[np.ndarray, np.ndarray, Callable[[], pa.Array]]:
-    """Of a dictionary column (a dictionary per chunk) sorted within each channel (whose
-    first rows are `starts`): whether each row starts a run of equal values (runs never
-    cross a channel's start; rows without a value start none), the number of each row's run
-    (0, 1, ...; a row without a value carries the run before's), and what makes the value
-    of each run (their strings only when asked: most questions never do).
-    Within a chunk equal values have equal numbers; across chunks the strings are compared.
-    Pure."""
-    n = len(column)
-    code = np.empty(n, np.int32)
-    new = np.ones(n, bool)
-    bounds, at, last = [], 0, None
-    for chunk in column.chunks:
-        m = len(chunk)
-        if not m:
-            continue
-        idx = pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
-        code[at:at + m] = idx
-        new[at + 1:at + m] = idx[1:] != idx[:-1]
-        head = chunk.dictionary[int(idx[0])].as_py() if idx[0] >= 0 else None
-        new[at] = at == 0 or head != last
-        last = chunk.dictionary[int(idx[-1])].as_py() if idx[-1] >= 0 else None
-        bounds.append((chunk, at, m))
-        at += m
-    new[starts] = True
-    valid = code >= 0
-    new &= valid
-    run = np.cumsum(new, dtype=np.int32) - 1
-    picks = [(chunk.dictionary, code[a:a + m][new[a:a + m]]) for chunk, a, m in bounds]
-
-    def values() -> pa.Array:
-        got = [names.take(pa.array(at)).cast(pa.string()) for names, at in picks]
-        return pa.concat_arrays(got) if got else pa.array([], pa.string())
-    return new, run, values
-
-
-def _nulls(column: pa.ChunkedArray) -> np.ndarray:
-    """A bool per value: NULL. Pure."""
-    if not column.null_count:
-        return np.zeros(len(column), bool)
-    return pc.is_null(column).to_numpy(zero_copy_only=False)

@@ -9,7 +9,6 @@ from datetime import date
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from warehouse.lake.layout import Lake
 from warehouse.read.accelerators import chatter_answers as A
@@ -50,11 +49,17 @@ def _local(rows: list | None, schema: dict, cols: tuple[str, ...], tz: str) -> p
 def top_chatters(r: Reader, lake: Lake, channels, start, end, limit: int) -> pl.DataFrame | None:
     lo, hi = A.days(start, end)
 
-    def one(ch, c):
-        total = c.total(lo, hi)
-        ids, nicks, lines = A.ranked(c, c.within(lo, hi), int(limit))
+    # every channel's top chatters first, then their strings, each column's row groups read at once
+    tops = r.each(lake, channels, lambda ch, c: [(ch, c.total(lo, hi), A.top(c, c.within(lo, hi), int(limit)))],
+                  ("messages",))
+    if tops is None or not r.load_strings(lake, [t for _, _, t in tops]):
+        return None
+
+    def one(ch, got):
+        total, t = got
+        ids, nicks, lines = A.named(t)
         return [(ch, u, n, m, m / total, i + 1) for i, (u, n, m) in enumerate(zip(ids, nicks, lines.tolist(), strict=True))]
-    return _frame(r.each(lake, channels, one, ("messages", "nickname")), TOP)
+    return _frame(r.answers(lake, [(ch, (total, t)) for ch, total, t in tops], one), TOP)
 
 
 def top_share(r: Reader, lake: Lake, channels, start, end, n: int) -> pl.DataFrame | None:
@@ -69,18 +74,14 @@ def top_share(r: Reader, lake: Lake, channels, start, end, n: int) -> pl.DataFra
 
 def broadcast_top_chatters(r: Reader, lake: Lake, channel_id: str, broadcast: str,
                            limit: int) -> pl.DataFrame | None:
-    held = r.channels(lake, [channel_id], ("broadcast", "messages", "nickname"))
-    if held is None:
-        return None
-    rows: list = []
-    if held:
-        c = held[0][1]
+    def one(ch, c):
         code = A.broadcast_code(c, broadcast)
-        if code >= 0:
-            total = int(c.messages[c.broadcast == code].sum() + c.o_messages[c.o_broadcast == code].sum())
-            ids, nicks, lines = A.ranked(c, np.flatnonzero(c.broadcast == code), int(limit))
-            rows = [(u, n, m, m / total, i + 1) for i, (u, n, m) in enumerate(zip(ids, nicks, lines.tolist(), strict=True))]
-    return _frame(rows, BROADCAST_TOP)
+        if code < 0:
+            return []
+        total = int(c.messages[c.broadcast == code].sum() + c.o_messages[c.o_broadcast == code].sum())
+        ids, nicks, lines = A.ranked(c, np.flatnonzero(c.broadcast == code), int(limit))
+        return [(u, n, m, m / total, i + 1) for i, (u, n, m) in enumerate(zip(ids, nicks, lines.tolist(), strict=True))]
+    return _frame(r.each(lake, [channel_id], one, ("broadcast", "messages")), BROADCAST_TOP)
 
 
 def tier_split(r: Reader, lake: Lake, channels, start, end) -> pl.DataFrame | None:
@@ -140,13 +141,8 @@ def audience_overlap(r: Reader, lake: Lake, channels, start, end) -> pl.DataFram
     held = [(ch, c) for ch, c in held if len(c.within(lo, hi))]
     if len(held) < 2:
         return _frame([], OVERLAP)
-    if len({id(c.chatters) for _, c in held}) == 1:  # read together: one numbering of their chatters
-        got = [A.period_codes(c, lo, hi) for _, c in held]
-        users = np.concatenate(got)
-    else:
-        got = [A.period_users(c, lo, hi) for _, c in held]
-        users = pa.chunked_array(got, pa.string()).combine_chunks().dictionary_encode().indices
-        users = users.to_numpy(zero_copy_only=False)
+    got = [A.period_codes(c, lo, hi) for _, c in held]  # the file's chatter numbers: one for all channels
+    users = np.concatenate(got).astype(np.int64)
     sizes = [len(ids) for ids in got]
     counts = A.shared_pairs(users, sizes)
     a, b = np.triu_indices(len(got), 1)  # every pair, a before b

@@ -64,6 +64,10 @@ class SideTable:
     aggregate: str
     order: str
     chunk_bytes: int | None = None  # None: CHUNK_BYTES
+    # the rows as written: None, the merged rows; or a constant query of the spec over them
+    # (``{rows}``), for columns computed over the whole table (the chatter days' numbers)
+    written: str | None = None
+    encodings: tuple[tuple[str, str], ...] = ()  # (column, Parquet encoding) written without a dictionary
 
     @property
     def table(self) -> Table:
@@ -73,8 +77,10 @@ class SideTable:
     def merge(self) -> str:
         """SQL of the new file: the rows of ``old_table`` whose day is in the bound list
         and every row of ``agg``, in the file's order."""
-        head = "SELECT * FROM old_table WHERE list_contains(?::DATE[], day) UNION ALL SELECT * FROM agg ORDER BY "
-        return head + self.order  # noqa: S608 - the spec's own column names, never a value
+        rows = "SELECT * FROM old_table WHERE list_contains(?::DATE[], day) UNION ALL SELECT * FROM agg"
+        if self.written is not None:
+            rows = "SELECT * FROM (" + self.written.replace("{rows}", rows) + ")"  # noqa: S608 - the spec's constant
+        return rows + " ORDER BY " + self.order  # noqa: S608 - the spec's own column names, never a value
 
 
 def path(spec: SideTable, lake: Lake) -> str:
@@ -308,7 +314,7 @@ def _build(spec: SideTable, lake: Lake, full: bool, tz: str) -> int:
         # days still there and unchanged keep their rows; removed or changed days leave
         keep = [date.fromisoformat(d) for d in current if d not in changed]
         result = con.sql(spec.merge, params=[keep]).to_arrow_reader(BATCH_ROWS)
-        rows, size = lake.write(table, result)
+        rows, size = lake.write(table, result, encodings=dict(spec.encodings))
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
