@@ -125,6 +125,59 @@ def test_slices_answer_as_the_scan(text_lake, kw, sql_free):
     assert _same(fast, scan, few=bool(kw)) > 300
 
 
+LAKE_FILTERS = [{}, {"start": DAYS[1]}, {"end": DAYS[2]}, {"start": DAYS[2], "end": DAYS[2]},
+                {"start": DAYS[3], "end": DAYS[1]}, {"channels": None}]
+
+
+def _lake_trends(wh, keywords=KEYWORDS) -> list:
+    """keyword_trend of every channel: each keyword over the lake's filters, buckets in turn."""
+    return [((keyword, every, filt), warehouse.keyword_trend(wh, keyword, every=every, **filt))
+            for i, keyword in enumerate(keywords) for j, filt in enumerate(LAKE_FILTERS)
+            for every in [("minute", "hour", "day", "week", "month")[(i + j) % 5]]]
+
+
+def _same_lake_trends(fast, scan, keywords=KEYWORDS) -> int:
+    rows = 0
+    for (label, a), (_, b) in zip(_lake_trends(fast, keywords), _lake_trends(scan, keywords), strict=True):
+        assert a.schema == b.schema and a.equals(b), (label, a, b)
+        rows += b.height
+    return rows
+
+
+@pytest.mark.parametrize("kw", [{}, {"tz": "UTC"}, {"types": ["chat"]}, {"tz": "America/New_York"}],
+                         ids=["plain", "utc", "types", "dst"])
+def test_the_lake_trend_answers_as_the_scan(text_lake, kw):
+    """Every channel's trend (warehouse/read/lake_trend.py, no SQL): every keyword (one and
+    two characters, cased, hostile), bucket and day filter; a type filter or a zone whose
+    offset changes is the scan's."""
+    fast, scan = warehouse.open(text_lake, **kw), warehouse.open(text_lake, accelerate=False, **kw)
+    if not kw or "tz" in kw and kw["tz"] == "UTC":
+        _no_sql(fast)
+    assert _same_lake_trends(fast, scan, KEYWORDS if not kw else KEYWORDS[::4]) > (500 if not kw else 100)
+
+
+def test_the_lake_trend_of_unordered_damaged_and_rewritten_files(tmp_path, text_lake):
+    """A day file in no order is scanned; a damaged one left out as the views leave it; a
+    rewritten one read afresh."""
+    import pyarrow.parquet as pq
+    root = str(tmp_path / "lake")
+    shutil.copytree(text_lake, root)
+    fast, scan = warehouse.open(root), warehouse.open(root, accelerate=False)
+    before = warehouse.keyword_trend(fast, "gg")
+    old = Lake(root).read(CHAT, DAYS[1])
+    Lake(root).write(CHAT, old.filter(pa.compute.not_equal(old.column("channel_id"), CIDS[0])), DAYS[1])
+    assert _same_lake_trends(fast, scan, ["gg", "나이스", "Ä"]) > 50 and not warehouse.keyword_trend(fast, "gg").equals(before)
+    with open(Lake(root).part_path(CHAT, DAYS[2]), "r+b") as f:
+        f.seek(-12, 2)
+        f.write(b"\0" * 12)  # its footer
+    assert _same_lake_trends(fast, scan, ["gg", "ㅋ"]) > 50
+    path = Lake(root).part_path(CHAT, DAYS[0])
+    table = pq.read_table(path)
+    pq.write_table(table.take(pa.array(random.Random(3).sample(range(table.num_rows), table.num_rows))), path,
+                   row_group_size=16)
+    assert _same_lake_trends(fast, scan, ["gg", "ㅋ"]) > 50
+
+
 def test_hostile_keywords_find_what_has_text_finds(text_lake):
     fast = warehouse.open(text_lake)
     _no_sql(fast)

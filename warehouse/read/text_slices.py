@@ -291,7 +291,7 @@ def newest(wh: Warehouse, channels: list[str], files: list[tuple[date, str, tupl
     where = page.schema.get_field_index("chat_time")
     if where >= 0:
         page = page.set_column(where, _when(wh.tz), page.column(where).cast(_when(wh.tz).type))
-    return pl.from_arrow(page)
+    return pl.from_arrow(page, rechunk=False)  # one chunk already (combine_chunks): 130 -> 70 µs
 
 
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
@@ -313,7 +313,7 @@ def _empty_frame(columns: tuple[str, ...], tz: str) -> pl.DataFrame:
     at = page.schema.get_field_index("chat_time")
     if at >= 0:
         page = page.set_column(at, _when(tz), page.column(at).cast(_when(tz).type))
-    return pl.from_arrow(page)
+    return pl.from_arrow(page, rechunk=False)
 
 
 def _newest(held: list[tuple[Slice, np.ndarray]], n: int) -> list[tuple[Slice, np.ndarray]]:

@@ -34,7 +34,7 @@ import pyarrow.fs as pafs
 from warehouse.lake import health
 from warehouse.lake.layout import Lake
 from warehouse.lake.tables import CHAT
-from warehouse.read import text_match, text_slices
+from warehouse.read import lake_trend, text_match, text_slices
 from warehouse.read.accelerators import USERS
 from warehouse.read.accelerators.users_index import UserRows
 from warehouse.read.queries import user_rows
@@ -306,6 +306,15 @@ def keyword_trend(wh: Warehouse, keyword: str, channels: list[str] | None = None
         files = text_slices.day_files(wh, start, end) if needle != _NO_MATCH else []  # blank: no rows
         try:
             got = text_slices.trend(wh, channels, files, _matcher(needle), every)
+        except text_slices.Unreadable:
+            got = None  # the scan reads it, or finds and reports the damage
+        if got is not None:
+            return got
+    elif channels is None and lake_trend.may_answer(wh, start, end):
+        plain = _uncased(needle)
+        files = text_slices.day_files(wh, start, end) if needle != _NO_MATCH else []  # blank: no rows
+        try:  # every channel: the messages matched once per distinct message of a row group
+            got = lake_trend.trend(wh, files, needle if plain else text_match.lower_text(needle), not plain, every)
         except text_slices.Unreadable:
             got = None  # the scan reads it, or finds and reports the damage
         if got is not None:
