@@ -134,8 +134,9 @@ _HELD = [0]
 
 def may_answer(wh: Warehouse, channels: list[str] | None, start: date | None, end: date | None) -> bool:
     """True when the channels' slices give exactly ``chat``'s rows of them in [start, end]:
-    a warehouse that may accelerate, a list of channels (the whole lake is the scan's), and
-    no day of the live overlay in the range (its rows are PostgreSQL's, not the files')."""
+    a warehouse that may accelerate, a list of channels (every channel: the trend is
+    lake_trend.py's, the search the scan's), and no day of the live overlay in the range
+    (its rows are PostgreSQL's, not the files')."""
     if not wh.accelerate or channels is None:
         return False
     d0, d1, _, _ = filter_params(channels, start, end)
