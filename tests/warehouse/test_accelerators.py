@@ -39,7 +39,7 @@ LAKES = {"fixture": build_fixture_lake, "rich": build_rich_lake}
 # warehouse.open arguments of each variant over a local lake, and the conditions it breaks
 # rows the plain lake's answers hold at least (those of the per-accelerator tests they replace)
 PLAIN_ROWS = {USERS: 150, ROLLUPS: 100, BROADCAST_SPANS: 20, CHATTER_DAYS: 20, USER_TAIL: 100,
-              BROADCAST_MINUTES: 100, MONEY: 100, EMOTES: 10, WORDS: 100}
+              BROADCAST_MINUTES: 100, MONEY: 100, EMOTES: 10, WORDS: 40}
 VARIANTS = {"plain": ({}, set()), "types": ({"types": ["chat", "donation"]}, {Need.NO_TYPE_FILTER}),
             "zone": ({"tz": "UTC"}, {Need.SAME_ZONE, Need.LOCAL_DAYS})}
 

@@ -31,7 +31,8 @@ class RowsReader:
         self.spec = spec
         self.fresh = side_tables.FreshnessCache(spec)
         self._file: tuple | None = None  # (freshness key, the open ParquetFile)
-        self._kept: OrderedDict[int, pa.Table] = OrderedDict()  # row group -> its rows, of _file
+        self._kept: OrderedDict[int, pl.DataFrame] = OrderedDict()  # row group -> its rows, of _file
+        self._stats: tuple | None = None  # (the ParquetFile, its row groups' ranges: _ranges)
         self._lock = threading.Lock()  # the dashboard's sessions share a warehouse
 
     def usable(self, lake: Lake, hint: tuple | None = None) -> bool:
@@ -62,30 +63,48 @@ class RowsReader:
         if pf is None:
             return None
         d0, d1, _, chs = filter_params(channels, start, end)
-        groups = _groups(pf, None if channels is None else set(chs), d0, d1)
+        groups = _groups(self._ranges(pf), None if channels is None else sorted(set(chs)), d0, d1)
         try:
-            table = pa.concat_tables([self._group(pf, g) for g in groups]) if groups else self.spec.schema.empty_table()
+            parts = [self._group(pf, g) for g in groups]
         except (OSError, ValueError, pa.ArrowException):
             log.warning("%s unreadable: the chat is scanned instead", self.spec.name, exc_info=True)
             self._file = None
             return None
-        frame = pl.from_arrow(table.cast(self.spec.schema))
-        keep = pl.col("day").is_between(d0, d1)
-        if channels is not None:
-            keep &= pl.col("channel_id").is_in(chs)
-        frame = frame.filter(keep)
+        if channels is not None:  # a group is sorted by channel_id: each channel's rows are one slice
+            wanted = sorted(set(chs))
+            parts = [_slice(part, c) for part in parts for c in wanted]
+        parts = [p for p in parts if p.height]
+        frame = parts[0] if len(parts) == 1 else pl.concat(parts) if parts else \
+            pl.from_arrow(self.spec.schema.empty_table())
+        frame = frame.filter(pl.col("day").is_between(d0, d1))
         log.debug("%s: %d rows of %d row groups in %.3fs", self.spec.name, frame.height, len(groups),
                   time.monotonic() - t0)
         return frame
 
+    def _ranges(self, pf: pq.ParquetFile) -> list[tuple]:
+        """Each row group's (channel_id min, max, day min, max), None where it has no
+        statistics; read from the footer once per file."""
+        with self._lock:
+            if self._stats is not None and self._stats[0] is pf:
+                return self._stats[1]
+        meta, names = pf.metadata, pf.schema_arrow.names
+        ci, di = names.index("channel_id"), names.index("day")
+        out = []
+        for g in range(meta.num_row_groups):
+            cs, ds = meta.row_group(g).column(ci).statistics, meta.row_group(g).column(di).statistics
+            out.append(((cs.min, cs.max) if cs is not None and cs.has_min_max else None,
+                        (ds.min, ds.max) if ds is not None and ds.has_min_max else None))
+        with self._lock:
+            self._stats = (pf, out)
+        return out
 
-    def _group(self, pf: pq.ParquetFile, g: int) -> pa.Table:
+    def _group(self, pf: pq.ParquetFile, g: int) -> pl.DataFrame:
         with self._lock:
             got = self._kept.get(g)
             if got is not None:
                 self._kept.move_to_end(g)
                 return got
-        got = pf.read_row_group(g)
+        got = pl.from_arrow(pf.read_row_group(g).cast(self.spec.schema))
         with self._lock:
             if self._file is None or self._file[1] is not pf:  # the file changed meanwhile: not kept
                 return got
@@ -95,21 +114,21 @@ class RowsReader:
         return got
 
 
-def _groups(pf: pq.ParquetFile, channels: set[str] | None, d0: date, d1: date) -> list[int]:
+def _slice(part: pl.DataFrame, channel: str) -> pl.DataFrame:
+    """The rows of `channel` in `part` (sorted by channel_id)."""
+    ids = part["channel_id"]
+    lo, hi = ids.search_sorted(channel, side="left"), ids.search_sorted(channel, side="right")
+    return part.slice(lo, hi - lo)
+
+
+def _groups(ranges: list[tuple], channels: list[str] | None, d0: date, d1: date) -> list[int]:
     """The row groups whose channel_id range holds one of `channels` (None: any) and whose
     day range meets [d0, d1]; a group without statistics is read."""
-    meta = pf.metadata
-    names = pf.schema_arrow.names
-    ci, di = names.index("channel_id"), names.index("day")
-    ordered = sorted(channels) if channels is not None else None
     out = []
-    for g in range(meta.num_row_groups):
-        rg = meta.row_group(g)
-        cs, ds = rg.column(ci).statistics, rg.column(di).statistics
-        if ordered is not None and cs is not None and cs.has_min_max:
-            if not any(cs.min <= c <= cs.max for c in ordered):
-                continue
-        if ds is not None and ds.has_min_max and (ds.max < d0 or ds.min > d1):
+    for g, (cs, ds) in enumerate(ranges):
+        if channels is not None and cs is not None and not any(cs[0] <= c <= cs[1] for c in channels):
+            continue
+        if ds is not None and (ds[1] < d0 or ds[0] > d1):
             continue
         out.append(g)
     return out
