@@ -11,6 +11,10 @@ ARGS ?=
 # `make test-newest`: the newest CPython 3.12-3.14 on PATH or in pyenv, in a venv of its own
 NEWEST_PYTHON ?= $(shell for v in 3.14 3.13 3.12; do for p in "$$(pyenv prefix $$v 2>/dev/null)/bin/python$$v" "$$(command -v python$$v)"; do "$$p" -c '' 2>/dev/null && { echo "$$p"; exit; }; done; done)
 NEWEST_VENV ?= .venv-newest
+# pytest-xdist workers of `make test` and `make test-newest`, one test file each at a time (module
+# fixtures built once); TEST_WORKERS=0 runs the suite in one process
+TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadfile
 # the three longest integration tests (2.5 of the leg's 11 minutes; random sync histories, the
 # S3 twin of every accelerator, the rich user tail) run on the main interpreter only: .ci/run
 # stays near its 30 minutes (2026-12-07, quiet: make test 16.3 min, this leg 12.5)
@@ -78,16 +82,16 @@ notebooks: $(VENV)/.notebooks ## JupyterLab on notebooks/ (127.0.0.1:$(NB_PORT))
 test: install-dev $(VENV)/.spark ## run the whole test suite (real PostgreSQL, simulator, AppTest, Chromium and Java if installed)
 	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium not found; browser tests will be skipped (make system-deps installs it)"
 	@command -v java >/dev/null || echo "note: java not found; the Spark test will be skipped (make system-deps installs a JRE)"
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest $(XDIST) $(ARGS)
 
-test-fast: install-dev ## unit tests only (nothing running)
-	$(PY) -m pytest -m unit $(ARGS)
+test-fast: install-dev ## unit tests only (nothing running), without the slow ones
+	$(PY) -m pytest -m "unit and not slow" $(ARGS)
 
 test-newest: ## the unit and integration tests on the newest CPython here (3.14, else 3.13, ...) in $(NEWEST_VENV), from the lock
 	@test -n "$(NEWEST_PYTHON)" || { echo "no CPython 3.12-3.14 found (PATH or pyenv); set NEWEST_PYTHON"; exit 1; }
 	$(MAKE) --no-print-directory install-dev PYTHON=$(NEWEST_PYTHON) VENV=$(NEWEST_VENV)
 	$(NEWEST_VENV)/bin/python -c 'import sys; print("newest CPython here:", sys.version.split()[0])'
-	$(NEWEST_VENV)/bin/python -m pytest -m "unit or integration" -p no:cacheprovider $(NEWEST_SKIP) $(ARGS)
+	$(NEWEST_VENV)/bin/python -m pytest $(XDIST) -m "unit or integration" -p no:cacheprovider $(NEWEST_SKIP) $(ARGS)
 
 pg-upgrade: install ## move .data/pg (PostgreSQL 16, made by pgserver 0.1.4) to PostgreSQL 18; stop the collector, API and dashboard first
 	$(PY) -c 'from core import cli, db, settings; settings.load_dotenv_once(); cli.setup_logging(); db.upgrade_embedded()'
