@@ -150,15 +150,19 @@ def emote_users(wh: Warehouse, channels: list[str] | None = None, start: date | 
     rows = _scope(wh, channels, start, end, broadcast, None)
     total = int(rows.filter(pl.col("kind") == "total")["uses"].sum() or 0)
     rows = rows.filter(_chatter())
-    per = (rows.filter(pl.col("kind") == "chatter")
-           .group_by("user_id").agg(pl.col("nickname").sort_by("last_time").last(), pl.col("uses").sum(),
-                                    pl.col("emote_lines").sum(), pl.col("emote_only").sum()))
-    fav = (rows.filter(pl.col("kind") == "emote").group_by("user_id", "emote").agg(pl.col("uses").sum())
+    # rank the users first, then name and find favourites for the `limit` kept only
+    top = (rows.filter(pl.col("kind") == "chatter")
+           .group_by("user_id").agg(pl.col("uses").sum(), pl.col("emote_lines").sum(), pl.col("emote_only").sum())
+           .sort(["uses", "user_id"], descending=[True, False]).head(int(limit))
+           .with_row_index("rank", offset=1))
+    mine = rows.filter(pl.col("user_id").is_in(top["user_id"].to_list()))
+    names = (mine.filter(pl.col("kind") == "chatter").group_by("user_id")
+             .agg(pl.col("nickname").sort_by("last_time").last()))
+    fav = (mine.filter(pl.col("kind") == "emote").group_by("user_id", "emote").agg(pl.col("uses").sum())
            .sort(["user_id", "uses", "emote"], descending=[False, True, False])
            .group_by("user_id", maintain_order=True).first().select("user_id", favourite="emote"))
-    got = (per.join(fav, on="user_id", how="left")
-           .with_columns(share=pl.col("uses") / total if total else pl.lit(0.0))
-           .sort(["uses", "user_id"], descending=[True, False]).with_row_index("rank", offset=1).head(int(limit)))
+    got = (top.join(names, on="user_id", how="left").join(fav, on="user_id", how="left")
+           .with_columns(share=pl.col("uses") / total if total else pl.lit(0.0)).sort("rank"))
     return got.select("user_id", "nickname", "uses", "emote_lines", "share", "emote_only", "favourite",
                       "rank").cast({"rank": pl.Int64, "uses": pl.Int64, "share": pl.Float64})
 
