@@ -34,12 +34,15 @@ from bench import (  # noqa: E402
     collector_bench,
     dashboard_bench,
     datagen,
+    emotes_words_bench,
+    highlights_moderation_bench,
     lake_bytes,
     layout_bench,
     parse_bench,
     query_bench,
     search_bench,
     sync_bench,
+    viewers_bench,
 )
 from collector.sim.history import Shape  # noqa: E402
 
@@ -60,6 +63,11 @@ def _fmt_rate(x) -> str:
     return f"{x:,.0f}" if isinstance(x, (int, float)) else "-"
 
 
+# issue 20's questions, each beside PostgreSQL on the same lake (run(lake, url, reps, pg_reps))
+FEATURES = {"viewers": viewers_bench, "emotes_words": emotes_words_bench,
+            "highlights_moderation": highlights_moderation_bench}
+
+
 def print_report(res: dict) -> None:
     d = res["data"]
     print(f"\n== data: {d['rows']:,} realistic rows, {d['channels']} channels, {d['chatters']:,} chatters,"
@@ -78,6 +86,9 @@ def print_report(res: dict) -> None:
     query_bench.print_report(res["queries"])
     for key, module in (("search", search_bench), ("cold", cold_bench), ("layouts", layout_bench)):
         if "skipped" not in res[key]:
+            module.print_report(res[key])
+    for key, module in FEATURES.items():
+        if "skipped" not in res.get(key, {"skipped": ""}):
             module.print_report(res[key])
     dashboard_bench.print_report(res["dashboard"], res["data"]["rows"])
     if "skipped" not in res["parse"]:
@@ -152,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip the first calls after open, accelerated vs scanned (bench/cold_bench.py)")
     ap.add_argument("--layouts", action="store_true",
                     help="also rewrite the lake's chat in each candidate layout and time them (bench/layout_bench.py)")
+    ap.add_argument("--no-features", action="store_true",
+                    help="skip the viewer, emote, word, highlight and moderation questions (issue 20)")
     ap.add_argument("--no-peer", action="store_true", help="skip the DuckDB postgres-scanner peer")
     ap.add_argument("--no-dashboard", action="store_true", help="skip the dashboard pages in Chromium")
     ap.add_argument("--dashboard-reps", type=int, default=3, help="warm visits per dashboard page (default 3)")
@@ -180,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         res["lake_bytes"] = lake_bytes.run(lake)
         res["queries"] = query_bench.run(lake, srv.url, reps=a.reps, pg_reps=a.pg_reps,
                                          only=tuple(filter(None, a.only.split(","))))
+        for key, module in FEATURES.items():
+            res[key] = ({"skipped": "--no-features"} if a.no_features
+                        else module.run(lake, srv.url, reps=a.reps, pg_reps=a.pg_reps))
         res["search"] = {"skipped": "--no-search"} if a.no_search else search_bench.run(lake, srv.url)
         res["cold"] = {"skipped": "--no-cold"} if a.no_cold else cold_bench.run(lake)
         res["layouts"] = (layout_bench.run(lake, srv.url, workdir=str(work / "layouts")) if a.layouts
