@@ -12,8 +12,10 @@ from DASHBOARD_ERROR_DETAILS, default ``none``; the log has the traceback).
 The warm-up runs before the server listens: it imports what the pages import (polars,
 DuckDB, pyarrow, Altair and the dashboard's modules, about a second), opens the lake's
 views and reads the channel list and date range the sidebar shows, so the first visitor
-after a restart does not wait for these. The pages' own queries are not run ahead: the
-first visit to a page still runs them. After it the warm-up's objects are frozen out of
+after a restart does not wait for these. It then asks the default page's (the Overview's)
+questions once with the answers discarded (data.load_accelerators): the accelerators they
+read are loaded, and the first visit still runs its queries, on them. After it the
+warm-up's objects are frozen out of
 the garbage collector's sight (gc.freeze), and Streamlit watches no source files: both
 cost CPU on every page visit, not once."""
 from __future__ import annotations
@@ -92,6 +94,7 @@ def warm_up() -> float:
         root = data.root()
         data.channels(root)  # opens the lake (the shared Warehouse) and reads its catalog
         data.bounds(root)
+        data.load_accelerators(root)  # the Overview's questions once, answers discarded
     except Exception as exc:  # the server must start anyway; the page says what is wrong
         log.warning("warm-up stopped (the first visit will do it): %s", exc)
     finally:
