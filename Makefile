@@ -12,8 +12,9 @@ ARGS ?=
 NEWEST_PYTHON ?= $(shell for v in 3.14 3.13 3.12; do for p in "$$(pyenv prefix $$v 2>/dev/null)/bin/python$$v" "$$(command -v python$$v)"; do "$$p" -c '' 2>/dev/null && { echo "$$p"; exit; }; done; done)
 NEWEST_VENV ?= .venv-newest
 # pytest-xdist workers of `make test` and `make test-newest`, one test file each at a time (module
-# fixtures built once); TEST_WORKERS=0 runs the suite in one process
-TEST_WORKERS ?= 2
+# fixtures built once); 0: one process. Not yet shown to win on 2 cores (a 377-test subset at equal
+# load: 134 s with 2 workers, 131 s without): measure `make test TEST_WORKERS=2` on a quiet machine
+TEST_WORKERS ?= 0
 XDIST = -n $(TEST_WORKERS) --dist loadfile
 # the three longest integration tests (2.5 of the leg's 11 minutes; random sync histories, the
 # S3 twin of every accelerator, the rich user tail) run on the main interpreter only: .ci/run
