@@ -291,8 +291,9 @@ def test_catalog_after_a_real_sync_agrees_with_postgres(pg, tmp_path):
     assert state["user_tail_fresh"] is True and state["broadcast_spans_fresh"] is True
     assert state["broadcast_minutes_fresh"] is True
     assert sorted(k for k in state if k.endswith("_fresh")) == [  # one per accelerator of the registry
-        "broadcast_minutes_fresh", "broadcast_spans_fresh", "chatter_days_fresh", "money_lines_fresh", "rollups_fresh", "user_tail_fresh",
-        "users_index_fresh"]
+        "broadcast_minutes_fresh", "broadcast_spans_fresh", "chatter_days_fresh", "emote_counts_fresh", "money_lines_fresh",
+        "rollups_fresh", "user_tail_fresh", "users_index_fresh", "word_counts_fresh"]
+    assert state["emote_counts_fresh"] is True and state["word_counts_fresh"] is True
     assert "user_tail" not in set(warehouse.lake_tables(wh)["table"])  # not a Parquet table: not listed
 
     parts = warehouse.table_partitions(wh, "chat")
