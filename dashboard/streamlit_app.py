@@ -49,7 +49,8 @@ st.set_page_config(page_title=t("app_title"), layout="wide")
 widgets.language_switch()
 account = login.gate(pages(audit_log=True))  # stops here with the login form until someone signs in
 page = st.navigation(pages(audit_log=accounts.may_read_audit(account),
-                          moderation=accounts.may_see_moderation(account)))
+                          moderation=accounts.may_see_moderation(account)),
+                    expanded=True)  # every page listed (Streamlit folds a list past 10 behind "View more")
 if account is None:
     st.caption(":material/lan: " + t("localhost"))
 filters = widgets.sidebar_filters(account)
