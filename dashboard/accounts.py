@@ -132,6 +132,12 @@ def may_read_audit(account: Account | None) -> bool:
     return account is None or account.is_admin
 
 
+# What only those who may see moderation are shown of the lake as it is stored (the Data
+# page): the table of restrictions and notices, and the chat's blind columns (raw repeats them)
+MODERATION_TABLES = ("events",)
+MODERATION_COLUMNS = ("message_status", "blind_type", "blinded_at", "raw")
+
+
 def may_see_moderation(account: Account | None, channel_id: str | None = None) -> bool:
     """Whether blinded lines, restrictions and notices of `channel_id` (None: of any
     channel) may be shown: admins and the local user (no accounts) for every channel, a

@@ -1,7 +1,8 @@
 """데이터 (Data): every table the lake holds — schema, partitions, size, a preview of the
 filter's range (one tab each, only the open one drawn and queried) — and the last sync's
 state. Lake-wide figures (all channels' rows and sizes, state.json) are hidden from
-streamers, who see only their own channels."""
+streamers, who see only their own channels; moderation (the events table, the chat's blind
+columns) from those who may not see the Moderation page (analysts)."""
 import streamlit as st
 
 import warehouse
@@ -14,6 +15,7 @@ f = widgets.require_filters()
 st.title(t("data_title"))
 account = getattr(f, "account", None)
 lake_wide = accounts.sees_lake_wide(account)
+moderation = accounts.may_see_moderation(account)  # else no restrictions, notices or blind columns
 
 # -- sync status -----------------------------------------------------------------------
 st.subheader(t("data_sync"))
@@ -38,6 +40,8 @@ else:
 # -- the tables ------------------------------------------------------------------------
 st.subheader(t("data_tables"))
 tables = data.query(f, warehouse.lake_tables, scoped=False)
+if not moderation:
+    tables = tables.filter(~tables["table"].is_in(accounts.MODERATION_TABLES))
 names = tables["table"].to_list()
 descriptions = {n: t(f"data_desc_{n}") if f"data_desc_{n}" in LABELS else "" for n in names}
 view = charts.tables_view(tables, descriptions)
@@ -80,6 +84,8 @@ def partitions() -> None:
 
 def preview() -> None:
     rows = data.query(f, warehouse.table_preview, table)
+    if not moderation:
+        rows = rows.drop([c for c in accounts.MODERATION_COLUMNS if c in rows.columns])
     if rows.is_empty():
         st.info(t("no_rows"))
     # the preview keeps the stored column names: it shows the table as the lake holds it,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import charts, data
+from dashboard import accounts, charts, data
 from dashboard.i18n import t
 from tests.lakefixture_rich import is_chatter
 from tests.page_checks import (
@@ -139,6 +139,11 @@ def test_data_page_keeps_lake_wide_figures_from_streamers(synced_lake, monkeypat
         assert any(t("data_lake_wide") in c.value for c in at.caption)
     else:
         assert int(tables["rows"].iloc[0]) == len(facts["rows"]) and t("data_rows") in labels
+    hidden = set(accounts.MODERATION_COLUMNS)
+    if role == "analyst":  # no moderation: neither the events table nor the chat's blind columns
+        assert "events" not in set(tables["table"]) and not hidden & set(preview.columns)
+    else:
+        assert "events" in set(tables["table"]) and hidden <= set(preview.columns)
 
 
 @pytest.mark.unit
