@@ -32,23 +32,25 @@ from core.redact import redact
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_SECONDS = 3  # the health probe's connect timeout: a health check must answer quickly
-PROBE_FRESH_SECONDS = 1.0  # a probe's answer serves the /healthz requests of the next second
 JSON = "application/json"
 Page = tuple[int, str, bytes]  # status, content type, body
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             421: "Misdirected Request", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
-def pg_probe(url: str, timeout: int = PROBE_TIMEOUT_SECONDS, fresh_for: float = PROBE_FRESH_SECONDS) -> str | None:
+def pg_probe(url: str, timeout: int = PROBE_TIMEOUT_SECONDS) -> str | None:
     """None when PostgreSQL at `url` answers ``SELECT 1`` within `timeout` seconds, else why
-    not (one line, secrets redacted). One probe at a time per process, and an answer at most
-    `fresh_for` seconds old is given again: a burst of /healthz requests opens one connection,
-    not one each."""
+    not (one line, secrets redacted). One probe at a time per process, and a request is given
+    the answer of a probe that began after it arrived, when there is one: a burst of /healthz
+    requests opens two connections at most, not one each, and no answer predates its request
+    (an outage shows at the next request)."""
+    asked = time.monotonic()
     with _probe_lock:
-        at, answer = _probed.get(url, (None, None))
-        if at is None or time.monotonic() - at >= fresh_for:
+        began, answer = _probed.get(url, (float("-inf"), None))
+        if began < asked:
+            began = time.monotonic()
             answer = _probe(url, timeout)
-            _probed[url] = (time.monotonic(), answer)
+            _probed[url] = (began, answer)
         return answer
 
 
@@ -68,7 +70,7 @@ def _probe(url: str, timeout: int) -> str | None:
 
 
 _probe_lock = threading.Lock()
-_probed: dict[str, tuple[float, str | None]] = {}  # url -> (monotonic time, answer)
+_probed: dict[str, tuple[float, str | None]] = {}  # url -> (when the last probe began, its answer)
 
 
 def health_page(reasons: list[str], **details) -> Page:
