@@ -100,8 +100,8 @@ pg-upgrade: install ## move .data/pg (PostgreSQL 16, made by pgserver 0.1.4) to 
 bench: install-dev ## time sync, queries and dashboard pages beside DuckDB's postgres scanner, COPY, PostgreSQL and a hello-world page: make bench [ARGS="--rows 10000000"]
 	$(PY) bench/run.py $(ARGS)
 
-screenshots: install-dev ## refresh every docs/screenshots/ image from both browser test files (Chromium)
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/dashboard/test_browser.py tests/dashboard/test_browser_auth.py
+screenshots: install-dev ## refresh every docs/screenshots/ image from the browser test files (Chromium)
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/dashboard/test_browser*.py
 
 lint: install-dev ## ruff over the code
 	$(PY) -m ruff check .
