@@ -7,8 +7,12 @@ Figures are read from st.metric and from text elements: tables are drawn on a ca
 (glide-data-grid), so their cells are checked through the downloads instead."""
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -281,3 +285,48 @@ def check_page(page: Page, name: str, facts: dict, channels: list[str], *, one_c
         expect_metrics(page, {t("audit_records"): f"{audit_records:,}"})
     else:
         raise AssertionError(f"no check for page {name}")
+
+
+# ---- a served dashboard with one account of each role ---------------------------------------
+
+ROLE_PASSWORD = "browser roles 1"
+
+
+@contextmanager
+def served_with_roles(lake: Path, own: Path, streamer_channel: str, **env: str):
+    """`python -m dashboard serve` over `lake` (its files under `own`) with an admin `boss`, a
+    streamer `mgr` of `streamer_channel` and an analyst `ana`, each with ROLE_PASSWORD; `env`
+    adds settings. Yields the base URL; stopped (SIGTERM) on leaving."""
+    from dashboard import accounts
+    from tests.served_process import free_port, stop, wait_healthy
+
+    def make(name: str, role: str, channels=()) -> accounts.Account:
+        return accounts.Account(name, role, tuple(channels), False, accounts.hash_password(ROLE_PASSWORD, n=2**12))
+
+    acc = own / "accounts.toml"
+    accounts.save({"boss": make("boss", "admin"), "mgr": make("mgr", "streamer", [streamer_channel]),
+                   "ana": make("ana", "analyst")}, acc)
+    port = free_port()
+    settings = {**os.environ, "WAREHOUSE_DIR": str(lake), "DASHBOARD_ACCOUNTS_FILE": str(acc),
+                "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"), "DASHBOARD_ADDRESS": "127.0.0.1",
+                "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none", **env}
+    with (own / "streamlit.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)],
+                                cwd=Path(__file__).resolve().parents[1], env=settings, stdout=log,
+                                stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc, timeout=40)
+            yield url
+        finally:
+            stop(proc, timeout=10)
+
+
+def sign_in(page: Page, url: str, name: str, password: str = ROLE_PASSWORD) -> None:
+    """Open `url`, sign in as `name` through the form, and wait for the page to settle."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label("아이디").fill(name)
+    page.get_by_label("비밀번호").fill(password)
+    page.get_by_role("button", name="로그인").click()
+    sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=TIMEOUT)
+    rerun_done(page)

@@ -8,26 +8,20 @@ words of its channels only."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from dashboard import accounts
 from tests import browser_checks as checks
 from tests.browser_checks import t
 from tests.lakefixture import build_accelerators
 from tests.lakefixture_emotes import HOSTILE, build_emote_lake
-from tests.served_process import free_port, stop, wait_healthy
 from warehouse.read.accelerators import EMOTES, WORDS
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-PASSWORD = "emote browser 1"
 CODE = re.compile(r"\{:[^{}:]+:\}")
 
 
@@ -37,25 +31,8 @@ def server(tmp_path_factory):
     facts = build_emote_lake(lake)
     build_accelerators(lake, EMOTES, WORDS, tz="Asia/Seoul")
     own = tmp_path_factory.mktemp("emote_dashboard")
-    acc = own / "accounts.toml"
-    make = lambda name, role, chans=(): accounts.Account(  # noqa: E731
-        name, role, tuple(chans), False, accounts.hash_password(PASSWORD, n=2**12))
-    accounts.save({"boss": make("boss", "admin"), "mgr": make("mgr", "streamer", [facts["A"]]),
-                   "ana": make("ana", "analyst")}, acc)
-    port = free_port()
-    env = {**os.environ, "WAREHOUSE_DIR": str(lake), "DASHBOARD_ACCOUNTS_FILE": str(acc),
-           "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"), "DASHBOARD_ADDRESS": "127.0.0.1",
-           "DISPLAY_TZ": "Asia/Seoul", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    log = (own / "streamlit.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)], cwd=REPO,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, timeout=40)
+    with checks.served_with_roles(lake, own, facts["A"], DISPLAY_TZ="Asia/Seoul") as url:
         yield url, facts
-    finally:
-        stop(proc, timeout=10)
-        log.close()
 
 
 @pytest.fixture
@@ -71,15 +48,6 @@ def page(browser):
     context.close()
 
 
-def _sign_in(page, url: str, name: str) -> None:
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_label("아이디").fill(name)
-    page.get_by_label("비밀번호").fill(PASSWORD)
-    page.get_by_role("button", name="로그인").click()
-    checks.sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=checks.TIMEOUT)
-    checks.rerun_done(page)
-
-
 def _lines(facts: dict, channels: list[str]) -> list[dict]:
     return [r for r in facts["rows"] if r["channel_id"] in channels and r["user_id"] != "SYSTEM_MESSAGE"]
 
@@ -88,7 +56,7 @@ def _lines(facts: dict, channels: list[str]) -> list[dict]:
 def test_each_role_sees_its_emotes_and_words(server, page, name):
     url, facts = server
     channels = [facts["A"]] if name == "mgr" else facts["channel_ids"]
-    _sign_in(page, f"{url}/emotes", name)  # the sidebar folds pages past ten: open them by address
+    checks.sign_in(page, f"{url}/emotes", name)  # the sidebar folds pages past ten: open them by address
     checks.settle(page, "emo_page_title")
     lines = _lines(facts, channels)
     checks.expect_metrics(page, {t("emo_lines"): f"{sum(bool(CODE.search(r['message'])) for r in lines):,}"})
@@ -105,7 +73,7 @@ def test_each_role_sees_its_emotes_and_words(server, page, name):
     body = page.inner_text("body")
     assert HOSTILE["quote"] not in body and not page.dialogs
 
-    _sign_in(page, f"{url}/words", name)
+    checks.sign_in(page, f"{url}/words", name)
     checks.settle(page, "words_page_title")
     with page.expect_download(timeout=checks.TIMEOUT) as got:
         page.get_by_role("button", name=t("download_csv")).last.click()

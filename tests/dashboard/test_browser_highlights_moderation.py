@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 from playwright.sync_api import expect
 
-from dashboard import accounts
 from tests import browser_checks as checks
 from tests.browser_checks import SHOTS, t
 from tests.lakefixture_moments import NOTICE_TEXT, build_moments_lake
-from tests.served_process import free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-PASSWORD = "moments browser 1"
 
 
 @pytest.fixture(scope="module")
@@ -36,25 +31,8 @@ def server(tmp_path_factory):
     lake = tmp_path_factory.mktemp("moments_lake")
     facts = build_moments_lake(lake)
     own = tmp_path_factory.mktemp("moments_dashboard")
-    acc = own / "accounts.toml"
-    make = lambda name, role, chans=(): accounts.Account(  # noqa: E731
-        name, role, tuple(chans), False, accounts.hash_password(PASSWORD, n=2**12))
-    accounts.save({"boss": make("boss", "admin"), "mgr": make("mgr", "streamer", [facts["channel_ids"][0]]),
-                   "ana": make("ana", "analyst")}, acc)
-    port = free_port()
-    env = {**os.environ, "WAREHOUSE_DIR": str(lake), "DASHBOARD_ACCOUNTS_FILE": str(acc),
-           "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"), "DASHBOARD_ADDRESS": "127.0.0.1",
-           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    log = (own / "streamlit.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)], cwd=REPO,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, timeout=40)
+    with checks.served_with_roles(lake, own, facts["channel_ids"][0]) as url:
         yield url, facts
-    finally:
-        stop(proc, timeout=10)
-        log.close()
 
 
 @pytest.fixture
@@ -64,15 +42,6 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def _sign_in(page, url: str, name: str) -> None:
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_label("아이디").fill(name)
-    page.get_by_label("비밀번호").fill(PASSWORD)
-    page.get_by_role("button", name="로그인").click()
-    checks.sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=checks.TIMEOUT)
-    checks.rerun_done(page)
 
 
 def _download(page, label: str, nth: int = 0) -> bytes:
@@ -99,7 +68,7 @@ def _moderation_figures(facts, channels) -> dict[str, str]:
 def test_each_role_highlights_and_moderation(server, page, name, tmp_path):
     url, facts = server
     own, other = facts["channel_ids"]
-    _sign_in(page, f"{url}/highlights?broadcast={own}:BCA1", name)
+    checks.sign_in(page, f"{url}/highlights?broadcast={own}:BCA1", name)
     checks.settle(page, "hl_page_title")
     assert page.locator('[data-testid="stException"]').count() == 0
     page.locator(checks.CHART).first.wait_for(timeout=checks.TIMEOUT)

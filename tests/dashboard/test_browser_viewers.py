@@ -7,27 +7,21 @@ computed in plain Python; a streamer sees no other channel's name."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from dashboard import accounts
 from tests import browser_checks as checks
 from tests import viewer_answers
 from tests.browser_checks import t
 from tests.lakefixture_rich import user_rows
 from tests.page_checks import FIRST, LAST
-from tests.served_process import free_port, stop, wait_healthy
 from warehouse.read.queries.viewers import GAP_SECONDS
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-PASSWORD = "browser pass 1"
 RANGE = f"from={FIRST.isoformat()}&to={LAST.isoformat()}"
 
 
@@ -37,25 +31,8 @@ def server(tmp_path_factory):
     lake = tmp_path_factory.mktemp("lake")
     facts = viewer_answers.build_viewers_lake(lake)
     own = tmp_path_factory.mktemp("dashboard")
-    acc = own / "accounts.toml"
-    make = lambda name, role, chans=(): accounts.Account(  # noqa: E731
-        name, role, tuple(chans), False, accounts.hash_password(PASSWORD, n=2**12))
-    accounts.save({"boss": make("boss", "admin"), "mgr": make("mgr", "streamer", [facts["channel_ids"][0]]),
-                   "ana": make("ana", "analyst")}, acc)
-    port = free_port()
-    env = {**os.environ, "WAREHOUSE_DIR": str(lake), "DASHBOARD_ACCOUNTS_FILE": str(acc),
-           "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"), "DASHBOARD_ADDRESS": "127.0.0.1",
-           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    log = (own / "streamlit.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)], cwd=REPO,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, timeout=40)
+    with checks.served_with_roles(lake, own, facts["channel_ids"][0]) as url:
         yield url, facts
-    finally:
-        stop(proc, timeout=10)
-        log.close()
 
 
 @pytest.fixture
@@ -65,15 +42,6 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def _sign_in(page, address: str, name: str) -> None:
-    page.goto(address, wait_until="domcontentloaded")
-    page.get_by_label("아이디").fill(name)
-    page.get_by_label("비밀번호").fill(PASSWORD)
-    page.get_by_role("button", name="로그인").click()
-    checks.sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=checks.TIMEOUT)
-    checks.rerun_done(page)
 
 
 def _csv(page) -> pl.DataFrame:
@@ -96,7 +64,7 @@ def _clean(page, facts, visible) -> None:
 def test_each_role_sees_its_channels_viewers_and_categories(server, page, name):
     url, facts = server
     visible = facts["channel_ids"][:1] if name == "mgr" else facts["channel_ids"]
-    _sign_in(page, f"{url}/viewers?{RANGE}", name)
+    checks.sign_in(page, f"{url}/viewers?{RANGE}", name)
     checks.settle(page, "page_viewers")
     _clean(page, facts, visible)
     table = _csv(page)
