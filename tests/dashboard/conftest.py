@@ -73,3 +73,15 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page (1400x1600, downloads kept) with browser_checks'
+    rerun watcher installed (rerun_done needs it); closed after the test."""
+    from tests.browser_checks import watch
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
+    watch(context)
+    yield context.new_page()
+    context.close()

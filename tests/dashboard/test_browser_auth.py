@@ -58,15 +58,6 @@ def server(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
-    checks.watch(context)
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
 def _sign_in(page, url: str, name: str, password: str = PASSWORD) -> None:
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_label("아이디").fill(name)

@@ -36,16 +36,13 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
-    checks.watch(context)
-    pg = context.new_page()
-    pg.requested = []  # every URL the page asked for
-    pg.dialogs = []
-    pg.on("request", lambda r: pg.requested.append(r.url))
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    yield pg
-    context.close()
+def page(page):
+    """conftest's page, which also records every URL it asks for and every dialog (dismissed)."""
+    page.requested = []
+    page.dialogs = []
+    page.on("request", lambda r: page.requested.append(r.url))
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    return page
 
 
 def _lines(facts: dict, channels: list[str]) -> list[dict]:

@@ -35,15 +35,6 @@ def server(tmp_path_factory):
         yield url, facts
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
-    checks.watch(context)
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
 def _download(page, label: str, nth: int = 0) -> bytes:
     with page.expect_download(timeout=checks.TIMEOUT) as got:
         page.get_by_role("button", name=label).nth(nth).click()

@@ -35,15 +35,6 @@ def server(tmp_path_factory):
         yield url, facts
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
-    checks.watch(context)
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
 def _csv(page) -> pl.DataFrame:
     """The page's first table, through its CSV download."""
     with page.expect_download(timeout=30_000) as got:
