@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 import warehouse
-from dashboard import charts, data, summaries, urlpick
+from dashboard import charts, data, summaries
 from dashboard.app_pages import viewer_parts, widgets
 from dashboard.i18n import current_lang, t
 
@@ -36,19 +36,13 @@ widgets.folded(f"{t('broadcasts_list')} ({listing.height:,})", "broadcast_list_o
         minutes=t("broadcasts_minutes"), coverage=st.column_config.ProgressColumn(
             t("coverage_badge"), format="percent", min_value=0, max_value=1))))
 
-rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
-untitled = t("broadcasts_untitled")
-urlpick.seed("broadcast", "broadcast_pick", list(rows))
-key = st.selectbox(t("broadcasts_pick"), options=list(rows), key="broadcast_pick",
-                   format_func=lambda k: summaries.broadcast_label(rows[k], f.tz, untitled))
-urlpick.remember("broadcast", key)
-row = rows[key]
+row = widgets.pick_broadcast(listing, t("broadcasts_pick"), "broadcast_pick", f.tz)
 cid, bc = row["channel_id"], row["broadcast"]
 name = "broadcast_" + summaries.safe_stem(bc)
 
 badge(listing.filter((pl.col("channel_id") == cid) & (pl.col("broadcast") == bc)),
       f"{t('broadcasts_coverage_one')} ({t('broadcasts_source')}: {row['source']})")
-st.text(f"{t('broadcasts_title')}: {row['title'] or untitled}\n"
+st.text(f"{t('broadcasts_title')}: {row['title'] or t('broadcasts_untitled')}\n"
         f"{t('broadcasts_category')}: {row['category'] or '-'}\n"
         f"{t('broadcasts_when')}: {row['started']:%Y-%m-%d %H:%M} – {row['ended']:%Y-%m-%d %H:%M} ({f.tz})")
 cols = st.columns(5)

@@ -46,11 +46,8 @@ def broadcast() -> None:
     if listing.is_empty():
         st.info(t("emo_no_broadcast"))
         return
-    rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
-    untitled = t("broadcasts_untitled")
-    key = st.selectbox(t("emo_pick_broadcast"), options=list(rows), key="emo_broadcast_pick",
-                       format_func=lambda k: summaries.broadcast_label(rows[k], f.tz, untitled))
-    cid, bc = rows[key]["channel_id"], rows[key]["broadcast"]
+    row = widgets.pick_broadcast(listing, t("emo_pick_broadcast"), "emo_broadcast_pick", f.tz, in_url=False)
+    cid, bc = row["channel_id"], row["broadcast"]
     trend = data.query(f, warehouse.emote_trend, cid, bc, scoped=False, top=5)
     st.altair_chart(emote_trend_figure(trend, t("emo_trend_title"), t("emo_minutes_axis"), t("emo_uses_axis"),
                                        lang), width="stretch", key="emo_trend")

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 import warehouse
-from dashboard import data, summaries, urlpick
+from dashboard import data, summaries
 from dashboard.app_pages import widgets
 from dashboard.charts import highlights as charts
 from dashboard.i18n import current_lang, t
@@ -25,13 +25,7 @@ if listing.is_empty():
     st.info(t("broadcasts_none"))
     st.stop()
 
-rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
-untitled = t("broadcasts_untitled")
-urlpick.seed("broadcast", "hl_pick", list(rows))
-key = st.selectbox(t("hl_pick"), options=list(rows), key="hl_pick",
-                   format_func=lambda k: summaries.broadcast_label(rows[k], f.tz, untitled))
-urlpick.remember("broadcast", key)
-row = rows[key]
+row = widgets.pick_broadcast(listing, t("hl_pick"), "hl_pick", f.tz)
 cid, bc = row["channel_id"], row["broadcast"]
 
 left, mid, right = st.columns(3)
@@ -67,7 +61,7 @@ widgets.table(shown, f"{stem}_{window}m", key="hl_table", column_config=summarie
 
 st.subheader(t("hl_files"))
 marks = charts.markers(moments, lang)
-title = f"{row['channel_name'] or cid} {row['title'] or untitled}"
+title = f"{row['channel_name'] or cid} {row['title'] or t('broadcasts_untitled')}"
 cols = st.columns(3)
 try:
     chapters = files.youtube_chapters(marks, t("hl_opening"))

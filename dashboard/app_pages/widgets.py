@@ -16,7 +16,7 @@ import streamlit as st
 import streamlit.emojis  # noqa: F401
 
 import warehouse
-from dashboard import accounts, audit, data, urlstate
+from dashboard import accounts, audit, data, summaries, urlpick, urlstate
 from dashboard.i18n import DEFAULT_LANG, LANG_KEY, LANGS, t
 
 log = logging.getLogger(__name__)
@@ -370,3 +370,18 @@ def coverage_badge(f: Filters, channels: tuple[str, ...] | None = None) -> dict 
     detail = t("coverage_detail").format(n=figures["broadcasts"], gaps=figures["gaps"])
     st.badge(f"{t('coverage_badge')} {pct:.1f}% · {detail}", icon=icon, color=color)
     return figures
+
+
+def pick_broadcast(listing: pl.DataFrame, label: str, key: str, tz: str, in_url: bool = True) -> dict:
+    """A select box of `listing`'s broadcasts (broadcast_list rows, labelled by start, channel
+    and title in `tz`); the picked row. `in_url`: the pick is seeded from and kept in the URL
+    (``?broadcast=<channel>:<broadcast>``), so a copied link opens it."""
+    rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
+    untitled = t("broadcasts_untitled")
+    if in_url:
+        urlpick.seed("broadcast", key, list(rows))
+    picked = st.selectbox(label, options=list(rows), key=key,
+                          format_func=lambda k: summaries.broadcast_label(rows[k], tz, untitled))
+    if in_url:
+        urlpick.remember("broadcast", picked)
+    return rows[picked]

@@ -26,11 +26,8 @@ if scope == "broadcast":
     if listing.is_empty():
         st.info(t("emo_no_broadcast"))
         st.stop()
-    rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
-    untitled = t("broadcasts_untitled")
-    key = st.selectbox(t("emo_pick_broadcast"), options=list(rows), key="words_broadcast_pick",
-                       format_func=lambda k: summaries.broadcast_label(rows[k], f.tz, untitled))
-    cid, bc = rows[key]["channel_id"], rows[key]["broadcast"]
+    row = widgets.pick_broadcast(listing, t("emo_pick_broadcast"), "words_broadcast_pick", f.tz, in_url=False)
+    cid, bc = row["channel_id"], row["broadcast"]
     top = data.query(f, warehouse.top_words, scoped=False, broadcast=(cid, bc), kinds=(kind,), limit=100)
     stem += "_" + summaries.safe_stem(bc)
 else:
