@@ -3,7 +3,6 @@ notebooks call (``warehouse.<name>`` loads this module on first use; see warehou
 Each takes the Warehouse first and returns a polars DataFrame; the lake is read with DuckDB."""
 from warehouse.read.queries.activity import activity, subscriber_ratio, tier_split
 from warehouse.read.queries.audience import (
-    audience_overlap,
     broadcast_retention,
     broadcast_top_chatters,
     chatter_cohorts,
@@ -29,6 +28,7 @@ from warehouse.read.queries.catalog import (
 )
 from warehouse.read.queries.categories import categories
 from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
+from warehouse.read.queries.compare import compare_broadcasts, compare_channels, period_change
 from warehouse.read.queries.emotes import emote_ranking, emote_summary, emote_trend, emote_users
 from warehouse.read.queries.highlights import highlights
 from warehouse.read.queries.moderation import moderation_broadcasts, moderation_users, notices, restrictions
@@ -41,6 +41,7 @@ from warehouse.read.queries.money import (
     gifted_subscriptions,
     pending_missions,
 )
+from warehouse.read.queries.overlap import audience_overlap, audience_overlap_trend
 from warehouse.read.queries.search import (
     keyword_search,
     keyword_trend,
@@ -59,8 +60,8 @@ __all__ = [
     "Warehouse", "activity", "channel_directory", "daily_counts", "date_bounds", "list_channels", "open",
     "search_users", "subscriber_ratio", "tier_split", "user_messages",
     # audience
-    "audience_overlap", "broadcast_retention", "chatter_cohorts", "heatmap", "new_vs_returning",
-    "subscriber_change", "subscriber_tenure", "top_chatters", "top_share",
+    "audience_overlap", "audience_overlap_trend", "broadcast_retention", "chatter_cohorts", "heatmap",
+    "new_vs_returning", "subscriber_change", "subscriber_tenure", "top_chatters", "top_share",
     # money
     "donation_distribution", "donation_ranking", "donations", "donations_over_broadcast",
     "gifted_subscriptions", "pending_missions",
@@ -78,6 +79,8 @@ __all__ = [
     # overview
     "channel_summary", "sync_status",
     # viewers and categories (issue 20)
+    # compare broadcasts, channels and periods (issue 20 §3)
+    "compare_broadcasts", "compare_channels", "period_change",
     "broadcast_viewers", "categories", "channel_viewers", "follower_trend", "viewer_curve",
     # what the lake holds
     "lake_state", "lake_tables", "table_partitions", "table_preview", "table_schema",
