@@ -111,6 +111,9 @@ SETTINGS: tuple[Setting, ...] = (
             "(DNS rebinding). `*`: any."),
     Setting("DASHBOARD_ERROR_DETAILS", "none", "What a page's exception shows visitors of `python -m dashboard "
             "serve` (client.showErrorDetails): none, type, stacktrace or full (development)."),
+    Setting("DASHBOARD_SESSION_HOURS", "12", "Hours a sign-in of `python -m dashboard serve` lasts (its HttpOnly "
+            "cookie and its row in the session table beside the accounts file); signing out, removing the account "
+            "or changing its password ends it sooner (docs/DASHBOARD_ACCESS.md)."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
