@@ -7,6 +7,7 @@ COMMANDS = {
     "sync": ("warehouse.sync.cli", "export PostgreSQL chat to the Parquet lake, one partition per day"),
     "schedule": ("warehouse.sync.schedule", "run the sync nightly at the configured hour"),
     "forget-user": ("warehouse.sync.privacy", "delete a user everywhere: PostgreSQL and every Parquet partition"),
+    "report": ("warehouse.report.cli", "one channel's report for a week or a period, as HTML or PDF, Korean or English"),
 }
 
 
