@@ -28,9 +28,12 @@ listing = data.query(f, warehouse.broadcast_viewers)  # broadcast_list() with vi
 if listing.is_empty():
     st.info(t("broadcasts_none"))
     st.stop()
-badge(listing, t("coverage_badge") + " · " + t("coverage_detail").format(
-    n=listing.height, gaps=data.coverage_figures(listing)["gaps"]))
-widgets.folded(f"{t('broadcasts_list')} ({listing.height:,})", "broadcast_list_open", lambda: widgets.table(
+# the period's coverage is told beside the list, not in a second badge: the one badge is the
+# picked broadcast's, so the page shows one coverage figure
+period = data.coverage_figures(listing)
+widgets.folded(f"{t('broadcasts_list')} ({listing.height:,}) · {t('broadcasts_list_coverage')} "
+               f"{period['share'] * 100:.1f}% · {t('coverage_detail').format(n=listing.height, gaps=period['gaps'])}",
+               "broadcast_list_open", lambda: widgets.table(
     listing, widgets.stem("broadcasts", f), key="broadcast_list", column_config=summaries.headers(
         listing.columns, t, title=t("broadcasts_title"), category=t("broadcasts_category"),
         minutes=t("broadcasts_minutes"), coverage=st.column_config.ProgressColumn(
@@ -40,11 +43,15 @@ row = widgets.pick_broadcast(listing, t("broadcasts_pick"), "broadcast_pick", f.
 cid, bc = row["channel_id"], row["broadcast"]
 name = "broadcast_" + summaries.safe_stem(bc)
 
+if row["live"]:  # a live broadcast's figures are of the minutes captured so far
+    st.badge(t("broadcasts_live"), color="red")
+    st.caption(t("broadcasts_live_note"))
 badge(listing.filter((pl.col("channel_id") == cid) & (pl.col("broadcast") == bc)),
       f"{t('broadcasts_coverage_one')} ({t('broadcasts_source')}: {row['source']})")
 st.text(f"{t('broadcasts_title')}: {row['title'] or t('broadcasts_untitled')}\n"
         f"{t('broadcasts_category')}: {row['category'] or '-'}\n"
-        f"{t('broadcasts_when')}: {row['started']:%Y-%m-%d %H:%M} – {row['ended']:%Y-%m-%d %H:%M} ({f.tz})")
+        f"{t('broadcasts_when')}: {row['started']:%Y-%m-%d %H:%M} – "
+        f"{t('broadcasts_live') if row['live'] else format(row['ended'], '%Y-%m-%d %H:%M')} ({f.tz})")
 cols = st.columns(5)
 cols[0].metric(t("broadcasts_minutes"), f"{row['minutes']:,.0f}")
 cols[1].metric(t("broadcasts_messages"), f"{row['messages']:,}")

@@ -16,7 +16,7 @@ import streamlit as st
 import streamlit.emojis  # noqa: F401
 
 import warehouse
-from dashboard import accounts, audit, data, summaries, urlpick, urlstate
+from dashboard import accounts, audit, data, liveness, summaries, urlpick, urlstate
 from dashboard.i18n import DEFAULT_LANG, LANG_KEY, LANGS, t
 
 log = logging.getLogger(__name__)
@@ -374,14 +374,18 @@ def coverage_badge(f: Filters, channels: tuple[str, ...] | None = None) -> dict 
 
 def pick_broadcast(listing: pl.DataFrame, label: str, key: str, tz: str, in_url: bool = True) -> dict:
     """A select box of `listing`'s broadcasts (broadcast_list rows, labelled by start, channel
-    and title in `tz`); the picked row. `in_url`: the pick is seeded from and kept in the URL
-    (``?broadcast=<channel>:<broadcast>``), so a copied link opens it."""
+    and title in `tz`, a live one marked live); the picked row, with ``live`` (bool). It opens
+    on the newest finished broadcast (dashboard.liveness). `in_url`: the pick is seeded from
+    and kept in the URL (``?broadcast=<channel>:<broadcast>``), so a copied link opens it."""
     rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
-    untitled = t("broadcasts_untitled")
+    untitled, live = t("broadcasts_untitled"), liveness.live_keys(listing)
+    mark = f"{t('broadcasts_live')} · "
     if in_url:
         urlpick.seed("broadcast", key, list(rows))
-    picked = st.selectbox(label, options=list(rows), key=key,
-                          format_func=lambda k: summaries.broadcast_label(rows[k], tz, untitled))
+    if key not in st.session_state or st.session_state[key] not in rows:
+        st.session_state[key] = liveness.default_key(list(rows), live)
+    picked = st.selectbox(label, options=list(rows), key=key, format_func=lambda k: (
+        mark if k in live else "") + summaries.broadcast_label(rows[k], tz, untitled))
     if in_url:
         urlpick.remember("broadcast", picked)
-    return rows[picked]
+    return {**rows[picked], "live": picked in live}

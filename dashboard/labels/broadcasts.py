@@ -2,6 +2,10 @@
 LABELS = {
     "page_broadcasts": ("방송", "Broadcasts"),
     "broadcasts_pick": ("방송 선택", "Broadcast"),
+    "broadcasts_live": ("● 방송 중", "● LIVE"),
+    "broadcasts_live_note": ("아직 방송 중입니다: 지금까지 수집한 부분만의 수치입니다.",
+                             "Still live: the figures cover only what was captured so far."),
+    "broadcasts_list_coverage": ("수집률", "captured"),
     "broadcasts_none": ("선택한 채널과 기간에 시작한 방송이 없습니다.",
                         "No broadcast started in the selected channels and dates."),
     "broadcasts_list": ("기간 중 방송 목록", "Broadcasts in the period"),

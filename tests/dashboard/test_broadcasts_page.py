@@ -3,13 +3,14 @@ broadcast's report (numbers, title timeline, window), markup titles shown as typ
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import t
 from tests import vega_checks as vega
+from tests.lakefixture import write_rows
 from tests.lakefixture_pages import ADV_NAME, ADV_NICKS, ADV_TITLES, POLLS_0
 from tests.lakefixture_rich import KST, is_chatter, user_rows
 from tests.page_checks import (
@@ -19,8 +20,11 @@ from tests.page_checks import (
     no_adversarial_markup,
     ok,
     spec_of,
+    start_app,
 )
 from tests.section_tabs import open_fold, open_section
+from warehouse.lake.layout import Lake
+from warehouse.lake.tables import CHAT_SCHEMA
 
 SECTION = "broadcast_section"
 
@@ -48,7 +52,8 @@ def test_broadcasts_page_lists_the_periods_broadcasts_newest_first(pages_app):
     assert list(listing["broadcast"]) == [o.rsplit(" · ", 1)[1] for o in options]
     assert ADV_TITLES[1] in set(listing["title"])  # as typed
     assert {b.key for b in at.get("download_button")} >= {"broadcast_list_csv", "broadcast_list_parquet"}
-    # the period's badge: every broadcast of the default week is a "chat" source one
+    # the period's coverage beside the list (not a second badge): every broadcast of the
+    # default week is a "chat" source one
     by_bc = defaultdict(list)
     for r in user_rows(facts):
         by_bc[r["chat_channel_id"]].append(r)
@@ -56,8 +61,8 @@ def test_broadcasts_page_lists_the_periods_broadcasts_newest_first(pages_app):
              if PAGES_WEEK[0] <= min(r["chat_time"] for r in rows).astimezone(KST).date() <= PAGES_WEEK[1]]
     assert len(spans) == len(options)
     share = sum(c for _, c in spans) / sum(m for m, _ in spans)
-    assert any(m.value.startswith(":") and f"{t('coverage_badge')}" in m.value and f"{share * 100:.1f}%" in m.value
-               for m in at.markdown), [m.value for m in at.markdown]
+    assert f"{t('broadcasts_list_coverage')} {share * 100:.1f}%" in at.expander[0].label
+    assert not any(f"{share * 100:.1f}%" in m.value for m in at.markdown)  # the one badge is the broadcast's
 
 
 def test_broadcast_report_numbers_and_title_timeline(pages_app):
@@ -138,3 +143,49 @@ def test_broadcasts_page_without_broadcasts_says_so(pages_app):
     ok(at)
     assert any(t("broadcasts_none") in i.value for i in at.info)
     assert len(at.dataframe) == 0
+
+
+def _today_rows(cid: str, name: str, bc: str, start: datetime, minutes: int, first_id: int) -> list[dict]:
+    """One line a minute of broadcast `bc` from `start` (two chatters)."""
+    rows = []
+    for k in range(minutes):
+        when = start + timedelta(minutes=k)
+        row = {f.name: None for f in CHAT_SCHEMA}
+        row.update(id=first_id + k, channel_id=cid, channel_name=name, chat_channel_id=bc, user_id=f"u{k % 2}",
+                   nickname=f"닉{k % 2}", message="ㅋㅋ", message_type="chat", msg_type_code=1,
+                   message_status="NORMAL", chat_time=when, created_at=when, os_type="PC",
+                   user_role="common_user", raw="{}", dedupe_key=f"{bc}{k}", day=when.astimezone(KST).date())
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def live_lake(tmp_path_factory):
+    """Today: channel A's broadcast ended an hour ago, channel B's started later and is still
+    live (its last line a minute ago)."""
+    root = tmp_path_factory.mktemp("live")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    ids, names = ["a" * 32, "b" * 32], ["끝난채널", "방송중채널"]
+    rows = (_today_rows(ids[0], names[0], "FINISHED1", now - timedelta(minutes=150), 90, 1)
+            + _today_rows(ids[1], names[1], "LIVE00001", now - timedelta(minutes=40), 40, 1000))
+    write_rows(Lake(str(root)), rows, ids, names, [1, 2])
+    return root, ids
+
+
+def test_broadcasts_page_opens_on_the_newest_finished_broadcast_and_marks_the_live_one(live_lake, monkeypatch):
+    root, ids = live_lake
+    at = start_app(root, monkeypatch)
+    at.run(timeout=60)
+    at = goto(at, "broadcasts")
+    box = at.selectbox(key="broadcast_pick")
+    assert box.options[0].endswith("LIVE00001") and box.options[0].startswith(t("broadcasts_live"))  # newest
+    assert not box.options[1].startswith(t("broadcasts_live"))
+    assert box.value == f"{ids[0]}:FINISHED1"  # not the live one with 40 minutes so far
+    assert t("broadcasts_live") not in at.text[0].value
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]  # st.badge is markdown
+    assert len([b for b in badges if "%" in b]) == 1, badges  # one coverage figure
+    box.set_value(f"{ids[1]}:LIVE00001").run(timeout=60)
+    ok(at)
+    assert t("broadcasts_live") in at.text[0].value  # started – live
+    assert any("red-badge[" in m.value and t("broadcasts_live") in m.value for m in at.markdown)
+    assert any(t("broadcasts_live_note") in c.value for c in at.caption)
