@@ -147,6 +147,7 @@ def _chatter_days_answers(wh, facts, few):
         every = ("day", "week", "month")[i % 3]
         for fn, kw in ((warehouse.top_chatters, {"limit": (20, 3)[i % 2]}), (warehouse.top_share, {"n": (10, 2)[i % 2]}),
                        (warehouse.audience_overlap, {}), (warehouse.heatmap, {}), (warehouse.subscriber_change, {}),
+                       (warehouse.audience_overlap_trend, {"every": every}),
                        (warehouse.broadcast_retention, {}), (warehouse.chatter_cohorts, {"every": every}),
                        (warehouse.subscriber_tenure, {"every": ("month", "day", "week")[i % 3]})):
             out.append(((fn.__name__, kw, filt), fn(wh, **kw, **filt)))
@@ -219,7 +220,8 @@ ASKED = {USERS: ("search_users", "user_messages", "new_vs_returning", "user_prof
          BROADCAST_SPANS: ("peaks", "coverage", "broadcast_list", "broadcast_retention", "donations_over_broadcast",
                            "broadcast_peaks"),
          CHATTER_DAYS: ("tier_split", "new_vs_returning", "top_chatters", "top_share", "chatter_cohorts",
-                        "subscriber_tenure", "subscriber_change", "audience_overlap", "heatmap", "broadcast_retention",
+                        "subscriber_tenure", "subscriber_change", "audience_overlap", "audience_overlap_trend",
+                        "heatmap", "broadcast_retention",
                         "broadcast_top_chatters"), USER_TAIL: ("user_messages",),
          MONEY: ("donations", "donation_ranking", "donation_distribution", "donations_over_broadcast",
                  "gifted_subscriptions", "pending_missions", "broadcast_donors"),

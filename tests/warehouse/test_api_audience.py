@@ -260,3 +260,65 @@ def test_channel_filter_and_bad_buckets(lake):
         warehouse.subscriber_tenure(wh, every="hour")
     with pytest.raises(ValueError, match="day, week, month"):
         warehouse.chatter_cohorts(wh, every="hour")
+
+
+@pytest.fixture(scope="module")
+def accelerated(tmp_path_factory):
+    """The rich lake as a sync leaves it (its zone recorded), its chatter days and roll-ups
+    built: (Warehouse, facts)."""
+    from tests.lakefixture import build_accelerators
+    from tests.lakefixture_rich import build_rich_lake
+    from warehouse.lake.layout import Lake
+    from warehouse.read.accelerators import CHATTER_DAYS, ROLLUPS
+    from warehouse.read.accelerators.base import Need
+
+    root = tmp_path_factory.mktemp("rich_chatter_days")
+    facts = build_rich_lake(root)
+    Lake(str(root)).write_state({"timezone": "Asia/Seoul"})
+    build_accelerators(root, ROLLUPS, CHATTER_DAYS, tz="Asia/Seoul")
+    wh = warehouse.open(str(root))
+    assert wh.accelerator(CHATTER_DAYS, frozenset({Need.LOCAL_DAYS})) is not None  # answers, not scans
+    yield wh, facts
+    wh.close()
+
+
+def _overlap_trend(facts, channels, start, end, every):
+    """audience_overlap_trend in plain Python: each bucket's chatters per channel, paired."""
+    users = defaultdict(lambda: defaultdict(set))
+    for r in user_rows(facts, channels, start, end):
+        if is_chatter(r):
+            users[trunc(r["chat_time"], every)][r["channel_id"]].add(r["user_id"])
+    want = []
+    for bucket, per in users.items():
+        for a, b in combinations(sorted(per), 2):
+            both = len(per[a] & per[b])
+            want.append((a, b, bucket, len(per[a]), len(per[b]), both, both / len(per[a] | per[b])))
+    return sorted(want, key=lambda w: w[:3])
+
+
+@pytest.mark.parametrize("every", ["week", "month", "day"])
+@pytest.mark.parametrize("start, end", RANGES)
+@pytest.mark.parametrize("source", ["scan", "chatter_days"])
+def test_audience_overlap_trend(lake, accelerated, source, start, end, every):
+    wh, facts = lake if source == "scan" else accelerated
+    got = warehouse.audience_overlap_trend(wh, None, start, end, every=every)
+    assert got.columns == ["channel_a", "channel_b", "bucket", "chatters_a", "chatters_b", "shared", "jaccard"]
+    want = _overlap_trend(facts, None, start, end, every)
+    assert [r[:6] for r in got.iter_rows()] == [w[:6] for w in want] and want
+    assert got["jaccard"].to_list() == pytest.approx([w[6] for w in want])
+    assert any(w[5] for w in want) and got["bucket"].dtype == pl.Datetime("us", "Asia/Seoul")
+
+
+def test_audience_overlap_trend_of_one_pair(accelerated):
+    """One pair asked: only its rows; no week shares more chatters than the whole period (a
+    chatter of one channel in a week and of the other in another shares only the period)."""
+    wh, facts = accelerated
+    pair = sorted(facts["channel_ids"][:2])
+    got = warehouse.audience_overlap_trend(wh, pair, SEP, OCT)
+    assert set(zip(got["channel_a"], got["channel_b"], strict=True)) == {tuple(pair)}
+    assert [r[:6] for r in got.iter_rows()] == [w[:6] for w in _overlap_trend(facts, pair, SEP, OCT, "week")]
+    period = warehouse.audience_overlap(wh, pair, SEP, OCT)
+    assert 0 < got["shared"].max() <= period["shared"][0]
+    assert warehouse.audience_overlap_trend(wh, pair[:1]).is_empty()  # one channel: no pairs
+    with pytest.raises(ValueError, match="day, week, month"):
+        warehouse.audience_overlap_trend(wh, every="hour")

@@ -79,7 +79,8 @@ CHATTER_DAYS = Accelerator(
     needs=LAKE_ONLY,
     # heatmap takes its lines per hour from the roll-ups; broadcast_retention its broadcasts from the spans
     answers=("tier_split", "new_vs_returning", "top_chatters", "top_share", "chatter_cohorts", "subscriber_tenure",
-             "subscriber_change", "audience_overlap", "heatmap", "broadcast_retention", "broadcast_top_chatters"),
+             "subscriber_change", "audience_overlap", "audience_overlap_trend", "heatmap", "broadcast_retention",
+             "broadcast_top_chatters"),
     reader=lambda con: chatter_days.Reader(rollups.SPEC))
 USER_TAIL = Accelerator(
     table=user_tail.USER_TAIL, file=user_tail.FILE, built_from=("chat", users_index.NAME), build=user_tail_build.build,

@@ -1,5 +1,5 @@
 """Audience questions: when a channel's chat is busy, who carries it, who comes back, who
-subscribes for how long, and which channels share chatters.
+subscribes for how long (which channels share chatters: overlap.py).
 
 Conventions are warehouse.read.queries.params' (channels list|None, start/end inclusive days in
 DISPLAY_TZ, "messages" = every line but SYSTEM_MESSAGE's, "chatters" = distinct user ids
@@ -344,33 +344,6 @@ _CHANGE = """
         LEFT JOIN gained USING (channel_id, month)
         LEFT JOIN lost USING (channel_id, month)
         ORDER BY m.channel_id, m.month"""
-
-
-def audience_overlap(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
-                     end: date | None = None) -> pl.DataFrame:
-    """Shared chatters between every pair of channels with chatters in the period:
-    [channel_a, channel_b (channel_a < channel_b), chatters_a, chatters_b, shared,
-    jaccard (shared / chatters in either)]. Pairs with nobody in common are listed with 0.
-
-    >>> audience_overlap(wh, start=date(2026, 9, 1)).sort("jaccard", descending=True)
-    """
-    return wh.answer(CHATTER_DAYS, lambda r: chatter_frames.audience_overlap(r, Lake(wh.root), channels, start, end),
-                     lambda: wh.sql(_OVERLAP, filter_params(channels, start, end)))
-
-
-_OVERLAP = """
-        WITH f AS (FROM chat_rows(?, ?, ?, ?::VARCHAR[])),
-        u AS (SELECT DISTINCT channel_id, user_id FROM f WHERE is_chatter(user_id)),
-        n AS (SELECT channel_id, count(*) AS c FROM u GROUP BY channel_id),
-        sh AS (SELECT a.channel_id AS channel_a, b.channel_id AS channel_b, count(*) AS s
-               FROM u a JOIN u b ON a.user_id = b.user_id AND a.channel_id < b.channel_id
-               GROUP BY ALL)
-        SELECT na.channel_id AS channel_a, nb.channel_id AS channel_b,
-               na.c AS chatters_a, nb.c AS chatters_b, coalesce(sh.s, 0) AS shared,
-               coalesce(sh.s, 0) / (na.c + nb.c - coalesce(sh.s, 0)) AS jaccard
-        FROM n na JOIN n nb ON na.channel_id < nb.channel_id
-        LEFT JOIN sh ON sh.channel_a = na.channel_id AND sh.channel_b = nb.channel_id
-        ORDER BY channel_a, channel_b"""
 
 
 def broadcast_top_chatters(wh: Warehouse, channel_id: str, broadcast: str, limit: int = 20) -> pl.DataFrame:
