@@ -28,6 +28,7 @@ from warehouse.read.queries.catalog import (
 )
 from warehouse.read.queries.categories import categories
 from warehouse.read.queries.channels import channel_directory, daily_counts, date_bounds, list_channels
+from warehouse.read.queries.compare import compare_broadcasts, compare_channels, period_change
 from warehouse.read.queries.emotes import emote_ranking, emote_summary, emote_trend, emote_users
 from warehouse.read.queries.highlights import highlights
 from warehouse.read.queries.moderation import moderation_broadcasts, moderation_users, notices, restrictions
@@ -78,6 +79,8 @@ __all__ = [
     # overview
     "channel_summary", "sync_status",
     # viewers and categories (issue 20)
+    # compare broadcasts, channels and periods (issue 20 §3)
+    "compare_broadcasts", "compare_channels", "period_change",
     "broadcast_viewers", "categories", "channel_viewers", "follower_trend", "viewer_curve",
     # what the lake holds
     "lake_state", "lake_tables", "table_partitions", "table_preview", "table_schema",
