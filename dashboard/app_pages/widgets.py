@@ -389,3 +389,19 @@ def pick_broadcast(listing: pl.DataFrame, label: str, key: str, tz: str, in_url:
     if in_url:
         urlpick.remember("broadcast", picked)
     return {**rows[picked], "live": picked in live}
+
+
+def pick_broadcasts(listing: pl.DataFrame, label: str, key: str, tz: str, most: int = 4,
+                    first: int = 2) -> list[dict]:
+    """A multi-pick of `listing`'s broadcasts (broadcast_list rows, labelled as pick_broadcast
+    labels them), at most `most`; the picked rows in the order picked. It opens on the
+    `first` newest; a pick the listing no longer holds (other filters) is dropped."""
+    rows = {summaries.broadcast_key(r["channel_id"], r["broadcast"]): r for r in listing.iter_rows(named=True)}
+    untitled = t("broadcasts_untitled")
+    if key in st.session_state:
+        st.session_state[key] = [k for k in st.session_state[key] if k in rows][:most]
+    else:
+        st.session_state[key] = list(rows)[:first]
+    picked = st.multiselect(label, options=list(rows), key=key, max_selections=most,
+                            format_func=lambda k: summaries.broadcast_label(rows[k], tz, untitled))
+    return [rows[k] for k in picked]
