@@ -87,8 +87,11 @@ def ranking() -> None:
     if shown:
         channel = shown[0] if len(shown) == 1 else st.selectbox(
             t("don_channel"), shown, key="don_channel", format_func=lambda c: f.names.get(c, c))
-        st.altair_chart(charts.ranking_figure(ranks.filter(ranks["channel_id"] == channel),
-                                                    t("don_ranking_title"), t("don_amount"), lang),
+        named, anonymous = charts.named_donors(ranks.filter(ranks["channel_id"] == channel))
+        if anonymous["donations"]:
+            st.caption(t("don_anonymous_line").format(n=f"{anonymous['donations']:,}",
+                                                      amount=f"{anonymous['amount']:,}"))
+        st.altair_chart(charts.ranking_figure(named, t("don_ranking_title"), t("don_amount"), lang),
                         width="stretch", key="don_rank_chart")
     named = charts.with_names(ranks, f.names)
     widgets.table(named, widgets.stem("donation_ranking", f), key="don_ranking",

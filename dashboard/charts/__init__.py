@@ -54,6 +54,7 @@ from dashboard.charts.donations import (  # noqa: F401
     broadcast_label,
     distribution_figure,
     donation_totals,
+    named_donors,
     overall,
     pending_shown,
     pending_total,

@@ -79,6 +79,16 @@ def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str =
                              alt.Tooltip("donations:Q", format=",", title="#")]))
 
 
+def named_donors(ranking: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """One channel's donation_ranking() rows split: the named donors (ranked as they were)
+    and the anonymous donations summed ({"donations", "amount"}; zeros without any), which
+    are one line apart rather than a bar that dwarfs every named donor's."""
+    anon = ranking.filter(pl.col("user_id").is_null())
+    return (ranking.filter(pl.col("user_id").is_not_null()),
+            {"donations": int(anon["donations"].sum()) if anon.height else 0,
+             "amount": int(anon["amount"].sum()) if anon.height else 0})
+
+
 def ranking_figure(ranking: pl.DataFrame, title: str, xaxis: str = "금액 (치즈)",
                    lang: str = DEFAULT_LANG) -> alt.Chart:
     """Horizontal bars, largest donor on top (one channel's warehouse.donation_ranking()

@@ -14,8 +14,11 @@ LABELS = {
     "don_over_time": ("기간별 후원 금액", "Donated amount over time"),
     "don_raw": ("구간별 원자료", "Per-bucket data"),
     "don_ranking": ("후원자 순위", "Donor ranking"),
-    "don_ranking_help": ("익명 후원은 모두 합쳐 한 명의 후원자 \"익명\"(user_id 없음)으로 집계합니다.",
-                         "Every anonymous donation is counted together as one donor \"익명\" (no user_id)."),
+    "don_ranking_help": ("익명 후원은 모두 합쳐 한 명의 후원자 \"익명\"(user_id 없음)으로 집계합니다. 차트는 이름 있는 "
+                         "후원자만 그리고, 익명 후원은 위에 한 줄로 따로 적습니다.",
+                         "Every anonymous donation is counted together as one donor \"익명\" (no user_id). The "
+                         "chart draws the named donors; the anonymous donations are one line above it."),
+    "don_anonymous_line": ("익명 후원 {n}건 · {amount} 치즈", "Anonymous donations: {n} · {amount} cheese"),
     "don_limit": ("채널별 상위", "Top per channel"),
     "don_channel": ("차트에 표시할 채널", "Channel shown in the chart"),
     "don_ranking_title": ("후원자 순위 (금액)", "Donors by amount"),

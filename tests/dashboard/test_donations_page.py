@@ -80,6 +80,15 @@ def test_donations_page_matches_plain_python(rich_pages_lake, monkeypatch):
            for c, _, d, u, n, a, k in ranking.itertuples(index=False)]
     assert got == _expected_ranking(facts, start, end)
     assert any(d == "익명" and u is None for _, d, u, *_ in got)  # anonymous donors as one, without an id
+    # the chart draws the named donors; the anonymous donations are one line apart
+    box = at.selectbox(key="don_channel") if any(s.key == "don_channel" for s in at.selectbox) else None
+    shown = box.value if box is not None else next(c for c, *_ in got)
+    bars = vega.rows(specs_of(at)[-1])
+    named = [(f"{k}. {d}", a) for c, d, u, _, a, k in got if c == shown and u is not None]
+    assert named and [(b["donor"], b["amount"]) for b in bars] == named  # no "익명" bar
+    anon = [r for r in rows if r["channel_id"] == shown and _anon(r)]
+    assert anon and any(c.value == t("don_anonymous_line").format(
+        n=f"{len(anon):,}", amount=f"{sum(r['pay_amount'] or 0 for r in anon):,}") for c in at.caption)
 
     assert len(at.get("download_button")) == 2 * len(at.dataframe)
     _tab(at, "don_section", t("don_distribution"))
