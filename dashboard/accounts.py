@@ -9,6 +9,14 @@ Roles:
 - ``analyst``: every channel, read-only; user search one channel at a time unless the
   account has ``cross_channel_search = true``.
 
+A share link (dashboard/sessions.py) is seen as an account of the role ``shared``: its
+channels only, like a streamer, but no moderation, no user search across channels, no
+audit log and no lake-wide figures; it is never stored in the file.
+
+An account may also name ``identities``: the e-mail addresses (or OIDC ``sub`` values) of
+an identity provider's users it stands for when Streamlit's ``[auth]`` is configured
+(st.login); ``password = "!"`` then means no password sign-in.
+
 Passwords: ``scrypt$n$r$p$salt$hash`` (salt and hash base64), 16 random bytes of salt per
 password, compared in constant time. The file holds only hashes; it is written atomically
 (a temporary file renamed over it) with mode 0600.
@@ -19,6 +27,7 @@ password, compared in constant time. The file holds only hashes; it is written a
     channels = ["a1b2..."]
     cross_channel_search = false
     password = "scrypt$16384$8$1$...$..."
+    identities = ["manager@example.org"]
 """
 from __future__ import annotations
 
@@ -35,8 +44,11 @@ from pathlib import Path
 from core import files, settings
 
 ROLES = ("admin", "streamer", "analyst")
+SHARED = "shared"  # the role of a share link's viewer (never in the file)
+NO_PASSWORD = "!"  # an account that signs in through the identity provider only
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 CHANNEL_RE = re.compile(r"^[0-9a-f]{32}$")
+IDENTITY_RE = re.compile(r"^[!-~]{1,254}$")
 SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_LEN = 2**14, 8, 1, 32
 MIN_PASSWORD = 8
 _MAXMEM = 64 * 1024 * 1024
@@ -53,6 +65,7 @@ class Account:
     channels: tuple[str, ...] = ()
     cross_channel_search: bool = False
     password: str = field(default="", repr=False)  # the scrypt hash, never the password
+    identities: tuple[str, ...] = ()  # OIDC e-mail addresses or subs (st.login)
 
     @property
     def is_admin(self) -> bool:
@@ -109,7 +122,7 @@ def authenticate(accounts: dict[str, Account], name: str, password: str) -> Acco
 
 def visible_channels(account: Account | None, all_ids: list[str]) -> list[str]:
     """The channels `account` may see, in the order of `all_ids` (None: no accounts, all)."""
-    if account is None or account.role != "streamer":
+    if account is None or account.role not in ("streamer", SHARED):
         return list(all_ids)
     own = set(account.channels)
     return [c for c in all_ids if c in own]
@@ -118,7 +131,7 @@ def visible_channels(account: Account | None, all_ids: list[str]) -> list[str]:
 def sees_lake_wide(account: Account | None) -> bool:
     """Whether lake-wide figures (every channel's rows, days, files) may be shown: all but
     streamers, who see only their own channels."""
-    return account is None or account.role != "streamer"
+    return account is None or account.role not in ("streamer", SHARED)
 
 
 def may_search_across(account: Account | None) -> bool:
@@ -163,9 +176,25 @@ def check(account: Account) -> Account:
     if account.role != "streamer" and account.channels:
         raise AccountsError(f"account {account.name}: channels restrict streamers only; "
                             f"an {account.role} sees every channel (leave --channels out)")
-    if not account.password.startswith("scrypt$"):
+    if not account.password.startswith("scrypt$") and not (account.password == NO_PASSWORD and account.identities):
         raise AccountsError(f"account {account.name}: password is not an scrypt hash")
+    bad = [i for i in account.identities if not IDENTITY_RE.match(i)]
+    if bad:
+        raise AccountsError(f"account {account.name}: identities are e-mail addresses or OIDC subs "
+                            f"(1-254 visible characters): {', '.join(map(repr, bad))}")
     return account
+
+
+def by_identity(accounts: dict[str, Account], email: str | None, sub: str | None,
+                email_verified: bool | None = None) -> Account | None:
+    """The account an identity provider's user stands for: the one listing their e-mail
+    (compared without case; not when the provider says it is unverified) or their sub."""
+    mail = (email or "").strip().lower() if email_verified is not False else ""
+    for account in accounts.values():
+        for identity in account.identities:
+            if (mail and identity.lower() == mail) or (sub and identity == sub):
+                return account
+    return None
 
 
 def parse(text: str, source: str = "accounts file") -> dict[str, Account]:
@@ -181,12 +210,18 @@ def parse(text: str, source: str = "accounts file") -> dict[str, Account]:
         channels = entry.get("channels", [])
         if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
             raise AccountsError(f"{source}: account #{i + 1}: channels must be a list of strings")
+        identities = entry.get("identities", [])
+        if not isinstance(identities, list) or not all(isinstance(c, str) for c in identities):
+            raise AccountsError(f"{source}: account #{i + 1}: identities must be a list of strings")
         account = check(Account(name=str(entry.get("name", "")), role=str(entry.get("role", "")),
                                 channels=tuple(channels),
                                 cross_channel_search=entry.get("cross_channel_search") is True,
-                                password=str(entry.get("password", ""))))
+                                password=str(entry.get("password", "")), identities=tuple(identities)))
         if account.name in out:
             raise AccountsError(f"{source}: account {account.name} is declared twice")
+        taken = {i.lower() for a in out.values() for i in a.identities}
+        if twice := [i for i in account.identities if i.lower() in taken]:
+            raise AccountsError(f"{source}: account {account.name}: identity {twice[0]!r} is another account's too")
         out[account.name] = account
     return out
 
@@ -198,7 +233,9 @@ def dump(accounts: dict[str, Account]) -> str:
         lines += ["[[account]]", f"name = {json.dumps(a.name)}", f"role = {json.dumps(a.role)}",
                   f"channels = {json.dumps(list(a.channels))}",
                   f"cross_channel_search = {'true' if a.cross_channel_search else 'false'}",
-                  f"password = {json.dumps(a.password)}", ""]
+                  f"password = {json.dumps(a.password)}"]
+        lines += [f"identities = {json.dumps(list(a.identities))}"] if a.identities else []
+        lines += [""]
     return "\n".join(lines)
 
 

@@ -5,7 +5,9 @@ DASHBOARD_ADDRESS says (there is no login then); with accounts, DASHBOARD_ADDRES
 
 It serves the app as an ``st.App`` (Streamlit's ASGI app, the documented way to add
 middleware) with dashboard.hosts.HostGuard in front: requests and websockets for a `Host`
-outside the allow-list get 421 (DNS rebinding), and ``/_stcore/metrics`` is refused.
+outside the allow-list get 421 (DNS rebinding), and ``/_stcore/metrics`` is refused. Behind
+it dashboard.web_auth.AuthEndpoints signs visitors in and out with an HttpOnly cookie
+(``/_dash/sign-in``, ``/_dash/sign-out``) and sends signed-out page visits to the first.
 A page's exception shows no traceback or message to visitors (``client.showErrorDetails``
 from DASHBOARD_ERROR_DETAILS, default ``none``; the log has the traceback).
 
@@ -32,7 +34,7 @@ from pathlib import Path
 
 from core import settings
 from core.stopping import stop_signals
-from dashboard import accounts, hosts
+from dashboard import accounts, hosts, sessions, web_auth
 
 log = logging.getLogger(__name__)
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
@@ -138,7 +140,11 @@ def prepare(args: argparse.Namespace):
              len(found), describe(guard))
     import streamlit as st
     from starlette.middleware import Middleware
-    app = st.App(str(APP), middleware=[Middleware(hosts.HostGuard, policy=guard)])
+    if found:
+        sessions.secret_key()  # made now, not by two first sign-ins at once
+    web_auth.ACTIVE = True  # the app reads the sign-in from the middleware's cookie
+    app = st.App(str(APP), middleware=[Middleware(hosts.HostGuard, policy=guard),  # the Host first
+                                       Middleware(web_auth.AuthEndpoints)])
     sys.argv = [str(APP)]  # the script Streamlit anchors its config and secrets on, as `streamlit run` does
     return app, config
 

@@ -1,0 +1,30 @@
+"""Labels of the served sign-in (cookie), share links and the identity provider's sign-in."""
+LABELS = {
+    "login_session_ended": ("로그인되어 있지 않습니다. 로그아웃했거나, 로그인 기간이 끝났거나, 계정이 바뀌었거나 삭제되었습니다.",
+                            "You are not signed in: you signed out, the sign-in expired, or the account was changed "
+                            "or removed."),
+    "login_logout_everywhere": ("이 계정의 모든 브라우저와 기기에서 로그아웃합니다.",
+                                "This signs the account out in every browser and on every device."),
+    "login_oidc": ("조직 계정으로 로그인", "Sign in with your organisation"),
+    "login_oidc_unmapped": ("이 사용자에게 연결된 대시보드 계정이 없습니다. 관리자에게 계정에 이메일을 등록해 달라고 요청하세요.",
+                            "No dashboard account lists this user. Ask an admin to add your e-mail to an account."),
+    "share_invalid": ("공유 링크가 만료되었거나 취소되었거나 올바르지 않습니다.",
+                      "This share link has expired, was revoked or is not valid."),
+    "share_viewing": ("읽기 전용 공유 화면 · {until}까지", "Read-only shared view · until {until}"),
+    "share_make": ("이 화면 공유", "Share this view"),
+    "share_days": ("유효 기간(일)", "Valid for (days)"),
+    "share_create": ("공유 링크 만들기", "Create share link"),
+    "share_link_help": ("계정 없이 열리는 읽기 전용 링크입니다. 선택한 채널만 보여 주며, 만료되거나 취소되면 열리지 않습니다.",
+                        "A read-only link that opens without an account, shows the selected channels only, and stops "
+                        "working when it expires or is revoked."),
+    "share_not_here": ("이 페이지는 공유할 수 없습니다.", "This page cannot be shared."),
+    "collector_down": ("수집기가 멈췄습니다: {since}부터 임대 갱신이 없습니다(마지막 신호).",
+                       "The collector is down: no lease renewed since {since} (its last sign)."),
+    "collector_never": ("실행 중인 수집기가 없습니다(임대를 갱신한 적이 없음).",
+                        "No collector is running (no lease was ever renewed)."),
+    "collector_lagging": ("수집기 지연: 방송 중인 채널 {n}개의 마지막 메시지가 {limit}보다 오래되었습니다: {channels}",
+                          "The collector is lagging: {n} live channel(s) stored no line for over {limit}: {channels}"),
+    "collector_ok": ("수집기 정상 · 마지막 임대 갱신 {seen}", "Collector running · last lease renewal {seen}"),
+    "collector_unknown": ("수집기 상태를 알 수 없습니다(PostgreSQL에 연결할 수 없음).",
+                          "Collector state unknown (PostgreSQL cannot be reached)."),
+}
