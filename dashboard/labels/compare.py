@@ -1,0 +1,47 @@
+"""Labels of the Compare page (app_pages/compare.py, issue 20 §3) and its charts."""
+LABELS = {
+    "page_compare": ("비교", "Compare"),
+    "compare_help": ("방송은 첫 채팅이 있던 분부터의 경과 시간(분)으로 겹쳐 그립니다. 시청자는 구간 안에서 기록이 유효한 시간으로 "
+                     "가중 평균하며, 기록이 없는 구간은 보간하지 않고 비워 둡니다.",
+                     "Broadcasts are overlaid by the minutes since the minute of their first line. Viewers are the "
+                     "time-weighted mean of the counts standing in each window; a window without a count is left "
+                     "empty, never interpolated."),
+    "compare_broadcasts": ("방송 비교", "Broadcasts"),
+    "compare_channels": ("채널 비교", "Channels"),
+    "compare_periods": ("이전 기간 대비", "Against the previous period"),
+    "compare_pick_broadcasts": ("비교할 방송 (2~4개)", "Broadcasts to compare (2–4)"),
+    "compare_pick_channels": ("비교할 채널 (2~4개)", "Channels to compare (2–4)"),
+    "compare_window": ("구간 (분)", "Window (minutes)"),
+    "compare_pick_more": ("방송을 2개 이상 고르세요.", "Pick two or more broadcasts."),
+    "compare_no_broadcasts": ("이 기간에 시작한 방송이 없습니다.", "No broadcast started in this period."),
+    "compare_no_channels": ("채널을 1개 이상 고르세요.", "Pick one or more channels."),
+    "compare_overlay_title": ("방송 겹쳐 보기 (시작 후 경과 시간)", "Broadcasts overlaid (time since start)"),
+    "compare_days_title": ("채널별 일별 추이", "Channels per day"),
+    "compare_panel_messages": ("메시지", "Messages"),
+    "compare_panel_chatters": ("참여자", "Chatters"),
+    "compare_panel_viewers": ("시청자 (공백은 기록 없음)", "Viewers (gaps: not polled)"),
+    "compare_panel_amount": ("후원 금액 (치즈)", "Donated (cheese)"),
+    "compare_panel_avg_viewers": ("평균 시청자", "Average viewers"),
+    "compare_minutes_axis": ("시작 후 (분)", "Minutes since start"),
+    "compare_legend_broadcast": ("방송", "broadcast"),
+    "compare_legend_channel": ("채널", "channel"),
+    "compare_day_axis": ("날짜", "Day"),
+    "compare_periods_caption": ("{start} ~ {end} 와 직전 같은 길이의 기간 {previous_start} ~ {previous_end} 비교",
+                                "{start} – {end} against the as long period before it, {previous_start} – "
+                                "{previous_end}"),
+    "compare_metric_channels": ("채널", "Channels"),
+    "compare_metric_messages": ("메시지", "Messages"),
+    "compare_metric_donations": ("후원", "Donations"),
+    "compare_metric_donation_amount": ("후원 금액 (치즈)", "Donated (cheese)"),
+    # column headers (col_a_<API column name>: summaries.headers)
+    "col_a_label": ("방송", "Broadcast"),
+    "col_a_donation_amount": ("후원 금액", "Amount donated"),
+    "col_a_figure": ("지표", "Figure"),
+    "col_a_metric": ("지표 코드", "Metric"),
+    "col_a_current": ("이번 기간", "This period"),
+    "col_a_previous": ("이전 기간", "Previous period"),
+    "col_a_change": ("증감", "Change"),
+    "col_a_change_ratio": ("증감률", "Change (%)"),
+    "col_a_previous_start": ("이전 기간 시작", "Previous period from"),
+    "col_a_previous_end": ("이전 기간 끝", "Previous period to"),
+}
