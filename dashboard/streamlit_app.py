@@ -31,6 +31,7 @@ def pages(audit_log: bool, moderation: bool = True) -> list:
         st.Page(PAGES / "categories.py", title=t("page_categories"), icon=":material/category:"),
         st.Page(PAGES / "compare.py", title=t("page_compare"), icon=":material/compare_arrows:"),
         st.Page(PAGES / "subscribers.py", title=t("page_subscribers"), icon=":material/star:"),
+        st.Page(PAGES / "audience.py", title=t("page_audience"), icon=":material/diversity_3:"),
         st.Page(PAGES / "donations.py", title=t("don_title"), icon=":material/payments:"),
         st.Page(PAGES / "users.py", title=t("page_users"), icon=":material/person_search:"),
         st.Page(PAGES / "keywords.py", title=t("kw_page_title"), icon=":material/search:"),
@@ -49,12 +50,14 @@ widgets.seed_language()
 st.set_page_config(page_title=t("app_title"), layout="wide")
 widgets.language_switch()
 account = login.gate(pages(audit_log=True))  # stops here with the login form until someone signs in
-page = st.navigation(pages(audit_log=accounts.may_read_audit(account),
-                          moderation=accounts.may_see_moderation(account)),
-                    expanded=True)  # every page listed (Streamlit folds a list past 10 behind "View more")
+page = st.navigation(login.pages_for(account, pages(audit_log=accounts.may_read_audit(account),
+                                                  moderation=accounts.may_see_moderation(account))),
+                    expanded=True)  # every page listed (Streamlit folds a list past 10 behind "View more");
+# a share link's viewer gets its one page (login.pages_for)
 if account is None:
     st.caption(":material/lan: " + t("localhost"))
 filters = widgets.sidebar_filters(account)
+login.share_box(account, filters, page)  # "share this view" (signed-in accounts)
 if filters is None:
     st.title(t("app_title"))
     st.info(t("empty_lake"))
