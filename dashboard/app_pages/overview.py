@@ -1,5 +1,6 @@
 """개요 (Overview): every channel in the filter at a glance — messages, chatters,
-subscriber share, donations, a daily trend, broadcasts and their coverage — and the
+subscriber share, donations (each figure with its change against the previous period of
+the same length), a daily trend, broadcasts and their coverage — and the
 lake's last sync (with the lake's days and rows, except for streamers: those count every
 channel)."""
 import streamlit as st
@@ -7,6 +8,7 @@ import streamlit as st
 import warehouse
 from dashboard import accounts, data, summaries
 from dashboard.app_pages import widgets
+from dashboard.charts import compare as compare_charts
 from dashboard.i18n import t
 
 f = widgets.require_filters()
@@ -29,11 +31,15 @@ if summary.is_empty():
 
 widgets.coverage_badge(f)
 total = summaries.totals(summary)
+change = data.query(f, warehouse.period_change)  # each figure against the as long period before
+delta = compare_charts.deltas(change)
+before = change.row(0, named=True)
+since = t("overview_delta_help").format(start=before["previous_start"], end=before["previous_end"])
 cols = st.columns(4)
-cols[0].metric(t("overview_channels_n"), f"{total['channels']:,}")
-cols[1].metric(t("overview_messages"), f"{total['messages']:,}")
-cols[2].metric(t("overview_donations"), f"{total['donations']:,}")
-cols[3].metric(t("overview_amount"), f"{total['donation_amount']:,}")
+for col, (metric, label) in zip(cols, (("channels", "overview_channels_n"), ("messages", "overview_messages"),
+                                       ("donations", "overview_donations"), ("donation_amount", "overview_amount")),
+                                strict=True):
+    col.metric(t(label), f"{total[metric]:,}", delta=delta[metric], help=since)
 
 st.subheader(t("overview_channels"))
 trend = summaries.daily_trend(data.query(f, warehouse.activity, every="day"), f.start, f.end)

@@ -6,6 +6,8 @@ LABELS = {
     "overview_donations": ("후원", "Donations"),
     "overview_amount": ("후원 금액 (치즈)", "Donated (cheese)"),
     "overview_channels_n": ("채널", "Channels"),
+    "overview_delta_help": ("증감: 직전 같은 길이의 기간 {start} ~ {end} 대비",
+                            "Change against the as long period before: {start} – {end}"),
     "overview_last_sync": ("마지막 동기화: {when} · {days}일치 · 채팅 {rows:,}행",
                            "Last sync: {when} · {days} day(s) · {rows:,} chat rows"),
     "overview_never_synced": ("동기화 기록 없음 (state.json이 없는 레이크) · {days}일치 · 채팅 {rows:,}행",

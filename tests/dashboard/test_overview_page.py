@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from dashboard.i18n import t
+from tests import compare_answers
 from tests.lakefixture_pages import ADV_NAME
 from tests.lakefixture_rich import KST, is_chatter, is_sub, user_rows
 from tests.page_checks import (
@@ -33,6 +34,18 @@ def _expected_overview(facts, start, end, channels=None):
                     "donations": len(donations), "donation_amount": sum(r["pay_amount"] or 0 for r in donations),
                     "trend": [per_day.get(start + timedelta(days=i), 0) for i in range((end - start).days + 1)]}
     return out
+
+
+def _deltas_match(at, facts, start, end, channels=None) -> None:
+    """Each metric's delta is its change against the as long period before, in plain Python."""
+    change = compare_answers.period_change(facts, start, end, channels)
+    deltas = {m.label: m.delta for m in at.metric}
+    for metric, label in (("channels", "overview_channels_n"), ("messages", "overview_messages"),
+                          ("donations", "overview_donations"), ("donation_amount", "overview_amount")):
+        now, then = change[metric]
+        want = f"{now - then:+,}" + (f" ({(now - then) / then:+.1%})" if then else "")
+        assert deltas[t(label)] == want, (metric, deltas[t(label)], want)
+    assert sum(then for _, then in change.values())  # the previous period has lines: a real comparison
 
 
 def test_overview_is_the_default_page_and_its_numbers_match_the_lake(pages_app):
@@ -62,6 +75,7 @@ def test_overview_is_the_default_page_and_its_numbers_match_the_lake(pages_app):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[t("overview_messages")] == f"{sum(e['messages'] for e in expected.values()):,}"
     assert metrics[t("overview_amount")] == f"{sum(e['donation_amount'] for e in expected.values()):,}"
+    _deltas_match(at, facts, *PAGES_WEEK)
     days = len({r["day"] for r in facts["rows"]})
     assert any(c.value == t("overview_never_synced").format(days=days, rows=len(facts["rows"])) for c in at.caption)
     assert any(t("coverage_badge") in m.value for m in at.markdown)  # the coverage badge
@@ -87,6 +101,7 @@ def test_overview_follows_the_date_and_channel_filters(pages_app):
     table = at.dataframe[0].value
     assert list(table["channel_id"]) == [one]
     assert list(table["messages"]) == [expected[one]["messages"]]
+    _deltas_match(at, facts, *sept, [one])
 
 
 def test_overview_says_so_when_the_period_is_empty(pages_app):
