@@ -2,6 +2,8 @@
 weekday × hour heatmap and new vs returning chatters (Channel)."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import altair as alt
 import polars as pl
 
@@ -9,28 +11,61 @@ from dashboard.charts.clock import fill_gaps, local_time, time_axis, time_tip, t
 from dashboard.charts.style import channel_color, channel_pairs, empty, named, panel
 from dashboard.i18n import DEFAULT_LANG, t
 
+_STEPS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
 
 def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", every: str | None = None,
-                    lang: str = DEFAULT_LANG) -> alt.VConcatChart | alt.Chart:
+                    lang: str = DEFAULT_LANG, now: datetime | None = None) -> alt.VConcatChart | alt.Chart:
     """Messages (top) and unique chatters (bottom) per bucket, one line per channel.
 
-    `df`: warehouse.activity() output (channel_id, channel_name, bucket, messages, chatters);
-    with `every` ("minute", "hour", "day") quiet buckets are drawn as zeros."""
+    `df`: warehouse.activity() output (channel_id, channel_name, bucket, messages, chatters).
+    With `every` ("minute", "hour", "day"): quiet minutes and hours are drawn as zeros, a day
+    without chat (no broadcast) as a gap in the line, not a dip to zero; the bucket still
+    running at `now` (default: the clock's), today's when by day, is partial: drawn dashed
+    from the last whole bucket, with a hollow point and a "partial" tooltip, not as a plunge."""
     title = t("chart_activity", lang)
     if df.is_empty():
         return empty(title, lang)
     df = local_time(df, "bucket", tz)
-    df = wall_clock(named(fill_gaps(df, every) if every else df).sort("channel_id", "bucket"), "bucket", tz)
-    data = df.select("channel_id", "channel_name", "bucket", "messages", "chatters")
+    df = named(_with_gaps(df, every) if every else df).sort("channel_id", "bucket")
+    step = _STEPS.get(every or "")
+    since = (now or datetime.now(UTC)) - step if step else None  # a bucket that began after this still runs
+    df = df.with_columns((pl.col("bucket").dt.convert_time_zone("UTC") > since if since else pl.lit(False))
+                         .alias("partial"))
+    df = wall_clock(df, "bucket", tz).with_columns(
+        pl.when(pl.col("partial")).then(pl.lit(t("chart_partial", lang))).otherwise(pl.lit("")).alias("note"))
+    data = df.select("channel_id", "channel_name", "bucket", "messages", "chatters", "partial", "note")
     legend = t("chart_channel", lang)
     color = channel_color([name for _, name in channel_pairs(df)], legend)
-    tip = time_tip("bucket", time_axis(tz, lang))
-    points = df.group_by("channel_id").len()["len"].max() < 40
-    top = panel(data, "messages", t("chart_messages", lang), time_x("bucket", ""), color, legend, tips=[tip],
-                 points=points)
-    bottom = panel(data, "chatters", t("chart_chatters", lang), time_x("bucket", time_axis(tz, lang)), color,
-                    legend, tips=[tip], points=points)
+    tips = [time_tip("bucket", time_axis(tz, lang)), alt.Tooltip("note:N", title=" ")]
+    points = every == "day" or df.group_by("channel_id").len()["len"].max() < 40  # a day between gaps shows
+    whole = data.filter(~pl.col("partial"))
+    # the running bucket's segment: each channel's last whole bucket and the running one
+    tail = pl.concat([whole.group_by("channel_id").tail(1), data.filter(pl.col("partial"))]).filter(
+        pl.col("channel_id").is_in(data.filter(pl.col("partial"))["channel_id"].implode()))
+
+    def part(value: str, label: str, x: alt.X) -> alt.Chart | alt.LayerChart:
+        solid = panel(whole, value, label, x, color, legend, tips=tips, points=points)
+        if tail.is_empty():
+            return solid
+        dashed = alt.Chart(tail).mark_line(strokeDash=[4, 4], point=alt.OverlayMarkDef(filled=False)).encode(
+            x=x, y=alt.Y(f"{value}:Q"), color=color, detail="channel_id:N",
+            tooltip=[alt.Tooltip("channel_name:N", title=legend), *tips,
+                     alt.Tooltip(f"{value}:Q", format=",", title=label)])
+        return alt.layer(solid, dashed)
+
+    top = part("messages", t("chart_messages", lang), time_x("bucket", ""))
+    bottom = part("chatters", t("chart_chatters", lang), time_x("bucket", time_axis(tz, lang)))
     return alt.vconcat(top, bottom, title=title).resolve_scale(x="shared")
+
+
+def _with_gaps(df: pl.DataFrame, every: str) -> pl.DataFrame:
+    """The buckets between each channel's first and last: quiet minutes and hours as zeros
+    (clock.fill_gaps), days without chat as nulls (a gap: the channel did not broadcast)."""
+    if every != "day":
+        return fill_gaps(df, every)
+    return df.sort("channel_id", "bucket").upsample(time_column="bucket", every="1d", group_by="channel_id") \
+        .with_columns(pl.col("channel_name").forward_fill().over("channel_id"))
 
 
 WEEKDAYS_KO = ("월", "화", "수", "목", "금", "토", "일")

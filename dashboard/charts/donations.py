@@ -3,6 +3,7 @@ donation functions in, frames or Altair charts out. Titles are arguments (Korean
 default); donor and channel names are untrusted and drawn as typed (Vega draws text as text)."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import altair as alt
@@ -59,24 +60,35 @@ def pending_total(pending: pl.DataFrame) -> dict:
     return {"missions": pending.height, "amount": int(pending["amount"].sum()) if pending.height else 0}
 
 
+_OFFSETS = {"hour": "1h", "day": "1d", "week": "1w", "month": "1mo"}
+
+
 def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str = "Asia/Seoul",
-                  yaxis: str = "금액 (치즈)", every: str = "day", lang: str = DEFAULT_LANG) -> alt.Chart:
-    """Donated amount per bucket, one bar series per channel side by side (warehouse.donations())."""
+                  yaxis: str = "금액 (치즈)", every: str = "day", lang: str = DEFAULT_LANG,
+                  now: datetime | None = None) -> alt.Chart:
+    """Donated amount per bucket, one bar series per channel side by side (warehouse.donations()).
+    The bucket still running at `now` (default: the clock's; today's when by day) is partial:
+    its bars are drawn lighter, with a "partial" tooltip, so it does not read as a drop."""
     if df.is_empty():
         return empty(title, lang)
-    df = bucket_text(df.sort("bucket"), "bucket", every, tz)
+    ends = local_time(df, "bucket", tz)["bucket"].dt.offset_by(_OFFSETS.get(every, "1d")).dt.convert_time_zone("UTC")
+    df = df.with_columns((ends > (now or datetime.now(UTC))).alias("partial"))
+    df = bucket_text(df.sort("bucket"), "bucket", every, tz).with_columns(
+        pl.when(pl.col("partial")).then(pl.lit(t("chart_partial", lang))).otherwise(pl.lit("")).alias("note"))
     order = sorted(set(df["channel_id"].to_list()), key=lambda c: (names.get(c, c), c))
     shown = [names.get(c, c) for c in order]
     data = df.select("bucket", "channel_id", pl.col("channel_id").replace_strict(
-        names, default=pl.col("channel_id"), return_dtype=pl.Utf8).alias("channel_name"), "amount", "donations")
+        names, default=pl.col("channel_id"), return_dtype=pl.Utf8).alias("channel_name"), "amount", "donations",
+        "partial", "note")
     legend = t("chart_channel", lang)
     return (alt.Chart(data, title=title, height=400).mark_bar()
             .encode(x=alt.X("bucket:O", title=f"({tz})", sort="ascending"),
                     xOffset=alt.XOffset("channel_id:N", sort=order),
                     y=alt.Y("amount:Q", title=yaxis), color=channel_color(shown, legend),
+                    opacity=alt.condition("datum.partial", alt.value(0.4), alt.value(1.0)),
                     tooltip=[alt.Tooltip("channel_name:N", title=legend), alt.Tooltip("bucket:O", title=f"({tz})"),
                              alt.Tooltip("amount:Q", format=",", title=yaxis),
-                             alt.Tooltip("donations:Q", format=",", title="#")]))
+                             alt.Tooltip("donations:Q", format=",", title="#"), alt.Tooltip("note:N", title=" ")]))
 
 
 def named_donors(ranking: pl.DataFrame) -> tuple[pl.DataFrame, dict]:

@@ -3,6 +3,7 @@ passes none, axis words, legend titles, tier names and the empty-chart note. The
 take a `lang` and look these up; titles a page passes come from its own labels."""
 LABELS = {
     "chart_no_data": ("데이터 없음", "No data"),
+    "chart_partial": ("진행 중 (부분 집계)", "partial (still running)"),
     "chart_channel": ("채널", "Channel"),
     "chart_time": ("시간", "Time"),
     "chart_date": ("날짜", "Date"),
