@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import time_axis, time_tip, time_x, wall_clock
-from dashboard.charts.style import empty
+from dashboard.charts.style import empty, number_axis
 from dashboard.i18n import DEFAULT_LANG
 
 
@@ -23,7 +23,7 @@ def timeline_figure(activity: pl.DataFrame, timeline: pl.DataFrame, tz: str = "A
     axis = time_axis(tz, lang)
     bars_data = wall_clock(activity, "minute", tz).select("minute", "offset_minutes", "messages")
     layers = [alt.Chart(bars_data).mark_bar(color="#00c73c").encode(
-        x=time_x("minute", axis), y=alt.Y("messages:Q", title=messages, scale=alt.Scale(zero=True)),
+        x=time_x("minute", axis), y=alt.Y("messages:Q", title=messages, scale=alt.Scale(zero=True), axis=number_axis(lang)),
         tooltip=[time_tip("minute", axis), alt.Tooltip("offset_minutes:Q", title="+m"),
                  alt.Tooltip("messages:Q", format=",", title=messages)])]
     timeline = wall_clock(timeline, "time", tz)
@@ -31,7 +31,7 @@ def timeline_figure(activity: pl.DataFrame, timeline: pl.DataFrame, tz: str = "A
     if not polls.is_empty():
         layers.append(alt.Chart(polls.select("time", "viewers")).mark_line(point=True, color="#7b3fe4").encode(
             x=time_x("time", axis),
-            y=alt.Y("viewers:Q", title=viewers, scale=alt.Scale(zero=True), axis=alt.Axis(orient="right")),
+            y=alt.Y("viewers:Q", title=viewers, scale=alt.Scale(zero=True), axis=number_axis(lang, orient="right")),
             tooltip=[time_tip("time", axis), alt.Tooltip("viewers:Q", format=",", title=viewers)]))
     marks = (timeline.filter(pl.col("title_changed") | pl.col("category_changed"))
              if not timeline.is_empty() else timeline)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from dashboard.charts.style import empty
+from dashboard.charts.style import empty, number_axis
 from dashboard.i18n import DEFAULT_LANG
 
 TOP = 15  # categories drawn; the table lists them all
@@ -22,7 +22,7 @@ def hours_figure(found: pl.DataFrame, title: str, hours: str, category: str, unk
              .agg(pl.col("hours").sum(), pl.col("messages").sum(), pl.col("avg_viewers").max())
              .sort(["hours", "category"], descending=[True, False]).head(TOP))
     return alt.Chart(drawn, title=title, height=max(160, 28 * drawn.height)).mark_bar(color="#00c73c").encode(
-        y=alt.Y("category:N", title=category, sort="-x"), x=alt.X("hours:Q", title=hours),
+        y=alt.Y("category:N", title=category, sort="-x"), x=alt.X("hours:Q", title=hours, axis=number_axis(lang)),
         tooltip=[alt.Tooltip("category:N", title=category), alt.Tooltip("hours:Q", format=",.1f", title=hours),
                  alt.Tooltip("messages:Q", format=",", title=messages),
                  alt.Tooltip("avg_viewers:Q", format=",.0f", title=viewers)])

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import altair as alt
 import polars as pl
 
-from dashboard.charts.style import empty
+from dashboard.charts.style import empty, number_axis
 from dashboard.i18n import DEFAULT_LANG
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")
@@ -71,6 +71,6 @@ def partitions_figure(partitions: pl.DataFrame, title: str, yaxis: str = "í–‰ ìˆ
     data = df.select(pl.col("day").cast(pl.Utf8), "rows",
                      pl.col("bytes").map_elements(human_bytes, return_dtype=pl.Utf8).alias("size"))
     return (alt.Chart(data, title=title, height=320).mark_bar(color="#00c73c")
-            .encode(x=alt.X("day:O", title=None, sort="ascending"), y=alt.Y("rows:Q", title=yaxis),
+            .encode(x=alt.X("day:O", title=None, sort="ascending"), y=alt.Y("rows:Q", title=yaxis, axis=number_axis(lang)),
                     tooltip=[alt.Tooltip("day:O", title=" "), alt.Tooltip("rows:Q", format=",", title=yaxis),
                              alt.Tooltip("size:N", title=" ")]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from dashboard.charts.style import empty
+from dashboard.charts.style import empty, number_axis
 from dashboard.i18n import DEFAULT_LANG
 from warehouse.read.queries.emotes import image_url
 
@@ -25,7 +25,7 @@ def emote_bar(df: pl.DataFrame, title: str, x_title: str, lang: str = DEFAULT_LA
         return empty(title, lang)
     data = df.head(top).select(pl.concat_str(pl.lit("{:"), "emote", pl.lit(":}")).alias("code"), "uses", "share")
     return (alt.Chart(data, title=title, height=max(160, 22 * data.height)).mark_bar()
-            .encode(x=alt.X("uses:Q", title=x_title), y=alt.Y("code:N", sort="-x", title=None),
+            .encode(x=alt.X("uses:Q", title=x_title, axis=number_axis(lang)), y=alt.Y("code:N", sort="-x", title=None),
                     tooltip=[alt.Tooltip("code:N"), alt.Tooltip("uses:Q", format=",", title=x_title),
                              alt.Tooltip("share:Q", format=".1%", title="%")]))
 
@@ -37,7 +37,7 @@ def emote_trend_figure(df: pl.DataFrame, title: str, x_title: str, y_title: str,
         return empty(title, lang)
     data = df.select("offset_minutes", pl.concat_str(pl.lit("{:"), "emote", pl.lit(":}")).alias("code"), "uses")
     return (alt.Chart(data, title=title, height=360).mark_line(point=data.height < 120)
-            .encode(x=alt.X("offset_minutes:Q", title=x_title), y=alt.Y("uses:Q", title=y_title),
+            .encode(x=alt.X("offset_minutes:Q", title=x_title, axis=number_axis(lang)), y=alt.Y("uses:Q", title=y_title, axis=number_axis(lang)),
                     color=alt.Color("code:N", title=None),
                     tooltip=["code:N", alt.Tooltip("offset_minutes:Q", title=x_title),
                              alt.Tooltip("uses:Q", title=y_title)]))
@@ -49,6 +49,6 @@ def words_bar(df: pl.DataFrame, title: str, x_title: str, lang: str = DEFAULT_LA
         return empty(title, lang)
     data = df.head(top).select("token", "uses", "share")
     return (alt.Chart(data, title=title, height=max(160, 22 * data.height)).mark_bar()
-            .encode(x=alt.X("uses:Q", title=x_title), y=alt.Y("token:N", sort="-x", title=None),
+            .encode(x=alt.X("uses:Q", title=x_title, axis=number_axis(lang)), y=alt.Y("token:N", sort="-x", title=None),
                     tooltip=[alt.Tooltip("token:N"), alt.Tooltip("uses:Q", format=",", title=x_title),
                              alt.Tooltip("share:Q", format=".1%", title="%")]))

@@ -10,7 +10,7 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import time_axis, time_tip, time_x, wall_clock
-from dashboard.charts.style import empty
+from dashboard.charts.style import empty, number_axis
 from dashboard.i18n import DEFAULT_LANG, t
 from warehouse.read.markers import Marker, clean_name
 from warehouse.read.queries.highlights import REASONS
@@ -25,7 +25,7 @@ def moments_figure(activity: pl.DataFrame, moments: pl.DataFrame, tz: str, title
     axis = time_axis(tz, lang)
     line_data = wall_clock(activity.select("minute", "messages"), "minute", tz)
     line = (alt.Chart(line_data, title=title, height=320).mark_line()
-            .encode(x=time_x("minute", axis), y=alt.Y("messages:Q", title=messages),
+            .encode(x=time_x("minute", axis), y=alt.Y("messages:Q", title=messages, axis=number_axis(lang)),
                     tooltip=[time_tip("minute", axis), alt.Tooltip("messages:Q", title=messages, format=",")]))
     if moments.is_empty():
         return line

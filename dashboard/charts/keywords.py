@@ -5,7 +5,7 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import time_axis, time_tip, time_x, wall_clock
-from dashboard.charts.style import channel_color, empty
+from dashboard.charts.style import channel_color, empty, number_axis
 from dashboard.i18n import DEFAULT_LANG, t
 
 
@@ -25,7 +25,7 @@ def keyword_trend_figure(df: pl.DataFrame, names: dict[str, str], tz: str = "Asi
     legend, axis = t("chart_channel", lang), time_axis(tz, lang)
     points = df.group_by("channel_id").len()["len"].max() < 60
     return (alt.Chart(data, title=title, height=420).mark_line(point=points)
-            .encode(x=time_x("bucket", axis), y=alt.Y("matches:Q", title=y_title, scale=alt.Scale(zero=True)),
+            .encode(x=time_x("bucket", axis), y=alt.Y("matches:Q", title=y_title, scale=alt.Scale(zero=True), axis=number_axis(lang)),
                     color=channel_color([names.get(c, c) for c in order], legend), detail="channel_id:N",
                     tooltip=[alt.Tooltip("channel_name:N", title=legend), time_tip("bucket", axis),
                              alt.Tooltip("matches:Q", format=",", title=y_title),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from dashboard.formats import axis_label_expr
 from dashboard.i18n import DEFAULT_LANG, t
 
 PALETTE = ("#00c73c", "#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b",
@@ -17,6 +18,18 @@ PALETTE = ("#00c73c", "#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b",
 # times and costs the browser seconds to lay out (its legend alone has a row per channel).
 # The busiest are drawn; the page's table keeps every channel.
 MAX_CHANNELS = len(PALETTE)
+
+
+def number_axis(lang: str = DEFAULT_LANG, **kw) -> alt.Axis:
+    """The axis of a count or an amount: thousands separators (8,000), in Korean 만 and 억 from
+    ten thousand on (1.2만), never scientific notation (1e+4). Every quantitative axis of a
+    builder is this one or percent_axis."""
+    return alt.Axis(labelExpr=axis_label_expr(lang), **kw)
+
+
+def percent_axis(**kw) -> alt.Axis:
+    """The axis of a share of one (0.25 reads 25%)."""
+    return alt.Axis(format=".0%", **kw)
 
 
 def color(i: int) -> str:
@@ -54,11 +67,13 @@ def named(df: pl.DataFrame) -> pl.DataFrame:
 
 def panel(data: pl.DataFrame, value: str, title: str, x: alt.X, color: alt.Color, legend: str,
            y_format: str = ",", tips: list | None = None, points: bool = False, height: int = 240,
-           **y) -> alt.Chart:
-    """One panel of a two-panel time chart: a line per channel of `value`."""
+           lang: str = DEFAULT_LANG, **y) -> alt.Chart:
+    """One panel of a two-panel time chart: a line per channel of `value` (`y_format`: its
+    tooltip's d3 format; a percent one makes the axis a percent_axis, else number_axis)."""
+    axis = percent_axis() if "%" in y_format else number_axis(lang)
     return (alt.Chart(data, title=alt.TitleParams(title, fontSize=13), height=height)
             .mark_line(point=points)
-            .encode(x=x, y=alt.Y(f"{value}:Q", title=None, axis=alt.Axis(format=y_format), **y), color=color,
+            .encode(x=x, y=alt.Y(f"{value}:Q", title=None, axis=axis, **y), color=color,
                     detail="channel_id:N",
                     tooltip=[alt.Tooltip("channel_name:N", title=legend), *(tips or []),
                              alt.Tooltip(f"{value}:Q", format=y_format, title=title)]))

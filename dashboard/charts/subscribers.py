@@ -9,7 +9,16 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import bucket_text, time_axis, time_tip, time_x, wall_clock
-from dashboard.charts.style import channel_color, channel_pairs, color, empty, named, panel
+from dashboard.charts.style import (
+    channel_color,
+    channel_pairs,
+    color,
+    empty,
+    named,
+    number_axis,
+    panel,
+    percent_axis,
+)
 from dashboard.i18n import DEFAULT_LANG, t
 from warehouse.read.queries.audience import TENURE_BUCKETS
 
@@ -67,7 +76,7 @@ def tier_split_figure(df: pl.DataFrame, lang: str = DEFAULT_LANG) -> alt.Chart:
     return (alt.Chart(data, title=title, height=420).mark_bar()
             .encode(x=alt.X("channel_name:N", title=None, sort=names, axis=alt.Axis(labelAngle=0)),
                     xOffset=alt.XOffset("tier_name:N", sort=shown),
-                    y=alt.Y("chatters:Q", title=t("chart_tier_chatters", lang)),
+                    y=alt.Y("chatters:Q", title=t("chart_tier_chatters", lang), axis=number_axis(lang)),
                     color=alt.Color("tier_name:N", title=legend, sort=shown, scale=alt.Scale(
                         domain=shown, range=[TIER_COLORS.get(tier, color(i + 3)) for i, tier in enumerate(tiers)])),
                     tooltip=[alt.Tooltip("channel_name:N", title=t("chart_channel", lang)),
@@ -120,7 +129,7 @@ def shares_figure(shares: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
     return (alt.Chart(data, title=title, height=380).mark_bar()
             .encode(x=alt.X("bucket:O", title=f"({tz})", sort="ascending"),
                     y=alt.Y("share:Q", title=None, stack="zero", scale=alt.Scale(domain=[0, 1]),
-                            axis=alt.Axis(format=".0%")),
+                            axis=percent_axis()),
                     color=alt.Color("group:N", title=group_title or None, sort=shown, scale=alt.Scale(
                         domain=shown, range=[(colors or {}).get(g, color(i)) for i, g in enumerate(groups)])),
                     order=alt.Order("order:Q"),
@@ -148,14 +157,14 @@ def change_figure(change: pl.DataFrame, title: str, tz: str = "Asia/Seoul",
     x = time_x("month", "", "%Y-%m", "month")
     month = time_tip("month", " ")
     top = (alt.Chart(df.select("month", "subscribers"), height=200).mark_line(point=True, color="#00c73c")
-           .encode(x=x, y=alt.Y("subscribers:Q", title=labels[0]),
+           .encode(x=x, y=alt.Y("subscribers:Q", title=labels[0], axis=number_axis(lang)),
                    tooltip=[month, alt.Tooltip("subscribers:Q", format=",", title=labels[0])]))
     moves = pl.concat([df.select("month", pl.lit(labels[1]).alias("kind"), pl.col("gained").alias("count"),
                                  pl.col("gained").alias("value")),
                        df.select("month", pl.lit(labels[2]).alias("kind"), pl.col("lost").alias("count"),
                                  (-pl.col("lost")).alias("value"))])
     bottom = (alt.Chart(moves, height=200).mark_bar()
-              .encode(x=x, y=alt.Y("value:Q", title=None),
+              .encode(x=x, y=alt.Y("value:Q", title=None, axis=number_axis(lang)),
                       color=alt.Color("kind:N", title=None, sort=list(labels[1:]),
                                       scale=alt.Scale(domain=list(labels[1:]), range=["#1f77b4", "#d62728"])),
                       tooltip=[month, alt.Tooltip("kind:N", title=" "),

@@ -7,7 +7,7 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import time_axis, time_tip, time_x, wall_clock
-from dashboard.charts.style import channel_color, channel_pairs, empty, named, panel
+from dashboard.charts.style import channel_color, channel_pairs, empty, named, number_axis, panel
 from dashboard.i18n import DEFAULT_LANG
 
 VIEWER_COLOR = "#7b3fe4"
@@ -29,7 +29,7 @@ def viewer_curve_figure(curve: pl.DataFrame, tz: str = "Asia/Seoul", title: str 
     axis = time_axis(tz, lang)
     drawn = wall_clock(curve_segments(curve), "time", tz).select("time", "offset_minutes", "viewers", "segment")
     base = alt.Chart(drawn).encode(
-        x=time_x("time", axis), y=alt.Y("viewers:Q", title=viewers, scale=alt.Scale(zero=True)),
+        x=time_x("time", axis), y=alt.Y("viewers:Q", title=viewers, scale=alt.Scale(zero=True), axis=number_axis(lang)),
         tooltip=[time_tip("time", axis), alt.Tooltip("offset_minutes:Q", title="+m"),
                  alt.Tooltip("viewers:Q", format=",", title=viewers)])
     return alt.layer(base.mark_line(color=VIEWER_COLOR).encode(detail="segment:N"),
@@ -48,8 +48,8 @@ def weekly_figure(weeks: pl.DataFrame, title: str, avg_title: str, watched_title
     x = time_x("week", week_title, fmt="%Y-%m-%d")
     color = channel_color(names, legend)
     return alt.vconcat(
-        panel(drawn, "avg_viewers", avg_title, x, color, legend, y_format=",.0f", points=True),
-        panel(drawn, "hours_watched", watched_title, x, color, legend, y_format=",.0f", points=True),
+        panel(drawn, "avg_viewers", avg_title, x, color, legend, y_format=",.0f", points=True, lang=lang),
+        panel(drawn, "hours_watched", watched_title, x, color, legend, y_format=",.0f", points=True, lang=lang),
         title=title).resolve_scale(color="shared")
 
 
@@ -64,4 +64,4 @@ def followers_figure(trend: pl.DataFrame, names: dict[str, str], title: str, fol
     drawn = drawn.with_columns(pl.col("day").cast(pl.Datetime("us")).dt.strftime("%Y-%m-%dT00:00:00Z"))
     order = sorted(set(drawn["channel_name"].to_list()))
     return panel(drawn, "followers", title, time_x("day", day_title, fmt="%m-%d"), channel_color(order, legend),
-                 legend, points=True, height=300, scale=alt.Scale(zero=False))
+                 legend, points=True, height=300, lang=lang, scale=alt.Scale(zero=False))
