@@ -55,6 +55,7 @@ from warehouse.read.queries.users import search_users, user_messages
 from warehouse.read.queries.viewers import broadcast_viewers, channel_viewers, follower_trend, viewer_curve
 from warehouse.read.queries.words import top_words
 from warehouse.read.warehouse import Warehouse, open
+from warehouse.report.figures import channel_report
 
 __all__ = [
     "Warehouse", "activity", "channel_directory", "daily_counts", "date_bounds", "list_channels", "open",
@@ -82,6 +83,8 @@ __all__ = [
     # compare broadcasts, channels and periods (issue 20 §3)
     "compare_broadcasts", "compare_channels", "period_change",
     "broadcast_viewers", "categories", "channel_viewers", "follower_trend", "viewer_curve",
+    # a channel's report for a period (issue 20 §9; rendered by warehouse.report)
+    "channel_report",
     # what the lake holds
     "lake_state", "lake_tables", "table_partitions", "table_preview", "table_schema",
 ]

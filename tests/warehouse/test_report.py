@@ -44,7 +44,7 @@ def lake(tmp_path_factory):
 def test_gathered_parts_are_the_api_answers(lake, which):
     root, facts, wh = lake
     cid = facts["channel_ids"][0] if which == "first" else facts["adv_channel"]
-    r = figures.gather(wh, cid, FIRST, LAST)
+    r = figures.channel_report(wh, cid, FIRST, LAST)
     one = [cid]
     assert r.chatters.equals(w.top_chatters(wh, one, FIRST, LAST, limit=figures.TOP))
     assert r.emotes.equals(w.emote_ranking(wh, one, FIRST, LAST, limit=figures.TOP))
@@ -62,7 +62,7 @@ def test_gathered_parts_are_the_api_answers(lake, which):
 def test_headline_counted_in_plain_python(lake):
     root, facts, wh = lake
     cid = facts["channel_ids"][0]
-    r = figures.gather(wh, cid, FIRST, LAST)
+    r = figures.channel_report(wh, cid, FIRST, LAST)
     rows = user_rows(facts, [cid], FIRST, LAST)
     assert r.headline["messages"] == len(rows) > 0
     assert r.headline["chatters"] == len({x["user_id"] for x in rows if x["user_id"] != "anonymous"})
@@ -78,9 +78,9 @@ def test_headline_counted_in_plain_python(lake):
 def test_unknown_channel_and_backwards_period(lake):
     _, facts, wh = lake
     with pytest.raises(figures.UnknownChannel, match="not in the lake"):
-        figures.gather(wh, "f" * 32, FIRST, LAST)
+        figures.channel_report(wh, "f" * 32, FIRST, LAST)
     with pytest.raises(ValueError, match="before it starts"):
-        figures.gather(wh, facts["channel_ids"][0], LAST, FIRST)
+        figures.channel_report(wh, facts["channel_ids"][0], LAST, FIRST)
 
 
 # -- rendering: pure ------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_report_command(lake, tmp_path, monkeypatch, capsys):
     written = Path(done.stdout.strip())
     assert written.parent == tmp_path and written.name.endswith("-2026-10-05-2026-10-11-en.html")
     html = written.read_text()
-    want = page.render_html(figures.gather(wh, cid, date(2026, 10, 5), date(2026, 10, 11)), "en")
+    want = page.render_html(figures.channel_report(wh, cid, date(2026, 10, 5), date(2026, 10, 11)), "en")
     assert html == want and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     # the errors, in process (as `python -m warehouse` runs them)
     from core.cli import main

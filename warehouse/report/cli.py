@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     began = time.monotonic()
     wh = warehouse.open(settings.warehouse_dir())
     try:
-        report = figures.gather(wh, args.channel, start, end)
+        report = figures.channel_report(wh, args.channel, start, end)
     except figures.UnknownChannel as exc:
         raise SystemExit(f"report: {exc}") from None
     finally:

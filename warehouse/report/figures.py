@@ -22,8 +22,14 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from warehouse import api
-from warehouse.read.queries.viewers import summed
+from warehouse.read.queries.activity import activity
+from warehouse.read.queries.audience import top_chatters
+from warehouse.read.queries.channels import channel_directory
+from warehouse.read.queries.emotes import emote_ranking
+from warehouse.read.queries.highlights import highlights
+from warehouse.read.queries.money import donation_ranking
+from warehouse.read.queries.status import channel_summary
+from warehouse.read.queries.viewers import broadcast_viewers, summed, viewer_curve
 
 TOP = 10                    # rows of each top list
 MOMENTS = 5                 # best moments shown
@@ -67,37 +73,37 @@ def last_week(today: date) -> tuple[date, date]:
 
 def channel_name(wh, channel_id: str) -> str | None:
     """The channel's latest name, an UnknownChannel error when the lake does not hold it."""
-    listed = api.channel_directory(wh).filter(pl.col("channel_id") == channel_id)
+    listed = channel_directory(wh).filter(pl.col("channel_id") == channel_id)
     if listed.is_empty():
         raise UnknownChannel(f"channel {channel_id!r} is not in the lake at {wh.root}: "
                              "pick an id that `warehouse.channel_directory(wh)` lists (the dashboard's channel list)")
     return listed["channel_name"][0]
 
 
-def gather(wh, channel_id: str, start: date, end: date) -> Report:
+def channel_report(wh, channel_id: str, start: date, end: date) -> Report:
     """The report of `channel_id` for the days [start, end] (inclusive, the warehouse's zone).
 
-    >>> gather(wh, "a1b2...", date(2026, 10, 5), date(2026, 10, 11)).headline["messages"]
+    >>> channel_report(wh, "a1b2...", date(2026, 10, 5), date(2026, 10, 11)).headline["messages"]
     """
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start}): give --from before --to")
     name = channel_name(wh, channel_id)
     one = [channel_id]
-    summary = api.channel_summary(wh, one, start, end)
-    broadcasts = api.broadcast_viewers(wh, one, start, end)
-    curves = [api.viewer_curve(wh, channel_id, bc).with_columns(pl.lit(bc).alias("broadcast"))
+    summary = channel_summary(wh, one, start, end)
+    broadcasts = broadcast_viewers(wh, one, start, end)
+    curves = [viewer_curve(wh, channel_id, bc).with_columns(pl.lit(bc).alias("broadcast"))
               for bc in broadcasts.sort("started")["broadcast"]]
     return Report(
         channel_id=channel_id, channel_name=summary["channel_name"][0] if summary.height else name,
         start=start, end=end, tz=wh.tz, headline=headline(summary, broadcasts),
-        activity=api.activity(wh, one, start, end, every="hour").select("bucket", "messages", "chatters"),
+        activity=activity(wh, one, start, end, every="hour").select("bucket", "messages", "chatters"),
         viewers=pl.concat(curves) if curves else pl.DataFrame(
             schema={"time": pl.Datetime("us", wh.tz), "offset_minutes": pl.Int64, "viewers": pl.Int64,
                     "broadcast": pl.Utf8}),
         broadcasts=broadcasts,
-        chatters=api.top_chatters(wh, one, start, end, limit=TOP),
-        emotes=api.emote_ranking(wh, one, start, end, limit=TOP),
-        donors=api.donation_ranking(wh, one, start, end, limit=TOP),
+        chatters=top_chatters(wh, one, start, end, limit=TOP),
+        emotes=emote_ranking(wh, one, start, end, limit=TOP),
+        donors=donation_ranking(wh, one, start, end, limit=TOP),
         moments=best_moments(wh, channel_id, broadcasts))
 
 
@@ -120,7 +126,7 @@ def best_moments(wh, channel_id: str, broadcasts: pl.DataFrame) -> pl.DataFrame:
     period with the broadcast and its title beside them."""
     parts = []
     for bc, title in broadcasts.select("broadcast", "title").iter_rows():
-        got = api.highlights(wh, channel_id, bc, limit=MOMENTS_PER_BROADCAST)
+        got = highlights(wh, channel_id, bc, limit=MOMENTS_PER_BROADCAST)
         if got.height:
             parts.append(got.with_columns(pl.lit(bc).alias("broadcast"), pl.lit(title, pl.Utf8).alias("title")))
     if not parts:
