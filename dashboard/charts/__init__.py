@@ -22,6 +22,19 @@ from dashboard.charts.activity import (  # noqa: F401
     heatmap_grid,
     new_vs_returning_figure,
 )
+from dashboard.charts.audience import (  # noqa: F401
+    MATRIX_CHANNELS,
+    OVERLAP_METRICS,
+    biggest,
+    channel_trend,
+    cohort_figure,
+    matrix_figure,
+    overlap_cells,
+    partners,
+    retention_figure,
+    top_pairs,
+    trend_figure,
+)
 from dashboard.charts.broadcasts import (  # noqa: F401
     timeline_figure,
 )
