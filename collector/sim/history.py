@@ -10,7 +10,8 @@ What it models (issue 18, measured on real CHZZK chat by the issue's authors):
 - broadcasts: most days per channel, at KST afternoon, evening or late-night hours,
   1–12 h long, each with its own chat_channel_id; chat rises after the opening, falls
   before the end and has a few peaks;
-- 25 % of chatters subscribed to their home channel (tier 1 or 2, months), renames (a
+- 25 % of chatters subscribed to their home channel (tier 1 or 2, months; each channel its
+  own rate around that, 30 % of them subscribing during the history), renames (a
   nickname changes once, at a time), donations (0.5 %, mostly anonymous; CHAT, VIDEO,
   MISSION with its status, MISSION_PARTICIPATION), subscriptions, subscription gifts,
   SYSTEM_MESSAGE lines, streamer lines, blinds (CBOTBLIND, BLIND, HIDDEN statuses);
@@ -41,7 +42,9 @@ MISSION_STATUS_SHARES = (0.15, 0.15, 0.5, 0.1, 0.1)
 # message_status: NORMAL, then the blinds
 STATUSES = ("NORMAL", "CBOTBLIND", "BLIND", "HIDDEN")
 STATUS_SHARES = (0.9965, 0.001, 0.002, 0.0005)
-P_SUBSCRIBER = 0.25
+P_SUBSCRIBER = 0.25         # share of chatters subscribed to their home channel (over every channel)
+SUB_RATE_SPREAD = 0.6       # lognormal sigma of a channel's subscriber rate around P_SUBSCRIBER
+P_NEW_SUBSCRIBER = 0.3      # share of subscribers who subscribe during the history (a badge from then on)
 P_RENAME = 0.05             # share of chatters with 2+ lines whose nickname changes once
 P_HOME = 0.75               # share of a chatter's lines in its home channel (when it has others)
 ZIPF_TRUNCATE = 50_000      # most lines one chatter writes (rows / 50 below 2.5M rows)
@@ -218,6 +221,31 @@ def _minute_bins(rng: np.random.Generator, b_channel, b_open, b_close, n_channel
     return key, bin_b, m
 
 
+def _subscriber_rates(rng: np.random.Generator, home: np.ndarray, n_channels: int) -> np.ndarray:
+    """Each channel's share of subscribers among the chatters at home there: P_SUBSCRIBER
+    times a lognormal factor, scaled so that over all chatters the share stays P_SUBSCRIBER."""
+    factor = rng.lognormal(0, SUB_RATE_SPREAD, n_channels)
+    at_home = np.bincount(home, minlength=n_channels)
+    factor *= len(home) / max(1e-9, float(at_home @ factor))
+    return np.clip(P_SUBSCRIBER * factor, 0.05, 0.8)
+
+
+def _subscription_starts(rng: np.random.Generator, sub: np.ndarray, user: np.ndarray,
+                         time_ms: np.ndarray) -> np.ndarray:
+    """When each chatter's subscription shows (epoch ms; int64 min: from before the history):
+    P_NEW_SUBSCRIBER of the subscribers subscribe at a time between their first and last line
+    (`time_ms` sorted), so a channel's subscriber share moves from day to day."""
+    first = np.full(len(sub), np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.zeros(len(sub), dtype=np.int64)
+    users, at = np.unique(user, return_index=True)
+    first[users] = time_ms[at]
+    users, at = np.unique(user[::-1], return_index=True)
+    last[users] = time_ms[::-1][at]
+    new = sub & (rng.random(len(sub)) < P_NEW_SUBSCRIBER) & (last > first)
+    start = first + (rng.random(len(sub)) * np.maximum(0, last - first)).astype(np.int64)
+    return np.where(new, start, np.iinfo(np.int64).min)
+
+
 def lines(shape: Shape) -> History:
     """The history of `shape` (see the module docstring)."""
     rng = np.random.default_rng(shape.seed)
@@ -273,11 +301,17 @@ def lines(shape: Shape) -> History:
     status = np.searchsorted(np.cumsum(STATUS_SHARES), rng.random(n)).astype(np.int8)
     status = np.minimum(status, len(STATUSES) - 1)
     status[kind != CHAT] = 0
-    sub = rng.random(len(counts_all)) < P_SUBSCRIBER
+    # subscribers: each channel its own rate, some subscribing during the history (drawn from
+    # their own stream, so every other column is what it was before these were modelled)
+    subs_rng = np.random.default_rng([shape.seed, 4])
+    rate = _subscriber_rates(subs_rng, home, n_ch)
+    sub = rng.random(len(counts_all)) < np.concatenate([rate[home], np.zeros(n_ch)])
     sub[chatters:] = False
     sub_tier = np.where(sub, np.where(rng.random(len(sub)) < 0.15, 2, 1), 0).astype(np.int8)
     sub_month = np.where(sub, np.minimum(80, 1 + rng.exponential(12, len(sub)).astype(np.int64)), 0).astype(np.int16)
-    subscribed = (sub_tier[user] > 0) & (home_all[user] == channel)
+    sub_from = _subscription_starts(subs_rng, sub, user, time_ms)
+    sub_month[sub_from > np.iinfo(np.int64).min] = 1          # a new subscriber is in its first month
+    subscribed = (sub_tier[user] > 0) & (home_all[user] == channel) & (time_ms >= sub_from[user])
     rename_at = np.where((rng.random(len(counts_all)) < P_RENAME) & (counts_all > 1),
                          rng.integers(int(b_open.min()), int(b_close.max()) + 1, len(counts_all)), np.iinfo(np.int64).max)
     renamed = time_ms >= rename_at[user]

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from collector.items import chat_record
+from collector.sim import history_sessions
 from collector.sim.history import CHAT, DONATION, GIFT, Shape, lines
 from collector.sim.history_load import load, prepare
-from collector.sim.history_rows import COLUMNS
+from collector.sim.history_rows import COLUMNS, World
 from core import raw_codec
 
 SHAPE = Shape(rows=60_000, channels=120, days=14, seed=5)
@@ -97,3 +98,84 @@ def test_load_into_postgres(pg):
     assert rows == info["rows"] == 3_000 and channels == 5 and broadcasts == info["broadcasts"]
     assert not_compact == 0
     assert json.loads(raw_codec.decompress(bytes(raw_z), dictionaries[zdict]))["msg"] == message
+
+
+# scripts/demo.py's shape (make demo) at a tenth of its lines
+DEMO = Shape(rows=30_000, channels=12, days=14, seed=7, top_share=0.35)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return lines(DEMO)
+
+
+def _day(h) -> np.ndarray:
+    return (h.time_ms // 1000 + 9 * 3600) // 86_400  # the KST day of each line
+
+
+@pytest.mark.unit
+def test_demo_chatters_are_active_in_several_channels(demo):
+    """Overlap and cross-channel search have something to show: chatters in 2+ channels,
+    and each of the three biggest channels shares chatters with another."""
+    h = demo
+    chatter = h.user < h.n_chatters
+    pairs = np.unique(np.stack([h.user[chatter], h.channel[chatter]]), axis=1)
+    users, per_user = np.unique(pairs[0], return_counts=True)
+    assert (per_user > 1).mean() > 0.1
+    several = set(users[per_user > 1].tolist())
+    for c in np.argsort(-h.channel_volume)[:3]:
+        assert several & set(pairs[0][pairs[1] == c].tolist()), c
+
+
+@pytest.mark.unit
+def test_demo_donors_are_named_and_anonymous(demo):
+    """The donor ranking has named donors (some giving more than once) beside anonymous ones."""
+    h = demo
+    donation = h.kind == DONATION
+    big = int(np.argmax(h.channel_volume))
+    named = donation & ~h.anonymous & (h.channel == big)
+    donors, gifts = np.unique(h.user[named], return_counts=True)
+    assert len(donors) >= 5 and gifts.max() >= 2
+    assert (donation & h.anonymous & (h.channel == big)).sum() > 0
+    assert (donation & ~h.anonymous).sum() > 0.2 * donation.sum()
+
+
+@pytest.mark.unit
+def test_demo_subscriber_shares_differ_by_channel_and_day(demo):
+    h = demo
+    lines_per = np.bincount(h.channel, minlength=DEMO.channels)
+    share = np.bincount(h.channel, weights=h.subscribed, minlength=DEMO.channels) / np.maximum(lines_per, 1)
+    busy = lines_per >= 500
+    assert busy.sum() >= 5 and share[busy].max() - share[busy].min() > 0.1
+    big = h.channel == int(np.argmax(h.channel_volume))
+    days = [h.subscribed[big & (_day(h) == d)].mean() for d in np.unique(_day(h)[big])
+            if (big & (_day(h) == d)).sum() >= 300]
+    assert len(days) >= 5 and max(days) - min(days) > 0.02
+    # a subscriber who subscribes during the history shows no badge before it
+    new = (h.sub_tier > 0) & (h.sub_month == 1)
+    assert any(not h.subscribed[(h.user == u) & (h.channel == h.home[u])].all()
+               for u in np.flatnonzero(new)[:200])
+
+
+@pytest.mark.unit
+def test_demo_broadcasts_have_titles_categories_and_viewers(demo):
+    """history_sessions.rows: every broadcast a title of its category and a category, titles
+    changing in some broadcasts, viewer counts in every poll, bigger channels more viewers."""
+    h = demo
+    w = World.make(h)
+    made = history_sessions.rows(h, w, {cid: i + 1 for i, cid in enumerate(w.channel_ids)}, DEMO.seed)
+    sessions, polls = made["live_session"], made["live_session_poll"]
+    assert len(sessions) == len(h.b_channel)
+    known = {title for pool in history_sessions.TITLES.values() for title in pool}
+    titles = [s[5] for s in sessions]
+    assert set(titles) <= known and len(set(titles)) > 10
+    assert all(s[8] for s in sessions) and len({s[8] for s in sessions}) > 5           # categories
+    per_session = {}
+    for sid, _, _, title, category, viewers in polls:
+        per_session.setdefault(sid, []).append((title, category, viewers))
+    assert all(v > 0 for rows in per_session.values() for *_, v in rows)
+    assert sum(len({t for t, _, _ in rows}) > 1 for rows in per_session.values()) > 5  # title changes
+    assert sum(len({c for _, c, _ in rows}) > 1 for rows in per_session.values()) > 5  # category changes
+    big, small = np.argmax(h.channel_volume), np.argmin(h.channel_volume)
+    assert np.median(h.b_viewers[h.b_channel == big]) > 5 * np.median(h.b_viewers[h.b_channel == small])
+    assert history_sessions.rows(h, w, {cid: i + 1 for i, cid in enumerate(w.channel_ids)}, DEMO.seed) == made
