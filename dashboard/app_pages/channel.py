@@ -1,13 +1,15 @@
 """채널 (Channel): one channel at a time (picked among the sidebar's channels) — activity,
 the hour × weekday heatmap, top chatters and the top-10 share, new vs returning chatters,
-and chat peaks with their offset from the broadcast start; one tab each, and only the
-open tab is drawn and queried (widgets.sections)."""
+chat peaks with their offset from the broadcast start, and the channel's one-page report for
+the period (warehouse/report: HTML and PDF downloads); one tab each, and only the open tab is
+drawn and queried (widgets.sections)."""
 import streamlit as st
 
 import warehouse
 from dashboard import charts, data, summaries, urlpick
 from dashboard.app_pages import widgets
 from dashboard.i18n import current_lang, t
+from warehouse.report import figures, page, pdf, text
 
 f = widgets.require_filters()
 lang = current_lang()  # for the charts, and format_func, which Streamlit may call outside this run
@@ -84,7 +86,27 @@ def peaks() -> None:
                   column_config=summaries.headers(found.columns, t))
 
 
+def report() -> None:
+    st.caption(t("channel_report_help"))
+    got = data.query(f, warehouse.channel_report, cid, f.start, f.end, scoped=False)
+    cells = st.columns(5)
+    for i, key in enumerate(figures.HEADLINE):
+        cells[i % 5].metric(text.t(key, lang), text.figure(key, got.headline[key], lang))
+    pick = st.radio(t("channel_report_lang"), text.LANGS, index=text.LANGS.index(lang), horizontal=True,
+                    key="report_lang", format_func=lambda x: t(f"lang_{x}", lang))
+    html = page.render_html(got, pick)
+    stem = widgets.stem(f"report_{pick}_{cid[:12]}", f)
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button(t("channel_report_html"), html.encode("utf-8"), file_name=f"{stem}.html", mime="text/html",
+                         key="report_html", on_click="ignore")
+    if pdf.chromium() is None:
+        right.caption(t("channel_report_no_pdf"))
+    else:
+        right.download_button(t("channel_report_pdf"), lambda: pdf.render_pdf(html), file_name=f"{stem}.pdf",
+                              mime="application/pdf", key="report_pdf", on_click="ignore")
+
+
 widgets.sections("channel_section", {
     "activity": (t("channel_activity"), activity), "heatmap": (t("channel_heatmap"), heatmap),
     "top": (t("channel_top_chatters"), top_chatters), "returning": (t("channel_new_returning"), new_returning),
-    "peaks": (t("channel_peaks"), peaks)})
+    "peaks": (t("channel_peaks"), peaks), "report": (t("channel_report"), report)})
