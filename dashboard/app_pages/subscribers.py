@@ -81,8 +81,10 @@ def change() -> None:
     """Month over month: the calendar months around the range, the month before included."""
     m0, m1 = charts.month_span(f.start, f.end)
     months = dataclasses.replace(f, start=m0, end=m1)
-    st.caption(t("subs_change_help").format(m0=f"{m0:%Y-%m}", m1=f"{m1:%Y-%m}"))
-    widgets.coverage_badge(months)
+    # the months' coverage in words, not a second badge beside the page's (one badge, one figure)
+    captured = data.coverage_figures(data.query(months, warehouse.coverage))
+    st.caption(t("subs_change_help").format(m0=f"{m0:%Y-%m}", m1=f"{m1:%Y-%m}") + (" " + t(
+        "subs_change_coverage").format(pct=f"{captured['share'] * 100:.1f}") if captured else ""))
     moves = data.query(months, warehouse.subscriber_change)
     if moves.is_empty():
         st.info(t("no_rows"))

@@ -18,6 +18,7 @@ LABELS = {
                          "그 달에 채팅하지 않은 구독자는 이탈로 보입니다.",
                          "Whole calendar months {m0} to {m1} (the month before the range is included to compare "
                          "with). Counts subscribers who chatted: one who did not chat in a month shows as lost."),
+    "subs_change_coverage": ("이 달들의 방송은 {pct}% 수집되었습니다.", "{pct}% of these months' broadcasts were captured."),
     "subs_change_title": ("월별 구독자 · 신규 · 이탈", "Subscribers, gained and lost per month"),
     "subs_subscribers": ("구독자", "subscribers"),
     "subs_gained": ("신규", "gained"),

@@ -28,6 +28,8 @@ from tests.page_checks import (
 from tests.section_tabs import open_fold
 from tests.section_tabs import open_section as _tab
 
+SHOWN = charts.tier_labels("ko")  # a table shows a tier by its name in the page's language
+
 
 def _expected_tiers(rows) -> dict[tuple[str, str], int]:
     best: dict[tuple[str, str], int] = defaultdict(int)
@@ -39,7 +41,7 @@ def _expected_tiers(rows) -> dict[tuple[str, str], int]:
         best[key] = max(best[key], tier)
     out: Counter = Counter()
     for (cid, _), tier in best.items():
-        out[(cid, "none" if tier == 0 else f"tier {tier}")] += 1
+        out[(cid, SHOWN["none" if tier == 0 else f"tier {tier}"])] += 1
     return dict(out)
 
 
@@ -60,7 +62,7 @@ def _expected_tenure(facts, every, channels=None, start=None, end=None) -> dict:
             best[key] = [max(old[0], t_), max(old[1], m)]
     out: Counter = Counter()
     for (cid, bucket, _), (t_, m) in best.items():
-        out[(cid, bucket, f"tier {t_}", _tenure_bucket(m))] += 1
+        out[(cid, bucket, SHOWN[f"tier {t_}"], _tenure_bucket(m))] += 1
     return dict(out)
 
 
@@ -129,6 +131,9 @@ def test_subscribers_page_matches_plain_python(rich_pages_lake, monkeypatch):
            for c, m, s, g, lo in change.itertuples(index=False)}
     assert got == _expected_change(facts, m0, m1)
     assert any(v[1] for v in got.values()) and any(v[2] for v in got.values())  # gains and losses happen
+    # one coverage badge on the tab (the page's); the months' coverage is said in the caption
+    assert len([m for m in at.markdown if "-badge[" in m.value and "%" in m.value]) == 1
+    assert any(t("subs_change_coverage").split("{pct}")[1] in c.value for c in at.caption)
     assert len(at.get("download_button")) == 2 * len(at.dataframe)
     # charts: share, tier split, tier mix, tenure mix, gain/loss; tables: ratio, tiers, mix (3), change
     n_charts, n_tables = n_charts + len(at.get("vega_lite_chart")), n_tables + len(at.dataframe)
