@@ -11,7 +11,8 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import time_x
-from dashboard.charts.style import channel_color, empty
+from dashboard.charts.style import channel_color, empty, number_axis
+from dashboard.charts.style import color as palette
 from dashboard.i18n import DEFAULT_LANG
 
 
@@ -56,13 +57,14 @@ def overlay_figure(overlay: pl.DataFrame, window_minutes: int, title: str, panel
         return empty(title, lang)
     drawn = overlay.select("label", "offset_minutes", "minute", "messages", "chatters", "amount", "viewers")
     order = list(dict.fromkeys(drawn["label"].to_list()))
-    color = alt.Color("label:N", title=legend, sort=order, scale=alt.Scale(domain=order))
-    x = alt.X("offset_minutes:Q", title=minutes_axis)
+    color = alt.Color("label:N", title=legend, sort=order,
+                      scale=alt.Scale(domain=order, range=[palette(i) for i in range(len(order))]))
+    x = alt.X("offset_minutes:Q", title=minutes_axis, axis=number_axis(lang))
 
     def panel(column: str, data: pl.DataFrame, detail: str) -> alt.Chart:
         return (alt.Chart(data, title=alt.TitleParams(panels[column], fontSize=13), height=160)
                 .mark_line(point=column == "viewers")
-                .encode(x=x, y=alt.Y(f"{column}:Q", title=None, axis=alt.Axis(format=",")), color=color,
+                .encode(x=x, y=alt.Y(f"{column}:Q", title=None, axis=number_axis(lang)), color=color,
                         detail=detail, tooltip=[alt.Tooltip("label:N", title=legend),
                                                 alt.Tooltip("offset_minutes:Q", title=minutes_axis),
                                                 alt.Tooltip(f"{column}:Q", format=",.0f", title=panels[column])]))
@@ -75,7 +77,7 @@ def overlay_figure(overlay: pl.DataFrame, window_minutes: int, title: str, panel
                 charts.append(panel(column, segments, "segment:N"))
         else:
             charts.append(panel(column, drawn.drop("minute", "viewers"), "label:N"))
-    return alt.vconcat(*charts, title=title).resolve_scale(color="shared")
+    return alt.vconcat(*charts, title=title).resolve_scale(color="shared", x="shared")
 
 
 def days_figure(days: pl.DataFrame, title: str, panels: dict[str, str], day_title: str, legend: str,
@@ -97,12 +99,12 @@ def days_figure(days: pl.DataFrame, title: str, panels: dict[str, str], day_titl
             continue
         charts.append(alt.Chart(shown, title=alt.TitleParams(name, fontSize=13), height=160)
                       .mark_line(point=True)
-                      .encode(x=x, y=alt.Y(f"{column}:Q", title=None, axis=alt.Axis(format=",")), color=color,
+                      .encode(x=x, y=alt.Y(f"{column}:Q", title=None, axis=number_axis(lang)), color=color,
                               detail="channel_id:N",
                               tooltip=[alt.Tooltip("channel_name:N", title=legend),
                                        alt.Tooltip("day:T", format="%Y-%m-%d", title=day_title),
                                        alt.Tooltip(f"{column}:Q", format=",.0f", title=name)]))
-    return alt.vconcat(*charts, title=title).resolve_scale(color="shared")
+    return alt.vconcat(*charts, title=title).resolve_scale(color="shared", x="shared")
 
 
 def deltas(change: pl.DataFrame) -> dict[str, str]:
