@@ -96,3 +96,25 @@ def period_change(facts: dict, start: date, end: date, channels=None, types: set
     for m in ("messages", "donations", "donation_amount"):
         out[m] = (sum(f[m] for f in now.values()), sum(f[m] for f in then.values()))
     return out
+
+
+def notebook(facts: dict) -> list[str]:
+    """What notebooks/09_compare.ipynb prints on the rich fixture lake (no viewer counts): the
+    two broadcasts with the most lines in 5-minute windows, every channel's figures, the last
+    seven days against the seven before."""
+    rows = user_rows(facts)
+    first, last = min(r["day"] for r in rows), max(r["day"] for r in rows)
+    lines: dict[str, list] = defaultdict(list)
+    for r in rows:
+        if r["chat_channel_id"]:
+            lines[r["chat_channel_id"]].append(r)
+    top = sorted(lines, key=lambda b: (-len(lines[b]), b))[:2]
+    out = [f"broadcast {b}: {len(lines[b])} lines in {len({_us(r['chat_time']) // (5 * MINUTE_US) for r in lines[b]})}"
+           f" windows, 0 with viewers" for b in top]
+    for cid, f in channel_figures(facts, first, last).items():
+        broadcasts = len({r["chat_channel_id"] for r in rows if r["channel_id"] == cid and r["chat_channel_id"]})
+        out.append(f"{facts['channel_names'][cid]}: {f['messages']} lines, {f['chatters']} chatters, "
+                   f"{broadcasts} broadcasts")
+    for metric, (now, before) in period_change(facts, last - timedelta(days=6), last).items():
+        out.append(f"{metric}: {now} (previous {before}, change {now - before:+})")
+    return out

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests import highlight_answers, viewer_answers
+from tests import compare_answers, highlight_answers, viewer_answers
 from tests import notebook_answers as answers
 from tests.hostile_text import html_problems, plotly_markup
 from tests.lakefixture_rich import CHANNEL_NAMES, build_rich_lake
@@ -37,6 +37,7 @@ EXPECTED = {
     "06_viewers_and_categories.ipynb": lambda facts, p: viewer_answers.notebook(facts),
     "07_emotes_and_words.ipynb": lambda facts, p: answers.emotes_and_words(facts),
     "08_highlights_and_moderation.ipynb": lambda facts, p: highlight_answers.notebook(facts, p["keywords"]),
+    "09_compare.ipynb": lambda facts, p: compare_answers.notebook(facts),
 }
 
 
