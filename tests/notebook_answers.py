@@ -145,6 +145,30 @@ def subscribers_and_retention(facts: dict) -> list[str]:
                 later.append(f"+{k}: {back} ({back / len(members):.0%})")
             out.append(f"{names[cid]} cohort {cohort:%Y-%m}: {len(members)} new chatters → "
                        f"{', '.join(later) or 'no later month yet'}")
+    return out + _shared_by_week(facts)
+
+
+def _shared_by_week(facts: dict) -> list[str]:
+    """Notebook 03's overlap trend: the busiest channel and the (up to) 3 channels sharing the
+    most chatters with it (then by Jaccard, then id), each pair's period and peak week."""
+    names, cid = facts["channel_names"], _busiest_channel(facts)
+    period: dict[str, set] = defaultdict(set)
+    weekly: dict[tuple, set] = defaultdict(set)
+    for r in user_rows(facts):
+        if is_chatter(r):
+            period[r["channel_id"]].add(r["user_id"])
+            weekly[(r["channel_id"], trunc(r["chat_time"], "week"))].add(r["user_id"])
+    mine = period[cid]
+    others = sorted((c for c in names if c != cid and mine & period[c]),
+                    key=lambda c: (-len(mine & period[c]), -len(mine & period[c]) / len(mine | period[c]), c))
+    out = []
+    for other in others[:3]:
+        weeks = [(len(weekly[(cid, w)] & weekly[(other, w)]), w) for c, w in weekly
+                 if c == cid and (other, w) in weekly]
+        n, week = min(weeks, key=lambda x: (-x[0], x[1]))
+        out.append(f"{names[cid]} & {names[other]}: {len(mine & period[other])} chatters in common over the "
+                   f"period; most in the week of {week:%Y-%m-%d}: {n} ({n / len(weekly[(cid, week)]):.0%} of "
+                   f"that week's)")
     return out
 
 
