@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import fill_gaps, local_time, time_axis, time_tip, time_x, wall_clock
-from dashboard.charts.style import channel_color, channel_pairs, empty, named, panel
+from dashboard.charts.style import channel_color, channel_pairs, empty, named, number_axis, panel
 from dashboard.i18n import DEFAULT_LANG, t
 
 _STEPS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -45,11 +45,11 @@ def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", every: str | None 
         pl.col("channel_id").is_in(data.filter(pl.col("partial"))["channel_id"].implode()))
 
     def part(value: str, label: str, x: alt.X) -> alt.Chart | alt.LayerChart:
-        solid = panel(whole, value, label, x, color, legend, tips=tips, points=points)
+        solid = panel(whole, value, label, x, color, legend, tips=tips, points=points, lang=lang)
         if tail.is_empty():
             return solid
         dashed = alt.Chart(tail).mark_line(strokeDash=[4, 4], point=alt.OverlayMarkDef(filled=False)).encode(
-            x=x, y=alt.Y(f"{value}:Q"), color=color, detail="channel_id:N",
+            x=x, y=alt.Y(f"{value}:Q", axis=number_axis(lang)), color=color, detail="channel_id:N",
             tooltip=[alt.Tooltip("channel_name:N", title=legend), *tips,
                      alt.Tooltip(f"{value}:Q", format=",", title=label)])
         return alt.layer(solid, dashed)
@@ -109,7 +109,7 @@ def new_vs_returning_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", title: str
                       for i, (label, col) in enumerate(((returning, "returning_chatters"), (new, "new_chatters")))])
     axis = time_axis(tz, lang)
     return (alt.Chart(long, title=title, height=360).mark_bar()
-            .encode(x=time_x("bucket", axis), y=alt.Y("chatters:Q", title=y_label, stack="zero"),
+            .encode(x=time_x("bucket", axis), y=alt.Y("chatters:Q", title=y_label, stack="zero", axis=number_axis(lang)),
                     color=alt.Color("kind:N", title=None, sort=[returning, new],
                                     scale=alt.Scale(domain=[returning, new], range=["#1f77b4", "#00c73c"])),
                     order=alt.Order("order:Q"),

@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import BUCKET_FORMAT, time_tip, time_x, wall_clock
-from dashboard.charts.style import color, empty
+from dashboard.charts.style import color, empty, number_axis
 from dashboard.i18n import DEFAULT_LANG
 
 MATRIX_CHANNELS = 15  # the matrix draws the channels with the most chatters; the table lists every pair
@@ -134,7 +134,7 @@ def retention_figure(ret: pl.DataFrame, tz: str, title: str, chatters_title: str
     tips = [alt.Tooltip("label:N", title=started_title), alt.Tooltip("chatters:Q", format=",", title=chatters_title),
             alt.Tooltip("retention:Q", format=".1%", title=retention_title)]
     bars = alt.Chart(drawn).mark_bar(color="#9ecae1").encode(
-        x=x, y=alt.Y("chatters:Q", title=chatters_title), tooltip=tips)
+        x=x, y=alt.Y("chatters:Q", title=chatters_title, axis=number_axis(lang)), tooltip=tips)
     line = alt.Chart(drawn.filter(pl.col("retention").is_not_null())).mark_line(point=True, color="#00a032").encode(
         x=x, y=alt.Y("retention:Q", title=retention_title, axis=alt.Axis(format=".0%"),
                      scale=alt.Scale(domain=[0, 1])), tooltip=tips)
