@@ -3,14 +3,18 @@ share these): start the app on a lake, open a page with filters, read its tables
 charts, and the plain-Python answers several pages are checked against."""
 from __future__ import annotations
 
+import io
+import re
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
-from dashboard.i18n import t
+from dashboard.i18n import LABELS, t
 from tests import vega_checks as vega
 from tests.lakefixture_pages import ADV_NAME, ADV_NICKS, ADV_TITLES
 from tests.lakefixture_rich import KST, user_rows
@@ -101,3 +105,46 @@ def day_of(value) -> date:
 
 
 PREVIEW = t("data_preview").format(n=PREVIEW_LIMIT)  # the Data page's preview tab
+
+
+# -- what no page may show (issue 21 §1): raw values where a person reads formatted ones ----
+RAW_VALUES = {
+    "None": re.compile(r"(?<![\w])None(?![\w])"),
+    "NaN": re.compile(r"(?<![\w])NaN(?![\w])"),
+    "scientific notation": re.compile(r"(?<![\w.])\d+(?:\.\d+)?e[+-]\d+(?![\w])", re.I),
+    "unformatted fraction": re.compile(r"(?<![\w.,])0\.\d{3,}(?![\d%])"),
+    "unrounded decimal": re.compile(r"(?<![\w.,])\d+\.\d{4,}(?![\w.])"),
+    "count without separators": re.compile(r"(?<![\w.,:/@#=-])\d{5,}(?![\w.,:/%-])"),
+    "time with an offset": re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?[+-]\d{2}:?\d{2}(?![\w])"),
+    "microseconds": re.compile(r"\d{2}:\d{2}:\d{2}\.\d{3,}"),
+}
+
+
+def raw_values(text: str, untrusted: Iterable[str] = ()) -> list[str]:
+    """The raw values in a page's visible `text` that a person should not have to read:
+    `None`/`NaN` cells, `1e+4`, `0.8533`, `7245.8678`, `97361`, `21:00:00+09:00`,
+    `21:00:00.123456` — each as "kind: the text around it". `untrusted`: the lake's own
+    texts (channel names, nicknames, messages, titles), taken out first: a nickname may be
+    "None"."""
+    for known in sorted({u for u in untrusted if u}, key=len, reverse=True):
+        text = text.replace(known, " ")
+    found = []
+    for what, pattern in RAW_VALUES.items():
+        for m in pattern.finditer(text):
+            found.append(f"{what}: {text[max(0, m.start() - 40):m.end() + 20]!r}")
+    return found
+
+
+def csv_download(raw: bytes, columns: tuple[str, ...], lang: str = "ko") -> pl.DataFrame:
+    """A table's CSV download (BOM first) with `columns` (analyst API names) read back under
+    those names: the CSV heads them in the page's language (docs/DASHBOARD_LANGUAGE.md), as
+    their col_a_<name> label, or "label (name)" where the table has two alike."""
+    assert raw.startswith(b"\xef\xbb\xbf"), raw[:20]  # the BOM: Excel reads it as UTF-8
+    table = pl.read_csv(io.BytesIO(raw[3:]), infer_schema_length=None)
+    back = {}
+    for name in columns:
+        label = t(f"col_a_{name}", lang) if f"col_a_{name}" in LABELS else name
+        found = [h for h in (label, f"{label} ({name})") if h in table.columns]
+        assert len(found) == 1, (name, label, table.columns)
+        back[found[0]] = name
+    return table.rename(back)

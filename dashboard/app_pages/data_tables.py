@@ -90,7 +90,7 @@ def preview() -> None:
         st.info(t("no_rows"))
     # the preview keeps the stored column names: it shows the table as the lake holds it,
     # under the names its schema tab lists (docs/DASHBOARD_LANGUAGE.md)
-    widgets.table(rows, widgets.stem(f"{table}_preview", f), key="data_preview")
+    widgets.table(rows, widgets.stem(f"{table}_preview", f), key="data_preview", stored_names=True)
 
 
 widgets.sections("data_section", {

@@ -16,8 +16,9 @@ import streamlit as st
 import streamlit.emojis  # noqa: F401
 
 import warehouse
-from dashboard import accounts, audit, data, liveness, summaries, urlpick, urlstate
-from dashboard.i18n import DEFAULT_LANG, LANG_KEY, LANGS, t
+from dashboard import accounts, audit, data, formats, liveness, summaries, urlpick, urlstate
+from dashboard.i18n import DEFAULT_LANG, LABELS, LANG_KEY, LANGS, current_lang, t
+from dashboard.labels import columns
 
 log = logging.getLogger(__name__)
 
@@ -281,18 +282,49 @@ def require_filters() -> Filters:
     return filters
 
 
-def table(df: pl.DataFrame, stem: str, key: str, **kwargs) -> None:
+def table(df: pl.DataFrame, stem: str, key: str, column_config: dict | None = None, stored_names: bool = False,
+          **kwargs) -> None:
     """st.dataframe (cells are plain text, never HTML/markdown) plus CSV and Parquet downloads.
-    The files are made when a button is clicked (a callable), not on every run: a page
-    neither encodes its tables twice per run nor has the browser fetch them on load."""
-    st.dataframe(df, width="stretch", hide_index=True, **kwargs)
+    Every cell reads by its column's kind (dashboard/formats.py: separators, %, whole won,
+    times in the sidebar's zone without offset, "–" for no value, coded values and headers
+    in the page's language, ids last and narrow); `column_config` adds a page's own headers
+    and columns (a progress bar, a link) on top; `stored_names`: headed by the stored column
+    names (the Data page's preview of a lake table). The CSV is the table as read (headers and
+    values in the page's language, times a spreadsheet reads); the Parquet keeps the API's
+    names, values and types. The files are made when a button is clicked (a callable), not on
+    every run: a page neither encodes its tables twice per run nor has the browser fetch them on load."""
+    lang, tz = current_lang(), _shown_tz()
+    shown = formats.for_table(df, lambda column, code: _value_label(column, code, lang))
+    config = formats.table_config(shown.schema, lambda c: None if stored_names else _header(c, lang), tz,
+                                  column_config)
+    kwargs.setdefault("column_order", formats.order(shown.schema))
+    st.dataframe(shown, width="stretch", hide_index=True, column_config=config, placeholder=formats.NO_VALUE,
+                 **kwargs)
     left, right, _ = st.columns([1, 1, 4])
     with left:
-        st.download_button(t("download_csv"), lambda: data.to_csv_bytes(df), file_name=f"{stem}.csv",
-                           mime="text/csv", key=f"{key}_csv", on_click="ignore")
+        st.download_button(t("download_csv"), lambda: data.to_csv_bytes(formats.for_csv(
+            shown.select(kwargs["column_order"]), lambda c: config[c]["label"], tz)), file_name=f"{stem}.csv",
+            mime="text/csv", key=f"{key}_csv", on_click="ignore")
     with right:
         st.download_button(t("download_parquet"), lambda: data.to_parquet_bytes(df), file_name=f"{stem}.parquet",
                            mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore")
+
+
+def _shown_tz() -> str:
+    """The sidebar's time zone (the display default before the sidebar has run)."""
+    filters = st.session_state.get(_STATE_KEY)
+    return filters.tz if filters is not None else data.display_tz()
+
+
+def _header(column: str, lang: str) -> str:
+    """A column's header in `lang` (its labels' col_a_<column>), else its API name."""
+    return t(f"col_a_{column}", lang) if f"col_a_{column}" in LABELS else column
+
+
+def _value_label(column: str, code: str, lang: str) -> str | None:
+    """A coded cell value (labels.columns.VALUES) in `lang`; None for a code not declared."""
+    key = columns.VALUES.get(column, {}).get(code)
+    return t(key, lang) if key else None
 
 
 SECTION_PARAM = "section"  # the URL parameter naming a page's open section

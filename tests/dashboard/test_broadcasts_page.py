@@ -79,7 +79,7 @@ def test_broadcast_report_numbers_and_title_timeline(pages_app):
     assert metrics[t("broadcasts_amount")] == f"{sum(r['pay_amount'] or 0 for r in donations):,}"
     assert f"{t('broadcasts_title')}: {POLLS_0[-1][1]}" in at.text[0].value
     changes = at.dataframe[1].value
-    assert list(changes["event"]) == ["open", "poll", "poll", "poll", "close"]  # the unchanged poll left out
+    assert list(changes["event"]) == [t(f"val_event_{e}") for e in ("open", "poll", "poll", "poll", "close")]  # the unchanged poll left out
     assert list(changes["live_title"])[1:4] == [POLLS_0[0][1], POLLS_0[2][1], POLLS_0[3][1]]
     assert list(changes["offset"])[2:4] == ["1:00", "1:30"]
     chart = spec_of(at, 0)

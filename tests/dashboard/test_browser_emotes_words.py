@@ -7,17 +7,16 @@ http, another host, a quote break-out) — no dialog opens, and the CSV download
 words of its channels only."""
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from tests import browser_checks as checks
 from tests.browser_checks import t
 from tests.lakefixture import build_accelerators
 from tests.lakefixture_emotes import HOSTILE, build_emote_lake
+from tests.page_checks import csv_download
 from warehouse.read.accelerators import EMOTES, WORDS
 
 pytestmark = pytest.mark.e2e
@@ -74,9 +73,7 @@ def test_each_role_sees_its_emotes_and_words(server, page, name):
     checks.settle(page, "words_page_title")
     with page.expect_download(timeout=checks.TIMEOUT) as got:
         page.get_by_role("button", name=t("download_csv")).last.click()
-    raw = Path(got.value.path()).read_bytes()
-    table = pl.read_csv(io.BytesIO(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw))
-    tokens = set(table["token"])
+    tokens = set(csv_download(Path(got.value.path()).read_bytes(), ("token",))["token"])
     assert {"방송", "오늘", "재밌다"} <= tokens
     assert ("game" in tokens) == (name != "mgr")  # channel B's word, not the streamer's
     assert not page.dialogs and page.locator('[data-testid="stException"]').count() == 0

@@ -8,7 +8,6 @@ analyst finds no Moderation link and gets nothing of it from its URL. Screenshot
 docs/screenshots/ with UPDATE_SCREENSHOTS=1, else to a temp folder."""
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from playwright.sync_api import expect
 from tests import browser_checks as checks
 from tests.browser_checks import SHOTS, t
 from tests.lakefixture_moments import NOTICE_TEXT, build_moments_lake
+from tests.page_checks import csv_download
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_each_role_highlights_and_moderation(server, page, name, tmp_path):
     if name == "boss":
         _shot(page, "highlights", tmp_path)
     raw = _download(page, t("download_csv"))
-    moments = pl.read_csv(io.BytesIO(raw[3:]))
+    moments = csv_download(raw, ("offset_seconds", "dominated"))
     assert moments["offset_seconds"].to_list()[0] == 690  # the laughter burst, 90 s after the open
     assert moments.filter(pl.col("dominated"))["offset_seconds"].to_list() == [1290]
     edl = _download(page, t("hl_edl")).decode("utf-8")
@@ -87,7 +87,7 @@ def test_each_role_highlights_and_moderation(server, page, name, tmp_path):
         checks.settle(page, "mod_page_title")
         seen = [own, other] if name == "boss" else [own]
         checks.expect_metrics(page, _moderation_figures(facts, seen))
-        table = pl.read_csv(io.BytesIO(_download(page, t("download_csv"))[3:]))
+        table = csv_download(_download(page, t("download_csv")), ("channel_id",))
         assert set(table["channel_id"]) == set(seen)
         if name == "boss":
             _shot(page, "moderation", tmp_path)

@@ -6,7 +6,6 @@ the broadcasts and categories of the channels that role may see, with the viewer
 computed in plain Python; a streamer sees no other channel's name."""
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from tests import browser_checks as checks
 from tests import viewer_answers
 from tests.browser_checks import t
 from tests.lakefixture_rich import user_rows
-from tests.page_checks import FIRST, LAST
+from tests.page_checks import FIRST, LAST, csv_download
 from warehouse.read.queries.viewers import GAP_SECONDS
 
 pytestmark = pytest.mark.e2e
@@ -35,13 +34,11 @@ def server(tmp_path_factory):
         yield url, facts
 
 
-def _csv(page) -> pl.DataFrame:
-    """The page's first table, through its CSV download."""
+def _csv(page, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The page's first table, through its CSV download (`columns` under their API names)."""
     with page.expect_download(timeout=30_000) as got:
         page.get_by_role("button", name=t("download_csv")).first.click()
-    raw = Path(got.value.path()).read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")
-    return pl.read_csv(io.BytesIO(raw[3:]), infer_schema_length=None)
+    return csv_download(Path(got.value.path()).read_bytes(), columns)
 
 
 def _clean(page, facts, visible) -> None:
@@ -58,7 +55,7 @@ def test_each_role_sees_its_channels_viewers_and_categories(server, page, name):
     checks.sign_in(page, f"{url}/viewers?{RANGE}", name)
     checks.settle(page, "page_viewers")
     _clean(page, facts, visible)
-    table = _csv(page)
+    table = _csv(page, ("broadcast", "channel_id", "avg_viewers", "peak_viewers"))
     broadcasts = {r["chat_channel_id"] for r in user_rows(facts, visible) if r["chat_channel_id"]}
     assert set(table["broadcast"]) == broadcasts and set(table["channel_id"]) <= set(visible)
     expected = viewer_answers.broadcast_viewers(facts, GAP_SECONDS)
@@ -80,5 +77,5 @@ def test_each_role_sees_its_channels_viewers_and_categories(server, page, name):
             for p in polls:
                 hours[p["live_category_value"]] += p["held"] / 3600
     assert sessions  # the fixture's sessions are there to be scoped
-    got = {r["category"]: r["hours"] for r in _csv(page).iter_rows(named=True) if r["category"] is not None}
+    got = {r["category"]: r["hours"] for r in _csv(page, ("category", "hours")).iter_rows(named=True) if r["category"] is not None}
     assert got == pytest.approx(dict(hours)) and hours

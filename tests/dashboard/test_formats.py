@@ -9,6 +9,8 @@ import polars as pl
 import pytest
 
 from dashboard import formats
+from dashboard.i18n import LABELS
+from dashboard.labels import columns
 
 pytestmark = pytest.mark.unit
 
@@ -25,27 +27,59 @@ def test_each_column_has_the_kind_a_reader_expects():
         "user_id": "id", "nickname": "text", "messages": "count", "share": "fraction",
         "messages_per_chatter": "decimal", "amount": "money", "time": "time", "day": "day", "tiers": "text",
         "broadcast": "id"}
-    assert formats.kind("subscriber_share", pl.Float64) == "fraction"
-    assert formats.kind("shares", pl.Float64) == "decimal"  # a word's tail, not a suffix
-    assert formats.kind("share", pl.Int64) == "count"
+    assert formats.kind("chatter_share", pl.Float64) == "fraction"  # declared in labels/columns.py
+    assert formats.kind("shares", pl.Float64) == "decimal"  # not declared: its type says
+    assert formats.kind("share", pl.Int64) == "count"  # a fraction that is an integer is a count
+    assert formats.kind("message", pl.Utf8) == "long_text" and formats.kind("message", pl.Int64) == "count"
+    assert formats.kind("first_line", pl.Datetime("us", "UTC")) == "time"  # the type first
 
 
-def test_a_table_puts_ids_last_and_reads_empty_cells_as_a_dash():
-    shown = formats.for_table(FRAME)
-    assert shown.columns[-2:] == ["user_id", "broadcast"] and shown.columns[0] == "nickname"
-    assert shown["nickname"].to_list() == ["둘리", "–"] and shown["tiers"].to_list() == ["1, 2", "–"]
-    assert shown["user_id"].to_list() == ["a" * 32, "–"]
-    assert shown["messages"].dtype == pl.Int64 and shown["amount"].to_list() == [1000, None]  # numbers stay numbers
+def test_every_declared_kind_and_coded_value_is_known():
+    assert set(columns.KINDS.values()) <= {formats.ID, formats.FRACTION, formats.MONEY, formats.LONG_TEXT,
+                                          formats.TEXT, formats.COUNT, formats.DECIMAL}
+    for codes in columns.VALUES.values():
+        for key in codes.values():
+            assert key in LABELS and all(LABELS[key]), key
+
+
+def test_a_table_puts_ids_last_and_reads_coded_values_in_the_language():
+    assert formats.order(FRAME.schema)[-2:] == ["user_id", "broadcast"]
+    assert formats.order(FRAME.schema)[0] == "nickname"
+    coded = pl.DataFrame({"tier": ["tier 1", "none", "tier 9", None], "x": [0.5, float("nan"), None, 1.0]})
+    shown = formats.for_table(coded, lambda column, code: {"tier 1": "티어 1", "none": "비구독"}.get(code))
+    assert shown["tier"].to_list() == ["티어 1", "비구독", "tier 9", None]  # an unknown code as it is
+    assert shown["x"].to_list() == [0.5, None, None, 1.0]  # NaN is no value
+    assert formats.for_table(FRAME, lambda c, v: None).equals(FRAME)  # numbers and order stay
 
 
 def test_every_kind_has_a_cell_format():
     got = {k: formats.cell_config(k, "x", "Asia/Seoul") for k in
-           ("id", "time", "day", "fraction", "money", "count", "decimal", "text")}
+           ("id", "time", "day", "fraction", "money", "count", "decimal", "text", "long_text")}
     assert got["count"]["type_config"]["format"] == "localized"
     assert got["fraction"]["type_config"]["format"] == "percent"
+    assert got["money"]["type_config"]["step"] == 1  # whole won
     assert {k: got["time"]["type_config"][k] for k in ("format", "timezone")} == {
         "format": formats.TABLE_TIME, "timezone": "Asia/Seoul"}
-    assert got["id"]["width"] == "small" and all(c["label"] == "x" for c in got.values())
+    assert got["id"]["width"] == "small" and got["long_text"]["width"] == "large"
+    assert all(c["label"] == "x" for c in got.values())
+
+
+def test_a_table_config_heads_each_column_and_keeps_what_a_page_gave():
+    import streamlit as st
+
+    schema = {"messages": pl.Int64, "coverage": pl.Float64, "bucket": pl.Datetime("us", "UTC"),
+              "minute": pl.Datetime("us"), "title": pl.Utf8}
+    got = formats.table_config(schema, {"messages": "메시지"}.get, "Asia/Seoul", {
+        "coverage": st.column_config.ProgressColumn("수집률", format="percent", min_value=0, max_value=1),
+        "title": "제목"})
+    assert got["messages"]["label"] == "메시지" and got["messages"]["type_config"]["format"] == "localized"
+    assert got["coverage"]["type_config"]["type"] == "progress" and got["coverage"]["label"] == "수집률"
+    assert got["title"]["label"] == "제목" and got["title"]["width"] == "large"
+    assert got["bucket"]["type_config"]["timezone"] == "Asia/Seoul"
+    assert got["minute"]["type_config"]["timezone"] is None  # a naive time is shown as it is
+    assert got["bucket"]["label"] is None  # no header known: Streamlit shows the column's name
+    number = formats.table_config({"n": pl.Int64}, lambda c: "n", "UTC", {"n": st.column_config.NumberColumn("N")})
+    assert number["n"]["label"] == "N" and number["n"]["type_config"]["format"] == "localized"
 
 
 def test_csv_cells_are_local_times_numbers_and_translated_headers():

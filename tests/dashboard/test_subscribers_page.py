@@ -28,6 +28,8 @@ from tests.page_checks import (
 from tests.section_tabs import open_fold
 from tests.section_tabs import open_section as _tab
 
+SHOWN = charts.tier_labels("ko")  # a table shows a tier by its name in the page's language
+
 
 def _expected_tiers(rows) -> dict[tuple[str, str], int]:
     best: dict[tuple[str, str], int] = defaultdict(int)
@@ -39,7 +41,7 @@ def _expected_tiers(rows) -> dict[tuple[str, str], int]:
         best[key] = max(best[key], tier)
     out: Counter = Counter()
     for (cid, _), tier in best.items():
-        out[(cid, "none" if tier == 0 else f"tier {tier}")] += 1
+        out[(cid, SHOWN["none" if tier == 0 else f"tier {tier}"])] += 1
     return dict(out)
 
 
@@ -60,7 +62,7 @@ def _expected_tenure(facts, every, channels=None, start=None, end=None) -> dict:
             best[key] = [max(old[0], t_), max(old[1], m)]
     out: Counter = Counter()
     for (cid, bucket, _), (t_, m) in best.items():
-        out[(cid, bucket, f"tier {t_}", _tenure_bucket(m))] += 1
+        out[(cid, bucket, SHOWN[f"tier {t_}"], _tenure_bucket(m))] += 1
     return dict(out)
 
 
