@@ -8,7 +8,14 @@ its minutes inside capture intervals, from the ``broadcast_coverage`` view) and 
 channel's restart gaps (``capture_gap``: open, filled from the replay with the lines added,
 or 'no replay': lines lost for good). Read-only.
 
-Below the table, the local spool's backlog (``spool_backlog``): records and bytes not
+Below the table, one health line (``health``, also on the dashboard's Overview through
+dashboard/collector_health.py): ``ok``; ``down`` (no collector runs: since its last lease
+renewal, the last-seen time), ``never`` (none ever ran), or ``lagging``: a channel reported
+live whose newest stored line (or, with none, its broadcast's start) is older than
+LAG_SECONDS or 5 flushes (FLUSH_SECONDS), whichever is longer, or whose lease no running
+collector holds. ``--json`` adds it as a line ``{"kind": "health", ...}`` before the spool's.
+
+Below it, the local spool's backlog (``spool_backlog``): records and bytes not
 stored yet and the age of the oldest, from the state file each running collector writes
 (collector/metrics.py) or, with none running, from the segment files a stopped one left;
 ``--json`` adds it as a last line ``{"kind": "spool", ...}``."""
@@ -112,6 +119,58 @@ def format_collectors(c: dict, now: datetime | None = None) -> str:
     ago = ((now or datetime.now(UTC)) - c["last_renewal"]).total_seconds()
     return (f"collectors: none running: collector down since {_when(c['last_renewal'])} ({_ago(ago)} ago, its last "
             "lease renewal); a 'stale' state is the last one it reported")
+
+
+LAG_SECONDS = 600  # a live broadcast without one stored line for 10 minutes: something is wrong
+
+
+def lag_limit() -> float:
+    """How old a live channel's newest stored line may be before the collector counts as lagging."""
+    return float(max(LAG_SECONDS, 5 * settings.get_int("FLUSH_SECONDS")))
+
+
+def health(rows: list[dict], running: dict, now: datetime | None = None, limit: float | None = None) -> dict:
+    """The collector's health from collect()'s rows and collectors(): ``state`` (ok, down,
+    never, lagging), ``last_seen`` (the newest lease renewal, a datetime or None),
+    ``limit_seconds`` and ``lagging`` (the live channels behind: id, name, newest line,
+    seconds behind, and whether a running collector holds them)."""
+    now = now or datetime.now(UTC)
+    limit = lag_limit() if limit is None else limit
+    out = {"kind": "health", "last_seen": running["last_renewal"], "limit_seconds": limit, "lagging": []}
+    if not running["running"]:
+        out["state"] = "down" if running["last_renewal"] else "never"
+        return out
+    for r in rows:
+        reported = r.get("reported_state", r["state"])
+        if reported != "live":
+            continue
+        since = r["last_message_at"] or r["opened_at"]
+        behind = (now - since).total_seconds() if since else None
+        held = r["state"] != "stale"
+        if not held or behind is None or behind > limit:
+            out["lagging"].append({"channel_id": r["channel_id"], "channel_name": r["channel_name"],
+                                   "last_message_at": r["last_message_at"],
+                                   "seconds_behind": None if behind is None else round(behind, 1), "held": held})
+    out["state"] = "lagging" if out["lagging"] else "ok"
+    return out
+
+
+def format_health(h: dict, now: datetime | None = None) -> str:
+    """One line: the health state, the last-seen time, the channels behind."""
+    now = now or datetime.now(UTC)
+    seen = h["last_seen"]
+    ago = f"{_when(seen)} ({_ago((now - seen).total_seconds())} ago)" if seen else "never"
+    if h["state"] == "never":
+        return "health: DOWN: no collector has ever renewed a lease"
+    if h["state"] == "down":
+        return f"health: DOWN: no collector running; last seen {ago}"
+    if h["state"] == "ok":
+        return f"health: ok; last lease renewal {ago}"
+    behind = ", ".join(f"{(x['channel_name'] or x['channel_id'])[:30]} "
+                       + (f"{_ago(x['seconds_behind'])} behind" if x["seconds_behind"] is not None else "no line")
+                       + ("" if x["held"] else " (no collector holds it)") for x in h["lagging"])
+    return (f"health: LAGGING: {len(h['lagging'])} live channel(s) with no line stored for over "
+            f"{_ago(h['limit_seconds'])}: {terminal_text(behind)}; last lease renewal {ago}")
 
 
 def _ago(seconds: float | None) -> str:
@@ -228,13 +287,16 @@ def run(args: argparse.Namespace) -> int:
         running = collectors(conn)
     finally:
         conn.close()
-    if args.json:  # one JSON object a line, each saying its kind: the channels, then the spool
+    state = health(rows, running)
+    if args.json:  # one JSON object a line, each saying its kind: the channels, the health, the spool
         for r in rows:
             print(json_line({"kind": "channel", **r}))
+        print(json_line(state))
         print(json_line(backlog))
     elif rows:
         print(format_table(rows))
         print(format_collectors(running))
+        print(format_health(state))
         print(format_backlog(backlog))
     else:
         print("no channel yet: add one with `python -m collector channels add ID`", file=sys.stderr)

@@ -147,6 +147,7 @@ def test_status_rows_table_and_json(pg_url, pg, capsys):
     line = next(x for x in out if x.startswith(A))
     assert "live" in line and "c1" in line and "42s" in line and "90.0%" in line
     assert status.run(parser.parse_args(["--json", "--all"])) == 0
-    *rows, spool = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert {r["channel_id"] for r in rows} == {A, B, C}
+    *rows, state, spool = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert {r["channel_id"] for r in rows} == {A, B, C} and {r["kind"] for r in rows} == {"channel"}
+    assert state["kind"] == "health" and state["state"] in ("never", "down")  # no collector runs here
     assert spool["kind"] == "spool" and spool["backlog_records"] == 0  # tests/collector/test_status_backlog.py

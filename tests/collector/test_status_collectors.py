@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
@@ -117,3 +117,41 @@ def _leases(pg) -> list[dict]:
         rows = [{"channel_id": c, "renewed_at": t} for c, t in cur.fetchall()]
     pg.commit()
     return rows
+
+
+def test_health_says_ok_lagging_or_down_with_the_last_seen_time(pg_url, pg, capsys):
+    """The health line (and the dashboard's Overview through dashboard/collector_health.py):
+    ok while a collector holds the live channels and they are not behind; lagging when a
+    live channel's newest line (here: none, so its broadcast's start) is older than the
+    limit; down, with the last lease renewal, once no collector renews."""
+    _report_live(pg, A, B)
+    lease = Leases(lambda: psycopg2.connect(pg_url), ttl_seconds=1.0, max_channels=0)
+    try:
+        assert lease.claim({A, B}) == {A, B}
+        rows, running = status.collect(pg), status.collectors(pg)
+        now = datetime.now(UTC)
+        ok = status.health(rows, running, now=now, limit=600)
+        assert (ok["state"], ok["lagging"]) == ("ok", []) and ok["last_seen"] == running["last_renewal"]
+        assert status.format_health(ok, now).startswith("health: ok; last lease renewal ")
+        late = status.health(rows, running, now=now + timedelta(seconds=700), limit=600)
+        assert late["state"] == "lagging" and {x["channel_id"] for x in late["lagging"]} == {A, B}
+        assert all(x["held"] and x["seconds_behind"] > 600 for x in late["lagging"])
+        assert "health: LAGGING: 2 live channel(s) with no line stored for over 10m" in status.format_health(late, now)
+        code, out = _status(capsys)
+        assert code == 0 and "health: ok" in out  # just reported: not behind
+        time.sleep(1.5)  # the collector stops renewing
+        rows, running = status.collect(pg), status.collectors(pg)
+        down = status.health(rows, running)
+        assert down["state"] == "down" and down["last_seen"] == running["last_renewal"] is not None
+        code, out = _status(capsys)
+        seen = running["last_renewal"].astimezone(UTC)
+        assert f"health: DOWN: no collector running; last seen {seen:%Y-%m-%d %H:%M:%S}Z" in out
+        code, out = _status(capsys, "--json")
+        state = next(json.loads(x) for x in out.splitlines() if '"health"' in x)
+        assert state["state"] == "down" and state["last_seen"].startswith(f"{seen:%Y-%m-%d}")
+    finally:
+        lease.close()
+
+
+def test_health_of_a_database_no_collector_ever_used(pg):
+    assert status.health(status.collect(pg), status.collectors(pg))["state"] == "never"
