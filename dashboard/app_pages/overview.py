@@ -6,7 +6,7 @@ channel)."""
 import streamlit as st
 
 import warehouse
-from dashboard import accounts, data, summaries
+from dashboard import accounts, collector_health, data, summaries
 from dashboard.app_pages import widgets
 from dashboard.charts import compare as compare_charts
 from dashboard.i18n import t
@@ -23,6 +23,8 @@ elif when:
     st.caption(t("overview_last_sync").format(when=when, days=status["days"], rows=rows))
 else:
     st.caption(t("overview_never_synced").format(days=status["days"], rows=rows))
+
+collector_health.show(f)  # down or lagging, with the last-seen time (dashboard/collector_health.py)
 
 summary = data.query(f, warehouse.channel_summary)
 if summary.is_empty():
