@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 from bench import (  # noqa: E402
     cold_bench,
     collector_bench,
+    compare_bench,
     dashboard_bench,
     datagen,
     emotes_words_bench,
@@ -40,6 +41,7 @@ from bench import (  # noqa: E402
     layout_bench,
     parse_bench,
     query_bench,
+    report_bench,
     search_bench,
     sync_bench,
     viewers_bench,
@@ -65,7 +67,8 @@ def _fmt_rate(x) -> str:
 
 # issue 20's questions, each beside PostgreSQL on the same lake (run(lake, url, reps, pg_reps))
 FEATURES = {"viewers": viewers_bench, "emotes_words": emotes_words_bench,
-            "highlights_moderation": highlights_moderation_bench}
+            "highlights_moderation": highlights_moderation_bench, "compare": compare_bench,
+            "report": report_bench}
 
 
 def print_report(res: dict) -> None:

@@ -89,17 +89,17 @@ def compare_broadcasts(wh: Warehouse, broadcasts: list[tuple[str, str]] | None =
     else:
         picks = [(c, b) for c, b in dict.fromkeys(tuple(p) for p in broadcasts)
                  if channels is None or c in channels]
-    parts = [_one_broadcast(wh, c, b, width, gap_seconds) for c, b in picks]
-    if not parts:
+    if not picks:
         return pl.DataFrame(schema=_broadcast_schema(wh))
-    return pl.concat(parts)
+    polls = poll_rows(wh, [b for _, b in picks], gap_seconds)  # one read of the timeline for all of them
+    return pl.concat([_one_broadcast(wh, c, b, width, polls.filter(pl.col("broadcast") == b)) for c, b in picks])
 
 
 def _broadcast_schema(wh: Warehouse) -> dict:
     return {k: v or pl.Datetime("us", wh.tz) for k, v in _BROADCAST_COLUMNS.items()}
 
 
-def _one_broadcast(wh: Warehouse, channel_id: str, broadcast: str, width: int, gap_seconds: float) -> pl.DataFrame:
+def _one_broadcast(wh: Warehouse, channel_id: str, broadcast: str, width: int, polls: pl.DataFrame) -> pl.DataFrame:
     schema = _broadcast_schema(wh)
     span = broadcast_span(wh, channel_id, broadcast)
     if span is None:
@@ -109,7 +109,7 @@ def _one_broadcast(wh: Warehouse, channel_id: str, broadcast: str, width: int, g
     chat = broadcast_activity(wh, channel_id, broadcast, width).select(
         (pl.col("minute").dt.epoch("us") // w_us).alias("w"), "offset_minutes", "messages", "chatters", "donations",
         "amount")
-    seen = window_viewers(poll_rows(wh, [broadcast], gap_seconds), w_us)
+    seen = window_viewers(polls, w_us)
     rows = chat.join(seen, on="w", how="full", coalesce=True).with_columns(
         pl.col("messages", "chatters", "donations", "amount").fill_null(0),
         pl.col("viewer_coverage").fill_null(0.0),
