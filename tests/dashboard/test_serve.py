@@ -136,7 +136,7 @@ def _handshake(port: int, host: str, path: str = "/_stcore/stream") -> int:
 LOOPBACK_HOSTS = ("127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}", "localhost", "127.0.0.2", "LOCALHOST.")
 FOREIGN_HOSTS = ("evil.example", "evil.example:{port}", "127.0.0.1.evil.example", "localhost.evil.example",
                  "0.0.0.0:{port}", "10.0.0.5", "", "[::1]x")
-ROUTES = ("/", "/_stcore/health", "/_stcore/host-config", "/some/page")
+ROUTES = ("/", "/_stcore/health", "/_stcore/host-config", "/some/page", "/_dash/sign-in")
 
 
 def test_foreign_host_is_refused_on_every_route_and_loopback_answers(served):
@@ -156,6 +156,26 @@ def test_foreign_host_cannot_open_the_websocket(served):
         assert _handshake(port, host.format(port=port)) != 101, host
     for host in LOOPBACK_HOSTS:
         assert _handshake(port, host.format(port=port)) == 101, host
+
+
+def _post(port: int, path: str, host: str, kind: str, body: bytes) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, body=body, headers={"Host": host, "Content-Type": kind})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_the_sign_in_endpoint_checks_host_content_type_and_csrf(served):
+    """Over real HTTP (the unit checks: tests/dashboard/test_sessions.py): a foreign Host is
+    refused before the endpoint, a JSON body is refused, a form without its CSRF cookie too."""
+    port, _ = served
+    form = b"name=boss&password=x&csrf=abc&next=%2F"
+    assert _post(port, "/_dash/sign-in", "evil.example", "application/x-www-form-urlencoded", form) == 421
+    assert _post(port, "/_dash/sign-in", f"127.0.0.1:{port}", "application/json", b"{}") == 415
+    assert _post(port, "/_dash/sign-in", f"127.0.0.1:{port}", "application/x-www-form-urlencoded", form) == 403
+    assert _post(port, "/_dash/sign-out", f"127.0.0.1:{port}", "text/plain", form) == 415
 
 
 def test_metrics_are_refused(served):
