@@ -282,6 +282,10 @@ def _page(path: str, lang: str, target: str, token: str, error: str | None) -> s
                 f'<label for="password">{e(t("login_password", lang))}</label>'
                 '<input id="password" name="password" type="password" autocomplete="current-password" required>'
                 f'<button type="submit">{e(t("login_submit", lang))}</button></form>')
+        for name in login.oidc_providers(login._secrets()):  # st.login runs in the app: ?oidc= starts it
+            label = t("login_oidc", lang) + ("" if name == "default" else f" ({name})")
+            form += f'<p class="oidc"><a href="/?oidc={quote(name)}&amp;lang={lang}">{e(label)}</a></p>'
+
     return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
             f'<title>{e(title)} · {e(t("app_title", lang))}</title><style>{_STYLE}</style></head>'
