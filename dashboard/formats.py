@@ -149,6 +149,20 @@ def _unique_headers(columns: list[str], header: Callable[[str], str | None]) -> 
     return {c: h if seen[h] == 1 else f"{h} ({c})" for c, h in named.items()}
 
 
+def local_time(value, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A moment (a datetime, or ISO text; naive means UTC) as wall-clock time in `tz`,
+    without offset or fraction: how a caption names a time. NO_VALUE for None."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    if value is None or value == "":
+        return NO_VALUE
+    then = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return then.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
 def axis_label_expr(lang: str) -> str:
     """A Vega expression for a quantitative axis's labels: thousands separators, and in
     Korean 만 (10⁴) and 억 (10⁸) from ten thousand on; never `1e+4`."""

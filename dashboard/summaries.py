@@ -104,10 +104,11 @@ def broadcast_key(channel_id: str, broadcast: str) -> str:
 
 
 def broadcast_label(row: dict, tz: str, untitled: str) -> str:
-    """Plain text for a select box: start time, channel, title, chat channel id."""
+    """Plain text naming a broadcast (a select box's option): its start in `tz`, channel and
+    title — not its chat channel id, which means nothing to a person."""
     started = row.get("started")
     when = started.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M") if started is not None else "?"
-    return f"{when} · {row.get('channel_name') or row.get('channel_id')} · {row.get('title') or untitled} · {row['broadcast']}"
+    return f"{when} · {row.get('channel_name') or row.get('channel_id')} · {row.get('title') or untitled}"
 
 
 def _zone(tz: str):

@@ -20,7 +20,9 @@ if bad:
 if records.is_empty():
     st.info(t("audit_empty"))
     st.stop()
-kinds = st.multiselect(t("audit_kinds"), audit.KINDS, default=list(audit.KINDS), key="audit_kinds")
-shown = records.filter(pl.col("kind").is_in(kinds))
+kinds = st.multiselect(t("audit_kinds"), audit.KINDS, default=list(audit.KINDS), key="audit_kinds",
+                       format_func=widgets.coded("kind"))
+shown = records.filter(pl.col("kind").is_in(kinds)).with_columns(  # a moment, shown in the sidebar's zone
+    pl.col("time").str.to_datetime(time_zone="UTC", strict=False))
 st.metric(t("audit_records"), f"{shown.height:,}")
 widgets.table(shown, "audit_log", key="audit", column_config=summaries.headers(shown.columns, t))

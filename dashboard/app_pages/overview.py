@@ -6,7 +6,7 @@ channel)."""
 import streamlit as st
 
 import warehouse
-from dashboard import accounts, collector_health, data, summaries
+from dashboard import accounts, collector_health, data, formats, summaries
 from dashboard.app_pages import widgets
 from dashboard.charts import compare as compare_charts
 from dashboard.i18n import t
@@ -16,7 +16,7 @@ st.title(t("page_overview"))
 
 status = data.query(f, warehouse.sync_status, scoped=False)
 rows = status["tables"].get("chat", 0)
-when = f"{status['last_sync']:%Y-%m-%d %H:%M %Z}" if status["last_sync"] is not None else None
+when = formats.local_time(status["last_sync"], f.tz, "%Y-%m-%d %H:%M") if status["last_sync"] is not None else None
 if not accounts.sees_lake_wide(f.account):  # a streamer: no figures of other channels' rows and days
     st.caption(t("overview_last_sync_when").format(when=when) if when else t("overview_never_synced_only"))
 elif when:

@@ -129,7 +129,7 @@ def sidebar_filters(account=None) -> Filters | None:
                                 key="f_channels", on_change=_all_or_some)
         value = st.date_input(t("date_range"), min_value=first, max_value=last, key="f_dates")
         types = st.multiselect(t("sidebar_types"), options=urlstate.TYPES, key="f_types",
-                               placeholder=t("sidebar_types_all"))
+                               placeholder=t("sidebar_types_all"), format_func=coded("message_type"))
         live = st.toggle(t("sidebar_live"), key="f_live", help=t("sidebar_live_help"))
         tz = st.selectbox(t("sidebar_timezone"), zones, key="f_tz")
     st.session_state[_PICKED_KEY] = list(picked)
@@ -237,9 +237,9 @@ def _live(root: str, tz: str, on: bool, types: tuple[str, ...] | None, account=N
         days = days if isinstance(days, int) else len(days or ())
         if accounts.sees_lake_wide(account):
             st.sidebar.caption(t("sidebar_live_rows").format(rows=int(info.get("rows") or 0), days=days,
-                                                             read_at=info.get("read_at") or "?"))
+                                                             read_at=formats.local_time(info.get("read_at"), tz)))
         else:
-            st.sidebar.caption(t("sidebar_live_days").format(days=days, read_at=info.get("read_at") or "?"))
+            st.sidebar.caption(t("sidebar_live_days").format(days=days, read_at=formats.local_time(info.get("read_at"), tz)))
     return True
 
 
@@ -325,6 +325,13 @@ def _value_label(column: str, code: str, lang: str) -> str | None:
     """A coded cell value (labels.columns.VALUES) in `lang`; None for a code not declared."""
     key = columns.VALUES.get(column, {}).get(code)
     return t(key, lang) if key else None
+
+
+def coded(column: str, lang: str | None = None) -> Callable[[str], str]:
+    """A select box's format_func for the codes of `column` (labels.columns.VALUES: message
+    types, audit kinds...): each in `lang` (default: the session's), an unknown one as it is."""
+    lang = lang or current_lang()
+    return lambda code: _value_label(column, code, lang) or code
 
 
 SECTION_PARAM = "section"  # the URL parameter naming a page's open section

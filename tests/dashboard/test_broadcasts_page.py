@@ -16,6 +16,7 @@ from tests.lakefixture_rich import KST, is_chatter, user_rows
 from tests.page_checks import (
     PAGES_WEEK,
     goto,
+    kst_time,
     minutes_coverage,
     no_adversarial_markup,
     ok,
@@ -46,10 +47,12 @@ def test_broadcasts_page_lists_the_periods_broadcasts_newest_first(pages_app):
     expected = sorted((b for b in facts["broadcasts"] if PAGES_WEEK[0] <= b["start"].date() <= PAGES_WEEK[1]),
                       key=lambda b: b["start"], reverse=True)
     assert len(options) == len(expected) + 1  # and the markup channel's broadcast of 2026-10-09
-    assert options[0].endswith(expected[0]["broadcast"])
-    assert any(o.endswith(facts["adv_broadcast"]) and ADV_NAME in o for o in options)  # plain text label
+    # named by start and title, not by chat channel id
+    assert options[0].startswith(f"{expected[0]['start'].astimezone(KST):%Y-%m-%d %H:%M} · ")
+    assert not any(b["broadcast"] in o for b in expected for o in options)
+    assert any(ADV_NAME in o for o in options) and not any(facts["adv_broadcast"] in o for o in options)
     listing = at.dataframe[0].value  # the same broadcasts as a table, with its downloads
-    assert list(listing["broadcast"]) == [o.rsplit(" · ", 1)[1] for o in options]
+    assert [f"{kst_time(s):%Y-%m-%d %H:%M}" for s in listing["started"]] == [o.split(" · ", 1)[0] for o in options]
     assert ADV_TITLES[1] in set(listing["title"])  # as typed
     assert {b.key for b in at.get("download_button")} >= {"broadcast_list_csv", "broadcast_list_parquet"}
     # the period's coverage beside the list (not a second badge): every broadcast of the
@@ -178,7 +181,7 @@ def test_broadcasts_page_opens_on_the_newest_finished_broadcast_and_marks_the_li
     at.run(timeout=60)
     at = goto(at, "broadcasts")
     box = at.selectbox(key="broadcast_pick")
-    assert box.options[0].endswith("LIVE00001") and box.options[0].startswith(t("broadcasts_live"))  # newest
+    assert box.options[0].startswith(t("broadcasts_live")) and "LIVE00001" not in box.options[0]  # newest
     assert not box.options[1].startswith(t("broadcasts_live"))
     assert box.value == f"{ids[0]}:FINISHED1"  # not the live one with 40 minutes so far
     assert t("broadcasts_live") not in at.text[0].value
