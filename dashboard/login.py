@@ -262,9 +262,11 @@ def _signed_in(account: accounts.Account, served: bool = False, oidc: bool = Fal
     with st.sidebar:
         st.caption(t("login_signed_in"))
         st.text(f"{account.name} · {t('role_' + account.role)}")
-        if served:  # the cookie is HttpOnly: only the middleware's sign-out (a POST) clears it
-            st.markdown(f":material/logout: [{t('login_logout')}](/_dash/sign-out)")
-        elif st.button(t("login_logout"), key="logout", icon=":material/logout:"):
+        if st.button(t("login_logout"), key="logout", icon=":material/logout:",
+                     help=t("login_logout_everywhere") if served else None):
+            if served:  # the cookie is HttpOnly (the app cannot clear it): its row goes, and every other
+                ended = sessions.revoke_account(account.name)  # of the account, so it is worth nothing
+                log.info("sign-out: %s (%d session(s) ended)", account.name, ended)
             if oidc:
                 st.logout()
             st.session_state.pop(SESSION_KEY, None)

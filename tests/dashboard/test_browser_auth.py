@@ -3,7 +3,9 @@ fixture lake, Debian's Chromium through Playwright. Each role signs in through t
 opens every page it may see, each checked against figures counted from the fixture lake
 (tests/browser_checks.py); a sidebar filter changes the page, the URL and the downloads,
 which are read back (CSV and Parquet); a streamer opens a URL naming another channel and
-sees none of it. Screenshots of the login, keyword and audit pages go to docs/screenshots/
+sees none of it. The sign-in is a cookie: it survives a reload and a new tab, ends in every
+tab when the account is removed or signs out, and a tampered or expired one is refused; a
+share link opens one view without an account and cannot be widened. Screenshots of the login, keyword and audit pages go to docs/screenshots/
 with UPDATE_SCREENSHOTS=1 (`make screenshots`, which also runs dashboard/test_browser.py
 for the other pages), else to a temp folder."""
 from __future__ import annotations
@@ -13,20 +15,21 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pyarrow.parquet as pq
 import pytest
 
-from dashboard import accounts, audit
+from dashboard import accounts, audit, sessions
 from tests import browser_checks as checks
 from tests.browser_checks import PAGES, SHOTS, t
 from tests.lakefixture import build_fixture_lake
+from tests.page_checks import csv_download
 from tests.served_process import free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.e2e
-from tests.page_checks import csv_download
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "browser pass 1"
 
@@ -59,13 +62,16 @@ def server(tmp_path_factory):
 
 
 def _sign_in(page, url: str, name: str, password: str = PASSWORD) -> None:
+    """Open `url`: serve sends a signed-out visit to its sign-in form (/_dash/sign-in), which
+    comes back to `url` signed in (the session cookie)."""
     page.goto(url, wait_until="domcontentloaded")
+    assert "/_dash/sign-in?next=" in page.url, page.url
     page.get_by_label("아이디").fill(name)
     page.get_by_label("비밀번호").fill(password)
     page.get_by_role("button", name="로그인").click()
-    if password == PASSWORD:  # signed in: st.rerun draws the app in a second run, which shows this
+    if password == PASSWORD:  # signed in: back on the page, whose sidebar says so
         checks.sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=checks.TIMEOUT)
-    checks.rerun_done(page)
+        checks.rerun_done(page)
 
 
 def _shot(page, name: str, tmp_path: Path) -> None:
@@ -97,7 +103,7 @@ def test_streamer_cannot_reach_another_channel_by_editing_the_url(server, page):
     assert f"channels={own}" in page.url and not any(c in page.url for c in others)
     assert page.locator('[data-testid="stException"]').count() == 0
     # the audit page is not there for a streamer, not even by its address
-    _sign_in(page, f"{url}/audit", "mgr")
+    page.goto(f"{url}/audit", wait_until="domcontentloaded")  # still signed in (the cookie)
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)  # the default page (overview) instead
     assert "감사 로그" not in page.inner_text("body")
 
@@ -235,3 +241,136 @@ def test_every_readme_screenshot_is_taken_by_a_browser_test():
     make = (REPO / "Makefile").read_text(encoding="utf-8")
     target = make[make.index("\nscreenshots:"):].split("\n\n")[0]
     assert "tests/dashboard/test_browser*.py" in target
+
+
+# ---- the sign-in cookie, sign-out, share links (issue 21 §3) -----------------------------------
+
+def _env(audit_file: Path) -> dict[str, str]:
+    return {**os.environ, "DASHBOARD_ACCOUNTS_FILE": str(audit_file.with_name("accounts.toml")),
+            "DASHBOARD_AUDIT_FILE": str(audit_file)}
+
+
+def _accounts_cli(audit_file: Path, *argv: str, stdin: str | None = None) -> str:
+    done = subprocess.run([sys.executable, "-m", "dashboard", "accounts", *argv], cwd=REPO, env=_env(audit_file),
+                          input=stdin, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _signed_in_as(page, name: str) -> None:
+    checks.sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=checks.TIMEOUT)
+    assert name in checks.sidebar(page).inner_text()
+
+
+def test_the_sign_in_survives_a_reload_and_a_new_tab_and_ends_when_the_account_is_removed(server, page):
+    url, facts, audit_file = server
+    _accounts_cli(audit_file, "add", "temp", "--role", "analyst", "--password-stdin", stdin=PASSWORD + "\n")
+    _sign_in(page, f"{url}/donations", "temp")
+    checks.settle(page, "don_title")
+    assert page.url.startswith(f"{url}/donations")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "dash_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]  # plain http here
+    assert cookie["path"] == "/" and 11 * 3600 < cookie["expires"] - time.time() <= 12 * 3600
+    assert "dash_session" not in page.evaluate("document.cookie")  # scripts cannot read it
+
+    page.reload(wait_until="domcontentloaded")  # F5
+    checks.settle(page, "don_title")
+    _signed_in_as(page, "temp")
+    other = page.context.new_page()  # a link opened in a new tab
+    other.goto(f"{url}/channel", wait_until="domcontentloaded")
+    checks.settle(other, "page_channel")
+    _signed_in_as(other, "temp")
+
+    _accounts_cli(audit_file, "remove", "temp")
+    checks.sidebar(page).get_by_role("link", name=t("page_overview")).click()  # the next rerun
+    page.get_by_text(t("login_session_ended")).wait_for(timeout=checks.TIMEOUT)
+    body = page.inner_text("body")
+    assert not any(n in body for n in facts["channel_names"].values())
+    other.reload(wait_until="domcontentloaded")
+    assert "/_dash/sign-in?next=%2Fchannel" in other.url  # a new visit: the form
+    other.close()
+
+
+def test_tampered_and_expired_cookies_are_refused(server, page, monkeypatch):
+    url, _, audit_file = server
+    monkeypatch.setenv("DASHBOARD_ACCOUNTS_FILE", str(audit_file.with_name("accounts.toml")))
+    ana = accounts.load()["ana"]
+    good, _ = sessions.issue(ana)  # signed with the server's key, in its table
+    sid, expires, sig = good.split(".")
+    expired, _ = sessions.issue(ana, now=time.time() - 7200, seconds=3600)
+    tampered = f"{sid}.{int(expires) + 86400}.{sig}"  # a longer life under the old signature
+    for value, welcome in ((tampered, False), (expired, False), (good, True)):
+        page.context.clear_cookies()
+        page.context.add_cookies([{"name": "dash_session", "value": value, "url": url}])
+        page.goto(f"{url}/donations", wait_until="domcontentloaded")
+        assert ("/_dash/sign-in" not in page.url) == welcome, (value == tampered, page.url)
+    checks.settle(page, "don_title")
+    _signed_in_as(page, "ana")
+
+
+def test_signing_out_ends_the_session_in_every_tab(server, page):
+    url, _, _ = server
+    _sign_in(page, f"{url}/donations", "ana")
+    checks.settle(page, "don_title")
+    other = page.context.new_page()
+    other.goto(f"{url}/donations", wait_until="domcontentloaded")
+    checks.settle(other, "don_title")
+    checks.sidebar(page).get_by_role("button", name=t("login_logout")).click()
+    page.get_by_text(t("login_session_ended")).wait_for(timeout=checks.TIMEOUT)
+    page.reload(wait_until="domcontentloaded")  # the cookie it still holds is worth nothing now
+    assert "/_dash/sign-in?next=" in page.url, page.url
+    checks.sidebar(other).get_by_role("link", name=t("page_overview")).click()  # the other tab's next rerun
+    other.get_by_text(t("login_session_ended")).wait_for(timeout=checks.TIMEOUT)
+    other.close()
+
+
+def test_a_share_link_opens_one_view_without_an_account_and_cannot_be_widened(server, page, browser, monkeypatch):
+    """A streamer makes a link in the sidebar; a browser without any sign-in opens it: the
+    donations of the streamer's channel only, no other page, even with another page's path
+    or every channel in the URL; an edited token or an expired link opens nothing."""
+    url, facts, audit_file = server
+    own, others = facts["channel_ids"][0], facts["channel_ids"][1:]
+    names = facts["channel_names"]
+    _sign_in(page, f"{url}/donations", "mgr")
+    checks.settle(page, "don_title")
+    checks.sidebar(page).get_by_role("button", name=t("share_make")).click()
+    page.get_by_role("button", name=t("share_create")).click()
+    link = page.locator('[data-testid="stCode"]').last
+    link.wait_for(timeout=checks.TIMEOUT)
+    shared = link.inner_text().strip()
+    assert shared.startswith(f"{url}/donations?") and "share=" in shared, shared
+
+    stranger = browser.new_context(viewport={"width": 1400, "height": 1600})
+    checks.watch(stranger)
+    view = stranger.new_page()
+    try:
+        token = _query(shared)["share"]
+        for address in (shared, f"{url}/users?share={token}&channels={','.join(facts['channel_ids'])}"):
+            view.goto(address, wait_until="domcontentloaded")
+            checks.settle(view, "don_title")
+            checks.expect_metrics(view, checks.donation_metrics(facts, [own]))
+            body = view.inner_text("body")
+            assert names[own] in body and not any(names[c] in body for c in others)
+            assert view.locator('[data-testid="stSidebarNav"]').count() == 0  # one page: no page list
+            assert t("share_viewing").split("·")[0].strip() in body
+        view.reload(wait_until="domcontentloaded")  # F5 keeps the view
+        checks.settle(view, "don_title")
+
+        payload, sig = token.split(".")
+        for bad in (f"{payload}.{sig[:-2]}{'AA' if sig[-2:] != 'AA' else 'BB'}", f"{payload[:-4]}.{sig}"):
+            view.goto(f"{url}/donations?share={bad}", wait_until="domcontentloaded")
+            view.get_by_text(t("share_invalid")).wait_for(timeout=checks.TIMEOUT)
+            assert not any(n in view.inner_text("body") for n in names.values())
+        monkeypatch.setenv("DASHBOARD_ACCOUNTS_FILE", _env(audit_file)["DASHBOARD_ACCOUNTS_FILE"])
+        _, old = sessions.create_share(accounts.load()["mgr"], "donations", [own], days=1,
+                                       now=time.time() - 2 * 86400)
+        listed = sessions.list_shares()
+        view.goto(f"{url}/donations?share={old}", wait_until="domcontentloaded")
+        view.get_by_text(t("share_invalid")).wait_for(timeout=checks.TIMEOUT)
+
+        made = next(s for s in listed if s["created_by"] == "mgr" and s["expires"] > time.time())
+        _accounts_cli(audit_file, "share", "revoke", made["id"])
+        view.goto(shared, wait_until="domcontentloaded")
+        view.get_by_text(t("share_invalid")).wait_for(timeout=checks.TIMEOUT)
+    finally:
+        stranger.close()
