@@ -109,8 +109,8 @@ def ranking_figure(ranking: pl.DataFrame, title: str, xaxis: str = "금액 (치�
         return empty(title, lang)
     df = ranking.sort("rank").select(pl.format("{}. {}", "rank", pl.col("donor").fill_null("")).alias("donor"),
                                      "amount", "donations")
-    return (alt.Chart(df, title=title, height=max(180, 26 * df.height)).mark_bar(color="#00c73c")
-            .encode(x=alt.X("amount:Q", title=xaxis), y=alt.Y("donor:N", title=None, sort=None),
+    return (alt.Chart(df, title=title, height=80 + 30 * df.height).mark_bar(color="#00c73c")
+            .encode(x=alt.X("amount:Q", title=xaxis), y=alt.Y("donor:N", title=None, sort=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)),
                     tooltip=[alt.Tooltip("donor:N", title=" "), alt.Tooltip("amount:Q", format=",", title=xaxis),
                              alt.Tooltip("donations:Q", format=",", title="#")]))
 

@@ -86,6 +86,8 @@ def test_donations_page_matches_plain_python(rich_pages_lake, monkeypatch):
     bars = vega.rows(specs_of(at)[-1])
     named = [(f"{k}. {d}", a) for c, d, u, _, a, k in got if c == shown and u is not None]
     assert named and [(b["donor"], b["amount"]) for b in bars] == named  # no "익명" bar
+    chart = specs_of(at)[-1]  # every donor labelled (no label dropped as overlapping), ~30 px a donor
+    assert chart["encoding"]["y"]["axis"]["labelOverlap"] is False and chart["height"] >= 30 * len(bars)
     anon = [r for r in rows if r["channel_id"] == shown and _anon(r)]
     assert anon and any(c.value == t("don_anonymous_line").format(
         n=f"{len(anon):,}", amount=f"{sum(r['pay_amount'] or 0 for r in anon):,}") for c in at.caption)
