@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dashboard.formats import NO_VALUE, korean_units
 
@@ -99,8 +100,6 @@ def clock(value: datetime | None, tz: str) -> str:
     """A time as `2026-10-05 21:00` in `tz` (no offset, no seconds)."""
     if value is None:
         return NO_VALUE
-    from zoneinfo import ZoneInfo
-
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
