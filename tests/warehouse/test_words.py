@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import date
 
+import polars as pl
 import pytest
 
 import warehouse
 from tests.lakefixture import build_accelerators
 from tests.lakefixture_emotes import build_emote_lake
 from warehouse.read.accelerators import WORDS
+from warehouse.read.accelerators.word_counts import count
 from warehouse.read.queries.words import KINDS, STOP_WORDS
 
 pytestmark = pytest.mark.unit
@@ -89,3 +92,27 @@ def test_runs_are_normalised_and_counted_apart(wh, lake):
     assert got[("phrase", "방송 재밌다")] == 2 and ("word", "d_47") not in got
     with pytest.raises(ValueError, match="kinds"):
         warehouse.top_words(wh, kinds=("words",))
+
+
+TRICKY = ["펀쿠체ㅋㅋ 와 미쳤다ㅋ", "ㅋㅎ 하하 ㅎㅎㅎ ㅠㅜㅠ ㅜ", "방송 재밌다 ㅋㅋ 방송 재밌다", "a 방송 재밌다", "가ㅋㅋ나 가ㅋ나",
+          "그냥 방송 그냥 재밌다", "HELLO {:d_47:}hello{:x:}", "", None, "100% 진짜!!! 진짜? 진짜_진짜", "ㅋㅋ", "ㅠㅠㅠㅠ ㅋㅋㅋ"]
+
+
+def test_count_cuts_each_line_as_the_plain_rule():
+    """word_counts.count (the build's and the scan's one cut) on lines that test the rule's
+    edges: runs inside words, a single ㅋ, repeated tokens and phrases in one line (uses vs
+    lines), stop words and single letters breaking phrases, emote codes, empty lines."""
+    day = date(2026, 1, 1)
+    lines = pl.DataFrame({"channel_id": ["c"] * len(TRICKY), "day": [day] * len(TRICKY),
+                          "chat_channel_id": ["b"] * len(TRICKY), "text": [m and m.lower() for m in TRICKY]})
+    uses, held = Counter(), Counter()
+    for m in TRICKY:
+        toks = cut(m or "")
+        uses.update(toks)
+        held.update(set(toks))
+    want = {(k, t, n, held[(k, t)]) for (k, t), n in uses.items() if k != "phrase" or n >= 2}
+    want.add(("lines", "", len(TRICKY), len(TRICKY)))
+    got = count(lines)
+    assert set(got.select("kind", "token", "uses", "lines").rows()) == want
+    assert ("phrase", "방송 재밌다", 3, 2) in want and ("word", "펀쿠체", 1, 1) in want  # the test tests the edges
+    assert got.filter(pl.col("kind") == "word")["token"].str.contains("ㅋㅋ").sum() == 0

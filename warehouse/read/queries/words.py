@@ -1,7 +1,7 @@
 """Top words: the most frequent words, two-word phrases and laugh/cry runs of a channel or
 broadcast, Korean-aware without a dictionary.
 
-A line is cut as warehouse/read/accelerators/word_counts.py says (``AGGREGATE``), in words:
+A line is cut as warehouse/read/accelerators/word_counts.py says (``LINES_SQL``, ``count``), in words:
 emote codes ``{:name:}`` out, text lowered; every run of two or more ㅋ is the laugh
 ``ㅋㅋ``, of ㅎ the laugh ``ㅎㅎ``, of ㅠ/ㅜ the cry ``ㅠㅠ`` (ㅋㅋㅋㅋㅋ and ㅋㅋ are one
 token, ㅜㅜ and ㅠㅠㅠ too); what is left is cut into runs of letters and digits (Hangul
@@ -14,7 +14,7 @@ seconds to load, ~0.5 GB, and cuts about 3,000 lines a second on one core — ho
 the counts here are built for in seconds (README, "Top words").
 
 Counts come from the word counts (per channel, day, broadcast) while they may answer, else
-from the same SQL over ``chat_rows``; either way one reduction answers.
+from the same cut and count of the lines of ``chat_rows``; either way one reduction answers.
 """
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ from datetime import date
 import polars as pl
 
 from warehouse.read.accelerators import WORDS
-from warehouse.read.accelerators.word_counts import AGGREGATE, KINDS, LINES, SCHEMA, STOP_WORDS
+from warehouse.read.accelerators.word_counts import KINDS, LINES, LINES_SQL, STOP_WORDS, count
 from warehouse.read.queries.params import filter_params
 from warehouse.read.queries.spans import broadcast_span
 from warehouse.read.warehouse import Warehouse
 
 __all__ = ["KINDS", "STOP_WORDS", "top_words", "word_rows"]
-_SCAN = AGGREGATE.replace("FROM src", "FROM chat_rows(?, ?, ?, ?::VARCHAR[])")
-assert _SCAN != AGGREGATE
+_SCAN = LINES_SQL.replace("FROM src", "FROM chat_rows(?, ?, ?, ?::VARCHAR[])")
+assert _SCAN != LINES_SQL
 _FRAME = {"kind": pl.String, "token": pl.String, "uses": pl.Int64, "lines": pl.Int64, "share": pl.Float64,
           "rank": pl.Int64}
 
@@ -38,10 +38,9 @@ _FRAME = {"kind": pl.String, "token": pl.String, "uses": pl.Int64, "lines": pl.I
 def word_rows(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
               end: date | None = None) -> pl.DataFrame:
     """The word counts' rows (word_counts.SCHEMA) of `channels` on the days [start, end]:
-    from the accelerator when it may answer, else the same aggregate over the chat."""
+    from the accelerator when it may answer, else the same count of the chat's lines."""
     return wh.answer(WORDS, lambda r: r.rows(wh.lake, channels, start, end),
-                     lambda: wh.sql(_SCAN, filter_params(channels, start, end)).cast(
-                         dict(zip(SCHEMA.names, pl.from_arrow(SCHEMA.empty_table()).dtypes, strict=True))))
+                     lambda: count(wh.sql(_SCAN, filter_params(channels, start, end))))
 
 
 def top_words(wh: Warehouse, channels: list[str] | None = None, start: date | None = None,
