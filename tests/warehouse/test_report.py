@@ -6,6 +6,7 @@ languages; the PDF read back by a third-party reader (pypdf) holds the Korean te
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +22,7 @@ from tests import viewer_answers
 from tests.hostile_text import PAYLOADS
 from tests.lakefixture_rich import user_rows
 from tests.page_checks import FIRST, LAST
-from warehouse.report import figures, page, pdf, text
+from warehouse.report import charts, figures, page, pdf, text
 from warehouse.report.cli import period, target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,6 +178,11 @@ def test_charts_break_at_gaps_and_fill_quiet_hours():
     viewers = html.split(f"<h2>{text.t('viewer_curve', 'en')}</h2>")[1].split("</svg>")[0]  # its chart
     # 100 | gap | 150, 160: one lone point and one line
     assert viewers.count("<polyline") == 1 and viewers.count("<circle") == 1
+    late = datetime(2026, 10, 11, 14, 0, tzinfo=UTC)  # 23:00 on the period's last day, then past its end
+    svg = charts.line_chart([charts.Series("v", [late, late + timedelta(minutes=30), late + timedelta(hours=2)],
+                                           [1, 2, 3])], date(2026, 10, 5), date(2026, 10, 11), KST, str, "x")
+    (points,) = re.findall(r'<polyline points="([^"]*)"', svg)
+    assert len(points.split()) == 2  # two points drawn, not three
     filled = page.hourly(_report("x", ["a"]))
     assert filled.height == 7 * 24 and filled["messages"].sum() == 60
 

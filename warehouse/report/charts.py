@@ -65,7 +65,7 @@ def line_chart(series: Sequence[Series], first: date, last: date, tz: str, label
     for n, s in enumerate(series):
         runs, run = [], []
         for t, v in zip(s.times, s.values, strict=True):
-            if v is None:
+            if v is None or not x0 <= t.timestamp() <= x1:  # a gap, or past the period (a broadcast's tail)
                 if run:
                     runs.append(run)
                 run = []
