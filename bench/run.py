@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 from bench import (  # noqa: E402
     cold_bench,
     collector_bench,
+    compare_bench,
     dashboard_bench,
     datagen,
     emotes_words_bench,
@@ -66,7 +67,7 @@ def _fmt_rate(x) -> str:
 
 # issue 20's questions, each beside PostgreSQL on the same lake (run(lake, url, reps, pg_reps))
 FEATURES = {"viewers": viewers_bench, "emotes_words": emotes_words_bench,
-            "highlights_moderation": highlights_moderation_bench,
+            "highlights_moderation": highlights_moderation_bench, "compare": compare_bench,
             "report": report_bench}
 
 
