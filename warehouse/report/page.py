@@ -35,6 +35,7 @@ table { border-collapse: collapse; width: 100%; table-layout: fixed; }
 th, td { text-align: left; padding: 1px 3px; border-bottom: 1px solid #f3f4f6; overflow: hidden;
          text-overflow: ellipsis; white-space: nowrap; }
 th { color: #4b5563; font-weight: 600; } td.n, th.n { text-align: right; width: 22%; } td.r, th.r { width: 11%; }
+td.s, th.s { text-align: right; width: 8%; }
 .note { color: #6b7280; } footer { color: #9ca3af; margin-top: 8px; font-size: 8.5px; }
 """
 TOP_LINE_CHARS = 60  # a moment's most repeated line, cut for the page
@@ -151,5 +152,5 @@ def _moments(report: Report, lang: str) -> str:
                      _reason(r["reason"], bool(r["dominated"]), lang), text.count(r["messages"]),
                      line if len(line) <= TOP_LINE_CHARS else line[:TOP_LINE_CHARS] + "…"])
     return _table(t("moments", lang), [(t("started", lang), ""), (t("title_col", lang), ""), (t("offset", lang), ""),
-                                       (t("reason", lang), ""), (t("messages", lang), "n"),
+                                       (t("reason", lang), ""), (t("messages", lang), "s"),
                                        (t("top_line", lang), "")], rows, lang)
