@@ -137,9 +137,10 @@ def test_each_role_compares_the_channels_it_may_see(new, lake, role):
     at = new((f"{role}1", role, (own,) if role == "streamer" else ()))
     visible = {own} if role == "streamer" else set(facts["channel_ids"])
     hidden = [facts["channel_names"][c] for c in set(facts["channel_ids"]) - visible]
-    options = at.multiselect(key="compare_picks").options  # as labelled: start · channel · title · id
+    options = at.multiselect(key="compare_picks").options  # as labelled: start · channel · title
     mine = {r["chat_channel_id"] for r in user_rows(facts, list(visible)) if r["chat_channel_id"]}
-    assert len(options) == len(mine) and all(any(o.endswith(f" · {b}") for o in options) for b in mine)
+    names = [facts["channel_names"][c] for c in visible]
+    assert len(options) == len(mine) and all(any(f" · {n} · " in o for n in names) for o in options)
     table = frame_of(at, "label", "channel_id", "broadcast")
     assert set(table["channel_id"]) <= visible and (role != "streamer" or set(table["channel_id"]) == {own})
     open_section(at, "compare_section", t("compare_channels"))
