@@ -54,13 +54,15 @@ KINDS = ("emote", "chatter", "total")
 # JSON, not an object or missing gives no URL (try), never an error. ``s`` is read twice,
 # not materialized: raw (~1 kB a line) is read only by ``e``, for the lines holding "{:"
 # (materialized for every line, it was two thirds of the build); each line's chatter
-# numbers are summed per chatter once (``u``) and the totals summed from those.
+# numbers are summed per chatter once (``u``) and the totals summed from those; only a line
+# holding a code is searched for text besides its codes (CASE: AND evaluates both sides).
 AGGREGATE = r"""
     WITH s AS NOT MATERIALIZED (SELECT * FROM src WHERE user_id IS DISTINCT FROM 'SYSTEM_MESSAGE'),
     f AS (
         SELECT channel_id, day, chat_channel_id, user_id, nickname, chat_time, len(codes) AS uses,
                len(codes) > 0 AS has_code,
-               len(codes) > 0 AND regexp_replace(message, '""" + CODE_ONLY + r"""|[ \t\r\n]', '', 'g') = '' AS bare
+               CASE WHEN len(codes) > 0 THEN regexp_replace(message, '""" + CODE_ONLY + r"""|[ \t\r\n]', '', 'g') = ''
+                    ELSE false END AS bare
         FROM (SELECT *, CASE WHEN contains(message, '{:') THEN regexp_extract_all(message, '""" + CODE + r"""', 1)
                              ELSE []::VARCHAR[] END AS codes FROM s)),
     u AS (
