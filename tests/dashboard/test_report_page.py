@@ -95,12 +95,12 @@ def test_report_section_for_each_role(pages_lake, new, files, who):
     shown = {m.label: m.value for m in at.metric}
     assert shown == {text.t(k, "ko"): text.figure(k, want.headline[k], "ko") for k in figures.HEADLINE}
     assert shown[text.t("messages", "ko")] == f"{want.headline['messages']:,}" and want.headline["messages"] > 0
-    html = next(v for k, v in files.items() if k.startswith("report_ko_") and k.endswith(".html"))
+    html = next(v for k, v in files.items() if k.startswith(f"report_ko_{adv[:12]}_") and k.endswith(".html"))
     assert html.decode("utf-8") == page.render_html(want, "ko")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.decode("utf-8")
     keys = {b.key for b in at.get("download_button")}
     assert keys == ({"report_html", "report_pdf"} if pdf.chromium() else {"report_html"})
     at.radio(key="report_lang").set_value("en").run(timeout=60)
     ok(at)
-    english = next(v for k, v in files.items() if k.startswith("report_en_") and k.endswith(".html"))
+    english = next(v for k, v in files.items() if k.startswith(f"report_en_{adv[:12]}_") and k.endswith(".html"))
     assert english.decode("utf-8") == page.render_html(want, "en")
