@@ -762,3 +762,32 @@ def test_a_streamer_sees_no_lake_wide_count_of_todays_rows(pg, tmp_path, monkeyp
         assert t("sidebar_live_state") in shown and not any("PostgreSQL" in x for x in shown), shown
     login.reset_failures()
     data.clear_caches()
+
+
+@pytest.mark.e2e
+def test_a_share_link_opens_its_page_and_channels_without_a_sign_in(app):
+    """Without serve's middleware too (a hand-started `streamlit run`): a share link's token in
+    the URL shows its one page over its channels, no login form; switching to another page
+    or naming other channels shows nothing more; an edited token shows the login form and
+    says the link is not valid. Hand-started, the sign-in itself lives in the session: a new
+    session asks again (served, it is the cookie: test_browser_auth.py)."""
+    new, facts, path = app
+    ids = facts["channel_ids"]
+    _make(path, ("boss", "admin", (), False))
+    from dashboard import sessions
+    _, token = sessions.create_share(accounts.load(path)["boss"], "donations", [ids[0]], days=1)
+    at = new(share=token, channels=",".join(ids)).run()
+    _ok(at)
+    assert not [x for x in at.text_input if x.key == "login_name"]
+    assert at.title[0].value == t("don_title")
+    assert any(t("share_viewing").split("·")[0].strip() in c.value for c in at.sidebar.caption)
+    assert at.multiselect(key="f_channels").options == [facts["channel_names"][ids[0]]]
+    with pytest.raises(ValueError, match="Known pages: \\[.*donations.py'\\]"):  # the one page there is
+        at.switch_page("app_pages/users.py")
+    bad = new(share=token[:-2] + ("AA" if token[-2:] != "AA" else "BB")).run()
+    assert [x for x in bad.text_input if x.key == "login_name"]
+    assert any(t("share_invalid") in e.value for e in bad.error)
+    signed = _login(new(), "boss")
+    _ok(signed)
+    assert not [x for x in signed.text_input if x.key == "login_name"]
+    assert [x for x in new().run().text_input if x.key == "login_name"]  # a reload: a new session asks again
