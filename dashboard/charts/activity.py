@@ -56,7 +56,9 @@ def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", every: str | None 
 
     top = part("messages", t("chart_messages", lang), time_x("bucket", ""))
     bottom = part("chatters", t("chart_chatters", lang), time_x("bucket", time_axis(tz, lang)))
-    return alt.vconcat(top, bottom, title=title).resolve_scale(x="shared")
+    # the legend above: a panel with the partial segment is a layer, which Streamlit stretches to
+    # the page's width, and a legend on the right would then be cut off
+    return alt.vconcat(top, bottom, title=title).resolve_scale(x="shared").configure_legend(orient="top")
 
 
 def _with_gaps(df: pl.DataFrame, every: str) -> pl.DataFrame:

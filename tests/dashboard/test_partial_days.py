@@ -48,6 +48,7 @@ def test_a_day_without_a_broadcast_is_a_gap_and_today_is_partial():
         ("2026-12-07", 1000, False), ("2026-12-08", 40, True)]
     assert dashed[1][1]["note"] == t("chart_partial", "ko")
     assert any(tip.get("field") == "note" for tip in dashed[0]["encoding"]["tooltip"])
+    assert spec["config"]["legend"]["orient"] == "top"  # a layer is stretched to the page: a right legend is cut
 
 
 def test_finished_days_only_no_partial_segment_and_quiet_hours_stay_zeros():
