@@ -117,11 +117,12 @@ class AuthEndpoints:
             return await _redirect(send, f"{SIGN_IN}?next={quote(target, safe='')}")
         return await self.app(scope, receive, send)
 
-    async def _form(self, scope, send, path: str, error: str | None = None, status: int = 200) -> None:
+    async def _form(self, scope, send, path: str, error: str | None = None, status: int = 200,
+                    name: str = "") -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         target = safe_next(query.get("next", ["/"])[0])
         token = secrets.token_urlsafe(32)
-        page = _page(path, _lang(target), target, token, error)
+        page = _page(path, _lang(target), target, token, error, name)
         headers = [(b"set-cookie", cookie_header(CSRF_COOKIE, token, 3600, scope, PREFIX, "Strict"))]
         return await _html(send, status, page, headers)
 
@@ -148,7 +149,7 @@ class AuthEndpoints:
         if account is None:
             key = {"locked": "login_locked", "broken": "login_broken_file"}.get(outcome, "login_failed")
             scope = {**scope, "query_string": ("next=" + quote(target, safe="")).encode()}
-            return await self._form(scope, send, SIGN_IN, t(key, _lang(target)), 401)
+            return await self._form(scope, send, SIGN_IN, t(key, _lang(target)), 401, name[:64])
         value, max_age = await anyio.to_thread.run_sync(sessions.issue, account)
         log.info("sign-in: %s (%s) from %s", account.name, account.role, peer)
         return await _redirect(send, target, [(b"set-cookie", cookie_header(sessions.COOKIE, value, max_age, scope)),
@@ -265,7 +266,7 @@ button:hover{border-color:#ff4b4b;color:#ff4b4b}.error{background:#ffecec;color:
 border-radius:.5rem;margin-bottom:1rem}"""
 
 
-def _page(path: str, lang: str, target: str, token: str, error: str | None) -> str:
+def _page(path: str, lang: str, target: str, token: str, error: str | None, name: str = "") -> str:
     e = html.escape
     hidden = (f'<input type="hidden" name="csrf" value="{e(token)}">'
               f'<input type="hidden" name="next" value="{e(target)}">')
@@ -278,7 +279,8 @@ def _page(path: str, lang: str, target: str, token: str, error: str | None) -> s
         title = t("login_title", lang)
         form = (f'<form method="post" action="sign-in">{hidden}'
                 f'<label for="name">{e(t("login_name", lang))}</label>'
-                '<input id="name" name="name" autocomplete="username" required maxlength="64" autofocus>'
+                f'<input id="name" name="name" value="{e(name)}" autocomplete="username" required maxlength="64"'
+                f'{"" if name else " autofocus"}>'
                 f'<label for="password">{e(t("login_password", lang))}</label>'
                 '<input id="password" name="password" type="password" autocomplete="current-password" required>'
                 f'<button type="submit">{e(t("login_submit", lang))}</button></form>')

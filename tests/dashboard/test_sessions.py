@@ -293,6 +293,10 @@ def test_a_wrong_password_shows_the_form_again_and_sets_no_session(client, monke
     assert got.status_code == 401 and "아이디 또는 비밀번호가 올바르지 않습니다." in got.text
     assert not any(c.startswith(sessions.COOKIE + "=") for c in got.headers.get_list("set-cookie"))
     assert "wrong password" not in got.text
+    assert 'value="boss"' in got.text  # the name typed stays; the password does not
+    _, token = _csrf(client)
+    got = _post(client, token, name='"><script>alert(1)</script>', password="x")
+    assert got.status_code == 401 and "<script>" not in got.text and "&lt;script&gt;" in got.text
 
 
 @pytest.mark.parametrize(("case", "status"), [("no csrf", 403), ("wrong csrf", 403), ("json", 415),
