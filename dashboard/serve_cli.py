@@ -140,6 +140,7 @@ def prepare(args: argparse.Namespace):
              len(found), describe(guard))
     import streamlit as st
     from starlette.middleware import Middleware
+    sessions.session_seconds()  # a bad DASHBOARD_SESSION_HOURS stops the start, not a sign-in
     if found:
         sessions.secret_key()  # made now, not by two first sign-ins at once
     web_auth.ACTIVE = True  # the app reads the sign-in from the middleware's cookie
