@@ -10,7 +10,7 @@ import altair as alt
 import polars as pl
 
 from dashboard.charts.clock import bucket_text, local_time
-from dashboard.charts.style import channel_color, empty
+from dashboard.charts.style import channel_color, empty, number_axis
 from dashboard.i18n import DEFAULT_LANG, t
 
 
@@ -84,7 +84,7 @@ def amount_figure(df: pl.DataFrame, names: dict[str, str], title: str, tz: str =
     return (alt.Chart(data, title=title, height=400).mark_bar()
             .encode(x=alt.X("bucket:O", title=f"({tz})", sort="ascending"),
                     xOffset=alt.XOffset("channel_id:N", sort=order),
-                    y=alt.Y("amount:Q", title=yaxis), color=channel_color(shown, legend),
+                    y=alt.Y("amount:Q", title=yaxis, axis=number_axis(lang)), color=channel_color(shown, legend),
                     opacity=alt.condition("datum.partial", alt.value(0.4), alt.value(1.0)),
                     tooltip=[alt.Tooltip("channel_name:N", title=legend), alt.Tooltip("bucket:O", title=f"({tz})"),
                              alt.Tooltip("amount:Q", format=",", title=yaxis),
@@ -110,7 +110,7 @@ def ranking_figure(ranking: pl.DataFrame, title: str, xaxis: str = "금액 (치�
     df = ranking.sort("rank").select(pl.format("{}. {}", "rank", pl.col("donor").fill_null("")).alias("donor"),
                                      "amount", "donations")
     return (alt.Chart(df, title=title, height=80 + 30 * df.height).mark_bar(color="#00c73c")
-            .encode(x=alt.X("amount:Q", title=xaxis), y=alt.Y("donor:N", title=None, sort=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)),
+            .encode(x=alt.X("amount:Q", title=xaxis, axis=number_axis(lang)), y=alt.Y("donor:N", title=None, sort=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)),
                     tooltip=[alt.Tooltip("donor:N", title=" "), alt.Tooltip("amount:Q", format=",", title=xaxis),
                              alt.Tooltip("donations:Q", format=",", title="#")]))
 
@@ -125,9 +125,9 @@ def distribution_figure(dist: pl.DataFrame, title: str, counts: str = "후원 �
     x = alt.X("amount_bucket:N", title=None, sort=None, axis=alt.Axis(labelAngle=0))
     tips = [alt.Tooltip("amount_bucket:N", title=" "), alt.Tooltip("donations:Q", format=",", title=counts),
             alt.Tooltip("amount:Q", format=",", title=amounts)]
-    bars = alt.Chart(data).mark_bar(color="#1f77b4").encode(x=x, y=alt.Y("donations:Q", title=counts), tooltip=tips)
+    bars = alt.Chart(data).mark_bar(color="#1f77b4").encode(x=x, y=alt.Y("donations:Q", title=counts, axis=number_axis(lang)), tooltip=tips)
     line = alt.Chart(data).mark_line(point=True, color="#00c73c").encode(
-        x=x, y=alt.Y("amount:Q", title=amounts, axis=alt.Axis(orient="right")), tooltip=tips)
+        x=x, y=alt.Y("amount:Q", title=amounts, axis=number_axis(lang, orient="right")), tooltip=tips)
     return alt.layer(bars, line, title=title, height=380).resolve_scale(y="independent")
 
 
@@ -139,7 +139,7 @@ def broadcast_figure(slots: pl.DataFrame, title: str, xaxis: str = "방송 시�
         return empty(title, lang)
     df = slots.sort("offset_minutes").select("offset_minutes", "amount", "donations")
     return (alt.Chart(df, title=title, height=360).mark_bar(color="#7b3fe4")
-            .encode(x=alt.X("offset_minutes:Q", title=xaxis), y=alt.Y("amount:Q", title=yaxis),
+            .encode(x=alt.X("offset_minutes:Q", title=xaxis, axis=number_axis(lang)), y=alt.Y("amount:Q", title=yaxis, axis=number_axis(lang)),
                     tooltip=[alt.Tooltip("offset_minutes:Q", title=xaxis),
                              alt.Tooltip("amount:Q", format=",", title=yaxis),
                              alt.Tooltip("donations:Q", format=",", title="#")]))
