@@ -61,8 +61,9 @@ def matrix_figure(pairs: pl.DataFrame, names: dict[str, str], metric: str, title
     order = [names.get(c, c) for c in biggest(pairs)]
     fmt = ".0%" if metric == "jaccard" else ","
     base = alt.Chart(cells, title=title, height=max(220, 34 * len(order))).encode(
-        x=alt.X("column:N", title=None, sort=order, axis=alt.Axis(labelAngle=-40, labelLimit=140)),
-        y=alt.Y("row:N", title=None, sort=order, axis=alt.Axis(labelLimit=140)),
+        # names ordered by the scale's domain, not a sort list (see style.channel_color)
+        x=alt.X("column:N", title=None, scale=alt.Scale(domain=order), axis=alt.Axis(labelAngle=-40, labelLimit=140)),
+        y=alt.Y("row:N", title=None, scale=alt.Scale(domain=order), axis=alt.Axis(labelLimit=140)),
         tooltip=[alt.Tooltip("row:N", title=" "), alt.Tooltip("column:N", title=" "),
                  alt.Tooltip(f"{metric}:Q", format=fmt, title=metric_title)])
     rects = base.mark_rect().encode(color=alt.Color(f"{metric}:Q", title=metric_title,
@@ -113,7 +114,7 @@ def trend_figure(rows: pl.DataFrame, metric: str, tz: str, title: str, metric_ti
     return (alt.Chart(drawn, title=title, height=300).mark_line(point=True)
             .encode(x=time_x("bucket", week_title, fmt="%Y-%m-%d"),
                     y=alt.Y(f"{metric}:Q", title=metric_title, axis=alt.Axis(format=fmt)),
-                    color=alt.Color("other_name:N", title=legend, sort=order,
+                    color=alt.Color("other_name:N", title=legend,  # ordered by the domain
                                     scale=alt.Scale(domain=order, range=[color(i) for i in range(len(order))])),
                     detail="other:N",
                     tooltip=[alt.Tooltip("other_name:N", title=legend), time_tip("bucket", week_title),

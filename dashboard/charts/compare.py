@@ -57,7 +57,7 @@ def overlay_figure(overlay: pl.DataFrame, window_minutes: int, title: str, panel
         return empty(title, lang)
     drawn = overlay.select("label", "offset_minutes", "minute", "messages", "chatters", "amount", "viewers")
     order = list(dict.fromkeys(drawn["label"].to_list()))
-    color = alt.Color("label:N", title=legend, sort=order,
+    color = alt.Color("label:N", title=legend,  # the domain orders it: no sort list (see style.channel_color)
                       scale=alt.Scale(domain=order, range=[palette(i) for i in range(len(order))]))
     x = alt.X("offset_minutes:Q", title=minutes_axis, axis=number_axis(lang))
 

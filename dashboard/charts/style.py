@@ -38,8 +38,10 @@ def color(i: int) -> str:
 
 
 def channel_color(names: list[str], title: str) -> alt.Color:
-    """One palette color per channel name, in the order given (the legend's order)."""
-    return alt.Color("channel_name:N", title=title, sort=names,
+    """One palette color per channel name, in the order given (the legend's order: the scale's
+    domain). No `sort` list: Vega-Lite writes one into an expression, which Vega cannot parse
+    when a name holds U+2028 or U+2029 (the chart is then not drawn at all)."""
+    return alt.Color("channel_name:N", title=title,
                      scale=alt.Scale(domain=names, range=[color(i) for i in range(len(names))]))
 
 

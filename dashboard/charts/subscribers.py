@@ -74,7 +74,8 @@ def tier_split_figure(df: pl.DataFrame, lang: str = DEFAULT_LANG) -> alt.Chart:
     ).select("channel_id", "channel_name", "tier_name", "chatters")
     legend = t("chart_tier", lang)
     return (alt.Chart(data, title=title, height=420).mark_bar()
-            .encode(x=alt.X("channel_name:N", title=None, sort=names, axis=alt.Axis(labelAngle=0)),
+            .encode(x=alt.X("channel_name:N", title=None, scale=alt.Scale(domain=names),  # not a sort list:
+                            axis=alt.Axis(labelAngle=0)),  # see style.channel_color
                     xOffset=alt.XOffset("tier_name:N", sort=shown),
                     y=alt.Y("chatters:Q", title=t("chart_tier_chatters", lang), axis=number_axis(lang)),
                     color=alt.Color("tier_name:N", title=legend, sort=shown, scale=alt.Scale(

@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests import browser_checks as checks
 from tests.lakefixture_rich import build_rich_lake
@@ -24,15 +26,20 @@ from tests.viewer_answers import build_viewers_lake
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-LAKES = {"demo": build_viewers_lake, "hostile": lambda root: build_rich_lake(root, hostile=True)}
+# each lake and the days its pages are opened on (the hostile lake's last week: its 52 days
+# on every page cost minutes on a loaded machine and show nothing a week does not)
+LAKES = {"demo": (build_viewers_lake, FIRST, LAST),
+         "hostile": (lambda root: build_rich_lake(root, hostile=True), LAST - timedelta(days=6), LAST)}
 MAIN = '[data-testid="stMain"]'
 
 
 @pytest.fixture(scope="module", params=list(LAKES))
 def served(request, tmp_path_factory):
-    """(base url, untrusted texts of the lake) of one served dashboard per lake, no accounts."""
+    """(base url, its days as a query, untrusted texts of the lake) of one served dashboard per
+    lake, no accounts."""
+    build, first, last = LAKES[request.param]
     lake = tmp_path_factory.mktemp(request.param)
-    facts = LAKES[request.param](lake)
+    facts = build(lake)
     own = tmp_path_factory.mktemp("dashboard")
     env = {**os.environ, "WAREHOUSE_DIR": str(lake), "DASHBOARD_ACCOUNTS_FILE": str(own / "accounts.toml"),
            "DASHBOARD_AUDIT_FILE": str(own / "audit.jsonl"), "DASHBOARD_ADDRESS": "127.0.0.1",
@@ -44,7 +51,7 @@ def served(request, tmp_path_factory):
         url = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(url, proc, timeout=120)  # its warm-up took 39 s on the shared machine
-            yield url, _untrusted(facts)
+            yield url, f"from={first.isoformat()}&to={last.isoformat()}", _untrusted(facts)
         finally:
             stop(proc, timeout=10)
 
@@ -62,6 +69,21 @@ def _text(page) -> str:
     return page.inner_text(MAIN) + "\n" + checks.sidebar(page).inner_text()
 
 
+def _views(page, url: str) -> dict[str, str]:
+    """The text of the page at `url` and of each of its section tabs, by where it was read."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator(f"{MAIN} h1").first.wait_for(timeout=checks.TIMEOUT)
+    checks.rerun_done(page)
+    views = {url: _text(page)}
+    tabs = page.locator(f'{MAIN} [role="tab"]')
+    for i in range(1, tabs.count()):  # the first is open already
+        name = tabs.nth(i).inner_text()
+        tabs.nth(i).click()
+        checks.rerun_done(page)
+        views[f"{url} [{name}]"] = _text(page)
+    return views
+
+
 def _pages(page, url: str, query: str) -> list[str]:
     """The url of every page the sidebar lists (st.navigation's registered pages)."""
     page.goto(f"{url}/?{query}", wait_until="domcontentloaded")
@@ -73,21 +95,16 @@ def _pages(page, url: str, query: str) -> list[str]:
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_every_page_reads_as_people_read_numbers(served, page, lang):
-    url, untrusted = served
-    query = f"lang={lang}&from={FIRST.isoformat()}&to={LAST.isoformat()}"
+    url, days, untrusted = served
+    query = f"lang={lang}&{days}"
     pages = _pages(page, url, query)
     assert len(pages) >= 15, pages
     problems: dict[str, list[str]] = {}
     for href in pages:
-        page.goto(f"{href}?{query}", wait_until="domcontentloaded")
-        page.locator(f"{MAIN} h1").first.wait_for(timeout=checks.TIMEOUT)
-        checks.rerun_done(page)
-        views = {href: _text(page)}
-        tabs = page.locator(f'{MAIN} [role="tab"]')
-        for i in range(1, tabs.count()):  # the first is open already
-            tabs.nth(i).click()
-            checks.rerun_done(page)
-            views[f"{href} tab {i}"] = _text(page)
+        try:
+            views = _views(page, f"{href}?{query}")
+        except PlaywrightError as exc:  # say which page did not finish drawing
+            raise AssertionError(f"{href}?{query}: {exc}") from exc
         for where, text in views.items():
             assert "Traceback" not in text, where
             found = raw_values(text, untrusted)

@@ -3,14 +3,17 @@ empty and nested cells as text, CSV cells a spreadsheet reads as dates and numbe
 Korean axis units."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
 
-from dashboard import formats
+from dashboard import data, formats
 from dashboard.i18n import LABELS
 from dashboard.labels import columns
+from tests.page_checks import raw_values
 
 pytestmark = pytest.mark.unit
 
@@ -105,3 +108,38 @@ def test_axis_labels_never_use_scientific_notation():
         assert "format(datum.value, ',~r')" in expr and "e" not in expr.replace("datum", "").replace(
             "value", "").replace("format", "").replace("1e8", "").replace("1e4", "")
     assert "만" in formats.axis_label_expr("ko") and "만" not in formats.axis_label_expr("en")
+
+
+@pytest.mark.parametrize("text", ["None", "NaN", "1e+4", "1.6e+3", "0.8533", "7245.8678", "97361",
+                                  "2026-12-05 21:00:00+09:00", "21:00:00.123456"])
+def test_the_page_text_check_finds_raw_values(text):
+    """tests/page_checks.raw_values, which the browser page-text check applies to every page."""
+    assert raw_values(f"메시지 {text} 개")
+
+
+def test_the_page_text_check_passes_formatted_values_and_the_lakes_own_text():
+    shown = ("97,361 · 85.3% · 7,245.9 · 2026-12-05 21:00:00 · 1.2만 · 0.25 · 127.0.0.1 · 1,600만 · "
+             "a1b2c3d4e5f60718 · 2026-10-04 – 2026-10-10 · –")
+    assert raw_values(shown) == []
+    assert raw_values("닉네임 None 님", untrusted=["닉네임 None"]) == []  # a nickname may read 'None'
+
+
+def test_a_spreadsheet_reads_the_csv_times_as_dates_and_numbers_as_numbers(tmp_path):
+    """LibreOffice Calc (en-US, comma-separated, special numbers detected as Excel does) opens
+    a table's CSV as the dashboard writes it
+    (formats.for_csv then data.to_csv_bytes): the local time is a date-time cell, the count
+    and the share are numbers, the list one text cell."""
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice not installed (apt-get install libreoffice-calc-nogui)")
+    out = formats.for_csv(FRAME.head(1), {"messages": "메시지", "time": "시각"}.get, "Asia/Seoul")
+    (tmp_path / "t.csv").write_bytes(data.to_csv_bytes(out))
+    # comma, quote, UTF-8, en-US, and "detect special numbers" on: dates and times read as Excel reads them
+    flt = "CSV:44,34,76,1,,1033,false,true,false,false,false,-1,true"
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--norestore",
+                    f"--infilter={flt}", "--convert-to", "fods", "--outdir", str(tmp_path), str(tmp_path / "t.csv")],
+                   check=True, capture_output=True, timeout=180)
+    sheet = (tmp_path / "t.fods").read_text(encoding="utf-8")
+    assert 'office:value-type="date" office:date-value="2026-12-05T21:00:00"' in sheet  # 12:00 UTC in Seoul
+    assert 'office:value-type="float" office:value="97361"' in sheet
+    assert 'office:value-type="float" office:value="0.8533"' in sheet
+    assert "<text:p>1, 2</text:p>" in sheet and "<text:p>메시지</text:p>" in sheet
