@@ -9,6 +9,8 @@ Streamlit column configs, Vega expressions and polars frames out (nothing is dra
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -152,9 +154,6 @@ def _unique_headers(columns: list[str], header: Callable[[str], str | None]) -> 
 def local_time(value, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """A moment (a datetime, or ISO text; naive means UTC) as wall-clock time in `tz`,
     without offset or fraction: how a caption names a time. NO_VALUE for None."""
-    from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
-
     if value is None or value == "":
         return NO_VALUE
     then = datetime.fromisoformat(value) if isinstance(value, str) else value
