@@ -35,8 +35,9 @@ def build(spec: side_tables.SideTable, lake: Lake, rows_of: RowsOf, full: bool =
     """Bring the side table `spec` up to date with the chat partitions (only the days whose
     partition changed unless `full`); return its row count. `rows_of`: the table's rows
     (``spec.schema``) of a chunk of days' lines (``spec.aggregate``'s rows, read whole: a
-    chunk is at most ``spec.chunk_bytes`` of chat files); every group of it lies within one day. Days are the partitions' (no zone). An old table
-    that cannot be read is built again from every day."""
+    chunk is at most ``spec.chunk_bytes`` of chat files); every group of it lies within one
+    day. Days are the partitions' (no zone). An old table that cannot be read is built again
+    from every day."""
     try:
         return _build(spec, lake, rows_of, full)
     except Exception as exc:

@@ -3,7 +3,7 @@ channel, day and broadcast, and each broadcast's lines of the day (the share's
 denominator), so top_words (warehouse/read/queries/words.py) sums a channel's rows of a few
 days instead of splitting every line of its period.
 
-How a line is cut (declared once here: ``LINES`` picks and lowers the lines, ``count``
+How a line is cut (declared once here: ``LINES_SQL`` picks and lowers the lines, ``count``
 cuts and counts them; the scan of warehouse/read/queries/words.py runs the same two over
 ``chat_rows``, where the plain rule is written out): emote codes are taken out and the
 text lowered (DuckDB's ``lower``); runs of two or more ㅋ or ㅎ are one *laugh* (ㅋㅋ, ㅎㅎ),
