@@ -12,8 +12,12 @@ compute expected answers in plain Python, and a few named facts.
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
+import os
 import random
+import shutil
+import tempfile
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from warehouse.lake.layout import Lake
+from warehouse.lake.layout import Lake, modes
 from warehouse.lake.tables import CHANNELS, CHANNELS_SCHEMA, CHAT, CHAT_SCHEMA
 
 KST = ZoneInfo("Asia/Seoul")
@@ -168,3 +172,37 @@ def build_accelerators(root: Path | str | Lake, *accs, tz: str | None = None, fu
     lake = root if isinstance(root, Lake) else Lake(str(root))
     for acc in accs or ACCELERATORS:
         acc.build(lake, tz, full)
+
+
+_TEMPLATES: dict[tuple, str] = {}
+
+
+def written_once(root: Path | str, key: tuple, write) -> None:
+    """`write(root)` the first time a process builds the lake `key` names; later builds copy
+    that first lake's files (fresh files: own inodes and mtimes, the lake's modes) instead of
+    writing the partitions again. A root on S3 or one that already holds files is written."""
+    if "://" in str(root) or (os.path.isdir(root) and os.listdir(root)):
+        write(root)
+        return
+    umask = os.umask(0)
+    os.umask(umask)
+    key = (*key, modes(), umask)  # the files' modes depend on both
+    if key not in _TEMPLATES:
+        write(root)
+        if not _TEMPLATES:
+            atexit.register(shutil.rmtree, _template_dir(), True)
+        template = os.path.join(_template_dir(), str(len(_TEMPLATES)))
+        shutil.copytree(root, template, copy_function=shutil.copy)
+        _TEMPLATES[key] = template
+        return
+    shutil.copytree(_TEMPLATES[key], root, copy_function=shutil.copy, dirs_exist_ok=True)
+
+
+def _template_dir() -> str:
+    global _TEMPLATE_DIR
+    if _TEMPLATE_DIR is None:
+        _TEMPLATE_DIR = tempfile.mkdtemp(prefix="laketpl")
+    return _TEMPLATE_DIR
+
+
+_TEMPLATE_DIR: str | None = None
