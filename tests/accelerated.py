@@ -52,7 +52,7 @@ def users(facts: dict, most: int = 16) -> list[str]:
     """Up to `most` of the lake's users, spread over the sorted list, and ones it lacks or
     that are not chatters."""
     ids = sorted({r["user_id"] for r in facts["rows"] if r["user_id"]})
-    return ids[::max(1, len(ids) // most)] + ["anonymous", "nobody"]
+    return ids[::-(-len(ids) // most)] + ["anonymous", "nobody"]  # a step of ceil(n / most): at most `most`
 
 
 def search_terms(facts: dict) -> list[str]:
