@@ -3,6 +3,7 @@ weekday × hour heatmap and new vs returning chatters (Channel)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import polars as pl
@@ -29,8 +30,9 @@ def activity_figure(df: pl.DataFrame, tz: str = "Asia/Seoul", every: str | None 
     df = local_time(df, "bucket", tz)
     df = named(_with_gaps(df, every) if every else df).sort("channel_id", "bucket")
     step = _STEPS.get(every or "")
-    since = (now or datetime.now(UTC)) - step if step else None  # a bucket that began after this still runs
-    df = df.with_columns((pl.col("bucket").dt.convert_time_zone("UTC") > since if since else pl.lit(False))
+    # a bucket that began after this still runs; buckets are wall-clock times in `tz` (or dates) here
+    since = ((now or datetime.now(UTC)) - step).astimezone(ZoneInfo(tz)).replace(tzinfo=None) if step else None
+    df = df.with_columns((pl.col("bucket").cast(pl.Datetime("us")) > since if since else pl.lit(False))
                          .alias("partial"))
     df = wall_clock(df, "bucket", tz).with_columns(
         pl.when(pl.col("partial")).then(pl.lit(t("chart_partial", lang))).otherwise(pl.lit("")).alias("note"))
