@@ -5,6 +5,7 @@ and it answers exactly when the conditions it declares (``needs``) hold. The per
 test files keep what is each one's own: layout, incremental build, damage, the sync."""
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -111,9 +112,12 @@ def test_the_user_tail_answers_most_pages_and_leaves_older_lines_to_the_chat(lak
     assert reader.page(busy, None, None, None, SHORT, 0, fast.tz).height == SHORT
 
 
-def test_a_long_user_tail_gives_the_scans_pages(tmp_path):
-    facts = _build(tmp_path, build_fixture_lake, tail_lines=1000)
-    fast, scan = warehouse.open(str(tmp_path)), warehouse.open(str(tmp_path), accelerate=False)
+def test_a_long_user_tail_gives_the_scans_pages(lakes, tmp_path):
+    built, facts = lakes("fixture")
+    shutil.copytree(built, tmp_path / "lake")  # its other accelerators as they are; the tail taken again
+    root = str(tmp_path / "lake")
+    user_tail_build.build_user_tail(root, full=True, lines=1000)
+    fast, scan = warehouse.open(root), warehouse.open(root, accelerate=False)
     assert fast.accelerator(USER_TAIL) is not None
     assert assert_same(USER_TAIL, fast, scan, facts) > 100
 
@@ -126,7 +130,8 @@ def test_accelerated_answers_equal_the_scan_on_an_s3_lake(lakes, s3_lake):  # no
     fast = warehouse.open(root)
     for acc in ACCELERATORS:
         assert (fast.accelerator(acc) is not None) == _may_answer(acc, {Need.LOCAL_LAKE}), acc.name
-        assert assert_same(acc, fast, scan, facts, few=1) > 0, acc.name
+        if _may_answer(acc, {Need.LOCAL_LAKE}):  # the user tail's questions are the users table's here
+            assert assert_same(acc, fast, scan, facts, few=1) > 0, acc.name
 
 
 def _facts_of(wh) -> dict:
