@@ -323,10 +323,16 @@ def served_with_roles(lake: Path, own: Path, streamer_channel: str, **env: str):
 
 
 def sign_in(page: Page, url: str, name: str, password: str = ROLE_PASSWORD) -> None:
-    """Open `url`, sign in as `name` through the form, and wait for the page to settle."""
+    """Open `url`, sign in as `name` through the form, and wait for the page to settle. A page
+    whose browser context signed in before opens signed in (the sign-in cookie): then it must
+    be signed in as `name`, and the form is not asked for."""
     page.goto(url, wait_until="domcontentloaded")
-    page.get_by_label("아이디").fill(name)
-    page.get_by_label("비밀번호").fill(password)
-    page.get_by_role("button", name="로그인").click()
-    sidebar(page).get_by_text(t("login_signed_in")).wait_for(timeout=TIMEOUT)
+    field, signed = page.get_by_label("아이디"), sidebar(page).get_by_text(t("login_signed_in"))
+    field.or_(signed).first.wait_for(timeout=TIMEOUT)
+    if not signed.is_visible():
+        field.fill(name)
+        page.get_by_label("비밀번호").fill(password)
+        page.get_by_role("button", name="로그인").click()
+        signed.wait_for(timeout=TIMEOUT)
+    sidebar(page).get_by_text(f"{name} · ").wait_for(timeout=TIMEOUT)  # and as `name`, not an earlier account
     rerun_done(page)

@@ -97,4 +97,5 @@ def test_each_role_highlights_and_moderation(server, page, name, tmp_path):
         page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=checks.TIMEOUT)
         body = page.inner_text("body")
         assert t("mod_page_title") not in body and t("mod_blinded") not in body and NOTICE_TEXT not in body
-        expect(checks.metric(page, t("mod_lines"))).to_have_count(0)
+        for label in ("mod_blinded_share", "mod_restrictions", "mod_restricted_users"):  # its own figures
+            expect(checks.metric(page, t(label))).to_have_count(0)  # ("메시지" is the Overview's too)
