@@ -33,6 +33,15 @@ TIMEOUT = 30_000
 
 # the browser both test files launch, and where `make screenshots` writes
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def shot(page: Page, name: str, tmp_path: Path) -> None:
+    """The whole page as `name`.png: into docs/screenshots/ with UPDATE_SCREENSHOTS=1 (`make
+    screenshots`; the README shows them), else into the test's temporary folder (the
+    screenshot is still taken, so a page that cannot be drawn fails either way)."""
+    shots = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -24,7 +24,7 @@ import pytest
 
 from dashboard import accounts, audit, sessions
 from tests import browser_checks as checks
-from tests.browser_checks import PAGES, SHOTS, t
+from tests.browser_checks import PAGES, t
 from tests.lakefixture import build_fixture_lake
 from tests.page_checks import csv_download
 from tests.served_process import free_port, stop, wait_healthy
@@ -74,20 +74,13 @@ def _sign_in(page, url: str, name: str, password: str = PASSWORD) -> None:
         checks.rerun_done(page)
 
 
-def _shot(page, name: str, tmp_path: Path) -> None:
-    shots = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-    assert (shots / f"{name}.png").stat().st_size > 10_000
-
-
 def test_wrong_password_in_the_browser(server, page, tmp_path):
     url, facts, _ = server
     _sign_in(page, url, "boss", "not the password")
     page.get_by_text("아이디 또는 비밀번호가 올바르지 않습니다.").wait_for(timeout=30_000)
     body = page.inner_text("body")
     assert not any(n in body for n in facts["channel_names"].values())
-    _shot(page, "login", tmp_path)
+    checks.shot(page, "login", tmp_path)
 
 
 def test_streamer_cannot_reach_another_channel_by_editing_the_url(server, page):
@@ -137,7 +130,7 @@ def test_admin_searches_downloads_and_reads_the_audit_log(server, page, tmp_path
     box.press("Enter")
     page.locator(checks.CHART).first.wait_for(timeout=30_000)
     checks.rerun_done(page)
-    _shot(page, "keywords", tmp_path)
+    checks.shot(page, "keywords", tmp_path)
     with page.expect_download(timeout=30_000) as got:
         page.get_by_role("button", name="CSV 다운로드").last.click()
     table = csv_download(Path(got.value.path()).read_bytes(), ("message", "channel_name"))  # BOM: Excel shows Korean
@@ -150,7 +143,7 @@ def test_admin_searches_downloads_and_reads_the_audit_log(server, page, tmp_path
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
     records, _ = audit.read(audit_file)
     assert records.row(0, named=True)["account"] == "boss" and records.row(0, named=True)["query"] == "메시지 1"
-    _shot(page, "audit", tmp_path)
+    checks.shot(page, "audit", tmp_path)
 
 
 # account -> (the pages it may open, in the sidebar's order); the audit log is the admin's only
@@ -238,7 +231,7 @@ def test_every_readme_screenshot_is_taken_by_a_browser_test():
     shown = set(re.findall(r"docs/screenshots/([\w-]+)\.png", (REPO / "README.md").read_text(encoding="utf-8")))
     taken = set(PAGES.values())
     for test_file in Path(__file__).parent.glob("test_browser*.py"):
-        taken |= set(re.findall(r'_shot\(page, "([\w-]+)"', test_file.read_text(encoding="utf-8")))
+        taken |= set(re.findall(r'shot\(page, "([\w-]+)"', test_file.read_text(encoding="utf-8")))
     assert shown and shown <= taken, shown - taken
     make = (REPO / "Makefile").read_text(encoding="utf-8")
     target = make[make.index("\nscreenshots:"):].split("\n\n")[0]

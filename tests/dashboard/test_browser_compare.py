@@ -9,7 +9,6 @@ UPDATE_SCREENSHOTS=1, else a temp folder)."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +16,7 @@ import pytest
 
 from tests import browser_checks as checks
 from tests import compare_answers, viewer_answers
-from tests.browser_checks import SHOTS, t
+from tests.browser_checks import t
 from tests.lakefixture_rich import user_rows
 from tests.page_checks import FIRST, LAST
 from warehouse.read.queries.viewers import GAP_SECONDS
@@ -43,12 +42,6 @@ def _parquet(page) -> pl.DataFrame:
     return pl.read_parquet(io.BytesIO(Path(got.value.path()).read_bytes()))
 
 
-def _shot(page, name: str, tmp_path: Path) -> None:
-    shots = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-
-
 def _newest(facts, visible, n: int = 2) -> list[tuple[str, str]]:
     """The `n` newest broadcasts (by first line) of the visible channels."""
     first: dict = {}
@@ -71,7 +64,7 @@ def test_each_role_compares_its_broadcasts_and_channels(server, page, name, tmp_
     body = page.inner_text("body")
     assert "Traceback" not in body and not any(n in body for n in hidden)
     if name == "boss":
-        _shot(page, "compare", tmp_path)
+        checks.shot(page, "compare", tmp_path)
     overlay = _parquet(page)
     pairs = list(dict.fromkeys(zip(overlay["channel_id"], overlay["broadcast"], strict=True)))
     assert pairs == _newest(facts, visible)

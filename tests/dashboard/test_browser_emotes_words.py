@@ -49,7 +49,7 @@ def _lines(facts: dict, channels: list[str]) -> list[dict]:
 
 
 @pytest.mark.parametrize("name", ["boss", "mgr", "ana"])
-def test_each_role_sees_its_emotes_and_words(server, page, name):
+def test_each_role_sees_its_emotes_and_words(server, page, name, tmp_path):
     url, facts = server
     channels = [facts["A"]] if name == "mgr" else facts["channel_ids"]
     checks.sign_in(page, f"{url}/emotes", name)  # the sidebar folds pages past ten: open them by address
@@ -68,6 +68,8 @@ def test_each_role_sees_its_emotes_and_words(server, page, name):
     assert any("nng-phinf.pstatic.net" in u for u in page.requested)  # the admitted image was asked for
     body = page.inner_text("body")
     assert HOSTILE["quote"] not in body and not page.dialogs
+    if name == "boss":
+        checks.shot(page, "emotes", tmp_path)
 
     checks.sign_in(page, f"{url}/words", name)
     checks.settle(page, "words_page_title")
@@ -77,3 +79,5 @@ def test_each_role_sees_its_emotes_and_words(server, page, name):
     assert {"방송", "오늘", "재밌다"} <= tokens
     assert ("game" in tokens) == (name != "mgr")  # channel B's word, not the streamer's
     assert not page.dialogs and page.locator('[data-testid="stException"]').count() == 0
+    if name == "boss":
+        checks.shot(page, "words", tmp_path)

@@ -8,7 +8,6 @@ analyst finds no Moderation link and gets nothing of it from its URL. Screenshot
 docs/screenshots/ with UPDATE_SCREENSHOTS=1, else to a temp folder."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
@@ -16,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import browser_checks as checks
-from tests.browser_checks import SHOTS, t
+from tests.browser_checks import t
 from tests.lakefixture_moments import NOTICE_TEXT, build_moments_lake
 from tests.page_checks import csv_download
 
@@ -41,12 +40,6 @@ def _download(page, label: str, nth: int = 0) -> bytes:
     return Path(got.value.path()).read_bytes()
 
 
-def _shot(page, name: str, tmp_path: Path) -> None:
-    shots = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-
-
 def _moderation_figures(facts, channels) -> dict[str, str]:
     lines = [r for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE" and r["channel_id"] in channels]
     blinded = sum(r["message_status"] != "NORMAL" for r in lines)
@@ -64,7 +57,7 @@ def test_each_role_highlights_and_moderation(server, page, name, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
     page.locator(checks.CHART).first.wait_for(timeout=checks.TIMEOUT)
     if name == "boss":
-        _shot(page, "highlights", tmp_path)
+        checks.shot(page, "highlights", tmp_path)
     raw = _download(page, t("download_csv"))
     moments = csv_download(raw, ("offset_seconds", "dominated"))
     assert moments["offset_seconds"].to_list()[0] == 690  # the laughter burst, 90 s after the open
@@ -90,7 +83,7 @@ def test_each_role_highlights_and_moderation(server, page, name, tmp_path):
         table = csv_download(_download(page, t("download_csv")), ("channel_id",))
         assert set(table["channel_id"]) == set(seen)
         if name == "boss":
-            _shot(page, "moderation", tmp_path)
+            checks.shot(page, "moderation", tmp_path)
     else:  # not by its address either: the default page instead, nothing of moderation
         page.goto(f"{url}/moderation", wait_until="domcontentloaded")
         checks.rerun_done(page)

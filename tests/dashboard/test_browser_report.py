@@ -9,13 +9,12 @@ a temp folder)."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 
 from tests import browser_checks as checks
-from tests.browser_checks import SHOTS, t
+from tests.browser_checks import t
 from tests.lakefixture_pages import ADV_NAME, build_pages_lake
 from tests.page_checks import PAGES_WEEK
 
@@ -36,12 +35,6 @@ def _download(page, label: str) -> tuple[bytes, str]:
     with page.expect_download(timeout=checks.TIMEOUT) as got:
         page.get_by_role("button", name=label).first.click()
     return Path(got.value.path()).read_bytes(), got.value.suggested_filename
-
-
-def _shot(page, name: str, tmp_path: Path) -> None:
-    shots = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
 def test_streamer_downloads_the_report_html_and_pdf(server, page, tmp_path):
@@ -72,4 +65,4 @@ def test_streamer_downloads_the_report_html_and_pdf(server, page, tmp_path):
     assert page.locator("h1").inner_text() == ADV_NAME
     assert page.locator("svg polyline").count() >= 1  # the chat curve
     assert dialogs == [] and requests == [report.as_uri()]
-    _shot(page, "report", tmp_path)
+    checks.shot(page, "report", tmp_path)

@@ -49,12 +49,14 @@ def _clean(page, facts, visible) -> None:
 
 
 @pytest.mark.parametrize("name", ["boss", "mgr", "ana"])
-def test_each_role_sees_its_channels_viewers_and_categories(server, page, name):
+def test_each_role_sees_its_channels_viewers_and_categories(server, page, name, tmp_path):
     url, facts = server
     visible = facts["channel_ids"][:1] if name == "mgr" else facts["channel_ids"]
     checks.sign_in(page, f"{url}/viewers?{RANGE}", name)
     checks.settle(page, "page_viewers")
     _clean(page, facts, visible)
+    if name == "boss":
+        checks.shot(page, "viewers", tmp_path)
     table = _csv(page, ("broadcast", "channel_id", "avg_viewers", "peak_viewers"))
     broadcasts = {r["chat_channel_id"] for r in user_rows(facts, visible) if r["chat_channel_id"]}
     assert set(table["broadcast"]) == broadcasts and set(table["channel_id"]) <= set(visible)
@@ -70,6 +72,8 @@ def test_each_role_sees_its_channels_viewers_and_categories(server, page, name):
     checks.settle(page, "page_categories")
     _clean(page, facts, visible)
     page.locator(checks.CHART).first.wait_for(timeout=checks.TIMEOUT)
+    if name == "boss":
+        checks.shot(page, "categories", tmp_path)
     hours: dict = defaultdict(float)
     sessions = {s["id"]: s["chat_channel_id"] for s in facts["live_session"].to_pylist()}
     for bc, polls in viewer_answers.held_polls(facts, GAP_SECONDS).items():
