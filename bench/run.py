@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
 from bench import (  # noqa: E402
+    audience_bench,
     cold_bench,
     collector_bench,
     compare_bench,
@@ -68,7 +69,7 @@ def _fmt_rate(x) -> str:
 # issue 20's questions, each beside PostgreSQL on the same lake (run(lake, url, reps, pg_reps))
 FEATURES = {"viewers": viewers_bench, "emotes_words": emotes_words_bench,
             "highlights_moderation": highlights_moderation_bench, "compare": compare_bench,
-            "report": report_bench}
+            "report": report_bench, "audience": audience_bench}
 
 
 def print_report(res: dict) -> None:
