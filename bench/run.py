@@ -129,6 +129,12 @@ def targets(res: dict) -> list[tuple[str, str, str]]:
     for name, v in res["sync"]["targets"].items():
         out.append((f"sync {name}", str(v["value"]),
                     {"PASS": "met", "SKIPPED": "skipped"}.get(v["result"], "NOT MET")))
+    rep = res.get("report") or {}
+    if "scopes" in rep:  # issue 20 §9: a channel's week, figures + HTML + PDF
+        totals = {n: r["total_p50_ms"] for n, r in rep["scopes"].items()}
+        out.append((f"channel report (a week) <= {rep['target_ms'] / 1000:g} s",
+                    ", ".join(f"{n} {v / 1000:.1f} s" for n, v in totals.items()),
+                    "met" if totals and all(r["within_target"] for r in rep["scopes"].values()) else "NOT MET"))
     lb = res["lake_bytes"]
     out.append(("lake bytes (chat + accelerators) <= 1.3x DuckDB's Parquet", f"{lb['ratio']}x", lb["result"]))
     dash = res.get("dashboard") or {}
