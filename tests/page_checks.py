@@ -6,14 +6,15 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
+from dashboard import accounts, data, login
 from dashboard.i18n import LABELS, t
 from tests import vega_checks as vega
 from tests.lakefixture_pages import ADV_NAME, ADV_NICKS, ADV_TITLES
@@ -64,6 +65,44 @@ SYSTEM, ANON = "SYSTEM_MESSAGE", "anonymous"
 
 
 FIRST, LAST = date(2026, 8, 20), date(2026, 10, 10)  # the rich lake's days
+
+
+APP_PASSWORD = "page pass 1"
+
+
+@contextmanager
+def app_env(root, tmp_path, monkeypatch) -> Iterator[None]:
+    """The app over the lake at `root` with its accounts and audit files in `tmp_path`, no
+    delay after a failed sign-in, fresh caches (and again after)."""
+    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
+    monkeypatch.setenv("DASHBOARD_ACCOUNTS_FILE", str(tmp_path / "accounts.toml"))
+    monkeypatch.setenv("DASHBOARD_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setattr(login, "FAIL_DELAY", 0.0)
+    login.reset_failures()
+    data.clear_caches()
+    try:
+        yield
+    finally:
+        login.reset_failures()
+        data.clear_caches()
+
+
+def signed_app(who: tuple | None = None, lang: str | None = None) -> AppTest:
+    """An AppTest (under app_env) in `lang`; with `who` = (name, role, channels) the accounts
+    file holds that one account and its name and password are typed into the sign-in form
+    and submitted: the caller's next run signs it in."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    if lang is not None:
+        at.session_state["lang"] = lang
+    if who is not None:
+        name, role, chans = who
+        accounts.save({name: accounts.Account(name, role, tuple(chans), False,
+                                              accounts.hash_password(APP_PASSWORD, n=2**10))})
+        at.run(timeout=60)
+        at.text_input(key="login_name").input(name)
+        at.text_input(key="login_password").input(APP_PASSWORD)
+        at.button[0].click()
+    return at
 
 
 def start_app(root, monkeypatch) -> AppTest:

@@ -11,16 +11,14 @@ from itertools import combinations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, data, login
 from dashboard.i18n import t
 from tests import vega_checks as vega
 from tests.lakefixture_rich import is_chatter, trunc, user_rows
 from tests.lang_checks import assert_headers_follow
-from tests.page_checks import APP, FIRST, LAST, frame_of, ok
+from tests.page_checks import FIRST, LAST, app_env, frame_of, ok, signed_app
 from tests.section_tabs import open_section
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "audience pass 1"
 RANGE = (FIRST, LAST)
 
 
@@ -29,32 +27,18 @@ def new(rich_pages_lake, tmp_path, monkeypatch):
     """A factory of AppTests on the Audience page for the lake's whole range; new((name,
     role, channels)) writes an accounts file first and signs that account in."""
     root, facts = rich_pages_lake
-    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
-    monkeypatch.setattr(login, "FAIL_DELAY", 0.0)
-    login.reset_failures()
-    data.clear_caches()
+    with app_env(root, tmp_path, monkeypatch):
+        def make(who: tuple | None = None, url: dict | None = None) -> AppTest:
+            at = signed_app(who)
+            for k, v in (url or {}).items():
+                at.query_params[k] = v
+            at.switch_page("app_pages/audience.py").run(timeout=60)  # straight there, as a link opens it
+            ok(at)
+            at.date_input(key="f_dates").set_value(RANGE).run(timeout=60)
+            ok(at)
+            return at
 
-    def make(who: tuple | None = None, url: dict | None = None) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
-        if who is not None:
-            name, role, chans = who
-            accounts.save({name: accounts.Account(name, role, tuple(chans), False,
-                                                  accounts.hash_password(PASSWORD, n=2**10))})
-            at.run(timeout=60)
-            at.text_input(key="login_name").input(name)
-            at.text_input(key="login_password").input(PASSWORD)
-            at.button[0].click()
-        for k, v in (url or {}).items():
-            at.query_params[k] = v
-        at.switch_page("app_pages/audience.py").run(timeout=60)  # straight there, as a link opens it
-        ok(at)
-        at.date_input(key="f_dates").set_value(RANGE).run(timeout=60)
-        ok(at)
-        return at
-
-    yield make, facts
-    login.reset_failures()
-    data.clear_caches()
+        yield make, facts
 
 
 def _chatters(facts, channels, bucket=None) -> dict:

@@ -8,7 +8,6 @@ Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, else to a temp fo
 from __future__ import annotations
 
 import io
-import os
 from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import browser_checks as checks
-from tests.browser_checks import SHOTS, t
+from tests.browser_checks import t
 from tests.lakefixture_rich import build_rich_lake, is_chatter, user_rows
 from tests.page_checks import FIRST, LAST
 
@@ -42,12 +41,6 @@ def _parquet(page, nth: int = 0) -> pl.DataFrame:
     with page.expect_download(timeout=checks.TIMEOUT) as got:
         page.get_by_role("button", name=t("download_parquet")).nth(nth).click()
     return pl.read_parquet(io.BytesIO(Path(got.value.path()).read_bytes()))
-
-
-def _shot(page, name: str, tmp_path: Path) -> None:
-    shots = SHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
 def _shared(facts, channels) -> dict:
@@ -74,7 +67,7 @@ def test_each_role_sees_the_overlap_and_retention_it_may(server, page, name, tmp
     else:
         page.locator(checks.CHART).first.wait_for(timeout=checks.TIMEOUT)
         if name == "boss":
-            _shot(page, "audience", tmp_path)
+            checks.shot(page, "audience", tmp_path)
         pairs = _parquet(page)
         got = {(a, b): n for a, b, n in pairs.select("channel_a", "channel_b", "shared").iter_rows()}
         assert got == _shared(facts, cids) and all(got.values())

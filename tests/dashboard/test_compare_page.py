@@ -10,18 +10,16 @@ from datetime import UTC
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, data, login
 from dashboard.i18n import t
 from tests import compare_answers, viewer_answers
 from tests import vega_checks as vega
 from tests.lakefixture_rich import user_rows
 from tests.lang_checks import assert_headers_follow
-from tests.page_checks import APP, FIRST, LAST, frame_of, goto, no_adversarial_markup, ok
+from tests.page_checks import FIRST, LAST, app_env, frame_of, goto, no_adversarial_markup, ok, signed_app
 from tests.section_tabs import open_section
 from warehouse.read.queries.viewers import GAP_SECONDS
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "compare-page-pw"
 
 
 @pytest.fixture(scope="module")
@@ -34,34 +32,16 @@ def lake(tmp_path_factory):
 def new(lake, tmp_path, monkeypatch):
     """A factory of AppTests on the Compare page for the lake's whole range; new((name, role,
     channels)) writes an accounts file first and signs that account in."""
-    root, facts = lake
-    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
-    monkeypatch.setenv("DASHBOARD_ACCOUNTS_FILE", str(tmp_path / "accounts.toml"))
-    monkeypatch.setenv("DASHBOARD_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
-    monkeypatch.setattr(login, "FAIL_DELAY", 0.0)
-    login.reset_failures()
-    data.clear_caches()
+    with app_env(lake[0], tmp_path, monkeypatch):
+        def make(who: tuple | None = None, lang: str = "ko") -> AppTest:
+            at = signed_app(who, lang)
+            at.run(timeout=60)
+            ok(at)
+            at.date_input(key="f_dates").set_value((FIRST, LAST)).run(timeout=60)
+            goto(at, "compare")
+            return at
 
-    def make(who: tuple | None = None, lang: str = "ko") -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.session_state["lang"] = lang
-        if who is not None:
-            name, role, chans = who
-            accounts.save({name: accounts.Account(name, role, tuple(chans), False,
-                                                  accounts.hash_password(PASSWORD, n=2**10))})
-            at.run()
-            at.text_input(key="login_name").input(name)
-            at.text_input(key="login_password").input(PASSWORD)
-            at.button[0].click()
-        at.run(timeout=60)
-        ok(at)
-        at.date_input(key="f_dates").set_value((FIRST, LAST)).run(timeout=60)
-        goto(at, "compare")
-        return at
-
-    yield make
-    login.reset_failures()
-    data.clear_caches()
+        yield make
 
 
 def _overlay_matches(at, facts, width: int) -> list[tuple[str, str]]:

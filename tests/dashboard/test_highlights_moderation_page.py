@@ -8,18 +8,17 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, data, login
+from dashboard import accounts
 from dashboard.i18n import t
 from tests.hostile_text import PAYLOADS
 from tests.lakefixture_moments import NOTICE_TEXT, SPAMMER_NICK, build_moments_lake
 from tests.lang_checks import assert_headers_follow, hangul
-from tests.page_checks import APP, goto, ok
+from tests.page_checks import app_env, goto, ok, signed_app
 from tests.section_tabs import open_section
 from warehouse.read.queries.highlights import highlights
 from warehouse.read.warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "moments pass 1"
 
 
 @pytest.fixture(scope="module")
@@ -30,33 +29,16 @@ def lake(tmp_path_factory):
 
 @pytest.fixture
 def new(lake, tmp_path, monkeypatch):
-    """A factory of AppTests over the lake; new(accounts=[(name, role, channels)]) writes
-    an accounts file first and signs the first one in."""
-    root, facts = lake
-    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
-    monkeypatch.setenv("DASHBOARD_ACCOUNTS_FILE", str(tmp_path / "accounts.toml"))
-    monkeypatch.setenv("DASHBOARD_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
-    monkeypatch.setattr(login, "FAIL_DELAY", 0.0)
-    login.reset_failures()
-    data.clear_caches()
+    """A factory of AppTests over the lake; new((name, role, channels)) writes an accounts
+    file first and signs that account in."""
+    with app_env(lake[0], tmp_path, monkeypatch):
+        def make(who: tuple | None = None) -> AppTest:
+            at = signed_app(who)
+            at.run(timeout=60)
+            ok(at)
+            return at
 
-    def make(who: tuple | None = None) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
-        if who is not None:
-            name, role, chans = who
-            accounts.save({name: accounts.Account(name, role, tuple(chans), False,
-                                                  accounts.hash_password(PASSWORD, n=2**10))})
-            at.run()
-            at.text_input(key="login_name").input(name)
-            at.text_input(key="login_password").input(PASSWORD)
-            at.button[0].click()
-        at.run(timeout=60)
-        ok(at)
-        return at
-
-    yield make
-    login.reset_failures()
-    data.clear_caches()
+        yield make
 
 
 def _markup_free(at: AppTest) -> None:

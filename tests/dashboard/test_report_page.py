@@ -9,14 +9,12 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import warehouse
-from dashboard import accounts, data, login
 from dashboard.i18n import t
-from tests.page_checks import APP, PAGES_WEEK, goto, ok
+from tests.page_checks import PAGES_WEEK, app_env, goto, ok, signed_app
 from tests.section_tabs import open_section
 from warehouse.report import figures, page, pdf, text
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "report pass 1"
 
 
 @pytest.fixture
@@ -36,31 +34,14 @@ def files(monkeypatch):
 @pytest.fixture
 def new(pages_lake, tmp_path, monkeypatch):
     """AppTests over the pages lake; new((name, role, channels)) signs that account in."""
-    root, _ = pages_lake
-    monkeypatch.setenv("WAREHOUSE_DIR", str(root))
-    monkeypatch.setenv("DASHBOARD_ACCOUNTS_FILE", str(tmp_path / "accounts.toml"))
-    monkeypatch.setenv("DASHBOARD_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
-    monkeypatch.setattr(login, "FAIL_DELAY", 0.0)
-    login.reset_failures()
-    data.clear_caches()
+    with app_env(pages_lake[0], tmp_path, monkeypatch):
+        def make(who: tuple | None = None) -> AppTest:
+            at = signed_app(who)
+            at.run(timeout=60)
+            ok(at)
+            return at
 
-    def make(who: tuple | None = None) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
-        if who is not None:
-            name, role, chans = who
-            accounts.save({name: accounts.Account(name, role, tuple(chans), False,
-                                                  accounts.hash_password(PASSWORD, n=2**10))})
-            at.run()
-            at.text_input(key="login_name").input(name)
-            at.text_input(key="login_password").input(PASSWORD)
-            at.button[0].click()
-        at.run(timeout=60)
-        ok(at)
-        return at
-
-    yield make
-    login.reset_failures()
-    data.clear_caches()
+        yield make
 
 
 def _report_section(at: AppTest) -> AppTest:
