@@ -146,8 +146,10 @@ def test_restart_offline_adult_channel_set_and_status(pg_url, pg):
 
         status = cli(pg_url, "status", "--json", "--all")
         assert status.returncode == 0, status.stderr
-        by_id = {r["channel_id"]: r for r in map(json.loads, status.stdout.splitlines())
-                 if r.get("kind") != "spool"}  # the last line: the spool's backlog
+        lines = [json.loads(line) for line in status.stdout.splitlines()]
+        # a line per channel, then the collectors' health and the spool's backlog
+        assert [r["kind"] for r in lines if r["kind"] != "channel"] == ["health", "spool"]
+        by_id = {r["channel_id"]: r for r in lines if r["kind"] == "channel"}
         assert by_id[live]["state"] == "live" and by_id[live]["chat_channel_id"] == rows[0][0]
         assert by_id[live]["lag_seconds"] is not None and 0 < by_id[live]["coverage"] <= 1
         assert by_id[adult]["state"] == "unavailable:adult"

@@ -98,13 +98,17 @@ TRICKY = ["펀쿠체ㅋㅋ 와 미쳤다ㅋ", "ㅋㅎ 하하 ㅎㅎㅎ ㅠㅜㅠ
           "그냥 방송 그냥 재밌다", "HELLO {:d_47:}hello{:x:}", "", None, "100% 진짜!!! 진짜? 진짜_진짜", "ㅋㅋ", "ㅠㅠㅠㅠ ㅋㅋㅋ"]
 
 
-def test_count_cuts_each_line_as_the_plain_rule():
+@pytest.mark.parametrize("broadcast", ["b", None])
+def test_count_cuts_each_line_as_the_plain_rule(broadcast):
     """word_counts.count (the build's and the scan's one cut) on lines that test the rule's
     edges: runs inside words, a single ㅋ, repeated tokens and phrases in one line (uses vs
-    lines), stop words and single letters breaking phrases, emote codes, empty lines."""
+    lines), stop words and single letters breaking phrases, emote codes, empty lines; and
+    lines of no known broadcast (chat_channel_id null: a channel the lake has no session of)
+    counted the same."""
     day = date(2026, 1, 1)
     lines = pl.DataFrame({"channel_id": ["c"] * len(TRICKY), "day": [day] * len(TRICKY),
-                          "chat_channel_id": ["b"] * len(TRICKY), "text": [m and m.lower() for m in TRICKY]})
+                          "chat_channel_id": [broadcast] * len(TRICKY), "text": [m and m.lower() for m in TRICKY]},
+                         schema_overrides={"chat_channel_id": pl.String})
     uses, held = Counter(), Counter()
     for m in TRICKY:
         toks = cut(m or "")
@@ -114,5 +118,6 @@ def test_count_cuts_each_line_as_the_plain_rule():
     want.add(("lines", "", len(TRICKY), len(TRICKY)))
     got = count(lines)
     assert set(got.select("kind", "token", "uses", "lines").rows()) == want
+    assert got["chat_channel_id"].to_list() == [broadcast] * got.height
     assert ("phrase", "방송 재밌다", 3, 2) in want and ("word", "펀쿠체", 1, 1) in want  # the test tests the edges
     assert got.filter(pl.col("kind") == "word")["token"].str.contains("ㅋㅋ").sum() == 0

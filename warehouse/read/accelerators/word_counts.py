@@ -76,7 +76,8 @@ def count(lines: pl.DataFrame) -> pl.DataFrame:
     text = pl.when(text.str.contains("{:", literal=True)).then(text.str.replace_all(CODE_ONLY, " ")).otherwise(text)
     for pattern, token, _ in RUNS:
         text = text.str.replace_all(pattern, f" {token} ")
-    per = (lines.lazy().join(keys.lazy().drop("n"), on=KEYS, how="left", maintain_order="left")
+    per = (lines.lazy().join(keys.lazy().drop("n"), on=KEYS, how="left", maintain_order="left",
+                             nulls_equal=True)  # a line of no known broadcast: chat_channel_id null
            .select("g", tok=text.str.extract_all(WORD)).with_row_index("line"))
     tok = per.explode("tok").drop_nulls("tok")
     run = pl.col("tok").is_in([t for _, t, _ in RUNS])
