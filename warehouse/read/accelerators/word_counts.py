@@ -106,7 +106,9 @@ _DTYPES = dict(zip(SCHEMA.names, pl.from_arrow(SCHEMA.empty_table()).dtypes, str
 # aggregate: the lines count() reads (frame_build.py gives them to it); chunks of 48 MB of chat
 # files (~400k realistic lines) bound what polars holds: the build peaked at 0.73 GiB RSS with
 # 128 MB chunks, 0.5 with 48 (as the SQL build did), for the same CPU (1M realistic lines)
-SPEC = side_tables.SideTable("word_counts", SCHEMA, b"chzzk.word_counts", 2, aggregate=LINES_SQL,
+# version 3: the build of 2026-12-08 (version 2's number) left out the lines of channels without a
+# known broadcast (chat_channel_id null); a lake it built is rebuilt whole at the next sync
+SPEC = side_tables.SideTable("word_counts", SCHEMA, b"chzzk.word_counts", 3, aggregate=LINES_SQL,
                              order="channel_id, day, chat_channel_id, kind, token", chunk_bytes=48 << 20)
 WORD_COUNTS = SPEC.table
 
