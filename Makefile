@@ -12,9 +12,10 @@ ARGS ?=
 NEWEST_PYTHON ?= $(shell for v in 3.14 3.13 3.12; do for p in "$$(pyenv prefix $$v 2>/dev/null)/bin/python$$v" "$$(command -v python$$v)"; do "$$p" -c '' 2>/dev/null && { echo "$$p"; exit; }; done; done)
 NEWEST_VENV ?= .venv-newest
 # pytest-xdist workers of `make test` and `make test-newest`, one test file each at a time (module
-# fixtures built once); 0: one process. Not yet shown to win on 2 cores (a 377-test subset at equal
-# load: 134 s with 2 workers, 131 s without): measure `make test TEST_WORKERS=2` on a quiet machine
-TEST_WORKERS ?= 0
+# fixtures built once); 0: one process. 2 on a quiet 2-core machine, clean clone (2026-12-08): 2,160
+# tests in 14 min 32 s of pytest, where one process took 22 min 26 s for 2,005 the night before —
+# much of the suite waits on servers, PostgreSQL, Chromium and kernels, so two files overlap well
+TEST_WORKERS ?= 2
 XDIST = -n $(TEST_WORKERS) --dist loadfile
 # test-newest is a compatibility leg: our imports and the libraries' behaviour (DuckDB, Polars,
 # pyarrow, psycopg2, Streamlit's AppTest, hypothesis) on the newest CPython, not a second full run.
