@@ -11,12 +11,10 @@ report says whether they were).
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -161,15 +159,7 @@ def print_report(res: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    url, lake, _ = realistic.open_data(Path(argv[0] if argv else "/work/data/r10m"))
-    res = run(lake, url, reps=int(argv[1]) if len(argv) > 1 else 10)
-    if len(argv) > 2 and argv[2] != "-":
-        Path(argv[2]).write_text(json.dumps(res, indent=1, default=str))
-    print_report(res)
-    return 0
-
+    return realistic.feature_main(run, print_report, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

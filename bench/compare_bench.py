@@ -13,12 +13,10 @@ copy: never the shared one) and, as temporary tables of the same rows, into Post
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from bench import bench_sql, query_bench, realistic, viewers_bench
 
@@ -156,21 +154,7 @@ def print_report(res: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import os
-
-    argv = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    url, lake, _ = realistic.open_data(Path(argv[0] if argv else "/work/data/r10m"))
-    lake = os.environ.get("LAKE", lake)
-    if lake.rstrip("/") in ("/work/data/r10m/lake", "/work/data/real1m/lake", "/work/data/coord/lake",
-                            "/work/data/coord4/lake"):
-        raise SystemExit(f"{lake}: this bench writes into the lake; give LAKE= a copy (cp -al)")
-    res = run(lake, url, reps=int(argv[1]) if len(argv) > 1 else 10)
-    if len(argv) > 2 and argv[2] != "-":
-        Path(argv[2]).write_text(json.dumps(res, indent=1, default=str))
-    print_report(res)
-    return 0
-
+    return realistic.feature_main(run, print_report, argv, writes_lake=True)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -97,6 +97,32 @@ def open_data(folder: Path) -> tuple[str, str, dict]:
     return url, info["lake"], info
 
 
+# lakes a bench that writes into its lake (the viewer timeline) refuses: give it a `cp -al` copy
+SHARED_LAKES = ("/work/data/r10m/lake", "/work/data/real1m/lake", "/work/data/coord/lake", "/work/data/coord4/lake")
+
+
+def feature_main(run, print_report, argv: list[str] | None = None, *, default: str = "/work/data/r10m",
+                 writes_lake: bool = False, prepare=None, **run_args) -> int:
+    """The command line the feature benches share: ``python -m bench.X [DATA [REPS [OUT.json|-]]]``
+    over a folder made by `build` (DATA, default `default`); LAKE= asks another lake (a copy).
+    `writes_lake`: refuse the folder's own lake and SHARED_LAKES; `prepare(lake)` runs first."""
+    import os
+
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    url, own, _ = open_data(Path(argv[0] if argv else default))
+    lake = os.environ.get("LAKE", own)
+    if writes_lake and (lake.rstrip("/") in SHARED_LAKES or Path(lake).resolve() == Path(own).resolve()):
+        raise SystemExit(f"{lake}: this bench writes into the lake; give LAKE= a copy (cp -al)")
+    if prepare is not None:
+        prepare(lake)
+    res = run(lake, url, reps=int(argv[1]) if len(argv) > 1 else 10, **run_args)
+    if len(argv) > 2 and argv[2] != "-":
+        Path(argv[2]).write_text(json.dumps(res, indent=1, default=str))
+    print_report(res)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=2_000_000)

@@ -11,14 +11,12 @@ lake).
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import resource
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from bench import query_bench, realistic
 
@@ -102,19 +100,9 @@ def _timeline(lake: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    url, lake, _ = realistic.open_data(Path(argv[0] if argv else "/work/data/real1m"))
-    lake = os.environ.get("LAKE", lake)
-    if os.environ.get("TIMELINE") == "1":
-        if lake.rstrip("/").startswith(("/work/data/r10m", "/work/data/real1m")):
-            raise SystemExit(f"{lake}: TIMELINE=1 writes into the lake; give LAKE= a copy (cp -al)")
-        _timeline(lake)
-    res = run(lake, url, reps=int(argv[1]) if len(argv) > 1 else 10)
-    if len(argv) > 2 and argv[2] != "-":
-        Path(argv[2]).write_text(json.dumps(res, indent=1, default=str))
-    print_report(res)
-    return 0
+    timeline = os.environ.get("TIMELINE") == "1"  # give LAKE= (a copy) the viewer timeline first
+    return realistic.feature_main(run, print_report, argv, default="/work/data/real1m", writes_lake=timeline,
+                                  prepare=_timeline if timeline else None)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,10 @@ question in SQL on PostgreSQL.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import psycopg2
@@ -234,21 +232,9 @@ def print_report(res: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import os
-
     argv = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    url, lake, _ = realistic.open_data(Path(argv[0] if argv else "/work/data/r10m"))
-    lake = os.environ.get("LAKE", lake)
-    if lake.rstrip("/") in ("/work/data/r10m/lake", "/work/data/coord/lake", "/work/data/coord4/lake"):
-        raise SystemExit(f"{lake}: this bench writes into the lake; give LAKE= a copy (cp -al)")
     only = tuple(argv[3].split(",")) if len(argv) > 3 else ("big", "median", "small", "lake")
-    res = run(lake, url, reps=int(argv[1]) if len(argv) > 1 else 10, only=only)
-    if len(argv) > 2 and argv[2] != "-":
-        Path(argv[2]).write_text(json.dumps(res, indent=1, default=str))
-    print_report(res)
-    return 0
-
+    return realistic.feature_main(run, print_report, argv, writes_lake=True, only=only)
 
 if __name__ == "__main__":
     sys.exit(main())
