@@ -7,6 +7,7 @@ Figures are read from st.metric and from text elements: tables are drawn on a ca
 (glide-data-grid), so their cells are checked through the downloads instead."""
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 from playwright.sync_api import Page, expect
 
 from dashboard import i18n
@@ -33,6 +35,19 @@ TIMEOUT = 30_000
 
 # the browser both test files launch, and where `make screenshots` writes
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def download(page: Page, label: str, nth: int = 0) -> tuple[bytes, str]:
+    """Click the page's `nth` button named `label` (0: the first table's) and return the file it
+    downloads and the file's name."""
+    with page.expect_download(timeout=TIMEOUT) as got:
+        page.get_by_role("button", name=label).nth(nth).click()
+    return Path(got.value.path()).read_bytes(), got.value.suggested_filename
+
+
+def parquet_download(page: Page, nth: int = 0) -> pl.DataFrame:
+    """The page's `nth` table through its Parquet download (the API's column names and types)."""
+    return pl.read_parquet(io.BytesIO(download(page, t("download_parquet"), nth)[0]))
 
 
 def shot(page: Page, name: str, tmp_path: Path) -> None:

@@ -7,12 +7,9 @@ channel's name; every role downloads the retention table of the channel it may s
 Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, else to a temp folder."""
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from itertools import combinations
-from pathlib import Path
 
-import polars as pl
 import pytest
 from playwright.sync_api import expect
 
@@ -34,13 +31,6 @@ def server(tmp_path_factory):
     own = tmp_path_factory.mktemp("audience_dashboard")
     with checks.served_with_roles(lake, own, facts["channel_ids"][0]) as url:
         yield url, facts
-
-
-def _parquet(page, nth: int = 0) -> pl.DataFrame:
-    """The page's nth table, through its Parquet download (the API's column names)."""
-    with page.expect_download(timeout=checks.TIMEOUT) as got:
-        page.get_by_role("button", name=t("download_parquet")).nth(nth).click()
-    return pl.read_parquet(io.BytesIO(Path(got.value.path()).read_bytes()))
 
 
 def _shared(facts, channels) -> dict:
@@ -68,7 +58,7 @@ def test_each_role_sees_the_overlap_and_retention_it_may(server, page, name, tmp
         page.locator(checks.CHART).first.wait_for(timeout=checks.TIMEOUT)
         if name == "boss":
             checks.shot(page, "audience", tmp_path)
-        pairs = _parquet(page)
+        pairs = checks.parquet_download(page)
         got = {(a, b): n for a, b, n in pairs.select("channel_a", "channel_b", "shared").iter_rows()}
         assert got == _shared(facts, cids) and all(got.values())
     body = page.inner_text("body")
@@ -77,7 +67,7 @@ def test_each_role_sees_the_overlap_and_retention_it_may(server, page, name, tmp
     checks.section_tab(page, "aud_retention").click()
     checks.rerun_done(page)
     page.locator(checks.CHART).first.wait_for(timeout=checks.TIMEOUT)
-    retention = _parquet(page)
+    retention = checks.parquet_download(page)
     picked = retention["channel_id"].unique().to_list()
     assert len(picked) == 1 and picked[0] in visible
     order = [b["broadcast"] for b in facts["broadcasts"] if b["channel_id"] == picked[0]]

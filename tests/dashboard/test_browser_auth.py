@@ -195,7 +195,7 @@ def test_filters_change_the_page_and_the_downloads_read_back(server, page):
     want = sorted((cid, names[cid], d["donations"], d["amount"], d["anonymous"])
                   for cid, d in checks.donations(facts, kept, {day}).items())
     stem = f"donation_totals_{day:%Y%m%d}-{day:%Y%m%d}"
-    raw, filename = _download(page, t("download_csv"))
+    raw, filename = checks.download(page, t("download_csv"))
     assert filename == f"{stem}.csv"
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads it as UTF-8
     assert all(names[c].encode() in raw for c in kept)  # Hangul intact, byte for byte
@@ -203,7 +203,7 @@ def test_filters_change_the_page_and_the_downloads_read_back(server, page):
     got = sorted(csv.select("channel_id", "channel_name", "donations", "amount", "anonymous").iter_rows())
     assert got == want
 
-    raw, filename = _download(page, t("download_parquet"))
+    raw, filename = checks.download(page, t("download_parquet"))
     assert filename == f"{stem}.parquet"
     table = pq.read_table(io.BytesIO(raw))
     # the Parquet keeps the columns' names (the CSV's headers are in the page's language): the same columns
@@ -216,13 +216,6 @@ def test_filters_change_the_page_and_the_downloads_read_back(server, page):
 
 def _query(address: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(address).query).items()}
-
-
-def _download(page, button: str) -> tuple[bytes, str]:
-    """Click the page's first `button` (the first table's) and return the file and its name."""
-    with page.expect_download(timeout=30_000) as got:
-        page.get_by_role("button", name=button).first.click()
-    return Path(got.value.path()).read_bytes(), got.value.suggested_filename
 
 
 def test_every_readme_screenshot_is_taken_by_a_browser_test():

@@ -8,15 +8,11 @@ no other channel's name. The admin's view is the README's screenshot (docs/scree
 UPDATE_SCREENSHOTS=1, else a temp folder)."""
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 import polars as pl
 import pytest
 
 from tests import browser_checks as checks
 from tests import compare_answers, viewer_answers
-from tests.browser_checks import t
 from tests.lakefixture_rich import user_rows
 from tests.page_checks import FIRST, LAST
 from warehouse.read.queries.viewers import GAP_SECONDS
@@ -33,13 +29,6 @@ def server(tmp_path_factory):
     own = tmp_path_factory.mktemp("compare_dashboard")
     with checks.served_with_roles(lake, own, facts["channel_ids"][0]) as url:
         yield url, facts
-
-
-def _parquet(page) -> pl.DataFrame:
-    """The page's first table, through its Parquet download."""
-    with page.expect_download(timeout=checks.TIMEOUT) as got:
-        page.get_by_role("button", name=t("download_parquet")).first.click()
-    return pl.read_parquet(io.BytesIO(Path(got.value.path()).read_bytes()))
 
 
 def _newest(facts, visible, n: int = 2) -> list[tuple[str, str]]:
@@ -65,7 +54,7 @@ def test_each_role_compares_its_broadcasts_and_channels(server, page, name, tmp_
     assert "Traceback" not in body and not any(n in body for n in hidden)
     if name == "boss":
         checks.shot(page, "compare", tmp_path)
-    overlay = _parquet(page)
+    overlay = checks.parquet_download(page)
     pairs = list(dict.fromkeys(zip(overlay["channel_id"], overlay["broadcast"], strict=True)))
     assert pairs == _newest(facts, visible)
     for cid, bc in pairs:
@@ -76,7 +65,7 @@ def test_each_role_compares_its_broadcasts_and_channels(server, page, name, tmp_
 
     checks.section_tab(page, "compare_channels").click()
     checks.rerun_done(page)
-    side = _parquet(page)
+    side = checks.parquet_download(page)
     want = compare_answers.channel_figures(facts, FIRST, LAST, visible)
     assert dict(zip(side["channel_id"], side["messages"], strict=True)) == {c: w["messages"] for c, w in want.items()}
     assert not any(n in page.inner_text("body") for n in hidden)

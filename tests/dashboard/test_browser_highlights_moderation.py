@@ -34,12 +34,6 @@ def server(tmp_path_factory):
         yield url, facts
 
 
-def _download(page, label: str, nth: int = 0) -> bytes:
-    with page.expect_download(timeout=checks.TIMEOUT) as got:
-        page.get_by_role("button", name=label).nth(nth).click()
-    return Path(got.value.path()).read_bytes()
-
-
 def _moderation_figures(facts, channels) -> dict[str, str]:
     lines = [r for r in facts["rows"] if r["user_id"] != "SYSTEM_MESSAGE" and r["channel_id"] in channels]
     blinded = sum(r["message_status"] != "NORMAL" for r in lines)
@@ -58,11 +52,11 @@ def test_each_role_highlights_and_moderation(server, page, name, tmp_path):
     page.locator(checks.CHART).first.wait_for(timeout=checks.TIMEOUT)
     if name == "boss":
         checks.shot(page, "highlights", tmp_path)
-    raw = _download(page, t("download_csv"))
+    raw = checks.download(page, t("download_csv"))[0]
     moments = csv_download(raw, ("offset_seconds", "dominated"))
     assert moments["offset_seconds"].to_list()[0] == 690  # the laughter burst, 90 s after the open
     assert moments.filter(pl.col("dominated"))["offset_seconds"].to_list() == [1290]
-    edl = _download(page, t("hl_edl")).decode("utf-8")
+    edl = checks.download(page, t("hl_edl"))[0].decode("utf-8")
     events = [line for line in edl.split("\n") if line[:3].isdigit()]
     assert len(events) == moments.height and edl.startswith("TITLE: ")
     resolve = [line for line in edl.split("\n") if line.startswith(" |C:")]
@@ -80,7 +74,7 @@ def test_each_role_highlights_and_moderation(server, page, name, tmp_path):
         checks.settle(page, "mod_page_title")
         seen = [own, other] if name == "boss" else [own]
         checks.expect_metrics(page, _moderation_figures(facts, seen))
-        table = csv_download(_download(page, t("download_csv")), ("channel_id",))
+        table = csv_download(checks.download(page, t("download_csv"))[0], ("channel_id",))
         assert set(table["channel_id"]) == set(seen)
         if name == "boss":
             checks.shot(page, "moderation", tmp_path)

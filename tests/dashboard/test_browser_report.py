@@ -9,7 +9,6 @@ a temp folder)."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
@@ -31,12 +30,6 @@ def server(tmp_path_factory):
         yield url, facts
 
 
-def _download(page, label: str) -> tuple[bytes, str]:
-    with page.expect_download(timeout=checks.TIMEOUT) as got:
-        page.get_by_role("button", name=label).first.click()
-    return Path(got.value.path()).read_bytes(), got.value.suggested_filename
-
-
 def test_streamer_downloads_the_report_html_and_pdf(server, page, tmp_path):
     pypdf = pytest.importorskip("pypdf")
     url, facts = server
@@ -45,11 +38,11 @@ def test_streamer_downloads_the_report_html_and_pdf(server, page, tmp_path):
     checks.settle(page, "page_channel")
     page.get_by_role("button", name=t("channel_report_html")).wait_for(timeout=checks.TIMEOUT)
     assert page.locator('[data-testid="stException"]').count() == 0
-    html, name = _download(page, t("channel_report_html"))
+    html, name = checks.download(page, t("channel_report_html"))
     assert name == f"report_ko_{adv[:12]}_{PAGES_WEEK[0]:%Y%m%d}-{PAGES_WEEK[1]:%Y%m%d}.html"
     doc = html.decode("utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc and "<script" not in doc.lower()
-    body, _ = _download(page, t("channel_report_pdf"))
+    body, _ = checks.download(page, t("channel_report_pdf"))
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(body)).pages)
     for want in (ADV_NAME, "채널 리포트", "채팅 상위 참여자", "하이라이트"):
         assert want in text, want

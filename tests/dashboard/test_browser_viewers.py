@@ -36,9 +36,7 @@ def server(tmp_path_factory):
 
 def _csv(page, columns: tuple[str, ...]) -> pl.DataFrame:
     """The page's first table, through its CSV download (`columns` under their API names)."""
-    with page.expect_download(timeout=30_000) as got:
-        page.get_by_role("button", name=t("download_csv")).first.click()
-    return csv_download(Path(got.value.path()).read_bytes(), columns)
+    return csv_download(checks.download(page, t("download_csv"))[0], columns)
 
 
 def _clean(page, facts, visible) -> None:
