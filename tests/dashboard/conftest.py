@@ -61,6 +61,20 @@ def synced_lake(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def viewers_server(tmp_path_factory):
+    """(base url, facts) of `python -m dashboard serve` over the viewers lake (sessions, polls and
+    follower days: tests/viewer_answers.py) with an admin, a streamer of its first channel and an
+    analyst (browser_checks.served_with_roles); one per browser test module that asks for it."""
+    from tests import browser_checks, viewer_answers
+
+    lake = tmp_path_factory.mktemp("viewers_lake")
+    facts = viewer_answers.build_viewers_lake(lake)
+    with browser_checks.served_with_roles(lake, tmp_path_factory.mktemp("viewers_dashboard"),
+                                          facts["channel_ids"][0]) as url:
+        yield url, facts
+
+
+@pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium through Playwright, one per browser test module (skipped without it)."""
     from tests.browser_checks import CHROMIUM, CHROMIUM_ARGS

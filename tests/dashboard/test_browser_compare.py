@@ -12,23 +12,13 @@ import polars as pl
 import pytest
 
 from tests import browser_checks as checks
-from tests import compare_answers, viewer_answers
+from tests import compare_answers
 from tests.lakefixture_rich import user_rows
 from tests.page_checks import FIRST, LAST
 from warehouse.read.queries.viewers import GAP_SECONDS
 
 pytestmark = pytest.mark.e2e
 RANGE = f"from={FIRST.isoformat()}&to={LAST.isoformat()}"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """(base url, facts) of `python -m dashboard serve` with an admin, a streamer and an analyst."""
-    lake = tmp_path_factory.mktemp("compare_lake")
-    facts = viewer_answers.build_viewers_lake(lake)
-    own = tmp_path_factory.mktemp("compare_dashboard")
-    with checks.served_with_roles(lake, own, facts["channel_ids"][0]) as url:
-        yield url, facts
 
 
 def _newest(facts, visible, n: int = 2) -> list[tuple[str, str]]:
@@ -42,8 +32,8 @@ def _newest(facts, visible, n: int = 2) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("name", ["boss", "mgr", "ana"])
-def test_each_role_compares_its_broadcasts_and_channels(server, page, name, tmp_path):
-    url, facts = server
+def test_each_role_compares_its_broadcasts_and_channels(viewers_server, page, name, tmp_path):
+    url, facts = viewers_server
     visible = facts["channel_ids"][:1] if name == "mgr" else facts["channel_ids"]
     hidden = [facts["channel_names"][c] for c in facts["channel_ids"] if c not in visible]
     checks.sign_in(page, f"{url}/compare?{RANGE}", name)

@@ -24,16 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 RANGE = f"from={FIRST.isoformat()}&to={LAST.isoformat()}"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """(base url, facts) of `python -m dashboard serve` with an admin, a streamer and an analyst."""
-    lake = tmp_path_factory.mktemp("lake")
-    facts = viewer_answers.build_viewers_lake(lake)
-    own = tmp_path_factory.mktemp("dashboard")
-    with checks.served_with_roles(lake, own, facts["channel_ids"][0]) as url:
-        yield url, facts
-
-
 def _csv(page, columns: tuple[str, ...]) -> pl.DataFrame:
     """The page's first table, through its CSV download (`columns` under their API names)."""
     return csv_download(checks.download(page, t("download_csv"))[0], columns)
@@ -47,8 +37,8 @@ def _clean(page, facts, visible) -> None:
 
 
 @pytest.mark.parametrize("name", ["boss", "mgr", "ana"])
-def test_each_role_sees_its_channels_viewers_and_categories(server, page, name, tmp_path):
-    url, facts = server
+def test_each_role_sees_its_channels_viewers_and_categories(viewers_server, page, name, tmp_path):
+    url, facts = viewers_server
     visible = facts["channel_ids"][:1] if name == "mgr" else facts["channel_ids"]
     checks.sign_in(page, f"{url}/viewers?{RANGE}", name)
     checks.settle(page, "page_viewers")
